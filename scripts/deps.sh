@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs what ironboot needs on Debian 12, as root.  Idempotent; quiet.
+#   scripts/deps.sh build   toolchain and libraries (to build and run)
+#   scripts/deps.sh test    also the real clients and peers the tests use
+set -eu
+what=${1:-build}
+
+build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-dev
+  libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev ipxe sqlite3 iproute2"
+test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
+  kea-dhcp4-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
+  tftp-hpa atftp curl busybox tcpdump procps nftables"
+
+pkgs=$build_pkgs
+[ "$what" = test ] && pkgs="$build_pkgs $test_pkgs"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+# Packages with daemons (kea) must not start them on this machine.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	made_policy=1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -n "$made_policy" ] && rm -f "$policy"
+exit 0

@@ -1,0 +1,342 @@
+/*
+ * The boot decision of the HTTP boot service (boot_plan.h): selection of
+ * a group by its selector, the template context, and the renders of the
+ * iPXE script and install configs.  Pure: the snapshot's compiled
+ * templates, jansson values, no I/O.
+ */
+#include "boot/boot_plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+/* No group and no default: say so, and leave to the next boot device. */
+static const char no_group_script[] =
+	"#!ipxe\n"
+	"echo ironboot: no group matches this machine (mac {{mac}}) and there is no default group\n"
+	"echo ironboot: leaving iPXE, the firmware boots the next device\n"
+	"exit\n";
+
+/* The facts selection and templates see: inventory over request. */
+struct merged {
+	const char *mac;		/* normal form, or NULL */
+	const char *uuid;		/* machine entry's, else the request's */
+	const char *hostname;		/* the same */
+	const char *serial;		/* the same */
+	const char *arch;		/* the request's */
+	const char *platform;		/* the request's */
+	const struct ib_machine *m;	/* inventory entry, or NULL */
+};
+
+int ib_facts_set_mac(struct ib_facts *f, const char *s)
+{
+	uint8_t mac[6];
+
+	if (strlen(s) != 17 || ib_mac_parse(s, mac) < 0)
+		return -EINVAL;
+	ib_mac_format(mac, 6, f->mac, sizeof(f->mac));
+	return 0;
+}
+
+static const struct ib_machine *find_machine(const struct ib_config *cfg, const char *mac)
+{
+	uint8_t m[6];
+
+	if (!mac || ib_mac_parse(mac, m) < 0)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_machines; i++)
+		if (memcmp(cfg->machines[i].mac, m, 6) == 0)
+			return &cfg->machines[i];
+	return NULL;
+}
+
+static void merge(const struct ib_config *cfg, const struct ib_facts *f, struct merged *ret)
+{
+	const struct ib_machine *m = find_machine(cfg, f->mac[0] ? f->mac : NULL);
+
+	*ret = (struct merged){
+		.mac = f->mac[0] ? f->mac : NULL,
+		.uuid = m && m->uuid ? m->uuid : f->uuid,
+		.hostname = m && m->hostname ? m->hostname : f->hostname,
+		.serial = m && m->serial ? m->serial : f->serial,
+		.arch = f->arch, .platform = f->platform, .m = m,
+	};
+}
+
+static const char *kv_get(const struct ib_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
+/* A constraint want (NULL: none) holds for have. */
+static bool holds(const char *want, const char *have, bool nocase)
+{
+	if (!want)
+		return true;
+	return have && (nocase ? strcasecmp(want, have) : strcmp(want, have)) == 0;
+}
+
+static bool selector_matches(const struct ib_selector *s, const struct merged *mf)
+{
+	if (s->has_mac) {
+		uint8_t mac[6];
+
+		if (!mf->mac || ib_mac_parse(mf->mac, mac) < 0 || memcmp(mac, s->mac, 6) != 0)
+			return false;
+	}
+	if (!holds(s->uuid, mf->uuid, true) || !holds(s->hostname, mf->hostname, true) ||
+	    !holds(s->serial, mf->serial, false) || !holds(s->arch, mf->arch, false) ||
+	    !holds(s->platform, mf->platform, false))
+		return false;
+	for (size_t i = 0; i < s->n_labels; i++) {
+		const char *v = mf->m ? kv_get(mf->m->labels, mf->m->n_labels, s->labels[i].key) : NULL;
+
+		if (!v || strcmp(v, s->labels[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Appends "key=value" to why, comma separated; truncates quietly. */
+static void why_add(char *why, const char *key, const char *value)
+{
+	size_t n = strlen(why);
+
+	if (value && n < IB_BOOT_WHY_LEN)
+		snprintf(why + n, IB_BOOT_WHY_LEN - n, "%s%s=%s", n ? ", " : "", key, value);
+}
+
+static void explain_group(const struct ib_group *g, char *out)
+{
+	const struct ib_selector *s = &g->selector;
+	char why[IB_BOOT_WHY_LEN] = "", mac[IB_BOOT_MAC_STRLEN], key[IB_BOOT_WHY_LEN];
+
+	if (s->has_mac) {
+		ib_mac_format(s->mac, 6, mac, sizeof(mac));
+		why_add(why, "mac", mac);
+	}
+	why_add(why, "uuid", s->uuid);
+	why_add(why, "hostname", s->hostname);
+	why_add(why, "serial", s->serial);
+	why_add(why, "arch", s->arch);
+	why_add(why, "platform", s->platform);
+	for (size_t i = 0; i < s->n_labels; i++) {
+		snprintf(key, sizeof(key), "labels.%s", s->labels[i].key);
+		why_add(why, key, s->labels[i].value);
+	}
+	snprintf(out, IB_BOOT_WHY_LEN, "group %s (%s; specificity %u)", g->name, why,
+		 g->specificity);
+}
+
+static bool fact_ok(const char *s)
+{
+	return !s || strlen(s) <= IB_BOOT_FACT_MAX;
+}
+
+int ib_boot_plan(const struct ib_config *cfg, const struct ib_facts *f,
+		 struct ib_boot_plan *ret)
+{
+	const struct ib_group *best = NULL;
+	struct merged mf;
+
+	if (!fact_ok(f->uuid) || !fact_ok(f->hostname) || !fact_ok(f->serial) ||
+	    !fact_ok(f->arch) || !fact_ok(f->platform))
+		return -EINVAL;
+	merge(cfg, f, &mf);
+	/* Equal specificities never both match (config load): first is only. */
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct ib_group *g = &cfg->groups[i];
+
+		if ((!best || g->specificity > best->specificity) &&
+		    selector_matches(&g->selector, &mf))
+			best = g;
+	}
+	*ret = (struct ib_boot_plan){ .group = best, .machine = mf.m };
+	if (!best) {
+		snprintf(ret->why, sizeof(ret->why), "no group matched and no default");
+		return 0;
+	}
+	ret->profile = &cfg->profiles[best->profile_idx];
+	if (best->specificity == 0)
+		snprintf(ret->why, sizeof(ret->why), "no group matched; default group %s",
+			 best->name);
+	else
+		explain_group(best, ret->why);
+	return 0;
+}
+
+/* ---- values ---- */
+
+/* Sets key to s (NULL: null).  A string that is not UTF-8 is sanitised to
+ * \xNN escapes, which every script context refuses anyway. */
+static int set_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v;
+
+	if (!s)
+		return json_object_set_new(o, key, json_null());
+	v = json_string(s);
+	if (!v) {
+		char buf[IB_BOOT_FACT_MAX * 4 + 1];
+
+		ib_str_sanitize((const uint8_t *)s, strlen(s), buf, sizeof(buf));
+		v = json_string(buf);
+	}
+	return json_object_set_new(o, key, v);
+}
+
+/* An asset reference as a URL: URLs as they are, paths under base_url/assets. */
+static int set_url(json_t *o, const char *key, const char *base, const char *ref)
+{
+	char *url;
+	int r;
+
+	if (!ref || strncmp(ref, "http://", 7) == 0 || strncmp(ref, "https://", 8) == 0)
+		return set_str(o, key, ref);
+	if (asprintf(&url, "%s/assets/%s", base ? base : "", ref) < 0)
+		return -1;
+	r = set_str(o, key, url);
+	free(url);
+	return r;
+}
+
+/* Adds kv to object o, replacing keys o already has. */
+static int merge_kv(json_t *o, const struct ib_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set_str(o, kv[i].key, kv[i].value) < 0)
+			return -1;
+	return 0;
+}
+
+static int add_profile_values(json_t *v, const struct ib_config *cfg,
+			      const struct ib_boot_plan *plan)
+{
+	const struct ib_profile *p = plan->profile;
+	json_t *meta = json_object(), *initrds = json_array();
+	int r = meta && initrds ? 0 : -1;
+
+	if (p && r == 0) {
+		r = merge_kv(meta, p->metadata, p->n_metadata);
+		for (size_t i = 0; i < p->n_initrd && r == 0; i++) {
+			json_t *tmp = json_object();
+
+			r = tmp ? set_url(tmp, "u", cfg->http.base_url, p->initrd[i]) : -1;
+			if (r == 0)
+				r = json_array_append(initrds, json_object_get(tmp, "u"));
+			json_decref(tmp);
+		}
+	}
+	if (plan->group && r == 0)
+		r = merge_kv(meta, plan->group->metadata, plan->group->n_metadata);
+	if (plan->machine && r == 0)
+		r = merge_kv(meta, plan->machine->metadata, plan->machine->n_metadata);
+	if (r == 0)
+		r = set_url(v, "kernel_url", cfg->http.base_url, p ? p->kernel : NULL);
+	r = r ? r : json_object_set(v, "metadata", meta);
+	r = r ? r : json_object_set(v, "initrd_urls", initrds);
+	json_decref(meta);
+	json_decref(initrds);
+	return r;
+}
+
+json_t *ib_boot_values(const struct ib_config *cfg, const struct ib_facts *f,
+		       const struct ib_boot_plan *plan)
+{
+	json_t *v = json_object(), *labels = json_object();
+	struct merged mf;
+	int r = v && labels ? 0 : -1;
+
+	merge(cfg, f, &mf);
+	r = r ? r : set_str(v, "mac", mf.mac);
+	r = r ? r : set_str(v, "uuid", mf.uuid);
+	r = r ? r : set_str(v, "hostname", mf.hostname);
+	r = r ? r : set_str(v, "serial", mf.serial);
+	r = r ? r : set_str(v, "arch", mf.arch);
+	r = r ? r : set_str(v, "platform", mf.platform);
+	r = r ? r : set_str(v, "base_url", cfg->http.base_url);
+	r = r ? r : set_str(v, "group", plan->group ? plan->group->name : NULL);
+	r = r ? r : set_str(v, "profile", plan->profile ? plan->profile->name : NULL);
+	if (r == 0 && plan->machine)
+		r = merge_kv(labels, plan->machine->labels, plan->machine->n_labels);
+	r = r ? r : json_object_set(v, "labels", labels);
+	r = r ? r : add_profile_values(v, cfg, plan);
+	json_decref(labels);
+	if (r) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* ---- renders ---- */
+
+static int render(const struct ib_tpl *t, const json_t *values, struct ib_tpl_out *out,
+		  char *err)
+{
+	int r = ib_tpl_render(t, values, out);
+
+	if (r < 0)
+		snprintf(err, IB_BOOT_ERRLEN, "%s", out->err[0] ? out->err : strerror(-r));
+	return r;
+}
+
+/* iPXE's script magic: "#!ipxe" and then a blank or the end of the line. */
+static bool ipxe_magic(const struct ib_tpl_out *out)
+{
+	return out->len >= 7 && memcmp(out->buf, "#!ipxe", 6) == 0 &&
+	       strchr(" \t\r\n", out->buf[6]);
+}
+
+int ib_boot_render_script(const struct ib_config *cfg, const struct ib_boot_plan *plan,
+			  const json_t *values, struct ib_tpl_out *out, char *err)
+{
+	struct ib_tpl *fallback = NULL;
+	const struct ib_tpl *t;
+	int r;
+
+	err[0] = '\0';
+	if (plan->profile) {
+		t = plan->profile->script_tpl;
+	} else {
+		r = ib_tpl_compile("no-group script", no_group_script, sizeof(no_group_script) - 1,
+				   IB_TPL_IPXE, &fallback, err);
+		if (r < 0)
+			return r;
+		t = fallback;
+	}
+	r = t ? render(t, values, out, err) : -EINVAL;
+	if (!t)
+		snprintf(err, IB_BOOT_ERRLEN, "profile %s has no compiled script",
+			 plan->profile->name);
+	if (r == 0 && !ipxe_magic(out)) {
+		snprintf(err, IB_BOOT_ERRLEN, "script of profile %s does not start with the line "
+			 "\"#!ipxe\"", plan->profile ? plan->profile->name : "-");
+		out->len = 0;
+		r = -EINVAL;
+	}
+	ib_tpl_free(fallback);
+	return r;
+}
+
+int ib_boot_render_config(const struct ib_config *cfg, const struct ib_boot_plan *plan,
+			  const json_t *values, const char *name, struct ib_tpl_out *out,
+			  char *err)
+{
+	const struct ib_profile *p = plan->profile;
+
+	err[0] = '\0';
+	for (size_t i = 0; p && i < p->n_configs; i++)
+		if (strcmp(p->configs[i].name, name) == 0)
+			return render(p->configs[i].tpl, values, out, err);
+	snprintf(err, IB_BOOT_ERRLEN, "profile %s has no config named by the request",
+		 p ? p->name : "(none)");
+	return -ENOENT;
+}

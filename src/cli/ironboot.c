@@ -1,0 +1,318 @@
+/*
+ * ironboot: the operator's command.
+ *
+ *   ironboot [--config FILE] [--json] leases [list]
+ *   ironboot [--config FILE] [--json] leases show ADDRESS
+ *   ironboot [--config FILE] leases release ADDRESS
+ *   ironboot [--config FILE] [--json] events [--mac MAC] [--proto P] [--limit N]
+ *   ironboot [--config FILE] [--json] explain --mac MAC [--arch N] ...
+ *
+ * It reads the daemon's store directly (SQLite in WAL mode lets it read
+ * while the daemon writes).  Human tables by default, --json for scripts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/explain.h"
+#include "common/util.h"
+#include "config/config.h"
+#include "store/store.h"
+
+#define DEFAULT_CONFIG "/etc/ironboot/ironboot.yaml"
+
+struct cli {
+	struct ib_config *cfg;		/* loaded config */
+	struct ib_store *store;		/* opened store */
+	bool json;			/* --json output */
+	json_t *out;			/* array being collected in JSON mode */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ironboot [--config FILE] [--json] COMMAND\n"
+		"commands:\n"
+		"  leases [list]              list IPv4 leases\n"
+		"  leases show ADDRESS        one lease\n"
+		"  leases release ADDRESS     end a lease now\n"
+		"  events [--mac MAC] [--proto PROTO] [--limit N]\n"
+		"                             the boot timeline (journal events)\n"
+		"  explain --mac MAC [--arch N] [--user-class iPXE] [--uuid U]\n"
+		"                             what the machine gets at each stage, and why\n");
+}
+
+static const char *state_str(enum ib_lease_state s)
+{
+	switch (s) {
+	case IB_LEASE_ACTIVE: return "active";
+	case IB_LEASE_RELEASED: return "released";
+	case IB_LEASE_EXPIRED: return "expired";
+	case IB_LEASE_DECLINED: return "declined";
+	}
+	return "unknown";
+}
+
+static void fmt_time(int64_t sec, char *out, size_t len)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static json_t *lease_json(const struct ib_lease4 *l)
+{
+	char ip[IB_IP4_STRLEN], net[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], cid[512];
+
+	ib_ip4_format(l->address, ip);
+	ib_ip4_format(l->subnet, net);
+	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
+	ib_hex_format(l->client_id, l->client_id_len, cid, sizeof(cid));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "address", ip,
+			 "mac", mac, "client_id", cid, "hostname", l->hostname,
+			 "state", state_str(l->state), "expires", (json_int_t)l->expires,
+			 "cltt", (json_int_t)l->cltt, "subnet", net);
+}
+
+static int print_lease(const struct ib_lease4 *l, void *arg)
+{
+	struct cli *c = arg;
+	char ip[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], exp[32];
+
+	if (c->json) {
+		json_array_append_new(c->out, lease_json(l));
+		return 0;
+	}
+	ib_ip4_format(l->address, ip);
+	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
+	fmt_time(l->expires, exp, sizeof(exp));
+	printf("%-15s  %-17s  %-9s  %-21s  %s\n", ip, mac, state_str(l->state), exp,
+	       l->hostname);
+	return 0;
+}
+
+static int finish_json(struct cli *c)
+{
+	if (json_dumpf(c->out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return 1;
+	putchar('\n');
+	return 0;
+}
+
+static int cmd_leases(struct cli *c, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : "list";
+	struct ib_lease4 l;
+	uint32_t a;
+	int r;
+
+	if (strcmp(sub, "list") == 0) {
+		if (!c->json)
+			printf("%-15s  %-17s  %-9s  %-21s  %s\n", "ADDRESS", "MAC", "STATE",
+			       "EXPIRES", "HOSTNAME");
+		r = ib_store_lease4_foreach(c->store, 0, UINT32_MAX, print_lease, c);
+		return r < 0 ? 1 : c->json ? finish_json(c) : 0;
+	}
+	if (argc != 2 || ib_ip4_parse(argv[1], &a) < 0) {
+		fprintf(stderr, "ironboot: leases %s needs one IPv4 address\n", sub);
+		return 2;
+	}
+	if ((r = ib_store_lease4_get(c->store, a, &l)) < 0) {
+		fprintf(stderr, "ironboot: no lease for %s\n", argv[1]);
+		return 1;
+	}
+	if (strcmp(sub, "show") == 0) {
+		if (c->json) {
+			json_t *o = lease_json(&l);
+
+			json_decref(c->out);
+			c->out = o;
+			return finish_json(c);
+		}
+		return print_lease(&l, c);
+	}
+	if (strcmp(sub, "release") == 0) {
+		r = ib_store_begin(c->store);
+		if (r == 0)
+			r = ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec());
+		if (r == 0)
+			r = ib_store_commit(c->store);
+		if (r < 0) {
+			ib_store_rollback(c->store);
+			fprintf(stderr, "ironboot: release failed: %s\n", strerror(-r));
+			return 1;
+		}
+		printf("released %s\n", argv[1]);
+		return 0;
+	}
+	fprintf(stderr, "ironboot: unknown leases command '%s'\n", sub);
+	return 2;
+}
+
+/* "key=value key=value" from a detail object, for the human table. */
+static void flatten(const char *detail, char *out, size_t len)
+{
+	json_t *o = json_loads(detail, 0, NULL);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!o)
+		return;
+	json_object_foreach(o, k, v) {
+		char *s = json_is_string(v) ? strdup(json_string_value(v)) :
+			  json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		if (s && n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s%s=%s", n ? " " : "", k, s);
+		free(s);
+	}
+	json_decref(o);
+}
+
+static int print_event(const struct ib_event *e, void *arg)
+{
+	struct cli *c = arg;
+	char ts[32], detail[1024];
+	time_t t = (time_t)(e->ts_us / 1000000);
+	struct tm tm;
+
+	if (c->json) {
+		json_t *d = json_loads(e->detail, 0, NULL);
+
+		json_array_append_new(c->out, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
+			"ts_us", (json_int_t)e->ts_us, "mac", e->mac, "client_id", e->client_id,
+			"uuid", e->uuid, "proto", e->proto, "kind", e->kind,
+			"detail", d ? d : json_object()));
+		return 0;
+	}
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	flatten(e->detail, detail, sizeof(detail));
+	printf("%s.%03d  %-17s  %-5s  %-15s  %s\n", ts, (int)(e->ts_us / 1000 % 1000),
+	       e->mac, e->proto, e->kind, detail);
+	return 0;
+}
+
+static int cmd_events(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mac", required_argument, NULL, 'm' },
+		{ "proto", required_argument, NULL, 'p' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ib_event_filter f = { .limit = 1000 };
+	char mac[IB_MAC_STRLEN];
+	uint8_t m[6];
+	int o, r;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "m:p:n:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm':
+			if (ib_mac_parse(optarg, m) < 0) {
+				fprintf(stderr, "ironboot: bad MAC address '%s'\n", optarg);
+				return 2;
+			}
+			ib_mac_format(m, 6, mac, sizeof(mac));
+			f.mac = mac;
+			break;
+		case 'p': f.proto = optarg; break;
+		case 'n': f.limit = strtoul(optarg, NULL, 10); break;
+		default: return 2;
+		}
+	}
+	if (!c->json)
+		printf("%-12s  %-17s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "PROTO",
+		       "EVENT", "DETAIL");
+	r = ib_store_event_foreach(c->store, &f, print_event, c);
+	if (r < 0) {
+		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
+		return 1;
+	}
+	return c->json ? finish_json(c) : 0;
+}
+
+static int open_cli(struct cli *c, const char *path)
+{
+	char err[IB_CONFIG_ERRLEN], db[4200], serr[256] = "";
+	int r;
+
+	if (ib_config_load(path, &c->cfg, err) < 0) {
+		fprintf(stderr, "ironboot: %s\n", err);
+		return -EINVAL;
+	}
+	snprintf(db, sizeof(db), "%s/ironboot.db", c->cfg->server.state_dir);
+	if ((r = ib_store_sqlite_open(db, &c->store, serr)) < 0) {
+		fprintf(stderr, "ironboot: cannot open %s: %s\n", db, serr[0] ? serr : strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	struct cli c = { 0 };
+	int o, r;
+
+	/* --json is accepted anywhere on the line, before or after the command. */
+	for (int i = 1, j = 1; i <= argc; i++) {
+		if (i < argc && strcmp(argv[i], "--json") == 0) {
+			c.json = true;
+			continue;
+		}
+		argv[j++] = argv[i];
+		if (i == argc)
+			argc = j - 1;
+	}
+	while ((o = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'j': c.json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_cli(&c, path) < 0) {
+		r = 1;
+		goto out;
+	}
+	c.out = json_array();
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "leases") == 0)
+		r = cmd_leases(&c, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "events") == 0)
+		r = cmd_events(&c, argc, argv);
+	else if (strcmp(argv[0], "explain") == 0)
+		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
+	else {
+		fprintf(stderr, "ironboot: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		r = 2;
+	}
+out:
+	json_decref(c.out);
+	ib_store_free(c.store);
+	ib_config_free(c.cfg);
+	return r;
+}

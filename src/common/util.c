@@ -1,0 +1,205 @@
+/* Pure helpers: see util.h. */
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Hand-rolled: the journal formats a MAC per event. */
+void ib_mac_format(const uint8_t *mac, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	for (size_t i = 0; i < len && o + 3 + (i > 0) <= outlen; i++) {
+		if (i)
+			out[o++] = ':';
+		out[o++] = hex_digits[mac[i] >> 4];
+		out[o++] = hex_digits[mac[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ib_mac_parse(const char *s, uint8_t ret[6])
+{
+	uint8_t mac[6];
+
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+		if (i < 5) {
+			if (*s != ':' && *s != '-')
+				return -EINVAL;
+			s++;
+		}
+	}
+	if (*s)
+		return -EINVAL;
+	memcpy(ret, mac, 6);
+	return 0;
+}
+
+void ib_ip4_format(uint32_t a, char *out)
+{
+	char *p = out;
+
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned v = (a >> shift) & 0xff;
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		if (shift)
+			*p++ = '.';
+	}
+	*p = '\0';
+}
+
+int ib_ip4_parse(const char *s, uint32_t *ret)
+{
+	uint32_t a = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0;
+		int digits = 0;
+
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255)
+			return -EINVAL;
+		a = a << 8 | v;
+		if (i < 3 && *s++ != '.')
+			return -EINVAL;
+	}
+	if (*s)
+		return -EINVAL;
+	*ret = a;
+	return 0;
+}
+
+uint32_t ib_prefix_mask(uint8_t len)
+{
+	return len == 0 ? 0 : len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1);
+}
+
+int ib_cidr4_parse(const char *s, uint32_t *ret_net, uint8_t *ret_len)
+{
+	char buf[32];
+	const char *slash = strchr(s, '/');
+	uint32_t a;
+	unsigned len = 0;
+	int digits = 0;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (ib_ip4_parse(buf, &a) < 0)
+		return -EINVAL;
+	for (s = slash + 1; *s >= '0' && *s <= '9' && digits < 3; s++, digits++)
+		len = len * 10 + (unsigned)(*s - '0');
+	if (*s || digits == 0 || len > 32)
+		return -EINVAL;
+	if (a & ~ib_prefix_mask((uint8_t)len))
+		return -EINVAL;	/* host bits set: say what you mean */
+	*ret_net = a;
+	*ret_len = (uint8_t)len;
+	return 0;
+}
+
+void ib_hex_format(const uint8_t *p, size_t len, char *out, size_t outlen)
+{
+	const char *digits = hex_digits;
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	for (size_t i = 0; i < len && o + 2 < outlen; i++) {
+		out[o++] = digits[p[i] >> 4];
+		out[o++] = digits[p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+int ib_hex_parse(const char *s, uint8_t *out, size_t cap, size_t *ret_len)
+{
+	size_t n = 0;
+
+	while (*s) {
+		int hi, lo;
+
+		if (*s == ':' || *s == '-') {
+			s++;
+			continue;
+		}
+		hi = hexval(s[0]);
+		lo = hi < 0 ? -1 : hexval(s[1]);
+		if (hi < 0 || lo < 0 || n >= cap)
+			return -EINVAL;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	*ret_len = n;
+	return 0;
+}
+
+void ib_str_sanitize(const uint8_t *src, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = src[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		}
+	}
+	out[o] = '\0';
+}
+
+int64_t ib_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ib_now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}

@@ -1,0 +1,47 @@
+/*
+ * Small pure helpers shared by every layer: hardware and IPv4 address text,
+ * hex, sanitising of wire strings, time.
+ *
+ * IPv4 addresses are carried as uint32_t in host byte order everywhere
+ * above the socket calls.
+ */
+#ifndef IB_COMMON_UTIL_H
+#define IB_COMMON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IB_MAC_STRLEN 48	/* "aa:bb:..." for up to 16 bytes, NUL */
+#define IB_IP4_STRLEN 16
+
+#define IB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define IB_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define IB_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Formats len bytes as lowercase "aa:bb:cc"; always NUL-terminates. */
+void ib_mac_format(const uint8_t *mac, size_t len, char *out, size_t outlen);
+/* Parses "aa:bb:cc:dd:ee:ff" (also '-' separated) into 6 bytes. */
+int ib_mac_parse(const char *s, uint8_t ret[6]);
+/* Formats an address (host order) as dotted quad into out[IB_IP4_STRLEN]. */
+void ib_ip4_format(uint32_t addr, char *out);
+/* Parses a dotted quad into host order; -EINVAL when malformed. */
+int ib_ip4_parse(const char *s, uint32_t *ret);
+/* Parses "a.b.c.d/len"; returns network address (host order) and length. */
+int ib_cidr4_parse(const char *s, uint32_t *ret_net, uint8_t *ret_len);
+uint32_t ib_prefix_mask(uint8_t len);
+/* Lowercase hex of len bytes; always NUL-terminates (truncates). */
+void ib_hex_format(const uint8_t *p, size_t len, char *out, size_t outlen);
+/* Parses hex with optional ':' separators; -EINVAL on bad digits. */
+int ib_hex_parse(const char *s, uint8_t *out, size_t cap, size_t *ret_len);
+/*
+ * Copies a wire string for a log, a file or a template: printable ASCII is
+ * kept, everything else becomes \xNN.  Always NUL-terminates.
+ */
+void ib_str_sanitize(const uint8_t *src, size_t len, char *out, size_t outlen);
+/* Wall clock, microseconds since the epoch (journal timestamps). */
+int64_t ib_now_us(void);
+/* Monotonic clock, seconds (lease and hold arithmetic uses wall seconds). */
+int64_t ib_now_sec(void);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * The configuration snapshot: loading, freeing, lookups (config.h).
+ *
+ * A load runs in three steps, each its own file: YAML to a node tree that
+ * keeps line and column (config_yaml.c), the tree through the key tables
+ * into the snapshot (config_schema.c), checks across fields
+ * (config_validate.c).  The tree is dropped before the snapshot is handed
+ * out.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "config/config_internal.h"
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n && v; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_subnet(struct ib_subnet4 *s)
+{
+	free(s->pools);
+	free(s->routers);
+	free(s->dns);
+	free(s->ntp);
+	free(s->domain_name);
+	free_strv(s->domain_search, s->n_domain_search);
+	free(s->routes);
+	for (size_t i = 0; i < s->n_reservations && s->reservations; i++) {
+		free(s->reservations[i].hostname);
+		free(s->reservations[i].boot.boot_file);
+		free(s->reservations[i].boot.script_url);
+	}
+	free(s->reservations);
+}
+
+static void free_boot(struct ib_boot_config *b)
+{
+	free(b->file_bios);
+	free(b->file_efi_x64);
+	free(b->file_efi_ia32);
+	free(b->file_efi_arm64);
+	free(b->http_url_x64);
+	free(b->http_url_arm64);
+	free(b->ipxe_script_url);
+}
+
+static void free_kv(struct ib_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n && kv; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static void free_http(struct ib_http_config *h)
+{
+	free_strv(h->listen, h->n_listen);
+	free(h->base_url);
+	free(h->assets);
+	free(h->templates);
+	free(h->api_token_file);
+	free(h->tls.cert);
+	free(h->tls.key);
+}
+
+static void free_profile(struct ib_profile *p)
+{
+	free(p->name);
+	free(p->kernel);
+	free_strv(p->initrd, p->n_initrd);
+	free_strv(p->args, p->n_args);
+	free(p->script);
+	for (size_t i = 0; i < p->n_configs && p->configs; i++) {
+		free(p->configs[i].name);
+		free(p->configs[i].template);
+		ib_tpl_free(p->configs[i].tpl);
+	}
+	free(p->configs);
+	free_kv(p->metadata, p->n_metadata);
+	ib_tpl_free(p->script_tpl);
+}
+
+static void free_selector(struct ib_selector *s)
+{
+	free(s->uuid);
+	free(s->hostname);
+	free(s->serial);
+	free(s->arch);
+	free(s->platform);
+	free_kv(s->labels, s->n_labels);
+}
+
+static void free_inventory(struct ib_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_profiles && cfg->profiles; i++)
+		free_profile(&cfg->profiles[i]);
+	free(cfg->profiles);
+	for (size_t i = 0; i < cfg->n_groups && cfg->groups; i++) {
+		free(cfg->groups[i].name);
+		free(cfg->groups[i].profile);
+		free_selector(&cfg->groups[i].selector);
+		free_kv(cfg->groups[i].metadata, cfg->groups[i].n_metadata);
+	}
+	free(cfg->groups);
+	for (size_t i = 0; i < cfg->n_machines && cfg->machines; i++) {
+		struct ib_machine *m = &cfg->machines[i];
+
+		free(m->hostname);
+		free(m->uuid);
+		free(m->serial);
+		free_kv(m->labels, m->n_labels);
+		free_kv(m->metadata, m->n_metadata);
+	}
+	free(cfg->machines);
+}
+
+void ib_config_free(struct ib_config *cfg)
+{
+	if (!cfg)
+		return;
+	free_http(&cfg->http);
+	free_inventory(cfg);
+	free(cfg->path);
+	free(cfg->server.state_dir);
+	free(cfg->server.user);
+	free(cfg->server.group);
+	free_strv(cfg->dhcp4.interfaces, cfg->dhcp4.n_interfaces);
+	for (size_t i = 0; i < cfg->dhcp4.n_subnets && cfg->dhcp4.subnets; i++)
+		free_subnet(&cfg->dhcp4.subnets[i]);
+	free(cfg->dhcp4.subnets);
+	free_boot(&cfg->boot);
+	free(cfg->tftp.root);
+	free_strv(cfg->tftp.listen, cfg->tftp.n_listen);
+	free(cfg);
+}
+
+/* What an operator expects when a key is left out.  Sections that exist
+ * add their own (config_schema.c: tftp enabled, subnet lease time, boot
+ * files when there is no boot section). */
+static struct ib_config *config_new(const char *name)
+{
+	struct ib_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		return NULL;
+	cfg->path = strdup(name);
+	cfg->server.state_dir = strdup("/var/lib/ironboot");
+	cfg->server.log_level = IB_LOG_INFO;
+	cfg->dhcp4.mode = IB_DHCP4_MODE_SERVER;
+	cfg->dhcp4.port = 67;			/* RFC 2131 4.1 */
+	cfg->dhcp4.client_port = 68;
+	cfg->dhcp4.proxy_port = 4011;		/* PXE 2.1 boot server */
+	cfg->dhcp4.authoritative = true;
+	cfg->dhcp4.offer_hold = 30;
+	cfg->dhcp4.decline_hold = 600;
+	cfg->tftp.root = strdup("/usr/lib/ipxe");
+	cfg->tftp.port = 69;			/* RFC 1350 */
+	cfg->tftp.max_transfers = 2000;
+	cfg->tftp.max_per_client = 16;
+	cfg->tftp.timeout_ms = 1000;
+	cfg->tftp.max_retries = 5;
+	cfg->tftp.max_blksize = 65464;		/* RFC 2348 */
+	cfg->tftp.max_windowsize = 64;		/* RFC 7440 */
+	cfg->tftp.cache_bytes = 256ull << 20;
+	cfg->journal.max_events = 1000000;
+	cfg->journal.max_age_days = 30;
+	cfg->http.port = 8080;
+	cfg->http.assets = strdup("/var/lib/ironboot/assets");
+	if (!cfg->path || !cfg->server.state_dir || !cfg->tftp.root || !cfg->http.assets) {
+		ib_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int ib_config_load_buffer(const char *name, const void *buf, size_t len,
+			  struct ib_config **ret, char *err)
+{
+	char scratch[IB_CONFIG_ERRLEN];
+	struct ib_cfg_err e = { .name = name, .buf = err ? err : scratch };
+	struct ib_ynode *root = NULL;
+	struct ib_config *cfg;
+	int r;
+
+	e.buf[0] = '\0';
+	if (len > IB_CONFIG_MAX_BYTES) {
+		snprintf(e.buf, IB_CONFIG_ERRLEN, "%s: file is too large (%zu bytes, at most %u)",
+			 name, len, IB_CONFIG_MAX_BYTES);
+		return -EFBIG;
+	}
+	cfg = config_new(name);
+	if (!cfg)
+		return ib_cfg_fail_nomem(&e);
+	r = ib_yaml_parse(&e, buf, len, &root);
+	if (r == 0)
+		r = ib_cfg_apply(&e, root, cfg);
+	ib_ynode_free(root);
+	if (r < 0) {
+		ib_config_free(cfg);
+		return r;
+	}
+	*ret = cfg;
+	return 0;
+}
+
+/* Reads at most IB_CONFIG_MAX_BYTES + 1 bytes: one more says "too large". */
+static int read_file(int fd, char **ret_buf, size_t *ret_len)
+{
+	size_t cap = 64 << 10, len = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		char *nbuf;
+		ssize_t n;
+
+		if (len == cap)
+			cap = IB_MIN(cap * 2, (size_t)IB_CONFIG_MAX_BYTES + 1);
+		nbuf = realloc(buf, cap);
+		if (!nbuf) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return -errno;
+		}
+		len += (size_t)n;
+		if (n == 0 || len > IB_CONFIG_MAX_BYTES)
+			break;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int ib_config_load(const char *path, struct ib_config **ret, char *err)
+{
+	char scratch[IB_CONFIG_ERRLEN];
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	if (!err)
+		err = scratch;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, IB_CONFIG_ERRLEN, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = read_file(fd, &buf, &len);
+	close(fd);
+	if (r < 0) {
+		snprintf(err, IB_CONFIG_ERRLEN, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = ib_config_load_buffer(path, buf, len, ret, err);
+	free(buf);
+	return r;
+}
+
+const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg, uint32_t addr)
+{
+	/* Subnets are disjoint (validated), so the first match is the only one. */
+	for (size_t i = 0; i < cfg->dhcp4.n_subnets; i++) {
+		const struct ib_subnet4 *s = &cfg->dhcp4.subnets[i];
+
+		if ((addr & s->mask) == s->network)
+			return s;
+	}
+	return NULL;
+}

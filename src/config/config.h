@@ -1,0 +1,281 @@
+/*
+ * The configuration snapshot.
+ *
+ * ib_config_load() reads one YAML file (libyaml), validates it and returns an
+ * immutable snapshot.  The daemon holds one snapshot at a time; SIGHUP loads
+ * a new one and swaps it in only if it validates, so a bad file never
+ * replaces a good one.  Nothing outside src/config writes to a snapshot.
+ *
+ * Errors name the file, line, column and key:
+ *   "lab.yaml:12:7: dhcp4.subnets[0].pools[1]: pool 198.18.1.10-198.18.1.20 is
+ *    outside subnet 198.18.0.0/24"
+ *
+ * IPv4 addresses are uint32_t in host byte order.  All strings are
+ * NUL-terminated and owned by the snapshot.
+ */
+#ifndef IB_CONFIG_CONFIG_H
+#define IB_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/template.h"
+
+#define IB_CONFIG_ERRLEN 512
+#define IB_CLIENT_ID_MAX 255
+
+/* A classless static route (option 121). */
+struct ib_route4 {
+	uint32_t dest;			/* destination network */
+	uint8_t prefix_len;		/* 0..32 */
+	uint32_t gateway;		/* next hop */
+};
+
+/* A dynamic range, inclusive at both ends. */
+struct ib_pool4 {
+	uint32_t start;			/* first address */
+	uint32_t end;			/* last address (>= start) */
+};
+
+/*
+ * Boot overrides shared by reservations and the global boot section.  NULL
+ * fields fall through to the next level (reservation -> boot section).
+ */
+struct ib_boot_override {
+	char *boot_file;		/* firmware boot file (any arch) */
+	char *script_url;		/* URL handed to iPXE clients */
+};
+
+/* A fixed address for one machine, matched by MAC or by client-id. */
+struct ib_reservation4 {
+	bool has_mac;			/* mac is set */
+	uint8_t mac[6];			/* Ethernet address */
+	uint8_t client_id_len;		/* 0 = match by MAC only */
+	uint8_t client_id[IB_CLIENT_ID_MAX]; /* option 61, raw bytes */
+	uint32_t address;		/* inside the subnet, outside its pools */
+	char *hostname;			/* option 12, or NULL */
+	struct ib_boot_override boot;	/* per-machine boot file/script */
+};
+
+/* One IPv4 subnet served directly or through relays. */
+struct ib_subnet4 {
+	uint32_t network;		/* network address */
+	uint8_t prefix_len;		/* 0..32 */
+	uint32_t mask;			/* derived from prefix_len */
+	uint32_t broadcast;		/* option 28; derived unless set */
+	struct ib_pool4 *pools;		/* dynamic ranges, non-overlapping */
+	size_t n_pools;
+	uint32_t *routers;		/* option 3 */
+	size_t n_routers;
+	uint32_t *dns;			/* option 6 */
+	size_t n_dns;
+	uint32_t *ntp;			/* option 42 */
+	size_t n_ntp;
+	char *domain_name;		/* option 15, or NULL */
+	char **domain_search;		/* option 119 */
+	size_t n_domain_search;
+	uint16_t mtu;			/* option 26; 0 = not sent */
+	struct ib_route4 *routes;	/* option 121 */
+	size_t n_routes;
+	uint32_t lease_time;		/* seconds (option 51) */
+	uint32_t t1;			/* renewal time (option 58) */
+	uint32_t t2;			/* rebinding time (option 59) */
+	struct ib_reservation4 *reservations;
+	size_t n_reservations;
+};
+
+enum ib_dhcp4_mode {
+	IB_DHCP4_MODE_SERVER,		/* leases addresses and boots */
+	IB_DHCP4_MODE_PROXY,		/* proxyDHCP: boot information only */
+};
+
+struct ib_dhcp4_config {
+	bool enabled;			/* serve DHCPv4 at all */
+	enum ib_dhcp4_mode mode;	/* server or proxyDHCP */
+	char **interfaces;		/* names to listen on; none = all */
+	size_t n_interfaces;
+	uint16_t port;			/* server port, 67 */
+	uint16_t client_port;		/* client port, 68 */
+	uint16_t proxy_port;		/* PXE boot server port, 4011 */
+	bool authoritative;		/* NAK requests for unknown addresses */
+	uint32_t offer_hold;		/* seconds an OFFER reserves its address */
+	uint32_t decline_hold;		/* seconds a DECLINEd address is quarantined */
+	struct ib_subnet4 *subnets;
+	size_t n_subnets;
+};
+
+/* Firmware boot files by client architecture (option 93), and iPXE. */
+struct ib_boot_config {
+	uint32_t next_server;		/* siaddr; 0 = receiving interface address */
+	char *file_bios;		/* arch 0: e.g. undionly.kpxe */
+	char *file_efi_x64;		/* arch 7 and 9: e.g. ipxe.efi */
+	char *file_efi_ia32;		/* arch 6, or NULL */
+	char *file_efi_arm64;		/* arch 11, or NULL */
+	char *http_url_x64;		/* arch 16 (UEFI HTTP x64), or NULL */
+	char *http_url_arm64;		/* arch 19 (UEFI HTTP arm64), or NULL */
+	char *ipxe_script_url;		/* handed to iPXE (user-class "iPXE") */
+};
+
+struct ib_tftp_config {
+	bool enabled;			/* serve TFTP */
+	char *root;			/* directory client names resolve under */
+	uint16_t port;			/* 69 */
+	char **listen;			/* addresses to bind; none = any (v4+v6) */
+	size_t n_listen;
+	uint32_t max_transfers;		/* concurrent transfers, all clients */
+	uint32_t max_per_client;	/* concurrent transfers per client address */
+	uint32_t timeout_ms;		/* initial retransmit timeout */
+	uint32_t max_retries;		/* retransmits before giving up */
+	uint32_t max_blksize;		/* cap on negotiated blksize */
+	uint32_t max_windowsize;	/* cap on negotiated windowsize */
+	uint64_t cache_bytes;		/* hot-file cache budget */
+};
+
+struct ib_journal_config {
+	uint32_t max_events;		/* oldest events pruned past this count */
+	uint32_t max_age_days;		/* and past this age; 0 = no age limit */
+};
+
+struct ib_server_config {
+	char *state_dir;		/* store and runtime files; created */
+	char *user;			/* drop privileges to this user, or NULL */
+	char *group;			/* and group, or NULL (user's group) */
+	int log_level;			/* enum ib_log_level */
+	bool syslog;			/* log to syslog instead of stderr */
+};
+
+/* A free-form "key: value" pair (labels, metadata); both strings. */
+struct ib_kv {
+	char *key;			/* non-empty, no control characters */
+	char *value;			/* non-empty, no control characters */
+};
+
+struct ib_http_tls {
+	char *cert;			/* PEM certificate chain, or NULL */
+	char *key;			/* PEM private key, or NULL */
+};
+
+/*
+ * The HTTP boot service.  Relative directories are resolved against the
+ * directory of the config file at load, so the snapshot holds absolute
+ * paths (when the config path itself was relative: relative to the
+ * current directory at load time).
+ */
+struct ib_http_config {
+	bool enabled;			/* serve HTTP (default: section present) */
+	char **listen;			/* addresses to bind; default 0.0.0.0 and :: */
+	size_t n_listen;
+	uint16_t port;			/* 8080 */
+	char *base_url;			/* "http://host:port", no trailing '/'; see below */
+	char *assets;			/* directory served at /assets/ */
+	char *templates;		/* directory template names resolve under */
+	char *api_token_file;		/* bearer token for the REST API, or NULL */
+	struct ib_http_tls tls;		/* both set or both NULL */
+};
+
+/* What a profile boots. */
+enum ib_boot_mode {
+	IB_BOOT_KERNEL,			/* kernel + initrds + args over HTTP */
+	IB_BOOT_LOCAL,			/* hand back to the firmware / local disk */
+};
+
+/* How IB_BOOT_LOCAL leaves iPXE: firmwares differ in what works. */
+enum ib_local_method {
+	IB_LOCAL_EXIT,			/* "exit": firmware tries the next device */
+	IB_LOCAL_SANBOOT,		/* "sanboot --no-describe --drive 0x80" (BIOS) */
+};
+
+/* An install config served at /configs/<name> (kickstart, user-data...). */
+struct ib_install_config {
+	char *name;			/* URL name, [A-Za-z0-9._-] */
+	char *template;			/* file name under http.templates */
+	enum ib_tpl_context format;	/* escaping: text, yaml, json or shell */
+	struct ib_tpl *tpl;		/* compiled at load; owned */
+};
+
+struct ib_profile {
+	char *name;			/* [A-Za-z0-9._-] */
+	char *kernel;			/* path under assets, or an http(s) URL */
+	char **initrd;			/* the same, in order */
+	size_t n_initrd;
+	char **args;			/* kernel args, one word each, templates */
+	size_t n_args;
+	enum ib_boot_mode boot;		/* kernel or local */
+	enum ib_local_method local_method; /* for IB_BOOT_LOCAL */
+	char *script;			/* custom script template name, or NULL */
+	struct ib_install_config *configs;
+	size_t n_configs;
+	struct ib_kv *metadata;		/* free key: value, for templates */
+	size_t n_metadata;
+	struct ib_tpl *script_tpl;	/* compiled script (custom or built-in); owned */
+};
+
+/* Which machines a group takes.  Unset fields match anything. */
+struct ib_selector {
+	bool has_mac;			/* mac is set */
+	uint8_t mac[6];			/* Ethernet address */
+	char *uuid;			/* SMBIOS UUID, compared case-insensitively */
+	char *hostname;			/* compared case-insensitively */
+	char *serial;			/* exact */
+	char *arch;			/* iPXE ${buildarch}: i386, x86_64, arm64 */
+	char *platform;			/* iPXE ${platform}: pcbios, efi */
+	struct ib_kv *labels;		/* every one must be on the machine entry */
+	size_t n_labels;
+};
+
+struct ib_group {
+	char *name;			/* [A-Za-z0-9._-] */
+	char *profile;			/* name of a profile */
+	size_t profile_idx;		/* its index in profiles (resolved at load) */
+	struct ib_selector selector;	/* empty: the catch-all default group */
+	unsigned specificity;		/* constraints in selector, labels one each */
+	struct ib_kv *metadata;		/* overrides the profile's keys */
+	size_t n_metadata;
+};
+
+/* What the inventory knows about a machine, keyed by MAC. */
+struct ib_machine {
+	bool has_mac;			/* always true once loaded (required) */
+	uint8_t mac[6];			/* Ethernet address */
+	char *hostname;			/* wins over the request's, or NULL */
+	char *uuid;			/* or NULL */
+	char *serial;			/* or NULL */
+	struct ib_kv *labels;		/* matched by group selectors */
+	size_t n_labels;
+	struct ib_kv *metadata;		/* for templates, over group and profile */
+	size_t n_metadata;
+};
+
+struct ib_config {
+	char *path;			/* file this snapshot was loaded from */
+	struct ib_server_config server;
+	struct ib_dhcp4_config dhcp4;
+	struct ib_boot_config boot;
+	struct ib_tftp_config tftp;
+	struct ib_journal_config journal;
+	struct ib_http_config http;
+	struct ib_profile *profiles;
+	size_t n_profiles;
+	struct ib_group *groups;	/* in file order */
+	size_t n_groups;
+	struct ib_machine *machines;	/* in file order, MACs unique */
+	size_t n_machines;
+};
+
+/*
+ * Loads and validates path into a new snapshot.  On failure returns a
+ * negative errno and writes one line "file:line:col: key: problem" into
+ * err (IB_CONFIG_ERRLEN bytes).  The caller owns *ret (ib_config_free).
+ */
+int ib_config_load(const char *path, struct ib_config **ret, char *err);
+/* The same from a buffer; name is used in error messages. */
+int ib_config_load_buffer(const char *name, const void *buf, size_t len,
+			  struct ib_config **ret, char *err);
+void ib_config_free(struct ib_config *cfg);
+
+/* Finds the subnet containing addr, or NULL. */
+const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg,
+					      uint32_t addr);
+
+#endif

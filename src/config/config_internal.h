@@ -1,0 +1,182 @@
+/*
+ * Internals of the configuration loader, shared by its files and by nothing
+ * else:
+ *
+ *   config_yaml.c      YAML bytes -> a small node tree that keeps marks
+ *   config_walk.c      typed readers for nodes, error and key-path helpers
+ *   config_schema.c    the key tables: which key fills which field
+ *   config_validate.c  checks across fields: pools, overlaps, reservations
+ *   config.c           the public API (config.h)
+ *
+ * The tree lives only while a file loads; the snapshot never points into it.
+ */
+#ifndef IB_CONFIG_CONFIG_INTERNAL_H
+#define IB_CONFIG_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+#define IB_CONFIG_MAX_BYTES (16u << 20)	/* largest file accepted */
+#define IB_CONFIG_MAX_DEPTH 32		/* nesting; the schema needs 6 */
+#define IB_CONFIG_MAX_NODES (2u << 20)	/* nodes in one document: ~100 MiB of tree */
+#define IB_CONFIG_MAX_STRING 4096	/* bytes in one string value */
+#define IB_CFG_NAME_MAX 64		/* bytes of a profile, group or config name */
+#define IB_CFG_PROFILES_MAX 1024	/* profiles in one file */
+#define IB_CFG_GROUPS_MAX 4096		/* groups: the overlap check is quadratic per specificity */
+#define IB_CFG_MACHINES_MAX 65536	/* machines in one file */
+#define IB_CONFIG_PATH_MAX 192		/* "dhcp4.subnets[4095].reservations[65535].script_url" */
+
+enum ib_ynode_kind {
+	IB_YNODE_SCALAR,
+	IB_YNODE_SEQUENCE,
+	IB_YNODE_MAPPING,
+};
+
+/* One YAML node, with where it starts in the file. */
+struct ib_ynode {
+	enum ib_ynode_kind kind;	/* scalar, sequence or mapping */
+	bool plain;			/* untagged plain scalar: may be int, bool, null */
+	uint32_t line;			/* 1-based line of the node's first character */
+	uint32_t col;			/* 1-based column of it */
+	char *str;			/* scalar text, NUL-terminated; NULL otherwise */
+	size_t len;			/* scalar length (the text may hold NULs) */
+	struct ib_ynode **items;	/* sequence items; mapping keys and values alternate */
+	size_t n_items;			/* entries in items (2 per mapping pair) */
+	size_t cap;			/* allocated entries in items */
+};
+
+/* Where errors go: "name:line:col: path: problem" into buf. */
+struct ib_cfg_err {
+	const char *name;		/* file name for messages */
+	char *buf;			/* IB_CONFIG_ERRLEN bytes */
+};
+
+/* State of one walk over the tree: the key path of the node being read. */
+struct ib_cfg_walk {
+	const struct ib_cfg_err *err;	/* where the first error goes */
+	char path[IB_CONFIG_PATH_MAX];	/* "dhcp4.subnets[0].pools[1]" */
+	size_t path_len;		/* strlen(path) */
+};
+
+/* ---- config_yaml.c ---- */
+
+/*
+ * Parses buf into a node tree.  *ret is NULL for an empty stream.  Refuses
+ * aliases, several documents, nesting past IB_CONFIG_MAX_DEPTH and more than
+ * IB_CONFIG_MAX_NODES nodes.  Returns 0, -EINVAL (message in err) or
+ * -ENOMEM.  The caller owns *ret (ib_ynode_free).
+ */
+int ib_yaml_parse(const struct ib_cfg_err *err, const void *buf, size_t len,
+		  struct ib_ynode **ret);
+void ib_ynode_free(struct ib_ynode *n);
+/* True for a plain "", "~" or "null": a key given no value. */
+bool ib_ynode_is_null(const struct ib_ynode *n);
+/* The value of key in mapping map, NULL when map is not a mapping, the key
+ * is absent or its value is null. */
+const struct ib_ynode *ib_ynode_get(const struct ib_ynode *map, const char *key);
+/* Item i of a sequence, or NULL. */
+const struct ib_ynode *ib_ynode_item(const struct ib_ynode *seq, size_t i);
+/* "a scalar", "a sequence", "a mapping" or "null", for messages. */
+const char *ib_ynode_describe(const struct ib_ynode *n);
+
+/* ---- config_walk.c ---- */
+
+/* Writes the error (first one wins) and returns -EINVAL.  path may be NULL. */
+int ib_cfg_fail(const struct ib_cfg_err *err, uint32_t line, uint32_t col,
+		const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* The same at node n, with the walk's current path. */
+int ib_cfg_fail_at(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "out of memory" with no position; returns -ENOMEM. */
+int ib_cfg_fail_nomem(const struct ib_cfg_err *err);
+
+/* Appends ".key" / "[i]" to the path; returns the length to pop back to. */
+size_t ib_cfg_path_key(struct ib_cfg_walk *w, const char *key);
+size_t ib_cfg_path_index(struct ib_cfg_walk *w, size_t i);
+void ib_cfg_path_pop(struct ib_cfg_walk *w, size_t len);
+
+/* Sanitised, shortened copy of a scalar for a message. */
+void ib_cfg_quote(const struct ib_ynode *n, char *out, size_t outlen);
+
+/* Typed readers: each checks n, writes *ret only on success and otherwise
+ * reports at n and returns -EINVAL (or -ENOMEM). */
+int ib_cfg_read_uint(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		     uint64_t min, uint64_t max, uint64_t *ret);
+int ib_cfg_read_bool(struct ib_cfg_walk *w, const struct ib_ynode *n, bool *ret);
+/* A non-empty string without control characters; *ret is malloc'ed. */
+int ib_cfg_read_string(struct ib_cfg_walk *w, const struct ib_ynode *n, char **ret);
+int ib_cfg_read_ip4(struct ib_cfg_walk *w, const struct ib_ynode *n, uint32_t *ret);
+/* "a.b.c.d/len" with no host bits set. */
+int ib_cfg_read_cidr(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		     uint32_t *ret_net, uint8_t *ret_len);
+/* A DNS name: dot-separated LDH labels (RFC 1123 2.1), optional final dot. */
+int ib_cfg_read_dns_name(struct ib_cfg_walk *w, const struct ib_ynode *n, char **ret);
+/* "aa:bb:cc:dd:ee:ff" (or '-' separated). */
+int ib_cfg_read_mac(struct ib_cfg_walk *w, const struct ib_ynode *n, uint8_t ret[6]);
+/* Hex bytes with optional ':' separators, min..max (<= 256) of them. */
+int ib_cfg_read_hex(struct ib_cfg_walk *w, const struct ib_ynode *n, size_t min,
+		    size_t max, uint8_t *out, size_t *ret_len);
+/* Checks that n is a sequence of at most max items. */
+int ib_cfg_read_seq(struct ib_cfg_walk *w, const struct ib_ynode *n, size_t max);
+/* One of names (NULL-terminated); *ret is its index. */
+int ib_cfg_read_enum(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		     const char *const *names, int *ret);
+/* A mapping of at most max free keys (unique) to string values; *ret is
+ * calloc'ed and stored before its items are read, so the snapshot frees a
+ * half-read map. */
+int ib_cfg_read_kv_map(struct ib_cfg_walk *w, const struct ib_ynode *n, size_t max,
+		       struct ib_kv **ret, size_t *ret_n);
+
+/* ---- config_validate.c ---- */
+
+/*
+ * Reports at base's list[i].key, with those appended to the path: list and
+ * key may be NULL; the node is the key's value, else the item, else base.
+ */
+int ib_cfg_fail_in(struct ib_cfg_walk *w, const struct ib_ynode *base,
+		   const char *list, size_t i, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* ---- config_boot.c ---- */
+
+/* True for 1..IB_CFG_NAME_MAX of A-Z a-z 0-9 . _ - (safe in URLs and scripts). */
+bool ib_cfg_name_ok(const char *s);
+/* Checks one profile after its keys are read: kernel, initrds and args. */
+int ib_cfg_check_profile(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
+/*
+ * The HTTP boot service across sections, once everything is read: resolves
+ * http's directories against the config file's, derives base_url, checks
+ * names, group profiles and overlaps, machine MACs, and compiles every
+ * template (read from http.templates).  root is the document's mapping.
+ */
+int ib_cfg_check_boot(struct ib_cfg_walk *w, const struct ib_ynode *root,
+		      struct ib_config *cfg);
+
+/* ---- config_tpl.c ---- */
+
+/* Compiles every profile's script (custom or built-in) and install configs
+ * from http.templates; errors name the key and the template's line:col. */
+int ib_cfg_compile_templates(struct ib_cfg_walk *w, const struct ib_ynode *root,
+			     struct ib_config *cfg);
+
+/* ---- config_schema.c ---- */
+
+/* Fills cfg (already holding the defaults) from the document root, which
+ * may be NULL (an empty file), and validates it. */
+int ib_cfg_apply(const struct ib_cfg_err *err, const struct ib_ynode *root,
+		 struct ib_config *cfg);
+
+/* Checks one subnet after all its keys are read; derives mask, broadcast,
+ * t1 and t2.  map is the subnet's mapping node. */
+int ib_cfg_check_subnet(struct ib_cfg_walk *w, const struct ib_ynode *map,
+			struct ib_subnet4 *s);
+/* Checks pools and subnets for overlaps across the whole dhcp4 section. */
+int ib_cfg_check_dhcp4(struct ib_cfg_walk *w, const struct ib_ynode *map,
+		       const struct ib_dhcp4_config *d);
+
+#endif

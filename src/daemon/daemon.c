@@ -1,0 +1,257 @@
+/*
+ * The daemon: event loop, signals, the config snapshot and its reload, the
+ * store and journal, and the protocol servers.  See daemon.h.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "daemon/services.h"
+#include "dhcp4/dhcp4_server.h"
+#include "journal/journal.h"
+#include "store/store.h"
+
+struct ib_daemon {
+	struct event_base *base;	/* the loop */
+	struct ib_config *cfg;		/* current snapshot, owned */
+	char *config_path;		/* reread on SIGHUP */
+	struct ib_store *store;		/* owned */
+	struct ib_journal *journal;	/* owned */
+	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
+	struct ib_services *services;	/* TFTP and later services */
+	struct event *sig_term, *sig_int, *sig_hup;
+};
+
+void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/ironboot.db", cfg->server.state_dir);
+}
+
+/* mkdir -p for the state directory. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Drops root after the sockets are bound: the state directory and database
+ * files are handed to the user first so the store stays writable.
+ */
+static int drop_privileges(const struct ib_config *cfg)
+{
+	const char *files[] = { "", "/ironboot.db", "/ironboot.db-wal", "/ironboot.db-shm" };
+	struct passwd *pw;
+	gid_t gid;
+
+	if (!cfg->server.user)
+		return 0;
+	pw = getpwnam(cfg->server.user);
+	if (!pw) {
+		ib_err("server.user %s: no such user", cfg->server.user);
+		return -ESRCH;
+	}
+	gid = pw->pw_gid;
+	if (cfg->server.group) {
+		struct group *gr = getgrnam(cfg->server.group);
+
+		if (!gr) {
+			ib_err("server.group %s: no such group", cfg->server.group);
+			return -ESRCH;
+		}
+		gid = gr->gr_gid;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s%s", cfg->server.state_dir, files[i]);
+		if (chown(p, pw->pw_uid, gid) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0)
+		return -errno;
+	ib_info("dropped privileges to %s", cfg->server.user);
+	return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct ib_daemon *d = arg;
+
+	ib_notice("signal %d: stopping", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct ib_daemon *d = arg;
+	char err[IB_CONFIG_ERRLEN];
+	struct ib_config *next;
+	int r;
+
+	if (ib_config_load(d->config_path, &next, err) < 0) {
+		ib_err("reload refused, still serving the previous configuration: %s", err);
+		return;
+	}
+	if (strcmp(next->server.state_dir, d->cfg->server.state_dir) != 0)
+		ib_warn("reload: server.state_dir changes need a restart; ignored");
+	if ((d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0) ||
+	    (r = ib_services_reconfigure(d->services, next)) < 0) {
+		ib_err("reload refused (%s), still serving the previous configuration",
+		       strerror(-r));
+		if (d->dhcp4)
+			ib_dhcp4_server_reconfigure(d->dhcp4, d->cfg);
+		ib_services_reconfigure(d->services, d->cfg);
+		ib_config_free(next);
+		return;
+	}
+	ib_journal_set_config(d->journal, &next->journal);
+	ib_config_free(d->cfg);
+	d->cfg = next;
+	ib_notice("configuration reloaded from %s", d->config_path);
+}
+
+static int add_signal(struct ib_daemon *d, int sig, event_callback_fn cb,
+		      struct event **ret)
+{
+	*ret = evsignal_new(d->base, sig, cb, d);
+	if (!*ret || event_add(*ret, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int open_store(struct ib_daemon *d)
+{
+	char path[4200], err[256] = "";
+	int r;
+
+	if ((r = make_dirs(d->cfg->server.state_dir)) < 0) {
+		ib_err("cannot create state directory %s: %s", d->cfg->server.state_dir,
+		       strerror(-r));
+		return r;
+	}
+	ib_daemon_db_path(d->cfg, path, sizeof(path));
+	if ((r = ib_store_sqlite_open(path, &d->store, err)) < 0) {
+		ib_err("cannot open store %s: %s", path, err[0] ? err : strerror(-r));
+		return r;
+	}
+	return ib_journal_new(d->store, &d->cfg->journal, &d->journal);
+}
+
+int ib_daemon_new(struct ib_config *cfg, const char *config_path,
+		  struct ib_daemon **ret)
+{
+	struct ib_daemon *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d) {
+		ib_config_free(cfg);
+		return -ENOMEM;
+	}
+	d->cfg = cfg;
+	d->config_path = strdup(config_path);
+	d->base = event_base_new();
+	if (!d->config_path || !d->base) {
+		r = -ENOMEM;
+		goto err;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = open_store(d)) < 0)
+		goto err;
+	if (cfg->dhcp4.enabled &&
+	    (r = ib_dhcp4_server_new(d->base, cfg, d->store, d->journal, &d->dhcp4)) < 0)
+		goto err;
+	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
+		goto err;
+	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
+	    (r = add_signal(d, SIGINT, on_stop, &d->sig_int)) < 0 ||
+	    (r = add_signal(d, SIGHUP, on_reload, &d->sig_hup)) < 0)
+		goto err;
+	if ((r = drop_privileges(cfg)) < 0) {
+		ib_err("cannot drop privileges: %s", strerror(-r));
+		goto err;
+	}
+	*ret = d;
+	return 0;
+err:
+	ib_daemon_free(d);
+	return r;
+}
+
+int ib_daemon_run(struct ib_daemon *d)
+{
+	ib_notice("ironbootd " IB_VERSION " ready (config %s, state %s)",
+		  d->config_path, d->cfg->server.state_dir);
+	if (event_base_dispatch(d->base) < 0)
+		return -EIO;
+	return 0;
+}
+
+static void log_stats(const struct ib_daemon *d)
+{
+	const struct ib_dhcp4_stats *st;
+	uint64_t rejected = 0;
+
+	if (!d->dhcp4)
+		return;
+	st = ib_dhcp4_server_stats(d->dhcp4);
+	for (size_t i = 0; i < IB_DHCP4_REJ__MAX; i++)
+		rejected += st->rejected[i];
+	ib_info("dhcp4: received %llu, malformed %llu, ignored %llu; sent offers %llu, acks %llu, "
+		"naks %llu; group commits %llu (%llu failed)",
+		(unsigned long long)st->received, (unsigned long long)rejected,
+		(unsigned long long)st->ignored, (unsigned long long)st->offers,
+		(unsigned long long)st->acks, (unsigned long long)st->naks,
+		(unsigned long long)st->commit_batches, (unsigned long long)st->commit_errors);
+}
+
+void ib_daemon_free(struct ib_daemon *d)
+{
+	if (!d)
+		return;
+	log_stats(d);
+	ib_services_free(d->services);
+	ib_dhcp4_server_free(d->dhcp4);
+	if (d->journal && ib_journal_flush(d->journal, false) < 0)
+		ib_warn("journal: final flush failed; %zu events lost",
+			ib_journal_pending(d->journal));
+	ib_journal_free(d->journal);
+	ib_store_free(d->store);
+	if (d->sig_term)
+		event_free(d->sig_term);
+	if (d->sig_int)
+		event_free(d->sig_int);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
+	if (d->base)
+		event_base_free(d->base);
+	ib_config_free(d->cfg);
+	free(d->config_path);
+	free(d);
+}

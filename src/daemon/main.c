@@ -1,0 +1,82 @@
+/*
+ * ironbootd: the network-boot server.
+ *
+ *   ironbootd --config FILE          serve in the foreground until SIGTERM
+ *   ironbootd --check-config FILE    validate FILE and exit (0 = valid)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+
+#define DEFAULT_CONFIG "/etc/ironboot/ironboot.yaml"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ironbootd [--config FILE] [--check-config FILE]\n"
+		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
+		"  -t, --check-config FILE  validate the configuration and exit\n"
+		"  -V, --version            print the version\n");
+}
+
+static int check_config(const char *path)
+{
+	char err[IB_CONFIG_ERRLEN];
+	struct ib_config *cfg;
+
+	if (ib_config_load(path, &cfg, err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	printf("%s: configuration valid\n", path);
+	ib_config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	char err[IB_CONFIG_ERRLEN];
+	struct ib_config *cfg;
+	struct ib_daemon *d;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:t:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 't': return check_config(optarg);
+		case 'V': puts("ironbootd " IB_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (ib_config_load(path, &cfg, err) < 0) {
+		fprintf(stderr, "ironbootd: %s\n", err);
+		return 1;
+	}
+	ib_log_setup((enum ib_log_level)cfg->server.log_level, cfg->server.syslog, "ironbootd");
+	if ((r = ib_daemon_new(cfg, path, &d)) < 0) {
+		ib_err("ironbootd: startup failed: %s", strerror(-r));
+		return 1;
+	}
+	r = ib_daemon_run(d);
+	ib_daemon_free(d);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * Services beside DHCPv4: the TFTP server, whose transfers are journaled
+ * against the machine that holds the client's address (from the lease
+ * table), so one timeline shows DHCP then TFTP.
+ */
+#include "daemon/services.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "httpd/http_server.h"
+#include "tftp/tftp_server.h"
+
+struct ib_services {
+	struct event_base *base;	/* not owned */
+	struct ib_store *store;		/* not owned */
+	struct ib_journal *journal;	/* not owned */
+	struct ib_tftp_server *tftp;	/* or NULL when disabled */
+	struct ib_http_server *http;	/* or NULL when disabled */
+	const char *trusted[8];		/* boot files named in the config */
+	size_t n_trusted;
+};
+
+/* The boot files named in the config are trusted TFTP names. */
+static void collect_trusted(struct ib_services *s, const struct ib_config *cfg)
+{
+	const char *files[] = { cfg->boot.file_bios, cfg->boot.file_efi_x64,
+				cfg->boot.file_efi_ia32, cfg->boot.file_efi_arm64 };
+
+	s->n_trusted = 0;
+	for (size_t i = 0; i < IB_ARRAY_SIZE(files); i++)
+		if (files[i] && !strstr(files[i], "://"))
+			s->trusted[s->n_trusted++] = files[i];
+	for (size_t i = 0; i < cfg->dhcp4.n_subnets; i++) {
+		const struct ib_subnet4 *sn = &cfg->dhcp4.subnets[i];
+
+		for (size_t j = 0; j < sn->n_reservations && s->n_trusted < IB_ARRAY_SIZE(s->trusted); j++)
+			if (sn->reservations[j].boot.boot_file &&
+			    !strstr(sn->reservations[j].boot.boot_file, "://"))
+				s->trusted[s->n_trusted++] = sn->reservations[j].boot.boot_file;
+	}
+}
+
+/* Finds the MAC of the machine holding an IPv4 address, for the journal. */
+static void who_for_peer(struct ib_services *s, const struct sockaddr_storage *peer,
+			 struct ib_lease4 *lease, struct ib_journal_who *who)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+
+	memset(who, 0, sizeof(*who));
+	if (peer->ss_family != AF_INET ||
+	    ib_store_lease4_get(s->store, ntohl(sin->sin_addr.s_addr), lease) < 0)
+		return;
+	who->hw = lease->hwaddr;
+	who->hw_len = lease->hw_len;
+	who->client_id = lease->client_id;
+	who->client_id_len = lease->client_id_len;
+}
+
+/*
+ * RFC 2347: a client may end a transfer after the OACK with error 8.  EDK2
+ * does exactly that to learn a file's size (tsize) before fetching it: a
+ * probe, not a failure, and the timeline should say so.
+ */
+static const char *tftp_kind(const struct ib_tftp_report *r)
+{
+	if (r->result == 0)
+		return "transfer";
+	if (r->result == -ECONNABORTED && strncmp(r->error, "client error 8:", 15) == 0)
+		return "size-probe";
+	return "transfer-failed";
+}
+
+static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
+{
+	struct ib_services *s = ctx;
+	struct ib_journal_who who;
+	struct ib_lease4 lease;
+	char host[INET6_ADDRSTRLEN] = "?";
+	const char *kind = tftp_kind(r);
+	struct ib_jw w;
+	size_t cap;
+	const void *a = r->peer.ss_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)&r->peer)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)&r->peer)->sin_addr;
+
+	inet_ntop(r->peer.ss_family, a, host, sizeof(host));
+	who_for_peer(s, &r->peer, &lease, &who);
+	ib_jw_init(&w, ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap), cap);
+	ib_jw_str(&w, "file", r->file);
+	ib_jw_str(&w, "client", host);
+	ib_jw_int(&w, "bytes", (int64_t)r->bytes);
+	if (r->tsize)
+		ib_jw_int(&w, "tsize", (int64_t)r->tsize);
+	ib_jw_int(&w, "blksize", r->blksize);
+	ib_jw_int(&w, "windowsize", r->windowsize);
+	ib_jw_int(&w, "ms", (r->end_us - r->start_us) / 1000);
+	ib_jw_int(&w, "retransmits", r->retransmits);
+	ib_jw_str(&w, "result", r->result == 0 ? "ok" : kind);
+	ib_jw_str_opt(&w, "error", r->error);
+	ib_jw_end(&w);
+}
+
+static void tftp_opts(struct ib_services *s, const struct ib_config *cfg,
+		      struct ib_tftp_server_opts *o)
+{
+	collect_trusted(s, cfg);
+	*o = (struct ib_tftp_server_opts){
+		.cfg = &cfg->tftp, .trusted = s->trusted, .n_trusted = s->n_trusted,
+		.report = on_tftp_report, .report_ctx = s,
+	};
+}
+
+int ib_services_new(struct event_base *base, const struct ib_config *cfg,
+		    struct ib_store *store, struct ib_journal *journal,
+		    struct ib_services **ret)
+{
+	struct ib_services *s = calloc(1, sizeof(*s));
+	struct ib_tftp_server_opts o;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->base = base;
+	s->store = store;
+	s->journal = journal;
+	if (cfg->tftp.enabled) {
+		tftp_opts(s, cfg, &o);
+		if ((r = ib_tftp_server_new(base, &o, &s->tftp)) < 0) {
+			ib_err("tftp: cannot start: %s", strerror(-r));
+			free(s);
+			return r;
+		}
+	}
+	/* the HTTP shell journals its fetches itself (MAC or lease, as above) */
+	if (cfg->http.enabled &&
+	    (r = ib_http_server_new(base, cfg, store, journal, &s->http)) < 0) {
+		ib_err("http: cannot start: %s", strerror(-r));
+		ib_services_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
+{
+	struct ib_tftp_server_opts o;
+	int r;
+
+	if (s->http && (r = ib_http_server_reconfigure(s->http, cfg)) < 0)
+		return r;
+	if (!s->http && cfg->http.enabled)
+		ib_warn("reload: enabling HTTP needs a restart");
+	if (!s->tftp) {
+		if (cfg->tftp.enabled)
+			ib_warn("reload: enabling TFTP needs a restart");
+		return 0;
+	}
+	tftp_opts(s, cfg, &o);
+	return ib_tftp_server_reconfigure(s->tftp, &o);
+}
+
+void ib_services_free(struct ib_services *s)
+{
+	if (!s)
+		return;
+	ib_http_server_free(s->http);
+	ib_tftp_server_free(s->tftp);
+	free(s);
+}

@@ -1,0 +1,23 @@
+/*
+ * The services beside DHCPv4 (TFTP now; HTTP and DHCPv6 later), started
+ * from the snapshot and reconfigured on reload.  Which services exist is
+ * chosen by which files are compiled (services_tftp.c).
+ */
+#ifndef IB_DAEMON_SERVICES_H
+#define IB_DAEMON_SERVICES_H
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "journal/journal.h"
+#include "store/store.h"
+
+struct ib_services;
+
+int ib_services_new(struct event_base *base, const struct ib_config *cfg,
+		    struct ib_store *store, struct ib_journal *journal,
+		    struct ib_services **ret);
+int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg);
+void ib_services_free(struct ib_services *s);
+
+#endif

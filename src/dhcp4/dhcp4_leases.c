@@ -1,0 +1,427 @@
+/*
+ * The DHCPv4 lease cache: two open-addressing tables (by address, and by
+ * client key hash -> address), linear probing, backward-shift deletion.
+ * See dhcp4_leases.h.
+ */
+#include "dhcp4/dhcp4_leases.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+struct entry {
+	uint32_t addr;			/* the address (key of the table) */
+	uint8_t state;			/* enum ib_d4_state; FREE = empty slot */
+	int64_t expires;		/* unix seconds */
+	uint64_t key_hash;		/* hash of key */
+	struct ib_d4_key key;		/* holder */
+};
+
+/* client index slot: key hash -> address (verified against the entry). */
+struct cslot {
+	uint64_t key_hash;
+	uint32_t addr;
+	bool used;
+};
+
+/* Where the next search of one pool starts. */
+struct pool_pos {
+	uint32_t start;			/* the pool's first address */
+	uint32_t pos;			/* offset of the next candidate */
+};
+
+struct ib_d4_leases {
+	struct entry *e;		/* by address */
+	struct cslot *cs;		/* by client */
+	size_t cap;			/* slots in each table, power of two */
+	size_t n;			/* entries in use */
+	struct pool_pos *cursor;	/* next-fit position per pool */
+	size_t n_cursor;
+	const int64_t *now;		/* the shell's clock, for the view */
+};
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static size_t addr_slot(uint32_t a, size_t cap)
+{
+	return (size_t)((a * 0x9e3779b1u) ^ (a >> 16)) & (cap - 1);
+}
+
+int ib_d4_leases_new(struct ib_d4_leases **ret)
+{
+	struct ib_d4_leases *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->cap = 1024;
+	c->e = calloc(c->cap, sizeof(*c->e));
+	c->cs = calloc(c->cap, sizeof(*c->cs));
+	if (!c->e || !c->cs) {
+		ib_d4_leases_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+void ib_d4_leases_free(struct ib_d4_leases *c)
+{
+	if (!c)
+		return;
+	free(c->e);
+	free(c->cs);
+	free(c->cursor);
+	free(c);
+}
+
+void ib_d4_leases_clear(struct ib_d4_leases *c)
+{
+	memset(c->e, 0, c->cap * sizeof(*c->e));
+	memset(c->cs, 0, c->cap * sizeof(*c->cs));
+	c->n = 0;
+}
+
+size_t ib_d4_leases_count(const struct ib_d4_leases *c)
+{
+	return c->n;
+}
+
+const uint8_t *ib_d4_client_id(const struct ib_dhcp4_msg *m, size_t *ret_len)
+{
+	const uint8_t *cid;
+	size_t len;
+
+	if (!ib_dhcp4_opt(m, IB_OPT_CLIENT_ID, &cid, &len) || len == 0)
+		return NULL;
+	if (len == 1u + m->hlen && cid[0] == m->htype &&
+	    memcmp(cid + 1, m->chaddr, m->hlen) == 0)
+		return NULL;
+	*ret_len = len;
+	return cid;
+}
+
+void ib_d4_key_from_msg(const struct ib_dhcp4_msg *m, struct ib_d4_key *ret)
+{
+	const uint8_t *cid;
+	size_t len = 0;
+
+	cid = ib_d4_client_id(m, &len);
+	if (cid && len < IB_D4_KEY_MAX) {
+		ret->b[0] = 'C';
+		memcpy(ret->b + 1, cid, len);
+		ret->len = (uint16_t)(len + 1);
+		return;
+	}
+	ret->b[0] = 'H';
+	ret->b[1] = m->htype;
+	memcpy(ret->b + 2, m->chaddr, m->hlen);
+	ret->len = (uint16_t)(2 + m->hlen);
+}
+
+void ib_d4_key_from_lease(const struct ib_lease4 *l, struct ib_d4_key *ret)
+{
+	if (l->client_id_len) {
+		ret->b[0] = 'C';
+		memcpy(ret->b + 1, l->client_id, l->client_id_len);
+		ret->len = (uint16_t)(l->client_id_len + 1);
+		return;
+	}
+	ret->b[0] = 'H';
+	ret->b[1] = l->htype;
+	memcpy(ret->b + 2, l->hwaddr, l->hw_len);
+	ret->len = (uint16_t)(2 + l->hw_len);
+}
+
+static bool key_eq(const struct ib_d4_key *a, const struct ib_d4_key *b)
+{
+	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+static struct entry *find_addr(const struct ib_d4_leases *c, uint32_t a)
+{
+	for (size_t i = addr_slot(a, c->cap);; i = (i + 1) & (c->cap - 1)) {
+		if (c->e[i].state == IB_D4_FREE)
+			return NULL;
+		if (c->e[i].addr == a)
+			return &c->e[i];
+	}
+}
+
+static struct cslot *find_client(const struct ib_d4_leases *c,
+				 const struct ib_d4_key *k, uint64_t h)
+{
+	for (size_t i = h & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		struct cslot *s = &c->cs[i];
+		struct entry *e;
+
+		if (!s->used)
+			return NULL;
+		if (s->key_hash != h)
+			continue;
+		e = find_addr(c, s->addr);
+		if (e && key_eq(&e->key, k))
+			return s;
+	}
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void cslot_delete(struct ib_d4_leases *c, struct cslot *s)
+{
+	size_t i = (size_t)(s - c->cs), j = i;
+
+	c->cs[i].used = false;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (c->cap - 1);
+		if (!c->cs[j].used)
+			return;
+		home = c->cs[j].key_hash & (c->cap - 1);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			c->cs[i] = c->cs[j];
+			c->cs[j].used = false;
+			i = j;
+		}
+	}
+}
+
+static void entry_delete(struct ib_d4_leases *c, struct entry *e)
+{
+	size_t i = (size_t)(e - c->e), j = i;
+
+	c->e[i].state = IB_D4_FREE;
+	c->n--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (c->cap - 1);
+		if (c->e[j].state == IB_D4_FREE)
+			return;
+		home = addr_slot(c->e[j].addr, c->cap);
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			c->e[i] = c->e[j];
+			c->e[j].state = IB_D4_FREE;
+			i = j;
+		}
+	}
+}
+
+void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr)
+{
+	struct entry *e = find_addr(c, addr);
+	struct cslot *s;
+
+	if (!e)
+		return;
+	s = find_client(c, &e->key, e->key_hash);
+	if (s && s->addr == addr)
+		cslot_delete(c, s);
+	entry_delete(c, e);
+}
+
+static void insert_raw(struct ib_d4_leases *c, const struct entry *src)
+{
+	size_t i = addr_slot(src->addr, c->cap);
+	size_t k = src->key_hash & (c->cap - 1);
+
+	while (c->e[i].state != IB_D4_FREE)
+		i = (i + 1) & (c->cap - 1);
+	c->e[i] = *src;
+	c->n++;
+	while (c->cs[k].used)
+		k = (k + 1) & (c->cap - 1);
+	c->cs[k] = (struct cslot){ src->key_hash, src->addr, true };
+}
+
+static int grow(struct ib_d4_leases *c)
+{
+	struct entry *old = c->e;
+	size_t old_cap = c->cap;
+
+	c->e = calloc(old_cap * 2, sizeof(*c->e));
+	free(c->cs);
+	c->cs = calloc(old_cap * 2, sizeof(*c->cs));
+	if (!c->e || !c->cs) {
+		free(c->e);
+		free(c->cs);
+		c->e = old;
+		c->cs = calloc(old_cap, sizeof(*c->cs));
+		return -ENOMEM;	/* the client index is lost: caller clears */
+	}
+	c->cap = old_cap * 2;
+	c->n = 0;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].state != IB_D4_FREE)
+			insert_raw(c, &old[i]);
+	free(old);
+	return 0;
+}
+
+int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
+		     const struct ib_d4_key *key, int64_t expires)
+{
+	struct entry e = { .addr = addr, .state = (uint8_t)st, .expires = expires,
+			   .key_hash = hash_bytes(key->b, key->len), .key = *key };
+	struct cslot *s;
+
+	ib_d4_leases_remove(c, addr);
+	/* One address per client: a new binding ends the client's old entry. */
+	s = find_client(c, key, e.key_hash);
+	if (s)
+		ib_d4_leases_remove(c, s->addr);
+	if ((c->n + 1) * 2 > c->cap && grow(c) < 0) {
+		ib_d4_leases_clear(c);
+		return -ENOMEM;
+	}
+	insert_raw(c, &e);
+	return 0;
+}
+
+void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key)
+{
+	struct cslot *s = find_client(c, key, hash_bytes(key->b, key->len));
+	struct entry *e = s ? find_addr(c, s->addr) : NULL;
+
+	if (e && e->state == IB_D4_OFFERED)
+		ib_d4_leases_remove(c, e->addr);
+}
+
+struct load_ctx {
+	struct ib_d4_leases *c;
+	int64_t now;
+	int err;
+};
+
+static int load_one(const struct ib_lease4 *l, void *ctx)
+{
+	struct load_ctx *lc = ctx;
+	struct ib_d4_key k;
+	enum ib_d4_state st;
+
+	if (l->expires <= lc->now)
+		return 0;
+	if (l->state == IB_LEASE_ACTIVE)
+		st = IB_D4_BOUND;
+	else if (l->state == IB_LEASE_DECLINED)
+		st = IB_D4_QUARANTINED;
+	else
+		return 0;
+	ib_d4_key_from_lease(l, &k);
+	lc->err = ib_d4_leases_set(lc->c, l->address, st, &k, l->expires);
+	return lc->err;
+}
+
+int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, int64_t now)
+{
+	struct load_ctx lc = { c, now, 0 };
+	int r;
+
+	ib_d4_leases_clear(c);
+	r = ib_store_lease4_foreach(s, 0, UINT32_MAX, load_one, &lc);
+	return r < 0 ? r : lc.err;
+}
+
+/* The lease view. */
+
+static int view_find_client(void *ctx, const struct ib_dhcp4_msg *m,
+			    struct ib_lease4 *ret)
+{
+	struct ib_d4_leases *c = ctx;
+	struct ib_d4_key k;
+	struct cslot *s;
+	struct entry *e;
+
+	ib_d4_key_from_msg(m, &k);
+	s = find_client(c, &k, hash_bytes(k.b, k.len));
+	if (!s || !(e = find_addr(c, s->addr)))
+		return -ENOENT;
+	memset(ret, 0, sizeof(*ret));
+	ret->address = e->addr;
+	ret->expires = e->expires;
+	ret->state = e->state == IB_D4_QUARANTINED ? IB_LEASE_DECLINED : IB_LEASE_ACTIVE;
+	return 0;
+}
+
+static bool free_for(const struct ib_d4_leases *c, uint32_t a,
+		     const struct ib_d4_key *k)
+{
+	const struct entry *e = find_addr(c, a);
+
+	if (!e || e->expires <= *c->now)
+		return true;
+	return e->state != IB_D4_QUARANTINED && key_eq(&e->key, k);
+}
+
+static bool view_is_free(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
+{
+	struct ib_d4_key k;
+
+	ib_d4_key_from_msg(m, &k);
+	return free_for(ctx, a, &k);
+}
+
+/* The next-fit position of the pool starting at start (created on demand). */
+static uint32_t *pool_cursor(struct ib_d4_leases *c, uint32_t start)
+{
+	struct pool_pos *np;
+
+	for (size_t i = 0; i < c->n_cursor; i++)
+		if (c->cursor[i].start == start)
+			return &c->cursor[i].pos;
+	np = realloc(c->cursor, (c->n_cursor + 1) * sizeof(*c->cursor));
+	if (!np)
+		return NULL;
+	c->cursor = np;
+	c->cursor[c->n_cursor] = (struct pool_pos){ start, 0 };
+	return &c->cursor[c->n_cursor++].pos;
+}
+
+/* Next-fit over the subnet's pools, skipping network and broadcast. */
+static int view_pick_free(void *ctx, const struct ib_subnet4 *sn,
+			  const struct ib_dhcp4_msg *m, uint32_t *ret)
+{
+	struct ib_d4_leases *c = ctx;
+	struct ib_d4_key k;
+
+	ib_d4_key_from_msg(m, &k);
+	for (size_t p = 0; p < sn->n_pools; p++) {
+		const struct ib_pool4 *pool = &sn->pools[p];
+		uint64_t size = (uint64_t)pool->end - pool->start + 1;
+		uint32_t *cur = pool_cursor(c, pool->start);
+		uint64_t from = cur ? *cur % size : 0;
+
+		for (uint64_t i = 0; i < size; i++) {
+			uint32_t a = (uint32_t)(pool->start + (from + i) % size);
+
+			if (a == sn->network || a == sn->broadcast)
+				continue;
+			if (free_for(c, a, &k)) {
+				if (cur)
+					*cur = (uint32_t)((from + i + 1) % size);
+				*ret = a;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
+void ib_d4_leases_view(struct ib_d4_leases *c, const int64_t *now,
+		       struct ib_lease_view *ret)
+{
+	c->now = now;
+	*ret = (struct ib_lease_view){ view_find_client, view_is_free,
+				       view_pick_free, c };
+}

@@ -1,0 +1,77 @@
+/*
+ * The DHCPv4 lease cache: the server's in-memory picture of which addresses
+ * are bound, declined or held by an outstanding OFFER, indexed by address
+ * and by client.  It answers the policy's lease view (find_client, is_free,
+ * pick_free) without a store round trip.
+ *
+ * It is a cache, not the truth: it is loaded from the store at start, kept
+ * current by the shell, and every binding is still arbitrated by the store
+ * at commit time (ib_store_lease4_commit), so several daemons sharing one
+ * database never bind one address twice; a cache that guessed wrong costs a
+ * NAK, not a duplicate address.  OFFER holds live only here.
+ */
+#ifndef IB_DHCP4_LEASES_H
+#define IB_DHCP4_LEASES_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "dhcp4/dhcp4_codec.h"
+#include "dhcp4/dhcp4_policy.h"
+#include "store/store.h"
+
+#define IB_D4_KEY_MAX 257	/* 'C' + client-id, or 'H' + htype + chaddr */
+
+/* A client's identity: client-id if it sent one, else htype + chaddr. */
+struct ib_d4_key {
+	uint16_t len;			/* bytes of b */
+	uint8_t b[IB_D4_KEY_MAX];	/* the key */
+};
+
+enum ib_d4_state {
+	IB_D4_FREE = 0,			/* slot unused */
+	IB_D4_OFFERED,			/* held by an OFFER until expires */
+	IB_D4_BOUND,			/* acknowledged lease until expires */
+	IB_D4_QUARANTINED,		/* declined until expires */
+};
+
+struct ib_d4_leases;
+
+int ib_d4_leases_new(struct ib_d4_leases **ret);
+void ib_d4_leases_free(struct ib_d4_leases *c);
+/* Drops everything (before a reload from the store). */
+void ib_d4_leases_clear(struct ib_d4_leases *c);
+
+/*
+ * The client-id of a message, or NULL when it has none or when it is just
+ * htype + chaddr (RFC 2132 9.14's usual form): iPXE sends 01:<mac> while the
+ * firmware before it sends none, and one machine must keep one lease across
+ * the chainload.
+ */
+const uint8_t *ib_d4_client_id(const struct ib_dhcp4_msg *m, size_t *ret_len);
+
+/* The key of a message's client. */
+void ib_d4_key_from_msg(const struct ib_dhcp4_msg *m, struct ib_d4_key *ret);
+/* The key of a stored lease row. */
+void ib_d4_key_from_lease(const struct ib_lease4 *l, struct ib_d4_key *ret);
+
+/* Records addr in state st for key until expires (replacing what was there). */
+int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
+		     const struct ib_d4_key *key, int64_t expires);
+/* Forgets addr. */
+void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr);
+/* Forgets the OFFER held for key, if any. */
+void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key);
+/* Loads ACTIVE and DECLINED rows of the store. */
+int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, int64_t now);
+/* Number of addresses tracked. */
+size_t ib_d4_leases_count(const struct ib_d4_leases *c);
+
+/*
+ * Fills a lease view over the cache.  now is read through the pointer at
+ * each call, so the shell advances one clock for all.
+ */
+void ib_d4_leases_view(struct ib_d4_leases *c, const int64_t *now,
+		       struct ib_lease_view *ret);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * Encoders for the structured DHCPv4 option values: the domain search list
+ * (option 119) and classless static routes (option 121).  See
+ * dhcp4_codec.h.
+ */
+#include "dhcp4/dhcp4_codec.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "common/util.h"
+
+#define NAME_MAX_TEXT 253	/* RFC 1035 2.3.4: 255 octets on the wire */
+#define NAME_MAX_WIRE 255
+#define LABEL_MAX 63
+#define PTR_MAX 0x3fff		/* RFC 1035 4.1.4: 14-bit offsets */
+#define SUFFIX_MAX 256		/* suffixes remembered for compression */
+#define PTR_HOPS_MAX 128	/* belt and braces, see decode_name() */
+
+/* ---- Option 119: domain search (RFC 3397) ---------------------------- */
+
+/* A name suffix already on the wire, a target for compression pointers. */
+struct suffix {
+	const char *text;	/* the suffix in the caller's name */
+	size_t len;		/* its length, no trailing dot */
+	uint16_t off;		/* where its first label starts in the option */
+};
+
+static bool label_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
+
+/*
+ * Checks a dotted name and returns its length without one trailing dot.
+ * Labels are 1..63 octets of letters, digits, '-' and '_' (underscore for
+ * service names such as _ldap._tcp), the whole at most 253 characters.
+ */
+static int name_check(const char *name, size_t *ret_len)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > NAME_MAX_TEXT)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '.') {
+			if (label == 0)
+				return -EINVAL;
+			label = 0;
+		} else if (!label_char_ok((unsigned char)name[i]) || ++label > LABEL_MAX) {
+			return -EINVAL;
+		}
+	}
+	if (label == 0)
+		return -EINVAL;
+	*ret_len = len;
+	return 0;
+}
+
+static const struct suffix *suffix_find(const struct suffix *t, size_t n,
+					const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].len == len && memcmp(t[i].text, s, len) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/*
+ * RFC 1035 4.1.4 as RFC 3397 2 applies it: the longest suffix already in
+ * the option is replaced by a pointer to it, offsets counted from the
+ * first byte of the option value.
+ */
+static void encode_name(struct ib_wbuf *w, const char *name, size_t len,
+			struct suffix *t, size_t *n_t)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const struct suffix *hit = suffix_find(t, *n_t, name + i, len - i);
+		const char *dot;
+		size_t label;
+
+		if (hit) {
+			ib_wbuf_u16be(w, (uint16_t)(0xc000 | hit->off));
+			return;
+		}
+		if (*n_t < SUFFIX_MAX && w->len <= PTR_MAX && !w->overflow)
+			t[(*n_t)++] = (struct suffix){ name + i, len - i, (uint16_t)w->len };
+		dot = memchr(name + i, '.', len - i);
+		label = dot ? (size_t)(dot - (name + i)) : len - i;
+		ib_wbuf_u8(w, (uint8_t)label);
+		ib_wbuf_bytes(w, name + i, label);
+		i += label + 1;
+	}
+	ib_wbuf_u8(w, 0);
+}
+
+int ib_dhcp4_encode_search(const char *const *names, size_t n, uint8_t *buf,
+			   size_t cap, size_t *ret_len)
+{
+	struct suffix t[SUFFIX_MAX];
+	size_t n_t = 0, len;
+	struct ib_wbuf w;
+
+	for (size_t i = 0; i < n; i++)
+		if (!names[i] || name_check(names[i], &len) < 0)
+			return -EINVAL;
+	ib_wbuf_init(&w, buf, cap);
+	for (size_t i = 0; i < n; i++) {
+		(void)name_check(names[i], &len);
+		encode_name(&w, names[i], len, t, &n_t);
+	}
+	if (ib_wbuf_status(&w) < 0)
+		return -ENOBUFS;
+	*ret_len = w.len;
+	return 0;
+}
+
+/* A bounded text writer for the decoder's output. */
+struct text {
+	char *p;		/* caller's buffer */
+	size_t cap;		/* its size, NUL included */
+	size_t len;		/* characters written */
+};
+
+static int text_put(struct text *t, const void *s, size_t n)
+{
+	if (n >= t->cap - t->len)
+		return -ENOBUFS;
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+	return 0;
+}
+
+/*
+ * Decodes the name starting at *pos, appending it to out as dotted text,
+ * and moves *pos past it.  Every pointer must point before the previous
+ * one (or before the name's start for the first), so a chain of pointers
+ * strictly decreases and ends; names are held to 255 octets on the wire.
+ */
+static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct text *out)
+{
+	size_t cur = *pos, limit = *pos, wire = 1, next = 0;
+	unsigned hops = 0;
+
+	for (;;) {
+		uint8_t b;
+
+		if (cur >= len)
+			return -EBADMSG;
+		b = p[cur];
+		if (b == 0) {
+			if (wire == 1)
+				return -EBADMSG;	/* the root is no search domain */
+			*pos = next ? next : cur + 1;
+			return 0;
+		}
+		if ((b & 0xc0) == 0xc0) {
+			size_t ptr;
+
+			if (cur + 1 >= len)
+				return -EBADMSG;
+			ptr = (size_t)(b & 0x3f) << 8 | p[cur + 1];
+			if (ptr >= limit || ++hops > PTR_HOPS_MAX)
+				return -EBADMSG;
+			if (!next)
+				next = cur + 2;
+			limit = cur = ptr;
+			continue;
+		}
+		if (b > LABEL_MAX || b >= len - cur)
+			return -EBADMSG;	/* 0x40/0x80: no such labels in 119 */
+		wire += 1u + b;
+		if (wire > NAME_MAX_WIRE)
+			return -EBADMSG;
+		for (size_t i = 1; i <= b; i++)
+			if (!label_char_ok(p[cur + i]))
+				return -EBADMSG;
+		if ((wire > 2u + b && text_put(out, ".", 1) < 0) ||
+		    text_put(out, p + cur + 1, b) < 0)
+			return -ENOBUFS;
+		cur += 1u + b;
+	}
+}
+
+/*
+ * Names are written to out separated by one space (as on a resolv.conf
+ * "search" line).  -EBADMSG for malformed input, -ENOBUFS if out is small.
+ */
+int ib_dhcp4_decode_search(const uint8_t *p, size_t len, char *out, size_t outlen)
+{
+	struct text t = { out, outlen, 0 };
+	size_t pos = 0;
+	int r;
+
+	if (outlen == 0)
+		return -ENOBUFS;
+	out[0] = '\0';
+	while (pos < len) {
+		if (pos && text_put(&t, " ", 1) < 0)
+			return -ENOBUFS;
+		r = decode_name(p, len, &pos, &t);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- Option 121: classless static routes (RFC 3442) ------------------ */
+
+/*
+ * RFC 3442: each route is the prefix length, the significant octets of
+ * the destination (ceil(len / 8)), then the router.  Host bits of the
+ * destination are cleared rather than sent.
+ */
+int ib_dhcp4_encode_routes(const uint32_t *dest, const uint8_t *plen,
+			   const uint32_t *gw, size_t n, uint8_t *buf,
+			   size_t cap, size_t *ret_len)
+{
+	struct ib_wbuf w;
+
+	ib_wbuf_init(&w, buf, cap);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d;
+
+		if (plen[i] > 32)
+			return -EINVAL;
+		d = dest[i] & ib_prefix_mask(plen[i]);
+		ib_wbuf_u8(&w, plen[i]);
+		for (unsigned k = 0; k < (plen[i] + 7u) / 8u; k++)
+			ib_wbuf_u8(&w, (uint8_t)(d >> (24 - 8 * k)));
+		ib_wbuf_u32be(&w, gw[i]);
+	}
+	if (ib_wbuf_status(&w) < 0)
+		return -ENOBUFS;
+	*ret_len = w.len;
+	return 0;
+}

@@ -1,0 +1,448 @@
+/*
+ * The DHCPv4 server state machine (RFC 2131 4.3): one handler per message
+ * type, each deciding from the snapshot, the message and the lease view.
+ * proxyDHCP (PXE spec 2.1, 2.2.2) answers boot information only.
+ */
+#include "dhcp4/dhcp4_policy.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "dhcp4/dhcp4_reply.h"
+
+typedef int (*handler_fn)(const struct ib_dhcp4_input *in,
+			  const struct ib_subnet4 *sn,
+			  struct ib_dhcp4_decision *d);
+
+static bool in_pools(const struct ib_subnet4 *sn, uint32_t a)
+{
+	for (size_t i = 0; i < sn->n_pools; i++)
+		if (a >= sn->pools[i].start && a <= sn->pools[i].end)
+			return true;
+	return false;
+}
+
+static bool in_subnet(const struct ib_subnet4 *sn, uint32_t a)
+{
+	return (a & sn->mask) == sn->network;
+}
+
+static const struct ib_reservation4 *reservation_of_addr(const struct ib_subnet4 *sn,
+							 uint32_t a)
+{
+	for (size_t i = 0; i < sn->n_reservations; i++)
+		if (sn->reservations[i].address == a)
+			return &sn->reservations[i];
+	return NULL;
+}
+
+const struct ib_reservation4 *ib_dhcp4_find_reservation(const struct ib_subnet4 *sn,
+							 const struct ib_dhcp4_msg *m)
+{
+	const uint8_t *cid = NULL;
+	size_t cid_len = 0;
+	bool ether = m->htype == 1 && m->hlen == 6;
+
+	ib_dhcp4_opt(m, IB_OPT_CLIENT_ID, &cid, &cid_len);
+	/* A client-id reservation is the more specific identity: it wins. */
+	for (size_t i = 0; cid && i < sn->n_reservations; i++) {
+		const struct ib_reservation4 *r = &sn->reservations[i];
+
+		if (r->client_id_len && r->client_id_len == cid_len &&
+		    memcmp(r->client_id, cid, cid_len) == 0)
+			return r;
+	}
+	for (size_t i = 0; ether && i < sn->n_reservations; i++) {
+		const struct ib_reservation4 *r = &sn->reservations[i];
+
+		if (r->has_mac && memcmp(r->mac, m->chaddr, 6) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+const struct ib_subnet4 *ib_dhcp4_select_subnet(const struct ib_config *cfg,
+						const struct ib_dhcp4_msg *m,
+						uint32_t server_addr)
+{
+	const uint8_t *p;
+	size_t len;
+	uint32_t a;
+
+	/* RFC 3527 2: the link selection sub-option overrides giaddr. */
+	if (m->giaddr && ib_dhcp4_subopt(m, IB_OPT_RELAY_AGENT,
+					 IB_RAI_LINK_SELECTION, &p, &len) == 0 &&
+	    len == 4)
+		return ib_config_subnet_for(cfg, (uint32_t)p[0] << 24 |
+					    (uint32_t)p[1] << 16 |
+					    (uint32_t)p[2] << 8 | p[3]);
+	/* RFC 3011: the subnet selection option, from client or relay. */
+	if (ib_dhcp4_opt_ip(m, IB_OPT_SUBNET_SELECTION, &a) == 0)
+		return ib_config_subnet_for(cfg, a);
+	/* RFC 2131 4.3.1: giaddr names the client's link, else the arrival one. */
+	return ib_config_subnet_for(cfg, m->giaddr ? m->giaddr : server_addr);
+}
+
+/* RFC 2131 4.1: where a reply goes. */
+static enum ib_dhcp4_dest reply_dest(const struct ib_dhcp4_msg *m, uint8_t type)
+{
+	if (m->giaddr)
+		return IB_D4_TO_RELAY;
+	if (type == IB_DHCP4_NAK)
+		return IB_D4_TO_BROADCAST;
+	if (m->ciaddr)
+		return IB_D4_TO_CIADDR;
+	/*
+	 * A client without an address, broadcast flag or not: broadcast on
+	 * the arrival link.  Unicasting to yiaddr would need an ARP entry
+	 * forged for a host that cannot answer ARP yet.
+	 */
+	return IB_D4_TO_BROADCAST;
+}
+
+static int drop(struct ib_dhcp4_decision *d, const char *reason)
+{
+	d->action = IB_D4_DROP;
+	d->reason = reason;
+	return 0;
+}
+
+/* Fills a full OFFER/ACK reply for address a. */
+static int lay_out_lease(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+			 uint8_t type, struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	struct ib_dhcp4_out *o = &d->reply;
+	int r = 0;
+
+	ib_dhcp4_reply_start(m, type, in->server_addr, o);
+	o->yiaddr = d->address;
+	o->ciaddr = type == IB_DHCP4_ACK ? m->ciaddr : 0;
+	r |= ib_dhcp4_reply_times(o, sn);
+	r |= ib_dhcp4_reply_subnet(o, sn, d->resv, m);
+	ib_boot_decide(in->cfg, m, d->resv, &d->boot);
+	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
+	r |= ib_dhcp4_reply_relay(o, m);
+	d->subnet = sn;
+	d->lease_time = sn->lease_time;
+	d->dest = reply_dest(m, type);
+	return r ? -ENOBUFS : 0;
+}
+
+static int nak(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d,
+	       const char *reason)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+
+	/* RFC 2131 4.3.2: stay silent unless authoritative for this link. */
+	if (!in->cfg->dhcp4.authoritative)
+		return drop(d, reason);
+	d->action = IB_D4_NAK;
+	d->reason = reason;
+	ib_dhcp4_reply_start(m, IB_DHCP4_NAK, in->server_addr, &d->reply);
+	ib_dhcp4_out_add_str(&d->reply, IB_OPT_MESSAGE, reason);
+	ib_dhcp4_reply_relay(&d->reply, m);
+	/* RFC 2131 4.3.2: a NAK through a relay sets the broadcast bit. */
+	if (m->giaddr)
+		d->reply.flags |= IB_DHCP4_FLAG_BROADCAST;
+	d->dest = reply_dest(m, IB_DHCP4_NAK);
+	return 0;
+}
+
+void ib_dhcp4_decision_to_nak(struct ib_dhcp4_decision *d, const char *reason)
+{
+	struct ib_dhcp4_out *o = &d->reply;
+	struct ib_dhcp4_out old = *o;
+
+	ib_dhcp4_out_init(o);
+	o->op = old.op;
+	o->htype = old.htype;
+	o->hlen = old.hlen;
+	o->xid = old.xid;
+	o->flags = old.flags;
+	o->giaddr = old.giaddr;
+	memcpy(o->chaddr, old.chaddr, sizeof(o->chaddr));
+	for (size_t i = 0; i < old.n_opts; i++) {
+		const struct ib_dhcp4_out_opt *op = &old.opts[i];
+
+		if (op->code == IB_OPT_MSG_TYPE)
+			ib_dhcp4_out_add_u8(o, IB_OPT_MSG_TYPE, IB_DHCP4_NAK);
+		else if (op->code == IB_OPT_SERVER_ID) {
+			ib_dhcp4_out_add(o, op->code, old.data + op->off, op->len);
+			ib_dhcp4_out_add_str(o, IB_OPT_MESSAGE, reason);
+		} else if (op->code == IB_OPT_RELAY_AGENT)
+			ib_dhcp4_out_add(o, op->code, old.data + op->off, op->len);
+	}
+	if (o->giaddr)
+		o->flags |= IB_DHCP4_FLAG_BROADCAST;
+	d->action = IB_D4_NAK;
+	d->reason = reason;
+	d->dest = o->giaddr ? IB_D4_TO_RELAY : IB_D4_TO_BROADCAST;
+}
+
+/* Chooses the address to offer, most stable first. */
+static int choose_offer(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+			struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	struct ib_lease4 l;
+	uint32_t a;
+
+	if (d->resv) {
+		d->address = d->resv->address;
+		d->reason = "reservation";
+		return 0;
+	}
+	if (in->view->find_client(in->view->ctx, m, &l) == 0 &&
+	    in_subnet(sn, l.address) && in_pools(sn, l.address) &&
+	    in->view->is_free(in->view->ctx, l.address, m)) {
+		d->address = l.address;
+		d->reason = "client's previous address";
+		return 0;
+	}
+	if (ib_dhcp4_opt_ip(m, IB_OPT_REQUESTED_IP, &a) == 0 && in_subnet(sn, a) &&
+	    in_pools(sn, a) && in->view->is_free(in->view->ctx, a, m)) {
+		d->address = a;
+		d->reason = "requested address";
+		return 0;
+	}
+	if (in->view->pick_free(in->view->ctx, sn, m, &a) < 0)
+		return -ENOSPC;
+	d->address = a;
+	d->reason = "free address from pool";
+	return 0;
+}
+
+static int on_discover(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		       struct ib_dhcp4_decision *d)
+{
+	if (!sn)
+		return drop(d, "no subnet configured for this link");
+	d->resv = ib_dhcp4_find_reservation(sn, in->msg);
+	if (choose_offer(in, sn, d) < 0)
+		return drop(d, "pool exhausted");
+	d->action = IB_D4_OFFER;
+	return lay_out_lease(in, sn, IB_DHCP4_OFFER, d);
+}
+
+/* RFC 2131 4.3.2: may addr be bound to this client on sn? NULL = yes. */
+static const char *check_binding(const struct ib_dhcp4_input *in,
+				 const struct ib_subnet4 *sn, uint32_t a,
+				 struct ib_dhcp4_decision *d)
+{
+	const struct ib_reservation4 *other;
+
+	if (!in_subnet(sn, a))
+		return "requested address is not on this network";
+	d->resv = ib_dhcp4_find_reservation(sn, in->msg);
+	if (d->resv)
+		return d->resv->address == a ? NULL :
+		       "client has a reservation for another address";
+	other = reservation_of_addr(sn, a);
+	if (other)
+		return "address is reserved for another client";
+	if (!in_pools(sn, a))
+		return "address is not in a pool";
+	if (!in->view->is_free(in->view->ctx, a, in->msg))
+		return "address is bound to another client";
+	return NULL;
+}
+
+/* Whether we know the client holds a (the RFC's "record of this client"). */
+static bool has_record(const struct ib_dhcp4_input *in, uint32_t a)
+{
+	struct ib_lease4 l;
+
+	return in->view->find_client(in->view->ctx, in->msg, &l) == 0 &&
+	       l.address == a;
+}
+
+static int ack_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		       uint32_t a, const char *state, struct ib_dhcp4_decision *d)
+{
+	const char *why;
+
+	d->address = a;
+	why = check_binding(in, sn, a, d);
+	if (why)
+		return nak(in, d, why);
+	/* Not authoritative: a request we have no record of is not ours. */
+	if (!in->cfg->dhcp4.authoritative && !d->resv && !has_record(in, a))
+		return drop(d, "no record of this client (not authoritative)");
+	d->action = IB_D4_ACK;
+	d->reason = state;
+	return lay_out_lease(in, sn, IB_DHCP4_ACK, d);
+}
+
+static int on_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		      struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	uint32_t sid, req;
+	bool has_sid = ib_dhcp4_opt_ip(m, IB_OPT_SERVER_ID, &sid) == 0;
+	bool has_req = ib_dhcp4_opt_ip(m, IB_OPT_REQUESTED_IP, &req) == 0;
+
+	if (has_sid && sid != in->server_addr) {
+		d->forget_offer = true;
+		return drop(d, "client selected another server");
+	}
+	if (!sn)
+		return drop(d, "no subnet configured for this link");
+	/* RFC 2131 4.3.2: tell the client states apart by 54, 50 and ciaddr. */
+	if (has_sid) {
+		if (!has_req || m->ciaddr)
+			return drop(d, "SELECTING request without requested address");
+		return ack_request(in, sn, req, "selecting", d);
+	}
+	if (has_req && !m->ciaddr)
+		return ack_request(in, sn, req, "init-reboot", d);
+	if (m->ciaddr)
+		return ack_request(in, sn, m->ciaddr,
+				   in->to_us ? "renewing" : "rebinding", d);
+	return drop(d, "request without requested address or ciaddr");
+}
+
+/* RELEASE and DECLINE name our server id; others are not ours. */
+static bool for_us(const struct ib_dhcp4_input *in)
+{
+	uint32_t sid;
+
+	return ib_dhcp4_opt_ip(in->msg, IB_OPT_SERVER_ID, &sid) != 0 ||
+	       sid == in->server_addr;
+}
+
+static int on_decline(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		      struct ib_dhcp4_decision *d)
+{
+	uint32_t a;
+
+	if (!for_us(in))
+		return drop(d, "DECLINE for another server");
+	if (ib_dhcp4_opt_ip(in->msg, IB_OPT_REQUESTED_IP, &a) < 0)
+		return drop(d, "DECLINE without requested address");
+	if (!sn || !in_subnet(sn, a))
+		return drop(d, "DECLINE for an address not on this network");
+	/* RFC 2131 4.3.3: only the client we bound the address to declines it. */
+	if (!has_record(in, a))
+		return drop(d, "DECLINE of an address the client does not hold");
+	d->action = IB_D4_DECLINE;
+	d->reason = "address in use on the network (client's ARP check)";
+	d->subnet = sn;
+	d->address = a;
+	return 0;
+}
+
+static int on_release(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		      struct ib_dhcp4_decision *d)
+{
+	if (!for_us(in))
+		return drop(d, "RELEASE for another server");
+	if (!in->msg->ciaddr)
+		return drop(d, "RELEASE without ciaddr");
+	if (!has_record(in, in->msg->ciaddr))
+		return drop(d, "RELEASE of an address the client does not hold");
+	d->action = IB_D4_RELEASE;
+	d->reason = "client released";
+	d->subnet = sn;
+	d->address = in->msg->ciaddr;
+	return 0;
+}
+
+static int on_inform(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		     struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	struct ib_dhcp4_out *o = &d->reply;
+	int r = 0;
+
+	/* RFC 2131 4.3.5: the client's subnet comes from ciaddr when no relay. */
+	if (!m->giaddr && m->ciaddr)
+		sn = ib_config_subnet_for(in->cfg, m->ciaddr);
+	if (!sn)
+		return drop(d, "INFORM from an address not on a configured subnet");
+	d->action = IB_D4_INFORM;
+	d->reason = "configuration only";
+	d->subnet = sn;
+	d->resv = ib_dhcp4_find_reservation(sn, m);
+	ib_dhcp4_reply_start(m, IB_DHCP4_ACK, in->server_addr, o);
+	o->ciaddr = m->ciaddr;
+	/* RFC 2131 4.3.5: no lease time, no yiaddr. */
+	r |= ib_dhcp4_reply_subnet(o, sn, d->resv, m);
+	ib_boot_decide(in->cfg, m, d->resv, &d->boot);
+	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
+	r |= ib_dhcp4_reply_relay(o, m);
+	d->dest = reply_dest(m, IB_DHCP4_ACK);
+	return r ? -ENOBUFS : 0;
+}
+
+static const handler_fn handlers[] = {
+	[IB_DHCP4_DISCOVER] = on_discover,
+	[IB_DHCP4_REQUEST] = on_request,
+	[IB_DHCP4_DECLINE] = on_decline,
+	[IB_DHCP4_RELEASE] = on_release,
+	[IB_DHCP4_INFORM] = on_inform,
+};
+
+/*
+ * proxyDHCP (PXE spec 2.2.2): answer PXE DISCOVERs on port 67 with boot
+ * information and no address; answer REQUESTs on port 4011 with the same.
+ */
+static int decide_proxy(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	uint8_t type;
+	int r;
+
+	ib_boot_decide(in->cfg, m, NULL, &d->boot);
+	if (d->boot.client == IB_BOOT_NONE || d->boot.client == IB_BOOT_HTTP)
+		return drop(d, "proxyDHCP: not a PXE client");
+	if (!d->boot.file)
+		return drop(d, d->boot.why);
+	if (in->proxy_port && m->type == IB_DHCP4_REQUEST)
+		type = IB_DHCP4_ACK;
+	else if (!in->proxy_port && m->type == IB_DHCP4_DISCOVER)
+		type = IB_DHCP4_OFFER;
+	else
+		return drop(d, "proxyDHCP: message left to the network's DHCP server");
+	ib_dhcp4_reply_start(m, type, in->server_addr, &d->reply);
+	r = ib_dhcp4_reply_boot(&d->reply, in->cfg, &d->boot, in->server_addr, true);
+	r |= ib_dhcp4_reply_relay(&d->reply, m);
+	d->action = IB_D4_PROXY;
+	d->reason = type == IB_DHCP4_OFFER ? "proxy offer" : "proxy boot answer";
+	d->dest = in->proxy_port ? IB_D4_TO_SOURCE : reply_dest(m, type);
+	return r ? -ENOBUFS : 0;
+}
+
+int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *ret)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	const struct ib_subnet4 *sn;
+
+	memset(ret, 0, offsetof(struct ib_dhcp4_decision, reply));
+	ib_dhcp4_out_init(&ret->reply);
+	ret->max_len = ib_dhcp4_reply_max_len(m);
+	ret->boot.arch = 0xffff;
+	if (m->op != IB_DHCP4_BOOTREQUEST)
+		return drop(ret, "not a BOOTREQUEST");
+	if (in->cfg->dhcp4.mode == IB_DHCP4_MODE_PROXY)
+		return decide_proxy(in, ret);
+	if (in->proxy_port)
+		return drop(ret, "port 4011 is served in proxy mode only");
+	if (m->type >= IB_ARRAY_SIZE(handlers) || !handlers[m->type])
+		return drop(ret, "not a client message");
+	sn = ib_dhcp4_select_subnet(in->cfg, m, in->server_addr);
+	return handlers[m->type](in, sn, ret);
+}
+
+const char *ib_dhcp4_type_str(uint8_t type)
+{
+	static const char *const names[] = {
+		[IB_DHCP4_DISCOVER] = "discover", [IB_DHCP4_OFFER] = "offer",
+		[IB_DHCP4_REQUEST] = "request", [IB_DHCP4_DECLINE] = "decline",
+		[IB_DHCP4_ACK] = "ack", [IB_DHCP4_NAK] = "nak",
+		[IB_DHCP4_RELEASE] = "release", [IB_DHCP4_INFORM] = "inform",
+	};
+
+	return type < IB_ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
+}

@@ -1,0 +1,123 @@
+/*
+ * DHCPv4 policy: decides the answer to one parsed request.
+ *
+ * Pure: reads the config snapshot, the parsed message, the clock value it is
+ * given and a read-only view of leases; returns a decision with the reply
+ * already laid out.  The shell applies it (holds the offer, commits the
+ * lease, sends) and records it.  The same function serves the daemon, the
+ * operator's `explain` and the tests.
+ */
+#ifndef IB_DHCP4_POLICY_H
+#define IB_DHCP4_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "dhcp4/dhcp4_codec.h"
+#include "store/store.h"
+
+/* Read-only access to lease state (store rows plus held offers). */
+struct ib_lease_view {
+	/* The client's current binding or held offer (any state). -ENOENT. */
+	int (*find_client)(void *ctx, const struct ib_dhcp4_msg *m,
+			   struct ib_lease4 *ret);
+	/* Whether addr may be given to the client: free, expired, or its own. */
+	bool (*is_free)(void *ctx, uint32_t addr, const struct ib_dhcp4_msg *m);
+	/* A free address from the subnet's pools. -ENOSPC when exhausted. */
+	int (*pick_free)(void *ctx, const struct ib_subnet4 *sn,
+			 const struct ib_dhcp4_msg *m, uint32_t *ret);
+	void *ctx;
+};
+
+enum ib_dhcp4_action {
+	IB_D4_DROP,		/* stay silent */
+	IB_D4_OFFER,		/* OFFER; hold the address */
+	IB_D4_ACK,		/* ACK; commit the lease before sending */
+	IB_D4_NAK,		/* NAK */
+	IB_D4_INFORM,		/* ACK to INFORM; no lease */
+	IB_D4_RELEASE,		/* end the binding; no reply */
+	IB_D4_DECLINE,		/* quarantine the address; no reply */
+	IB_D4_PROXY,		/* proxyDHCP answer (OFFER or ACK); no lease */
+};
+
+/* Where a reply goes (RFC 2131 4.1). */
+enum ib_dhcp4_dest {
+	IB_D4_TO_RELAY,		/* giaddr, server port */
+	IB_D4_TO_CIADDR,	/* ciaddr, client port */
+	IB_D4_TO_BROADCAST,	/* 255.255.255.255, client port, on the arrival link */
+	IB_D4_TO_SOURCE,	/* back to the source address and port (4011) */
+};
+
+/* What the firmware asked for and what it gets (also for `explain`). */
+enum ib_boot_client {
+	IB_BOOT_NONE,		/* not a network-boot client */
+	IB_BOOT_PXE,		/* firmware PXE (vendor class PXEClient / arch) */
+	IB_BOOT_HTTP,		/* UEFI HTTP boot (vendor class HTTPClient) */
+	IB_BOOT_IPXE,		/* iPXE (user class "iPXE" or option 175) */
+};
+
+/* Inputs besides the message. */
+struct ib_dhcp4_input {
+	const struct ib_config *cfg;	/* snapshot */
+	const struct ib_dhcp4_msg *msg;	/* parsed request */
+	uint32_t server_addr;		/* our address on the arrival link */
+	bool to_us;			/* unicast to server_addr (not broadcast) */
+	bool proxy_port;		/* arrived on the PXE port 4011 */
+	int64_t now;			/* unix seconds */
+	const struct ib_lease_view *view;
+};
+
+/* The boot answer alone (shared by DHCP and `explain`). */
+struct ib_boot_answer {
+	enum ib_boot_client client;	/* what kind of client asked */
+	uint16_t arch;			/* option 93, or 0xffff if absent */
+	const char *file;		/* boot file or URL; NULL = none */
+	const char *why;		/* static text: which rule chose it */
+};
+
+/* A decision: what to do and the reply to send. */
+struct ib_dhcp4_decision {
+	enum ib_dhcp4_action action;
+	const char *reason;		/* static text for the journal */
+	const struct ib_subnet4 *subnet; /* chosen subnet, or NULL */
+	const struct ib_reservation4 *resv; /* matched reservation, or NULL */
+	uint32_t address;		/* offered/acked/released address */
+	uint32_t lease_time;		/* seconds, for ACK */
+	struct ib_boot_answer boot;	/* boot file or URL handed out */
+	enum ib_dhcp4_dest dest;	/* where the reply goes */
+	bool forget_offer;		/* the client chose another server */
+	size_t max_len;			/* client's maximum datagram */
+	struct ib_dhcp4_out reply;	/* laid out reply (OFFER/ACK/NAK/...) */
+};
+
+/*
+ * Decides the answer to in->msg into *ret.  Always fills *ret; returns 0,
+ * or a negative errno for internal limits (the shell then drops).
+ */
+int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *ret);
+
+/*
+ * Turns an ACK decision into a NAK (the store refused the commit because
+ * another server or client won the address), keeping its header, server id
+ * and relay information.
+ */
+void ib_dhcp4_decision_to_nak(struct ib_dhcp4_decision *d, const char *reason);
+
+/* The boot answer for a message (and an optional reservation). */
+void ib_boot_decide(const struct ib_config *cfg, const struct ib_dhcp4_msg *m,
+		    const struct ib_reservation4 *resv, struct ib_boot_answer *ret);
+
+/* Short names for logs and the journal. */
+const char *ib_dhcp4_type_str(uint8_t type);
+const char *ib_boot_client_str(enum ib_boot_client c);
+
+/* Finds the reservation of the message's client in sn, or NULL. */
+const struct ib_reservation4 *ib_dhcp4_find_reservation(const struct ib_subnet4 *sn,
+							 const struct ib_dhcp4_msg *m);
+/* The subnet a request belongs to (relay, link selection, or arrival link). */
+const struct ib_subnet4 *ib_dhcp4_select_subnet(const struct ib_config *cfg,
+						const struct ib_dhcp4_msg *m,
+						uint32_t server_addr);
+
+#endif

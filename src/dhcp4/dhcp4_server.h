@@ -1,0 +1,42 @@
+/*
+ * The DHCPv4 shell: sockets on the event loop, the lease cache, group
+ * commit, the journal.  Receives, asks the policy, applies and sends.
+ */
+#ifndef IB_DHCP4_SERVER_H
+#define IB_DHCP4_SERVER_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "dhcp4/dhcp4_codec.h"
+#include "journal/journal.h"
+#include "store/store.h"
+
+/* Counters, for logs and the CLI. */
+struct ib_dhcp4_stats {
+	uint64_t received;			/* datagrams read */
+	uint64_t rejected[IB_DHCP4_REJ__MAX];	/* malformed, by reason */
+	uint64_t ignored;			/* policy chose silence */
+	uint64_t offers, acks, naks, informs, proxies; /* replies sent */
+	uint64_t releases, declines;		/* bindings ended */
+	uint64_t send_errors;			/* sendmsg failures */
+	uint64_t commit_batches;		/* group commits */
+	uint64_t commit_errors;			/* failed transactions */
+};
+
+struct ib_dhcp4_server;
+
+/*
+ * Binds the server port (and 4011 in proxy mode) and starts serving cfg.
+ * store and journal are not owned and must outlive the server.
+ */
+int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
+			struct ib_store *store, struct ib_journal *journal,
+			struct ib_dhcp4_server **ret);
+/* Serves a new snapshot from now on (SIGHUP); sockets are kept. */
+int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_config *cfg);
+void ib_dhcp4_server_free(struct ib_dhcp4_server *s);
+const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * The REST API under /api/v1, read-only: leases, journal events, the
+ * config snapshot's profiles, groups and machines, and a machine's boot
+ * plan (what `ironboot explain` shows).  JSON via jansson.
+ *
+ * Authentication: when http.api_token_file is set, every API request
+ * needs "Authorization: Bearer <token>"; tokens are compared as SHA-256
+ * digests with CRYPTO_memcmp, so the comparison takes the same time
+ * whatever the guess.  Without a token file the (read-only) API is open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "httpd/http_server_int.h"
+
+#define EVENTS_DEFAULT 100		/* events listed without ?limit */
+#define EVENTS_MAX 1000			/* most events one request lists */
+
+/* An API route: segments matched exactly, "*" matches one segment. */
+struct api_route {
+	const char *pattern;		/* "leases/ *" without the blank */
+	void (*fn)(struct ib_http_req *rq, const char *arg);	/* arg: the "*" segment */
+};
+
+int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	char buf[IB_HTTPD_TOKEN_MAX + 1];
+	ssize_t n;
+	int fd;
+
+	srv->has_token = false;
+	if (!cfg->http.api_token_file)
+		return 0;
+	fd = open(cfg->http.api_token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf))) < 0) {
+		int r = -errno;
+
+		ib_err("http: cannot read api_token_file %s: %s", cfg->http.api_token_file,
+		       strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	if (n == 0 || n > IB_HTTPD_TOKEN_MAX) {
+		ib_err("http: api_token_file %s: the token must be 1..%d bytes",
+		       cfg->http.api_token_file, IB_HTTPD_TOKEN_MAX);
+		return -EINVAL;
+	}
+	SHA256((const unsigned char *)buf, (size_t)n, srv->token_sha);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	srv->has_token = true;
+	return 0;
+}
+
+static bool authorized(struct ib_http_req *rq)
+{
+	const char *h = ib_httpd_req_header(rq, "Authorization");
+	unsigned char sha[32];
+
+	if (!rq->srv->has_token)
+		return true;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	SHA256((const unsigned char *)h + 7, strlen(h + 7), sha);
+	return CRYPTO_memcmp(sha, rq->srv->token_sha, sizeof(sha)) == 0;
+}
+
+static json_t *error_json(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+/* ---- leases ---- */
+
+static const char *lease_state(enum ib_lease_state s)
+{
+	switch (s) {
+	case IB_LEASE_ACTIVE: return "active";
+	case IB_LEASE_RELEASED: return "released";
+	case IB_LEASE_EXPIRED: return "expired";
+	case IB_LEASE_DECLINED: return "declined";
+	}
+	return "unknown";
+}
+
+static json_t *lease_json(const struct ib_lease4 *l)
+{
+	char ip[IB_IP4_STRLEN], net[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], cid[512];
+
+	ib_ip4_format(l->address, ip);
+	ib_ip4_format(l->subnet, net);
+	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
+	ib_hex_format(l->client_id, l->client_id_len, cid, sizeof(cid));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "address", ip,
+			 "subnet", net, "mac", mac, "client_id", cid, "hostname", l->hostname,
+			 "cltt", (json_int_t)l->cltt, "expires", (json_int_t)l->expires,
+			 "state", lease_state(l->state));
+}
+
+static int add_lease(const struct ib_lease4 *l, void *ctx)
+{
+	return json_array_append_new(ctx, lease_json(l)) < 0 ? -ENOMEM : 0;
+}
+
+static void api_leases(struct ib_http_req *rq, const char *arg)
+{
+	json_t *a = json_array();
+
+	if (!a || ib_store_lease4_foreach(rq->srv->store, 0, UINT32_MAX, add_lease, a) < 0) {
+		json_decref(a);
+		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
+		return;
+	}
+	ib_httpd_json(rq, 200, a);
+}
+
+static void api_lease(struct ib_http_req *rq, const char *arg)
+{
+	struct ib_lease4 l;
+	uint32_t ip;
+	int r;
+
+	if (ib_ip4_parse(arg, &ip) < 0) {
+		ib_httpd_json(rq, 400, error_json("not an IPv4 address"));
+		return;
+	}
+	r = ib_store_lease4_get(rq->srv->store, ip, &l);
+	if (r == -ENOENT)
+		ib_httpd_json(rq, 404, error_json("no lease for this address"));
+	else if (r < 0)
+		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
+	else
+		ib_httpd_json(rq, 200, lease_json(&l));
+}
+
+/* ---- events ---- */
+
+static int add_event(const struct ib_event *e, void *ctx)
+{
+	json_t *d = json_loads(e->detail, 0, NULL);
+
+	return json_array_append_new(ctx, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
+		"id", (json_int_t)e->id, "ts_us", (json_int_t)e->ts_us, "mac", e->mac,
+		"client_id", e->client_id, "uuid", e->uuid, "proto", e->proto, "kind", e->kind,
+		"detail", d ? d : json_object())) < 0 ? -ENOMEM : 0;
+}
+
+static void api_events(struct ib_http_req *rq, const char *arg)
+{
+	const char *mac = ib_http_url_param(rq->url, "mac");
+	const char *limit = ib_http_url_param(rq->url, "limit");
+	char norm[IB_HTTP_MAC_STRLEN];
+	struct ib_event_filter f = { .limit = EVENTS_DEFAULT };
+	char *end;
+	json_t *a;
+
+	if (mac && *mac) {
+		if (ib_http_mac_normalize(mac, norm) < 0) {
+			ib_httpd_json(rq, 400, error_json("mac is not a MAC address"));
+			return;
+		}
+		f.mac = norm;
+	}
+	if (limit) {
+		unsigned long n = strtoul(limit, &end, 10);
+
+		if (!*limit || *end || n == 0 || n > EVENTS_MAX) {
+			ib_httpd_json(rq, 400, error_json("limit must be 1..1000"));
+			return;
+		}
+		f.limit = n;
+	}
+	f.proto = ib_http_url_param(rq->url, "proto");
+	/* what is still queued belongs in the answer */
+	ib_journal_flush(rq->srv->journal, false);
+	a = json_array();
+	if (!a || ib_store_event_foreach(rq->srv->store, &f, add_event, a) < 0) {
+		json_decref(a);
+		ib_httpd_json(rq, 500, error_json("cannot read the events"));
+		return;
+	}
+	ib_httpd_json(rq, 200, a);
+}
+
+/* ---- the config snapshot ---- */
+
+static json_t *kv_json(const struct ib_kv *kv, size_t n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < n; i++)
+		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+	return o;
+}
+
+static json_t *strs_json(char *const *s, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(s[i]));
+	return a;
+}
+
+static json_t *profile_json(const struct ib_profile *p)
+{
+	json_t *configs = json_array();
+
+	for (size_t i = 0; configs && i < p->n_configs; i++)
+		json_array_append_new(configs, json_pack("{s:s, s:s, s:s}",
+			"name", p->configs[i].name, "template", p->configs[i].template,
+			"format", ib_tpl_context_name(p->configs[i].format)));
+	return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:s?, s:o, s:o}", "name", p->name,
+			 "boot", p->boot == IB_BOOT_LOCAL ? "local" : "kernel",
+			 "kernel", p->kernel, "initrd", strs_json(p->initrd, p->n_initrd),
+			 "args", strs_json(p->args, p->n_args), "script", p->script,
+			 "configs", configs, "metadata", kv_json(p->metadata, p->n_metadata));
+}
+
+static json_t *selector_json(const struct ib_selector *s)
+{
+	char mac[IB_MAC_STRLEN] = "";
+
+	if (s->has_mac)
+		ib_mac_format(s->mac, 6, mac, sizeof(mac));
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
+			 "mac", s->has_mac ? mac : NULL, "uuid", s->uuid, "hostname", s->hostname,
+			 "serial", s->serial, "arch", s->arch, "platform", s->platform,
+			 "labels", kv_json(s->labels, s->n_labels));
+}
+
+static void api_profiles(struct ib_http_req *rq, const char *arg)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < cfg->n_profiles; i++)
+		json_array_append_new(a, profile_json(&cfg->profiles[i]));
+	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+}
+
+static void api_groups(struct ib_http_req *rq, const char *arg)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < cfg->n_groups; i++) {
+		const struct ib_group *g = &cfg->groups[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o}", "name", g->name,
+			"profile", g->profile, "specificity", (int)g->specificity,
+			"selector", selector_json(&g->selector),
+			"metadata", kv_json(g->metadata, g->n_metadata)));
+	}
+	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+}
+
+static void api_machines(struct ib_http_req *rq, const char *arg)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	json_t *a = json_array();
+	char mac[IB_MAC_STRLEN];
+
+	for (size_t i = 0; a && i < cfg->n_machines; i++) {
+		const struct ib_machine *m = &cfg->machines[i];
+
+		ib_mac_format(m->mac, 6, mac, sizeof(mac));
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:o}",
+			"mac", mac, "hostname", m->hostname, "uuid", m->uuid, "serial", m->serial,
+			"labels", kv_json(m->labels, m->n_labels),
+			"metadata", kv_json(m->metadata, m->n_metadata)));
+	}
+	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+}
+
+/* GET /api/v1/machines/<mac>/plan[?arch=..&platform=..]: what explain shows. */
+static void api_plan(struct ib_http_req *rq, const char *arg)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	char mac[IB_HTTP_MAC_STRLEN], err[IB_BOOT_ERRLEN] = "";
+	struct ib_boot_plan plan;
+	struct ib_facts f;
+	json_t *v, *o;
+	int r;
+
+	if (ib_http_mac_normalize(arg, mac) < 0 || ib_httpd_facts(rq, mac, &f) < 0) {
+		ib_httpd_json(rq, 400, error_json("not a MAC address"));
+		return;
+	}
+	if (ib_boot_plan(cfg, &f, &plan) < 0) {
+		ib_httpd_json(rq, 400, error_json("a fact is too long"));
+		return;
+	}
+	if (!(v = ib_boot_values(cfg, &f, &plan))) {
+		ib_httpd_json(rq, 500, error_json("out of memory"));
+		return;
+	}
+	r = ib_boot_render_script(cfg, &plan, v, &rq->srv->out, err);
+	json_decref(v);
+	o = json_pack("{s:s, s:s?, s:s?, s:b, s:s}", "mac", mac,
+		      "group", plan.group ? plan.group->name : NULL,
+		      "profile", plan.profile ? plan.profile->name : NULL,
+		      "inventory", plan.machine != NULL, "why", plan.why);
+	if (o && r == 0)
+		json_object_set_new(o, "script", json_stringn(rq->srv->out.buf, rq->srv->out.len));
+	else if (o)
+		json_object_set_new(o, "error", json_string(err[0] ? err : strerror(-r)));
+	ib_httpd_json(rq, o ? 200 : 500, o ? o : error_json("out of memory"));
+}
+
+static const struct api_route api_routes[] = {
+	{ "leases", api_leases },
+	{ "leases/*", api_lease },
+	{ "events", api_events },
+	{ "profiles", api_profiles },
+	{ "groups", api_groups },
+	{ "machines", api_machines },
+	{ "machines/*/plan", api_plan },
+};
+
+/* Matches path against pattern; *arg receives the "*" segment. */
+static bool api_match(const char *pattern, const char *path, char *arg, size_t argcap)
+{
+	while (*pattern) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= argcap)
+				return false;
+			memcpy(arg, path, n);
+			arg[n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
+
+void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
+{
+	char arg[IB_HTTP_PATH_MAX + 1];
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(api_routes); i++) {
+		if (!api_match(api_routes[i].pattern, rest, arg, sizeof(arg)))
+			continue;
+		if (rq->method != EVHTTP_REQ_GET && rq->method != EVHTTP_REQ_HEAD) {
+			ib_httpd_header(rq, "Allow", "GET, HEAD");
+			ib_httpd_json(rq, 405, error_json("method not allowed"));
+		} else if (!authorized(rq)) {
+			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
+			ib_httpd_json(rq, 401, error_json("a valid bearer token is required"));
+		} else {
+			api_routes[i].fn(rq, arg);
+		}
+		return;
+	}
+	ib_httpd_json(rq, 404, error_json("no such API endpoint"));
+}

@@ -1,0 +1,319 @@
+/*
+ * GET/HEAD /assets/<path>: kernels, initrds and images under the assets
+ * directory.  Files are opened beneath the directory fd (openat2
+ * RESOLVE_BENEATH, else one O_NOFOLLOW component at a time), must be
+ * regular, and go out by sendfile (evbuffer_add_file) so multi-GB images
+ * never pass through userspace.  Validators and ranges per RFC 9110.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "httpd/http_server_int.h"
+
+#define ETAG_LEN 64			/* "\"size-mtime_ns-ino\"" in hex */
+#define DATE_LEN 40			/* IMF-fixdate (RFC 9110 5.6.7) */
+#define FILE_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/* What the validators and the body are made of. */
+struct asset {
+	int fd;				/* open regular file */
+	uint64_t size;			/* st_size */
+	char etag[ETAG_LEN];		/* strong validator */
+	char last_modified[DATE_LEN];	/* weak validator */
+	time_t mtime;			/* seconds, for If-Modified-Since */
+};
+
+int ib_httpd_assets_open(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Without openat2: each component by itself, no symlinks at all. */
+static int open_walk(int dirfd, const char *rel)
+{
+	char comp[IB_HTTP_PATH_MAX + 1];
+	int cur = dirfd, fd;
+
+	for (;;) {
+		const char *slash = strchr(rel, '/');
+		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+
+		if (n == 0 || n >= sizeof(comp) || (n == 2 && memcmp(rel, "..", 2) == 0))
+			fd = -EACCES;
+		else {
+			memcpy(comp, rel, n);
+			comp[n] = '\0';
+			fd = openat(cur, comp, slash ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+						     : FILE_FLAGS | O_NOFOLLOW);
+			if (fd < 0)
+				fd = -errno;
+		}
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || !slash)
+			return fd;
+		cur = fd;
+		rel = slash + 1;
+	}
+}
+
+/*
+ * Opens rel beneath dirfd: symlinks may point inside the directory but
+ * never out of it (EXDEV), absolute paths and ".." escapes are refused.
+ */
+static int open_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {
+		.flags = FILE_FLAGS,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (rel[0] == '/')
+		return -EACCES;
+	fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS)
+		return -errno;
+	return open_walk(dirfd, rel);
+}
+
+static void http_date(time_t t, char out[DATE_LEN])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, DATE_LEN, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* Opens and checks the asset; on failure the reply is sent. */
+static int asset_open(struct ib_http_req *rq, const char *rel, struct asset *a)
+{
+	struct stat st;
+	int fd;
+
+	fd = open_beneath(rq->srv->assets_fd, rel);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		ib_httpd_text(rq, 404, "not found");
+		return -ENOENT;
+	}
+	if (fd < 0) {
+		/* ELOOP, EXDEV (out of the directory), EACCES */
+		ib_httpd_text(rq, 403, "forbidden");
+		return fd;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		ib_httpd_text(rq, 403, "forbidden: not a regular file");
+		return -EACCES;
+	}
+	a->fd = fd;
+	a->size = (uint64_t)st.st_size;
+	a->mtime = st.st_mtim.tv_sec;
+	snprintf(a->etag, sizeof(a->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
+		 a->size, (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec,
+		 (uint64_t)st.st_ino);
+	http_date(a->mtime, a->last_modified);
+	return 0;
+}
+
+/* RFC 9110 8.8.3.2: weak comparison, for If-None-Match. */
+static bool etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	while (*list) {
+		while (*list == ' ' || *list == '\t' || *list == ',')
+			list++;
+		if (*list == '*')
+			return true;
+		if (strncmp(list, "W/", 2) == 0)
+			list += 2;
+		if (strncmp(list, etag, n) == 0 &&
+		    (list[n] == '\0' || list[n] == ',' || list[n] == ' ' || list[n] == '\t'))
+			return true;
+		while (*list && *list != ',')
+			list++;
+	}
+	return false;
+}
+
+/* RFC 9110 13.2.2: If-None-Match, else If-Modified-Since. */
+static bool not_modified(struct ib_http_req *rq, const struct asset *a)
+{
+	const char *inm = ib_httpd_req_header(rq, "If-None-Match");
+	const char *ims = ib_httpd_req_header(rq, "If-Modified-Since");
+	struct tm tm = { 0 };
+	const char *end;
+
+	if (inm)
+		return etag_listed(inm, a->etag);
+	if (!ims)
+		return false;
+	end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	return end && *end == '\0' && a->mtime <= timegm(&tm);
+}
+
+/* Decimal digits into *ret; the end of them, or NULL (none or overflow). */
+static const char *parse_u64(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return NULL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*ret = v;
+	return s;
+}
+
+enum range_result { RANGE_NONE, RANGE_OK, RANGE_UNSATISFIABLE };
+
+/*
+ * RFC 9110 14.1.2: one range "bytes=first-last", "first-" or "-suffix".
+ * Malformed and multi-range headers are ignored (the whole file is sent,
+ * 14.2 allows it).
+ */
+static enum range_result parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	uint64_t a, b;
+	const char *p;
+
+	if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return RANGE_NONE;
+	h += 6;
+	if (*h == '-') {
+		if (!(p = parse_u64(h + 1, &b)) || *p)
+			return RANGE_NONE;
+		if (b == 0 || size == 0)
+			return RANGE_UNSATISFIABLE;
+		*off = b < size ? size - b : 0;
+		*len = size - *off;
+		return RANGE_OK;
+	}
+	if (!(p = parse_u64(h, &a)) || *p++ != '-')
+		return RANGE_NONE;
+	if (*p == '\0')
+		b = UINT64_MAX;
+	else if (!(p = parse_u64(p, &b)) || *p || b < a)
+		return RANGE_NONE;
+	if (a >= size)
+		return RANGE_UNSATISFIABLE;
+	*off = a;
+	*len = (b >= size ? size - 1 : b) - a + 1;
+	return RANGE_OK;
+}
+
+/* The range to send; If-Range naming another version means the whole file. */
+static enum range_result want_range(struct ib_http_req *rq, const struct asset *a,
+				    uint64_t *off, uint64_t *len)
+{
+	const char *range = ib_httpd_req_header(rq, "Range");
+	const char *if_range = ib_httpd_req_header(rq, "If-Range");
+
+	*off = 0;
+	*len = a->size;
+	if (!range)
+		return RANGE_NONE;
+	if (if_range && strcmp(if_range, a->etag) != 0 && strcmp(if_range, a->last_modified) != 0)
+		return RANGE_NONE;
+	return parse_range(range, a->size, off, len);
+}
+
+static void set_u64(struct ib_http_req *rq, const char *key, uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	ib_httpd_header(rq, key, s);
+}
+
+/* Sends the headers and [off, off+len) of the file; takes a->fd. */
+static void send_body(struct ib_http_req *rq, struct asset *a, int status,
+		      uint64_t off, uint64_t len)
+{
+	struct evbuffer *b = evhttp_request_get_output_buffer(rq->req);
+	char cr[96];
+
+	if (status == 206) {
+		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+			 off + len - 1, a->size);
+		ib_httpd_header(rq, "Content-Range", cr);
+	}
+	ib_httpd_header(rq, "Content-Type", "application/octet-stream");
+	set_u64(rq, "Content-Length", len);
+	/*
+	 * A segment added to a buffer that drains to a socket is sent with
+	 * sendfile; a plain buffer (evhttp's) would read it into memory.  The
+	 * chain moves as is into the connection's buffer.  TLS must encrypt
+	 * in userspace, so there the file is read (mmap) instead.
+	 */
+	if (!rq->srv->ssl)
+		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	if (rq->method == EVHTTP_REQ_HEAD || len == 0) {
+		close(a->fd);
+	} else if (evbuffer_add_file(b, a->fd, (ev_off_t)off, (ev_off_t)len) < 0) {
+		/* evbuffer_add_file closes the fd on failure too */
+		ib_httpd_text(rq, 500, "cannot send the file");
+		return;
+	}
+	ib_httpd_send(rq, status, len);
+}
+
+void ib_httpd_serve_asset(struct ib_http_req *rq, const char *rel)
+{
+	struct asset a;
+	uint64_t off, len;
+	enum range_result rr;
+	char cr[48];
+
+	/* created after start (or after the last reload): pick it up now */
+	if (rq->srv->assets_fd < 0 && rq->srv->cfg->http.assets)
+		rq->srv->assets_fd = ib_httpd_assets_open(rq->srv->cfg->http.assets);
+	if (rq->srv->assets_fd < 0) {
+		rq->srv->assets_fd = -1;
+		ib_httpd_text(rq, 404, "not found: no assets directory");
+		return;
+	}
+	if (!*rel || rel[strlen(rel) - 1] == '/') {
+		ib_httpd_text(rq, 403, "forbidden: no directory listings");
+		return;
+	}
+	if (asset_open(rq, rel, &a) < 0)
+		return;
+	ib_httpd_header(rq, "ETag", a.etag);
+	ib_httpd_header(rq, "Last-Modified", a.last_modified);
+	ib_httpd_header(rq, "Accept-Ranges", "bytes");
+	if (not_modified(rq, &a)) {
+		close(a.fd);
+		ib_httpd_send(rq, 304, 0);
+		return;
+	}
+	rr = want_range(rq, &a, &off, &len);
+	if (rr == RANGE_UNSATISFIABLE) {
+		close(a.fd);
+		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, a.size);
+		ib_httpd_header(rq, "Content-Range", cr);
+		ib_httpd_text(rq, 416, "range not satisfiable");
+		return;
+	}
+	send_body(rq, &a, rr == RANGE_OK ? 206 : 200, off, len);
+}

@@ -1,0 +1,583 @@
+/*
+ * The HTTP boot service on evhttp (http_server.h): listeners (HTTP or
+ * HTTPS), the routing table, iPXE scripts and install configs, and the
+ * journal of every fetch.  Files under /assets/ are http_assets.c, the
+ * REST API is http_api.c.
+ */
+#include "httpd/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "httpd/http_server_int.h"
+
+#define HTTP_HEADERS_MAX 16384		/* request line + headers; longer: 413 */
+#define HTTP_BODY_MAX 65536		/* request bodies (the API takes none yet) */
+#define HTTP_TIMEOUT_S 60		/* idle connection timeout */
+#define JOURNAL_PATH_MAX 160		/* bytes of the path kept in the journal */
+
+/* A route: a path (exact) or a prefix (ending '/') and its handler. */
+struct route {
+	const char *path;		/* "/boot.ipxe", or a prefix "/assets/" */
+	bool prefix;			/* path is a prefix; the rest goes to fn */
+	const char *kind;		/* journal kind */
+	bool machine;			/* the query's mac names the machine */
+	void (*fn)(struct ib_http_req *rq, const char *rest);
+};
+
+/* ---- replies and the journal ---- */
+
+void ib_httpd_header(struct ib_http_req *rq, const char *key, const char *value)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
+
+	evhttp_remove_header(h, key);
+	evhttp_add_header(h, key, value);
+}
+
+const char *ib_httpd_req_header(struct ib_http_req *rq, const char *key)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(rq->req), key);
+}
+
+/*
+ * The peer's address as text and, when lease is not NULL, the MAC of the
+ * machine holding that IPv4 address (from its lease) in *who.
+ */
+static void who_for_peer(struct ib_http_req *rq, struct ib_lease4 *lease,
+			 struct ib_journal_who *who, char *host, size_t hostlen)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(rq->req);
+	const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+	snprintf(host, hostlen, "?");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, hostlen);
+	if (sa->sa_family != AF_INET)
+		return;
+	inet_ntop(AF_INET, &sin->sin_addr, host, hostlen);
+	if (!lease || ib_store_lease4_get(rq->srv->store, ntohl(sin->sin_addr.s_addr), lease) < 0)
+		return;
+	who->hw = lease->hwaddr;
+	who->hw_len = lease->hw_len;
+	who->client_id = lease->client_id;
+	who->client_id_len = lease->client_id_len;
+}
+
+/* One event per fetch: path, status, bytes, ms, and the plan of scripts. */
+static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
+{
+	struct ib_journal_who who = { 0 };
+	struct ib_lease4 lease;
+	uint8_t hw[6];
+	char host[INET6_ADDRSTRLEN], path[JOURNAL_PATH_MAX + 1];
+	const char *p = rq->url ? rq->url->path : rq->target;
+	const char *uuid = rq->url ? ib_http_url_param(rq->url, "uuid") : NULL;
+	struct ib_jw w;
+	size_t cap;
+	char *slot;
+
+	/* the query names the machine; else the lease of the peer's address does */
+	if (rq->mac[0] && ib_mac_parse(rq->mac, hw) == 0) {
+		who_for_peer(rq, NULL, &who, host, sizeof(host));
+		who = (struct ib_journal_who){ .hw = hw, .hw_len = 6 };
+	} else {
+		who_for_peer(rq, &lease, &who, host, sizeof(host));
+	}
+	if (uuid && *uuid && strlen(uuid) < 40)
+		who.uuid = uuid;
+	ib_str_sanitize((const uint8_t *)p, strnlen(p, JOURNAL_PATH_MAX), path, sizeof(path));
+	/* two statements: an argument list does not order the write of cap */
+	slot = ib_journal_add_slot(rq->srv->journal, &who, "http", rq->kind, &cap);
+	ib_jw_init(&w, slot, cap);
+	ib_jw_str(&w, "path", path);
+	ib_jw_str(&w, "method", rq->method == EVHTTP_REQ_HEAD ? "HEAD" :
+		  rq->method == EVHTTP_REQ_GET ? "GET" : "other");
+	ib_jw_str(&w, "client", host);
+	ib_jw_int(&w, "status", status);
+	ib_jw_int(&w, "bytes", (int64_t)bytes);
+	ib_jw_int(&w, "ms", (ib_now_us() - rq->start_us) / 1000);
+	ib_jw_str_opt(&w, "group", rq->group);
+	ib_jw_str_opt(&w, "profile", rq->profile);
+	ib_jw_str_opt(&w, "error", rq->error);
+	ib_jw_end(&w);
+	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
+		ib_journal_flush(rq->srv->journal, false);
+}
+
+void ib_httpd_send(struct ib_http_req *rq, int status, uint64_t bytes)
+{
+	if (rq->sent)
+		return;
+	rq->sent = true;
+	evhttp_send_reply(rq->req, status, NULL, NULL);
+	journal_fetch(rq, status, rq->method == EVHTTP_REQ_HEAD ? 0 : bytes);
+}
+
+void ib_httpd_text(struct ib_http_req *rq, int status, const char *fmt, ...)
+{
+	struct evbuffer *b = evhttp_request_get_output_buffer(rq->req);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rq->error, sizeof(rq->error), fmt, ap);
+	va_end(ap);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add_printf(b, "%s\n", rq->error);
+	ib_httpd_header(rq, "Content-Type", "text/plain; charset=utf-8");
+	ib_httpd_header(rq, "Cache-Control", "no-store");
+	ib_httpd_send(rq, status, evbuffer_get_length(b));
+}
+
+void ib_httpd_json(struct ib_http_req *rq, int status, json_t *v)
+{
+	struct evbuffer *b = evhttp_request_get_output_buffer(rq->req);
+	char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	json_t *e;
+
+	if (v && json_is_object(v) && (e = json_object_get(v, "error")) && json_is_string(e))
+		snprintf(rq->error, sizeof(rq->error), "%s", json_string_value(e));
+	json_decref(v);
+	if (!s) {
+		ib_httpd_text(rq, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, s, strlen(s));
+	evbuffer_add(b, "\n", 1);
+	free(s);
+	ib_httpd_header(rq, "Content-Type", "application/json");
+	ib_httpd_header(rq, "Cache-Control", "no-store");
+	ib_httpd_send(rq, status, evbuffer_get_length(b));
+}
+
+/* ---- scripts and configs ---- */
+
+/* A query value, or NULL when absent or empty (iPXE sends unset as ""). */
+static const char *param(const struct ib_http_req *rq, const char *key)
+{
+	const char *v = ib_http_url_param(rq->url, key);
+
+	return v && *v ? v : NULL;
+}
+
+int ib_httpd_facts(struct ib_http_req *rq, const char *mac_override, struct ib_facts *ret)
+{
+	const char *mac = mac_override ? mac_override : rq->mac;
+
+	memset(ret, 0, sizeof(*ret));
+	if (mac[0] && ib_facts_set_mac(ret, mac) < 0)
+		return -EINVAL;
+	ret->uuid = param(rq, "uuid");
+	ret->hostname = param(rq, "hostname");
+	ret->serial = param(rq, "serial");
+	ret->arch = param(rq, "arch");
+	ret->platform = param(rq, "platform");
+	return 0;
+}
+
+/* Plans for the request's facts; on failure the reply is sent. */
+static int plan_request(struct ib_http_req *rq, struct ib_facts *f, struct ib_boot_plan *plan)
+{
+	if (ib_httpd_facts(rq, NULL, f) < 0) {
+		ib_httpd_text(rq, 400, "bad request: mac is not a MAC address");
+		return -EINVAL;
+	}
+	if (ib_boot_plan(rq->srv->cfg, f, plan) < 0) {
+		ib_httpd_text(rq, 400, "bad request: a fact is longer than %d bytes",
+			      IB_BOOT_FACT_MAX);
+		return -EINVAL;
+	}
+	rq->group = plan->group ? plan->group->name : NULL;
+	rq->profile = plan->profile ? plan->profile->name : NULL;
+	return 0;
+}
+
+/* Sends the render in srv->out (r from the renderer, err its reason). */
+static void send_render(struct ib_http_req *rq, int r, const char *err, const char *ctype)
+{
+	struct ib_tpl_out *out = &rq->srv->out;
+	struct evbuffer *b = evhttp_request_get_output_buffer(rq->req);
+
+	if (r == -EINVAL) {
+		ib_httpd_text(rq, 422, "cannot render: %s", err);
+		return;
+	}
+	if (r == -ENOENT) {
+		ib_httpd_text(rq, 404, "not found: the profile has no such config");
+		return;
+	}
+	if (r < 0) {
+		ib_httpd_text(rq, 500, "cannot render: %s", err && *err ? err : strerror(-r));
+		return;
+	}
+	evbuffer_add(b, out->buf, out->len);
+	ib_httpd_header(rq, "Content-Type", ctype);
+	ib_httpd_header(rq, "Cache-Control", "no-store");
+	ib_httpd_send(rq, 200, out->len);
+}
+
+/* GET /boot.ipxe?mac=..&uuid=..: the iPXE script of the machine's plan. */
+static void serve_script(struct ib_http_req *rq, const char *rest)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	char err[IB_BOOT_ERRLEN] = "";
+	struct ib_boot_plan plan;
+	struct ib_facts f;
+	json_t *v;
+	int r;
+
+	if (plan_request(rq, &f, &plan) < 0)
+		return;
+	if (!(v = ib_boot_values(cfg, &f, &plan))) {
+		ib_httpd_text(rq, 500, "out of memory");
+		return;
+	}
+	r = ib_boot_render_script(cfg, &plan, v, &rq->srv->out, err);
+	json_decref(v);
+	send_render(rq, r, err, "text/plain; charset=utf-8");
+}
+
+static const char *config_ctype(enum ib_tpl_context c)
+{
+	switch (c) {
+	case IB_TPL_YAML: return "application/yaml";
+	case IB_TPL_JSON: return "application/json";
+	case IB_TPL_SHELL: return "text/x-shellscript; charset=utf-8";
+	default: return "text/plain; charset=utf-8";
+	}
+}
+
+/* GET /configs/<name>?mac=..: an install config of the machine's profile. */
+static void serve_config(struct ib_http_req *rq, const char *name)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	char err[IB_BOOT_ERRLEN] = "";
+	enum ib_tpl_context ctx = IB_TPL_TEXT;
+	struct ib_boot_plan plan;
+	struct ib_facts f;
+	json_t *v;
+	int r;
+
+	if (!*name || strchr(name, '/')) {
+		ib_httpd_text(rq, 404, "not found");
+		return;
+	}
+	if (plan_request(rq, &f, &plan) < 0)
+		return;
+	for (size_t i = 0; plan.profile && i < plan.profile->n_configs; i++)
+		if (strcmp(plan.profile->configs[i].name, name) == 0)
+			ctx = plan.profile->configs[i].format;
+	if (!(v = ib_boot_values(cfg, &f, &plan))) {
+		ib_httpd_text(rq, 500, "out of memory");
+		return;
+	}
+	r = ib_boot_render_config(cfg, &plan, v, name, &rq->srv->out, err);
+	json_decref(v);
+	send_render(rq, r, err, config_ctype(ctx));
+}
+
+/* /assets without a file: there are no directory listings. */
+static void serve_assets_root(struct ib_http_req *rq, const char *rest)
+{
+	ib_httpd_text(rq, 403, "forbidden: no directory listings");
+}
+
+static const struct route routes[] = {
+	{ "/boot.ipxe", false, "script", true, serve_script },
+	{ "/configs/", true, "config", true, serve_config },
+	{ "/assets/", true, "asset", true, ib_httpd_serve_asset },
+	{ "/assets", false, "asset", true, serve_assets_root },
+	{ "/api/v1/", true, "api", false, ib_httpd_serve_api },
+};
+
+static const struct route *route_for(const char *path, const char **rest)
+{
+	for (size_t i = 0; i < IB_ARRAY_SIZE(routes); i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+
+		if (rt->prefix ? strncmp(path, rt->path, n) == 0 : strcmp(path, rt->path) == 0) {
+			*rest = path + (rt->prefix ? n : strlen(path));
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* Status of a refused target: traversal is forbidden, the rest is malformed. */
+static void refuse_target(struct ib_http_req *rq, int r)
+{
+	if (r == -EACCES)
+		ib_httpd_text(rq, 403, "forbidden: path traversal or ambiguous path");
+	else if (r == -ENAMETOOLONG || r == -E2BIG)
+		ib_httpd_text(rq, 400, "bad request: target too long or too many parameters");
+	else
+		ib_httpd_text(rq, 400, "bad request: malformed request target");
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct ib_http_server *srv = arg;
+	struct ib_http_req rq = {
+		.srv = srv, .req = req, .method = evhttp_request_get_command(req),
+		.target = evhttp_request_get_uri(req), .start_us = ib_now_us(), .kind = "other",
+	};
+	const struct route *rt;
+	const char *rest = "", *mac;
+	int r;
+
+	if (!rq.target)
+		rq.target = "";
+	if ((r = ib_http_url_parse(rq.target, strlen(rq.target), &srv->url)) < 0) {
+		refuse_target(&rq, r);
+		return;
+	}
+	rq.url = &srv->url;
+	rt = route_for(rq.url->path, &rest);
+	if (rt) {
+		rq.kind = rt->kind;
+		mac = ib_http_url_param(rq.url, "mac");
+		if (rt->machine && mac && *mac && ib_http_mac_normalize(mac, rq.mac) < 0) {
+			ib_httpd_text(&rq, 400, "bad request: mac is not a MAC address");
+			return;
+		}
+	}
+	if (!rt) {
+		ib_httpd_text(&rq, 404, "not found");
+	} else if (rt->fn != ib_httpd_serve_api && rq.method != EVHTTP_REQ_GET &&
+		   rq.method != EVHTTP_REQ_HEAD) {
+		ib_httpd_header(&rq, "Allow", "GET, HEAD");
+		ib_httpd_text(&rq, 405, "method not allowed");
+	} else {
+		rt->fn(&rq, rest);
+	}
+	if (!rq.sent)
+		ib_httpd_text(&rq, 500, "internal error: no reply");
+}
+
+/* ---- TLS ---- */
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+	struct ib_http_server *srv = arg;
+	SSL *ssl = SSL_new(srv->ssl);
+
+	if (!ssl)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					      BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* A server context for cert (chain) and key, TLS 1.2 or later. */
+static int tls_open(const struct ib_http_tls *t, SSL_CTX **ret)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	char why[256];
+
+	if (!ctx)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+		ib_err("http: tls: cannot use %s / %s: %s", t->cert, t->key, why);
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	*ret = ctx;
+	return 0;
+}
+
+/* ---- listeners ---- */
+
+/* A listening TCP socket on addr:port; IPv6 sockets are IPv6-only. */
+static int listen_on(const char *addr, uint16_t port, int *ret)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	int one = 1, fd, r;
+
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ?
+		 sizeof(*sin6) : sizeof(*sin)) < 0 || listen(fd, 1024) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret = fd;
+	return 0;
+}
+
+static int bind_all(struct ib_http_server *srv, const struct ib_http_config *h)
+{
+	static const char *const dflt[] = { "0.0.0.0", "::" };
+	const char *const *addrs = h->n_listen ? (const char *const *)h->listen : dflt;
+	size_t n = h->n_listen ? h->n_listen : IB_ARRAY_SIZE(dflt);
+	int fd = -1, r;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((r = listen_on(addrs[i], h->port, &fd)) < 0) {
+			ib_err("http: cannot listen on [%s]:%u: %s", addrs[i], h->port,
+			       strerror(-r));
+			return r;
+		}
+		if (!evhttp_accept_socket_with_handle(srv->http, fd)) {
+			close(fd);
+			return -ENOMEM;
+		}
+		ib_info("http: listening on %s://[%s]:%u", srv->ssl ? "https" : "http",
+			addrs[i], h->port);
+	}
+	return 0;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_http_server *srv = arg;
+
+	if (ib_journal_pending(srv->journal) && ib_journal_flush(srv->journal, false) < 0)
+		ib_warn("http: journal flush failed; events kept queued");
+}
+
+/* Per-snapshot state: the assets directory and the API token. */
+static int load_snapshot(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	int fd = -1, r;
+
+	/* a missing directory is not fatal: /assets/ answers 404 until it exists */
+	if (cfg->http.assets && (fd = ib_httpd_assets_open(cfg->http.assets)) < 0)
+		ib_warn("http: cannot open assets directory %s: %s; /assets/ answers 404 until it exists",
+			cfg->http.assets, strerror(-fd));
+	if ((r = ib_httpd_api_load_token(srv, cfg)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (srv->assets_fd >= 0)
+		close(srv->assets_fd);
+	srv->assets_fd = fd;
+	srv->cfg = cfg;
+	return 0;
+}
+
+static int start(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	struct timeval tv = { 1, 0 };
+	int r;
+
+	if ((r = load_snapshot(srv, cfg)) < 0)
+		return r;
+	if (cfg->http.tls.cert && (r = tls_open(&cfg->http.tls, &srv->ssl)) < 0)
+		return r;
+	if (!(srv->http = evhttp_new(srv->base)))
+		return -ENOMEM;
+	evhttp_set_max_headers_size(srv->http, HTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(srv->http, HTTP_BODY_MAX);
+	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+				   EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(srv->http, on_request, srv);
+	if (srv->ssl)
+		evhttp_set_bevcb(srv->http, tls_bev, srv);
+	if ((r = bind_all(srv, &cfg->http)) < 0)
+		return r;
+	srv->flush_timer = event_new(srv->base, -1, EV_PERSIST, on_flush, srv);
+	if (!srv->flush_timer || event_add(srv->flush_timer, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
+		       struct ib_store *store, struct ib_journal *journal,
+		       struct ib_http_server **ret)
+{
+	struct ib_http_server *srv = calloc(1, sizeof(*srv));
+	int r;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->base = base;
+	srv->store = store;
+	srv->journal = journal;
+	srv->assets_fd = -1;
+	ib_tpl_out_init(&srv->out, 0);
+	if ((r = start(srv, cfg)) < 0) {
+		ib_http_server_free(srv);
+		return r;
+	}
+	*ret = srv;
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	const struct ib_http_config *o = &srv->cfg->http, *n = &cfg->http;
+	bool same = o->port == n->port && o->n_listen == n->n_listen &&
+		same_str(o->tls.cert, n->tls.cert) && same_str(o->tls.key, n->tls.key);
+
+	for (size_t i = 0; same && i < n->n_listen; i++)
+		same = strcmp(o->listen[i], n->listen[i]) == 0;
+	if (!same)
+		ib_warn("reload: http listen addresses, port or TLS changed: needs a restart");
+	return load_snapshot(srv, cfg);
+}
+
+void ib_http_server_free(struct ib_http_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->flush_timer)
+		event_free(srv->flush_timer);
+	if (srv->http)
+		evhttp_free(srv->http);
+	if (srv->ssl)
+		SSL_CTX_free(srv->ssl);
+	if (srv->assets_fd >= 0)
+		close(srv->assets_fd);
+	ib_tpl_out_done(&srv->out);
+	free(srv);
+}

@@ -1,0 +1,84 @@
+/*
+ * Inside the HTTP shell: the server and per-request state shared by
+ * http_server.c (listeners, routing, scripts, configs, the journal),
+ * http_assets.c (files under the assets directory) and http_api.c (the
+ * REST API).  Not a public interface.
+ */
+#ifndef IB_HTTPD_HTTP_SERVER_INT_H
+#define IB_HTTPD_HTTP_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "boot/boot_plan.h"
+#include "http/http_url.h"
+#include "httpd/http_server.h"
+
+#define IB_HTTPD_TOKEN_MAX 256		/* bytes of the API bearer token */
+#define IB_HTTPD_LISTEN_MAX 16		/* listen addresses */
+
+struct ib_http_server {
+	struct event_base *base;	/* not owned */
+	const struct ib_config *cfg;	/* current snapshot, not owned */
+	struct ib_store *store;		/* not owned */
+	struct ib_journal *journal;	/* not owned */
+	struct evhttp *http;		/* owned; holds the listeners */
+	struct ssl_ctx_st *ssl;		/* SSL_CTX when TLS is configured, or NULL */
+	int assets_fd;			/* directory fd of http.assets, or -1 */
+	bool has_token;			/* the API needs a bearer token */
+	unsigned char token_sha[32];	/* SHA-256 of the token (compared in constant time) */
+	struct event *flush_timer;	/* journal flush when DHCP does not run */
+	struct ib_tpl_out out;		/* render buffer, reused by every request */
+	struct ib_http_url url;		/* parsed target of the current request */
+};
+
+/* One request being answered (lives on the stack of the dispatcher). */
+struct ib_http_req {
+	struct ib_http_server *srv;	/* the server */
+	struct evhttp_request *req;	/* evhttp's request */
+	enum evhttp_cmd_type method;	/* GET, HEAD, ... */
+	const struct ib_http_url *url;	/* parsed target, or NULL if unparsable */
+	const char *target;		/* raw target (evhttp's memory) */
+	int64_t start_us;		/* when the dispatcher began */
+	const char *kind;		/* journal kind: script, asset, config, api */
+	char mac[IB_HTTP_MAC_STRLEN];	/* normal MAC from the query, or "" */
+	const char *group;		/* chosen group (scripts, configs), or NULL */
+	const char *profile;		/* its profile, or NULL */
+	char error[IB_BOOT_ERRLEN];	/* why it failed (journaled), or "" */
+	bool sent;			/* a reply went out */
+};
+
+/* ---- http_server.c: replies (each journals the fetch once) ---- */
+
+/* Sends status with the request's output buffer as the body. */
+void ib_httpd_send(struct ib_http_req *rq, int status, uint64_t bytes);
+/* Sends a plain-text reason ("...\n"); also recorded as rq->error. */
+void ib_httpd_text(struct ib_http_req *rq, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Sends v (reference stolen) as application/json. */
+void ib_httpd_json(struct ib_http_req *rq, int status, json_t *v);
+/* Sets a response header. */
+void ib_httpd_header(struct ib_http_req *rq, const char *key, const char *value);
+/* The value of a request header, or NULL. */
+const char *ib_httpd_req_header(struct ib_http_req *rq, const char *key);
+/* Builds the boot facts from the query (mac from rq->mac or mac_override). */
+int ib_httpd_facts(struct ib_http_req *rq, const char *mac_override, struct ib_facts *ret);
+
+/* ---- http_assets.c ---- */
+
+/* GET/HEAD /assets/<rel>: rel is the decoded path after "/assets/". */
+void ib_httpd_serve_asset(struct ib_http_req *rq, const char *rel);
+/* Opens dir as the assets root fd (O_DIRECTORY); -errno on failure. */
+int ib_httpd_assets_open(const char *dir);
+
+/* ---- http_api.c ---- */
+
+/* /api/v1/<rest>: rest is the decoded path after "/api/v1/". */
+void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest);
+/* Loads the bearer token of cfg (none when no api_token_file). */
+int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * The journal: per-machine protocol events, the substrate of the boot
+ * timeline (`ironboot events --mac M`).
+ *
+ * Shells describe what happened (message received, decision and why, reply
+ * sent, lease committed or expired) with ib_journal_add(); events are kept
+ * in a bounded in-memory queue and written to the store by
+ * ib_journal_flush(), which the DHCP shell calls inside its group-commit
+ * transaction (so an ACK's events are as durable as its lease) and a timer
+ * calls otherwise.  Retention is bounded by count and age (ib_journal_prune).
+ */
+#ifndef IB_JOURNAL_JOURNAL_H
+#define IB_JOURNAL_JOURNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "store/store.h"
+
+#define IB_JOURNAL_QUEUE 8192	/* events buffered between flushes */
+
+/* Who an event is about; any field may be empty. */
+struct ib_journal_who {
+	const uint8_t *hw;		/* hardware address, or NULL */
+	size_t hw_len;			/* bytes of hw */
+	const uint8_t *client_id;	/* DHCP client-id, or NULL */
+	size_t client_id_len;
+	const char *uuid;		/* client UUID text, or NULL */
+};
+
+struct ib_journal;
+
+/* Creates a journal writing to store (not owned). */
+int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
+		   struct ib_journal **ret);
+void ib_journal_free(struct ib_journal *j);
+/* Switches to a new retention config (reload). cfg must outlive its use. */
+void ib_journal_set_config(struct ib_journal *j, const struct ib_journal_config *cfg);
+
+/*
+ * Queues one event.  Takes ownership of detail (a JSON object, may be NULL).
+ * When the queue is full the oldest unflushed event is dropped and counted.
+ */
+void ib_journal_add(struct ib_journal *j, const struct ib_journal_who *who,
+		    const char *proto, const char *kind, json_t *detail);
+
+/*
+ * Queues one event and returns its detail buffer (*ret_cap bytes, holding
+ * "{}") for the caller to fill with a JSON object, e.g. with ib_jw: the hot
+ * path, without allocations.  Valid until the next call on the journal.
+ */
+char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who,
+			  const char *proto, const char *kind, size_t *ret_cap);
+
+/*
+ * Writes queued events to the store.  With in_tx the caller has an open
+ * transaction (group commit); otherwise the journal opens its own.
+ * Returns 0 or a negative errno (events stay queued on failure).
+ */
+int ib_journal_flush(struct ib_journal *j, bool in_tx);
+/* Number of events waiting to be flushed. */
+size_t ib_journal_pending(const struct ib_journal *j);
+/* Events dropped because the queue was full, since start. */
+uint64_t ib_journal_dropped(const struct ib_journal *j);
+/* Applies retention (count and age) to the stored events. */
+int ib_journal_prune(struct ib_journal *j, int64_t now_us);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * Schema steps of the SQLite store; see migrations.h.
+ *
+ * Rules for editing this table: never change a step that has shipped (a
+ * database at that version already ran it); add a new step at the end.
+ * tests/unit/test_store.c keeps a frozen copy of version 1 and upgrades it.
+ *
+ * Column types are chosen so the PostgreSQL store can mirror them: leases4
+ * keys on the IPv4 address (host order, fits a bigint), hardware address
+ * and client-id are byte strings (bytea), times are unix seconds or
+ * microseconds (bigint).
+ */
+#include "store/migrations.h"
+#include "store/store.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct ib_store_migration migrations[] = {
+	{ 1,
+	  /* state: 1 active, 2 released, 3 expired, 4 declined (store.h) */
+	  "CREATE TABLE leases4 ("
+	  "  address   INTEGER PRIMARY KEY,"
+	  "  subnet    INTEGER NOT NULL,"
+	  "  htype     INTEGER NOT NULL,"
+	  "  hwaddr    BLOB NOT NULL,"
+	  "  client_id BLOB,"			/* NULL = none */
+	  "  hostname  TEXT NOT NULL DEFAULT '',"
+	  "  cltt      INTEGER NOT NULL,"
+	  "  expires   INTEGER NOT NULL,"
+	  "  state     INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4)"
+	  ");"
+	  "CREATE INDEX leases4_hwaddr ON leases4 (hwaddr, cltt);"
+	  "CREATE INDEX leases4_client_id ON leases4 (client_id, cltt);"
+	  /* AUTOINCREMENT: ids are never reused after a prune, so a reader
+	   * may page through the journal by id. */
+	  "CREATE TABLE events ("
+	  "  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  ts_us     INTEGER NOT NULL,"
+	  "  mac       TEXT NOT NULL DEFAULT '',"
+	  "  client_id TEXT NOT NULL DEFAULT '',"
+	  "  uuid      TEXT NOT NULL DEFAULT '',"
+	  "  proto     TEXT NOT NULL,"
+	  "  kind      TEXT NOT NULL,"
+	  "  detail    TEXT NOT NULL DEFAULT '{}'"
+	  ");"
+	  "CREATE INDEX events_mac_ts ON events (mac, ts_us);"
+	  "CREATE INDEX events_ts ON events (ts_us);" },
+	{ 2,
+	  /* Server identity, so several daemons sharing a PostgreSQL store
+	   * (and the operator) can tell which database they are looking at;
+	   * and an index so reclaim finds due leases without a table scan. */
+	  "CREATE TABLE meta ("
+	  "  key   TEXT PRIMARY KEY,"
+	  "  value TEXT NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "INSERT INTO meta (key, value) VALUES"
+	  "  ('server_id', lower(hex(randomblob(16)))),"
+	  "  ('created_at', CAST(strftime('%s', 'now') AS TEXT));"
+	  "CREATE INDEX leases4_state_expires ON leases4 (state, expires);" },
+};
+
+int ib_store_schema_version(void)
+{
+	return migrations[IB_ARRAY_SIZE(migrations) - 1].version;
+}
+
+static void set_err(char *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_err(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, 256, fmt, ap);
+	va_end(ap);
+}
+
+static int read_user_version(sqlite3 *db, int *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* Runs the steps after version `from`, then records the new version. */
+static int apply_steps(sqlite3 *db, int from, char *err)
+{
+	char sql[64];
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(migrations); i++) {
+		const struct ib_store_migration *m = &migrations[i];
+
+		if (m->version <= from)
+			continue;
+		if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+			set_err(err, "schema step %d failed: %s", m->version,
+				sqlite3_errmsg(db));
+			return -EPROTO;
+		}
+	}
+	/* PRAGMA takes no parameters; the number is ours, not data. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 ib_store_schema_version());
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, "cannot record schema version: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* -EPROTO with the text when the database is from a newer ironboot. */
+static int check_not_newer(int have, char *err)
+{
+	int want = ib_store_schema_version();
+
+	if (have <= want)
+		return 0;
+	set_err(err, "database schema version %d is newer than this "
+		"ironboot (%d); refusing to open", have, want);
+	return -EPROTO;
+}
+
+int ib_store_migrate(sqlite3 *db, char *err)
+{
+	int have, r;
+
+	/* The common case, up to date, takes no write lock: the CLI opening
+	 * the database never waits behind the daemon's group commits. */
+	if (read_user_version(db, &have) < 0) {
+		set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	r = check_not_newer(have, err);
+	if (r < 0 || have == ib_store_schema_version())
+		return r;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, "cannot lock database: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	/* again under the lock: another process may have upgraded it */
+	r = read_user_version(db, &have);
+	if (r < 0)
+		set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+	if (r == 0)
+		r = check_not_newer(have, err);
+	if (r == 0 && have < ib_store_schema_version())
+		r = apply_steps(db, have, err);
+	if (r == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, "cannot commit schema upgrade: %s", sqlite3_errmsg(db));
+		r = -EIO;
+	}
+	if (r < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}

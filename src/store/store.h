@@ -1,0 +1,179 @@
+/*
+ * The store: leases and journal events behind one small interface.
+ *
+ * Policy never sees SQL.  The shells call these operations; the SQLite
+ * implementation (store_sqlite.c) is the embedded default, and the
+ * interface is shaped so that a PostgreSQL implementation can be shared by
+ * several daemons: a lease commit is a conditional write that the store
+ * itself arbitrates (it succeeds only if the address is free, expired, or
+ * already held by the same client), so correctness never rests on one
+ * process's memory.  In-process caches are hints; the store is the truth.
+ *
+ * Durability: writes happen inside ib_store_begin()/ib_store_commit().  When
+ * ib_store_commit() returns 0 the writes are on stable storage (SQLite WAL
+ * with synchronous=FULL).  The DHCP shell groups the leases of one batch of
+ * requests into one transaction (group commit) and sends the ACKs after it.
+ *
+ * All operations return 0 or a negative errno: -ENOENT (no such row),
+ * -EEXIST (conflict), -EIO (storage failure), -EPROTO (schema problem).
+ */
+#ifndef IB_STORE_STORE_H
+#define IB_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IB_HWADDR_MAX 16
+#define IB_STORE_CLIENT_ID_MAX 255
+#define IB_HOSTNAME_MAX 64
+
+enum ib_lease_state {
+	IB_LEASE_ACTIVE = 1,		/* acknowledged, until expires */
+	IB_LEASE_RELEASED = 2,		/* client released it */
+	IB_LEASE_EXPIRED = 3,		/* time ran out (set by reclaim) */
+	IB_LEASE_DECLINED = 4,		/* quarantined until expires */
+};
+
+/* One IPv4 lease row. */
+struct ib_lease4 {
+	uint32_t address;		/* host order; the primary key */
+	uint32_t subnet;		/* network address of its subnet */
+	uint8_t htype;			/* hardware type (1 = Ethernet) */
+	uint8_t hw_len;			/* bytes of hwaddr */
+	uint8_t hwaddr[IB_HWADDR_MAX];	/* chaddr */
+	uint8_t client_id_len;		/* 0 = none */
+	uint8_t client_id[IB_STORE_CLIENT_ID_MAX]; /* option 61 */
+	char hostname[IB_HOSTNAME_MAX];	/* sanitised option 12, or "" */
+	int64_t cltt;			/* client last transaction, unix seconds */
+	int64_t expires;		/* unix seconds */
+	enum ib_lease_state state;
+};
+
+/* One journal event. */
+struct ib_event {
+	int64_t id;			/* assigned by the store */
+	int64_t ts_us;			/* unix microseconds */
+	char mac[48];			/* "aa:bb:cc:dd:ee:ff" or "" */
+	char client_id[IB_STORE_CLIENT_ID_MAX * 2 + 1]; /* hex, or "" */
+	char uuid[40];			/* client UUID text (option 97), or "" */
+	char proto[8];			/* "dhcp4", "tftp", "http", ... */
+	char kind[32];			/* e.g. "discover", "offer", "lease-commit" */
+	char detail[768];		/* JSON object text with the particulars */
+};
+
+/* Filter for listing events; empty strings match everything. */
+struct ib_event_filter {
+	const char *mac;		/* exact MAC text, or NULL */
+	const char *proto;		/* exact protocol, or NULL */
+	int64_t since_us;		/* 0 = from the beginning */
+	size_t limit;			/* 0 = no limit; newest last */
+};
+
+struct ib_store;
+
+/* The operations an implementation provides. */
+struct ib_store_ops {
+	const char *name;
+	int (*begin)(struct ib_store *s);
+	int (*commit)(struct ib_store *s);
+	int (*rollback)(struct ib_store *s);
+	int (*lease4_get)(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);
+	int (*lease4_find_client)(struct ib_store *s, const uint8_t *hwaddr,
+				  uint8_t hw_len, const uint8_t *client_id,
+				  uint8_t client_id_len, struct ib_lease4 *ret);
+	int (*lease4_commit)(struct ib_store *s, const struct ib_lease4 *lease,
+			     int64_t now);
+	int (*lease4_set_state)(struct ib_store *s, uint32_t address,
+				enum ib_lease_state state, int64_t expires);
+	int (*lease4_foreach)(struct ib_store *s, uint32_t first, uint32_t last,
+			      int (*cb)(const struct ib_lease4 *l, void *ctx),
+			      void *ctx);
+	int (*lease4_reclaim)(struct ib_store *s, int64_t now,
+			      int (*cb)(const struct ib_lease4 *l, void *ctx),
+			      void *ctx);
+	int (*event_append)(struct ib_store *s, struct ib_event *ev);
+	int (*event_foreach)(struct ib_store *s, const struct ib_event_filter *f,
+			     int (*cb)(const struct ib_event *e, void *ctx),
+			     void *ctx);
+	int (*event_prune)(struct ib_store *s, uint32_t max_events,
+			   int64_t older_than_us);
+	void (*close)(struct ib_store *s);
+};
+
+/* Base of every implementation; implementations embed it first. */
+struct ib_store {
+	const struct ib_store_ops *ops;
+};
+
+/*
+ * Opens (creating if needed) the SQLite store at path and brings its schema
+ * to the current version.  A database from a newer ironboot is refused with
+ * -EPROTO and a message in err (256 bytes).  Caller frees with
+ * ib_store_free().
+ */
+int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err);
+void ib_store_free(struct ib_store *s);
+
+/* The schema version this build writes. */
+int ib_store_schema_version(void);
+
+/* Thin inline dispatchers so call sites read ib_store_<op>(s, ...). */
+static inline int ib_store_begin(struct ib_store *s) { return s->ops->begin(s); }
+static inline int ib_store_commit(struct ib_store *s) { return s->ops->commit(s); }
+static inline int ib_store_rollback(struct ib_store *s) { return s->ops->rollback(s); }
+
+/* Fetches the lease row for address (any state). -ENOENT if none. */
+static inline int ib_store_lease4_get(struct ib_store *s, uint32_t a, struct ib_lease4 *ret)
+{ return s->ops->lease4_get(s, a, ret); }
+
+/*
+ * Finds the newest lease (any state) of a client: by client-id when given,
+ * else by hardware address.  -ENOENT if none.
+ */
+static inline int ib_store_lease4_find_client(struct ib_store *s, const uint8_t *hw,
+		uint8_t hw_len, const uint8_t *cid, uint8_t cid_len, struct ib_lease4 *ret)
+{ return s->ops->lease4_find_client(s, hw, hw_len, cid, cid_len, ret); }
+
+/*
+ * Writes lease as ACTIVE if its address is free: no row, or a row that is
+ * not ACTIVE/DECLINED, or ACTIVE/DECLINED but expired at now, or held by
+ * the same client (same client-id if either has one, else same hwaddr).
+ * Otherwise -EEXIST and nothing changes.  Also ends any other ACTIVE lease
+ * of the same client in the same subnet (one address per client).
+ */
+static inline int ib_store_lease4_commit(struct ib_store *s, const struct ib_lease4 *l, int64_t now)
+{ return s->ops->lease4_commit(s, l, now); }
+
+/* Sets a lease's state and expiry (release, decline). -ENOENT if none. */
+static inline int ib_store_lease4_set_state(struct ib_store *s, uint32_t a,
+		enum ib_lease_state st, int64_t expires)
+{ return s->ops->lease4_set_state(s, a, st, expires); }
+
+/* Calls cb for every lease with first <= address <= last, in address order. */
+static inline int ib_store_lease4_foreach(struct ib_store *s, uint32_t first, uint32_t last,
+		int (*cb)(const struct ib_lease4 *, void *), void *ctx)
+{ return s->ops->lease4_foreach(s, first, last, cb, ctx); }
+
+/*
+ * Marks ACTIVE leases with expires <= now as EXPIRED, calling cb for each
+ * (for the journal) before it is changed.
+ */
+static inline int ib_store_lease4_reclaim(struct ib_store *s, int64_t now,
+		int (*cb)(const struct ib_lease4 *, void *), void *ctx)
+{ return s->ops->lease4_reclaim(s, now, cb, ctx); }
+
+/* Appends ev (sets ev->id). */
+static inline int ib_store_event_append(struct ib_store *s, struct ib_event *ev)
+{ return s->ops->event_append(s, ev); }
+
+/* Calls cb for matching events, oldest first (the newest f->limit of them). */
+static inline int ib_store_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
+		int (*cb)(const struct ib_event *, void *), void *ctx)
+{ return s->ops->event_foreach(s, f, cb, ctx); }
+
+/* Deletes events beyond the newest max_events, and those older than the cutoff. */
+static inline int ib_store_event_prune(struct ib_store *s, uint32_t max_events, int64_t older_than_us)
+{ return s->ops->event_prune(s, max_events, older_than_us); }
+
+#endif

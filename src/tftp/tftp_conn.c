@@ -1,0 +1,444 @@
+/*
+ * TFTP transfers: one connection per transfer, with its own socket (TID),
+ * timer and state machine.  Part of the server shell (tftp_server.c takes
+ * the requests and starts connections here).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tftp/tftp_server_int.h"
+
+/* The state machine's clock. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void ib_tftp_addr_format(const struct sockaddr_storage *ss, char *out,
+			size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN + 16] = "?";
+	char port[8] = "0";
+
+	getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host,
+		    sizeof(host), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, outlen, ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+		 host, port);
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+/* Shares one libevent timeout queue per duration (O(1) re-arming). */
+static const struct timeval *timer_tv(struct ib_tftp_server *s, uint32_t ms)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_tmo; i++)
+		if (s->tmo[i].ms == ms)
+			return s->tmo[i].common ? s->tmo[i].common : &s->tmo[i].tv;
+	if (i == N_COMMON_TMO)
+		i = N_COMMON_TMO - 1;	/* full: reuse the last slot */
+	else
+		s->n_tmo++;
+	s->tmo[i].ms = ms;
+	s->tmo[i].tv = (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
+	s->tmo[i].common = event_base_init_common_timeout(s->base, &s->tmo[i].tv);
+	return s->tmo[i].common ? s->tmo[i].common : &s->tmo[i].tv;
+}
+
+/* ---- transfers ------------------------------------------------------- */
+
+void ib_tftp_report_emit(struct ib_tftp_server *s, struct ib_tftp_report *r)
+{
+	r->end_us = ib_now_us();
+	if (s->report)
+		s->report(r, s->report_ctx);
+}
+
+static void conn_free(struct ib_tftp_conn *c)
+{
+	struct ib_tftp_server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_timer)
+		event_free(c->ev_timer);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->fd >= 0)
+		close(c->fd);
+	ib_tftp_reader_done(&c->rd);
+	ib_tftp_file_put(c->file);
+	free(c);
+}
+
+static void send_error(int fd, uint16_t code, const char *msg)
+{
+	uint8_t buf[IB_TFTP_ERRMSG_MAX + 8];
+	struct ib_wbuf w;
+
+	ib_wbuf_init(&w, buf, sizeof(buf));
+	if (ib_tftp_build_error(&w, code, msg) == 0)
+		(void)send(fd, buf, w.len, MSG_DONTWAIT);
+}
+
+/* Ends a transfer: see tftp_server_int.h. */
+void ib_tftp_conn_end(struct ib_tftp_conn *c, int result)
+{
+	struct ib_tftp_report *r = &c->rep;
+	char peer[ADDRSTR];
+
+	r->result = result;
+	r->retransmits = c->x.retransmits;
+	r->bytes = result == 0 ? c->x.p.size : ib_tftp_xfer_bytes_acked(&c->x);
+	if (result == -EIO) {
+		/* Our side failed: tell the client rather than go silent. */
+		send_error(c->fd, IB_TFTP_EUNDEF, "read error");
+		snprintf(r->error, sizeof(r->error), "read error");
+	} else if (result == -ETIMEDOUT) {
+		snprintf(r->error, sizeof(r->error), "no ACK after %u retransmits",
+			 c->x.retries);
+	} else if (result == -ECONNREFUSED) {
+		snprintf(r->error, sizeof(r->error), "client port unreachable");
+	}
+	ib_tftp_addr_format(&c->peer, peer, sizeof(peer));
+	if (result == 0)
+		ib_info("tftp: sent %s to %s (%llu bytes, blksize %u, window %u, "
+			"%u retransmits)", r->file, peer,
+			(unsigned long long)r->bytes, r->blksize, r->windowsize,
+			r->retransmits);
+	else
+		ib_info("tftp: transfer of %s to %s failed after %llu bytes: %s "
+			"(aborted)", r->file, peer, (unsigned long long)r->bytes,
+			r->error);
+	ib_tftp_report_emit(c->srv, r);
+	conn_free(c);
+}
+
+static void arm_write(struct ib_tftp_conn *c, bool on)
+{
+	if (on == c->write_armed)
+		return;
+	if (on)
+		event_add(c->ev_write, NULL);
+	else
+		event_del(c->ev_write);
+	c->write_armed = on;
+}
+
+/* Fills msgs[0..n) with blocks pend_first..; -EIO on a read error. */
+static int build_batch(struct ib_tftp_conn *c, struct mmsghdr *msgs,
+		       struct iovec (*iov)[2], uint8_t (*hdr)[4], uint32_t n)
+{
+	struct ib_tftp_server *s = c->srv;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t i = c->pend_first + k, off;
+		uint32_t len;
+		const uint8_t *p;
+
+		ib_tftp_xfer_block_span(&c->x, i, &off, &len);
+		if (ib_tftp_reader_block(&c->rd, i, len, s->slots + k * SLOT_BYTES,
+					 s->rscratch, &p) < 0)
+			return -EIO;
+		ib_tftp_data_header(ib_tftp_xfer_wire(i), hdr[k]);
+		iov[k][0] = (struct iovec){ hdr[k], IB_TFTP_HDR_LEN };
+		iov[k][1] = (struct iovec){ (void *)p, len };
+		msgs[k] = (struct mmsghdr){
+			.msg_hdr = { .msg_iov = iov[k], .msg_iovlen = 2 },
+		};
+	}
+	return 0;
+}
+
+/*
+ * Sends the pending blocks.  A full socket buffer parks the rest until the
+ * socket is writable; a dropped packet (ENOBUFS) is left to the timer.
+ * Returns 0, or a negative errno that ends the transfer.
+ */
+static int conn_flush(struct ib_tftp_conn *c)
+{
+	struct mmsghdr msgs[SEND_BATCH];
+	struct iovec iov[SEND_BATCH][2];
+	uint8_t hdr[SEND_BATCH][4];
+
+	while (c->pend_count > 0) {
+		uint32_t n = IB_MIN(c->pend_count, (uint32_t)SEND_BATCH);
+		int sent;
+
+		if (build_batch(c, msgs, iov, hdr, n) < 0)
+			return -EIO;
+		sent = sendmmsg(c->fd, msgs, n, MSG_DONTWAIT);
+		if (sent < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				arm_write(c, true);
+				return 0;
+			}
+			if (errno != ENOBUFS)
+				return -errno;
+			sent = 1;	/* lost; the timer resends it */
+		}
+		c->pend_first += (uint32_t)sent;
+		c->pend_count -= (uint32_t)sent;
+	}
+	arm_write(c, false);
+	return 0;
+}
+
+/* Carries out an action of the state machine.  Returns false if c ended. */
+static bool conn_act(struct ib_tftp_conn *c, const struct ib_tftp_action *a)
+{
+	int r;
+
+	switch (a->kind) {
+	case IB_TFTP_ACT_NONE:
+		return true;
+	case IB_TFTP_ACT_OACK:
+		(void)send(c->fd, c->oack, c->oack_len, MSG_DONTWAIT);
+		break;
+	case IB_TFTP_ACT_DATA:
+		/* A new window replaces whatever was still parked. */
+		c->pend_first = a->first;
+		c->pend_count = a->count;
+		r = conn_flush(c);
+		if (r < 0) {
+			ib_tftp_conn_end(c, r);
+			return false;
+		}
+		break;
+	case IB_TFTP_ACT_DONE:
+	case IB_TFTP_ACT_FAIL:
+		ib_tftp_conn_end(c, a->error);
+		return false;
+	}
+	event_add(c->ev_timer, timer_tv(c->srv, a->timeout_ms));
+	return true;
+}
+
+static const char *act_name(enum ib_tftp_act_kind k)
+{
+	static const char *const names[] = {
+		[IB_TFTP_ACT_NONE] = "none", [IB_TFTP_ACT_OACK] = "oack",
+		[IB_TFTP_ACT_DATA] = "data", [IB_TFTP_ACT_DONE] = "done",
+		[IB_TFTP_ACT_FAIL] = "fail",
+	};
+
+	return names[k];
+}
+
+/* One packet from the client on the transfer's socket. */
+static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
+{
+	struct ib_tftp_action a;
+	uint16_t op, block, code;
+	char msg[96], clean[96];
+
+	if (ib_tftp_opcode_peek(buf, len, &op) < 0)
+		return true;
+	if (op == IB_TFTP_ACK && ib_tftp_ack_parse(buf, len, &block) == 0) {
+		ib_tftp_xfer_ack(&c->x, block, mono_ms(), &a);
+		ib_debug("tftp: %s: ACK %u -> %s %llu+%u (acked %llu, retries %u)",
+			 c->rep.file, block, act_name(a.kind),
+			 (unsigned long long)a.first, a.count,
+			 (unsigned long long)c->x.acked, c->x.retries);
+		return conn_act(c, &a);
+	}
+	if (op == IB_TFTP_ERROR &&
+	    ib_tftp_error_parse(buf, len, &code, msg, sizeof(msg)) == 0) {
+		ib_str_sanitize((const uint8_t *)msg, strlen(msg), clean,
+				sizeof(clean));
+		snprintf(c->rep.error, sizeof(c->rep.error),
+			 "client error %u: %s", code, clean);
+		ib_tftp_xfer_client_error(&c->x, &a);
+		return conn_act(c, &a);
+	}
+	return true;	/* anything else on a read TID is ignored */
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_tftp_conn *c = arg;
+	uint8_t bufs[ACK_BATCH][ACK_BUF];
+	struct iovec iov[ACK_BATCH];
+	struct mmsghdr msgs[ACK_BATCH];
+	int n;
+
+	for (int i = 0; i < ACK_BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		msgs[i] = (struct mmsghdr){
+			.msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 },
+		};
+	}
+	/* Level-triggered: one call takes what is queued, no EAGAIN probe. */
+	n = recvmmsg(fd, msgs, ACK_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno == ECONNREFUSED)
+			ib_tftp_conn_end(c, -ECONNREFUSED);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		if (!conn_packet(c, bufs[i], msgs[i].msg_len))
+			return;
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_tftp_conn *c = arg;
+	struct ib_tftp_action a;
+
+	ib_tftp_xfer_timeout(&c->x, mono_ms(), &a);
+	ib_debug("tftp: %s: timeout -> %s %llu+%u (acked %llu, retries %u)",
+		 c->rep.file, act_name(a.kind), (unsigned long long)a.first,
+		 a.count, (unsigned long long)c->x.acked, c->x.retries);
+	conn_act(c, &a);
+}
+
+void ib_tftp_conn_nudge(struct ib_tftp_conn *c)
+{
+	struct ib_tftp_action a;
+
+	ib_tftp_xfer_nudge(&c->x, mono_ms(), &a);
+	conn_act(c, &a);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_tftp_conn *c = arg;
+	int r = conn_flush(c);
+
+	if (r < 0)
+		ib_tftp_conn_end(c, r);
+}
+
+/* The transfer's own socket: bound to the address asked, connected. */
+static int tid_socket(const struct ib_tftp_rq *rq, uint32_t sndbuf, int *ret_fd)
+{
+	int fd = socket(rq->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t alen = rq->peer.ss_family == AF_INET ?
+			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (sndbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (rq->has_local &&
+	    bind(fd, (const struct sockaddr *)&rq->local, alen) < 0 &&
+	    (rq->peer.ss_family != AF_INET ||
+	     bind(fd, (const struct sockaddr *)&rq->spec, alen) < 0))
+		goto err;
+	if (connect(fd, (const struct sockaddr *)&rq->peer, rq->peer_len) < 0)
+		goto err;
+	*ret_fd = fd;
+	return 0;
+err:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Sets up the state machine, OACK and socket of a new transfer. */
+static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
+		      const struct ib_tftp_request *req)
+{
+	struct ib_tftp_server *s = c->srv;
+	struct ib_tftp_limits lim = { s->lim.max_blksize, s->lim.max_windowsize };
+	struct ib_tftp_options o;
+	struct ib_tftp_xfer_params p;
+	struct ib_wbuf w;
+	uint64_t want;
+	int r;
+
+	ib_tftp_negotiate(&req->opts, &lim, UINT64_MAX, &o);
+	r = ib_tftp_reader_init(&c->rd, c->file,
+				req->mode == IB_TFTP_MODE_NETASCII, o.blksize,
+				o.windowsize);
+	if (r < 0)
+		return r;
+	ib_tftp_negotiate(&req->opts, &lim, c->rd.size, &o);
+	p = (struct ib_tftp_xfer_params){
+		.size = c->rd.size, .blksize = o.blksize, .windowsize = o.windowsize,
+		.timeout_ms = o.timeout_s ? o.timeout_s * 1000 : s->lim.timeout_ms,
+		.max_retries = s->lim.max_retries, .guard_ms = s->lim.timeout_ms,
+		.oack = o.present != 0,
+	};
+	ib_tftp_xfer_init(&c->x, &p);
+	ib_wbuf_init(&w, c->oack, sizeof(c->oack));
+	if (p.oack && ib_tftp_build_oack(&w, &o) < 0)
+		return -ENOBUFS;
+	c->oack_len = w.len;
+	c->rep.tsize = c->rd.size;
+	c->rep.blksize = o.blksize;
+	c->rep.windowsize = o.windowsize;
+	c->rep.timeout_s = o.timeout_s;
+	/* Room for a whole window, so a window is one burst. */
+	want = (uint64_t)o.windowsize * (o.blksize + 64);
+	return tid_socket(rq, want > 200000 ? (uint32_t)IB_MIN(want, SNDBUF_MAX) : 0,
+			  &c->fd);
+}
+
+/* Starts a transfer: see tftp_server_int.h. */
+int ib_tftp_conn_start(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
+		      const struct ib_tftp_request *req, struct ib_tftp_file *file,
+		      const struct ib_tftp_report *rep)
+{
+	struct ib_tftp_action a;
+	struct ib_tftp_conn *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c) {
+		ib_tftp_file_put(file);
+		return -ENOMEM;
+	}
+	c->srv = s;
+	c->fd = -1;
+	c->file = file;
+	c->rep = *rep;
+	c->peer = rq->peer;
+	c->peer_len = rq->peer_len;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	r = conn_setup(c, rq, req);
+	if (r < 0)
+		goto err_conn;
+	c->ev_read = event_new(s->base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_timer = evtimer_new(s->base, conn_timer_cb, c);
+	c->ev_write = event_new(s->base, c->fd, EV_WRITE | EV_PERSIST,
+				conn_write_cb, c);
+	r = -ENOMEM;
+	if (!c->ev_read || !c->ev_timer || !c->ev_write ||
+	    event_add(c->ev_read, NULL) < 0)
+		goto err_conn;
+	ib_tftp_xfer_start(&c->x, mono_ms(), &a);
+	conn_act(c, &a);
+	return 0;
+err_conn:
+	conn_free(c);	/* also drops the file reference */
+	return r;
+}
+

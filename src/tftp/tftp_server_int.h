@@ -1,0 +1,136 @@
+/*
+ * Internals shared by the TFTP server shell's two files: tftp_server.c
+ * (listeners, requests, lifecycle) and tftp_conn.c (running transfers).
+ * Not for use outside src/tftp.
+ */
+#ifndef IB_TFTP_SERVER_INT_H
+#define IB_TFTP_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "tftp/tftp_codec.h"
+#include "tftp/tftp_file.h"
+#include "tftp/tftp_server.h"
+#include "tftp/tftp_xfer.h"
+
+struct event;
+
+#define LISTEN_MAX 16			/* listening sockets */
+#define RECV_BATCH 32			/* requests per recvmmsg */
+#define REQ_BUF 1024			/* a request larger than this is refused */
+#define CTRL_BUF 128			/* cmsg space for IP(V6)_PKTINFO */
+#define ACK_BATCH 8			/* packets per recvmmsg on a transfer */
+#define ACK_BUF 520			/* an ACK is 4 bytes, an ERROR <= 516 */
+#define SEND_BATCH 64			/* DATA packets per sendmmsg */
+#define SLOT_BYTES (IB_TFTP_BLKSIZE_MAX + 4) /* one copied block */
+#define SNDBUF_MAX (4u << 20)		/* socket buffer asked for a window */
+#define RCVBUF_LISTEN (4u << 20)	/* room for a storm of requests */
+#define N_COMMON_TMO 16			/* distinct timer durations shared */
+#define ADDRSTR 64			/* "[v6%scope]:port" */
+
+/* Limits copied from the config snapshot (the snapshot may go away). */
+struct ib_tftp_srv_limits {
+	uint16_t port;			/* listening port */
+	uint32_t max_transfers;		/* all clients */
+	uint32_t max_per_client;	/* per client address */
+	uint32_t timeout_ms;		/* first retransmit timeout */
+	uint32_t max_retries;		/* timeouts in a row */
+	uint32_t max_blksize;		/* negotiation cap */
+	uint32_t max_windowsize;	/* negotiation cap */
+	uint64_t cache_bytes;		/* cache budget */
+};
+
+struct ib_tftp_listener {
+	struct ib_tftp_server *srv;	/* owner */
+	int fd;				/* bound UDP socket, -1 = unused */
+	int family;			/* AF_INET or AF_INET6 */
+	struct event *ev;		/* EV_READ | EV_PERSIST */
+};
+
+/* One transfer: its TID socket, state machine and file. */
+struct ib_tftp_conn {
+	struct ib_tftp_server *srv;	/* owner */
+	struct ib_tftp_conn *prev, *next;	/* srv->conns */
+	int fd;				/* ephemeral socket, connected */
+	struct event *ev_read;		/* ACKs and ERRORs */
+	struct event *ev_timer;		/* retransmit timer */
+	struct event *ev_write;		/* armed while a window waits for room */
+	bool write_armed;		/* ev_write added */
+	struct sockaddr_storage peer;	/* client */
+	socklen_t peer_len;		/* bytes of peer */
+	struct ib_tftp_xfer x;		/* the state machine */
+	struct ib_tftp_file *file;	/* one reference held */
+	struct ib_tftp_reader rd;	/* block producer */
+	uint8_t oack[IB_TFTP_OACK_MAX];	/* built once, resent as is */
+	size_t oack_len;		/* bytes of oack */
+	uint64_t pend_first;		/* next block still to send */
+	uint32_t pend_count;		/* blocks still to send */
+	struct ib_tftp_report rep;	/* filled as we go */
+};
+
+struct ib_tftp_server {
+	struct event_base *base;	/* caller's loop */
+	struct ib_tftp_srv_limits lim;		/* current limits */
+	int rootfd;			/* O_PATH root directory */
+	bool openat2;			/* resolver available */
+	char **trusted;			/* copied trusted names */
+	size_t n_trusted;
+	char **listen_cfg;		/* copied cfg->listen, for reconfigure */
+	size_t n_listen_cfg;
+	ib_tftp_report_fn report;	/* or NULL */
+	void *report_ctx;
+	struct ib_tftp_listener ls[LISTEN_MAX];	/* listening sockets */
+	size_t n_ls;
+	struct ib_tftp_conn *conns;		/* transfers in flight */
+	size_t n_conns;
+	struct ib_tftp_cache *cache;	/* hot files */
+	uint8_t *slots;			/* SEND_BATCH copied blocks */
+	uint8_t *rscratch;		/* reader scratch */
+	uint8_t *reqbuf;		/* RECV_BATCH request buffers */
+	struct {
+		uint32_t ms;		/* duration */
+		struct timeval tv;	/* plain form */
+		const struct timeval *common; /* libevent common timeout */
+	} tmo[N_COMMON_TMO];
+	size_t n_tmo;
+};
+
+/* A request as received on a listening socket. */
+struct ib_tftp_rq {
+	struct ib_tftp_listener *l;		/* where it came in */
+	struct sockaddr_storage peer;	/* client */
+	socklen_t peer_len;
+	struct sockaddr_storage local;	/* address it was sent to, port 0 */
+	struct sockaddr_storage spec;	/* kernel's choice of source (v4) */
+	bool has_local;			/* pktinfo was present */
+	int ifindex;			/* interface it came in on (v6) */
+	const uint8_t *buf;		/* packet */
+	size_t len;
+	bool truncated;			/* larger than REQ_BUF */
+};
+
+/*
+ * Starts a transfer of file (one reference, taken over) for request rq
+ * whose report so far is rep.  0, or a negative errno for the caller to
+ * refuse the request with (the file reference is then released).
+ */
+int ib_tftp_conn_start(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
+		       const struct ib_tftp_request *req, struct ib_tftp_file *file,
+		       const struct ib_tftp_report *rep);
+/*
+ * The client repeated the request of transfer c: resend what is
+ * outstanding if it has been quiet a while (may end c).
+ */
+void ib_tftp_conn_nudge(struct ib_tftp_conn *c);
+/* Ends a transfer: logs once, reports once, frees c. */
+void ib_tftp_conn_end(struct ib_tftp_conn *c, int result);
+/* Stamps the end time and hands r to the report callback. */
+void ib_tftp_report_emit(struct ib_tftp_server *s, struct ib_tftp_report *r);
+/* "1.2.3.4:69" or "[fd00::1]:69". */
+void ib_tftp_addr_format(const struct sockaddr_storage *ss, char *out,
+			 size_t outlen);
+
+#endif

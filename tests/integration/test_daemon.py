@@ -1,0 +1,117 @@
+"""The daemon's own contract: config checking, privilege drop, store
+schema guard, clean stop.  Real ironbootd in a namespace, real dhclient."""
+
+from __future__ import annotations
+
+import pwd
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from netlab import Daemon, REPO
+
+LAB_YAML = (REPO / "examples" / "lab.yaml").read_text()
+
+
+def make_config(tmp_path: Path, extra_server: str = "") -> Path:
+    state = tmp_path / "state"
+    text = LAB_YAML.replace("state_dir: /tmp/ironboot-lab",
+                            f"state_dir: {state}{extra_server}")
+    # TFTP is exercised in test_tftp.py; keep this lab to DHCP.
+    text = text.replace("tftp:\n  enabled: true", "tftp:\n  enabled: false")
+    cfg = tmp_path / "ironboot.yaml"
+    cfg.write_text(text)
+    return cfg
+
+
+def two_hosts(lab):
+    srv, cli = lab.netns("srv"), lab.netns("cli")
+    lab.veth(srv, "srv0", cli, "cli0")
+    lab.addr(srv, "srv0", "198.18.0.1/24")
+    lab.up(srv, "srv0")
+    lab.up(cli, "cli0")
+    return srv, cli
+
+
+def dhclient(lab, cli, tmp_path: Path) -> subprocess.CompletedProcess:
+    script = tmp_path / "dhclient-script"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    return lab.run(cli, ["dhclient", "-1", "-v", "-lf", str(tmp_path / "leases"),
+                         "-pf", str(tmp_path / "dhclient.pid"), "-sf", str(script),
+                         "cli0"], timeout=30)
+
+
+def test_check_config_reports_file_line_column(lab, ironbootd_bin, tmp_path):
+    ok = lab.run(lab.netns("x"), [str(ironbootd_bin), "--check-config",
+                                  str(REPO / "examples" / "lab.yaml")])
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dhcp4:\n  subnets:\n    - subnet: 198.18.0.0/24\n"
+                   "      pools: [ { start: 198.18.1.10, end: 198.18.1.20 } ]\n")
+    r = lab.run(lab.netns("y"), [str(ironbootd_bin), "--check-config", str(bad)])
+    assert r.returncode == 1
+    assert f"{bad}:4:" in r.stderr, r.stderr
+    assert "pools[0]" in r.stderr, r.stderr
+
+
+def test_drops_privileges_and_keeps_serving(lab, ironbootd_bin, tmp_path):
+    tmp_path.chmod(0o755)
+    srv, cli = two_hosts(lab)
+    cfg = make_config(tmp_path, "\n  user: nobody")
+    d = Daemon(lab, srv, cfg).start()
+    uid = pwd.getpwnam("nobody").pw_uid
+    status = Path(f"/proc/{d.pid}/status").read_text()
+    uids = next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1:]
+    assert all(int(u) == uid for u in uids), status
+    r = dhclient(lab, cli, tmp_path)
+    assert "DHCPACK" in r.stderr, r.stderr + d.log_tail()
+    leases = d.cli_json("leases")
+    assert [l["state"] for l in leases] == ["active"], leases
+    d.stop()
+
+
+def test_refuses_database_from_newer_version(lab, ironbootd_bin, tmp_path):
+    srv, _ = two_hosts(lab)
+    cfg = make_config(tmp_path)
+    d = Daemon(lab, srv, cfg).start()
+    d.stop()
+    db = tmp_path / "state" / "ironboot.db"
+    subprocess.run(["sqlite3", str(db), "PRAGMA user_version=999;"], check=True)
+    with pytest.raises(Exception):
+        d.start(timeout=5)
+    assert d.proc.wait(timeout=5) == 1
+    assert "newer" in d.log(), d.log_tail()
+
+
+def test_sigterm_flushes_journal_and_exits_zero(lab, ironbootd_bin, tmp_path):
+    srv, cli = two_hosts(lab)
+    cfg = make_config(tmp_path)
+    d = Daemon(lab, srv, cfg).start()
+    r = dhclient(lab, cli, tmp_path)
+    assert "DHCPACK" in r.stderr, r.stderr
+    mac = lab.mac(cli, "cli0")
+    d.stop()
+    kinds = [e["kind"] for e in d.cli_json("events", "--mac", mac)]
+    assert kinds[:2] == ["discover", "request"], kinds
+
+
+def test_explain_uses_the_daemons_policy(lab, ironbootd_bin, tmp_path):
+    srv, cli = two_hosts(lab)
+    cfg = make_config(tmp_path)
+    d = Daemon(lab, srv, cfg).start()
+    out = d.cli_json("explain", "--mac", "52:54:00:00:00:10", "--arch", "7")
+    fw, ipxe = out["stages"]
+    assert (fw["address"], fw["boot"], fw["file"]) == ("198.18.0.10", "pxe", "ipxe.efi")
+    assert fw["reason"] == "reservation"
+    assert ipxe["boot"] == "ipxe" and ipxe["file"].startswith("http://198.18.0.1:8080/boot.ipxe")
+    # A machine that really DHCPs gets what explain predicted for its stage.
+    r = dhclient(lab, cli, tmp_path)
+    assert "DHCPACK" in r.stderr
+    mac = lab.mac(cli, "cli0")
+    plain = d.cli_json("explain", "--mac", mac)["stages"][0]
+    leases = {l["mac"]: l["address"] for l in d.cli_json("leases")}
+    assert plain["address"] == leases[mac]
+    assert plain["boot"] == "none"
+    d.stop()

@@ -1,0 +1,1057 @@
+"""DHCPv4 protocol tests against the real ironbootd, inside network namespaces.
+
+Topology per test (tests/lib/netlab.py; deleted afterwards):
+
+    ns srv:  srv0 198.18.0.1/24   <-- veth -->   ns cli: cli0
+             ironbootd --config <tmp>/ironboot.yaml (examples/lab.yaml,
+             state_dir under the pytest tmp dir)
+
+Clients: dhclient, busybox udhcpc, perfdhcp, and scapy-built packets sent on
+a raw AF_PACKET socket (or a UDP socket for relay/INFORM/4011) created inside
+the client namespace.
+
+Run (root):  /usr/bin/python3 -m pytest tests/integration/test_dhcp4.py -v
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+import re
+import select
+import socket
+import struct
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import netlab
+
+scapy_all = pytest.importorskip("scapy.all")
+from scapy.all import IP, UDP, Ether  # noqa: E402
+
+REPO = netlab.REPO
+LAB_YAML = REPO / "examples" / "lab.yaml"
+SRV_IP = "198.18.0.1"
+POOL = (ipaddress.ip_address("198.18.0.100"), ipaddress.ip_address("198.18.0.199"))
+RELAY_POOL = (ipaddress.ip_address("198.18.1.100"), ipaddress.ip_address("198.18.1.199"))
+BCAST_MAC = "ff:ff:ff:ff:ff:ff"
+MAGIC = b"\x63\x82\x53\x63"
+
+DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = range(1, 9)
+TYPE_NAMES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK",
+              6: "NAK", 7: "RELEASE", 8: "INFORM"}
+
+PXE_PRL = bytes([1, 3, 6, 12, 15, 17, 28, 42, 43, 60, 66, 67, 93, 94, 97,
+                 119, 121, 128, 129, 130, 131, 132, 133, 134, 135, 175])
+BIOS_VC = b"PXEClient:Arch:00000:UNDI:002001"
+EFI64_VC = b"PXEClient:Arch:00007:UNDI:003016"
+HTTP_VC = b"HTTPClient:Arch:00016:UNDI:003001"
+
+
+def in_pool(addr: str, pool=POOL) -> bool:
+    a = ipaddress.ip_address(addr)
+    return pool[0] <= a <= pool[1]
+
+
+# ---------------------------------------------------------------------------
+# DHCP wire helpers (encode by hand so malformed packets are easy; scapy
+# builds the Ether/IP/UDP framing and checksums)
+# ---------------------------------------------------------------------------
+
+def mac_bytes(mac: str) -> bytes:
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def rand_mac(prefix: str = "02:1b:00") -> str:
+    return prefix + "".join(f":{random.randrange(256):02x}" for _ in range(3))
+
+
+def opts(*pairs, end: bool = True) -> bytes:
+    """pairs of (code, bytes|str|int-list) -> TLV bytes (+ END)."""
+    out = b""
+    for code, val in pairs:
+        if isinstance(val, str):
+            val = val.encode()
+        elif isinstance(val, (list, tuple)):
+            val = bytes(val)
+        out += bytes([code, len(val)]) + val
+    return out + (b"\xff" if end else b"")
+
+
+def ip4(a: str) -> bytes:
+    return socket.inet_aton(a)
+
+
+def bootp(mac: str, xid: int, options: bytes, *, op: int = 1, htype: int = 1,
+          hlen: int = 6, hops: int = 0, secs: int = 0, flags: int = 0x8000,
+          ciaddr="0.0.0.0", yiaddr="0.0.0.0", siaddr="0.0.0.0",
+          giaddr="0.0.0.0", chaddr: bytes | None = None, sname=b"", file=b"",
+          magic: bool = True) -> bytes:
+    ch = chaddr if chaddr is not None else mac_bytes(mac)
+    hdr = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", op, htype, hlen, hops, xid,
+                      secs, flags, ip4(ciaddr), ip4(yiaddr), ip4(siaddr),
+                      ip4(giaddr), ch.ljust(16, b"\0"), sname.ljust(64, b"\0"),
+                      file.ljust(128, b"\0"))
+    return hdr + (MAGIC if magic else b"") + options
+
+
+def parse_opts(data: bytes) -> dict[int, bytes]:
+    o: dict[int, bytes] = {}
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == 0:
+            i += 1
+            continue
+        if c == 255:
+            break
+        if i + 1 >= len(data):
+            raise ValueError("option header truncated")
+        n = data[i + 1]
+        if i + 2 + n > len(data):
+            raise ValueError(f"option {c} overruns the packet")
+        o[c] = o.get(c, b"") + data[i + 2:i + 2 + n]   # RFC 3396 concatenation
+        i += 2 + n
+    return o
+
+
+def parse_subopts(data: bytes) -> dict[int, bytes]:
+    return parse_opts(data + b"\xff")
+
+
+class Reply:
+    """A parsed BOOTREPLY plus where it came from."""
+
+    def __init__(self, payload: bytes, src=None, dst=None, sport=None, dport=None,
+                 eth_dst=None):
+        if len(payload) < 240 or payload[236:240] != MAGIC:
+            raise ValueError("not a DHCP message")
+        (self.op, self.htype, self.hlen, self.hops, self.xid, self.secs,
+         self.flags) = struct.unpack("!BBBBIHH", payload[:12])
+        self.ciaddr, self.yiaddr, self.siaddr, self.giaddr = (
+            socket.inet_ntoa(payload[o:o + 4]) for o in (12, 16, 20, 24))
+        self.chaddr = payload[28:44]
+        self.sname = payload[44:108].split(b"\0")[0]
+        self.file = payload[108:236].split(b"\0")[0]
+        self.options = parse_opts(payload[240:])
+        self.src, self.dst, self.sport, self.dport = src, dst, sport, dport
+        self.eth_dst = eth_dst
+        self.raw = payload
+
+    @property
+    def type(self) -> int | None:
+        v = self.options.get(53)
+        return v[0] if v else None
+
+    def opt_ip(self, code: int) -> str | None:
+        v = self.options.get(code)
+        return socket.inet_ntoa(v[:4]) if v and len(v) >= 4 else None
+
+    def opt_str(self, code: int) -> str | None:
+        v = self.options.get(code)
+        return v.rstrip(b"\0").decode(errors="replace") if v is not None else None
+
+    def __repr__(self) -> str:
+        return (f"<{TYPE_NAMES.get(self.type, self.type)} xid={self.xid:#x} "
+                f"yiaddr={self.yiaddr} siaddr={self.siaddr} file={self.file!r} "
+                f"{self.src}:{self.sport}->{self.dst}:{self.dport} "
+                f"opts={sorted(self.options)}>")
+
+
+class L2Client:
+    """Raw AF_PACKET socket on an interface of the client namespace."""
+
+    def __init__(self, lab: netlab.Lab, ns: str, ifname: str = "cli0"):
+        self.lab, self.ns, self.ifname = lab, ns, ifname
+        self.sock = lab.socket(ns, socket.AF_PACKET, socket.SOCK_RAW,
+                               socket.htons(0x0800))
+        self.sock.bind((ifname, 0x0800))
+        self.if_mac = lab.mac(ns, ifname)
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, payload: bytes, *, src_mac: str, dst_mac=BCAST_MAC,
+             src="0.0.0.0", dst="255.255.255.255", sport=68, dport=67):
+        frame = (Ether(src=src_mac, dst=dst_mac) / IP(src=src, dst=dst, ttl=64) /
+                 UDP(sport=sport, dport=dport) / payload)
+        self.sock.send(bytes(frame))
+
+    def recv(self, xid: int, timeout: float = 2.0, types=None, count: int = 1,
+             dport: int | None = None) -> list[Reply]:
+        """BOOTREPLYs with this xid (incoming only) until count or timeout."""
+        got: list[Reply] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                break
+            data, addr = self.sock.recvfrom(65535)
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            try:
+                pkt = Ether(data)
+                ipl, udp = pkt[IP], pkt[UDP]
+            except (IndexError, Exception):
+                continue
+            if dport is not None and udp.dport != dport:
+                continue
+            if udp.sport not in (67, 4011):
+                continue
+            try:
+                rep = Reply(bytes(udp.payload), ipl.src, ipl.dst, udp.sport,
+                            udp.dport, pkt.dst)
+            except ValueError:
+                continue
+            if rep.op != 2 or rep.xid != xid:
+                continue
+            if types and rep.type not in types:
+                continue
+            got.append(rep)
+        return got
+
+    def exchange(self, payload: bytes, xid: int, *, src_mac: str, timeout=2.0,
+                 types=None, **kw) -> Reply | None:
+        self.send(payload, src_mac=src_mac, **kw)
+        r = self.recv(xid, timeout=timeout, types=types)
+        return r[0] if r else None
+
+    # --- conversations ---------------------------------------------------------
+    def discover(self, mac: str, extra: tuple = (), xid: int | None = None,
+                 timeout=2.0, **kw) -> Reply | None:
+        xid = xid if xid is not None else random.getrandbits(32)
+        p = bootp(mac, xid, opts((53, [DISCOVER]), *extra), **kw)
+        return self.exchange(p, xid, src_mac=mac, types=(OFFER,), timeout=timeout)
+
+    def request(self, mac: str, addr: str, server: str | None = SRV_IP,
+                extra: tuple = (), xid: int | None = None, timeout=2.0,
+                **kw) -> Reply | None:
+        xid = xid if xid is not None else random.getrandbits(32)
+        o = [(53, [REQUEST]), (50, ip4(addr))]
+        if server:
+            o.append((54, ip4(server)))
+        p = bootp(mac, xid, opts(*o, *extra), **kw)
+        return self.exchange(p, xid, src_mac=mac, types=(ACK, NAK), timeout=timeout)
+
+    def dora(self, mac: str | None = None, extra: tuple = (),
+             tries: int = 3) -> tuple[Reply, Reply]:
+        mac = mac or rand_mac()
+        for _ in range(tries):
+            xid = random.getrandbits(32)
+            off = self.discover(mac, extra, xid=xid)
+            if off is None:
+                continue
+            ack = self.request(mac, off.yiaddr, off.opt_ip(54), extra, xid=xid)
+            if ack is not None:
+                return off, ack
+        raise AssertionError(f"no DORA for {mac} after {tries} tries")
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+
+def base_config(state_dir: Path, **changes) -> dict:
+    cfg = yaml.safe_load(LAB_YAML.read_text())
+    cfg["server"]["state_dir"] = str(state_dir)
+    cfg["server"]["log_level"] = "debug"
+    cfg.setdefault("tftp", {})["enabled"] = False   # DHCP-only tests
+    for path, val in changes.items():
+        node = cfg
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = val
+    return cfg
+
+
+class Env:
+    """One test's lab: namespaces srv/cli, the daemon, helpers."""
+
+    def __init__(self, lab: netlab.Lab, tmp: Path, cfg: dict):
+        self.lab, self.tmp = lab, tmp
+        self.srv = lab.netns("srv")
+        self.cli = lab.netns("cli")
+        lab.veth(self.srv, "srv0", self.cli, "cli0")
+        lab.addr(self.srv, "srv0", f"{SRV_IP}/24")
+        self.srv_mac = lab.mac(self.srv, "srv0")
+        self.cfg_path = tmp / "ironboot.yaml"
+        self.write_config(cfg)
+        self.daemon = netlab.Daemon(lab, self.srv, self.cfg_path,
+                                    log_path=tmp / "ironbootd.stderr")
+        self._l2: L2Client | None = None
+
+    def write_config(self, cfg: dict) -> None:
+        self.cfg = cfg
+        tmp = self.cfg_path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        os.replace(tmp, self.cfg_path)
+
+    @property
+    def l2(self) -> L2Client:
+        if self._l2 is None:
+            self._l2 = L2Client(self.lab, self.cli, "cli0")
+        return self._l2
+
+    def cli_addr(self, cidr: str = "198.18.0.2/24") -> str:
+        self.lab.addr(self.cli, "cli0", cidr)
+        return cidr.split("/")[0]
+
+    def udp(self, bind: tuple[str, int]) -> socket.socket:
+        s = self.lab.socket(self.cli, socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.bind(bind)
+        return s
+
+    def leases(self) -> list[dict]:
+        return self.daemon.cli_json("leases")
+
+    def lease(self, addr: str) -> dict | None:
+        for l in self.leases():
+            if l.get("address") == addr:
+                return l
+        return None
+
+    def wait_lease(self, addr: str, pred=lambda l: True, timeout: float = 5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.lease(addr)
+            if last is not None and pred(last):
+                return last
+            time.sleep(0.1)
+        raise AssertionError(f"lease {addr}: condition not met; last={last}\n"
+                             f"all={self.leases()}")
+
+    def alive(self) -> None:
+        assert self.daemon.alive(), f"ironbootd died\n{self.daemon.log_tail()}"
+
+    def close(self):
+        if self._l2:
+            self._l2.close()
+
+
+@pytest.fixture
+def make_env(lab, tmp_path, ironbootd_bin):
+    envs = []
+
+    def make(start: bool = True, **changes) -> Env:
+        e = Env(lab, tmp_path, base_config(tmp_path / "state", **changes))
+        envs.append(e)
+        if start:
+            e.daemon.start(timeout=15)
+        return e
+
+    yield make
+    for e in envs:
+        e.close()
+        if e.daemon.alive():
+            e.daemon.stop()                   # asserts a clean exit 0
+
+
+@pytest.fixture
+def env(make_env) -> Env:
+    return make_env()
+
+
+def script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def read_env_records(path: Path) -> list[dict[str, str]]:
+    """Records written by the recording scripts: blocks separated by '----'."""
+    recs, cur = [], {}
+    if not path.exists():
+        return recs
+    for line in path.read_text().splitlines():
+        if line == "----":
+            if cur:
+                recs.append(cur)
+            cur = {}
+        elif "=" in line:
+            k, v = line.split("=", 1)
+            cur[k] = v.strip("'")
+    if cur:
+        recs.append(cur)
+    return recs
+
+
+# ---------------------------------------------------------------------------
+# real clients
+# ---------------------------------------------------------------------------
+
+def _dhclient_setup(env: Env):
+    tmp = env.tmp
+    rec = tmp / "dhclient.env"
+    sf = script(tmp / "dhclient-script", f"""
+{{ echo ----; env | grep -E '^(reason|interface|new_|old_|cur_)' | sort; }} >> {rec}
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT)
+    [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ] &&
+      ip addr del "$old_ip_address/$new_subnet_mask" dev "$interface" 2>/dev/null
+    ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  RELEASE|EXPIRE|FAIL|STOP)
+    [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" 2>/dev/null ;;
+esac
+exit 0
+""")
+    conf = tmp / "dhclient.conf"
+    conf.write_text("timeout 20;\ninitial-interval 1;\nretry 5;\n"
+                    'send host-name "ib-dhclient";\n'
+                    "request subnet-mask, broadcast-address, routers, domain-name,"
+                    " domain-name-servers, domain-search, host-name, interface-mtu,"
+                    " ntp-servers;\n")
+    lf, pf = tmp / "dhclient.leases", tmp / "dhclient.pid"
+    base = ["dhclient", "-4", "-v", "-cf", conf, "-lf", lf, "-pf", pf, "-sf", sf]
+    return base, rec, lf, pf
+
+
+def test_dhclient_lease_renew_release(env):
+    lab = env.lab
+    base, rec, lf, pf = _dhclient_setup(env)
+    mac = lab.mac(env.cli, "cli0")
+
+    p = lab.run(env.cli, [*base, "-1", "cli0"], timeout=40)
+    assert p.returncode == 0, p.stderr
+    recs = [r for r in read_env_records(rec) if r.get("reason") == "BOUND"]
+    assert recs, f"no BOUND in {read_env_records(rec)}\n{p.stderr}"
+    b = recs[-1]
+    addr = b["new_ip_address"]
+    assert in_pool(addr), b
+    assert b["new_subnet_mask"] == "255.255.255.0"
+    assert b["new_routers"] == SRV_IP
+    assert b["new_domain_name_servers"] == SRV_IP
+    assert b["new_domain_name"] == "lab.example"
+    assert b["new_dhcp_server_identifier"] == SRV_IP
+    assert b["new_dhcp_lease_time"] == "3600"
+    assert b.get("new_interface_mtu") == "1500"
+
+    l1 = env.wait_lease(addr, lambda l: l["state"] == "active")
+    assert l1["mac"].lower() == mac.lower()
+    assert l1["subnet"].startswith("198.18.0.0")
+    assert l1.get("hostname") == "ib-dhclient"
+    show = env.daemon.cli("leases", "show", addr)
+    assert addr in show and mac.lower() in show.lower()
+
+    # Renew (1): stop the background dhclient, run -1 again: INIT-REBOOT with
+    # the stored lease -> same address, expiry pushed forward.
+    lab.run(env.cli, [*base, "-x", "cli0"], timeout=20)
+    time.sleep(1.2)
+    p = lab.run(env.cli, [*base, "-1", "cli0"], timeout=40)
+    assert p.returncode == 0, p.stderr
+    last = read_env_records(rec)[-1]
+    assert last["reason"] in ("REBOOT", "BOUND", "RENEW"), last
+    assert last["new_ip_address"] == addr
+    l2 = env.wait_lease(addr, lambda l: l["expires"] > l1["expires"])
+    assert l2["state"] == "active"
+
+    # Renew (2): a RENEWING-state REQUEST (ciaddr set, unicast, no option 50/54)
+    time.sleep(1.2)
+    xid = random.getrandbits(32)
+    pkt = bootp(mac, xid, opts((53, [REQUEST])), ciaddr=addr, flags=0)
+    env.l2.send(pkt, src_mac=mac, dst_mac=env.srv_mac, src=addr, dst=SRV_IP)
+    ack = env.l2.recv(xid, types=(ACK, NAK))
+    assert ack and ack[0].type == ACK, ack
+    assert ack[0].yiaddr == addr and ack[0].dst == addr and ack[0].src == SRV_IP
+    env.wait_lease(addr, lambda l: l["expires"] > l2["expires"])
+
+    # Release
+    p = lab.run(env.cli, [*base, "-r", "cli0"], timeout=30)
+    assert p.returncode == 0, p.stderr
+    env.wait_lease(addr, lambda l: l["state"] == "released")
+    env.alive()
+
+
+def test_udhcpc_obtains(env):
+    rec = env.tmp / "udhcpc.env"
+    sf = script(env.tmp / "udhcpc-script", f"""
+{{ echo ----; echo "reason=$1"; env | grep -E '^(interface|ip|subnet|mask|router|dns|domain|serverid|lease|hostname|siaddr|boot_file|search|mtu)=' | sort; }} >> {rec}
+exit 0
+""")
+    p = env.lab.run(env.cli, ["busybox", "udhcpc", "-i", "cli0", "-n", "-q", "-f",
+                              "-t", "5", "-T", "1", "-s", str(sf),
+                              "-x", "hostname:ib-udhcpc", "-O", "search"],
+                    timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    bound = [r for r in read_env_records(rec) if r.get("reason") == "bound"]
+    assert bound, read_env_records(rec)
+    b = bound[-1]
+    assert in_pool(b["ip"]), b
+    assert b["router"] == SRV_IP and b["serverid"] == SRV_IP
+    assert b["subnet"] == "255.255.255.0"
+    assert b["domain"] == "lab.example"
+    l = env.wait_lease(b["ip"], lambda l: l["state"] == "active")
+    assert l["mac"].lower() == env.lab.mac(env.cli, "cli0").lower()
+    assert l.get("hostname") == "ib-udhcpc"
+
+
+def parse_perfdhcp(out: str) -> dict:
+    res = {}
+    for sect, key in (("DISCOVER-OFFER", "do"), ("REQUEST-ACK", "ra")):
+        m = re.search(r"Statistics for: " + sect + r"\*+\n(.*?)(?:\n\n\*|\Z)", out, re.S)
+        if not m:
+            continue
+        body = m.group(1)
+        d = {}
+        for k, rx in (("sent", r"sent packets: (\d+)"), ("recv", r"received packets: (\d+)"),
+                      ("drops", r"drops: (\d+)"), ("avg", r"avg delay: ([\d.]+) ms"),
+                      ("min", r"min delay: ([\d.]+) ms"), ("max", r"max delay: ([\d.]+) ms")):
+            mm = re.search(rx, body)
+            if mm:
+                d[k] = float(mm.group(1))
+        res[key] = d
+    m = re.search(r"Rate: ([\d.]+)", out)
+    if m:
+        res["rate"] = float(m.group(1))
+    return res
+
+
+def test_perfdhcp_dora_no_drops(env):
+    env.cli_addr("198.18.0.2/24")
+    # relay-style perfdhcp (giaddr 198.18.0.2): 100 DORA/s, 50 clients, 5 s,
+    # at most 500 exchanges, 1 s to drain.
+    p = env.lab.run(env.cli, ["perfdhcp", "-4", "-l", "cli0", "-r", "100", "-R", "50",
+                              "-p", "5", "-n", "500", "-W", "1000000", SRV_IP],
+                    timeout=30)
+    res = parse_perfdhcp(p.stdout)
+    assert "do" in res and "ra" in res, p.stdout + p.stderr
+    assert res["do"]["sent"] >= 100, res
+    assert res["do"]["drops"] == 0 and res["ra"]["drops"] == 0, p.stdout
+    assert res["ra"]["recv"] == res["ra"]["sent"], p.stdout
+    assert p.returncode == 0, p.stdout + p.stderr
+    leases = [l for l in env.leases() if l["state"] == "active"]
+    assert 1 <= len(leases) <= 50, leases
+    assert all(in_pool(l["address"]) for l in leases)
+    env.alive()
+
+
+# ---------------------------------------------------------------------------
+# boot clients
+# ---------------------------------------------------------------------------
+
+UUID_OPT = bytes([0]) + bytes(range(1, 17))
+
+
+def pxe_extra(vc: bytes, arch: int) -> tuple:
+    return ((55, PXE_PRL), (57, (1472).to_bytes(2, "big")), (60, vc),
+            (93, arch.to_bytes(2, "big")), (94, [1, 2, 1]), (97, UUID_OPT))
+
+
+def check_common(r: Reply, yiaddr_pool=POOL):
+    assert r.src == SRV_IP, f"reply sourced from {r.src}: {r}"
+    assert r.sport == 67 and r.dport == 68, r
+    assert r.opt_ip(54) == SRV_IP, r
+    assert in_pool(r.yiaddr, yiaddr_pool), r
+
+
+def test_pxe_bios(env):
+    mac = rand_mac()
+    off, ack = env.l2.dora(mac, pxe_extra(BIOS_VC, 0))
+    for r in (off, ack):
+        check_common(r)
+        assert r.file == b"undionly.kpxe", r
+        assert r.siaddr == SRV_IP, r
+        assert r.opt_str(66) == SRV_IP, r
+        assert r.opt_str(67) == "undionly.kpxe", r
+        assert 43 in r.options, f"no option 43 (PXE vendor options): {r}"
+        assert r.opt_str(60) == "PXEClient", r
+    assert r.opt_ip(1) == "255.255.255.0" and r.opt_ip(3) == SRV_IP
+    env.wait_lease(ack.yiaddr, lambda l: l["mac"].lower() == mac)
+
+
+def test_pxe_uefi_x64(env):
+    mac = rand_mac()
+    off, ack = env.l2.dora(mac, pxe_extra(EFI64_VC, 7))
+    for r in (off, ack):
+        check_common(r)
+        assert r.file == b"ipxe.efi", r
+        assert r.siaddr == SRV_IP
+        assert r.opt_str(67) == "ipxe.efi"
+        assert r.opt_str(60) == "PXEClient"
+
+
+def test_uefi_http_boot(env):
+    mac = rand_mac()
+    off, ack = env.l2.dora(mac, pxe_extra(HTTP_VC, 16))
+    url = "http://198.18.0.1:8080/assets/ipxe.efi"
+    for r in (off, ack):
+        check_common(r)
+        assert r.opt_str(60) == "HTTPClient", r
+        assert r.file.decode() == url or r.opt_str(67) == url, r
+        if 67 in r.options:
+            assert r.opt_str(67) == url
+
+
+def test_ipxe_gets_script(env):
+    mac = rand_mac()
+    extra = ((55, PXE_PRL), (60, EFI64_VC), (93, [0, 7]), (77, b"iPXE"),
+             (175, bytes([19, 1, 1, 33, 1, 1])))   # iPXE feature flags (http, ...)
+    off, ack = env.l2.dora(mac, extra)
+    url = "http://198.18.0.1:8080/boot.ipxe?mac=${net0/mac}&uuid=${uuid}&arch=${buildarch}"
+    for r in (off, ack):
+        check_common(r)
+        assert url in (r.file.decode(errors="replace"), r.opt_str(67)), r
+        assert 175 in r.options, f"no option 175 for iPXE: {r}"
+        sub = parse_subopts(r.options[175])
+        assert sub.get(176) == b"\x01", f"175.176 (no-pxedhcp) != 1: {sub}"
+
+
+def test_reservations(env):
+    off, ack = env.l2.dora("52:54:00:00:00:10")
+    assert off.yiaddr == ack.yiaddr == "198.18.0.10", (off, ack)
+    assert ack.opt_str(12) in (None, "node10")
+    l = env.wait_lease("198.18.0.10")
+    assert l["mac"].lower() == "52:54:00:00:00:10" and l["hostname"] == "node10"
+    # by client-id 01:52:54:00:00:00:11, from an unrelated MAC
+    cid = ((61, bytes.fromhex("01525400000011")),)
+    off, ack = env.l2.dora(rand_mac(), cid)
+    assert ack.yiaddr == "198.18.0.11", ack
+    # a REQUEST by the reserved MAC for another address is NAKed
+    nak = env.l2.request("52:54:00:00:00:10", "198.18.0.150", server=None)
+    assert nak is not None and nak.type == NAK, nak
+
+
+# ---------------------------------------------------------------------------
+# relays
+# ---------------------------------------------------------------------------
+
+def relay_setup(env: Env) -> None:
+    """cli ns acts as relay: 198.18.0.2 on the server's link, and 198.18.1.1 /
+    198.18.2.1 (giaddr addresses); the server routes back via 198.18.0.2."""
+    env.cli_addr("198.18.0.2/24")
+    env.lab.addr(env.cli, "cli0", "198.18.1.1/32")
+    env.lab.addr(env.cli, "cli0", "198.18.2.1/32")
+    env.lab.route(env.srv, "198.18.1.0/24", "via", "198.18.0.2")
+    env.lab.route(env.srv, "198.18.2.0/24", "via", "198.18.0.2")
+
+
+def relay_exchange(sock: socket.socket, payload: bytes, xid: int,
+                   timeout: float = 2.0) -> tuple[Reply | None, tuple]:
+    sock.sendto(payload, (SRV_IP, 67))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [], deadline - time.monotonic())
+        if not r:
+            break
+        data, src = sock.recvfrom(65535)
+        try:
+            rep = Reply(data, src[0], None, src[1], sock.getsockname()[1])
+        except ValueError:
+            continue
+        if rep.xid == xid and rep.op == 2:
+            return rep, src
+    return None, ()
+
+
+OPT82 = opts((1, b"sw1/port7"), (2, b"\x00\x11\x22\x33\x44\x55"), end=False)
+
+
+def relayed_dora(env, sock, giaddr, extra=(), mac=None):
+    mac = mac or rand_mac()
+    xid = random.getrandbits(32)
+    d = bootp(mac, xid, opts((53, [DISCOVER]), *extra), giaddr=giaddr, hops=1, flags=0)
+    off, src = relay_exchange(sock, d, xid)
+    assert off is not None, f"no relayed OFFER\n{env.daemon.log_tail()}"
+    assert off.type == OFFER
+    r = bootp(mac, xid, opts((53, [REQUEST]), (50, ip4(off.yiaddr)),
+                             (54, ip4(off.opt_ip(54))), *extra),
+              giaddr=giaddr, hops=1, flags=0)
+    ack, src2 = relay_exchange(sock, r, xid)
+    assert ack is not None and ack.type == ACK, ack
+    return off, ack, src, mac
+
+
+def test_relay_giaddr_option82(env):
+    relay_setup(env)
+    s = env.udp(("198.18.1.1", 67))
+    off, ack, src, mac = relayed_dora(env, s, "198.18.1.1", ((82, OPT82),))
+    for r in (off, ack):
+        assert in_pool(r.yiaddr, RELAY_POOL), r
+        assert r.giaddr == "198.18.1.1"
+        assert r.options.get(82) == OPT82, f"option 82 not echoed: {r.options.get(82)!r}"
+        assert r.opt_ip(3) == "198.18.1.1"
+    assert src == (SRV_IP, 67), f"reply from {src}, want {SRV_IP}:67"
+    l = env.wait_lease(ack.yiaddr)
+    assert l["subnet"].startswith("198.18.1.0") and l["mac"].lower() == mac
+
+
+def test_relay_link_selection(env):
+    """RFC 3527: 82.5 overrides giaddr for subnet selection; the reply still
+    goes to giaddr."""
+    relay_setup(env)
+    s = env.udp(("198.18.2.1", 67))   # giaddr outside every configured subnet
+    o82 = OPT82 + opts((5, ip4("198.18.1.0")), end=False)
+    off, ack, src, _ = relayed_dora(env, s, "198.18.2.1", ((82, o82),))
+    assert in_pool(ack.yiaddr, RELAY_POOL), ack
+    assert src == (SRV_IP, 67)
+    assert ack.options.get(82) == o82
+
+
+def test_subnet_selection_option118(env):
+    relay_setup(env)
+    s = env.udp(("198.18.2.1", 67))
+    off, ack, src, _ = relayed_dora(env, s, "198.18.2.1", ((118, ip4("198.18.1.0")),))
+    assert in_pool(ack.yiaddr, RELAY_POOL), ack
+
+
+# ---------------------------------------------------------------------------
+# protocol corners
+# ---------------------------------------------------------------------------
+
+def test_decline_quarantines(env):
+    a = rand_mac()
+    off, ack = env.l2.dora(a)
+    bad = ack.yiaddr
+    xid = random.getrandbits(32)
+    env.l2.send(bootp(a, xid, opts((53, [DECLINE]), (50, ip4(bad)), (54, ip4(SRV_IP)))),
+                src_mac=a)
+    env.wait_lease(bad, lambda l: l["state"] == "declined")
+    # another client asking for exactly that address does not get it
+    b = rand_mac()
+    off2 = env.l2.discover(b, ((50, ip4(bad)),))
+    assert off2 is not None and off2.yiaddr != bad, off2
+    # nor does an INIT-REBOOT REQUEST for it succeed
+    r = env.l2.request(rand_mac(), bad, server=None)
+    assert r is None or r.type == NAK, r
+    # nor the declining client itself
+    off3 = env.l2.discover(a, ((50, ip4(bad)),))
+    assert off3 is not None and off3.yiaddr != bad, off3
+
+
+def test_inform(env):
+    me = env.cli_addr("198.18.0.50/24")
+    s = env.udp((me, 68))
+    mac = env.lab.mac(env.cli, "cli0")
+    xid = random.getrandbits(32)
+    p = bootp(mac, xid, opts((53, [INFORM]), (55, [1, 3, 6, 15, 119, 121])),
+              ciaddr=me, flags=0)
+    s.sendto(p, (SRV_IP, 67))
+    s.settimeout(2)
+    data, src = s.recvfrom(65535)
+    r = Reply(data)
+    assert r.type == ACK and r.xid == xid
+    assert r.yiaddr == "0.0.0.0", r
+    assert 51 not in r.options, "ACK to INFORM must not carry a lease time"
+    assert r.opt_ip(3) == SRV_IP and r.opt_ip(6) == SRV_IP
+    assert r.opt_str(15) == "lab.example"
+    assert src == (SRV_IP, 67)
+    assert env.lease(me) is None
+    assert not [l for l in env.leases() if l["mac"].lower() == mac.lower()]
+
+
+def test_request_wrong_subnet_nak(env):
+    mac = rand_mac()
+    # INIT-REBOOT for an address of the relayed subnet, on the local link
+    r = env.l2.request(mac, "198.18.1.150", server=None)
+    assert r is not None and r.type == NAK, r
+    assert r.yiaddr == "0.0.0.0" and r.src == SRV_IP and r.opt_ip(54) == SRV_IP
+    # and for an address in no configured subnet (authoritative)
+    r = env.l2.request(mac, "198.19.7.7", server=None)
+    assert r is not None and r.type == NAK, r
+    assert env.lease("198.18.1.150") is None
+
+
+def test_replies_sourced_from_server_address(env):
+    # an extra address on srv0 must not become the source
+    env.lab.addr(env.srv, "srv0", "198.18.0.254/24")
+    off, ack = env.l2.dora()
+    for r in (off, ack):
+        assert r.src == SRV_IP and r.opt_ip(54) == SRV_IP, r
+        assert r.dst == "255.255.255.255" and r.eth_dst == BCAST_MAC, r
+
+
+def test_events_for_mac(env):
+    mac = rand_mac()
+    off, ack = env.l2.dora(mac, pxe_extra(BIOS_VC, 0))
+    deadline = time.monotonic() + 5
+    ev = []
+    while time.monotonic() < deadline:
+        ev = env.daemon.cli_json("events", "--mac", mac)
+        if len(ev) >= 2:
+            break
+        time.sleep(0.2)
+    assert ev, "no events"
+    for e in ev:
+        assert e["mac"].lower() == mac and e["proto"] == "dhcp4", e
+        assert {"kind", "detail", "client_id", "uuid"} <= set(e), e
+        assert "ts" in e or "ts_us" in e, e
+    assert any(e.get("uuid") for e in ev), ev
+    txt = env.daemon.cli("events", "--mac", mac)
+    assert txt.strip()
+
+
+def test_cli_release(env):
+    off, ack = env.l2.dora()
+    env.wait_lease(ack.yiaddr, lambda l: l["state"] == "active")
+    env.daemon.cli("leases", "release", ack.yiaddr)
+    env.wait_lease(ack.yiaddr, lambda l: l["state"] in ("released", "expired"))
+
+
+def test_proxy_mode(make_env):
+    env = make_env(dhcp4__mode="proxy")
+    mac = rand_mac()
+    # a plain (non-PXE) DISCOVER gets nothing from a proxy
+    assert env.l2.discover(rand_mac(), timeout=1.0) is None
+    off = env.l2.discover(mac, pxe_extra(BIOS_VC, 0))
+    assert off is not None, env.daemon.log_tail()
+    assert off.yiaddr == "0.0.0.0", off
+    assert off.opt_str(60) == "PXEClient" and 43 in off.options, off
+    assert off.src == SRV_IP and off.opt_ip(54) == SRV_IP
+    assert off.siaddr == SRV_IP
+    assert off.file == b"undionly.kpxe" or off.opt_str(67) == "undionly.kpxe", off
+    assert 51 not in off.options
+    # PXE boot server request on 4011 (client has its address by now)
+    me = env.cli_addr("198.18.0.60/24")
+    s = env.udp((me, 68))
+    xid = random.getrandbits(32)
+    s.sendto(bootp(mac, xid, opts((53, [REQUEST]), *pxe_extra(BIOS_VC, 0)),
+                   ciaddr=me, flags=0), (SRV_IP, 4011))
+    s.settimeout(2)
+    data, src = s.recvfrom(65535)
+    r = Reply(data)
+    assert src == (SRV_IP, 4011), src
+    assert r.type == ACK and r.xid == xid and r.yiaddr == "0.0.0.0", r
+    assert r.file == b"undionly.kpxe" or r.opt_str(67) == "undionly.kpxe", r
+    time.sleep(0.5)
+    assert env.leases() == []
+
+
+# ---------------------------------------------------------------------------
+# robustness
+# ---------------------------------------------------------------------------
+
+def _overload_loop(mac, xid):
+    # option 52 = 3 in the options, and again inside file and sname
+    sname = opts((52, [3]), end=False) + b"\xff"
+    file = opts((52, [3]), end=False) + b"\xff"
+    return bootp(mac, xid, opts((53, [DISCOVER]), (52, [3])), sname=sname, file=file)
+
+
+MALFORMED = {
+    "truncated_header": lambda m, x: bootp(m, x, opts((53, [DISCOVER])))[:100],
+    "no_magic": lambda m, x: bootp(m, x, opts((53, [DISCOVER])), magic=False),
+    "option_len_past_end": lambda m, x: bootp(m, x, bytes([53, 1, 1, 60, 200]) + b"PXE"),
+    "option_hdr_at_end": lambda m, x: bootp(m, x, bytes([53, 1, 1, 61])),
+    "overload_loop": _overload_loop,
+    "client_id_255": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), (61, b"\x01" + b"A" * 254))),
+    "client_id_empty": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), (61, b""))),
+    "hlen_17": lambda m, x: bootp(m, x, opts((53, [DISCOVER])), hlen=17),
+    "hlen_255_htype_0": lambda m, x: bootp(m, x, opts((53, [DISCOVER])), hlen=255, htype=0),
+    "oversized_5000": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), (250, b"x" * 200))
+                                         + b"\0" * 4700),
+    "msg_type_len0": lambda m, x: bootp(m, x, bytes([53, 0]) + b"\xff"),
+    "msg_type_bogus": lambda m, x: bootp(m, x, opts((53, [99]))),
+    "bootreply_op": lambda m, x: bootp(m, x, opts((53, [DISCOVER])), op=2),
+    "no_end_option": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), end=False)),
+    "relay_82_bad_subopt": lambda m, x: bootp(m, x, opts((53, [DISCOVER]),
+                                                         (82, bytes([1, 50, 1]))),
+                                              giaddr="198.18.0.2"),
+    "arch_len_1": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), (60, BIOS_VC), (93, [0]))),
+    "ipxe_175_junk": lambda m, x: bootp(m, x, opts((53, [DISCOVER]), (77, b"iPXE"),
+                                                   (175, bytes([176, 9])))),
+    "empty": lambda m, x: b"",
+}
+
+
+# Cases the daemon must reject (dropped and counted, reason in its log);
+# the others are legal-but-odd and may be answered.
+MUST_REJECT = {"truncated_header", "no_magic", "option_len_past_end",
+               "option_hdr_at_end", "overload_loop", "client_id_empty", "hlen_17",
+               "hlen_255_htype_0", "oversized_5000", "msg_type_len0", "empty"}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_then_dora(env, case):
+    me = env.cli_addr("198.18.0.2/24")
+    s = env.udp((me, 68))
+    mac = rand_mac()
+    payload = MALFORMED[case](mac, random.getrandbits(32))
+    for _ in range(3):
+        s.sendto(payload, (SRV_IP, 67))          # unicast (kernel fragments >MTU)
+        env.l2.send(payload[:1400], src_mac=mac)  # and broadcast on the link
+    time.sleep(0.2)
+    env.alive()
+    if case in MUST_REJECT:
+        env.daemon.wait_log("dropped malformed packet", timeout=2)
+        assert not [l for l in env.leases() if l["mac"].lower() == mac], case
+    off, ack = env.l2.dora()
+    assert in_pool(ack.yiaddr)
+    env.alive()
+
+
+def test_kill9_keeps_acked_leases(env):
+    acked = {}
+    for _ in range(20):
+        mac = rand_mac()
+        _, ack = env.l2.dora(mac)
+        acked[ack.yiaddr] = mac
+    env.daemon.kill9()                    # right after the last ACK
+    env.daemon.start(timeout=15)
+    leases = {l["address"]: l for l in env.leases()}
+    missing = [a for a in acked if a not in leases]
+    assert not missing, f"ACKed but lost after kill -9: {missing}"
+    for a, mac in acked.items():
+        assert leases[a]["mac"].lower() == mac and leases[a]["state"] == "active"
+    # and the restarted daemon renews them to the same clients
+    a, mac = next(iter(acked.items()))
+    r = env.l2.request(mac, a, server=None)
+    assert r is not None and r.type == ACK and r.yiaddr == a, r
+
+
+def test_sighup_broken_config_keeps_serving(env):
+    good = env.cfg_path.read_text()
+    env.cfg_path.write_text(good + "\ndhcp4: [this is: not valid\n")
+    off = env.daemon.log_size()
+    env.daemon.hup()
+    env.daemon.wait_log("reload", since=off, timeout=5)
+    time.sleep(0.2)
+    env.alive()
+    _, ack = env.l2.dora()
+    assert in_pool(ack.yiaddr)
+    assert ack.opt_str(15) == "lab.example"
+
+
+def test_sighup_valid_config_applies(env):
+    cfg = env.cfg
+    cfg["dhcp4"]["subnets"][0]["domain_name"] = "changed.example"
+    cfg["dhcp4"]["subnets"][0]["lease_time"] = 1234
+    cfg["boot"]["bios"] = "changed.kpxe"
+    env.write_config(cfg)
+    off = env.daemon.log_size()
+    env.daemon.hup()
+    env.daemon.wait_log("reloaded", since=off, timeout=5)
+    _, ack = env.l2.dora(extra=pxe_extra(BIOS_VC, 0))
+    assert ack.opt_str(15) == "changed.example", ack
+    assert int.from_bytes(ack.options[51], "big") == 1234
+    assert ack.file == b"changed.kpxe"
+    env.alive()
+
+
+def test_check_config(env, tmp_path):
+    r = env.daemon.check_config()
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "bad.yaml"
+    cfg = yaml.safe_dump(env.cfg, sort_keys=False)
+    bad.write_text(cfg.replace("start: 198.18.0.100", "start: 198.18.9.100"))
+    r = env.daemon.check_config(bad)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert re.search(r"bad\.yaml:\d+:\d+: ", r.stderr), r.stderr
+
+
+# ---------------------------------------------------------------------------
+# ownership and allocation corners
+# ---------------------------------------------------------------------------
+
+def test_spoofed_release_ignored(env):
+    a = rand_mac()
+    _, ack = env.l2.dora(a)
+    x = ack.yiaddr
+    env.wait_lease(x, lambda l: l["state"] == "active")
+    b = rand_mac()
+    env.l2.send(bootp(b, random.getrandbits(32), opts((53, [RELEASE]), (54, ip4(SRV_IP))),
+                      ciaddr=x, flags=0), src_mac=b, dst_mac=env.srv_mac, src=x, dst=SRV_IP)
+    time.sleep(0.5)
+    l = env.lease(x)
+    assert l["state"] == "active" and l["mac"].lower() == a, \
+        f"RELEASE from another client ended {a}'s lease: {l}"
+
+
+def test_spoofed_decline_ignored(env):
+    a = rand_mac()
+    _, ack = env.l2.dora(a)
+    x = ack.yiaddr
+    env.wait_lease(x, lambda l: l["state"] == "active")
+    b = rand_mac()
+    env.l2.send(bootp(b, random.getrandbits(32),
+                      opts((53, [DECLINE]), (50, ip4(x)), (54, ip4(SRV_IP)))), src_mac=b)
+    time.sleep(0.5)
+    l = env.lease(x)
+    assert l["state"] == "active" and l["mac"].lower() == a, \
+        f"DECLINE from another client quarantined {a}'s lease: {l}"
+    r = env.l2.request(a, x, server=None)
+    assert r is not None and r.type == ACK and r.yiaddr == x, \
+        f"owner's INIT-REBOOT after a spoofed DECLINE: {r} {r and r.opt_str(56)!r}"
+
+
+def test_init_reboot_for_others_address_nak(env):
+    a = rand_mac()
+    _, ack = env.l2.dora(a)
+    r = env.l2.request(rand_mac(), ack.yiaddr, server=None)
+    assert r is not None and r.type == NAK, r
+    assert env.lease(ack.yiaddr)["mac"].lower() == a
+
+
+def test_offers_distinct_and_stable(env):
+    macs = [rand_mac() for _ in range(5)]
+    offers = [env.l2.discover(m) for m in macs]
+    assert all(offers), offers
+    addrs = [o.yiaddr for o in offers]
+    assert len(set(addrs)) == len(addrs), f"held offers reused: {addrs}"
+    again = env.l2.discover(macs[0])
+    assert again.yiaddr == addrs[0], (again, addrs[0])
+
+
+def test_request_for_other_server_forgets_offer(env):
+    a = rand_mac()
+    xid = random.getrandbits(32)
+    off = env.l2.discover(a, xid=xid)
+    r = env.l2.request(a, off.yiaddr, server="198.18.0.77", xid=xid, timeout=1.0)
+    assert r is None, f"answered a REQUEST meant for another server: {r}"
+    assert env.lease(off.yiaddr) is None
+    env.alive()
+
+
+def test_pool_exhaustion(make_env):
+    env = make_env(start=False)
+    env.cfg["dhcp4"]["subnets"][0]["pools"] = [{"start": "198.18.0.100", "end": "198.18.0.102"}]
+    env.write_config(env.cfg)
+    env.daemon.start(timeout=15)
+    got = {env.l2.dora()[1].yiaddr for _ in range(3)}
+    assert got == {"198.18.0.100", "198.18.0.101", "198.18.0.102"}, got
+    assert env.l2.discover(rand_mac(), timeout=1.0) is None
+    env.alive()
+
+
+def test_reply_respects_max_message_size(env):
+    mac = rand_mac()
+    extra = ((57, (576).to_bytes(2, "big")),
+             (55, bytes(range(1, 255))),            # ask for everything
+             (60, BIOS_VC), (93, [0, 0]), (97, UUID_OPT))
+    off, ack = env.l2.dora(mac, extra)
+    for r in (off, ack):
+        assert len(r.raw) <= 576 - 28, f"{len(r.raw)} bytes > max message size 576"
+
+
+def test_lease_expires(make_env):
+    env = make_env(start=False)
+    env.cfg["dhcp4"]["subnets"][0]["lease_time"] = 10     # the minimum
+    env.write_config(env.cfg)
+    env.daemon.start(timeout=15)
+    _, ack = env.l2.dora()
+    assert int.from_bytes(ack.options[51], "big") == 10
+    env.wait_lease(ack.yiaddr, lambda l: l["state"] == "expired", timeout=25)
+    # the address is reusable by another client afterwards
+    off = env.l2.discover(rand_mac(), ((50, ip4(ack.yiaddr)),))
+    assert off is not None and off.yiaddr == ack.yiaddr, off
+
+
+def test_relayed_nak_broadcast_bit_and_82(env):
+    relay_setup(env)
+    s = env.udp(("198.18.1.1", 67))
+    xid = random.getrandbits(32)
+    p = bootp(rand_mac(), xid, opts((53, [REQUEST]), (50, ip4("198.18.0.150")), (82, OPT82)),
+              giaddr="198.18.1.1", hops=1, flags=0)
+    r, src = relay_exchange(s, p, xid)
+    assert r is not None and r.type == NAK, r
+    assert r.flags & 0x8000, "NAK through a relay must set the broadcast bit"
+    assert r.options.get(82) == OPT82 and src == (SRV_IP, 67)

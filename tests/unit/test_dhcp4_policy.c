@@ -1,0 +1,533 @@
+/*
+ * DHCPv4 policy, table-driven: a request built with the codec, decided
+ * against the lab config and the real lease cache, the reply checked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "config/config.h"
+#include "dhcp4/dhcp4_codec.h"
+#include "dhcp4/dhcp4_leases.h"
+#include "dhcp4/dhcp4_policy.h"
+
+#define SERVER 0xc6120001u	/* 198.18.0.1 */
+#define RELAY 0xc6120101u	/* 198.18.1.1 */
+#define NOW 1700000000
+
+static const char lab_yaml[] =
+	"server: { state_dir: /tmp/ib-policy-test }\n"
+	"dhcp4:\n"
+	"  interfaces: [srv0]\n"
+	"  subnets:\n"
+	"    - subnet: 198.18.0.0/24\n"
+	"      pools: [ { start: 198.18.0.100, end: 198.18.0.102 } ]\n"
+	"      routers: [198.18.0.1]\n"
+	"      dns: [198.18.0.1]\n"
+	"      domain_search: [lab.example]\n"
+	"      lease_time: 3600\n"
+	"      reservations:\n"
+	"        - { mac: \"52:54:00:00:00:10\", address: 198.18.0.10, hostname: node10 }\n"
+	"        - { client_id: \"01:52:54:00:00:00:11\", address: 198.18.0.11 }\n"
+	"        - { mac: \"52:54:00:00:00:12\", address: 198.18.0.12, boot_file: special.efi,\n"
+	"            script_url: \"http://198.18.0.1:8080/special.ipxe\" }\n"
+	"    - subnet: 198.18.1.0/24\n"
+	"      pools: [ { start: 198.18.1.100, end: 198.18.1.199 } ]\n"
+	"      routers: [198.18.1.1]\n"
+	"boot:\n"
+	"  bios: undionly.kpxe\n"
+	"  efi_x64: ipxe.efi\n"
+	"  http_x64: http://198.18.0.1:8080/assets/ipxe.efi\n"
+	"  ipxe_script: \"http://198.18.0.1:8080/boot.ipxe?mac=${net0/mac}\"\n";
+
+/* A request to build: type, MAC, and optional fields. */
+struct req {
+	uint8_t type;
+	uint8_t mac_last;		/* 52:54:00:00:00:XX */
+	uint32_t ciaddr, giaddr;
+	uint32_t requested, server_id;	/* 0 = absent */
+	int arch;			/* -1 = absent */
+	const char *vendor_class;
+	const char *user_class;		/* sent raw, as iPXE does */
+	const uint8_t *client_id;
+	size_t client_id_len;
+	const uint8_t *relay_info;	/* option 82 */
+	size_t relay_info_len;
+	const uint8_t *prl;
+	size_t prl_len;
+};
+
+struct fixture {
+	struct ib_config *cfg;
+	struct ib_d4_leases *leases;
+	struct ib_lease_view view;
+	int64_t now;
+	struct ib_dhcp4_msg msg;
+	struct ib_dhcp4_msg reply;
+	struct ib_dhcp4_decision d;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	char err[IB_CONFIG_ERRLEN];
+
+	memset(&f, 0, sizeof(f));
+	if (ib_config_load_buffer("lab", lab_yaml, sizeof(lab_yaml) - 1, &f.cfg, err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (ib_d4_leases_new(&f.leases) < 0)
+		return -1;
+	f.now = NOW;
+	ib_d4_leases_view(f.leases, &f.now, &f.view);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ib_d4_leases_free(f->leases);
+	ib_config_free(f->cfg);
+	return 0;
+}
+
+static void build_req(const struct req *r, struct ib_dhcp4_msg *ret)
+{
+	struct ib_dhcp4_out o;
+	uint8_t buf[IB_DHCP4_MAX_LEN];
+	size_t len;
+
+	ib_dhcp4_out_init(&o);
+	o.op = IB_DHCP4_BOOTREQUEST;
+	o.htype = 1;
+	o.hlen = 6;
+	o.xid = 0x1234;
+	o.ciaddr = r->ciaddr;
+	o.giaddr = r->giaddr;
+	memcpy(o.chaddr, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, r->mac_last }, 6);
+	ib_dhcp4_out_add_u8(&o, IB_OPT_MSG_TYPE, r->type);
+	if (r->server_id)
+		ib_dhcp4_out_add_u32(&o, IB_OPT_SERVER_ID, r->server_id);
+	if (r->requested)
+		ib_dhcp4_out_add_u32(&o, IB_OPT_REQUESTED_IP, r->requested);
+	if (r->arch >= 0)
+		ib_dhcp4_out_add_u16(&o, IB_OPT_CLIENT_ARCH, (uint16_t)r->arch);
+	if (r->vendor_class)
+		ib_dhcp4_out_add_str(&o, IB_OPT_VENDOR_CLASS, r->vendor_class);
+	if (r->user_class)
+		ib_dhcp4_out_add_str(&o, IB_OPT_USER_CLASS, r->user_class);
+	if (r->client_id)
+		ib_dhcp4_out_add(&o, IB_OPT_CLIENT_ID, r->client_id, r->client_id_len);
+	if (r->prl)
+		ib_dhcp4_out_add(&o, IB_OPT_PRL, r->prl, r->prl_len);
+	if (r->relay_info)
+		ib_dhcp4_out_add(&o, IB_OPT_RELAY_AGENT, r->relay_info, r->relay_info_len);
+	assert_int_equal(ib_dhcp4_build(&o, 1500, buf, sizeof(buf), &len), 0);
+	assert_int_equal(ib_dhcp4_parse(buf, len, ret), 0);
+}
+
+/* Decides r (arriving at server_addr) and re-parses the built reply. */
+static void decide(struct fixture *f, const struct req *r, uint32_t server_addr,
+		   bool proxy_port)
+{
+	struct ib_dhcp4_input in = {
+		.cfg = f->cfg, .msg = &f->msg, .server_addr = server_addr,
+		.to_us = r->ciaddr != 0, .proxy_port = proxy_port, .now = f->now,
+		.view = &f->view,
+	};
+	uint8_t buf[IB_DHCP4_MAX_LEN];
+	size_t len;
+
+	build_req(r, &f->msg);
+	assert_int_equal(ib_dhcp4_decide(&in, &f->d), 0);
+	memset(&f->reply, 0, sizeof(f->reply));
+	if (f->d.action == IB_D4_DROP || f->d.action == IB_D4_RELEASE ||
+	    f->d.action == IB_D4_DECLINE)
+		return;
+	assert_int_equal(ib_dhcp4_build(&f->d.reply, f->d.max_len, buf, sizeof(buf), &len), 0);
+	assert_int_equal(ib_dhcp4_parse(buf, len, &f->reply), 0);
+}
+
+static void assert_opt_str(const struct ib_dhcp4_msg *m, uint8_t code, const char *want)
+{
+	const uint8_t *p;
+	size_t len;
+
+	assert_true(ib_dhcp4_opt(m, code, &p, &len));
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(p, want, len);
+}
+
+static void assert_no_opt(const struct ib_dhcp4_msg *m, uint8_t code)
+{
+	const uint8_t *p;
+	size_t len;
+
+	assert_false(ib_dhcp4_opt(m, code, &p, &len));
+}
+
+/* Boot file by client kind: one row per firmware. */
+static void test_boot_files(void **state)
+{
+	static const struct {
+		int arch;
+		const char *vendor_class, *user_class, *want_file;
+		uint32_t want_siaddr;
+		const char *want_60;
+	} rows[] = {
+		{ 0, "PXEClient:Arch:00000:UNDI:002001", NULL, "undionly.kpxe", SERVER, "PXEClient" },
+		{ 7, "PXEClient:Arch:00007:UNDI:003016", NULL, "ipxe.efi", SERVER, "PXEClient" },
+		{ 9, "PXEClient:Arch:00009:UNDI:003016", NULL, "ipxe.efi", SERVER, "PXEClient" },
+		{ 16, "HTTPClient:Arch:00016:UNDI:003001", NULL,
+		  "http://198.18.0.1:8080/assets/ipxe.efi", 0, "HTTPClient" },
+		{ 7, "PXEClient:Arch:00007:UNDI:003016", "iPXE",
+		  "http://198.18.0.1:8080/boot.ipxe?mac=${net0/mac}", SERVER, NULL },
+		{ -1, NULL, NULL, NULL, 0, NULL },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++) {
+		struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = (uint8_t)(0x40 + i),
+				 .arch = rows[i].arch, .vendor_class = rows[i].vendor_class,
+				 .user_class = rows[i].user_class };
+
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, IB_D4_OFFER);
+		assert_int_equal(f->reply.siaddr, rows[i].want_siaddr);
+		if (rows[i].want_file) {
+			assert_string_equal((const char *)f->reply.file, rows[i].want_file);
+			assert_opt_str(&f->reply, IB_OPT_BOOTFILE, rows[i].want_file);
+		} else {
+			assert_int_equal(f->reply.file[0], 0);
+			assert_no_opt(&f->reply, IB_OPT_BOOTFILE);
+		}
+		if (rows[i].want_60)
+			assert_opt_str(&f->reply, IB_OPT_VENDOR_CLASS, rows[i].want_60);
+		else
+			assert_no_opt(&f->reply, IB_OPT_VENDOR_CLASS);
+	}
+}
+
+static void test_pxe_and_ipxe_options(void **state)
+{
+	struct fixture *f = *state;
+	struct req pxe = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x50, .arch = 0,
+			   .vendor_class = "PXEClient:Arch:00000:UNDI:002001" };
+	struct req ipxe = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x51, .arch = 0,
+			    .user_class = "iPXE" };
+	const uint8_t *p;
+	size_t len;
+
+	decide(f, &pxe, SERVER, false);
+	assert_opt_str(&f->reply, IB_OPT_TFTP_SERVER, "198.18.0.1");
+	/* PXE_DISCOVERY_CONTROL = 8: take the boot file, no menu. */
+	assert_int_equal(ib_dhcp4_subopt(&f->reply, IB_OPT_VENDOR, 6, &p, &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(p[0], 8);
+	assert_no_opt(&f->reply, IB_OPT_IPXE);
+
+	decide(f, &ipxe, SERVER, false);
+	assert_int_equal(ib_dhcp4_subopt(&f->reply, IB_OPT_IPXE, 176, &p, &len), 0);
+	assert_int_equal(p[0], 1);
+	assert_no_opt(&f->reply, IB_OPT_VENDOR);
+}
+
+static void test_reservations(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t cid11[] = { 1, 0x52, 0x54, 0, 0, 0, 0x11 };
+	struct req by_mac = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x10, .arch = -1 };
+	struct req by_cid = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x99, .arch = -1,
+			      .client_id = cid11, .client_id_len = sizeof(cid11) };
+	struct req override_fw = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x12, .arch = 7,
+				   .vendor_class = "PXEClient:Arch:00007:UNDI:003016" };
+	struct req override_ipxe = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x12, .arch = 7,
+				     .user_class = "iPXE" };
+
+	decide(f, &by_mac, SERVER, false);
+	assert_int_equal(f->reply.yiaddr, 0xc612000au);
+	assert_opt_str(&f->reply, IB_OPT_HOSTNAME, "node10");
+	decide(f, &by_cid, SERVER, false);
+	assert_int_equal(f->reply.yiaddr, 0xc612000bu);
+	decide(f, &override_fw, SERVER, false);
+	assert_string_equal((const char *)f->reply.file, "special.efi");
+	decide(f, &override_ipxe, SERVER, false);
+	assert_string_equal((const char *)f->reply.file, "http://198.18.0.1:8080/special.ipxe");
+}
+
+static void test_relay(void **state)
+{
+	struct fixture *f = *state;
+	/* circuit-id "eth1", remote-id "sw1" */
+	static const uint8_t rai[] = { 1, 4, 'e', 't', 'h', '1', 2, 3, 's', 'w', '1' };
+	/* link selection names 198.18.0.0/24 although giaddr is on 198.18.1.0/24 */
+	static const uint8_t rai_link[] = { 1, 1, 'x', 5, 4, 198, 18, 0, 0 };
+	struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x60, .arch = -1,
+			 .giaddr = RELAY, .relay_info = rai, .relay_info_len = sizeof(rai) };
+	const uint8_t *p;
+	size_t len;
+
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_OFFER);
+	assert_int_equal(f->d.dest, IB_D4_TO_RELAY);
+	assert_int_equal(f->reply.yiaddr & 0xffffff00u, 0xc6120100u);
+	assert_int_equal(f->reply.giaddr, RELAY);
+	assert_true(ib_dhcp4_opt(&f->reply, IB_OPT_RELAY_AGENT, &p, &len));
+	assert_int_equal(len, sizeof(rai));
+	assert_memory_equal(p, rai, sizeof(rai));
+
+	r.mac_last = 0x61;
+	r.relay_info = rai_link;
+	r.relay_info_len = sizeof(rai_link);
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->reply.yiaddr & 0xffffff00u, 0xc6120000u);
+	assert_int_equal(f->d.dest, IB_D4_TO_RELAY);
+}
+
+static void test_request_states(void **state)
+{
+	struct fixture *f = *state;
+	struct req disc = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x70, .arch = -1 };
+	struct req sel = { .type = IB_DHCP4_REQUEST, .mac_last = 0x70, .arch = -1,
+			   .server_id = SERVER };
+	struct req other = sel;
+	struct req reboot_wrong = { .type = IB_DHCP4_REQUEST, .mac_last = 0x70, .arch = -1,
+				    .requested = 0xc6130005u };
+	struct req thief = { .type = IB_DHCP4_REQUEST, .mac_last = 0x71, .arch = -1 };
+	struct req renew = { .type = IB_DHCP4_REQUEST, .mac_last = 0x70, .arch = -1 };
+	struct ib_d4_key k;
+	uint32_t a;
+
+	decide(f, &disc, SERVER, false);
+	a = f->reply.yiaddr;
+	build_req(&disc, &f->msg);
+	ib_d4_key_from_msg(&f->msg, &k);
+	ib_d4_leases_set(f->leases, a, IB_D4_OFFERED, &k, NOW + 30);
+
+	other.requested = a;
+	other.server_id = 0xc6120002u;
+	decide(f, &other, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	assert_true(f->d.forget_offer);
+
+	sel.requested = a;
+	decide(f, &sel, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	assert_int_equal(f->reply.yiaddr, a);
+	assert_int_equal(f->d.dest, IB_D4_TO_BROADCAST);
+	ib_d4_leases_set(f->leases, a, IB_D4_BOUND, &k, NOW + 3600);
+
+	/* INIT-REBOOT on the wrong network: NAK, broadcast. */
+	decide(f, &reboot_wrong, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_NAK);
+	assert_int_equal(f->d.dest, IB_D4_TO_BROADCAST);
+	assert_int_equal(f->reply.yiaddr, 0);
+
+	/* Another client asking for that address is refused. */
+	thief.requested = a;
+	decide(f, &thief, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_NAK);
+
+	/* RENEWING: ciaddr, unicast back to it. */
+	renew.ciaddr = a;
+	decide(f, &renew, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	assert_int_equal(f->d.dest, IB_D4_TO_CIADDR);
+	assert_string_equal(f->d.reason, "renewing");
+}
+
+static void test_inform_release_decline(void **state)
+{
+	struct fixture *f = *state;
+	struct req inform = { .type = IB_DHCP4_INFORM, .mac_last = 0x80, .arch = -1,
+			      .ciaddr = 0xc6120032u };
+	struct req release = { .type = IB_DHCP4_RELEASE, .mac_last = 0x81, .arch = -1,
+			       .ciaddr = 0xc6120065u, .server_id = SERVER };
+	struct req decline = { .type = IB_DHCP4_DECLINE, .mac_last = 0x82, .arch = -1,
+			       .requested = 0xc6120064u, .server_id = SERVER };
+	struct ib_d4_key k;
+	uint32_t lt;
+
+	decide(f, &inform, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_INFORM);
+	assert_int_equal(f->reply.yiaddr, 0);
+	assert_int_equal(ib_dhcp4_opt_u32(&f->reply, IB_OPT_LEASE_TIME, &lt), -ENOENT);
+	assert_int_equal(f->d.dest, IB_D4_TO_CIADDR);
+
+	/* A RELEASE of an address the client does not hold is ignored. */
+	decide(f, &release, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+
+	/* Only the holder may decline; anyone else is ignored. */
+	decide(f, &decline, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	ib_d4_key_from_msg(&f->msg, &k);
+	ib_d4_leases_set(f->leases, 0xc6120064u, IB_D4_BOUND, &k, NOW + 3600);
+	decide(f, &decline, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DECLINE);
+	assert_int_equal(f->d.address, 0xc6120064u);
+	decline.mac_last = 0x83;
+	decide(f, &decline, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+}
+
+static void test_prl_honoured(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t prl_min[] = { 1, 3 };
+	static const uint8_t prl_all[] = { 1, 3, 6, 119 };
+	struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = 0x90, .arch = -1,
+			 .prl = prl_min, .prl_len = sizeof(prl_min) };
+	char names[256];
+	const uint8_t *p;
+	size_t len;
+
+	decide(f, &r, SERVER, false);
+	assert_no_opt(&f->reply, IB_OPT_DNS);
+	assert_no_opt(&f->reply, IB_OPT_DOMAIN_SEARCH);
+	r.prl = prl_all;
+	r.prl_len = sizeof(prl_all);
+	decide(f, &r, SERVER, false);
+	assert_true(ib_dhcp4_opt(&f->reply, IB_OPT_DNS, &p, &len));
+	assert_true(ib_dhcp4_opt(&f->reply, IB_OPT_DOMAIN_SEARCH, &p, &len));
+	assert_int_equal(ib_dhcp4_decode_search(p, len, names, sizeof(names)), 0);
+	assert_non_null(strstr(names, "lab.example"));
+}
+
+static void test_pool_exhaustion(void **state)
+{
+	struct fixture *f = *state;
+	struct ib_d4_key k;
+
+	/* Fill 198.18.0.100-102 with other clients. */
+	for (uint8_t i = 0; i < 3; i++) {
+		struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = (uint8_t)(0xa0 + i), .arch = -1 };
+
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, IB_D4_OFFER);
+		ib_d4_key_from_msg(&f->msg, &k);
+		ib_d4_leases_set(f->leases, f->d.address, IB_D4_BOUND, &k, NOW + 3600);
+	}
+	struct req late = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xaf, .arch = -1 };
+
+	decide(f, &late, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	assert_string_equal(f->d.reason, "pool exhausted");
+	/* Expired bindings are free again. */
+	f->now = NOW + 7200;
+	decide(f, &late, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_OFFER);
+	f->now = NOW;
+}
+
+static void test_nak_from_ack(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t rai[] = { 1, 2, 'p', '1' };
+	struct req r = { .type = IB_DHCP4_REQUEST, .mac_last = 0xb0, .arch = -1,
+			 .requested = 0xc6120164u, .giaddr = RELAY,
+			 .relay_info = rai, .relay_info_len = sizeof(rai) };
+	uint8_t buf[IB_DHCP4_MAX_LEN];
+	size_t len;
+
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	ib_dhcp4_decision_to_nak(&f->d, "address is bound to another client");
+	assert_int_equal(ib_dhcp4_build(&f->d.reply, f->d.max_len, buf, sizeof(buf), &len), 0);
+	assert_int_equal(ib_dhcp4_parse(buf, len, &f->reply), 0);
+	assert_int_equal(f->reply.type, IB_DHCP4_NAK);
+	assert_int_equal(f->reply.yiaddr, 0);
+	assert_int_equal(f->reply.flags & IB_DHCP4_FLAG_BROADCAST, IB_DHCP4_FLAG_BROADCAST);
+	assert_true(ib_dhcp4_opt(&f->reply, IB_OPT_RELAY_AGENT, &(const uint8_t *){ 0 }, &len));
+	assert_int_equal(f->d.dest, IB_D4_TO_RELAY);
+}
+
+/* Firmware sends no client-id, iPXE sends 01:<mac>: one machine, one lease. */
+static void test_chainload_keeps_one_lease(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t cid_mac[] = { 1, 0x52, 0x54, 0, 0, 0, 0xd0 };
+	static const uint8_t cid_other[] = { 0xff, 1, 2, 3, 4 };
+	struct req fw = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xd0, .arch = 7,
+			  .vendor_class = "PXEClient:Arch:00007:UNDI:003016" };
+	struct req ipxe = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xd0, .arch = 7,
+			    .user_class = "iPXE", .client_id = cid_mac,
+			    .client_id_len = sizeof(cid_mac) };
+	struct req os = ipxe;
+	struct ib_d4_key k;
+	uint32_t a;
+
+	decide(f, &fw, SERVER, false);
+	a = f->d.address;
+	ib_d4_key_from_msg(&f->msg, &k);
+	ib_d4_leases_set(f->leases, a, IB_D4_BOUND, &k, NOW + 3600);
+	decide(f, &ipxe, SERVER, false);
+	assert_int_equal(f->d.address, a);
+	assert_string_equal(f->d.reason, "client's previous address");
+	/* A real client-id (DUID-style) is another identity. */
+	os.client_id = cid_other;
+	os.client_id_len = sizeof(cid_other);
+	os.user_class = NULL;
+	decide(f, &os, SERVER, false);
+	assert_int_not_equal(f->d.address, a);
+}
+
+static void test_proxy_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct req pxe = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xc0, .arch = 7,
+			   .vendor_class = "PXEClient:Arch:00007:UNDI:003016" };
+	struct req pxe_req = pxe;
+	struct req plain = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xc1, .arch = -1 };
+
+	f->cfg->dhcp4.mode = IB_DHCP4_MODE_PROXY;
+	decide(f, &pxe, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_PROXY);
+	assert_int_equal(f->reply.type, IB_DHCP4_OFFER);
+	assert_int_equal(f->reply.yiaddr, 0);
+	assert_opt_str(&f->reply, IB_OPT_VENDOR_CLASS, "PXEClient");
+	assert_string_equal((const char *)f->reply.file, "ipxe.efi");
+
+	pxe_req.type = IB_DHCP4_REQUEST;
+	pxe_req.ciaddr = 0xc6120099u;
+	decide(f, &pxe_req, SERVER, true);
+	assert_int_equal(f->d.action, IB_D4_PROXY);
+	assert_int_equal(f->reply.type, IB_DHCP4_ACK);
+	assert_int_equal(f->d.dest, IB_D4_TO_SOURCE);
+
+	decide(f, &plain, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	/* A REQUEST on port 67 belongs to the network's DHCP server. */
+	decide(f, &pxe_req, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	f->cfg->dhcp4.mode = IB_DHCP4_MODE_SERVER;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_boot_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inform_release_decline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prl_honoured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nak_from_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chainload_keeps_one_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_mode, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

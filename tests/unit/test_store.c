@@ -1,0 +1,1001 @@
+/*
+ * Unit tests of the SQLite store (src/store): lease arbitration, lookups,
+ * walks, reclaim, the journal, schema migrations, failure handling and
+ * durability across kill -9.  Each test gets a fresh database in its own
+ * mkdtemp() directory under /tmp, removed afterwards.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define SUBNET 0x0a000000u	/* 10.0.0.0 */
+#define NOW 1700000000
+
+/* Per-test fixture: a temp directory and a store open in it. */
+struct fix {
+	char dir[64];		/* mkdtemp() result */
+	char path[96];		/* dir/ib.db */
+	struct ib_store *s;	/* open store, or NULL */
+};
+
+/* ---- helpers ---- */
+
+static void rm_db(const char *dir)
+{
+	static const char *const names[] = { "ib.db", "ib.db-wal", "ib.db-shm",
+					     "ib.db-journal" };
+	char p[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+}
+
+static struct fix *fix_new_dir(void)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/ib-store-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ib.db", f->dir);
+	return f;
+}
+
+static void fix_open(struct fix *f)
+{
+	char err[256] = "";
+	int r = ib_store_sqlite_open(f->path, &f->s, err);
+
+	if (r < 0)
+		print_error("open: %s\n", err);
+	assert_int_equal(r, 0);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = fix_new_dir();
+
+	fix_open(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_dir_only(void **state)
+{
+	*state = fix_new_dir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	ib_store_free(f->s);
+	rm_db(f->dir);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A lease of client mac 52:54:00:00:00:<mac> (client-id cid or none). */
+static struct ib_lease4 mk_lease(uint32_t addr, uint8_t mac, const char *cid,
+				 int64_t cltt, int64_t expires)
+{
+	struct ib_lease4 l;
+
+	memset(&l, 0, sizeof(l));
+	l.address = addr;
+	l.subnet = addr & 0xffffff00u;
+	l.htype = 1;
+	l.hw_len = 6;
+	memcpy(l.hwaddr, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, mac }, 6);
+	if (cid) {
+		l.client_id_len = (uint8_t)strlen(cid);
+		memcpy(l.client_id, cid, l.client_id_len);
+	}
+	snprintf(l.hostname, sizeof(l.hostname), "host-%u", mac);
+	l.cltt = cltt;
+	l.expires = expires;
+	l.state = IB_LEASE_ACTIVE;
+	return l;
+}
+
+static void assert_lease_equal(const struct ib_lease4 *a, const struct ib_lease4 *b)
+{
+	assert_int_equal(a->address, b->address);
+	assert_int_equal(a->subnet, b->subnet);
+	assert_int_equal(a->htype, b->htype);
+	assert_int_equal(a->hw_len, b->hw_len);
+	assert_memory_equal(a->hwaddr, b->hwaddr, a->hw_len);
+	assert_int_equal(a->client_id_len, b->client_id_len);
+	assert_memory_equal(a->client_id, b->client_id, a->client_id_len);
+	assert_string_equal(a->hostname, b->hostname);
+	assert_int_equal(a->cltt, b->cltt);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->state, b->state);
+}
+
+static sqlite3 *side_open(const char *path)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static void side_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		print_error("%s: %s\n", sql, msg ? msg : "?");
+	assert_null(msg);
+}
+
+static int64_t side_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* ---- lease4_commit arbitration, table-driven ---- */
+
+/* One side of a conflict case: who holds or asks for the address. */
+struct who {
+	uint8_t mac;		/* last byte of 52:54:00:00:00:xx */
+	uint8_t htype;		/* 0 = Ethernet (1) */
+	const char *cid;	/* client-id text, or NULL */
+};
+
+struct conflict_case {
+	const char *name;
+	bool have_row;			/* false: address never leased */
+	struct who old;			/* stored row's client */
+	enum ib_lease_state old_state;	/* stored row's state */
+	int64_t old_expires;		/* stored row's expiry */
+	struct who new;			/* committing client */
+	int want;			/* 0 or -EEXIST */
+};
+
+static const struct conflict_case conflict_cases[] = {
+	{ "free: no row", false, { 0 }, 0, 0, { 1, 0, NULL }, 0 },
+	{ "free: released", true, { 2, 0, NULL }, IB_LEASE_RELEASED, NOW + 600,
+	  { 1, 0, NULL }, 0 },
+	{ "free: expired state", true, { 2, 0, NULL }, IB_LEASE_EXPIRED, NOW + 600,
+	  { 1, 0, NULL }, 0 },
+	{ "free: active past expiry", true, { 2, 0, NULL }, IB_LEASE_ACTIVE, NOW - 1,
+	  { 1, 0, NULL }, 0 },
+	{ "free: active expiring now", true, { 2, 0, NULL }, IB_LEASE_ACTIVE, NOW,
+	  { 1, 0, NULL }, 0 },
+	{ "same client by cid, other mac", true, { 2, 0, "cid-a" }, IB_LEASE_ACTIVE,
+	  NOW + 600, { 3, 0, "cid-a" }, 0 },
+	{ "same client by mac", true, { 2, 0, NULL }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 2, 0, NULL }, 0 },
+	{ "other client active", true, { 2, 0, NULL }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 1, 0, NULL }, -EEXIST },
+	{ "other cid, same mac", true, { 2, 0, "cid-a" }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 2, 0, "cid-b" }, -EEXIST },
+	{ "old has cid, new none, same mac", true, { 2, 0, "cid-a" }, IB_LEASE_ACTIVE,
+	  NOW + 600, { 2, 0, NULL }, -EEXIST },
+	{ "old none, new cid, same mac", true, { 2, 0, NULL }, IB_LEASE_ACTIVE,
+	  NOW + 600, { 2, 0, "cid-a" }, -EEXIST },
+	{ "same mac, other htype", true, { 2, 0, NULL }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 2, 6, NULL }, -EEXIST },
+	{ "declined quarantine, other client", true, { 2, 0, NULL },
+	  IB_LEASE_DECLINED, NOW + 600, { 1, 0, NULL }, -EEXIST },
+	{ "declined quarantine, its decliner", true, { 2, 0, NULL },
+	  IB_LEASE_DECLINED, NOW + 600, { 2, 0, NULL }, -EEXIST },
+	{ "declined, quarantine over", true, { 2, 0, NULL }, IB_LEASE_DECLINED,
+	  NOW - 1, { 1, 0, NULL }, 0 },
+};
+
+static struct ib_lease4 who_lease(uint32_t addr, const struct who *w, int64_t cltt,
+				  int64_t expires)
+{
+	struct ib_lease4 l = mk_lease(addr, w->mac, w->cid, cltt, expires);
+
+	if (w->htype)
+		l.htype = w->htype;
+	return l;
+}
+
+static void test_commit_rules(void **state)
+{
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(conflict_cases) / sizeof(conflict_cases[0]); i++) {
+		const struct conflict_case *c = &conflict_cases[i];
+		/* one subnet per case, so "one lease per client" never crosses */
+		uint32_t addr = SUBNET + ((uint32_t)i << 8) + 10;
+		struct ib_lease4 old = who_lease(addr, &c->old, NOW - 100, c->old_expires);
+		struct ib_lease4 nw = who_lease(addr, &c->new, NOW, NOW + 3600);
+		struct ib_lease4 got;
+		int r;
+
+		print_message("case: %s\n", c->name);
+		if (c->have_row) {
+			assert_int_equal(ib_store_lease4_commit(f->s, &old, 0), 0);
+			assert_int_equal(ib_store_lease4_set_state(f->s, addr, c->old_state,
+								   c->old_expires), 0);
+			old.state = c->old_state;
+		}
+		r = ib_store_lease4_commit(f->s, &nw, NOW);
+		assert_int_equal(r, c->want);
+		assert_int_equal(ib_store_lease4_get(f->s, addr, &got), 0);
+		assert_lease_equal(&got, r == 0 ? &nw : &old);
+	}
+}
+
+static void test_commit_one_per_client(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 a = mk_lease(SUBNET + 10, 1, "cid-x", NOW, NOW + 600);
+	struct ib_lease4 b = mk_lease(SUBNET + 11, 1, "cid-x", NOW + 1, NOW + 600);
+	struct ib_lease4 c = mk_lease(SUBNET + 0x100 + 12, 1, "cid-x", NOW + 2, NOW + 600);
+	struct ib_lease4 m1 = mk_lease(SUBNET + 20, 7, NULL, NOW, NOW + 600);
+	struct ib_lease4 m2 = mk_lease(SUBNET + 21, 7, NULL, NOW, NOW + 600);
+	struct ib_lease4 got;
+
+	assert_int_equal(ib_store_lease4_commit(f->s, &a, NOW), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &b, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, a.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_RELEASED);
+	/* another subnet: both stay */
+	assert_int_equal(ib_store_lease4_commit(f->s, &c, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, b.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	/* by hwaddr, and the cid client with the same... other mac untouched */
+	assert_int_equal(ib_store_lease4_commit(f->s, &m1, NOW), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &m2, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, m1.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_RELEASED);
+	assert_int_equal(ib_store_lease4_get(f->s, m2.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	assert_int_equal(ib_store_lease4_get(f->s, b.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	/* same mac bytes, other hardware type: another client */
+	m1 = mk_lease(SUBNET + 22, 7, NULL, NOW, NOW + 600);
+	m1.htype = 6;
+	assert_int_equal(ib_store_lease4_commit(f->s, &m1, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, m2.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	/* renewing the same address keeps it */
+	b.cltt += 100;
+	assert_int_equal(ib_store_lease4_commit(f->s, &b, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, b.address, &got), 0);
+	assert_lease_equal(&got, &b);
+}
+
+static void test_commit_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 l = mk_lease(SUBNET + 1, 1, NULL, NOW, NOW + 60);
+	struct ib_lease4 got;
+
+	l.hw_len = IB_HWADDR_MAX + 1;
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), -EINVAL);
+	l = mk_lease(SUBNET + 1, 1, NULL, NOW, NOW + 60);
+	memset(l.hostname, 'x', sizeof(l.hostname));	/* unterminated */
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), -EINVAL);
+	assert_int_equal(ib_store_lease4_get(f->s, SUBNET + 1, &got), -ENOENT);
+	/* extremes round-trip: top address, 16-byte hwaddr, 255-byte cid */
+	l = mk_lease(0xffffffffu, 1, NULL, INT64_MIN, INT64_MAX);
+	l.hw_len = IB_HWADDR_MAX;
+	memset(l.hwaddr, 0xab, IB_HWADDR_MAX);
+	l.client_id_len = IB_STORE_CLIENT_ID_MAX;
+	memset(l.client_id, 0, IB_STORE_CLIENT_ID_MAX);	/* NUL bytes too */
+	memset(l.hostname, 'h', sizeof(l.hostname) - 1);
+	l.hostname[sizeof(l.hostname) - 1] = '\0';
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, 0xffffffffu, &got), 0);
+	assert_lease_equal(&got, &l);
+}
+
+/* ---- lookups ---- */
+
+static void test_get_set_state(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 l = mk_lease(SUBNET + 5, 1, NULL, NOW, NOW + 60);
+	struct ib_lease4 got;
+
+	assert_int_equal(ib_store_lease4_get(f->s, SUBNET + 5, &got), -ENOENT);
+	assert_int_equal(ib_store_lease4_set_state(f->s, SUBNET + 5, IB_LEASE_RELEASED,
+						   NOW), -ENOENT);
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease4_set_state(f->s, SUBNET + 5, 9, NOW), -EINVAL);
+	assert_int_equal(ib_store_lease4_set_state(f->s, SUBNET + 5, IB_LEASE_RELEASED,
+						   NOW + 1), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, SUBNET + 5, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_RELEASED);
+	assert_int_equal(got.expires, NOW + 1);
+}
+
+static void test_find_client(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 old = mk_lease(SUBNET + 1, 1, "cid-a", NOW, NOW + 60);
+	struct ib_lease4 newer = mk_lease(SUBNET + 0x100 + 2, 9, "cid-a", NOW + 50, NOW + 60);
+	struct ib_lease4 hw1 = mk_lease(SUBNET + 3, 1, NULL, NOW + 10, NOW + 60);
+	struct ib_lease4 hw2 = mk_lease(SUBNET + 0x200 + 4, 1, NULL, NOW + 20, NOW + 60);
+	const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+	const uint8_t mac9[6] = { 0x52, 0x54, 0, 0, 0, 9 };
+	struct ib_lease4 got;
+
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 6, NULL, 0, &got), -ENOENT);
+	assert_int_equal(ib_store_lease4_commit(f->s, &old, NOW), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &newer, NOW), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &hw1, NOW), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &hw2, NOW), 0);
+	/* by client-id: newest by cltt, whatever the mac */
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 6,
+			 (const uint8_t *)"cid-a", 5, &got), 0);
+	assert_lease_equal(&got, &newer);
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 6,
+			 (const uint8_t *)"cid-z", 5, &got), -ENOENT);
+	/* by hwaddr: newest of the rows without client-id */
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 6, NULL, 0, &got), 0);
+	assert_lease_equal(&got, &hw2);
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac9, 6, NULL, 0, &got), -ENOENT);
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 0, NULL, 0, &got), -EINVAL);
+	/* any state counts */
+	assert_int_equal(ib_store_lease4_set_state(f->s, hw2.address, IB_LEASE_EXPIRED,
+						   NOW), 0);
+	assert_int_equal(ib_store_lease4_find_client(f->s, mac1, 6, NULL, 0, &got), 0);
+	assert_int_equal(got.address, hw2.address);
+	assert_int_equal(got.state, IB_LEASE_EXPIRED);
+}
+
+/* Collects addresses seen by a walk; stops (returns 7) at stop_at. */
+struct walk {
+	uint32_t seen[64];	/* addresses in call order */
+	size_t n;		/* how many */
+	uint32_t stop_at;	/* 0 = never */
+	struct ib_store *s;	/* for the nesting check */
+	int nested;		/* result of a nested walk */
+};
+
+static int walk_cb(const struct ib_lease4 *l, void *ctx)
+{
+	struct walk *w = ctx;
+
+	w->seen[w->n++] = l->address;
+	if (w->s)
+		w->nested = ib_store_lease4_foreach(w->s, 0, UINT32_MAX, walk_cb, NULL);
+	return l->address == w->stop_at ? 7 : 0;
+}
+
+static void test_foreach_ranges(void **state)
+{
+	struct fix *f = *state;
+	const uint32_t addrs[] = { 0xffffffffu, SUBNET + 3, SUBNET + 1, 0x80000000u,
+				   SUBNET + 2, 1 };
+	struct walk w;
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct ib_lease4 l = mk_lease(addrs[i], (uint8_t)i, NULL, NOW, NOW + 60);
+
+		assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	}
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ib_store_lease4_foreach(f->s, 0, UINT32_MAX, walk_cb, &w), 0);
+	assert_int_equal(w.n, 6);
+	assert_int_equal(w.seen[0], 1);
+	assert_int_equal(w.seen[1], SUBNET + 1);
+	assert_int_equal(w.seen[4], 0x80000000u);
+	assert_int_equal(w.seen[5], 0xffffffffu);
+	/* inclusive bounds */
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ib_store_lease4_foreach(f->s, SUBNET + 1, SUBNET + 2, walk_cb, &w), 0);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.seen[1], SUBNET + 2);
+	/* empty and inverted ranges */
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ib_store_lease4_foreach(f->s, SUBNET + 4, SUBNET + 9, walk_cb, &w), 0);
+	assert_int_equal(ib_store_lease4_foreach(f->s, SUBNET + 3, SUBNET + 1, walk_cb, &w), 0);
+	assert_int_equal(w.n, 0);
+	/* a callback's non-zero return stops the walk and is returned */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = SUBNET + 2;
+	assert_int_equal(ib_store_lease4_foreach(f->s, 0, UINT32_MAX, walk_cb, &w), 7);
+	assert_int_equal(w.n, 3);
+	/* nesting the same walk is refused; the outer walk goes on */
+	memset(&w, 0, sizeof(w));
+	w.s = f->s;
+	assert_int_equal(ib_store_lease4_foreach(f->s, 0, UINT32_MAX, walk_cb, &w), 0);
+	assert_int_equal(w.nested, -EBUSY);
+	assert_int_equal(w.n, 6);
+}
+
+/* ---- reclaim ---- */
+
+/* Records reclaim callbacks; fails with -ECANCELED at fail_at. */
+struct reclaim_log {
+	size_t n;			/* callbacks seen */
+	uint32_t fail_at;		/* 0 = never */
+	enum ib_lease_state states[300]; /* state seen by each callback */
+	struct ib_store *s;		/* to check the row is not yet changed */
+};
+
+static int reclaim_cb(const struct ib_lease4 *l, void *ctx)
+{
+	struct reclaim_log *g = ctx;
+	struct ib_lease4 now;
+
+	if (l->address == g->fail_at)
+		return -ECANCELED;
+	/* called before the change: the stored row still has its old state */
+	assert_int_equal(ib_store_lease4_get(g->s, l->address, &now), 0);
+	assert_int_equal(now.state, l->state);
+	g->states[g->n++] = l->state;
+	return 0;
+}
+
+static void test_reclaim(void **state)
+{
+	struct fix *f = *state;
+	struct reclaim_log g = { .s = f->s };
+	struct ib_lease4 l, got;
+
+	/* .1 active past, .2 active future, .3 declined past, .4 declined
+	 * future, .5 released past, .6 active exactly now */
+	const struct { enum ib_lease_state st; int64_t exp; enum ib_lease_state want; } rows[] = {
+		{ IB_LEASE_ACTIVE, NOW - 10, IB_LEASE_EXPIRED },
+		{ IB_LEASE_ACTIVE, NOW + 10, IB_LEASE_ACTIVE },
+		{ IB_LEASE_DECLINED, NOW - 10, IB_LEASE_EXPIRED },
+		{ IB_LEASE_DECLINED, NOW + 10, IB_LEASE_DECLINED },
+		{ IB_LEASE_RELEASED, NOW - 10, IB_LEASE_RELEASED },
+		{ IB_LEASE_ACTIVE, NOW, IB_LEASE_EXPIRED },
+	};
+	for (uint32_t i = 0; i < 6; i++) {
+		l = mk_lease(SUBNET + 1 + i, (uint8_t)(1 + i), NULL, NOW - 100, rows[i].exp);
+		assert_int_equal(ib_store_lease4_commit(f->s, &l, 0), 0);
+		assert_int_equal(ib_store_lease4_set_state(f->s, l.address, rows[i].st,
+							   rows[i].exp), 0);
+	}
+	/* a failing callback undoes the whole reclaim */
+	g.fail_at = SUBNET + 6;
+	assert_int_equal(ib_store_lease4_reclaim(f->s, NOW, reclaim_cb, &g), -ECANCELED);
+	assert_int_equal(ib_store_lease4_get(f->s, SUBNET + 1, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	memset(&g, 0, sizeof(g));
+	g.s = f->s;
+	assert_int_equal(ib_store_lease4_reclaim(f->s, NOW, reclaim_cb, &g), 0);
+	assert_int_equal(g.n, 3);
+	for (uint32_t i = 0; i < 6; i++) {
+		assert_int_equal(ib_store_lease4_get(f->s, SUBNET + 1 + i, &got), 0);
+		assert_int_equal(got.state, rows[i].want);
+	}
+	/* nothing left to do; NULL callback allowed */
+	assert_int_equal(ib_store_lease4_reclaim(f->s, NOW, NULL, NULL), 0);
+}
+
+static void test_reclaim_many(void **state)
+{
+	struct fix *f = *state;
+	struct reclaim_log g = { .s = f->s };
+	struct ib_lease4 got;
+
+	/* more than one reclaim round (64), inside a caller's transaction */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		struct ib_lease4 l = mk_lease(SUBNET + i, (uint8_t)i, NULL, NOW - 100,
+					      NOW - 1 - (int64_t)i);
+
+		l.subnet = SUBNET + (i << 8);	/* distinct clients by subnet */
+		assert_int_equal(ib_store_lease4_commit(f->s, &l, 0), 0);
+	}
+	assert_int_equal(ib_store_lease4_reclaim(f->s, NOW, reclaim_cb, &g), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(g.n, 200);
+	for (uint32_t i = 0; i < 200; i++) {
+		assert_int_equal(ib_store_lease4_get(f->s, SUBNET + i, &got), 0);
+		assert_int_equal(got.state, IB_LEASE_EXPIRED);
+	}
+}
+
+/* ---- events ---- */
+
+static void append(struct ib_store *s, int64_t ts, const char *mac, const char *proto,
+		   const char *kind)
+{
+	struct ib_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_us = ts;
+	snprintf(ev.mac, sizeof(ev.mac), "%s", mac);
+	snprintf(ev.proto, sizeof(ev.proto), "%s", proto);
+	snprintf(ev.kind, sizeof(ev.kind), "%s", kind);
+	snprintf(ev.detail, sizeof(ev.detail), "{\"ts\":%lld}", (long long)ts);
+	assert_int_equal(ib_store_event_append(s, &ev), 0);
+	assert_true(ev.id > 0);
+}
+
+/* Collects event timestamps in call order. */
+struct ev_log {
+	int64_t ts[32];		/* ts_us of each event seen */
+	size_t n;		/* how many */
+};
+
+static int ev_cb(const struct ib_event *e, void *ctx)
+{
+	struct ev_log *g = ctx;
+
+	g->ts[g->n++] = e->ts_us;
+	return 0;
+}
+
+/* Lists with the filter and compares the timestamps seen with want[]. */
+static void expect_events(struct ib_store *s, const struct ib_event_filter *f,
+			  const int64_t *want, size_t n)
+{
+	struct ev_log g = { .n = 0 };
+
+	assert_int_equal(ib_store_event_foreach(s, f, ev_cb, &g), 0);
+	assert_int_equal(g.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(g.ts[i], want[i]);
+}
+
+#define MAC_A "52:54:00:00:00:0a"
+#define MAC_B "52:54:00:00:00:0b"
+#define EXPECT(s, f, ...) do { \
+	const int64_t w_[] = { __VA_ARGS__ }; \
+	expect_events(s, f, w_, sizeof(w_) / sizeof(w_[0])); \
+} while (0)
+
+static void fill_events(struct ib_store *s)
+{
+	/* appended out of time order on purpose: listing orders by ts */
+	append(s, 100, MAC_A, "dhcp4", "discover");
+	append(s, 300, MAC_A, "tftp", "rrq");
+	append(s, 200, MAC_B, "dhcp4", "discover");
+	append(s, 400, MAC_A, "dhcp4", "request");
+	append(s, 500, MAC_B, "http", "get");
+	append(s, 600, "", "dhcp4", "lease-expire");
+}
+
+static void test_events_filter(void **state)
+{
+	struct fix *f = *state;
+	struct ib_event_filter flt;
+
+	fill_events(f->s);
+	EXPECT(f->s, NULL, 100, 200, 300, 400, 500, 600);
+	flt = (struct ib_event_filter){ .mac = "", .proto = "" };
+	EXPECT(f->s, &flt, 100, 200, 300, 400, 500, 600);
+	flt = (struct ib_event_filter){ .mac = MAC_A };
+	EXPECT(f->s, &flt, 100, 300, 400);
+	flt = (struct ib_event_filter){ .proto = "dhcp4" };
+	EXPECT(f->s, &flt, 100, 200, 400, 600);
+	flt = (struct ib_event_filter){ .mac = MAC_A, .proto = "dhcp4" };
+	EXPECT(f->s, &flt, 100, 400);
+	flt = (struct ib_event_filter){ .since_us = 300 };
+	EXPECT(f->s, &flt, 300, 400, 500, 600);
+	/* limit: the newest N, oldest first */
+	flt = (struct ib_event_filter){ .limit = 2 };
+	EXPECT(f->s, &flt, 500, 600);
+	flt = (struct ib_event_filter){ .mac = MAC_A, .limit = 2 };
+	EXPECT(f->s, &flt, 300, 400);
+	flt = (struct ib_event_filter){ .proto = "dhcp4", .since_us = 150, .limit = 2 };
+	EXPECT(f->s, &flt, 400, 600);
+	flt = (struct ib_event_filter){ .limit = 100 };
+	EXPECT(f->s, &flt, 100, 200, 300, 400, 500, 600);
+	flt = (struct ib_event_filter){ .mac = "ff:ff:ff:ff:ff:ff" };
+	expect_events(f->s, &flt, NULL, 0);
+}
+
+/* Copies the first event seen into ctx and stops. */
+static int copy_first_cb(const struct ib_event *e, void *ctx)
+{
+	memcpy(ctx, e, sizeof(*e));
+	return 1;
+}
+
+static void test_events_fields(void **state)
+{
+	struct fix *f = *state;
+	struct ib_event ev, got;
+	int64_t id1;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_us = 42;
+	memset(ev.mac, 'm', sizeof(ev.mac));
+	memset(ev.client_id, 'c', sizeof(ev.client_id));
+	memset(ev.uuid, 'u', sizeof(ev.uuid));
+	memset(ev.proto, 'p', sizeof(ev.proto));
+	memset(ev.kind, 'k', sizeof(ev.kind));
+	memset(ev.detail, 'd', sizeof(ev.detail));
+	assert_int_equal(ib_store_event_append(f->s, &ev), 0);
+	id1 = ev.id;
+	append(f->s, 43, MAC_A, "dhcp4", "x");
+	assert_int_equal(ib_store_event_foreach(f->s, NULL, copy_first_cb, &got), 1);
+	assert_int_equal(got.id, id1);
+	assert_int_equal(got.ts_us, 42);
+	assert_int_equal(strlen(got.mac), sizeof(got.mac) - 1);
+	assert_int_equal(strlen(got.client_id), sizeof(got.client_id) - 1);
+	assert_int_equal(strlen(got.uuid), sizeof(got.uuid) - 1);
+	assert_int_equal(strlen(got.proto), sizeof(got.proto) - 1);
+	assert_int_equal(strlen(got.kind), sizeof(got.kind) - 1);
+	assert_int_equal(strlen(got.detail), sizeof(got.detail) - 1);
+	assert_int_equal(got.detail[0], 'd');
+}
+
+/* Same timestamp: the later append is the newer. */
+static void test_events_same_ts(void **state)
+{
+	struct fix *f = *state;
+	struct ib_event_filter flt = { .limit = 1 };
+	struct ib_event got;
+
+	append(f->s, 600, MAC_A, "dhcp4", "first");
+	append(f->s, 600, MAC_A, "dhcp4", "second");
+	append(f->s, 600, MAC_A, "dhcp4", "third");
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, copy_first_cb, &got), 1);
+	assert_string_equal(got.kind, "third");
+	flt.limit = 2;
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, copy_first_cb, &got), 1);
+	assert_string_equal(got.kind, "second");
+	assert_int_equal(ib_store_event_prune(f->s, 1, 0), 0);
+	flt.limit = 0;
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, copy_first_cb, &got), 1);
+	assert_string_equal(got.kind, "third");
+}
+
+static void test_events_prune(void **state)
+{
+	struct fix *f = *state;
+	struct ib_event_filter all = { .limit = 0 };
+	struct ib_event ev;
+	int64_t last_id;
+
+	fill_events(f->s);
+	assert_int_equal(ib_store_event_prune(f->s, 0, 0), 0);	/* no-op */
+	EXPECT(f->s, &all, 100, 200, 300, 400, 500, 600);
+	assert_int_equal(ib_store_event_prune(f->s, 4, 0), 0);	/* by count */
+	EXPECT(f->s, &all, 300, 400, 500, 600);
+	assert_int_equal(ib_store_event_prune(f->s, 0, 450), 0);	/* by age */
+	EXPECT(f->s, &all, 500, 600);
+	assert_int_equal(ib_store_event_prune(f->s, 1, 0), 0);
+	EXPECT(f->s, &all, 600);
+	/* ids keep growing after a prune */
+	memset(&ev, 0, sizeof(ev));
+	strcpy(ev.proto, "dhcp4");
+	strcpy(ev.kind, "x");
+	ev.ts_us = 700;
+	assert_int_equal(ib_store_event_append(f->s, &ev), 0);
+	last_id = ev.id;
+	assert_true(last_id >= 7);
+}
+
+/* ---- transactions and failures ---- */
+
+static void test_transactions(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 l = mk_lease(SUBNET + 1, 1, NULL, NOW, NOW + 60);
+	struct ib_lease4 got;
+
+	assert_int_equal(ib_store_commit(f->s), -EINVAL);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_begin(f->s), -EBUSY);
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	append(f->s, 1, MAC_A, "dhcp4", "ack");
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
+	expect_events(f->s, NULL, NULL, 0);
+	/* a conflict inside a batch leaves the batch's other writes alone */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	l.hwaddr[5] = 2;
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), -EEXIST);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), 0);
+	assert_int_equal(got.hwaddr[5], 1);
+}
+
+static void test_write_failure(void **state)
+{
+	struct fix *f = *state;
+	sqlite3 *db = side_open(f->path);
+	struct ib_lease4 l = mk_lease(SUBNET + 1, 1, NULL, NOW, NOW + 60);
+	struct ib_lease4 got;
+	struct ib_event ev = { .ts_us = 1, .proto = "dhcp4", .kind = "x" };
+
+	/* another connection makes every event insert fail */
+	side_exec(db, "CREATE TRIGGER fail BEFORE INSERT ON events"
+		      " BEGIN SELECT RAISE(ABORT, 'injected'); END");
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_event_append(f->s, &ev), -EIO);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
+	/* and the handle still works once the fault is gone */
+	side_exec(db, "DROP TRIGGER fail");
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_event_append(f->s, &ev), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), 0);
+	/* WAL is a property of the file: the other connection sees it */
+	assert_int_equal(side_int(db, "SELECT count(*) FROM pragma_journal_mode"
+				      " WHERE journal_mode = 'wal'"), 1);
+	sqlite3_close(db);
+}
+
+static void test_free_null(void **state)
+{
+	ib_store_free(NULL);
+}
+
+/* ---- schema migrations ---- */
+
+/* Version 1 exactly as it shipped; never edit (see migrations.c). */
+static const char schema_v1[] =
+	"CREATE TABLE leases4 ("
+	"  address   INTEGER PRIMARY KEY,"
+	"  subnet    INTEGER NOT NULL,"
+	"  htype     INTEGER NOT NULL,"
+	"  hwaddr    BLOB NOT NULL,"
+	"  client_id BLOB,"
+	"  hostname  TEXT NOT NULL DEFAULT '',"
+	"  cltt      INTEGER NOT NULL,"
+	"  expires   INTEGER NOT NULL,"
+	"  state     INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4)"
+	");"
+	"CREATE INDEX leases4_hwaddr ON leases4 (hwaddr, cltt);"
+	"CREATE INDEX leases4_client_id ON leases4 (client_id, cltt);"
+	"CREATE TABLE events ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts_us     INTEGER NOT NULL,"
+	"  mac       TEXT NOT NULL DEFAULT '',"
+	"  client_id TEXT NOT NULL DEFAULT '',"
+	"  uuid      TEXT NOT NULL DEFAULT '',"
+	"  proto     TEXT NOT NULL,"
+	"  kind      TEXT NOT NULL,"
+	"  detail    TEXT NOT NULL DEFAULT '{}'"
+	");"
+	"CREATE INDEX events_mac_ts ON events (mac, ts_us);"
+	"CREATE INDEX events_ts ON events (ts_us);"
+	"PRAGMA user_version = 1;";
+
+static void test_migrate_v1(void **state)
+{
+	struct fix *f = *state;
+	sqlite3 *db = side_open(f->path);
+	struct ib_lease4 got;
+	struct ib_event ev;
+	char err[256] = "";
+
+	side_exec(db, schema_v1);
+	side_exec(db, "INSERT INTO leases4 VALUES (167772170, 167772160, 1,"
+		      " x'525400000001', x'01525400000001', 'pxe-1', 1000, 2000, 1);"
+		      "INSERT INTO events (ts_us, mac, proto, kind, detail) VALUES"
+		      " (5, '52:54:00:00:00:01', 'dhcp4', 'ack', '{\"a\":1}');");
+	sqlite3_close(db);
+
+	assert_int_equal(ib_store_sqlite_open(f->path, &f->s, err), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, 167772170u, &got), 0);
+	assert_int_equal(got.subnet, 167772160u);
+	assert_int_equal(got.client_id_len, 7);
+	assert_string_equal(got.hostname, "pxe-1");
+	assert_int_equal(got.expires, 2000);
+	assert_int_equal(ib_store_event_foreach(f->s, NULL, copy_first_cb, &ev), 1);
+	assert_string_equal(ev.detail, "{\"a\":1}");
+	assert_string_equal(ev.kind, "ack");
+
+	db = side_open(f->path);
+	assert_int_equal(side_int(db, "PRAGMA user_version"), ib_store_schema_version());
+	assert_int_equal(side_int(db, "SELECT length(value) FROM meta"
+				      " WHERE key = 'server_id'"), 32);
+	sqlite3_close(db);
+	/* opening again is a no-op */
+	ib_store_free(f->s);
+	f->s = NULL;
+	fix_open(f);
+}
+
+static void test_refuse_newer(void **state)
+{
+	struct fix *f = *state;
+	sqlite3 *db = side_open(f->path);
+	int newer = ib_store_schema_version() + 4;
+	char sql[64], want[256], err[256] = "";
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newer);
+	side_exec(db, sql);
+	sqlite3_close(db);
+	f->s = NULL;
+	assert_int_equal(ib_store_sqlite_open(f->path, &f->s, err), -EPROTO);
+	assert_null(f->s);
+	snprintf(want, sizeof(want), "database schema version %d is newer than this"
+		 " ironboot (%d); refusing to open", newer, ib_store_schema_version());
+	assert_string_equal(err, want);
+	/* untouched */
+	db = side_open(f->path);
+	assert_int_equal(side_int(db, "PRAGMA user_version"), newer);
+	assert_int_equal(side_int(db, "SELECT count(*) FROM sqlite_schema"), 0);
+	sqlite3_close(db);
+	/* a NULL err is fine too */
+	assert_int_equal(ib_store_sqlite_open(f->path, &f->s, NULL), -EPROTO);
+}
+
+/* An up-to-date database opens without the write lock (CLI vs daemon). */
+static void test_open_while_locked(void **state)
+{
+	struct fix *f = *state;
+	struct timespec t0, t1;
+	sqlite3 *db;
+
+	ib_store_free(f->s);
+	f->s = NULL;
+	db = side_open(f->path);
+	side_exec(db, "BEGIN IMMEDIATE; INSERT INTO events (ts_us, proto, kind)"
+		      " VALUES (1, 'x', 'y')");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fix_open(f);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	/* reads see the last committed state, not the open transaction */
+	expect_events(f->s, NULL, NULL, 0);
+	side_exec(db, "COMMIT");
+	sqlite3_close(db);
+}
+
+static void test_open_errors(void **state)
+{
+	struct fix *f = *state;
+	char path[160], err[256] = "";
+	struct ib_store *s = NULL;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/ib.db", f->dir);
+	assert_int_equal(ib_store_sqlite_open(path, &s, err), -EIO);
+	assert_true(err[0] != '\0');
+	/* not a database */
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fputs("this is not an SQLite database, it is a text file of some length\n", fp);
+	fclose(fp);
+	assert_true(ib_store_sqlite_open(f->path, &s, err) < 0);
+	assert_null(s);
+}
+
+/* ---- durability across kill -9 ---- */
+
+#define CRASH_BASE 0x0b000000u	/* 11.0.0.0 */
+
+static struct ib_lease4 crash_lease(uint32_t i)
+{
+	struct ib_lease4 l = mk_lease(CRASH_BASE + i, (uint8_t)i, NULL, NOW, NOW + 3600);
+
+	l.hwaddr[4] = (uint8_t)(i >> 8);
+	l.hwaddr[3] = (uint8_t)(i >> 16);
+	return l;
+}
+
+/* The child: commit one lease per transaction, report each after commit. */
+static void crash_child(const char *path, int wfd)
+{
+	struct ib_store *s;
+
+	if (ib_store_sqlite_open(path, &s, NULL) < 0)
+		_exit(2);
+	for (uint32_t i = 1; i < 0xffffff; i++) {
+		struct ib_lease4 l = crash_lease(i);
+
+		if (ib_store_begin(s) < 0 || ib_store_lease4_commit(s, &l, NOW) < 0 ||
+		    ib_store_commit(s) < 0)
+			_exit(3);
+		if (write(wfd, &i, sizeof(i)) != (ssize_t)sizeof(i))
+			_exit(4);
+	}
+	_exit(5);
+}
+
+/* Kills a committing child at delay_us and returns the last commit it reported. */
+static uint32_t crash_once(const char *path, unsigned delay_us)
+{
+	uint32_t v, last = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(path, fds[1]);
+	}
+	close(fds[1]);
+	usleep(delay_us);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	while (read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
+		last = v;
+	close(fds[0]);
+	return last;
+}
+
+static void test_kill9_durability(void **state)
+{
+	struct fix *f = *state;
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	uint32_t total = 0;
+
+	print_message("kill -9 seed %u\n", seed);
+	srand(seed);
+	for (int trial = 0; trial < 5; trial++) {
+		unsigned delay = 30000 + (unsigned)rand() % 250000;
+		uint32_t last = crash_once(f->path, delay);
+		struct ib_lease4 got, want;
+
+		fix_open(f);
+		for (uint32_t i = 1; i <= last; i++) {
+			want = crash_lease(i);
+			assert_int_equal(ib_store_lease4_get(f->s, want.address, &got), 0);
+			assert_lease_equal(&got, &want);
+		}
+		print_message("trial %d: killed after %u us, %u commits reported, all"
+			      " present\n", trial, delay, last);
+		total += last;
+		ib_store_free(f->s);
+		f->s = NULL;
+		rm_db(f->dir);
+	}
+	assert_true(total > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_one_per_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_set_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_same_ts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+		cmocka_unit_test(test_free_null),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir_only, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_newer, setup_dir_only, teardown),
+		cmocka_unit_test_setup_teardown(test_open_while_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup_dir_only, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_durability, setup_dir_only,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

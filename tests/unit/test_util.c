@@ -1,0 +1,125 @@
+/* Common helpers: cursor bounds, JSON writer, address text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "common/jsonw.h"
+#include "common/util.h"
+
+static void test_cursor_bounds(void **state)
+{
+	static const uint8_t b[] = { 1, 2, 3, 4, 5 };
+	struct ib_cursor c, sub;
+	uint32_t v32 = 0xdead;
+	uint16_t v16;
+	uint8_t v8;
+
+	ib_cursor_init(&c, b, sizeof(b));
+	assert_int_equal(ib_cursor_u16be(&c, &v16), 0);
+	assert_int_equal(v16, 0x0102);
+	assert_int_equal(ib_cursor_u32be(&c, &v32), -EBADMSG);
+	assert_int_equal(v32, 0xdead);	/* untouched on failure */
+	assert_int_equal(ib_cursor_sub(&c, 2, &sub), 0);
+	assert_int_equal(ib_cursor_u8(&sub, &v8), 0);
+	assert_int_equal(v8, 3);
+	assert_int_equal(ib_cursor_skip(&sub, 2), -EBADMSG);
+	assert_int_equal(ib_cursor_remaining(&c), 1);
+}
+
+static void test_wbuf_overflow_sticky(void **state)
+{
+	uint8_t b[3];
+	struct ib_wbuf w;
+
+	ib_wbuf_init(&w, b, sizeof(b));
+	assert_int_equal(ib_wbuf_u16be(&w, 0x0102), 0);
+	assert_int_equal(ib_wbuf_u16be(&w, 0x0304), -ENOBUFS);
+	assert_int_equal(ib_wbuf_u8(&w, 5), -ENOBUFS);	/* sticky */
+	assert_int_equal(ib_wbuf_status(&w), -ENOBUFS);
+	assert_int_equal(w.len, 2);
+}
+
+static void test_jsonw_round_trip(void **state)
+{
+	static const char hostile[] = "a\"b\\c\nd\x01\xff{}";
+	char buf[256];
+	struct ib_jw w;
+	json_t *o;
+
+	ib_jw_init(&w, buf, sizeof(buf));
+	ib_jw_str(&w, "s", hostile);
+	ib_jw_int(&w, "n", -1234567890123LL);
+	ib_jw_int(&w, "z", 0);
+	ib_jw_ip4(&w, "ip", 0xc6120001u);
+	ib_jw_str_opt(&w, "skip", "");
+	assert_int_equal(ib_jw_end(&w), 0);
+	o = json_loads(buf, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "s")),
+			    "a\"b\\c\nd\x01\xc3\xbf{}");
+	assert_int_equal(json_integer_value(json_object_get(o, "n")), -1234567890123LL);
+	assert_int_equal(json_integer_value(json_object_get(o, "z")), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "ip")), "198.18.0.1");
+	assert_null(json_object_get(o, "skip"));
+	json_decref(o);
+}
+
+static void test_jsonw_truncates_to_marker(void **state)
+{
+	char buf[24];
+	struct ib_jw w;
+
+	ib_jw_init(&w, buf, sizeof(buf));
+	ib_jw_str(&w, "key", "a value that will not fit");
+	assert_int_equal(ib_jw_end(&w), -ENOBUFS);
+	assert_string_equal(buf, "{\"truncated\":true}");
+}
+
+static void test_address_text(void **state)
+{
+	static const struct { uint32_t a; const char *s; } rows[] = {
+		{ 0, "0.0.0.0" }, { 0xffffffffu, "255.255.255.255" },
+		{ 0xc6120a64u, "198.18.10.100" }, { 0x01020304u, "1.2.3.4" },
+	};
+	char s[IB_IP4_STRLEN], mac[IB_MAC_STRLEN];
+	uint8_t m[6];
+	uint32_t a, net;
+	uint8_t len;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++) {
+		ib_ip4_format(rows[i].a, s);
+		assert_string_equal(s, rows[i].s);
+		assert_int_equal(ib_ip4_parse(rows[i].s, &a), 0);
+		assert_int_equal(a, rows[i].a);
+	}
+	assert_int_equal(ib_ip4_parse("1.2.3", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse("1.2.3.256", &a), -EINVAL);
+	assert_int_equal(ib_cidr4_parse("198.18.0.0/15", &net, &len), 0);
+	assert_int_equal(ib_cidr4_parse("198.18.0.1/24", &net, &len), -EINVAL);
+	assert_int_equal(ib_mac_parse("52:54:00:AB:cd:0f", m), 0);
+	ib_mac_format(m, 6, mac, sizeof(mac));
+	assert_string_equal(mac, "52:54:00:ab:cd:0f");
+	ib_mac_format(m, 6, mac, 8);	/* truncates on a whole byte */
+	assert_string_equal(mac, "52:54");
+	assert_int_equal(ib_mac_parse("52:54:00:ab:cd", m), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cursor_bounds),
+		cmocka_unit_test(test_wbuf_overflow_sticky),
+		cmocka_unit_test(test_jsonw_round_trip),
+		cmocka_unit_test(test_jsonw_truncates_to_marker),
+		cmocka_unit_test(test_address_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
