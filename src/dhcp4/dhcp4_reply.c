@@ -139,7 +139,11 @@ int ib_dhcp4_reply_boot(struct ib_dhcp4_out *o, const struct ib_config *cfg,
 
 	if (a->client == IB_BOOT_NONE || !a->file)
 		return 0;
-	snprintf(o->file, sizeof(o->file), "%s", a->file);
+	/* RFC 2132 9.5: option 67 names the boot file; the 128-byte file field
+	 * carries a copy only when the whole name fits: a cut URL there would
+	 * be fetched by firmware that reads the header, and fail. */
+	if (strlen(a->file) < sizeof(o->file))
+		memcpy(o->file, a->file, strlen(a->file) + 1);
 	switch (a->client) {
 	case IB_BOOT_PXE:
 		o->siaddr = next;

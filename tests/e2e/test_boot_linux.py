@@ -70,8 +70,6 @@ import netlab
 
 REPO = netlab.REPO
 HERE = Path(__file__).resolve().parent
-LAB_YAML = REPO / "examples" / "lab.yaml"
-TEMPLATES = REPO / "examples" / "templates"
 BUILD_ASSETS = HERE / "build_assets.sh"
 ASSETS_CACHE = Path(os.environ.get("IB_E2E_ASSETS", "/var/cache/ironboot-e2e"))
 SRV_IP = "198.18.0.1"
@@ -142,7 +140,7 @@ def assets() -> Path:
 
 
 def lab_config() -> dict:
-    cfg = yaml.safe_load(LAB_YAML.read_text())
+    cfg = netlab.lab_config()
     if not isinstance(cfg.get("http"), dict) or not cfg.get("profiles"):
         pytest.skip("HTTP boot service not there yet: examples/lab.yaml has "
                     "no http:/profiles: section")
@@ -188,9 +186,6 @@ class LinuxBootLab:
         cfg.setdefault("tftp", {}).update(enabled=tftp, root=str(IPXE_DIR))
         http = cfg["http"]
         http.update(enabled=True, assets=str(adir))
-        if "templates" in http:
-            t = Path(http["templates"])
-            http["templates"] = str(t if t.is_absolute() else LAB_YAML.parent / t)
         for p in cfg.get("profiles", []):
             if p.get("name") == "linux":
                 # Debian 12's ipxe.efi has no LoadFile2 initrd: the EFI

@@ -43,7 +43,6 @@ import yaml
 import netlab
 
 REPO = netlab.REPO
-LAB_YAML = REPO / "examples" / "lab.yaml"
 SRV_IP = "198.18.0.1"
 POOL = (ipaddress.ip_address("198.18.0.100"), ipaddress.ip_address("198.18.0.199"))
 
@@ -105,7 +104,7 @@ class BootLab:
         lab.tap(self.vm, "tap0")
         lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
 
-        cfg = yaml.safe_load(LAB_YAML.read_text())
+        cfg = netlab.lab_config()
         cfg["server"]["state_dir"] = str(tmp / "state")
         cfg["server"]["log_level"] = "debug"
         cfg.setdefault("tftp", {}).update(enabled=True, root=str(IPXE_DIR))

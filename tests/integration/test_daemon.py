@@ -8,21 +8,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from netlab import Daemon, REPO
-
-LAB_YAML = (REPO / "examples" / "lab.yaml").read_text()
+from netlab import Daemon, REPO, lab_config
 
 
-def make_config(tmp_path: Path, extra_server: str = "") -> Path:
-    state = tmp_path / "state"
-    text = LAB_YAML.replace("state_dir: /tmp/ironboot-lab",
-                            f"state_dir: {state}{extra_server}")
+def make_config(tmp_path: Path, **server) -> Path:
+    cfg = lab_config()
+    cfg["server"].update(state_dir=str(tmp_path / "state"), **server)
     # TFTP is exercised in test_tftp.py; keep this lab to DHCP.
-    text = text.replace("tftp:\n  enabled: true", "tftp:\n  enabled: false")
-    cfg = tmp_path / "ironboot.yaml"
-    cfg.write_text(text)
-    return cfg
+    cfg["tftp"]["enabled"] = False
+    path = tmp_path / "ironboot.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 def two_hosts(lab):
@@ -59,7 +57,7 @@ def test_check_config_reports_file_line_column(lab, ironbootd_bin, tmp_path):
 def test_drops_privileges_and_keeps_serving(lab, ironbootd_bin, tmp_path):
     tmp_path.chmod(0o755)
     srv, cli = two_hosts(lab)
-    cfg = make_config(tmp_path, "\n  user: nobody")
+    cfg = make_config(tmp_path, user="nobody")
     d = Daemon(lab, srv, cfg).start()
     uid = pwd.getpwnam("nobody").pw_uid
     status = Path(f"/proc/{d.pid}/status").read_text()
@@ -102,10 +100,13 @@ def test_explain_uses_the_daemons_policy(lab, ironbootd_bin, tmp_path):
     cfg = make_config(tmp_path)
     d = Daemon(lab, srv, cfg).start()
     out = d.cli_json("explain", "--mac", "52:54:00:00:00:10", "--arch", "7")
-    fw, ipxe = out["stages"]
+    fw, ipxe, script = out["stages"]
     assert (fw["address"], fw["boot"], fw["file"]) == ("198.18.0.10", "pxe", "ipxe.efi")
     assert fw["reason"] == "reservation"
     assert ipxe["boot"] == "ipxe" and ipxe["file"].startswith("http://198.18.0.1:8080/boot.ipxe")
+    assert (script["group"], script["profile"]) == ("default", "linux")
+    assert script["script"].startswith("#!ipxe\n")
+    assert "ib.marker=booted-node10" in script["script"]
     # A machine that really DHCPs gets what explain predicted for its stage.
     r = dhclient(lab, cli, tmp_path)
     assert "DHCPACK" in r.stderr

@@ -43,14 +43,32 @@ from typing import Iterable, Sequence
 
 __all__ = ["Lab", "Daemon", "LabError", "REPO", "build_dir", "find_binary",
            "netns_available",
-           "cleanup_stale", "ALLOWED_NETS"]
+           "cleanup_stale", "ALLOWED_NETS", "lab_config"]
 
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
 IP = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
 
 ALLOWED_NETS = (ipaddress.ip_network("198.18.0.0/15"),
                 ipaddress.ip_network("fd00:b007::/48"),
                 ipaddress.ip_network("fe80::/10"))
+
+
+def lab_config(name: str = "lab.yaml") -> dict:
+    """examples/<name> as a dict, its relative directories made absolute.
+
+    Tests write the config somewhere else (a per-test directory), where the
+    daemon would resolve a relative `http.templates` against that directory
+    instead of examples/."""
+    import yaml  # Debian's python3-yaml; only the tests that build configs need it
+    cfg = yaml.safe_load((EXAMPLES / name).read_text())
+    http = cfg.get("http")
+    if isinstance(http, dict):
+        for key in ("templates", "assets"):
+            if http.get(key) and not Path(http[key]).is_absolute():
+                http[key] = str(EXAMPLES / http[key])
+    return cfg
+
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
