@@ -6,7 +6,8 @@ set -eu
 what=${1:-build}
 
 build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-dev
-  libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev ipxe sqlite3 iproute2"
+  libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
+  sqlite3 iproute2"
 test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   kea-dhcp4-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
   tftp-hpa atftp curl busybox tcpdump procps nftables"

@@ -6,9 +6,14 @@
  *   ironboot [--config FILE] leases release ADDRESS
  *   ironboot [--config FILE] [--json] events [--mac MAC] [--proto P] [--limit N]
  *   ironboot [--config FILE] [--json] explain --mac MAC [--arch N] ...
+ *   ironboot [--config FILE] [--json] profiles|groups|machines [list | show NAME |
+ *            put NAME FILE | create FILE | delete NAME]
  *
  * It reads the daemon's store directly (SQLite in WAL mode lets it read
- * while the daemon writes).  Human tables by default, --json for scripts.
+ * while the daemon writes), and sees the inventory the daemon serves: the
+ * file joined with the objects the REST API stored.  Inventory writes go
+ * through the daemon's API (inventory_cmd.c).  Human tables by default,
+ * --json for scripts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,8 +24,10 @@
 #include <time.h>
 
 #include "cli/explain.h"
+#include "cli/inventory_cmd.h"
 #include "common/util.h"
 #include "config/config.h"
+#include "inventory/inventory.h"
 #include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/ironboot/ironboot.yaml"
@@ -43,7 +50,14 @@ static void usage(FILE *f)
 		"  events [--mac MAC] [--proto PROTO] [--limit N]\n"
 		"                             the boot timeline (journal events)\n"
 		"  explain --mac MAC [--arch N] [--user-class iPXE] [--uuid U]\n"
-		"                             what the machine gets at each stage, and why\n");
+		"                             what the machine gets at each stage, and why\n"
+		"  profiles|groups|machines [list]    the inventory (file and API objects)\n"
+		"  profiles|groups|machines show NAME one object, as JSON\n"
+		"  profiles|groups|machines put NAME FILE|-  create or replace, through\n"
+		"                             the daemon's API (--api URL, --token-file F,\n"
+		"                             --cacert F)\n"
+		"  profiles|groups|machines create FILE|-    create\n"
+		"  profiles|groups|machines delete NAME      delete\n");
 }
 
 static const char *state_str(enum ib_lease_state s)
@@ -244,6 +258,7 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 static int open_cli(struct cli *c, const char *path)
 {
 	char err[IB_CONFIG_ERRLEN], db[4200], serr[256] = "";
+	struct ib_config *full;
 	int r;
 
 	if (ib_config_load(path, &c->cfg, err) < 0) {
@@ -252,9 +267,17 @@ static int open_cli(struct cli *c, const char *path)
 	}
 	snprintf(db, sizeof(db), "%s/ironboot.db", c->cfg->server.state_dir);
 	if ((r = ib_store_sqlite_open(db, &c->store, serr)) < 0) {
-		fprintf(stderr, "ironboot: cannot open %s: %s\n", db, serr[0] ? serr : strerror(-r));
+		fprintf(stderr, "ironboot: cannot open the store %s: %s\n", db,
+			serr[0] ? serr : strerror(-r));
 		return r;
 	}
+	/* the daemon's view: the file and the objects the API stored */
+	if ((r = ib_inventory_load(path, c->store, &full, err)) < 0) {
+		fprintf(stderr, "ironboot: %s\n", err);
+		return r;
+	}
+	ib_config_free(c->cfg);
+	c->cfg = full;
 	return 0;
 }
 
@@ -267,6 +290,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG;
+	enum ib_config_kind kind;
 	struct cli c = { 0 };
 	int o, r;
 
@@ -305,6 +329,8 @@ int main(int argc, char **argv)
 		r = cmd_events(&c, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)
 		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
+	else if (ib_config_kind_parse(argv[0], &kind) == 0)
+		r = ib_cli_inventory(c.cfg, kind, c.json, argc, argv);
 	else {
 		fprintf(stderr, "ironboot: unknown command '%s'\n", argv[0]);
 		usage(stderr);

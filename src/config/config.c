@@ -185,11 +185,82 @@ static struct ib_config *config_new(const char *name)
 	return cfg;
 }
 
-int ib_config_load_buffer(const char *name, const void *buf, size_t len,
-			  struct ib_config **ret, char *err)
+static const char *const kind_names[IB_CONFIG_N_KINDS] = {
+	[IB_CONFIG_PROFILES] = "profiles",
+	[IB_CONFIG_GROUPS] = "groups",
+	[IB_CONFIG_MACHINES] = "machines",
+};
+
+const char *ib_config_kind_name(enum ib_config_kind kind)
+{
+	return kind < IB_CONFIG_N_KINDS ? kind_names[kind] : "?";
+}
+
+int ib_config_kind_parse(const char *s, enum ib_config_kind *ret)
+{
+	for (int k = 0; k < IB_CONFIG_N_KINDS; k++)
+		if (strcmp(s, kind_names[k]) == 0) {
+			*ret = (enum ib_config_kind)k;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+#define ORIGIN_MAX 96		/* "api:machines/aa:bb:cc:dd:ee:ff" and more */
+
+/* Parses the objects and hangs each under its list in root (made when the
+ * file was empty).  origins holds n_objs names the nodes point to. */
+static int graft_objects(const struct ib_cfg_err *e, struct ib_ynode **root,
+			 const struct ib_config_object *objs, size_t n_objs,
+			 char (*origins)[ORIGIN_MAX])
+{
+	if (!*root && n_objs && !(*root = ib_ynode_new_mapping()))
+		return ib_cfg_fail_nomem(e);
+	for (size_t i = 0; i < n_objs; i++) {
+		const char *kind = ib_config_kind_name(objs[i].kind);
+		struct ib_cfg_err oe = { .name = origins[i], .buf = e->buf };
+		struct ib_ynode *n = NULL;
+		int r;
+
+		snprintf(origins[i], ORIGIN_MAX, "api:%s/%s", kind, objs[i].name);
+		r = ib_yaml_parse(&oe, objs[i].json, strlen(objs[i].json), &n);
+		if (r < 0)
+			return r;
+		if (!n || n->kind != IB_YNODE_MAPPING) {
+			ib_ynode_free(n);
+			return ib_cfg_fail(&oe, 1, 1, NULL, "expected a mapping");
+		}
+		ib_ynode_set_origin(n, origins[i]);
+		r = ib_ynode_append_to(*root, kind, n);
+		if (r < 0) {
+			ib_ynode_free(n);
+			return r == -ENOMEM ? ib_cfg_fail_nomem(e) :
+			       ib_cfg_fail(e, (*root)->line, (*root)->col, kind,
+					   "expected a sequence to add API objects to");
+		}
+	}
+	return 0;
+}
+
+/* Items past the file's own in each inventory list came from objects. */
+static void mark_api_items(struct ib_config *cfg, const size_t n_file[IB_CONFIG_N_KINDS])
+{
+	for (size_t i = n_file[IB_CONFIG_PROFILES]; i < cfg->n_profiles; i++)
+		cfg->profiles[i].api = true;
+	for (size_t i = n_file[IB_CONFIG_GROUPS]; i < cfg->n_groups; i++)
+		cfg->groups[i].api = true;
+	for (size_t i = n_file[IB_CONFIG_MACHINES]; i < cfg->n_machines; i++)
+		cfg->machines[i].api = true;
+}
+
+static int load(const char *name, const void *buf, size_t len,
+		const struct ib_config_object *objs, size_t n_objs,
+		struct ib_config **ret, char *err)
 {
 	char scratch[IB_CONFIG_ERRLEN];
 	struct ib_cfg_err e = { .name = name, .buf = err ? err : scratch };
+	size_t n_file[IB_CONFIG_N_KINDS] = { 0 };
+	char (*origins)[ORIGIN_MAX] = NULL;
 	struct ib_ynode *root = NULL;
 	struct ib_config *cfg;
 	int r;
@@ -203,16 +274,35 @@ int ib_config_load_buffer(const char *name, const void *buf, size_t len,
 	cfg = config_new(name);
 	if (!cfg)
 		return ib_cfg_fail_nomem(&e);
+	if (n_objs && !(origins = calloc(n_objs, sizeof(*origins)))) {
+		ib_config_free(cfg);
+		return ib_cfg_fail_nomem(&e);
+	}
 	r = ib_yaml_parse(&e, buf, len, &root);
+	for (int k = 0; r == 0 && k < IB_CONFIG_N_KINDS; k++) {
+		const struct ib_ynode *seq = ib_ynode_get(root, kind_names[k]);
+
+		n_file[k] = seq && seq->kind == IB_YNODE_SEQUENCE ? seq->n_items : 0;
+	}
+	if (r == 0)
+		r = graft_objects(&e, &root, objs, n_objs, origins);
 	if (r == 0)
 		r = ib_cfg_apply(&e, root, cfg);
 	ib_ynode_free(root);
+	free(origins);
 	if (r < 0) {
 		ib_config_free(cfg);
 		return r;
 	}
+	mark_api_items(cfg, n_file);
 	*ret = cfg;
 	return 0;
+}
+
+int ib_config_load_buffer(const char *name, const void *buf, size_t len,
+			  struct ib_config **ret, char *err)
+{
+	return load(name, buf, len, NULL, 0, ret, err);
 }
 
 /* Reads at most IB_CONFIG_MAX_BYTES + 1 bytes: one more says "too large". */
@@ -249,7 +339,8 @@ static int read_file(int fd, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
-int ib_config_load(const char *path, struct ib_config **ret, char *err)
+int ib_config_load_with(const char *path, const struct ib_config_object *objs,
+			size_t n_objs, struct ib_config **ret, char *err)
 {
 	char scratch[IB_CONFIG_ERRLEN];
 	char *buf = NULL;
@@ -270,9 +361,14 @@ int ib_config_load(const char *path, struct ib_config **ret, char *err)
 		snprintf(err, IB_CONFIG_ERRLEN, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	r = ib_config_load_buffer(path, buf, len, ret, err);
+	r = load(path, buf, len, objs, n_objs, ret, err);
 	free(buf);
 	return r;
+}
+
+int ib_config_load(const char *path, struct ib_config **ret, char *err)
+{
+	return ib_config_load_with(path, NULL, 0, ret, err);
 }
 
 const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg, uint32_t addr)

@@ -209,6 +209,7 @@ struct ib_profile {
 	struct ib_kv *metadata;		/* free key: value, for templates */
 	size_t n_metadata;
 	struct ib_tpl *script_tpl;	/* compiled script (custom or built-in); owned */
+	bool api;			/* stored through the REST API, not in the file */
 };
 
 /* Which machines a group takes.  Unset fields match anything. */
@@ -232,6 +233,7 @@ struct ib_group {
 	unsigned specificity;		/* constraints in selector, labels one each */
 	struct ib_kv *metadata;		/* overrides the profile's keys */
 	size_t n_metadata;
+	bool api;			/* stored through the REST API, not in the file */
 };
 
 /* What the inventory knows about a machine, keyed by MAC. */
@@ -245,6 +247,7 @@ struct ib_machine {
 	size_t n_labels;
 	struct ib_kv *metadata;		/* for templates, over group and profile */
 	size_t n_metadata;
+	bool api;			/* stored through the REST API, not in the file */
 };
 
 struct ib_config {
@@ -273,6 +276,35 @@ int ib_config_load(const char *path, struct ib_config **ret, char *err);
 int ib_config_load_buffer(const char *name, const void *buf, size_t len,
 			  struct ib_config **ret, char *err);
 void ib_config_free(struct ib_config *cfg);
+
+/* The inventory lists an API object can join. */
+enum ib_config_kind {
+	IB_CONFIG_PROFILES,		/* "profiles" */
+	IB_CONFIG_GROUPS,		/* "groups" */
+	IB_CONFIG_MACHINES,		/* "machines" */
+	IB_CONFIG_N_KINDS,
+};
+
+/* An inventory object kept in the store, as the REST API wrote it. */
+struct ib_config_object {
+	enum ib_config_kind kind;	/* which list it joins */
+	const char *name;		/* its key: a profile or group name, a machine's MAC */
+	const char *json;		/* the object, JSON text (a YAML flow mapping) */
+};
+
+/*
+ * ib_config_load() with inventory objects appended after the file's own
+ * items of their lists, then validated as one: a group may select an API
+ * profile, a duplicate name is an error.  An error inside an object names
+ * "api:<kind>/<name>" instead of the file.  Items from objects get
+ * api = true.
+ */
+int ib_config_load_with(const char *path, const struct ib_config_object *objs,
+			size_t n_objs, struct ib_config **ret, char *err);
+
+/* "profiles", "groups" or "machines"; and back (-EINVAL for others). */
+const char *ib_config_kind_name(enum ib_config_kind kind);
+int ib_config_kind_parse(const char *s, enum ib_config_kind *ret);
 
 /* Finds the subnet containing addr, or NULL. */
 const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg,

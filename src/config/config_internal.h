@@ -46,6 +46,8 @@ struct ib_ynode {
 	struct ib_ynode **items;	/* sequence items; mapping keys and values alternate */
 	size_t n_items;			/* entries in items (2 per mapping pair) */
 	size_t cap;			/* allocated entries in items */
+	const char *origin;		/* errors name this instead of the file
+					 * (an API object), or NULL; not owned */
 };
 
 /* Where errors go: "name:line:col: path: problem" into buf. */
@@ -81,6 +83,17 @@ const struct ib_ynode *ib_ynode_get(const struct ib_ynode *map, const char *key)
 const struct ib_ynode *ib_ynode_item(const struct ib_ynode *seq, size_t i);
 /* "a scalar", "a sequence", "a mapping" or "null", for messages. */
 const char *ib_ynode_describe(const struct ib_ynode *n);
+/*
+ * Appends item to the sequence stored under key in mapping root, making
+ * the key (a new sequence) when absent.  Takes ownership of item on
+ * success.  Returns 0, -EINVAL when root is not a mapping or key holds
+ * something other than a sequence or null, or -ENOMEM.
+ */
+int ib_ynode_append_to(struct ib_ynode *root, const char *key, struct ib_ynode *item);
+/* Sets origin on n and everything under it. */
+void ib_ynode_set_origin(struct ib_ynode *n, const char *origin);
+/* A new empty mapping node at line 1, column 1, or NULL. */
+struct ib_ynode *ib_ynode_new_mapping(void);
 
 /* ---- config_walk.c ---- */
 

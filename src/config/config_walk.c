@@ -16,15 +16,15 @@
 
 #define QUOTE_MAX 48	/* characters of a bad value echoed in a message */
 
-static int __attribute__((format(printf, 5, 0)))
-vfail(const struct ib_cfg_err *err, uint32_t line, uint32_t col,
+static int __attribute__((format(printf, 6, 0)))
+vfail(const struct ib_cfg_err *err, const char *name, uint32_t line, uint32_t col,
 		 const char *path, const char *fmt, va_list ap)
 {
 	size_t n;
 
 	if (err->buf[0])
 		return -EINVAL;		/* keep the first error */
-	snprintf(err->buf, IB_CONFIG_ERRLEN, "%s:%u:%u: ", err->name, line, col);
+	snprintf(err->buf, IB_CONFIG_ERRLEN, "%s:%u:%u: ", name, line, col);
 	n = strlen(err->buf);
 	if (path && path[0]) {
 		snprintf(err->buf + n, IB_CONFIG_ERRLEN - n, "%s: ", path);
@@ -41,7 +41,7 @@ int ib_cfg_fail(const struct ib_cfg_err *err, uint32_t line, uint32_t col,
 	int r;
 
 	va_start(ap, fmt);
-	r = vfail(err, line, col, path, fmt, ap);
+	r = vfail(err, err->name, line, col, path, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -53,7 +53,8 @@ int ib_cfg_fail_at(struct ib_cfg_walk *w, const struct ib_ynode *n,
 	int r;
 
 	va_start(ap, fmt);
-	r = vfail(w->err, n->line, n->col, w->path, fmt, ap);
+	r = vfail(w->err, n->origin ? n->origin : w->err->name, n->line, n->col,
+		  w->path, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -92,6 +92,81 @@ static int append_child(struct ib_ynode *parent, struct ib_ynode *child)
 	return 0;
 }
 
+static struct ib_ynode *plain_node(enum ib_ynode_kind kind, const char *str)
+{
+	struct ib_ynode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->kind = kind;
+	n->line = n->col = 1;
+	if (str) {
+		n->plain = true;
+		n->len = strlen(str);
+		n->str = strdup(str);
+		if (!n->str) {
+			free(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+struct ib_ynode *ib_ynode_new_mapping(void)
+{
+	return plain_node(IB_YNODE_MAPPING, NULL);
+}
+
+int ib_ynode_append_to(struct ib_ynode *root, const char *key, struct ib_ynode *item)
+{
+	struct ib_ynode *k, *seq;
+
+	if (!root || root->kind != IB_YNODE_MAPPING)
+		return -EINVAL;
+	for (size_t i = 0; i + 1 < root->n_items; i += 2) {
+		if (root->items[i]->kind != IB_YNODE_SCALAR || strcmp(root->items[i]->str, key))
+			continue;
+		seq = root->items[i + 1];
+		if (ib_ynode_is_null(seq)) {
+			/* "machines:" with no value: becomes the sequence */
+			free(seq->str);
+			seq->str = NULL;
+			seq->len = 0;
+			seq->kind = IB_YNODE_SEQUENCE;
+		}
+		if (seq->kind != IB_YNODE_SEQUENCE)
+			return -EINVAL;
+		return append_child(seq, item);
+	}
+	k = plain_node(IB_YNODE_SCALAR, key);
+	seq = plain_node(IB_YNODE_SEQUENCE, NULL);
+	if (!k || !seq || append_child(seq, item) < 0)
+		goto err_nomem;
+	if (append_child(root, k) < 0)
+		goto err_nomem;
+	if (append_child(root, seq) < 0) {
+		root->n_items--;	/* k goes with the error path */
+		goto err_nomem;
+	}
+	return 0;
+
+err_nomem:
+	if (seq)
+		seq->n_items = 0;	/* item stays the caller's */
+	ib_ynode_free(seq);
+	ib_ynode_free(k);
+	return -ENOMEM;
+}
+
+void ib_ynode_set_origin(struct ib_ynode *n, const char *origin)
+{
+	if (!n)
+		return;
+	n->origin = origin;
+	for (size_t i = 0; i < n->n_items; i++)
+		ib_ynode_set_origin(n->items[i], origin);
+}
+
 /* Hangs a new node under the innermost open collection (or makes it the
  * root) and, for a collection, opens it.  Takes ownership of n. */
 static int builder_add(struct builder *b, struct ib_ynode *n, const yaml_event_t *ev)

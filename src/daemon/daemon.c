@@ -17,8 +17,10 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "daemon/services.h"
 #include "dhcp4/dhcp4_server.h"
+#include "inventory/inventory.h"
 #include "journal/journal.h"
 #include "store/store.h"
 
@@ -108,6 +110,26 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Serves next from now on (takes ownership), or keeps the current
+ * snapshot when a service refuses next. */
+static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
+{
+	int r;
+
+	if ((d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0) ||
+	    (r = ib_services_reconfigure(d->services, next)) < 0) {
+		if (d->dhcp4)
+			ib_dhcp4_server_reconfigure(d->dhcp4, d->cfg);
+		ib_services_reconfigure(d->services, d->cfg);
+		ib_config_free(next);
+		return r;
+	}
+	ib_journal_set_config(d->journal, &next->journal);
+	ib_config_free(d->cfg);
+	d->cfg = next;
+	return 0;
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct ib_daemon *d = arg;
@@ -115,26 +137,57 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	struct ib_config *next;
 	int r;
 
-	if (ib_config_load(d->config_path, &next, err) < 0) {
+	if (ib_inventory_load(d->config_path, d->store, &next, err) < 0) {
 		ib_err("reload refused, still serving the previous configuration: %s", err);
 		return;
 	}
 	if (strcmp(next->server.state_dir, d->cfg->server.state_dir) != 0)
 		ib_warn("reload: server.state_dir changes need a restart; ignored");
-	if ((d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0) ||
-	    (r = ib_services_reconfigure(d->services, next)) < 0) {
+	if ((r = swap_snapshot(d, next)) < 0) {
 		ib_err("reload refused (%s), still serving the previous configuration",
 		       strerror(-r));
-		if (d->dhcp4)
-			ib_dhcp4_server_reconfigure(d->dhcp4, d->cfg);
-		ib_services_reconfigure(d->services, d->cfg);
-		ib_config_free(next);
 		return;
 	}
-	ib_journal_set_config(d->journal, &next->journal);
+	ib_notice("configuration reloaded from %s", d->config_path);
+}
+
+/* The REST API's inventory writer (http_server.h ib_http_inventory_fn). */
+static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
+			   bool *ret_created, char *err)
+{
+	struct ib_daemon *d = ctx;
+	const char *kind = ib_config_kind_name(c->kind);
+	struct ib_config *next;
+	int r;
+
+	r = ib_inventory_apply(d->config_path, d->store, c, ib_now_us(), &next,
+			       ret_created, err);
+	if (r < 0)
+		return r;
+	if ((r = swap_snapshot(d, next)) < 0) {
+		/* stored but not served: the next SIGHUP or start serves it */
+		ib_err("api: %s %s stored but not applied: %s", kind, c->name, strerror(-r));
+		snprintf(err, IB_CONFIG_ERRLEN, "stored, but not applied: %s", strerror(-r));
+		return -EIO;
+	}
+	ib_notice("api: %s %s %s", kind, c->name, c->json ? "written" : "deleted");
+	return 0;
+}
+
+/* Serves the file joined with the store's inventory objects from the start. */
+static int load_inventory(struct ib_daemon *d)
+{
+	char err[IB_CONFIG_ERRLEN];
+	struct ib_config *next;
+	int r;
+
+	if ((r = ib_inventory_load(d->config_path, d->store, &next, err)) < 0) {
+		ib_err("%s", err);
+		return r;
+	}
 	ib_config_free(d->cfg);
 	d->cfg = next;
-	ib_notice("configuration reloaded from %s", d->config_path);
+	return 0;
 }
 
 static int add_signal(struct ib_daemon *d, int sig, event_callback_fn cb,
@@ -182,13 +235,15 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		goto err;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = open_store(d)) < 0)
+	if ((r = open_store(d)) < 0 || (r = load_inventory(d)) < 0)
 		goto err;
+	cfg = d->cfg;
 	if (cfg->dhcp4.enabled &&
 	    (r = ib_dhcp4_server_new(d->base, cfg, d->store, d->journal, &d->dhcp4)) < 0)
 		goto err;
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
+	ib_services_set_inventory(d->services, apply_inventory, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
 	    (r = add_signal(d, SIGINT, on_stop, &d->sig_int)) < 0 ||
 	    (r = add_signal(d, SIGHUP, on_reload, &d->sig_hup)) < 0)

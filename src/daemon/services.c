@@ -166,6 +166,12 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 	return ib_tftp_server_reconfigure(s->tftp, &o);
 }
 
+void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx)
+{
+	if (s->http)
+		ib_http_server_set_inventory(s->http, fn, ctx);
+}
+
 void ib_services_free(struct ib_services *s)
 {
 	if (!s)

@@ -125,7 +125,10 @@ static void note_reply(struct ib_jw *w, const struct ib_dhcp4_decision *d,
 	ib_jw_ip4(w, "from", src);
 	ib_jw_ip4(w, "to", ntohl(to->sin_addr.s_addr));
 	ib_jw_int(w, "port", ntohs(to->sin_port));
-	ib_jw_str_opt(w, "file", d->reply.file);
+	/* the boot file or URL handed out (option 67), whole: the header's
+	 * file field holds only names that fit its 128 bytes */
+	if (d->action != IB_D4_NAK && d->boot.client != IB_BOOT_NONE)
+		ib_jw_str_opt(w, "file", d->boot.file);
 	if (d->action == IB_D4_OFFER)
 		ib_jw_str(w, "lease", "advertised");
 	else if (d->action == IB_D4_ACK)

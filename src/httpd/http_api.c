@@ -1,12 +1,14 @@
 /*
- * The REST API under /api/v1, read-only: leases, journal events, the
- * config snapshot's profiles, groups and machines, and a machine's boot
- * plan (what `ironboot explain` shows).  JSON via jansson.
+ * The REST API under /api/v1: leases and journal events (read-only), the
+ * snapshot's profiles, groups and machines (read here, written by
+ * http_api_inventory.c), and a machine's boot plan (what `ironboot
+ * explain` shows).  JSON via jansson.
  *
  * Authentication: when http.api_token_file is set, every API request
  * needs "Authorization: Bearer <token>"; tokens are compared as SHA-256
  * digests with CRYPTO_memcmp, so the comparison takes the same time
- * whatever the guess.  Without a token file the (read-only) API is open.
+ * whatever the guess.  Without a token file reads are open and writes
+ * are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "httpd/http_server_int.h"
+#include "inventory/inventory_json.h"
 
 #define EVENTS_DEFAULT 100		/* events listed without ?limit */
 #define EVENTS_MAX 1000			/* most events one request lists */
@@ -29,7 +32,9 @@
 /* An API route: segments matched exactly, "*" matches one segment. */
 struct api_route {
 	const char *pattern;		/* "leases/ *" without the blank */
-	void (*fn)(struct ib_http_req *rq, const char *arg);	/* arg: the "*" segment */
+	void (*fn)(struct ib_http_req *rq, const char *arg);	/* GET; arg: the "*" segment */
+	int kind;			/* enum ib_config_kind written here, or -1 */
+	const char *allow;		/* the methods, for 405's Allow */
 };
 
 int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg)
@@ -197,58 +202,13 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 
 /* ---- the config snapshot ---- */
 
-static json_t *kv_json(const struct ib_kv *kv, size_t n)
-{
-	json_t *o = json_object();
-
-	for (size_t i = 0; o && i < n; i++)
-		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
-	return o;
-}
-
-static json_t *strs_json(char *const *s, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(s[i]));
-	return a;
-}
-
-static json_t *profile_json(const struct ib_profile *p)
-{
-	json_t *configs = json_array();
-
-	for (size_t i = 0; configs && i < p->n_configs; i++)
-		json_array_append_new(configs, json_pack("{s:s, s:s, s:s}",
-			"name", p->configs[i].name, "template", p->configs[i].template,
-			"format", ib_tpl_context_name(p->configs[i].format)));
-	return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:s?, s:o, s:o}", "name", p->name,
-			 "boot", p->boot == IB_BOOT_LOCAL ? "local" : "kernel",
-			 "kernel", p->kernel, "initrd", strs_json(p->initrd, p->n_initrd),
-			 "args", strs_json(p->args, p->n_args), "script", p->script,
-			 "configs", configs, "metadata", kv_json(p->metadata, p->n_metadata));
-}
-
-static json_t *selector_json(const struct ib_selector *s)
-{
-	char mac[IB_MAC_STRLEN] = "";
-
-	if (s->has_mac)
-		ib_mac_format(s->mac, 6, mac, sizeof(mac));
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
-			 "mac", s->has_mac ? mac : NULL, "uuid", s->uuid, "hostname", s->hostname,
-			 "serial", s->serial, "arch", s->arch, "platform", s->platform,
-			 "labels", kv_json(s->labels, s->n_labels));
-}
-
 static void api_profiles(struct ib_http_req *rq, const char *arg)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < cfg->n_profiles; i++)
-		json_array_append_new(a, profile_json(&cfg->profiles[i]));
+		json_array_append_new(a, ib_inventory_profile_json(&cfg->profiles[i]));
 	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
 }
 
@@ -257,14 +217,8 @@ static void api_groups(struct ib_http_req *rq, const char *arg)
 	const struct ib_config *cfg = rq->srv->cfg;
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < cfg->n_groups; i++) {
-		const struct ib_group *g = &cfg->groups[i];
-
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o}", "name", g->name,
-			"profile", g->profile, "specificity", (int)g->specificity,
-			"selector", selector_json(&g->selector),
-			"metadata", kv_json(g->metadata, g->n_metadata)));
-	}
+	for (size_t i = 0; a && i < cfg->n_groups; i++)
+		json_array_append_new(a, ib_inventory_group_json(&cfg->groups[i]));
 	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
 }
 
@@ -272,18 +226,33 @@ static void api_machines(struct ib_http_req *rq, const char *arg)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
 	json_t *a = json_array();
-	char mac[IB_MAC_STRLEN];
 
-	for (size_t i = 0; a && i < cfg->n_machines; i++) {
-		const struct ib_machine *m = &cfg->machines[i];
-
-		ib_mac_format(m->mac, 6, mac, sizeof(mac));
-		json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:o}",
-			"mac", mac, "hostname", m->hostname, "uuid", m->uuid, "serial", m->serial,
-			"labels", kv_json(m->labels, m->n_labels),
-			"metadata", kv_json(m->metadata, m->n_metadata)));
-	}
+	for (size_t i = 0; a && i < cfg->n_machines; i++)
+		json_array_append_new(a, ib_inventory_machine_json(&cfg->machines[i]));
 	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+}
+
+/* GET /api/v1/<kind>/<name>: one object of the snapshot. */
+static void api_object(struct ib_http_req *rq, const char *arg, enum ib_config_kind kind)
+{
+	json_t *o = ib_inventory_object_json(rq->srv->cfg, kind, arg);
+
+	ib_httpd_json(rq, o ? 200 : 404, o ? o : error_json("no such object"));
+}
+
+static void api_profile(struct ib_http_req *rq, const char *arg)
+{
+	api_object(rq, arg, IB_CONFIG_PROFILES);
+}
+
+static void api_group(struct ib_http_req *rq, const char *arg)
+{
+	api_object(rq, arg, IB_CONFIG_GROUPS);
+}
+
+static void api_machine(struct ib_http_req *rq, const char *arg)
+{
+	api_object(rq, arg, IB_CONFIG_MACHINES);
 }
 
 /* GET /api/v1/machines/<mac>/plan[?arch=..&platform=..]: what explain shows. */
@@ -321,14 +290,21 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 	ib_httpd_json(rq, o ? 200 : 500, o ? o : error_json("out of memory"));
 }
 
+#define READ "GET, HEAD"
+#define LIST READ ", POST"
+#define ITEM READ ", PUT, DELETE"
+
 static const struct api_route api_routes[] = {
-	{ "leases", api_leases },
-	{ "leases/*", api_lease },
-	{ "events", api_events },
-	{ "profiles", api_profiles },
-	{ "groups", api_groups },
-	{ "machines", api_machines },
-	{ "machines/*/plan", api_plan },
+	{ "leases", api_leases, -1, READ },
+	{ "leases/*", api_lease, -1, READ },
+	{ "events", api_events, -1, READ },
+	{ "profiles", api_profiles, IB_CONFIG_PROFILES, LIST },
+	{ "profiles/*", api_profile, IB_CONFIG_PROFILES, ITEM },
+	{ "groups", api_groups, IB_CONFIG_GROUPS, LIST },
+	{ "groups/*", api_group, IB_CONFIG_GROUPS, ITEM },
+	{ "machines", api_machines, IB_CONFIG_MACHINES, LIST },
+	{ "machines/*", api_machine, IB_CONFIG_MACHINES, ITEM },
+	{ "machines/*/plan", api_plan, -1, READ },
 };
 
 /* Matches path against pattern; *arg receives the "*" segment. */
@@ -352,21 +328,36 @@ static bool api_match(const char *pattern, const char *path, char *arg, size_t a
 	return *path == '\0';
 }
 
+/* Whether the route takes the request's method. */
+static bool method_allowed(const struct api_route *rt, enum evhttp_cmd_type m, bool item)
+{
+	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+		return true;
+	if (rt->kind < 0)
+		return false;
+	return item ? m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE : m == EVHTTP_REQ_POST;
+}
+
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 {
-	char arg[IB_HTTP_PATH_MAX + 1];
+	char arg[IB_HTTP_PATH_MAX + 1] = "";
 
 	for (size_t i = 0; i < IB_ARRAY_SIZE(api_routes); i++) {
-		if (!api_match(api_routes[i].pattern, rest, arg, sizeof(arg)))
+		const struct api_route *rt = &api_routes[i];
+		bool item = strchr(rt->pattern, '*') != NULL;
+
+		if (!api_match(rt->pattern, rest, arg, sizeof(arg)))
 			continue;
-		if (rq->method != EVHTTP_REQ_GET && rq->method != EVHTTP_REQ_HEAD) {
-			ib_httpd_header(rq, "Allow", "GET, HEAD");
+		if (!method_allowed(rt, rq->method, item)) {
+			ib_httpd_header(rq, "Allow", rt->allow);
 			ib_httpd_json(rq, 405, error_json("method not allowed"));
 		} else if (!authorized(rq)) {
 			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
 			ib_httpd_json(rq, 401, error_json("a valid bearer token is required"));
+		} else if (rq->method == EVHTTP_REQ_GET || rq->method == EVHTTP_REQ_HEAD) {
+			rt->fn(rq, arg);
 		} else {
-			api_routes[i].fn(rq, arg);
+			ib_httpd_api_write(rq, (enum ib_config_kind)rt->kind, item ? arg : NULL);
 		}
 		return;
 	}

@@ -30,7 +30,7 @@
 #include "httpd/http_server_int.h"
 
 #define HTTP_HEADERS_MAX 16384		/* request line + headers; longer: 413 */
-#define HTTP_BODY_MAX 65536		/* request bodies (the API takes none yet) */
+#define HTTP_BODY_MAX IB_INVENTORY_BODY_MAX /* request bodies: API objects */
 #define HTTP_TIMEOUT_S 60		/* idle connection timeout */
 #define JOURNAL_PATH_MAX 160		/* bytes of the path kept in the journal */
 
@@ -86,6 +86,18 @@ static void who_for_peer(struct ib_http_req *rq, struct ib_lease4 *lease,
 }
 
 /* One event per fetch: path, status, bytes, ms, and the plan of scripts. */
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	default: return "other";
+	}
+}
+
 static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 {
 	struct ib_journal_who who = { 0 };
@@ -112,8 +124,7 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	slot = ib_journal_add_slot(rq->srv->journal, &who, "http", rq->kind, &cap);
 	ib_jw_init(&w, slot, cap);
 	ib_jw_str(&w, "path", path);
-	ib_jw_str(&w, "method", rq->method == EVHTTP_REQ_HEAD ? "HEAD" :
-		  rq->method == EVHTTP_REQ_GET ? "GET" : "other");
+	ib_jw_str(&w, "method", method_name(rq->method));
 	ib_jw_str(&w, "client", host);
 	ib_jw_int(&w, "status", status);
 	ib_jw_int(&w, "bytes", (int64_t)bytes);
@@ -564,6 +575,13 @@ int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_confi
 	if (!same)
 		ib_warn("reload: http listen addresses, port or TLS changed: needs a restart");
 	return load_snapshot(srv, cfg);
+}
+
+void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,
+				  void *ctx)
+{
+	srv->inventory = fn;
+	srv->inventory_ctx = ctx;
 }
 
 void ib_http_server_free(struct ib_http_server *srv)

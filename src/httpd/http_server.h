@@ -1,7 +1,7 @@
 /*
  * The HTTP boot service shell: iPXE scripts (/boot.ipxe), install configs
  * (/configs/<name>), kernels and initrds (/assets/<path>) and the
- * read-only REST API (/api/v1/...), on libevent's evhttp.
+ * REST API (/api/v1/...), on libevent's evhttp.
  *
  * The shell parses the request target (http/http_url.h), asks the boot
  * policy (boot/boot_plan.h) what the machine gets, answers, and journals
@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "inventory/inventory.h"
 #include "journal/journal.h"
 #include "store/store.h"
 
@@ -38,6 +39,19 @@ int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
  * Returns 0, or a negative errno with the old snapshot kept.
  */
 int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_config *cfg);
+
+/*
+ * How the REST API changes the inventory: fn stores change c and swaps in
+ * the snapshot it makes (which reconfigures srv), or refuses it: 0, or
+ * -ENOENT, -EINVAL (err says why, IB_CONFIG_ERRLEN bytes), -EIO.
+ * *ret_created says whether a put made a new object.
+ */
+typedef int (*ib_http_inventory_fn)(void *ctx, const struct ib_inventory_change *c,
+				    bool *ret_created, char *err);
+
+/* Lets the API write the inventory through fn; without it writes get 503. */
+void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,
+				  void *ctx);
 
 /* Closes the listeners and frees srv; accepts NULL. */
 void ib_http_server_free(struct ib_http_server *srv);

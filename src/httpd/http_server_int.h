@@ -33,6 +33,8 @@ struct ib_http_server {
 	struct event *flush_timer;	/* journal flush when DHCP does not run */
 	struct ib_tpl_out out;		/* render buffer, reused by every request */
 	struct ib_http_url url;		/* parsed target of the current request */
+	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */
+	void *inventory_ctx;		/* its context */
 };
 
 /* One request being answered (lives on the stack of the dispatcher). */
@@ -78,6 +80,13 @@ int ib_httpd_assets_open(const char *dir);
 
 /* /api/v1/<rest>: rest is the decoded path after "/api/v1/". */
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest);
+/* ---- http_api_inventory.c ---- */
+
+/* POST (arg NULL), PUT or DELETE of an inventory object; authorized. */
+void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const char *arg);
+
+/* ---- http_api.c ---- */
+
 /* Loads the bearer token of cfg (none when no api_token_file). */
 int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg);
 

@@ -60,6 +60,19 @@ static const struct ib_store_migration migrations[] = {
 	  "  ('server_id', lower(hex(randomblob(16)))),"
 	  "  ('created_at', CAST(strftime('%s', 'now') AS TEXT));"
 	  "CREATE INDEX leases4_state_expires ON leases4 (state, expires);" },
+	{ 3,
+	  /* Inventory objects written through the REST API: the config
+	   * snapshot is the file plus these (config.h ib_config_load_with).
+	   * body is the object's JSON; id keeps the order they were made in. */
+	  "CREATE TABLE inventory ("
+	  "  id         INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  kind       TEXT NOT NULL"
+	  "             CHECK (kind IN ('profiles', 'groups', 'machines')),"
+	  "  name       TEXT NOT NULL,"
+	  "  body       TEXT NOT NULL,"
+	  "  updated_us INTEGER NOT NULL,"
+	  "  UNIQUE (kind, name)"
+	  ");" },
 };
 
 int ib_store_schema_version(void)

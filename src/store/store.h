@@ -70,6 +70,14 @@ struct ib_event_filter {
 	size_t limit;			/* 0 = no limit; newest last */
 };
 
+/* One inventory object kept for the REST API (see ib_store_inv_put). */
+struct ib_inv_row {
+	const char *kind;		/* "profiles", "groups" or "machines" */
+	const char *name;		/* its key within the kind */
+	const char *body;		/* the object, JSON text */
+	int64_t updated_us;		/* last write, unix microseconds */
+};
+
 struct ib_store;
 
 /* The operations an implementation provides. */
@@ -98,6 +106,10 @@ struct ib_store_ops {
 			     void *ctx);
 	int (*event_prune)(struct ib_store *s, uint32_t max_events,
 			   int64_t older_than_us);
+	int (*inv_put)(struct ib_store *s, const struct ib_inv_row *row, bool *ret_created);
+	int (*inv_delete)(struct ib_store *s, const char *kind, const char *name);
+	int (*inv_foreach)(struct ib_store *s,
+			   int (*cb)(const struct ib_inv_row *row, void *ctx), void *ctx);
 	void (*close)(struct ib_store *s);
 };
 
@@ -175,5 +187,25 @@ static inline int ib_store_event_foreach(struct ib_store *s, const struct ib_eve
 /* Deletes events beyond the newest max_events, and those older than the cutoff. */
 static inline int ib_store_event_prune(struct ib_store *s, uint32_t max_events, int64_t older_than_us)
 { return s->ops->event_prune(s, max_events, older_than_us); }
+
+/*
+ * Creates or replaces the inventory object (row->kind, row->name); a
+ * replaced one keeps its place in the order.  *ret_created (may be NULL)
+ * says which.  The pointers in row are read, not kept.
+ */
+static inline int ib_store_inv_put(struct ib_store *s, const struct ib_inv_row *row,
+		bool *ret_created)
+{ return s->ops->inv_put(s, row, ret_created); }
+
+/* Deletes an inventory object.  -ENOENT if there is none. */
+static inline int ib_store_inv_delete(struct ib_store *s, const char *kind, const char *name)
+{ return s->ops->inv_delete(s, kind, name); }
+
+/* Calls cb for every inventory object, by kind, in the order they were
+ * made; the row's strings live until cb returns.  A negative return of
+ * cb stops the walk and is returned. */
+static inline int ib_store_inv_foreach(struct ib_store *s,
+		int (*cb)(const struct ib_inv_row *, void *), void *ctx)
+{ return s->ops->inv_foreach(s, cb, ctx); }
 
 #endif

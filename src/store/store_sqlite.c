@@ -56,6 +56,10 @@ enum stmt_id {
 	ST_EVENT_BY_MAC,
 	ST_EVENT_PRUNE_COUNT,
 	ST_EVENT_PRUNE_AGE,
+	ST_INV_EXISTS,
+	ST_INV_UPSERT,
+	ST_INV_DELETE,
+	ST_INV_ALL,
 	ST__MAX
 };
 
@@ -151,6 +155,13 @@ static const char *const stmt_sql[ST__MAX] = {
 		" (SELECT id FROM events ORDER BY ts_us DESC, id DESC"
 		" LIMIT -1 OFFSET ?1)",
 	[ST_EVENT_PRUNE_AGE] = "DELETE FROM events WHERE ts_us < ?1",
+	[ST_INV_EXISTS] = "SELECT 1 FROM inventory WHERE kind = ?1 AND name = ?2",
+	[ST_INV_UPSERT] = "INSERT INTO inventory (kind, name, body, updated_us)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, name) DO UPDATE SET"
+		" body = excluded.body, updated_us = excluded.updated_us",
+	[ST_INV_DELETE] = "DELETE FROM inventory WHERE kind = ?1 AND name = ?2",
+	[ST_INV_ALL] = "SELECT kind, name, body, updated_us FROM inventory"
+		" ORDER BY kind, id",
 };
 
 /* The SQLite store; embeds the interface base first. */
@@ -642,6 +653,77 @@ static int ss_event_prune(struct ib_store *s, uint32_t max_events,
 	return scope_close(ss, outer, r);
 }
 
+/* ---- inventory ---- */
+
+static int ss_inv_put(struct ib_store *s, const struct ib_inv_row *row, bool *ret_created)
+{
+	struct store_sqlite *ss = to_ss(s);
+	sqlite3_stmt *st = ss->st[ST_INV_EXISTS];
+	bool outer, created;
+	int rc, r;
+
+	r = scope_open(ss, &outer);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, row->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	created = rc == SQLITE_DONE;
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+	done(st);
+	if (r == 0) {
+		st = ss->st[ST_INV_UPSERT];
+		sqlite3_bind_text(st, 1, row->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, row->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, row->body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, row->updated_us);
+		r = run(st);
+	}
+	r = scope_close(ss, outer, r);
+	if (r == 0 && ret_created)
+		*ret_created = created;
+	return r;
+}
+
+static int ss_inv_delete(struct ib_store *s, const char *kind, const char *name)
+{
+	struct store_sqlite *ss = to_ss(s);
+	sqlite3_stmt *st = ss->st[ST_INV_DELETE];
+	int r;
+
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	r = run(st);
+	if (r == 0 && sqlite3_changes(ss->db) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+static int ss_inv_foreach(struct ib_store *s,
+			  int (*cb)(const struct ib_inv_row *row, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st = to_ss(s)->st[ST_INV_ALL];
+	int rc, r = 0;
+
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ib_inv_row row = {
+			.kind = (const char *)sqlite3_column_text(st, 0),
+			.name = (const char *)sqlite3_column_text(st, 1),
+			.body = (const char *)sqlite3_column_text(st, 2),
+			.updated_us = sqlite3_column_int64(st, 3),
+		};
+
+		if (!row.kind || !row.name || !row.body)
+			r = -EIO;
+		else
+			r = cb(&row, ctx);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -EIO;
+	done(st);
+	return r;
+}
+
 /* ---- open / close ---- */
 
 static void ss_close(struct ib_store *s)
@@ -669,6 +751,9 @@ static const struct ib_store_ops sqlite_ops = {
 	.event_append = ss_event_append,
 	.event_foreach = ss_event_foreach,
 	.event_prune = ss_event_prune,
+	.inv_put = ss_inv_put,
+	.inv_delete = ss_inv_delete,
+	.inv_foreach = ss_inv_foreach,
 	.close = ss_close,
 };
 

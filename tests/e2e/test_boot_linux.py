@@ -35,9 +35,8 @@ Workarounds (see the comments where they are applied):
     through an "initrd=<image name>" argument (without it: "VFS: Unable to
     mount root fs", checked); the test config's linux profile adds
     "initrd=initrd.img" (harmless under BIOS).
-  * The BOOTP "file" field holds 128 bytes: the journal's "file" of an iPXE
-    DHCP exchange is lab.yaml's script URL cut there, so it is compared as
-    a prefix.
+  * The BOOTP "file" field holds 128 bytes: lab.yaml's script URL is longer,
+    so it travels in option 67 only; the journal's "file" is the whole URL.
   * UEFI HTTP boot: OVMF builds one boot option per NIC and protocol and
     tries PXEv4, PXEv6, HTTPv4, HTTPv6 in that order.  The test turns OVMF's
     PXE off through fw_cfg (opt/org.tianocore/IPv4PXESupport=n,
@@ -413,10 +412,6 @@ def path_is(p: str):
     return lambda v: isinstance(v, str) and v.split("?", 1)[0] == p
 
 
-def script_prefix(url: str):
-    return lambda v: isinstance(v, str) and len(v) > 0 and url.startswith(v)
-
-
 def check_linux_chain(bl: LinuxBootLab, mac: str, after_us: int) -> dict:
     """The journal of mac, from after_us: iPXE DHCP -> script (linux) ->
     vmlinuz -> initrd.img, in that order, all 200.  Returns the events."""
@@ -424,9 +419,7 @@ def check_linux_chain(bl: LinuxBootLab, mac: str, after_us: int) -> dict:
         disc = first(evs, "dhcp4", "discover", after_us, boot="ipxe")
         if not disc:
             return None
-        # the journal's "file" is the BOOTP file field (128 bytes): a
-        # longer script URL shows (and, to iPXE, is) truncated there
-        ack = acked(evs, disc["ts_us"], file=script_prefix(bl.script_url))
+        ack = acked(evs, disc["ts_us"], file=bl.script_url)
         if not ack:
             return None
         script = first(evs, "http", "script", ack["ts_us"],

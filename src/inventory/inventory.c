@@ -1,0 +1,153 @@
+/*
+ * Joins the config file and the store's inventory objects (inventory.h).
+ */
+#include "inventory/inventory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+
+/* The store's objects, copied out of its rows. */
+struct objects {
+	struct ib_config_object *v;	/* the objects; strings owned */
+	size_t n;			/* in use */
+	size_t cap;			/* allocated */
+};
+
+static void objects_done(struct objects *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free((char *)o->v[i].name);
+		free((char *)o->v[i].json);
+	}
+	free(o->v);
+}
+
+static int add_row(const struct ib_inv_row *row, void *ctx)
+{
+	struct objects *o = ctx;
+	struct ib_config_object *obj;
+	enum ib_config_kind kind;
+
+	if (ib_config_kind_parse(row->kind, &kind) < 0)
+		return -EPROTO;		/* the schema's CHECK forbids it */
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		struct ib_config_object *v = reallocarray(o->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	obj = &o->v[o->n];
+	obj->kind = kind;
+	obj->name = strdup(row->name);
+	obj->json = strdup(row->body);
+	if (!obj->name || !obj->json) {
+		free((char *)obj->name);
+		free((char *)obj->json);
+		return -ENOMEM;
+	}
+	o->n++;
+	return 0;
+}
+
+int ib_inventory_load(const char *path, struct ib_store *store,
+		      struct ib_config **ret, char *err)
+{
+	struct objects o = { 0 };
+	int r;
+
+	r = ib_store_inv_foreach(store, add_row, &o);
+	if (r < 0) {
+		snprintf(err, IB_CONFIG_ERRLEN, "cannot read the stored inventory: %s",
+			 strerror(-r));
+		objects_done(&o);
+		return r;
+	}
+	r = ib_config_load_with(path, o.v, o.n, ret, err);
+	objects_done(&o);
+	return r;
+}
+
+int ib_inventory_apply(const char *path, struct ib_store *store,
+		       const struct ib_inventory_change *c, int64_t now_us,
+		       struct ib_config **ret, bool *ret_created, char *err)
+{
+	const char *kind = ib_config_kind_name(c->kind);
+	struct ib_config *next = NULL;
+	bool created = false;
+	int r;
+
+	err[0] = '\0';
+	r = ib_store_begin(store);
+	if (r < 0)
+		goto err_storage;
+	if (c->json) {
+		struct ib_inv_row row = { .kind = kind, .name = c->name, .body = c->json,
+					  .updated_us = now_us };
+
+		r = ib_store_inv_put(store, &row, &created);
+	} else {
+		r = ib_store_inv_delete(store, kind, c->name);
+	}
+	if (r < 0)
+		goto err_rollback;
+	r = ib_inventory_load(path, store, &next, err);
+	if (r < 0)
+		goto err_rollback;
+	r = ib_store_commit(store);
+	if (r < 0) {
+		ib_config_free(next);
+		goto err_storage;
+	}
+	*ret = next;
+	if (ret_created)
+		*ret_created = created;
+	return 0;
+
+err_rollback:
+	ib_store_rollback(store);
+	if (r == -ENOENT && !err[0])
+		snprintf(err, IB_CONFIG_ERRLEN, "no stored %s object %s", kind, c->name);
+	if (r == -EIO && !err[0])
+		snprintf(err, IB_CONFIG_ERRLEN, "the store failed");
+	return r == -ENOENT || r == -EIO || r == -ENOMEM ? r : -EINVAL;
+err_storage:
+	snprintf(err, IB_CONFIG_ERRLEN, "the store failed: %s", strerror(-r));
+	return -EIO;
+}
+
+int ib_inventory_lookup(const struct ib_config *cfg, enum ib_config_kind kind,
+			const char *name)
+{
+	uint8_t mac[6];
+
+	switch (kind) {
+	case IB_CONFIG_PROFILES:
+		for (size_t i = 0; i < cfg->n_profiles; i++)
+			if (strcmp(cfg->profiles[i].name, name) == 0)
+				return cfg->profiles[i].api;
+		break;
+	case IB_CONFIG_GROUPS:
+		for (size_t i = 0; i < cfg->n_groups; i++)
+			if (strcmp(cfg->groups[i].name, name) == 0)
+				return cfg->groups[i].api;
+		break;
+	case IB_CONFIG_MACHINES:
+		if (ib_mac_parse(name, mac) < 0)
+			return -ENOENT;
+		for (size_t i = 0; i < cfg->n_machines; i++)
+			if (memcmp(cfg->machines[i].mac, mac, 6) == 0)
+				return cfg->machines[i].api;
+		break;
+	case IB_CONFIG_N_KINDS:
+		break;
+	}
+	return -ENOENT;
+}

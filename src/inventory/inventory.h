@@ -1,0 +1,50 @@
+/*
+ * The inventory: profiles, groups and machines from the config file plus
+ * those written through the REST API, which live in the store.  The
+ * snapshot the daemon serves (and `ironboot explain` reasons over) is
+ * always both, validated as one; this module joins them and applies one
+ * API change atomically.
+ */
+#ifndef IB_INVENTORY_INVENTORY_H
+#define IB_INVENTORY_INVENTORY_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "store/store.h"
+
+#define IB_INVENTORY_BODY_MAX (1u << 20)	/* bytes of one object's JSON */
+
+/* One change the API asks for. */
+struct ib_inventory_change {
+	enum ib_config_kind kind;	/* which list */
+	const char *name;		/* the object's key (normal MAC for machines) */
+	const char *json;		/* the new object (JSON text), or NULL: delete */
+};
+
+/*
+ * Loads the config file at path with the store's inventory objects
+ * (ib_config_load_with).  Returns 0 and *ret, or a negative errno with
+ * the reason in err (IB_CONFIG_ERRLEN bytes).
+ */
+int ib_inventory_load(const char *path, struct ib_store *store,
+		      struct ib_config **ret, char *err);
+
+/*
+ * Writes change c inside a store transaction, loads the snapshot it makes
+ * and, only if that validates, commits.  The caller owns *ret (the new
+ * snapshot) and swaps it in; on any failure nothing is stored.  Returns
+ * 0; -ENOENT (delete of an object that is not stored); -EINVAL (the new
+ * inventory does not validate: err says why); -EIO (storage).
+ * *ret_created (may be NULL) says whether a put made a new object.
+ */
+int ib_inventory_apply(const char *path, struct ib_store *store,
+		       const struct ib_inventory_change *c, int64_t now_us,
+		       struct ib_config **ret, bool *ret_created, char *err);
+
+/* The snapshot's entry for (kind, name) and whether it came from the
+ * API: 1 = from the API, 0 = from the file, -ENOENT = none. */
+int ib_inventory_lookup(const struct ib_config *cfg, enum ib_config_kind kind,
+			const char *name);
+
+#endif
