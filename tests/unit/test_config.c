@@ -484,6 +484,54 @@ static void test_template_files(void **state)
 	rmdir(dir);
 }
 
+/* API objects join the file's lists, are validated with them, and an
+ * error inside one names it instead of the file. */
+static void test_objects_joined(void **state)
+{
+	char path[] = "/tmp/ib-config-objs-XXXXXX", err[IB_CONFIG_ERRLEN];
+	const char *yaml = HTTP1 "groups:\n  - { name: all, profile: p }\n";
+	const struct ib_config_object ok[] = {
+		{ IB_CONFIG_PROFILES, "q", "{\"name\":\"q\",\"kernel\":\"k\"}" },
+		{ IB_CONFIG_GROUPS, "r9", "{\"name\":\"r9\",\"profile\":\"q\","
+					  "\"selector\":{\"labels\":{\"rack\":\"r9\"}}}" },
+		{ IB_CONFIG_MACHINES, "52:54:00:00:00:01",
+		  "{\"mac\":\"52:54:00:00:00:01\",\"labels\":{\"rack\":\"r9\"}}" },
+	};
+	const struct ib_config_object bad[] = {
+		{ IB_CONFIG_GROUPS, "g", "{\"name\":\"g\",\"profile\":\"nope\"}" },
+	};
+	const struct ib_config_object dup[] = {
+		{ IB_CONFIG_PROFILES, "p", "{\"name\":\"p\",\"kernel\":\"k\"}" },
+	};
+	const struct ib_config_object notmap[] = { { IB_CONFIG_PROFILES, "x", "[1]" } };
+	struct ib_config *cfg = NULL;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	if (ib_config_load_with(path, ok, 3, &cfg, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->n_profiles, 2);
+	assert_false(cfg->profiles[0].api);
+	assert_true(cfg->profiles[1].api);
+	assert_string_equal(cfg->groups[1].profile, "q");
+	assert_true(cfg->groups[1].api && !cfg->groups[0].api);
+	assert_int_equal(cfg->n_machines, 1);
+	assert_true(cfg->machines[0].api);
+	ib_config_free(cfg);
+	cfg = NULL;
+	assert_int_equal(ib_config_load_with(path, bad, 1, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "api:groups/g:1:"));
+	assert_non_null(strstr(err, "unknown profile 'nope'"));
+	assert_int_equal(ib_config_load_with(path, dup, 1, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "api:profiles/p:"));
+	assert_int_equal(ib_config_load_with(path, notmap, 1, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "api:profiles/x:1:1: expected a mapping"));
+	assert_null(cfg);
+	unlink(path);
+}
+
 static void test_empty_defaults(void **state)
 {
 	struct ib_config *cfg = load_ok("# nothing here\n");
@@ -574,6 +622,7 @@ int main(void)
 	const struct CMUnitTest good[] = {
 		cmocka_unit_test(test_lab_example),
 		cmocka_unit_test(test_template_files),
+		cmocka_unit_test(test_objects_joined),
 		cmocka_unit_test(test_empty_defaults),
 		cmocka_unit_test(test_section_defaults),
 		cmocka_unit_test(test_proxy_without_subnets),

@@ -783,6 +783,68 @@ static const char schema_v1[] =
 	"CREATE INDEX events_ts ON events (ts_us);"
 	"PRAGMA user_version = 1;";
 
+/* ---- inventory objects ---- */
+
+struct inv_seen {
+	char names[8][32];		/* kind/name in walk order */
+	char bodies[8][64];
+	size_t n;
+};
+
+static int inv_cb(const struct ib_inv_row *row, void *ctx)
+{
+	struct inv_seen *seen = ctx;
+
+	if (seen->n == 8)
+		return -E2BIG;
+	snprintf(seen->names[seen->n], 32, "%s/%s", row->kind, row->name);
+	snprintf(seen->bodies[seen->n], 64, "%s", row->body);
+	seen->n++;
+	return 0;
+}
+
+static void test_inventory(void **state)
+{
+	struct fix *f = *state;
+	struct ib_inv_row a = { "profiles", "b-second", "{\"v\":1}", 10 };
+	struct ib_inv_row b = { "profiles", "a-first", "{\"v\":2}", 11 };
+	struct ib_inv_row m = { "machines", "52:54:00:00:00:01", "{}", 12 };
+	struct ib_inv_row bad = { "nonsense", "x", "{}", 13 };
+	struct inv_seen seen = { 0 };
+	bool created = false;
+
+	assert_int_equal(ib_store_inv_put(f->s, &a, &created), 0);
+	assert_true(created);
+	assert_int_equal(ib_store_inv_put(f->s, &b, &created), 0);
+	assert_int_equal(ib_store_inv_put(f->s, &m, NULL), 0);
+	a.body = "{\"v\":3}";
+	assert_int_equal(ib_store_inv_put(f->s, &a, &created), 0);
+	assert_false(created);			/* replaced, keeps its place */
+	assert_int_equal(ib_store_inv_put(f->s, &bad, NULL), -EIO);	/* CHECK */
+	assert_int_equal(ib_store_inv_foreach(f->s, inv_cb, &seen), 0);
+	assert_int_equal(seen.n, 3);
+	assert_string_equal(seen.names[0], "machines/52:54:00:00:00:01");
+	assert_string_equal(seen.names[1], "profiles/b-second");
+	assert_string_equal(seen.bodies[1], "{\"v\":3}");
+	assert_string_equal(seen.names[2], "profiles/a-first");
+	assert_int_equal(ib_store_inv_delete(f->s, "profiles", "b-second"), 0);
+	assert_int_equal(ib_store_inv_delete(f->s, "profiles", "b-second"), -ENOENT);
+	/* a rolled back put leaves nothing */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_inv_put(f->s, &a, NULL), 0);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ib_store_inv_foreach(f->s, inv_cb, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	/* kept across a reopen */
+	ib_store_free(f->s);
+	f->s = NULL;
+	fix_open(f);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ib_store_inv_foreach(f->s, inv_cb, &seen), 0);
+	assert_int_equal(seen.n, 2);
+}
+
 static void test_migrate_v1(void **state)
 {
 	struct fix *f = *state;
@@ -975,6 +1037,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_one_per_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_set_state, setup, teardown),
