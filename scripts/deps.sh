@@ -9,8 +9,8 @@ build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-de
   libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
   sqlite3 iproute2"
 test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
-  kea-dhcp4-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
-  tftp-hpa atftp curl busybox tcpdump procps nftables"
+  kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
+  tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6"
 
 pkgs=$build_pkgs
 [ "$what" = test ] && pkgs="$build_pkgs $test_pkgs"

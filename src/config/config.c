@@ -44,6 +44,30 @@ static void free_subnet(struct ib_subnet4 *s)
 	free(s->reservations);
 }
 
+static void free_subnet6(struct ib_subnet6 *s)
+{
+	free(s->interface);
+	free(s->pools);
+	free(s->dns);
+	free_strv(s->domain_search, s->n_domain_search);
+	free(s->ntp);
+	for (size_t i = 0; i < s->n_reservations && s->reservations; i++) {
+		free(s->reservations[i].hostname);
+		free(s->reservations[i].boot.boot_file);
+		free(s->reservations[i].boot.script_url);
+	}
+	free(s->reservations);
+}
+
+static void free_dhcp6(struct ib_dhcp6_config *d)
+{
+	free_strv(d->interfaces, d->n_interfaces);
+	for (size_t i = 0; i < d->n_subnets && d->subnets; i++)
+		free_subnet6(&d->subnets[i]);
+	free(d->subnets);
+	free_strv(d->ra.interfaces, d->ra.n_interfaces);
+}
+
 static void free_boot(struct ib_boot_config *b)
 {
 	free(b->file_bios);
@@ -53,6 +77,9 @@ static void free_boot(struct ib_boot_config *b)
 	free(b->http_url_x64);
 	free(b->http_url_arm64);
 	free(b->ipxe_script_url);
+	free(b->ipxe_script_url6);
+	free(b->http_url6_x64);
+	free(b->http_url6_arm64);
 }
 
 static void free_kv(struct ib_kv *kv, size_t n)
@@ -140,6 +167,7 @@ void ib_config_free(struct ib_config *cfg)
 	for (size_t i = 0; i < cfg->dhcp4.n_subnets && cfg->dhcp4.subnets; i++)
 		free_subnet(&cfg->dhcp4.subnets[i]);
 	free(cfg->dhcp4.subnets);
+	free_dhcp6(&cfg->dhcp6);
 	free_boot(&cfg->boot);
 	free(cfg->tftp.root);
 	free_strv(cfg->tftp.listen, cfg->tftp.n_listen);
@@ -148,7 +176,7 @@ void ib_config_free(struct ib_config *cfg)
 
 /* What an operator expects when a key is left out.  Sections that exist
  * add their own (config_schema.c: tftp enabled, subnet lease time, boot
- * files when there is no boot section). */
+ * files when there is no boot section; config_dhcp6.c: lifetimes). */
 static struct ib_config *config_new(const char *name)
 {
 	struct ib_config *cfg = calloc(1, sizeof(*cfg));
@@ -165,6 +193,15 @@ static struct ib_config *config_new(const char *name)
 	cfg->dhcp4.authoritative = true;
 	cfg->dhcp4.offer_hold = 30;
 	cfg->dhcp4.decline_hold = 600;
+	cfg->dhcp6.port = 547;			/* RFC 8415 7.2 */
+	cfg->dhcp6.client_port = 546;
+	cfg->dhcp6.rapid_commit = true;		/* RFC 8415 18.3.1 */
+	cfg->dhcp6.advertise_hold = 30;
+	cfg->dhcp6.decline_hold = 600;
+	cfg->dhcp6.default_arch = 7;		/* EFI x64 (RFC 4578 2.1, IANA) */
+	cfg->dhcp6.ra.interval = 30;		/* RFC 4861 6.2.1: 4..1800 */
+	cfg->dhcp6.ra.managed = true;		/* M: addresses from DHCPv6 */
+	cfg->dhcp6.ra.other = true;		/* O: boot URL and DNS too */
 	cfg->tftp.root = strdup("/usr/lib/ipxe");
 	cfg->tftp.port = 69;			/* RFC 1350 */
 	cfg->tftp.max_transfers = 2000;
@@ -378,6 +415,30 @@ const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg, uint3
 		const struct ib_subnet4 *s = &cfg->dhcp4.subnets[i];
 
 		if ((addr & s->mask) == s->network)
+			return s;
+	}
+	return NULL;
+}
+
+/* RFC 4291 2.5: addr is in prefix/len when their first len bits agree. */
+static bool prefix6_match(const uint8_t prefix[16], uint8_t len, const uint8_t addr[16])
+{
+	size_t bytes = len / 8;
+	unsigned bits = len % 8;
+
+	if (memcmp(prefix, addr, bytes) != 0)
+		return false;
+	return bits == 0 || ((prefix[bytes] ^ addr[bytes]) & (uint8_t)(0xff00u >> bits)) == 0;
+}
+
+const struct ib_subnet6 *ib_config_subnet6_for(const struct ib_config *cfg,
+					       const uint8_t addr[16])
+{
+	/* Disjoint as well (validated): the first match is the only one. */
+	for (size_t i = 0; i < cfg->dhcp6.n_subnets; i++) {
+		const struct ib_subnet6 *s = &cfg->dhcp6.subnets[i];
+
+		if (prefix6_match(s->prefix, s->prefix_len, addr))
 			return s;
 	}
 	return NULL;

@@ -10,8 +10,9 @@
  *   "lab.yaml:12:7: dhcp4.subnets[0].pools[1]: pool 198.18.1.10-198.18.1.20 is
  *    outside subnet 198.18.0.0/24"
  *
- * IPv4 addresses are uint32_t in host byte order.  All strings are
- * NUL-terminated and owned by the snapshot.
+ * IPv4 addresses are uint32_t in host byte order; IPv6 addresses are
+ * uint8_t[16] in network order.  All strings are NUL-terminated and owned by
+ * the snapshot.
  */
 #ifndef IB_CONFIG_CONFIG_H
 #define IB_CONFIG_CONFIG_H
@@ -105,6 +106,73 @@ struct ib_dhcp4_config {
 	size_t n_subnets;
 };
 
+/* An IPv6 dynamic range, inclusive at both ends. */
+struct ib_pool6 {
+	uint8_t start[16];		/* first address */
+	uint8_t end[16];		/* last address (>= start, bytewise) */
+};
+
+#define IB_DUID_MAX 130			/* RFC 8415 11.1: 2-byte type + up to 128 */
+
+/* A fixed IPv6 address for one machine: by DUID, or by MAC (learnt from
+ * DUID-LL/LLT, relay option 79, or an EUI-64 link-local source). */
+struct ib_reservation6 {
+	uint8_t duid_len;		/* 0 = match by MAC only */
+	uint8_t duid[IB_DUID_MAX];	/* raw DUID bytes (hex in YAML) */
+	bool has_mac;			/* mac is set */
+	uint8_t mac[6];			/* Ethernet address */
+	uint8_t address[16];		/* inside the subnet, outside its pools */
+	char *hostname;			/* or NULL */
+	struct ib_boot_override boot;	/* per-machine boot file/script */
+};
+
+/* One IPv6 subnet (a /64 normally) served directly or through relays. */
+struct ib_subnet6 {
+	uint8_t prefix[16];		/* network prefix, host bits zero */
+	uint8_t prefix_len;		/* 1..128 */
+	char *interface;		/* link served directly (name), or NULL: matched by address */
+	struct ib_pool6 *pools;		/* dynamic ranges, non-overlapping */
+	size_t n_pools;
+	uint8_t (*dns)[16];		/* option 23 */
+	size_t n_dns;
+	char **domain_search;		/* option 24 */
+	size_t n_domain_search;
+	uint8_t (*ntp)[16];		/* option 56 */
+	size_t n_ntp;
+	uint32_t preferred_lifetime;	/* seconds */
+	uint32_t valid_lifetime;	/* seconds, >= preferred */
+	uint32_t t1;			/* renew, default 0.5 x preferred (RFC 8415 21.4) */
+	uint32_t t2;			/* rebind, default 0.8 x preferred */
+	struct ib_reservation6 *reservations;
+	size_t n_reservations;
+};
+
+/* Router advertisements ironboot sends itself (RFC 4861), for labs with no router. */
+struct ib_ra_config {
+	bool enabled;			/* off by default: a real router usually advertises */
+	char **interfaces;		/* where to send them (required when enabled) */
+	size_t n_interfaces;
+	uint32_t interval;		/* seconds between unsolicited RAs (4..1800, default 30) */
+	uint32_t router_lifetime;	/* seconds; 0 = not a default router (default 0) */
+	bool managed;			/* M flag: addresses by DHCPv6 (default true) */
+	bool other;			/* O flag: other config by DHCPv6 (default true) */
+};
+
+struct ib_dhcp6_config {
+	bool enabled;			/* serve DHCPv6 (default: the section has subnets, like dhcp4) */
+	char **interfaces;		/* names to listen on; none = all */
+	size_t n_interfaces;
+	uint16_t port;			/* server port, 547 */
+	uint16_t client_port;		/* client port, 546 */
+	bool rapid_commit;		/* honour Rapid Commit (default true) */
+	uint32_t advertise_hold;	/* seconds an ADVERTISE reserves its address (default 30) */
+	uint32_t decline_hold;		/* seconds a DECLINEd address is quarantined (default 600) */
+	uint16_t default_arch;		/* client arch (RFC 5970 / IANA) assumed without option 61; default 7 */
+	struct ib_subnet6 *subnets;	/* disjoint prefixes */
+	size_t n_subnets;
+	struct ib_ra_config ra;		/* router advertisements */
+};
+
 /* Firmware boot files by client architecture (option 93), and iPXE. */
 struct ib_boot_config {
 	uint32_t next_server;		/* siaddr; 0 = receiving interface address */
@@ -115,6 +183,12 @@ struct ib_boot_config {
 	char *http_url_x64;		/* arch 16 (UEFI HTTP x64), or NULL */
 	char *http_url_arm64;		/* arch 19 (UEFI HTTP arm64), or NULL */
 	char *ipxe_script_url;		/* handed to iPXE (user-class "iPXE") */
+	char *ipxe_script_url6;		/* URL handed to iPXE over DHCPv6, or NULL: derived */
+	char *http_url6_x64;		/* UEFI HTTP boot x64 (arch 16) over IPv6, or NULL */
+	char *http_url6_arm64;		/* arch 19 over IPv6, or NULL */
+	uint8_t next_server6[16];	/* TFTP server in tftp:// URLs */
+	bool has_next_server6;		/* next_server6 is set; unset = the receiving
+					 * interface's address */
 };
 
 struct ib_tftp_config {
@@ -254,6 +328,7 @@ struct ib_config {
 	char *path;			/* file this snapshot was loaded from */
 	struct ib_server_config server;
 	struct ib_dhcp4_config dhcp4;
+	struct ib_dhcp6_config dhcp6;
 	struct ib_boot_config boot;
 	struct ib_tftp_config tftp;
 	struct ib_journal_config journal;
@@ -309,5 +384,8 @@ int ib_config_kind_parse(const char *s, enum ib_config_kind *ret);
 /* Finds the subnet containing addr, or NULL. */
 const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg,
 					      uint32_t addr);
+/* Finds the IPv6 subnet containing addr (network order), or NULL. */
+const struct ib_subnet6 *ib_config_subnet6_for(const struct ib_config *cfg,
+					       const uint8_t addr[16]);
 
 #endif

@@ -6,6 +6,7 @@
  *   config_walk.c      typed readers for nodes, error and key-path helpers
  *   config_schema.c    the key tables: which key fills which field
  *   config_validate.c  checks across fields: pools, overlaps, reservations
+ *   config_dhcp6.c     the dhcp6 tables and checks (IPv6 subnets, RA)
  *   config.c           the public API (config.h)
  *
  * The tree lives only while a file loads; the snapshot never points into it.
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/util.h"
 #include "config/config.h"
 
 #define IB_CONFIG_MAX_BYTES (16u << 20)	/* largest file accepted */
@@ -127,6 +129,12 @@ int ib_cfg_read_ip4(struct ib_cfg_walk *w, const struct ib_ynode *n, uint32_t *r
 /* "a.b.c.d/len" with no host bits set. */
 int ib_cfg_read_cidr(struct ib_cfg_walk *w, const struct ib_ynode *n,
 		     uint32_t *ret_net, uint8_t *ret_len);
+/* An IPv6 address (inet_pton AF_INET6), network order; an IPv4 address
+ * gets "expected an IPv6 address". */
+int ib_cfg_read_ip6(struct ib_cfg_walk *w, const struct ib_ynode *n, uint8_t ret[16]);
+/* "addr/len" (len 0..128) with no host bits set. */
+int ib_cfg_read_cidr6(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		      uint8_t ret_prefix[16], uint8_t *ret_len);
 /* A DNS name: dot-separated LDH labels (RFC 1123 2.1), optional final dot. */
 int ib_cfg_read_dns_name(struct ib_cfg_walk *w, const struct ib_ynode *n, char **ret);
 /* "aa:bb:cc:dd:ee:ff" (or '-' separated). */
@@ -176,6 +184,91 @@ int ib_cfg_check_boot(struct ib_cfg_walk *w, const struct ib_ynode *root,
  * from http.templates; errors name the key and the template's line:col. */
 int ib_cfg_compile_templates(struct ib_cfg_walk *w, const struct ib_ynode *root,
 			     struct ib_config *cfg);
+
+/* ---- config_schema.c: the key tables ----
+ *
+ * One table per YAML mapping, naming each key, the type of its value, the
+ * field it fills and its limits.  The tables live in config_schema.c, the
+ * dhcp6 ones in config_dhcp6.c.
+ */
+
+#define IB_CFG_MAX_FIELDS 24	/* keys in the largest table */
+
+enum ib_cfg_field_kind {
+	F_BOOL,			/* bool */
+	F_U16,			/* uint16_t in min..max */
+	F_U32,			/* uint32_t in min..max */
+	F_U64,			/* uint64_t in min..max */
+	F_STRING,		/* char *, no control characters */
+	F_ABS_PATH,		/* char *, starting with '/' */
+	F_DNS_NAME,		/* char *, RFC 1123 host or domain name */
+	F_IP4,			/* uint32_t */
+	F_CIDR,			/* uint32_t network at off, uint8_t length at aux */
+	F_MAC,			/* uint8_t[6] at off, bool has_mac at aux */
+	F_CLIENT_ID,		/* uint8_t[] at off, uint8_t length at aux */
+	F_LOG_LEVEL,		/* int (enum ib_log_level) */
+	F_MODE,			/* enum ib_dhcp4_mode */
+	F_IP4_LIST,		/* uint32_t * at off, size_t count at aux */
+	F_DNS_LIST,		/* char ** at off, size_t count at aux */
+	F_IFNAME_LIST,		/* char ** at off, size_t count at aux */
+	F_ADDR_LIST,		/* char ** (IPv4 or IPv6 literals), count at aux */
+	F_NAME,			/* char *, [A-Za-z0-9._-], at most IB_CFG_NAME_MAX */
+	F_ENUM,			/* int-sized enum at off: index of the value in names */
+	F_STRING_LIST,		/* char ** at off (any strings), count at aux */
+	F_KV_MAP,		/* struct ib_kv * at off, count at aux: free key: value */
+	F_SECTION,		/* a nested struct at off, read through sub */
+	F_MAP_LIST,		/* array of sub->elem_size at off, count at aux */
+	F_IP6,			/* uint8_t[16], network order */
+	F_IP6_SET,		/* uint8_t[16] at off, bool set at aux */
+	F_CIDR6,		/* uint8_t[16] prefix at off, uint8_t length at aux */
+	F_IP6_LIST,		/* uint8_t (*)[16] at off, size_t count at aux */
+	F_HEX,			/* uint8_t[] at off, uint8_t length at aux, min..max bytes */
+	F_IFNAME,		/* char *, an interface name */
+	F_KIND_COUNT,
+};
+
+struct ib_cfg_section;
+
+/* One key of a mapping. */
+struct ib_cfg_field {
+	const char *key;		/* YAML key */
+	enum ib_cfg_field_kind kind;	/* type of the value */
+	bool required;			/* an error when absent */
+	size_t off;			/* offset of the field in the target */
+	size_t aux;			/* offset of its count, length or flag */
+	uint64_t min;			/* integer minimum */
+	uint64_t max;			/* integer maximum, or most list items */
+	const struct ib_cfg_section *sub; /* F_SECTION, F_MAP_LIST: the nested table */
+	const char *const *names;	/* F_ENUM: value names, NULL-terminated */
+};
+
+/* One mapping type. */
+struct ib_cfg_section {
+	const struct ib_cfg_field *fields; /* its keys */
+	size_t n_fields;
+	size_t elem_size;		/* F_MAP_LIST element size */
+	void (*init)(void *obj);	/* defaults, before the keys are read */
+	int (*check)(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
+};
+
+/* Table rows: FIELD(struct, "key", F_KIND, member, .more = ...),
+ * LIST(struct, "key", F_KIND, member, count member, most items, ...),
+ * SECTION(fields, .elem_size = ..., .init = ..., .check = ...). */
+#define FIELD(type, k, kind_, member, ...) \
+	{ .key = k, .kind = kind_, .off = offsetof(type, member), __VA_ARGS__ }
+#define LIST(type, k, kind_, member, count, most, ...) \
+	{ .key = k, .kind = kind_, .off = offsetof(type, member), \
+	  .aux = offsetof(type, count), .max = most, __VA_ARGS__ }
+#define SECTION(fields_, ...) \
+	{ .fields = fields_, .n_fields = IB_ARRAY_SIZE(fields_), __VA_ARGS__ }
+
+/* ---- config_dhcp6.c ---- */
+
+/* The dhcp6 section's table: subnets, pools, reservations, RA. */
+extern const struct ib_cfg_section ib_cfg_dhcp6_section;
+/* The boot section's check: the IPv6 boot URLs (ipxe_script6, http6_*)
+ * are http:// or https:// with IPv6 literals in brackets. */
+int ib_cfg_check_boot6(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
 
 /* ---- config_schema.c ---- */
 

@@ -1,8 +1,10 @@
 /*
  * The schema: one table per YAML mapping, naming each key, the type of its
- * value, the field it fills and its limits.  walk_map() reads any mapping
- * through its table; what a table cannot say (a pool's start before its
- * end, defaults that depend on other keys) goes in the section's check.
+ * value, the field it fills and its limits (the table types are in
+ * config_internal.h; the dhcp6 tables in config_dhcp6.c).  walk_map() reads
+ * any mapping through its table; what a table cannot say (a pool's start
+ * before its end, defaults that depend on other keys) goes in the section's
+ * check.
  */
 #include "config/config_internal.h"
 
@@ -15,76 +17,23 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define MAX_FIELDS 24		/* keys in the largest table */
-
-enum field_kind {
-	F_BOOL,			/* bool */
-	F_U16,			/* uint16_t in min..max */
-	F_U32,			/* uint32_t in min..max */
-	F_U64,			/* uint64_t in min..max */
-	F_STRING,		/* char *, no control characters */
-	F_ABS_PATH,		/* char *, starting with '/' */
-	F_DNS_NAME,		/* char *, RFC 1123 host or domain name */
-	F_IP4,			/* uint32_t */
-	F_CIDR,			/* uint32_t network at off, uint8_t length at aux */
-	F_MAC,			/* uint8_t[6] at off, bool has_mac at aux */
-	F_CLIENT_ID,		/* uint8_t[] at off, uint8_t length at aux */
-	F_LOG_LEVEL,		/* int (enum ib_log_level) */
-	F_MODE,			/* enum ib_dhcp4_mode */
-	F_IP4_LIST,		/* uint32_t * at off, size_t count at aux */
-	F_DNS_LIST,		/* char ** at off, size_t count at aux */
-	F_IFNAME_LIST,		/* char ** at off, size_t count at aux */
-	F_ADDR_LIST,		/* char ** (IPv4 or IPv6 literals), count at aux */
-	F_NAME,			/* char *, [A-Za-z0-9._-], at most IB_CFG_NAME_MAX */
-	F_ENUM,			/* int-sized enum at off: index of the value in names */
-	F_STRING_LIST,		/* char ** at off (any strings), count at aux */
-	F_KV_MAP,		/* struct ib_kv * at off, count at aux: free key: value */
-	F_SECTION,		/* a nested struct at off, read through sub */
-	F_MAP_LIST,		/* array of sub->elem_size at off, count at aux */
-	F_KIND_COUNT,
-};
-
-struct section;
-
-/* One key of a mapping. */
-struct field {
-	const char *key;		/* YAML key */
-	enum field_kind kind;		/* type of the value */
-	bool required;			/* an error when absent */
-	size_t off;			/* offset of the field in the target */
-	size_t aux;			/* offset of its count, length or flag */
-	uint64_t min;			/* integer minimum */
-	uint64_t max;			/* integer maximum, or most list items */
-	const struct section *sub;	/* F_SECTION, F_MAP_LIST: the nested table */
-	const char *const *names;	/* F_ENUM: value names, NULL-terminated */
-};
-
-/* One mapping type. */
-struct section {
-	const struct field *fields;	/* its keys */
-	size_t n_fields;
-	size_t elem_size;		/* F_MAP_LIST element size */
-	void (*init)(void *obj);	/* defaults, before the keys are read */
-	int (*check)(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
-};
-
-typedef int field_fn(struct ib_cfg_walk *w, const struct field *f,
+typedef int field_fn(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj);
 
 #define AT(obj, off, type) ((type *)(void *)((char *)(obj) + (off)))
 
 static int walk_map(struct ib_cfg_walk *w, const struct ib_ynode *map,
-		    const struct section *sec, void *obj);
+		    const struct ib_cfg_section *sec, void *obj);
 
 /* ---- scalar fields ---- */
 
-static int read_bool(struct ib_cfg_walk *w, const struct field *f,
+static int read_bool(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
 	return ib_cfg_read_bool(w, v, AT(obj, f->off, bool));
 }
 
-static int read_int(struct ib_cfg_walk *w, const struct field *f,
+static int read_int(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		    const struct ib_ynode *v, void *obj)
 {
 	uint64_t u;
@@ -110,7 +59,7 @@ static void set_string(void *obj, size_t off, char *s)
 	*slot = s;
 }
 
-static int read_string(struct ib_cfg_walk *w, const struct field *f,
+static int read_string(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		       const struct ib_ynode *v, void *obj)
 {
 	char *s;
@@ -126,7 +75,7 @@ static int read_string(struct ib_cfg_walk *w, const struct field *f,
 	return 0;
 }
 
-static int read_dns_name(struct ib_cfg_walk *w, const struct field *f,
+static int read_dns_name(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			 const struct ib_ynode *v, void *obj)
 {
 	char *s;
@@ -138,19 +87,19 @@ static int read_dns_name(struct ib_cfg_walk *w, const struct field *f,
 	return 0;
 }
 
-static int read_ip4(struct ib_cfg_walk *w, const struct field *f,
+static int read_ip4(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		    const struct ib_ynode *v, void *obj)
 {
 	return ib_cfg_read_ip4(w, v, AT(obj, f->off, uint32_t));
 }
 
-static int read_cidr(struct ib_cfg_walk *w, const struct field *f,
+static int read_cidr(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
 	return ib_cfg_read_cidr(w, v, AT(obj, f->off, uint32_t), AT(obj, f->aux, uint8_t));
 }
 
-static int read_mac(struct ib_cfg_walk *w, const struct field *f,
+static int read_mac(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		    const struct ib_ynode *v, void *obj)
 {
 	int r = ib_cfg_read_mac(w, v, AT(obj, f->off, uint8_t));
@@ -161,7 +110,7 @@ static int read_mac(struct ib_cfg_walk *w, const struct field *f,
 }
 
 /* RFC 2132 9.14: a client identifier is at least 2 bytes. */
-static int read_client_id(struct ib_cfg_walk *w, const struct field *f,
+static int read_client_id(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			  const struct ib_ynode *v, void *obj)
 {
 	size_t len;
@@ -172,7 +121,35 @@ static int read_client_id(struct ib_cfg_walk *w, const struct field *f,
 	return r;
 }
 
-static int read_log_level(struct ib_cfg_walk *w, const struct field *f,
+static int read_ip6(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		    const struct ib_ynode *v, void *obj)
+{
+	int r = ib_cfg_read_ip6(w, v, AT(obj, f->off, uint8_t));
+
+	if (r == 0 && f->kind == F_IP6_SET)
+		*AT(obj, f->aux, bool) = true;
+	return r;
+}
+
+static int read_cidr6(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		      const struct ib_ynode *v, void *obj)
+{
+	return ib_cfg_read_cidr6(w, v, AT(obj, f->off, uint8_t), AT(obj, f->aux, uint8_t));
+}
+
+/* Hex bytes, f->min..f->max of them (a DUID). */
+static int read_hex(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		    const struct ib_ynode *v, void *obj)
+{
+	size_t len;
+	int r = ib_cfg_read_hex(w, v, f->min, f->max, AT(obj, f->off, uint8_t), &len);
+
+	if (r == 0)
+		*AT(obj, f->aux, uint8_t) = (uint8_t)len;
+	return r;
+}
+
+static int read_log_level(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			  const struct ib_ynode *v, void *obj)
 {
 	enum ib_log_level level;
@@ -189,7 +166,7 @@ static int read_log_level(struct ib_cfg_walk *w, const struct field *f,
 	return 0;
 }
 
-static int read_mode(struct ib_cfg_walk *w, const struct field *f,
+static int read_mode(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
 	char *s;
@@ -207,7 +184,7 @@ static int read_mode(struct ib_cfg_walk *w, const struct field *f,
 	return r;
 }
 
-static int read_name(struct ib_cfg_walk *w, const struct field *f,
+static int read_name(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
 	char *s;
@@ -224,13 +201,13 @@ static int read_name(struct ib_cfg_walk *w, const struct field *f,
 	return 0;
 }
 
-static int read_enum(struct ib_cfg_walk *w, const struct field *f,
+static int read_enum(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
 	return ib_cfg_read_enum(w, v, f->names, AT(obj, f->off, int));
 }
 
-static int read_kv_map(struct ib_cfg_walk *w, const struct field *f,
+static int read_kv_map(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		       const struct ib_ynode *v, void *obj)
 {
 	return ib_cfg_read_kv_map(w, v, f->max, AT(obj, f->off, struct ib_kv *),
@@ -239,7 +216,7 @@ static int read_kv_map(struct ib_cfg_walk *w, const struct field *f,
 
 /* ---- list fields ---- */
 
-static int read_ip4_list(struct ib_cfg_walk *w, const struct field *f,
+static int read_ip4_list(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			 const struct ib_ynode *v, void *obj)
 {
 	uint32_t *a;
@@ -261,12 +238,51 @@ static int read_ip4_list(struct ib_cfg_walk *w, const struct field *f,
 	return r;
 }
 
+static int read_ip6_list(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+			 const struct ib_ynode *v, void *obj)
+{
+	uint8_t (*a)[16];
+	int r = ib_cfg_read_seq(w, v, f->max);
+
+	if (r < 0 || v->n_items == 0)
+		return r;
+	a = calloc(v->n_items, sizeof(*a));
+	if (!a)
+		return ib_cfg_fail_nomem(w->err);
+	memcpy((char *)obj + f->off, &a, sizeof(a));
+	*AT(obj, f->aux, size_t) = v->n_items;
+	for (size_t i = 0; i < v->n_items && r == 0; i++) {
+		size_t mark = ib_cfg_path_index(w, i);
+
+		r = ib_cfg_read_ip6(w, v->items[i], a[i]);
+		ib_cfg_path_pop(w, mark);
+	}
+	return r;
+}
+
 /* Linux IFNAMSIZ is 16 with the NUL. */
 static int check_ifname(struct ib_cfg_walk *w, const struct ib_ynode *v, const char *s)
 {
 	if (strlen(s) > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
 	    strpbrk(s, "/ \t"))
 		return ib_cfg_fail_at(w, v, "'%s' is not an interface name", s);
+	return 0;
+}
+
+static int read_ifname(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		       const struct ib_ynode *v, void *obj)
+{
+	char *s;
+	int r = ib_cfg_read_string(w, v, &s);
+
+	if (r < 0)
+		return r;
+	r = check_ifname(w, v, s);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	set_string(obj, f->off, s);
 	return 0;
 }
 
@@ -279,7 +295,7 @@ static int check_listen(struct ib_cfg_walk *w, const struct ib_ynode *v, const c
 	return ib_cfg_fail_at(w, v, "'%s' is not an IPv4 or IPv6 address", s);
 }
 
-static int read_list_item(struct ib_cfg_walk *w, const struct field *f,
+static int read_list_item(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			  const struct ib_ynode *v, char **ret)
 {
 	int r;
@@ -292,7 +308,7 @@ static int read_list_item(struct ib_cfg_walk *w, const struct field *f,
 	return f->kind == F_IFNAME_LIST ? check_ifname(w, v, *ret) : check_listen(w, v, *ret);
 }
 
-static int read_string_list(struct ib_cfg_walk *w, const struct field *f,
+static int read_string_list(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			    const struct ib_ynode *v, void *obj)
 {
 	char **a;
@@ -314,13 +330,13 @@ static int read_string_list(struct ib_cfg_walk *w, const struct field *f,
 	return r;
 }
 
-static int read_section(struct ib_cfg_walk *w, const struct field *f,
+static int read_section(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			const struct ib_ynode *v, void *obj)
 {
 	return walk_map(w, v, f->sub, AT(obj, f->off, char));
 }
 
-static int read_map_list(struct ib_cfg_walk *w, const struct field *f,
+static int read_map_list(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 			 const struct ib_ynode *v, void *obj)
 {
 	char *a;
@@ -355,11 +371,13 @@ static field_fn *const readers[F_KIND_COUNT] = {
 	[F_NAME] = read_name, [F_ENUM] = read_enum, [F_STRING_LIST] = read_string_list,
 	[F_KV_MAP] = read_kv_map,
 	[F_SECTION] = read_section, [F_MAP_LIST] = read_map_list,
+	[F_IP6] = read_ip6, [F_IP6_SET] = read_ip6, [F_CIDR6] = read_cidr6,
+	[F_IP6_LIST] = read_ip6_list, [F_HEX] = read_hex, [F_IFNAME] = read_ifname,
 };
 
 /* ---- the mapping walker ---- */
 
-static const struct field *find_field(const struct section *sec,
+static const struct ib_cfg_field *find_field(const struct ib_cfg_section *sec,
 				      const struct ib_ynode *key, size_t *ret_i)
 {
 	for (size_t i = 0; i < sec->n_fields; i++) {
@@ -386,11 +404,11 @@ static int unknown_key(struct ib_cfg_walk *w, const struct ib_ynode *key)
 }
 
 /* Reads one key: value pair; seen[] remembers each key for duplicates. */
-static int walk_pair(struct ib_cfg_walk *w, const struct section *sec,
+static int walk_pair(struct ib_cfg_walk *w, const struct ib_cfg_section *sec,
 		     const struct ib_ynode *key, const struct ib_ynode *v,
 		     void *obj, const struct ib_ynode **seen)
 {
-	const struct field *f;
+	const struct ib_cfg_field *f;
 	size_t i, mark;
 	int r = 0;
 
@@ -411,7 +429,7 @@ static int walk_pair(struct ib_cfg_walk *w, const struct section *sec,
 }
 
 static int check_required(struct ib_cfg_walk *w, const struct ib_ynode *map,
-			  const struct section *sec)
+			  const struct ib_cfg_section *sec)
 {
 	for (size_t i = 0; i < sec->n_fields; i++)
 		if (sec->fields[i].required && !ib_ynode_get(map, sec->fields[i].key))
@@ -420,9 +438,9 @@ static int check_required(struct ib_cfg_walk *w, const struct ib_ynode *map,
 }
 
 static int walk_map(struct ib_cfg_walk *w, const struct ib_ynode *map,
-		    const struct section *sec, void *obj)
+		    const struct ib_cfg_section *sec, void *obj)
 {
-	const struct ib_ynode *seen[MAX_FIELDS] = { 0 };
+	const struct ib_ynode *seen[IB_CFG_MAX_FIELDS] = { 0 };
 	int r = 0;
 
 	if (map->kind != IB_YNODE_MAPPING)
@@ -533,34 +551,26 @@ static void http_init(void *obj)
 
 /* ---- the tables ---- */
 
-#define FIELD(type, k, kind_, member, ...) \
-	{ .key = k, .kind = kind_, .off = offsetof(type, member), __VA_ARGS__ }
-#define LIST(type, k, kind_, member, count, most, ...) \
-	{ .key = k, .kind = kind_, .off = offsetof(type, member), \
-	  .aux = offsetof(type, count), .max = most, __VA_ARGS__ }
-#define SECTION(fields_, ...) \
-	{ .fields = fields_, .n_fields = IB_ARRAY_SIZE(fields_), __VA_ARGS__ }
-
 #define P struct ib_pool4
-static const struct field pool_fields[] = {
+static const struct ib_cfg_field pool_fields[] = {
 	FIELD(P, "start", F_IP4, start, .required = true),
 	FIELD(P, "end", F_IP4, end, .required = true),
 };
 #undef P
-static const struct section pool_section =
+static const struct ib_cfg_section pool_section =
 	SECTION(pool_fields, .elem_size = sizeof(struct ib_pool4), .check = pool_check);
 
 #define R struct ib_route4
-static const struct field route_fields[] = {
+static const struct ib_cfg_field route_fields[] = {
 	FIELD(R, "destination", F_CIDR, dest, .aux = offsetof(R, prefix_len), .required = true),
 	FIELD(R, "gateway", F_IP4, gateway, .required = true),
 };
 #undef R
-static const struct section route_section =
+static const struct ib_cfg_section route_section =
 	SECTION(route_fields, .elem_size = sizeof(struct ib_route4));
 
 #define R struct ib_reservation4
-static const struct field reservation_fields[] = {
+static const struct ib_cfg_field reservation_fields[] = {
 	FIELD(R, "mac", F_MAC, mac, .aux = offsetof(R, has_mac)),
 	FIELD(R, "client_id", F_CLIENT_ID, client_id, .aux = offsetof(R, client_id_len)),
 	FIELD(R, "address", F_IP4, address, .required = true),
@@ -569,12 +579,12 @@ static const struct field reservation_fields[] = {
 	FIELD(R, "script_url", F_STRING, boot.script_url),
 };
 #undef R
-static const struct section reservation_section =
+static const struct ib_cfg_section reservation_section =
 	SECTION(reservation_fields, .elem_size = sizeof(struct ib_reservation4),
 		.check = reservation_check);
 
 #define S struct ib_subnet4
-static const struct field subnet_fields[] = {
+static const struct ib_cfg_field subnet_fields[] = {
 	FIELD(S, "subnet", F_CIDR, network, .aux = offsetof(S, prefix_len), .required = true),
 	LIST(S, "pools", F_MAP_LIST, pools, n_pools, 256, .sub = &pool_section),
 	LIST(S, "routers", F_IP4_LIST, routers, n_routers, 16),
@@ -592,13 +602,13 @@ static const struct field subnet_fields[] = {
 	     .sub = &reservation_section),
 };
 #undef S
-_Static_assert(IB_ARRAY_SIZE(subnet_fields) <= MAX_FIELDS, "raise MAX_FIELDS");
-static const struct section subnet_section =
+_Static_assert(IB_ARRAY_SIZE(subnet_fields) <= IB_CFG_MAX_FIELDS, "raise IB_CFG_MAX_FIELDS");
+static const struct ib_cfg_section subnet_section =
 	SECTION(subnet_fields, .elem_size = sizeof(struct ib_subnet4),
 		.init = subnet_init, .check = subnet_check);
 
 #define D struct ib_dhcp4_config
-static const struct field dhcp4_fields[] = {
+static const struct ib_cfg_field dhcp4_fields[] = {
 	FIELD(D, "enabled", F_BOOL, enabled),
 	FIELD(D, "mode", F_MODE, mode),
 	LIST(D, "interfaces", F_IFNAME_LIST, interfaces, n_interfaces, 64),
@@ -611,11 +621,11 @@ static const struct field dhcp4_fields[] = {
 	LIST(D, "subnets", F_MAP_LIST, subnets, n_subnets, 4096, .sub = &subnet_section),
 };
 #undef D
-static const struct section dhcp4_section =
+static const struct ib_cfg_section dhcp4_section =
 	SECTION(dhcp4_fields, .check = dhcp4_check);
 
 #define B struct ib_boot_config
-static const struct field boot_fields[] = {
+static const struct ib_cfg_field boot_fields[] = {
 	FIELD(B, "next_server", F_IP4, next_server),
 	FIELD(B, "bios", F_STRING, file_bios),
 	FIELD(B, "efi_x64", F_STRING, file_efi_x64),
@@ -624,12 +634,17 @@ static const struct field boot_fields[] = {
 	FIELD(B, "http_x64", F_STRING, http_url_x64),
 	FIELD(B, "http_arm64", F_STRING, http_url_arm64),
 	FIELD(B, "ipxe_script", F_STRING, ipxe_script_url),
+	FIELD(B, "ipxe_script6", F_STRING, ipxe_script_url6),
+	FIELD(B, "http6_x64", F_STRING, http_url6_x64),
+	FIELD(B, "http6_arm64", F_STRING, http_url6_arm64),
+	FIELD(B, "next_server6", F_IP6_SET, next_server6, .aux = offsetof(B, has_next_server6)),
 };
 #undef B
-static const struct section boot_section = SECTION(boot_fields);
+static const struct ib_cfg_section boot_section =
+	SECTION(boot_fields, .check = ib_cfg_check_boot6);
 
 #define T struct ib_tftp_config
-static const struct field tftp_fields[] = {
+static const struct ib_cfg_field tftp_fields[] = {
 	FIELD(T, "enabled", F_BOOL, enabled),
 	FIELD(T, "root", F_ABS_PATH, root),
 	FIELD(T, "port", F_U16, port, .min = 1, .max = 65535),
@@ -644,27 +659,27 @@ static const struct field tftp_fields[] = {
 	FIELD(T, "cache_bytes", F_U64, cache_bytes, .min = 0, .max = 1ull << 40),
 };
 #undef T
-static const struct section tftp_section =
+static const struct ib_cfg_section tftp_section =
 	SECTION(tftp_fields, .init = tftp_init, .check = tftp_check);
 
 #define J struct ib_journal_config
-static const struct field journal_fields[] = {
+static const struct ib_cfg_field journal_fields[] = {
 	FIELD(J, "max_events", F_U32, max_events, .min = 1, .max = UINT32_MAX),
 	FIELD(J, "max_age_days", F_U32, max_age_days, .min = 0, .max = 36500),
 };
 #undef J
-static const struct section journal_section = SECTION(journal_fields);
+static const struct ib_cfg_section journal_section = SECTION(journal_fields);
 
 #define H struct ib_http_tls
-static const struct field tls_fields[] = {
+static const struct ib_cfg_field tls_fields[] = {
 	FIELD(H, "cert", F_ABS_PATH, cert, .required = true),
 	FIELD(H, "key", F_ABS_PATH, key, .required = true),
 };
 #undef H
-static const struct section tls_section = SECTION(tls_fields);
+static const struct ib_cfg_section tls_section = SECTION(tls_fields);
 
 #define H struct ib_http_config
-static const struct field http_fields[] = {
+static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "enabled", F_BOOL, enabled),
 	LIST(H, "listen", F_ADDR_LIST, listen, n_listen, 64),
 	FIELD(H, "port", F_U16, port, .min = 1, .max = 65535),
@@ -675,7 +690,7 @@ static const struct field http_fields[] = {
 	FIELD(H, "tls", F_SECTION, tls, .sub = &tls_section),
 };
 #undef H
-static const struct section http_section =
+static const struct ib_cfg_section http_section =
 	SECTION(http_fields, .init = http_init);
 
 static const char *const boot_mode_names[] = { "kernel", "local", NULL };
@@ -684,17 +699,17 @@ static const char *const local_method_names[] = { "exit", "sanboot", NULL };
 static const char *const format_names[] = { "text", "ipxe", "yaml", "json", "shell", NULL };
 
 #define I struct ib_install_config
-static const struct field install_config_fields[] = {
+static const struct ib_cfg_field install_config_fields[] = {
 	FIELD(I, "name", F_NAME, name, .required = true),
 	FIELD(I, "template", F_STRING, template, .required = true),
 	FIELD(I, "format", F_ENUM, format, .names = format_names),
 };
 #undef I
-static const struct section install_config_section =
+static const struct ib_cfg_section install_config_section =
 	SECTION(install_config_fields, .elem_size = sizeof(struct ib_install_config));
 
 #define P struct ib_profile
-static const struct field profile_fields[] = {
+static const struct ib_cfg_field profile_fields[] = {
 	FIELD(P, "name", F_NAME, name, .required = true),
 	FIELD(P, "kernel", F_STRING, kernel),
 	LIST(P, "initrd", F_STRING_LIST, initrd, n_initrd, 16),
@@ -706,12 +721,12 @@ static const struct field profile_fields[] = {
 	LIST(P, "metadata", F_KV_MAP, metadata, n_metadata, 256),
 };
 #undef P
-static const struct section profile_section =
+static const struct ib_cfg_section profile_section =
 	SECTION(profile_fields, .elem_size = sizeof(struct ib_profile),
 		.check = ib_cfg_check_profile);
 
 #define S struct ib_selector
-static const struct field selector_fields[] = {
+static const struct ib_cfg_field selector_fields[] = {
 	FIELD(S, "mac", F_MAC, mac, .aux = offsetof(S, has_mac)),
 	FIELD(S, "uuid", F_STRING, uuid),
 	FIELD(S, "hostname", F_STRING, hostname),
@@ -721,21 +736,21 @@ static const struct field selector_fields[] = {
 	LIST(S, "labels", F_KV_MAP, labels, n_labels, 64),
 };
 #undef S
-static const struct section selector_section = SECTION(selector_fields);
+static const struct ib_cfg_section selector_section = SECTION(selector_fields);
 
 #define G struct ib_group
-static const struct field group_fields[] = {
+static const struct ib_cfg_field group_fields[] = {
 	FIELD(G, "name", F_NAME, name, .required = true),
 	FIELD(G, "profile", F_NAME, profile, .required = true),
 	FIELD(G, "selector", F_SECTION, selector, .sub = &selector_section),
 	LIST(G, "metadata", F_KV_MAP, metadata, n_metadata, 256),
 };
 #undef G
-static const struct section group_section =
+static const struct ib_cfg_section group_section =
 	SECTION(group_fields, .elem_size = sizeof(struct ib_group));
 
 #define M struct ib_machine
-static const struct field machine_fields[] = {
+static const struct ib_cfg_field machine_fields[] = {
 	FIELD(M, "mac", F_MAC, mac, .aux = offsetof(M, has_mac), .required = true),
 	FIELD(M, "hostname", F_DNS_NAME, hostname),
 	FIELD(M, "uuid", F_STRING, uuid),
@@ -744,11 +759,11 @@ static const struct field machine_fields[] = {
 	LIST(M, "metadata", F_KV_MAP, metadata, n_metadata, 256),
 };
 #undef M
-static const struct section machine_section =
+static const struct ib_cfg_section machine_section =
 	SECTION(machine_fields, .elem_size = sizeof(struct ib_machine));
 
 #define V struct ib_server_config
-static const struct field server_fields[] = {
+static const struct ib_cfg_field server_fields[] = {
 	FIELD(V, "state_dir", F_ABS_PATH, state_dir),
 	FIELD(V, "user", F_STRING, user),
 	FIELD(V, "group", F_STRING, group),
@@ -756,12 +771,13 @@ static const struct field server_fields[] = {
 	FIELD(V, "syslog", F_BOOL, syslog),
 };
 #undef V
-static const struct section server_section = SECTION(server_fields);
+static const struct ib_cfg_section server_section = SECTION(server_fields);
 
 #define C struct ib_config
-static const struct field root_fields[] = {
+static const struct ib_cfg_field root_fields[] = {
 	FIELD(C, "server", F_SECTION, server, .sub = &server_section),
 	FIELD(C, "dhcp4", F_SECTION, dhcp4, .sub = &dhcp4_section),
+	FIELD(C, "dhcp6", F_SECTION, dhcp6, .sub = &ib_cfg_dhcp6_section),
 	FIELD(C, "boot", F_SECTION, boot, .sub = &boot_section),
 	FIELD(C, "tftp", F_SECTION, tftp, .sub = &tftp_section),
 	FIELD(C, "journal", F_SECTION, journal, .sub = &journal_section),
@@ -773,7 +789,7 @@ static const struct field root_fields[] = {
 	     .sub = &machine_section),
 };
 #undef C
-static const struct section root_section = SECTION(root_fields, .check = root_check);
+static const struct ib_cfg_section root_section = SECTION(root_fields, .check = root_check);
 
 int ib_cfg_apply(const struct ib_cfg_err *err, const struct ib_ynode *root,
 		 struct ib_config *cfg)

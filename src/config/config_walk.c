@@ -5,6 +5,7 @@
  */
 #include "config/config_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -257,6 +258,82 @@ int ib_cfg_read_cidr(struct ib_cfg_walk *w, const struct ib_ynode *n,
 				      n->str, net, (unsigned)len);
 	}
 	*ret_net = a;
+	*ret_len = (uint8_t)len;
+	return 0;
+}
+
+/* The same value read as IPv4, for "expected an IPv6 address" messages
+ * that say what was given instead. */
+static bool looks_ip4(const char *s)
+{
+	uint32_t a;
+
+	return ib_ip4_parse(s, &a) == 0;
+}
+
+int ib_cfg_read_ip6(struct ib_cfg_walk *w, const struct ib_ynode *n, uint8_t ret[16])
+{
+	uint8_t a[16];
+	char q[QUOTE_MAX * 4 + 8];
+	int r = need_scalar(w, n, "an IPv6 address");
+
+	if (r < 0)
+		return r;
+	if (n->len != strlen(n->str) || inet_pton(AF_INET6, n->str, a) != 1) {
+		if (n->len != strlen(n->str) || !looks_ip4(n->str))
+			return bad_value(w, n, "an IPv6 address");
+		ib_cfg_quote(n, q, sizeof(q));
+		return ib_cfg_fail_at(w, n, "expected an IPv6 address, got '%s' (an IPv4 address)", q);
+	}
+	memcpy(ret, a, sizeof(a));
+	return 0;
+}
+
+/* Clears the bits of a past its first len. */
+static void mask6(uint8_t a[16], unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = len >= 8 * (i + 1) ? 8 : len > 8 * i ? len - 8 * i : 0;
+
+		a[i] &= (uint8_t)(0xff00u >> keep);
+	}
+}
+
+int ib_cfg_read_cidr6(struct ib_cfg_walk *w, const struct ib_ynode *n,
+		      uint8_t ret_prefix[16], uint8_t *ret_len)
+{
+	static const char what[] = "an IPv6 prefix (addr/len)";
+	char addr[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN];
+	const char *slash;
+	uint8_t a[16], m[16];
+	uint64_t len;
+	int r = need_scalar(w, n, what);
+
+	if (r < 0)
+		return r;
+	slash = strchr(n->str, '/');
+	if (n->len != strlen(n->str) || !slash || (size_t)(slash - n->str) >= sizeof(addr))
+		return bad_value(w, n, what);
+	memcpy(addr, n->str, (size_t)(slash - n->str));
+	addr[slash - n->str] = '\0';
+	if (inet_pton(AF_INET6, addr, a) != 1) {
+		char q[QUOTE_MAX * 4 + 8];
+
+		if (!looks_ip4(addr))
+			return bad_value(w, n, what);
+		ib_cfg_quote(n, q, sizeof(q));
+		return ib_cfg_fail_at(w, n, "expected an IPv6 prefix, got '%s' (an IPv4 prefix)", q);
+	}
+	if (!parse_decimal(slash + 1, strlen(slash + 1), &len) || len > 128)
+		return bad_value(w, n, what);
+	memcpy(m, a, sizeof(m));
+	mask6(m, (unsigned)len);
+	if (memcmp(m, a, sizeof(a)) != 0) {
+		inet_ntop(AF_INET6, m, net, sizeof(net));
+		return ib_cfg_fail_at(w, n, "%s has host bits set (did you mean %s/%u?)",
+				      n->str, net, (unsigned)len);
+	}
+	memcpy(ret_prefix, a, sizeof(a));
 	*ret_len = (uint8_t)len;
 	return 0;
 }

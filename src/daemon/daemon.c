@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "daemon/services.h"
 #include "dhcp4/dhcp4_server.h"
+#include "dhcp6/dhcp6_server.h"
 #include "inventory/inventory.h"
 #include "journal/journal.h"
 #include "store/store.h"
@@ -31,6 +32,7 @@ struct ib_daemon {
 	struct ib_store *store;		/* owned */
 	struct ib_journal *journal;	/* owned */
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
+	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
 	struct ib_services *services;	/* TFTP and later services */
 	struct event *sig_term, *sig_int, *sig_hup;
 };
@@ -117,9 +119,12 @@ static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
 	int r;
 
 	if ((d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0) ||
+	    (d->dhcp6 && (r = ib_dhcp6_server_reconfigure(d->dhcp6, next)) < 0) ||
 	    (r = ib_services_reconfigure(d->services, next)) < 0) {
 		if (d->dhcp4)
 			ib_dhcp4_server_reconfigure(d->dhcp4, d->cfg);
+		if (d->dhcp6)
+			ib_dhcp6_server_reconfigure(d->dhcp6, d->cfg);
 		ib_services_reconfigure(d->services, d->cfg);
 		ib_config_free(next);
 		return r;
@@ -241,6 +246,9 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 	if (cfg->dhcp4.enabled &&
 	    (r = ib_dhcp4_server_new(d->base, cfg, d->store, d->journal, &d->dhcp4)) < 0)
 		goto err;
+	if (cfg->dhcp6.enabled &&
+	    (r = ib_dhcp6_server_new(d->base, cfg, d->store, d->journal, &d->dhcp6)) < 0)
+		goto err;
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
@@ -293,6 +301,7 @@ void ib_daemon_free(struct ib_daemon *d)
 	log_stats(d);
 	ib_services_free(d->services);
 	ib_dhcp4_server_free(d->dhcp4);
+	ib_dhcp6_server_free(d->dhcp6);
 	if (d->journal && ib_journal_flush(d->journal, false) < 0)
 		ib_warn("journal: final flush failed; %zu events lost",
 			ib_journal_pending(d->journal));

@@ -8,7 +8,10 @@
  * Column types are chosen so the PostgreSQL store can mirror them: leases4
  * keys on the IPv4 address (host order, fits a bigint), hardware address
  * and client-id are byte strings (bytea), times are unix seconds or
- * microseconds (bigint).
+ * microseconds (bigint).  leases6 keys on the 16-byte IPv6 address as a
+ * byte string (bytea, which sorts bytewise like SQLite's BLOB: address
+ * order), DUID and MAC are bytea, the IAID an unsigned 32-bit value
+ * (bigint), times bigint.
  */
 #include "store/migrations.h"
 #include "store/store.h"
@@ -73,6 +76,28 @@ static const struct ib_store_migration migrations[] = {
 	  "  updated_us INTEGER NOT NULL,"
 	  "  UNIQUE (kind, name)"
 	  ");" },
+	{ 4,
+	  /* DHCPv6 (RFC 8415) IA_NA leases; state as in leases4.  The
+	   * CHECKs mirror store_sqlite6.c's limits (IB_DUID_MAX = 130, RFC
+	   * 8415 11.1) so a row from elsewhere cannot break them.
+	   * leases6_client serves find_client (newest by cltt) and the "one
+	   * address per IA per subnet" update; leases6_state_expires lets
+	   * reclaim find due leases without a table scan. */
+	  "CREATE TABLE leases6 ("
+	  "  address    BLOB PRIMARY KEY CHECK (length(address) = 16),"
+	  "  subnet     BLOB NOT NULL CHECK (length(subnet) = 16),"
+	  "  prefix_len INTEGER NOT NULL CHECK (prefix_len BETWEEN 0 AND 128),"
+	  "  duid       BLOB NOT NULL CHECK (length(duid) BETWEEN 1 AND 130),"
+	  "  iaid       INTEGER NOT NULL CHECK (iaid BETWEEN 0 AND 4294967295),"
+	  "  mac        BLOB CHECK (mac IS NULL OR length(mac) = 6)," /* NULL = unknown */
+	  "  hostname   TEXT NOT NULL DEFAULT '',"
+	  "  cltt       INTEGER NOT NULL,"
+	  "  preferred  INTEGER NOT NULL,"
+	  "  expires    INTEGER NOT NULL,"
+	  "  state      INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4)"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX leases6_client ON leases6 (duid, iaid, cltt);"
+	  "CREATE INDEX leases6_state_expires ON leases6 (state, expires);" },
 };
 
 int ib_store_schema_version(void)

@@ -1,5 +1,6 @@
 /*
- * The store: leases and journal events behind one small interface.
+ * The store: IPv4 and IPv6 leases, journal events, inventory objects and a
+ * few key/value settings ("meta") behind one small interface.
  *
  * Policy never sees SQL.  The shells call these operations; the SQLite
  * implementation (store_sqlite.c) is the embedded default, and the
@@ -27,6 +28,7 @@
 #define IB_HWADDR_MAX 16
 #define IB_STORE_CLIENT_ID_MAX 255
 #define IB_HOSTNAME_MAX 64
+#define IB_DUID_MAX 130			/* RFC 8415 11.1: type (2) + at most 128 */
 
 enum ib_lease_state {
 	IB_LEASE_ACTIVE = 1,		/* acknowledged, until expires */
@@ -48,6 +50,23 @@ struct ib_lease4 {
 	int64_t cltt;			/* client last transaction, unix seconds */
 	int64_t expires;		/* unix seconds */
 	enum ib_lease_state state;
+};
+
+/* One IPv6 lease row (IA_NA address). */
+struct ib_lease6 {
+	uint8_t address[16];		/* the primary key */
+	uint8_t subnet[16];		/* prefix of its subnet */
+	uint8_t prefix_len;		/* of the subnet */
+	uint8_t duid_len;		/* bytes of duid (1..IB_DUID_MAX) */
+	uint8_t duid[IB_DUID_MAX];	/* client DUID (option 1) */
+	uint32_t iaid;			/* IA_NA identifier */
+	bool has_mac;			/* mac is known (DUID-LL/LLT, option 79, EUI-64) */
+	uint8_t mac[6];			/* the machine's MAC, for the journal and reservations */
+	char hostname[IB_HOSTNAME_MAX];	/* sanitised, or "" */
+	int64_t cltt;			/* client last transaction, unix seconds */
+	int64_t preferred;		/* preferred-until, unix seconds */
+	int64_t expires;		/* valid-until, unix seconds */
+	enum ib_lease_state state;	/* same states as IPv4 */
 };
 
 /* One journal event. */
@@ -100,6 +119,21 @@ struct ib_store_ops {
 	int (*lease4_reclaim)(struct ib_store *s, int64_t now,
 			      int (*cb)(const struct ib_lease4 *l, void *ctx),
 			      void *ctx);
+	int (*lease6_get)(struct ib_store *s, const uint8_t address[16],
+			  struct ib_lease6 *ret);
+	int (*lease6_find_client)(struct ib_store *s, const uint8_t *duid,
+				  uint8_t duid_len, uint32_t iaid,
+				  struct ib_lease6 *ret);
+	int (*lease6_commit)(struct ib_store *s, const struct ib_lease6 *l,
+			     int64_t now);
+	int (*lease6_set_state)(struct ib_store *s, const uint8_t address[16],
+				enum ib_lease_state state, int64_t expires);
+	int (*lease6_foreach)(struct ib_store *s,
+			      int (*cb)(const struct ib_lease6 *l, void *ctx),
+			      void *ctx);
+	int (*lease6_reclaim)(struct ib_store *s, int64_t now,
+			      int (*cb)(const struct ib_lease6 *l, void *ctx),
+			      void *ctx);
 	int (*event_append)(struct ib_store *s, struct ib_event *ev);
 	int (*event_foreach)(struct ib_store *s, const struct ib_event_filter *f,
 			     int (*cb)(const struct ib_event *e, void *ctx),
@@ -110,6 +144,8 @@ struct ib_store_ops {
 	int (*inv_delete)(struct ib_store *s, const char *kind, const char *name);
 	int (*inv_foreach)(struct ib_store *s,
 			   int (*cb)(const struct ib_inv_row *row, void *ctx), void *ctx);
+	int (*meta_get)(struct ib_store *s, const char *key, char *value, size_t cap);
+	int (*meta_put)(struct ib_store *s, const char *key, const char *value);
 	void (*close)(struct ib_store *s);
 };
 
@@ -175,6 +211,63 @@ static inline int ib_store_lease4_reclaim(struct ib_store *s, int64_t now,
 		int (*cb)(const struct ib_lease4 *, void *), void *ctx)
 { return s->ops->lease4_reclaim(s, now, cb, ctx); }
 
+/* Fetches the IPv6 lease row for address (any state). -ENOENT if none. */
+static inline int ib_store_lease6_get(struct ib_store *s, const uint8_t a[16],
+		struct ib_lease6 *ret)
+{ return s->ops->lease6_get(s, a, ret); }
+
+/*
+ * Finds the newest IPv6 lease (by cltt, any state) of one IA_NA: the
+ * client's DUID (1..IB_DUID_MAX bytes, else -EINVAL) and the IAID.
+ * -ENOENT if none.
+ */
+static inline int ib_store_lease6_find_client(struct ib_store *s, const uint8_t *duid,
+		uint8_t duid_len, uint32_t iaid, struct ib_lease6 *ret)
+{ return s->ops->lease6_find_client(s, duid, duid_len, iaid, ret); }
+
+/*
+ * Writes l as ACTIVE (l->state is ignored) if its address is free: no row,
+ * or a row that is RELEASED or EXPIRED, or ACTIVE/DECLINED but expired at
+ * now (expires <= now), or ACTIVE for the same client (same DUID and same
+ * IAID).  A DECLINED address stays quarantined until it expires, for its
+ * decliner too.  Otherwise -EEXIST and nothing changes.  Also ends
+ * (RELEASED) any other ACTIVE lease of the same DUID and IAID in the same
+ * subnet (subnet and prefix_len): one address per IA per subnet.
+ * -EINVAL for a duid_len outside 1..IB_DUID_MAX, a prefix_len over 128
+ * or an unterminated hostname.  Atomic.
+ */
+static inline int ib_store_lease6_commit(struct ib_store *s, const struct ib_lease6 *l,
+		int64_t now)
+{ return s->ops->lease6_commit(s, l, now); }
+
+/*
+ * Sets an IPv6 lease's state and valid-until (release, decline, expiry);
+ * preferred-until is lowered to expires if it was later (RFC 8415 21.6:
+ * preferred never exceeds valid).  -ENOENT if no row, -EINVAL for a state
+ * outside enum ib_lease_state.
+ */
+static inline int ib_store_lease6_set_state(struct ib_store *s, const uint8_t a[16],
+		enum ib_lease_state st, int64_t expires)
+{ return s->ops->lease6_set_state(s, a, st, expires); }
+
+/*
+ * Calls cb for every IPv6 lease, in address order (bytewise, so
+ * numerical).  A non-zero return of cb stops the walk and is returned.
+ */
+static inline int ib_store_lease6_foreach(struct ib_store *s,
+		int (*cb)(const struct ib_lease6 *, void *), void *ctx)
+{ return s->ops->lease6_foreach(s, cb, ctx); }
+
+/*
+ * Marks ACTIVE and DECLINED IPv6 leases with expires <= now as EXPIRED,
+ * calling cb (may be NULL) for each, for the journal, before it is
+ * changed.  A negative return of cb undoes the whole reclaim; a positive
+ * one stops it, keeping what was done; either is returned.
+ */
+static inline int ib_store_lease6_reclaim(struct ib_store *s, int64_t now,
+		int (*cb)(const struct ib_lease6 *, void *), void *ctx)
+{ return s->ops->lease6_reclaim(s, now, cb, ctx); }
+
 /* Appends ev (sets ev->id). */
 static inline int ib_store_event_append(struct ib_store *s, struct ib_event *ev)
 { return s->ops->event_append(s, ev); }
@@ -207,5 +300,19 @@ static inline int ib_store_inv_delete(struct ib_store *s, const char *kind, cons
 static inline int ib_store_inv_foreach(struct ib_store *s,
 		int (*cb)(const struct ib_inv_row *, void *), void *ctx)
 { return s->ops->inv_foreach(s, cb, ctx); }
+
+/*
+ * Copies the value of meta setting key (e.g. "server_id", or the DHCPv6
+ * server's "server_duid6", hex text) into value[cap], terminated.
+ * -ENOENT if there is none, -ENOBUFS if it does not fit cap (value is
+ * then left alone).
+ */
+static inline int ib_store_meta_get(struct ib_store *s, const char *key, char *value,
+		size_t cap)
+{ return s->ops->meta_get(s, key, value, cap); }
+
+/* Creates or replaces meta setting key with value (text). */
+static inline int ib_store_meta_put(struct ib_store *s, const char *key, const char *value)
+{ return s->ops->meta_put(s, key, value); }
 
 #endif

@@ -6,10 +6,11 @@
  * DHCP shell batches a round of requests into one transaction (group
  * commit) to pay that fsync once per batch.
  *
- * Every statement is prepared once at open (stmt_sql[] below) and reused;
- * values only ever reach SQL through sqlite3_bind_*().  Each operation
- * resets the statements it used before returning, so a failed write leaves
- * the handle usable and ib_store_rollback() works.
+ * Every statement is prepared once at open (stmt_sql[] below, and
+ * ib_ss_stmt6_sql[] of store_sqlite6.c, which holds the IPv6 leases) and
+ * reused; values only ever reach SQL through sqlite3_bind_*().  Each
+ * operation resets the statements it used before returning, so a failed
+ * write leaves the handle usable and ib_store_rollback() works.
  *
  * Callbacks: a callback returns 0 to go on; any other value stops the walk
  * and is returned.  A callback may call other operations of the same
@@ -18,7 +19,7 @@
  * One handle belongs to one thread (SQLITE_OPEN_NOMUTEX); several
  * processes may open the same file (busy_timeout arbitrates the lock).
  */
-#include "store/store.h"
+#include "store/store_sqlite_int.h"
 #include "store/migrations.h"
 #include "common/util.h"
 
@@ -32,36 +33,6 @@
 #include <sqlite3.h>
 
 #define BUSY_TIMEOUT_MS 5000
-#define RECLAIM_BATCH 64	/* leases loaded per reclaim round */
-
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
-	ST_LEASE_GET,
-	ST_LEASE_FIND_CID,
-	ST_LEASE_FIND_HW,
-	ST_LEASE_UPSERT,
-	ST_LEASE_END_CID,
-	ST_LEASE_END_HW,
-	ST_LEASE_SET_STATE,
-	ST_LEASE_RANGE,
-	ST_LEASE_DUE,
-	ST_LEASE_EXPIRE,
-	ST_EVENT_INSERT,
-	ST_EVENT_ALL,
-	ST_EVENT_BY_MAC,
-	ST_EVENT_PRUNE_COUNT,
-	ST_EVENT_PRUNE_AGE,
-	ST_INV_EXISTS,
-	ST_INV_UPSERT,
-	ST_INV_DELETE,
-	ST_INV_ALL,
-	ST__MAX
-};
 
 /* Column order read by row_to_lease(). */
 #define LEASE_COLS \
@@ -95,7 +66,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* Makes a multi-statement operation atomic inside the caller's
-	 * transaction (see scope_open()). */
+	 * transaction (see ib_ss_scope_open()). */
 	[ST_SAVEPOINT] = "SAVEPOINT ib_op",
 	[ST_RELEASE] = "RELEASE ib_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO ib_op",
@@ -162,23 +133,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_INV_DELETE] = "DELETE FROM inventory WHERE kind = ?1 AND name = ?2",
 	[ST_INV_ALL] = "SELECT kind, name, body, updated_us FROM inventory"
 		" ORDER BY kind, id",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
-
-/* The SQLite store; embeds the interface base first. */
-struct store_sqlite {
-	struct ib_store base;		/* must stay first */
-	sqlite3 *db;			/* the connection */
-	sqlite3_stmt *st[ST__MAX];	/* prepared once, indexed by stmt_id */
-	bool in_lease_walk;		/* lease4_foreach running */
-	bool in_event_walk;		/* event_foreach running */
-	bool in_reclaim;		/* lease4_reclaim running (uses due[]) */
-	struct ib_lease4 due[RECLAIM_BATCH]; /* reclaim's current round */
-};
-
-static struct store_sqlite *to_ss(struct ib_store *s)
-{
-	return (struct store_sqlite *)s;
-}
 
 static void set_err(char *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -192,46 +150,6 @@ static void set_err(char *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, 256, fmt, ap);
 	va_end(ap);
-}
-
-/* Returns a statement to its pristine state for the next user. */
-static void done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/* Steps a statement that returns no rows; 0 or -EIO. Always resets. */
-static int run(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	done(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
-/* Copies a TEXT column into dst[cap], truncating, always terminated. */
-static void col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
-
-	n = IB_MIN(n, cap - 1);
-	if (n)
-		memcpy(dst, t, n);
-	dst[n] = '\0';
-}
-
-/* Copies a BLOB column into dst[cap]; returns the length kept. */
-static size_t col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t cap)
-{
-	const void *b = sqlite3_column_blob(st, col);
-	size_t n = b ? (size_t)sqlite3_column_bytes(st, col) : 0;
-
-	n = IB_MIN(n, cap);
-	if (n)
-		memcpy(dst, b, n);
-	return n;
 }
 
 /* Binds a fixed-size char field, up to its terminator or its size. */
@@ -311,12 +229,8 @@ static int ss_rollback(struct ib_store *s)
 	return run(ss->st[ST_ROLLBACK]);
 }
 
-/*
- * Opens an atomic scope for a multi-statement operation: its own
- * IMMEDIATE transaction when the caller has none open, else a savepoint
- * inside the caller's.  *ret_outer says which, for scope_close().
- */
-static int scope_open(struct store_sqlite *ss, bool *ret_outer)
+/* Opens an atomic scope: see store_sqlite_int.h. */
+int ib_ss_scope_open(struct store_sqlite *ss, bool *ret_outer)
 {
 	bool outer = sqlite3_get_autocommit(ss->db);
 	int r = run(ss->st[outer ? ST_BEGIN : ST_SAVEPOINT]);
@@ -326,8 +240,8 @@ static int scope_open(struct store_sqlite *ss, bool *ret_outer)
 	return r;
 }
 
-/* Closes the scope: kept when r >= 0, undone otherwise.  Returns r. */
-static int scope_close(struct store_sqlite *ss, bool outer, int r)
+/* Closes an atomic scope: see store_sqlite_int.h. */
+int ib_ss_scope_close(struct store_sqlite *ss, bool outer, int r)
 {
 	if (outer) {
 		if (r >= 0 && run(ss->st[ST_COMMIT]) == 0)
@@ -422,7 +336,7 @@ static int ss_lease4_commit(struct ib_store *s, const struct ib_lease4 *l, int64
 
 	if (!lease_valid(l))
 		return -EINVAL;
-	r = scope_open(ss, &outer);
+	r = ib_ss_scope_open(ss, &outer);
 	if (r < 0)
 		return r;
 	bind_upsert(st, l, now);
@@ -431,7 +345,7 @@ static int ss_lease4_commit(struct ib_store *s, const struct ib_lease4 *l, int64
 		r = -EEXIST;		/* held by another client: unchanged */
 	if (r == 0)
 		r = end_other_leases(ss, l);
-	return scope_close(ss, outer, r);
+	return ib_ss_scope_close(ss, outer, r);
 }
 
 static int ss_lease4_set_state(struct ib_store *s, uint32_t address,
@@ -540,7 +454,7 @@ static int ss_lease4_reclaim(struct ib_store *s, int64_t now,
 
 	if (ss->in_reclaim)
 		return -EBUSY;
-	r = scope_open(ss, &outer);
+	r = ib_ss_scope_open(ss, &outer);
 	if (r < 0)
 		return r;
 	ss->in_reclaim = true;
@@ -552,7 +466,7 @@ static int ss_lease4_reclaim(struct ib_store *s, int64_t now,
 		 * re-arming its lease in the past): no endless loop */
 	} while (r == 0 && n == RECLAIM_BATCH && changed > 0);
 	ss->in_reclaim = false;
-	return scope_close(ss, outer, r);
+	return ib_ss_scope_close(ss, outer, r);
 }
 
 /* ---- events ---- */
@@ -638,7 +552,7 @@ static int ss_event_prune(struct ib_store *s, uint32_t max_events,
 {
 	struct store_sqlite *ss = to_ss(s);
 	bool outer;
-	int r = scope_open(ss, &outer);
+	int r = ib_ss_scope_open(ss, &outer);
 
 	if (r < 0)
 		return r;
@@ -650,7 +564,7 @@ static int ss_event_prune(struct ib_store *s, uint32_t max_events,
 		sqlite3_bind_int64(ss->st[ST_EVENT_PRUNE_AGE], 1, older_than_us);
 		r = run(ss->st[ST_EVENT_PRUNE_AGE]);
 	}
-	return scope_close(ss, outer, r);
+	return ib_ss_scope_close(ss, outer, r);
 }
 
 /* ---- inventory ---- */
@@ -662,7 +576,7 @@ static int ss_inv_put(struct ib_store *s, const struct ib_inv_row *row, bool *re
 	bool outer, created;
 	int rc, r;
 
-	r = scope_open(ss, &outer);
+	r = ib_ss_scope_open(ss, &outer);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, row->kind, -1, SQLITE_STATIC);
@@ -679,7 +593,7 @@ static int ss_inv_put(struct ib_store *s, const struct ib_inv_row *row, bool *re
 		sqlite3_bind_int64(st, 4, row->updated_us);
 		r = run(st);
 	}
-	r = scope_close(ss, outer, r);
+	r = ib_ss_scope_close(ss, outer, r);
 	if (r == 0 && ret_created)
 		*ret_created = created;
 	return r;
@@ -724,6 +638,47 @@ static int ss_inv_foreach(struct ib_store *s,
 	return r;
 }
 
+/* ---- meta ---- */
+
+static int ss_meta_get(struct ib_store *s, const char *key, char *value, size_t cap)
+{
+	sqlite3_stmt *st = to_ss(s)->st[ST_META_GET];
+	const unsigned char *t;
+	size_t n;
+	int rc, r;
+
+	if (!key || !value)
+		return -EINVAL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		n = t ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+		/* all or nothing: a cut server DUID would be a wrong one */
+		r = n < cap ? 0 : -ENOBUFS;
+		if (r == 0) {
+			if (n)
+				memcpy(value, t, n);
+			value[n] = '\0';
+		}
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	done(st);
+	return r;
+}
+
+static int ss_meta_put(struct ib_store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = to_ss(s)->st[ST_META_PUT];
+
+	if (!key || !value)
+		return -EINVAL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return run(st);
+}
+
 /* ---- open / close ---- */
 
 static void ss_close(struct ib_store *s)
@@ -732,6 +687,8 @@ static void ss_close(struct ib_store *s)
 
 	for (size_t i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(ss->st[i]);
+	for (size_t i = 0; i < ST6__MAX; i++)
+		sqlite3_finalize(ss->st6[i]);
 	/* an open transaction is rolled back by close: never half-committed */
 	sqlite3_close(ss->db);
 	free(ss);
@@ -748,12 +705,20 @@ static const struct ib_store_ops sqlite_ops = {
 	.lease4_set_state = ss_lease4_set_state,
 	.lease4_foreach = ss_lease4_foreach,
 	.lease4_reclaim = ss_lease4_reclaim,
+	.lease6_get = ib_ss_lease6_get,
+	.lease6_find_client = ib_ss_lease6_find_client,
+	.lease6_commit = ib_ss_lease6_commit,
+	.lease6_set_state = ib_ss_lease6_set_state,
+	.lease6_foreach = ib_ss_lease6_foreach,
+	.lease6_reclaim = ib_ss_lease6_reclaim,
 	.event_append = ss_event_append,
 	.event_foreach = ss_event_foreach,
 	.event_prune = ss_event_prune,
 	.inv_put = ss_inv_put,
 	.inv_delete = ss_inv_delete,
 	.inv_foreach = ss_inv_foreach,
+	.meta_get = ss_meta_get,
+	.meta_put = ss_meta_put,
 	.close = ss_close,
 };
 
@@ -798,18 +763,29 @@ static int configure(sqlite3 *db, char *err)
 	return r;
 }
 
-static int prepare_all(struct store_sqlite *ss, char *err)
+/* Prepares the n statements sql[] into st[]; what names the table. */
+static int prepare_table(sqlite3 *db, const char *const *sql, sqlite3_stmt **st,
+			 size_t n, const char *what, char *err)
 {
-	for (size_t i = 0; i < ST__MAX; i++) {
-		if (sqlite3_prepare_v3(ss->db, stmt_sql[i], -1,
-				       SQLITE_PREPARE_PERSISTENT,
-				       &ss->st[i], NULL) != SQLITE_OK) {
-			set_err(err, "cannot prepare statement %zu: %s", i,
-				sqlite3_errmsg(ss->db));
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st[i], NULL) != SQLITE_OK) {
+			set_err(err, "cannot prepare %sstatement %zu: %s", what, i,
+				sqlite3_errmsg(db));
 			return -EPROTO;
 		}
 	}
 	return 0;
+}
+
+static int prepare_all(struct store_sqlite *ss, char *err)
+{
+	int r = prepare_table(ss->db, stmt_sql, ss->st, ST__MAX, "", err);
+
+	if (r == 0)
+		r = prepare_table(ss->db, ib_ss_stmt6_sql, ss->st6, ST6__MAX,
+				  "IPv6 ", err);
+	return r;
 }
 
 int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err)

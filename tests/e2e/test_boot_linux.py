@@ -138,11 +138,11 @@ def assets() -> Path:
     return ASSETS_CACHE
 
 
-def lab_config() -> dict:
-    cfg = netlab.lab_config()
+def lab_config(name: str = "lab.yaml") -> dict:
+    cfg = netlab.lab_config(name)
     if not isinstance(cfg.get("http"), dict) or not cfg.get("profiles"):
-        pytest.skip("HTTP boot service not there yet: examples/lab.yaml has "
-                    "no http:/profiles: section")
+        pytest.skip(f"HTTP boot service not there yet: examples/{name} has "
+                    f"no http:/profiles: section")
     return cfg
 
 
@@ -159,14 +159,24 @@ def _place(src: Path, dst: Path) -> None:
 # ---------------------------------------------------------------------------
 
 class LinuxBootLab:
+    # what a subclass changes (test_boot_ipv6.py): the examples/ config,
+    # srv0's address, where the HTTP service listens, the script URL's key
+    # in boot:, the machines added to the inventory
+    CONFIG = "lab.yaml"
+    SRV_CIDR = f"{SRV_IP}/24"
+    HTTP_BASE = f"http://{SRV_IP}:{HTTP_PORT}"
+    SCRIPT_KEY = "ipxe_script"
+    MACHINES = ((BIOS_MAC, BIOS_HOST), (UEFI_MAC, UEFI_HOST),
+                (HTTPB_MAC, HTTPB_HOST))
+
     def __init__(self, lab: netlab.Lab, tmp: Path, assets: Path,
                  tftp: bool = True):
         self.lab, self.tmp = lab, tmp
-        cfg = lab_config()
+        cfg = lab_config(self.CONFIG)
         self.srv = lab.netns("srv")
         self.vm = lab.netns("vm")
         lab.veth(self.srv, "srv0", self.vm, "vm0")
-        lab.addr(self.srv, "srv0", f"{SRV_IP}/24")
+        lab.addr(self.srv, "srv0", self.SRV_CIDR)
         lab.tap(self.vm, "tap0")
         lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
 
@@ -194,12 +204,11 @@ class LinuxBootLab:
                     args.append("initrd=initrd.img")
         machines = cfg.setdefault("machines", [])
         have = {str(m.get("mac", "")).lower() for m in machines}
-        for mac, host in ((BIOS_MAC, BIOS_HOST), (UEFI_MAC, UEFI_HOST),
-                          (HTTPB_MAC, HTTPB_HOST)):
+        for mac, host in self.MACHINES:
             if mac not in have:
                 machines.append({"mac": mac, "hostname": host})
         self.cfg = cfg
-        self.script_url = cfg["boot"]["ipxe_script"]
+        self.script_url = cfg["boot"][self.SCRIPT_KEY]
         self.cfg_path = tmp / "ironboot.yaml"
         self.cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
         self.daemon = netlab.Daemon(lab, self.srv, self.cfg_path,
@@ -226,7 +235,7 @@ class LinuxBootLab:
 
     def _probe_http(self) -> None:
         """GET /boot.ipxe inside srv; skip while the service is missing."""
-        url = f"http://{SRV_IP}:{HTTP_PORT}/boot.ipxe?mac=02:00:00:00:00:01"
+        url = f"{self.HTTP_BASE}/boot.ipxe?mac=02:00:00:00:00:01"
         code, body = self.http_get(url)
         if code in (None, 404) or (code == 200 and not body.startswith("#!ipxe")):
             pytest.skip(f"HTTP boot service not in the daemon yet: GET "
@@ -369,8 +378,8 @@ def make_lab(lab, tmp_path, ironbootd_bin, assets):
         pytest.skip("/dev/net/tun missing (tap devices unavailable)")
     made: list[LinuxBootLab] = []
 
-    def make(**kw) -> LinuxBootLab:
-        bl = LinuxBootLab(lab, tmp_path, assets, **kw)
+    def make(cls: type[LinuxBootLab] = LinuxBootLab, **kw) -> LinuxBootLab:
+        bl = cls(lab, tmp_path, assets, **kw)
         made.append(bl)
         bl.start_daemon()
         return bl

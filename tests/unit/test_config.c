@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "common/log.h"
@@ -32,6 +33,19 @@ struct bad_case {
 	"    - subnet: 10.0.0.0/24\n" \
 	"      pools:\n" \
 	"        - { start: 10.0.0.100, end: 10.0.0.199 }\n"
+
+/* A small valid dhcp6 base: one /64 with one pool. */
+#define SUBNET6 \
+	"dhcp6:\n" \
+	"  subnets:\n" \
+	"    - subnet: fd00::/64\n" \
+	"      pools:\n" \
+	"        - { start: \"fd00::1000\", end: \"fd00::1fff\" }\n"
+#define RES6 "      reservations:\n"
+
+/* 131 bytes of DUID, one more than RFC 8415 11.1 allows. */
+#define HEX16 "00112233445566778899aabbccddeeff"
+#define DUID131 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 "ffeedd"
 
 /* The HTTP boot service: an http section and one profile named p. */
 #define HTTP0 "http: { listen: [198.18.0.1] }\nprofiles:\n"
@@ -272,6 +286,118 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:12: machines[1].mac: duplicate mac: also in machines[0]" },
 	{ "machine_label_control", "machines:\n  - { mac: \"52:54:00:00:00:01\", labels: { r: \"a\\nb\" } }\n",
 	  "t.yaml:2:46: machines[0].labels.r: control character 0x0a at offset 1" },
+	/* dhcp6: prefixes */
+	{ "prefix6_host_bits", "dhcp6:\n  subnets:\n    - subnet: fd00::1/64\n",
+	  "t.yaml:3:15: dhcp6.subnets[0].subnet: fd00::1/64 has host bits set (did you mean fd00::/64?)" },
+	{ "prefix6_len_zero", "dhcp6:\n  subnets:\n    - subnet: ::/0\n",
+	  "t.yaml:3:15: dhcp6.subnets[0].subnet: a subnet's prefix length is 1..128, not 0" },
+	{ "prefix6_len_too_big", "dhcp6:\n  subnets:\n    - subnet: fd00::/129\n",
+	  "t.yaml:3:15: dhcp6.subnets[0].subnet: expected an IPv6 prefix (addr/len), got 'fd00::/129'" },
+	{ "prefix6_is_ipv4", "dhcp6:\n  subnets:\n    - subnet: 10.0.0.0/24\n",
+	  "t.yaml:3:15: dhcp6.subnets[0].subnet: expected an IPv6 prefix, got '10.0.0.0/24' (an IPv4 prefix)" },
+	{ "prefix6_no_len", "dhcp6:\n  subnets:\n    - subnet: \"fd00::\"\n",
+	  "t.yaml:3:15: dhcp6.subnets[0].subnet: expected an IPv6 prefix (addr/len), got 'fd00::'" },
+	{ "subnets6_overlap", SUBNET6 "    - subnet: fd00::/56\n",
+	  "t.yaml:6:15: dhcp6.subnets[1].subnet: subnet fd00::/56 overlaps fd00::/64 of dhcp6.subnets[0]" },
+
+	/* dhcp6: addresses */
+	{ "ip6_is_ipv4", SUBNET6 "      dns: [10.0.0.1]\n",
+	  "t.yaml:6:13: dhcp6.subnets[0].dns[0]: expected an IPv6 address, got '10.0.0.1' (an IPv4 address)" },
+	{ "ip6_bad", SUBNET6 "      ntp: [\"fd00::1\", \"fd00::g\"]\n",
+	  "t.yaml:6:24: dhcp6.subnets[0].ntp[1]: expected an IPv6 address, got 'fd00::g'" },
+	{ "pool6_start_ipv4", "dhcp6:\n  subnets:\n    - subnet: fd00::/64\n      pools: [{ start: 10.0.0.1, end: \"fd00::2\" }]\n",
+	  "t.yaml:4:24: dhcp6.subnets[0].pools[0].start: expected an IPv6 address, got '10.0.0.1' (an IPv4 address)" },
+	{ "next_server6_ipv4", "boot:\n  next_server6: 198.18.0.1\n",
+	  "t.yaml:2:17: boot.next_server6: expected an IPv6 address, got '198.18.0.1' (an IPv4 address)" },
+
+	/* dhcp6: pools */
+	{ "pool6_reversed", "dhcp6:\n  subnets:\n    - subnet: fd00::/64\n      pools:\n"
+	  "        - { start: \"fd00::2000\", end: \"fd00::1000\" }\n",
+	  "t.yaml:5:11: dhcp6.subnets[0].pools[0]: pool start fd00::2000 is after its end fd00::1000" },
+	{ "pool6_outside_subnet", SUBNET6 "        - { start: \"fd00:1::1\", end: \"fd00:1::2\" }\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].pools[1]: pool fd00:1::1-fd00:1::2 is outside subnet fd00::/64" },
+	{ "pool6_anycast", SUBNET6 "        - { start: \"fd00::\", end: \"fd00::5\" }\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].pools[1]: pool fd00::-fd00::5 includes the Subnet-Router anycast address of fd00::/64" },
+	{ "pools6_overlap", SUBNET6 "        - { start: \"fd00::1800\", end: \"fd00::2fff\" }\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].pools[1]: pool fd00::1800-fd00::2fff overlaps pool fd00::1000-fd00::1fff of dhcp6.subnets[0].pools[0]" },
+	{ "pools6_overlap_across_subnets", SUBNET6
+	  "    - subnet: fd00::/48\n      pools:\n        - { start: \"fd00::1f00\", end: \"fd00::2000\" }\n",
+	  "t.yaml:8:11: dhcp6.subnets[1].pools[0]: pool fd00::1f00-fd00::2000 overlaps pool fd00::1000-fd00::1fff of dhcp6.subnets[0].pools[0]" },
+
+	/* dhcp6: reservations */
+	{ "reservation6_no_key", SUBNET6 RES6 "        - { address: \"fd00::5\", hostname: a }\n",
+	  "t.yaml:7:11: dhcp6.subnets[0].reservations[0]: a reservation needs a mac or a duid" },
+	{ "reservation6_outside", SUBNET6 RES6 "        - { mac: 52:54:00:00:00:01, address: \"fd00:1::5\" }\n",
+	  "t.yaml:7:46: dhcp6.subnets[0].reservations[0].address: fd00:1::5 is outside subnet fd00::/64" },
+	{ "reservation6_in_pool", SUBNET6 RES6 "        - { mac: 52:54:00:00:00:01, address: \"fd00::1234\" }\n",
+	  "t.yaml:7:46: dhcp6.subnets[0].reservations[0].address: fd00::1234 is inside pool fd00::1000-fd00::1fff (ambiguous: reserve addresses outside the pools)" },
+	{ "reservation6_missing_address", SUBNET6 RES6 "        - { mac: 52:54:00:00:00:01 }\n",
+	  "t.yaml:7:11: dhcp6.subnets[0].reservations[0]: missing address" },
+	{ "duplicate_mac6", SUBNET6 RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\" }\n"
+	  "        - { mac: 52-54-00-00-00-01, address: \"fd00::6\" }\n",
+	  "t.yaml:8:18: dhcp6.subnets[0].reservations[1].mac: duplicate mac: also in dhcp6.subnets[0].reservations[0]" },
+	{ "duplicate_mac6_across_subnets", SUBNET6 RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\" }\n"
+	  "    - subnet: fd00:1::/64\n" RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00:1::5\" }\n",
+	  "t.yaml:10:18: dhcp6.subnets[1].reservations[0].mac: duplicate mac: also in dhcp6.subnets[0].reservations[0]" },
+	{ "duplicate_duid6", SUBNET6 RES6
+	  "        - { duid: \"00:04:01:02\", address: \"fd00::5\" }\n"
+	  "        - { duid: \"00040102\", address: \"fd00::6\" }\n",
+	  "t.yaml:8:19: dhcp6.subnets[0].reservations[1].duid: duplicate duid: also in dhcp6.subnets[0].reservations[0]" },
+	{ "duplicate_address6", SUBNET6 RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\" }\n"
+	  "        - { mac: 52:54:00:00:00:02, address: \"fd00:0::5\" }\n",
+	  "t.yaml:8:46: dhcp6.subnets[0].reservations[1].address: duplicate address: also in dhcp6.subnets[0].reservations[0]" },
+	{ "duid_too_long", SUBNET6 RES6 "        - { duid: " DUID131 ", address: \"fd00::5\" }\n",
+	  "t.yaml:7:19: dhcp6.subnets[0].reservations[0].duid: 131 bytes, expected 3..130" },
+	{ "duid_too_short", SUBNET6 RES6 "        - { duid: \"00:01\", address: \"fd00::5\" }\n",
+	  "t.yaml:7:19: dhcp6.subnets[0].reservations[0].duid: 2 bytes, expected 3..130" },
+
+	/* dhcp6: lifetimes and timers */
+	{ "valid_below_preferred", SUBNET6 "      preferred_lifetime: 3600\n      valid_lifetime: 1800\n",
+	  "t.yaml:7:23: dhcp6.subnets[0].valid_lifetime: valid_lifetime (1800) must not be less than preferred_lifetime (3600)" },
+	{ "lifetime_infinite", SUBNET6 "      valid_lifetime: 4294967295\n",
+	  "t.yaml:6:23: dhcp6.subnets[0].valid_lifetime: 4294967295 is out of range 60..4294967294" },
+	{ "lifetime_too_short", SUBNET6 "      preferred_lifetime: 30\n",
+	  "t.yaml:6:27: dhcp6.subnets[0].preferred_lifetime: 30 is out of range 60..4294967294" },
+	{ "t1_above_t2_6", SUBNET6 "      t1: 2000\n      t2: 1000\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].t1: t1 (2000) must not exceed t2 (1000)" },
+	{ "t1_above_default_t2_6", SUBNET6 "      t1: 3000\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].t1: t1 (3000) must not exceed t2 (2880, 80% of preferred_lifetime)" },
+	{ "t2_above_preferred", SUBNET6 "      t2: 4000\n",
+	  "t.yaml:6:11: dhcp6.subnets[0].t2: t2 (4000) must not exceed preferred_lifetime (3600)" },
+
+	/* dhcp6: the section */
+	{ "unknown_dhcp6_key", "dhcp6:\n  rapid: true\n", "t.yaml:2:3: dhcp6.rapid: unknown key" },
+	{ "unknown_subnet6_key", SUBNET6 "      lease_time: 60\n",
+	  "t.yaml:6:7: dhcp6.subnets[0].lease_time: unknown key" },
+	{ "unknown_ra_key", "dhcp6:\n  router_advertisements:\n    prefix: \"fd00::/64\"\n",
+	  "t.yaml:3:5: dhcp6.router_advertisements.prefix: unknown key" },
+	{ "dhcp6_without_subnets", "dhcp6:\n  enabled: true\n",
+	  "t.yaml:2:12: dhcp6.enabled: enabled but no subnets are configured" },
+	{ "subnet6_interface_not_listened", "dhcp6:\n  interfaces: [srv0]\n  subnets:\n"
+	  "    - { subnet: \"fd00::/64\", interface: srv1 }\n",
+	  "t.yaml:4:41: dhcp6.subnets[0].interface: interface 'srv1' is not in dhcp6.interfaces" },
+	{ "subnet6_bad_interface", "dhcp6:\n  subnets:\n    - { subnet: \"fd00::/64\", interface: \"a/b\" }\n",
+	  "t.yaml:3:41: dhcp6.subnets[0].interface: 'a/b' is not an interface name" },
+	{ "ra_interval_low", "dhcp6:\n  router_advertisements:\n    interval: 3\n",
+	  "t.yaml:3:15: dhcp6.router_advertisements.interval: 3 is out of range 4..1800" },
+	{ "ra_interval_high", "dhcp6:\n  router_advertisements:\n    interval: 1801\n",
+	  "t.yaml:3:15: dhcp6.router_advertisements.interval: 1801 is out of range 4..1800" },
+	{ "ra_no_interfaces", "dhcp6:\n  router_advertisements:\n    enabled: true\n",
+	  "t.yaml:3:14: dhcp6.router_advertisements.enabled: router advertisements need interfaces to send them on" },
+	{ "ra_router_lifetime", "dhcp6:\n  router_advertisements:\n    interfaces: [srv0]\n    router_lifetime: 10\n",
+	  "t.yaml:4:22: dhcp6.router_advertisements.router_lifetime: router_lifetime (10) must be 0 or at least interval (30)" },
+
+	/* boot URLs over IPv6 */
+	{ "ipxe_script6_not_http", "boot:\n  ipxe_script6: tftp://x/boot.ipxe\n",
+	  "t.yaml:2:17: boot.ipxe_script6: expected an http:// or https:// URL" },
+	{ "http6_x64_no_brackets", "boot:\n  http6_x64: http://fd00::1:8080/ipxe.efi\n",
+	  "t.yaml:2:14: boot.http6_x64: an IPv6 address in a URL goes in brackets: http://[addr]:port/ (RFC 3986 3.2.2)" },
+	{ "http6_arm64_no_host", "boot:\n  http6_arm64: \"https:///ipxe.efi\"\n",
+	  "t.yaml:2:16: boot.http6_arm64: expected an http:// or https:// URL with a host" },
 };
 
 static void test_bad(void **state)
@@ -424,6 +550,78 @@ static void check_lab_http(const struct ib_config *cfg, const char *path)
 	assert_string_equal(cfg->machines[0].hostname, "node10");
 }
 
+/* An IPv6 literal parsed into out (16 bytes), for comparisons. */
+static const uint8_t *ip6_into(const char *s, uint8_t *out)
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+	return out;
+}
+#define ip6(s) ip6_into(s, (uint8_t[16]){ 0 })
+
+/* examples/lab.yaml and lab-ipv6.yaml share their dhcp6 subnet. */
+static void check_lab_subnet6(const struct ib_subnet6 *s)
+{
+	static const uint8_t mac[] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x10 };
+	static const uint8_t duid[] = { 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					0x52, 0x54, 0x00, 0x00, 0x00, 0x11 };
+
+	assert_memory_equal(s->prefix, ip6("fd00:b007::"), 16);
+	assert_int_equal(s->prefix_len, 64);
+	assert_string_equal(s->interface, "srv0");
+	assert_int_equal(s->n_pools, 1);
+	assert_memory_equal(s->pools[0].start, ip6("fd00:b007::1000"), 16);
+	assert_memory_equal(s->pools[0].end, ip6("fd00:b007::1fff"), 16);
+	assert_int_equal(s->n_dns, 1);
+	assert_memory_equal(s->dns[0], ip6("fd00:b007::1"), 16);
+	assert_int_equal(s->n_ntp, 1);
+	assert_memory_equal(s->ntp[0], ip6("fd00:b007::1"), 16);
+	assert_int_equal(s->n_domain_search, 1);
+	assert_string_equal(s->domain_search[0], "lab.example");
+	assert_int_equal(s->preferred_lifetime, 1800);
+	assert_int_equal(s->valid_lifetime, 3600);
+	assert_int_equal(s->t1, 900);
+	assert_int_equal(s->t2, 1440);
+	assert_int_equal(s->n_reservations, 2);
+	assert_true(s->reservations[0].has_mac);
+	assert_memory_equal(s->reservations[0].mac, mac, 6);
+	assert_int_equal(s->reservations[0].duid_len, 0);
+	assert_memory_equal(s->reservations[0].address, ip6("fd00:b007::10"), 16);
+	assert_string_equal(s->reservations[0].hostname, "node10");
+	assert_false(s->reservations[1].has_mac);
+	assert_int_equal(s->reservations[1].duid_len, sizeof(duid));
+	assert_memory_equal(s->reservations[1].duid, duid, sizeof(duid));
+	assert_string_equal(s->reservations[1].hostname, "node11");
+}
+
+/* ra: the file turns router advertisements on (lab-ipv6.yaml) or not */
+static void check_lab_dhcp6(const struct ib_config *cfg, bool ra)
+{
+	const struct ib_dhcp6_config *d = &cfg->dhcp6;
+
+	assert_true(d->enabled);
+	assert_int_equal(d->n_interfaces, 1);
+	assert_string_equal(d->interfaces[0], "srv0");
+	assert_int_equal(d->port, 547);
+	assert_int_equal(d->client_port, 546);
+	assert_true(d->rapid_commit);
+	assert_int_equal(d->advertise_hold, 30);
+	assert_int_equal(d->decline_hold, 600);
+	assert_int_equal(d->default_arch, 7);
+	assert_int_equal(d->n_subnets, 1);
+	check_lab_subnet6(&d->subnets[0]);
+	assert_int_equal(d->ra.enabled, ra);
+	assert_int_equal(d->ra.n_interfaces, 1);
+	assert_string_equal(d->ra.interfaces[0], "srv0");
+	assert_int_equal(d->ra.interval, 30);
+	assert_int_equal(d->ra.router_lifetime, 0);
+	assert_true(d->ra.managed && d->ra.other);
+	assert_string_equal(cfg->boot.ipxe_script_url6,
+			    "http://[fd00:b007::1]:8080/boot.ipxe?mac=${net0/mac}&uuid=${uuid}&arch=${buildarch}&platform=${platform}&hostname=${hostname}&serial=${serial}");
+	assert_string_equal(cfg->boot.http_url6_x64, "http://[fd00:b007::1]:8080/assets/ipxe.efi");
+	assert_null(cfg->boot.http_url6_arm64);
+	assert_false(cfg->boot.has_next_server6);
+}
+
 static void test_lab_example(void **state)
 {
 	struct ib_config *cfg = NULL;
@@ -439,6 +637,37 @@ static void test_lab_example(void **state)
 	assert_int_equal(cfg->dhcp4.subnets[1].n_reservations, 0);
 	check_lab_rest(cfg);
 	check_lab_http(cfg, path);
+	check_lab_dhcp6(cfg, false);
+	ib_config_free(cfg);
+}
+
+/* The same lab over IPv6 only: no DHCPv4, HTTP on the IPv6 address with a
+ * bracketed base_url, the same inventory. */
+static void test_lab_ipv6_example(void **state)
+{
+	struct ib_config *cfg = NULL;
+	char path[4096], err[IB_CONFIG_ERRLEN];
+
+	example_path("lab-ipv6.yaml", path, sizeof(path));
+	if (ib_config_load(path, &cfg, err) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg->server.state_dir, "/tmp/ironboot-lab6");
+	assert_false(cfg->dhcp4.enabled);
+	assert_int_equal(cfg->dhcp4.n_subnets, 0);
+	check_lab_dhcp6(cfg, true);
+	assert_null(cfg->boot.file_bios);
+	assert_string_equal(cfg->boot.file_efi_x64, "ipxe.efi");
+	assert_true(cfg->tftp.enabled);
+	assert_true(cfg->http.enabled);
+	assert_int_equal(cfg->http.n_listen, 1);
+	assert_string_equal(cfg->http.listen[0], "fd00:b007::1");
+	assert_string_equal(cfg->http.base_url, "http://[fd00:b007::1]:8080");
+	assert_string_equal(cfg->http.assets, "/tmp/ironboot-lab6/assets");
+	assert_int_equal(cfg->n_profiles, 2);
+	assert_int_equal(cfg->n_groups, 2);
+	assert_int_equal(cfg->groups[0].profile_idx, 1);
+	assert_int_equal(cfg->n_machines, 1);
+	assert_string_equal(cfg->machines[0].hostname, "node10");
 	ib_config_free(cfg);
 }
 
@@ -598,6 +827,66 @@ static void test_subnet_for(void **state)
 	ib_config_free(cfg);
 }
 
+/* dhcp6 defaults: config_new()'s section keys, subnet lifetimes and the
+ * timers derived from them (RFC 8415 21.4: 0.5 and 0.8). */
+static void test_dhcp6_defaults(void **state)
+{
+	struct ib_config *cfg = load_ok("# nothing\n");
+
+	assert_false(cfg->dhcp6.enabled);
+	assert_int_equal(cfg->dhcp6.port, 547);
+	assert_int_equal(cfg->dhcp6.client_port, 546);
+	assert_true(cfg->dhcp6.rapid_commit);
+	assert_int_equal(cfg->dhcp6.advertise_hold, 30);
+	assert_int_equal(cfg->dhcp6.decline_hold, 600);
+	assert_int_equal(cfg->dhcp6.default_arch, 7);
+	assert_false(cfg->dhcp6.ra.enabled);
+	assert_int_equal(cfg->dhcp6.ra.interval, 30);
+	assert_int_equal(cfg->dhcp6.ra.router_lifetime, 0);
+	assert_true(cfg->dhcp6.ra.managed && cfg->dhcp6.ra.other);
+	assert_null(cfg->boot.ipxe_script_url6);
+	ib_config_free(cfg);
+
+	cfg = load_ok(SUBNET6 "    - { subnet: \"fd00:1::/64\", preferred_lifetime: 1000 }\n"
+		      "    - { subnet: \"fd00:2::/64\", valid_lifetime: 1000 }\n"
+		      "    - { subnet: \"fd00:3::/64\", t1: 0, t2: 0 }\n"
+		      "boot:\n  next_server6: \"fd00::1\"\n");
+	assert_true(cfg->dhcp6.enabled);	/* subnets given */
+	assert_false(cfg->dhcp6.ra.enabled);
+	assert_int_equal(cfg->dhcp6.subnets[0].preferred_lifetime, 3600);
+	assert_int_equal(cfg->dhcp6.subnets[0].valid_lifetime, 7200);
+	assert_int_equal(cfg->dhcp6.subnets[0].t1, 1800);
+	assert_int_equal(cfg->dhcp6.subnets[0].t2, 2880);
+	assert_null(cfg->dhcp6.subnets[0].interface);
+	assert_int_equal(cfg->dhcp6.subnets[1].valid_lifetime, 2000);
+	assert_int_equal(cfg->dhcp6.subnets[1].t1, 500);
+	assert_int_equal(cfg->dhcp6.subnets[1].t2, 800);
+	assert_int_equal(cfg->dhcp6.subnets[2].preferred_lifetime, 500);
+	assert_int_equal(cfg->dhcp6.subnets[3].t1, 0);	/* the client's choice */
+	assert_int_equal(cfg->dhcp6.subnets[3].t2, 0);
+	assert_true(cfg->boot.has_next_server6);
+	assert_memory_equal(cfg->boot.next_server6, ip6("fd00::1"), 16);
+	ib_config_free(cfg);
+}
+
+static void test_subnet6_for(void **state)
+{
+	struct ib_config *cfg = load_ok(SUBNET6 "    - subnet: fd00:0:0:10::/60\n"
+					"    - subnet: fd00:1::2/127\n");
+
+	assert_ptr_equal(ib_config_subnet6_for(cfg, ip6("fd00::7")), &cfg->dhcp6.subnets[0]);
+	assert_ptr_equal(ib_config_subnet6_for(cfg, ip6("fd00::ffff:ffff:ffff:ffff")),
+			 &cfg->dhcp6.subnets[0]);
+	assert_null(ib_config_subnet6_for(cfg, ip6("fd00:0:0:1::")));
+	assert_ptr_equal(ib_config_subnet6_for(cfg, ip6("fd00:0:0:1f:ffff::1")),
+			 &cfg->dhcp6.subnets[1]);
+	assert_null(ib_config_subnet6_for(cfg, ip6("fd00:0:0:20::")));
+	assert_ptr_equal(ib_config_subnet6_for(cfg, ip6("fd00:1::3")), &cfg->dhcp6.subnets[2]);
+	assert_null(ib_config_subnet6_for(cfg, ip6("fd00:1::1")));
+	assert_null(ib_config_subnet6_for(cfg, ip6("::")));
+	ib_config_free(cfg);
+}
+
 static void test_limits(void **state)
 {
 	size_t big = (16u << 20) + 1;
@@ -621,12 +910,15 @@ int main(void)
 {
 	const struct CMUnitTest good[] = {
 		cmocka_unit_test(test_lab_example),
+		cmocka_unit_test(test_lab_ipv6_example),
 		cmocka_unit_test(test_template_files),
 		cmocka_unit_test(test_objects_joined),
 		cmocka_unit_test(test_empty_defaults),
 		cmocka_unit_test(test_section_defaults),
 		cmocka_unit_test(test_proxy_without_subnets),
 		cmocka_unit_test(test_subnet_for),
+		cmocka_unit_test(test_dhcp6_defaults),
+		cmocka_unit_test(test_subnet6_for),
 		cmocka_unit_test(test_limits),
 	};
 	struct CMUnitTest bad[sizeof(bad_cases) / sizeof(bad_cases[0])];

@@ -1,8 +1,9 @@
 /*
- * Unit tests of the SQLite store (src/store): lease arbitration, lookups,
- * walks, reclaim, the journal, schema migrations, failure handling and
- * durability across kill -9.  Each test gets a fresh database in its own
- * mkdtemp() directory under /tmp, removed afterwards.
+ * Unit tests of the SQLite store (src/store): IPv4 and IPv6 lease
+ * arbitration, lookups, walks, reclaim, the journal, meta settings, schema
+ * migrations, failure handling and durability across kill -9.  Each test
+ * gets a fresh database in its own mkdtemp() directory under /tmp, removed
+ * afterwards.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -752,6 +753,606 @@ static void test_free_null(void **state)
 	ib_store_free(NULL);
 }
 
+/* ---- IPv6 leases ---- */
+
+/*
+ * Addresses fd00:b007:0:<sub>::<host> (the tests' /48), subnet its /64.
+ * A client n has DUID-LL (RFC 8415 11.4) of MAC 52:54:00:00:00:<n>.
+ */
+static void mk_addr6(uint8_t out[16], uint8_t sub, uint16_t host)
+{
+	static const uint8_t net[6] = { 0xfd, 0x00, 0xb0, 0x07, 0x00, 0x00 };
+
+	memset(out, 0, 16);
+	memcpy(out, net, sizeof(net));
+	out[7] = sub;
+	out[14] = (uint8_t)(host >> 8);
+	out[15] = (uint8_t)host;
+}
+
+static struct ib_lease6 mk_lease6_at(const uint8_t addr[16], uint8_t client,
+				     uint32_t iaid, int64_t cltt, int64_t expires)
+{
+	static const uint8_t duid_ll[4] = { 0x00, 0x03, 0x00, 0x01 };
+	struct ib_lease6 l;
+
+	memset(&l, 0, sizeof(l));
+	memcpy(l.address, addr, 16);
+	memcpy(l.subnet, addr, 8);		/* the /64 */
+	l.prefix_len = 64;
+	memcpy(l.mac, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, client }, 6);
+	l.has_mac = true;
+	memcpy(l.duid, duid_ll, sizeof(duid_ll));
+	memcpy(l.duid + sizeof(duid_ll), l.mac, 6);
+	l.duid_len = sizeof(duid_ll) + 6;
+	l.iaid = iaid;
+	snprintf(l.hostname, sizeof(l.hostname), "host6-%u", client);
+	l.cltt = cltt;
+	l.preferred = expires - 30;
+	l.expires = expires;
+	l.state = IB_LEASE_ACTIVE;
+	return l;
+}
+
+static struct ib_lease6 mk_lease6(uint8_t sub, uint16_t host, uint8_t client,
+				  uint32_t iaid, int64_t cltt, int64_t expires)
+{
+	uint8_t a[16];
+
+	mk_addr6(a, sub, host);
+	return mk_lease6_at(a, client, iaid, cltt, expires);
+}
+
+static void assert_lease6_equal(const struct ib_lease6 *a, const struct ib_lease6 *b)
+{
+	assert_memory_equal(a->address, b->address, 16);
+	assert_memory_equal(a->subnet, b->subnet, 16);
+	assert_int_equal(a->prefix_len, b->prefix_len);
+	assert_int_equal(a->duid_len, b->duid_len);
+	assert_memory_equal(a->duid, b->duid, a->duid_len);
+	assert_int_equal(a->iaid, b->iaid);
+	assert_int_equal(a->has_mac, b->has_mac);
+	if (a->has_mac)
+		assert_memory_equal(a->mac, b->mac, 6);
+	assert_string_equal(a->hostname, b->hostname);
+	assert_int_equal(a->cltt, b->cltt);
+	assert_int_equal(a->preferred, b->preferred);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->state, b->state);
+}
+
+/* One side of an IPv6 conflict case: which IA holds or asks. */
+struct who6 {
+	uint8_t client;		/* DUID-LL of 52:54:00:00:00:xx */
+	uint32_t iaid;		/* IA_NA identifier */
+};
+
+struct conflict6_case {
+	const char *name;
+	bool have_row;			/* false: address never leased */
+	struct who6 old;		/* stored row's IA */
+	enum ib_lease_state old_state;	/* stored row's state */
+	int64_t old_expires;		/* stored row's expiry */
+	struct who6 new;		/* committing IA */
+	int want;			/* 0 or -EEXIST */
+};
+
+static const struct conflict6_case conflict6_cases[] = {
+	{ "free: no row", false, { 0, 0 }, 0, 0, { 1, 1 }, 0 },
+	{ "free: released", true, { 2, 1 }, IB_LEASE_RELEASED, NOW + 600,
+	  { 1, 1 }, 0 },
+	{ "free: expired state", true, { 2, 1 }, IB_LEASE_EXPIRED, NOW + 600,
+	  { 1, 1 }, 0 },
+	{ "free: active past expiry", true, { 2, 1 }, IB_LEASE_ACTIVE, NOW - 1,
+	  { 1, 1 }, 0 },
+	{ "free: active expiring now", true, { 2, 1 }, IB_LEASE_ACTIVE, NOW,
+	  { 1, 1 }, 0 },
+	{ "same IA renews", true, { 2, 7 }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 2, 7 }, 0 },
+	{ "other client active", true, { 2, 1 }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 1, 1 }, -EEXIST },
+	{ "same DUID, other IAID", true, { 2, 1 }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 2, 2 }, -EEXIST },
+	{ "other DUID, same IAID", true, { 2, 1 }, IB_LEASE_ACTIVE, NOW + 600,
+	  { 3, 1 }, -EEXIST },
+	{ "declined quarantine, other client", true, { 2, 1 }, IB_LEASE_DECLINED,
+	  NOW + 600, { 1, 1 }, -EEXIST },
+	{ "declined quarantine, its decliner", true, { 2, 1 }, IB_LEASE_DECLINED,
+	  NOW + 600, { 2, 1 }, -EEXIST },
+	{ "declined, quarantine over", true, { 2, 1 }, IB_LEASE_DECLINED, NOW - 1,
+	  { 1, 1 }, 0 },
+	{ "declined, quarantine ends now", true, { 2, 1 }, IB_LEASE_DECLINED, NOW,
+	  { 2, 1 }, 0 },
+	{ "released, its client back", true, { 2, 1 }, IB_LEASE_RELEASED, NOW + 600,
+	  { 2, 1 }, 0 },
+};
+
+static void test_lease6_commit_rules(void **state)
+{
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(conflict6_cases) / sizeof(conflict6_cases[0]); i++) {
+		const struct conflict6_case *c = &conflict6_cases[i];
+		/* one subnet per case, so "one address per IA" never crosses */
+		struct ib_lease6 old = mk_lease6((uint8_t)i, 10, c->old.client, c->old.iaid,
+						 NOW - 100, c->old_expires);
+		struct ib_lease6 nw = mk_lease6((uint8_t)i, 10, c->new.client, c->new.iaid,
+						NOW, NOW + 3600);
+		struct ib_lease6 got;
+		int r;
+
+		print_message("case: %s\n", c->name);
+		if (c->have_row) {
+			assert_int_equal(ib_store_lease6_commit(f->s, &old, 0), 0);
+			assert_int_equal(ib_store_lease6_set_state(f->s, old.address,
+						c->old_state, c->old_expires), 0);
+			old.state = c->old_state;
+		}
+		r = ib_store_lease6_commit(f->s, &nw, NOW);
+		assert_int_equal(r, c->want);
+		assert_int_equal(ib_store_lease6_get(f->s, nw.address, &got), 0);
+		assert_lease6_equal(&got, r == 0 ? &nw : &old);
+	}
+}
+
+/* Asserts the state of the lease at address l->address. */
+static void expect_state6(struct ib_store *s, const struct ib_lease6 *l,
+			  enum ib_lease_state want)
+{
+	struct ib_lease6 got;
+
+	assert_int_equal(ib_store_lease6_get(s, l->address, &got), 0);
+	assert_int_equal(got.state, want);
+}
+
+static void test_lease6_one_per_ia(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 a = mk_lease6(1, 10, 1, 1, NOW, NOW + 600);
+	struct ib_lease6 b = mk_lease6(1, 11, 1, 1, NOW + 1, NOW + 600);
+	struct ib_lease6 other_sub = mk_lease6(2, 12, 1, 1, NOW + 2, NOW + 600);
+	struct ib_lease6 other_ia = mk_lease6(1, 13, 1, 2, NOW + 3, NOW + 600);
+	struct ib_lease6 other_cl = mk_lease6(1, 14, 2, 1, NOW + 4, NOW + 600);
+	struct ib_lease6 other_len = mk_lease6(1, 15, 1, 1, NOW + 5, NOW + 600);
+	struct ib_lease6 got;
+
+	assert_int_equal(ib_store_lease6_commit(f->s, &a, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &b, NOW), 0);
+	expect_state6(f->s, &a, IB_LEASE_RELEASED);
+	expect_state6(f->s, &b, IB_LEASE_ACTIVE);
+	/* the same IA in another subnet, another IA of the same client, and
+	 * the same IAID of another client each leave b alone */
+	assert_int_equal(ib_store_lease6_commit(f->s, &other_sub, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &other_ia, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &other_cl, NOW), 0);
+	expect_state6(f->s, &b, IB_LEASE_ACTIVE);
+	/* a subnet is its prefix and its length: a /56 is another subnet */
+	other_len.prefix_len = 56;
+	assert_int_equal(ib_store_lease6_commit(f->s, &other_len, NOW), 0);
+	expect_state6(f->s, &b, IB_LEASE_ACTIVE);
+	/* renewing the same address keeps it, with the new times */
+	b.cltt += 100;
+	b.preferred += 100;
+	b.expires += 100;
+	assert_int_equal(ib_store_lease6_commit(f->s, &b, NOW), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, b.address, &got), 0);
+	assert_lease6_equal(&got, &b);
+	expect_state6(f->s, &other_sub, IB_LEASE_ACTIVE);
+	expect_state6(f->s, &other_ia, IB_LEASE_ACTIVE);
+	expect_state6(f->s, &other_cl, IB_LEASE_ACTIVE);
+	expect_state6(f->s, &other_len, IB_LEASE_ACTIVE);
+	/* a refused commit ends nothing */
+	other_cl = mk_lease6(1, 11, 2, 1, NOW + 6, NOW + 600);	/* b's address */
+	assert_int_equal(ib_store_lease6_commit(f->s, &other_cl, NOW), -EEXIST);
+	expect_state6(f->s, &other_cl, IB_LEASE_ACTIVE);
+	other_cl = mk_lease6(1, 14, 2, 1, NOW + 4, NOW + 600);
+	expect_state6(f->s, &other_cl, IB_LEASE_ACTIVE);
+}
+
+static void test_lease6_invalid(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 l = mk_lease6(1, 1, 1, 1, NOW, NOW + 60);
+	struct ib_lease6 got;
+	uint8_t top[16];
+
+	l.duid_len = 0;
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), -EINVAL);
+	l.duid_len = IB_DUID_MAX + 1;
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), -EINVAL);
+	l = mk_lease6(1, 1, 1, 1, NOW, NOW + 60);
+	l.prefix_len = 129;
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), -EINVAL);
+	l = mk_lease6(1, 1, 1, 1, NOW, NOW + 60);
+	memset(l.hostname, 'x', sizeof(l.hostname));	/* unterminated */
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), -EINVAL);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), -ENOENT);
+	assert_int_equal(ib_store_lease6_find_client(f->s, l.duid, 0, 1, &got), -EINVAL);
+	assert_int_equal(ib_store_lease6_find_client(f->s, NULL, 10, 1, &got), -EINVAL);
+	assert_int_equal(ib_store_lease6_find_client(f->s, l.duid, IB_DUID_MAX + 1, 1,
+						     &got), -EINVAL);
+	/* extremes round-trip: top address, longest DUID with NUL bytes,
+	 * top IAID, no MAC, longest hostname, extreme times, prefix 0/128 */
+	memset(top, 0xff, sizeof(top));
+	l = mk_lease6_at(top, 1, UINT32_MAX, INT64_MIN, INT64_MAX);
+	l.preferred = INT64_MIN;
+	l.prefix_len = 128;
+	memcpy(l.subnet, top, 16);
+	l.duid_len = IB_DUID_MAX;
+	memset(l.duid, 0, IB_DUID_MAX);
+	l.duid[IB_DUID_MAX - 1] = 0xee;
+	l.has_mac = false;
+	memset(l.mac, 0, sizeof(l.mac));
+	memset(l.hostname, 'h', sizeof(l.hostname) - 1);
+	l.hostname[sizeof(l.hostname) - 1] = '\0';
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, top, &got), 0);
+	assert_lease6_equal(&got, &l);
+	assert_false(got.has_mac);
+	assert_int_equal(ib_store_lease6_find_client(f->s, l.duid, IB_DUID_MAX,
+						     UINT32_MAX, &got), 0);
+	assert_memory_equal(got.address, top, 16);
+	l = mk_lease6(0, 0, 1, 0, NOW, NOW + 60);	/* fd00:b007::, iaid 0 */
+	l.prefix_len = 0;
+	memset(l.subnet, 0, sizeof(l.subnet));
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+	assert_lease6_equal(&got, &l);
+}
+
+static void test_lease6_get_set_state(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 l = mk_lease6(1, 5, 1, 1, NOW, NOW + 600);
+	struct ib_lease6 got;
+
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), -ENOENT);
+	assert_int_equal(ib_store_lease6_set_state(f->s, l.address, IB_LEASE_RELEASED,
+						   NOW), -ENOENT);
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease6_set_state(f->s, l.address, 9, NOW), -EINVAL);
+	assert_int_equal(ib_store_lease6_set_state(f->s, l.address, 0, NOW), -EINVAL);
+	/* release: valid ends now, and preferred never stays beyond it */
+	assert_int_equal(ib_store_lease6_set_state(f->s, l.address, IB_LEASE_RELEASED,
+						   NOW + 1), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_RELEASED);
+	assert_int_equal(got.expires, NOW + 1);
+	assert_int_equal(got.preferred, NOW + 1);
+	/* a later valid-until leaves preferred where it was */
+	assert_int_equal(ib_store_lease6_set_state(f->s, l.address, IB_LEASE_DECLINED,
+						   NOW + 900), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_DECLINED);
+	assert_int_equal(got.expires, NOW + 900);
+	assert_int_equal(got.preferred, NOW + 1);
+	/* the rest of the row is untouched */
+	assert_memory_equal(got.duid, l.duid, l.duid_len);
+	assert_string_equal(got.hostname, l.hostname);
+	/* IPv4 and IPv6 leases are separate tables */
+	assert_int_equal(ib_store_lease4_set_state(f->s, SUBNET + 5, IB_LEASE_RELEASED,
+						   NOW), -ENOENT);
+}
+
+static void test_lease6_find_client(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 old = mk_lease6(1, 1, 1, 1, NOW, NOW + 60);
+	struct ib_lease6 newer = mk_lease6(2, 2, 1, 1, NOW + 50, NOW + 60);
+	struct ib_lease6 ia2 = mk_lease6(3, 3, 1, 2, NOW + 100, NOW + 60);
+	struct ib_lease6 cl2 = mk_lease6(4, 4, 2, 1, NOW + 200, NOW + 60);
+	struct ib_lease6 got;
+
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len, 1,
+						     &got), -ENOENT);
+	assert_int_equal(ib_store_lease6_commit(f->s, &old, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &newer, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &ia2, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &cl2, NOW), 0);
+	/* the newest by cltt of that DUID and IAID, whatever the subnet */
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len, 1,
+						     &got), 0);
+	assert_lease6_equal(&got, &newer);
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len, 2,
+						     &got), 0);
+	assert_lease6_equal(&got, &ia2);
+	assert_int_equal(ib_store_lease6_find_client(f->s, cl2.duid, cl2.duid_len, 1,
+						     &got), 0);
+	assert_lease6_equal(&got, &cl2);
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len, 3,
+						     &got), -ENOENT);
+	/* a DUID matches whole, never by prefix */
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len - 1, 1,
+						     &got), -ENOENT);
+	/* any state counts */
+	assert_int_equal(ib_store_lease6_set_state(f->s, newer.address, IB_LEASE_EXPIRED,
+						   NOW), 0);
+	assert_int_equal(ib_store_lease6_find_client(f->s, old.duid, old.duid_len, 1,
+						     &got), 0);
+	assert_memory_equal(got.address, newer.address, 16);
+	assert_int_equal(got.state, IB_LEASE_EXPIRED);
+}
+
+/* Collects addresses seen by an IPv6 walk; stops (returns 7) at stop_at. */
+struct walk6 {
+	uint8_t seen[16][16];	/* addresses in call order */
+	size_t n;		/* how many */
+	size_t stop_after;	/* 0 = never, else after this many */
+	struct ib_store *s;	/* for the nesting check */
+	int nested;		/* result of a nested walk */
+};
+
+static int walk6_cb(const struct ib_lease6 *l, void *ctx)
+{
+	struct walk6 *w = ctx;
+
+	if (w->n == 16)
+		return -E2BIG;
+	memcpy(w->seen[w->n++], l->address, 16);
+	if (w->s)
+		w->nested = ib_store_lease6_foreach(w->s, walk6_cb, NULL);
+	return w->n == w->stop_after ? 7 : 0;
+}
+
+static int cmp_addr6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void test_lease6_foreach(void **state)
+{
+	struct fix *f = *state;
+	/* high bit set sorts after clear (bytes are unsigned), and the last
+	 * byte matters as much as the first */
+	static const uint8_t addrs[][16] = {
+		{ 0xff, 0x02, [15] = 1 },
+		{ 0xfd, 0x00, 0xb0, 0x07, [15] = 2 },
+		{ 0x00, [15] = 1 },
+		{ 0x80 },
+		{ 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff },
+		{ 0xfd, 0x00, 0xb0, 0x07, [15] = 1 },
+		{ 0xfd, 0x00, 0xb0, 0x07, [14] = 1, [15] = 0 },
+		{ 0xfe, 0x80, [15] = 0x80 },
+	};
+	const size_t n = sizeof(addrs) / sizeof(addrs[0]);
+	uint8_t want[8][16];
+	struct walk6 w;
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ib_store_lease6_foreach(f->s, walk6_cb, &w), 0);
+	assert_int_equal(w.n, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct ib_lease6 l = mk_lease6_at(addrs[i], (uint8_t)i, 1, NOW, NOW + 60);
+
+		assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	}
+	memcpy(want, addrs, sizeof(want));
+	qsort(want, n, 16, cmp_addr6);
+	assert_int_equal(ib_store_lease6_foreach(f->s, walk6_cb, &w), 0);
+	assert_int_equal(w.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_memory_equal(w.seen[i], want[i], 16);
+	assert_int_equal(w.seen[0][15], 1);		/* ::1 first */
+	assert_int_equal(w.seen[n - 1][0], 0xff);	/* ff02::1 last */
+	/* a callback's non-zero return stops the walk and is returned */
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 3;
+	assert_int_equal(ib_store_lease6_foreach(f->s, walk6_cb, &w), 7);
+	assert_int_equal(w.n, 3);
+	/* nesting the same walk is refused; the outer walk goes on */
+	memset(&w, 0, sizeof(w));
+	w.s = f->s;
+	assert_int_equal(ib_store_lease6_foreach(f->s, walk6_cb, &w), 0);
+	assert_int_equal(w.nested, -EBUSY);
+	assert_int_equal(w.n, n);
+}
+
+/* Records IPv6 reclaim callbacks; fails with -ECANCELED at host fail_at. */
+struct reclaim6_log {
+	size_t n;			/* callbacks seen */
+	uint16_t fail_at;		/* 0 = never */
+	uint8_t seen[256];		/* times each host (low byte) was seen */
+	struct ib_store *s;		/* to check the row is not yet changed */
+};
+
+static int reclaim6_cb(const struct ib_lease6 *l, void *ctx)
+{
+	struct reclaim6_log *g = ctx;
+	struct ib_lease6 now;
+	uint16_t host = (uint16_t)(l->address[14] << 8 | l->address[15]);
+
+	if (host == g->fail_at)
+		return -ECANCELED;
+	/* called before the change: the stored row still has its old state */
+	assert_int_equal(ib_store_lease6_get(g->s, l->address, &now), 0);
+	assert_int_equal(now.state, l->state);
+	assert_true(l->state == IB_LEASE_ACTIVE || l->state == IB_LEASE_DECLINED);
+	/* the walk it is inside is refused */
+	assert_int_equal(ib_store_lease6_reclaim(g->s, NOW, NULL, NULL), -EBUSY);
+	g->seen[host & 0xff]++;
+	g->n++;
+	return 0;
+}
+
+static void test_lease6_reclaim(void **state)
+{
+	struct fix *f = *state;
+	struct reclaim6_log g = { .s = f->s };
+	struct ib_lease6 l, got;
+	/* hosts 1..6: active past, active future, declined past, declined
+	 * future, released past, active exactly now */
+	const struct { enum ib_lease_state st; int64_t exp; enum ib_lease_state want; } rows[] = {
+		{ IB_LEASE_ACTIVE, NOW - 10, IB_LEASE_EXPIRED },
+		{ IB_LEASE_ACTIVE, NOW + 10, IB_LEASE_ACTIVE },
+		{ IB_LEASE_DECLINED, NOW - 10, IB_LEASE_EXPIRED },
+		{ IB_LEASE_DECLINED, NOW + 10, IB_LEASE_DECLINED },
+		{ IB_LEASE_RELEASED, NOW - 10, IB_LEASE_RELEASED },
+		{ IB_LEASE_ACTIVE, NOW, IB_LEASE_EXPIRED },
+	};
+
+	for (uint8_t i = 0; i < 6; i++) {
+		l = mk_lease6(1, (uint16_t)(1 + i), (uint8_t)(1 + i), 1, NOW - 100,
+			      rows[i].exp);
+		assert_int_equal(ib_store_lease6_commit(f->s, &l, 0), 0);
+		assert_int_equal(ib_store_lease6_set_state(f->s, l.address, rows[i].st,
+							   rows[i].exp), 0);
+	}
+	/* an IPv4 reclaim leaves IPv6 leases alone */
+	assert_int_equal(ib_store_lease4_reclaim(f->s, NOW, NULL, NULL), 0);
+	l = mk_lease6(1, 1, 1, 1, 0, 0);
+	expect_state6(f->s, &l, IB_LEASE_ACTIVE);
+	/* a failing callback undoes the whole reclaim */
+	g.fail_at = 6;
+	assert_int_equal(ib_store_lease6_reclaim(f->s, NOW, reclaim6_cb, &g), -ECANCELED);
+	expect_state6(f->s, &l, IB_LEASE_ACTIVE);
+	memset(&g, 0, sizeof(g));
+	g.s = f->s;
+	assert_int_equal(ib_store_lease6_reclaim(f->s, NOW, reclaim6_cb, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.seen[1] + g.seen[3] + g.seen[6], 3);
+	for (uint8_t i = 0; i < 6; i++) {
+		l = mk_lease6(1, (uint16_t)(1 + i), 0, 0, 0, 0);
+		assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+		assert_int_equal(got.state, rows[i].want);
+	}
+	/* nothing left to do; NULL callback allowed */
+	assert_int_equal(ib_store_lease6_reclaim(f->s, NOW, NULL, NULL), 0);
+}
+
+static void test_lease6_reclaim_many(void **state)
+{
+	struct fix *f = *state;
+	struct reclaim6_log g = { .s = f->s };
+	struct ib_lease6 got;
+	const uint16_t n = 200;		/* > 3 reclaim rounds of 64 */
+
+	/* inside a caller's transaction: the reclaim is a savepoint in it */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	for (uint16_t i = 1; i <= n; i++) {	/* host 0 would be fail_at */
+		struct ib_lease6 l = mk_lease6(1, i, (uint8_t)i, 1, NOW - 100,
+					       NOW - 1 - (int64_t)i);
+
+		assert_int_equal(ib_store_lease6_commit(f->s, &l, 0), 0);
+	}
+	assert_int_equal(ib_store_lease6_reclaim(f->s, NOW, reclaim6_cb, &g), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(g.n, n);
+	for (uint16_t i = 1; i <= n; i++) {
+		struct ib_lease6 l = mk_lease6(1, i, 0, 0, 0, 0);
+
+		assert_int_equal(g.seen[i], 1);		/* each once */
+		assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+		assert_int_equal(got.state, IB_LEASE_EXPIRED);
+	}
+}
+
+static void test_lease6_transactions(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 l = mk_lease6(1, 1, 1, 1, NOW, NOW + 60);
+	struct ib_lease6 thief = mk_lease6(1, 1, 2, 1, NOW, NOW + 60);
+	struct ib_lease6 got;
+
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), -ENOENT);
+	/* a conflict inside a batch leaves the batch's other writes alone */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW), 0);
+	assert_int_equal(ib_store_lease6_commit(f->s, &thief, NOW), -EEXIST);
+	assert_int_equal(ib_store_meta_put(f->s, "k", "v"), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l.address, &got), 0);
+	assert_lease6_equal(&got, &l);
+}
+
+/* ---- meta ---- */
+
+static void test_meta(void **state)
+{
+	struct fix *f = *state;
+	const char *duid = "000100012d5e7a10525400000001";	/* DUID-LLT, hex */
+	char v[64], small[8];
+
+	/* written by migration 2 */
+	assert_int_equal(ib_store_meta_get(f->s, "server_id", v, sizeof(v)), 0);
+	assert_int_equal(strlen(v), 32);
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid6", v, sizeof(v)), -ENOENT);
+	assert_int_equal(ib_store_meta_put(f->s, "server_duid6", duid), 0);
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid6", v, sizeof(v)), 0);
+	assert_string_equal(v, duid);
+	/* overwrite */
+	assert_int_equal(ib_store_meta_put(f->s, "server_duid6", "00030001525400000002"), 0);
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid6", v, sizeof(v)), 0);
+	assert_string_equal(v, "00030001525400000002");
+	/* the terminator must fit too; a value that does not is not cut */
+	assert_int_equal(ib_store_meta_put(f->s, "k", "1234567"), 0);
+	assert_int_equal(ib_store_meta_get(f->s, "k", small, sizeof(small)), 0);
+	assert_string_equal(small, "1234567");
+	assert_int_equal(ib_store_meta_put(f->s, "k", "12345678"), 0);
+	memset(small, 'Z', sizeof(small));
+	assert_int_equal(ib_store_meta_get(f->s, "k", small, sizeof(small)), -ENOBUFS);
+	assert_memory_equal(small, "ZZZZZZZZ", sizeof(small));
+	assert_int_equal(ib_store_meta_get(f->s, "k", small, 0), -ENOBUFS);
+	/* empty value and empty key are values like any other */
+	assert_int_equal(ib_store_meta_put(f->s, "", ""), 0);
+	strcpy(small, "x");
+	assert_int_equal(ib_store_meta_get(f->s, "", small, 1), 0);
+	assert_string_equal(small, "");
+	/* keys are exact */
+	assert_int_equal(ib_store_meta_get(f->s, "K", v, sizeof(v)), -ENOENT);
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid", v, sizeof(v)), -ENOENT);
+	assert_int_equal(ib_store_meta_put(f->s, NULL, "x"), -EINVAL);
+	assert_int_equal(ib_store_meta_put(f->s, "k", NULL), -EINVAL);
+	assert_int_equal(ib_store_meta_get(f->s, NULL, v, sizeof(v)), -EINVAL);
+	/* a rolled back put leaves the old value */
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_meta_put(f->s, "server_duid6", "ff"), 0);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid6", v, sizeof(v)), 0);
+	assert_string_equal(v, "00030001525400000002");
+}
+
+/* IPv6 leases and meta settings survive closing and reopening the store. */
+static void test_lease6_reopen(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease6 ls[4] = {
+		mk_lease6(1, 1, 1, 1, NOW, NOW + 600),
+		mk_lease6(1, 2, 2, 1, NOW, NOW + 600),
+		mk_lease6(2, 3, 3, 9, NOW, NOW + 600),
+		mk_lease6(3, 4, 4, 1, NOW, NOW + 600),
+	};
+	struct ib_lease6 got;
+	char v[64];
+
+	ls[3].has_mac = false;
+	memset(ls[3].mac, 0, sizeof(ls[3].mac));
+	assert_int_equal(ib_store_begin(f->s), 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(ib_store_lease6_commit(f->s, &ls[i], NOW), 0);
+	assert_int_equal(ib_store_meta_put(f->s, "server_duid6", "0003000152540000aa01"), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_lease6_set_state(f->s, ls[1].address, IB_LEASE_DECLINED,
+						   NOW + 900), 0);
+	ls[1].state = IB_LEASE_DECLINED;
+	ls[1].expires = NOW + 900;
+	ib_store_free(f->s);
+	f->s = NULL;
+	fix_open(f);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(ib_store_lease6_get(f->s, ls[i].address, &got), 0);
+		assert_lease6_equal(&got, &ls[i]);
+	}
+	assert_int_equal(ib_store_meta_get(f->s, "server_duid6", v, sizeof(v)), 0);
+	assert_string_equal(v, "0003000152540000aa01");
+	/* and the arbitration still holds after the reopen */
+	got = mk_lease6(1, 1, 7, 1, NOW, NOW + 600);
+	assert_int_equal(ib_store_lease6_commit(f->s, &got, NOW), -EEXIST);
+}
+
 /* ---- schema migrations ---- */
 
 /* Version 1 exactly as it shipped; never edit (see migrations.c). */
@@ -782,6 +1383,38 @@ static const char schema_v1[] =
 	"CREATE INDEX events_mac_ts ON events (mac, ts_us);"
 	"CREATE INDEX events_ts ON events (ts_us);"
 	"PRAGMA user_version = 1;";
+
+/* Steps 2 and 3 exactly as they shipped: schema_v1 then this is version 3. */
+static const char schema_v2_v3[] =
+	"CREATE TABLE meta ("
+	"  key   TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO meta (key, value) VALUES"
+	"  ('server_id', lower(hex(randomblob(16)))),"
+	"  ('created_at', CAST(strftime('%s', 'now') AS TEXT));"
+	"CREATE INDEX leases4_state_expires ON leases4 (state, expires);"
+	"CREATE TABLE inventory ("
+	"  id         INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind       TEXT NOT NULL"
+	"             CHECK (kind IN ('profiles', 'groups', 'machines')),"
+	"  name       TEXT NOT NULL,"
+	"  body       TEXT NOT NULL,"
+	"  updated_us INTEGER NOT NULL,"
+	"  UNIQUE (kind, name)"
+	");"
+	"PRAGMA user_version = 3;";
+
+/* Asserts that db has the leases6 table and its two indexes (step 4). */
+static void expect_leases6_schema(sqlite3 *db)
+{
+	assert_int_equal(side_int(db, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE type = 'table' AND name = 'leases6'"), 1);
+	assert_int_equal(side_int(db, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE type = 'index' AND tbl_name = 'leases6'"
+				      " AND name IN ('leases6_client',"
+				      " 'leases6_state_expires')"), 2);
+}
 
 /* ---- inventory objects ---- */
 
@@ -874,11 +1507,71 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(side_int(db, "PRAGMA user_version"), ib_store_schema_version());
 	assert_int_equal(side_int(db, "SELECT length(value) FROM meta"
 				      " WHERE key = 'server_id'"), 32);
+	expect_leases6_schema(db);
 	sqlite3_close(db);
 	/* opening again is a no-op */
 	ib_store_free(f->s);
 	f->s = NULL;
 	fix_open(f);
+}
+
+static void test_migrate_v3(void **state)
+{
+	struct fix *f = *state;
+	sqlite3 *db = side_open(f->path);
+	struct ib_lease6 l6 = mk_lease6(1, 1, 1, 1, NOW, NOW + 600), got6;
+	struct inv_seen seen = { 0 };
+	struct ib_lease4 got;
+	char id[64], v[64], err[256] = "";
+
+	side_exec(db, schema_v1);
+	side_exec(db, schema_v2_v3);
+	side_exec(db, "INSERT INTO leases4 VALUES (167772170, 167772160, 1,"
+		      " x'525400000001', NULL, 'pxe-1', 1000, 2000, 1);"
+		      "INSERT INTO inventory (kind, name, body, updated_us) VALUES"
+		      " ('profiles', 'p', '{}', 7);"
+		      "INSERT INTO meta VALUES ('operator', 'kept');");
+	assert_int_equal(side_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(side_int(db, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE name = 'leases6'"), 0);
+	sqlite3_close(db);
+
+	if (ib_store_sqlite_open(f->path, &f->s, err) < 0)
+		print_error("open: %s\n", err);
+	assert_non_null(f->s);
+	/* what was there stays */
+	assert_int_equal(ib_store_lease4_get(f->s, 167772170u, &got), 0);
+	assert_string_equal(got.hostname, "pxe-1");
+	assert_int_equal(ib_store_inv_foreach(f->s, inv_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.names[0], "profiles/p");
+	assert_int_equal(ib_store_meta_get(f->s, "operator", v, sizeof(v)), 0);
+	assert_string_equal(v, "kept");
+	assert_int_equal(ib_store_meta_get(f->s, "server_id", id, sizeof(id)), 0);
+	assert_int_equal(strlen(id), 32);
+	/* and the new table works */
+	assert_int_equal(ib_store_lease6_commit(f->s, &l6, NOW), 0);
+	assert_int_equal(ib_store_lease6_get(f->s, l6.address, &got6), 0);
+	assert_lease6_equal(&got6, &l6);
+
+	db = side_open(f->path);
+	assert_int_equal(side_int(db, "PRAGMA user_version"), ib_store_schema_version());
+	assert_true(ib_store_schema_version() >= 4);
+	expect_leases6_schema(db);
+	/* the schema's CHECKs refuse what the store never writes */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO leases6 VALUES (x'00', x'00', 64,"
+				      " x'01', 1, NULL, '', 0, 0, 0, 1)", NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO leases6 VALUES"
+				      " (zeroblob(16), zeroblob(16), 64, x'', 1, NULL, '',"
+				      " 0, 0, 0, 1)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+	/* opening again is a no-op: the server identity is the same */
+	ib_store_free(f->s);
+	f->s = NULL;
+	fix_open(f);
+	assert_int_equal(ib_store_meta_get(f->s, "server_id", v, sizeof(v)), 0);
+	assert_string_equal(v, id);
 }
 
 static void test_refuse_newer(void **state)
@@ -1052,7 +1745,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test_setup_teardown(test_lease6_commit_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_one_per_ia, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_get_set_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_find_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_reclaim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_reclaim_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir_only, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_newer, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_open_while_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup_dir_only, teardown),

@@ -1,0 +1,801 @@
+/*
+ * The DHCPv6 shell (dhcp6_server.h): receive, decide (dhcp6_policy.c),
+ * apply to the store in one transaction per wake-up, send, journal.
+ */
+#include "dhcp6/dhcp6_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "dhcp6/dhcp6_policy.h"
+#include "dhcp6/ra_server.h"
+
+#define BATCH_MAX 128			/* datagrams per wake-up */
+#define HOLDS_MAX 4096			/* advertised addresses held at once */
+#define PICK_TRIES 4096			/* pool addresses tried per allocation */
+#define RCVBUF (4 << 20)
+#define MAX_IFACES 64
+#define DUID_META "server_duid6"
+#define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
+
+/* An address advertised and held for a client until a REQUEST or expiry. */
+struct hold {
+	uint8_t addr[16];		/* the address */
+	uint8_t duid[IB_DUID_MAX];	/* for this client */
+	uint8_t duid_len;		/* 0 = free slot */
+	uint32_t iaid;
+	int64_t until;			/* unix seconds */
+};
+
+/* One datagram of the batch, kept until its reply leaves. */
+struct pending {
+	uint8_t buf[IB_DHCP6_MAX_LEN];	/* the request (the parse points into it) */
+	struct ib_dhcp6_msg msg;	/* parsed */
+	struct ib_dhcp6_input in;	/* the policy's inputs */
+	struct ib_dhcp6_decision d;	/* its decision */
+	struct sockaddr_in6 from;	/* source: the client or the relay */
+	int ifindex;			/* arrival interface */
+	char ifname[IF_NAMESIZE];	/* its name */
+};
+
+struct ib_dhcp6_server {
+	struct event_base *base;	/* not owned */
+	const struct ib_config *cfg;	/* current snapshot, not owned */
+	struct ib_store *store;		/* not owned */
+	struct ib_journal *journal;	/* not owned */
+	int fd;				/* [::]:547 */
+	struct event *ev;		/* read event */
+	struct event *reclaim_timer;	/* expires bindings */
+	struct event *flush_timer;	/* journal */
+	int ifindex[MAX_IFACES];	/* served interfaces; none = all */
+	size_t n_ifindex;
+	uint8_t duid[IB_DUID_MAX];	/* server DUID */
+	size_t duid_len;
+	struct hold *holds;		/* HOLDS_MAX slots */
+	uint64_t cursor;		/* where pool scans start */
+	int64_t now;			/* unix seconds, per wake-up */
+	struct pending *batch;		/* BATCH_MAX slots */
+	size_t n_batch;			/* in use */
+	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
+	struct ib_lease6_view view;	/* the policy's view */
+	struct ib_ra_server *ra;	/* router advertisements, or NULL */
+};
+
+/* ---- the binding view: holds + store ---- */
+
+static bool same_client(const uint8_t *duid, size_t len, uint32_t iaid,
+			const struct ib_dhcp6_blob *d, uint32_t want_iaid)
+{
+	return len == d->len && iaid == want_iaid && memcmp(duid, d->p, len) == 0;
+}
+
+static struct hold *hold_of_addr(struct ib_dhcp6_server *s, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < HOLDS_MAX; i++)
+		if (s->holds[i].duid_len && s->holds[i].until > s->now &&
+		    memcmp(s->holds[i].addr, addr, 16) == 0)
+			return &s->holds[i];
+	return NULL;
+}
+
+static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
+		     struct ib_lease6 *ret)
+{
+	struct ib_dhcp6_server *s = ctx;
+
+	if (duid->len > IB_DUID_MAX)
+		return -ENOENT;
+	for (size_t i = 0; i < HOLDS_MAX; i++) {
+		const struct hold *h = &s->holds[i];
+
+		if (h->duid_len && h->until > s->now &&
+		    same_client(h->duid, h->duid_len, h->iaid, duid, iaid)) {
+			memset(ret, 0, sizeof(*ret));
+			memcpy(ret->address, h->addr, 16);
+			ret->state = IB_LEASE_ACTIVE;
+			ret->expires = h->until;
+			return 0;
+		}
+	}
+	return ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
+}
+
+static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
+			 uint32_t iaid)
+{
+	struct ib_dhcp6_server *s = ctx;
+	const struct hold *h = hold_of_addr(s, addr);
+	struct ib_lease6 l;
+
+	if (h && !same_client(h->duid, h->duid_len, h->iaid, duid, iaid))
+		return false;
+	if (ib_store_lease6_get(s->store, addr, &l) < 0)
+		return true;
+	if (l.state == IB_LEASE_RELEASED || l.state == IB_LEASE_EXPIRED || l.expires <= s->now)
+		return true;
+	/* RFC 8415 18.3.8: a declined address stays out, for its decliner too */
+	return l.state == IB_LEASE_ACTIVE &&
+	       same_client(l.duid, l.duid_len, l.iaid, duid, iaid);
+}
+
+/* addr = start + off (128-bit add of a 64-bit offset). */
+static void addr_add(const uint8_t start[16], uint64_t off, uint8_t out[16])
+{
+	unsigned carry = 0;
+
+	for (int i = 15; i >= 0; i--) {
+		unsigned v = start[i] + (unsigned)(i >= 8 ? (off >> (8 * (15 - i))) & 0xff : 0) +
+			     carry;
+
+		out[i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+}
+
+/* Pool size minus one, saturated at 2^64 - 1 when it spans more. */
+static uint64_t pool_span(const struct ib_pool6 *p)
+{
+	uint64_t hi = 0, lo = 0;
+
+	if (memcmp(p->start, p->end, 8) != 0)
+		return UINT64_MAX;
+	for (int i = 8; i < 16; i++) {
+		hi = hi << 8 | p->end[i];
+		lo = lo << 8 | p->start[i];
+	}
+	return hi - lo;
+}
+
+static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
+			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
+{
+	struct ib_dhcp6_server *s = ctx;
+	size_t tries = 0;
+
+	for (size_t p = 0; p < sn->n_pools; p++) {
+		uint64_t span = pool_span(&sn->pools[p]);
+		uint64_t size = span == UINT64_MAX ? UINT64_MAX : span + 1;
+
+		for (uint64_t k = 0; k < size && tries < PICK_TRIES; k++, tries++) {
+			uint8_t a[16];
+
+			addr_add(sn->pools[p].start, (s->cursor + k) % size, a);
+			if (view_is_free(s, a, duid, iaid)) {
+				s->cursor += k + 1;
+				memcpy(ret, a, 16);
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
+static void hold_put(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid,
+		     uint32_t iaid, const uint8_t addr[16])
+{
+	struct hold *slot = NULL;
+
+	for (size_t i = 0; i < HOLDS_MAX; i++) {
+		struct hold *h = &s->holds[i];
+
+		if (h->duid_len && h->until > s->now &&
+		    !same_client(h->duid, h->duid_len, h->iaid, duid, iaid))
+			continue;
+		slot = h;		/* free, expired, or this client's own */
+		if (h->duid_len)
+			break;
+	}
+	if (!slot || duid->len > IB_DUID_MAX)
+		return;			/* full: the REQUEST re-checks the store */
+	memcpy(slot->addr, addr, 16);
+	memcpy(slot->duid, duid->p, duid->len);
+	slot->duid_len = (uint8_t)duid->len;
+	slot->iaid = iaid;
+	slot->until = s->now + s->cfg->dhcp6.advertise_hold;
+}
+
+static void hold_drop(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid, uint32_t iaid)
+{
+	for (size_t i = 0; i < HOLDS_MAX; i++)
+		if (s->holds[i].duid_len &&
+		    same_client(s->holds[i].duid, s->holds[i].duid_len, s->holds[i].iaid, duid, iaid))
+			s->holds[i].duid_len = 0;
+}
+
+/* ---- the journal ---- */
+
+static void journal_who(const struct pending *p, struct ib_journal_who *who)
+{
+	memset(who, 0, sizeof(*who));
+	if (p->d.has_mac) {
+		who->hw = p->d.mac;
+		who->hw_len = 6;
+	}
+	who->client_id = p->msg.client_id.p;
+	who->client_id_len = p->msg.client_id.len;
+}
+
+static void jw_ip6(struct ib_jw *w, const char *key, const uint8_t a[16])
+{
+	char t[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, t, sizeof(t));
+	ib_jw_str(w, key, t);
+}
+
+/* One event per exchange: the request, the decision and why, the reply. */
+static void journal_exchange(struct ib_dhcp6_server *s, const struct pending *p, int err)
+{
+	const struct ib_dhcp6_decision *d = &p->d;
+	char vc[64] = "", *buf;
+	struct ib_journal_who who;
+	struct ib_jw w;
+	size_t cap;
+
+	journal_who(p, &who);
+	buf = ib_journal_add_slot(s->journal, &who, "dhcp6", ib_dhcp6_type_str(p->msg.msg_type),
+				  &cap);
+	ib_jw_init(&w, buf, cap);
+	ib_jw_int(&w, "xid", p->msg.xid);
+	jw_ip6(&w, "src", p->from.sin6_addr.s6_addr);
+	ib_jw_str(&w, "interface", p->ifname);
+	if (p->msg.n_relays)
+		ib_jw_int(&w, "relays", (int64_t)p->msg.n_relays);
+	if (d->has_mac)
+		ib_jw_str(&w, "mac_from", d->mac_from);
+	if (p->msg.n_arch)
+		ib_jw_int(&w, "arch", p->msg.arch[0]);
+	if (p->msg.user_class_ipxe)
+		ib_jw_str(&w, "user_class", "iPXE");
+	if (p->msg.n_vendor_class) {
+		ib_str_sanitize(p->msg.vendor_class[0].data.p, p->msg.vendor_class[0].data.len,
+				vc, sizeof(vc));
+		ib_jw_str(&w, "vendor_class", vc);
+	}
+	ib_jw_str(&w, "decision", d->action == IB_D6_DROP ? "drop" :
+		  d->action == IB_D6_ADVERTISE ? "advertise" : "reply");
+	ib_jw_str(&w, "reason", d->reason);
+	for (size_t i = 0; i < d->n_ia; i++) {
+		if (d->ia[i].has_addr) {
+			jw_ip6(&w, "address", d->ia[i].addr);
+			break;
+		}
+	}
+	if (d->has_status)
+		ib_jw_str(&w, "status", ib_dhcp6_status_str(d->status));
+	else if (d->n_ia && d->ia[0].has_status)
+		ib_jw_str(&w, "status", ib_dhcp6_status_str(d->ia[0].status));
+	if (d->boot.client != IB_BOOT6_NONE) {
+		ib_jw_str(&w, "boot", ib_boot6_client_str(d->boot.client));
+		ib_jw_str(&w, "file", d->boot.url);
+		ib_jw_str(&w, "boot_rule", d->boot.why);
+	}
+	if (d->action == IB_D6_ADVERTISE)
+		ib_jw_str(&w, "lease", "advertised");
+	else if (d->action == IB_D6_COMMIT)
+		ib_jw_str(&w, "lease", "committed");
+	if (err < 0)
+		ib_jw_str(&w, "send_error", strerror(-err));
+	ib_jw_end(&w);
+}
+
+/* ---- applying decisions ---- */
+
+static void fill_lease(const struct ib_dhcp6_server *s, const struct pending *p,
+		       const struct ib_dhcp6_ia_answer *a, struct ib_lease6 *l)
+{
+	const struct ib_subnet6 *sn = p->d.subnet;
+
+	memset(l, 0, sizeof(*l));
+	memcpy(l->address, a->addr, 16);
+	memcpy(l->subnet, sn->prefix, 16);
+	l->prefix_len = sn->prefix_len;
+	memcpy(l->duid, p->msg.client_id.p, p->msg.client_id.len);
+	l->duid_len = (uint8_t)p->msg.client_id.len;
+	l->iaid = a->iaid;
+	l->has_mac = p->d.has_mac;
+	memcpy(l->mac, p->d.mac, 6);
+	if (p->d.resv && p->d.resv->hostname)
+		snprintf(l->hostname, sizeof(l->hostname), "%s", p->d.resv->hostname);
+	l->cltt = s->now;
+	l->preferred = s->now + a->preferred;
+	l->expires = s->now + a->valid;
+	l->state = IB_LEASE_ACTIVE;
+}
+
+/* Writes one decision's binding changes; an IA the store refuses is lost. */
+static int store_one(struct ib_dhcp6_server *s, struct pending *p)
+{
+	struct ib_dhcp6_decision *d = &p->d;
+	int r;
+
+	for (size_t i = 0; i < d->n_ia; i++) {
+		struct ib_dhcp6_ia_answer *a = &d->ia[i];
+		struct ib_lease6 l;
+
+		if (!a->has_addr)
+			continue;
+		if (d->action == IB_D6_COMMIT) {
+			fill_lease(s, p, a, &l);
+			r = ib_store_lease6_commit(s->store, &l, s->now);
+			if (r == -EEXIST) {
+				ib_dhcp6_ia_lost(a);	/* another server or client won it */
+				continue;
+			}
+		} else if (d->action == IB_D6_RELEASE) {
+			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_RELEASED, s->now);
+		} else {
+			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_DECLINED,
+						      s->now + s->cfg->dhcp6.decline_hold);
+		}
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	hold_drop(s, &p->msg.client_id, d->n_ia ? d->ia[0].iaid : 0);
+	return 0;
+}
+
+static bool needs_store(const struct ib_dhcp6_decision *d)
+{
+	return d->action == IB_D6_COMMIT || d->action == IB_D6_RELEASE ||
+	       d->action == IB_D6_DECLINE;
+}
+
+static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	uint8_t out[IB_DHCP6_MAX_LEN];
+	struct sockaddr_in6 to = p->from;
+	struct in6_pktinfo *pi;
+	struct cmsghdr *c;
+	struct iovec iov;
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
+	size_t len;
+	int r;
+
+	r = ib_dhcp6_reply_build(&p->in, &p->d, out, sizeof(out), &len);
+	if (r < 0)
+		return r;
+	/* RFC 8415 7.2: clients listen on 546; relays on 547, where they sent from */
+	to.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port : s->cfg->dhcp6.client_port);
+	memset(&cm, 0, sizeof(cm));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi = (struct in6_pktinfo *)CMSG_DATA(c);
+	pi->ipi6_ifindex = (unsigned)p->ifindex;	/* out of the arrival link */
+	iov.iov_base = out;
+	iov.iov_len = len;
+	if (sendmsg(s->fd, &mh, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Commits the batch's bindings in one transaction, then replies. */
+static void flush_batch(struct ib_dhcp6_server *s)
+{
+	bool any = false;
+	int r = 0;
+
+	for (size_t i = 0; i < s->n_batch; i++)
+		any |= needs_store(&s->batch[i].d);
+	if (any) {
+		r = ib_store_begin(s->store);
+		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
+			if (needs_store(&s->batch[i].d))
+				r = store_one(s, &s->batch[i]);
+		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
+			journal_exchange(s, &s->batch[i], 0);
+		if (r == 0)
+			r = ib_journal_flush(s->journal, true);
+		if (r == 0)
+			r = ib_store_commit(s->store);
+		if (r < 0) {
+			ib_store_rollback(s->store);
+			ib_err("dhcp6: store commit failed (%s): %zu replies dropped",
+			       strerror(-r), s->n_batch);
+			s->n_batch = 0;
+			return;
+		}
+	}
+	for (size_t i = 0; i < s->n_batch; i++) {
+		struct pending *p = &s->batch[i];
+		int e;
+
+		if (p->d.action == IB_D6_DROP) {
+			if (!any)
+				journal_exchange(s, p, 0);
+			continue;
+		}
+		e = send_reply(s, p);
+		if (!any || e < 0)
+			journal_exchange(s, p, e);
+		if (e < 0)
+			ib_warn("dhcp6: reply to %s on %s not sent: %s",
+				ib_dhcp6_type_str(p->msg.msg_type), p->ifname, strerror(-e));
+	}
+	s->n_batch = 0;
+}
+
+/* ---- receiving ---- */
+
+static bool serves_ifindex(const struct ib_dhcp6_server *s, int idx)
+{
+	if (s->n_ifindex == 0)
+		return true;
+	for (size_t i = 0; i < s->n_ifindex; i++)
+		if (s->ifindex[i] == idx)
+			return true;
+	return false;
+}
+
+/* Our address for URLs on the link: the destination when unicast, else a
+ * global address of the interface (the one inside a subnet first). */
+static void server_addr(const struct ib_dhcp6_server *s, struct pending *p,
+			const struct in6_addr *dst)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (!IN6_IS_ADDR_MULTICAST(dst) && !IN6_IS_ADDR_LINKLOCAL(dst)) {
+		memcpy(p->in.server_addr, dst, 16);
+		return;
+	}
+	memset(p->in.server_addr, 0, 16);
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)i->ifa_addr;
+
+		if (!a || a->sin6_family != AF_INET6 || strcmp(i->ifa_name, p->ifname) ||
+		    IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
+			continue;
+		if (!found || ib_config_subnet6_for(s->cfg, a->sin6_addr.s6_addr)) {
+			memcpy(p->in.server_addr, &a->sin6_addr, 16);
+			found = true;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+static void log_reject(struct ib_dhcp6_server *s, const struct pending *p)
+{
+	char src[INET6_ADDRSTRLEN];
+	enum ib_dhcp6_reject why = p->msg.reject;
+
+	if (why >= IB_DHCP6_REJ__MAX)
+		why = IB_DHCP6_REJ_BAD_OPT;
+	/* logged the first time per reason, then counted */
+	if (s->rejects[why]++ == 0) {
+		inet_ntop(AF_INET6, &p->from.sin6_addr, src, sizeof(src));
+		ib_warn("dhcp6: dropped a malformed datagram from %s on %s: %s "
+			"(further ones of this kind are counted, not logged)", src, p->ifname,
+			ib_dhcp6_reject_str(why));
+	}
+}
+
+static int receive_one(struct ib_dhcp6_server *s)
+{
+	struct pending *p = &s->batch[s->n_batch];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { p->buf, sizeof(p->buf) };
+	struct msghdr mh = { .msg_name = &p->from, .msg_namelen = sizeof(p->from),
+			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
+	struct in6_addr dst = IN6ADDR_ANY_INIT;
+	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	p->ifindex = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			p->ifindex = (int)pi.ipi6_ifindex;
+			dst = pi.ipi6_addr;
+		}
+	}
+	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !if_indextoname((unsigned)p->ifindex, p->ifname))
+		return 0;		/* not a link we serve */
+	if (ib_dhcp6_parse(p->buf, (size_t)n, &p->msg) < 0) {
+		log_reject(s, p);
+		return 0;
+	}
+	p->in = (struct ib_dhcp6_input){
+		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
+		.multicast = IN6_IS_ADDR_MULTICAST(&dst),
+		.server_duid = { s->duid, s->duid_len }, .now = s->now, .view = &s->view,
+	};
+	memcpy(p->in.src, &p->from.sin6_addr, 16);
+	server_addr(s, p, &dst);
+	ib_dhcp6_decide(&p->in, &p->d);
+	if (p->d.action == IB_D6_ADVERTISE)
+		for (size_t i = 0; i < p->d.n_ia; i++)
+			if (p->d.ia[i].has_addr)
+				hold_put(s, &p->msg.client_id, p->d.ia[i].iaid, p->d.ia[i].addr);
+	s->n_batch++;
+	return 0;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp6_server *s = arg;
+
+	s->now = ib_now_sec();
+	while (s->n_batch < BATCH_MAX) {
+		int r = receive_one(s);
+
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			ib_warn("dhcp6: recvmsg: %s", strerror(-r));
+			break;
+		}
+	}
+	flush_batch(s);
+}
+
+static int on_expired(const struct ib_lease6 *l, void *arg)
+{
+	struct ib_dhcp6_server *s = arg;
+	struct ib_journal_who who = { .client_id = l->duid, .client_id_len = l->duid_len };
+	char addr[INET6_ADDRSTRLEN];
+
+	if (l->has_mac) {
+		who.hw = l->mac;
+		who.hw_len = 6;
+	}
+	inet_ntop(AF_INET6, l->address, addr, sizeof(addr));
+	ib_journal_add(s->journal, &who, "dhcp6", "lease-expire",
+		       json_pack("{s:s}", "address", addr));
+	return 0;
+}
+
+static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp6_server *s = arg;
+	int r;
+
+	s->now = ib_now_sec();
+	r = ib_store_begin(s->store);
+	if (r == 0)
+		r = ib_store_lease6_reclaim(s->store, s->now, on_expired, s);
+	if (r == 0)
+		r = ib_store_commit(s->store);
+	if (r < 0) {
+		ib_store_rollback(s->store);
+		ib_warn("dhcp6: lease reclaim failed: %s; retrying later", strerror(-r));
+	}
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp6_server *s = arg;
+
+	if (ib_journal_pending(s->journal) && ib_journal_flush(s->journal, false) < 0)
+		ib_warn("journal: flush failed; events kept queued");
+}
+
+/* ---- setup ---- */
+
+/* The server DUID: kept in the store, made once as a DUID-LLT of the first
+ * served interface with a MAC, else a random DUID-UUID (RFC 6355). */
+static int load_duid(struct ib_dhcp6_server *s)
+{
+	char hex[2 * IB_DUID_MAX + 1];
+	uint8_t mac[6], uuid[16];
+	struct ifaddrs *ifa, *i;
+	bool have_mac = false;
+	size_t n;
+	int r;
+
+	if (ib_store_meta_get(s->store, DUID_META, hex, sizeof(hex)) == 0 &&
+	    ib_hex_parse(hex, s->duid, sizeof(s->duid), &n) == 0 && n >= 3) {
+		s->duid_len = n;
+		return 0;
+	}
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i && !have_mac; i = i->ifa_next) {
+			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)i->ifa_addr;
+
+			if (ll && ll->sll_family == AF_PACKET && ll->sll_halen == 6 &&
+			    !(i->ifa_flags & IFF_LOOPBACK) &&
+			    serves_ifindex(s, (int)if_nametoindex(i->ifa_name))) {
+				memcpy(mac, ll->sll_addr, 6);
+				have_mac = true;
+			}
+		}
+		freeifaddrs(ifa);
+	}
+	if (have_mac)
+		r = ib_dhcp6_duid_llt(mac, (uint32_t)(ib_now_sec() - EPOCH_2000), s->duid,
+				      sizeof(s->duid), &s->duid_len);
+	else if (getrandom(uuid, sizeof(uuid), 0) == (ssize_t)sizeof(uuid))
+		r = ib_dhcp6_duid_uuid(uuid, s->duid, sizeof(s->duid), &s->duid_len);
+	else
+		r = -EIO;
+	if (r < 0)
+		return r;
+	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
+	return ib_store_meta_put(s->store, DUID_META, hex);
+}
+
+static int resolve_interfaces(struct ib_dhcp6_server *s, const struct ib_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->dhcp6.n_interfaces && n < MAX_IFACES; i++) {
+		unsigned v = if_nametoindex(cfg->dhcp6.interfaces[i]);
+
+		if (!v) {
+			ib_warn("dhcp6: interface %s not found; not serving it",
+				cfg->dhcp6.interfaces[i]);
+			continue;
+		}
+		s->ifindex[n++] = (int)v;
+	}
+	s->n_ifindex = n;
+	if (cfg->dhcp6.n_interfaces && n == 0) {
+		ib_err("dhcp6: none of the configured interfaces exists");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* RFC 8415 7.1: servers listen on All_DHCP_Relay_Agents_and_Servers. */
+static void join_groups(struct ib_dhcp6_server *s)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	struct ipv6_mreq mr;
+
+	inet_pton(AF_INET6, "ff02::1:2", &mr.ipv6mr_multiaddr);
+	for (i = ifs; i && i->if_index; i++) {
+		if (!serves_ifindex(s, (int)i->if_index) || strcmp(i->if_name, "lo") == 0)
+			continue;
+		mr.ipv6mr_interface = i->if_index;
+		if (setsockopt(s->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)) < 0 &&
+		    errno != EADDRINUSE)
+			ib_warn("dhcp6: cannot join ff02::1:2 on %s: %s", i->if_name,
+				strerror(errno));
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
+static int open_socket(struct ib_dhcp6_server *s, uint16_t port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	int one = 1, size = RCVBUF;
+
+	s->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -errno;
+	if (setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ||
+	    bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	join_groups(s);
+	return 0;
+}
+
+static int add_timer(struct ib_dhcp6_server *s, struct event **ev, event_callback_fn cb,
+		     long sec, long usec)
+{
+	struct timeval tv = { sec, usec };
+
+	*ev = event_new(s->base, -1, EV_PERSIST, cb, s);
+	if (!*ev || event_add(*ev, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
+			struct ib_store *store, struct ib_journal *journal,
+			struct ib_dhcp6_server **ret)
+{
+	struct ib_dhcp6_server *s = calloc(1, sizeof(*s));
+	char hex[2 * IB_DUID_MAX + 1];
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct ib_dhcp6_server){ .base = base, .cfg = cfg, .store = store,
+				       .journal = journal, .fd = -1, .now = ib_now_sec() };
+	s->view = (struct ib_lease6_view){ view_find, view_is_free, view_pick_free, s };
+	s->holds = calloc(HOLDS_MAX, sizeof(*s->holds));
+	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
+	r = -ENOMEM;
+	if (!s->holds || !s->batch || (r = resolve_interfaces(s, cfg)) < 0)
+		goto err;
+	if ((r = load_duid(s)) < 0) {
+		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
+		goto err;
+	}
+	if ((r = open_socket(s, cfg->dhcp6.port)) < 0) {
+		ib_err("dhcp6: cannot bind port %u: %s", cfg->dhcp6.port, strerror(-r));
+		goto err;
+	}
+	s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST, on_readable, s);
+	if (!s->ev || event_add(s->ev, NULL) < 0 ||
+	    (r = add_timer(s, &s->reclaim_timer, on_reclaim, 5, 0)) < 0 ||
+	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 200000)) < 0) {
+		r = -ENOMEM;
+		goto err;
+	}
+	if (cfg->dhcp6.ra.enabled && (r = ib_ra_server_new(base, cfg, &s->ra)) < 0)
+		goto err;
+	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
+	ib_info("dhcp6: serving %zu subnet(s) on port %u, server DUID %s",
+		cfg->dhcp6.n_subnets, cfg->dhcp6.port, hex);
+	*ret = s;
+	return 0;
+err:
+	ib_dhcp6_server_free(s);
+	return r;
+}
+
+int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg)
+{
+	int r;
+
+	if (cfg->dhcp6.port != s->cfg->dhcp6.port)
+		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
+	if ((r = resolve_interfaces(s, cfg)) < 0)
+		return r;
+	flush_batch(s);		/* decisions point into the old snapshot */
+	s->cfg = cfg;
+	join_groups(s);
+	if (s->ra)
+		ib_ra_server_reconfigure(s->ra, cfg);
+	else if (cfg->dhcp6.ra.enabled)
+		ib_warn("reload: enabling router advertisements needs a restart");
+	return 0;
+}
+
+void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
+{
+	if (!s)
+		return;
+	if (s->batch)
+		flush_batch(s);
+	if (s->ev)
+		event_free(s->ev);
+	if (s->reclaim_timer)
+		event_free(s->reclaim_timer);
+	if (s->flush_timer)
+		event_free(s->flush_timer);
+	if (s->fd >= 0)
+		close(s->fd);
+	ib_ra_server_free(s->ra);
+	free(s->holds);
+	free(s->batch);
+	free(s);
+}

@@ -1,0 +1,325 @@
+"""DHCPv6 against real clients in network namespaces the test creates:
+
+    srv: srv0 fd00:b007::1/64  <->  cli: cli0 (link-local, fd00:b007::2/64)
+
+dhclient -6 obtains and releases; perfdhcp -6 runs SARR exchanges; scapy
+builds the firmware and iPXE clients (UEFI x64 with option 61 = 7, iPXE
+with user class, a DUID-UUID client behind a relay carrying option 79, a
+client without option 61) and checks the bootfile-url and the reserved
+address.  Malformed datagrams are dropped and a normal exchange follows.
+
+Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_dhcp6.py -v
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import netlab
+
+from scapy.layers.dhcp6 import (  # noqa: E402
+    DHCP6, DHCP6_Advertise, DHCP6_Reply, DHCP6_Release, DHCP6_Renew, DHCP6_Request,
+    DHCP6_Solicit, DHCP6_RelayForward, DHCP6_RelayReply, DHCP6OptBootFileUrl,
+    DHCP6OptClientArchType, DHCP6OptClientId, DHCP6OptClientLinkLayerAddr,
+    DHCP6OptDNSServers, DHCP6OptIA_NA, DHCP6OptIAAddress, DHCP6OptIfaceId,
+    DHCP6OptOptReq, DHCP6OptRapidCommit, DHCP6OptRelayMsg, DHCP6OptServerId,
+    DHCP6OptStatusCode, DHCP6OptUserClass, DHCP6OptVendorClass, DUID_LL, DUID_UUID,
+    USER_CLASS_DATA, VENDOR_CLASS_DATA)
+
+SRV6 = "fd00:b007::1"
+RESERVED_MAC = "52:54:00:00:00:10"
+RESERVED_ADDR = "fd00:b007::10"
+TFTP_URL = f"tftp://[{SRV6}]/ipxe.efi"
+SCRIPT_URL = f"http://[{SRV6}]:8080/boot.ipxe?mac=${{net0/mac}}"
+
+
+def parse(data: bytes) -> DHCP6:
+    """A server message as its scapy class (DHCP6() does not dispatch)."""
+    cls = {2: DHCP6_Advertise, 7: DHCP6_Reply, 13: DHCP6_RelayReply}.get(data[0], DHCP6)
+    return cls(data)
+
+
+def config(state: Path, ra: bool = False) -> dict:
+    cfg = netlab.lab_config()
+    cfg["server"].update(state_dir=str(state), log_level="debug")
+    cfg["dhcp4"] = {"enabled": False}
+    cfg["tftp"]["enabled"] = False
+    cfg["http"]["enabled"] = False
+    cfg["dhcp6"] = {
+        "interfaces": ["srv0"],
+        "subnets": [{
+            "subnet": "fd00:b007::/64", "interface": "srv0",
+            "pools": [{"start": "fd00:b007::1000", "end": "fd00:b007::1fff"}],
+            "dns": [SRV6], "domain_search": ["lab.example"],
+            "preferred_lifetime": 1800, "valid_lifetime": 3600,
+            "reservations": [{"mac": RESERVED_MAC, "address": RESERVED_ADDR,
+                              "hostname": "node10"}],
+        }],
+    }
+    if ra:
+        cfg["dhcp6"]["router_advertisements"] = {
+            "enabled": True, "interfaces": ["srv0"], "interval": 30}
+    cfg["boot"]["ipxe_script6"] = SCRIPT_URL
+    return cfg
+
+
+class Env:
+    def __init__(self, lab, tmp: Path, ra: bool = False):
+        self.lab, self.tmp = lab, tmp
+        self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
+        for ns in (self.srv, self.cli):
+            lab.sysctl(ns, "net.ipv6.conf.all.accept_dad", "0")
+            lab.sysctl(ns, "net.ipv6.conf.default.accept_dad", "0")
+        lab.veth(self.srv, "srv0", self.cli, "cli0")
+        lab.addr(self.srv, "srv0", f"{SRV6}/64")
+        self.wait_linklocal(self.cli, "cli0")
+        self.wait_linklocal(self.srv, "srv0")
+        self.cfg_path = tmp / "ironboot.yaml"
+        self.cfg_path.write_text(yaml.safe_dump(config(tmp / "state", ra), sort_keys=False))
+        self.d = netlab.Daemon(self.lab, self.srv, self.cfg_path).start(timeout=20)
+        self.db = tmp / "state" / "ironboot.db"
+
+    def wait_linklocal(self, ns: str, dev: str) -> str:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = self.lab.run(ns, ["ip", "-6", "-o", "addr", "show", "dev", dev,
+                                    "scope", "link"]).stdout
+            m = re.search(r"inet6 (fe80::[0-9a-f:]+)/64", out)
+            if m and "tentative" not in out:
+                return m.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"no link-local address on {dev}")
+
+    def exchange(self, pkt: bytes, sport: int = 546, timeout: float = 3.0,
+                 want: int = 1) -> list[DHCP6]:
+        """Sends pkt to ff02::1:2%cli0 from port sport; the replies parsed."""
+        s = self.lab.socket(self.cli, socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
+            s.bind(("::", sport))
+            s.sendto(pkt, ("ff02::1:2", 547, 0, self.ifindex()))
+            s.settimeout(timeout)
+            out = []
+            deadline = time.monotonic() + timeout
+            while len(out) < want and time.monotonic() < deadline:
+                try:
+                    data, _ = s.recvfrom(65535)
+                except socket.timeout:
+                    break
+                out.append(parse(data))
+            return out
+        finally:
+            s.close()
+
+    def ifindex(self) -> int:
+        out = self.lab.run(self.cli, ["cat", "/sys/class/net/cli0/ifindex"]).stdout
+        return int(out.strip())
+
+    def leases6(self) -> list[tuple]:
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT address, duid, iaid, state, hex(mac) FROM leases6"
+                               " ORDER BY address").fetchall()
+        finally:
+            con.close()
+        return [(socket.inet_ntop(socket.AF_INET6, r[0]), r[1], r[2], r[3], r[4])
+                for r in rows]
+
+
+@pytest.fixture
+def env(lab, tmp_path):
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip("ironbootd not built")
+    e = Env(lab, tmp_path)
+    yield e
+    assert e.d.alive(), e.d.log_tail()
+    e.d.stop()
+
+
+def solicit(duid, *, arch=None, ipxe=False, oro=(23, 59), iaid=1, rapid=False):
+    p = DHCP6_Solicit(trid=0x4242) / DHCP6OptClientId(duid=duid) / \
+        DHCP6OptIA_NA(iaid=iaid) / DHCP6OptOptReq(reqopts=list(oro))
+    if arch is not None:
+        p /= DHCP6OptClientArchType(archtypes=[arch])
+    if ipxe:
+        p /= DHCP6OptUserClass(userclassdata=[USER_CLASS_DATA(data=b"iPXE")])
+    if rapid:
+        p /= DHCP6OptRapidCommit()
+    return p
+
+
+def opt(msg, cls):
+    return msg.getlayer(cls)
+
+
+def iaaddr(msg) -> str | None:
+    a = msg.getlayer(DHCP6OptIAAddress)
+    return a.addr if a else None
+
+
+def test_uefi_x64_gets_tftp_url(env):
+    duid = DUID_LL(lladdr="52:54:00:11:22:33")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
+    assert isinstance(adv, DHCP6_Advertise), adv.summary()
+    assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == TFTP_URL
+    addr = iaaddr(adv)
+    assert addr and addr.startswith("fd00:b007::1"), adv.show(dump=True)
+    assert opt(adv, DHCP6OptDNSServers).dnsservers == [SRV6]
+    assert opt(adv, DHCP6OptServerId) is not None
+    # an ADVERTISE binds nothing
+    assert env.leases6() == []
+
+
+def test_ipxe_gets_script_url(env):
+    duid = DUID_LL(lladdr="52:54:00:11:22:34")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7, ipxe=True)))
+    assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == SCRIPT_URL
+
+
+def test_no_arch_gets_default(env):
+    duid = DUID_LL(lladdr="52:54:00:11:22:35")
+    (adv,) = env.exchange(bytes(solicit(duid)))
+    assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == TFTP_URL
+
+
+def test_full_exchange_request_renew_release(env):
+    duid = DUID_LL(lladdr="52:54:00:11:22:36")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
+    addr, sid = iaaddr(adv), opt(adv, DHCP6OptServerId).duid
+    req = DHCP6_Request(trid=7) / DHCP6OptClientId(duid=duid) / \
+        DHCP6OptServerId(duid=sid) / \
+        DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+    (rep,) = env.exchange(bytes(req))
+    assert isinstance(rep, DHCP6_Reply) and iaaddr(rep) == addr
+    assert opt(rep, DHCP6OptIAAddress).validlft == 3600
+    rows = env.leases6()
+    assert [(r[0], r[3], r[4]) for r in rows] == [(addr, 1, "525400112236")]
+    ren = DHCP6_Renew(trid=8) / DHCP6OptClientId(duid=duid) / \
+        DHCP6OptServerId(duid=sid) / \
+        DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+    (rep,) = env.exchange(bytes(ren))
+    assert iaaddr(rep) == addr
+    rel = DHCP6_Release(trid=9) / DHCP6OptClientId(duid=duid) / \
+        DHCP6OptServerId(duid=sid) / \
+        DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+    (rep,) = env.exchange(bytes(rel))
+    assert opt(rep, DHCP6OptStatusCode).statuscode == 0
+    assert env.leases6()[0][3] == 2          # released
+    # a renew of what is gone: NoBinding
+    (rep,) = env.exchange(bytes(ren))
+    assert opt(rep, DHCP6OptStatusCode).statuscode == 3
+
+
+def test_rapid_commit(env):
+    duid = DUID_LL(lladdr="52:54:00:11:22:37")
+    (rep,) = env.exchange(bytes(solicit(duid, rapid=True)))
+    assert isinstance(rep, DHCP6_Reply) and opt(rep, DHCP6OptRapidCommit) is not None
+    assert env.leases6()[0][0] == iaaddr(rep)
+
+
+def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
+    """Firmware with a DUID-UUID behind a relay: the relay's option 79 names
+    the MAC, and the MAC's reservation holds."""
+    duid = DUID_UUID(uuid="8a5d3e4f-0000-4000-8000-525400000010")
+    inner = solicit(duid, arch=7)
+    fwd = DHCP6_RelayForward(hopcount=0, linkaddr="fd00:b007::2", peeraddr="fe80::99") / \
+        DHCP6OptIfaceId(ifaceid=b"port7") / \
+        DHCP6OptClientLinkLayerAddr(lltype=1, clladdr=RESERVED_MAC) / \
+        DHCP6OptRelayMsg(message=inner)
+    (repl,) = env.exchange(bytes(fwd), sport=547)
+    assert isinstance(repl, DHCP6_RelayReply), repl.summary()
+    assert opt(repl, DHCP6OptIfaceId).ifaceid == b"port7"
+    adv = repl.getlayer(DHCP6OptRelayMsg).message
+    assert isinstance(adv, DHCP6_Advertise)
+    assert iaaddr(adv) == RESERVED_ADDR
+    assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == TFTP_URL
+    # the journal files it under the machine's MAC
+    deadline = time.monotonic() + 5      # the journal is flushed by a timer
+    while True:
+        evs = [e for e in env.d.cli_json("events", "--mac", RESERVED_MAC)
+               if e["proto"] == "dhcp6"]
+        if evs or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    ev = evs[-1]
+    assert ev["detail"]["mac_from"] == "option-79"
+    assert ev["detail"]["address"] == RESERVED_ADDR
+
+
+@pytest.mark.parametrize("bad", [
+    b"",
+    b"\x01",                                        # short
+    b"\x01\x00\x00\x01\x00\x01\x00\x40abc",         # option past the end
+    bytes([12, 0]) + b"\0" * 32,                    # relay without a message
+    b"\x0c\x00" + b"\0" * 32 + b"\x00\x09\x00\x22" + bytes([12, 0]) + b"\0" * 32,  # nested, cut
+])
+def test_malformed_dropped_then_served(env, bad):
+    assert env.exchange(bad, timeout=0.5) == []
+    (adv,) = env.exchange(bytes(solicit(DUID_LL(lladdr="52:54:00:11:22:40"), arch=7)))
+    assert isinstance(adv, DHCP6_Advertise)
+    assert env.d.alive()
+
+
+def test_dhclient6_obtains_and_releases(env):
+    if not shutil.which("dhclient"):
+        pytest.skip("dhclient not installed")
+    sf = env.tmp / "dhclient-script"
+    sf.write_text("#!/bin/sh\nexit 0\n")
+    sf.chmod(0o755)
+    args = ["dhclient", "-6", "-1", "-v", "-lf", str(env.tmp / "d6.leases"),
+            "-pf", str(env.tmp / "d6.pid"), "-sf", str(sf)]
+    r = env.lab.run(env.cli, [*args, "cli0"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Bound to lease" in r.stderr or "PRC: Bound" in r.stderr, r.stderr
+    rows = env.leases6()
+    assert len(rows) == 1 and rows[0][3] == 1, rows
+    addr = rows[0][0]
+    assert addr in (env.tmp / "d6.leases").read_text()
+    r = env.lab.run(env.cli, [*args, "-r", "cli0"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 5
+    while env.leases6()[0][3] != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert env.leases6()[0][3] == 2, env.leases6()
+
+
+def test_perfdhcp6_sarr(env):
+    if not shutil.which("perfdhcp"):
+        pytest.skip("perfdhcp not installed")
+    r = env.lab.run(env.cli, ["perfdhcp", "-6", "-l", "cli0", "-r", "50", "-n", "200",
+                              "-R", "200", "-W", "1000000"], timeout=60)
+    out = r.stdout + r.stderr
+    m = re.findall(r"drops: (\d+)", out)
+    assert "sent packets: 200" in out, out
+    assert m and all(int(x) == 0 for x in m), out
+    assert len(env.leases6()) == 200
+
+
+def test_router_advertisement_managed_other(lab, tmp_path):
+    """The built-in RA tells hosts to use DHCPv6 (M and O) and puts the
+    prefix on-link without SLAAC; rdisc6 solicits it."""
+    if not shutil.which("rdisc6"):
+        pytest.skip("rdisc6 (ndisc6) not installed")
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip("ironbootd not built")
+    e = Env(lab, tmp_path, ra=True)
+    r = e.lab.run(e.cli, ["rdisc6", "-1", "-w", "3000", "cli0"], timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert re.search(r"Stateful address conf\.\s*:\s*Yes", out), out
+    assert re.search(r"Stateful other conf\.\s*:\s*Yes", out), out
+    assert re.search(r"Router lifetime\s*:\s*0 ", out), out
+    assert "Prefix                   : fd00:b007::/64" in out, out
+    assert re.search(r"Autonomous address conf\.\s*:\s*No", out), out
+    assert e.d.alive()
+    e.d.stop()

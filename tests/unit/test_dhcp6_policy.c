@@ -1,0 +1,410 @@
+/*
+ * DHCPv6 policy, table-driven: a client message built with the codec
+ * (optionally wrapped in a relay), decided against a lab config and a
+ * small in-memory binding view, the reply laid out and parsed back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "dhcp6/dhcp6_codec.h"
+#include "dhcp6/dhcp6_policy.h"
+
+#define NOW 1700000000
+
+static const char lab_yaml[] =
+	"server: { state_dir: /tmp/ib-policy6-test }\n"
+	"dhcp4: { enabled: false }\n"
+	"dhcp6:\n"
+	"  interfaces: [srv0]\n"
+	"  subnets:\n"
+	"    - subnet: fd00:b007::/64\n"
+	"      interface: srv0\n"
+	"      pools: [ { start: \"fd00:b007::1000\", end: \"fd00:b007::1001\" } ]\n"
+	"      dns: [\"fd00:b007::1\"]\n"
+	"      domain_search: [lab.example]\n"
+	"      preferred_lifetime: 1800\n"
+	"      valid_lifetime: 3600\n"
+	"      reservations:\n"
+	"        - { mac: \"52:54:00:00:00:10\", address: \"fd00:b007::10\", hostname: node10 }\n"
+	"        - { duid: \"00:04:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00\",\n"
+	"            address: \"fd00:b007::11\" }\n"
+	"    - subnet: fd00:b007:1::/64\n"
+	"      pools: [ { start: \"fd00:b007:1::1000\", end: \"fd00:b007:1::10ff\" } ]\n"
+	"boot:\n"
+	"  efi_x64: ipxe.efi\n"
+	"  ipxe_script6: \"http://[fd00:b007::1]:8080/boot.ipxe?mac=${net0/mac}\"\n"
+	"  http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\"\n";
+
+static struct ib_config *cfg;
+static const uint8_t srv_duid[] = { 0, 3, 0, 1, 2, 0, 0, 0, 0, 1 };	/* DUID-LL */
+
+/* ---- a binding view over a few rows ---- */
+
+static struct ib_lease6 rows[8];
+static size_t n_rows;
+
+static int v_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
+		  struct ib_lease6 *ret)
+{
+	for (size_t i = 0; i < n_rows; i++)
+		if (rows[i].duid_len == duid->len && !memcmp(rows[i].duid, duid->p, duid->len) &&
+		    rows[i].iaid == iaid) {
+			*ret = rows[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static bool v_is_free(void *ctx, const uint8_t a[16], const struct ib_dhcp6_blob *duid,
+		      uint32_t iaid)
+{
+	for (size_t i = 0; i < n_rows; i++)
+		if (!memcmp(rows[i].address, a, 16))
+			return rows[i].duid_len == duid->len &&
+			       !memcmp(rows[i].duid, duid->p, duid->len) && rows[i].iaid == iaid;
+	return true;
+}
+
+static int v_pick(void *ctx, const struct ib_subnet6 *sn, const struct ib_dhcp6_blob *duid,
+		  uint32_t iaid, uint8_t ret[16])
+{
+	uint8_t a[16];
+
+	memcpy(a, sn->pools[0].start, 16);
+	for (; memcmp(a, sn->pools[0].end, 16) <= 0; a[15]++)
+		if (v_is_free(ctx, a, duid, iaid)) {
+			memcpy(ret, a, 16);
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static const struct ib_lease6_view view = { v_find, v_is_free, v_pick, NULL };
+
+static void add_row(const char *addr, const uint8_t *duid, size_t len, uint32_t iaid)
+{
+	struct ib_lease6 *l = &rows[n_rows++];
+
+	memset(l, 0, sizeof(*l));
+	inet_pton(AF_INET6, addr, l->address);
+	memcpy(l->duid, duid, len);
+	l->duid_len = (uint8_t)len;
+	l->iaid = iaid;
+	l->state = IB_LEASE_ACTIVE;
+	l->expires = NOW + 100;
+}
+
+/* ---- cases ---- */
+
+static const uint8_t duid_ll10[] = { 0, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 0x10 };
+static const uint8_t duid_ll20[] = { 0, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 0x20 };
+static const uint8_t duid_uuid[] = { 0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t duid_resv[] = { 0, 4, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+				     0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0 };
+static const uint8_t duid_en[] = { 0, 2, 0, 0, 0, 9, 1, 2, 3, 4 };
+
+struct tcase {
+	const char *name;
+	uint8_t type;
+	const uint8_t *duid;
+	size_t duid_len;
+	bool our_server_id;		/* carry our server id */
+	bool wrong_server_id;		/* carry another */
+	int arch;			/* -1: no option 61 */
+	bool ipxe;			/* user class "iPXE" */
+	bool http_client;		/* vendor class HTTPClient */
+	bool rapid;			/* Rapid Commit */
+	bool unicast;			/* not to ff02::1:2 */
+	const char *hint;		/* IA address the client names, or NULL */
+	int relay_mac;			/* relayed with option 79 52:54:00:00:00:XX; -1 direct */
+	const char *src;		/* source address (default fe80::1) */
+	int bound;			/* 1: a binding exists for the client at ::1000 */
+	int fill;			/* 1: the pool is exhausted by others */
+	/* expected */
+	enum ib_dhcp6_action action;
+	const char *addr;		/* address in the first IA, or NULL */
+	int ia_status;			/* -1 none */
+	int msg_status;			/* -1 none */
+	const char *url;		/* bootfile-url, or NULL */
+	const char *mac_from;		/* or NULL: no MAC */
+};
+
+#define TFTP_URL "tftp://[fd00:b007::1]/ipxe.efi"
+#define IPXE_URL "http://[fd00:b007::1]:8080/boot.ipxe?mac=${net0/mac}"
+#define HTTP_URL "http://[fd00:b007::1]:8080/assets/ipxe.efi"
+
+static const struct tcase cases[] = {
+	{ "solicit: MAC reservation from DUID-LL, UEFI PXE", IB_DHCP6_SOLICIT, duid_ll10,
+	  sizeof(duid_ll10), .arch = 7, .relay_mac = -1, .action = IB_D6_ADVERTISE,
+	  .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1, .url = TFTP_URL,
+	  .mac_from = "duid" },
+	{ "solicit: iPXE gets the script", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20),
+	  .arch = 7, .ipxe = true, .relay_mac = -1, .action = IB_D6_ADVERTISE,
+	  .addr = "fd00:b007::1000", .ia_status = -1, .msg_status = -1, .url = IPXE_URL,
+	  .mac_from = "duid" },
+	{ "solicit: UEFI HTTP boot", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20),
+	  .arch = 16, .http_client = true, .relay_mac = -1, .action = IB_D6_ADVERTISE,
+	  .addr = "fd00:b007::1000", .ia_status = -1, .msg_status = -1, .url = HTTP_URL,
+	  .mac_from = "duid" },
+	{ "solicit: no option 61 -> default arch 7", IB_DHCP6_SOLICIT, duid_en, sizeof(duid_en),
+	  .arch = -1, .relay_mac = -1, .src = "fe80::5054:ff:fe00:30",
+	  .action = IB_D6_ADVERTISE, .addr = "fd00:b007::1000", .ia_status = -1,
+	  .msg_status = -1, .url = TFTP_URL, .mac_from = "eui-64" },
+	{ "solicit: DUID reservation (DUID-UUID)", IB_DHCP6_SOLICIT, duid_resv, sizeof(duid_resv),
+	  .arch = 7, .relay_mac = -1, .action = IB_D6_ADVERTISE, .addr = "fd00:b007::11",
+	  .ia_status = -1, .msg_status = -1, .url = TFTP_URL },
+	{ "solicit: rapid commit", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20), .arch = -1,
+	  .rapid = true, .relay_mac = -1, .action = IB_D6_COMMIT, .addr = "fd00:b007::1000",
+	  .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
+	{ "solicit: hint honoured", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20), .arch = -1,
+	  .hint = "fd00:b007::1001", .relay_mac = -1, .action = IB_D6_ADVERTISE,
+	  .addr = "fd00:b007::1001", .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
+	{ "solicit: pool exhausted", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20), .arch = -1,
+	  .fill = 1, .relay_mac = -1, .action = IB_D6_ADVERTISE, .ia_status = -1,
+	  .msg_status = IB_DHCP6_NO_ADDRS_AVAIL, .mac_from = "duid" },
+	{ "solicit: server id not allowed", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20),
+	  .our_server_id = true, .arch = -1, .relay_mac = -1, .action = IB_D6_DROP },
+	{ "relayed solicit: DUID-UUID, MAC from option 79 reservation", IB_DHCP6_SOLICIT,
+	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .action = IB_D6_ADVERTISE,
+	  .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1, .url = TFTP_URL,
+	  .mac_from = "option-79" },
+	{ "request: ours", IB_DHCP6_REQUEST, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
+	  .arch = -1, .relay_mac = -1, .action = IB_D6_COMMIT, .addr = "fd00:b007::1000",
+	  .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
+	{ "request: for another server", IB_DHCP6_REQUEST, duid_ll20, sizeof(duid_ll20),
+	  .wrong_server_id = true, .arch = -1, .relay_mac = -1, .action = IB_D6_DROP },
+	{ "request: unicast -> UseMulticast", IB_DHCP6_REQUEST, duid_ll20, sizeof(duid_ll20),
+	  .our_server_id = true, .unicast = true, .arch = -1, .relay_mac = -1,
+	  .action = IB_D6_REPLY, .ia_status = -1, .msg_status = IB_DHCP6_USE_MULTICAST,
+	  .mac_from = "duid" },
+	{ "renew: bound", IB_DHCP6_RENEW, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
+	  .arch = -1, .relay_mac = -1, .bound = 1, .hint = "fd00:b007::1000",
+	  .action = IB_D6_COMMIT, .addr = "fd00:b007::1000", .ia_status = -1, .msg_status = -1,
+	  .mac_from = "duid" },
+	{ "renew: no binding", IB_DHCP6_RENEW, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
+	  .arch = -1, .relay_mac = -1, .hint = "fd00:b007::1000", .action = IB_D6_COMMIT,
+	  .ia_status = IB_DHCP6_NO_BINDING, .msg_status = -1, .mac_from = "duid" },
+	{ "rebind: bound, no server id", IB_DHCP6_REBIND, duid_ll20, sizeof(duid_ll20),
+	  .arch = -1, .relay_mac = -1, .bound = 1, .hint = "fd00:b007::1000",
+	  .action = IB_D6_COMMIT, .addr = "fd00:b007::1000", .ia_status = -1, .msg_status = -1,
+	  .mac_from = "duid" },
+	{ "release", IB_DHCP6_RELEASE, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
+	  .arch = -1, .relay_mac = -1, .bound = 1, .hint = "fd00:b007::1000",
+	  .action = IB_D6_RELEASE, .addr = "fd00:b007::1000", .ia_status = -1,
+	  .msg_status = IB_DHCP6_SUCCESS, .mac_from = "duid" },
+	{ "decline of what it does not hold", IB_DHCP6_DECLINE, duid_ll20, sizeof(duid_ll20),
+	  .our_server_id = true, .arch = -1, .relay_mac = -1, .hint = "fd00:b007::1001",
+	  .action = IB_D6_DECLINE, .ia_status = IB_DHCP6_NO_BINDING,
+	  .msg_status = IB_DHCP6_SUCCESS, .mac_from = "duid" },
+	{ "confirm: on link", IB_DHCP6_CONFIRM, duid_ll20, sizeof(duid_ll20), .arch = -1,
+	  .relay_mac = -1, .hint = "fd00:b007::1234", .action = IB_D6_REPLY, .ia_status = -1,
+	  .msg_status = IB_DHCP6_SUCCESS, .mac_from = "duid" },
+	{ "confirm: not on link", IB_DHCP6_CONFIRM, duid_ll20, sizeof(duid_ll20), .arch = -1,
+	  .relay_mac = -1, .hint = "fd00:dead::1", .action = IB_D6_REPLY, .ia_status = -1,
+	  .msg_status = IB_DHCP6_NOT_ON_LINK, .mac_from = "duid" },
+	{ "information-request", IB_DHCP6_INFORMATION_REQUEST, duid_ll20, sizeof(duid_ll20),
+	  .arch = -1, .relay_mac = -1, .action = IB_D6_REPLY, .ia_status = -1, .msg_status = -1,
+	  .mac_from = "duid" },
+	{ "solicit without client id", IB_DHCP6_SOLICIT, NULL, 0, .arch = -1, .relay_mac = -1,
+	  .action = IB_D6_DROP },
+};
+
+/* Builds the client message of c (relayed when c->relay_mac >= 0) into buf. */
+static size_t build_request(const struct tcase *c, uint8_t *buf)
+{
+	static const uint8_t other_duid[] = { 0, 3, 0, 1, 9, 9, 9, 9, 9, 9 };
+	static const uint16_t oro[] = { IB_OPT6_DNS_SERVERS, IB_OPT6_BOOTFILE_URL };
+	static const uint8_t ipxe[] = "iPXE", http[] = "HTTPClient:Arch:00016";
+	struct ib_dhcp6_blob uc = { ipxe, 4 }, vc = { http, sizeof(http) - 1 };
+	uint16_t arch = (uint16_t)c->arch;
+	struct ib_dhcp6_ia_na ia = { .iaid = 7 };
+	struct ib_dhcp6_out o = { .msg_type = c->type, .xid = 0x123456,
+				  .client_id = { c->duid, c->duid_len },
+				  .has_oro = true, .oro = oro, .n_oro = 2,
+				  .rapid_commit = c->rapid };
+	uint8_t inner[1024];
+	size_t len;
+
+	if (c->type != IB_DHCP6_INFORMATION_REQUEST) {
+		o.ia_na = &ia;
+		o.n_ia_na = 1;
+	}
+	if (c->hint) {
+		inet_pton(AF_INET6, c->hint, ia.addrs[0].addr);
+		ia.n_addrs = 1;
+	}
+	if (c->our_server_id)
+		o.server_id = (struct ib_dhcp6_blob){ srv_duid, sizeof(srv_duid) };
+	if (c->wrong_server_id)
+		o.server_id = (struct ib_dhcp6_blob){ other_duid, sizeof(other_duid) };
+	if (c->arch >= 0) {
+		o.arch = &arch;
+		o.n_arch = 1;
+	}
+	if (c->ipxe) {
+		o.user_class = &uc;
+		o.n_user_class = 1;
+	}
+	if (c->http_client) {
+		o.has_vendor_class = true;
+		o.vendor_class_enterprise = 343;
+		o.vendor_class = &vc;
+		o.n_vendor_class = 1;
+	}
+	assert_int_equal(ib_dhcp6_build(&o, c->relay_mac >= 0 ? inner : buf, 1024, &len), 0);
+	if (c->relay_mac >= 0) {
+		static const uint8_t iface[] = "port7";
+		uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)c->relay_mac };
+		struct ib_dhcp6_relay r = { .msg_type = IB_DHCP6_RELAY_FORW,
+					    .interface_id = { iface, 5 },
+					    .lladdr_type = 1, .lladdr = { mac, 6 } };
+		size_t out;
+
+		inet_pton(AF_INET6, "fd00:b007::2", r.link_address);
+		inet_pton(AF_INET6, "fe80::99", r.peer_address);
+		assert_int_equal(ib_dhcp6_build_relay(&(struct ib_dhcp6_wrap){
+			IB_DHCP6_RELAY_FORW, &r, 1, { inner, len } }, buf, 2048, &out), 0);
+		return out;
+	}
+	return len;
+}
+
+static void check_case(const struct tcase *c)
+{
+	uint8_t req[2048], rep[4096], want[16];
+	struct ib_dhcp6_msg m, back;
+	struct ib_dhcp6_decision d;
+	struct ib_dhcp6_input in = {
+		.cfg = cfg, .msg = &m, .ifname = "srv0", .multicast = !c->unicast,
+		.server_duid = { srv_duid, sizeof(srv_duid) }, .now = NOW, .view = &view,
+	};
+	size_t len = build_request(c, req), rlen;
+
+	n_rows = 0;
+	if (c->bound)
+		add_row("fd00:b007::1000", c->duid, c->duid_len, 7);
+	if (c->fill) {
+		add_row("fd00:b007::1000", duid_ll10, sizeof(duid_ll10), 1);
+		add_row("fd00:b007::1001", duid_ll10, sizeof(duid_ll10), 2);
+	}
+	inet_pton(AF_INET6, c->src ? c->src : "fe80::1", in.src);
+	inet_pton(AF_INET6, "fd00:b007::1", in.server_addr);
+	assert_int_equal(ib_dhcp6_parse(req, len, &m), 0);
+	assert_int_equal(ib_dhcp6_decide(&in, &d), 0);
+	if (d.action != c->action)
+		fail_msg("%s: action %d, wanted %d (%s)", c->name, d.action, c->action, d.reason);
+	if (c->action == IB_D6_DROP)
+		return;
+	if (c->addr) {
+		inet_pton(AF_INET6, c->addr, want);
+		assert_true(d.n_ia >= 1 && d.ia[0].has_addr);
+		if (memcmp(d.ia[0].addr, want, 16) != 0)
+			fail_msg("%s: wrong address", c->name);
+	}
+	if (c->ia_status >= 0) {
+		assert_true(d.n_ia >= 1 && d.ia[0].has_status);
+		assert_int_equal(d.ia[0].status, c->ia_status);
+	}
+	if (c->msg_status >= 0) {
+		assert_true(d.has_status);
+		assert_int_equal(d.status, c->msg_status);
+	} else {
+		assert_false(d.has_status);
+	}
+	if (c->url)
+		assert_string_equal(d.boot.url, c->url);
+	if (c->mac_from)
+		assert_string_equal(d.mac_from, c->mac_from);
+	else
+		assert_false(d.has_mac);
+	/* the reply parses back, relayed back through the chain */
+	assert_int_equal(ib_dhcp6_reply_build(&in, &d, rep, sizeof(rep), &rlen), 0);
+	assert_int_equal(ib_dhcp6_parse(rep, rlen, &back), 0);
+	assert_int_equal(back.msg_type, d.reply_type);
+	assert_int_equal(back.xid, 0x123456);
+	assert_int_equal(back.n_relays, c->relay_mac >= 0 ? 1 : 0);
+	if (c->relay_mac >= 0) {
+		assert_int_equal(back.relays[0].msg_type, IB_DHCP6_RELAY_REPL);
+		assert_int_equal(back.relays[0].interface_id.len, 5);
+		assert_memory_equal(back.relays[0].interface_id.p, "port7", 5);
+	}
+	assert_int_equal(back.server_id.len, sizeof(srv_duid));
+	assert_int_equal(back.client_id.len, c->duid_len);
+	assert_int_equal(back.rapid_commit, c->rapid && c->action == IB_D6_COMMIT);
+	if (c->url) {
+		assert_int_equal(back.bootfile_url.len, strlen(c->url));
+		assert_memory_equal(back.bootfile_url.p, c->url, strlen(c->url));
+	}
+	assert_int_equal(back.n_vendor_class, c->http_client ? 1 : 0);
+	if (c->addr && c->action != IB_D6_RELEASE) {
+		assert_int_equal(back.n_ia_na, 1);
+		assert_int_equal(back.ia_na[0].n_addrs, 1);
+		assert_memory_equal(back.ia_na[0].addrs[0].addr, want, 16);
+		assert_int_equal(back.ia_na[0].addrs[0].valid, 3600);
+		assert_int_equal(back.ia_na[0].t1, 900);		/* 0.5 x preferred */
+	}
+	if (c->type == IB_DHCP6_INFORMATION_REQUEST)
+		assert_int_equal(back.n_dns, 1);
+}
+
+static void test_cases(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("  %s\n", cases[i].name);
+		check_case(&cases[i]);
+	}
+}
+
+/* The boot answer alone, as `explain` asks for it. */
+static void test_boot_alone(void **state)
+{
+	struct ib_dhcp6_msg m = { .n_arch = 1, .arch = { 11 } };
+	struct ib_boot6_answer b;
+	uint8_t srv[16];
+
+	inet_pton(AF_INET6, "fd00:b007::1", srv);
+	ib_boot6_decide(cfg, &m, NULL, srv, &b);
+	assert_int_equal(b.client, IB_BOOT6_NONE);	/* no efi_arm64 configured */
+	m.arch[0] = 0;
+	ib_boot6_decide(cfg, &m, NULL, srv, &b);
+	assert_int_equal(b.client, IB_BOOT6_NONE);	/* BIOS PXE has no IPv6 */
+	m.arch[0] = 9;
+	ib_boot6_decide(cfg, &m, NULL, srv, &b);
+	assert_string_equal(b.url, TFTP_URL);
+}
+
+static int setup(void **state)
+{
+	char err[IB_CONFIG_ERRLEN];
+
+	if (ib_config_load_buffer("policy6.yaml", lab_yaml, sizeof(lab_yaml) - 1, &cfg, err) < 0) {
+		print_error("%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ib_config_free(cfg);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_boot_alone),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
