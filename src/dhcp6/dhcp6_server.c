@@ -30,6 +30,7 @@
 #define MAX_IFACES 64
 #define DUID_META "server_duid6"
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
+#define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
 
 /* An address advertised and held for a client until a REQUEST or expiry. */
 struct hold {
@@ -71,6 +72,11 @@ struct ib_dhcp6_server {
 	size_t n_batch;			/* in use */
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
+	struct addr_cache {
+		int ifindex;		/* interface, 0 = empty */
+		int64_t at;		/* when looked up, unix seconds */
+		uint8_t addr[16];	/* its address for URLs, or :: */
+	} addrs[MAX_IFACES];		/* getifaddrs() per datagram costs a storm */
 	struct ib_ra_server *ra;	/* router advertisements, or NULL */
 };
 
@@ -448,33 +454,56 @@ static bool serves_ifindex(const struct ib_dhcp6_server *s, int idx)
 	return false;
 }
 
-/* Our address for URLs on the link: the destination when unicast, else a
- * global address of the interface (the one inside a subnet first). */
-static void server_addr(const struct ib_dhcp6_server *s, struct pending *p,
-			const struct in6_addr *dst)
+/* A global address of the interface, the one inside a served subnet first. */
+static void lookup_addr(const struct ib_dhcp6_server *s, const char *ifname, uint8_t out[16])
 {
 	struct ifaddrs *ifa, *i;
 	bool found = false;
 
-	if (!IN6_IS_ADDR_MULTICAST(dst) && !IN6_IS_ADDR_LINKLOCAL(dst)) {
-		memcpy(p->in.server_addr, dst, 16);
-		return;
-	}
-	memset(p->in.server_addr, 0, 16);
+	memset(out, 0, 16);
 	if (getifaddrs(&ifa) < 0)
 		return;
 	for (i = ifa; i; i = i->ifa_next) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)i->ifa_addr;
 
-		if (!a || a->sin6_family != AF_INET6 || strcmp(i->ifa_name, p->ifname) ||
+		if (!a || a->sin6_family != AF_INET6 || strcmp(i->ifa_name, ifname) ||
 		    IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
 			continue;
 		if (!found || ib_config_subnet6_for(s->cfg, a->sin6_addr.s6_addr)) {
-			memcpy(p->in.server_addr, &a->sin6_addr, 16);
+			memcpy(out, &a->sin6_addr, 16);
 			found = true;
 		}
 	}
 	freeifaddrs(ifa);
+}
+
+/* Our address for URLs on the link: the destination when unicast, else the
+ * interface's (cached for ADDR_CACHE_SEC). */
+static void server_addr(struct ib_dhcp6_server *s, struct pending *p, const struct in6_addr *dst)
+{
+	struct addr_cache *c = &s->addrs[0], *slot = NULL;
+
+	if (!IN6_IS_ADDR_MULTICAST(dst) && !IN6_IS_ADDR_LINKLOCAL(dst)) {
+		memcpy(p->in.server_addr, dst, 16);
+		return;
+	}
+	for (size_t i = 0; i < MAX_IFACES; i++) {
+		c = &s->addrs[i];
+		if (c->ifindex == p->ifindex) {
+			slot = c;
+			break;
+		}
+		if (!slot && (!c->ifindex || c->at + ADDR_CACHE_SEC <= s->now))
+			slot = c;
+	}
+	if (!slot)
+		slot = &s->addrs[(size_t)p->ifindex % MAX_IFACES];
+	if (slot->ifindex != p->ifindex || slot->at + ADDR_CACHE_SEC <= s->now) {
+		lookup_addr(s, p->ifname, slot->addr);
+		slot->ifindex = p->ifindex;
+		slot->at = s->now;
+	}
+	memcpy(p->in.server_addr, slot->addr, 16);
 }
 
 static void log_reject(struct ib_dhcp6_server *s, const struct pending *p)
@@ -771,6 +800,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
 	flush_batch(s);		/* decisions point into the old snapshot */
+	memset(s->addrs, 0, sizeof(s->addrs));	/* subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
 	if (s->ra)
