@@ -3,6 +3,7 @@
  *
  *   ironboot [--config FILE] [--json] leases [list]
  *   ironboot [--config FILE] [--json] leases show ADDRESS
+ *   ironboot [--config FILE] [--json] leases6 [list]
  *   ironboot [--config FILE] leases release ADDRESS
  *   ironboot [--config FILE] [--json] events [--mac MAC] [--proto P] [--limit N]
  *   ironboot [--config FILE] [--json] explain --mac MAC [--arch N] ...
@@ -15,6 +16,7 @@
  * through the daemon's API (inventory_cmd.c).  Human tables by default,
  * --json for scripts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -47,6 +49,7 @@ static void usage(FILE *f)
 		"  leases [list]              list IPv4 leases\n"
 		"  leases show ADDRESS        one lease\n"
 		"  leases release ADDRESS     end a lease now\n"
+		"  leases6 [list]             list DHCPv6 leases\n"
 		"  events [--mac MAC] [--proto PROTO] [--limit N]\n"
 		"                             the boot timeline (journal events)\n"
 		"  explain --mac MAC [--arch N] [--user-class iPXE] [--uuid U]\n"
@@ -111,12 +114,66 @@ static int print_lease(const struct ib_lease4 *l, void *arg)
 	return 0;
 }
 
+static json_t *lease6_json(const struct ib_lease6 *l)
+{
+	char ip[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 4], mac[IB_MAC_STRLEN] = "";
+	char duid[2 * IB_DUID_MAX + 1];
+	size_t n;
+
+	inet_ntop(AF_INET6, l->address, ip, sizeof(ip));
+	inet_ntop(AF_INET6, l->subnet, net, sizeof(net));
+	n = strlen(net);
+	snprintf(net + n, sizeof(net) - n, "/%u", l->prefix_len);
+	if (l->has_mac)
+		ib_mac_format(l->mac, 6, mac, sizeof(mac));
+	ib_hex_format(l->duid, l->duid_len, duid, sizeof(duid));
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "address", ip,
+			 "mac", mac, "duid", duid, "iaid", (json_int_t)l->iaid,
+			 "hostname", l->hostname, "state", state_str(l->state),
+			 "preferred", (json_int_t)l->preferred, "expires", (json_int_t)l->expires,
+			 "cltt", (json_int_t)l->cltt, "subnet", net);
+}
+
+static int print_lease6(const struct ib_lease6 *l, void *arg)
+{
+	struct cli *c = arg;
+	char ip[INET6_ADDRSTRLEN], mac[IB_MAC_STRLEN] = "-", exp[32];
+
+	if (c->json) {
+		json_array_append_new(c->out, lease6_json(l));
+		return 0;
+	}
+	inet_ntop(AF_INET6, l->address, ip, sizeof(ip));
+	if (l->has_mac)
+		ib_mac_format(l->mac, 6, mac, sizeof(mac));
+	fmt_time(l->expires, exp, sizeof(exp));
+	printf("%-39s  %-17s  %-9s  %-21s  %s\n", ip, mac, state_str(l->state), exp,
+	       l->hostname);
+	return 0;
+}
+
 static int finish_json(struct cli *c)
 {
 	if (json_dumpf(c->out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
 		return 1;
 	putchar('\n');
 	return 0;
+}
+
+/* "leases6 [list]": the DHCPv6 bindings. */
+static int cmd_leases6(struct cli *c, int argc, char **argv)
+{
+	int r;
+
+	if (argc > 0 && strcmp(argv[0], "list") != 0) {
+		fprintf(stderr, "ironboot: leases6 takes only \"list\"\n");
+		return 2;
+	}
+	if (!c->json)
+		printf("%-39s  %-17s  %-9s  %-21s  %s\n", "ADDRESS", "MAC", "STATE", "EXPIRES",
+		       "HOSTNAME");
+	r = ib_store_lease6_foreach(c->store, print_lease6, c);
+	return r < 0 ? 1 : c->json ? finish_json(c) : 0;
 }
 
 static int cmd_leases(struct cli *c, int argc, char **argv)
@@ -325,6 +382,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (strcmp(argv[0], "leases") == 0)
 		r = cmd_leases(&c, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "leases6") == 0)
+		r = cmd_leases6(&c, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "events") == 0)
 		r = cmd_events(&c, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)

@@ -204,6 +204,11 @@ def test_full_exchange_request_renew_release(env):
     assert opt(rep, DHCP6OptIAAddress).validlft == 3600
     rows = env.leases6()
     assert [(r[0], r[3], r[4]) for r in rows] == [(addr, 1, "525400112236")]
+    (cli,) = env.d.cli_json("leases6")
+    assert (cli["address"], cli["mac"], cli["state"], cli["iaid"]) == \
+        (addr, "52:54:00:11:22:36", "active", 1)
+    assert cli["duid"] == bytes(duid).hex() and cli["subnet"] == "fd00:b007::/64"
+    assert addr in env.d.cli("leases6")
     ren = DHCP6_Renew(trid=8) / DHCP6OptClientId(duid=duid) / \
         DHCP6OptServerId(duid=sid) / \
         DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
