@@ -16,6 +16,7 @@
  */
 #include "config/config_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,9 +158,30 @@ static int resolve_dir(const char *dir, char **slot, const char *dflt)
 	return 0;
 }
 
+/* 0.0.0.0 or :: in any spelling ("::0", "0::"): parsed, not compared as text. */
 static bool is_wildcard(const char *a)
 {
-	return strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, a, &a4) == 1)
+		return a4.s_addr == INADDR_ANY;
+	return inet_pton(AF_INET6, a, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
+/* RFC 3986 3.2.2: an IPv6 literal host is bracketed; a host part with more
+ * than one ':' outside brackets is an unbracketed literal. */
+static bool host_ok(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+	size_t len = strcspn(host, "/");
+	size_t colons = 0;
+
+	if (host[0] == '[')
+		return memchr(host, ']', len) != NULL;
+	for (size_t i = 0; i < len; i++)
+		colons += host[i] == ':';
+	return colons <= 1;
 }
 
 static int http_defaults(struct ib_config *cfg)
@@ -197,6 +219,9 @@ static int check_base_url(struct ib_cfg_walk *w, const struct ib_ynode *hmap,
 		if (!is_url(h->base_url) || !script_safe(h->base_url) || strpbrk(h->base_url, "?#"))
 			return ib_cfg_fail_in(w, hmap, NULL, 0, "base_url",
 					      "expected http://host[:port][/path] without blanks, '?', '#', '$', '{', '}' or '\\'");
+		if (!host_ok(h->base_url))
+			return ib_cfg_fail_in(w, hmap, NULL, 0, "base_url",
+					      "an IPv6 address in a URL goes in brackets: http://[fd00::1]:8080");
 		n = strlen(h->base_url);
 		while (n > 8 && h->base_url[n - 1] == '/')
 			h->base_url[--n] = '\0';

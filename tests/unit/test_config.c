@@ -279,6 +279,10 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:60: profiles[0].configs[0].template: template name must be relative, without '..' or empty components" },
 	{ "http_wildcard_no_base_url", "http: {}\n",
 	  "t.yaml:1:7: http: base_url is required when every listen address is a wildcard" },
+	{ "http_wildcard_spelt_otherwise", "http: { listen: [\"::0\", \"0::\"] }\n",
+	  "t.yaml:1:17: http.listen: base_url is required when every listen address is a wildcard" },
+	{ "http_base_url_v6_unbracketed", "http: { base_url: \"http://fd00::1:8080\" }\n",
+	  "t.yaml:1:19: http.base_url: an IPv6 address in a URL goes in brackets" },
 	{ "profiles_without_http", "profiles:\n  - { name: p, kernel: v }\n",
 	  "t.yaml:2:5: profiles[0]: profiles and groups need an http section" },
 	{ "machine_duplicate_mac", "machines:\n  - { mac: \"52:54:00:00:00:01\" }\n"
