@@ -47,21 +47,6 @@ static void collect_trusted(struct ib_services *s, const struct ib_config *cfg)
 }
 
 /* Finds the MAC of the machine holding an IPv4 address, for the journal. */
-static void who_for_peer(struct ib_services *s, const struct sockaddr_storage *peer,
-			 struct ib_lease4 *lease, struct ib_journal_who *who)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
-
-	memset(who, 0, sizeof(*who));
-	if (peer->ss_family != AF_INET ||
-	    ib_store_lease4_get(s->store, ntohl(sin->sin_addr.s_addr), lease) < 0)
-		return;
-	who->hw = lease->hwaddr;
-	who->hw_len = lease->hw_len;
-	who->client_id = lease->client_id;
-	who->client_id_len = lease->client_id_len;
-}
-
 /*
  * RFC 2347: a client may end a transfer after the OACK with error 8.  EDK2
  * does exactly that to learn a file's size (tsize) before fetching it: a
@@ -80,7 +65,7 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 {
 	struct ib_services *s = ctx;
 	struct ib_journal_who who;
-	struct ib_lease4 lease;
+	struct ib_journal_peer peer;
 	char host[INET6_ADDRSTRLEN] = "?";
 	const char *kind = tftp_kind(r);
 	struct ib_jw w;
@@ -90,7 +75,7 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 		(const void *)&((const struct sockaddr_in *)&r->peer)->sin_addr;
 
 	inet_ntop(r->peer.ss_family, a, host, sizeof(host));
-	who_for_peer(s, &r->peer, &lease, &who);
+	ib_journal_who_for_peer(s->store, (const struct sockaddr *)&r->peer, &peer, &who);
 	ib_jw_init(&w, ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap), cap);
 	ib_jw_str(&w, "file", r->file);
 	ib_jw_str(&w, "client", host);

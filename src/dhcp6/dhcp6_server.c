@@ -267,9 +267,15 @@ static void journal_exchange(struct ib_dhcp6_server *s, const struct pending *p,
 	if (p->msg.user_class_ipxe)
 		ib_jw_str(&w, "user_class", "iPXE");
 	if (p->msg.n_vendor_class) {
-		ib_str_sanitize(p->msg.vendor_class[0].data.p, p->msg.vendor_class[0].data.len,
-				vc, sizeof(vc));
-		ib_jw_str(&w, "vendor_class", vc);
+		struct ib_dhcp6_blob items[4];
+		size_t n = 0;
+		int r = ib_dhcp6_items(p->msg.vendor_class[0].data, items, 4, &n);
+
+		/* RFC 8415 21.16: the first length-prefixed item, e.g. "PXEClient:Arch:00007" */
+		if ((r == 0 && n) || r == -ENOBUFS) {
+			ib_str_sanitize(items[0].p, items[0].len, vc, sizeof(vc));
+			ib_jw_str(&w, "vendor_class", vc);
+		}
 	}
 	ib_jw_str(&w, "decision", d->action == IB_D6_DROP ? "drop" :
 		  d->action == IB_D6_ADVERTISE ? "advertise" : "reply");

@@ -62,27 +62,21 @@ const char *ib_httpd_req_header(struct ib_http_req *rq, const char *key)
  * The peer's address as text and, when lease is not NULL, the MAC of the
  * machine holding that IPv4 address (from its lease) in *who.
  */
-static void who_for_peer(struct ib_http_req *rq, struct ib_lease4 *lease,
+/* The peer's address text, and who it is by the lease holding it (who may
+ * be NULL: text only). */
+static void who_for_peer(struct ib_http_req *rq, struct ib_journal_peer *buf,
 			 struct ib_journal_who *who, char *host, size_t hostlen)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(rq->req);
 	const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
 	snprintf(host, hostlen, "?");
-	if (!sa)
-		return;
-	if (sa->sa_family == AF_INET6)
+	if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, hostlen);
-	if (sa->sa_family != AF_INET)
-		return;
-	inet_ntop(AF_INET, &sin->sin_addr, host, hostlen);
-	if (!lease || ib_store_lease4_get(rq->srv->store, ntohl(sin->sin_addr.s_addr), lease) < 0)
-		return;
-	who->hw = lease->hwaddr;
-	who->hw_len = lease->hw_len;
-	who->client_id = lease->client_id;
-	who->client_id_len = lease->client_id_len;
+	else if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, hostlen);
+	if (who)
+		ib_journal_who_for_peer(rq->srv->store, sa, buf, who);
 }
 
 /* One event per fetch: path, status, bytes, ms, and the plan of scripts. */
@@ -101,7 +95,7 @@ static const char *method_name(enum evhttp_cmd_type m)
 static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 {
 	struct ib_journal_who who = { 0 };
-	struct ib_lease4 lease;
+	struct ib_journal_peer peer;
 	uint8_t hw[6];
 	char host[INET6_ADDRSTRLEN], path[JOURNAL_PATH_MAX + 1];
 	const char *p = rq->url ? rq->url->path : rq->target;
@@ -112,10 +106,10 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 
 	/* the query names the machine; else the lease of the peer's address does */
 	if (rq->mac[0] && ib_mac_parse(rq->mac, hw) == 0) {
-		who_for_peer(rq, NULL, &who, host, sizeof(host));
+		who_for_peer(rq, NULL, NULL, host, sizeof(host));
 		who = (struct ib_journal_who){ .hw = hw, .hw_len = 6 };
 	} else {
-		who_for_peer(rq, &lease, &who, host, sizeof(host));
+		who_for_peer(rq, &peer, &who, host, sizeof(host));
 	}
 	if (uuid && *uuid && strlen(uuid) < 40)
 		who.uuid = uuid;

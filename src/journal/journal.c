@@ -1,7 +1,9 @@
 /* The journal's queue and its flush to the store: see journal.h. */
 #include "journal/journal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,4 +147,41 @@ int ib_journal_prune(struct ib_journal *j, int64_t now_us)
 	if (j->cfg->max_age_days)
 		cutoff = now_us - (int64_t)j->cfg->max_age_days * 86400 * 1000000;
 	return ib_store_event_prune(j->store, j->cfg->max_events, cutoff);
+}
+
+void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
+			     struct ib_journal_peer *buf, struct ib_journal_who *who)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	uint32_t v4;
+
+	memset(who, 0, sizeof(*who));
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		v4 = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	} else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(&v4, &s6->sin6_addr.s6_addr[12], 4);
+		v4 = ntohl(v4);
+	} else if (sa->sa_family == AF_INET6) {
+		struct ib_lease6 *l = &buf->lease.v6;
+
+		if (ib_store_lease6_get(store, s6->sin6_addr.s6_addr, l) < 0)
+			return;
+		if (l->has_mac) {
+			who->hw = l->mac;
+			who->hw_len = 6;
+		}
+		who->client_id = l->duid;
+		who->client_id_len = l->duid_len;
+		return;
+	} else {
+		return;
+	}
+	if (ib_store_lease4_get(store, v4, &buf->lease.v4) < 0)
+		return;
+	who->hw = buf->lease.v4.hwaddr;
+	who->hw_len = buf->lease.v4.hw_len;
+	who->client_id = buf->lease.v4.client_id;
+	who->client_id_len = buf->lease.v4.client_id_len;
 }

@@ -32,6 +32,24 @@ struct ib_journal_who {
 
 struct ib_journal;
 
+/* Room for the lease a peer's identity is read from (ib_journal_who_for_peer). */
+struct ib_journal_peer {
+	union {
+		struct ib_lease4 v4;	/* the IPv4 lease */
+		struct ib_lease6 v6;	/* or the IPv6 one */
+	} lease;
+};
+
+struct sockaddr;
+
+/*
+ * Who a TFTP or HTTP peer is: the MAC and client-id (DUID) of the lease,
+ * IPv4 or IPv6, holding its address (an IPv4-mapped IPv6 address counts as
+ * IPv4).  who points into *buf; it is emptied when no lease holds it.
+ */
+void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
+			     struct ib_journal_peer *buf, struct ib_journal_who *who);
+
 /* Creates a journal writing to store (not owned). */
 int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
 		   struct ib_journal **ret);
