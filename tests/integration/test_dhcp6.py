@@ -18,6 +18,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def parse(data: bytes) -> DHCP6:
     return cls(data)
 
 
-def config(state: Path, ra: bool = False) -> dict:
+def config(state: Path, ra: bool = False, t1: int | None = None) -> dict:
     cfg = netlab.lab_config()
     cfg["server"].update(state_dir=str(state), log_level="debug")
     cfg["dhcp4"] = {"enabled": False}
@@ -65,6 +66,8 @@ def config(state: Path, ra: bool = False) -> dict:
                               "hostname": "node10"}],
         }],
     }
+    if t1:
+        cfg["dhcp6"]["subnets"][0].update(t1=t1, t2=2 * t1)
     if ra:
         cfg["dhcp6"]["router_advertisements"] = {
             "enabled": True, "interfaces": ["srv0"], "interval": 30}
@@ -73,7 +76,7 @@ def config(state: Path, ra: bool = False) -> dict:
 
 
 class Env:
-    def __init__(self, lab, tmp: Path, ra: bool = False):
+    def __init__(self, lab, tmp: Path, ra: bool = False, t1: int | None = None):
         self.lab, self.tmp = lab, tmp
         self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
         for ns in (self.srv, self.cli):
@@ -84,7 +87,7 @@ class Env:
         self.wait_linklocal(self.cli, "cli0")
         self.wait_linklocal(self.srv, "srv0")
         self.cfg_path = tmp / "ironboot.yaml"
-        self.cfg_path.write_text(yaml.safe_dump(config(tmp / "state", ra), sort_keys=False))
+        self.cfg_path.write_text(yaml.safe_dump(config(tmp / "state", ra, t1), sort_keys=False))
         self.d = netlab.Daemon(self.lab, self.srv, self.cfg_path).start(timeout=20)
         self.db = tmp / "state" / "ironboot.db"
 
@@ -328,3 +331,47 @@ def test_router_advertisement_managed_other(lab, tmp_path):
     assert re.search(r"Autonomous address conf\.\s*:\s*No", out), out
     assert e.d.alive()
     e.d.stop()
+
+
+def test_dhclient6_renews(lab, tmp_path):
+    """A real dhclient -6 renews at T1 (2 s here) with the same address."""
+    if not shutil.which("dhclient"):
+        pytest.skip("dhclient not installed")
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip("ironbootd not built")
+    e = Env(lab, tmp_path, t1=2)
+    sf = e.tmp / "dhclient-script"
+    sf.write_text("#!/bin/sh\nexit 0\n")
+    sf.chmod(0o755)
+    p = e.lab.popen(e.cli, ["dhclient", "-6", "-d", "-v", "-lf", str(e.tmp / "d6.leases"),
+                            "-pf", str(e.tmp / "d6.pid"), "-sf", str(sf), "cli0"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        kinds: list[str] = []
+        while time.monotonic() < deadline and "renew" not in kinds:
+            time.sleep(0.5)
+            kinds = [ev["kind"] for ev in e.d.cli_json("events", "--proto", "dhcp6")]
+    finally:
+        e.lab.kill(p)
+    assert "request" in kinds and "renew" in kinds, kinds
+    rows = e.leases6()
+    assert len(rows) == 1 and rows[0][3] == 1, rows
+    e.d.stop()
+
+
+def test_kill9_keeps_replied_bindings(env):
+    """A REPLY leaves only after its binding is durable: kill -9 right after
+    the REPLY, restart, the binding is there."""
+    duid = DUID_LL(lladdr="52:54:00:11:22:50")
+    (rep,) = env.exchange(bytes(solicit(duid, rapid=True)))
+    addr = iaaddr(rep)
+    env.d.kill9()
+    env.d.start(timeout=20)
+    assert [r[0] for r in env.leases6() if r[3] == 1] == [addr]
+    # and the restarted daemon keeps its DUID: a RENEW to it is answered
+    sid = opt(rep, DHCP6OptServerId).duid
+    ren = DHCP6_Renew(trid=3) / DHCP6OptClientId(duid=duid) / DHCP6OptServerId(duid=sid) / \
+        DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+    (rep,) = env.exchange(bytes(ren))
+    assert iaaddr(rep) == addr
