@@ -26,7 +26,9 @@
 #define BATCH_MAX 128			/* datagrams per wake-up */
 #define HOLDS_MAX 4096			/* advertised addresses held at once */
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
-#define RCVBUF (4 << 20)
+/* Small on purpose: past its capacity a server should drop, not answer
+ * requests a second old that their clients have given up on. */
+#define RCVBUF (1 << 20)
 #define MAX_IFACES 64
 #define DUID_META "server_duid6"
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
@@ -66,6 +68,11 @@ struct ib_dhcp6_server {
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct hold *holds;		/* HOLDS_MAX slots */
+	size_t holds_hw;		/* slots at or above this are all empty */
+	struct {
+		int ifindex;		/* 0 = empty */
+		char name[IF_NAMESIZE];
+	} names[MAX_IFACES];		/* if_indextoname() costs three syscalls */
 	uint64_t cursor;		/* where pool scans start */
 	int64_t now;			/* unix seconds, per wake-up */
 	struct pending *batch;		/* BATCH_MAX slots */
@@ -90,7 +97,7 @@ static bool same_client(const uint8_t *duid, size_t len, uint32_t iaid,
 
 static struct hold *hold_of_addr(struct ib_dhcp6_server *s, const uint8_t addr[16])
 {
-	for (size_t i = 0; i < HOLDS_MAX; i++)
+	for (size_t i = 0; i < s->holds_hw; i++)
 		if (s->holds[i].duid_len && s->holds[i].until > s->now &&
 		    memcmp(s->holds[i].addr, addr, 16) == 0)
 			return &s->holds[i];
@@ -104,7 +111,7 @@ static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 
 	if (duid->len > IB_DUID_MAX)
 		return -ENOENT;
-	for (size_t i = 0; i < HOLDS_MAX; i++) {
+	for (size_t i = 0; i < s->holds_hw; i++) {
 		const struct hold *h = &s->holds[i];
 
 		if (h->duid_len && h->until > s->now &&
@@ -165,6 +172,11 @@ static uint64_t pool_span(const struct ib_pool6 *p)
 	return hi - lo;
 }
 
+/*
+ * The next free pool address after the cursor, trying at most PICK_TRIES;
+ * a failed search moves the cursor past what it tried, so the next one
+ * looks further on instead of at the same taken block.
+ */
 static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
 {
@@ -186,25 +198,36 @@ static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 			}
 		}
 	}
+	s->cursor += tries;
 	return -ENOSPC;
 }
 
+static bool hold_live(const struct ib_dhcp6_server *s, const struct hold *h)
+{
+	return h->duid_len && h->until > s->now;
+}
+
+/* Holds addr for the client: its own slot, else the first free one. */
 static void hold_put(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid,
 		     uint32_t iaid, const uint8_t addr[16])
 {
 	struct hold *slot = NULL;
 
-	for (size_t i = 0; i < HOLDS_MAX; i++) {
+	if (duid->len > IB_DUID_MAX)
+		return;
+	for (size_t i = 0; i < s->holds_hw; i++) {
 		struct hold *h = &s->holds[i];
 
-		if (h->duid_len && h->until > s->now &&
-		    !same_client(h->duid, h->duid_len, h->iaid, duid, iaid))
-			continue;
-		slot = h;		/* free, expired, or this client's own */
-		if (h->duid_len)
+		if (hold_live(s, h) && same_client(h->duid, h->duid_len, h->iaid, duid, iaid)) {
+			slot = h;
 			break;
+		}
+		if (!slot && !hold_live(s, h))
+			slot = h;
 	}
-	if (!slot || duid->len > IB_DUID_MAX)
+	if (!slot && s->holds_hw < HOLDS_MAX)
+		slot = &s->holds[s->holds_hw++];
+	if (!slot)
 		return;			/* full: the REQUEST re-checks the store */
 	memcpy(slot->addr, addr, 16);
 	memcpy(slot->duid, duid->p, duid->len);
@@ -215,10 +238,26 @@ static void hold_put(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid
 
 static void hold_drop(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid, uint32_t iaid)
 {
-	for (size_t i = 0; i < HOLDS_MAX; i++)
+	for (size_t i = 0; i < s->holds_hw; i++)
 		if (s->holds[i].duid_len &&
 		    same_client(s->holds[i].duid, s->holds[i].duid_len, s->holds[i].iaid, duid, iaid))
 			s->holds[i].duid_len = 0;
+	while (s->holds_hw && !hold_live(s, &s->holds[s->holds_hw - 1]))
+		s->holds_hw--;
+}
+
+/* The interface's name, cached by index. */
+static bool iface_name(struct ib_dhcp6_server *s, int ifindex, char out[IF_NAMESIZE])
+{
+	size_t slot = (size_t)ifindex % MAX_IFACES;
+
+	if (s->names[slot].ifindex != ifindex) {
+		if (!if_indextoname((unsigned)ifindex, s->names[slot].name))
+			return false;
+		s->names[slot].ifindex = ifindex;
+	}
+	memcpy(out, s->names[slot].name, IF_NAMESIZE);
+	return true;
 }
 
 /* ---- the journal ---- */
@@ -554,7 +593,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 			dst = pi.ipi6_addr;
 		}
 	}
-	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !if_indextoname((unsigned)p->ifindex, p->ifname))
+	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !iface_name(s, p->ifindex, p->ifname))
 		return 0;		/* not a link we serve */
 	if (ib_dhcp6_parse(p->buf, (size_t)n, &p->msg) < 0) {
 		log_reject(s, p);
@@ -807,6 +846,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 		return r;
 	flush_batch(s);		/* decisions point into the old snapshot */
 	memset(s->addrs, 0, sizeof(s->addrs));	/* subnets may have moved */
+	memset(s->names, 0, sizeof(s->names));
 	s->cfg = cfg;
 	join_groups(s);
 	if (s->ra)
