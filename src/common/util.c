@@ -203,3 +203,33 @@ int64_t ib_now_sec(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
 }
+
+bool ib_dns_label_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
+
+int ib_dns_name_check(const char *name, size_t *ret_len)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > IB_DNS_NAME_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '.') {
+			if (label == 0)
+				return -EINVAL;
+			label = 0;
+		} else if (!ib_dns_label_char_ok((unsigned char)name[i]) ||
+			   ++label > IB_DNS_LABEL_MAX) {
+			return -EINVAL;
+		}
+	}
+	if (label == 0)
+		return -EINVAL;
+	*ret_len = len;
+	return 0;
+}

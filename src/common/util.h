@@ -44,4 +44,16 @@ int64_t ib_now_us(void);
 /* Monotonic clock, seconds (lease and hold arithmetic uses wall seconds). */
 int64_t ib_now_sec(void);
 
+#define IB_DNS_NAME_MAX 253		/* RFC 1035 2.3.4: 255 octets on the wire */
+#define IB_DNS_LABEL_MAX 63		/* RFC 1035 2.3.4 */
+
+/* A letter, digit, '-' or '_' (underscore for service names like _ldap._tcp). */
+bool ib_dns_label_char_ok(unsigned char ch);
+/*
+ * Checks a dotted name for a DHCP option (RFC 1035 3.1 labels of 1..63
+ * octets of ib_dns_label_char_ok() characters, at most IB_DNS_NAME_MAX)
+ * and returns its length without one trailing dot.  0 or -EINVAL.
+ */
+int ib_dns_name_check(const char *name, size_t *ret_len);
+
 #endif

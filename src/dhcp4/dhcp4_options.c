@@ -11,9 +11,7 @@
 #include "common/cursor.h"
 #include "common/util.h"
 
-#define NAME_MAX_TEXT 253	/* RFC 1035 2.3.4: 255 octets on the wire */
 #define NAME_MAX_WIRE 255
-#define LABEL_MAX 63
 #define PTR_MAX 0x3fff		/* RFC 1035 4.1.4: 14-bit offsets */
 #define SUFFIX_MAX 256		/* suffixes remembered for compression */
 #define PTR_HOPS_MAX 128	/* belt and braces, see decode_name() */
@@ -27,39 +25,6 @@ struct suffix {
 	uint16_t off;		/* where its first label starts in the option */
 };
 
-static bool label_char_ok(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-}
-
-/*
- * Checks a dotted name and returns its length without one trailing dot.
- * Labels are 1..63 octets of letters, digits, '-' and '_' (underscore for
- * service names such as _ldap._tcp), the whole at most 253 characters.
- */
-static int name_check(const char *name, size_t *ret_len)
-{
-	size_t len = strlen(name), label = 0;
-
-	if (len && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > NAME_MAX_TEXT)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] == '.') {
-			if (label == 0)
-				return -EINVAL;
-			label = 0;
-		} else if (!label_char_ok((unsigned char)name[i]) || ++label > LABEL_MAX) {
-			return -EINVAL;
-		}
-	}
-	if (label == 0)
-		return -EINVAL;
-	*ret_len = len;
-	return 0;
-}
 
 static const struct suffix *suffix_find(const struct suffix *t, size_t n,
 					const char *s, size_t len)
@@ -108,11 +73,11 @@ int ib_dhcp4_encode_search(const char *const *names, size_t n, uint8_t *buf,
 	struct ib_wbuf w;
 
 	for (size_t i = 0; i < n; i++)
-		if (!names[i] || name_check(names[i], &len) < 0)
+		if (!names[i] || ib_dns_name_check(names[i], &len) < 0)
 			return -EINVAL;
 	ib_wbuf_init(&w, buf, cap);
 	for (size_t i = 0; i < n; i++) {
-		(void)name_check(names[i], &len);
+		(void)ib_dns_name_check(names[i], &len);
 		encode_name(&w, names[i], len, t, &n_t);
 	}
 	if (ib_wbuf_status(&w) < 0)
@@ -174,13 +139,13 @@ static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct text *o
 			limit = cur = ptr;
 			continue;
 		}
-		if (b > LABEL_MAX || b >= len - cur)
+		if (b > IB_DNS_LABEL_MAX || b >= len - cur)
 			return -EBADMSG;	/* 0x40/0x80: no such labels in 119 */
 		wire += 1u + b;
 		if (wire > NAME_MAX_WIRE)
 			return -EBADMSG;
 		for (size_t i = 1; i <= b; i++)
-			if (!label_char_ok(p[cur + i]))
+			if (!ib_dns_label_char_ok(p[cur + i]))
 				return -EBADMSG;
 		if ((wire > 2u + b && text_put(out, ".", 1) < 0) ||
 		    text_put(out, p + cur + 1, b) < 0)

@@ -18,9 +18,7 @@
 #define DUID_LL_FIXED 4		/* type, hardware type */
 #define DUID_EN_FIXED 6		/* type, enterprise number */
 #define DUID_UUID_LEN 18	/* RFC 6355 4: type + 16 octets */
-#define NAME_MAX_TEXT 253	/* RFC 1035 2.3.4: 255 octets on the wire */
 #define NAME_MAX_WIRE 255
-#define LABEL_MAX 63
 #define OPT_LEN_MAX 0xffffu	/* option-len is 16 bits */
 #define XID_MAX 0xffffffu	/* RFC 8415 8: 24-bit transaction id */
 
@@ -134,40 +132,6 @@ int ib_dhcp6_eui64_mac(const uint8_t addr[16], uint8_t ret_mac[6])
 
 /* ---- Domain lists (option 24) ------------------------------------------ */
 
-static bool label_char_ok(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-}
-
-/*
- * Checks a dotted name and returns its length without one trailing dot.
- * Labels are 1..63 octets of letters, digits, '-' and '_', the whole at
- * most 253 characters (255 on the wire).
- */
-static int name_check(const char *name, size_t *ret_len)
-{
-	size_t len = strlen(name), label = 0;
-
-	if (len && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > NAME_MAX_TEXT)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] == '.') {
-			if (label == 0)
-				return -EINVAL;
-			label = 0;
-		} else if (!label_char_ok((unsigned char)name[i]) || ++label > LABEL_MAX) {
-			return -EINVAL;
-		}
-	}
-	if (label == 0)
-		return -EINVAL;
-	*ret_len = len;
-	return 0;
-}
-
 /* RFC 1035 3.1: each label as length and octets, then the root label. */
 static void encode_name(struct ib_wbuf *w, const char *name, size_t len)
 {
@@ -191,11 +155,11 @@ int ib_dhcp6_domains_encode(const char *const *names, size_t n, uint8_t *buf,
 	size_t len;
 
 	for (size_t i = 0; i < n; i++)
-		if (!names[i] || name_check(names[i], &len) < 0)
+		if (!names[i] || ib_dns_name_check(names[i], &len) < 0)
 			return -EINVAL;
 	ib_wbuf_init(&w, buf, cap);
 	for (size_t i = 0; i < n; i++) {
-		(void)name_check(names[i], &len);
+		(void)ib_dns_name_check(names[i], &len);
 		encode_name(&w, names[i], len);
 	}
 	return wbuf_done(&w, ret_len);
@@ -221,7 +185,7 @@ static int walk_name(struct ib_cursor *c, int (*put)(void *arg, const uint8_t *l
 			return -EBADMSG;
 		if (n == 0)
 			return wire == 1 ? -EBADMSG : 0;	/* the root is no domain */
-		if (n > LABEL_MAX || ib_cursor_bytes(c, n, &label) < 0)
+		if (n > IB_DNS_LABEL_MAX || ib_cursor_bytes(c, n, &label) < 0)
 			return -EBADMSG;
 		wire += 1u + n;
 		if (wire > NAME_MAX_WIRE)
@@ -268,7 +232,7 @@ static int text_label(void *arg, const uint8_t *l, uint8_t n)
 	struct text *t = arg;
 
 	for (size_t i = 0; i < n; i++)
-		if (!label_char_ok(l[i]))
+		if (!ib_dns_label_char_ok(l[i]))
 			return -EBADMSG;
 	if (!t->first && text_put(t, ".", 1) < 0)
 		return -ENOBUFS;
