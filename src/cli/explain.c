@@ -9,7 +9,8 @@
  * the boot script request iPXE makes, through ib_boot_plan() and the
  * script render the HTTP server uses.  iPXE's ${buildarch} and ${platform}
  * follow from --arch unless given; ${hostname} is the reservation's (DHCP
- * option 12) unless given.
+ * option 12) unless given.  With DHCPv6 configured, its two stages follow
+ * (explain6.c).
  */
 #include "cli/explain.h"
 
@@ -301,6 +302,10 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 				      json_pack("[o,o,o]", stage_json(&st[0]), stage_json(&st[1]),
 						http_json(&http)));
 
+		if (o && cfg->dhcp6.enabled)
+			json_object_set_new(o, "stages6",
+					    ib_cli_explain6(cfg, store, mc.mac, mc.arch, false));
+
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);
@@ -310,6 +315,8 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 		print_stage(&st[0]);
 		print_stage(&st[1]);
 		print_http(&http);
+		if (cfg->dhcp6.enabled)
+			json_decref(ib_cli_explain6(cfg, store, mc.mac, mc.arch, true));
 	}
 	json_decref(http.values);
 	ib_tpl_out_done(&http.out);

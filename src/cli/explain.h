@@ -7,6 +7,9 @@
 #define IB_CLI_EXPLAIN_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "config/config.h"
 #include "store/store.h"
@@ -14,5 +17,13 @@
 /* Runs `explain` with its arguments (argv[0] is "explain"). Exit status. */
 int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool json,
 		   int argc, char **argv);
+
+/*
+ * The DHCPv6 stages (UEFI firmware, then iPXE) of the machine with this
+ * MAC (explain6.c): printed when print is set, and returned as a JSON
+ * array (new reference, NULL on ENOMEM).  arch -1: no option 61.
+ */
+json_t *ib_cli_explain6(const struct ib_config *cfg, struct ib_store *store,
+			const uint8_t mac[6], int arch, bool print);
 
 #endif
