@@ -188,7 +188,11 @@ static int conn_flush(struct ib_tftp_conn *c)
 
 		if (build_batch(c, msgs, iov, hdr, n) < 0)
 			return -EIO;
-		sent = sendmmsg(c->fd, msgs, n, MSG_DONTWAIT);
+		/* a lone block (window 1) skips sendmmsg()'s per-call overhead */
+		if (n == 1)
+			sent = sendmsg(c->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
+		else
+			sent = sendmmsg(c->fd, msgs, n, MSG_DONTWAIT);
 		if (sent < 0) {
 			if (errno == EINTR)
 				continue;
@@ -277,30 +281,24 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 	return true;	/* anything else on a read TID is ignored */
 }
 
+/*
+ * One datagram per callback: a client sends one ACK per window, so a batch
+ * is almost always one, and recvmmsg()'s machinery plus the second empty
+ * queue probe cost ~5 % of a storm's CPU (docs/BENCHMARKS.md, TFTP).  The
+ * event is level-triggered, so queued duplicates fire it again.
+ */
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_tftp_conn *c = arg;
-	uint8_t bufs[ACK_BATCH][ACK_BUF];
-	struct iovec iov[ACK_BATCH];
-	struct mmsghdr msgs[ACK_BATCH];
-	int n;
+	uint8_t buf[ACK_BUF];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
-	for (int i = 0; i < ACK_BATCH; i++) {
-		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
-		msgs[i] = (struct mmsghdr){
-			.msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 },
-		};
-	}
-	/* Level-triggered: one call takes what is queued, no EAGAIN probe. */
-	n = recvmmsg(fd, msgs, ACK_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		if (errno == ECONNREFUSED)
 			ib_tftp_conn_end(c, -ECONNREFUSED);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		if (!conn_packet(c, bufs[i], msgs[i].msg_len))
-			return;
+	conn_packet(c, buf, (size_t)n);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -22,7 +22,6 @@ struct event;
 #define RECV_BATCH 32			/* requests per recvmmsg */
 #define REQ_BUF 1024			/* a request larger than this is refused */
 #define CTRL_BUF 128			/* cmsg space for IP(V6)_PKTINFO */
-#define ACK_BATCH 8			/* packets per recvmmsg on a transfer */
 #define ACK_BUF 520			/* an ACK is 4 bytes, an ERROR <= 516 */
 #define SEND_BATCH 64			/* DATA packets per sendmmsg */
 #define SLOT_BYTES (IB_TFTP_BLKSIZE_MAX + 4) /* one copied block */
