@@ -20,11 +20,12 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "dhcp6/ra_server.h"
 
 #define BATCH_MAX 128			/* datagrams per wake-up */
-#define HOLDS_MAX 4096			/* advertised addresses held at once */
+#define HOLDS_MAX 16384			/* advertised addresses held at once */
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
 /* Small on purpose: past its capacity a server should drop, not answer
  * requests a second old that their clients have given up on. */
@@ -33,15 +34,6 @@
 #define DUID_META "server_duid6"
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
 #define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
-
-/* An address advertised and held for a client until a REQUEST or expiry. */
-struct hold {
-	uint8_t addr[16];		/* the address */
-	uint8_t duid[IB_DUID_MAX];	/* for this client */
-	uint8_t duid_len;		/* 0 = free slot */
-	uint32_t iaid;
-	int64_t until;			/* unix seconds */
-};
 
 /* One datagram of the batch, kept until its reply leaves. */
 struct pending {
@@ -67,8 +59,7 @@ struct ib_dhcp6_server {
 	size_t n_ifindex;
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
-	struct hold *holds;		/* HOLDS_MAX slots */
-	size_t holds_hw;		/* slots at or above this are all empty */
+	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	struct {
 		int ifindex;		/* 0 = empty */
 		char name[IF_NAMESIZE];
@@ -87,7 +78,7 @@ struct ib_dhcp6_server {
 	struct ib_ra_server *ra;	/* router advertisements, or NULL */
 };
 
-/* ---- the binding view: holds + store ---- */
+/* ---- the binding view: holds (dhcp6_holds.c) + store ---- */
 
 static bool same_client(const uint8_t *duid, size_t len, uint32_t iaid,
 			const struct ib_dhcp6_blob *d, uint32_t want_iaid)
@@ -95,34 +86,23 @@ static bool same_client(const uint8_t *duid, size_t len, uint32_t iaid,
 	return len == d->len && iaid == want_iaid && memcmp(duid, d->p, len) == 0;
 }
 
-static struct hold *hold_of_addr(struct ib_dhcp6_server *s, const uint8_t addr[16])
-{
-	for (size_t i = 0; i < s->holds_hw; i++)
-		if (s->holds[i].duid_len && s->holds[i].until > s->now &&
-		    memcmp(s->holds[i].addr, addr, 16) == 0)
-			return &s->holds[i];
-	return NULL;
-}
-
 static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		     struct ib_lease6 *ret)
 {
 	struct ib_dhcp6_server *s = ctx;
 
+	uint8_t addr[16];
+	int64_t until;
+
+	if (ib_d6_holds_find(s->holds, duid, iaid, s->now, addr, &until) == 0) {
+		memset(ret, 0, sizeof(*ret));
+		memcpy(ret->address, addr, 16);
+		ret->state = IB_LEASE_ACTIVE;
+		ret->expires = until;
+		return 0;
+	}
 	if (duid->len > IB_DUID_MAX)
 		return -ENOENT;
-	for (size_t i = 0; i < s->holds_hw; i++) {
-		const struct hold *h = &s->holds[i];
-
-		if (h->duid_len && h->until > s->now &&
-		    same_client(h->duid, h->duid_len, h->iaid, duid, iaid)) {
-			memset(ret, 0, sizeof(*ret));
-			memcpy(ret->address, h->addr, 16);
-			ret->state = IB_LEASE_ACTIVE;
-			ret->expires = h->until;
-			return 0;
-		}
-	}
 	return ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
 }
 
@@ -130,10 +110,9 @@ static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp
 			 uint32_t iaid)
 {
 	struct ib_dhcp6_server *s = ctx;
-	const struct hold *h = hold_of_addr(s, addr);
 	struct ib_lease6 l;
 
-	if (h && !same_client(h->duid, h->duid_len, h->iaid, duid, iaid))
+	if (ib_d6_holds_taken(s->holds, addr, duid, iaid, s->now))
 		return false;
 	if (ib_store_lease6_get(s->store, addr, &l) < 0)
 		return true;
@@ -200,50 +179,6 @@ static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 	}
 	s->cursor += tries;
 	return -ENOSPC;
-}
-
-static bool hold_live(const struct ib_dhcp6_server *s, const struct hold *h)
-{
-	return h->duid_len && h->until > s->now;
-}
-
-/* Holds addr for the client: its own slot, else the first free one. */
-static void hold_put(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid,
-		     uint32_t iaid, const uint8_t addr[16])
-{
-	struct hold *slot = NULL;
-
-	if (duid->len > IB_DUID_MAX)
-		return;
-	for (size_t i = 0; i < s->holds_hw; i++) {
-		struct hold *h = &s->holds[i];
-
-		if (hold_live(s, h) && same_client(h->duid, h->duid_len, h->iaid, duid, iaid)) {
-			slot = h;
-			break;
-		}
-		if (!slot && !hold_live(s, h))
-			slot = h;
-	}
-	if (!slot && s->holds_hw < HOLDS_MAX)
-		slot = &s->holds[s->holds_hw++];
-	if (!slot)
-		return;			/* full: the REQUEST re-checks the store */
-	memcpy(slot->addr, addr, 16);
-	memcpy(slot->duid, duid->p, duid->len);
-	slot->duid_len = (uint8_t)duid->len;
-	slot->iaid = iaid;
-	slot->until = s->now + s->cfg->dhcp6.advertise_hold;
-}
-
-static void hold_drop(struct ib_dhcp6_server *s, const struct ib_dhcp6_blob *duid, uint32_t iaid)
-{
-	for (size_t i = 0; i < s->holds_hw; i++)
-		if (s->holds[i].duid_len &&
-		    same_client(s->holds[i].duid, s->holds[i].duid_len, s->holds[i].iaid, duid, iaid))
-			s->holds[i].duid_len = 0;
-	while (s->holds_hw && !hold_live(s, &s->holds[s->holds_hw - 1]))
-		s->holds_hw--;
 }
 
 /* The interface's name, cached by index. */
@@ -395,7 +330,8 @@ static int store_one(struct ib_dhcp6_server *s, struct pending *p)
 		if (r < 0 && r != -ENOENT)
 			return r;
 	}
-	hold_drop(s, &p->msg.client_id, d->n_ia ? d->ia[0].iaid : 0);
+	for (size_t i = 0; i < d->n_ia; i++)
+		ib_d6_holds_drop(s->holds, &p->msg.client_id, d->ia[i].iaid);
 	return 0;
 }
 
@@ -610,7 +546,9 @@ static int receive_one(struct ib_dhcp6_server *s)
 	if (p->d.action == IB_D6_ADVERTISE)
 		for (size_t i = 0; i < p->d.n_ia; i++)
 			if (p->d.ia[i].has_addr)
-				hold_put(s, &p->msg.client_id, p->d.ia[i].iaid, p->d.ia[i].addr);
+				ib_d6_holds_put(s->holds, &p->msg.client_id, p->d.ia[i].iaid,
+						p->d.ia[i].addr,
+						s->now + s->cfg->dhcp6.advertise_hold, s->now);
 	s->n_batch++;
 	return 0;
 }
@@ -655,6 +593,7 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 	int r;
 
 	s->now = ib_now_sec();
+	ib_d6_holds_expire(s->holds, s->now);
 	r = ib_store_begin(s->store);
 	if (r == 0)
 		r = ib_store_lease6_reclaim(s->store, s->now, on_expired, s);
@@ -804,7 +743,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	*s = (struct ib_dhcp6_server){ .base = base, .cfg = cfg, .store = store,
 				       .journal = journal, .fd = -1, .now = ib_now_sec() };
 	s->view = (struct ib_lease6_view){ view_find, view_is_free, view_pick_free, s };
-	s->holds = calloc(HOLDS_MAX, sizeof(*s->holds));
+	ib_d6_holds_new(HOLDS_MAX, &s->holds);
 	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
 	r = -ENOMEM;
 	if (!s->holds || !s->batch || (r = resolve_interfaces(s, cfg)) < 0)
@@ -871,7 +810,7 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	ib_ra_server_free(s->ra);
-	free(s->holds);
+	ib_d6_holds_free(s->holds);
 	free(s->batch);
 	free(s);
 }

@@ -1,0 +1,51 @@
+/*
+ * Addresses an ADVERTISE offered and holds for its client until the
+ * REQUEST (or until they expire): a fixed table with two hash chains, by
+ * address (is this address promised to someone else?) and by client
+ * (DUID + IAID: what did we offer this IA?), so every lookup costs a few
+ * compares however many exchanges are in flight.  Internal to src/dhcp6.
+ */
+#ifndef IB_DHCP6_DHCP6_HOLDS_H
+#define IB_DHCP6_DHCP6_HOLDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dhcp6/dhcp6_codec.h"
+
+struct ib_d6_holds;
+
+/* A table of cap holds (a power of two is not needed).  0 or -ENOMEM. */
+int ib_d6_holds_new(size_t cap, struct ib_d6_holds **ret);
+/* Frees; accepts NULL. */
+void ib_d6_holds_free(struct ib_d6_holds *h);
+
+/*
+ * The live hold of duid+iaid: its address and expiry.  0, or -ENOENT.
+ */
+int ib_d6_holds_find(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid,
+		     int64_t now, uint8_t ret_addr[16], int64_t *ret_until);
+
+/* Whether addr is held, live, for a client other than duid+iaid. */
+bool ib_d6_holds_taken(struct ib_d6_holds *h, const uint8_t addr[16],
+		       const struct ib_dhcp6_blob *duid, uint32_t iaid, int64_t now);
+
+/*
+ * Holds addr for duid+iaid until `until`, replacing the IA's earlier hold.
+ * A full table first drops expired holds; still full, the hold is not
+ * kept (the REQUEST re-checks the store, so nothing breaks).
+ */
+void ib_d6_holds_put(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid,
+		     const uint8_t addr[16], int64_t until, int64_t now);
+
+/* Drops the holds of duid+iaid (its REQUEST was answered). */
+void ib_d6_holds_drop(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid);
+
+/* Drops every hold expired at now. */
+void ib_d6_holds_expire(struct ib_d6_holds *h, int64_t now);
+
+/* Live holds (for logs and tests). */
+size_t ib_d6_holds_count(const struct ib_d6_holds *h, int64_t now);
+
+#endif
