@@ -34,11 +34,8 @@ static bool v_is_free(void *ctx, const uint8_t a[16], const struct ib_dhcp6_blob
 	struct view6 *v = ctx;
 	struct ib_lease6 l;
 
-	if (ib_store_lease6_get(v->store, a, &l) < 0)
-		return true;
-	return l.state == IB_LEASE_RELEASED || l.state == IB_LEASE_EXPIRED ||
-	       l.expires <= v->now || (l.state == IB_LEASE_ACTIVE && l.duid_len == duid->len &&
-				       !memcmp(l.duid, duid->p, duid->len) && l.iaid == iaid);
+	return ib_store_lease6_get(v->store, a, &l) < 0 ||
+	       ib_dhcp6_lease_usable(&l, duid, iaid, v->now);
 }
 
 /* The first pool address, or the next ones while taken (a few hundred). */

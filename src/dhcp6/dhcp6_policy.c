@@ -537,6 +537,15 @@ int ib_dhcp6_decide(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *r
 	return 0;
 }
 
+bool ib_dhcp6_lease_usable(const struct ib_lease6 *l, const struct ib_dhcp6_blob *duid,
+			   uint32_t iaid, int64_t now)
+{
+	if (l->state == IB_LEASE_RELEASED || l->state == IB_LEASE_EXPIRED || l->expires <= now)
+		return true;
+	return l->state == IB_LEASE_ACTIVE && l->iaid == iaid && l->duid_len == duid->len &&
+	       memcmp(l->duid, duid->p, duid->len) == 0;
+}
+
 void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia)
 {
 	ia->has_addr = false;

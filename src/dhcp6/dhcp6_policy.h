@@ -137,6 +137,16 @@ void ib_boot6_decide(const struct ib_config *cfg, const struct ib_dhcp6_msg *m,
 int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_decision *d,
 			 uint8_t *buf, size_t cap, size_t *ret_len);
 
+/*
+ * Whether a stored binding leaves its address to duid+iaid at now: released,
+ * expired or past its lifetime, or ACTIVE for that same IA.  A DECLINEd
+ * address stays out until it expires, for its decliner too (RFC 8415
+ * 18.3.8).  The store's conditional commit applies the same rule; views
+ * use this to predict it.
+ */
+bool ib_dhcp6_lease_usable(const struct ib_lease6 *l, const struct ib_dhcp6_blob *duid,
+			   uint32_t iaid, int64_t now);
+
 /* Turns a COMMIT decision's IA whose store write lost into NoAddrsAvail. */
 void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia);
 

@@ -60,37 +60,32 @@ struct ib_dhcp6_server {
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
-	struct {
-		int ifindex;		/* 0 = empty */
-		char name[IF_NAMESIZE];
-	} names[MAX_IFACES];		/* if_indextoname() costs three syscalls */
 	uint64_t cursor;		/* where pool scans start */
 	int64_t now;			/* unix seconds, per wake-up */
 	struct pending *batch;		/* BATCH_MAX slots */
 	size_t n_batch;			/* in use */
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
-	struct addr_cache {
-		int ifindex;		/* interface, 0 = empty */
-		int64_t at;		/* when looked up, unix seconds */
+	/*
+	 * Per interface, by index modulo MAX_IFACES: its name and our address
+	 * on it for URLs (if_indextoname() and getifaddrs() per datagram would
+	 * cost a storm several syscalls each).
+	 */
+	struct iface_cache {
+		int ifindex;		/* 0 = empty */
+		char name[IF_NAMESIZE];	/* its name */
+		int64_t addr_at;	/* when addr was looked up, unix seconds */
 		uint8_t addr[16];	/* its address for URLs, or :: */
-	} addrs[MAX_IFACES];		/* getifaddrs() per datagram costs a storm */
+	} ifaces[MAX_IFACES];
 	struct ib_ra_server *ra;	/* router advertisements, or NULL */
 };
 
 /* ---- the binding view: holds (dhcp6_holds.c) + store ---- */
 
-static bool same_client(const uint8_t *duid, size_t len, uint32_t iaid,
-			const struct ib_dhcp6_blob *d, uint32_t want_iaid)
-{
-	return len == d->len && iaid == want_iaid && memcmp(duid, d->p, len) == 0;
-}
-
 static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		     struct ib_lease6 *ret)
 {
 	struct ib_dhcp6_server *s = ctx;
-
 	uint8_t addr[16];
 	int64_t until;
 
@@ -114,13 +109,8 @@ static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp
 
 	if (ib_d6_holds_taken(s->holds, addr, duid, iaid, s->now))
 		return false;
-	if (ib_store_lease6_get(s->store, addr, &l) < 0)
-		return true;
-	if (l.state == IB_LEASE_RELEASED || l.state == IB_LEASE_EXPIRED || l.expires <= s->now)
-		return true;
-	/* RFC 8415 18.3.8: a declined address stays out, for its decliner too */
-	return l.state == IB_LEASE_ACTIVE &&
-	       same_client(l.duid, l.duid_len, l.iaid, duid, iaid);
+	return ib_store_lease6_get(s->store, addr, &l) < 0 ||
+	       ib_dhcp6_lease_usable(&l, duid, iaid, s->now);
 }
 
 /* addr = start + off (128-bit add of a 64-bit offset). */
@@ -181,18 +171,18 @@ static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 	return -ENOSPC;
 }
 
-/* The interface's name, cached by index. */
-static bool iface_name(struct ib_dhcp6_server *s, int ifindex, char out[IF_NAMESIZE])
+/* The cache entry of ifindex, filled with its name; NULL if it is gone. */
+static struct iface_cache *iface(struct ib_dhcp6_server *s, int ifindex)
 {
-	size_t slot = (size_t)ifindex % MAX_IFACES;
+	struct iface_cache *c = &s->ifaces[(size_t)ifindex % MAX_IFACES];
 
-	if (s->names[slot].ifindex != ifindex) {
-		if (!if_indextoname((unsigned)ifindex, s->names[slot].name))
-			return false;
-		s->names[slot].ifindex = ifindex;
+	if (c->ifindex != ifindex) {
+		if (!if_indextoname((unsigned)ifindex, c->name))
+			return NULL;
+		c->ifindex = ifindex;
+		c->addr_at = 0;
 	}
-	memcpy(out, s->names[slot].name, IF_NAMESIZE);
-	return true;
+	return c;
 }
 
 /* ---- the journal ---- */
@@ -459,32 +449,19 @@ static void lookup_addr(const struct ib_dhcp6_server *s, const char *ifname, uin
 }
 
 /* Our address for URLs on the link: the destination when unicast, else the
- * interface's (cached for ADDR_CACHE_SEC). */
-static void server_addr(struct ib_dhcp6_server *s, struct pending *p, const struct in6_addr *dst)
+ * interface's (looked up again after ADDR_CACHE_SEC). */
+static void server_addr(struct ib_dhcp6_server *s, struct pending *p, const struct in6_addr *dst,
+			struct iface_cache *c)
 {
-	struct addr_cache *c = &s->addrs[0], *slot = NULL;
-
 	if (!IN6_IS_ADDR_MULTICAST(dst) && !IN6_IS_ADDR_LINKLOCAL(dst)) {
 		memcpy(p->in.server_addr, dst, 16);
 		return;
 	}
-	for (size_t i = 0; i < MAX_IFACES; i++) {
-		c = &s->addrs[i];
-		if (c->ifindex == p->ifindex) {
-			slot = c;
-			break;
-		}
-		if (!slot && (!c->ifindex || c->at + ADDR_CACHE_SEC <= s->now))
-			slot = c;
+	if (c->addr_at + ADDR_CACHE_SEC <= s->now) {
+		lookup_addr(s, c->name, c->addr);
+		c->addr_at = s->now;
 	}
-	if (!slot)
-		slot = &s->addrs[(size_t)p->ifindex % MAX_IFACES];
-	if (slot->ifindex != p->ifindex || slot->at + ADDR_CACHE_SEC <= s->now) {
-		lookup_addr(s, p->ifname, slot->addr);
-		slot->ifindex = p->ifindex;
-		slot->at = s->now;
-	}
-	memcpy(p->in.server_addr, slot->addr, 16);
+	memcpy(p->in.server_addr, c->addr, 16);
 }
 
 static void log_reject(struct ib_dhcp6_server *s, const struct pending *p)
@@ -515,6 +492,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
 			     .msg_controllen = sizeof(cm.buf) };
 	struct in6_addr dst = IN6ADDR_ANY_INIT;
+	struct iface_cache *ifc;
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 
 	if (n < 0)
@@ -529,8 +507,9 @@ static int receive_one(struct ib_dhcp6_server *s)
 			dst = pi.ipi6_addr;
 		}
 	}
-	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !iface_name(s, p->ifindex, p->ifname))
+	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !(ifc = iface(s, p->ifindex)))
 		return 0;		/* not a link we serve */
+	memcpy(p->ifname, ifc->name, IF_NAMESIZE);
 	if (ib_dhcp6_parse(p->buf, (size_t)n, &p->msg) < 0) {
 		log_reject(s, p);
 		return 0;
@@ -541,7 +520,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 		.server_duid = { s->duid, s->duid_len }, .now = s->now, .view = &s->view,
 	};
 	memcpy(p->in.src, &p->from.sin6_addr, 16);
-	server_addr(s, p, &dst);
+	server_addr(s, p, &dst, ifc);
 	ib_dhcp6_decide(&p->in, &p->d);
 	if (p->d.action == IB_D6_ADVERTISE)
 		for (size_t i = 0; i < p->d.n_ia; i++)
@@ -784,8 +763,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
 	flush_batch(s);		/* decisions point into the old snapshot */
-	memset(s->addrs, 0, sizeof(s->addrs));	/* subnets may have moved */
-	memset(s->names, 0, sizeof(s->names));
+	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
 	if (s->ra)
