@@ -315,6 +315,7 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 static int open_cli(struct cli *c, const char *path)
 {
 	char err[IB_CONFIG_ERRLEN], db[4200], serr[256] = "";
+	struct ib_config_text text = { 0 };
 	struct ib_config *full;
 	int r;
 
@@ -329,7 +330,10 @@ static int open_cli(struct cli *c, const char *path)
 		return r;
 	}
 	/* the daemon's view: the file and the objects the API stored */
-	if ((r = ib_inventory_load(path, c->store, &full, err)) < 0) {
+	if ((r = ib_config_read(path, &text, err)) == 0)
+		r = ib_inventory_load(&text, c->store, &full, err);
+	free(text.buf);
+	if (r < 0) {
 		fprintf(stderr, "ironboot: %s\n", err);
 		return r;
 	}

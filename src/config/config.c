@@ -376,16 +376,12 @@ static int read_file(int fd, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
-int ib_config_load_with(const char *path, const struct ib_config_object *objs,
-			size_t n_objs, struct ib_config **ret, char *err)
+int ib_config_read(const char *path, struct ib_config_text *ret, char *err)
 {
-	char scratch[IB_CONFIG_ERRLEN];
 	char *buf = NULL;
 	size_t len = 0;
 	int fd, r;
 
-	if (!err)
-		err = scratch;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
@@ -398,8 +394,31 @@ int ib_config_load_with(const char *path, const struct ib_config_object *objs,
 		snprintf(err, IB_CONFIG_ERRLEN, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	r = load(path, buf, len, objs, n_objs, ret, err);
-	free(buf);
+	*ret = (struct ib_config_text){ .name = path, .buf = buf, .len = len };
+	return 0;
+}
+
+int ib_config_load_text_with(const struct ib_config_text *t,
+			     const struct ib_config_object *objs, size_t n_objs,
+			     struct ib_config **ret, char *err)
+{
+	return load(t->name, t->buf, t->len, objs, n_objs, ret, err);
+}
+
+int ib_config_load_with(const char *path, const struct ib_config_object *objs,
+			size_t n_objs, struct ib_config **ret, char *err)
+{
+	char scratch[IB_CONFIG_ERRLEN];
+	struct ib_config_text t;
+	int r;
+
+	if (!err)
+		err = scratch;
+	r = ib_config_read(path, &t, err);
+	if (r < 0)
+		return r;
+	r = ib_config_load_text_with(&t, objs, n_objs, ret, err);
+	free(t.buf);
 	return r;
 }
 

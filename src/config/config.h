@@ -367,6 +367,22 @@ struct ib_config_object {
 	const char *json;		/* the object, JSON text (a YAML flow mapping) */
 };
 
+/* A config file's bytes, read once, so the inventory can be joined with
+ * the file as it was loaded, not as it may have been edited since. */
+struct ib_config_text {
+	const char *name;		/* file name for messages (not owned) */
+	char *buf;			/* its bytes, owned (free()) */
+	size_t len;			/* bytes in buf */
+};
+
+/* Reads path (at most 16 MiB) into *ret.  0, or -errno with err set. */
+int ib_config_read(const char *path, struct ib_config_text *ret, char *err);
+
+/* ib_config_load_with() over text already read. */
+int ib_config_load_text_with(const struct ib_config_text *t,
+			     const struct ib_config_object *objs, size_t n_objs,
+			     struct ib_config **ret, char *err);
+
 /*
  * ib_config_load() with inventory objects appended after the file's own
  * items of their lists, then validated as one: a group may select an API

@@ -29,6 +29,7 @@ struct ib_daemon {
 	struct event_base *base;	/* the loop */
 	struct ib_config *cfg;		/* current snapshot, owned */
 	char *config_path;		/* reread on SIGHUP */
+	struct ib_config_text text;	/* its bytes as last loaded (API writes join these) */
 	struct ib_store *store;		/* owned */
 	struct ib_journal *journal;	/* owned */
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
@@ -139,10 +140,13 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct ib_daemon *d = arg;
 	char err[IB_CONFIG_ERRLEN];
+	struct ib_config_text text = { 0 };
 	struct ib_config *next;
 	int r;
 
-	if (ib_inventory_load(d->config_path, d->store, &next, err) < 0) {
+	if (ib_config_read(d->config_path, &text, err) < 0 ||
+	    ib_inventory_load(&text, d->store, &next, err) < 0) {
+		free(text.buf);
 		ib_err("reload refused, still serving the previous configuration: %s", err);
 		return;
 	}
@@ -151,8 +155,11 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	if ((r = swap_snapshot(d, next)) < 0) {
 		ib_err("reload refused (%s), still serving the previous configuration",
 		       strerror(-r));
+		free(text.buf);
 		return;
 	}
+	free(d->text.buf);
+	d->text = text;
 	ib_notice("configuration reloaded from %s", d->config_path);
 }
 
@@ -165,7 +172,7 @@ static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
 	struct ib_config *next;
 	int r;
 
-	r = ib_inventory_apply(d->config_path, d->store, c, ib_now_us(), &next,
+	r = ib_inventory_apply(&d->text, d->store, c, ib_now_us(), &next,
 			       ret_created, err);
 	if (r < 0)
 		return r;
@@ -186,7 +193,8 @@ static int load_inventory(struct ib_daemon *d)
 	struct ib_config *next;
 	int r;
 
-	if ((r = ib_inventory_load(d->config_path, d->store, &next, err)) < 0) {
+	if ((r = ib_config_read(d->config_path, &d->text, err)) < 0 ||
+	    (r = ib_inventory_load(&d->text, d->store, &next, err)) < 0) {
 		ib_err("%s", err);
 		return r;
 	}
@@ -317,5 +325,6 @@ void ib_daemon_free(struct ib_daemon *d)
 		event_base_free(d->base);
 	ib_config_free(d->cfg);
 	free(d->config_path);
+	free(d->text.buf);
 	free(d);
 }

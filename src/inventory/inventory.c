@@ -57,7 +57,7 @@ static int add_row(const struct ib_inv_row *row, void *ctx)
 	return 0;
 }
 
-int ib_inventory_load(const char *path, struct ib_store *store,
+int ib_inventory_load(const struct ib_config_text *t, struct ib_store *store,
 		      struct ib_config **ret, char *err)
 {
 	struct objects o = { 0 };
@@ -70,12 +70,12 @@ int ib_inventory_load(const char *path, struct ib_store *store,
 		objects_done(&o);
 		return r;
 	}
-	r = ib_config_load_with(path, o.v, o.n, ret, err);
+	r = ib_config_load_text_with(t, o.v, o.n, ret, err);
 	objects_done(&o);
 	return r;
 }
 
-int ib_inventory_apply(const char *path, struct ib_store *store,
+int ib_inventory_apply(const struct ib_config_text *t, struct ib_store *store,
 		       const struct ib_inventory_change *c, int64_t now_us,
 		       struct ib_config **ret, bool *ret_created, char *err)
 {
@@ -98,7 +98,7 @@ int ib_inventory_apply(const char *path, struct ib_store *store,
 	}
 	if (r < 0)
 		goto err_rollback;
-	r = ib_inventory_load(path, store, &next, err);
+	r = ib_inventory_load(t, store, &next, err);
 	if (r < 0)
 		goto err_rollback;
 	r = ib_store_commit(store);

@@ -23,22 +23,23 @@ struct ib_inventory_change {
 };
 
 /*
- * Loads the config file at path with the store's inventory objects
- * (ib_config_load_with).  Returns 0 and *ret, or a negative errno with
- * the reason in err (IB_CONFIG_ERRLEN bytes).
+ * Loads the config file's text t with the store's inventory objects
+ * (ib_config_load_text_with).  Returns 0 and *ret, or a negative errno
+ * with the reason in err (IB_CONFIG_ERRLEN bytes).
  */
-int ib_inventory_load(const char *path, struct ib_store *store,
+int ib_inventory_load(const struct ib_config_text *t, struct ib_store *store,
 		      struct ib_config **ret, char *err);
 
 /*
  * Writes change c inside a store transaction, loads the snapshot it makes
+ * (with the file's text t as last loaded: an API write is no reload)
  * and, only if that validates, commits.  The caller owns *ret (the new
  * snapshot) and swaps it in; on any failure nothing is stored.  Returns
  * 0; -ENOENT (delete of an object that is not stored); -EINVAL (the new
  * inventory does not validate: err says why); -EIO (storage).
  * *ret_created (may be NULL) says whether a put made a new object.
  */
-int ib_inventory_apply(const char *path, struct ib_store *store,
+int ib_inventory_apply(const struct ib_config_text *t, struct ib_store *store,
 		       const struct ib_inventory_change *c, int64_t now_us,
 		       struct ib_config **ret, bool *ret_created, char *err);
 

@@ -65,7 +65,7 @@ static const struct ib_store_migration migrations[] = {
 	  "CREATE INDEX leases4_state_expires ON leases4 (state, expires);" },
 	{ 3,
 	  /* Inventory objects written through the REST API: the config
-	   * snapshot is the file plus these (config.h ib_config_load_with).
+	   * snapshot is the file plus these (config.h ib_config_load_text_with).
 	   * body is the object's JSON; id keeps the order they were made in. */
 	  "CREATE TABLE inventory ("
 	  "  id         INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -261,3 +261,21 @@ def test_cli_mirrors_the_api(lab, tmp_path):
     d.cli("profiles", "delete", "rescue")
     assert [x["name"] for x in json.loads(d.cli("--json", "profiles"))] == ["linux"]
     d.stop()
+
+
+def test_api_write_is_no_reload(lab, tmp_path):
+    """An API write joins the file as it was last loaded: an edit on disk
+    waits for SIGHUP, as every other config change does."""
+    d, api = start(lab, tmp_path, token=True)
+    cfg = tmp_path / "ironboot.yaml"
+    cfg.write_text(cfg.read_text().replace(
+        "  - name: linux\n", "  - name: edited\n    kernel: vmlinuz\n  - name: linux\n", 1))
+    assert api.call("PUT", "profiles/rescue", RESCUE)[0] == 201
+    names = [p["name"] for p in api.call("GET", "profiles")[1]]
+    assert names == ["linux", "rescue"], names
+    off = d.log_size()
+    d.hup()
+    d.wait_log("configuration reloaded", since=off)
+    names = [p["name"] for p in api.call("GET", "profiles")[1]]
+    assert names == ["edited", "linux", "rescue"], names
+    d.stop()
