@@ -55,6 +55,7 @@ static void free_subnet6(struct ib_subnet6 *s)
 		free(s->reservations[i].hostname);
 		free(s->reservations[i].boot.boot_file);
 		free(s->reservations[i].boot.script_url);
+		free_strv(s->reservations[i].bootfile_param, s->reservations[i].n_bootfile_param);
 	}
 	free(s->reservations);
 }
@@ -80,6 +81,7 @@ static void free_boot(struct ib_boot_config *b)
 	free(b->ipxe_script_url6);
 	free(b->http_url6_x64);
 	free(b->http_url6_arm64);
+	free_strv(b->bootfile_param6, b->n_bootfile_param6);
 }
 
 static void free_kv(struct ib_kv *kv, size_t n)

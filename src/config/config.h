@@ -113,6 +113,9 @@ struct ib_pool6 {
 };
 
 #define IB_DUID_MAX 130			/* RFC 8415 11.1: 2-byte type + up to 128 */
+#define IB_BOOTFILE_PARAM_MAX 16	/* option 60 items per list */
+#define IB_BOOTFILE_PARAM_LEN 255	/* bytes per item */
+#define IB_BOOTFILE_PARAM_TOTAL 1024	/* bytes of option 60 (items + their lengths) */
 
 /* A fixed IPv6 address for one machine: by DUID, or by MAC (learnt from
  * DUID-LL/LLT, relay option 79, or an EUI-64 link-local source). */
@@ -124,6 +127,8 @@ struct ib_reservation6 {
 	uint8_t address[16];		/* inside the subnet, outside its pools */
 	char *hostname;			/* or NULL */
 	struct ib_boot_override boot;	/* per-machine boot file/script */
+	char **bootfile_param;		/* option 60 items, replacing boot.bootfile_param6 */
+	size_t n_bootfile_param;	/* 0: the boot section's */
 };
 
 /* One IPv6 subnet (a /64 normally) served directly or through relays. */
@@ -186,6 +191,8 @@ struct ib_boot_config {
 	char *ipxe_script_url6;		/* URL handed to iPXE over DHCPv6, or NULL: derived */
 	char *http_url6_x64;		/* UEFI HTTP boot x64 (arch 16) over IPv6, or NULL */
 	char *http_url6_arm64;		/* arch 19 over IPv6, or NULL */
+	char **bootfile_param6;		/* RFC 5970 option 60 items sent with a bootfile-url */
+	size_t n_bootfile_param6;
 	uint8_t next_server6[16];	/* TFTP server in tftp:// URLs */
 	bool has_next_server6;		/* next_server6 is set; unset = the receiving
 					 * interface's address */

@@ -117,13 +117,40 @@ static int pool6_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *
 	return ib_cfg_fail_at(w, map, "pool start %s is after its end %s", a, b);
 }
 
+/* RFC 5970 3.2: each parameter is a uint16-length string.  Option 60 has to
+ * fit a reply with its other options in one datagram, so each item is at
+ * most IB_BOOTFILE_PARAM_LEN bytes and all of them IB_BOOTFILE_PARAM_TOTAL
+ * on the wire (the list reader refuses empty ones). */
+static int check_bootfile_params(struct ib_cfg_walk *w, const struct ib_ynode *map,
+				 const char *key, char *const *v, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+
+		if (len > IB_BOOTFILE_PARAM_LEN)
+			return ib_cfg_fail_in(w, map, key, i, NULL,
+					      "a bootfile parameter is at most %d bytes (this one: %zu)",
+					      IB_BOOTFILE_PARAM_LEN, len);
+		total += 2 + len;
+		if (total > IB_BOOTFILE_PARAM_TOTAL)
+			return ib_cfg_fail_in(w, map, key, i, NULL,
+					      "bootfile parameters take at most %d bytes in option 60 "
+					      "(2 per item plus its text); this one makes %zu",
+					      IB_BOOTFILE_PARAM_TOTAL, total);
+	}
+	return 0;
+}
+
 static int reservation6_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
 {
 	const struct ib_reservation6 *r = obj;
 
-	if (r->has_mac || r->duid_len)
-		return 0;
-	return ib_cfg_fail_at(w, map, "a reservation needs a mac or a duid");
+	if (!r->has_mac && !r->duid_len)
+		return ib_cfg_fail_at(w, map, "a reservation needs a mac or a duid");
+	return check_bootfile_params(w, map, "bootfile_param", r->bootfile_param,
+				     r->n_bootfile_param);
 }
 
 /* ---- one subnet ---- */
@@ -569,7 +596,8 @@ int ib_cfg_check_boot6(struct ib_cfg_walk *w, const struct ib_ynode *map, void *
 		if (problem)
 			return ib_cfg_fail_in(w, map, NULL, 0, urls[i].key, "%s", problem);
 	}
-	return 0;
+	return check_bootfile_params(w, map, "bootfile_param6", b->bootfile_param6,
+				     b->n_bootfile_param6);
 }
 
 /* ---- the tables ---- */
@@ -592,6 +620,8 @@ static const struct ib_cfg_field reservation6_fields[] = {
 	FIELD(R, "hostname", F_DNS_NAME, hostname),
 	FIELD(R, "boot_file", F_STRING, boot.boot_file),
 	FIELD(R, "script_url", F_STRING, boot.script_url),
+	LIST(R, "bootfile_param", F_STRING_LIST, bootfile_param, n_bootfile_param,
+	     IB_BOOTFILE_PARAM_MAX),
 };
 #undef R
 static const struct ib_cfg_section reservation6_section =

@@ -267,7 +267,8 @@ struct ib_cfg_section {
 /* The dhcp6 section's table: subnets, pools, reservations, RA. */
 extern const struct ib_cfg_section ib_cfg_dhcp6_section;
 /* The boot section's check: the IPv6 boot URLs (ipxe_script6, http6_*)
- * are http:// or https:// with IPv6 literals in brackets. */
+ * are http:// or https:// with IPv6 literals in brackets, and the
+ * bootfile_param6 items fit option 60. */
 int ib_cfg_check_boot6(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
 
 /* ---- config_schema.c ---- */

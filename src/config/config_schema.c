@@ -637,6 +637,8 @@ static const struct ib_cfg_field boot_fields[] = {
 	FIELD(B, "ipxe_script6", F_STRING, ipxe_script_url6),
 	FIELD(B, "http6_x64", F_STRING, http_url6_x64),
 	FIELD(B, "http6_arm64", F_STRING, http_url6_arm64),
+	LIST(B, "bootfile_param6", F_STRING_LIST, bootfile_param6, n_bootfile_param6,
+	     IB_BOOTFILE_PARAM_MAX),
 	FIELD(B, "next_server6", F_IP6_SET, next_server6, .aux = offsetof(B, has_next_server6)),
 };
 #undef B

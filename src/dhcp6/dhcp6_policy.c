@@ -138,6 +138,18 @@ static const struct ib_reservation6 *find_reservation(const struct ib_subnet6 *s
 
 /* ---- the boot answer (RFC 5970) ---- */
 
+void ib_boot6_params_str(const struct ib_boot6_answer *b, char *buf, size_t cap)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < b->n_params && off < cap; i++) {
+		int n = snprintf(buf + off, cap - off, "%s%s", i ? " " : "", b->params[i]);
+
+		off += n > 0 ? (size_t)n : 0;
+	}
+}
+
 static const char *vendor_class_is(const struct ib_dhcp6_msg *m, const char *want)
 {
 	size_t n = strlen(want);
@@ -228,6 +240,14 @@ void ib_boot6_decide(const struct ib_config *cfg, const struct ib_dhcp6_msg *m,
 		by_arch(cfg, b.arch, server_addr, &b);
 		if (b.arch_assumed && b.client != IB_BOOT6_NONE)
 			b.why = "no option 61: dhcp6.default_arch";
+	}
+	/* RFC 5970 3.2: parameters go with a boot file, a machine's replace the default */
+	if (b.client != IB_BOOT6_NONE && resv && resv->n_bootfile_param) {
+		b.params = resv->bootfile_param;
+		b.n_params = resv->n_bootfile_param;
+	} else if (b.client != IB_BOOT6_NONE) {
+		b.params = cfg->boot.bootfile_param6;
+		b.n_params = cfg->boot.n_bootfile_param6;
 	}
 	*ret = b;
 }

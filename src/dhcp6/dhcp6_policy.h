@@ -77,6 +77,8 @@ struct ib_boot6_answer {
 	uint16_t arch;			/* option 61 (or the default), 0xffff none */
 	bool arch_assumed;		/* no option 61: dhcp6.default_arch used */
 	char url[IB_DHCP6_URL_MAX];	/* the URL, or "" */
+	char *const *params;		/* option 60 items sent with it (in the snapshot) */
+	size_t n_params;
 	const char *why;		/* static text: which rule chose it */
 };
 
@@ -153,6 +155,8 @@ void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia);
 /* Short names for logs and the journal. */
 const char *ib_dhcp6_type_str(uint8_t type);
 const char *ib_boot6_client_str(enum ib_boot6_client c);
+/* b's option 60 items joined by spaces into buf (for people, not the wire). */
+void ib_boot6_params_str(const struct ib_boot6_answer *b, char *buf, size_t cap);
 const char *ib_dhcp6_status_str(uint16_t code);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "dhcp6/dhcp6_policy.h"
 
 #define ENTERPRISE_UEFI 343		/* IANA: the UEFI Forum (HTTPClient) */
@@ -47,6 +48,7 @@ int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_
 	const struct ib_subnet6 *sn = d->subnet;
 	struct ib_dhcp6_ia_na ias[IB_DHCP6_MAX_IA];
 	struct ib_dhcp6_blob vc = { http_client, sizeof(http_client) - 1 };
+	struct ib_dhcp6_blob params[IB_BOOTFILE_PARAM_MAX];
 	struct ib_dhcp6_out o = {
 		.msg_type = d->reply_type,
 		.xid = m->xid,
@@ -77,6 +79,13 @@ int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_
 	if (d->boot.client != IB_BOOT6_NONE) {
 		o.bootfile_url.p = (const uint8_t *)d->boot.url;
 		o.bootfile_url.len = strlen(d->boot.url);
+		/* the config holds at most IB_BOOTFILE_PARAM_MAX */
+		o.n_bootfile_param = IB_MIN(d->boot.n_params, (size_t)IB_BOOTFILE_PARAM_MAX);
+		for (size_t i = 0; i < o.n_bootfile_param; i++) {
+			params[i].p = (const uint8_t *)d->boot.params[i];
+			params[i].len = strlen(d->boot.params[i]);
+		}
+		o.bootfile_param = params;
 	}
 	/* UEFI 2.5+ 24.7: an HTTP boot offer carries vendor class "HTTPClient" */
 	if (d->boot.client == IB_BOOT6_HTTP) {

@@ -258,6 +258,12 @@ static void journal_exchange(struct ib_dhcp6_server *s, const struct pending *p,
 		ib_jw_str(&w, "boot", ib_boot6_client_str(d->boot.client));
 		ib_jw_str(&w, "file", d->boot.url);
 		ib_jw_str(&w, "boot_rule", d->boot.why);
+		if (d->boot.n_params) {
+			char params[512];
+
+			ib_boot6_params_str(&d->boot, params, sizeof(params));
+			ib_jw_str(&w, "bootfile_param", params);
+		}
 	}
 	if (d->action == IB_D6_ADVERTISE)
 		ib_jw_str(&w, "lease", "advertised");

@@ -18,6 +18,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -63,7 +64,8 @@ def config(state: Path, ra: bool = False, t1: int | None = None) -> dict:
             "dns": [SRV6], "domain_search": ["lab.example"],
             "preferred_lifetime": 1800, "valid_lifetime": 3600,
             "reservations": [{"mac": RESERVED_MAC, "address": RESERVED_ADDR,
-                              "hostname": "node10"}],
+                              "hostname": "node10",
+                              "bootfile_param": ["root=/dev/nfs", "ip=dhcp"]}],
         }],
     }
     if t1:
@@ -72,6 +74,7 @@ def config(state: Path, ra: bool = False, t1: int | None = None) -> dict:
         cfg["dhcp6"]["router_advertisements"] = {
             "enabled": True, "interfaces": ["srv0"], "interval": 30}
     cfg["boot"]["ipxe_script6"] = SCRIPT_URL
+    cfg["boot"]["bootfile_param6"] = ["console=ttyS0"]
     return cfg
 
 
@@ -165,6 +168,23 @@ def opt(msg, cls):
     return msg.getlayer(cls)
 
 
+def bootfile_params(msg) -> list[bytes]:
+    """Option 60 (RFC 5970 3.2) of a client message, which scapy lacks: the
+    options after the 4-byte header, each item a 2-byte length and text."""
+    raw, off = bytes(msg), 4
+    while off + 4 <= len(raw):
+        code, length = struct.unpack_from("!HH", raw, off)
+        if code == 60:
+            body, items = raw[off + 4:off + 4 + length], []
+            while body:
+                (n,) = struct.unpack_from("!H", body)
+                items.append(body[2:2 + n])
+                body = body[2 + n:]
+            return items
+        off += 4 + length
+    return []
+
+
 def iaaddr(msg) -> str | None:
     a = msg.getlayer(DHCP6OptIAAddress)
     return a.addr if a else None
@@ -175,6 +195,7 @@ def test_uefi_x64_gets_tftp_url(env):
     (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
     assert isinstance(adv, DHCP6_Advertise), adv.summary()
     assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == TFTP_URL
+    assert bootfile_params(adv) == [b"console=ttyS0"]
     addr = iaaddr(adv)
     assert addr and addr.startswith("fd00:b007::1"), adv.show(dump=True)
     assert opt(adv, DHCP6OptDNSServers).dnsservers == [SRV6]
@@ -251,6 +272,8 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     assert isinstance(adv, DHCP6_Advertise)
     assert iaaddr(adv) == RESERVED_ADDR
     assert opt(adv, DHCP6OptBootFileUrl).optdata.decode() == TFTP_URL
+    # the machine's own bootfile parameters replace the boot section's
+    assert bootfile_params(adv) == [b"root=/dev/nfs", b"ip=dhcp"]
     # the journal files it under the machine's MAC
     deadline = time.monotonic() + 5      # the journal is flushed by a timer
     while True:
@@ -262,6 +285,7 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     ev = evs[-1]
     assert ev["detail"]["mac_from"] == "option-79"
     assert ev["detail"]["address"] == RESERVED_ADDR
+    assert ev["detail"]["bootfile_param"] == "root=/dev/nfs ip=dhcp"
     # explain runs the same policy and predicts both DHCPv6 stages
     fw, ipxe = env.d.cli_json("explain", "--mac", RESERVED_MAC, "--arch", "7")["stages6"]
     assert (fw["address"], fw["file"], fw["reservation"]) == (RESERVED_ADDR, TFTP_URL, True)

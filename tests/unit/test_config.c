@@ -46,6 +46,8 @@ struct bad_case {
 /* 131 bytes of DUID, one more than RFC 8415 11.1 allows. */
 #define HEX16 "00112233445566778899aabbccddeeff"
 #define DUID131 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 "ffeedd"
+/* 224 characters: a long, valid bootfile parameter. */
+#define P224 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16 HEX16
 
 /* The HTTP boot service: an http section and one profile named p. */
 #define HTTP0 "http: { listen: [198.18.0.1] }\nprofiles:\n"
@@ -402,6 +404,17 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:2:14: boot.http6_x64: an IPv6 address in a URL goes in brackets: http://[addr]:port/ (RFC 3986 3.2.2)" },
 	{ "http6_arm64_no_host", "boot:\n  http6_arm64: \"https:///ipxe.efi\"\n",
 	  "t.yaml:2:16: boot.http6_arm64: expected an http:// or https:// URL with a host" },
+	{ "bootfile_param6_too_long", "boot:\n  bootfile_param6: [a, " HEX16 HEX16 HEX16 HEX16
+	  HEX16 HEX16 HEX16 HEX16 "]\n",
+	  "t.yaml:2:24: boot.bootfile_param6[1]: a bootfile parameter is at most 255 bytes (this one: 256)" },
+	{ "bootfile_param6_too_big", "boot:\n  bootfile_param6: [" P224 ", " P224 ", " P224 ", "
+	  P224 ", " P224 "]\n",
+	  "t.yaml:2:925: boot.bootfile_param6[4]: bootfile parameters take at most 1024 bytes in option 60 (2 per item plus its text); this one makes 1130" },
+	{ "bootfile_param6_too_many", "boot:\n  bootfile_param6: [a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a]\n",
+	  "t.yaml:2:20: boot.bootfile_param6: too many items (17, at most 16)" },
+	{ "bootfile_param_empty", SUBNET6 RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\", bootfile_param: [\"\"] }\n",
+	  "t.yaml:7:74: dhcp6.subnets[0].reservations[0].bootfile_param[0]: must not be empty" },
 };
 
 static void test_bad(void **state)

@@ -36,13 +36,14 @@ static const char lab_yaml[] =
 	"      reservations:\n"
 	"        - { mac: \"52:54:00:00:00:10\", address: \"fd00:b007::10\", hostname: node10 }\n"
 	"        - { duid: \"00:04:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00\",\n"
-	"            address: \"fd00:b007::11\" }\n"
+	"            address: \"fd00:b007::11\", bootfile_param: [root=/dev/nfs, ip=dhcp] }\n"
 	"    - subnet: fd00:b007:1::/64\n"
 	"      pools: [ { start: \"fd00:b007:1::1000\", end: \"fd00:b007:1::10ff\" } ]\n"
 	"boot:\n"
 	"  efi_x64: ipxe.efi\n"
 	"  ipxe_script6: \"http://[fd00:b007::1]:8080/boot.ipxe?mac=${net0/mac}\"\n"
-	"  http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\"\n";
+	"  http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\"\n"
+	"  bootfile_param6: [console=ttyS0]\n";
 
 static struct ib_config *cfg;
 static const uint8_t srv_duid[] = { 0, 3, 0, 1, 2, 0, 0, 0, 0, 1 };	/* DUID-LL */
@@ -135,6 +136,8 @@ struct tcase {
 	int ia_status;			/* -1 none */
 	int msg_status;			/* -1 none */
 	const char *url;		/* bootfile-url, or NULL */
+	const char *params;		/* option 60 items joined by spaces (default: the
+					 * boot section's with a boot file, none without) */
 	const char *mac_from;		/* or NULL: no MAC */
 };
 
@@ -161,7 +164,7 @@ static const struct tcase cases[] = {
 	  .msg_status = -1, .url = TFTP_URL, .mac_from = "eui-64" },
 	{ "solicit: DUID reservation (DUID-UUID)", IB_DHCP6_SOLICIT, duid_resv, sizeof(duid_resv),
 	  .arch = 7, .relay_mac = -1, .action = IB_D6_ADVERTISE, .addr = "fd00:b007::11",
-	  .ia_status = -1, .msg_status = -1, .url = TFTP_URL },
+	  .ia_status = -1, .msg_status = -1, .url = TFTP_URL, .params = "root=/dev/nfs ip=dhcp" },
 	{ "solicit: rapid commit", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20), .arch = -1,
 	  .rapid = true, .relay_mac = -1, .action = IB_D6_COMMIT, .addr = "fd00:b007::1000",
 	  .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
@@ -281,6 +284,8 @@ static size_t build_request(const struct tcase *c, uint8_t *buf)
 static void check_case(const struct tcase *c)
 {
 	uint8_t req[2048], rep[4096], want[16];
+	char params[512];
+	const char *want_params;
 	struct ib_dhcp6_msg m, back;
 	struct ib_dhcp6_decision d;
 	struct ib_dhcp6_input in = {
@@ -322,6 +327,10 @@ static void check_case(const struct tcase *c)
 	}
 	if (c->url)
 		assert_string_equal(d.boot.url, c->url);
+	want_params = c->params ? c->params :
+		      d.boot.client != IB_BOOT6_NONE ? "console=ttyS0" : "";
+	ib_boot6_params_str(&d.boot, params, sizeof(params));
+	assert_string_equal(params, want_params);
 	if (c->mac_from)
 		assert_string_equal(d.mac_from, c->mac_from);
 	else
@@ -343,6 +352,20 @@ static void check_case(const struct tcase *c)
 	if (c->url) {
 		assert_int_equal(back.bootfile_url.len, strlen(c->url));
 		assert_memory_equal(back.bootfile_url.p, c->url, strlen(c->url));
+	}
+	/* option 60 on the wire: the items, each length-prefixed (RFC 5970 3.2) */
+	assert_int_equal(back.n_bootfile_param, d.boot.n_params);
+	if (d.boot.n_params) {
+		struct ib_dhcp6_blob items[IB_BOOTFILE_PARAM_MAX];
+		size_t k;
+
+		assert_int_equal(ib_dhcp6_items(back.bootfile_param, items, IB_BOOTFILE_PARAM_MAX,
+						&k), 0);
+		assert_int_equal(k, d.boot.n_params);
+		for (size_t i = 0; i < k; i++) {
+			assert_int_equal(items[i].len, strlen(d.boot.params[i]));
+			assert_memory_equal(items[i].p, d.boot.params[i], items[i].len);
+		}
 	}
 	assert_int_equal(back.n_vendor_class, c->http_client ? 1 : 0);
 	if (c->addr && c->action != IB_D6_RELEASE) {
@@ -374,6 +397,7 @@ static void test_boot_alone(void **state)
 	inet_pton(AF_INET6, "fd00:b007::1", srv);
 	ib_boot6_decide(cfg, &m, NULL, srv, &b);
 	assert_int_equal(b.client, IB_BOOT6_NONE);	/* no efi_arm64 configured */
+	assert_int_equal(b.n_params, 0);		/* no parameters without a file */
 	m.arch[0] = 0;
 	ib_boot6_decide(cfg, &m, NULL, srv, &b);
 	assert_int_equal(b.client, IB_BOOT6_NONE);	/* BIOS PXE has no IPv6 */
