@@ -248,8 +248,16 @@ def setup_lab(lab):
 # the ramp
 # ---------------------------------------------------------------------------
 
-def perfdhcp_argv(rate: int, period: int, clients: int, mode: str) -> list[str]:
-    argv = ["perfdhcp", "-6", "-l", "cli0", "-r", str(rate), "-R", str(clients),
+def pin_all_threads(pid: int, cpu: int) -> None:
+    """Every thread of pid onto one CPU (threads it starts later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
+
+
+def perfdhcp_argv(rate: int, period: int, clients: int, mode: str,
+                  cpu: int | None = None) -> list[str]:
+    argv = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    argv += ["perfdhcp", "-6", "-l", "cli0", "-r", str(rate), "-R", str(clients),
             "-p", str(period), "-W", "1000000", "-b", f"duid={DUID_BASE}"]
     if mode == "relay":
         # one simulated relay, unicast to the server's global address
@@ -258,8 +266,8 @@ def perfdhcp_argv(rate: int, period: int, clients: int, mode: str) -> list[str]:
 
 
 def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
-             server_pid: int | None = None) -> dict:
-    argv = perfdhcp_argv(rate, period, clients, mode)
+             server_pid: int | None = None, cpu: int | None = None) -> dict:
+    argv = perfdhcp_argv(rate, period, clients, mode, cpu)
     t0 = time.monotonic()
     c0 = d4.cpu_ticks(server_pid)
     try:
@@ -271,7 +279,7 @@ def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
     cpu_s = (d4.cpu_ticks(server_pid) - c0) / os.sysconf("SC_CLK_TCK")
     res = parse_perfdhcp(out)
     res.update(rate=rate, period=period, rc=rc, wall=time.monotonic() - t0,
-               cmd="perfdhcp " + " ".join(argv[1:]))
+               cmd=" ".join(argv))
     if "sa" not in res or "rr" not in res or not res["sa"].get("sent"):
         res["error"] = (out + err)[-800:]
         res["ok"] = False
@@ -313,8 +321,12 @@ def bench_server(kind: str, args, work: Path, budget: float) -> dict:
         else:
             server = Kea6(lab, srv, sdir, threads=args.kea_threads)
         server.start()
+        cpu = None
+        if args.placement == "split":
+            pin_all_threads(server.pid(), 1)
+            cpu = 0
         # warm-up: one short low-rate step, not recorded (ND, allocator, caches)
-        w = run_step(lab, cli, 200, 1, 200, args.mode)
+        w = run_step(lab, cli, 200, 1, 200, args.mode, cpu=cpu)
         if "error" in w:
             log_step(server.name + " warm-up", w)
 
@@ -322,7 +334,8 @@ def bench_server(kind: str, args, work: Path, budget: float) -> dict:
             return time.monotonic() - t_start + args.period + 4 <= budget
 
         def step(rate, retry=False):
-            r = run_step(lab, cli, rate, args.period, args.clients, args.mode, server.pid())
+            r = run_step(lab, cli, rate, args.period, args.clients, args.mode, server.pid(),
+                         cpu)
             if retry:
                 r["retry"] = True
             r["load1"] = os.getloadavg()[0]
@@ -343,10 +356,18 @@ def bench_server(kind: str, args, work: Path, budget: float) -> dict:
             else:
                 first_bad = r
                 break
-        if last_ok and first_bad and fits():
-            mid = int(math.sqrt(last_ok["rate"] * first_bad["rate"]) / 100) * 100
-            if last_ok["rate"] < mid < first_bad["rate"]:
-                step(mid)
+        # bisect between the last pass and the first failure, to 100/s
+        for _ in range(args.refine):
+            if not (last_ok and first_bad and fits()):
+                break
+            mid = (last_ok["rate"] + first_bad["rate"]) // 200 * 100
+            if not last_ok["rate"] < mid < first_bad["rate"]:
+                break
+            r = step(mid)
+            if r["ok"]:
+                last_ok = r
+            else:
+                first_bad = r
         alive = True
         if isinstance(server, Ironboot6):
             alive = server.d.alive()
@@ -415,7 +436,12 @@ def main() -> int:
     ap.add_argument("--mode", choices=("direct", "relay"), default="direct",
                     help="direct: perfdhcp -l cli0 multicast on the link (default); "
                          "relay: -A 1, unicast to the server")
-    ap.add_argument("--budget", type=float, default=290, help="total seconds, all servers")
+    ap.add_argument("--refine", type=int, default=3,
+                    help="bisection steps between the last passing and first failing rate")
+    ap.add_argument("--placement", choices=("split", "free"), default="split",
+                    help="split: the server's threads on CPU 1, perfdhcp on CPU 0 (each "
+                         "server gets one CPU); free: the scheduler decides")
+    ap.add_argument("--budget", type=float, default=400, help="total seconds, all servers")
     ap.add_argument("--build", default=str(netlab.build_dir()))
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
@@ -459,7 +485,7 @@ def main() -> int:
     loads = [s["load1"] for r in results for s in r["steps"] if "load1" in s]
     print()
     print(f"DHCPv6 SARR, perfdhcp -6 {args.mode} mode, -R {args.clients}, -p {args.period} "
-          f"per step, pool {POOL[0]}-{POOL[1]}, kernel {os.uname().release}, "
+          f"per step, placement {args.placement}, pool {POOL[0]}-{POOL[1]}, kernel {os.uname().release}, "
           f"{os.cpu_count()} CPUs, {time.monotonic() - t0:.0f} s total, "
           f"loadavg(1m) {load0[0]:.2f} before / {os.getloadavg()[0]:.2f} after"
           + (f" / {min(loads):.2f}-{max(loads):.2f} during" if loads else ""))

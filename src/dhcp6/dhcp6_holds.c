@@ -136,16 +136,17 @@ int ib_d6_holds_find(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, ui
 	return -ENOENT;
 }
 
-bool ib_d6_holds_taken(struct ib_d6_holds *h, const uint8_t addr[16],
-		       const struct ib_dhcp6_blob *duid, uint32_t iaid, int64_t now)
+enum ib_d6_holder ib_d6_holds_holder(struct ib_d6_holds *h, const uint8_t addr[16],
+				     const struct ib_dhcp6_blob *duid, uint32_t iaid,
+				     int64_t now)
 {
 	for (int32_t i = h->by_addr[addr_bucket(h, addr)]; i != NIL; i = h->slots[i].next_addr) {
 		const struct slot *s = &h->slots[i];
 
 		if (s->until > now && memcmp(s->addr, addr, 16) == 0)
-			return !is_client(s, duid, iaid);
+			return is_client(s, duid, iaid) ? IB_D6_HELD_MINE : IB_D6_HELD_OTHER;
 	}
-	return false;
+	return IB_D6_HELD_NONE;
 }
 
 void ib_d6_holds_put(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid,

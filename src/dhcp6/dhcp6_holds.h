@@ -27,9 +27,15 @@ void ib_d6_holds_free(struct ib_d6_holds *h);
 int ib_d6_holds_find(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		     int64_t now, uint8_t ret_addr[16], int64_t *ret_until);
 
-/* Whether addr is held, live, for a client other than duid+iaid. */
-bool ib_d6_holds_taken(struct ib_d6_holds *h, const uint8_t addr[16],
-		       const struct ib_dhcp6_blob *duid, uint32_t iaid, int64_t now);
+/* Whose live hold addr is under. */
+enum ib_d6_holder {
+	IB_D6_HELD_NONE,		/* nobody's */
+	IB_D6_HELD_MINE,		/* duid+iaid's own */
+	IB_D6_HELD_OTHER,		/* another client's */
+};
+enum ib_d6_holder ib_d6_holds_holder(struct ib_d6_holds *h, const uint8_t addr[16],
+				     const struct ib_dhcp6_blob *duid, uint32_t iaid,
+				     int64_t now);
 
 /*
  * Holds addr for duid+iaid until `until`, replacing the IA's earlier hold.

@@ -67,6 +67,18 @@ struct ib_dhcp6_server {
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
 	/*
+	 * The store row last read by the view.  Rows change only in
+	 * flush_batch(), after the receive phase, so within one (see
+	 * on_readable()) a find and the check of the address it found read
+	 * the store once.
+	 */
+	struct {
+		bool valid;		/* filled in this receive phase */
+		bool found;		/* addr has a row: row */
+		uint8_t addr[16];
+		struct ib_lease6 row;
+	} last;
+	/*
 	 * Per interface, by index modulo MAX_IFACES: its name and our address
 	 * on it for URLs (if_indextoname() and getifaddrs() per datagram would
 	 * cost a storm several syscalls each).
@@ -82,12 +94,23 @@ struct ib_dhcp6_server {
 
 /* ---- the binding view: holds (dhcp6_holds.c) + store ---- */
 
+static void remember(struct ib_dhcp6_server *s, const uint8_t addr[16],
+		     const struct ib_lease6 *row)
+{
+	s->last.valid = true;
+	s->last.found = row != NULL;
+	memcpy(s->last.addr, addr, 16);
+	if (row)
+		s->last.row = *row;
+}
+
 static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		     struct ib_lease6 *ret)
 {
 	struct ib_dhcp6_server *s = ctx;
 	uint8_t addr[16];
 	int64_t until;
+	int r;
 
 	if (ib_d6_holds_find(s->holds, duid, iaid, s->now, addr, &until) == 0) {
 		memset(ret, 0, sizeof(*ret));
@@ -98,7 +121,10 @@ static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 	}
 	if (duid->len > IB_DUID_MAX)
 		return -ENOENT;
-	return ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
+	r = ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
+	if (r == 0)
+		remember(s, ret->address, ret);
+	return r;
 }
 
 static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
@@ -107,10 +133,19 @@ static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp
 	struct ib_dhcp6_server *s = ctx;
 	struct ib_lease6 l;
 
-	if (ib_d6_holds_taken(s->holds, addr, duid, iaid, s->now))
+	switch (ib_d6_holds_holder(s->holds, addr, duid, iaid, s->now)) {
+	case IB_D6_HELD_OTHER:
 		return false;
-	return ib_store_lease6_get(s->store, addr, &l) < 0 ||
-	       ib_dhcp6_lease_usable(&l, duid, iaid, s->now);
+	case IB_D6_HELD_MINE:
+		/* checked against the store when advertised; the commit is
+		 * conditional and checks again (ib_store_lease6_commit) */
+		return true;
+	case IB_D6_HELD_NONE:
+		break;
+	}
+	if (!s->last.valid || memcmp(s->last.addr, addr, 16) != 0)
+		remember(s, addr, ib_store_lease6_get(s->store, addr, &l) == 0 ? &l : NULL);
+	return !s->last.found || ib_dhcp6_lease_usable(&s->last.row, duid, iaid, s->now);
 }
 
 /* addr = start + off (128-bit add of a 64-bit offset). */
@@ -373,8 +408,11 @@ static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 	return 0;
 }
 
-/* Commits the batch's bindings in one transaction, then replies. */
-static void flush_batch(struct ib_dhcp6_server *s)
+/*
+ * Commits the batch's bindings in one transaction, then replies.  in_tx:
+ * the wake-up's transaction is open (see on_readable()) and ends here.
+ */
+static void flush_batch(struct ib_dhcp6_server *s, bool in_tx)
 {
 	bool any = false;
 	int r = 0;
@@ -382,7 +420,8 @@ static void flush_batch(struct ib_dhcp6_server *s)
 	for (size_t i = 0; i < s->n_batch; i++)
 		any |= needs_store(&s->batch[i].d);
 	if (any) {
-		r = ib_store_begin(s->store);
+		if (!in_tx)
+			r = ib_store_begin(s->store);
 		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
 			if (needs_store(&s->batch[i].d))
 				r = store_one(s, &s->batch[i]);
@@ -399,6 +438,8 @@ static void flush_batch(struct ib_dhcp6_server *s)
 			s->n_batch = 0;
 			return;
 		}
+	} else if (in_tx) {
+		ib_store_commit(s->store);	/* nothing written: ends the reads */
 	}
 	for (size_t i = 0; i < s->n_batch; i++) {
 		struct pending *p = &s->batch[i];
@@ -541,8 +582,13 @@ static int receive_one(struct ib_dhcp6_server *s)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
+	bool in_tx;
 
 	s->now = ib_now_sec();
+	s->last.valid = false;
+	/* One transaction per wake-up: the decisions read the bindings the
+	 * batch then writes under one lock, not one lock per query. */
+	in_tx = ib_store_begin(s->store) == 0;
 	while (s->n_batch < BATCH_MAX) {
 		int r = receive_one(s);
 
@@ -553,7 +599,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	flush_batch(s);
+	flush_batch(s, in_tx);
 }
 
 static int on_expired(const struct ib_lease6 *l, void *arg)
@@ -768,7 +814,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
-	flush_batch(s);		/* decisions point into the old snapshot */
+	flush_batch(s, false);	/* decisions point into the old snapshot */
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
@@ -784,7 +830,7 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	if (!s)
 		return;
 	if (s->batch)
-		flush_batch(s);
+		flush_batch(s, false);
 	if (s->ev)
 		event_free(s->ev);
 	if (s->reclaim_timer)

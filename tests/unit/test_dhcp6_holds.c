@@ -49,21 +49,21 @@ static void test_basic(void **state)
 	assert_memory_equal(got, a1, 16);
 	assert_int_equal(until, 130);
 	assert_int_equal(ib_d6_holds_find(h, &c1, 8, 100, got, &until), -ENOENT); /* other IA */
-	assert_true(ib_d6_holds_taken(h, a1, &c2, 7, 100));	/* for someone else */
-	assert_false(ib_d6_holds_taken(h, a1, &c1, 7, 100));	/* its own */
-	assert_false(ib_d6_holds_taken(h, a2, &c2, 7, 100));
+	assert_int_equal(ib_d6_holds_holder(h, a1, &c2, 7, 100), IB_D6_HELD_OTHER); /* someone else's */
+	assert_int_equal(ib_d6_holds_holder(h, a1, &c1, 7, 100), IB_D6_HELD_MINE);	/* its own */
+	assert_int_equal(ib_d6_holds_holder(h, a2, &c2, 7, 100), IB_D6_HELD_NONE);
 	/* a new offer to the same IA replaces the old one */
 	ib_d6_holds_put(h, &c1, 7, a2, 140, 101);
-	assert_false(ib_d6_holds_taken(h, a1, &c2, 7, 101));
-	assert_true(ib_d6_holds_taken(h, a2, &c2, 7, 101));
+	assert_int_equal(ib_d6_holds_holder(h, a1, &c2, 7, 101), IB_D6_HELD_NONE);
+	assert_int_equal(ib_d6_holds_holder(h, a2, &c2, 7, 101), IB_D6_HELD_OTHER);
 	assert_int_equal(ib_d6_holds_count(h, 101), 1);
 	/* expiry */
 	assert_int_equal(ib_d6_holds_find(h, &c1, 7, 140, got, &until), -ENOENT);
-	assert_false(ib_d6_holds_taken(h, a2, &c2, 7, 140));
+	assert_int_equal(ib_d6_holds_holder(h, a2, &c2, 7, 140), IB_D6_HELD_NONE);
 	/* drop */
 	ib_d6_holds_put(h, &c2, 1, a1, 200, 150);
 	ib_d6_holds_drop(h, &c2, 1);
-	assert_false(ib_d6_holds_taken(h, a1, &c1, 7, 150));
+	assert_int_equal(ib_d6_holds_holder(h, a1, &c1, 7, 150), IB_D6_HELD_NONE);
 	ib_d6_holds_free(h);
 }
 
