@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -270,6 +270,7 @@ def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
     argv = perfdhcp_argv(rate, period, clients, mode, cpu)
     t0 = time.monotonic()
     c0 = d4.cpu_ticks(server_pid)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         p = lab.run(cli_ns, argv, timeout=period + 20)
         out, err, rc = p.stdout, p.stderr, p.returncode
@@ -277,7 +278,12 @@ def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         err, rc = "perfdhcp timed out", -1
     cpu_s = (d4.cpu_ticks(server_pid) - c0) / os.sysconf("SC_CLK_TCK")
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = parse_perfdhcp(out)
+    # perfdhcp's own CPU: near 100 % of its CPU means the client, not the
+    # server, set the pace
+    res["client_cpu_pct"] = 100 * (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime
+                                   - ru0.ru_stime) / max(period, 1)
     res.update(rate=rate, period=period, rc=rc, wall=time.monotonic() - t0,
                cmd=" ".join(argv))
     if "sa" not in res or "rr" not in res or not res["sa"].get("sent"):
@@ -302,7 +308,8 @@ def log_step(name, r):
           f"{r['leases_per_s']:8.0f} leases/s, "
           f"drops {r['drop_pct']:.2f}% , SA avg {r['sa'].get('avg', 0):.3f} ms, "
           f"RR avg {r['rr'].get('avg', 0):.3f} ms, server CPU "
-          f"{r.get('cpu_us_per_lease', 0):.1f} us/lease, load {os.getloadavg()[0]:.2f}  "
+          f"{r.get('cpu_us_per_lease', 0):.1f} us/lease, perfdhcp CPU "
+          f"{r.get('client_cpu_pct', 0):.0f} %, load {os.getloadavg()[0]:.2f}  "
           f"{'ok' if r['ok'] else 'FAIL'}",
           file=sys.stderr, flush=True)
 
