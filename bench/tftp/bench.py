@@ -22,6 +22,9 @@ Matrix:
   - single client: {1m, 50m} x blksize {512, 1428, 8192} x windowsize
     {1, 16, 64}; per server the median of --rounds-1m / --rounds-50m
     transfers; MB/s = 10^6 bytes / (last DATA received - RRQ sent);
+    per cell also tftpload's own CPU per transfer and the bound it sets
+    (client and server share a CPU: no server can beat bytes / client CPU),
+    and that bound over the best peer, the largest ratio reachable;
   - storms: 100, 500, 1000 concurrent RRQs of ipxe.efi, blksize 1428,
     windowsize 1 (as PXE firmware asks), sources round-robin over 200 client
     addresses (5 per address at 1000); completion time of the whole storm,
@@ -399,7 +402,31 @@ def summarize_single(rows: list[dict]) -> dict:
         res["ms"] = statistics.median(r["p50_ms"] for r in ok)
         res["blksize"] = ok[0]["blksize"]
         res["windowsize"] = ok[0]["windowsize"]
+        # tftpload's own CPU (getrusage: user + system, including the kernel
+        # work charged to it) per transfer
+        res["client_cpu_s"] = statistics.median(r["client_cpu_s"] for r in ok)
+        res["all_client_cpu_s"] = [round(r["client_cpu_s"], 4) for r in ok]
     return res
+
+
+def speed_of_light(results: dict, names: list[str], f: str, b: int, w: int):
+    """The client-CPU bound of a cell: at most this fast for any server.
+
+    Client and server share one CPU in single-client cells, so a transfer
+    takes at least the client's own CPU time; an infinitely fast server
+    would leave just that: bound = bytes / client CPU per transfer.  The
+    client CPU taken is the smallest median among the servers that
+    negotiated what was asked (it varies a little with the server: how
+    packets batch up), i.e. the most optimistic bound.  Returns
+    (client CPU s, bound MB/s) or None."""
+    key = f"{f}/{b}/{w}"
+    cpu = [c["client_cpu_s"] for c in
+           (results.get(s, {}).get("single", {}).get(key, {}) for s in names)
+           if c.get("client_cpu_s", 0) > 0 and c.get("blksize") == b
+           and c.get("windowsize") == w]
+    if not cpu:
+        return None
+    return min(cpu), FILES[f] / min(cpu) / 1e6
 
 
 def summarize_storm(rows: list[dict]) -> dict:
@@ -512,12 +539,16 @@ def run_phases(servers, runner, args, results, single_cpu, storm_cpu) -> None:
                             runner.left() < args.storm_reserve + args.reserve + wall:
                         break
                     log(f"{key}: disturbed by other load ({100 * other:.0f}%), repeated")
+                srv1 = {s.name: s.cpu_seconds() for s in servers}
                 for n in names:
                     if skip and not rows[n]:
                         results[n]["single"][key] = {"skipped": skip}
                     elif rows[n]:
                         results[n]["single"][key] = summarize_single(rows[n])
                         results[n]["single"][key]["other_cpu_share"] = round(other, 3)
+                        if n in srv0 and n in srv1:
+                            results[n]["single"][key]["server_cpu_s"] = round(
+                                (srv1[n] - srv0[n]) / len(rows[n]), 4)
                 log(f"{key} ({time.monotonic() - t_cell:.1f} s, other load {100 * other:.0f}%): "
                     + ", ".join(f"{n} {fmt_single(results[n]['single'].get(key), b, w)}"
                                 for n in names))
@@ -598,27 +629,36 @@ def report(results: dict, names: list[str], args) -> str:
     peers = [s for s in names if s != "ironboot"]
     ratio = "ironboot" in names and bool(peers)
     cols = names + (["ironboot / best peer"] if ratio else [])
+    sol_cols = ["client CPU ms", "bound MB/s"] + (["bound / best peer"] if peers else [])
     out = [f"Single client, MB/s (10^6 bytes/s; median of {args.rounds_1m} transfers "
            f"for 1m.bin, {args.rounds_50m} for 50m.bin; (bN, wN) = what the server "
-           "negotiated when it differs from the request; ratio > 1: ironboot faster):",
+           "negotiated when it differs from the request; ratio > 1: ironboot faster; "
+           "client CPU = tftpload's own CPU per transfer (user + system, smallest median "
+           "among the servers that negotiated what was asked); bound = bytes / client "
+           "CPU, the most an infinitely fast server could reach with the client on the "
+           "same CPU; bound / best peer = the largest ratio any server could reach):",
            "",
-           "| file | blksize | windowsize | " + " | ".join(cols) + " |",
-           "|---|---|---|" + "---|" * len(cols)]
+           "| file | blksize | windowsize | " + " | ".join(cols + sol_cols) + " |",
+           "|---|---|---|" + "---|" * len(cols + sol_cols)]
     for f in FILES:
         for b in BLKSIZES:
             for w in WINDOWS:
                 key = f"{f}/{b}/{w}"
                 cells = [fmt_single(results.get(s, {}).get("single", {}).get(key), b, w)
                          for s in names]
+                best = [(results[p]["single"][key]["MBps"], p) for p in peers
+                        if "MBps" in results.get(p, {}).get("single", {}).get(key, {})]
                 if ratio:
                     ib = results.get("ironboot", {}).get("single", {}).get(key, {})
-                    best = [(results[p]["single"][key]["MBps"], p) for p in peers
-                            if "MBps" in results.get(p, {}).get("single", {}).get(key, {})]
                     if "MBps" in ib and best:
                         bv, bp = max(best)
                         cells.append(f"{ib['MBps'] / bv:.2f} (vs {bp})")
                     else:
                         cells.append("-")
+                sol = speed_of_light(results, names, f, b, w)
+                cells += [f"{1000 * sol[0]:.1f}", f"{sol[1]:.1f}"] if sol else ["-", "-"]
+                if peers:
+                    cells.append(f"{sol[1] / max(best)[0]:.2f}" if sol and best else "-")
                 out.append(f"| {f} | {b} | {w} | " + " | ".join(cells) + " |")
     out += ["",
             f"Storms: N concurrent RRQs of {STORM_FILE} "

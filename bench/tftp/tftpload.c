@@ -25,7 +25,9 @@
  * Everything is bounded: a round ends after -t seconds at the latest
  * (transfers still running count as failures).
  *
- * Output: one JSON object per round on stdout; -q silences the human
+ * Output: one JSON object per round on stdout (client_cpu_s: this
+ * process's own user + system CPU over the round, from getrusage, which
+ * includes the kernel work done in its context); -q silences the human
  * summary on stderr.  Exit status 0 when every transfer of every round
  * succeeded, 1 when some failed, 2 on usage or setup errors.
  *
@@ -584,7 +586,7 @@ static int run_round(int round)
 	       "\"bytes\":%llu,\"agg_MBps\":%.3f,\"mean_xfer_MBps\":%.3f,"
 	       "\"min_ms\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	       "\"blksize\":%u,\"windowsize\":%u,\"retrans\":%llu,\"dups\":%llu,"
-	       "\"gaps\":%llu,\"client_cpu_s\":%.3f,\"errors\":{",
+	       "\"gaps\":%llu,\"client_cpu_s\":%.6f,\"errors\":{",
 	       round, O.n, ok, failed, wall, (unsigned long long)bytes,
 	       bytes / wall / 1e6, ok ? sum_mbps / ok : 0.0,
 	       ok ? times[0] / 1e6 : 0.0, pct(times, ok, 50), pct(times, ok, 99),

@@ -320,6 +320,18 @@ void ib_tftp_data_header(uint16_t block, uint8_t out[IB_TFTP_HDR_LEN])
 	out[3] = (uint8_t)block;
 }
 
+uint32_t ib_tftp_gso_segs(uint32_t blksize, uint32_t windowsize,
+			  uint32_t path_mtu, uint32_t ip_udp_hdr)
+{
+	uint64_t pkt = (uint64_t)IB_TFTP_HDR_LEN + blksize;
+	uint64_t segs;
+
+	if (windowsize < 2 || pkt + ip_udp_hdr > path_mtu)
+		return 0;
+	segs = IB_MIN(IB_TFTP_GSO_MAX_BYTES / pkt, (uint64_t)IB_TFTP_GSO_MAX_SEGS);
+	return segs < 2 ? 0 : (uint32_t)segs;
+}
+
 int ib_tftp_build_data(struct ib_wbuf *w, uint16_t block, const void *data,
 		       size_t len)
 {

@@ -155,6 +155,25 @@ int ib_tftp_oack_parse(const void *buf, size_t len,
 /* Writes the 4-byte DATA header for block (wire number). */
 void ib_tftp_data_header(uint16_t block, uint8_t out[IB_TFTP_HDR_LEN]);
 
+/*
+ * UDP GSO (segmentation offload) of DATA packets: one send of up to this
+ * many packets of 4 + blksize bytes, the last one possibly shorter.  The
+ * kernel takes at most UDP_MAX_SEGMENTS segments per send (64 until Linux
+ * 6.9, 128 since) and a super-datagram must still fit a UDP length: 65507
+ * payload bytes under IPv4 (IPv6 allows 65527; one cap serves both).
+ */
+#define IB_TFTP_GSO_MAX_SEGS 64
+#define IB_TFTP_GSO_MAX_BYTES 65507
+
+/*
+ * How many DATA packets of a transfer may leave in one GSO send: 0 when
+ * GSO does not apply (window 1, or a packet of 4 + blksize bytes plus
+ * ip_udp_hdr bytes of IP and UDP headers exceeds path_mtu, i.e. it would
+ * be fragmented), else 2..IB_TFTP_GSO_MAX_SEGS.
+ */
+uint32_t ib_tftp_gso_segs(uint32_t blksize, uint32_t windowsize,
+			  uint32_t path_mtu, uint32_t ip_udp_hdr);
+
 /* Builds DATA / ACK / ERROR / OACK into w.  0 or -ENOBUFS. */
 int ib_tftp_build_data(struct ib_wbuf *w, uint16_t block, const void *data,
 		       size_t len);

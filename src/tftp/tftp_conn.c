@@ -2,10 +2,17 @@
  * TFTP transfers: one connection per transfer, with its own socket (TID),
  * timer and state machine.  Part of the server shell (tftp_server.c takes
  * the requests and starts connections here).
+ *
+ * A window leaves in as few syscalls as the kernel allows: one UDP GSO
+ * sendmsg() per up to 64 packets when its packets fit the path MTU
+ * (conn_gso_segs), else one sendmmsg(); the data is gathered straight from
+ * the file cache, never copied here.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +153,14 @@ static void arm_write(struct ib_tftp_conn *c, bool on)
 	c->write_armed = on;
 }
 
-/* Fills msgs[0..n) with blocks pend_first..; -EIO on a read error. */
+/*
+ * Fills msgs[0..n) with blocks pend_first..; message k uses iov[2k] (its
+ * DATA header) and iov[2k + 1] (its data, pointing into the cache when the
+ * file is cached), so iov is also the gather list of a GSO send.  -EIO on
+ * a read error.
+ */
 static int build_batch(struct ib_tftp_conn *c, struct mmsghdr *msgs,
-		       struct iovec (*iov)[2], uint8_t (*hdr)[4], uint32_t n)
+		       struct iovec *iov, uint8_t (*hdr)[4], uint32_t n)
 {
 	struct ib_tftp_server *s = c->srv;
 
@@ -162,13 +174,93 @@ static int build_batch(struct ib_tftp_conn *c, struct mmsghdr *msgs,
 					 s->rscratch, &p) < 0)
 			return -EIO;
 		ib_tftp_data_header(ib_tftp_xfer_wire(i), hdr[k]);
-		iov[k][0] = (struct iovec){ hdr[k], IB_TFTP_HDR_LEN };
-		iov[k][1] = (struct iovec){ (void *)p, len };
+		iov[2 * k] = (struct iovec){ hdr[k], IB_TFTP_HDR_LEN };
+		iov[2 * k + 1] = (struct iovec){ (void *)p, len };
 		msgs[k] = (struct mmsghdr){
-			.msg_hdr = { .msg_iov = iov[k], .msg_iovlen = 2 },
+			.msg_hdr = { .msg_iov = &iov[2 * k], .msg_iovlen = 2 },
 		};
 	}
 	return 0;
+}
+
+/*
+ * Sends the n >= 2 blocks of iov (as laid out by build_batch) in one
+ * sendmsg() with UDP_SEGMENT: the kernel cuts the super-datagram into
+ * packets of 4 + blksize bytes.  Only the last block of a transfer is
+ * short, and it is always the last of its window, so every segment but
+ * the last is full, as GSO requires.  -1 with errno on failure.
+ */
+static ssize_t send_gso(const struct ib_tftp_conn *c, struct iovec *iov,
+			uint32_t n)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctrl;
+	uint16_t seg = (uint16_t)(IB_TFTP_HDR_LEN + c->x.p.blksize);
+	struct msghdr mh = {
+		.msg_iov = iov, .msg_iovlen = 2 * (size_t)n,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	memset(&ctrl, 0, sizeof(ctrl));
+	cm->cmsg_level = IPPROTO_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	return sendmsg(c->fd, &mh, MSG_DONTWAIT);
+}
+
+/* Errors by which the kernel (or the path's device) refuses a GSO send. */
+static bool gso_refusal(int err)
+{
+	return err == -EINVAL || err == -EIO || err == -ENOPROTOOPT ||
+	       err == -EOPNOTSUPP || err == -EMSGSIZE;
+}
+
+/* Stops GSO for the whole server, saying so once. */
+static void gso_off(struct ib_tftp_server *s, int err)
+{
+	if (s->gso != IB_TFTP_GSO_OFF)
+		ib_warn("tftp: UDP GSO not usable (%s); windows go out with "
+			"sendmmsg() from now on", strerror(-err));
+	s->gso = IB_TFTP_GSO_OFF;
+}
+
+/*
+ * Sends blocks msgs[0..n) of a batch: up to c->gso_segs in one GSO send
+ * when the transfer has GSO, else sendmsg() (one block) or sendmmsg().
+ * Returns the blocks consumed (sent, or dropped with ENOBUFS: the timer
+ * resends them), 0 to call again (EINTR, or GSO just refused), or a
+ * negative errno (-EAGAIN: the socket buffer is full).
+ */
+static int send_blocks(struct ib_tftp_conn *c, struct mmsghdr *msgs,
+		       struct iovec *iov, uint32_t n)
+{
+	uint32_t m = 1;
+	int r;
+
+	if (n >= 2 && c->gso_segs >= 2 && c->srv->gso == IB_TFTP_GSO_ON) {
+		m = IB_MIN(n, c->gso_segs);
+		r = send_gso(c, iov, m) < 0 ? -errno : (int)m;
+		if (gso_refusal(r)) {
+			gso_off(c->srv, r);
+			return 0;
+		}
+	} else if (n == 1) {
+		/* a lone block (window 1) skips sendmmsg()'s per-call overhead */
+		r = sendmsg(c->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -errno : 1;
+	} else {
+		r = sendmmsg(c->fd, msgs, n, MSG_DONTWAIT);
+		if (r < 0)
+			r = -errno;
+	}
+	if (r == -EINTR)
+		return 0;
+	if (r == -ENOBUFS)
+		return (int)m;	/* lost; the timer resends them */
+	return r;
 }
 
 /*
@@ -179,33 +271,27 @@ static int build_batch(struct ib_tftp_conn *c, struct mmsghdr *msgs,
 static int conn_flush(struct ib_tftp_conn *c)
 {
 	struct mmsghdr msgs[SEND_BATCH];
-	struct iovec iov[SEND_BATCH][2];
+	struct iovec iov[2 * SEND_BATCH];
 	uint8_t hdr[SEND_BATCH][4];
 
 	while (c->pend_count > 0) {
 		uint32_t n = IB_MIN(c->pend_count, (uint32_t)SEND_BATCH);
-		int sent;
 
 		if (build_batch(c, msgs, iov, hdr, n) < 0)
 			return -EIO;
-		/* a lone block (window 1) skips sendmmsg()'s per-call overhead */
-		if (n == 1)
-			sent = sendmsg(c->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
-		else
-			sent = sendmmsg(c->fd, msgs, n, MSG_DONTWAIT);
-		if (sent < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		for (uint32_t k = 0; k < n;) {
+			int sent = send_blocks(c, msgs + k, iov + 2 * k, n - k);
+
+			if (sent == -EAGAIN) {
 				arm_write(c, true);
 				return 0;
 			}
-			if (errno != ENOBUFS)
-				return -errno;
-			sent = 1;	/* lost; the timer resends it */
+			if (sent < 0)
+				return sent;
+			k += (uint32_t)sent;
+			c->pend_first += (uint32_t)sent;
+			c->pend_count -= (uint32_t)sent;
 		}
-		c->pend_first += (uint32_t)sent;
-		c->pend_count -= (uint32_t)sent;
 	}
 	arm_write(c, false);
 	return 0;
@@ -357,6 +443,36 @@ err:
 	return r;
 }
 
+/*
+ * Blocks per GSO send for c (0: none).  GSO needs a window, and DATA
+ * packets that leave unfragmented: 4 + blksize plus the IP and UDP headers
+ * within the path MTU the kernel knows for the connected peer.  The first
+ * windowed transfer also probes whether the kernel knows UDP_SEGMENT at
+ * all (older kernels would ignore the cmsg and send one huge datagram).
+ */
+static uint32_t conn_gso_segs(struct ib_tftp_conn *c)
+{
+	struct ib_tftp_server *s = c->srv;
+	bool v4 = c->peer.ss_family == AF_INET;
+	int mtu = 0, off = 0;
+	socklen_t len = sizeof(mtu);
+
+	if (c->x.p.windowsize < 2 || s->gso == IB_TFTP_GSO_OFF)
+		return 0;	/* (saves the syscalls) */
+	if (s->gso == IB_TFTP_GSO_UNKNOWN) {
+		if (setsockopt(c->fd, IPPROTO_UDP, UDP_SEGMENT, &off, sizeof(off)) < 0) {
+			gso_off(s, -errno);
+			return 0;
+		}
+		s->gso = IB_TFTP_GSO_ON;
+	}
+	if (getsockopt(c->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6,
+		       v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0 || mtu <= 0)
+		return 0;
+	return ib_tftp_gso_segs(c->x.p.blksize, c->x.p.windowsize, (uint32_t)mtu,
+				v4 ? 20 + 8 : 40 + 8);
+}
+
 /* Sets up the state machine, OACK and socket of a new transfer. */
 static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 		      const struct ib_tftp_request *req)
@@ -379,7 +495,8 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	p = (struct ib_tftp_xfer_params){
 		.size = c->rd.size, .blksize = o.blksize, .windowsize = o.windowsize,
 		.timeout_ms = o.timeout_s ? o.timeout_s * 1000 : s->lim.timeout_ms,
-		.max_retries = s->lim.max_retries, .guard_ms = s->lim.timeout_ms,
+		.max_retries = s->lim.max_retries,
+		.guard_ms = ib_tftp_xfer_guard_for(s->lim.timeout_ms),
 		.oack = o.present != 0,
 	};
 	ib_tftp_xfer_init(&c->x, &p);
@@ -393,8 +510,12 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	c->rep.timeout_s = o.timeout_s;
 	/* Room for a whole window, so a window is one burst. */
 	want = (uint64_t)o.windowsize * (o.blksize + 64);
-	return tid_socket(rq, want > 200000 ? (uint32_t)IB_MIN(want, SNDBUF_MAX) : 0,
-			  &c->fd);
+	r = tid_socket(rq, want > 200000 ? (uint32_t)IB_MIN(want, SNDBUF_MAX) : 0,
+		       &c->fd);
+	if (r < 0)
+		return r;
+	c->gso_segs = conn_gso_segs(c);
+	return 0;
 }
 
 /* Starts a transfer: see tftp_server_int.h. */

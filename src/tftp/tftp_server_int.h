@@ -65,13 +65,22 @@ struct ib_tftp_conn {
 	struct ib_tftp_reader rd;	/* block producer */
 	uint8_t oack[IB_TFTP_OACK_MAX];	/* built once, resent as is */
 	size_t oack_len;		/* bytes of oack */
+	uint32_t gso_segs;		/* blocks per UDP GSO send, 0 = no GSO */
 	uint64_t pend_first;		/* next block still to send */
 	uint32_t pend_count;		/* blocks still to send */
 	struct ib_tftp_report rep;	/* filled as we go */
 };
 
+/* Whether the kernel takes UDP GSO sends (probed on first use). */
+enum ib_tftp_gso {
+	IB_TFTP_GSO_UNKNOWN,		/* not probed yet */
+	IB_TFTP_GSO_ON,			/* UDP_SEGMENT known to the kernel */
+	IB_TFTP_GSO_OFF,		/* unknown option, or a send refused it */
+};
+
 struct ib_tftp_server {
 	struct event_base *base;	/* caller's loop */
+	enum ib_tftp_gso gso;		/* UDP GSO for windows, server-wide */
 	struct ib_tftp_srv_limits lim;		/* current limits */
 	int rootfd;			/* O_PATH root directory */
 	bool openat2;			/* resolver available */

@@ -187,3 +187,8 @@ uint64_t ib_tftp_xfer_bytes_acked(const struct ib_tftp_xfer *x)
 {
 	return IB_MIN(x->acked * x->p.blksize, x->p.size);
 }
+
+uint32_t ib_tftp_xfer_guard_for(uint32_t timeout_ms)
+{
+	return IB_MAX(timeout_ms / 4, 1u);
+}

@@ -107,6 +107,15 @@ void ib_tftp_xfer_nudge(struct ib_tftp_xfer *x, uint64_t now_ms,
 void ib_tftp_xfer_client_error(struct ib_tftp_xfer *x,
 			       struct ib_tftp_action *ret);
 
+/*
+ * The duplicate-ACK guard the server uses for a retransmit timeout of
+ * timeout_ms: a quarter of it (at least 1 ms).  A client that re-ACKs
+ * because a resent window lost its first block again is followed after a
+ * quarter of the timeout instead of a whole one, and resends stay bounded
+ * at one window per guard however many duplicates arrive.
+ */
+uint32_t ib_tftp_xfer_guard_for(uint32_t timeout_ms);
+
 /* Wire number of block index i. */
 static inline uint16_t ib_tftp_xfer_wire(uint64_t i)
 {

@@ -398,6 +398,40 @@ static void test_errcode_str(void **state)
 	assert_string_equal(ib_tftp_errcode_str(99), "unknown");
 }
 
+static void test_gso_segs_table(void **state)
+{
+	static const struct {
+		const char *what;
+		uint32_t blksize, window, mtu, hdr;
+		uint32_t segs;		/* expected */
+	} cases[] = {
+		{ "window 1: no GSO", 1428, 1, 1500, 28, 0 },
+		{ "1428 over a 1500 MTU (v4)", 1428, 16, 1500, 28, 45 },
+		{ "1468 fills a 1500 MTU exactly (v4)", 1468, 16, 1500, 28, 44 },
+		{ "1469 would fragment (v4)", 1469, 16, 1500, 28, 0 },
+		{ "1448 fills it under v6 headers", 1448, 16, 1500, 48, 45 },
+		{ "1449 would fragment (v6)", 1449, 16, 1500, 48, 0 },
+		{ "512: the segment cap, not the bytes", 512, 64, 1500, 28, 64 },
+		{ "8192 over a 1500 MTU: fragments", 8192, 64, 1500, 28, 0 },
+		{ "8192 over a 9000 MTU: 64 KB cap", 8192, 64, 9000, 28, 7 },
+		{ "32764 on loopback: two per send", 32749, 4, 65536, 28, 2 },
+		{ "a third of 64 KB: one per send, no GSO", 40000, 4, 65536, 28, 0 },
+		{ "window 2 counts", 8, 2, 1500, 28, 64 },
+		{ "MTU unknown (0)", 512, 16, 0, 28, 0 },
+	};
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(cases); i++) {
+		uint32_t n = ib_tftp_gso_segs(cases[i].blksize, cases[i].window,
+					      cases[i].mtu, cases[i].hdr);
+
+		if (n != cases[i].segs)
+			fail_msg("%s: %u, want %u", cases[i].what, n, cases[i].segs);
+		/* whatever it allows fits the kernel's limits */
+		assert_true(n <= IB_TFTP_GSO_MAX_SEGS);
+		assert_true((uint64_t)n * (cases[i].blksize + 4) <= IB_TFTP_GSO_MAX_BYTES);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_name_check_table),
 		cmocka_unit_test(test_netascii),
 		cmocka_unit_test(test_errcode_str),
+		cmocka_unit_test(test_gso_segs_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

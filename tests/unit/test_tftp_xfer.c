@@ -396,6 +396,16 @@ static void test_duplicate_ack_guard(void **state)
 	expect(&a, IB_TFTP_ACT_NONE, 0, 0);
 }
 
+/* The server's guard: a quarter of its timeout, never 0 (= "never"). */
+static void test_guard_for(void **state)
+{
+	assert_int_equal(ib_tftp_xfer_guard_for(1000), 250);
+	assert_int_equal(ib_tftp_xfer_guard_for(200), 50);
+	assert_int_equal(ib_tftp_xfer_guard_for(3), 1);
+	assert_int_equal(ib_tftp_xfer_guard_for(0), 1);
+	assert_int_equal(ib_tftp_xfer_guard_for(UINT32_MAX), UINT32_MAX / 4);
+}
+
 /* A repeated request resends the OACK (or first window), guarded. */
 static void test_nudge(void **state)
 {
@@ -441,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_long_timeout),
 		cmocka_unit_test(test_duplicate_ack_guard),
+		cmocka_unit_test(test_guard_for),
 		cmocka_unit_test(test_nudge),
 	};
 
