@@ -30,6 +30,7 @@
 #include "common/util.h"
 #include "config/config.h"
 #include "inventory/inventory.h"
+#include "store/lease_json.h"
 #include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/ironboot/ironboot.yaml"
@@ -63,17 +64,6 @@ static void usage(FILE *f)
 		"  profiles|groups|machines delete NAME      delete\n");
 }
 
-static const char *state_str(enum ib_lease_state s)
-{
-	switch (s) {
-	case IB_LEASE_ACTIVE: return "active";
-	case IB_LEASE_RELEASED: return "released";
-	case IB_LEASE_EXPIRED: return "expired";
-	case IB_LEASE_DECLINED: return "declined";
-	}
-	return "unknown";
-}
-
 static void fmt_time(int64_t sec, char *out, size_t len)
 {
 	time_t t = (time_t)sec;
@@ -83,55 +73,21 @@ static void fmt_time(int64_t sec, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static json_t *lease_json(const struct ib_lease4 *l)
-{
-	char ip[IB_IP4_STRLEN], net[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], cid[512];
-
-	ib_ip4_format(l->address, ip);
-	ib_ip4_format(l->subnet, net);
-	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
-	ib_hex_format(l->client_id, l->client_id_len, cid, sizeof(cid));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "address", ip,
-			 "mac", mac, "client_id", cid, "hostname", l->hostname,
-			 "state", state_str(l->state), "expires", (json_int_t)l->expires,
-			 "cltt", (json_int_t)l->cltt, "subnet", net);
-}
-
 static int print_lease(const struct ib_lease4 *l, void *arg)
 {
 	struct cli *c = arg;
 	char ip[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], exp[32];
 
 	if (c->json) {
-		json_array_append_new(c->out, lease_json(l));
+		json_array_append_new(c->out, ib_lease4_json(l));
 		return 0;
 	}
 	ib_ip4_format(l->address, ip);
 	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
 	fmt_time(l->expires, exp, sizeof(exp));
-	printf("%-15s  %-17s  %-9s  %-21s  %s\n", ip, mac, state_str(l->state), exp,
+	printf("%-15s  %-17s  %-9s  %-21s  %s\n", ip, mac, ib_lease_state_str(l->state), exp,
 	       l->hostname);
 	return 0;
-}
-
-static json_t *lease6_json(const struct ib_lease6 *l)
-{
-	char ip[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 4], mac[IB_MAC_STRLEN] = "";
-	char duid[2 * IB_DUID_MAX + 1];
-	size_t n;
-
-	inet_ntop(AF_INET6, l->address, ip, sizeof(ip));
-	inet_ntop(AF_INET6, l->subnet, net, sizeof(net));
-	n = strlen(net);
-	snprintf(net + n, sizeof(net) - n, "/%u", l->prefix_len);
-	if (l->has_mac)
-		ib_mac_format(l->mac, 6, mac, sizeof(mac));
-	ib_hex_format(l->duid, l->duid_len, duid, sizeof(duid));
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "address", ip,
-			 "mac", mac, "duid", duid, "iaid", (json_int_t)l->iaid,
-			 "hostname", l->hostname, "state", state_str(l->state),
-			 "preferred", (json_int_t)l->preferred, "expires", (json_int_t)l->expires,
-			 "cltt", (json_int_t)l->cltt, "subnet", net);
 }
 
 static int print_lease6(const struct ib_lease6 *l, void *arg)
@@ -140,14 +96,14 @@ static int print_lease6(const struct ib_lease6 *l, void *arg)
 	char ip[INET6_ADDRSTRLEN], mac[IB_MAC_STRLEN] = "-", exp[32];
 
 	if (c->json) {
-		json_array_append_new(c->out, lease6_json(l));
+		json_array_append_new(c->out, ib_lease6_json(l));
 		return 0;
 	}
 	inet_ntop(AF_INET6, l->address, ip, sizeof(ip));
 	if (l->has_mac)
 		ib_mac_format(l->mac, 6, mac, sizeof(mac));
 	fmt_time(l->expires, exp, sizeof(exp));
-	printf("%-39s  %-17s  %-9s  %-21s  %s\n", ip, mac, state_str(l->state), exp,
+	printf("%-39s  %-17s  %-9s  %-21s  %s\n", ip, mac, ib_lease_state_str(l->state), exp,
 	       l->hostname);
 	return 0;
 }
@@ -200,7 +156,7 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(sub, "show") == 0) {
 		if (c->json) {
-			json_t *o = lease_json(&l);
+			json_t *o = ib_lease4_json(&l);
 
 			json_decref(c->out);
 			c->out = o;

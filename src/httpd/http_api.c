@@ -1,5 +1,6 @@
 /*
- * The REST API under /api/v1: leases and journal events (read-only), the
+ * The REST API under /api/v1: DHCPv4 and DHCPv6 leases and journal events
+ * (read-only), the
  * snapshot's profiles, groups and machines (read here, written by
  * http_api_inventory.c), and a machine's boot plan (what `ironboot
  * explain` shows).  JSON via jansson.
@@ -10,6 +11,7 @@
  * whatever the guess.  Without a token file reads are open and writes
  * are refused.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "common/util.h"
 #include "httpd/http_server_int.h"
 #include "inventory/inventory_json.h"
+#include "store/lease_json.h"
 
 #define EVENTS_DEFAULT 100		/* events listed without ?limit */
 #define EVENTS_MAX 1000			/* most events one request lists */
@@ -90,34 +93,9 @@ static json_t *error_json(const char *msg)
 
 /* ---- leases ---- */
 
-static const char *lease_state(enum ib_lease_state s)
-{
-	switch (s) {
-	case IB_LEASE_ACTIVE: return "active";
-	case IB_LEASE_RELEASED: return "released";
-	case IB_LEASE_EXPIRED: return "expired";
-	case IB_LEASE_DECLINED: return "declined";
-	}
-	return "unknown";
-}
-
-static json_t *lease_json(const struct ib_lease4 *l)
-{
-	char ip[IB_IP4_STRLEN], net[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], cid[512];
-
-	ib_ip4_format(l->address, ip);
-	ib_ip4_format(l->subnet, net);
-	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
-	ib_hex_format(l->client_id, l->client_id_len, cid, sizeof(cid));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "address", ip,
-			 "subnet", net, "mac", mac, "client_id", cid, "hostname", l->hostname,
-			 "cltt", (json_int_t)l->cltt, "expires", (json_int_t)l->expires,
-			 "state", lease_state(l->state));
-}
-
 static int add_lease(const struct ib_lease4 *l, void *ctx)
 {
-	return json_array_append_new(ctx, lease_json(l)) < 0 ? -ENOMEM : 0;
+	return json_array_append_new(ctx, ib_lease4_json(l)) < 0 ? -ENOMEM : 0;
 }
 
 static void api_leases(struct ib_http_req *rq, const char *arg)
@@ -148,7 +126,43 @@ static void api_lease(struct ib_http_req *rq, const char *arg)
 	else if (r < 0)
 		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
 	else
-		ib_httpd_json(rq, 200, lease_json(&l));
+		ib_httpd_json(rq, 200, ib_lease4_json(&l));
+}
+
+static int add_lease6(const struct ib_lease6 *l, void *ctx)
+{
+	return json_array_append_new(ctx, ib_lease6_json(l)) < 0 ? -ENOMEM : 0;
+}
+
+static void api_leases6(struct ib_http_req *rq, const char *arg)
+{
+	json_t *a = json_array();
+
+	if (!a || ib_store_lease6_foreach(rq->srv->store, add_lease6, a) < 0) {
+		json_decref(a);
+		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
+		return;
+	}
+	ib_httpd_json(rq, 200, a);
+}
+
+static void api_lease6(struct ib_http_req *rq, const char *arg)
+{
+	struct ib_lease6 l;
+	uint8_t ip[16];
+	int r;
+
+	if (inet_pton(AF_INET6, arg, ip) != 1) {
+		ib_httpd_json(rq, 400, error_json("not an IPv6 address"));
+		return;
+	}
+	r = ib_store_lease6_get(rq->srv->store, ip, &l);
+	if (r == -ENOENT)
+		ib_httpd_json(rq, 404, error_json("no lease for this address"));
+	else if (r < 0)
+		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
+	else
+		ib_httpd_json(rq, 200, ib_lease6_json(&l));
 }
 
 /* ---- events ---- */
@@ -297,6 +311,8 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 static const struct api_route api_routes[] = {
 	{ "leases", api_leases, -1, READ },
 	{ "leases/*", api_lease, -1, READ },
+	{ "leases6", api_leases6, -1, READ },
+	{ "leases6/*", api_lease6, -1, READ },
 	{ "events", api_events, -1, READ },
 	{ "profiles", api_profiles, IB_CONFIG_PROFILES, LIST },
 	{ "profiles/*", api_profile, IB_CONFIG_PROFILES, ITEM },

@@ -55,7 +55,7 @@ def config(state: Path, ra: bool = False, t1: int | None = None) -> dict:
     cfg["server"].update(state_dir=str(state), log_level="debug")
     cfg["dhcp4"] = {"enabled": False}
     cfg["tftp"]["enabled"] = False
-    cfg["http"]["enabled"] = False
+    cfg["http"].update(listen=[SRV6], port=8080)     # the REST API, over IPv6
     cfg["dhcp6"] = {
         "interfaces": ["srv0"],
         "subnets": [{
@@ -126,6 +126,14 @@ class Env:
             return out
         finally:
             s.close()
+
+    def api(self, path: str, want: int = 200):
+        """GET path from the daemon's REST API (from srv, to [SRV6]:8080)."""
+        out = self.lab.run(self.srv, ["curl", "-sg", "-o", "-", "-w", "\\n%{http_code}",
+                                      f"http://[{SRV6}]:8080{path}"], timeout=10).stdout
+        body, _, code = out.rpartition("\n")
+        assert int(code) == want, (path, code, body)
+        return json.loads(body)
 
     def ifindex(self) -> int:
         out = self.lab.run(self.cli, ["cat", "/sys/class/net/cli0/ifindex"]).stdout
@@ -233,6 +241,13 @@ def test_full_exchange_request_renew_release(env):
         (addr, "52:54:00:11:22:36", "active", 1)
     assert cli["duid"] == bytes(duid).hex() and cli["subnet"] == "fd00:b007::/64"
     assert addr in env.d.cli("leases6")
+    # the REST API lists the same binding, and finds it by address
+    assert env.api("/api/v1/leases6") == [cli]
+    assert env.api(f"/api/v1/leases6/{addr}") == cli
+    assert env.api("/api/v1/leases6/fd00:b007::dead", want=404) == \
+        {"error": "no lease for this address"}
+    assert env.api("/api/v1/leases6/198.18.0.1", want=400) == \
+        {"error": "not an IPv6 address"}
     ren = DHCP6_Renew(trid=8) / DHCP6OptClientId(duid=duid) / \
         DHCP6OptServerId(duid=sid) / \
         DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
