@@ -35,6 +35,7 @@ struct span6 {
 struct rkey6 {
 	const uint8_t *p;		/* key bytes, inside the snapshot */
 	size_t len;			/* their length */
+	const char *field;		/* the key it was read from */
 	uint32_t subnet;		/* index in dhcp6.subnets */
 	uint32_t idx;			/* index in its reservations */
 };
@@ -419,15 +420,28 @@ static int cmp_rkey6(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* The key named what of reservation r, or len 0 when it has none. */
+/* The Ethernet address inside a DUID-LLT or DUID-LL (RFC 8415 11.2, 11.4),
+ * or NULL: the server learns a machine's MAC from them, so it is a key. */
+static const uint8_t *duid_mac(const struct ib_reservation6 *r)
+{
+	if (r->duid_len == 14 && r->duid[1] == 1 && r->duid[2] == 0 && r->duid[3] == 1)
+		return r->duid + 8;
+	if (r->duid_len == 10 && r->duid[1] == 3 && r->duid[2] == 0 && r->duid[3] == 1)
+		return r->duid + 4;
+	return NULL;
+}
+
+/* The key named what of reservation r, or len 0 when it has none.  A
+ * reservation's MAC is its mac, else the one its DUID-LL/LLT carries. */
 static struct rkey6 reservation_key6(const struct ib_reservation6 *r, const char *what,
 				     size_t subnet, size_t idx)
 {
-	struct rkey6 k = { r->address, 16, (uint32_t)subnet, (uint32_t)idx };
+	struct rkey6 k = { r->address, 16, what, (uint32_t)subnet, (uint32_t)idx };
 
 	if (strcmp(what, "mac") == 0) {
-		k.p = r->mac;
-		k.len = r->has_mac ? 6 : 0;
+		k.p = r->has_mac ? r->mac : duid_mac(r);
+		k.len = k.p ? 6 : 0;
+		k.field = r->has_mac ? "mac" : "duid";
 	} else if (strcmp(what, "duid") == 0) {
 		k.p = r->duid;
 		k.len = r->duid_len;
@@ -455,9 +469,16 @@ static int check_unique6(struct ib_cfg_walk *w, const struct ib_ynode *map,
 
 		if (a->len != b->len || memcmp(a->p, b->p, a->len) != 0)
 			continue;
-		snprintf(msg, sizeof(msg), "duplicate %s: also in dhcp6.subnets[%u].reservations[%u]",
-			 what, b->subnet, b->idx);
-		return fail_sub(w, map, a->subnet, "reservations", a->idx, what, msg);
+		if (strcmp(a->field, what) == 0 && strcmp(b->field, what) == 0)
+			snprintf(msg, sizeof(msg),
+				 "duplicate %s: also in dhcp6.subnets[%u].reservations[%u]",
+				 what, b->subnet, b->idx);
+		else
+			snprintf(msg, sizeof(msg),
+				 "same machine (MAC %02x:%02x:%02x:%02x:%02x:%02x, from a DUID-LL/LLT) "
+				 "as dhcp6.subnets[%u].reservations[%u]", a->p[0], a->p[1], a->p[2],
+				 a->p[3], a->p[4], a->p[5], b->subnet, b->idx);
+		return fail_sub(w, map, a->subnet, "reservations", a->idx, a->field, msg);
 	}
 	return 0;
 }

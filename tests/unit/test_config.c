@@ -352,6 +352,14 @@ static const struct bad_case bad_cases[] = {
 	  "        - { duid: \"00:04:01:02\", address: \"fd00::5\" }\n"
 	  "        - { duid: \"00040102\", address: \"fd00::6\" }\n",
 	  "t.yaml:8:19: dhcp6.subnets[0].reservations[1].duid: duplicate duid: also in dhcp6.subnets[0].reservations[0]" },
+	{ "duid_ll_and_mac_same_machine", SUBNET6 RES6
+	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\" }\n"
+	  "        - { duid: \"00:03:00:01:52:54:00:00:00:01\", address: \"fd00::6\" }\n",
+	  "t.yaml:8:19: dhcp6.subnets[0].reservations[1].duid: same machine (MAC 52:54:00:00:00:01, from a DUID-LL/LLT) as dhcp6.subnets[0].reservations[0]" },
+	{ "duid_llt_then_mac_same_machine", SUBNET6 RES6
+	  "        - { duid: \"00:01:00:01:2a:2b:2c:2d:52:54:00:00:00:02\", address: \"fd00::5\" }\n"
+	  "        - { mac: 52:54:00:00:00:02, address: \"fd00::6\" }\n",
+	  "t.yaml:8:18: dhcp6.subnets[0].reservations[1].mac: same machine (MAC 52:54:00:00:00:02, from a DUID-LL/LLT) as dhcp6.subnets[0].reservations[0]" },
 	{ "duplicate_address6", SUBNET6 RES6
 	  "        - { mac: 52:54:00:00:00:01, address: \"fd00::5\" }\n"
 	  "        - { mac: 52:54:00:00:00:02, address: \"fd00:0::5\" }\n",
