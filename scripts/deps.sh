@@ -2,6 +2,8 @@
 # Installs what ironboot needs on Debian 12, as root.  Idempotent; quiet.
 #   scripts/deps.sh build   toolchain and libraries (to build and run)
 #   scripts/deps.sh test    also the real clients and peers the tests use
+#   scripts/deps.sh bench   also the benchmarks' peers and load tools
+#                           (tftpd-hpa, dnsmasq, wrk; never started as services)
 set -eu
 what=${1:-build}
 
@@ -12,8 +14,14 @@ test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
   tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6"
 
-pkgs=$build_pkgs
-[ "$what" = test ] && pkgs="$build_pkgs $test_pkgs"
+bench_pkgs="tftpd-hpa dnsmasq-base wrk"
+
+case $what in
+build) pkgs=$build_pkgs ;;
+test) pkgs="$build_pkgs $test_pkgs" ;;
+bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: scripts/deps.sh build|test|bench" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $pkgs; do
@@ -26,7 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
 	exit 1
 fi
-# Packages with daemons (kea) must not start them on this machine.
+# Packages with daemons (kea, tftpd-hpa) must not start them on this machine.
 policy=/usr/sbin/policy-rc.d
 made_policy=""
 if [ ! -e "$policy" ]; then
