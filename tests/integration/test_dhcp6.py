@@ -264,6 +264,37 @@ def test_full_exchange_request_renew_release(env):
     assert opt(rep, DHCP6OptStatusCode).statuscode == 3
 
 
+def test_address_taken_after_advertise_is_refused(env):
+    """The store arbitrates: an address another writer binds between the
+    ADVERTISE and the REQUEST is not given twice (the REQUEST's check of an
+    address held for it trusts the hold; the conditional commit does not)."""
+    duid = DUID_LL(lladdr="52:54:00:11:22:3a")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
+    addr, sid = iaaddr(adv), opt(adv, DHCP6OptServerId).duid
+    other = bytes(DUID_LL(lladdr="52:54:00:99:99:99"))
+    now = int(time.time())
+    con = sqlite3.connect(str(env.db), timeout=10)
+    try:
+        with con:
+            con.execute("INSERT INTO leases6 (address, subnet, prefix_len, duid, iaid, mac,"
+                        " hostname, cltt, preferred, expires, state)"
+                        " VALUES (?, ?, 64, ?, 1, NULL, '', ?, ?, ?, 1)",
+                        (socket.inet_pton(socket.AF_INET6, addr),
+                         socket.inet_pton(socket.AF_INET6, "fd00:b007::"), other,
+                         now, now + 1800, now + 3600))
+    finally:
+        con.close()
+    req = DHCP6_Request(trid=11) / DHCP6OptClientId(duid=duid) / \
+        DHCP6OptServerId(duid=sid) / \
+        DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+    (rep,) = env.exchange(bytes(req))
+    assert isinstance(rep, DHCP6_Reply)
+    assert iaaddr(rep) is None, rep.show(dump=True)
+    assert opt(rep.getlayer(DHCP6OptIA_NA), DHCP6OptStatusCode).statuscode == 2  # NoAddrsAvail
+    rows = [r for r in env.leases6() if r[0] == addr]
+    assert [(r[1], r[3]) for r in rows] == [(other, 1)]    # still the other client's
+
+
 def test_rapid_commit(env):
     duid = DUID_LL(lladdr="52:54:00:11:22:37")
     (rep,) = env.exchange(bytes(solicit(duid, rapid=True)))
