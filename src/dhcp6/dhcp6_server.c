@@ -67,10 +67,11 @@ struct ib_dhcp6_server {
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
 	/*
-	 * The store row last read by the view.  Rows change only in
-	 * flush_batch(), after the receive phase, so within one (see
+	 * The store row last read by the view.  This daemon changes rows
+	 * only in flush_batch(), after the receive phase, so within one (see
 	 * on_readable()) a find and the check of the address it found read
-	 * the store once.
+	 * the store once; what another writer changes meanwhile, the
+	 * conditional commit catches.
 	 */
 	struct {
 		bool valid;		/* filled in this receive phase */
@@ -293,12 +294,10 @@ static void journal_exchange(struct ib_dhcp6_server *s, const struct pending *p,
 		ib_jw_str(&w, "boot", ib_boot6_client_str(d->boot.client));
 		ib_jw_str(&w, "file", d->boot.url);
 		ib_jw_str(&w, "boot_rule", d->boot.why);
-		if (d->boot.n_params) {
-			char params[512];
-
-			ib_boot6_params_str(&d->boot, params, sizeof(params));
-			ib_jw_str(&w, "bootfile_param", params);
-		}
+		/* the count only: up to 1 KB of them would not fit the event;
+		 * `ironboot explain` shows them */
+		if (d->boot.n_params)
+			ib_jw_int(&w, "bootfile_params", (int64_t)d->boot.n_params);
 	}
 	if (d->action == IB_D6_ADVERTISE)
 		ib_jw_str(&w, "lease", "advertised");
@@ -408,11 +407,8 @@ static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 	return 0;
 }
 
-/*
- * Commits the batch's bindings in one transaction, then replies.  in_tx:
- * the wake-up's transaction is open (see on_readable()) and ends here.
- */
-static void flush_batch(struct ib_dhcp6_server *s, bool in_tx)
+/* Commits the batch's bindings in one transaction, then replies. */
+static void flush_batch(struct ib_dhcp6_server *s)
 {
 	bool any = false;
 	int r = 0;
@@ -420,8 +416,7 @@ static void flush_batch(struct ib_dhcp6_server *s, bool in_tx)
 	for (size_t i = 0; i < s->n_batch; i++)
 		any |= needs_store(&s->batch[i].d);
 	if (any) {
-		if (!in_tx)
-			r = ib_store_begin(s->store);
+		r = ib_store_begin(s->store);
 		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
 			if (needs_store(&s->batch[i].d))
 				r = store_one(s, &s->batch[i]);
@@ -438,8 +433,6 @@ static void flush_batch(struct ib_dhcp6_server *s, bool in_tx)
 			s->n_batch = 0;
 			return;
 		}
-	} else if (in_tx) {
-		ib_store_commit(s->store);	/* nothing written: ends the reads */
 	}
 	for (size_t i = 0; i < s->n_batch; i++) {
 		struct pending *p = &s->batch[i];
@@ -582,13 +575,9 @@ static int receive_one(struct ib_dhcp6_server *s)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
-	bool in_tx;
 
 	s->now = ib_now_sec();
 	s->last.valid = false;
-	/* One transaction per wake-up: the decisions read the bindings the
-	 * batch then writes under one lock, not one lock per query. */
-	in_tx = ib_store_begin(s->store) == 0;
 	while (s->n_batch < BATCH_MAX) {
 		int r = receive_one(s);
 
@@ -599,7 +588,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	flush_batch(s, in_tx);
+	flush_batch(s);
 }
 
 static int on_expired(const struct ib_lease6 *l, void *arg)
@@ -814,7 +803,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
-	flush_batch(s, false);	/* decisions point into the old snapshot */
+	flush_batch(s);		/* decisions point into the old snapshot */
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
@@ -830,7 +819,7 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	if (!s)
 		return;
 	if (s->batch)
-		flush_batch(s, false);
+		flush_batch(s);
 	if (s->ev)
 		event_free(s->ev);
 	if (s->reclaim_timer)
