@@ -233,3 +233,19 @@ int ib_dns_name_check(const char *name, size_t *ret_len)
 	*ret_len = len;
 	return 0;
 }
+
+int ib_duid_mac(const uint8_t *duid, size_t len, uint8_t ret_mac[6])
+{
+	size_t off;
+
+	if (len == 14 && duid[0] == 0 && duid[1] == 1)
+		off = 8;			/* type, hardware type, time */
+	else if (len == 10 && duid[0] == 0 && duid[1] == 3)
+		off = 4;			/* type, hardware type */
+	else
+		return -ENOENT;
+	if (duid[2] != 0 || duid[3] != 1)	/* IANA ARP hardware type 1 */
+		return -ENOENT;
+	memcpy(ret_mac, duid + off, 6);
+	return 0;
+}

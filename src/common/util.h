@@ -55,5 +55,11 @@ bool ib_dns_label_char_ok(unsigned char ch);
  * and returns its length without one trailing dot.  0 or -EINVAL.
  */
 int ib_dns_name_check(const char *name, size_t *ret_len);
+/*
+ * The Ethernet address a DUID-LLT (type 1) or DUID-LL (type 3) carries
+ * (RFC 8415 11.2, 11.4: hardware type 1, then exactly 6 bytes).  0, or
+ * -ENOENT for other DUIDs.
+ */
+int ib_duid_mac(const uint8_t *duid, size_t len, uint8_t ret_mac[6]);
 
 #endif

@@ -420,26 +420,18 @@ static int cmp_rkey6(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* The Ethernet address inside a DUID-LLT or DUID-LL (RFC 8415 11.2, 11.4),
- * or NULL: the server learns a machine's MAC from them, so it is a key. */
-static const uint8_t *duid_mac(const struct ib_reservation6 *r)
-{
-	if (r->duid_len == 14 && r->duid[1] == 1 && r->duid[2] == 0 && r->duid[3] == 1)
-		return r->duid + 8;
-	if (r->duid_len == 10 && r->duid[1] == 3 && r->duid[2] == 0 && r->duid[3] == 1)
-		return r->duid + 4;
-	return NULL;
-}
-
 /* The key named what of reservation r, or len 0 when it has none.  A
  * reservation's MAC is its mac, else the one its DUID-LL/LLT carries. */
 static struct rkey6 reservation_key6(const struct ib_reservation6 *r, const char *what,
 				     size_t subnet, size_t idx)
 {
 	struct rkey6 k = { r->address, 16, what, (uint32_t)subnet, (uint32_t)idx };
+	uint8_t mac[6];
 
 	if (strcmp(what, "mac") == 0) {
-		k.p = r->has_mac ? r->mac : duid_mac(r);
+		/* the server learns the MAC from a DUID-LL/LLT, its last 6 bytes */
+		k.p = r->has_mac ? r->mac :
+		      ib_duid_mac(r->duid, r->duid_len, mac) == 0 ? r->duid + r->duid_len - 6 : NULL;
 		k.len = k.p ? 6 : 0;
 		k.field = r->has_mac ? "mac" : "duid";
 	} else if (strcmp(what, "duid") == 0) {

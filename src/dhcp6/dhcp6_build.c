@@ -53,26 +53,10 @@ int ib_dhcp6_duid_classify(const uint8_t *p, size_t len, uint16_t *ret_type)
 
 int ib_dhcp6_duid_mac(const uint8_t *p, size_t len, uint8_t ret_mac[6])
 {
-	struct ib_cursor c;
-	uint16_t type, hw;
-	size_t fixed;
-	int r;
+	uint16_t type;
+	int r = ib_dhcp6_duid_classify(p, len, &type);
 
-	r = ib_dhcp6_duid_classify(p, len, &type);
-	if (r < 0)
-		return r;
-	if (type != IB_DUID_LLT && type != IB_DUID_LL)
-		return -ENOENT;
-	fixed = type == IB_DUID_LLT ? DUID_LLT_FIXED : DUID_LL_FIXED;
-	ib_cursor_init(&c, p, len);
-	(void)ib_cursor_skip(&c, 2);
-	(void)ib_cursor_u16be(&c, &hw);
-	/* RFC 8415 11.2: the address follows the time in a DUID-LLT. */
-	(void)ib_cursor_skip(&c, fixed - DUID_LL_FIXED);
-	if (hw != HWTYPE_ETHERNET || ib_cursor_remaining(&c) != MAC_LEN)
-		return -ENOENT;
-	(void)ib_cursor_copy(&c, ret_mac, MAC_LEN);
-	return 0;
+	return r < 0 ? r : ib_duid_mac(p, len, ret_mac);
 }
 
 static int wbuf_done(const struct ib_wbuf *w, size_t *ret_len)

@@ -111,6 +111,27 @@ static void test_address_text(void **state)
 	assert_int_equal(ib_mac_parse("52:54:00:ab:cd", m), -EINVAL);
 }
 
+/* RFC 8415 11.2, 11.4: the MAC of a DUID-LLT / DUID-LL, nothing else. */
+static void test_duid_mac(void **state)
+{
+	static const uint8_t llt[] = { 0, 1, 0, 1, 0x2a, 0x2b, 0x2c, 0x2d, 0x52, 0x54, 0, 0, 0, 2 };
+	static const uint8_t ll[] = { 0, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 1 };
+	static const uint8_t type_0103[] = { 1, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 1 };
+	static const uint8_t ll_not_ether[] = { 0, 3, 0, 6, 0x52, 0x54, 0, 0, 0, 1 };
+	static const uint8_t ll_long[] = { 0, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 1, 9 };
+	static const uint8_t uuid[18] = { 0, 4 };
+	uint8_t mac[6];
+
+	assert_int_equal(ib_duid_mac(llt, sizeof(llt), mac), 0);
+	assert_memory_equal(mac, llt + 8, 6);
+	assert_int_equal(ib_duid_mac(ll, sizeof(ll), mac), 0);
+	assert_memory_equal(mac, ll + 4, 6);
+	assert_int_equal(ib_duid_mac(type_0103, sizeof(type_0103), mac), -ENOENT);
+	assert_int_equal(ib_duid_mac(ll_not_ether, sizeof(ll_not_ether), mac), -ENOENT);
+	assert_int_equal(ib_duid_mac(ll_long, sizeof(ll_long), mac), -ENOENT);
+	assert_int_equal(ib_duid_mac(uuid, sizeof(uuid), mac), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_jsonw_round_trip),
 		cmocka_unit_test(test_jsonw_truncates_to_marker),
 		cmocka_unit_test(test_address_text),
+		cmocka_unit_test(test_duid_mac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
