@@ -108,7 +108,8 @@ json_t *ib_cli_explain6(const struct ib_config *cfg, struct ib_store *store,
 		struct ib_dhcp6_input in = { .cfg = cfg, .msg = &m, .multicast = true,
 					     .ifname = sn ? sn->interface : NULL,
 					     .now = v.now, .view = &view };
-		char addr[INET6_ADDRSTRLEN] = "", params[512];
+		char addr[INET6_ADDRSTRLEN] = "";
+		json_t *params;
 		struct ib_dhcp6_decision d;
 
 		if (solicit(mac, arch, i == 1, buf, sizeof(buf), &m) < 0)
@@ -117,17 +118,20 @@ json_t *ib_cli_explain6(const struct ib_config *cfg, struct ib_store *store,
 		ib_dhcp6_decide(&in, &d);
 		if (d.n_ia && d.ia[0].has_addr)
 			inet_ntop(AF_INET6, d.ia[0].addr, addr, sizeof(addr));
-		ib_boot6_params_str(&d.boot, params, sizeof(params));
+		params = json_array();
+		for (size_t k = 0; k < d.boot.n_params; k++)
+			json_array_append_new(params, json_string(d.boot.params[k]));
 		if (print) {
 			printf("%-9s DHCPv6 %-6s address %-15s boot %-9s %s\n", names[i],
 			       d.action == IB_D6_DROP ? "silent" : "answer", addr[0] ? addr : "-",
 			       ib_boot6_client_str(d.boot.client), d.boot.url[0] ? d.boot.url : "-");
 			printf("          why: %s%s; boot rule: %s\n", d.reason,
 			       d.resv ? " (reservation)" : "", d.boot.why[0] ? d.boot.why : "-");
-			if (params[0])
-				printf("          bootfile-param: %s\n", params);
+			for (size_t k = 0; k < d.boot.n_params; k++)
+				printf("%s%s%s", k ? " " : "          bootfile-param: ",
+				       d.boot.params[k], k + 1 == d.boot.n_params ? "\n" : "");
 		}
-		json_array_append_new(stages, json_pack("{s:s, s:b, s:s, s:b, s:s, s:s, s:s, s:s, s:s}",
+		json_array_append_new(stages, json_pack("{s:s, s:b, s:s, s:b, s:s, s:s, s:o, s:s, s:s}",
 			"stage", names[i], "answered", d.action != IB_D6_DROP, "address", addr,
 			"reservation", d.resv != NULL, "boot", ib_boot6_client_str(d.boot.client),
 			"file", d.boot.url, "bootfile_param", params, "reason", d.reason,

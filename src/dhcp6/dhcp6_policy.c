@@ -138,18 +138,6 @@ static const struct ib_reservation6 *find_reservation(const struct ib_subnet6 *s
 
 /* ---- the boot answer (RFC 5970) ---- */
 
-void ib_boot6_params_str(const struct ib_boot6_answer *b, char *buf, size_t cap)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < b->n_params && off < cap; i++) {
-		int n = snprintf(buf + off, cap - off, "%s%s", i ? " " : "", b->params[i]);
-
-		off += n > 0 ? (size_t)n : 0;
-	}
-}
-
 static const char *vendor_class_is(const struct ib_dhcp6_msg *m, const char *want)
 {
 	size_t n = strlen(want);

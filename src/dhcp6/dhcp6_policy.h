@@ -155,8 +155,7 @@ void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia);
 /* Short names for logs and the journal. */
 const char *ib_dhcp6_type_str(uint8_t type);
 const char *ib_boot6_client_str(enum ib_boot6_client c);
-/* b's option 60 items joined by spaces into buf (for people, not the wire). */
-void ib_boot6_params_str(const struct ib_boot6_answer *b, char *buf, size_t cap);
+
 const char *ib_dhcp6_status_str(uint16_t code);
 
 #endif

@@ -331,10 +331,11 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     ev = evs[-1]
     assert ev["detail"]["mac_from"] == "option-79"
     assert ev["detail"]["address"] == RESERVED_ADDR
-    assert ev["detail"]["bootfile_param"] == "root=/dev/nfs ip=dhcp"
+    assert ev["detail"]["bootfile_params"] == 2
     # explain runs the same policy and predicts both DHCPv6 stages
     fw, ipxe = env.d.cli_json("explain", "--mac", RESERVED_MAC, "--arch", "7")["stages6"]
     assert (fw["address"], fw["file"], fw["reservation"]) == (RESERVED_ADDR, TFTP_URL, True)
+    assert fw["bootfile_param"] == ["root=/dev/nfs", "ip=dhcp"]
     assert (ipxe["boot"], ipxe["file"]) == ("ipxe", SCRIPT_URL)
 
 
