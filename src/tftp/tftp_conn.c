@@ -212,13 +212,6 @@ static ssize_t send_gso(const struct ib_tftp_conn *c, struct iovec *iov,
 	return sendmsg(c->fd, &mh, MSG_DONTWAIT);
 }
 
-/* Errors by which the kernel (or the path's device) refuses a GSO send. */
-static bool gso_refusal(int err)
-{
-	return err == -EINVAL || err == -EIO || err == -ENOPROTOOPT ||
-	       err == -EOPNOTSUPP || err == -EMSGSIZE;
-}
-
 /* Stops GSO for the whole server, saying so once. */
 static void gso_off(struct ib_tftp_server *s, int err)
 {
@@ -226,6 +219,30 @@ static void gso_off(struct ib_tftp_server *s, int err)
 		ib_warn("tftp: UDP GSO not usable (%s); windows go out with "
 			"sendmmsg() from now on", strerror(-err));
 	s->gso = IB_TFTP_GSO_OFF;
+}
+
+/*
+ * A refused GSO send.  ENOPROTOOPT / EOPNOTSUPP: the kernel has no UDP GSO,
+ * so it stops for the whole server, said once.  EINVAL / EMSGSIZE / EIO are
+ * about this path (a smaller path MTU learnt since, a route through xfrm,
+ * a device without checksum offload): only this transfer stops using it.
+ * Returns whether err was such a refusal.
+ */
+static bool gso_refused(struct ib_tftp_conn *c, int err)
+{
+	struct ib_tftp_server *s = c->srv;
+
+	if (err == -ENOPROTOOPT || err == -EOPNOTSUPP) {
+		gso_off(s, err);
+		return true;
+	}
+	if (err == -EINVAL || err == -EMSGSIZE || err == -EIO) {
+		ib_debug("tftp: UDP GSO refused on one transfer (%s); it goes on "
+			 "with sendmmsg()", strerror(-err));
+		c->gso_segs = 0;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -244,10 +261,8 @@ static int send_blocks(struct ib_tftp_conn *c, struct mmsghdr *msgs,
 	if (n >= 2 && c->gso_segs >= 2 && c->srv->gso == IB_TFTP_GSO_ON) {
 		m = IB_MIN(n, c->gso_segs);
 		r = send_gso(c, iov, m) < 0 ? -errno : (int)m;
-		if (gso_refusal(r)) {
-			gso_off(c->srv, r);
+		if (gso_refused(c, r))
 			return 0;
-		}
 	} else if (n == 1) {
 		/* a lone block (window 1) skips sendmmsg()'s per-call overhead */
 		r = sendmsg(c->fd, &msgs[0].msg_hdr, MSG_DONTWAIT) < 0 ? -errno : 1;
@@ -482,6 +497,7 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	struct ib_tftp_options o;
 	struct ib_tftp_xfer_params p;
 	struct ib_wbuf w;
+	uint32_t timeout_ms;
 	uint64_t want;
 	int r;
 
@@ -492,12 +508,12 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	if (r < 0)
 		return r;
 	ib_tftp_negotiate(&req->opts, &lim, c->rd.size, &o);
+	/* the guard follows the transfer's timeout, the one the client asked */
+	timeout_ms = o.timeout_s ? o.timeout_s * 1000 : s->lim.timeout_ms;
 	p = (struct ib_tftp_xfer_params){
 		.size = c->rd.size, .blksize = o.blksize, .windowsize = o.windowsize,
-		.timeout_ms = o.timeout_s ? o.timeout_s * 1000 : s->lim.timeout_ms,
-		.max_retries = s->lim.max_retries,
-		.guard_ms = ib_tftp_xfer_guard_for(s->lim.timeout_ms),
-		.oack = o.present != 0,
+		.timeout_ms = timeout_ms, .max_retries = s->lim.max_retries,
+		.guard_ms = ib_tftp_xfer_guard_for(timeout_ms), .oack = o.present != 0,
 	};
 	ib_tftp_xfer_init(&c->x, &p);
 	ib_wbuf_init(&w, c->oack, sizeof(c->oack));

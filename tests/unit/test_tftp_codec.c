@@ -414,8 +414,8 @@ static void test_gso_segs_table(void **state)
 		{ "512: the segment cap, not the bytes", 512, 64, 1500, 28, 64 },
 		{ "8192 over a 1500 MTU: fragments", 8192, 64, 1500, 28, 0 },
 		{ "8192 over a 9000 MTU: 64 KB cap", 8192, 64, 9000, 28, 7 },
-		{ "32764 on loopback: two per send", 32749, 4, 65536, 28, 2 },
-		{ "a third of 64 KB: one per send, no GSO", 40000, 4, 65536, 28, 0 },
+		{ "32749 on loopback: two per send", 32749, 4, 65536, 28, 2 },
+		{ "40000 on loopback: one per send, no GSO", 40000, 4, 65536, 28, 0 },
 		{ "window 2 counts", 8, 2, 1500, 28, 64 },
 		{ "MTU unknown (0)", 512, 16, 0, 28, 0 },
 	};
