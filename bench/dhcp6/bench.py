@@ -280,10 +280,10 @@ def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
     cpu_s = (d4.cpu_ticks(server_pid) - c0) / os.sysconf("SC_CLK_TCK")
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = parse_perfdhcp(out)
-    # perfdhcp's own CPU: near 100 % of its CPU means the client, not the
-    # server, set the pace
+    # perfdhcp's own CPU over the step's wall time (its drain included):
+    # near 100 % of its CPU means the client, not the server, set the pace
     res["client_cpu_pct"] = 100 * (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime
-                                   - ru0.ru_stime) / max(period, 1)
+                                   - ru0.ru_stime) / max(time.monotonic() - t0, 1e-3)
     res.update(rate=rate, period=period, rc=rc, wall=time.monotonic() - t0,
                cmd=" ".join(argv))
     if "sa" not in res or "rr" not in res or not res["sa"].get("sent"):
