@@ -1,6 +1,8 @@
 /*
  * The DHCPv6 shell (dhcp6_server.h): receive, decide (dhcp6_policy.c),
- * apply to the store in one transaction per wake-up, send, journal.
+ * send what needs no store at once (ADVERTISE, answers without bindings),
+ * group-commit the binding changes of many requests in one transaction,
+ * then send their REPLYs; replies leave through one sendmmsg() per burst.
  */
 #include "dhcp6/dhcp6_server.h"
 
@@ -24,7 +26,15 @@
 #include "dhcp6/dhcp6_policy.h"
 #include "dhcp6/ra_server.h"
 
-#define BATCH_MAX 128			/* datagrams per wake-up */
+#define READ_MAX 256			/* datagrams read per wake-up */
+#define BATCH_MAX 128			/* binding changes per group commit */
+#define COMMIT_MIN 32			/* commit at once from this many */
+#define COMMIT_DELAY_US 1000		/* else wait this long for more to join */
+/* Requests of the batch stay in the receive arena until their commit; a
+ * datagram is read only where a largest one still fits. */
+#define RX_ARENA (BATCH_MAX * 1024 + IB_DHCP6_MAX_LEN)
+#define OUT_MAX 256			/* replies per sendmmsg() */
+#define TX_ARENA (OUT_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
 /* Small on purpose: past its capacity a server should drop, not answer
@@ -35,15 +45,40 @@
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
 #define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
 
-/* One datagram of the batch, kept until its reply leaves. */
+/* One request: decided, then (if it changes bindings) kept until the group
+ * commit. */
 struct pending {
-	uint8_t buf[IB_DHCP6_MAX_LEN];	/* the request (the parse points into it) */
+	uint8_t *buf;			/* the request, in the receive arena */
 	struct ib_dhcp6_msg msg;	/* parsed */
 	struct ib_dhcp6_input in;	/* the policy's inputs */
 	struct ib_dhcp6_decision d;	/* its decision */
 	struct sockaddr_in6 from;	/* source: the client or the relay */
 	int ifindex;			/* arrival interface */
 	char ifname[IF_NAMESIZE];	/* its name */
+};
+
+/* A reply in the outbox, and whom it is for (journalled if it fails). */
+struct outmsg {
+	struct sockaddr_in6 to;		/* destination */
+	struct iovec iov;		/* into the transmit arena */
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;				/* IPV6_PKTINFO: the arrival interface */
+	uint8_t type;			/* message type answered */
+	bool has_mac;
+	uint8_t mac[6];
+	uint8_t duid_len;
+	uint8_t duid[IB_DUID_MAX];	/* the client's DUID */
+};
+
+/* Replies waiting to leave together (one sendmmsg() per burst). */
+struct outbox {
+	size_t n;			/* queued */
+	size_t used;			/* bytes of arena taken */
+	struct outmsg *m;		/* OUT_MAX */
+	struct mmsghdr *hdr;		/* OUT_MAX, over m */
+	uint8_t *arena;			/* TX_ARENA bytes: the datagrams */
 };
 
 struct ib_dhcp6_server {
@@ -55,6 +90,7 @@ struct ib_dhcp6_server {
 	struct event *ev;		/* read event */
 	struct event *reclaim_timer;	/* expires bindings */
 	struct event *flush_timer;	/* journal */
+	struct event *commit_timer;	/* one-shot: commit a small batch */
 	int ifindex[MAX_IFACES];	/* served interfaces; none = all */
 	size_t n_ifindex;
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
@@ -62,16 +98,18 @@ struct ib_dhcp6_server {
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	uint64_t cursor;		/* where pool scans start */
 	int64_t now;			/* unix seconds, per wake-up */
-	struct pending *batch;		/* BATCH_MAX slots */
-	size_t n_batch;			/* in use */
+	struct pending *batch;		/* BATCH_MAX slots; the next free one decides */
+	size_t n_batch;			/* waiting for the group commit */
+	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
+	size_t rx_used;			/* taken by the batch */
+	struct outbox out;		/* replies to send */
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
 	/*
 	 * The store row last read by the view.  This daemon changes rows
-	 * only in flush_batch(), after the receive phase, so within one (see
-	 * on_readable()) a find and the check of the address it found read
-	 * the store once; what another writer changes meanwhile, the
-	 * conditional commit catches.
+	 * only in flush_batch(), which forgets it, so a find and the check of
+	 * the address it found read the store once; what another writer
+	 * changes meanwhile, the conditional commit catches.
 	 */
 	struct {
 		bool valid;		/* filled in this receive phase */
@@ -371,86 +409,155 @@ static bool needs_store(const struct ib_dhcp6_decision *d)
 	       d->action == IB_D6_DECLINE;
 }
 
+/* ---- the outbox ---- */
+
+static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, int err)
+{
+	struct ib_journal_who who = { .client_id = m->duid, .client_id_len = m->duid_len };
+	char to[INET6_ADDRSTRLEN], *buf;
+	struct ib_jw w;
+	size_t cap;
+
+	if (m->has_mac) {
+		who.hw = m->mac;
+		who.hw_len = 6;
+	}
+	inet_ntop(AF_INET6, &m->to.sin6_addr, to, sizeof(to));
+	ib_warn("dhcp6: reply to %s from %s not sent: %s", ib_dhcp6_type_str(m->type), to,
+		strerror(-err));
+	buf = ib_journal_add_slot(s->journal, &who, "dhcp6", "reply-not-sent", &cap);
+	ib_jw_init(&w, buf, cap);
+	ib_jw_str(&w, "request", ib_dhcp6_type_str(m->type));
+	ib_jw_str(&w, "to", to);
+	ib_jw_int(&w, "port", ntohs(m->to.sin6_port));
+	ib_jw_str(&w, "error", strerror(-err));
+	ib_jw_end(&w);
+}
+
+/* Sends the queued replies; one that fails is journalled and skipped. */
+static void outbox_flush(struct ib_dhcp6_server *s)
+{
+	struct outbox *ob = &s->out;
+	size_t done = 0;
+
+	while (done < ob->n) {
+		int r = sendmmsg(s->fd, ob->hdr + done, (unsigned)(ob->n - done), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			journal_not_sent(s, &ob->m[done], r < 0 ? -errno : -EIO);
+			done++;
+			continue;
+		}
+		done += (size_t)r;
+	}
+	ob->n = 0;
+	ob->used = 0;
+}
+
+static int outbox_new(struct outbox *ob)
+{
+	ob->m = calloc(OUT_MAX, sizeof(*ob->m));
+	ob->hdr = calloc(OUT_MAX, sizeof(*ob->hdr));
+	ob->arena = malloc(TX_ARENA);
+	return ob->m && ob->hdr && ob->arena ? 0 : -ENOMEM;
+}
+
+static void outbox_free(struct outbox *ob)
+{
+	free(ob->m);
+	free(ob->hdr);
+	free(ob->arena);
+}
+
+/* Builds p's reply into the outbox, to the client or the relay it came by. */
 static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	uint8_t out[IB_DHCP6_MAX_LEN];
-	struct sockaddr_in6 to = p->from;
-	struct in6_pktinfo *pi;
+	struct outbox *ob = &s->out;
+	struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)p->ifindex }; /* out of the arrival link */
+	struct outmsg *m;
+	struct mmsghdr *h;
 	struct cmsghdr *c;
-	struct iovec iov;
-	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
-			     .msg_iovlen = 1, .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
 	size_t len;
 	int r;
 
-	r = ib_dhcp6_reply_build(&p->in, &p->d, out, sizeof(out), &len);
+	if (ob->n == OUT_MAX || TX_ARENA - ob->used < IB_DHCP6_MAX_LEN)
+		outbox_flush(s);
+	m = &ob->m[ob->n];
+	h = &ob->hdr[ob->n];
+	r = ib_dhcp6_reply_build(&p->in, &p->d, ob->arena + ob->used, IB_DHCP6_MAX_LEN, &len);
 	if (r < 0)
 		return r;
+	m->to = p->from;
 	/* RFC 8415 7.2: clients listen on 546; relays on 547, where they sent from */
-	to.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port : s->cfg->dhcp6.client_port);
-	memset(&cm, 0, sizeof(cm));
-	c = CMSG_FIRSTHDR(&mh);
+	m->to.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port : s->cfg->dhcp6.client_port);
+	m->iov = (struct iovec){ ob->arena + ob->used, len };
+	m->type = p->msg.msg_type;
+	m->has_mac = p->d.has_mac;
+	memcpy(m->mac, p->d.mac, 6);
+	m->duid_len = (uint8_t)p->msg.client_id.len;	/* <= IB_DUID_MAX: parsed */
+	memcpy(m->duid, p->msg.client_id.p, m->duid_len);
+	memset(&m->cm, 0, sizeof(m->cm));
+	memset(h, 0, sizeof(*h));
+	h->msg_hdr = (struct msghdr){ .msg_name = &m->to, .msg_namelen = sizeof(m->to),
+				      .msg_iov = &m->iov, .msg_iovlen = 1,
+				      .msg_control = m->cm.buf,
+				      .msg_controllen = sizeof(m->cm.buf) };
+	c = CMSG_FIRSTHDR(&h->msg_hdr);
 	c->cmsg_level = IPPROTO_IPV6;
 	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(*pi));
-	pi = (struct in6_pktinfo *)CMSG_DATA(c);
-	pi->ipi6_ifindex = (unsigned)p->ifindex;	/* out of the arrival link */
-	iov.iov_base = out;
-	iov.iov_len = len;
-	if (sendmsg(s->fd, &mh, 0) < 0)
-		return -errno;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	ob->used += len;
+	ob->n++;
 	return 0;
 }
 
-/* Commits the batch's bindings in one transaction, then replies. */
+/* Answers a decision that needs no store; journals the exchange. */
+static void answer_now(struct ib_dhcp6_server *s, struct pending *p)
+{
+	int e = p->d.action == IB_D6_DROP ? 0 : send_reply(s, p);
+
+	journal_exchange(s, p, e);
+}
+
+/*
+ * Group commit: the batch's binding changes in one transaction, with the
+ * journal events of the exchanges; the REPLYs leave once it is durable.
+ */
 static void flush_batch(struct ib_dhcp6_server *s)
 {
-	bool any = false;
-	int r = 0;
+	int r;
 
-	for (size_t i = 0; i < s->n_batch; i++)
-		any |= needs_store(&s->batch[i].d);
-	if (any) {
-		r = ib_store_begin(s->store);
-		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
-			if (needs_store(&s->batch[i].d))
-				r = store_one(s, &s->batch[i]);
-		for (size_t i = 0; r == 0 && i < s->n_batch; i++)
-			journal_exchange(s, &s->batch[i], 0);
-		if (r == 0)
-			r = ib_journal_flush(s->journal, true);
-		if (r == 0)
-			r = ib_store_commit(s->store);
-		if (r < 0) {
-			ib_store_rollback(s->store);
-			ib_err("dhcp6: store commit failed (%s): %zu replies dropped",
-			       strerror(-r), s->n_batch);
-			s->n_batch = 0;
-			return;
-		}
-	}
-	for (size_t i = 0; i < s->n_batch; i++) {
-		struct pending *p = &s->batch[i];
-		int e;
+	if (s->n_batch == 0)
+		return;
+	r = ib_store_begin(s->store);
+	for (size_t i = 0; r == 0 && i < s->n_batch; i++)
+		r = store_one(s, &s->batch[i]);
+	for (size_t i = 0; r == 0 && i < s->n_batch; i++)
+		journal_exchange(s, &s->batch[i], 0);
+	if (r == 0)
+		r = ib_journal_flush(s->journal, true);
+	if (r == 0)
+		r = ib_store_commit(s->store);
+	if (r < 0) {
+		ib_store_rollback(s->store);
+		ib_err("dhcp6: store commit failed (%s): %zu replies dropped",
+		       strerror(-r), s->n_batch);
+	} else {
+		for (size_t i = 0; i < s->n_batch; i++) {
+			int e = send_reply(s, &s->batch[i]);
 
-		if (p->d.action == IB_D6_DROP) {
-			if (!any)
-				journal_exchange(s, p, 0);
-			continue;
+			if (e < 0)
+				ib_warn("dhcp6: REPLY to %s on %s not built: %s",
+					ib_dhcp6_type_str(s->batch[i].msg.msg_type),
+					s->batch[i].ifname, strerror(-e));
 		}
-		e = send_reply(s, p);
-		if (!any || e < 0)
-			journal_exchange(s, p, e);
-		if (e < 0)
-			ib_warn("dhcp6: reply to %s on %s not sent: %s",
-				ib_dhcp6_type_str(p->msg.msg_type), p->ifname, strerror(-e));
 	}
 	s->n_batch = 0;
+	s->rx_used = 0;
+	s->last.valid = false;		/* rows changed */
 }
 
 /* ---- receiving ---- */
@@ -527,7 +634,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { p->buf, sizeof(p->buf) };
+	struct iovec iov = { s->rx + s->rx_used, IB_DHCP6_MAX_LEN };
 	struct msghdr mh = { .msg_name = &p->from, .msg_namelen = sizeof(p->from),
 			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
 			     .msg_controllen = sizeof(cm.buf) };
@@ -537,6 +644,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	p->buf = iov.iov_base;
 	p->ifindex = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -568,9 +676,16 @@ static int receive_one(struct ib_dhcp6_server *s)
 				ib_d6_holds_put(s->holds, &p->msg.client_id, p->d.ia[i].iaid,
 						p->d.ia[i].addr,
 						s->now + s->cfg->dhcp6.advertise_hold, s->now);
+	if (!needs_store(&p->d)) {
+		answer_now(s, p);	/* the slot and its bytes are free again */
+		return 0;
+	}
+	s->rx_used += (size_t)n;
 	s->n_batch++;
 	return 0;
 }
+
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -578,9 +693,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 	s->now = ib_now_sec();
 	s->last.valid = false;
-	while (s->n_batch < BATCH_MAX) {
-		int r = receive_one(s);
+	for (int i = 0; i < READ_MAX; i++) {
+		int r;
 
+		if (s->n_batch == BATCH_MAX || RX_ARENA - s->rx_used < IB_DHCP6_MAX_LEN)
+			flush_batch(s);
+		r = receive_one(s);
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
@@ -588,7 +706,29 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
+	/*
+	 * A full enough batch commits now; a small one waits up to
+	 * COMMIT_DELAY_US for more bindings to share its fdatasync.
+	 */
+	if (s->n_batch >= COMMIT_MIN) {
+		flush_batch(s);
+	} else if (s->n_batch && !evtimer_pending(s->commit_timer, NULL)) {
+		struct timeval tv = { 0, COMMIT_DELAY_US };
+
+		evtimer_add(s->commit_timer, &tv);
+	}
+	outbox_flush(s);
+	/* Under a storm the flush timer alone would let the queue overflow. */
+	if (ib_journal_pending(s->journal) > IB_JOURNAL_QUEUE / 2)
+		on_flush(-1, 0, s);
+}
+
+static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp6_server *s = arg;
+
 	flush_batch(s);
+	outbox_flush(s);
 }
 
 static int on_expired(const struct ib_lease6 *l, void *arg)
@@ -765,8 +905,10 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->view = (struct ib_lease6_view){ view_find, view_is_free, view_pick_free, s };
 	ib_d6_holds_new(HOLDS_MAX, &s->holds);
 	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
+	s->rx = malloc(RX_ARENA);
 	r = -ENOMEM;
-	if (!s->holds || !s->batch || (r = resolve_interfaces(s, cfg)) < 0)
+	if (!s->holds || !s->batch || !s->rx || outbox_new(&s->out) < 0 ||
+	    (r = resolve_interfaces(s, cfg)) < 0)
 		goto err;
 	if ((r = load_duid(s)) < 0) {
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
@@ -777,7 +919,8 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		goto err;
 	}
 	s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST, on_readable, s);
-	if (!s->ev || event_add(s->ev, NULL) < 0 ||
+	s->commit_timer = evtimer_new(base, on_commit_timer, s);
+	if (!s->ev || !s->commit_timer || event_add(s->ev, NULL) < 0 ||
 	    (r = add_timer(s, &s->reclaim_timer, on_reclaim, 5, 0)) < 0 ||
 	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 200000)) < 0) {
 		r = -ENOMEM;
@@ -804,6 +947,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
 	flush_batch(s);		/* decisions point into the old snapshot */
+	outbox_flush(s);
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
@@ -818,10 +962,14 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 {
 	if (!s)
 		return;
-	if (s->batch)
+	if (s->batch && s->rx && s->out.arena) {
 		flush_batch(s);
+		outbox_flush(s);
+	}
 	if (s->ev)
 		event_free(s->ev);
+	if (s->commit_timer)
+		event_free(s->commit_timer);
 	if (s->reclaim_timer)
 		event_free(s->reclaim_timer);
 	if (s->flush_timer)
@@ -830,6 +978,8 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 		close(s->fd);
 	ib_ra_server_free(s->ra);
 	ib_d6_holds_free(s->holds);
+	outbox_free(&s->out);
 	free(s->batch);
+	free(s->rx);
 	free(s);
 }

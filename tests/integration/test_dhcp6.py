@@ -450,3 +450,22 @@ def test_kill9_keeps_replied_bindings(env):
         DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
     (rep,) = env.exchange(bytes(ren))
     assert iaaddr(rep) == addr
+
+
+def test_reply_not_sent_is_journalled(env):
+    """A reply the kernel refuses (here an nftables drop on the server's
+    output) is named in the journal; the daemon keeps serving."""
+    rules = "table inet ib_t {\n chain out {\n  type filter hook output priority 0;\n" \
+            "  udp dport 546 drop\n }\n}\n"
+    env.lab.run(env.srv, ["nft", "-f", "-"], input=rules, check=True)
+    duid = DUID_LL(lladdr="52:54:00:11:22:60")
+    assert env.exchange(bytes(solicit(duid)), timeout=1.5) == []
+    env.lab.run(env.srv, ["nft", "delete", "table", "inet", "ib_t"], check=True)
+    (adv,) = env.exchange(bytes(solicit(duid)))
+    assert isinstance(adv, DHCP6_Advertise)
+    evs = [e for e in env.d.cli_json("events", "--proto", "dhcp6")
+           if e["kind"] == "reply-not-sent"]
+    assert len(evs) == 1, evs
+    assert evs[0]["detail"]["request"] == "solicit"
+    assert evs[0]["detail"]["port"] == 546
+    assert evs[0]["detail"]["error"] == "Operation not permitted"
