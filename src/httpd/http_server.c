@@ -418,7 +418,12 @@ static int tls_open(const struct ib_http_tls *t, SSL_CTX **ret)
 
 /* ---- listeners ---- */
 
-/* A listening TCP socket on addr:port; IPv6 sockets are IPv6-only. */
+/*
+ * A listening TCP socket on addr:port; IPv6 sockets are IPv6-only.  The
+ * address may not be on an interface yet (IPv6 ones come up after DAD, a
+ * lab's bridge after the daemon): the socket binds anyway (IP_FREEBIND)
+ * and accepts once it is.
+ */
 static int listen_on(const char *addr, uint16_t port, int *ret)
 {
 	struct sockaddr_storage ss = { 0 };
@@ -439,8 +444,12 @@ static int listen_on(const char *addr, uint16_t port, int *ret)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
+	if (ss.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	}
 	if (bind(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ?
 		 sizeof(*sin6) : sizeof(*sin)) < 0 || listen(fd, 1024) < 0) {
 		r = -errno;

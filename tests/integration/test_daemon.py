@@ -116,3 +116,17 @@ def test_explain_uses_the_daemons_policy(lab, ironbootd_bin, tmp_path):
     assert plain["address"] == leases[mac]
     assert plain["boot"] == "none"
     d.stop()
+
+
+def test_http_listens_on_an_address_that_comes_up_later(lab, ironbootd_bin, tmp_path):
+    """examples/lab.yaml's HTTP listens on fd00:b007::1, the host of its
+    ipxe_script6 URL: the daemon starts before srv0 has that address and
+    serves the script over IPv6 once it has."""
+    srv, cli = two_hosts(lab)
+    d = Daemon(lab, srv, make_config(tmp_path)).start()
+    lab.addr(srv, "srv0", "fd00:b007::1/64")
+    lab.addr(cli, "cli0", "fd00:b007::2/64")
+    r = lab.run(cli, ["curl", "-sg", "--max-time", "10",
+                      "http://[fd00:b007::1]:8080/boot.ipxe?mac=52:54:00:00:00:99"])
+    assert r.returncode == 0 and r.stdout.startswith("#!ipxe"), (r, d.log_tail())
+    d.stop()

@@ -547,8 +547,9 @@ static void check_lab_http(const struct ib_config *cfg, const char *path)
 	char dir[4200];
 
 	assert_true(cfg->http.enabled);
-	assert_int_equal(cfg->http.n_listen, 1);
+	assert_int_equal(cfg->http.n_listen, 2);
 	assert_string_equal(cfg->http.listen[0], "198.18.0.1");
+	assert_string_equal(cfg->http.listen[1], "fd00:b007::1");
 	assert_int_equal(cfg->http.port, 8080);
 	assert_string_equal(cfg->http.base_url, "http://198.18.0.1:8080");
 	assert_string_equal(cfg->http.assets, "/tmp/ironboot-lab/assets");
