@@ -76,6 +76,58 @@ void ib_ip4_format(uint32_t a, char *out)
 	*p = '\0';
 }
 
+void ib_ip6_format(const uint8_t a[16], char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 0, cur = -1;
+	unsigned w[8];
+	char *p = out;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	/* the longest run of zero words, the first of equal ones; two or more */
+	for (int i = 0; i <= 8; i++) {
+		if (i < 8 && w[i] == 0) {
+			if (cur < 0)
+				cur = i;
+		} else if (cur >= 0) {
+			if (i - cur > best_len) {
+				best = cur;
+				best_len = i - cur;
+			}
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		/* ::a.b.c.d and ::ffff:a.b.c.d (IPv4-compatible, -mapped) */
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			ib_ip4_format((uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
+				      (uint32_t)a[14] << 8 | a[15], p);
+			return;
+		}
+		for (int shift = 12, started = 0; shift >= 0; shift -= 4) {
+			unsigned d = w[i] >> shift & 0xf;
+
+			if (d || started || shift == 0) {
+				*p++ = hex[d];
+				started = 1;
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		*p++ = ':';
+	*p = '\0';
+}
+
 int ib_ip4_parse(const char *s, uint32_t *ret)
 {
 	uint32_t a = 0;

@@ -14,6 +14,7 @@
 
 #define IB_MAC_STRLEN 48	/* "aa:bb:..." for up to 16 bytes, NUL */
 #define IB_IP4_STRLEN 16
+#define IB_IP6_STRLEN 46	/* INET6_ADDRSTRLEN */
 
 #define IB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define IB_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -25,6 +26,12 @@ void ib_mac_format(const uint8_t *mac, size_t len, char *out, size_t outlen);
 int ib_mac_parse(const char *s, uint8_t ret[6]);
 /* Formats an address (host order) as dotted quad into out[IB_IP4_STRLEN]. */
 void ib_ip4_format(uint32_t addr, char *out);
+/*
+ * Formats an IPv6 address as RFC 5952 text into out[IB_IP6_STRLEN], as
+ * glibc's inet_ntop() does (::ffff:a.b.c.d and ::a.b.c.d included), without
+ * its printf: the DHCPv6 journal formats two per exchange.
+ */
+void ib_ip6_format(const uint8_t a[16], char *out);
 /* Parses a dotted quad into host order; -EINVAL when malformed. */
 int ib_ip4_parse(const char *s, uint32_t *ret);
 /* Parses "a.b.c.d/len"; returns network address (host order) and length. */

@@ -274,9 +274,9 @@ static void journal_who(const struct pending *p, struct ib_journal_who *who)
 
 static void jw_ip6(struct ib_jw *w, const char *key, const uint8_t a[16])
 {
-	char t[INET6_ADDRSTRLEN];
+	char t[IB_IP6_STRLEN];
 
-	inet_ntop(AF_INET6, a, t, sizeof(t));
+	ib_ip6_format(a, t);
 	ib_jw_str(w, key, t);
 }
 
@@ -691,13 +691,21 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
 
+	bool snap;
+
 	s->now = ib_now_sec();
 	s->last.valid = false;
+	/* the burst's reads share one snapshot (one lock, not one per read) */
+	snap = ib_store_begin_read(s->store) == 0;
 	for (int i = 0; i < READ_MAX; i++) {
 		int r;
 
-		if (s->n_batch == BATCH_MAX || RX_ARENA - s->rx_used < IB_DHCP6_MAX_LEN)
+		if (s->n_batch == BATCH_MAX || RX_ARENA - s->rx_used < IB_DHCP6_MAX_LEN) {
+			if (snap)
+				ib_store_commit(s->store);
 			flush_batch(s);
+			snap = ib_store_begin_read(s->store) == 0;
+		}
 		r = receive_one(s);
 		if (r == -EAGAIN)
 			break;
@@ -706,6 +714,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
+	if (snap)
+		ib_store_commit(s->store);
 	/*
 	 * A full enough batch commits now; a small one waits up to
 	 * COMMIT_DELAY_US for more bindings to share its fdatasync.

@@ -103,6 +103,7 @@ struct ib_store;
 struct ib_store_ops {
 	const char *name;
 	int (*begin)(struct ib_store *s);
+	int (*begin_read)(struct ib_store *s);
 	int (*commit)(struct ib_store *s);
 	int (*rollback)(struct ib_store *s);
 	int (*lease4_get)(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);
@@ -168,6 +169,12 @@ int ib_store_schema_version(void);
 
 /* Thin inline dispatchers so call sites read ib_store_<op>(s, ...). */
 static inline int ib_store_begin(struct ib_store *s) { return s->ops->begin(s); }
+/*
+ * A transaction for reads only, ended by ib_store_commit(): its reads see
+ * one snapshot and pay for one lock instead of one each (a burst of DHCP
+ * requests reads many rows).  -EBUSY inside a transaction.
+ */
+static inline int ib_store_begin_read(struct ib_store *s) { return s->ops->begin_read(s); }
 static inline int ib_store_commit(struct ib_store *s) { return s->ops->commit(s); }
 static inline int ib_store_rollback(struct ib_store *s) { return s->ops->rollback(s); }
 

@@ -63,6 +63,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	/* IMMEDIATE: take the write lock now, waiting busy_timeout, rather
 	 * than fail with SQLITE_BUSY at the first write. */
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	/* deferred: the first read takes the WAL read lock, no write lock */
+	[ST_BEGIN_READ] = "BEGIN DEFERRED",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* Makes a multi-statement operation atomic inside the caller's
@@ -208,6 +210,15 @@ static int ss_begin(struct ib_store *s)
 	if (!sqlite3_get_autocommit(ss->db))
 		return -EBUSY;		/* already inside a transaction */
 	return run(ss->st[ST_BEGIN]);
+}
+
+static int ss_begin_read(struct ib_store *s)
+{
+	struct store_sqlite *ss = to_ss(s);
+
+	if (!sqlite3_get_autocommit(ss->db))
+		return -EBUSY;
+	return run(ss->st[ST_BEGIN_READ]);
 }
 
 static int ss_commit(struct ib_store *s)
@@ -697,6 +708,7 @@ static void ss_close(struct ib_store *s)
 static const struct ib_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin = ss_begin,
+	.begin_read = ss_begin_read,
 	.commit = ss_commit,
 	.rollback = ss_rollback,
 	.lease4_get = ss_lease4_get,

@@ -26,6 +26,7 @@
 /* Statements of store_sqlite.c, indexed into stmt_sql[]. */
 enum stmt_id {
 	ST_BEGIN,
+	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_SAVEPOINT,

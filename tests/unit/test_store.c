@@ -702,8 +702,15 @@ static void test_transactions(void **state)
 
 	assert_int_equal(ib_store_commit(f->s), -EINVAL);
 	assert_int_equal(ib_store_rollback(f->s), 0);
+	/* a read transaction: reads inside, no second transaction */
+	assert_int_equal(ib_store_begin_read(f->s), 0);
+	assert_int_equal(ib_store_begin(f->s), -EBUSY);
+	assert_int_equal(ib_store_begin_read(f->s), -EBUSY);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
+	assert_int_equal(ib_store_commit(f->s), 0);
 	assert_int_equal(ib_store_begin(f->s), 0);
 	assert_int_equal(ib_store_begin(f->s), -EBUSY);
+	assert_int_equal(ib_store_begin_read(f->s), -EBUSY);
 	assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW), 0);
 	append(f->s, 1, MAC_A, "dhcp4", "ack");
 	assert_int_equal(ib_store_rollback(f->s), 0);
@@ -717,6 +724,26 @@ static void test_transactions(void **state)
 	assert_int_equal(ib_store_commit(f->s), 0);
 	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), 0);
 	assert_int_equal(got.hwaddr[5], 1);
+}
+
+/* A read transaction sees one snapshot: another writer's commit shows
+ * only after it ends. */
+static void test_read_snapshot(void **state)
+{
+	struct fix *f = *state;
+	struct ib_lease4 l = mk_lease(SUBNET + 2, 1, NULL, NOW, NOW + 60);
+	struct ib_lease4 got;
+	struct ib_store *w;
+	char err[256] = "";
+
+	assert_int_equal(ib_store_sqlite_open(f->path, &w, err), 0);
+	assert_int_equal(ib_store_begin_read(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
+	assert_int_equal(ib_store_lease4_commit(w, &l, NOW), 0);	/* not blocked */
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), 0);
+	ib_store_free(w);
 }
 
 static void test_write_failure(void **state)
@@ -1743,6 +1770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_same_ts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test_setup_teardown(test_lease6_commit_rules, setup, teardown),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
@@ -82,6 +83,45 @@ static void test_jsonw_truncates_to_marker(void **state)
 	assert_string_equal(buf, "{\"truncated\":true}");
 }
 
+/*
+ * ib_ip6_format() against the C library's inet_ntop(): every pattern of
+ * zero and non-zero words (so every run to compress, ties included), each
+ * with small and large word values, and the IPv4-compatible and -mapped
+ * forms.
+ */
+static void test_ip6_text(void **state)
+{
+	static const unsigned vals[] = { 1, 0xa, 0xab, 0xabc, 0xffff, 0x1000, 0x100 };
+	static const char *const fixed[] = { "::", "::1", "::ffff:198.18.0.1", "::198.18.0.1",
+					     "fd00:b007::1", "fe80::5054:ff:fe00:10",
+					     "::ffff:0:1", "1::", "1:0:0:2::3", "0:0:1::" };
+	char mine[IB_IP6_STRLEN], libc[INET6_ADDRSTRLEN];
+	uint8_t a[16];
+
+	for (unsigned mask = 0; mask < 256; mask++) {
+		for (size_t v = 0; v < IB_ARRAY_SIZE(vals); v++) {
+			for (int i = 0; i < 8; i++) {
+				unsigned w = mask >> i & 1 ? vals[(v + (size_t)i) % IB_ARRAY_SIZE(vals)] : 0;
+
+				a[2 * i] = (uint8_t)(w >> 8);
+				a[2 * i + 1] = (uint8_t)w;
+			}
+			ib_ip6_format(a, mine);
+			assert_non_null(inet_ntop(AF_INET6, a, libc, sizeof(libc)));
+			assert_string_equal(mine, libc);
+		}
+	}
+	for (size_t i = 0; i < IB_ARRAY_SIZE(fixed); i++) {
+		assert_int_equal(inet_pton(AF_INET6, fixed[i], a), 1);
+		ib_ip6_format(a, mine);
+		assert_non_null(inet_ntop(AF_INET6, a, libc, sizeof(libc)));
+		assert_string_equal(mine, libc);
+	}
+	memset(a, 0xff, 16);
+	ib_ip6_format(a, mine);
+	assert_string_equal(mine, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+}
+
 static void test_address_text(void **state)
 {
 	static const struct { uint32_t a; const char *s; } rows[] = {
@@ -140,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_jsonw_round_trip),
 		cmocka_unit_test(test_jsonw_truncates_to_marker),
 		cmocka_unit_test(test_address_text),
+		cmocka_unit_test(test_ip6_text),
 		cmocka_unit_test(test_duid_mac),
 	};
 
