@@ -165,7 +165,7 @@ class Ironboot6(d4.Server):
 
     def describe(self):
         return (f"ironbootd ({netlab.find_binary(self.build, 'ironbootd')}), "
-                f"SQLite store, one transaction per wake-up")
+                f"SQLite store, group commit (from 32 bindings, else after 1 ms)")
 
     def start(self):
         cfg = f"""\
