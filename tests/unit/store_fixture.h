@@ -1,0 +1,184 @@
+/*
+ * The fixture of the store's unit tests (test_store.c, test_store6.c): a
+ * fresh database in its own mkdtemp() directory under /tmp per test,
+ * removed afterwards, and a side connection for what the store's interface
+ * cannot do (corrupt a schema, count rows).  Include after <cmocka.h>.
+ */
+#ifndef IB_TESTS_STORE_FIXTURE_H
+#define IB_TESTS_STORE_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define NOW 1700000000
+#define SUBNET 0x0a000000u	/* 10.0.0.0: the IPv4 tests' subnet */
+
+/* Per-test fixture: a temp directory and a store open in it. */
+struct fix {
+	char dir[64];		/* mkdtemp() result */
+	char path[96];		/* dir/ib.db */
+	struct ib_store *s;	/* open store, or NULL */
+};
+
+static inline void rm_db(const char *dir)
+{
+	static const char *const names[] = { "ib.db", "ib.db-wal", "ib.db-shm",
+					     "ib.db-journal" };
+	char p[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+}
+
+static inline struct fix *fix_new_dir(void)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/ib-store-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ib.db", f->dir);
+	return f;
+}
+
+static inline void fix_open(struct fix *f)
+{
+	char err[256] = "";
+	int r = ib_store_sqlite_open(f->path, &f->s, err);
+
+	if (r < 0)
+		print_error("open: %s\n", err);
+	assert_int_equal(r, 0);
+}
+
+static inline int setup(void **state)
+{
+	struct fix *f = fix_new_dir();
+
+	fix_open(f);
+	*state = f;
+	return 0;
+}
+
+static inline int setup_dir_only(void **state)
+{
+	*state = fix_new_dir();
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	ib_store_free(f->s);
+	rm_db(f->dir);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static inline sqlite3 *side_open(const char *path)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static inline void side_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		print_error("%s: %s\n", sql, msg ? msg : "?");
+	assert_null(msg);
+}
+
+static inline int64_t side_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Addresses fd00:b007:0:<sub>::<host> (the tests' /48), subnet its /64.
+ * A client n has DUID-LL (RFC 8415 11.4) of MAC 52:54:00:00:00:<n>.
+ */
+static inline void mk_addr6(uint8_t out[16], uint8_t sub, uint16_t host)
+{
+	static const uint8_t net[6] = { 0xfd, 0x00, 0xb0, 0x07, 0x00, 0x00 };
+
+	memset(out, 0, 16);
+	memcpy(out, net, sizeof(net));
+	out[7] = sub;
+	out[14] = (uint8_t)(host >> 8);
+	out[15] = (uint8_t)host;
+}
+
+static inline struct ib_lease6 mk_lease6_at(const uint8_t addr[16], uint8_t client,
+					    uint32_t iaid, int64_t cltt, int64_t expires)
+{
+	static const uint8_t duid_ll[4] = { 0x00, 0x03, 0x00, 0x01 };
+	struct ib_lease6 l;
+
+	memset(&l, 0, sizeof(l));
+	memcpy(l.address, addr, 16);
+	memcpy(l.subnet, addr, 8);		/* the /64 */
+	l.prefix_len = 64;
+	memcpy(l.mac, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, client }, 6);
+	l.has_mac = true;
+	memcpy(l.duid, duid_ll, sizeof(duid_ll));
+	memcpy(l.duid + sizeof(duid_ll), l.mac, 6);
+	l.duid_len = sizeof(duid_ll) + 6;
+	l.iaid = iaid;
+	snprintf(l.hostname, sizeof(l.hostname), "host6-%u", client);
+	l.cltt = cltt;
+	l.preferred = expires - 30;
+	l.expires = expires;
+	l.state = IB_LEASE_ACTIVE;
+	return l;
+}
+
+static inline struct ib_lease6 mk_lease6(uint8_t sub, uint16_t host, uint8_t client,
+					 uint32_t iaid, int64_t cltt, int64_t expires)
+{
+	uint8_t a[16];
+
+	mk_addr6(a, sub, host);
+	return mk_lease6_at(a, client, iaid, cltt, expires);
+}
+
+static inline void assert_lease6_equal(const struct ib_lease6 *a, const struct ib_lease6 *b)
+{
+	assert_memory_equal(a->address, b->address, 16);
+	assert_memory_equal(a->subnet, b->subnet, 16);
+	assert_int_equal(a->prefix_len, b->prefix_len);
+	assert_int_equal(a->duid_len, b->duid_len);
+	assert_memory_equal(a->duid, b->duid, a->duid_len);
+	assert_int_equal(a->iaid, b->iaid);
+	assert_int_equal(a->has_mac, b->has_mac);
+	if (a->has_mac)
+		assert_memory_equal(a->mac, b->mac, 6);
+	assert_string_equal(a->hostname, b->hostname);
+	assert_int_equal(a->cltt, b->cltt);
+	assert_int_equal(a->preferred, b->preferred);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->state, b->state);
+}
+
+#endif
