@@ -93,6 +93,34 @@ static json_t *error_json(const char *msg)
 
 /* ---- leases ---- */
 
+/*
+ * Answers a single-lease lookup: r is the store's return, json the row
+ * (built by the caller only when r >= 0, NULL otherwise).  Takes json.
+ */
+static void reply_lease(struct ib_http_req *rq, int r, json_t *json)
+{
+	if (r == -ENOENT)
+		ib_httpd_json(rq, 404, error_json("no lease for this address"));
+	else if (r < 0)
+		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
+	else
+		ib_httpd_json(rq, 200, json);
+}
+
+/*
+ * Answers a lease listing: r is the foreach's return (-ENOMEM when the
+ * array could not be made), array the rows gathered.  Takes array.
+ */
+static void reply_list(struct ib_http_req *rq, int r, json_t *array)
+{
+	if (r < 0) {
+		json_decref(array);
+		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
+		return;
+	}
+	ib_httpd_json(rq, 200, array);
+}
+
 static int add_lease(const struct ib_lease4 *l, void *ctx)
 {
 	return json_array_append_new(ctx, ib_lease4_json(l)) < 0 ? -ENOMEM : 0;
@@ -101,13 +129,10 @@ static int add_lease(const struct ib_lease4 *l, void *ctx)
 static void api_leases(struct ib_http_req *rq, const char *arg)
 {
 	json_t *a = json_array();
+	int r = a ? ib_store_lease4_foreach(rq->srv->store, 0, UINT32_MAX, add_lease, a)
+		  : -ENOMEM;
 
-	if (!a || ib_store_lease4_foreach(rq->srv->store, 0, UINT32_MAX, add_lease, a) < 0) {
-		json_decref(a);
-		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
-		return;
-	}
-	ib_httpd_json(rq, 200, a);
+	reply_list(rq, r, a);
 }
 
 static void api_lease(struct ib_http_req *rq, const char *arg)
@@ -121,12 +146,7 @@ static void api_lease(struct ib_http_req *rq, const char *arg)
 		return;
 	}
 	r = ib_store_lease4_get(rq->srv->store, ip, &l);
-	if (r == -ENOENT)
-		ib_httpd_json(rq, 404, error_json("no lease for this address"));
-	else if (r < 0)
-		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
-	else
-		ib_httpd_json(rq, 200, ib_lease4_json(&l));
+	reply_lease(rq, r, r < 0 ? NULL : ib_lease4_json(&l));
 }
 
 static int add_lease6(const struct ib_lease6 *l, void *ctx)
@@ -137,13 +157,9 @@ static int add_lease6(const struct ib_lease6 *l, void *ctx)
 static void api_leases6(struct ib_http_req *rq, const char *arg)
 {
 	json_t *a = json_array();
+	int r = a ? ib_store_lease6_foreach(rq->srv->store, add_lease6, a) : -ENOMEM;
 
-	if (!a || ib_store_lease6_foreach(rq->srv->store, add_lease6, a) < 0) {
-		json_decref(a);
-		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
-		return;
-	}
-	ib_httpd_json(rq, 200, a);
+	reply_list(rq, r, a);
 }
 
 static void api_lease6(struct ib_http_req *rq, const char *arg)
@@ -157,12 +173,7 @@ static void api_lease6(struct ib_http_req *rq, const char *arg)
 		return;
 	}
 	r = ib_store_lease6_get(rq->srv->store, ip, &l);
-	if (r == -ENOENT)
-		ib_httpd_json(rq, 404, error_json("no lease for this address"));
-	else if (r < 0)
-		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
-	else
-		ib_httpd_json(rq, 200, ib_lease6_json(&l));
+	reply_lease(rq, r, r < 0 ? NULL : ib_lease6_json(&l));
 }
 
 /* ---- events ---- */
