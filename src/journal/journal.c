@@ -112,11 +112,15 @@ int ib_journal_flush(struct ib_journal *j, bool in_tx)
 		return 0;
 	if (!in_tx && (r = ib_store_begin(j->store)) < 0)
 		return r;
-	for (size_t i = 0; i < j->count; i++) {
-		r = ib_store_event_append(j->store,
-			&j->queue[(j->head + i) % IB_JOURNAL_QUEUE]);
+	/* the ring's events in at most two runs: head to the end, then from 0 */
+	for (size_t done = 0; done < j->count;) {
+		size_t at = (j->head + done) % IB_JOURNAL_QUEUE;
+		size_t n = IB_MIN(j->count - done, IB_JOURNAL_QUEUE - at);
+
+		r = ib_store_event_append_many(j->store, &j->queue[at], n);
 		if (r < 0)
 			goto err_append;
+		done += n;
 	}
 	if (!in_tx && (r = ib_store_commit(j->store)) < 0)
 		goto err_append;

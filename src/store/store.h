@@ -136,6 +136,7 @@ struct ib_store_ops {
 			      int (*cb)(const struct ib_lease6 *l, void *ctx),
 			      void *ctx);
 	int (*event_append)(struct ib_store *s, struct ib_event *ev);
+	int (*event_append_many)(struct ib_store *s, struct ib_event *ev, size_t n);
 	int (*event_foreach)(struct ib_store *s, const struct ib_event_filter *f,
 			     int (*cb)(const struct ib_event *e, void *ctx),
 			     void *ctx);
@@ -278,6 +279,13 @@ static inline int ib_store_lease6_reclaim(struct ib_store *s, int64_t now,
 /* Appends ev (sets ev->id). */
 static inline int ib_store_event_append(struct ib_store *s, struct ib_event *ev)
 { return s->ops->event_append(s, ev); }
+/*
+ * Appends ev[0..n) in order, as one call per event would, in fewer
+ * statements (sets each ev->id).  Atomic only inside a transaction.
+ */
+static inline int ib_store_event_append_many(struct ib_store *s, struct ib_event *ev,
+					     size_t n)
+{ return s->ops->event_append_many(s, ev, n); }
 
 /* Calls cb for matching events, oldest first (the newest f->limit of them). */
 static inline int ib_store_event_foreach(struct ib_store *s, const struct ib_event_filter *f,

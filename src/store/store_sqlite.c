@@ -54,6 +54,12 @@
  * Event listing: the newest ?4 matching rows (LIMIT -1 = all), returned
  * oldest first.  ?3 NULL matches every protocol.
  */
+/* Rows of ST_EVENT_INSERT_MANY: seven parameters each. */
+#define EVENT_CHUNK 16
+#define EVENT_ROW " (?, ?, ?, ?, ?, ?, ?)"
+#define EVENT_ROWS4 EVENT_ROW "," EVENT_ROW "," EVENT_ROW "," EVENT_ROW
+#define EVENT_ROWS16 EVENT_ROWS4 "," EVENT_ROWS4 "," EVENT_ROWS4 "," EVENT_ROWS4
+
 #define EVENT_SELECT(where) \
 	"SELECT * FROM (SELECT " EVENT_COLS " FROM events WHERE " where \
 	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3)" \
@@ -121,6 +127,11 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_EVENT_INSERT] = "INSERT INTO events"
 		" (ts_us, mac, client_id, uuid, proto, kind, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* EVENT_CHUNK rows: one statement's overhead (and one update of
+	 * AUTOINCREMENT's sqlite_sequence) shared by all of them */
+	[ST_EVENT_INSERT_MANY] = "INSERT INTO events"
+		" (ts_us, mac, client_id, uuid, proto, kind, detail) VALUES"
+		EVENT_ROWS16,
 	/* Two forms so each can use its index (events_ts, events_mac_ts). */
 	[ST_EVENT_ALL] = EVENT_SELECT("?1 IS NULL AND"),
 	[ST_EVENT_BY_MAC] = EVENT_SELECT("mac = ?1 AND"),
@@ -482,23 +493,54 @@ static int ss_lease4_reclaim(struct ib_store *s, int64_t now,
 
 /* ---- events ---- */
 
+/* Binds ev as the row whose first parameter is first. */
+static void bind_event(sqlite3_stmt *st, int first, const struct ib_event *ev)
+{
+	sqlite3_bind_int64(st, first, ev->ts_us);
+	bind_field(st, first + 1, ev->mac, sizeof(ev->mac));
+	bind_field(st, first + 2, ev->client_id, sizeof(ev->client_id));
+	bind_field(st, first + 3, ev->uuid, sizeof(ev->uuid));
+	bind_field(st, first + 4, ev->proto, sizeof(ev->proto));
+	bind_field(st, first + 5, ev->kind, sizeof(ev->kind));
+	bind_field(st, first + 6, ev->detail, sizeof(ev->detail));
+}
+
 static int ss_event_append(struct ib_store *s, struct ib_event *ev)
 {
 	struct store_sqlite *ss = to_ss(s);
 	sqlite3_stmt *st = ss->st[ST_EVENT_INSERT];
 	int r;
 
-	sqlite3_bind_int64(st, 1, ev->ts_us);
-	bind_field(st, 2, ev->mac, sizeof(ev->mac));
-	bind_field(st, 3, ev->client_id, sizeof(ev->client_id));
-	bind_field(st, 4, ev->uuid, sizeof(ev->uuid));
-	bind_field(st, 5, ev->proto, sizeof(ev->proto));
-	bind_field(st, 6, ev->kind, sizeof(ev->kind));
-	bind_field(st, 7, ev->detail, sizeof(ev->detail));
+	bind_event(st, 1, ev);
 	r = run(st);
 	if (r == 0)
 		ev->id = sqlite3_last_insert_rowid(ss->db);
 	return r;
+}
+
+static int ss_event_append_many(struct ib_store *s, struct ib_event *ev, size_t n)
+{
+	struct store_sqlite *ss = to_ss(s);
+	sqlite3_stmt *st = ss->st[ST_EVENT_INSERT_MANY];
+	int r;
+
+	for (; n >= EVENT_CHUNK; ev += EVENT_CHUNK, n -= EVENT_CHUNK) {
+		int64_t last;
+
+		for (int i = 0; i < EVENT_CHUNK; i++)
+			bind_event(st, 1 + 7 * i, &ev[i]);
+		if ((r = run(st)) < 0)
+			return r;
+		/* one statement's rows take consecutive ids: nobody else
+		 * writes between them */
+		last = sqlite3_last_insert_rowid(ss->db);
+		for (int i = 0; i < EVENT_CHUNK; i++)
+			ev[i].id = last - (EVENT_CHUNK - 1 - i);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((r = ss_event_append(s, &ev[i])) < 0)
+			return r;
+	return 0;
 }
 
 /* Picks and binds the listing statement for filter f (NULL = all). */
@@ -724,6 +766,7 @@ static const struct ib_store_ops sqlite_ops = {
 	.lease6_foreach = ib_ss_lease6_foreach,
 	.lease6_reclaim = ib_ss_lease6_reclaim,
 	.event_append = ss_event_append,
+	.event_append_many = ss_event_append_many,
 	.event_foreach = ss_event_foreach,
 	.event_prune = ss_event_prune,
 	.inv_put = ss_inv_put,

@@ -548,6 +548,61 @@ static void test_events_fields(void **state)
 }
 
 /* Same timestamp: the later append is the newer. */
+/* Collects every event's detail and id, in listing order. */
+#define MANY 37			/* two full statements and a remainder */
+
+struct many_log {
+	char detail[MANY + 20][32];
+	int64_t id[MANY + 20];
+	size_t n;
+};
+
+static int many_cb(const struct ib_event *e, void *ctx)
+{
+	struct many_log *m = ctx;
+
+	assert_true(m->n < MANY + 20);
+	assert_true(strlen(e->detail) < sizeof(m->detail[0]));
+	memcpy(m->detail[m->n], e->detail, strlen(e->detail) + 1);
+	m->id[m->n++] = e->id;
+	return 0;
+}
+
+/* A run of events appended at once, in order, each with the id the store
+ * gave it. */
+static void test_events_append_many(void **state)
+{
+	struct fix *f = *state;
+	static struct ib_event ev[MANY];
+	static struct many_log seen;
+	char want[32];
+
+	append(f->s, NOW, MAC_A, "dhcp6", "before");
+	for (size_t i = 0; i < MANY; i++) {
+		memset(&ev[i], 0, sizeof(ev[i]));
+		ev[i].ts_us = NOW + 1 + (int64_t)i;
+		snprintf(ev[i].mac, sizeof(ev[i].mac), "%s", i % 2 ? MAC_A : MAC_B);
+		snprintf(ev[i].proto, sizeof(ev[i].proto), "dhcp6");
+		snprintf(ev[i].kind, sizeof(ev[i].kind), "k%zu", i);
+		snprintf(ev[i].detail, sizeof(ev[i].detail), "{\"i\":%zu}", i);
+	}
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_event_append_many(f->s, ev, MANY), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_event_foreach(f->s, NULL, many_cb, &seen), 0);
+	assert_int_equal(seen.n, 1 + MANY);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(want, sizeof(want), "{\"i\":%zu}", i);
+		assert_string_equal(seen.detail[1 + i], want);
+		assert_int_equal(seen.id[1 + i], ev[i].id);
+		assert_int_equal(ev[i].id, seen.id[0] + 1 + (int64_t)i);
+	}
+	/* and by MAC: every other one */
+	assert_int_equal(ib_store_event_foreach(f->s, &(struct ib_event_filter){ .mac = MAC_B },
+						many_cb, &seen), 0);
+	assert_int_equal(seen.n, 1 + MANY + 19);
+}
+
 static void test_events_same_ts(void **state)
 {
 	struct fix *f = *state;
@@ -1119,6 +1174,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_same_ts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_append_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
