@@ -50,16 +50,16 @@
 	" THEN leases4.htype = excluded.htype AND leases4.hwaddr = excluded.hwaddr" \
 	" ELSE leases4.client_id IS excluded.client_id END"
 
-/*
- * Event listing: the newest ?4 matching rows (LIMIT -1 = all), returned
- * oldest first.  ?3 NULL matches every protocol.
- */
 /* Rows of ST_EVENT_INSERT_MANY: seven parameters each. */
 #define EVENT_CHUNK 16
 #define EVENT_ROW " (?, ?, ?, ?, ?, ?, ?)"
 #define EVENT_ROWS4 EVENT_ROW "," EVENT_ROW "," EVENT_ROW "," EVENT_ROW
 #define EVENT_ROWS16 EVENT_ROWS4 "," EVENT_ROWS4 "," EVENT_ROWS4 "," EVENT_ROWS4
 
+/*
+ * Event listing: the newest ?4 matching rows (LIMIT -1 = all), returned
+ * oldest first.  ?3 NULL matches every protocol.
+ */
 #define EVENT_SELECT(where) \
 	"SELECT * FROM (SELECT " EVENT_COLS " FROM events WHERE " where \
 	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3)" \
