@@ -690,7 +690,6 @@ static void on_flush(evutil_socket_t fd, short what, void *arg);
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
-
 	bool snap;
 
 	s->now = ib_now_sec();

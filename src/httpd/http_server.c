@@ -418,11 +418,27 @@ static int tls_open(const struct ib_http_tls *t, SSL_CTX **ret)
 
 /* ---- listeners ---- */
 
+/* Whether a socket could bind ss without IP_FREEBIND: the address is up. */
+static bool address_up(const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct sockaddr_storage probe = *ss;
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd < 0)
+		return true;	/* cannot tell: no warning */
+	((struct sockaddr_in *)&probe)->sin_port = 0;	/* same offset in sockaddr_in6 */
+	up = bind(fd, (struct sockaddr *)&probe, len) == 0 || errno != EADDRNOTAVAIL;
+	close(fd);
+	return up;
+}
+
 /*
  * A listening TCP socket on addr:port; IPv6 sockets are IPv6-only.  The
  * address may not be on an interface yet (IPv6 ones come up after DAD, a
- * lab's bridge after the daemon): the socket binds anyway (IP_FREEBIND)
- * and accepts once it is.
+ * lab's bridge after the daemon): the socket binds anyway (IP_FREEBIND),
+ * accepts once it is, and the log says so, since a mistyped address binds
+ * too.
  */
 static int listen_on(const char *addr, uint16_t port, int *ret)
 {
@@ -456,6 +472,8 @@ static int listen_on(const char *addr, uint16_t port, int *ret)
 		close(fd);
 		return r;
 	}
+	if (!address_up(&ss, ss.ss_family == AF_INET6 ? sizeof(*sin6) : sizeof(*sin)))
+		ib_warn("http: %s is on no interface yet; listening for when it is", addr);
 	*ret = fd;
 	return 0;
 }

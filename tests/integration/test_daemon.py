@@ -124,6 +124,8 @@ def test_http_listens_on_an_address_that_comes_up_later(lab, ironbootd_bin, tmp_
     serves the script over IPv6 once it has."""
     srv, cli = two_hosts(lab)
     d = Daemon(lab, srv, make_config(tmp_path)).start()
+    d.wait_log("fd00:b007::1 is on no interface yet", timeout=5)
+    assert "198.18.0.1 is on no interface" not in d.log_tail()    # that one is up
     lab.addr(srv, "srv0", "fd00:b007::1/64")
     lab.addr(cli, "cli0", "fd00:b007::2/64")
     r = lab.run(cli, ["curl", "-sg", "--max-time", "10",
