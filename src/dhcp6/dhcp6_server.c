@@ -414,7 +414,7 @@ static bool needs_store(const struct ib_dhcp6_decision *d)
 static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, int err)
 {
 	struct ib_journal_who who = { .client_id = m->duid, .client_id_len = m->duid_len };
-	char to[INET6_ADDRSTRLEN], *buf;
+	char to[IB_IP6_STRLEN], *buf;
 	struct ib_jw w;
 	size_t cap;
 
@@ -422,7 +422,7 @@ static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, 
 		who.hw = m->mac;
 		who.hw_len = 6;
 	}
-	inet_ntop(AF_INET6, &m->to.sin6_addr, to, sizeof(to));
+	ib_ip6_format(m->to.sin6_addr.s6_addr, to);
 	ib_warn("dhcp6: reply to %s from %s not sent: %s", ib_dhcp6_type_str(m->type), to,
 		strerror(-err));
 	buf = ib_journal_add_slot(s->journal, &who, "dhcp6", "reply-not-sent", &cap);

@@ -19,6 +19,23 @@
 #define NOW 1700000000
 #define SUBNET 0x0a000000u	/* 10.0.0.0: the IPv4 tests' subnet */
 
+/*
+ * The reclaim tests' six leases, IPv4 and IPv6 alike: a state and expiry
+ * before the reclaim at NOW, and the state after it.
+ */
+static const struct reclaim_row {
+	enum ib_lease_state st;
+	int64_t exp;
+	enum ib_lease_state want;
+} reclaim_rows[6] = {
+	{ IB_LEASE_ACTIVE, NOW - 10, IB_LEASE_EXPIRED },	/* active, past */
+	{ IB_LEASE_ACTIVE, NOW + 10, IB_LEASE_ACTIVE },		/* active, future */
+	{ IB_LEASE_DECLINED, NOW - 10, IB_LEASE_EXPIRED },	/* declined, past */
+	{ IB_LEASE_DECLINED, NOW + 10, IB_LEASE_DECLINED },	/* declined, future */
+	{ IB_LEASE_RELEASED, NOW - 10, IB_LEASE_RELEASED },	/* released, past */
+	{ IB_LEASE_ACTIVE, NOW, IB_LEASE_EXPIRED },		/* active, expiring now */
+};
+
 /* Per-test fixture: a temp directory and a store open in it. */
 struct fix {
 	char dir[64];		/* mkdtemp() result */

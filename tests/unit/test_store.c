@@ -363,16 +363,7 @@ static void test_reclaim(void **state)
 	struct reclaim_log g = { .s = f->s };
 	struct ib_lease4 l, got;
 
-	/* .1 active past, .2 active future, .3 declined past, .4 declined
-	 * future, .5 released past, .6 active exactly now */
-	const struct { enum ib_lease_state st; int64_t exp; enum ib_lease_state want; } rows[] = {
-		{ IB_LEASE_ACTIVE, NOW - 10, IB_LEASE_EXPIRED },
-		{ IB_LEASE_ACTIVE, NOW + 10, IB_LEASE_ACTIVE },
-		{ IB_LEASE_DECLINED, NOW - 10, IB_LEASE_EXPIRED },
-		{ IB_LEASE_DECLINED, NOW + 10, IB_LEASE_DECLINED },
-		{ IB_LEASE_RELEASED, NOW - 10, IB_LEASE_RELEASED },
-		{ IB_LEASE_ACTIVE, NOW, IB_LEASE_EXPIRED },
-	};
+	const struct reclaim_row *rows = reclaim_rows;	/* addresses .1 to .6 */
 	for (uint32_t i = 0; i < 6; i++) {
 		l = mk_lease(SUBNET + 1 + i, (uint8_t)(1 + i), NULL, NOW - 100, rows[i].exp);
 		assert_int_equal(ib_store_lease4_commit(f->s, &l, 0), 0);

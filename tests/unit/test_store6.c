@@ -372,16 +372,7 @@ static void test_lease6_reclaim(void **state)
 	struct fix *f = *state;
 	struct reclaim6_log g = { .s = f->s };
 	struct ib_lease6 l, got;
-	/* hosts 1..6: active past, active future, declined past, declined
-	 * future, released past, active exactly now */
-	const struct { enum ib_lease_state st; int64_t exp; enum ib_lease_state want; } rows[] = {
-		{ IB_LEASE_ACTIVE, NOW - 10, IB_LEASE_EXPIRED },
-		{ IB_LEASE_ACTIVE, NOW + 10, IB_LEASE_ACTIVE },
-		{ IB_LEASE_DECLINED, NOW - 10, IB_LEASE_EXPIRED },
-		{ IB_LEASE_DECLINED, NOW + 10, IB_LEASE_DECLINED },
-		{ IB_LEASE_RELEASED, NOW - 10, IB_LEASE_RELEASED },
-		{ IB_LEASE_ACTIVE, NOW, IB_LEASE_EXPIRED },
-	};
+	const struct reclaim_row *rows = reclaim_rows;	/* hosts 1 to 6 */
 
 	for (uint8_t i = 0; i < 6; i++) {
 		l = mk_lease6(1, (uint16_t)(1 + i), (uint8_t)(1 + i), 1, NOW - 100,
