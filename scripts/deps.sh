@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs what ironboot needs on Debian 12, as root.  Idempotent; quiet.
+# Installs what ironboot needs on Debian 12, as root.  Idempotent; says what
+# it installs (nothing when everything is there).
 #   scripts/deps.sh build   toolchain and libraries (to build and run)
 #   scripts/deps.sh test    also the real clients and peers the tests use
 #   scripts/deps.sh bench   also the benchmarks' peers and load tools
@@ -11,7 +12,7 @@ build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-de
   libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
   sqlite3 iproute2"
 test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
-  kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest
+  kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest python3-pytest-timeout python3-yaml
   tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6"
 
 bench_pkgs="tftpd-hpa dnsmasq-base wrk"
@@ -43,7 +44,24 @@ if [ ! -e "$policy" ]; then
 	made_policy=1
 fi
 export DEBIAN_FRONTEND=noninteractive
+n=$(echo $missing | wc -w)
+echo "deps.sh: installing $n Debian packages for '$what' (apt-get; this can take minutes):$missing"
+echo "deps.sh: apt-get update"
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps.sh: apt-get install"
+apt-get install -y -q --no-install-recommends $missing |
+	grep --line-buffered -E '^(Setting up|Unpacking) ' |
+	sed -u 's/^/deps.sh: /' || true
+still=""
+for p in $missing; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		still="$still $p"
+done
+if [ -n "$still" ]; then
+	[ -n "$made_policy" ] && rm -f "$policy"
+	echo "deps.sh: failed to install:$still" >&2
+	exit 1
+fi
+echo "deps.sh: done"
 [ -n "$made_policy" ] && rm -f "$policy"
 exit 0

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 __all__ = ["Lab", "Daemon", "LabError", "REPO", "build_dir", "find_binary",
-           "netns_available",
+           "netns_available", "require_tool",
            "cleanup_stale", "ALLOWED_NETS", "lab_config"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,6 +122,18 @@ def _sh(argv: Sequence[str], check: bool = True, timeout: float = 30,
         raise LabError(f"{shlex.join(argv)} -> {p.returncode}: "
                        f"{(p.stderr or '').strip()}")
     return p
+
+
+def require_tool(*tools: str) -> None:
+    """Fail the calling test (never skip) unless every tool is on PATH: a
+    missing client is a failed install step (scripts/deps.sh test)."""
+    import shutil
+    import pytest
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found on PATH: the test "
+                    f"install step (scripts/deps.sh test) failed",
+                    pytrace=False)
 
 
 def netns_available() -> tuple[bool, str]:
@@ -223,6 +235,7 @@ class Lab:
         self.tag = f"{prefix}{os.getpid()}{_letters(next(_counter))}"
         self._ns: dict[str, str] = {}     # short -> full name, creation order
         self._procs: list[subprocess.Popen] = []
+        self.daemons: list["Daemon"] = []     # every ironbootd of this lab
         self._closed = False
         with _lock:
             _labs.append(self)
@@ -232,8 +245,22 @@ class Lab:
     def __enter__(self) -> "Lab":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            if exc_type is None:
+                self.verify_daemons(final=True)
+        finally:
+            self.close()
+
+    def verify_daemons(self, final: bool = False) -> None:
+        """Raise AssertionError if any ironbootd of this lab died without the
+        test asking for it, exits non-zero when stopped (final=True stops
+        every one still running), or printed a sanitizer report."""
+        problems = []
+        for d in self.daemons:
+            problems += d.problems(final)
+        if problems:
+            raise AssertionError("\n\n".join(problems))
 
     # -- namespaces ----------------------------------------------------------
     def netns(self, name: str) -> str:
@@ -440,6 +467,12 @@ class Daemon:
         self.proc: subprocess.Popen | None = None
         self._logf = None
         self.starts = 0
+        # Set while the test itself stopped or killed the process; a daemon
+        # that is gone without it died on its own, and that fails the test.
+        self._meant_to_stop = False
+        self._deaths: list[str] = []      # unexpected exits seen so far
+        self._scanned = 0                 # log bytes already searched
+        lab.daemons.append(self)
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, timeout: float = 10.0, ready: str = "ready") -> "Daemon":
@@ -447,6 +480,8 @@ class Daemon:
             raise LabError("daemon already running")
         if not self.bin.exists():
             raise LabError(f"{self.bin} not built")
+        self._note_death()
+        self._meant_to_stop = False
         offset = self.log_size()
         self._logf = open(self.log_path, "ab")
         env = dict(os.environ, **(self.env or {}))
@@ -466,9 +501,26 @@ class Daemon:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def start_fails(self, timeout: float = 10.0) -> int:
+        """Start a daemon the test expects to refuse to start; return its
+        exit status (the test asserts on it and on the log)."""
+        try:
+            self.start(timeout=timeout)
+        except LabError:
+            pass
+        else:
+            raise AssertionError(f"ironbootd started but should not have\n"
+                                 f"{self.log_tail()}")
+        self._meant_to_stop = True
+        rc = self.proc.wait(timeout=5)
+        self._close_log()
+        return rc
+
     def stop(self, timeout: float = 10.0, expect: int | None = 0) -> int:
         """SIGTERM, wait; assert the exit status is `expect` (0 by default)."""
         assert self.proc is not None, "daemon never started"
+        self._note_death()
+        self._meant_to_stop = True
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -486,6 +538,8 @@ class Daemon:
 
     def kill9(self) -> None:
         assert self.proc is not None
+        self._note_death()
+        self._meant_to_stop = True
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
@@ -494,6 +548,47 @@ class Daemon:
     def hup(self) -> None:
         assert self.alive(), "daemon not running"
         self.proc.send_signal(signal.SIGHUP)
+
+    # -- health ----------------------------------------------------------------
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer",
+                       "AddressSanitizer:DEADLYSIGNAL", "ThreadSanitizer")
+
+    def _note_death(self) -> None:
+        """Remember an exit the test did not ask for (before a restart
+        replaces self.proc)."""
+        if (self.proc is not None and not self._meant_to_stop
+                and self.proc.poll() is not None):
+            self._deaths.append(
+                f"ironbootd (pid {self.proc.pid}) died during the test with "
+                f"status {self.proc.returncode}\n{self.log_tail()}")
+            self._meant_to_stop = True    # reported once
+
+    def problems(self, final: bool = False) -> list[str]:
+        """What is wrong with this daemon so far: unexpected exits, a
+        non-zero exit on SIGTERM (final: stops it if still running), and
+        sanitizer reports anywhere in its log."""
+        self._note_death()
+        out = list(self._deaths)
+        self._deaths.clear()
+        if final and self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop()
+            except AssertionError as e:
+                out.append(str(e))
+        # Start a little before the last scan so a mark cut by a write
+        # boundary is still seen; a report is listed once.
+        since = max(0, self._scanned - 64)
+        size = self.log_size()
+        text = self.log(since)
+        self._scanned = size
+        for mark in self.SANITIZER_MARKS:
+            i = text.find(mark)
+            if i >= 0:
+                out.append(f"sanitizer report in {self.log_path}:\n"
+                           f"{text[max(0, i - 200):i + 3000]}")
+                break
+        return out
 
     def _close_log(self) -> None:
         if self._logf:
