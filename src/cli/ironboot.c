@@ -42,6 +42,17 @@ struct cli {
 	json_t *out;			/* array being collected in JSON mode */
 };
 
+/*
+ * A stored string as it may be printed in a table: hostnames and journal
+ * fields come from the network, and a newline or escape in one must not
+ * forge a line or drive the terminal.  Returns out.
+ */
+static const char *safe(const char *s, char *out, size_t len)
+{
+	ib_str_sanitize((const uint8_t *)s, strlen(s), out, len);
+	return out;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -76,7 +87,7 @@ static void fmt_time(int64_t sec, char *out, size_t len)
 static int print_lease(const struct ib_lease4 *l, void *arg)
 {
 	struct cli *c = arg;
-	char ip[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], exp[32];
+	char ip[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], exp[32], host[4 * sizeof(l->hostname)];
 
 	if (c->json) {
 		json_array_append_new(c->out, ib_lease4_json(l));
@@ -86,7 +97,7 @@ static int print_lease(const struct ib_lease4 *l, void *arg)
 	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
 	fmt_time(l->expires, exp, sizeof(exp));
 	printf("%-15s  %-17s  %-9s  %-21s  %s\n", ip, mac, ib_lease_state_str(l->state), exp,
-	       l->hostname);
+	       safe(l->hostname, host, sizeof(host)));
 	return 0;
 }
 
@@ -94,6 +105,7 @@ static int print_lease6(const struct ib_lease6 *l, void *arg)
 {
 	struct cli *c = arg;
 	char ip[INET6_ADDRSTRLEN], mac[IB_MAC_STRLEN] = "-", exp[32];
+	char host[4 * sizeof(l->hostname)];
 
 	if (c->json) {
 		json_array_append_new(c->out, ib_lease6_json(l));
@@ -104,7 +116,7 @@ static int print_lease6(const struct ib_lease6 *l, void *arg)
 		ib_mac_format(l->mac, 6, mac, sizeof(mac));
 	fmt_time(l->expires, exp, sizeof(exp));
 	printf("%-39s  %-17s  %-9s  %-21s  %s\n", ip, mac, ib_lease_state_str(l->state), exp,
-	       l->hostname);
+	       safe(l->hostname, host, sizeof(host)));
 	return 0;
 }
 
@@ -197,8 +209,11 @@ static void flatten(const char *detail, char *out, size_t len)
 		char *s = json_is_string(v) ? strdup(json_string_value(v)) :
 			  json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
+		char sk[256], sv[1024];
+
 		if (s && n < len)
-			n += (size_t)snprintf(out + n, len - n, "%s%s=%s", n ? " " : "", k, s);
+			n += (size_t)snprintf(out + n, len - n, "%s%s=%s", n ? " " : "",
+					      safe(k, sk, sizeof(sk)), safe(s, sv, sizeof(sv)));
 		free(s);
 	}
 	json_decref(o);
@@ -207,7 +222,7 @@ static void flatten(const char *detail, char *out, size_t len)
 static int print_event(const struct ib_event *e, void *arg)
 {
 	struct cli *c = arg;
-	char ts[32], detail[1024];
+	char ts[32], detail[1024], mac[64], proto[64], kind[128];
 	time_t t = (time_t)(e->ts_us / 1000000);
 	struct tm tm;
 
@@ -221,10 +236,11 @@ static int print_event(const struct ib_event *e, void *arg)
 		return 0;
 	}
 	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
 	flatten(e->detail, detail, sizeof(detail));
 	printf("%s.%03d  %-17s  %-5s  %-15s  %s\n", ts, (int)(e->ts_us / 1000 % 1000),
-	       e->mac, e->proto, e->kind, detail);
+	       safe(e->mac, mac, sizeof(mac)), safe(e->proto, proto, sizeof(proto)),
+	       safe(e->kind, kind, sizeof(kind)), detail);
 	return 0;
 }
 
@@ -258,7 +274,7 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (!c->json)
-		printf("%-12s  %-17s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "PROTO",
+		printf("%-23s  %-17s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "PROTO",
 		       "EVENT", "DETAIL");
 	r = ib_store_event_foreach(c->store, &f, print_event, c);
 	if (r < 0) {
