@@ -1,6 +1,7 @@
 /* Pure helpers: see util.h. */
 #include "common/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,25 +131,12 @@ void ib_ip6_format(const uint8_t a[16], char *out)
 
 int ib_ip4_parse(const char *s, uint32_t *ret)
 {
-	uint32_t a = 0;
+	struct in_addr in;
 
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0;
-		int digits = 0;
-
-		while (*s >= '0' && *s <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			digits++;
-		}
-		if (digits == 0 || digits > 3 || v > 255)
-			return -EINVAL;
-		a = a << 8 | v;
-		if (i < 3 && *s++ != '.')
-			return -EINVAL;
-	}
-	if (*s)
+	/* inet_pton: exactly four decimal octets, no leading zeros. */
+	if (inet_pton(AF_INET, s, &in) != 1)
 		return -EINVAL;
-	*ret = a;
+	*ret = ntohl(in.s_addr);
 	return 0;
 }
 

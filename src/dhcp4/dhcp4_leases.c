@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/siphash.h"
 #include "common/util.h"
 
 struct entry {
@@ -40,15 +41,12 @@ struct ib_d4_leases {
 	struct pool_pos *cursor;	/* next-fit position per pool */
 	size_t n_cursor;
 	const int64_t *now;		/* the shell's clock, for the view */
+	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: client keys come from the wire */
 };
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
+static uint64_t hash_bytes(const struct ib_d4_leases *c, const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	return ib_siphash(c->key, p, n);
 }
 
 static size_t addr_slot(uint32_t a, size_t cap)
@@ -62,6 +60,10 @@ int ib_d4_leases_new(struct ib_d4_leases **ret)
 
 	if (!c)
 		return -ENOMEM;
+	if (ib_siphash_key_random(c->key) < 0) {
+		free(c);
+		return -EIO;
+	}
 	c->cap = 1024;
 	c->e = calloc(c->cap, sizeof(*c->e));
 	c->cs = calloc(c->cap, sizeof(*c->cs));
@@ -273,7 +275,7 @@ int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 		     const struct ib_d4_key *key, int64_t expires)
 {
 	struct entry e = { .addr = addr, .state = (uint8_t)st, .expires = expires,
-			   .key_hash = hash_bytes(key->b, key->len), .key = *key };
+			   .key_hash = hash_bytes(c, key->b, key->len), .key = *key };
 	struct cslot *s;
 
 	ib_d4_leases_remove(c, addr);
@@ -291,7 +293,7 @@ int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 
 void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key)
 {
-	struct cslot *s = find_client(c, key, hash_bytes(key->b, key->len));
+	struct cslot *s = find_client(c, key, hash_bytes(c, key->b, key->len));
 	struct entry *e = s ? find_addr(c, s->addr) : NULL;
 
 	if (e && e->state == IB_D4_OFFERED)
@@ -344,7 +346,7 @@ static int view_find_client(void *ctx, const struct ib_dhcp4_msg *m,
 	struct entry *e;
 
 	ib_d4_key_from_msg(m, &k);
-	s = find_client(c, &k, hash_bytes(k.b, k.len));
+	s = find_client(c, &k, hash_bytes(c, k.b, k.len));
 	if (!s || !(e = find_addr(c, s->addr)))
 		return -ENOENT;
 	memset(ret, 0, sizeof(*ret));

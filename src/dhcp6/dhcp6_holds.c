@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/siphash.h"
 #include "store/store.h"
 
 #define NIL (-1)
@@ -29,28 +30,28 @@ struct ib_d6_holds {
 	int32_t *by_addr;		/* bucket heads */
 	int32_t *by_client;
 	int32_t free_head;		/* first free slot, or NIL */
+	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: DUIDs come from the wire */
 };
-
-/* FNV-1a, enough to spread addresses and DUIDs over the buckets. */
-static uint32_t fnv(const uint8_t *p, size_t n, uint32_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
 
 static size_t addr_bucket(const struct ib_d6_holds *h, const uint8_t addr[16])
 {
-	return fnv(addr, 16, 2166136261u) & (h->nbuckets - 1);
+	return ib_siphash(h->key, addr, 16) & (h->nbuckets - 1);
 }
 
+/* The DUID and IAID hashed as one string: IAID (4 bytes) then DUID. */
 static size_t client_bucket(const struct ib_d6_holds *h, const uint8_t *duid, size_t len,
 			    uint32_t iaid)
 {
-	uint8_t ia[4] = { (uint8_t)(iaid >> 24), (uint8_t)(iaid >> 16), (uint8_t)(iaid >> 8),
-			  (uint8_t)iaid };
+	uint8_t buf[4 + IB_DUID_MAX];
 
-	return fnv(ia, 4, fnv(duid, len, 2166136261u)) & (h->nbuckets - 1);
+	buf[0] = (uint8_t)(iaid >> 24);
+	buf[1] = (uint8_t)(iaid >> 16);
+	buf[2] = (uint8_t)(iaid >> 8);
+	buf[3] = (uint8_t)iaid;
+	if (len > IB_DUID_MAX)
+		len = IB_DUID_MAX;
+	memcpy(buf + 4, duid, len);
+	return ib_siphash(h->key, buf, 4 + len) & (h->nbuckets - 1);
 }
 
 static bool is_client(const struct slot *s, const struct ib_dhcp6_blob *duid, uint32_t iaid)
@@ -64,6 +65,10 @@ int ib_d6_holds_new(size_t cap, struct ib_d6_holds **ret)
 
 	if (!h)
 		return -ENOMEM;
+	if (ib_siphash_key_random(h->key) < 0) {
+		free(h);
+		return -EIO;
+	}
 	h->cap = cap;
 	for (h->nbuckets = 1; h->nbuckets < cap; h->nbuckets <<= 1)
 		;

@@ -12,6 +12,7 @@
 
 #include "common/cursor.h"
 #include "common/jsonw.h"
+#include "common/siphash.h"
 #include "common/util.h"
 
 static void test_cursor_bounds(void **state)
@@ -141,6 +142,15 @@ static void test_address_text(void **state)
 	}
 	assert_int_equal(ib_ip4_parse("1.2.3", &a), -EINVAL);
 	assert_int_equal(ib_ip4_parse("1.2.3.256", &a), -EINVAL);
+	/* inet_pton's grammar: no leading zeros (octal to some parsers), no
+	 * short forms, no space. */
+	assert_int_equal(ib_ip4_parse("198.018.000.100", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse("198.18.0.0100", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse("198.18.1", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse(" 198.18.0.1", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse("198.18.0.1 ", &a), -EINVAL);
+	assert_int_equal(ib_ip4_parse("", &a), -EINVAL);
+	assert_int_equal(ib_cidr4_parse("198.018.0.0/24", &net, &len), -EINVAL);
 	assert_int_equal(ib_cidr4_parse("198.18.0.0/15", &net, &len), 0);
 	assert_int_equal(ib_cidr4_parse("198.18.0.1/24", &net, &len), -EINVAL);
 	assert_int_equal(ib_mac_parse("52:54:00:AB:cd:0f", m), 0);
@@ -149,6 +159,26 @@ static void test_address_text(void **state)
 	ib_mac_format(m, 6, mac, 8);	/* truncates on a whole byte */
 	assert_string_equal(mac, "52:54");
 	assert_int_equal(ib_mac_parse("52:54:00:ab:cd", m), -EINVAL);
+}
+
+/* The reference vectors of the SipHash paper (key 00..0f, message
+ * 00..n-1), and a key that changes the hash. */
+static void test_siphash(void **state)
+{
+	static const struct { size_t n; uint64_t h; } rows[] = {
+		{ 0, 0x726fdb47dd0e0e31ull }, { 1, 0x74f839c593dc67fdull },
+		{ 15, 0xa129ca6149be45e5ull },
+	};
+	uint8_t key[IB_SIPHASH_KEY_LEN], msg[64], other[IB_SIPHASH_KEY_LEN];
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++)
+		assert_true(ib_siphash(key, msg, rows[i].n) == rows[i].h);
+	assert_int_equal(ib_siphash_key_random(other), 0);
+	assert_true(ib_siphash(other, msg, 15) != rows[2].h);
 }
 
 /* RFC 8415 11.2, 11.4: the MAC of a DUID-LLT / DUID-LL, nothing else. */
@@ -182,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_address_text),
 		cmocka_unit_test(test_ip6_text),
 		cmocka_unit_test(test_duid_mac),
+		cmocka_unit_test(test_siphash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
