@@ -288,6 +288,7 @@ static int open_cli(struct cli *c, const char *path)
 {
 	char err[IB_CONFIG_ERRLEN], db[4200], serr[256] = "";
 	struct ib_config_text text = { 0 };
+	struct ib_inventory_refused rf;
 	struct ib_config *full;
 	int r;
 
@@ -303,12 +304,22 @@ static int open_cli(struct cli *c, const char *path)
 	}
 	/* the daemon's view: the file and the objects the API stored */
 	if ((r = ib_config_read(path, &text, err)) == 0)
-		r = ib_inventory_load(&text, c->store, &full, err);
+		r = ib_inventory_load(&text, c->store, &full, &rf, err);
 	free(text.buf);
 	if (r < 0) {
 		fprintf(stderr, "ironboot: %s\n", err);
 		return r;
 	}
+	for (size_t i = 0; i < rf.n; i++) {
+		char name[4 * sizeof(rf.v[i].name)], why[4 * sizeof(rf.v[i].reason)];
+
+		fprintf(stderr, "ironboot: warning: stored %s %s is not served: %s\n",
+			ib_config_kind_name(rf.v[i].kind), safe(rf.v[i].name, name, sizeof(name)),
+			safe(rf.v[i].reason, why, sizeof(why)));
+	}
+	if (rf.more)
+		fprintf(stderr, "ironboot: warning: %zu more stored objects are not served\n",
+			rf.more);
 	ib_config_free(c->cfg);
 	c->cfg = full;
 	return 0;

@@ -136,16 +136,29 @@ static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
 	return 0;
 }
 
+/* Says which stored objects the snapshot leaves out, and how to fix it. */
+static void log_refused(const struct ib_inventory_refused *rf)
+{
+	for (size_t i = 0; i < rf->n; i++)
+		ib_err("inventory: stored %s %s refused, serving everything else without "
+		       "it: %s (fix it, or remove it with `ironboot %s delete %s`)",
+		       ib_config_kind_name(rf->v[i].kind), rf->v[i].name, rf->v[i].reason,
+		       ib_config_kind_name(rf->v[i].kind), rf->v[i].name);
+	if (rf->more)
+		ib_err("inventory: %zu more stored objects refused", rf->more);
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct ib_daemon *d = arg;
 	char err[IB_CONFIG_ERRLEN];
 	struct ib_config_text text = { 0 };
+	struct ib_inventory_refused rf;
 	struct ib_config *next;
 	int r;
 
 	if (ib_config_read(d->config_path, &text, err) < 0 ||
-	    ib_inventory_load(&text, d->store, &next, err) < 0) {
+	    ib_inventory_load(&text, d->store, &next, &rf, err) < 0) {
 		free(text.buf);
 		ib_err("reload refused, still serving the previous configuration: %s", err);
 		return;
@@ -160,6 +173,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	free(d->text.buf);
 	d->text = text;
+	log_refused(&rf);
 	ib_notice("configuration reloaded from %s", d->config_path);
 }
 
@@ -190,14 +204,16 @@ static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
 static int load_inventory(struct ib_daemon *d)
 {
 	char err[IB_CONFIG_ERRLEN];
+	struct ib_inventory_refused rf;
 	struct ib_config *next;
 	int r;
 
 	if ((r = ib_config_read(d->config_path, &d->text, err)) < 0 ||
-	    (r = ib_inventory_load(&d->text, d->store, &next, err)) < 0) {
+	    (r = ib_inventory_load(&d->text, d->store, &next, &rf, err)) < 0) {
 		ib_err("%s", err);
 		return r;
 	}
+	log_refused(&rf);
 	ib_config_free(d->cfg);
 	d->cfg = next;
 	return 0;

@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "inventory/inventory.h"
+#include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/ironboot/ironboot.yaml"
 
@@ -25,16 +28,54 @@ static void usage(FILE *f)
 		"  -V, --version            print the version\n");
 }
 
+/*
+ * The stored inventory objects (REST API writes) that the daemon would
+ * leave out with this file, named on stderr.  Only reads a store that
+ * exists: checking a config never creates a state dir.  Returns how many.
+ */
+static size_t check_stored(const char *path, const struct ib_config *cfg)
+{
+	char db[4096], err[IB_CONFIG_ERRLEN];
+	struct ib_config_text text = { 0 };
+	struct ib_inventory_refused rf = { 0 };
+	struct ib_config *full = NULL;
+	struct ib_store *store;
+
+	snprintf(db, sizeof(db), "%s/ironboot.db", cfg->server.state_dir);
+	if (access(db, F_OK) < 0)
+		return 0;
+	if (ib_store_sqlite_open(db, &store, err) < 0) {
+		fprintf(stderr, "%s: cannot open the store: %s\n", db, err);
+		return 0;
+	}
+	if (ib_config_read(path, &text, err) == 0 &&
+	    ib_inventory_load(&text, store, &full, &rf, err) == 0)
+		for (size_t i = 0; i < rf.n; i++)
+			fprintf(stderr, "%s: stored %s %s is refused and will not be served: %s\n",
+				db, ib_config_kind_name(rf.v[i].kind), rf.v[i].name,
+				rf.v[i].reason);
+	ib_config_free(full);
+	free(text.buf);
+	ib_store_free(store);
+	return rf.n + rf.more;
+}
+
 static int check_config(const char *path)
 {
 	char err[IB_CONFIG_ERRLEN];
 	struct ib_config *cfg;
+	size_t refused;
 
 	if (ib_config_load(path, &cfg, err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("%s: configuration valid\n", path);
+	refused = check_stored(path, cfg);
+	if (refused)
+		printf("%s: configuration valid; %zu stored object(s) refused (see above)\n",
+		       path, refused);
+	else
+		printf("%s: configuration valid\n", path);
 	ib_config_free(cfg);
 	return 0;
 }

@@ -142,7 +142,10 @@ static void apply(struct ib_http_req *rq, const struct ib_inventory_change *c, i
 	json_t *obj;
 	int r;
 
+	/* the snapshot swap this makes rereads no token file: that is SIGHUP's */
+	rq->srv->keep_token = true;
 	r = rq->srv->inventory(rq->srv->inventory_ctx, c, &created, err);
+	rq->srv->keep_token = false;
 	if (r == -EINVAL) {
 		fail(rq, 422, err[0] ? err : "the inventory would not validate");
 		return;
@@ -175,7 +178,7 @@ void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const 
 	json_t *body = NULL;
 	int found;
 
-	if (!rq->srv->has_token) {
+	if (!rq->srv->token.set) {
 		fail(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
@@ -197,9 +200,10 @@ void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const 
 		fail(rq, 409, "defined in the config file: change it there");
 	} else if (found == 1 && rq->method == EVHTTP_REQ_POST) {
 		fail(rq, 409, "exists already: PUT replaces it");
-	} else if (found < 0 && rq->method == EVHTTP_REQ_DELETE) {
-		fail(rq, 404, "no such object");
 	} else {
+		/* A DELETE of an object the snapshot does not serve still goes
+		 * to the store: a stored object the loader refused can only be
+		 * removed this way (-ENOENT there answers 404). */
 		c.name = key;
 		if (body && !(c.json = json_dumps(body, JSON_COMPACT)))
 			fail(rq, 500, "out of memory");
