@@ -5,12 +5,14 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@ struct ib_daemon {
 	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
 	struct ib_services *services;	/* TFTP and later services */
 	struct event *sig_term, *sig_int, *sig_hup;
+	int lock_fd;			/* state_dir/ironbootd.lock, held (flock) */
 };
 
 void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
@@ -228,6 +231,45 @@ static int add_signal(struct ib_daemon *d, int sig, event_callback_fn cb,
 	return 0;
 }
 
+/*
+ * One daemon per state dir: a second ironbootd on the same leases would
+ * bind the same ports beside the first and both would answer.  The lock
+ * is an flock on state_dir/ironbootd.lock, held for the daemon's life
+ * (the kernel drops it when the process dies, so no stale lock survives
+ * a crash); the file holds the owner's pid for the message.
+ */
+static int lock_state_dir(struct ib_daemon *d)
+{
+	const char *dir = d->cfg->server.state_dir;
+	char path[4200], pid[32] = "";
+	ssize_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/ironbootd.lock", dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (d->lock_fd < 0) {
+		r = -errno;
+		ib_err("cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK) {
+			n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+			ib_err("another ironbootd (pid %s) is using the state directory %s; "
+			       "refusing to start", pid[0] ? pid : "unknown", dir);
+			return -EBUSY;
+		}
+		ib_err("cannot lock %s: %s", path, strerror(-r));
+		return r;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
+		ib_warn("cannot write the pid to %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static int open_store(struct ib_daemon *d)
 {
 	char path[4200], err[256] = "";
@@ -238,6 +280,8 @@ static int open_store(struct ib_daemon *d)
 		       strerror(-r));
 		return r;
 	}
+	if ((r = lock_state_dir(d)) < 0)
+		return r;
 	ib_daemon_db_path(d->cfg, path, sizeof(path));
 	if ((r = ib_store_sqlite_open(path, &d->store, err)) < 0) {
 		ib_err("cannot open store %s: %s", path, err[0] ? err : strerror(-r));
@@ -257,6 +301,7 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		return -ENOMEM;
 	}
 	d->cfg = cfg;
+	d->lock_fd = -1;
 	d->config_path = strdup(config_path);
 	d->base = event_base_new();
 	if (!d->config_path || !d->base) {
@@ -331,6 +376,8 @@ void ib_daemon_free(struct ib_daemon *d)
 			ib_journal_pending(d->journal));
 	ib_journal_free(d->journal);
 	ib_store_free(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);		/* releases the state dir */
 	if (d->sig_term)
 		event_free(d->sig_term);
 	if (d->sig_int)
