@@ -1,6 +1,7 @@
 /*
- * Router Advertisement codec: round trip of what ironboot sends, and the
- * Router Solicitation check on good and broken inputs.
+ * Router Advertisement codec: round trip of what ironboot sends (each
+ * combination of the M and O flags), and the Router Solicitation check on
+ * good and broken inputs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,28 +15,68 @@
 
 #include "dhcp6/ra_codec.h"
 
-static void test_round_trip(void **state)
+/*
+ * Every combination of the Managed and Other flags (RFC 4861 4.2): the
+ * configured values reach the wire as bits 0x80 and 0x40 of byte 5 and
+ * parse back, so `managed: false` and `other: false` are checked too.
+ */
+static const struct mo_case {
+	bool managed;		/* M as configured */
+	bool other;		/* O as configured */
+	uint8_t wire;		/* byte 5 as sent */
+} mo_cases[] = {
+	{ false, false, 0x00 },
+	{ false, true, 0x40 },
+	{ true, false, 0x80 },
+	{ true, true, 0xc0 },
+};
+
+/* The RA of the round-trip test with the given flags. */
+static struct ib_ra mk_ra(bool managed, bool other)
 {
-	struct ib_ra ra = { .hop_limit = 64, .managed = true, .other = true,
+	struct ib_ra ra = { .hop_limit = 64, .managed = managed, .other = other,
 			    .router_lifetime = 0, .has_lladdr = true,
 			    .lladdr = { 0x52, 0x54, 0, 0, 0, 1 }, .n_prefixes = 2 };
-	uint8_t buf[IB_RA_MAX_LEN];
-	struct ib_ra back;
-	size_t len;
 
-	inet_pton(AF_INET6, "fd00:b007::", ra.prefixes[0].prefix);
 	ra.prefixes[0] = (struct ib_ra_prefix){ .len = 64, .on_link = true, .valid = 3600,
 						.preferred = 1800 };
 	inet_pton(AF_INET6, "fd00:b007::", ra.prefixes[0].prefix);
 	inet_pton(AF_INET6, "fd00:b007:1::", ra.prefixes[1].prefix);
 	ra.prefixes[1].len = 64;
+	return ra;
+}
+
+static void test_flags_round_trip(void **state)
+{
+	for (size_t i = 0; i < sizeof(mo_cases) / sizeof(mo_cases[0]); i++) {
+		const struct mo_case *tc = &mo_cases[i];
+		struct ib_ra ra = mk_ra(tc->managed, tc->other), back;
+		uint8_t buf[IB_RA_MAX_LEN];
+		size_t len;
+
+		assert_int_equal(ib_ra_build(&ra, buf, sizeof(buf), &len), 0);
+		assert_int_equal(buf[5], tc->wire);
+		assert_int_equal(ib_ra_parse(buf, len, &back), 0);
+		assert_int_equal(back.managed, tc->managed);
+		assert_int_equal(back.other, tc->other);
+		/* the reserved bits stay zero whatever the flags */
+		assert_int_equal(buf[5] & 0x3f, 0);
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	struct ib_ra ra = mk_ra(true, true);
+	uint8_t buf[IB_RA_MAX_LEN];
+	struct ib_ra back;
+	size_t len;
+
 	assert_int_equal(ib_ra_build(&ra, buf, sizeof(buf), &len), 0);
 	assert_int_equal(len, 16 + 8 + 2 * 32);
 	assert_int_equal(buf[0], IB_ICMP6_RA);
-	assert_int_equal(buf[5], 0xc0);			/* M and O */
 	assert_int_equal(buf[16 + 8 + 3], 0x80);	/* L, not A */
 	assert_int_equal(ib_ra_parse(buf, len, &back), 0);
-	assert_true(back.managed && back.other && back.has_lladdr);
+	assert_true(back.has_lladdr);
 	assert_int_equal(back.n_prefixes, 2);
 	assert_memory_equal(&back.prefixes[0], &ra.prefixes[0], sizeof(ra.prefixes[0]));
 	for (size_t cut = 0; cut < len; cut++) {
@@ -66,6 +107,7 @@ static void test_rs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flags_round_trip),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_rs),
 	};
