@@ -60,10 +60,12 @@ void ib_log(enum ib_log_level level, const char *fmt, ...)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		flockfile(stderr);	/* one line, even from the store's check thread */
 		fprintf(stderr, "%s.%03ldZ %s: ", stamp, ts.tv_nsec / 1000000,
 			level_names[level]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
+		funlockfile(stderr);
 	}
 	va_end(ap);
 }

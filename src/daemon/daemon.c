@@ -7,13 +7,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,6 +30,7 @@
 #include "inventory/inventory.h"
 #include "journal/journal.h"
 #include "store/store.h"
+#include "store/store_health.h"
 
 struct ib_daemon {
 	struct event_base *base;	/* the loop */
@@ -39,6 +44,9 @@ struct ib_daemon {
 	struct ib_services *services;	/* TFTP and later services */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int lock_fd;			/* state_dir/ironbootd.lock, held (flock) */
+	pthread_t check_thread;		/* quick_check and backup of the store */
+	bool check_started;		/* check_thread is to be joined */
+	char db_path[4200];		/* the store's file */
 };
 
 void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
@@ -69,6 +77,46 @@ static int make_dirs(const char *path)
 }
 
 /*
+ * After setuid(): CAP_NET_BIND_SERVICE alone stays, effective, so a
+ * reload that moves a listener (TFTP's port 69 to another below 1024)
+ * can bind it; every other capability goes.  Where the bounding set
+ * lacks it, none stays (warned): such a reload is then refused.
+ */
+static int keep_bind_cap(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+	c[0].effective = c[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+	if (syscall(SYS_capset, &h, c) < 0) {
+		memset(c, 0, sizeof(c));
+		if (syscall(SYS_capset, &h, c) < 0)
+			return -errno;
+		ib_warn("cannot keep CAP_NET_BIND_SERVICE: a reload cannot bind ports below 1024");
+	}
+	return prctl(PR_SET_KEEPCAPS, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * The API token file is read again, as server.user, on every reload: a
+ * file only root can read would refuse them all, so say it at start.
+ */
+static int check_token_readable(const struct ib_config *cfg)
+{
+	unsigned char sha[32];
+	int r;
+
+	if (!cfg->http.enabled || !cfg->http.api_token_file ||
+	    (r = ib_http_token_read(cfg->http.api_token_file, sha)) == 0)
+		return 0;
+	ib_err("http.api_token_file %s: server.user %s cannot read it (%s); it is read "
+	       "again as that user on every reload, so make it readable by that user "
+	       "(e.g. owner root, the user's group, mode 0640)", cfg->http.api_token_file,
+	       cfg->server.user, ib_http_token_strerror(r));
+	return r;
+}
+
+/*
  * Drops root after the sockets are bound: the state directory and database
  * files are handed to the user first so the store stays writable.
  */
@@ -77,6 +125,7 @@ static int drop_privileges(const struct ib_config *cfg)
 	const char *files[] = { "", "/ironboot.db", "/ironboot.db-wal", "/ironboot.db-shm" };
 	struct passwd *pw;
 	gid_t gid;
+	int r;
 
 	if (!cfg->server.user)
 		return 0;
@@ -102,10 +151,14 @@ static int drop_privileges(const struct ib_config *cfg)
 		if (chown(p, pw->pw_uid, gid) < 0 && errno != ENOENT)
 			return -errno;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0)
+	/* PR_SET_KEEPCAPS: setuid() keeps the permitted set, for keep_bind_cap() */
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
 		return -errno;
+	if ((r = keep_bind_cap()) < 0)
+		return r;
 	ib_info("dropped privileges to %s", cfg->server.user);
-	return 0;
+	return check_token_readable(cfg);
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -270,6 +323,57 @@ static int lock_state_dir(struct ib_daemon *d)
 	return 0;
 }
 
+/*
+ * Before SQLite replays the write-ahead log: SQLite stops at the first
+ * frame whose checksum fails and silently drops every frame after it,
+ * durable commits included.  Say so loudly, with what is lost, and keep
+ * the damaged files for recovery before SQLite truncates the log.
+ */
+static void check_wal(const char *db)
+{
+	struct ib_wal_report w;
+	char saved[4400], stamp[32];
+	int r;
+
+	if ((r = ib_wal_check(db, &w)) < 0) {
+		ib_warn("store: cannot read the write-ahead log of %s: %s", db, strerror(-r));
+		return;
+	}
+	if (!w.unreadable && !w.lost_commits && !w.lost_frames)
+		return;			/* intact, or a torn last write, or old leftovers */
+	snprintf(stamp, sizeof(stamp), "%lld", (long long)ib_now_sec());
+	r = ib_store_save_damaged(db, stamp, saved, sizeof(saved));
+	ib_err("store: the write-ahead log of %s is damaged at frame %u of %u: %u committed "
+	       "transaction(s) in %u frame(s) after it will be LOST (leases and journal "
+	       "rows written before the crash); %s%s", db, w.bad_frame, w.frames,
+	       w.lost_commits, w.lost_frames, r < 0 ? "could not save a copy: " : "a copy is "
+	       "saved as ", r < 0 ? strerror(-r) : saved);
+}
+
+/*
+ * The store's own consistency check, then a copy of the good database
+ * (db.good, the previous one as db.good.1), in a thread of their own so
+ * a large store does not delay serving.  arg is the database path.
+ */
+static void *check_store(void *arg)
+{
+	const char *db = arg;
+	char msg[512];
+	int r;
+
+	if ((r = ib_store_quick_check(db, msg, sizeof(msg))) < 0) {
+		ib_err("store: %s FAILS its consistency check (%s): %s; serving anyway, the "
+		       "last good copy is %s.good", db, r == -EBADMSG ? "quick_check" : "cannot run",
+		       msg, db);
+		return NULL;
+	}
+	if ((r = ib_store_backup(db, msg, sizeof(msg))) < 0)
+		ib_warn("store: cannot write the copy %s.good: %s", db, msg);
+	else
+		ib_info("store: consistency check passed; copy saved as %s.good", db);
+	return NULL;
+}
+
 static int open_store(struct ib_daemon *d)
 {
 	char path[4200], err[256] = "";
@@ -283,10 +387,16 @@ static int open_store(struct ib_daemon *d)
 	if ((r = lock_state_dir(d)) < 0)
 		return r;
 	ib_daemon_db_path(d->cfg, path, sizeof(path));
+	check_wal(path);
 	if ((r = ib_store_sqlite_open(path, &d->store, err)) < 0) {
 		ib_err("cannot open store %s: %s", path, err[0] ? err : strerror(-r));
 		return r;
 	}
+	snprintf(d->db_path, sizeof(d->db_path), "%s", path);
+	if (pthread_create(&d->check_thread, NULL, check_store, d->db_path) == 0)
+		d->check_started = true;
+	else
+		ib_warn("store: cannot start the consistency check: %s", strerror(errno));
 	return ib_journal_new(d->store, &d->cfg->journal, &d->journal);
 }
 
@@ -375,6 +485,8 @@ void ib_daemon_free(struct ib_daemon *d)
 		ib_warn("journal: final flush failed; %zu events lost",
 			ib_journal_pending(d->journal));
 	ib_journal_free(d->journal);
+	if (d->check_started)
+		pthread_join(d->check_thread, NULL);
 	ib_store_free(d->store);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);		/* releases the state dir */
