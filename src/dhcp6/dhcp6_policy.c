@@ -517,6 +517,13 @@ int ib_dhcp6_decide(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *r
 		drop(d, "not a client message");
 		return 0;
 	}
+	/* RFC 8415 16: a server discards Relay-reply; only Relay-forward
+	 * wraps what relays send to a server, at every level. */
+	for (size_t i = 0; i < m->n_relays; i++)
+		if (m->relays[i].msg_type != IB_DHCP6_RELAY_FORW) {
+			drop(d, "relay-reply sent to a server");
+			return 0;
+		}
 	d->subnet = select_subnet(in);
 	if (!d->subnet && t != IB_DHCP6_INFORMATION_REQUEST) {
 		drop(d, "no subnet for this link");

@@ -127,6 +127,7 @@ struct tcase {
 	bool unicast;			/* not to ff02::1:2 */
 	const char *hint;		/* IA address the client names, or NULL */
 	int relay_mac;			/* relayed with option 79 52:54:00:00:00:XX; -1 direct */
+	bool relay_repl;		/* wrapped in a Relay-reply, not a Relay-forward */
 	const char *src;		/* source address (default fe80::1) */
 	int bound;			/* 1: a binding exists for the client at ::1000 */
 	int fill;			/* 1: the pool is exhausted by others */
@@ -180,6 +181,9 @@ static const struct tcase cases[] = {
 	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .action = IB_D6_ADVERTISE,
 	  .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1, .url = TFTP_URL,
 	  .mac_from = "option-79" },
+	{ "relay-reply sent to the server: dropped (RFC 8415 16)", IB_DHCP6_SOLICIT,
+	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .relay_repl = true,
+	  .action = IB_D6_DROP },
 	{ "request: ours", IB_DHCP6_REQUEST, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
 	  .arch = -1, .relay_mac = -1, .action = IB_D6_COMMIT, .addr = "fd00:b007::1000",
 	  .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
@@ -267,7 +271,8 @@ static size_t build_request(const struct tcase *c, uint8_t *buf)
 	if (c->relay_mac >= 0) {
 		static const uint8_t iface[] = "port7";
 		uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, (uint8_t)c->relay_mac };
-		struct ib_dhcp6_relay r = { .msg_type = IB_DHCP6_RELAY_FORW,
+		uint8_t type = c->relay_repl ? IB_DHCP6_RELAY_REPL : IB_DHCP6_RELAY_FORW;
+		struct ib_dhcp6_relay r = { .msg_type = type,
 					    .interface_id = { iface, 5 },
 					    .lladdr_type = 1, .lladdr = { mac, 6 } };
 		size_t out;
@@ -275,7 +280,7 @@ static size_t build_request(const struct tcase *c, uint8_t *buf)
 		inet_pton(AF_INET6, "fd00:b007::2", r.link_address);
 		inet_pton(AF_INET6, "fe80::99", r.peer_address);
 		assert_int_equal(ib_dhcp6_build_relay(&(struct ib_dhcp6_wrap){
-			IB_DHCP6_RELAY_FORW, &r, 1, { inner, len } }, buf, 2048, &out), 0);
+			type, &r, 1, { inner, len } }, buf, 2048, &out), 0);
 		return out;
 	}
 	return len;
