@@ -1,7 +1,8 @@
 /*
  * Services beside DHCPv4: the TFTP server, whose transfers are journaled
  * against the machine that holds the client's address (from the lease
- * table), so one timeline shows DHCP then TFTP.
+ * table), so one timeline shows DHCP then TFTP; and the journal's
+ * retention, which is the daemon's whatever services run.
  */
 #include "daemon/services.h"
 
@@ -16,6 +17,13 @@
 #include "httpd/http_server.h"
 #include "tftp/tftp_server.h"
 
+/*
+ * The journal's retention (journal.max_events, journal.max_age_days) is
+ * applied at start, when a reload changes it, and every PRUNE_INTERVAL_SEC
+ * (between two prunes a busy server may journal past max_events).
+ */
+#define PRUNE_INTERVAL_SEC 300
+
 struct ib_services {
 	struct event_base *base;	/* not owned */
 	struct ib_store *store;		/* not owned */
@@ -24,6 +32,8 @@ struct ib_services {
 	struct ib_http_server *http;	/* or NULL when disabled */
 	const char *trusted[8];		/* boot files named in the config */
 	size_t n_trusted;
+	struct event *prune_timer;	/* journal retention */
+	struct ib_journal_config retention;	/* as last applied */
 };
 
 /* The boot files named in the config are trusted TFTP names. */
@@ -91,6 +101,42 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 	ib_jw_end(&w);
 }
 
+/*
+ * Applies the journal's retention to the stored events; the queued ones are
+ * written first, so the count covers everything journalled so far.
+ */
+static void prune_journal(struct ib_services *s)
+{
+	int r;
+
+	if ((r = ib_journal_flush(s->journal, false)) < 0)
+		ib_warn("journal: flush before prune failed: %s; events kept queued",
+			strerror(-r));
+	if ((r = ib_journal_prune(s->journal, ib_now_us())) < 0)
+		ib_warn("journal: prune failed: %s; retrying in %d s", strerror(-r),
+			PRUNE_INTERVAL_SEC);
+}
+
+static void on_prune(evutil_socket_t fd, short what, void *arg)
+{
+	prune_journal(arg);
+}
+
+/*
+ * Points the journal at cfg's retention (the journal reads it from the
+ * snapshot being served) and applies it at once if it changed.
+ */
+static void set_retention(struct ib_services *s, const struct ib_config *cfg, bool force)
+{
+	bool changed = cfg->journal.max_events != s->retention.max_events ||
+		       cfg->journal.max_age_days != s->retention.max_age_days;
+
+	ib_journal_set_config(s->journal, &cfg->journal);
+	s->retention = cfg->journal;
+	if (changed || force)
+		prune_journal(s);
+}
+
 static void tftp_opts(struct ib_services *s, const struct ib_config *cfg,
 		      struct ib_tftp_server_opts *o)
 {
@@ -106,6 +152,7 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		    struct ib_services **ret)
 {
 	struct ib_services *s = calloc(1, sizeof(*s));
+	struct timeval prune_tv = { PRUNE_INTERVAL_SEC, 0 };
 	struct ib_tftp_server_opts o;
 	int r;
 
@@ -114,11 +161,17 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 	s->base = base;
 	s->store = store;
 	s->journal = journal;
+	set_retention(s, cfg, true);
+	s->prune_timer = event_new(base, -1, EV_PERSIST, on_prune, s);
+	if (!s->prune_timer || event_add(s->prune_timer, &prune_tv) < 0) {
+		ib_services_free(s);
+		return -ENOMEM;
+	}
 	if (cfg->tftp.enabled) {
 		tftp_opts(s, cfg, &o);
 		if ((r = ib_tftp_server_new(base, &o, &s->tftp)) < 0) {
 			ib_err("tftp: cannot start: %s", strerror(-r));
-			free(s);
+			ib_services_free(s);
 			return r;
 		}
 	}
@@ -142,13 +195,16 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 		return r;
 	if (!s->http && cfg->http.enabled)
 		ib_warn("reload: enabling HTTP needs a restart");
-	if (!s->tftp) {
-		if (cfg->tftp.enabled)
-			ib_warn("reload: enabling TFTP needs a restart");
-		return 0;
+	if (s->tftp) {
+		tftp_opts(s, cfg, &o);
+		if ((r = ib_tftp_server_reconfigure(s->tftp, &o)) < 0)
+			return r;
+	} else if (cfg->tftp.enabled) {
+		ib_warn("reload: enabling TFTP needs a restart");
 	}
-	tftp_opts(s, cfg, &o);
-	return ib_tftp_server_reconfigure(s->tftp, &o);
+	/* last, once cfg is accepted: a refused reload prunes nothing */
+	set_retention(s, cfg, false);
+	return 0;
 }
 
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx)
@@ -163,5 +219,7 @@ void ib_services_free(struct ib_services *s)
 		return;
 	ib_http_server_free(s->http);
 	ib_tftp_server_free(s->tftp);
+	if (s->prune_timer)
+		event_free(s->prune_timer);
 	free(s);
 }

@@ -2,6 +2,11 @@
  * The services beside DHCPv4 (TFTP now; HTTP and DHCPv6 later), started
  * from the snapshot and reconfigured on reload.  Which services exist is
  * chosen by which files are compiled (services_tftp.c).
+ *
+ * The daemon's journal retention lives here too, since this object exists
+ * whatever services run: journal.max_events and journal.max_age_days are
+ * applied when ib_services_new() starts, when a reconfigure changes them,
+ * and every 5 minutes.
  */
 #ifndef IB_DAEMON_SERVICES_H
 #define IB_DAEMON_SERVICES_H

@@ -78,7 +78,7 @@ struct ib_dhcp4_server {
 	int fd;				/* server port socket */
 	int fd_proxy;			/* 4011 socket, or -1 */
 	struct event *ev, *ev_proxy;	/* read events */
-	struct event *reclaim_timer, *flush_timer, *prune_timer;
+	struct event *reclaim_timer, *flush_timer;
 	struct event *commit_timer;	/* one-shot: commit a small batch */
 	int ifindex[MAX_IFACES];	/* interfaces served; none = all */
 	size_t n_ifindex;
@@ -618,15 +618,6 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		ib_warn("journal: flush failed: %s; events kept queued", strerror(-r));
 }
 
-static void on_prune(evutil_socket_t fd, short what, void *arg)
-{
-	struct ib_dhcp4_server *s = arg;
-	int r = ib_journal_prune(s->journal, ib_now_us());
-
-	if (r < 0)
-		ib_warn("journal: prune failed: %s", strerror(-r));
-}
-
 static int add_timer(struct ib_dhcp4_server *s, struct event **ev,
 		     event_callback_fn cb, long sec, long usec)
 {
@@ -668,8 +659,7 @@ static int start(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 	if ((r = add_reader(s, s->fd, &s->ev)) < 0 ||
 	    (s->fd_proxy >= 0 && (r = add_reader(s, s->fd_proxy, &s->ev_proxy)) < 0) ||
 	    (r = add_timer(s, &s->reclaim_timer, on_reclaim, 5, 0)) < 0 ||
-	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 100000)) < 0 ||
-	    (r = add_timer(s, &s->prune_timer, on_prune, 300, 0)) < 0)
+	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 100000)) < 0)
 		return r;
 	return 0;
 }
@@ -745,8 +735,6 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 		event_free(s->reclaim_timer);
 	if (s->flush_timer)
 		event_free(s->flush_timer);
-	if (s->prune_timer)
-		event_free(s->prune_timer);
 	if (s->commit_timer)
 		event_free(s->commit_timer);
 	if (s->fd >= 0)

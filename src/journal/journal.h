@@ -7,7 +7,8 @@
  * in a bounded in-memory queue and written to the store by
  * ib_journal_flush(), which the DHCP shell calls inside its group-commit
  * transaction (so an ACK's events are as durable as its lease) and a timer
- * calls otherwise.  Retention is bounded by count and age (ib_journal_prune).
+ * calls otherwise.  Retention is bounded by count and age (ib_journal_prune),
+ * which the daemon applies whatever services run (src/daemon/services.c).
  */
 #ifndef IB_JOURNAL_JOURNAL_H
 #define IB_JOURNAL_JOURNAL_H

@@ -550,6 +550,62 @@ def test_kill9_keeps_replied_bindings(env):
     assert isinstance(rep, DHCP6_Reply) and iaaddr(rep) == addr, rep.show(dump=True)
 
 
+def event_ids(db: Path) -> list[int]:
+    """Ids of the stored journal events, oldest first."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in con.execute("SELECT id FROM events ORDER BY id")]
+    finally:
+        con.close()
+
+
+def test_journal_pruned_without_dhcp4(lab, tmp_path):
+    """Journal retention is the daemon's, whatever services run.  With only
+    DHCPv6 (no DHCPv4 shell, whose timer alone used to prune, and no HTTP or
+    TFTP), journal.max_events holds: at start, and at once when a reload
+    changes it (the timer repeats it every 5 minutes, too long to wait for
+    here)."""
+    need_daemon()
+    keep = 5
+    e = Env(lab, tmp_path, overrides={"http": {"enabled": False},
+                                      "journal": {"max_events": 1000}})
+
+    def solicit_some(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            (adv,) = e.exchange(bytes(solicit(DUID_LL(lladdr=f"52:54:00:cc:00:{i:02x}"))))
+            assert isinstance(adv, DHCP6_Advertise)
+
+    def wait_events(at_least: int) -> list[int]:
+        deadline = time.monotonic() + 10      # flushed by a 200 ms timer
+        while len(ids := event_ids(e.db)) < at_least and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return ids
+
+    solicit_some(0, 3 * keep)
+    before = wait_events(3 * keep)
+    assert len(before) >= 3 * keep, before
+    # a reload that lowers max_events applies it at once
+    cfg = yaml.safe_load(e.cfg_path.read_text())
+    cfg["journal"]["max_events"] = keep
+    e.cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    off = e.d.log_size()
+    e.d.hup()
+    e.d.wait_log("configuration reloaded", since=off, timeout=20)
+    after = event_ids(e.db)
+    assert len(after) == keep, (before, after)
+    assert min(after) >= sorted(before)[-keep], (before, after)    # the newest kept
+    # more events than max_events, then a restart: pruned at start
+    solicit_some(3 * keep, 3 * keep)
+    e.d.stop()                              # writes what is still queued
+    stored = event_ids(e.db)
+    assert len(stored) >= 3 * keep, stored
+    e.d.start(timeout=20)
+    after = event_ids(e.db)
+    assert after == stored[-keep:], (stored, after)
+    assert e.d.alive()
+    e.d.stop()
+
+
 def test_reply_not_sent_is_journalled(env):
     """A reply the kernel refuses (here an nftables drop on the server's
     output) is named in the journal; the daemon keeps serving."""
