@@ -163,6 +163,13 @@ struct ib_store {
  * ib_store_free().
  */
 int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err);
+/*
+ * PRAGMA synchronous as the store's own connection runs it (the setting is
+ * per connection): 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.  For tests and
+ * diagnostics.  0 and *ret, -EOPNOTSUPP for a store that is not SQLite, or
+ * -EIO.
+ */
+int ib_store_sqlite_synchronous(struct ib_store *s, int *ret);
 void ib_store_free(struct ib_store *s);
 
 /* The schema version this build writes. */

@@ -813,6 +813,9 @@ static int configure(sqlite3 *db, char *err)
 	r = pragma(db, "PRAGMA journal_mode = WAL", "wal", err);
 	if (r == 0)
 		r = pragma(db, "PRAGMA synchronous = FULL", NULL, err);
+	/* setting it answers nothing: read it back (2 = FULL) */
+	if (r == 0)
+		r = pragma(db, "PRAGMA synchronous", "2", err);
 	if (r == 0)
 		r = pragma(db, "PRAGMA foreign_keys = ON", NULL, err);
 	return r;
@@ -876,6 +879,23 @@ int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err)
 
 err_close:
 	ss_close(&ss->base);
+	return r;
+}
+
+int ib_store_sqlite_synchronous(struct ib_store *s, int *ret)
+{
+	sqlite3_stmt *st;
+	int r = -EIO;
+
+	if (s->ops != &sqlite_ops)
+		return -EOPNOTSUPP;
+	if (sqlite3_prepare_v2(to_ss(s)->db, "PRAGMA synchronous", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret = sqlite3_column_int(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
 	return r;
 }
 

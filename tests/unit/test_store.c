@@ -1150,6 +1150,36 @@ static void test_kill9_durability(void **state)
 	assert_true(total > 0);
 }
 
+/*
+ * The store's durability rests on synchronous=FULL (a COMMIT returns once
+ * the WAL is fsynced; there is no config key for it).  The setting is per
+ * connection, so it is read back through the store's own: on a new
+ * database, while a side connection to the same file runs with OFF, and
+ * after reopening the existing file.
+ */
+static void test_synchronous_full(void **state)
+{
+	struct fix *f = *state;
+	sqlite3 *side;
+	int v = -1;
+
+	assert_int_equal(ib_store_sqlite_synchronous(f->s, &v), 0);
+	assert_int_equal(v, 2);			/* FULL */
+	side = side_open(f->path);
+	side_exec(side, "PRAGMA synchronous = OFF");
+	assert_int_equal(side_int(side, "PRAGMA synchronous"), 0);
+	v = -1;
+	assert_int_equal(ib_store_sqlite_synchronous(f->s, &v), 0);
+	assert_int_equal(v, 2);
+	sqlite3_close(side);
+	ib_store_free(f->s);
+	f->s = NULL;
+	fix_open(f);
+	v = -1;
+	assert_int_equal(ib_store_sqlite_synchronous(f->s, &v), 0);
+	assert_int_equal(v, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1171,6 +1201,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test_setup_teardown(test_synchronous_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup_dir_only, teardown),
