@@ -21,6 +21,22 @@ static const char no_group_script[] =
 	"echo ironboot: leaving iPXE, the firmware boots the next device\n"
 	"exit\n";
 
+/*
+ * The script of a profile that boots a kernel with no script of its own.
+ * Each initrd is fetched under an explicit image name, and the kernel line
+ * names every one as "initrd=<name>": an iPXE without LoadFile2 initrd
+ * support (Debian 12's ipxe.efi, 1.0.0+git-20190125) hands initrds to a
+ * Linux EFI stub only as the files the command line names; without them
+ * the kernel boots with no initramfs ("VFS: Unable to mount root fs").
+ * BIOS kernels ignore the argument.  A profile whose args already name an
+ * initrd= gets none added.  The first two lines are config_tpl.c's
+ * built-in head, which still compiles the args at load so that a syntax
+ * error fails the load.
+ */
+#define KERNEL_HEAD "#!ipxe\necho ironboot: mac {{mac}} group {{group}} profile {{profile}}\n"
+#define KERNEL_INITRD_ARGS "{{#initrds}} initrd={{name}}{{/initrds}}"
+#define KERNEL_TAIL "\n{{#initrds}}\ninitrd --name {{name}} {{url}}\n{{/initrds}}\nboot\n"
+
 /* The facts selection and templates see: inventory over request. */
 struct merged {
 	const char *mac;		/* normal form, or NULL */
@@ -216,23 +232,66 @@ static int merge_kv(json_t *o, const struct ib_kv *kv, size_t n)
 	return 0;
 }
 
+/*
+ * The image name of p's initrd i, malloc'ed (NULL: ENOMEM): the last
+ * segment of its path, query and fragment left out (the name iPXE would
+ * pick itself); "initrd<i>" when that is empty; "<i>-<name>" when an
+ * earlier item of items has the name (iPXE looks names up ignoring case).
+ */
+static char *initrd_name(const struct ib_profile *p, size_t i, const json_t *items)
+{
+	const char *ref = p->initrd[i];
+	size_t end = strcspn(ref, "?#"), start = end, k;
+	json_t *it;
+	char *name;
+
+	while (start > 0 && ref[start - 1] != '/')
+		start--;
+	if (start == end)
+		return asprintf(&name, "initrd%zu", i) < 0 ? NULL : name;
+	name = strndup(ref + start, end - start);
+	json_array_foreach(items, k, it) {
+		const char *other = json_string_value(json_object_get(it, "name"));
+
+		if (name && other && strcasecmp(other, name) == 0) {
+			char *unique;
+
+			if (asprintf(&unique, "%zu-%s", i, name) < 0)
+				unique = NULL;
+			free(name);
+			return unique;
+		}
+	}
+	return name;
+}
+
+/* Appends p's initrd i to urls (its URL) and to items ({url, name}). */
+static int add_initrd(json_t *urls, json_t *items, const char *base,
+		      const struct ib_profile *p, size_t i)
+{
+	json_t *it = json_object();
+	char *name = it ? initrd_name(p, i, items) : NULL;
+	int r = name ? set_url(it, "url", base, p->initrd[i]) : -1;
+
+	r = r ? r : set_str(it, "name", name);
+	r = r ? r : json_array_append(urls, json_object_get(it, "url"));
+	r = r ? r : json_array_append(items, it);
+	free(name);
+	json_decref(it);
+	return r;
+}
+
 static int add_profile_values(json_t *v, const struct ib_config *cfg,
 			      const struct ib_boot_plan *plan)
 {
 	const struct ib_profile *p = plan->profile;
-	json_t *meta = json_object(), *initrds = json_array();
-	int r = meta && initrds ? 0 : -1;
+	json_t *meta = json_object(), *urls = json_array(), *items = json_array();
+	int r = meta && urls && items ? 0 : -1;
 
 	if (p && r == 0) {
 		r = merge_kv(meta, p->metadata, p->n_metadata);
-		for (size_t i = 0; i < p->n_initrd && r == 0; i++) {
-			json_t *tmp = json_object();
-
-			r = tmp ? set_url(tmp, "u", cfg->http.base_url, p->initrd[i]) : -1;
-			if (r == 0)
-				r = json_array_append(initrds, json_object_get(tmp, "u"));
-			json_decref(tmp);
-		}
+		for (size_t i = 0; i < p->n_initrd && r == 0; i++)
+			r = add_initrd(urls, items, cfg->http.base_url, p, i);
 	}
 	if (plan->group && r == 0)
 		r = merge_kv(meta, plan->group->metadata, plan->group->n_metadata);
@@ -241,9 +300,11 @@ static int add_profile_values(json_t *v, const struct ib_config *cfg,
 	if (r == 0)
 		r = set_url(v, "kernel_url", cfg->http.base_url, p ? p->kernel : NULL);
 	r = r ? r : json_object_set(v, "metadata", meta);
-	r = r ? r : json_object_set(v, "initrd_urls", initrds);
+	r = r ? r : json_object_set(v, "initrd_urls", urls);
+	r = r ? r : json_object_set(v, "initrds", items);
 	json_decref(meta);
-	json_decref(initrds);
+	json_decref(urls);
+	json_decref(items);
 	return r;
 }
 
@@ -295,34 +356,76 @@ static bool ipxe_magic(const struct ib_tpl_out *out)
 	       strchr(" \t\r\n", out->buf[6]);
 }
 
+/* The source of kernel profile p's script (top of the file), malloc'ed. */
+static char *kernel_source(const struct ib_profile *p)
+{
+	size_t len = sizeof(KERNEL_HEAD) + sizeof(KERNEL_INITRD_ARGS) + sizeof(KERNEL_TAIL) + 32;
+	bool named = false;
+	char *s, *e;
+
+	for (size_t i = 0; i < p->n_args; i++) {
+		len += strlen(p->args[i]) + 1;
+		named |= strncmp(p->args[i], "initrd=", 7) == 0;
+	}
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	e = s + sprintf(s, "%skernel {{kernel_url}}", KERNEL_HEAD);
+	for (size_t i = 0; i < p->n_args; i++)
+		e += sprintf(e, " %s", p->args[i]);
+	sprintf(e, "%s%s", named ? "" : KERNEL_INITRD_ARGS, KERNEL_TAIL);
+	return s;
+}
+
+/*
+ * The template of plan's script into *ret: the profile's own (custom, or
+ * config_tpl.c's built-in for boot: local), or one compiled here into
+ * *ret_own for the caller to free (no group; a kernel without a script).
+ */
+static int script_template(const struct ib_boot_plan *plan, const struct ib_tpl **ret,
+			   struct ib_tpl **ret_own, char *err)
+{
+	const struct ib_profile *p = plan->profile;
+	char name[128];
+	char *src;
+	int r;
+
+	if (p && (p->script || p->boot != IB_BOOT_KERNEL)) {
+		*ret = p->script_tpl;
+		if (!*ret)
+			snprintf(err, IB_BOOT_ERRLEN, "profile %s has no compiled script", p->name);
+		return *ret ? 0 : -EINVAL;
+	}
+	if (!p)
+		return ib_tpl_compile("no-group script", no_group_script,
+				      sizeof(no_group_script) - 1, IB_TPL_IPXE, ret_own, err);
+	src = kernel_source(p);
+	if (!src)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "built-in script of %s", p->name);
+	r = ib_tpl_compile(name, src, strlen(src), IB_TPL_IPXE, ret_own, err);
+	free(src);
+	return r;
+}
+
 int ib_boot_render_script(const struct ib_config *cfg, const struct ib_boot_plan *plan,
 			  const json_t *values, struct ib_tpl_out *out, char *err)
 {
-	struct ib_tpl *fallback = NULL;
-	const struct ib_tpl *t;
+	struct ib_tpl *own = NULL;
+	const struct ib_tpl *t = NULL;
 	int r;
 
 	err[0] = '\0';
-	if (plan->profile) {
-		t = plan->profile->script_tpl;
-	} else {
-		r = ib_tpl_compile("no-group script", no_group_script, sizeof(no_group_script) - 1,
-				   IB_TPL_IPXE, &fallback, err);
-		if (r < 0)
-			return r;
-		t = fallback;
-	}
-	r = t ? render(t, values, out, err) : -EINVAL;
-	if (!t)
-		snprintf(err, IB_BOOT_ERRLEN, "profile %s has no compiled script",
-			 plan->profile->name);
+	r = script_template(plan, &t, &own, err);
+	if (r == 0)
+		r = render(own ? own : t, values, out, err);
 	if (r == 0 && !ipxe_magic(out)) {
 		snprintf(err, IB_BOOT_ERRLEN, "script of profile %s does not start with the line "
 			 "\"#!ipxe\"", plan->profile ? plan->profile->name : "-");
 		out->len = 0;
 		r = -EINVAL;
 	}
-	ib_tpl_free(fallback);
+	ib_tpl_free(own);
 	return r;
 }
 

@@ -75,16 +75,30 @@ int ib_boot_plan(const struct ib_config *cfg, const struct ib_facts *f,
 /*
  * Builds the template context of plan: mac, uuid, hostname, serial, arch,
  * platform (machine entry over request), base_url, group, profile, labels
- * (the machine's), metadata (machine over group over profile), kernel_url
- * and initrd_urls (asset paths become base_url/assets/<path>).  Missing
- * values are null.  Returns a new reference, or NULL on ENOMEM.
+ * (the machine's), metadata (machine over group over profile), kernel_url,
+ * initrd_urls (asset paths become base_url/assets/<path>) and initrds, the
+ * same in order as {url, name}: name is the image name the built-in script
+ * fetches it under and names on the kernel line (the last segment of its
+ * path; unique).  Missing values are null.  Returns a new reference, or
+ * NULL on ENOMEM.
  */
 json_t *ib_boot_values(const struct ib_config *cfg, const struct ib_facts *f,
 		       const struct ib_boot_plan *plan);
 
 /*
  * Renders the iPXE script of plan into out (ib_tpl_out_init'ed by the
- * caller).  The script always starts with the line "#!ipxe".  Returns 0;
+ * caller).  The script always starts with the line "#!ipxe".  A profile
+ * that boots a kernel without a script of its own gets
+ *
+ *   #!ipxe
+ *   echo ironboot: mac {{mac}} group {{group}} profile {{profile}}
+ *   kernel {{kernel_url}} <args> initrd=<name> ...   (one per initrd)
+ *   initrd --name <name> <url>                        (each initrd)
+ *   boot
+ *
+ * where the initrd= arguments let the Linux EFI stub of an iPXE without
+ * LoadFile2 find its initrds (none are added when the args name one).
+ * Returns 0;
  * -EINVAL when a value is refused or a custom script does not start with
  * "#!ipxe" (err, IB_BOOT_ERRLEN bytes, says which key or why); -E2BIG or
  * -ENOMEM.

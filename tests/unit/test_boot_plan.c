@@ -173,9 +173,10 @@ static const struct script_case script_cases[] = {
 	{ "52:54:00:00:00:10", NULL,
 	  "#!ipxe\n"
 	  "echo ironboot: mac 52:54:00:00:00:10 group default profile linux\n"
-	  "kernel " BASE "/assets/vmlinuz console=ttyS0 ib.marker=booted-node10 quiet\n"
-	  "initrd " BASE "/assets/initrd.img\n"
-	  "initrd https://x.example/fw.img\n"
+	  "kernel " BASE "/assets/vmlinuz console=ttyS0 ib.marker=booted-node10 quiet"
+	  " initrd=initrd.img initrd=fw.img\n"
+	  "initrd --name initrd.img " BASE "/assets/initrd.img\n"
+	  "initrd --name fw.img https://x.example/fw.img\n"
 	  "boot\n" },
 	{ "52:54:00:00:00:10", "efi",
 	  "#!ipxe\n"
@@ -207,6 +208,45 @@ static void test_scripts(void **state)
 			fail_msg("case %zu: %s", i, err);
 		assert_string_equal(out.buf, c->script);
 	}
+	ib_tpl_out_done(&out);
+	ib_config_free(cfg);
+}
+
+/* Each initrd is fetched under an image name the kernel line names once. */
+static void test_initrd_names(void **state)
+{
+	static const char yaml[] = HTTP
+		"profiles:\n"
+		"  - { name: many, kernel: vmlinuz, args: [quiet], initrd: [a/initrd.img, b/INITRD.img,\n"
+		"      \"https://x.example/i.img?v=1#f\", \"https://x.example/dir/\"] }\n"
+		"  - { name: named, kernel: vmlinuz, initrd: [initrd.img], args: [initrd=initrd.img] }\n"
+		"groups:\n"
+		"  - { name: many, profile: many }\n"
+		"  - { name: named, profile: named, selector: { mac: \"52:54:00:00:00:20\" } }\n";
+	struct ib_config *cfg = load(yaml);
+	char err[IB_BOOT_ERRLEN];
+	struct ib_tpl_out out;
+
+	ib_tpl_out_init(&out, 0);
+	assert_int_equal(script_for(cfg, "52:54:00:00:00:10", NULL, NULL, &out, err), 0);
+	assert_string_equal(out.buf,
+		"#!ipxe\n"
+		"echo ironboot: mac 52:54:00:00:00:10 group many profile many\n"
+		"kernel " BASE "/assets/vmlinuz quiet initrd=initrd.img initrd=1-INITRD.img"
+		" initrd=i.img initrd=initrd3\n"
+		"initrd --name initrd.img " BASE "/assets/a/initrd.img\n"
+		"initrd --name 1-INITRD.img " BASE "/assets/b/INITRD.img\n"
+		"initrd --name i.img https://x.example/i.img?v=1#f\n"
+		"initrd --name initrd3 https://x.example/dir/\n"
+		"boot\n");
+	/* the profile's args name the initrd already: not twice */
+	assert_int_equal(script_for(cfg, "52:54:00:00:00:20", NULL, NULL, &out, err), 0);
+	assert_string_equal(out.buf,
+		"#!ipxe\n"
+		"echo ironboot: mac 52:54:00:00:00:20 group named profile named\n"
+		"kernel " BASE "/assets/vmlinuz initrd=initrd.img\n"
+		"initrd --name initrd.img " BASE "/assets/initrd.img\n"
+		"boot\n");
 	ib_tpl_out_done(&out);
 	ib_config_free(cfg);
 }
@@ -434,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_machine_entry),
 		cmocka_unit_test(test_bad_facts),
 		cmocka_unit_test(test_scripts),
+		cmocka_unit_test(test_initrd_names),
 		cmocka_unit_test(test_sanboot),
 		cmocka_unit_test(test_no_group),
 		cmocka_unit_test(test_injection_request),
