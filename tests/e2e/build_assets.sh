@@ -13,9 +13,11 @@
 #                    IRONBOOT-MARKER: <value of ib.marker= on the cmdline>
 #                to /dev/console and /dev/ttyS0, then `poweroff -f`.
 #                No modules, no network: iPXE has already fetched everything.
-#   ipxe.efi     a real copy of Debian's /usr/lib/ipxe/ipxe.efi (a symlink
-#                there), for UEFI HTTP boot from the assets directory
 #   VERSION      the kernel package name (the cache key)
+#
+# An assets directory links to these files; ipxe.efi for UEFI HTTP boot is
+# a link to Debian's /usr/lib/ipxe/ipxe.efi, not a copy (ironbootd serves
+# the symlinks its operator makes).
 #
 # busybox-static Conflicts: busybox (which the integration tests use), so it
 # is not installed either: its .deb is downloaded and unpacked.  The cpio
@@ -143,16 +145,6 @@ with gzip.open(out, "wb", 9) as z:
 EOF
 	mv -f "$work/initrd.img" "$CACHE/initrd.img"
 	log "initrd: built ($(stat -c %s "$CACHE/initrd.img") bytes)"
-fi
-
-# -- (c) ipxe.efi for HTTP boot (a real file: Debian's is a symlink) -------
-if [ -e /usr/lib/ipxe/ipxe.efi ]; then
-	if ! cmp -s /usr/lib/ipxe/ipxe.efi "$CACHE/ipxe.efi" 2>/dev/null; then
-		cp -L /usr/lib/ipxe/ipxe.efi "$CACHE/ipxe.efi.tmp"
-		mv -f "$CACHE/ipxe.efi.tmp" "$CACHE/ipxe.efi"
-	fi
-else
-	log "ipxe.efi: /usr/lib/ipxe/ipxe.efi missing (apt-get install ipxe); UEFI HTTP boot will skip"
 fi
 
 for f in vmlinuz initrd.img; do

@@ -8,10 +8,16 @@ afterwards, also on failure; QEMU and ironbootd killed by PID):
     ns vm:   vm0 --- br0 --- tap0 <== qemu-system-x86_64 -netdev tap
 
 QEMU never uses user-mode networking; its only NIC is a tap inside the test's
-own namespace.  The config is examples/lab.yaml with a per-test state dir and
-assets dir; the assets (Debian kernel, busybox initramfs, ipxe.efi) come from
-tests/e2e/build_assets.sh (cached in $IB_E2E_ASSETS, default
-/var/cache/ironboot-e2e).  The initramfs prints
+own namespace.  The daemon runs examples/lab.yaml as shipped (`ironbootd
+--config examples/lab.yaml`, nothing rewritten) on an empty /tmp of its own
+mount namespace (fresh_host.py), so its state dir /tmp/ironboot-lab is new
+for every test.  The assets are symlinks where the file's http.assets says
+(/tmp/ironboot-lab/assets), as an operator would make them: vmlinuz and
+initrd.img to tests/e2e/build_assets.sh's cache ($IB_E2E_ASSETS, default
+/var/cache/ironboot-e2e: a Debian kernel and a busybox initramfs), ipxe.efi
+to Debian's /usr/lib/ipxe/ipxe.efi (itself a link into /boot).  The
+machines are lab.yaml's own (node10, node11, the "local" group's MAC).
+The initramfs prints
 "IRONBOOT-MARKER: <ib.marker= of the command line>" on ttyS0 and powers off;
 the "linux" profile's args carry ib.marker=booted-{{hostname}}, so the marker
 proves that the per-machine script reached the kernel.
@@ -33,8 +39,9 @@ Workarounds (see the comments where they are applied):
   * UEFI: Debian 12's ipxe.efi (1.0.0+git-20190125) predates iPXE's
     LoadFile2 initrd support, so the kernel's EFI stub only finds the initrd
     through an "initrd=<image name>" argument (without it: "VFS: Unable to
-    mount root fs", checked); the test config's linux profile adds
-    "initrd=initrd.img" (harmless under BIOS).
+    mount root fs", issue #11).  The product adds it: the built-in script's
+    kernel line names every initrd it fetches (src/boot/boot_plan.h), so
+    lab.yaml's linux profile boots under UEFI as shipped.
   * The BOOTP "file" field holds 128 bytes: lab.yaml's script URL is longer,
     so it travels in option 67 only; the journal's "file" is the whole URL.
   * UEFI HTTP boot: OVMF builds one boot option per NIC and protocol and
@@ -42,8 +49,7 @@ Workarounds (see the comments where they are applied):
     PXE off through fw_cfg (opt/org.tianocore/IPv4PXESupport=n,
     IPv6PXESupport=n; NetworkPkg PCDs set by OvmfPkg's PxeBcPcdLib) and IPv6
     off (opt/org.tianocore/IPv6Support=n), so the first boot option is
-    "UEFI HTTPv4"; TFTP is also disabled in ironbootd so a PXE attempt could
-    not succeed by accident.
+    "UEFI HTTPv4"; the journal must then show no TFTP transfer at all.
 
 Every test prints the machine's timeline (`ironboot events --mac M`) and
 the milestones; on failure both go into the assertion message with the
@@ -63,8 +69,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
+import fresh_host
 import netlab
 
 REPO = netlab.REPO
@@ -82,12 +88,14 @@ IPXE_EFI = IPXE_DIR / "ipxe.efi"
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 
-# machines: (mac, hostname).  BIOS and local-disk use examples/lab.yaml's
-# own entries (node10; the "local" group's MAC); the UEFI ones are added to
-# the test config's inventory.
+# machines: (mac, hostname), examples/lab.yaml's own.  node10 is in its
+# inventory (hostname from there); node11 only has a DHCPv4 reservation by
+# client identifier (01:<mac>, which iPXE sends), so its hostname reaches
+# the script URL through iPXE's ${hostname}, from DHCP option 12.  The
+# "local" group's MAC gets the local-disk profile.
 BIOS_MAC, BIOS_HOST = "52:54:00:00:00:10", "node10"
-UEFI_MAC, UEFI_HOST = "52:54:00:b0:07:12", "uefipxe"
-HTTPB_MAC, HTTPB_HOST = "52:54:00:b0:07:13", "uefihttp"
+UEFI_MAC, UEFI_HOST = "52:54:00:00:00:11", "node11"
+HTTPB_MAC, HTTPB_HOST = "52:54:00:00:00:10", "node10"
 LOCAL_MAC = "52:54:00:00:00:20"
 VM_UUID = "6b8f2a4c-1d3e-4f50-9a7b-0c1d2e3f4a5c"
 
@@ -111,8 +119,8 @@ def tail(path: Path | None, n: int = 30) -> str:
 def need(*paths: Path) -> None:
     for p in paths:
         if not Path(p).exists():
-            pytest.skip(f"{p} missing (apt-get install qemu-system-x86 ipxe "
-                        f"ipxe-qemu ovmf)")
+            pytest.fail(f"{p} missing: the test install step failed "
+                        f"(scripts/deps.sh test: qemu-system-x86 ipxe ipxe-qemu ovmf)")
 
 
 # ---------------------------------------------------------------------------
@@ -121,37 +129,29 @@ def need(*paths: Path) -> None:
 
 @pytest.fixture(scope="module")
 def assets() -> Path:
-    """The cache of build_assets.sh (built on first use; skip if it fails)."""
+    """The cache of build_assets.sh (built on first use)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root (network namespaces, tap devices, apt-get download)")
+        pytest.fail("needs root (network namespaces, tap devices, apt-get download)")
     try:
         p = subprocess.run(["bash", str(BUILD_ASSETS), str(ASSETS_CACHE)],
                            capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
-        pytest.skip(f"{BUILD_ASSETS} did not finish within 900 s")
+        pytest.fail(f"{BUILD_ASSETS} did not finish within 900 s")
     if p.returncode != 0:
-        pytest.skip(f"boot assets could not be built ({BUILD_ASSETS} -> "
+        pytest.fail(f"boot assets could not be built ({BUILD_ASSETS} -> "
                     f"{p.returncode}): {p.stderr.strip()[-600:]}")
     for f in ("vmlinuz", "initrd.img"):
         if not (ASSETS_CACHE / f).is_file():
-            pytest.skip(f"{ASSETS_CACHE / f} missing after build_assets.sh")
+            pytest.fail(f"{ASSETS_CACHE / f} missing after build_assets.sh")
     return ASSETS_CACHE
 
 
 def lab_config(name: str = "lab.yaml") -> dict:
+    """examples/<name>, read (never rewritten: the daemon runs the file)."""
     cfg = netlab.lab_config(name)
-    if not isinstance(cfg.get("http"), dict) or not cfg.get("profiles"):
-        pytest.skip(f"HTTP boot service not there yet: examples/{name} has "
-                    f"no http:/profiles: section")
+    assert isinstance(cfg.get("http"), dict) and cfg.get("profiles"), \
+        f"examples/{name} has no http:/profiles: section"
     return cfg
-
-
-def _place(src: Path, dst: Path) -> None:
-    """A real file at dst (hard link when possible, else a copy)."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 # ---------------------------------------------------------------------------
@@ -161,18 +161,15 @@ def _place(src: Path, dst: Path) -> None:
 class LinuxBootLab:
     # what a subclass changes (test_boot_ipv6.py): the examples/ config,
     # srv0's address, where the HTTP service listens, the script URL's key
-    # in boot:, the machines added to the inventory
+    # in boot:
     CONFIG = "lab.yaml"
     SRV_CIDR = f"{SRV_IP}/24"
     HTTP_BASE = f"http://{SRV_IP}:{HTTP_PORT}"
     SCRIPT_KEY = "ipxe_script"
-    MACHINES = ((BIOS_MAC, BIOS_HOST), (UEFI_MAC, UEFI_HOST),
-                (HTTPB_MAC, HTTPB_HOST))
 
-    def __init__(self, lab: netlab.Lab, tmp: Path, assets: Path,
-                 tftp: bool = True):
+    def __init__(self, lab: netlab.Lab, tmp: Path, assets: Path):
         self.lab, self.tmp = lab, tmp
-        cfg = lab_config(self.CONFIG)
+        cfg = lab_config(self.CONFIG)       # read only: what the file says
         self.srv = lab.netns("srv")
         self.vm = lab.netns("vm")
         lab.veth(self.srv, "srv0", self.vm, "vm0")
@@ -180,39 +177,23 @@ class LinuxBootLab:
         lab.tap(self.vm, "tap0")
         lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
 
-        adir = tmp / "assets"
-        adir.mkdir()
-        for f in ("vmlinuz", "initrd.img"):
-            _place(assets / f, adir / f)
-        # UEFI HTTP boot: boot.http_x64 names /assets/ipxe.efi; Debian's
-        # /usr/lib/ipxe/ipxe.efi is a symlink, the assets dir gets the file
-        if IPXE_EFI.exists():
-            shutil.copyfile(IPXE_EFI, adir / "ipxe.efi")
-        self.assets = adir
+        # The example runs as shipped, on an empty /tmp of the daemon's own
+        # (fresh_host.py): its state dir is created by the daemon, and the
+        # assets are linked where its http.assets says, as an operator
+        # would link them (ipxe.efi: Debian's, itself a link into /boot).
+        adir = Path(cfg["http"]["assets"])
+        for key, path in (("server.state_dir", cfg["server"]["state_dir"]),
+                          ("http.assets", adir)):
+            assert Path(path).is_relative_to("/tmp"), \
+                f"examples/{self.CONFIG}: {key} {path} is not under /tmp"
+        links = {str(adir / f): assets / f for f in ("vmlinuz", "initrd.img")}
+        links[str(adir / "ipxe.efi")] = IPXE_EFI
+        self.assets = assets                # the link targets, for sizes
 
-        cfg["server"]["state_dir"] = str(tmp / "state")
-        cfg["server"]["log_level"] = "debug"
-        cfg.setdefault("tftp", {}).update(enabled=tftp, root=str(IPXE_DIR))
-        http = cfg["http"]
-        http.update(enabled=True, assets=str(adir))
-        for p in cfg.get("profiles", []):
-            if p.get("name") == "linux":
-                # Debian 12's ipxe.efi has no LoadFile2 initrd: the EFI
-                # stub needs initrd=<image name> (ignored under BIOS)
-                args = p.setdefault("args", [])
-                if not any(str(a).startswith("initrd=") for a in args):
-                    args.append("initrd=initrd.img")
-        machines = cfg.setdefault("machines", [])
-        have = {str(m.get("mac", "")).lower() for m in machines}
-        for mac, host in self.MACHINES:
-            if mac not in have:
-                machines.append({"mac": mac, "hostname": host})
         self.cfg = cfg
         self.script_url = cfg["boot"][self.SCRIPT_KEY]
-        self.cfg_path = tmp / "ironboot.yaml"
-        self.cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        self.daemon = netlab.Daemon(lab, self.srv, self.cfg_path,
-                                    log_path=tmp / "ironbootd.stderr")
+        self.daemon = fresh_host.shipped_daemon(lab, self.srv, self.CONFIG, tmp,
+                                                cover="/tmp", links=links)
         self.qemu: subprocess.Popen | None = None
         self.qemu_files: dict[str, Path] = {}
         self.t0 = time.monotonic()
@@ -221,25 +202,18 @@ class LinuxBootLab:
     # -- processes -------------------------------------------------------------
     def start_daemon(self) -> None:
         chk = self.daemon.check_config()
-        if chk.returncode != 0:
-            msg = (chk.stderr or chk.stdout).strip()
-            # a daemon without the HTTP service says "<file>:L:C: http:
-            # unknown key" (or profiles/groups/machines); anything else
-            # is a real failure
-            if re.search(r"\b(http|profiles|groups|machines): unknown key", msg):
-                pytest.skip(f"ironbootd refuses the http:/profiles: config "
-                            f"(HTTP boot service not in the daemon yet): {msg[-400:]}")
-            raise AssertionError(f"ironbootd --check-config {self.cfg_path}: {msg}")
+        assert chk.returncode == 0, \
+            f"ironbootd --check-config examples/{self.CONFIG}: " \
+            f"{(chk.stderr or chk.stdout).strip()}"
         self.daemon.start(timeout=15)
         self._probe_http()
 
     def _probe_http(self) -> None:
-        """GET /boot.ipxe inside srv; skip while the service is missing."""
+        """GET /boot.ipxe inside srv: the HTTP service answers."""
         url = f"{self.HTTP_BASE}/boot.ipxe?mac=02:00:00:00:00:01"
         code, body = self.http_get(url)
-        if code in (None, 404) or (code == 200 and not body.startswith("#!ipxe")):
-            pytest.skip(f"HTTP boot service not in the daemon yet: GET "
-                        f"/boot.ipxe -> {code} {body[:200]!r}")
+        assert code == 200 and body.startswith("#!ipxe"), \
+            f"GET {url} -> {code} {body[:200]!r}\n{self.daemon.log_tail()}"
 
     def http_get(self, url: str) -> tuple[int | None, str]:
         """(status, body) of a GET run inside the server namespace (python3
@@ -343,6 +317,15 @@ class LinuxBootLab:
                                      f"console within {timeout:.0f}s")
             time.sleep(0.25)
 
+    def wait_marker(self, host: str, timeout: float) -> None:
+        """The initramfs' marker line, exactly "booted-<host>" (host "":
+        a machine with no hostname)."""
+        line = f"{MARKER}booted-{host}"
+        self.wait_serial(line, timeout, "marker")
+        time.sleep(0.2)                    # the rest of the line
+        assert re.search(re.escape(line) + r"\r?$", self.serial(), re.M), \
+            f"marker line is not {line!r}: {self.serial()[-300:]!r}"
+
     def wait_for(self, mac: str, pred, timeout: float, what: str):
         """Poll the journal of mac until pred(events) is truthy; return it."""
         deadline = time.monotonic() + timeout
@@ -373,9 +356,10 @@ class LinuxBootLab:
 @pytest.fixture
 def make_lab(lab, tmp_path, ironbootd_bin, assets):
     if not os.access(QEMU, os.X_OK):
-        pytest.skip("qemu-system-x86_64 not installed (apt-get install qemu-system-x86)")
+        pytest.fail("qemu-system-x86_64 not installed (scripts/deps.sh test)")
     if not os.path.exists("/dev/net/tun"):
-        pytest.skip("/dev/net/tun missing (tap devices unavailable)")
+        pytest.fail("/dev/net/tun missing (tap devices unavailable)")
+    netlab.require_tool("unshare", "nsenter")
     made: list[LinuxBootLab] = []
 
     def make(cls: type[LinuxBootLab] = LinuxBootLab, **kw) -> LinuxBootLab:
@@ -476,7 +460,7 @@ def test_bios_linux(make_lab):
                    f"romfile={BIOS_ROM},bootindex=1",
         "-boot", "n"])
     with bl.explain(mac):
-        bl.wait_serial(f"{MARKER}booted-{BIOS_HOST}", BOOT_TIMEOUT, "marker")
+        bl.wait_marker(BIOS_HOST, BOOT_TIMEOUT)
         evs = bl.events(mac)
         assert first(evs, "dhcp4", None), "no dhcp4 event"
         check_linux_chain(bl, mac, 0)
@@ -502,7 +486,7 @@ def test_uefi_pxe_linux(make_lab):
     mac = UEFI_MAC
     bl.start_qemu("uefi", _ovmf(bl, mac, []))
     with bl.explain(mac):
-        bl.wait_serial(f"{MARKER}booted-{UEFI_HOST}", BOOT_TIMEOUT, "marker")
+        bl.wait_marker(UEFI_HOST, BOOT_TIMEOUT)
         evs = bl.events(mac)
         fw = first(evs, "dhcp4", "discover", boot="pxe", arch=7)
         assert fw, "no firmware PXE DHCPDISCOVER (arch 7)"
@@ -518,8 +502,7 @@ def test_uefi_pxe_linux(make_lab):
 def test_uefi_http_linux(make_lab):
     """OVMF HTTP boot -> /assets/ipxe.efi (no TFTP) -> iPXE -> marker."""
     need(OVMF_CODE, OVMF_VARS, IPXE_EFI)
-    # TFTP off: a PXE attempt cannot succeed; the firmware must use HTTP
-    bl = make_lab(tftp=False)
+    bl = make_lab()
     mac = HTTPB_MAC
     http_url = bl.cfg["boot"].get("http_x64", "")
     assert http_url.endswith("/assets/ipxe.efi"), \
@@ -531,7 +514,7 @@ def test_uefi_http_linux(make_lab):
         "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
         "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=n"]))
     with bl.explain(mac):
-        bl.wait_serial(f"{MARKER}booted-{HTTPB_HOST}", BOOT_TIMEOUT, "marker")
+        bl.wait_marker(HTTPB_HOST, BOOT_TIMEOUT)
         evs = bl.events(mac)
         fw = first(evs, "dhcp4", "discover", boot="uefi-http", arch=16)
         assert fw, "no firmware HTTP boot DHCPDISCOVER (HTTPClient, arch 16)"

@@ -16,7 +16,9 @@ only NIC is a tap inside the test's own namespace.
   test_uefi_pxe_chain   OVMF's own PXE (virtio-net, no option ROM): DHCP arch
                         7 -> ipxe.efi over TFTP -> ipxe.efi DHCPs again as iPXE.
 
-The journal is read with `ironboot --json events --mac M`; an ACK is accepted
+The daemon runs examples/lab.yaml as shipped, on an empty /tmp of its own
+mount namespace (fresh_host.py).  The journal is read with
+`ironboot --json events --mac M`; an ACK is accepted
 in either layout (one event per exchange, or a separate "ack" event).  The
 VM gets a fixed SMBIOS UUID, which must show in the journal (option 97).
 
@@ -38,8 +40,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
+import fresh_host
 import netlab
 
 REPO = netlab.REPO
@@ -75,10 +77,10 @@ def in_pool(addr: str | None) -> bool:
 
 
 def need(*paths: Path) -> None:
-    """Skip unless every path exists (firmware, ROMs, boot files)."""
+    """Fail unless every path exists (firmware, ROMs, boot files)."""
     for p in paths:
         if not Path(p).exists():
-            pytest.skip(f"{p} missing (apt-get install qemu-system-x86 ipxe "
+            pytest.fail(f"{p} missing (apt-get install qemu-system-x86 ipxe "
                         f"ipxe-qemu ovmf)")
 
 
@@ -104,16 +106,14 @@ class BootLab:
         lab.tap(self.vm, "tap0")
         lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
 
-        cfg = netlab.lab_config()
-        cfg["server"]["state_dir"] = str(tmp / "state")
-        cfg["server"]["log_level"] = "debug"
-        cfg.setdefault("tftp", {}).update(enabled=True, root=str(IPXE_DIR))
+        # examples/lab.yaml as shipped, on an empty /tmp of the daemon's own
+        # (fresh_host.py): its state dir /tmp/ironboot-lab is new every test
+        cfg = netlab.lab_config()           # read only: what the file says
+        assert cfg["tftp"]["root"] == str(IPXE_DIR), cfg["tftp"]
         self.cfg = cfg
         self.script_url = cfg["boot"]["ipxe_script"]
-        self.cfg_path = tmp / "ironboot.yaml"
-        self.cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        self.daemon = netlab.Daemon(lab, self.srv, self.cfg_path,
-                                    log_path=tmp / "ironbootd.stderr")
+        self.daemon = fresh_host.shipped_daemon(lab, self.srv, "lab.yaml", tmp,
+                                                cover="/tmp")
         self.qemu: subprocess.Popen | None = None
         self.qemu_files: dict[str, Path] = {}
         self.t0 = time.monotonic()
@@ -219,9 +219,9 @@ class BootLab:
 @pytest.fixture
 def bootlab(lab, tmp_path, ironbootd_bin):
     if not os.access(QEMU, os.X_OK):
-        pytest.skip("qemu-system-x86_64 not installed (apt-get install qemu-system-x86)")
+        pytest.fail("qemu-system-x86_64 not installed (scripts/deps.sh test)")
     if not os.path.exists("/dev/net/tun"):
-        pytest.skip("/dev/net/tun missing (tap devices unavailable)")
+        pytest.fail("/dev/net/tun missing (tap devices unavailable)")
     bl = BootLab(lab, tmp_path)
     try:
         bl.start_daemon()
