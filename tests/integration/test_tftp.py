@@ -7,8 +7,13 @@ built here; clients run in a second namespace across a veth:
 
 Clients: tftp-hpa (`tftp`), atftp, curl, busybox tftp, and a small Python
 client over plain UDP sockets for crafted packets.  Every download is
-compared by SHA-256.  Loss is induced inside the namespaces only (tc netem
-when the kernel has it, else an nftables numgen drop rule).
+compared by SHA-256.  Loss is induced inside the namespaces only, and is
+deterministic: nftables rules drop the first copies of chosen DATA or ACK
+packets (by opcode and block number), so every run loses the same packets
+and the server's retransmissions are what gets them through.
+
+Every tool used here is installed by `scripts/deps.sh test`; a missing one
+fails the test (the install step failed), it never skips.
 
 Run:  sudo /usr/bin/python3 -m pytest tests/integration/test_tftp.py -v
 """
@@ -16,12 +21,15 @@ Run:  sudo /usr/bin/python3 -m pytest tests/integration/test_tftp.py -v
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import selectors
+import shlex
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -40,6 +48,11 @@ MAX_RETRIES = 5            # daemon's retransmits before giving up (config)
 MAX_PER_CLIENT = 8
 SO_RCVBUFFORCE = 33          # <asm-generic/socket.h>; not in Python's socket module
 BIG = 32 * 1024 * 1024 + 12345   # > 65535 blocks of 512: block numbers wrap
+# Contents of the file outside the root: a marker unique to this run, so it
+# can only be on the wire if the server read that file.
+SECRET = b"ironboot-outside-root-" + os.urandom(8).hex().encode()
+PASSWD = b"root:x:0:0:"             # first bytes of /etc/passwd
+TOOLS = ("tftp", "atftp", "curl", "busybox", "nft")
 
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
 
@@ -103,17 +116,22 @@ def make_root(base: Path) -> dict:
         for _ in range(BIG // (1 << 20)):
             f.write(rnd(1 << 20))
         f.write(rnd(BIG % (1 << 20)))
-    (outside / "secret").write_bytes(b"must never be served\n")
+    # lines of 39 bytes: a whole marker in every block of 77 bytes or more
+    (outside / "secret").write_bytes((SECRET + b"\n") * 400)
     (root / "inner-link.bin").symlink_to("small.bin")          # stays inside
     (root / "escape-rel").symlink_to("../outside/secret")        # climbs out
     (root / "escape-abs").symlink_to("/etc/passwd")              # absolute
+    (root / "escape-abs-secret").symlink_to(str(outside / "secret"))
     (root / "sub" / "escape-dir").symlink_to(str(outside))       # dir out
+    (root / "up").symlink_to("..")                               # dir above root
+    (root / "chain-1").symlink_to("chain-2")                     # inside, then
+    (root / "chain-2").symlink_to("sub/escape-dir/secret")       # out
     ipxe = Path("/usr/lib/ipxe/ipxe.efi")
     if ipxe.exists():
         (root / "ipxe.efi").symlink_to(ipxe)        # trusted: boot.efi_x64
         (root / "untrusted.efi").symlink_to(ipxe)   # same target, not trusted
     os.chmod(base, 0o755)
-    return {"root": root, "files": files, "ipxe": ipxe}
+    return {"root": root, "files": files, "ipxe": ipxe, "outside": outside}
 
 
 # -- a minimal TFTP client over a UDP socket --------------------------------
@@ -195,6 +213,21 @@ class Env:
             s.close()
 
 
+def need_tool(tool: str) -> None:
+    """A client this file drives is part of the test environment: missing,
+    it is a failure (of `scripts/deps.sh test`), never a skip."""
+    if not shutil.which(tool):
+        pytest.fail(f"{tool} not installed: the test dependency install step "
+                    f"(scripts/deps.sh test) failed", pytrace=False)
+
+
+def need_ipxe(env) -> None:
+    if not env.tree["ipxe"].exists():
+        pytest.fail(f"{env.tree['ipxe']} missing: package ipxe not installed, "
+                    f"the dependency install step (scripts/deps.sh) failed",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     ok, reason = netlab.netns_available()
@@ -203,9 +236,8 @@ def env(tmp_path_factory):
     bin_ = netlab.find_binary(netlab.build_dir(), "ironbootd")
     if not bin_.exists():
         pytest.skip(f"ironbootd not built in {netlab.build_dir()}")
-    for tool in ("tftp", "curl", "busybox"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} not installed")
+    for tool in TOOLS:
+        need_tool(tool)
     netlab.cleanup_stale()
     base = tmp_path_factory.mktemp("tftp")
     tree = make_root(base)
@@ -295,8 +327,6 @@ def test_rollover_curl_blksize_512(env):
     [],
 ], ids=["win16-blk1428", "blk1428", "win64-blk8192-tsize", "plain"])
 def test_atftp(env, opts):
-    if not shutil.which("atftp"):
-        pytest.skip("atftp not installed (apt-get install atftp)")
     for name in ("one-meg.bin", "exact.bin", "empty.bin"):
         out = env.out / f"atftp-{len(opts)}-{name}"
         p = env.run(["atftp", *opts, "-g", "-r", name, "-l", str(out), SRV4])
@@ -305,8 +335,6 @@ def test_atftp(env, opts):
 
 
 def test_atftp_window_big(env):
-    if not shutil.which("atftp"):
-        pytest.skip("atftp not installed")
     out = env.out / "atftp-big.bin"
     p = env.run(["atftp", "--option", "windowsize 16", "--option", "blksize 1428",
                  "-g", "-r", "big.bin", "-l", str(out), SRV4], timeout=300)
@@ -346,8 +374,7 @@ def test_ipv6(env):
 def test_trusted_boot_file_follows_symlink(env):
     """ipxe.efi is named in boot: and may follow its symlink out of the root
     (Debian's /usr/lib/ipxe/ipxe.efi points into /boot)."""
-    if not env.tree["ipxe"].exists():
-        pytest.skip("ipxe package not installed")
+    need_ipxe(env)
     out = env.out / "ipxe.efi"
     p = env.run(["tftp", SRV4, "-m", "binary", "-c", "get", "ipxe.efi", str(out)])
     assert p.returncode == 0, p.stdout + p.stderr
@@ -382,8 +409,8 @@ REFUSALS = [
 @pytest.mark.parametrize("pkt,codes", [(p, c) for _, p, c in REFUSALS],
                          ids=[n for n, _, _ in REFUSALS])
 def test_refused_with_error(env, pkt, codes):
-    if b"ipxe.efi" in pkt and not env.tree["ipxe"].exists():
-        pytest.skip("ipxe package not installed")
+    if b"ipxe.efi" in pkt:
+        need_ipxe(env)
     s = env.sock()
     try:
         s.settimeout(3)
@@ -408,10 +435,182 @@ def test_refusal_over_ipv6(env):
     assert struct.unpack("!HH", reply[:4]) == (ERROR, 2)
 
 
-def test_nothing_outside_root_was_sent(env):
-    log = env.daemon.log()
-    assert "must never be served" not in log
-    assert not re.search(r"sent (\.\./|/etc|escape|untrusted)", log)
+# -- confinement: nothing outside the root ever reaches the wire ------------------
+
+SOL_PACKET, PACKET_STATISTICS = 263, 6      # <linux/if_packet.h>
+
+
+class Capture:
+    """Every frame the server namespace sends out of srv0 (AF_PACKET,
+    PACKET_OUTGOING), kept whole: whatever the server reads from a file it
+    sends from there, by any client, any socket, GSO or not.  stop() makes
+    sure nothing was lost: the kernel counted no drops on the capture
+    socket, and `control` (bytes the test has the server send last) was
+    seen, so every frame sent before it was seen too."""
+
+    def __init__(self, env):
+        self.s = env.lab.socket(env.srv, socket.AF_PACKET, socket.SOCK_RAW,
+                                socket.htons(0x0003))
+        self.s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20)
+        self.s.bind(("srv0", 0))
+        self.s.settimeout(0.1)
+        self.frames: list[bytes] = []
+        self.size = 0
+        self.done = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            try:
+                pkt, addr = self.s.recvfrom(70000)
+            except socket.timeout:
+                continue
+            if addr[2] == socket.PACKET_OUTGOING and self.size < 256 << 20:
+                self.frames.append(pkt)
+                self.size += len(pkt)
+
+    def data(self) -> bytes:
+        return b"".join(self.frames)
+
+    def stop(self, control: bytes) -> bytes:
+        deadline = time.monotonic() + 10
+        while control not in self.data() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.done.set()
+        self.t.join(5)
+        packets, drops = struct.unpack(
+            "II", self.s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        self.s.close()
+        data = self.data()
+        assert drops == 0, f"capture lost {drops} of {packets} frames"
+        assert control in data, "capture missed the control transfer"
+        return data
+
+
+def outside_names(env) -> list[bytes]:
+    """Names that lead out of the root, each to a file this test knows the
+    contents of (the secret, or /etc/passwd)."""
+    secret = str(env.tree["outside"] / "secret").encode()
+    return [
+        b"../outside/secret",
+        b"sub/../../outside/secret",
+        b"./../outside/secret",
+        b"sub/./../../outside/secret",
+        b"..\\outside\\secret",
+        secret,                                   # absolute path
+        b"/" + secret,
+        b"escape-rel",                            # symlink ../outside/secret
+        b"escape-abs-secret",                     # symlink /abs/outside/secret
+        b"escape-abs",                            # symlink /etc/passwd
+        b"sub/escape-dir/secret",                 # directory symlink out
+        b"up/outside/secret",                     # symlink to the parent
+        b"chain-1",                               # inside -> inside -> out
+        b"../../../../../../../../etc/passwd",
+        b"/etc/passwd",
+    ]
+
+
+def _assert_no_leak(data: bytes, what: str) -> None:
+    assert SECRET not in data, f"{what}: the file outside the root was served"
+    assert PASSWD not in data, f"{what}: /etc/passwd was served"
+
+
+def _control(env) -> bytes:
+    """A legitimate transfer, sent last: its bytes prove the capture works."""
+    data, _ = env.fetch("small.bin")
+    assert data == env.tree["files"]["small.bin"]
+    return data[:400]
+
+
+def test_nothing_outside_root_is_served_raw(env):
+    """Every name leading out of the root, asked over IPv4 and IPv6, in both
+    modes, with and without options (the OACK path opens the file too), by a
+    client that ACKs whatever it gets (an OACK, any DATA), so a served file
+    would be pulled onto the wire: each gets one ERROR, no OACK and no DATA,
+    and neither the secret's marker nor /etc/passwd leaves the server."""
+    variants = [({}, b"octet"), ({}, b"netascii"),
+                ({"blksize": 1428, "windowsize": 8, "tsize": 0}, b"octet")]
+    sel = selectors.DefaultSelector()
+    got: dict[socket.socket, tuple[str, list[bytes]]] = {}
+    cap = Capture(env)
+    try:
+        for name in outside_names(env):
+            for (opts, mode), (fam, srv) in [
+                    (v, f) for v in variants
+                    for f in ((socket.AF_INET, SRV4), (socket.AF_INET6, SRV6))]:
+                s = env.sock(fam)
+                s.setblocking(False)
+                s.sendto(rrq(name, mode, opts), (srv, 69))
+                got[s] = (f"{name!r} {mode.decode()} {opts} {srv}", [])
+                sel.register(s, selectors.EVENT_READ)
+        # Listen until every socket has had an answer and then half a second
+        # passed quietly (a served file would keep coming: the client ACKs).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = sel.select(timeout=0.5)
+            if not ready and all(pkts for _, pkts in got.values()):
+                break
+            for key, _ in ready:
+                s = key.fileobj
+                try:
+                    pkt, peer = s.recvfrom(70000)
+                except BlockingIOError:
+                    continue
+                got[s][1].append(pkt)
+                op = struct.unpack("!H", pkt[:2])[0]
+                if op == OACK:
+                    s.sendto(struct.pack("!HH", ACK, 0), peer)
+                elif op == DATA:
+                    s.sendto(struct.pack("!H", ACK) + pkt[2:4], peer)
+    finally:
+        sel.close()
+        for s in got:
+            s.close()
+        received = cap.stop(_control(env))
+    for what, pkts in got.values():
+        _assert_no_leak(b"".join(pkts), what)
+        ops = [struct.unpack("!H", p[:2])[0] for p in pkts]
+        assert ops == [ERROR], (what, pkts[:3])
+        assert struct.unpack("!H", pkts[0][2:4])[0] in (1, 2), (what, pkts[0])
+    _assert_no_leak(received, "on the wire")
+
+
+def test_nothing_outside_root_is_served_to_real_clients(env):
+    """The same names through tftp-hpa, atftp (windowed), busybox and curl:
+    none writes anything of the secret, each reports the server's error,
+    and nothing of the secret leaves the server (capture of srv0)."""
+    cap = Capture(env)
+    try:
+        for i, name in enumerate(outside_names(env)):
+            n = name.decode()
+            out = env.out / f"leak-{i}"
+            clients = {
+                "hpa": ["tftp", SRV4, "-m", "binary", "-c", "get", n, f"{out}-hpa"],
+                "atftp": ["atftp", "--option", "windowsize 8", "--option",
+                          "blksize 1428", "-g", "-r", n, "-l", f"{out}-atftp", SRV4],
+                "bb": ["busybox", "tftp", "-g", "-r", n, "-l", f"{out}-bb", SRV4],
+            }
+            if "\\" not in n:     # curl turns the backslashes into slashes
+                clients["curl"] = ["curl", "-sS", "--path-as-is", "--max-time", "20",
+                                   "-o", f"{out}-curl", f"tftp://{SRV4}/{n}"]
+            for tag, argv in clients.items():
+                p = env.run(argv, timeout=30)
+                f = Path(f"{out}-{tag}")
+                _assert_no_leak(f.read_bytes() if f.exists() else b"", f"{tag} {n}")
+                why = (tag, n, p.returncode, p.stdout, p.stderr)
+                if tag == "hpa":        # exits 0 after an ERROR, says so
+                    assert "Error code" in p.stdout + p.stderr, why
+                elif tag == "atftp":
+                    assert p.returncode != 0, why
+                    assert "error received from server" in p.stderr, why
+                elif tag == "bb":
+                    assert p.returncode != 0 and "server error" in p.stderr, why
+                else:                   # 68 file not found, 69 access violation
+                    assert p.returncode in (68, 69), why
+    finally:
+        received = cap.stop(_control(env))
+    _assert_no_leak(received, "on the wire")
 
 
 # -- protocol behaviour with the Python client ------------------------------------
@@ -499,62 +698,112 @@ def test_silent_clients_get_bounded_retransmits(env):
     assert blocks == set(range(1, 9))
 
 
-def test_duplicate_acks_do_not_duplicate_data(env):
-    """Sorcerer's Apprentice: repeating an ACK must not resend the next block."""
+GUARD_TIMEOUT_S = 8     # RFC 2349 timeout asked by the guard tests
+
+
+def _guard_transfer(env) -> tuple[socket.socket, tuple, float]:
+    """A lock-step transfer asking timeout GUARD_TIMEOUT_S: the daemon's
+    retransmit timer is then 8 s and the duplicate-ACK guard a quarter of
+    it, 2 s (the guard follows the transfer's timeout).  Seconds-wide
+    windows, so a loaded machine cannot move a packet across one.  Returns
+    the socket, the server's transfer address and when DATA 2 was received
+    (the server sent it no later than that)."""
     s = env.sock()
-    try:
-        s.settimeout(3)
-        s.sendto(rrq(b"one-meg.bin"), (SRV4, 69))
-        pkt, peer = s.recvfrom(2048)
-        assert struct.unpack("!HH", pkt[:4]) == (DATA, 1)
-        for _ in range(5):
-            s.sendto(struct.pack("!HH", ACK, 1), peer)
-        pkt, _ = s.recvfrom(2048)
-        assert struct.unpack("!HH", pkt[:4]) == (DATA, 2)
-        s.settimeout(TIMEOUT_MS / 1000 * 0.8)
-        with pytest.raises(socket.timeout):
-            s.recvfrom(2048)
-        s.sendto(struct.pack("!HH", ERROR, 0) + b"bye\0", peer)
-    finally:
-        s.close()
+    s.settimeout(5)
+    s.sendto(rrq(b"one-meg.bin", opts={"timeout": GUARD_TIMEOUT_S}), (SRV4, 69))
+    pkt, peer = s.recvfrom(2048)
+    assert parse_oack(pkt) == {"timeout": GUARD_TIMEOUT_S}, pkt
+    s.sendto(struct.pack("!HH", ACK, 0), peer)
+    pkt, _ = s.recvfrom(2048)
+    assert struct.unpack("!HH", pkt[:4]) == (DATA, 1), pkt[:4]
+    s.sendto(struct.pack("!HH", ACK, 1), peer)
+    pkt, _ = s.recvfrom(2048)
+    assert struct.unpack("!HH", pkt[:4]) == (DATA, 2), pkt[:4]
+    return s, peer, time.monotonic()
+
+
+def _collect(s: socket.socket, until: float) -> list[tuple[float, bytes]]:
+    """Everything arriving on s until monotonic time `until`."""
+    got = []
+    while (left := until - time.monotonic()) > 0:
+        s.settimeout(left)
+        try:
+            pkt, _ = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        got.append((time.monotonic(), pkt[:4]))
+    return got
+
+
+def _on_time(attempt, why: str) -> None:
+    """The measurement below is only valid if this process sent its packets
+    when planned; a stall of this process (not of the server) is retried,
+    at most three times in all."""
+    if attempt == 2:
+        pytest.fail(f"three attempts, and each time this process was too late "
+                    f"to make the measurement ({why}): machine overloaded")
+
+
+def test_duplicate_acks_do_not_duplicate_data(env):
+    """Sorcerer's Apprentice: repeating an ACK must not resend the next
+    block.  Four more ACK 1s, spread over the first 0.9 s after DATA 2 (all
+    inside the 2 s guard, with 1.1 s to spare), get nothing: listening until
+    1.5 s after DATA 2, far before the 8 s timer, DATA 2 came exactly once.
+    Resending on a duplicate (SAS) would show as up to four more copies, a
+    guard shorter than 0.9 s as at least one."""
+    guard = ib_guard_for(GUARD_TIMEOUT_S * 1000) / 1000
+    for attempt in range(3):
+        s, peer, t_data2 = _guard_transfer(env)
+        try:
+            sent = []
+            for at in (0.0, 0.3, 0.6, 0.9):
+                time.sleep(max(0.0, t_data2 + at - time.monotonic()))
+                s.sendto(struct.pack("!HH", ACK, 1), peer)
+                sent.append(time.monotonic() - t_data2)
+            got = _collect(s, t_data2 + 1.5)
+            s.sendto(struct.pack("!HH", ERROR, 0) + b"bye\0", peer)
+        finally:
+            s.close()
+        if sent[-1] < guard - 0.5:
+            break
+        _on_time(attempt, f"last duplicate sent {sent[-1]:.3f}s after DATA 2")
+    assert [p for _, p in got] == [], (got, sent)
 
 
 def test_duplicate_ack_after_guard_resends_once(env):
-    """A duplicate ACK once a quarter of timeout_ms has passed since the last
-    send (the client lost the resent block again) resends at once, without
-    waiting for the timer; a burst of them resends one copy only (no SAS)."""
-    guard, dup_at = TIMEOUT_MS / 4 / 1000, TIMEOUT_MS * 0.3 / 1000
-    s = env.sock()
-    try:
-        s.settimeout(3)
-        s.sendto(rrq(b"one-meg.bin"), (SRV4, 69))
-        pkt, peer = s.recvfrom(2048)
-        s.sendto(struct.pack("!HH", ACK, 1), peer)
-        pkt, _ = s.recvfrom(2048)
-        t_data2 = time.monotonic()
-        assert struct.unpack("!HH", pkt[:4]) == (DATA, 2)
-        time.sleep(max(0.0, t_data2 + dup_at - time.monotonic()))
-        assert time.monotonic() - t_data2 > guard
-        t_dup = time.monotonic()
-        for _ in range(5):
-            s.sendto(struct.pack("!HH", ACK, 1), peer)
-        copies = []
-        # until just before the timer re-armed by the resend could fire
-        deadline = t_dup + TIMEOUT_MS * 0.8 / 1000
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.001, deadline - time.monotonic()))
-            try:
-                pkt, _ = s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            copies.append((time.monotonic() - t_dup, pkt[:4]))
-        assert [c[1] for c in copies] == [struct.pack("!HH", DATA, 2)], copies
-        # the resend answered the duplicate, well before the retransmit timer
-        # (due TIMEOUT_MS after the first DATA 2)
-        assert t_dup + copies[0][0] < t_data2 + TIMEOUT_MS * 0.75 / 1000, copies
-        s.sendto(struct.pack("!HH", ERROR, 0) + b"bye\0", peer)
-    finally:
-        s.close()
+    """A duplicate ACK once the guard (a quarter of the timeout, 2 s here)
+    has passed since the last send means the client lost the block: the
+    server resends it at once instead of waiting for its timer (8 s), and a
+    burst of duplicates gets one copy only (no SAS).  The burst leaves 3 s
+    after DATA 2 was received (>= 3 s after it was sent: 1 s past the
+    guard); listening until 6 s, still 2 s before the timer could first
+    fire, exactly one DATA 2 arrives, after the burst.  A guard of 3 s or
+    more, or no resend on a duplicate, would give none; a resend per
+    duplicate, five."""
+    guard = ib_guard_for(GUARD_TIMEOUT_S * 1000) / 1000
+    for attempt in range(3):
+        s, peer, t_data2 = _guard_transfer(env)
+        try:
+            time.sleep(max(0.0, t_data2 + guard + 1.0 - time.monotonic()))
+            t_dup = time.monotonic()
+            for _ in range(5):
+                s.sendto(struct.pack("!HH", ACK, 1), peer)
+            t_burst = time.monotonic()
+            got = _collect(s, t_data2 + GUARD_TIMEOUT_S - 2.0)
+            s.sendto(struct.pack("!HH", ERROR, 0) + b"bye\0", peer)
+        finally:
+            s.close()
+        # the burst left whole, with >= 1.5 s left to see the resend
+        if t_burst - t_data2 < GUARD_TIMEOUT_S - 3.5:
+            break
+        _on_time(attempt, f"burst done {t_burst - t_data2:.3f}s after DATA 2")
+    assert [p for _, p in got] == [struct.pack("!HH", DATA, 2)], got
+    assert got[0][0] >= t_dup, (got, t_dup)
+
+
+def ib_guard_for(timeout_ms: int) -> int:
+    """ib_tftp_xfer_guard_for() (src/tftp/tftp_xfer.c): a quarter, >= 1 ms."""
+    return max(timeout_ms // 4, 1)
 
 
 def test_per_client_cap_answers_busy(env):
@@ -626,65 +875,168 @@ def test_many_concurrent_clients(env):
             s.close()
 
 
-# -- loss -------------------------------------------------------------------------
+# -- loss: the same packets lost on every run -------------------------------------
 
-def _add_loss(env, ns: str, ifname: str, percent: int) -> str:
-    p = env.lab.run(ns, ["tc", "qdisc", "add", "dev", ifname, "root", "netem",
-                         "loss", f"{percent}%"])
-    if p.returncode == 0:
-        return "netem"
-    if not shutil.which("nft"):
-        pytest.skip("neither tc netem nor nft available to induce loss")
-    rules = [["nft", "add", "table", "inet", "ibloss"],
-             ["nft", "add", "chain", "inet", "ibloss", "in",
-              "{ type filter hook input priority 0; }"],
-             ["nft", "add", "rule", "inet", "ibloss", "in", "meta", "l4proto",
-              "udp", "numgen", "random", "mod", "100", "<", str(percent), "drop"]]
-    for argv in rules:
-        p = env.lab.run(ns, argv)
-        assert p.returncode == 0, p.stderr
-    return "nft"
+NEVER = 1 << 30     # numgen modulus: the counter never wraps within a test
 
 
-def _del_loss(env, ns: str, ifname: str, how: str) -> None:
-    if how == "netem":
-        env.lab.run(ns, ["tc", "qdisc", "del", "dev", ifname, "root"])
-    else:
-        env.lab.run(ns, ["nft", "delete", "table", "inet", "ibloss"])
+class Loss:
+    """Drops chosen packets, the same ones on every run.  An nftables table
+    in the namespace that receives them holds one rule per (opcode, block
+    number) dropping only the first `copies` packets that match it: numgen
+    inc counts only the packets that reached it, from 0, so the original is
+    lost and a later copy (a retransmission) gets through whatever the
+    timing.  Each rule counts what it dropped (`counts`, read on exit), so
+    a test can check that the loss it planned really happened.
+
+    DATA is dropped on its way into the client's namespace, ACKs on their
+    way into the server's; neither is ever ACK 0, the OACK or a final ACK.
+    A rule sees the first TFTP header of a datagram: a UDP GSO super-
+    datagram (a window, or its first 64 KB) reaches the input hook whole and
+    is dropped whole when its first block matches; with gso_max_segs 1 on
+    srv0 every DATA packet is its own datagram."""
+
+    TABLE = "ibloss"
+
+    def __init__(self, env, data=(), acks=()):
+        self.env = env
+        self.plan = [(env.cli, DATA, blk, n) for blk, n in data] + \
+                    [(env.srv, ACK, blk, n) for blk, n in acks]
+        self.expected = {(op, blk): n for _, op, blk, n in self.plan}
+        self.counts: dict[tuple[int, int], int] = {}
+
+    def _nft(self, ns, cmd: str, check=True, json_out=False) -> str:
+        p = self.env.lab.run(ns, ["nft", *(["-j"] if json_out else []), cmd],
+                             timeout=30)
+        if check:
+            assert p.returncode == 0, f"nft {cmd}: {p.stderr}"
+        return p.stdout
+
+    def __enter__(self):
+        for ns in {ns for ns, *_ in self.plan}:
+            self._nft(ns, f"add table inet {self.TABLE}")
+            self._nft(ns, f"add chain inet {self.TABLE} in "
+                          "{ type filter hook input priority 0 ; }")
+        for ns, op, blk, n in self.plan:
+            port = "sport" if op == DATA else "dport"     # never port 69
+            self._nft(ns, f"add rule inet {self.TABLE} in udp {port} != 69 "
+                          f"@th,64,16 {op} @th,80,16 {blk} "
+                          f"numgen inc mod {NEVER} < {n} counter drop "
+                          f'comment "{op}/{blk}"')
+        return self
+
+    def __exit__(self, *exc):
+        for ns in {ns for ns, *_ in self.plan}:
+            out = self._nft(ns, f"list table inet {self.TABLE}", check=False,
+                            json_out=True)
+            for item in (json.loads(out)["nftables"] if out else []):
+                rule = item.get("rule")
+                if not rule:
+                    continue
+                op, blk = map(int, rule["comment"].split("/"))
+                pkts = [e["counter"]["packets"] for e in rule["expr"] if "counter" in e]
+                self.counts[(op, blk)] = pkts[0]
+            self._nft(ns, f"delete table inet {self.TABLE}", check=False)
+
+
+def _sent_report(env, name: str, since: int) -> tuple[str, int]:
+    """The daemon's line for the finished transfer of name after `since`,
+    and the retransmissions it counted."""
+    line = env.daemon.wait_log(rf"tftp: sent {re.escape(name)} to \S+ \(.*\)",
+                               regex=True, since=since, timeout=15)
+    m = re.search(r"\((\d+) bytes, blksize (\d+), window (\d+), (\d+) retransmits\)$",
+                  line)
+    assert m, line
+    return line, int(m.group(4))
+
+
+def _lossy_get(env, argv, name, out, data=(), acks=(), input=None,
+               oack_retries=1, bound=30, client_resends_acks=False):
+    """One client download while Loss(data, acks) drops its packets.  The
+    file must arrive byte-identical, every planned drop must have happened,
+    and ironbootd must have retransmitted at least once per DATA packet
+    dropped (nothing else can put a lost block back on the wire) and per
+    ACK dropped, unless the client resends its ACKs itself before the
+    server's timer fires (client_resends_acks).  Returns the daemon's
+    report line."""
+    for _ in range(oack_retries):
+        since = env.daemon.log_size()
+        if out.exists():
+            out.unlink()
+        with Loss(env, data, acks) as loss:
+            try:
+                p = env.run(argv, timeout=bound, input=input)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{argv[0]} still running after {bound}s under "
+                            f"loss {loss.expected}: lost packets were not "
+                            f"retransmitted\n{env.daemon.log_tail()}")
+        # atftp 0.8 aborts with "unexpected OACK" when the OACK is resent
+        # because its ACK 0 was late (never dropped here; only a stall of
+        # > timeout_ms under load does that): a client limitation, retried
+        # from scratch with fresh rules.
+        if "unexpected OACK" not in p.stderr:
+            break
+    why = f"{shlex.join(argv)}\n{p.stdout}\n{p.stderr}\n{env.daemon.log_tail()}"
+    assert p.returncode == 0, why
+    assert "Error" not in p.stdout and "timed out" not in p.stdout, why
+    assert file_sha(out) == served(env, name), why
+    assert loss.counts == loss.expected, (loss.counts, why)
+    line, retx = _sent_report(env, name, since)
+    must = sum(n for (op, _), n in loss.counts.items()
+               if op == DATA or not client_resends_acks)
+    assert retx >= must, (line, loss.counts)
+    return line
+
+
+def _hpa_get(name: str, out: Path) -> tuple[list[str], str]:
+    """tftp-hpa reading its commands from stdin, so its own retransmission
+    timeout (rexmt, 5 s by default) can be set past the test's bound: a
+    lost DATA or ACK then comes back only if ironbootd resends it."""
+    return (["tftp", SRV4],
+            f"binary\nrexmt 120\ntimeout 240\nget {name} {out}\nquit\n")
+
+
+def _atftp_argv(server, name, out, window, blksize, client_timeout=None):
+    argv = ["atftp", "--option", f"windowsize {window}", "--option",
+            f"blksize {blksize}"]
+    if client_timeout:
+        argv += ["--tftp-timeout", str(client_timeout)]
+    return argv + ["-g", "-r", name, "-l", str(out), server]
 
 
 def test_transfers_survive_packet_loss(env):
-    """5% loss each way: transfers still complete byte-identical, with
-    retransmissions reported; the daemon keeps serving afterwards."""
-    since = env.daemon.log_size()
-    how_c = _add_loss(env, env.cli, "cli0", 5)
-    how_s = _add_loss(env, env.srv, "srv0", 5)
-    try:
-        out = env.out / "lossy-hpa.bin"
-        p = env.run(["tftp", SRV4, "-m", "binary", "-c", "get", "sub/nested.bin",
-                     str(out)], timeout=180)
-        assert p.returncode == 0, p.stdout + p.stderr
-        assert file_sha(out) == served(env, "sub/nested.bin")
-        if shutil.which("atftp"):
-            out = env.out / "lossy-atftp.bin"
-            p = env.run(["atftp", "--option", "windowsize 8", "--option",
-                         "blksize 1428", "-g", "-r", "one-meg.bin", "-l", str(out),
-                         SRV4], timeout=180)
-            assert p.returncode == 0, p.stdout + p.stderr
-            assert file_sha(out) == served(env, "one-meg.bin")
-        out = env.out / "lossy-busybox.bin"
-        p = env.run(["busybox", "tftp", "-g", "-b", "1468", "-r", "one-meg.bin",
-                     "-l", str(out), SRV4], timeout=180)
-        assert p.returncode == 0, p.stdout + p.stderr
-        assert file_sha(out) == served(env, "one-meg.bin")
-        # (curl is left out here: its TFTP client (7.88) stalls under loss
-        # against tftpd-hpa just the same.)
-    finally:
-        _del_loss(env, env.cli, "cli0", how_c)
-        _del_loss(env, env.srv, "srv0", how_s)
-    log = env.daemon.log(since)
-    retx = [int(m) for m in re.findall(r"tftp: sent \S+ to \S+ \(.*?(\d+) retransmits\)", log)]
-    assert retx and max(retx) > 0, log[-2000:]
+    """The same DATA and ACK packets lost on every run: each download is
+    byte-identical and ironbootd retransmitted at least once per packet
+    lost.  Which packets is chosen per client (see each comment) so that
+    the server's own paths put them back, not a client's quirk."""
+    # tftp-hpa, lock-step, 137 blocks of 512, its own resends pushed past
+    # the bound: DATA lost once and twice (timer, then timer doubled), ACKs
+    # lost once and twice (the timer resends the block, the client ACKs again).
+    name, out = "sub/nested.bin", env.out / "lossy-hpa.bin"
+    argv, cmds = _hpa_get(name, out)
+    _lossy_get(env, argv, name, out, data=[(3, 1), (50, 2)],
+               acks=[(20, 1), (90, 2)], input=cmds)
+    # busybox, lock-step after an OACK (blksize 1468, 715 blocks): it resends
+    # its last ACK itself from 50 ms on, so a lost DATA comes back through
+    # the duplicate-ACK guard (or the timer), and a lost ACK is made good by
+    # the client's own copy.
+    out = env.out / "lossy-busybox.bin"
+    _lossy_get(env, ["busybox", "tftp", "-g", "-b", "1468", "-r", "one-meg.bin",
+                     "-l", str(out), SRV4], "one-meg.bin", out,
+               data=[(7, 1), (400, 2)], acks=[(300, 1)], client_resends_acks=True)
+    # atftp, windows of 8 x 1428 (735 blocks; each window leaves as one GSO
+    # super-datagram, blocks 8m+1 .. 8m+8): whole windows lost, once and
+    # twice; with its own timeout past the bound only the server's timer
+    # resends them.  Its ACKs are never dropped: atftp 0.8 answers a repeated
+    # window with one "extra ACK" and then ignores repeats until its own
+    # timeout, so a lost window ACK followed by a lost extra ACK stalls it
+    # whatever the server does (a client limitation, and what made the
+    # random-loss version of this test flaky).
+    out = env.out / "lossy-atftp.bin"
+    _lossy_get(env, _atftp_argv(SRV4, "one-meg.bin", out, 8, 1428, 120),
+               "one-meg.bin", out, data=[(17, 1), (401, 2)], oack_retries=3)
+    # (curl is left out: its TFTP client (7.88) stalls under loss against
+    # tftpd-hpa just the same.)
 
 
 # -- UDP GSO: a window leaves in one sendmsg() --------------------------------
@@ -723,13 +1075,12 @@ def _largest_frame_sent(env, fn) -> int:
 
 
 def _atftp_get(env, server, name, out, window, blksize, timeout=120):
-    """atftp with windowsize.  Under loss it is tried up to 3 times when it
-    aborts on a resent OACK (its ACK 0 got lost: atftp 0.8 gives up with
-    "unexpected OACK" instead of ACKing again; a client limitation)."""
+    """atftp with windowsize, no loss.  Tried up to 3 times when it aborts
+    on a resent OACK (its ACK 0 came later than timeout_ms, a stall under
+    load: atftp 0.8 gives up with "unexpected OACK" instead of ACKing
+    again; a client limitation)."""
     for _ in range(3):
-        p = env.run(["atftp", "--option", f"windowsize {window}", "--option",
-                     f"blksize {blksize}", "-g", "-r", name, "-l", str(out),
-                     server], timeout=timeout)
+        p = env.run(_atftp_argv(server, name, out, window, blksize), timeout=timeout)
         if "unexpected OACK" not in p.stderr:
             break
     assert p.returncode == 0, p.stdout + p.stderr
@@ -740,12 +1091,15 @@ def _atftp_get(env, server, name, out, window, blksize, timeout=120):
 def test_gso_windows_survive_loss(env, server):
     """Windows go out as GSO super-datagrams (frames > MTU on srv0) of up to
     64 packets or 64 KB (window 64 at 1428 splits into 45 + 19), and arrive
-    byte-identical, also under loss: netem 5 % each way (it drops a whole
-    super-datagram), then 3 % of single DATA packets dropped by nft in the
-    client while srv0 segments in software (gso_max_segs 1), so windows
-    arrive with holes in the middle."""
-    if not shutil.which("atftp"):
-        pytest.skip("atftp not installed")
+    byte-identical, also under loss, the same packets every run: first whole
+    super-datagrams (the timer resends the window), then, with srv0
+    segmenting in software (gso_max_segs 1), single packets in the middle
+    of windows: atftp ACKs the block before the hole and the server restarts
+    the window after it; one hole is lost again in the restarted window,
+    which only the timer mends.  The holes are chosen mid-window: a restart
+    realigns the windows at the lost block, the next hole is placed from
+    there.  atftp's own timeout is past the bound and its ACKs are never
+    dropped (see test_transfers_survive_packet_loss)."""
     since = env.daemon.log_size()
     tag = "v4" if server == SRV4 else "v6"
     cases = [(16, 1428), (64, 1428), (64, 512)]
@@ -757,43 +1111,30 @@ def test_gso_windows_survive_loss(env, server):
         _atftp_get(env, server, "exact.bin", env.out / f"gso-{tag}-exact.bin", 16, 512)
 
     assert _largest_frame_sent(env, clean) > 1514
-    how_c = _add_loss(env, env.cli, "cli0", 5)
-    how_s = _add_loss(env, env.srv, "srv0", 5)
+
+    def lossy(w, b, data):
+        out = env.out / f"gso-{tag}-loss-{w}-{b}.bin"
+        line = _lossy_get(env, _atftp_argv(server, "one-meg.bin", out, w, b, 120),
+                          "one-meg.bin", out, data=data, oack_retries=3)
+        assert f"blksize {b}, window {w}," in line, line
+
+    # whole super-datagrams: windows of 16 x 1428 are blocks 16m+1 .. 16m+16
+    lossy(16, 1428, [(33, 1), (161, 2)])
+    env.lab.ip(env.srv, "link", "set", "srv0", "gso_max_segs", "1")
     try:
-        _atftp_get(env, server, "one-meg.bin", env.out / f"gso-{tag}-netem.bin",
-                   16, 1428, timeout=180)
+        # 40 is inside 33..48; windows restart at 40, so 300 (40 + 16*16 + 4)
+        # and then 500 (300 + 16*12 + 8) are inside theirs too
+        lossy(16, 1428, [(40, 1), (300, 1), (500, 2)])
+        # 2049 blocks of 512: 100 is inside 65..128; then 1000 (100 + 64*14 + 4)
+        lossy(64, 512, [(100, 1), (1000, 2)])
     finally:
-        _del_loss(env, env.cli, "cli0", how_c)
-        _del_loss(env, env.srv, "srv0", how_s)
-    if shutil.which("nft"):
-        env.lab.ip(env.srv, "link", "set", "srv0", "gso_max_segs", "1")
-        rules = [["nft", "add", "table", "inet", "ibgso"],
-                 ["nft", "add", "chain", "inet", "ibgso", "in",
-                  "{ type filter hook input priority 0; }"],
-                 ["nft", "add", "rule", "inet", "ibgso", "in", "udp", "sport",
-                  "!=", "69", "numgen", "random", "mod", "100", "<", "3", "drop"]]
-        try:
-            for argv in rules:
-                p = env.lab.run(env.cli, argv)
-                assert p.returncode == 0, p.stderr
-            for w, b in ((16, 1428), (64, 512)):
-                _atftp_get(env, server, "one-meg.bin",
-                           env.out / f"gso-{tag}-holes-{w}-{b}.bin", w, b,
-                           timeout=180)
-        finally:
-            env.lab.run(env.cli, ["nft", "delete", "table", "inet", "ibgso"])
-            env.lab.ip(env.srv, "link", "set", "srv0", "gso_max_segs", "65535")
-    log = env.daemon.log(since)
-    assert GSO_OFF not in log, log[-2000:]
-    retx = [int(m) for m in re.findall(r"tftp: sent \S+ to \S+ \(.*?(\d+) retransmits\)", log)]
-    assert retx and max(retx) > 0, log[-2000:]
+        env.lab.ip(env.srv, "link", "set", "srv0", "gso_max_segs", "65535")
+    assert GSO_OFF not in env.daemon.log(since), env.daemon.log(since)[-2000:]
 
 
 def test_gso_window_rollover(env):
     """Window 64 at blksize 512 past 65535 blocks: the wire number wraps to 0
     inside one GSO super-datagram (blocks 65473..65536)."""
-    if not shutil.which("atftp"):
-        pytest.skip("atftp not installed")
     _atftp_get(env, SRV4, "big.bin", env.out / "gso-big.bin", 64, 512, timeout=300)
     assert GSO_OFF not in env.daemon.log()
 
