@@ -407,11 +407,15 @@ def test_perfdhcp6_sarr(env):
     is timing on a shared 2-core machine running an ASan daemon, not a server
     fault.  So the drop times are generous (-d 10 for SOLICIT/ADVERTISE, -d 10
     for REQUEST/REPLY: a late ADVERTISE still gets its REQUEST), perfdhcp
-    waits up to 20 s after the last SOLICIT for the answers (-W; it leaves as
-    soon as all are in), and the store is polled for up to 30 s."""
+    waits up to 20 s after the last SOLICIT for the answers (-W), and the
+    store is polled for up to 30 s.  -n is given for both exchanges: perfdhcp
+    leaves the wait once its answers (ADVERTISEs + REPLYs) equal the -n
+    total, so with -n 200 alone (400 answers, 200 wanted) it always waited
+    the whole -W."""
     need("perfdhcp")
-    r = env.lab.run(env.cli, ["perfdhcp", "-6", "-l", "cli0", "-r", "50", "-n", "200",
-                              "-R", "200", "-d", "10", "-d", "10", "-W", "20000000"],
+    r = env.lab.run(env.cli, ["perfdhcp", "-6", "-l", "cli0", "-r", "50",
+                              "-n", "200", "-n", "200", "-R", "200",
+                              "-d", "10", "-d", "10", "-W", "20000000"],
                     timeout=120)
     out = r.stdout + r.stderr
     assert "sent packets: 200" in out, out
