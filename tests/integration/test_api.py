@@ -12,8 +12,10 @@ Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_api.
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,7 @@ def start(lab, tmp: Path, token: bool):
     if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
         pytest.skip("ironbootd not built")
     if not shutil.which("curl"):
-        pytest.skip("curl not installed")
+        pytest.fail("curl not found: the install step failed (scripts/deps.sh test)")
     srv, cli = lab.netns("srv"), lab.netns("cli")
     lab.veth(srv, "srv0", cli, "cli0")
     lab.addr(srv, "srv0", f"{SRV4}/24")
@@ -279,3 +281,221 @@ def test_api_write_is_no_reload(lab, tmp_path):
     names = [p["name"] for p in api.call("GET", "profiles")[1]]
     assert names == ["edited", "linux", "rescue"], names
     d.stop()
+
+
+# ---- authentication on every route and method ----
+
+def request(lab, ns, method: str, path: str, headers: dict | None = None,
+            body=None, host: str = SRV4):
+    """(status, headers {lower: value}, body bytes) of one request made from
+    a socket in namespace ns (no fork per request: the route matrix is long)."""
+    s = lab.socket(ns, socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(20)
+    conn = http.client.HTTPConnection(host, PORT, timeout=20)
+    try:
+        s.connect((host, PORT))
+        conn.sock = s
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        out = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, out
+    finally:
+        conn.close()
+        s.close()
+
+
+def bearer(token: str | None) -> dict:
+    return {"Authorization": f"Bearer {token}"} if token is not None else {}
+
+
+def assert_401(status: int, headers: dict, body: bytes, method: str, what: str) -> None:
+    assert status == 401, (what, status, body[:300])
+    assert headers.get("www-authenticate") == "Bearer", (what, headers)
+    if method != "HEAD":
+        # the refusal and nothing else: no object, no lease, no event leaks
+        assert json.loads(body) == {"error": "a valid bearer token is required"}, (what, body)
+    else:
+        assert body == b"", (what, body)
+
+
+AUTH_MAC = "52:54:00:00:00:42"          # a machine of the config file
+
+AUTH_CONFIG = CONFIG + """\
+machines:
+  - {{ mac: "{mac}", hostname: n42 }}
+"""
+
+# Every route of src/httpd/http_api.c with every method it takes:
+# (method, path, body, status with the right token, object the right call
+# leaves, or None).  Writes name objects of their own, so the cases are
+# independent of each other and of their order.
+READS = [
+    ("leases", 200), ("leases/198.18.0.5", 404), ("leases6", 200),
+    ("leases6/fd00:b007::5", 404), ("events", 200), ("events?limit=5", 200),
+    ("profiles", 200), ("profiles/linux", 200), ("groups", 200),
+    ("groups/default", 200), ("machines", 200), (f"machines/{AUTH_MAC}", 200),
+    (f"machines/{AUTH_MAC}/plan", 200),
+]
+WRITES = [
+    ("POST", "profiles", {"name": "a-post", "kernel": "vmlinuz"}, 201, "profiles/a-post"),
+    ("PUT", "profiles/a-put", {"kernel": "vmlinuz"}, 201, "profiles/a-put"),
+    ("DELETE", "profiles/a-del", None, 204, None),
+    ("POST", "groups", {"name": "g-post", "profile": "linux",
+                        "selector": {"labels": {"rack": "post"}}}, 201, "groups/g-post"),
+    ("PUT", "groups/g-put", {"profile": "linux", "selector": {"labels": {"rack": "put"}}},
+     201, "groups/g-put"),
+    ("DELETE", "groups/g-del", None, 204, None),
+    ("POST", "machines", {"mac": "52:54:00:00:01:01", "hostname": "m1"}, 201,
+     "machines/52:54:00:00:01:01"),
+    ("PUT", "machines/52:54:00:00:01:02", {"hostname": "m2"}, 201,
+     "machines/52:54:00:00:01:02"),
+    ("DELETE", "machines/52:54:00:00:01:03", None, 204, None),
+]
+# what a DELETE case removes, created first with the right token
+DELETE_SETUP = {
+    "profiles/a-del": {"kernel": "vmlinuz"},
+    "groups/g-del": {"profile": "linux", "selector": {"labels": {"rack": "del"}}},
+    "machines/52:54:00:00:01:03": {"hostname": "m3"},
+}
+ROUTE_CASES = [(m, path, None, st, None) for path, st in READS for m in ("GET", "HEAD")] + WRITES
+
+
+class AuthEnv:
+    def __init__(self, lab, cli, daemon):
+        self.lab, self.cli, self.d = lab, cli, daemon
+
+    def call(self, method, path, token=None, body=None, headers=None):
+        h = dict(headers or {}, **bearer(token))
+        return request(self.lab, self.cli, method, "/api/v1/" + path, h, body)
+
+
+@pytest.fixture(scope="module")
+def authd(tmp_path_factory):
+    """One daemon with a token for the whole route matrix."""
+    ok, reason = netlab.netns_available()
+    if not ok:
+        pytest.skip(reason)
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip(f"ironbootd not built in {netlab.build_dir()}")
+    tmp = tmp_path_factory.mktemp("auth")
+    for d in ("assets", "templates"):
+        (tmp / d).mkdir()
+    (tmp / "token").write_text(TOKEN + "\n")
+    cfg = tmp / "ironboot.yaml"
+    cfg.write_text(AUTH_CONFIG.format(state=tmp / "state", srv4=SRV4, port=PORT,
+                                      assets=tmp / "assets", templates=tmp / "templates",
+                                      extra=f"  api_token_file: {tmp / 'token'}\n",
+                                      mac=AUTH_MAC))
+    with netlab.Lab() as lab:
+        srv, cli = lab.netns("srv"), lab.netns("cli")
+        lab.veth(srv, "srv0", cli, "cli0")
+        lab.addr(srv, "srv0", f"{SRV4}/24")
+        lab.addr(cli, "cli0", f"{CLI4}/24")
+        d = netlab.Daemon(lab, srv, cfg).start(timeout=20)
+        yield AuthEnv(lab, cli, d)
+        assert d.alive(), d.log_tail()
+        d.stop()
+
+
+@pytest.mark.parametrize("method,path,body,ok_status,leaves", ROUTE_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in ROUTE_CASES])
+def test_every_route_needs_the_token(authd, method, path, body, ok_status, leaves):
+    """No token and a wrong one: 401 and nothing done.  The right one: the
+    handler answers (a lease lookup's 404 is its own answer, not auth's)."""
+    if path in DELETE_SETUP:
+        st, _, out = authd.call("PUT", path, TOKEN, DELETE_SETUP[path])
+        assert st in (200, 201), out
+    before = authd.call("GET", path, TOKEN)[0] if method not in ("GET", "HEAD") else None
+    for token in (None, "wrong-token", TOKEN + "x", TOKEN[:-1], ""):
+        st, h, out = authd.call(method, path, token, body)
+        assert_401(st, h, out, method, f"{method} {path} token={token!r}")
+        if before is not None:                 # a refused write changed nothing
+            assert authd.call("GET", path, TOKEN)[0] == before, (method, path, token)
+        if leaves:
+            assert authd.call("GET", leaves, TOKEN)[0] == 404, (method, path, token)
+    st, h, out = authd.call(method, path, TOKEN, body)
+    assert st == ok_status, (method, path, st, out[:300])
+    assert "www-authenticate" not in h
+    if method == "GET" and ok_status == 404:
+        assert json.loads(out)["error"] == "no lease for this address", out
+    elif method == "GET":
+        v = json.loads(out)
+        assert v if isinstance(v, dict) else isinstance(v, list), out
+    elif method == "HEAD":
+        assert out == b""
+    if leaves:
+        assert authd.call("GET", leaves, TOKEN)[0] == 200
+        assert authd.call("DELETE", leaves, TOKEN)[0] == 204    # leave the store as found
+    elif method == "DELETE":
+        assert authd.call("GET", path, TOKEN)[0] == 404
+
+
+@pytest.mark.parametrize("header,status", [
+    (f"Bearer {TOKEN}", 200),
+    (f"bearer {TOKEN}", 200),            # RFC 9110 11.1: the scheme is case-insensitive
+    (f"BEARER {TOKEN}", 200),
+    (TOKEN, 401),                        # no scheme
+    (f"Basic {TOKEN}", 401),
+    (f"Token {TOKEN}", 401),
+    (f"Bearer{TOKEN}", 401),
+    ("Bearer", 401),
+    ("Bearer ", 401),
+    (f"Bearer {TOKEN}\t", 200),          # trailing OWS is not part of a field value
+    (f"Bearer {TOKEN.upper()}", 401),    # tokens are compared exactly
+])
+def test_token_forms(authd, header, status):
+    for method, path, body in (("GET", "profiles", None),
+                               ("PUT", "profiles/forms", {"kernel": "vmlinuz"})):
+        st, h, out = authd.call(method, path, headers={"Authorization": header}, body=body)
+        if status == 401:
+            assert_401(st, h, out, method, header)
+        else:
+            assert st in (200, 201), (header, st, out)
+    authd.call("DELETE", "profiles/forms", TOKEN)
+
+
+def test_first_authorization_header_counts(authd):
+    st, h, out = request(authd.lab, authd.cli, "GET", "/api/v1/profiles",
+                         {"Authorization": "Bearer wrong"})
+    assert_401(st, h, out, "GET", "one wrong")
+    # two Authorization fields: http.client sends both; either way no 200
+    s = authd.lab.socket(authd.cli, socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect((SRV4, PORT))
+        s.sendall(f"GET /api/v1/profiles HTTP/1.1\r\nHost: x\r\n"
+                  f"Authorization: Bearer wrong\r\nAuthorization: Bearer {TOKEN}\r\n"
+                  f"Connection: close\r\n\r\n".encode())
+        out = b""
+        while len(out) < 65536:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    assert out.startswith((b"HTTP/1.1 401", b"HTTP/1.1 400")), out[:200]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/profiles/", "/api/v1//profiles", "/api/v1/%70rofiles", "/api/v1/profiles?x=1",
+    "/api/v1/./profiles", "/api/v1/x/../profiles", "/API/V1/profiles", "/api/v1/PROFILES",
+    "/api/v1/profiles%2flinux", "/api/v1/profiles/linux/", "/api/v1/machines/52-54-00-00-00-42",
+    f"/api/v1/machines/{AUTH_MAC}/plan/", "/api/v1/leases%3f", "/api/v1/events%00",
+    "/api/v1/profiles;x", "/api/v1",
+])
+def test_no_path_form_bypasses_auth(authd, path):
+    """Spellings of API paths without a token: refused one way or another,
+    never an answer with data."""
+    for method in ("GET", "HEAD", "OPTIONS", "PATCH"):
+        st, h, out = request(authd.lab, authd.cli, method, path)
+        assert st in (400, 401, 403, 404, 405), (method, path, st, out[:200])
+        assert b"linux" not in out and b"n42" not in out, (method, path, out[:200])
+        if st == 401:
+            assert_401(st, h, out, method, path)
+
