@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "httpd/http_server.h"
 #include "inventory/inventory.h"
 #include "store/store.h"
 
@@ -60,6 +63,49 @@ static size_t check_stored(const char *path, const struct ib_config *cfg)
 	return rf.n + rf.more;
 }
 
+/*
+ * The daemon reads http.api_token_file again as server.user on every
+ * reload: say now if that user cannot.  Run last, since it becomes that
+ * user for good, as the daemon does (its group or server.group, no
+ * supplementary groups).  Without root it can only check as itself.
+ * Returns 0, or -errno with the reason on stderr.
+ */
+static int check_token_as_user(const struct ib_config *cfg)
+{
+	const char *file = cfg->http.api_token_file, *user = cfg->server.user;
+	unsigned char sha[32];
+	struct group *gr = NULL;
+	struct passwd *pw;
+	int r;
+
+	if (!user || !file || !cfg->http.enabled)
+		return 0;
+	if (!(pw = getpwnam(user)) ||
+	    (cfg->server.group && !(gr = getgrnam(cfg->server.group)))) {
+		fprintf(stderr, "server.%s %s: no such %s\n", pw ? "group" : "user",
+			pw ? cfg->server.group : user, pw ? "group" : "user");
+		return -ESRCH;
+	}
+	if (geteuid() == 0 && (setgroups(0, NULL) < 0 ||
+			       setgid(gr ? gr->gr_gid : pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)) {
+		r = -errno;
+		fprintf(stderr, "cannot become server.user %s to check http.api_token_file: %s\n",
+			user, strerror(-r));
+		return r;
+	}
+	if (geteuid() != pw->pw_uid) {
+		fprintf(stderr, "note: not root: cannot check that server.user %s can read "
+			"http.api_token_file %s\n", user, file);
+		return 0;
+	}
+	if ((r = ib_http_token_read(file, sha)) < 0)
+		fprintf(stderr, "http.api_token_file %s: server.user %s cannot read it (%s); "
+			"the daemon reads it again as that user on every reload, so make it "
+			"readable by that user (e.g. owner root, the user's group, mode 0640)\n",
+			file, user, ib_http_token_strerror(r));
+	return r;
+}
+
 static int check_config(const char *path)
 {
 	char err[IB_CONFIG_ERRLEN];
@@ -71,6 +117,10 @@ static int check_config(const char *path)
 		return 1;
 	}
 	refused = check_stored(path, cfg);
+	if (check_token_as_user(cfg) < 0) {
+		ib_config_free(cfg);
+		return 1;
+	}
 	if (refused)
 		printf("%s: configuration valid; %zu stored object(s) refused (see above)\n",
 		       path, refused);

@@ -9,7 +9,8 @@
  * needs "Authorization: Bearer <token>"; tokens are compared as SHA-256
  * digests with CRYPTO_memcmp, so the comparison takes the same time
  * whatever the guess.  Without a token file reads are open and writes
- * are refused.
+ * are refused.  The file is read at start and on SIGHUP; a reload that
+ * cannot read it is refused and the token in force stays in force.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -40,36 +42,59 @@ struct api_route {
 	const char *allow;		/* the methods, for 405's Allow */
 };
 
-int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg)
+int ib_http_token_read(const char *path, unsigned char ret_sha[32])
 {
-	char buf[IB_HTTPD_TOKEN_MAX + 1];
-	ssize_t n;
-	int fd;
+	char buf[IB_HTTP_TOKEN_MAX + 1];
+	struct stat st;
+	ssize_t n = 0;
+	int fd, r = 0;
 
-	srv->has_token = false;
-	if (!cfg->http.api_token_file)
-		return 0;
-	fd = open(cfg->http.api_token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf))) < 0) {
-		int r = -errno;
-
-		ib_err("http: cannot read api_token_file %s: %s", cfg->http.api_token_file,
-		       strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	/* O_NONBLOCK: a FIFO put there must not hang the loop; it is refused */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((n = read(fd, buf, sizeof(buf))) < 0)
+		r = -errno;
 	close(fd);
+	if (r < 0)
+		return r;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
-	if (n == 0 || n > IB_HTTPD_TOKEN_MAX) {
-		ib_err("http: api_token_file %s: the token must be 1..%d bytes",
-		       cfg->http.api_token_file, IB_HTTPD_TOKEN_MAX);
-		return -EINVAL;
-	}
-	SHA256((const unsigned char *)buf, (size_t)n, srv->token_sha);
+	if (n == 0 || n > IB_HTTP_TOKEN_MAX)
+		r = n == 0 ? -ENODATA : -EMSGSIZE;
+	else
+		SHA256((const unsigned char *)buf, (size_t)n, ret_sha);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	srv->has_token = true;
+	return r;
+}
+
+const char *ib_http_token_strerror(int r)
+{
+	switch (r) {
+	case -EINVAL: return "not a regular file";
+	case -ENODATA: return "empty: the token must be 1..256 bytes";
+	case -EMSGSIZE: return "too long: the token must be 1..256 bytes";
+	case -ELOOP: return "a symlink (not followed)";
+	default: return strerror(-r);
+	}
+}
+
+int ib_httpd_api_token_load(const struct ib_config *cfg, struct ib_httpd_token *ret)
+{
+	struct ib_httpd_token t = { .set = cfg->http.api_token_file != NULL };
+	int r;
+
+	if (t.set && (r = ib_http_token_read(cfg->http.api_token_file, t.sha)) < 0) {
+		ib_err("http: cannot read api_token_file %s: %s", cfg->http.api_token_file,
+		       ib_http_token_strerror(r));
+		return r;
+	}
+	*ret = t;
+	OPENSSL_cleanse(&t, sizeof(t));
 	return 0;
 }
 
@@ -78,12 +103,12 @@ static bool authorized(struct ib_http_req *rq)
 	const char *h = ib_httpd_req_header(rq, "Authorization");
 	unsigned char sha[32];
 
-	if (!rq->srv->has_token)
+	if (!rq->srv->token.set)
 		return true;
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	SHA256((const unsigned char *)h + 7, strlen(h + 7), sha);
-	return CRYPTO_memcmp(sha, rq->srv->token_sha, sizeof(sha)) == 0;
+	return CRYPTO_memcmp(sha, rq->srv->token.sha, sizeof(sha)) == 0;
 }
 
 static json_t *error_json(const char *msg)

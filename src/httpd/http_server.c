@@ -21,6 +21,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -509,25 +510,43 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		ib_warn("http: journal flush failed; events kept queued");
 }
 
-/* Per-snapshot state: the assets directory and the API token. */
+/*
+ * Per-snapshot state: the assets directory and the API token.  The token
+ * is read into a temporary and takes over only when the read succeeds: a
+ * failed read keeps the token in force, so no reload ever opens the API.
+ *
+ * On such a failure nothing else changes either, and the caller's
+ * rollback finds cfg == srv->cfg, a no-op.  Except when cfg is the
+ * snapshot served before srv->cfg: that is the rollback of a swap that
+ * another service refused after this one took it, and the caller is
+ * about to free srv->cfg, so cfg is served anyway (its token rereads
+ * next time).  prev_cfg may be stale by then; a stale match only serves
+ * cfg, which is always safe.
+ */
 static int load_snapshot(struct ib_http_server *srv, const struct ib_config *cfg)
 {
-	int fd = -1, r;
+	struct ib_httpd_token tok = srv->token;
+	int fd = -1, r = 0;
 
+	if (!srv->keep_token)
+		r = ib_httpd_api_token_load(cfg, &tok);
+	if (r < 0 && cfg != srv->prev_cfg)
+		return r;
 	/* a missing directory is not fatal: /assets/ answers 404 until it exists */
 	if (cfg->http.assets && (fd = ib_httpd_assets_open(cfg->http.assets)) < 0)
 		ib_warn("http: cannot open assets directory %s: %s; /assets/ answers 404 until it exists",
 			cfg->http.assets, strerror(-fd));
-	if ((r = ib_httpd_api_load_token(srv, cfg)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
 	if (srv->assets_fd >= 0)
 		close(srv->assets_fd);
 	srv->assets_fd = fd;
+	if (r == 0 && srv->token.set && !tok.set)
+		ib_warn("http: no http.api_token_file any more: API reads are open, writes refused");
+	if (r == 0)
+		srv->token = tok;
+	OPENSSL_cleanse(&tok, sizeof(tok));
+	srv->prev_cfg = srv->cfg;
 	srv->cfg = cfg;
-	return 0;
+	return r;
 }
 
 static int start(struct ib_http_server *srv, const struct ib_config *cfg)
@@ -591,6 +610,8 @@ int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_confi
 	bool same = o->port == n->port && o->n_listen == n->n_listen &&
 		same_str(o->tls.cert, n->tls.cert) && same_str(o->tls.key, n->tls.key);
 
+	if (cfg == srv->cfg)
+		return 0;
 	for (size_t i = 0; same && i < n->n_listen; i++)
 		same = strcmp(o->listen[i], n->listen[i]) == 0;
 	if (!same)
@@ -618,5 +639,6 @@ void ib_http_server_free(struct ib_http_server *srv)
 	if (srv->assets_fd >= 0)
 		close(srv->assets_fd);
 	ib_tpl_out_done(&srv->out);
+	OPENSSL_cleanse(&srv->token, sizeof(srv->token));
 	free(srv);
 }

@@ -36,9 +36,33 @@ int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
  * Switches to a new snapshot (SIGHUP): templates, profiles, groups,
  * machines, the assets directory and the API token take effect at once;
  * changed listen addresses, port or TLS files need a restart (warned).
- * Returns 0, or a negative errno with the old snapshot kept.
+ * The token file is read on SIGHUP, not when an API write swaps the
+ * snapshot (its file text is the one last loaded).
+ *
+ * Returns 0, or a negative errno when the token file cannot be read
+ * (logged): then the token in force stays in force, so a failed read
+ * never opens the API, and the old snapshot is kept, except when cfg is
+ * the snapshot served before the current one (the rollback of a swap
+ * another service refused): that is served, with the token in force.
+ * A snapshot without api_token_file drops the token (warned).
+ * Reconfiguring to the snapshot already served changes nothing.
  */
 int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_config *cfg);
+
+#define IB_HTTP_TOKEN_MAX 256		/* bytes of the API bearer token */
+
+/*
+ * Reads the API bearer token in path: a regular file (no symlink, no
+ * FIFO) of 1..IB_HTTP_TOKEN_MAX bytes, trailing blanks and newlines
+ * dropped.  *ret_sha receives its SHA-256.  Returns 0, or -errno (the
+ * open's or read's), -EINVAL (not a regular file), -ENODATA (empty) or
+ * -EMSGSIZE (too long); ib_http_token_strerror() says it in words.  Used
+ * by the server, and by the daemon to check that server.user can read
+ * it.  Does not log.
+ */
+int ib_http_token_read(const char *path, unsigned char ret_sha[32]);
+/* Words for an ib_http_token_read() error. */
+const char *ib_http_token_strerror(int r);
 
 /*
  * How the REST API changes the inventory: fn stores change c and swaps in

@@ -17,19 +17,26 @@
 #include "http/http_url.h"
 #include "httpd/http_server.h"
 
-#define IB_HTTPD_TOKEN_MAX 256		/* bytes of the API bearer token */
 #define IB_HTTPD_LISTEN_MAX 16		/* listen addresses */
+
+/* The API's bearer token, as its digest (compared in constant time). */
+struct ib_httpd_token {
+	bool set;			/* the API needs this token */
+	unsigned char sha[32];		/* SHA-256 of the token */
+};
 
 struct ib_http_server {
 	struct event_base *base;	/* not owned */
 	const struct ib_config *cfg;	/* current snapshot, not owned */
+	const struct ib_config *prev_cfg; /* the one before it, maybe freed: compared only */
 	struct ib_store *store;		/* not owned */
 	struct ib_journal *journal;	/* not owned */
 	struct evhttp *http;		/* owned; holds the listeners */
 	struct ssl_ctx_st *ssl;		/* SSL_CTX when TLS is configured, or NULL */
 	int assets_fd;			/* directory fd of http.assets, or -1 */
-	bool has_token;			/* the API needs a bearer token */
-	unsigned char token_sha[32];	/* SHA-256 of the token (compared in constant time) */
+	struct ib_httpd_token token;	/* the bearer token the API needs, if set */
+	bool keep_token;		/* an API write is swapping the snapshot: the
+					 * token file is reread on SIGHUP only */
 	struct event *flush_timer;	/* journal flush when DHCP does not run */
 	struct ib_tpl_out out;		/* render buffer, reused by every request */
 	struct ib_http_url url;		/* parsed target of the current request */
@@ -87,7 +94,11 @@ void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const 
 
 /* ---- http_api.c ---- */
 
-/* Loads the bearer token of cfg (none when no api_token_file). */
-int ib_httpd_api_load_token(struct ib_http_server *srv, const struct ib_config *cfg);
+/*
+ * Reads the bearer token of cfg into *ret (unset when cfg has no
+ * api_token_file), logging why when it cannot: 0 or -errno, and then
+ * *ret is untouched, so the token in force stays in force.
+ */
+int ib_httpd_api_token_load(const struct ib_config *cfg, struct ib_httpd_token *ret);
 
 #endif

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import pwd
+import re
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -499,3 +503,222 @@ def test_no_path_form_bypasses_auth(authd, path):
         if st == 401:
             assert_401(st, h, out, method, path)
 
+
+# ---- reloads keep the API closed ----
+
+T1, T2 = "first-t0ken", "second-t0ken"
+TFTP_FILE = b"tftp payload " * 100
+
+RELOAD_CONFIG = """\
+server: {{ state_dir: {state}, log_level: info{user} }}
+dhcp4: {{ enabled: false }}
+tftp: {{ enabled: true, root: {tftp_root}, port: 69, listen: [{srv4}] }}
+http:
+  listen: [{srv4}]
+  port: {port}
+  assets: {assets}
+  templates: {templates}
+  api_token_file: {token}
+profiles:
+  - name: linux
+    kernel: vmlinuz
+    args: ["console={console}"]
+groups:
+  - {{ name: {group}, profile: linux }}
+"""
+
+
+class ReloadLab:
+    """A daemon with a token, TFTP on port 69 and, for user, privileges
+    dropped; the config and token files are rewritten by the test.  Lives in
+    a directory every user can traverse (pytest's tmp root is 0700): the
+    daemon rereads config, token and TFTP root after the drop."""
+
+    def __init__(self, lab, base: Path, user: str | None):
+        self.lab, self.base, self.user = lab, base, user
+        self.cfg, self.token = base / "ironboot.yaml", base / "token"
+        for d in ("assets", "templates", "tftp"):
+            (base / d).mkdir(mode=0o755)
+        (base / "tftp" / "hello.bin").write_bytes(TFTP_FILE)
+        self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
+        lab.veth(self.srv, "srv0", self.cli, "cli0")
+        lab.addr(self.srv, "srv0", f"{SRV4}/24")
+        lab.addr(self.cli, "cli0", f"{CLI4}/24")
+        self.write_token(T1)
+        self.write_config()
+        self.d = netlab.Daemon(lab, self.srv, self.cfg)
+
+    def write_token(self, text: str) -> None:
+        if self.token.is_dir():
+            self.token.rmdir()
+        elif self.token.exists() or self.token.is_symlink():
+            self.token.unlink()
+        self.token.write_text(text)
+        # root-owned; server.user reads it through its group, as documented
+        gid = pwd.getpwnam(self.user).pw_gid if self.user else 0
+        os.chown(self.token, 0, gid)
+        self.token.chmod(0o640)
+
+    def config_text(self, console="ttyS0", group="default", tftp_root=None) -> str:
+        return RELOAD_CONFIG.format(
+            state=self.base / "state", user=f", user: {self.user}" if self.user else "",
+            tftp_root=tftp_root or self.base / "tftp", srv4=SRV4, port=PORT,
+            assets=self.base / "assets", templates=self.base / "templates",
+            token=self.token, console=console, group=group)
+
+    def write_config(self, text: str | None = None) -> None:
+        self.cfg.write_text(text if text is not None else self.config_text())
+        self.cfg.chmod(0o644)
+
+    def hup(self, outcome: str) -> None:
+        off = self.d.log_size()
+        self.d.hup()
+        self.d.wait_log(outcome, since=off, timeout=15)
+
+    def call(self, method, path, token=None, body=None):
+        return request(self.lab, self.cli, method, "/api/v1/" + path, bearer(token), body)
+
+    def served_console(self, token: str) -> str:
+        """The console= of the profile served, seen through the API and the
+        boot script (which needs no token)."""
+        st, _, out = self.call("GET", "profiles/linux", token)
+        assert st == 200, (st, out)
+        api = [a for a in json.loads(out)["args"] if a.startswith("console=")]
+        st, _, script = request(self.lab, self.cli, "GET", f"/boot.ipxe?mac={MAC}")
+        assert st == 200, script
+        assert api and re.search(rf"{re.escape(api[0])}(\s|$)", script.decode()), (api, script)
+        return api[0].split("=", 1)[1]
+
+    def assert_closed(self, good: str, bad: tuple[str, ...]) -> None:
+        """Every kind of route refuses no token, a wrong token and each of
+        bad; the token in force, good, works."""
+        for method, path, body in (("GET", "profiles", None), ("GET", "leases", None),
+                                   ("GET", "events", None), ("HEAD", "groups", None),
+                                   ("GET", f"machines/{MAC}/plan", None),
+                                   ("PUT", "profiles/rl", {"kernel": "vmlinuz"}),
+                                   ("DELETE", "profiles/linux", None)):
+            for token in (None, "wrong", *bad):
+                st, h, out = self.call(method, path, token, body)
+                assert_401(st, h, out, method, f"{method} {path} token={token!r}")
+        assert self.call("GET", "profiles", good)[0] == 200
+        assert self.call("PUT", "profiles/rl", good, {"kernel": "vmlinuz"})[0] in (200, 201)
+        assert self.call("DELETE", "profiles/rl", good)[0] == 204
+
+    def tftp_get(self) -> None:
+        out = self.base / "got.bin"
+        if out.exists():
+            out.unlink()
+        p = self.lab.run(self.cli, ["tftp", SRV4, "-m", "binary", "-c", "get", "hello.bin",
+                                    str(out)], timeout=30)
+        assert p.returncode == 0 and out.exists() and out.read_bytes() == TFTP_FILE, \
+            (p.stdout, p.stderr, self.d.log_tail())
+
+
+@pytest.fixture
+def world_dir():
+    """A directory server.user can traverse, removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="ib-api-reload-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _unreadable(r: ReloadLab) -> None:
+    if r.user:                          # root-only, as a careless install leaves it
+        r.token.chmod(0o600)
+    else:                               # root reads any file: a directory then
+        r.token.unlink()
+        r.token.mkdir()
+
+
+def _fifo(r: ReloadLab) -> None:
+    r.token.unlink()
+    os.mkfifo(r.token, 0o644)          # opening it for reading would block
+
+
+def _token_removed_from_config(r: ReloadLab) -> None:
+    r.write_config(r.config_text(console="ttyS1").replace(f"  api_token_file: {r.token}\n", ""))
+
+
+# kind -> (change made before the SIGHUP, reloaded?)  Each also moves the
+# profile's console to ttyS1, so the answers show which config is served.
+RELOADS = {
+    "bad-yaml": (lambda r: r.write_config(r.config_text(console="ttyS1") + "groups: [\n"), False),
+    "invalid-config": (lambda r: r.write_config(r.config_text(console="ttyS1", group="x")
+                                                .replace("profile: linux", "profile: nope")),
+                       False),
+    "token-unreadable": (_unreadable, False),
+    "token-missing": (lambda r: r.token.unlink(), False),
+    "token-empty": (lambda r: r.token.write_text("\n"), False),
+    "token-fifo": (_fifo, False),
+    "token-replaced": (lambda r: r.write_token(T2), True),
+    "tftp-root-missing": (lambda r: r.write_config(
+        r.config_text(console="ttyS1", tftp_root=r.base / "no-such-dir")), False),
+    "valid-change": (lambda r: None, True),
+}
+
+
+@pytest.mark.parametrize("user", [None, "nobody"], ids=["root", "nobody"])
+@pytest.mark.parametrize("kind", list(RELOADS))
+def test_reload_keeps_the_api_closed(world_dir, lab, kind, user):
+    """After every kind of SIGHUP the API refuses requests without the token
+    in force, and the config served is the one the log names: the new one
+    when reloaded, else the old one.  A token that cannot be read never
+    opens the API (issue #11.1: it used to, while the log said refused)."""
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip("ironbootd not built")
+    for tool in ("tftp", "curl"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} not found: the install step failed (scripts/deps.sh test)")
+    r = ReloadLab(lab, world_dir, user)
+    r.d.start(timeout=20)
+    if user:
+        uid = pwd.getpwnam(user).pw_uid
+        status = Path(f"/proc/{r.d.pid}/status").read_text()
+        uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
+        assert all(int(u) == uid for u in uids), status
+    assert r.served_console(T1) == "ttyS0"
+    r.assert_closed(T1, (T2,))
+
+    change, reloaded = RELOADS[kind]
+    if kind not in ("bad-yaml", "invalid-config", "tftp-root-missing"):
+        r.write_config(r.config_text(console="ttyS1"))
+    change(r)
+    r.hup("configuration reloaded" if reloaded else "reload refused")
+    good, bad = (T2, (T1,)) if kind == "token-replaced" else (T1, (T2,))
+    assert r.served_console(good) == ("ttyS1" if reloaded else "ttyS0"), r.d.log_tail()
+    r.assert_closed(good, bad)
+    r.tftp_get()                          # the TFTP service lived through it
+    assert r.d.alive()
+
+    # put things right: the next SIGHUP serves the new config, still closed
+    r.write_token(good)
+    r.write_config(r.config_text(console="ttyS2"))
+    r.hup("configuration reloaded")
+    assert r.served_console(good) == "ttyS2"
+    r.assert_closed(good, bad)
+    r.tftp_get()
+    r.d.stop()
+
+
+def test_reload_without_token_file_opens_reads_only(world_dir, lab):
+    """Taking api_token_file out of the config is a reload that validates:
+    reads are open and writes refused, as for a config that never had one,
+    and the log says so."""
+    if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+        pytest.skip("ironbootd not built")
+    r = ReloadLab(lab, world_dir, None)
+    r.d.start(timeout=20)
+    r.assert_closed(T1, (T2,))
+    _token_removed_from_config(r)
+    off = r.d.log_size()
+    r.hup("configuration reloaded")
+    assert "API reads are open" in r.d.log(off), r.d.log_tail()
+    assert r.served_console(T1) == "ttyS1"
+    st, _, out = r.call("GET", "profiles")
+    assert st == 200
+    st, _, out = r.call("PUT", "profiles/x", T1, {"kernel": "vmlinuz"})
+    assert st == 403 and b"api_token_file" in out
+    r.d.stop()

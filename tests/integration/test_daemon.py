@@ -3,8 +3,11 @@ schema guard, clean stop.  Real ironbootd in a namespace, real dhclient."""
 
 from __future__ import annotations
 
+import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,72 @@ def test_http_listens_on_an_address_that_comes_up_later(lab, ironbootd_bin, tmp_
                       "http://[fd00:b007::1]:8080/boot.ipxe?mac=52:54:00:00:00:99"])
     assert r.returncode == 0 and r.stdout.startswith("#!ipxe"), (r, d.log_tail())
     d.stop()
+
+
+# ---- server.user and the files read again after the drop ----
+
+@pytest.fixture
+def world_dir():
+    """A directory server.user can traverse (pytest's tmp root is 0700):
+    the daemon rereads its config, token file and TFTP root after the
+    drop.  Removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="ib-daemon-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def user_config(base: Path, user: str | None, **http) -> Path:
+    cfg = lab_config()
+    cfg["server"].update(state_dir=str(base / "state"))
+    if user:
+        cfg["server"]["user"] = user
+    cfg["tftp"].update(enabled=True, root=str(base / "tftp"), port=69)
+    (base / "tftp").mkdir(exist_ok=True)
+    (base / "assets").mkdir(exist_ok=True)
+    cfg["http"].update(assets=str(base / "assets"), **http)
+    path = base / "ironboot.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    path.chmod(0o644)
+    return path
+
+
+def test_token_file_server_user_cannot_read(world_dir, lab, ironbootd_bin):
+    """server.user rereads http.api_token_file on every reload, so a file
+    only root can read would refuse each one: --check-config and the start
+    say so, naming the file and the user, instead of the first SIGHUP."""
+    srv, cli = two_hosts(lab)
+    lab.addr(cli, "cli0", "198.18.0.2/24")
+    token = world_dir / "token"
+    token.write_text("s3cret\n")
+    token.chmod(0o600)                                   # root:root 0600
+    cfg = user_config(world_dir, "nobody", api_token_file=str(token))
+    r = lab.run(srv, [str(ironbootd_bin), "--check-config", str(cfg)])
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"http.api_token_file {token}: server.user nobody cannot read it" in r.stderr, r.stderr
+    assert "Permission denied" in r.stderr and "configuration valid" not in r.stdout
+    d = Daemon(lab, srv, cfg)
+    assert d.start_fails() == 1
+    assert "server.user nobody cannot read it" in d.log(), d.log_tail()
+
+    # root alone reads it: fine without server.user
+    plain = user_config(world_dir, None, api_token_file=str(token))
+    r = lab.run(srv, [str(ironbootd_bin), "--check-config", str(plain)])
+    assert r.returncode == 0, r.stderr
+    # readable through nobody's group: both pass, and the daemon serves
+    os.chown(token, 0, pwd.getpwnam("nobody").pw_gid)
+    token.chmod(0o640)
+    cfg = user_config(world_dir, "nobody", api_token_file=str(token))
+    r = lab.run(srv, [str(ironbootd_bin), "--check-config", str(cfg)])
+    assert r.returncode == 0 and "configuration valid" in r.stdout, r.stderr
+    d.start()
+    p = lab.run(cli, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                      "http://198.18.0.1:8080/api/v1/profiles"])
+    assert p.stdout == "401", (p.stdout, p.stderr)
+    p = lab.run(cli, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                      "-H", "Authorization: Bearer s3cret", "http://198.18.0.1:8080/api/v1/profiles"])
+    assert p.stdout == "200", (p.stdout, p.stderr)
+    d.stop()
+
