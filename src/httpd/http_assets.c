@@ -26,6 +26,7 @@
 
 #include <event2/buffer.h>
 
+#include "common/util.h"
 #include "httpd/http_server_int.h"
 
 #define ETAG_LEN 64			/* "\"size-mtime_ns-ino\"" in hex */
@@ -37,8 +38,11 @@ struct asset {
 	int fd;				/* open regular file */
 	uint64_t size;			/* st_size */
 	char etag[ETAG_LEN];		/* strong validator */
-	char last_modified[DATE_LEN];	/* weak validator */
+	char last_modified[DATE_LEN];	/* date validator, strong once date_strong */
 	time_t mtime;			/* seconds, for If-Modified-Since */
+	bool date_strong;		/* last_modified is a strong validator: the
+					 * file is a second or more older than now
+					 * (RFC 9110 8.8.2.2) */
 };
 
 int ib_httpd_assets_open(const char *dir)
@@ -109,6 +113,8 @@ static int asset_open(struct ib_http_req *rq, const char *rel, struct asset *a)
 	a->fd = fd;
 	a->size = (uint64_t)st.st_size;
 	a->mtime = st.st_mtim.tv_sec;
+	a->date_strong = ib_now_us() - ((int64_t)st.st_mtim.tv_sec * 1000000 +
+					st.st_mtim.tv_nsec / 1000) >= 1000000;
 	snprintf(a->etag, sizeof(a->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
 		 a->size, (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec,
 		 (uint64_t)st.st_ino);
@@ -153,52 +159,54 @@ static bool not_modified(struct ib_http_req *rq, const struct asset *a)
 	return end && *end == '\0' && a->mtime <= timegm(&tm);
 }
 
-/* Decimal digits into *ret; the end of them, or NULL (none or overflow). */
-static const char *parse_u64(const char *s, uint64_t *ret)
+/*
+ * Decimal digits at *s into *ret, saturating at UINT64_MAX (a position
+ * past 64 bits is past any file); *s moves past them.  -EINVAL if none.
+ */
+static int parse_pos(const char **s, uint64_t *ret)
 {
+	const char *p = *s;
 	uint64_t v = 0;
 
-	if (*s < '0' || *s > '9')
-		return NULL;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return NULL;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + (uint64_t)(*p - '0');
+	*s = p;
 	*ret = v;
-	return s;
+	return 0;
 }
 
-enum range_result { RANGE_NONE, RANGE_OK, RANGE_UNSATISFIABLE };
+enum range_result {
+	RANGE_NONE,			/* send the whole file (200) */
+	RANGE_OK,			/* send [off, off+len) (206) */
+	RANGE_UNSATISFIABLE,		/* 416, Content-Range "bytes STAR/size" */
+};
 
 /*
- * RFC 9110 14.1.2: one range "bytes=first-last", "first-" or "-suffix".
- * Malformed and multi-range headers are ignored (the whole file is sent,
- * 14.2 allows it).
+ * One range-spec of n bytes at s (RFC 9110 14.1.1: "first-last",
+ * "first-" or "-suffix") against a file of size bytes: RANGE_OK with the
+ * span (a last-pos past the end is clipped, a suffix longer than the file
+ * is all of it), RANGE_UNSATISFIABLE, or -EINVAL when malformed.
  */
-static enum range_result parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+static int range_spec(const char *s, size_t n, uint64_t size, uint64_t *off, uint64_t *len)
 {
-	uint64_t a, b;
-	const char *p;
+	const char *p = s + (*s == '-');
+	uint64_t a, b = UINT64_MAX;
 
-	if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return RANGE_NONE;
-	h += 6;
-	if (*h == '-') {
-		if (!(p = parse_u64(h + 1, &b)) || *p)
-			return RANGE_NONE;
-		if (b == 0 || size == 0)
+	if (parse_pos(&p, &a) < 0)
+		return -EINVAL;
+	if (*s == '-') {
+		if (p != s + n)
+			return -EINVAL;
+		if (a == 0)
 			return RANGE_UNSATISFIABLE;
-		*off = b < size ? size - b : 0;
+		*off = a < size ? size - a : 0;
 		*len = size - *off;
 		return RANGE_OK;
 	}
-	if (!(p = parse_u64(h, &a)) || *p++ != '-')
-		return RANGE_NONE;
-	if (*p == '\0')
-		b = UINT64_MAX;
-	else if (!(p = parse_u64(p, &b)) || *p || b < a)
-		return RANGE_NONE;
+	if (*p++ != '-' || (p != s + n && parse_pos(&p, &b) < 0) || p != s + n || b < a)
+		return -EINVAL;
 	if (a >= size)
 		return RANGE_UNSATISFIABLE;
 	*off = a;
@@ -206,7 +214,72 @@ static enum range_result parse_range(const char *h, uint64_t size, uint64_t *off
 	return RANGE_OK;
 }
 
-/* The range to send; If-Range naming another version means the whole file. */
+/*
+ * RFC 9110 14.2: the Range header h against a file of size bytes.
+ *   - another unit than "bytes": ignored (a MUST);
+ *   - an invalid range set ("abc", "5-2", "", a bad element among good
+ *     ones): rejected with 416, which 14.2 allows ("MAY ignore or reject")
+ *     and which tells the client its request was not understood;
+ *   - one range: it (206), or 416 when it is unsatisfiable (15.5.17);
+ *   - several ranges: ignored, the whole file goes out with 200 (14.2
+ *     allows it): boot clients resume with one range, and a
+ *     multipart/byteranges body would leave the sendfile path.
+ * Empty list elements are skipped (5.6.1).  A satisfiable range of an
+ * empty file is all of nothing: the whole (empty) file, 200.
+ */
+static enum range_result parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	size_t count = 0, n;
+	const char *p;
+	int r, first = RANGE_NONE;
+
+	if (strncasecmp(h, "bytes=", 6) != 0)
+		return RANGE_NONE;
+	for (p = h + 6;; p++) {
+		p += strspn(p, " \t");
+		if ((n = strcspn(p, ", \t")) > 0) {
+			uint64_t o, l;
+
+			if ((r = range_spec(p, n, size, &o, &l)) < 0)
+				return RANGE_UNSATISFIABLE;
+			if (count++ == 0) {
+				first = r;
+				*off = o;
+				*len = l;
+			}
+			p += n;
+			p += strspn(p, " \t");
+		}
+		if (*p != ',')
+			break;
+	}
+	if (*p != '\0' || count == 0)
+		return RANGE_UNSATISFIABLE;
+	if (count > 1 || (first == RANGE_OK && *len == 0)) {
+		*off = 0;
+		*len = size;
+		return RANGE_NONE;
+	}
+	return (enum range_result)first;
+}
+
+/*
+ * RFC 9110 13.1.5: If-Range holds for this version's strong ETag, or for
+ * its exact Last-Modified date when that is a strong validator.  A weak
+ * ETag ("W/...") never holds.
+ */
+static bool if_range_holds(const char *v, const struct asset *a)
+{
+	if (v[0] == '"')
+		return strcmp(v, a->etag) == 0;
+	return a->date_strong && strcmp(v, a->last_modified) == 0;
+}
+
+/*
+ * The range to send.  Range is defined for GET only (RFC 9110 14.2): a
+ * HEAD answers as a whole GET would.  If-Range that does not hold means
+ * the whole file, whatever the Range says.
+ */
 static enum range_result want_range(struct ib_http_req *rq, const struct asset *a,
 				    uint64_t *off, uint64_t *len)
 {
@@ -215,9 +288,9 @@ static enum range_result want_range(struct ib_http_req *rq, const struct asset *
 
 	*off = 0;
 	*len = a->size;
-	if (!range)
+	if (!range || rq->method != EVHTTP_REQ_GET)
 		return RANGE_NONE;
-	if (if_range && strcmp(if_range, a->etag) != 0 && strcmp(if_range, a->last_modified) != 0)
+	if (if_range && !if_range_holds(if_range, a))
 		return RANGE_NONE;
 	return parse_range(range, a->size, off, len);
 }

@@ -37,6 +37,8 @@ KNOWN = "52:54:00:00:00:10"        # in the inventory, group "default"
 LOCAL = "52:54:00:00:00:20"        # group "local" (profile local-disk)
 UNKNOWN = "52:54:00:aa:bb:cc"
 BIG_SPARSE = 5 * 1024**3 + 17      # > 4 GiB: 64-bit offsets
+RANGE_FILE = bytes(range(256)) * 4 + b"tail!"     # 1029 bytes, every offset distinct
+RLEN = len(RANGE_FILE)
 
 CONFIG = """\
 server:
@@ -154,7 +156,7 @@ def env(tmp_path_factory):
     if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
         pytest.skip(f"ironbootd not built in {netlab.build_dir()}")
     if not shutil.which("curl"):
-        pytest.skip("curl not installed")
+        pytest.fail("curl not found: the install step failed (scripts/deps.sh test)")
     netlab.cleanup_stale()
     base = tmp_path_factory.mktemp("http")
     assets, templates = base / "assets", base / "templates"
@@ -165,6 +167,14 @@ def env(tmp_path_factory):
     (assets / "initrd.img").write_bytes(os.urandom(1000))
     (assets / "sub" / "inner.bin").write_bytes(b"inner" * 100)
     (assets / "empty").write_bytes(b"")
+    (assets / "ranges.bin").write_bytes(RANGE_FILE)
+    (assets / "changing.bin").write_bytes(RANGE_FILE)
+    (assets / "future.bin").write_bytes(RANGE_FILE)
+    # modified "later than now": its Last-Modified is no strong validator
+    os.utime(assets / "future.bin", (time.time() + 3600, time.time() + 3600))
+    old = time.time() - 86400                # the others were modified well before
+    for name in ("ranges.bin", "changing.bin", "empty"):
+        os.utime(assets / name, (old, old))
     with open(assets / "huge.img", "wb") as f:
         f.truncate(BIG_SPARSE)
         f.seek(BIG_SPARSE - 10)
@@ -292,6 +302,148 @@ def test_asset_ranges(env):
     assert st == 206 and body == src[-7:]
     st, h, _ = env.curl(BASE + "/assets/vmlinuz", "-H", f"Range: bytes={len(src)}-")
     assert st == 416 and h["content-range"] == f"bytes */{len(src)}"
+
+
+def ranged(env, name: str, *headers: str, head: bool = False):
+    extra = [x for h in headers for x in ("-H", h)]
+    return env.curl(f"{BASE}/assets/{name}", *extra, head=head)
+
+
+@pytest.mark.parametrize("spec,first,last", [
+    ("bytes=0-0", 0, 0),
+    ("bytes=0-1", 0, 1),
+    (f"bytes={RLEN - 1}-{RLEN - 1}", RLEN - 1, RLEN - 1),
+    ("bytes=1000-", 1000, RLEN - 1),                     # open-ended
+    ("bytes=0-", 0, RLEN - 1),
+    ("bytes=-1", RLEN - 1, RLEN - 1),                    # suffix
+    ("bytes=-5", RLEN - 5, RLEN - 1),
+    (f"bytes=-{RLEN}", 0, RLEN - 1),
+    ("bytes=-5000", 0, RLEN - 1),                        # longer than the file: all of it
+    ("bytes=-99999999999999999999999", 0, RLEN - 1),     # beyond 64 bits too
+    ("bytes=1000-99999", 1000, RLEN - 1),                # last-pos past the end: clipped
+    ("bytes=5-99999999999999999999999", 5, RLEN - 1),
+    ("Bytes=2-3", 2, 3),                                 # the unit is case-insensitive
+    ("bytes=2-3,", 2, 3),                                # empty list elements are ignored
+    ("bytes=, 2-3", 2, 3),                               # (RFC 9110 5.6.1)
+    ("bytes=007-0009", 7, 9),
+])
+def test_asset_range_satisfiable(env, spec, first, last):
+    st, h, body = ranged(env, "ranges.bin", f"Range: {spec}")
+    assert st == 206, (spec, st, body[:100])
+    assert body == RANGE_FILE[first:last + 1], spec
+    assert h["content-range"] == f"bytes {first}-{last}/{RLEN}", (spec, h)
+    assert int(h["content-length"]) == last - first + 1
+
+
+@pytest.mark.parametrize("spec", [
+    "bytes=abc", "bytes=5-2", "bytes=-0", f"bytes={RLEN}-", f"bytes={RLEN}-{RLEN + 100}",
+    "bytes=99999999999999999999999-", "bytes=", "bytes=-", "bytes=1-2-3", "bytes=0x10-20",
+    "bytes=+1-2", "bytes=1 -2", "bytes=,", "bytes=--1", "bytes=a-", "bytes=1-a",
+    "bytes=0-1,abc",
+])
+def test_asset_range_malformed_or_unsatisfiable(env, spec):
+    """RFC 9110 14.2 lets a server reject an invalid range set: 416 with
+    the length, as for a range past the end (15.5.17), never a body."""
+    st, h, body = ranged(env, "ranges.bin", f"Range: {spec}")
+    assert st == 416, (spec, st)
+    assert h["content-range"] == f"bytes */{RLEN}", (spec, h)
+    assert body == b"range not satisfiable\n"
+    assert env.d.alive()
+
+
+@pytest.mark.parametrize("spec", [
+    "bytes=0-1,5-6", "bytes=0-1, 5-6", "bytes=-1,0-0", "bytes=0-1,5000-6000",
+    "bytes=5000-,6000-", "bytes=-0,-0",  # several, none satisfiable: still ignored
+    "items=0-5",                         # another unit: ignored (RFC 9110 14.2: MUST)
+    "bytes 0-5",
+])
+def test_asset_range_ignored_sends_all(env, spec):
+    """Several ranges: ironboot ignores Range and sends the whole file with
+    200 (RFC 9110 14.2 allows it; boot clients resume with one range, and
+    multipart/byteranges would take the body off the sendfile path)."""
+    st, h, body = ranged(env, "ranges.bin", f"Range: {spec}")
+    assert st == 200 and body == RANGE_FILE, (spec, st)
+    assert "content-range" not in h and int(h["content-length"]) == RLEN
+    assert h["accept-ranges"] == "bytes"
+
+
+def test_asset_multirange_with_curl_r(env):
+    st, h, body = env.curl(f"{BASE}/assets/ranges.bin", "-r", "0-1,5-6")
+    assert st == 200 and body == RANGE_FILE and "content-range" not in h
+
+
+def test_asset_range_head_is_ignored(env):
+    """Range is defined for GET only (RFC 9110 14.2): HEAD answers as a
+    full GET would."""
+    st, h, body = ranged(env, "ranges.bin", "Range: bytes=0-9", head=True)
+    assert st == 200 and body == b"", (st, h)
+    assert int(h["content-length"]) == RLEN and "content-range" not in h
+    st, h, _ = ranged(env, "ranges.bin", "Range: bytes=abc", head=True)
+    assert st == 200 and int(h["content-length"]) == RLEN
+
+
+def test_asset_range_of_an_empty_file(env):
+    st, h, _ = ranged(env, "empty", "Range: bytes=0-")
+    assert st == 416 and h["content-range"] == "bytes */0"
+    st, h, body = ranged(env, "empty", "Range: bytes=-5")   # all of nothing
+    assert st == 200 and body == b"" and h["content-length"] == "0"
+
+
+def test_asset_if_range(env):
+    st, h, _ = env.curl(f"{BASE}/assets/ranges.bin", head=True)
+    etag, lm = h["etag"], h["last-modified"]
+    part = ("Range: bytes=10-19",)
+
+    def get(*headers):
+        return ranged(env, "ranges.bin", *part, *headers)
+
+    st, h, body = get(f"If-Range: {etag}")                   # the same version: the range
+    assert st == 206 and body == RANGE_FILE[10:20], (st, h)
+    st, h, body = get(f"If-Range: {lm}")                     # a date, modified long ago
+    assert st == 206 and body == RANGE_FILE[10:20], (st, h)
+    for other in ('"nope"', f"W/{etag}",                     # weak never matches (13.1.5)
+                  etag[:-2] + '"', "Thu, 01 Jan 1970 00:00:00 GMT", "yesterday", lm + "x"):
+        st, h, body = get(f"If-Range: {other}")
+        assert st == 200 and body == RANGE_FILE, (other, st)
+        assert "content-range" not in h
+    # If-Range without Range changes nothing
+    st, _, body = ranged(env, "ranges.bin", f"If-Range: {etag}")
+    assert st == 200 and body == RANGE_FILE
+    # the condition comes first: a range it does not apply to is not judged
+    st, _, body = ranged(env, "ranges.bin", "Range: bytes=abc", 'If-Range: "nope"')
+    assert st == 200 and body == RANGE_FILE
+    st, h, _ = ranged(env, "ranges.bin", "Range: bytes=abc", f"If-Range: {etag}")
+    assert st == 416 and h["content-range"] == f"bytes */{RLEN}"
+    st, _, body = ranged(env, "ranges.bin", "Range: bytes=0-1,5-6", f"If-Range: {etag}")
+    assert st == 200 and body == RANGE_FILE
+
+
+def test_asset_if_range_after_the_file_changed(env):
+    """A resumed download whose file changed meanwhile gets the new file
+    whole, not a piece of it glued to the old one."""
+    path = env.base / "assets" / "changing.bin"
+    st, h, _ = env.curl(f"{BASE}/assets/changing.bin", head=True)
+    etag, lm = h["etag"], h["last-modified"]
+    new = bytes(reversed(RANGE_FILE)) + b"more"
+    path.write_bytes(new)
+    os.utime(path, (time.time() - 60, time.time() - 60))
+    for validator in (etag, lm):
+        st, h, body = ranged(env, "changing.bin", "Range: bytes=100-", f"If-Range: {validator}")
+        assert st == 200 and body == new, (validator, st)
+    st, h, _ = env.curl(f"{BASE}/assets/changing.bin", head=True)
+    st, _, body = ranged(env, "changing.bin", "Range: bytes=100-", f"If-Range: {h['etag']}")
+    assert st == 206 and body == new[100:]
+
+
+def test_asset_if_range_date_not_yet_strong(env):
+    """A Last-Modified that is not a second before the answer (here: in the
+    future) is a weak validator (RFC 9110 8.8.2.2): If-Range with that date
+    sends the whole file; the ETag still works."""
+    st, h, _ = env.curl(f"{BASE}/assets/future.bin", head=True)
+    st, h2, body = ranged(env, "future.bin", "Range: bytes=0-3", f"If-Range: {h['last-modified']}")
+    assert st == 200 and body == RANGE_FILE, (st, h2)
+    st, _, body = ranged(env, "future.bin", "Range: bytes=0-3", f"If-Range: {h['etag']}")
+    assert st == 206 and body == RANGE_FILE[:4]
 
 
 def test_asset_huge_sparse_range(env):
@@ -468,7 +620,7 @@ def test_api_token_and_https(tmp_path, lab):
     if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
         pytest.skip("ironbootd not built")
     if not shutil.which("openssl"):
-        pytest.skip("openssl not installed")
+        pytest.fail("openssl not found: the install step failed (scripts/deps.sh test)")
     assets, templates = tmp_path / "assets", tmp_path / "templates"
     templates.mkdir()             # assets: created only after the start
     (templates / "user-data.yaml").write_text(USER_DATA)
@@ -538,7 +690,7 @@ def test_journal_by_lease_without_mac(tmp_path, lab):
     if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
         pytest.skip("ironbootd not built")
     if not shutil.which("busybox"):
-        pytest.skip("busybox not installed")
+        pytest.fail("busybox not found: the install step failed (scripts/deps.sh test)")
     srv, cli = lab.netns("srv"), lab.netns("cli")
     lab.veth(srv, "srv0", cli, "cli0")
     lab.addr(srv, "srv0", f"{SRV4}/24")
