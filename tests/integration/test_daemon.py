@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -202,3 +203,67 @@ def test_token_file_server_user_cannot_read(world_dir, lab, ironbootd_bin):
     assert p.stdout == "200", (p.stdout, p.stderr)
     d.stop()
 
+
+def tftp_get(lab, cli, out: Path, port: int = 69) -> subprocess.CompletedProcess:
+    if out.exists():
+        out.unlink()
+    return lab.run(cli, ["tftp", "198.18.0.1", str(port), "-m", "binary", "-c", "get",
+                         "boot.bin", str(out)], timeout=60)
+
+
+def udp_port_closed(lab, cli, port: int) -> bool:
+    """An RRQ to port answers ICMP port unreachable (nothing listens)."""
+    s = lab.socket(cli, socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    try:
+        s.connect(("198.18.0.1", port))
+        s.send(b"\x00\x01boot.bin\x00octet\x00")
+        s.recv(1024)
+        return False
+    except ConnectionRefusedError:
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.close()
+
+
+def test_tftp_after_privilege_drop_and_reloads(world_dir, lab, ironbootd_bin):
+    """TFTP on port 69 under server.user: serves after the drop, after a
+    SIGHUP that changes nothing, and after one that moves it to another
+    port below 1024 (issue #11.2: that reload lost the listener).  The
+    daemon keeps CAP_NET_BIND_SERVICE and nothing else."""
+    if not shutil.which("tftp"):
+        pytest.fail("tftp (tftp-hpa) not found: the install step failed (scripts/deps.sh test)")
+    srv, cli = two_hosts(lab)
+    lab.addr(cli, "cli0", "198.18.0.2/24")
+    payload = os.urandom(200_000)
+    cfg = user_config(world_dir, "nobody")
+    (world_dir / "tftp" / "boot.bin").write_bytes(payload)
+    d = Daemon(lab, srv, cfg).start()
+    status = Path(f"/proc/{d.pid}/status").read_text()
+    fields = dict(ln.split(":", 1) for ln in status.splitlines() if ":" in ln)
+    uid = pwd.getpwnam("nobody").pw_uid
+    assert all(int(u) == uid for u in fields["Uid"].split()), status
+    assert int(fields["CapEff"], 16) == 1 << 10, status          # CAP_NET_BIND_SERVICE
+    assert int(fields["CapPrm"], 16) == 1 << 10, status
+    assert int(fields["CapInh"], 16) == 0 and int(fields["CapAmb"], 16) == 0, status
+    out = world_dir / "got.bin"
+
+    def fetch(port: int) -> None:
+        p = tftp_get(lab, cli, out, port)
+        assert p.returncode == 0 and out.exists() and out.read_bytes() == payload, \
+            (port, p.stdout, p.stderr, d.log_tail())
+
+    fetch(69)
+    for port in (69, 169, 69):        # unchanged, moved, moved back
+        c = yaml.safe_load(cfg.read_text())
+        c["tftp"]["port"] = port
+        cfg.write_text(yaml.safe_dump(c, sort_keys=False))
+        off = d.log_size()
+        d.hup()
+        d.wait_log("configuration reloaded", since=off, timeout=15)
+        assert "reload refused" not in d.log(off), d.log_tail()
+        fetch(port)
+        assert udp_port_closed(lab, cli, 169 if port == 69 else 69)
+    d.stop()
