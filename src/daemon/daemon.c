@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/notify.h"
 #include "daemon/services.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
@@ -166,6 +167,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	struct ib_daemon *d = arg;
 
 	ib_notice("signal %d: stopping", (int)sig);
+	ib_notify_stopping();
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -213,10 +215,12 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	struct ib_config *next;
 	int r;
 
+	ib_notify_reloading();
 	if (ib_config_read(d->config_path, &text, err) < 0 ||
 	    ib_inventory_load(&text, d->store, &next, &rf, err) < 0) {
 		free(text.buf);
 		ib_err("reload refused, still serving the previous configuration: %s", err);
+		ib_notify_ready("serving the previous configuration: reload refused");
 		return;
 	}
 	if (strcmp(next->server.state_dir, d->cfg->server.state_dir) != 0)
@@ -225,12 +229,14 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		ib_err("reload refused (%s), still serving the previous configuration",
 		       strerror(-r));
 		free(text.buf);
+		ib_notify_ready("serving the previous configuration: reload refused");
 		return;
 	}
 	free(d->text.buf);
 	d->text = text;
 	log_refused(&rf);
 	ib_notice("configuration reloaded from %s", d->config_path);
+	ib_notify_ready("serving");
 }
 
 /* The REST API's inventory writer (http_server.h ib_http_inventory_fn). */
@@ -450,6 +456,7 @@ int ib_daemon_run(struct ib_daemon *d)
 {
 	ib_notice("ironbootd " IB_VERSION " ready (config %s, state %s)",
 		  d->config_path, d->cfg->server.state_dir);
+	ib_notify_ready("serving");
 	if (event_base_dispatch(d->base) < 0)
 		return -EIO;
 	return 0;
