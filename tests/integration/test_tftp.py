@@ -940,9 +940,12 @@ class Loss:
 
 
 def _sent_report(env, name: str, since: int) -> tuple[str, int]:
-    """The daemon's line for the finished transfer of name after `since`,
-    and the retransmissions it counted."""
-    line = env.daemon.wait_log(rf"tftp: sent {re.escape(name)} to \S+ \(.*\)",
+    """The daemon's line for the finished transfer of name to the client
+    (CLI4, the address the clients under loss use) after `since`, and the
+    retransmissions it counted.  Other tests' transfers of the same name
+    from other addresses may still finish meanwhile: not ours."""
+    line = env.daemon.wait_log(rf"tftp: sent {re.escape(name)} to "
+                               rf"{re.escape(CLI4)}:\d+ \(.*\)",
                                regex=True, since=since, timeout=15)
     m = re.search(r"\((\d+) bytes, blksize (\d+), window (\d+), (\d+) retransmits\)$",
                   line)
