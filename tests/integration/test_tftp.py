@@ -941,11 +941,11 @@ class Loss:
 
 def _sent_report(env, name: str, since: int) -> tuple[str, int]:
     """The daemon's line for the finished transfer of name to the client
-    (CLI4, the address the clients under loss use) after `since`, and the
-    retransmissions it counted.  Other tests' transfers of the same name
-    from other addresses may still finish meanwhile: not ours."""
-    line = env.daemon.wait_log(rf"tftp: sent {re.escape(name)} to "
-                               rf"{re.escape(CLI4)}:\d+ \(.*\)",
+    (CLI4 or CLI6, the addresses the clients under loss use) after `since`,
+    and the retransmissions it counted.  Other tests' transfers of the same
+    name from other addresses may still finish meanwhile: not ours."""
+    client = rf"(?:{re.escape(CLI4)}|\[{re.escape(CLI6)}\])"
+    line = env.daemon.wait_log(rf"tftp: sent {re.escape(name)} to {client}:\d+ \(.*\)",
                                regex=True, since=since, timeout=15)
     m = re.search(r"\((\d+) bytes, blksize (\d+), window (\d+), (\d+) retransmits\)$",
                   line)
