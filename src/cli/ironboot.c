@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli_help.h"
 #include "cli/explain.h"
 #include "cli/inventory_cmd.h"
 #include "common/util.h"
@@ -56,7 +57,9 @@ static const char *safe(const char *s, char *out, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ironboot [--config FILE] [--json] COMMAND\n"
+		"usage: ironboot [--config FILE] [--json] COMMAND [ARGS]\n"
+		"       ironboot COMMAND --help     what COMMAND does and its arguments\n"
+		"       ironboot --version\n"
 		"commands:\n"
 		"  leases [list]              list IPv4 leases\n"
 		"  leases show ADDRESS        one lease\n"
@@ -72,7 +75,8 @@ static void usage(FILE *f)
 		"                             the daemon's API (--api URL, --token-file F,\n"
 		"                             --cacert F)\n"
 		"  profiles|groups|machines create FILE|-    create\n"
-		"  profiles|groups|machines delete NAME      delete\n");
+		"  profiles|groups|machines delete NAME      delete\n"
+		"  help [COMMAND]             this, or what COMMAND does\n");
 }
 
 static void fmt_time(int64_t sec, char *out, size_t len)
@@ -325,12 +329,30 @@ static int open_cli(struct cli *c, const char *path)
 	return 0;
 }
 
+/* "help [COMMAND]" or "COMMAND ... --help": exit status 0, or 2 for no
+ * such command. */
+static int cli_help(int argc, char **argv)
+{
+	const char *cmd = strcmp(argv[0], "help") == 0 ? (argc > 1 ? argv[1] : NULL) : argv[0];
+
+	if (!cmd) {
+		usage(stdout);
+		return 0;
+	}
+	if (ib_cli_help(stdout, cmd) == 0)
+		return 0;
+	fprintf(stderr, "ironboot: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG;
@@ -348,11 +370,12 @@ int main(int argc, char **argv)
 		if (i == argc)
 			argc = j - 1;
 	}
-	while ((o = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': puts("ironboot " IB_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -360,6 +383,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* help needs no config and no store */
+	if (strcmp(argv[optind], "help") == 0 || ib_cli_wants_help(argc - optind, argv + optind))
+		return cli_help(argc - optind, argv + optind);
 	if (open_cli(&c, path) < 0) {
 		r = 1;
 		goto out;

@@ -1,0 +1,149 @@
+/* The commands' help texts, one table row per command: see cli_help.h. */
+#include "cli/cli_help.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Said once, under every command's own text. */
+#define GLOBAL_OPTIONS \
+	"\nglobal options (before the command; --json anywhere):\n" \
+	"  -c, --config FILE  configuration (default /etc/ironboot/ironboot.yaml); the\n" \
+	"                     store is server.state_dir/ironboot.db\n" \
+	"  --json             JSON instead of a table, for scripts\n"
+
+/* The inventory commands share one text; KIND is the command's name. */
+#define INVENTORY_HELP \
+	"usage: ironboot [--json] KIND [list]\n" \
+	"       ironboot KIND show NAME\n" \
+	"       ironboot KIND [API OPTIONS] put NAME FILE|-\n" \
+	"       ironboot KIND [API OPTIONS] create FILE|-\n" \
+	"       ironboot KIND [API OPTIONS] delete NAME\n" \
+	"\n" \
+	"The KIND the daemon serves: the configuration file's, joined with those\n" \
+	"stored through the REST API.  NAME is a profile or group name, or a\n" \
+	"machine's MAC address.\n" \
+	"\n" \
+	"  list            one line per object; SOURCE says file or api\n" \
+	"  show NAME       one object, as JSON\n" \
+	"  put NAME FILE   create or replace NAME with the JSON object in FILE\n" \
+	"                  (\"-\" reads standard input); shaped like the file's\n" \
+	"                  list items (ironboot.yaml(5))\n" \
+	"  create FILE     create the object in FILE; its name is inside\n" \
+	"  delete NAME     delete an object stored through the API (objects of the\n" \
+	"                  file are changed in the file)\n" \
+	"\n" \
+	"Writes go through the running daemon's REST API, which validates them with\n" \
+	"the file, stores them and serves them at once.  API OPTIONS, given before\n" \
+	"the verb:\n" \
+	"  --api URL         the daemon's base URL (default http.base_url)\n" \
+	"  --token-file F    the bearer token (default http.api_token_file)\n" \
+	"  --cacert F        a CA certificate to trust for https://\n"
+
+/* One command: its name, its summary line, its full text. */
+struct cmd_help {
+	const char *name;		/* as typed */
+	const char *summary;		/* for the list of commands */
+	const char *text;		/* KIND stands for the name */
+};
+
+static const struct cmd_help helps[] = {
+	{ "leases", "IPv4 leases: list, show ADDRESS, release ADDRESS",
+	  "usage: ironboot [--json] leases [list]\n"
+	  "       ironboot [--json] leases show ADDRESS\n"
+	  "       ironboot leases release ADDRESS\n"
+	  "\n"
+	  "The DHCPv4 leases in the store, as the daemon wrote them.\n"
+	  "\n"
+	  "  list             every lease: address, MAC, state, expiry (UTC), hostname\n"
+	  "  show ADDRESS     the lease of one IPv4 address (exit 1 if none)\n"
+	  "  release ADDRESS  end that lease now (marked released in the store), so\n"
+	  "                   the address can go to another machine\n" },
+	{ "leases6", "DHCPv6 bindings: list",
+	  "usage: ironboot [--json] leases6 [list]\n"
+	  "\n"
+	  "The DHCPv6 bindings in the store: address, MAC (from the DUID, relay\n"
+	  "option 79 or EUI-64; - if unknown), state, expiry (UTC), hostname.\n" },
+	{ "events", "the boot timeline of one machine, or of all",
+	  "usage: ironboot [--json] events [--mac MAC] [--proto PROTO] [--limit N]\n"
+	  "\n"
+	  "The per-machine journal: every DHCP, TFTP and HTTP event, oldest first,\n"
+	  "so a boot that stops shows where and why.\n"
+	  "\n"
+	  "  --mac MAC      only this machine (aa:bb:cc:dd:ee:ff)\n"
+	  "  --proto PROTO  only dhcp4, dhcp6, tftp or http events\n"
+	  "  --limit N      at most N events (default 1000)\n" },
+	{ "explain", "what a machine would get at each boot stage, and why",
+	  "usage: ironboot [--json] explain --mac MAC [--arch N] [options]\n"
+	  "\n"
+	  "Runs the daemon's own decisions, without the network, for the requests the\n"
+	  "machine's firmware and then iPXE would send: the DHCPv4 answer at each stage\n"
+	  "(address, boot file or script URL, and the rule that chose it), the HTTP\n"
+	  "boot script (group, profile, kernel, initrds, rendered script) and, with\n"
+	  "DHCPv6 configured, the DHCPv6 stages.  Leases are read from the store.\n"
+	  "\n"
+	  "  --mac MAC            the machine (required)\n"
+	  "  --arch N             client architecture, option 93/61: 0 BIOS, 6 EFI ia32,\n"
+	  "                       7 or 9 EFI x64, 11 EFI arm64, 16 UEFI HTTP x64,\n"
+	  "                       19 UEFI HTTP arm64 (default: none sent)\n"
+	  "  --vendor-class V     option 60 (default with --arch: PXEClient:Arch:N:...,\n"
+	  "                       HTTPClient:Arch:N:... for 16 and 19; else none)\n"
+	  "  --user-class iPXE    accepted; the iPXE stage is always shown\n"
+	  "  --uuid U             SMBIOS UUID: iPXE ${uuid}, for group selectors\n"
+	  "  --giaddr RELAY       the request came through this relay\n"
+	  "  --server ADDR        our address on the machine's link (default: the\n"
+	  "                       subnet's first router, else its first address)\n"
+	  "  --hostname H         iPXE ${hostname} (default: the reservation's)\n"
+	  "  --serial S           iPXE ${serial}\n"
+	  "  --buildarch B        iPXE ${buildarch} (default: from --arch)\n"
+	  "  --platform P         iPXE ${platform}: pcbios or efi (default: from --arch)\n" },
+	{ "profiles", "what can be booted (inventory)", INVENTORY_HELP },
+	{ "groups", "which machines boot which profile (inventory)", INVENTORY_HELP },
+	{ "machines", "facts about machines, by MAC (inventory)", INVENTORY_HELP },
+	{ "help", "this help, or a command's: help COMMAND",
+	  "usage: ironboot help [COMMAND]\n"
+	  "       ironboot COMMAND --help\n"
+	  "\n"
+	  "The list of commands, or what COMMAND does and what its arguments mean.\n" },
+};
+
+/* text with every KIND replaced by name. */
+static void print_text(FILE *f, const char *text, const char *name)
+{
+	const char *k;
+
+	while ((k = strstr(text, "KIND"))) {
+		fwrite(text, 1, (size_t)(k - text), f);
+		fputs(name, f);
+		text = k + 4;
+	}
+	fputs(text, f);
+}
+
+bool ib_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+int ib_cli_help(FILE *f, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		if (strcmp(helps[i].name, cmd) != 0)
+			continue;
+		print_text(f, helps[i].text, helps[i].name);
+		fputs(GLOBAL_OPTIONS, f);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void ib_cli_help_commands(FILE *f)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		fprintf(f, "  %-10s %s\n", helps[i].name, helps[i].summary);
+}
