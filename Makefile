@@ -2,8 +2,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CONFIG ?= examples/default.yaml
+# make install: under $(DESTDIR)$(PREFIX), from its own build dir
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_BUILD ?= build-install
 
-.PHONY: all deps test-deps run test unit integration clean demo
+.PHONY: all deps test-deps run test unit integration clean demo install
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,5 +36,16 @@ test: test-deps
 demo: deps all
 	scripts/demo.sh
 
+# The programs, man pages, ironbootd.service and its sysusers.d user, and
+# /etc/ironboot/ironboot.yaml (only where none exists yet).  The config
+# always goes to /etc: the programs read /etc/ironboot/ironboot.yaml.
+install: deps
+	if [ -f $(INSTALL_BUILD)/build.ninja ]; then \
+		meson configure $(INSTALL_BUILD) -Dprefix=$(PREFIX) -Dsysconfdir=/etc; \
+	else \
+		meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) --sysconfdir=/etc -Dtests=false; \
+	fi
+	meson install -C $(INSTALL_BUILD) $(if $(DESTDIR),--destdir "$(abspath $(DESTDIR))")
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(INSTALL_BUILD)
