@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL_BUILD ?= build-install
 
-.PHONY: all deps test-deps run test unit integration clean demo install
+.PHONY: all deps test-deps run test unit integration clean demo install deb
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -47,5 +47,9 @@ install: deps
 	fi
 	meson install -C $(INSTALL_BUILD) $(if $(DESTDIR),--destdir "$(abspath $(DESTDIR))")
 
+# The Debian package (debian/), built in a copy of the tree: build-deb/*.deb
+deb: test-deps
+	scripts/mkdeb.sh build-deb
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(INSTALL_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(INSTALL_BUILD) build-deb
