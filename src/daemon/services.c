@@ -1,8 +1,9 @@
 /*
  * Services beside DHCPv4: the TFTP server, whose transfers are journaled
  * against the machine that holds the client's address (from the lease
- * table), so one timeline shows DHCP then TFTP; and the journal's
- * retention, which is the daemon's whatever services run.
+ * table), so one timeline shows DHCP then TFTP; router advertisements,
+ * which run whether DHCPv6 does or not; and the journal's retention,
+ * which is the daemon's whatever services run.
  */
 #include "daemon/services.h"
 
@@ -14,6 +15,7 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "dhcp6/ra_server.h"
 #include "httpd/http_server.h"
 #include "tftp/tftp_server.h"
 
@@ -30,6 +32,7 @@ struct ib_services {
 	struct ib_journal *journal;	/* not owned */
 	struct ib_tftp_server *tftp;	/* or NULL when disabled */
 	struct ib_http_server *http;	/* or NULL when disabled */
+	struct ib_ra_server *ra;	/* router advertisements, or NULL */
 	const char *trusted[8];		/* boot files named in the config */
 	size_t n_trusted;
 	struct event *prune_timer;	/* journal retention */
@@ -182,6 +185,10 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		ib_services_free(s);
 		return r;
 	}
+	if (cfg->dhcp6.ra.enabled && (r = ib_ra_server_new(base, cfg, &s->ra)) < 0) {
+		ib_services_free(s);
+		return r;
+	}
 	*ret = s;
 	return 0;
 }
@@ -202,6 +209,10 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 	} else if (cfg->tftp.enabled) {
 		ib_warn("reload: enabling TFTP needs a restart");
 	}
+	if (s->ra)
+		ib_ra_server_reconfigure(s->ra, cfg);
+	else if (cfg->dhcp6.ra.enabled)
+		ib_warn("reload: enabling router advertisements needs a restart");
 	/* last, once cfg is accepted: a refused reload prunes nothing */
 	set_retention(s, cfg, false);
 	return 0;
@@ -219,6 +230,7 @@ void ib_services_free(struct ib_services *s)
 		return;
 	ib_http_server_free(s->http);
 	ib_tftp_server_free(s->tftp);
+	ib_ra_server_free(s->ra);
 	if (s->prune_timer)
 		event_free(s->prune_timer);
 	free(s);

@@ -24,7 +24,6 @@
 #include "common/util.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
-#include "dhcp6/ra_server.h"
 
 #define READ_MAX 256			/* datagrams read per wake-up */
 #define BATCH_MAX 128			/* binding changes per group commit */
@@ -128,7 +127,6 @@ struct ib_dhcp6_server {
 		int64_t addr_at;	/* when addr was looked up, unix seconds */
 		uint8_t addr[16];	/* its address for URLs, or :: */
 	} ifaces[MAX_IFACES];
-	struct ib_ra_server *ra;	/* router advertisements, or NULL */
 };
 
 /* ---- the binding view: holds (dhcp6_holds.c) + store ---- */
@@ -935,8 +933,6 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		r = -ENOMEM;
 		goto err;
 	}
-	if (cfg->dhcp6.ra.enabled && (r = ib_ra_server_new(base, cfg, &s->ra)) < 0)
-		goto err;
 	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
 	ib_info("dhcp6: serving %zu subnet(s) on port %u, server DUID %s",
 		cfg->dhcp6.n_subnets, cfg->dhcp6.port, hex);
@@ -960,10 +956,6 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
 	join_groups(s);
-	if (s->ra)
-		ib_ra_server_reconfigure(s->ra, cfg);
-	else if (cfg->dhcp6.ra.enabled)
-		ib_warn("reload: enabling router advertisements needs a restart");
 	return 0;
 }
 
@@ -985,7 +977,6 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 		event_free(s->flush_timer);
 	if (s->fd >= 0)
 		close(s->fd);
-	ib_ra_server_free(s->ra);
 	ib_d6_holds_free(s->holds);
 	outbox_free(&s->out);
 	free(s->batch);

@@ -1,6 +1,8 @@
 /*
  * Router advertisements for labs with no router (ra_server.c): off by
  * default; dhcp6.router_advertisements turns them on per interface.
+ * Started by the daemon beside its services (src/daemon/services.c), so
+ * RAs run whether DHCPv6 does or not.
  */
 #ifndef IB_DHCP6_RA_SERVER_H
 #define IB_DHCP6_RA_SERVER_H
