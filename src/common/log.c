@@ -1,17 +1,21 @@
-/* Logging to stderr or syslog: see log.h. */
+/* Logging to stderr, the systemd journal or syslog: see log.h. */
 #include "common/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 static struct {
 	enum ib_log_level level;	/* messages above this are dropped */
 	bool syslog;			/* syslog instead of stderr */
-} log_cfg = { IB_LOG_INFO, false };
+	bool journal;			/* stderr is the journal: "<N>" prefixes */
+} log_cfg = { IB_LOG_INFO, false, false };
 
 static const char *const level_names[] = {
 	[IB_LOG_ERR] = "err", [IB_LOG_WARNING] = "warning",
@@ -19,10 +23,30 @@ static const char *const level_names[] = {
 	[IB_LOG_DEBUG] = "debug",
 };
 
+/*
+ * systemd connects a service's stderr to the journal and says so in
+ * $JOURNAL_STREAM ("device:inode" of that stream).  Checked against
+ * stderr itself, so a child whose stderr was redirected elsewhere does
+ * not take it for the journal.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void ib_log_setup(enum ib_log_level level, bool use_syslog, const char *ident)
 {
 	log_cfg.level = level;
 	log_cfg.syslog = use_syslog;
+	log_cfg.journal = !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -52,6 +76,14 @@ void ib_log(enum ib_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (log_cfg.syslog) {
 		vsyslog((int)level, fmt, ap);
+	} else if (log_cfg.journal) {
+		/* sd-daemon(3) prefix: the journal takes the priority from it
+		 * (journalctl -p err) and stamps the time itself */
+		flockfile(stderr);
+		fprintf(stderr, "<%d>%s: ", (int)level, level_names[level]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		funlockfile(stderr);
 	} else {
 		struct timespec ts;
 		struct tm tm;

@@ -18,7 +18,9 @@ enum ib_log_level {
 	IB_LOG_DEBUG = 7,
 };
 
-/* Sends logs to syslog (true) or stderr (false), at or above level. */
+/* Sends logs to syslog (true) or stderr (false), at or above level.  When
+ * stderr is the systemd journal ($JOURNAL_STREAM names it), each line
+ * carries its priority as a "<N>" prefix instead of a timestamp. */
 void ib_log_setup(enum ib_log_level level, bool use_syslog, const char *ident);
 /* Parses "err", "warning", "notice", "info", "debug"; -EINVAL otherwise. */
 int ib_log_level_parse(const char *s, enum ib_log_level *ret);
