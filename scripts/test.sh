@@ -25,7 +25,8 @@ stage() { echo; echo "=== $* ==="; }
 # A missing one is a failed install step (scripts/deps.sh test), never a
 # reason to skip.
 TOOLS="ip tc nft tcpdump dhclient udhcpc perfdhcp tftp atftp curl busybox
-  openssl sqlite3 rdisc6 qemu-system-x86_64 clang meson ninja"
+  openssl sqlite3 rdisc6 qemu-system-x86_64 clang meson ninja
+  systemd-analyze systemd-sysusers dpkg-buildpackage dpkg-deb dh man setpriv"
 PYMODS="pytest pytest_timeout scapy yaml"
 FILES="/usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi
   /usr/lib/ipxe/snponly.efi /usr/lib/ipxe/qemu/pxe-virtio.rom
