@@ -106,6 +106,29 @@ static int check_token_as_user(const struct ib_config *cfg)
 	return r;
 }
 
+/*
+ * The token file as the checking user reads it: a config whose API token
+ * cannot be read would fail at start.  A file other users can read is
+ * said, not refused.  Returns 0, or -errno with the reason on stderr.
+ */
+static int check_token(const struct ib_config *cfg)
+{
+	const char *file = cfg->http.api_token_file, *why;
+	unsigned char sha[32];
+	int r;
+
+	if (!file || !cfg->http.enabled)
+		return 0;
+	if ((r = ib_http_token_read(file, sha)) < 0) {
+		fprintf(stderr, "http.api_token_file %s: %s\n", file, ib_http_token_strerror(r));
+		return r;
+	}
+	if ((why = ib_http_token_exposure(file)))
+		fprintf(stderr, "warning: http.api_token_file %s is %s: anyone on this host "
+			"can use the API (chmod o-rwx)\n", file, why);
+	return 0;
+}
+
 static int check_config(const char *path)
 {
 	char err[IB_CONFIG_ERRLEN];
@@ -117,7 +140,7 @@ static int check_config(const char *path)
 		return 1;
 	}
 	refused = check_stored(path, cfg);
-	if (check_token_as_user(cfg) < 0) {
+	if (check_token(cfg) < 0 || check_token_as_user(cfg) < 0) {
 		ib_config_free(cfg);
 		return 1;
 	}

@@ -83,9 +83,23 @@ const char *ib_http_token_strerror(int r)
 	}
 }
 
+const char *ib_http_token_exposure(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return NULL;
+	if (st.st_mode & S_IWOTH)
+		return "writable by every user";
+	if (st.st_mode & S_IROTH)
+		return "readable by every user";
+	return NULL;
+}
+
 int ib_httpd_api_token_load(const struct ib_config *cfg, struct ib_httpd_token *ret)
 {
 	struct ib_httpd_token t = { .set = cfg->http.api_token_file != NULL };
+	const char *why;
 	int r;
 
 	if (t.set && (r = ib_http_token_read(cfg->http.api_token_file, t.sha)) < 0) {
@@ -93,6 +107,9 @@ int ib_httpd_api_token_load(const struct ib_config *cfg, struct ib_httpd_token *
 		       ib_http_token_strerror(r));
 		return r;
 	}
+	if (t.set && (why = ib_http_token_exposure(cfg->http.api_token_file)))
+		ib_warn("http: api_token_file %s is %s: anyone on this host can use the API "
+			"(chmod o-rwx)", cfg->http.api_token_file, why);
 	*ret = t;
 	OPENSSL_cleanse(&t, sizeof(t));
 	return 0;

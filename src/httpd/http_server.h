@@ -64,6 +64,10 @@ int ib_http_token_read(const char *path, unsigned char ret_sha[32]);
 /* Words for an ib_http_token_read() error. */
 const char *ib_http_token_strerror(int r);
 
+/* Why the token file at path is exposed to other users of this host
+ * ("readable by every user"), or NULL if it is not (or cannot be seen). */
+const char *ib_http_token_exposure(const char *path);
+
 /*
  * How the REST API changes the inventory: fn stores change c and swaps in
  * the snapshot it makes (which reconfigures srv), or refuses it: 0, or

@@ -96,3 +96,31 @@ def test_damaged_wal_is_reported_and_saved(lab, ironbootd_bin, tmp_path):
     after = len(d.cli_json("leases"))
     assert after < before, (before, after)              # the loss is real
     d.stop()
+
+
+def test_token_file_read_and_exposure_said(lab, ironbootd_bin, tmp_path):
+    """Item 11: --check-config reads http.api_token_file (a missing one
+    fails the check, as it would fail the start), and a token file other
+    users can read is said by --check-config and by the daemon."""
+    srv = srv_host(lab)
+    token = tmp_path / "token"
+    cfg = lab_config()
+    cfg["server"]["state_dir"] = str(tmp_path / "state")
+    cfg["tftp"]["enabled"] = False
+    cfg["http"]["api_token_file"] = str(token)
+    path = tmp_path / "ironboot.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    d = Daemon(lab, srv, path)
+    r = d.check_config()
+    assert r.returncode == 1 and f"http.api_token_file {token}" in r.stderr, r.stderr
+    token.write_text("s3cret\n")
+    token.chmod(0o600)
+    r = d.check_config()
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    token.chmod(0o644)
+    r = d.check_config()
+    assert r.returncode == 0, r.stderr
+    assert "is readable by every user" in r.stderr, r.stderr
+    d.start()
+    d.wait_log("is readable by every user")
+    d.stop()
