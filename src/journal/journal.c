@@ -7,7 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
 #include "common/util.h"
+
+#define SEC_US 1000000LL
+#define LIMITS 4			/* protocols with a rate limit of their own */
+
+/* An event whose repeats are being counted. */
+struct repeat {
+	uint64_t key;			/* its repeat key; 0 = free */
+	int64_t first_us;		/* when it was queued */
+	int64_t last_us;		/* its last repeat */
+	uint64_t n;			/* repeats counted since */
+	char mac[48];			/* who, proto and kind, as queued */
+	char client_id[IB_STORE_CLIENT_ID_MAX * 2 + 1];
+	char uuid[40];
+	char proto[8];
+	char kind[32];
+};
+
+/* One protocol's token bucket for events of unknown clients. */
+struct limit {
+	char proto[8];			/* "" = free */
+	double tokens;			/* up to IB_JOURNAL_LIMIT_BURST */
+	int64_t at_us;			/* tokens counted up to then */
+	uint64_t dropped;		/* since the last summary */
+	int64_t first_us, last_us;	/* first and last of those */
+};
 
 struct ib_journal {
 	struct ib_store *store;			/* not owned */
@@ -16,6 +42,9 @@ struct ib_journal {
 	size_t head;				/* oldest queued */
 	size_t count;				/* queued */
 	uint64_t dropped;			/* lost to a full queue */
+	struct repeat *repeats;			/* IB_JOURNAL_REPEATS */
+	struct limit limits[LIMITS];
+	uint64_t thinned;			/* repeats and rate-limited, counted */
 };
 
 int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
@@ -26,7 +55,10 @@ int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
 	if (!j)
 		return -ENOMEM;
 	j->queue = calloc(IB_JOURNAL_QUEUE, sizeof(*j->queue));
-	if (!j->queue) {
+	j->repeats = calloc(IB_JOURNAL_REPEATS, sizeof(*j->repeats));
+	if (!j->queue || !j->repeats) {
+		free(j->queue);
+		free(j->repeats);
 		free(j);
 		return -ENOMEM;
 	}
@@ -41,6 +73,7 @@ void ib_journal_free(struct ib_journal *j)
 	if (!j)
 		return;
 	free(j->queue);
+	free(j->repeats);
 	free(j);
 }
 
@@ -58,8 +91,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who,
-			  const char *proto, const char *kind, size_t *ret_cap)
+/* Queues an event at ts_us; its detail buffer ("{}") and capacity. */
+static struct ib_event *queue_event(struct ib_journal *j, const struct ib_journal_who *who,
+				    const char *proto, const char *kind, int64_t ts_us)
 {
 	struct ib_event *ev;
 
@@ -71,7 +105,7 @@ char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who
 	ev = &j->queue[(j->head + j->count) % IB_JOURNAL_QUEUE];
 	j->count++;
 	ev->id = 0;
-	ev->ts_us = ib_now_us();
+	ev->ts_us = ts_us;
 	ev->mac[0] = ev->client_id[0] = ev->uuid[0] = '\0';
 	if (who && who->hw && who->hw_len)
 		ib_mac_format(who->hw, who->hw_len, ev->mac, sizeof(ev->mac));
@@ -83,8 +117,155 @@ char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who
 	copy_str(ev->proto, sizeof(ev->proto), proto);
 	copy_str(ev->kind, sizeof(ev->kind), kind);
 	memcpy(ev->detail, "{}", 3);
+	return ev;
+}
+
+char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who,
+			  const char *proto, const char *kind, size_t *ret_cap)
+{
+	struct ib_event *ev = queue_event(j, who, proto, kind, ib_now_us());
+
 	*ret_cap = sizeof(ev->detail);
 	return ev->detail;
+}
+
+/* Queues the summary of r's repeats, if any, and forgets them. */
+static void summarise_repeats(struct ib_journal *j, struct repeat *r)
+{
+	struct ib_event *ev;
+	struct ib_jw w;
+
+	if (r->n) {
+		ev = queue_event(j, NULL, r->proto, r->kind, r->last_us);
+		memcpy(ev->mac, r->mac, sizeof(ev->mac));
+		memcpy(ev->client_id, r->client_id, sizeof(ev->client_id));
+		memcpy(ev->uuid, r->uuid, sizeof(ev->uuid));
+		ib_jw_init(&w, ev->detail, sizeof(ev->detail));
+		ib_jw_int(&w, "repeated", (int64_t)r->n);
+		ib_jw_int(&w, "since_us", r->first_us);
+		ib_jw_int(&w, "last_us", r->last_us);
+		ib_jw_end(&w);
+	}
+	r->key = 0;
+	r->n = 0;
+}
+
+/* Queues the summary of the rate limit's drops, if any. */
+static void summarise_drops(struct ib_journal *j, struct limit *l)
+{
+	struct ib_event *ev;
+	struct ib_jw w;
+
+	if (!l->dropped)
+		return;
+	ev = queue_event(j, NULL, l->proto, IB_JOURNAL_LIMITED_KIND, l->last_us);
+	ib_jw_init(&w, ev->detail, sizeof(ev->detail));
+	ib_jw_int(&w, "dropped", (int64_t)l->dropped);
+	ib_jw_int(&w, "first_us", l->first_us);
+	ib_jw_int(&w, "last_us", l->last_us);
+	ib_jw_str(&w, "reason", "events of unknown clients over the journal's rate limit");
+	ib_jw_end(&w);
+	l->dropped = 0;
+}
+
+/* The token bucket of proto (made on first use; NULL when all are taken). */
+static struct limit *limit_of(struct ib_journal *j, const char *proto, int64_t now_us)
+{
+	for (size_t i = 0; i < LIMITS; i++) {
+		struct limit *l = &j->limits[i];
+
+		if (strncmp(l->proto, proto, sizeof(l->proto) - 1) == 0 && l->proto[0])
+			return l;
+		if (!l->proto[0]) {
+			copy_str(l->proto, sizeof(l->proto), proto);
+			l->tokens = IB_JOURNAL_LIMIT_BURST;
+			l->at_us = now_us;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+/* Takes a token of proto's bucket; false (counted) when there is none. */
+static bool take_token(struct ib_journal *j, const char *proto, int64_t now_us)
+{
+	struct limit *l = limit_of(j, proto, now_us);
+
+	if (!l)
+		return true;
+	if (now_us > l->at_us) {
+		l->tokens += (double)(now_us - l->at_us) * IB_JOURNAL_LIMIT_RATE / SEC_US;
+		if (l->tokens > IB_JOURNAL_LIMIT_BURST)
+			l->tokens = IB_JOURNAL_LIMIT_BURST;
+		l->at_us = now_us;
+	}
+	if (l->tokens >= 1) {
+		l->tokens -= 1;
+		return true;
+	}
+	if (!l->dropped)
+		l->first_us = now_us;
+	l->dropped++;
+	l->last_us = now_us;
+	return false;
+}
+
+char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_who *who,
+				const char *proto, const char *kind,
+				const struct ib_journal_gate *g, int64_t now_us, size_t *ret_cap)
+{
+	struct repeat *r = NULL;
+	struct ib_event *ev;
+
+	if (g->repeat_key) {
+		r = &j->repeats[g->repeat_key % IB_JOURNAL_REPEATS];
+		if (r->key == g->repeat_key && now_us - r->first_us < IB_JOURNAL_REPEAT_SEC * SEC_US) {
+			r->n++;
+			r->last_us = now_us;
+			j->thinned++;
+			return NULL;
+		}
+	}
+	if (g->limited && !take_token(j, proto, now_us)) {
+		j->thinned++;
+		return NULL;
+	}
+	if (r)
+		summarise_repeats(j, r);	/* the key it held is replaced */
+	ev = queue_event(j, who, proto, kind, now_us);
+	if (r) {
+		r->key = g->repeat_key;
+		r->first_us = r->last_us = now_us;
+		memcpy(r->mac, ev->mac, sizeof(r->mac));
+		memcpy(r->client_id, ev->client_id, sizeof(r->client_id));
+		memcpy(r->uuid, ev->uuid, sizeof(r->uuid));
+		memcpy(r->proto, ev->proto, sizeof(r->proto));
+		memcpy(r->kind, ev->kind, sizeof(r->kind));
+	}
+	*ret_cap = sizeof(ev->detail);
+	return ev->detail;
+}
+
+void ib_journal_tick(struct ib_journal *j, int64_t now_us, bool all)
+{
+	for (size_t i = 0; i < IB_JOURNAL_REPEATS; i++) {
+		struct repeat *r = &j->repeats[i];
+
+		if (r->key && (all || now_us - r->first_us >= IB_JOURNAL_REPEAT_SEC * SEC_US))
+			summarise_repeats(j, r);
+	}
+	for (size_t i = 0; i < LIMITS; i++) {
+		struct limit *l = &j->limits[i];
+
+		if (l->dropped && (all || now_us - l->last_us >= SEC_US ||
+				   now_us - l->first_us >= IB_JOURNAL_REPEAT_SEC * SEC_US))
+			summarise_drops(j, l);
+	}
+}
+
+uint64_t ib_journal_thinned(const struct ib_journal *j)
+{
+	return j->thinned;
 }
 
 void ib_journal_add(struct ib_journal *j, const struct ib_journal_who *who,

@@ -21,6 +21,19 @@
 #include "store/store.h"
 
 #define IB_JOURNAL_QUEUE 8192	/* events buffered between flushes */
+/*
+ * Under a flood (issue #11) one row per datagram would evict real history.
+ * An event repeating one queued less than IB_JOURNAL_REPEAT_SEC ago (same
+ * repeat key) is counted, and the count stored as one summary event; the
+ * events of clients nobody knows that change no binding are let through
+ * at IB_JOURNAL_LIMIT_RATE per second per protocol (bursts of
+ * IB_JOURNAL_LIMIT_BURST), the rest counted into one summary event.
+ */
+#define IB_JOURNAL_REPEAT_SEC 10
+#define IB_JOURNAL_REPEATS 1024		/* repeat keys remembered (direct-mapped) */
+#define IB_JOURNAL_LIMIT_RATE 50
+#define IB_JOURNAL_LIMIT_BURST 256
+#define IB_JOURNAL_LIMITED_KIND "journal-limited"	/* kind of a drop summary */
 
 /* Who an event is about; any field may be empty. */
 struct ib_journal_who {
@@ -72,6 +85,41 @@ void ib_journal_add(struct ib_journal *j, const struct ib_journal_who *who,
  */
 char *ib_journal_add_slot(struct ib_journal *j, const struct ib_journal_who *who,
 			  const char *proto, const char *kind, size_t *ret_cap);
+
+/* How the journal may thin out an event under a flood. */
+struct ib_journal_gate {
+	uint64_t repeat_key;		/* same key as an event queued less than
+					 * IB_JOURNAL_REPEAT_SEC ago: counted in
+					 * that one's summary, not stored; 0 =
+					 * never a repeat */
+	bool limited;			/* about a client no reservation,
+					 * inventory entry or binding knows, and
+					 * changing no binding: rate-limited */
+};
+
+/*
+ * ib_journal_add_slot() through the gate g at now_us (the event's time):
+ * the detail buffer, or NULL when the event is a repeat or over the rate
+ * limit (then counted, and the caller writes nothing).  Summaries of what
+ * was counted are queued by ib_journal_tick(), or before the next event
+ * that replaces a repeat key.
+ */
+char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_who *who,
+				const char *proto, const char *kind,
+				const struct ib_journal_gate *g, int64_t now_us, size_t *ret_cap);
+
+/*
+ * Queues the summaries that are due at now_us: repeat counts whose
+ * IB_JOURNAL_REPEAT_SEC window closed ({"repeated": n, "last_us": t},
+ * same who, protocol and kind as the event repeated), and each
+ * protocol's count of events dropped by the rate limit once none was
+ * dropped for a second, or every IB_JOURNAL_REPEAT_SEC during a long
+ * flood (kind IB_JOURNAL_LIMITED_KIND, {"dropped": n, "first_us",
+ * "last_us"}).  all: every pending summary now (before stopping).
+ */
+void ib_journal_tick(struct ib_journal *j, int64_t now_us, bool all);
+/* Events counted as repeats or dropped by the rate limit, since start. */
+uint64_t ib_journal_thinned(const struct ib_journal *j);
 
 /*
  * Writes queued events to the store.  With in_tx the caller has an open

@@ -1,4 +1,8 @@
-/* The journal: queueing, flushing to a real SQLite store, overflow, retention. */
+/*
+ * The journal: queueing, flushing to a real SQLite store, overflow,
+ * retention, and the flood limits (issue #11): repeats summarised, unknown
+ * clients rate-limited with the drops counted in one summary.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +16,8 @@
 
 #include "common/util.h"
 #include "journal/journal.h"
+
+#define T0 1700000000000000LL	/* the gated events' clock, microseconds */
 
 struct fixture {
 	char dir[64];
@@ -150,9 +156,176 @@ static void test_flush_in_caller_tx(void **state)
 	assert_int_equal(count(f, NULL, NULL), 0);
 }
 
+/* Events as stored, oldest first (up to 8). */
+struct all {
+	size_t n;
+	struct ib_event e[8];
+};
+
+static int all_cb(const struct ib_event *e, void *arg)
+{
+	struct all *a = arg;
+
+	if (a->n < 8)
+		a->e[a->n] = *e;
+	a->n++;
+	return 0;
+}
+
+static void stored(struct fixture *f, struct all *a)
+{
+	struct ib_event_filter flt = { 0 };
+
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	assert_int_equal(ib_store_event_foreach(f->store, &flt, all_cb, a), 0);
+}
+
+/* Queues a gated event at t seconds; whether it was let through. */
+static bool gated(struct fixture *f, const struct ib_journal_who *who, const char *kind,
+		  uint64_t key, bool limited, double t)
+{
+	struct ib_journal_gate g = { key, limited };
+	size_t cap;
+	char *buf = ib_journal_add_slot_gated(f->j, who, "dhcp4", kind, &g,
+					      T0 + (int64_t)(t * 1e6), &cap);
+
+	if (buf)
+		snprintf(buf, cap, "{\"t\":%g}", t);
+	return buf != NULL;
+}
+
+static void tick(struct fixture *f, double t)
+{
+	ib_journal_tick(f->j, T0 + (int64_t)(t * 1e6), false);
+}
+
+/* A repeat within IB_JOURNAL_REPEAT_SEC is counted; its summary comes once
+ * the window closes, with the who, protocol and kind of the event. */
+static void test_repeats_summarised(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 0x42 };
+	struct ib_journal_who who = { .hw = mac, .hw_len = 6 };
+	struct all a;
+
+	assert_true(gated(f, &who, "discover", 7, false, 0));
+	assert_false(gated(f, &who, "discover", 7, false, 1));
+	assert_false(gated(f, &who, "discover", 7, false, 9.5));
+	tick(f, 9.9);				/* the window is still open */
+	stored(f, &a);
+	assert_int_equal(a.n, 1);
+	tick(f, IB_JOURNAL_REPEAT_SEC);
+	stored(f, &a);
+	assert_int_equal(a.n, 2);
+	assert_string_equal(a.e[1].mac, "52:54:00:00:00:42");
+	assert_string_equal(a.e[1].kind, "discover");
+	assert_non_null(strstr(a.e[1].detail, "\"repeated\":2"));
+	/* after the window, the same event is a row of its own again */
+	assert_true(gated(f, &who, "discover", 7, false, 11));
+	/* another key in the same slot ends the count: its summary first */
+	assert_false(gated(f, &who, "discover", 7, false, 12));
+	assert_true(gated(f, &who, "request", 7 + IB_JOURNAL_REPEATS, false, 13));
+	stored(f, &a);
+	assert_int_equal(a.n, 5);
+	assert_non_null(strstr(a.e[3].detail, "\"repeated\":1"));
+	assert_string_equal(a.e[4].kind, "request");
+	/* key 0: never a repeat */
+	assert_true(gated(f, &who, "offer", 0, false, 14));
+	assert_true(gated(f, &who, "offer", 0, false, 14));
+	assert_int_equal(ib_journal_thinned(f->j), 3);
+}
+
+/* Unknown clients' events pass at the rate limit, bursts of its burst;
+ * the drops are one summary event; known clients' pass whatever. */
+static void test_unknown_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	size_t passed = 0;
+	struct all a;
+
+	for (int i = 0; i < IB_JOURNAL_LIMIT_BURST + 100; i++)
+		passed += gated(f, NULL, "discover", 0, true, 0);
+	assert_int_equal(passed, IB_JOURNAL_LIMIT_BURST);
+	assert_true(gated(f, NULL, "request", 0, false, 0));	/* known: not limited */
+	tick(f, 0.5);			/* drops less than a second ago: not yet */
+	stored(f, &a);
+	assert_int_equal(a.n, IB_JOURNAL_LIMIT_BURST + 1);
+	/* a second later the bucket let IB_JOURNAL_LIMIT_RATE through again */
+	passed = 0;
+	for (int i = 0; i < IB_JOURNAL_LIMIT_RATE + 10; i++)
+		passed += gated(f, NULL, "discover", 0, true, 1);
+	assert_int_equal(passed, IB_JOURNAL_LIMIT_RATE);
+	tick(f, 2.5);			/* a quiet second: the summary */
+	tick(f, 2.6);			/* once */
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	{
+		struct ib_event_filter flt = { .proto = "dhcp4", .limit = 1 };
+
+		assert_int_equal(ib_store_event_foreach(f->store, &flt, all_cb, &a), 0);
+	}
+	assert_string_equal(a.e[0].kind, IB_JOURNAL_LIMITED_KIND);
+	assert_string_equal(a.e[0].mac, "");
+	assert_non_null(strstr(a.e[0].detail, "\"dropped\":110"));
+	assert_int_equal(ib_journal_thinned(f->j), 110);
+}
+
+/* The drop summaries stored, and their counts summed. */
+struct drops {
+	size_t summaries;
+	long long dropped;
+	size_t rows;
+};
+
+static int drops_cb(const struct ib_event *e, void *arg)
+{
+	struct drops *d = arg;
+	const char *p = strstr(e->detail, "\"dropped\":");
+
+	d->rows++;
+	if (strcmp(e->kind, IB_JOURNAL_LIMITED_KIND) == 0 && p) {
+		d->summaries++;
+		d->dropped += atoll(p + 10);
+	}
+	return 0;
+}
+
+/* During a long flood the drop count is summarised every window, and what
+ * is pending when the daemon stops is written by the final tick; a known
+ * machine's events are all there. */
+static void test_long_flood_and_final_tick(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 0x43 };
+	struct ib_journal_who who = { .hw = mac, .hw_len = 6 };
+	struct ib_event_filter flt = { 0 };
+	struct drops d = { 0 };
+	size_t passed = 0;
+
+	for (int s10 = 0; s10 < 250; s10++) {		/* 25 s at 1,000 a second */
+		for (int i = 0; i < 100; i++)
+			passed += gated(f, NULL, "discover", 0, true, s10 / 10.0);
+		if (s10 % 50 == 0)
+			assert_true(gated(f, &who, "request", 0, false, s10 / 10.0));
+		tick(f, s10 / 10.0);
+	}
+	ib_journal_tick(f->j, T0 + 25 * 1000000LL, true);
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	assert_int_equal(ib_store_event_foreach(f->store, &flt, drops_cb, &d), 0);
+	assert_int_equal(passed + (size_t)d.dropped, 25000);	/* each one passed or counted */
+	assert_true(passed <= IB_JOURNAL_LIMIT_BURST + IB_JOURNAL_LIMIT_RATE * 25 + 1);
+	assert_true(d.summaries >= 25 / IB_JOURNAL_REPEAT_SEC);	/* one per window */
+	assert_true(d.summaries <= 25 / IB_JOURNAL_REPEAT_SEC + 1);
+	assert_int_equal(count(f, "52:54:00:00:00:43", NULL), 5);	/* all the known one's */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_repeats_summarised, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_flood_and_final_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_flush_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlong_detail_is_marked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_overflow_drops_oldest, setup, teardown),
