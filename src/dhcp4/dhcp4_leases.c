@@ -11,6 +11,9 @@
 
 #include "common/siphash.h"
 #include "common/util.h"
+#include "dhcp4/hold_ledger.h"
+
+#define LEDGER_CAP 65536		/* OFFER holds filed at once */
 
 struct entry {
 	uint32_t addr;			/* the address (key of the table) */
@@ -40,6 +43,7 @@ struct ib_d4_leases {
 	size_t n;			/* entries in use */
 	struct pool_pos *cursor;	/* next-fit position per pool */
 	size_t n_cursor;
+	struct ib_ledger *ledger;	/* the OFFER holds of pool addresses */
 	const int64_t *now;		/* the shell's clock, for the view */
 	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: client keys come from the wire */
 };
@@ -67,7 +71,7 @@ int ib_d4_leases_new(struct ib_d4_leases **ret)
 	c->cap = 1024;
 	c->e = calloc(c->cap, sizeof(*c->e));
 	c->cs = calloc(c->cap, sizeof(*c->cs));
-	if (!c->e || !c->cs) {
+	if (!c->e || !c->cs || ib_ledger_new(LEDGER_CAP, &c->ledger) < 0) {
 		ib_d4_leases_free(c);
 		return -ENOMEM;
 	}
@@ -82,6 +86,7 @@ void ib_d4_leases_free(struct ib_d4_leases *c)
 	free(c->e);
 	free(c->cs);
 	free(c->cursor);
+	ib_ledger_free(c->ledger);
 	free(c);
 }
 
@@ -90,6 +95,7 @@ void ib_d4_leases_clear(struct ib_d4_leases *c)
 	memset(c->e, 0, c->cap * sizeof(*c->e));
 	memset(c->cs, 0, c->cap * sizeof(*c->cs));
 	c->n = 0;
+	ib_ledger_clear(c->ledger);
 }
 
 size_t ib_d4_leases_count(const struct ib_d4_leases *c)
@@ -224,9 +230,14 @@ void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr)
 {
 	struct entry *e = find_addr(c, addr);
 	struct cslot *s;
+	uint8_t a16[16];
 
 	if (!e)
 		return;
+	if (e->state == IB_D4_OFFERED) {
+		ib_ledger_addr4(addr, a16);
+		ib_ledger_remove(c->ledger, a16);
+	}
 	s = find_client(c, &e->key, e->key_hash);
 	if (s && s->addr == addr)
 		cslot_delete(c, s);
@@ -291,6 +302,22 @@ int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 	return 0;
 }
 
+int ib_d4_leases_offer(struct ib_d4_leases *c, uint32_t addr, const struct ib_d4_key *key,
+		       uint32_t subnet, uint64_t source, int64_t now, int64_t until)
+{
+	struct ib_ledger_group g = { .source = source };
+	uint8_t a16[16];
+	int r = ib_d4_leases_set(c, addr, IB_D4_OFFERED, key, until);
+
+	if (r < 0)
+		return r;
+	ib_ledger_addr4(subnet, g.subnet);
+	ib_ledger_addr4(addr, a16);
+	/* a full ledger leaves the hold uncounted: it still expires */
+	ib_ledger_add(c->ledger, a16, &g, now, until);
+	return 0;
+}
+
 void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key)
 {
 	struct cslot *s = find_client(c, key, hash_bytes(c, key->b, key->len));
@@ -298,6 +325,15 @@ void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *k
 
 	if (e && e->state == IB_D4_OFFERED)
 		ib_d4_leases_remove(c, e->addr);
+}
+
+bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
+			int64_t now)
+{
+	struct cslot *s = find_client(c, key, hash_bytes(c, key->b, key->len));
+	const struct entry *e = s ? find_addr(c, s->addr) : NULL;
+
+	return e && e->state == IB_D4_BOUND && e->expires > now;
 }
 
 struct load_ctx {
@@ -420,10 +456,55 @@ static int view_pick_free(void *ctx, const struct ib_subnet4 *sn,
 	return -ENOSPC;
 }
 
+static size_t view_holds(void *ctx, const struct ib_subnet4 *sn, uint64_t source)
+{
+	struct ib_d4_leases *c = ctx;
+	struct ib_ledger_group g = { .source = source };
+
+	ib_ledger_addr4(sn->network, g.subnet);
+	return ib_ledger_count(c->ledger, &g, *c->now);
+}
+
+static int view_oldest_hold(void *ctx, const struct ib_subnet4 *sn, const uint64_t *source,
+			    uint32_t *ret)
+{
+	struct ib_d4_leases *c = ctx;
+	uint8_t net[16], a16[16];
+	const struct entry *e;
+
+	ib_ledger_addr4(sn->network, net);
+	if (ib_ledger_oldest(c->ledger, net, source, *c->now, a16) < 0)
+		return -ENOENT;
+	/* the ledger follows the cache (ib_d4_leases_remove): say so if not */
+	e = find_addr(c, ib_ledger_to4(a16));
+	if (!e || e->state != IB_D4_OFFERED || e->expires <= *c->now) {
+		ib_ledger_remove(c->ledger, a16);
+		return -ENOENT;
+	}
+	*ret = e->addr;
+	return 0;
+}
+
+static bool view_offered_to_other(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
+{
+	struct ib_d4_leases *c = ctx;
+	const struct entry *e = find_addr(c, a);
+	struct ib_d4_key k;
+
+	if (!e || e->state != IB_D4_OFFERED || e->expires <= *c->now)
+		return false;
+	ib_d4_key_from_msg(m, &k);
+	return !key_eq(&e->key, &k);
+}
+
 void ib_d4_leases_view(struct ib_d4_leases *c, const int64_t *now,
 		       struct ib_lease_view *ret)
 {
 	c->now = now;
-	*ret = (struct ib_lease_view){ view_find_client, view_is_free,
-				       view_pick_free, c };
+	*ret = (struct ib_lease_view){
+		.find_client = view_find_client, .is_free = view_is_free,
+		.pick_free = view_pick_free, .holds = view_holds,
+		.oldest_hold = view_oldest_hold, .offered_to_other = view_offered_to_other,
+		.ctx = c,
+	};
 }

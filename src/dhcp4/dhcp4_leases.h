@@ -8,7 +8,10 @@
  * current by the shell, and every binding is still arbitrated by the store
  * at commit time (ib_store_lease4_commit), so several daemons sharing one
  * database never bind one address twice; a cache that guessed wrong costs a
- * NAK, not a duplicate address.  OFFER holds live only here.
+ * NAK, not a duplicate address.  OFFER holds live only here; those of pool
+ * addresses are also filed in a hold ledger (hold_ledger.h) by subnet and
+ * by the relay or interface they came through, so that the policy can cap
+ * one source's holds and take over the oldest one when the pool is short.
  */
 #ifndef IB_DHCP4_LEASES_H
 #define IB_DHCP4_LEASES_H
@@ -58,10 +61,22 @@ void ib_d4_key_from_lease(const struct ib_lease4 *l, struct ib_d4_key *ret);
 /* Records addr in state st for key until expires (replacing what was there). */
 int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 		     const struct ib_d4_key *key, int64_t expires);
+/*
+ * Holds pool address addr for key by an OFFER until `until` (as
+ * ib_d4_leases_set() with IB_D4_OFFERED, replacing what addr had), and
+ * files the hold in the ledger under its subnet (network address) and
+ * source, taken at now.  An OFFER of a reserved address is held with
+ * ib_d4_leases_set() instead: it is never counted nor taken over.
+ */
+int ib_d4_leases_offer(struct ib_d4_leases *c, uint32_t addr, const struct ib_d4_key *key,
+		       uint32_t subnet, uint64_t source, int64_t now, int64_t until);
 /* Forgets addr. */
 void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr);
 /* Forgets the OFFER held for key, if any. */
 void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key);
+/* Whether key holds a live binding (not an OFFER, not a quarantine). */
+bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
+			int64_t now);
 /* Loads ACTIVE and DECLINED rows of the store. */
 int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, int64_t now);
 /* Number of addresses tracked. */

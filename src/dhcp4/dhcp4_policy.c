@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "dhcp4/dhcp4_reply.h"
+#include "dhcp4/hold_ledger.h"
 
 typedef int (*handler_fn)(const struct ib_dhcp4_input *in,
 			  const struct ib_subnet4 *sn,
@@ -181,10 +182,49 @@ void ib_dhcp4_decision_to_nak(struct ib_dhcp4_decision *d, const char *reason)
 	d->dest = o->giaddr ? IB_D4_TO_RELAY : IB_D4_TO_BROADCAST;
 }
 
-/* Chooses the address to offer, most stable first. */
+size_t ib_dhcp4_hold_cap(const struct ib_subnet4 *sn)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sn->n_pools; i++)
+		n += (uint64_t)sn->pools[i].end - sn->pools[i].start + 1;
+	n = n * IB_D4_HOLD_SHARE / 100;
+	return n ? (size_t)n : 1;
+}
+
+/* The source a hold is filed under: the relay, else the arrival link. */
+static uint64_t hold_source(const struct ib_dhcp4_input *in)
+{
+	if (in->msg->giaddr)
+		return ib_ledger_source_relay4(in->msg->giaddr);
+	return ib_ledger_source_link(in->ifindex);
+}
+
+/* Another client's OFFER hold of sn, the oldest (of source, or any). */
+static bool oldest_hold(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+			const uint64_t *source, uint32_t *ret)
+{
+	const struct ib_lease_view *v = in->view;
+	uint32_t a;
+
+	if (!v->oldest_hold || v->oldest_hold(v->ctx, sn, source, &a) < 0 ||
+	    !in_pools(sn, a) || !v->offered_to_other || !v->offered_to_other(v->ctx, a, in->msg))
+		return false;
+	*ret = a;
+	return true;
+}
+
+/*
+ * Chooses the address to offer, most stable first.  Issue #11: a new
+ * client of a source at its share of the pool takes over that source's
+ * oldest OFFER; a new client finding no free address takes over the
+ * subnet's oldest OFFER.  A binding is never taken, and neither is a
+ * reserved address (reservations lie outside the pools).
+ */
 static int choose_offer(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
 			struct ib_dhcp4_decision *d)
 {
+	const struct ib_lease_view *v = in->view;
 	const struct ib_dhcp4_msg *m = in->msg;
 	struct ib_lease4 l;
 	uint32_t a;
@@ -194,24 +234,38 @@ static int choose_offer(const struct ib_dhcp4_input *in, const struct ib_subnet4
 		d->reason = "reservation";
 		return 0;
 	}
-	if (in->view->find_client(in->view->ctx, m, &l) == 0 &&
+	if (v->find_client(v->ctx, m, &l) == 0 &&
 	    in_subnet(sn, l.address) && in_pools(sn, l.address) &&
-	    in->view->is_free(in->view->ctx, l.address, m)) {
+	    v->is_free(v->ctx, l.address, m)) {
 		d->address = l.address;
 		d->reason = "client's previous address";
 		return 0;
 	}
+	if (v->holds && v->holds(v->ctx, sn, d->source) >= ib_dhcp4_hold_cap(sn) &&
+	    oldest_hold(in, sn, &d->source, &a)) {
+		d->address = a;
+		d->take = IB_D4_TAKE_CAP;
+		d->reason = "oldest offer of this relay or link taken over (at its share of the pool)";
+		return 0;
+	}
 	if (ib_dhcp4_opt_ip(m, IB_OPT_REQUESTED_IP, &a) == 0 && in_subnet(sn, a) &&
-	    in_pools(sn, a) && in->view->is_free(in->view->ctx, a, m)) {
+	    in_pools(sn, a) && v->is_free(v->ctx, a, m)) {
 		d->address = a;
 		d->reason = "requested address";
 		return 0;
 	}
-	if (in->view->pick_free(in->view->ctx, sn, m, &a) < 0)
-		return -ENOSPC;
-	d->address = a;
-	d->reason = "free address from pool";
-	return 0;
+	if (v->pick_free(v->ctx, sn, m, &a) == 0) {
+		d->address = a;
+		d->reason = "free address from pool";
+		return 0;
+	}
+	if (oldest_hold(in, sn, NULL, &a)) {
+		d->address = a;
+		d->take = IB_D4_TAKE_SHORT;
+		d->reason = "pool short: oldest offer taken over";
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 static int on_discover(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
@@ -220,15 +274,19 @@ static int on_discover(const struct ib_dhcp4_input *in, const struct ib_subnet4 
 	if (!sn)
 		return drop(d, "no subnet configured for this link");
 	d->resv = ib_dhcp4_find_reservation(sn, in->msg);
-	if (choose_offer(in, sn, d) < 0)
+	d->source = hold_source(in);
+	if (choose_offer(in, sn, d) < 0) {
+		d->exhausted = true;
+		d->subnet = sn;
 		return drop(d, "pool exhausted");
+	}
 	d->action = IB_D4_OFFER;
 	return lay_out_lease(in, sn, IB_DHCP4_OFFER, d);
 }
 
 /* RFC 2131 4.3.2: may addr be bound to this client on sn? NULL = yes. */
 static const char *check_binding(const struct ib_dhcp4_input *in,
-				 const struct ib_subnet4 *sn, uint32_t a,
+				 const struct ib_subnet4 *sn, uint32_t a, bool selecting,
 				 struct ib_dhcp4_decision *d)
 {
 	const struct ib_reservation4 *other;
@@ -244,9 +302,20 @@ static const char *check_binding(const struct ib_dhcp4_input *in,
 		return "address is reserved for another client";
 	if (!in_pools(sn, a))
 		return "address is not in a pool";
-	if (!in->view->is_free(in->view->ctx, a, in->msg))
-		return "address is bound to another client";
-	return NULL;
+	if (in->view->is_free(in->view->ctx, a, in->msg))
+		return NULL;
+	/*
+	 * Held by an OFFER to another client, not bound: a client that
+	 * selected our OFFER of it gets it (issue #11: under a flood its own
+	 * hold may have been taken over meanwhile; the other client, if it
+	 * asks, is NAKed and starts again).
+	 */
+	if (selecting && in->view->offered_to_other &&
+	    in->view->offered_to_other(in->view->ctx, a, in->msg)) {
+		d->superseded = true;
+		return NULL;
+	}
+	return "address is bound to another client";
 }
 
 /* Whether we know the client holds a (the RFC's "record of this client"). */
@@ -258,13 +327,16 @@ static bool has_record(const struct ib_dhcp4_input *in, uint32_t a)
 	       l.address == a;
 }
 
+/* state names the client's state (RFC 2131 4.3.2) for the journal;
+ * selecting: it answers our OFFER (server id ours). */
 static int ack_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
-		       uint32_t a, const char *state, struct ib_dhcp4_decision *d)
+		       uint32_t a, const char *state, bool selecting,
+		       struct ib_dhcp4_decision *d)
 {
 	const char *why;
 
 	d->address = a;
-	why = check_binding(in, sn, a, d);
+	why = check_binding(in, sn, a, selecting, d);
 	if (why)
 		return nak(in, d, why);
 	/* Not authoritative: a request we have no record of is not ours. */
@@ -293,13 +365,13 @@ static int on_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *
 	if (has_sid) {
 		if (!has_req || m->ciaddr)
 			return drop(d, "SELECTING request without requested address");
-		return ack_request(in, sn, req, "selecting", d);
+		return ack_request(in, sn, req, "selecting", true, d);
 	}
 	if (has_req && !m->ciaddr)
-		return ack_request(in, sn, req, "init-reboot", d);
+		return ack_request(in, sn, req, "init-reboot", false, d);
 	if (m->ciaddr)
 		return ack_request(in, sn, m->ciaddr,
-				   in->to_us ? "renewing" : "rebinding", d);
+				   in->to_us ? "renewing" : "rebinding", false, d);
 	return drop(d, "request without requested address or ciaddr");
 }
 

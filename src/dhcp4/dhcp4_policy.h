@@ -17,6 +17,13 @@
 #include "dhcp4/dhcp4_codec.h"
 #include "store/store.h"
 
+/*
+ * Percent of a subnet's pool that OFFERs to one relay or interface may hold
+ * at once (issue #11): past it, a new client of that source takes over the
+ * source's oldest OFFER, so one link or relay cannot hold the whole pool.
+ */
+#define IB_D4_HOLD_SHARE 50
+
 /* Read-only access to lease state (store rows plus held offers). */
 struct ib_lease_view {
 	/* The client's current binding or held offer (any state). -ENOENT. */
@@ -27,6 +34,16 @@ struct ib_lease_view {
 	/* A free address from the subnet's pools. -ENOSPC when exhausted. */
 	int (*pick_free)(void *ctx, const struct ib_subnet4 *sn,
 			 const struct ib_dhcp4_msg *m, uint32_t *ret);
+	/* Live OFFER holds of pool addresses of sn taken through source
+	 * (ib_ledger_source_*).  May be NULL: no holds are taken over. */
+	size_t (*holds)(void *ctx, const struct ib_subnet4 *sn, uint64_t source);
+	/* The oldest live OFFER hold of sn, of source or of any source when
+	 * NULL.  -ENOENT.  May be NULL. */
+	int (*oldest_hold)(void *ctx, const struct ib_subnet4 *sn, const uint64_t *source,
+			   uint32_t *ret);
+	/* Whether addr is held by a live OFFER to another client (and is not
+	 * bound).  May be NULL. */
+	bool (*offered_to_other)(void *ctx, uint32_t addr, const struct ib_dhcp4_msg *m);
 	void *ctx;
 };
 
@@ -64,6 +81,7 @@ struct ib_dhcp4_input {
 	uint32_t server_addr;		/* our address on the arrival link */
 	bool to_us;			/* unicast to server_addr (not broadcast) */
 	bool proxy_port;		/* arrived on the PXE port 4011 */
+	int ifindex;			/* arrival interface (0: unknown) */
 	int64_t now;			/* unix seconds */
 	const struct ib_lease_view *view;
 };
@@ -74,6 +92,13 @@ struct ib_boot_answer {
 	uint16_t arch;			/* option 93, or 0xffff if absent */
 	const char *file;		/* boot file or URL; NULL = none */
 	const char *why;		/* static text: which rule chose it */
+};
+
+/* How an OFFER got its address when it took another client's (issue #11). */
+enum ib_d4_take {
+	IB_D4_TAKE_NONE,	/* a free, own, requested or reserved address */
+	IB_D4_TAKE_CAP,		/* its source's oldest OFFER: the source is at its share */
+	IB_D4_TAKE_SHORT,	/* the subnet's oldest OFFER: no free address */
 };
 
 /* A decision: what to do and the reply to send. */
@@ -87,6 +112,13 @@ struct ib_dhcp4_decision {
 	struct ib_boot_answer boot;	/* boot file or URL handed out */
 	enum ib_dhcp4_dest dest;	/* where the reply goes */
 	bool forget_offer;		/* the client chose another server */
+	enum ib_d4_take take;		/* an OFFER that took over another's hold */
+	bool exhausted;			/* a DISCOVER left unanswered: no free
+					 * address and no OFFER to take over */
+	bool superseded;		/* an ACK of an address offered to another */
+	uint64_t source;		/* relay or interface the request came
+					 * through (ib_ledger_source_*), where
+					 * an OFFER's hold is filed */
 	size_t max_len;			/* client's maximum datagram */
 	struct ib_dhcp4_out reply;	/* laid out reply (OFFER/ACK/NAK/...) */
 };
@@ -111,6 +143,10 @@ void ib_boot_decide(const struct ib_config *cfg, const struct ib_dhcp4_msg *m,
 /* Short names for logs and the journal. */
 const char *ib_dhcp4_type_str(uint8_t type);
 const char *ib_boot_client_str(enum ib_boot_client c);
+
+/* The holds one source may keep in sn: IB_D4_HOLD_SHARE percent of its
+ * pool addresses, at least 1. */
+size_t ib_dhcp4_hold_cap(const struct ib_subnet4 *sn);
 
 /* Finds the reservation of the message's client in sn, or NULL. */
 const struct ib_reservation4 *ib_dhcp4_find_reservation(const struct ib_subnet4 *sn,

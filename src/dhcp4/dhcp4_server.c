@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #define COMMIT_MIN 64			/* commit at once from this many bindings */
 #define COMMIT_DELAY_US 1000		/* else wait this long for more to join */
 #define MAX_IFACES 64
+#define WARN_EVERY 10			/* seconds between two warnings of one kind */
 
 /* Where a reply goes and how it leaves. */
 struct route {
@@ -46,6 +48,7 @@ struct outmsg {
 		struct cmsghdr align;
 	} cm;				/* IP_PKTINFO: source and interface */
 	struct ib_d4_who who;		/* for the journal if sending fails */
+	bool limited;			/* an unknown client's: journal rate-limited */
 	uint8_t buf[IB_DHCP4_MAX_LEN];	/* the datagram */
 };
 
@@ -64,7 +67,26 @@ struct pending {
 	struct route rt;		/* where the reply goes */
 	struct ib_d4_who who;		/* journal identity */
 	struct ib_d4_note note;		/* the request, for the journal */
+	struct ib_journal_gate gate;	/* how the journal may thin it out */
 	bool applied;			/* the store took the change */
+};
+
+/* A warning logged at most once per WARN_EVERY seconds, with the count of
+ * the ones held back (issue #11: one line per datagram under a flood). */
+struct warn_rate {
+	int64_t last;			/* when one was last logged; 0 = never */
+	uint64_t held;			/* held back since */
+};
+
+/* One subnet's shortage (issue #11), logged at most every WARN_EVERY s. */
+struct pool_note {
+	uint32_t network;		/* the subnet */
+	uint32_t mask;
+	int64_t last;			/* when last logged; 0 = never */
+	int64_t since;			/* first count not logged yet */
+	uint64_t took_short;		/* OFFERs that took the subnet's oldest hold */
+	uint64_t took_cap;		/* OFFERs that took their source's oldest */
+	uint64_t refused;		/* DISCOVERs left unanswered */
 };
 
 struct ib_dhcp4_server {
@@ -89,6 +111,9 @@ struct ib_dhcp4_server {
 	struct outbox out;		/* replies to send */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
+	struct warn_rate send_warn;	/* replies the kernel refused */
+	struct pool_note *pools;	/* per subnet with a shortage */
+	size_t n_pools;
 };
 
 /*
@@ -162,6 +187,26 @@ static bool serves_ifindex(const struct ib_dhcp4_server *s, int idx)
 }
 
 /*
+ * Whether a warning of w is due at now.  When it is, w->held is the count
+ * of the ones held back since the last (the caller logs it, then
+ * warn_logged() resets it); when not, this one is counted.
+ */
+static bool warn_due(struct warn_rate *w, int64_t now)
+{
+	if (w->last && now - w->last < WARN_EVERY) {
+		w->held++;
+		return false;
+	}
+	return true;
+}
+
+static void warn_logged(struct warn_rate *w, int64_t now)
+{
+	w->last = now;
+	w->held = 0;
+}
+
+/*
  * The outbox: replies of one wake-up leave together through sendmmsg(),
  * each with IP_PKTINFO naming our address and the arrival interface.  One
  * syscall and one wake-up of the receiver per burst instead of per reply.
@@ -184,8 +229,13 @@ static void outbox_flush(struct ib_dhcp4_server *s)
 
 			s->stats.send_errors++;
 			ib_ip4_format(ntohl(m->to.sin_addr.s_addr), to);
-			ib_warn("dhcp4: reply to %s not sent: %s", to, strerror(-err));
-			ib_d4_journal_send_error(s->journal, &m->who, &m->to, err);
+			if (warn_due(&s->send_warn, s->now)) {
+				ib_warn("dhcp4: reply to %s not sent: %s (%" PRIu64 " more "
+					"since the last such warning)", to, strerror(-err),
+					s->send_warn.held);
+				warn_logged(&s->send_warn, s->now);
+			}
+			ib_d4_journal_send_error(s->journal, &m->who, &m->to, err, m->limited);
 			done++;
 			continue;
 		}
@@ -210,7 +260,7 @@ static void outbox_free(struct outbox *ob)
 
 /* Queues a built reply of len bytes (in the next slot's buffer) for rt. */
 static void outbox_push(struct ib_dhcp4_server *s, const struct route *rt,
-			const struct ib_d4_who *who, size_t len)
+			const struct ib_d4_who *who, bool limited, size_t len)
 {
 	struct outbox *ob = &s->out;
 	struct outmsg *m = &ob->m[ob->n];
@@ -221,6 +271,7 @@ static void outbox_push(struct ib_dhcp4_server *s, const struct route *rt,
 
 	m->to = rt->to;
 	m->who = *who;
+	m->limited = limited;
 	m->iov = (struct iovec){ m->buf, len };
 	memset(h, 0, sizeof(*h));
 	memset(m->cm.buf, 0, sizeof(m->cm.buf));
@@ -249,13 +300,14 @@ static void send_reply(struct ib_dhcp4_server *s, struct pending *p)
 		outbox_flush(s);
 	r = ib_dhcp4_build(&p->d.reply, p->d.max_len, ob->m[ob->n].buf,
 			   sizeof(ob->m[ob->n].buf), &len);
-	ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d, &p->rt.to, p->rt.src, r);
+	ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d, &p->rt.to, p->rt.src, r,
+			       &p->gate);
 	if (r < 0) {
 		s->stats.send_errors++;
 		ib_warn("dhcp4: reply not built: %s", strerror(-r));
 		return;
 	}
-	outbox_push(s, &p->rt, &p->who, len);
+	outbox_push(s, &p->rt, &p->who, p->gate.limited, len);
 	switch (p->d.action) {
 	case IB_D4_OFFER: s->stats.offers++; break;
 	case IB_D4_ACK: s->stats.acks++; break;
@@ -429,7 +481,7 @@ static void flush_batch(struct ib_dhcp4_server *s)
 			send_reply(s, p);
 		else
 			ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
-					       &p->rt.to, p->rt.src, 0);
+					       &p->rt.to, p->rt.src, 0, &p->gate);
 	}
 	s->n_batch = 0;
 }
@@ -450,6 +502,69 @@ static void log_reject(struct ib_dhcp4_server *s, const struct sockaddr_in *from
 		src, ntohs(from->sin_port), ib_dhcp4_reject_str(why));
 }
 
+/* Whether the inventory lists mac (a known machine, for the journal). */
+static bool in_inventory(const struct ib_config *cfg, const struct ib_dhcp4_msg *m)
+{
+	if (m->htype != 1 || m->hlen != 6)
+		return false;
+	for (size_t i = 0; i < cfg->n_machines; i++)
+		if (cfg->machines[i].has_mac && memcmp(cfg->machines[i].mac, m->chaddr, 6) == 0)
+			return true;
+	return false;
+}
+
+/* The note of d's subnet (made on first use; NULL without memory). */
+static struct pool_note *pool_note(struct ib_dhcp4_server *s, const struct ib_subnet4 *sn)
+{
+	struct pool_note *np;
+
+	for (size_t i = 0; i < s->n_pools; i++)
+		if (s->pools[i].network == sn->network && s->pools[i].mask == sn->mask)
+			return &s->pools[i];
+	np = realloc(s->pools, (s->n_pools + 1) * sizeof(*np));
+	if (!np)
+		return NULL;
+	s->pools = np;
+	np = &s->pools[s->n_pools++];
+	*np = (struct pool_note){ .network = sn->network, .mask = sn->mask };
+	return np;
+}
+
+/* Logs n's counts if any and due (or whatever when force). */
+static void pool_note_log(struct ib_dhcp4_server *s, struct pool_note *n, bool force)
+{
+	char net[IB_IP4_STRLEN];
+
+	if (!(n->took_short || n->took_cap || n->refused) ||
+	    (!force && n->last && s->now - n->last < WARN_EVERY))
+		return;
+	ib_ip4_format(n->network, net);
+	ib_warn("dhcp4: subnet %s/%d short of addresses over %" PRId64 " s: %" PRIu64
+		" OFFERs took over the oldest OFFER (no free address), %" PRIu64 " took "
+		"their relay's or link's oldest (at its %d%% share of the pool), %" PRIu64
+		" DISCOVERs unanswered (no free address, no OFFER to take over)", net,
+		__builtin_popcount(n->mask), s->now - n->since, n->took_short, n->took_cap,
+		IB_D4_HOLD_SHARE, n->refused);
+	n->last = s->now;
+	n->took_short = n->took_cap = n->refused = 0;
+}
+
+/* Counts a DISCOVER that met a short pool (issue #11), logged rate-limited. */
+static void note_pool(struct ib_dhcp4_server *s, const struct ib_dhcp4_decision *d)
+{
+	struct pool_note *n;
+
+	if ((d->take == IB_D4_TAKE_NONE && !d->exhausted) || !d->subnet ||
+	    !(n = pool_note(s, d->subnet)))
+		return;
+	if (!(n->took_short || n->took_cap || n->refused))
+		n->since = s->now;
+	n->took_short += d->take == IB_D4_TAKE_SHORT;
+	n->took_cap += d->take == IB_D4_TAKE_CAP;
+	n->refused += d->exhausted;
+	pool_note_log(s, n, false);
+}
+
 /* Decides and applies one parsed request. */
 static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
 		   const struct in_pktinfo *pi, int fd, bool proxy_port)
@@ -457,10 +572,12 @@ static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
 	struct ib_dhcp4_input in = {
 		.cfg = s->cfg, .msg = &s->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
 		.to_us = pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr,
-		.proxy_port = proxy_port, .now = s->now, .view = &s->view,
+		.proxy_port = proxy_port, .ifindex = pi->ipi_ifindex, .now = s->now,
+		.view = &s->view,
 	};
 	struct pending *p = &s->batch[s->n_batch];
 	struct ib_d4_key k;
+	bool known;
 
 	ib_d4_who_from_msg(&s->msg, &p->who);
 	ib_d4_note_from_msg(&s->msg, from, &p->note);
@@ -468,21 +585,28 @@ static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
 		p->d.action = IB_D4_DROP;
 		p->d.reason = "reply does not fit";
 	}
+	ib_d4_key_from_msg(&s->msg, &k);
+	known = p->d.resv || ib_d4_leases_bound(s->leases, &k, s->now) ||
+		in_inventory(s->cfg, &s->msg);
+	ib_d4_journal_gate(&p->who, &p->note, &p->d, known, &p->gate);
+	note_pool(s, &p->d);
 	route_reply(s, &p->d, from, pi->ipi_ifindex, in.server_addr, fd, &p->rt);
 	switch (p->d.action) {
 	case IB_D4_DROP:
 		s->stats.ignored++;
 		ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
-				       &p->rt.to, p->rt.src, 0);
-		if (p->d.forget_offer) {
-			ib_d4_key_from_msg(&s->msg, &k);
+				       &p->rt.to, p->rt.src, 0, &p->gate);
+		if (p->d.forget_offer)
 			ib_d4_leases_forget_offer(s->leases, &k);
-		}
 		return;
 	case IB_D4_OFFER:
-		ib_d4_key_from_msg(&s->msg, &k);
-		ib_d4_leases_set(s->leases, p->d.address, IB_D4_OFFERED, &k,
-				 s->now + s->cfg->dhcp4.offer_hold);
+		/* a reserved address is held, never filed for taking over */
+		if (p->d.resv)
+			ib_d4_leases_set(s->leases, p->d.address, IB_D4_OFFERED, &k,
+					 s->now + s->cfg->dhcp4.offer_hold);
+		else
+			ib_d4_leases_offer(s->leases, p->d.address, &k, p->d.subnet->network,
+					   p->d.source, s->now, s->now + s->cfg->dhcp4.offer_hold);
 		send_reply(s, p);
 		return;
 	case IB_D4_NAK:
@@ -592,12 +716,25 @@ static int on_expired(const struct ib_lease4 *l, void *arg)
 	return 0;
 }
 
+/* The warnings held back whose period is over: logged now. */
+static void log_held(struct ib_dhcp4_server *s)
+{
+	for (size_t i = 0; i < s->n_pools; i++)
+		pool_note_log(s, &s->pools[i], false);
+	if (s->send_warn.held && s->now - s->send_warn.last >= WARN_EVERY) {
+		ib_warn("dhcp4: %" PRIu64 " more replies not sent since the last such warning",
+			s->send_warn.held);
+		warn_logged(&s->send_warn, s->now);
+	}
+}
+
 static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp4_server *s = arg;
 	int r;
 
 	s->now = ib_now_sec();
+	log_held(s);
 	r = ib_store_begin(s->store);
 	if (r == 0)
 		r = ib_store_lease4_reclaim(s->store, s->now, on_expired, s);
@@ -612,7 +749,10 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp4_server *s = arg;
-	int r = ib_journal_flush(s->journal, false);
+	int r;
+
+	ib_journal_tick(s->journal, ib_now_us(), false);
+	r = ib_journal_flush(s->journal, false);
 
 	if (r < 0)
 		ib_warn("journal: flush failed: %s; events kept queued", strerror(-r));
@@ -726,6 +866,14 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 	flush_batch(s);
 	if (s->out.n)
 		outbox_flush(s);
+	if (s->journal)
+		ib_journal_tick(s->journal, ib_now_us(), true);	/* the summaries due */
+	for (size_t i = 0; i < s->n_pools; i++)
+		pool_note_log(s, &s->pools[i], true);
+	if (s->send_warn.held)
+		ib_warn("dhcp4: %" PRIu64 " more replies not sent since the last such warning",
+			s->send_warn.held);
+	free(s->pools);
 	outbox_free(&s->out);
 	if (s->ev)
 		event_free(s->ev);

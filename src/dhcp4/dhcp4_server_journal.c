@@ -45,9 +45,10 @@ void ib_d4_who_from_lease(const struct ib_lease4 *l, struct ib_d4_who *ret)
 	memcpy(ret->client_id, l->client_id, l->client_id_len);
 }
 
-/* Starts an event about w; the caller writes its detail with jw. */
-static void begin(struct ib_journal *j, const struct ib_d4_who *w, const char *kind,
-		  struct ib_jw *jw)
+/* Starts an event about w through gate g (NULL: none); the caller writes
+ * its detail with jw.  false: the gate thinned it out, write nothing. */
+static bool begin(struct ib_journal *j, const struct ib_d4_who *w, const char *kind,
+		  const struct ib_journal_gate *g, struct ib_jw *jw)
 {
 	struct ib_journal_who jwho = {
 		.hw = w->hw, .hw_len = w->hw_len,
@@ -55,9 +56,45 @@ static void begin(struct ib_journal *j, const struct ib_d4_who *w, const char *k
 		.uuid = w->uuid[0] ? w->uuid : NULL,
 	};
 	size_t cap;
-	char *buf = ib_journal_add_slot(j, &jwho, "dhcp4", kind, &cap);
+	char *buf = g ? ib_journal_add_slot_gated(j, &jwho, "dhcp4", kind, g, ib_now_us(), &cap) :
+		    ib_journal_add_slot(j, &jwho, "dhcp4", kind, &cap);
 
+	if (!buf)
+		return false;
 	ib_jw_init(jw, buf, cap);
+	return true;
+}
+
+/* FNV-1a, for repeat keys (a collision only merges two summaries). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+void ib_d4_journal_gate(const struct ib_d4_who *who, const struct ib_d4_note *n,
+			const struct ib_dhcp4_decision *d, bool known,
+			struct ib_journal_gate *ret)
+{
+	uintptr_t ptrs[3] = { (uintptr_t)d->reason, (uintptr_t)d->boot.file,
+			      (uintptr_t)d->boot.why };
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	*ret = (struct ib_journal_gate){ 0 };
+	ret->limited = !known && d->action != IB_D4_ACK && d->action != IB_D4_RELEASE &&
+		       d->action != IB_D4_DECLINE;
+	if (n->type != IB_DHCP4_DISCOVER)
+		return;
+	/* the same client, answered the same way: a repeat */
+	h = fnv(h, who->hw, who->hw_len);
+	h = fnv(h, who->client_id, who->client_id_len);
+	h = fnv(h, &d->action, sizeof(d->action));
+	h = fnv(h, &d->address, sizeof(d->address));
+	h = fnv(h, ptrs, sizeof(ptrs));
+	ret->repeat_key = h ? h : 1;
 }
 
 static void copy_opt_str(const struct ib_dhcp4_msg *m, uint8_t code, char *out,
@@ -140,16 +177,22 @@ static void note_reply(struct ib_jw *w, const struct ib_dhcp4_decision *d,
 void ib_d4_journal_exchange(struct ib_journal *j, const struct ib_d4_who *who,
 			    const struct ib_d4_note *n,
 			    const struct ib_dhcp4_decision *d,
-			    const struct sockaddr_in *to, uint32_t src, int err)
+			    const struct sockaddr_in *to, uint32_t src, int err,
+			    const struct ib_journal_gate *g)
 {
 	struct ib_jw w;
 
-	begin(j, who, ib_dhcp4_type_str(n->type), &w);
+	if (!begin(j, who, ib_dhcp4_type_str(n->type), g, &w))
+		return;
 	note_request(&w, n, d);
 	ib_jw_str(&w, "decision", action_str(d->action));
 	if (d->address && d->action != IB_D4_NAK)
 		ib_jw_ip4(&w, "address", d->address);
 	ib_jw_str(&w, "reason", d->reason);
+	if (d->take != IB_D4_TAKE_NONE)
+		ib_jw_str(&w, "took_over", d->take == IB_D4_TAKE_CAP ? "source-share" : "pool-short");
+	if (d->superseded)
+		ib_jw_str(&w, "superseded", "offer to another client");
 	if (d->boot.client != IB_BOOT_NONE) {
 		ib_jw_str(&w, "boot", ib_boot_client_str(d->boot.client));
 		ib_jw_str(&w, "boot_rule", d->boot.why);
@@ -163,7 +206,7 @@ void ib_d4_journal_lease(struct ib_journal *j, const struct ib_d4_who *who,
 {
 	struct ib_jw w;
 
-	begin(j, who, kind, &w);
+	begin(j, who, kind, NULL, &w);
 	ib_jw_ip4(&w, "address", l->address);
 	ib_jw_int(&w, "expires", l->expires);
 	ib_jw_str_opt(&w, "hostname", l->hostname);
@@ -171,11 +214,13 @@ void ib_d4_journal_lease(struct ib_journal *j, const struct ib_d4_who *who,
 }
 
 void ib_d4_journal_send_error(struct ib_journal *j, const struct ib_d4_who *who,
-			      const struct sockaddr_in *to, int err)
+			      const struct sockaddr_in *to, int err, bool limited)
 {
+	struct ib_journal_gate g = { .limited = limited };
 	struct ib_jw w;
 
-	begin(j, who, "reply-not-sent", &w);
+	if (!begin(j, who, "reply-not-sent", &g, &w))
+		return;
 	ib_jw_ip4(&w, "to", ntohl(to->sin_addr.s_addr));
 	ib_jw_int(&w, "port", ntohs(to->sin_port));
 	ib_jw_str(&w, "error", strerror(-err));

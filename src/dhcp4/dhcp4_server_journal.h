@@ -39,17 +39,30 @@ void ib_d4_note_from_msg(const struct ib_dhcp4_msg *m, const struct sockaddr_in 
 			 struct ib_d4_note *ret);
 
 /*
+ * The journal gate of an exchange (issue #11): a DISCOVER answered as the
+ * last one of the same client was is a repeat; an unknown client's
+ * exchange that binds nothing is rate-limited.  known: the client has a
+ * reservation, an inventory entry or a binding.
+ */
+void ib_d4_journal_gate(const struct ib_d4_who *who, const struct ib_d4_note *n,
+			const struct ib_dhcp4_decision *d, bool known,
+			struct ib_journal_gate *ret);
+
+/*
  * One exchange, one event: the request, the decision and why, and the
  * reply that left (to, from, address, file, lease advertised or committed)
  * or why none did.  err is the send result (0 when nothing was sent).
+ * g: the gate (ib_d4_journal_gate), or NULL to journal it whatever.
  */
 void ib_d4_journal_exchange(struct ib_journal *j, const struct ib_d4_who *who,
 			    const struct ib_d4_note *n,
 			    const struct ib_dhcp4_decision *d,
-			    const struct sockaddr_in *to, uint32_t src, int err);
-/* A reply that was built but could not be sent. */
+			    const struct sockaddr_in *to, uint32_t src, int err,
+			    const struct ib_journal_gate *g);
+/* A reply that was built but could not be sent (limited: an unknown
+ * client's, rate-limited). */
 void ib_d4_journal_send_error(struct ib_journal *j, const struct ib_d4_who *who,
-			      const struct sockaddr_in *to, int err);
+			      const struct sockaddr_in *to, int err, bool limited);
 /* A lease change: kind is "lease-commit", "lease-release", ... */
 void ib_d4_journal_lease(struct ib_journal *j, const struct ib_d4_who *who,
 			 const char *kind, const struct ib_lease4 *l);

@@ -17,6 +17,7 @@
 #include "dhcp4/dhcp4_codec.h"
 #include "dhcp4/dhcp4_leases.h"
 #include "dhcp4/dhcp4_policy.h"
+#include "dhcp4/hold_ledger.h"
 
 #define SERVER 0xc6120001u	/* 198.18.0.1 */
 #define RELAY 0xc6120101u	/* 198.18.1.1 */
@@ -62,6 +63,7 @@ struct req {
 	size_t relay_info_len;
 	const uint8_t *prl;
 	size_t prl_len;
+	int ifindex;			/* arrival interface */
 };
 
 struct fixture {
@@ -142,8 +144,8 @@ static void decide(struct fixture *f, const struct req *r, uint32_t server_addr,
 {
 	struct ib_dhcp4_input in = {
 		.cfg = f->cfg, .msg = &f->msg, .server_addr = server_addr,
-		.to_us = r->ciaddr != 0, .proxy_port = proxy_port, .now = f->now,
-		.view = &f->view,
+		.to_us = r->ciaddr != 0, .proxy_port = proxy_port, .ifindex = r->ifindex,
+		.now = f->now, .view = &f->view,
 	};
 	uint8_t buf[IB_DHCP4_MAX_LEN];
 	size_t len;
@@ -513,9 +515,158 @@ static void test_proxy_mode(void **state)
 	f->cfg->dhcp4.mode = IB_DHCP4_MODE_SERVER;
 }
 
+/*
+ * Taking over OFFER holds (issue #11), in the 3-address pool .100-.102,
+ * where one source's share (50%) is one hold.  Sources: links 1, 2 and 3
+ * by ifindex, and the relay 198.18.0.254 (giaddr on the first subnet).
+ */
+enum { L1 = 1, L2, L3, RELAY0 };
+#define A(last) (0xc6120000u | (last))
+#define ANY_FREE 1u		/* an address of the pool no case holds (next-fit moves on) */
+
+struct take_case {
+	const char *name;
+	struct { uint32_t addr; uint8_t mac_last; int src; int64_t since; } held[3];
+	struct { uint32_t addr; uint8_t mac_last; } bound[3];
+	uint8_t mac_last;		/* the asking client (default 0xc0) */
+	int src;			/* where it asks from */
+	uint32_t requested;		/* option 50, or 0 */
+	uint32_t want;			/* offered, ANY_FREE, or 0: dropped, pool exhausted */
+	enum ib_d4_take take;
+};
+
+static const struct take_case take_cases[] = {
+	{ "a free pool: next-fit", .src = L1, .want = ANY_FREE },
+	{ "a source at its share takes its own oldest OFFER",
+	  .held = { { A(101), 0xa1, L1, NOW - 5 } }, .src = L1, .want = A(101),
+	  .take = IB_D4_TAKE_CAP },
+	{ "... even when the client asks for a free address",
+	  .held = { { A(101), 0xa1, L1, NOW - 5 } }, .src = L1, .requested = A(102),
+	  .want = A(101), .take = IB_D4_TAKE_CAP },
+	{ "another link gets a free address",
+	  .held = { { A(101), 0xa1, L1, NOW - 5 } }, .src = L2, .want = ANY_FREE },
+	{ "a relay is a source of its own",
+	  .held = { { A(101), 0xa1, RELAY0, NOW - 5 } }, .src = RELAY0, .want = A(101),
+	  .take = IB_D4_TAKE_CAP },
+	{ "pool short: the subnet's oldest OFFER, whoever's",
+	  .held = { { A(100), 0xa1, L1, NOW - 2 }, { A(101), 0xa2, L2, NOW - 9 } },
+	  .bound = { { A(102), 0xb1 } }, .src = L3, .want = A(101), .take = IB_D4_TAKE_SHORT },
+	{ "bindings are never taken",
+	  .bound = { { A(100), 0xb1 }, { A(101), 0xb2 }, { A(102), 0xb3 } }, .src = L1 },
+	{ "its own OFFER again, even at the share",
+	  .held = { { A(102), 0xc0, L1, NOW - 5 } }, .src = L1, .want = A(102) },
+	{ "the reserved machine gets its address in a pool full of OFFERs",
+	  .held = { { A(100), 0xa1, L1, NOW - 2 }, { A(101), 0xa2, L2, NOW - 3 },
+		    { A(102), 0xa3, L3, NOW - 4 } }, .mac_last = 0x10, .src = L1,
+	  .want = A(10) },
+	{ "an expired OFFER is free, not taken",
+	  .held = { { A(100), 0xa1, L1, NOW - 40 } }, .requested = A(100), .src = L1,
+	  .want = A(100) },
+};
+
+static void test_take_over_offers(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(take_cases); i++) {
+		const struct take_case *t = &take_cases[i];
+		struct req r = { .type = IB_DHCP4_DISCOVER, .arch = -1,
+				 .mac_last = t->mac_last ? t->mac_last : 0xc0,
+				 .requested = t->requested,
+				 .ifindex = t->src == RELAY0 ? 9 : t->src,
+				 .giaddr = t->src == RELAY0 ? A(254) : 0 };
+		uint64_t src = t->src == RELAY0 ? ib_ledger_source_relay4(A(254)) :
+			       ib_ledger_source_link(t->src);
+		struct ib_d4_key k;
+
+		print_message("  %s\n", t->name);
+		ib_d4_leases_clear(f->leases);
+		for (size_t j = 0; j < 3 && t->held[j].addr; j++) {
+			struct req h = { .type = IB_DHCP4_DISCOVER, .mac_last = t->held[j].mac_last };
+			uint64_t hs = t->held[j].src == RELAY0 ? ib_ledger_source_relay4(A(254)) :
+				      ib_ledger_source_link(t->held[j].src);
+
+			build_req(&h, &f->msg);
+			ib_d4_key_from_msg(&f->msg, &k);
+			assert_int_equal(ib_d4_leases_offer(f->leases, t->held[j].addr, &k,
+							    A(0), hs, t->held[j].since,
+							    t->held[j].since + 30), 0);
+		}
+		for (size_t j = 0; j < 3 && t->bound[j].addr; j++) {
+			struct req b = { .type = IB_DHCP4_DISCOVER, .mac_last = t->bound[j].mac_last };
+
+			build_req(&b, &f->msg);
+			ib_d4_key_from_msg(&f->msg, &k);
+			ib_d4_leases_set(f->leases, t->bound[j].addr, IB_D4_BOUND, &k, NOW + 3600);
+		}
+		decide(f, &r, SERVER, false);
+		if (!t->want) {
+			assert_int_equal(f->d.action, IB_D4_DROP);
+			assert_string_equal(f->d.reason, "pool exhausted");
+			assert_true(f->d.exhausted);
+			continue;
+		}
+		if (t->want == ANY_FREE && f->d.action == IB_D4_OFFER &&
+		    f->d.address >= A(100) && f->d.address <= A(102))
+			for (size_t j = 0; j < 3; j++)
+				assert_int_not_equal(f->d.address, t->held[j].addr);
+		else if (f->d.action != IB_D4_OFFER || f->d.address != t->want)
+			fail_msg("%s: %s %#x (%s)", t->name, f->d.action == IB_D4_OFFER ?
+				 "offered" : "not offered", f->d.address, f->d.reason);
+		assert_int_equal(f->d.take, t->take);
+		assert_int_equal(f->d.source, src);
+		assert_false(f->d.exhausted);
+	}
+	ib_d4_leases_clear(f->leases);
+}
+
+/*
+ * A client that selected our OFFER gets the address even if another
+ * client's OFFER holds it now (its own was taken over meanwhile); other
+ * states do not take an address offered to another, and nobody takes a
+ * bound one.
+ */
+static void test_request_supersedes_offer(void **state)
+{
+	static const struct {
+		const char *name;
+		bool selecting;
+		bool bound;		/* the other client's is a binding, not an OFFER */
+		enum ib_dhcp4_action want;
+	} rows[] = {
+		{ "selecting over another's OFFER: ACK", true, false, IB_D4_ACK },
+		{ "init-reboot over another's OFFER: NAK", false, false, IB_D4_NAK },
+		{ "selecting over another's binding: NAK", true, true, IB_D4_NAK },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++) {
+		struct req other = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xd1 };
+		struct req r = { .type = IB_DHCP4_REQUEST, .mac_last = 0xd2, .arch = -1,
+				 .requested = A(101), .server_id = rows[i].selecting ? SERVER : 0 };
+		struct ib_d4_key k;
+
+		print_message("  %s\n", rows[i].name);
+		ib_d4_leases_clear(f->leases);
+		build_req(&other, &f->msg);
+		ib_d4_key_from_msg(&f->msg, &k);
+		if (rows[i].bound)
+			ib_d4_leases_set(f->leases, A(101), IB_D4_BOUND, &k, NOW + 3600);
+		else
+			ib_d4_leases_offer(f->leases, A(101), &k, A(0),
+					   ib_ledger_source_link(1), NOW, NOW + 30);
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, rows[i].want);
+		assert_int_equal(f->d.superseded, rows[i].want == IB_D4_ACK);
+	}
+	ib_d4_leases_clear(f->leases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_take_over_offers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_supersedes_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
