@@ -30,6 +30,7 @@ struct ib_d6_holds {
 	int32_t *by_addr;		/* bucket heads */
 	int32_t *by_client;
 	int32_t free_head;		/* first free slot, or NIL */
+	struct ib_ledger *ledger;	/* the holds filed by subnet and source */
 	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: DUIDs come from the wire */
 };
 
@@ -75,7 +76,7 @@ int ib_d6_holds_new(size_t cap, struct ib_d6_holds **ret)
 	h->slots = calloc(cap, sizeof(*h->slots));
 	h->by_addr = malloc(h->nbuckets * sizeof(*h->by_addr));
 	h->by_client = malloc(h->nbuckets * sizeof(*h->by_client));
-	if (!h->slots || !h->by_addr || !h->by_client) {
+	if (!h->slots || !h->by_addr || !h->by_client || ib_ledger_new(cap, &h->ledger) < 0) {
 		ib_d6_holds_free(h);
 		return -ENOMEM;
 	}
@@ -95,6 +96,7 @@ void ib_d6_holds_free(struct ib_d6_holds *h)
 	free(h->slots);
 	free(h->by_addr);
 	free(h->by_client);
+	ib_ledger_free(h->ledger);
 	free(h);
 }
 
@@ -118,6 +120,7 @@ static void remove_slot(struct ib_d6_holds *h, int32_t i)
 
 	unlink_from(h, &h->by_addr[addr_bucket(h, s->addr)], i, true);
 	unlink_from(h, &h->by_client[client_bucket(h, s->duid, s->duid_len, s->iaid)], i, false);
+	ib_ledger_remove(h->ledger, s->addr);
 	s->duid_len = 0;
 	s->next_addr = h->free_head;
 	h->free_head = i;
@@ -154,8 +157,22 @@ enum ib_d6_holder ib_d6_holds_holder(struct ib_d6_holds *h, const uint8_t addr[1
 	return IB_D6_HELD_NONE;
 }
 
+void ib_d6_holds_drop_addr(struct ib_d6_holds *h, const uint8_t addr[16])
+{
+	int32_t i = h->by_addr[addr_bucket(h, addr)];
+
+	while (i != NIL) {
+		int32_t next = h->slots[i].next_addr;
+
+		if (memcmp(h->slots[i].addr, addr, 16) == 0)
+			remove_slot(h, i);
+		i = next;
+	}
+}
+
 void ib_d6_holds_put(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid,
-		     const uint8_t addr[16], int64_t until, int64_t now)
+		     const uint8_t addr[16], int64_t until, int64_t now,
+		     const struct ib_ledger_group *g)
 {
 	struct slot *s;
 	int32_t i;
@@ -163,6 +180,7 @@ void ib_d6_holds_put(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, ui
 	if (duid->len == 0 || duid->len > IB_DUID_MAX)
 		return;
 	ib_d6_holds_drop(h, duid, iaid);
+	ib_d6_holds_drop_addr(h, addr);		/* taken over, if another's */
 	if (h->free_head == NIL)
 		ib_d6_holds_expire(h, now);
 	if (h->free_head == NIL)
@@ -179,6 +197,20 @@ void ib_d6_holds_put(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, ui
 	h->by_addr[addr_bucket(h, addr)] = i;
 	s->next_client = h->by_client[client_bucket(h, duid->p, duid->len, iaid)];
 	h->by_client[client_bucket(h, duid->p, duid->len, iaid)] = i;
+	/* a full ledger leaves the hold uncounted: it still expires */
+	if (g)
+		ib_ledger_add(h->ledger, addr, g, now, until);
+}
+
+size_t ib_d6_holds_in(struct ib_d6_holds *h, const struct ib_ledger_group *g, int64_t now)
+{
+	return ib_ledger_count(h->ledger, g, now);
+}
+
+int ib_d6_holds_oldest(struct ib_d6_holds *h, const uint8_t subnet[16], const uint64_t *source,
+		       int64_t now, uint8_t ret_addr[16])
+{
+	return ib_ledger_oldest(h->ledger, subnet, source, now, ret_addr);
 }
 
 void ib_d6_holds_drop(struct ib_d6_holds *h, const struct ib_dhcp6_blob *duid, uint32_t iaid)

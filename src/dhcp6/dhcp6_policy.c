@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "dhcp4/hold_ledger.h"
+#include "dhcp6/dhcp6_pool.h"
 
 static const uint8_t zero6[16];
 
@@ -277,17 +279,60 @@ static void ia_lifetimes(const struct ib_subnet6 *sn, struct ib_dhcp6_ia_answer 
 }
 
 /* RFC 8415 18.3.1/18.3.2: an address for one IA_NA of SOLICIT or REQUEST. */
+uint64_t ib_dhcp6_hold_cap(const struct ib_subnet6 *sn)
+{
+	uint64_t n = ib_d6_pool_size(sn);
+
+	n = n > UINT64_MAX / 100 ? n / 100 * IB_D6_HOLD_SHARE : n * IB_D6_HOLD_SHARE / 100;
+	return n ? n : 1;
+}
+
+/* The source holds are filed under: the innermost relay that names its
+ * link (as select_subnet() reads it), else the arrival interface. */
+static uint64_t hold_source(const struct ib_dhcp6_input *in)
+{
+	const struct ib_dhcp6_msg *m = in->msg;
+
+	for (size_t i = m->n_relays; i-- > 0;)
+		if (memcmp(m->relays[i].link_address, zero6, 16) != 0)
+			return ib_ledger_source_relay6(m->relays[i].link_address);
+	return ib_ledger_source_link(in->ifindex);
+}
+
+/* The oldest hold of the subnet's pools (of source, or any when NULL). */
+static bool oldest_hold(const struct ib_dhcp6_input *in, const struct ib_subnet6 *sn,
+			const uint64_t *source, uint8_t ret[16])
+{
+	const struct ib_hold6_view *h = in->holds;
+	uint8_t a[16];
+
+	if (!h || h->oldest_hold(h->ctx, sn, source, a) < 0 || !in_pools(sn, a))
+		return false;
+	memcpy(ret, a, 16);
+	return true;
+}
+
+/*
+ * An address for one IA, most stable first.  Issue #11: a new IA of a
+ * source at its share of the pool takes over that source's oldest
+ * ADVERTISE hold; one finding no free address takes over the subnet's
+ * oldest hold.  A binding is never taken; a reserved address is its
+ * machine's even over another client's hold (none can exist but from
+ * before a reload: reservations lie outside the pools).
+ */
 static void assign(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *d,
 		   const struct ib_dhcp6_ia_na *ia, struct ib_dhcp6_ia_answer *a)
 {
 	const struct ib_lease6_view *v = in->view;
+	const struct ib_hold6_view *h = in->holds;
 	const struct ib_subnet6 *sn = d->subnet;
 	const struct ib_dhcp6_blob *duid = &in->msg->client_id;
 	struct ib_lease6 l;
 
 	a->iaid = ia->iaid;
 	if (d->resv) {
-		if (!v->is_free(v->ctx, d->resv->address, duid, ia->iaid)) {
+		if (!(h ? h->unbound(h->ctx, d->resv->address, duid, ia->iaid) :
+		      v->is_free(v->ctx, d->resv->address, duid, ia->iaid))) {
 			ia_status(a, IB_DHCP6_NO_ADDRS_AVAIL, "reserved address in use");
 			return;
 		}
@@ -296,11 +341,19 @@ static void assign(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *d,
 		   in_prefix(l.address, sn->prefix, sn->prefix_len) && in_pools(sn, l.address) &&
 		   v->is_free(v->ctx, l.address, duid, ia->iaid)) {
 		memcpy(a->addr, l.address, 16);		/* the same address again */
+	} else if (h && h->holds(h->ctx, sn, d->source) >= ib_dhcp6_hold_cap(sn) &&
+		   oldest_hold(in, sn, &d->source, a->addr)) {
+		a->take = IB_D6_TAKE_CAP;
 	} else if (ia->n_addrs && in_pools(sn, ia->addrs[0].addr) &&
 		   v->is_free(v->ctx, ia->addrs[0].addr, duid, ia->iaid)) {
 		memcpy(a->addr, ia->addrs[0].addr, 16);	/* RFC 8415 18.2.1: a hint */
-	} else if (v->pick_free(v->ctx, sn, duid, ia->iaid, a->addr) < 0) {
+	} else if (v->pick_free(v->ctx, sn, duid, ia->iaid, a->addr) == 0) {
+		/* a free address */
+	} else if (oldest_hold(in, sn, NULL, a->addr)) {
+		a->take = IB_D6_TAKE_SHORT;
+	} else {
 		ia_status(a, IB_DHCP6_NO_ADDRS_AVAIL, "no addresses available");
+		d->exhausted = true;
 		return;
 	}
 	a->has_addr = true;
@@ -546,6 +599,7 @@ int ib_dhcp6_decide(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *r
 		return 0;
 	}
 	d->resv = find_reservation(d->subnet, m, d);
+	d->source = hold_source(in);
 	handlers[t](in, d);
 	if (d->action != IB_D6_DROP && d->send_config && wants_boot(m))
 		ib_boot6_decide(in->cfg, m, d->resv, in->server_addr, &d->boot);

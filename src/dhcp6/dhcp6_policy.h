@@ -26,6 +26,13 @@
 #include "store/store.h"
 
 #define IB_DHCP6_URL_MAX 512		/* bytes of a bootfile-url, NUL included */
+/*
+ * Percent of a subnet's pool that ADVERTISEs to one relay or interface may
+ * hold at once (issue #11): past it, a new IA of that source takes over
+ * the source's oldest ADVERTISE hold, so one link or relay cannot hold the
+ * whole pool.
+ */
+#define IB_D6_HOLD_SHARE 50
 
 /* Read-only access to binding state (store rows plus held advertises). */
 struct ib_lease6_view {
@@ -41,6 +48,25 @@ struct ib_lease6_view {
 	void *ctx;			/* passed to each */
 };
 
+/*
+ * The ADVERTISE holds as the policy may take them over (issue #11): a
+ * view apart, which a caller without holds (`explain`) leaves out.
+ */
+struct ib_hold6_view {
+	/* Live ADVERTISE holds of pool addresses of sn taken through source
+	 * (ib_ledger_source_*). */
+	size_t (*holds)(void *ctx, const struct ib_subnet6 *sn, uint64_t source);
+	/* The oldest live ADVERTISE hold of sn, of source or of any source
+	 * when NULL.  -ENOENT. */
+	int (*oldest_hold)(void *ctx, const struct ib_subnet6 *sn, const uint64_t *source,
+			   uint8_t ret[16]);
+	/* is_free without the holds: no binding keeps addr from duid+iaid (a
+	 * reservation outranks another client's hold, never a binding). */
+	bool (*unbound)(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
+			uint32_t iaid);
+	void *ctx;			/* passed to each */
+};
+
 /* Inputs besides the message. */
 struct ib_dhcp6_input {
 	const struct ib_config *cfg;	/* snapshot */
@@ -49,9 +75,11 @@ struct ib_dhcp6_input {
 	uint8_t src[16];		/* source address of the datagram */
 	uint8_t server_addr[16];	/* our address for tftp:// URLs on that link */
 	bool multicast;			/* sent to All_DHCP_Relay_Agents_and_Servers */
+	int ifindex;			/* arrival interface (0: unknown) */
 	struct ib_dhcp6_blob server_duid; /* our DUID */
 	int64_t now;			/* unix seconds */
 	const struct ib_lease6_view *view;
+	const struct ib_hold6_view *holds; /* or NULL: no hold is taken over */
 };
 
 enum ib_dhcp6_action {
@@ -82,6 +110,13 @@ struct ib_boot6_answer {
 	const char *why;		/* static text: which rule chose it */
 };
 
+/* How an IA got its address when it took another client's (issue #11). */
+enum ib_d6_take {
+	IB_D6_TAKE_NONE,		/* a free, own, hinted or reserved address */
+	IB_D6_TAKE_CAP,			/* its source's oldest hold: the source is at its share */
+	IB_D6_TAKE_SHORT,		/* the subnet's oldest hold: no free address */
+};
+
 /* The answer for one IA_NA. */
 struct ib_dhcp6_ia_answer {
 	uint32_t iaid;			/* the client's IAID */
@@ -94,6 +129,7 @@ struct ib_dhcp6_ia_answer {
 	bool has_status;		/* a status code goes in the IA */
 	uint16_t status;		/* enum ib_dhcp6_status_code */
 	const char *status_msg;		/* its static text */
+	enum ib_d6_take take;		/* the address was another client's hold */
 };
 
 /* A decision: what to do, and what the reply says. */
@@ -114,6 +150,11 @@ struct ib_dhcp6_decision {
 	bool rapid_commit;		/* the REPLY answers a Rapid Commit SOLICIT */
 	bool send_config;		/* DNS, domains, NTP, boot in the reply */
 	struct ib_boot6_answer boot;	/* bootfile-url */
+	uint64_t source;		/* relay or interface the request came
+					 * through (ib_ledger_source_*), where
+					 * an ADVERTISE's holds are filed */
+	bool exhausted;			/* an IA got NoAddrsAvail: no free
+					 * address and no hold to take over */
 };
 
 /*
@@ -148,6 +189,10 @@ int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_
  */
 bool ib_dhcp6_lease_usable(const struct ib_lease6 *l, const struct ib_dhcp6_blob *duid,
 			   uint32_t iaid, int64_t now);
+
+/* The holds one source may keep in sn: IB_D6_HOLD_SHARE percent of its
+ * pool addresses (saturated), at least 1. */
+uint64_t ib_dhcp6_hold_cap(const struct ib_subnet6 *sn);
 
 /* Turns a COMMIT decision's IA whose store write lost into NoAddrsAvail. */
 void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
@@ -19,11 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/jsonw.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
+#include "dhcp6/dhcp6_pool.h"
+#include "dhcp6/dhcp6_server_journal.h"
 
 #define READ_MAX 256			/* datagrams read per wake-up */
 #define BATCH_MAX 128			/* binding changes per group commit */
@@ -36,6 +38,8 @@
 #define TX_ARENA (OUT_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
+#define REPLACE_EVERY 1			/* seconds between two cursor placements of a subnet */
+#define WARN_EVERY 10			/* seconds between two warnings of one kind */
 /* Small on purpose: past its capacity a server should drop, not answer
  * requests a second old that their clients have given up on. */
 #define RCVBUF (1 << 20)
@@ -54,6 +58,7 @@ struct pending {
 	struct sockaddr_in6 from;	/* source: the client or the relay */
 	int ifindex;			/* arrival interface */
 	char ifname[IF_NAMESIZE];	/* its name */
+	struct ib_journal_gate gate;	/* how the journal may thin it out */
 };
 
 /* A reply in the outbox, and whom it is for (journalled if it fails). */
@@ -69,6 +74,28 @@ struct outmsg {
 	uint8_t mac[6];
 	uint8_t duid_len;
 	uint8_t duid[IB_DUID_MAX];	/* the client's DUID */
+	bool limited;			/* an unknown client's: journal rate-limited */
+};
+
+/* A warning logged at most once per WARN_EVERY seconds, with the count of
+ * the ones held back (issue #11: one line per datagram under a flood). */
+struct warn_rate {
+	int64_t last;			/* when one was last logged; 0 = never */
+	uint64_t held;			/* held back since */
+};
+
+/*
+ * Per subnet of the snapshot: where its allocation search starts, and
+ * its shortage (issue #11), logged at most every WARN_EVERY seconds.
+ */
+struct subnet_state {
+	uint64_t cursor;		/* next-fit offset (dhcp6_pool.h) */
+	int64_t placed_at;		/* when the cursor was last put at a gap */
+	int64_t last;			/* shortage last logged; 0 = never */
+	int64_t since;			/* first shortage not logged yet */
+	uint64_t took_short;		/* IAs that took the subnet's oldest hold */
+	uint64_t took_cap;		/* IAs that took their source's oldest */
+	uint64_t refused;		/* IAs answered NoAddrsAvail */
 };
 
 /* Replies waiting to leave together (one sendmmsg() per burst). */
@@ -95,7 +122,8 @@ struct ib_dhcp6_server {
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
-	uint64_t cursor;		/* where pool scans start */
+	struct subnet_state *subnets;	/* one per subnet of cfg */
+	struct warn_rate send_warn;	/* replies the kernel refused */
 	int64_t now;			/* unix seconds, per wake-up */
 	struct pending *batch;		/* BATCH_MAX slots; the next free one decides */
 	size_t n_batch;			/* waiting for the group commit */
@@ -104,6 +132,7 @@ struct ib_dhcp6_server {
 	struct outbox out;		/* replies to send */
 	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
 	struct ib_lease6_view view;	/* the policy's view */
+	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
 	/*
 	 * The store row last read by the view.  This daemon changes rows
 	 * only in flush_batch(), which forgets it, so a find and the check of
@@ -164,11 +193,21 @@ static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 	return r;
 }
 
+/* Whether the store leaves addr to duid+iaid (no binding of another). */
+static bool store_usable(struct ib_dhcp6_server *s, const uint8_t addr[16],
+			 const struct ib_dhcp6_blob *duid, uint32_t iaid)
+{
+	struct ib_lease6 l;
+
+	if (!s->last.valid || memcmp(s->last.addr, addr, 16) != 0)
+		remember(s, addr, ib_store_lease6_get(s->store, addr, &l) == 0 ? &l : NULL);
+	return !s->last.found || ib_dhcp6_lease_usable(&s->last.row, duid, iaid, s->now);
+}
+
 static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
 			 uint32_t iaid)
 {
 	struct ib_dhcp6_server *s = ctx;
-	struct ib_lease6 l;
 
 	switch (ib_d6_holds_holder(s->holds, addr, duid, iaid, s->now)) {
 	case IB_D6_HELD_OTHER:
@@ -180,67 +219,139 @@ static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp
 	case IB_D6_HELD_NONE:
 		break;
 	}
-	if (!s->last.valid || memcmp(s->last.addr, addr, 16) != 0)
-		remember(s, addr, ib_store_lease6_get(s->store, addr, &l) == 0 ? &l : NULL);
-	return !s->last.found || ib_dhcp6_lease_usable(&s->last.row, duid, iaid, s->now);
+	return store_usable(s, addr, duid, iaid);
 }
 
-/* addr = start + off (128-bit add of a 64-bit offset). */
-static void addr_add(const uint8_t start[16], uint64_t off, uint8_t out[16])
+static bool view_unbound(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
+			 uint32_t iaid)
 {
-	unsigned carry = 0;
-
-	for (int i = 15; i >= 0; i--) {
-		unsigned v = start[i] + (unsigned)(i >= 8 ? (off >> (8 * (15 - i))) & 0xff : 0) +
-			     carry;
-
-		out[i] = (uint8_t)v;
-		carry = v >> 8;
-	}
+	return store_usable(ctx, addr, duid, iaid);
 }
 
-/* Pool size minus one, saturated at 2^64 - 1 when it spans more. */
-static uint64_t pool_span(const struct ib_pool6 *p)
+/* The state of subnet sn of the current snapshot. */
+static struct subnet_state *state_of(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn)
 {
-	uint64_t hi = 0, lo = 0;
+	return &s->subnets[sn - s->cfg->dhcp6.subnets];
+}
 
-	if (memcmp(p->start, p->end, 8) != 0)
-		return UINT64_MAX;
-	for (int i = 8; i < 16; i++) {
-		hi = hi << 8 | p->end[i];
-		lo = lo << 8 | p->start[i];
+/* The ledger group of sn and source. */
+static void group_of(const struct ib_subnet6 *sn, uint64_t source, struct ib_ledger_group *g)
+{
+	memcpy(g->subnet, sn->prefix, 16);
+	g->source = source;
+}
+
+static size_t view_holds(void *ctx, const struct ib_subnet6 *sn, uint64_t source)
+{
+	struct ib_dhcp6_server *s = ctx;
+	struct ib_ledger_group g;
+
+	group_of(sn, source, &g);
+	return ib_d6_holds_in(s->holds, &g, s->now);
+}
+
+static int view_oldest_hold(void *ctx, const struct ib_subnet6 *sn, const uint64_t *source,
+			    uint8_t ret[16])
+{
+	struct ib_dhcp6_server *s = ctx;
+
+	return ib_d6_holds_oldest(s->holds, sn->prefix, source, s->now, ret);
+}
+
+/* The rows of the store, walked for the first gap of some subnets. */
+struct gap_walk {
+	struct ib_dhcp6_server *s;
+	struct ib_d6_gap *gaps;		/* one per subnet of the snapshot */
+	const struct ib_subnet6 *only;	/* the one subnet placed, or NULL: all */
+	size_t hint;			/* subnet of the previous row */
+};
+
+static int gap_row(const struct ib_lease6 *l, void *arg)
+{
+	static const struct ib_dhcp6_blob nobody = { NULL, 0 };
+	struct gap_walk *gw = arg;
+	const struct ib_dhcp6_config *c = &gw->s->cfg->dhcp6;
+	bool taken = !ib_dhcp6_lease_usable(l, &nobody, 0, gw->s->now);
+
+	/* rows come in address order: mostly the previous row's subnet */
+	for (size_t k = 0; k < c->n_subnets; k++) {
+		size_t i = (gw->hint + k) % c->n_subnets;
+		const struct ib_subnet6 *sn = &c->subnets[i];
+
+		if ((gw->only && sn != gw->only) || l->prefix_len != sn->prefix_len ||
+		    memcmp(l->subnet, sn->prefix, 16) != 0)
+			continue;
+		ib_d6_gap_feed(&gw->gaps[i], l->address, taken);
+		gw->hint = i;
+		break;
 	}
-	return hi - lo;
+	return 0;
 }
 
 /*
- * The next free pool address after the cursor, trying at most PICK_TRIES;
- * a failed search moves the cursor past what it tried, so the next one
- * looks further on instead of at the same taken block.
+ * Puts the allocation cursor of sn (NULL: of every subnet) at the first
+ * address of its pools no binding of the store takes (issue #11: after a
+ * restart, a cursor at 0 walked into more contiguous bindings than a
+ * search tries).  One walk of the store's rows.
+ */
+static void place_cursors(struct ib_dhcp6_server *s, const struct ib_subnet6 *only)
+{
+	const struct ib_dhcp6_config *c = &s->cfg->dhcp6;
+	struct gap_walk gw = { .s = s, .only = only };
+	uint64_t off;
+	int r;
+
+	if (c->n_subnets == 0 || !(gw.gaps = calloc(c->n_subnets, sizeof(*gw.gaps))))
+		return;
+	for (size_t i = 0; i < c->n_subnets; i++)
+		ib_d6_gap_init(&gw.gaps[i], &c->subnets[i]);
+	r = ib_store_lease6_foreach(s->store, gap_row, &gw);
+	for (size_t i = 0; r == 0 && i < c->n_subnets; i++) {
+		if (only && &c->subnets[i] != only)
+			continue;
+		if (ib_d6_gap_result(&gw.gaps[i], &off) == 0)
+			s->subnets[i].cursor = off;
+		s->subnets[i].placed_at = s->now;
+	}
+	if (r < 0)
+		ib_warn("dhcp6: cannot read the bindings to place the address search: %s",
+			strerror(-r));
+	free(gw.gaps);
+}
+
+/* What the allocation search asks of each candidate. */
+struct pick {
+	struct ib_dhcp6_server *s;
+	const struct ib_dhcp6_blob *duid;
+	uint32_t iaid;
+};
+
+static bool pick_usable(void *ctx, const uint8_t a[16])
+{
+	const struct pick *pk = ctx;
+
+	return view_is_free(pk->s, a, pk->duid, pk->iaid);
+}
+
+/*
+ * Next-fit from the subnet's cursor, trying at most PICK_TRIES addresses
+ * (ib_d6_pool_next).  A search that finds all of them taken in a pool
+ * larger than that places the cursor at the store's first gap and tries
+ * once more (at most once per REPLACE_EVERY per subnet).
  */
 static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
 {
 	struct ib_dhcp6_server *s = ctx;
-	size_t tries = 0;
+	struct subnet_state *st = state_of(s, sn);
+	struct pick pk = { s, duid, iaid };
 
-	for (size_t p = 0; p < sn->n_pools; p++) {
-		uint64_t span = pool_span(&sn->pools[p]);
-		uint64_t size = span == UINT64_MAX ? UINT64_MAX : span + 1;
-
-		for (uint64_t k = 0; k < size && tries < PICK_TRIES; k++, tries++) {
-			uint8_t a[16];
-
-			addr_add(sn->pools[p].start, (s->cursor + k) % size, a);
-			if (view_is_free(s, a, duid, iaid)) {
-				s->cursor += k + 1;
-				memcpy(ret, a, 16);
-				return 0;
-			}
-		}
-	}
-	s->cursor += tries;
-	return -ENOSPC;
+	if (ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret) == 0)
+		return 0;
+	if (ib_d6_pool_size(sn) <= PICK_TRIES || s->now - st->placed_at < REPLACE_EVERY)
+		return -ENOSPC;
+	place_cursors(s, sn);
+	return ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret);
 }
 
 /* The cache entry of ifindex, filled with its name; NULL if it is gone. */
@@ -257,91 +368,18 @@ static struct iface_cache *iface(struct ib_dhcp6_server *s, int ifindex)
 	return c;
 }
 
-/* ---- the journal ---- */
+/* ---- the journal (dhcp6_server_journal.c) ---- */
 
-static void journal_who(const struct pending *p, struct ib_journal_who *who)
+static void journal_gate(const struct ib_dhcp6_server *s, struct pending *p)
 {
-	memset(who, 0, sizeof(*who));
-	if (p->d.has_mac) {
-		who->hw = p->d.mac;
-		who->hw_len = 6;
-	}
-	who->client_id = p->msg.client_id.p;
-	who->client_id_len = p->msg.client_id.len;
+	ib_d6_journal_gate(s->cfg, &p->msg, &p->d, &p->gate);
 }
 
-static void jw_ip6(struct ib_jw *w, const char *key, const uint8_t a[16])
-{
-	char t[IB_IP6_STRLEN];
-
-	ib_ip6_format(a, t);
-	ib_jw_str(w, key, t);
-}
-
-/* One event per exchange: the request, the decision and why, the reply. */
 static void journal_exchange(struct ib_dhcp6_server *s, const struct pending *p, int err)
 {
-	const struct ib_dhcp6_decision *d = &p->d;
-	char vc[64] = "", *buf;
-	struct ib_journal_who who;
-	struct ib_jw w;
-	size_t cap;
+	const struct ib_d6_exchange x = { &p->msg, &p->d, &p->from, p->ifname };
 
-	journal_who(p, &who);
-	buf = ib_journal_add_slot(s->journal, &who, "dhcp6", ib_dhcp6_type_str(p->msg.msg_type),
-				  &cap);
-	ib_jw_init(&w, buf, cap);
-	ib_jw_int(&w, "xid", p->msg.xid);
-	jw_ip6(&w, "src", p->from.sin6_addr.s6_addr);
-	ib_jw_str(&w, "interface", p->ifname);
-	if (p->msg.n_relays)
-		ib_jw_int(&w, "relays", (int64_t)p->msg.n_relays);
-	if (d->has_mac)
-		ib_jw_str(&w, "mac_from", d->mac_from);
-	if (p->msg.n_arch)
-		ib_jw_int(&w, "arch", p->msg.arch[0]);
-	if (p->msg.user_class_ipxe)
-		ib_jw_str(&w, "user_class", "iPXE");
-	if (p->msg.n_vendor_class) {
-		struct ib_dhcp6_blob items[4];
-		size_t n = 0;
-		int r = ib_dhcp6_items(p->msg.vendor_class[0].data, items, 4, &n);
-
-		/* RFC 8415 21.16: the first length-prefixed item, e.g. "PXEClient:Arch:00007" */
-		if ((r == 0 && n) || r == -ENOBUFS) {
-			ib_str_sanitize(items[0].p, items[0].len, vc, sizeof(vc));
-			ib_jw_str(&w, "vendor_class", vc);
-		}
-	}
-	ib_jw_str(&w, "decision", d->action == IB_D6_DROP ? "drop" :
-		  d->action == IB_D6_ADVERTISE ? "advertise" : "reply");
-	ib_jw_str(&w, "reason", d->reason);
-	for (size_t i = 0; i < d->n_ia; i++) {
-		if (d->ia[i].has_addr) {
-			jw_ip6(&w, "address", d->ia[i].addr);
-			break;
-		}
-	}
-	if (d->has_status)
-		ib_jw_str(&w, "status", ib_dhcp6_status_str(d->status));
-	else if (d->n_ia && d->ia[0].has_status)
-		ib_jw_str(&w, "status", ib_dhcp6_status_str(d->ia[0].status));
-	if (d->boot.client != IB_BOOT6_NONE) {
-		ib_jw_str(&w, "boot", ib_boot6_client_str(d->boot.client));
-		ib_jw_str(&w, "file", d->boot.url);
-		ib_jw_str(&w, "boot_rule", d->boot.why);
-		/* the count only: up to 1 KB of them would not fit the event;
-		 * `ironboot explain` shows them */
-		if (d->boot.n_params)
-			ib_jw_int(&w, "bootfile_params", (int64_t)d->boot.n_params);
-	}
-	if (d->action == IB_D6_ADVERTISE)
-		ib_jw_str(&w, "lease", "advertised");
-	else if (d->action == IB_D6_COMMIT)
-		ib_jw_str(&w, "lease", "committed");
-	if (err < 0)
-		ib_jw_str(&w, "send_error", strerror(-err));
-	ib_jw_end(&w);
+	ib_d6_journal_exchange(s->journal, &x, &p->gate, err);
 }
 
 /* ---- applying decisions ---- */
@@ -387,6 +425,8 @@ static int store_one(struct ib_dhcp6_server *s, struct pending *p)
 				ib_dhcp6_ia_lost(a);	/* another server or client won it */
 				continue;
 			}
+			if (r == 0)	/* bound: another client's hold on it is over */
+				ib_d6_holds_drop_addr(s->holds, a->addr);
 		} else if (d->action == IB_D6_RELEASE) {
 			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_RELEASED, s->now);
 		} else {
@@ -409,27 +449,44 @@ static bool needs_store(const struct ib_dhcp6_decision *d)
 
 /* ---- the outbox ---- */
 
+/*
+ * Whether a warning of w is due at now.  When it is, w->held is the count
+ * of the ones held back since the last (the caller logs it, then
+ * warn_logged() resets it); when not, this one is counted.
+ */
+static bool warn_due(struct warn_rate *w, int64_t now)
+{
+	if (w->last && now - w->last < WARN_EVERY) {
+		w->held++;
+		return false;
+	}
+	return true;
+}
+
+static void warn_logged(struct warn_rate *w, int64_t now)
+{
+	w->last = now;
+	w->held = 0;
+}
+
 static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, int err)
 {
 	struct ib_journal_who who = { .client_id = m->duid, .client_id_len = m->duid_len };
-	char to[IB_IP6_STRLEN], *buf;
-	struct ib_jw w;
-	size_t cap;
+	char to[IB_IP6_STRLEN];
 
 	if (m->has_mac) {
 		who.hw = m->mac;
 		who.hw_len = 6;
 	}
 	ib_ip6_format(m->to.sin6_addr.s6_addr, to);
-	ib_warn("dhcp6: reply to %s from %s not sent: %s", ib_dhcp6_type_str(m->type), to,
-		strerror(-err));
-	buf = ib_journal_add_slot(s->journal, &who, "dhcp6", "reply-not-sent", &cap);
-	ib_jw_init(&w, buf, cap);
-	ib_jw_str(&w, "request", ib_dhcp6_type_str(m->type));
-	ib_jw_str(&w, "to", to);
-	ib_jw_int(&w, "port", ntohs(m->to.sin6_port));
-	ib_jw_str(&w, "error", strerror(-err));
-	ib_jw_end(&w);
+	if (warn_due(&s->send_warn, s->now)) {
+		ib_warn("dhcp6: reply to %s from %s not sent: %s (%" PRIu64 " more since the "
+			"last such warning)", ib_dhcp6_type_str(m->type), to, strerror(-err),
+			s->send_warn.held);
+		warn_logged(&s->send_warn, s->now);
+	}
+	ib_d6_journal_not_sent(s->journal, &who, m->type, to, ntohs(m->to.sin6_port), err,
+			       m->limited);
 }
 
 /* Sends the queued replies; one that fails is journalled and skipped. */
@@ -496,6 +553,7 @@ static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 	memcpy(m->mac, p->d.mac, 6);
 	m->duid_len = (uint8_t)p->msg.client_id.len;	/* <= IB_DUID_MAX: parsed */
 	memcpy(m->duid, p->msg.client_id.p, m->duid_len);
+	m->limited = p->gate.limited;
 	memset(&m->cm, 0, sizeof(m->cm));
 	memset(h, 0, sizeof(*h));
 	h->msg_hdr = (struct msghdr){ .msg_name = &m->to, .msg_namelen = sizeof(m->to),
@@ -625,6 +683,63 @@ static void log_reject(struct ib_dhcp6_server *s, const struct pending *p)
 	}
 }
 
+/* Holds the addresses an ADVERTISE gives until the REQUEST; those of the
+ * pools filed by subnet and source, a reserved one not (never taken). */
+static void hold_advertised(struct ib_dhcp6_server *s, const struct pending *p)
+{
+	struct ib_ledger_group g;
+
+	group_of(p->d.subnet, p->d.source, &g);
+	for (size_t i = 0; i < p->d.n_ia; i++)
+		if (p->d.ia[i].has_addr)
+			ib_d6_holds_put(s->holds, &p->msg.client_id, p->d.ia[i].iaid,
+					p->d.ia[i].addr, s->now + s->cfg->dhcp6.advertise_hold,
+					s->now, p->d.resv ? NULL : &g);
+}
+
+/* Logs st's shortage counts if any and due (or whatever when force). */
+static void pool_note_log(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn,
+			  struct subnet_state *st, bool force)
+{
+	char net[IB_IP6_STRLEN];
+
+	if (!(st->took_short || st->took_cap || st->refused) ||
+	    (!force && st->last && s->now - st->last < WARN_EVERY))
+		return;
+	ib_ip6_format(sn->prefix, net);
+	ib_warn("dhcp6: subnet %s/%u short of addresses over %" PRId64 " s: %" PRIu64
+		" IAs took over the oldest ADVERTISE hold (no free address), %" PRIu64 " took "
+		"their relay's or link's oldest (at its %d%% share of the pool), %" PRIu64
+		" IAs answered NoAddrsAvail (no free address, no hold to take over)", net,
+		sn->prefix_len, s->now - st->since, st->took_short, st->took_cap,
+		IB_D6_HOLD_SHARE, st->refused);
+	st->last = s->now;
+	st->took_short = st->took_cap = st->refused = 0;
+}
+
+/* Counts the IAs that met a short pool (issue #11), logged rate-limited. */
+static void note_pool(struct ib_dhcp6_server *s, const struct ib_dhcp6_decision *d)
+{
+	struct subnet_state *st;
+	uint64_t sh = 0, cap = 0;
+
+	if (!d->subnet || d->action == IB_D6_DROP)
+		return;
+	for (size_t i = 0; i < d->n_ia; i++) {
+		sh += d->ia[i].take == IB_D6_TAKE_SHORT;
+		cap += d->ia[i].take == IB_D6_TAKE_CAP;
+	}
+	if (!sh && !cap && !d->exhausted)
+		return;
+	st = state_of(s, d->subnet);
+	if (!(st->took_short || st->took_cap || st->refused))
+		st->since = s->now;
+	st->took_short += sh;
+	st->took_cap += cap;
+	st->refused += d->exhausted;
+	pool_note_log(s, d->subnet, st, false);
+}
+
 static int receive_one(struct ib_dhcp6_server *s)
 {
 	struct pending *p = &s->batch[s->n_batch];
@@ -662,18 +777,17 @@ static int receive_one(struct ib_dhcp6_server *s)
 	}
 	p->in = (struct ib_dhcp6_input){
 		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
-		.multicast = IN6_IS_ADDR_MULTICAST(&dst),
+		.multicast = IN6_IS_ADDR_MULTICAST(&dst), .ifindex = p->ifindex,
 		.server_duid = { s->duid, s->duid_len }, .now = s->now, .view = &s->view,
+		.holds = &s->hold_view,
 	};
 	memcpy(p->in.src, &p->from.sin6_addr, 16);
 	server_addr(s, p, &dst, ifc);
 	ib_dhcp6_decide(&p->in, &p->d);
 	if (p->d.action == IB_D6_ADVERTISE)
-		for (size_t i = 0; i < p->d.n_ia; i++)
-			if (p->d.ia[i].has_addr)
-				ib_d6_holds_put(s->holds, &p->msg.client_id, p->d.ia[i].iaid,
-						p->d.ia[i].addr,
-						s->now + s->cfg->dhcp6.advertise_hold, s->now);
+		hold_advertised(s, p);
+	note_pool(s, &p->d);
+	journal_gate(s, p);
 	if (!needs_store(&p->d)) {
 		answer_now(s, p);	/* the slot and its bytes are free again */
 		return 0;
@@ -754,12 +868,25 @@ static int on_expired(const struct ib_lease6 *l, void *arg)
 	return 0;
 }
 
+/* The warnings held back whose period is over: logged now (or all). */
+static void log_held(struct ib_dhcp6_server *s, bool force)
+{
+	for (size_t i = 0; i < s->cfg->dhcp6.n_subnets; i++)
+		pool_note_log(s, &s->cfg->dhcp6.subnets[i], &s->subnets[i], force);
+	if (s->send_warn.held && (force || s->now - s->send_warn.last >= WARN_EVERY)) {
+		ib_warn("dhcp6: %" PRIu64 " more replies not sent since the last such warning",
+			s->send_warn.held);
+		warn_logged(&s->send_warn, s->now);
+	}
+}
+
 static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
 	int r;
 
 	s->now = ib_now_sec();
+	log_held(s, false);
 	ib_d6_holds_expire(s->holds, s->now);
 	r = ib_store_begin(s->store);
 	if (r == 0)
@@ -775,6 +902,8 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
+
+	ib_journal_tick(s->journal, ib_now_us(), false);
 
 	if (ib_journal_pending(s->journal) && ib_journal_flush(s->journal, false) < 0)
 		ib_warn("journal: flush failed; events kept queued");
@@ -910,17 +1039,20 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	*s = (struct ib_dhcp6_server){ .base = base, .cfg = cfg, .store = store,
 				       .journal = journal, .fd = -1, .now = ib_now_sec() };
 	s->view = (struct ib_lease6_view){ view_find, view_is_free, view_pick_free, s };
+	s->hold_view = (struct ib_hold6_view){ view_holds, view_oldest_hold, view_unbound, s };
+	s->subnets = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*s->subnets));
 	ib_d6_holds_new(HOLDS_MAX, &s->holds);
 	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
 	s->rx = malloc(RX_ARENA);
 	r = -ENOMEM;
-	if (!s->holds || !s->batch || !s->rx || outbox_new(&s->out) < 0 ||
+	if (!s->holds || !s->batch || !s->rx || !s->subnets || outbox_new(&s->out) < 0 ||
 	    (r = resolve_interfaces(s, cfg)) < 0)
 		goto err;
 	if ((r = load_duid(s)) < 0) {
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
 		goto err;
 	}
+	place_cursors(s, NULL);
 	if ((r = open_socket(s, cfg->dhcp6.port)) < 0) {
 		ib_err("dhcp6: cannot bind port %u: %s", cfg->dhcp6.port, strerror(-r));
 		goto err;
@@ -945,16 +1077,24 @@ err:
 
 int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg)
 {
+	struct subnet_state *st;
 	int r;
 
 	if (cfg->dhcp6.port != s->cfg->dhcp6.port)
 		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
+	st = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
 	flush_batch(s);		/* decisions point into the old snapshot */
 	outbox_flush(s);
+	log_held(s, true);
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
+	free(s->subnets);
+	s->subnets = st;
+	place_cursors(s, NULL);
 	join_groups(s);
 	return 0;
 }
@@ -967,6 +1107,10 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 		flush_batch(s);
 		outbox_flush(s);
 	}
+	if (s->subnets)
+		log_held(s, true);
+	if (s->journal)
+		ib_journal_tick(s->journal, ib_now_us(), true);	/* the summaries due */
 	if (s->ev)
 		event_free(s->ev);
 	if (s->commit_timer)
@@ -981,5 +1125,6 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	outbox_free(&s->out);
 	free(s->batch);
 	free(s->rx);
+	free(s->subnets);
 	free(s);
 }

@@ -12,11 +12,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "dhcp4/hold_ledger.h"
 #include "dhcp6/dhcp6_codec.h"
 #include "dhcp6/dhcp6_policy.h"
+#include "dhcp6/dhcp6_pool.h"
 
 #define NOW 1700000000
 
@@ -53,9 +56,33 @@ static const uint8_t srv_duid[] = { 0, 3, 0, 1, 2, 0, 0, 0, 0, 1 };	/* DUID-LL *
 static struct ib_lease6 rows[8];
 static size_t n_rows;
 
+/* ADVERTISE holds, as the shell's table and ledger keep them. */
+struct fhold {
+	uint8_t addr[16];
+	uint64_t source;
+	int64_t since;
+	const uint8_t *duid;		/* the holder */
+	size_t duid_len;
+};
+static struct fhold fholds[4];
+static size_t n_fholds;
+
+static bool fhold_mine(const struct fhold *h, const struct ib_dhcp6_blob *duid)
+{
+	return h->duid_len == duid->len && !memcmp(h->duid, duid->p, duid->len);
+}
+
 static int v_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		  struct ib_lease6 *ret)
 {
+	for (size_t i = 0; i < n_fholds; i++)
+		if (fhold_mine(&fholds[i], duid)) {
+			memset(ret, 0, sizeof(*ret));
+			memcpy(ret->address, fholds[i].addr, 16);
+			ret->state = IB_LEASE_ACTIVE;
+			ret->expires = NOW + 30;
+			return 0;
+		}
 	for (size_t i = 0; i < n_rows; i++)
 		if (rows[i].duid_len == duid->len && !memcmp(rows[i].duid, duid->p, duid->len) &&
 		    rows[i].iaid == iaid) {
@@ -65,9 +92,22 @@ static int v_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 	return -ENOENT;
 }
 
+static bool v_unbound(void *ctx, const uint8_t a[16], const struct ib_dhcp6_blob *duid,
+		      uint32_t iaid)
+{
+	for (size_t i = 0; i < n_rows; i++)
+		if (!memcmp(rows[i].address, a, 16))
+			return rows[i].duid_len == duid->len &&
+			       !memcmp(rows[i].duid, duid->p, duid->len) && rows[i].iaid == iaid;
+	return true;
+}
+
 static bool v_is_free(void *ctx, const uint8_t a[16], const struct ib_dhcp6_blob *duid,
 		      uint32_t iaid)
 {
+	for (size_t i = 0; i < n_fholds; i++)
+		if (!memcmp(fholds[i].addr, a, 16))
+			return fhold_mine(&fholds[i], duid);
 	for (size_t i = 0; i < n_rows; i++)
 		if (!memcmp(rows[i].address, a, 16))
 			return rows[i].duid_len == duid->len &&
@@ -90,6 +130,32 @@ static int v_pick(void *ctx, const struct ib_subnet6 *sn, const struct ib_dhcp6_
 }
 
 static const struct ib_lease6_view view = { v_find, v_is_free, v_pick, NULL };
+
+static size_t h_holds(void *ctx, const struct ib_subnet6 *sn, uint64_t source)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_fholds; i++)
+		n += fholds[i].source == source;
+	return n;
+}
+
+static int h_oldest(void *ctx, const struct ib_subnet6 *sn, const uint64_t *source,
+		    uint8_t ret[16])
+{
+	const struct fhold *best = NULL;
+
+	for (size_t i = 0; i < n_fholds; i++)
+		if ((!source || fholds[i].source == *source) &&
+		    (!best || fholds[i].since < best->since))
+			best = &fholds[i];
+	if (!best)
+		return -ENOENT;
+	memcpy(ret, best->addr, 16);
+	return 0;
+}
+
+static const struct ib_hold6_view hold_view = { h_holds, h_oldest, v_unbound, NULL };
 
 static void add_row(const char *addr, const uint8_t *duid, size_t len, uint32_t iaid)
 {
@@ -396,10 +462,265 @@ static void check_case(const struct tcase *c)
 
 static void test_cases(void **state)
 {
+	n_fholds = 0;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("  %s\n", cases[i].name);
 		check_case(&cases[i]);
 	}
+}
+
+/*
+ * Taking over ADVERTISE holds (issue #11), in the 2-address pool ::1000,
+ * ::1001, where one source's share (50%) is one hold.  Sources: links 1, 2
+ * and 3 by ifindex, and the relay of fd00:b007::2.
+ */
+enum { L1 = 1, L2, L3, RELAY };
+
+struct take_case {
+	const char *name;
+	struct { const char *addr; int src; int64_t since; const uint8_t *duid; } held[2];
+	const char *bound[2];		/* bound to another client */
+	const uint8_t *duid;		/* the asking client (default duid_ll20) */
+	int src;			/* where it asks from */
+	bool no_hold_view;		/* as `explain` asks: no holds to take */
+	const char *want;		/* address of the IA, or NULL: NoAddrsAvail */
+	enum ib_d6_take take;
+};
+
+static const struct take_case take_cases[] = {
+	{ "a free pool: the first address", .src = L1, .want = "fd00:b007::1000" },
+	{ "a source at its share takes its own oldest hold",
+	  .held = { { "fd00:b007::1000", L1, 10, duid_ll10 } }, .src = L1,
+	  .want = "fd00:b007::1000", .take = IB_D6_TAKE_CAP },
+	{ "another link gets the free address",
+	  .held = { { "fd00:b007::1000", L1, 10, duid_ll10 } }, .src = L2,
+	  .want = "fd00:b007::1001" },
+	{ "a relay is a source of its own",
+	  .held = { { "fd00:b007::1000", RELAY, 10, duid_ll10 } }, .src = RELAY,
+	  .want = "fd00:b007::1000", .take = IB_D6_TAKE_CAP },
+	{ "pool short: the subnet's oldest hold, whoever's",
+	  .held = { { "fd00:b007::1000", L1, 10, duid_ll10 }, { "fd00:b007::1001", L2, 5, duid_uuid } },
+	  .src = L3, .want = "fd00:b007::1001", .take = IB_D6_TAKE_SHORT },
+	{ "a binding is never taken, a hold is",
+	  .held = { { "fd00:b007::1001", L1, 10, duid_ll10 } }, .bound = { "fd00:b007::1000" },
+	  .src = L2, .want = "fd00:b007::1001", .take = IB_D6_TAKE_SHORT },
+	{ "bindings only: NoAddrsAvail",
+	  .bound = { "fd00:b007::1000", "fd00:b007::1001" }, .src = L1 },
+	{ "its own hold, even at the share",
+	  .held = { { "fd00:b007::1001", L1, 10, duid_ll20 } }, .src = L1,
+	  .want = "fd00:b007::1001" },
+	{ "the reservation outranks another's hold on its address",
+	  .held = { { "fd00:b007::10", L1, 10, duid_uuid } }, .duid = duid_ll10, .src = L1,
+	  .want = "fd00:b007::10" },
+	{ "no hold view (explain): nothing taken",
+	  .held = { { "fd00:b007::1000", L1, 10, duid_ll10 }, { "fd00:b007::1001", L2, 5, duid_uuid } },
+	  .src = L3, .no_hold_view = true },
+};
+
+static uint64_t source_of(int src)
+{
+	uint8_t link[16];
+
+	if (src != RELAY)
+		return ib_ledger_source_link(src);
+	inet_pton(AF_INET6, "fd00:b007::2", link);
+	return ib_ledger_source_relay6(link);
+}
+
+static void check_take(const struct take_case *t)
+{
+	const uint8_t *duid = t->duid ? t->duid : duid_ll20;
+	struct tcase c = { t->name, IB_DHCP6_SOLICIT, duid, 10, .arch = -1,
+			   .relay_mac = t->src == RELAY ? 0x30 : -1 };
+	uint8_t req[2048], want[16];
+	struct ib_dhcp6_msg m;
+	struct ib_dhcp6_decision d;
+	struct ib_dhcp6_input in = {
+		.cfg = cfg, .msg = &m, .ifname = "srv0", .multicast = true,
+		.ifindex = t->src == RELAY ? 9 : t->src,
+		.server_duid = { srv_duid, sizeof(srv_duid) }, .now = NOW, .view = &view,
+		.holds = t->no_hold_view ? NULL : &hold_view,
+	};
+
+	n_rows = n_fholds = 0;
+	for (size_t i = 0; i < 2 && t->held[i].addr; i++) {
+		struct fhold *h = &fholds[n_fholds++];
+
+		inet_pton(AF_INET6, t->held[i].addr, h->addr);
+		h->source = source_of(t->held[i].src);
+		h->since = t->held[i].since;
+		h->duid = t->held[i].duid;
+		h->duid_len = t->held[i].duid == duid_uuid ? sizeof(duid_uuid) : 10;
+	}
+	for (size_t i = 0; i < 2 && t->bound[i]; i++)
+		add_row(t->bound[i], duid_en, sizeof(duid_en), 1);
+	inet_pton(AF_INET6, "fe80::1", in.src);
+	inet_pton(AF_INET6, "fd00:b007::1", in.server_addr);
+	assert_int_equal(ib_dhcp6_parse(req, build_request(&c, req), &m), 0);
+	assert_int_equal(ib_dhcp6_decide(&in, &d), 0);
+	assert_int_equal(d.action, IB_D6_ADVERTISE);
+	assert_int_equal(d.source, source_of(t->src));
+	if (!t->want) {
+		assert_true(d.has_status && d.status == IB_DHCP6_NO_ADDRS_AVAIL);
+		assert_true(d.exhausted);
+		assert_int_equal(d.n_ia, 0);
+		return;
+	}
+	inet_pton(AF_INET6, t->want, want);
+	if (d.n_ia != 1 || !d.ia[0].has_addr || memcmp(d.ia[0].addr, want, 16) != 0)
+		fail_msg("%s: not %s (%s)", t->name, t->want, d.reason);
+	assert_int_equal(d.ia[0].take, t->take);
+	assert_false(d.exhausted);
+}
+
+static void test_take_over_holds(void **state)
+{
+	for (size_t i = 0; i < sizeof(take_cases) / sizeof(take_cases[0]); i++) {
+		print_message("  %s\n", take_cases[i].name);
+		check_take(&take_cases[i]);
+	}
+	n_fholds = n_rows = 0;
+}
+
+/* ---- the pool as one sequence (dhcp6_pool.c) ---- */
+
+/* Pools fd00::10-13 and fd00::20-21: offsets 0-3, then 4-5. */
+static struct ib_pool6 two_pools[2];
+static struct ib_subnet6 two = { .pools = two_pools, .n_pools = 2 };
+static const bool *taken_map;		/* by offset */
+
+static bool off_usable(void *ctx, const uint8_t a[16])
+{
+	unsigned last = a[15];
+
+	return !taken_map[last >= 0x20 ? 4 + last - 0x20 : last - 0x10];
+}
+
+static void test_pool_next(void **state)
+{
+	static const struct {
+		const char *name;
+		bool taken[6];
+		uint64_t cursor, tries;
+		int want;		/* offset found, or -1: -ENOSPC */
+		uint64_t cursor_after;
+	} rows6[] = {
+		{ "first free from the cursor", { 0 }, 0, 8, 0, 1 },
+		{ "skips the taken", { 1, 1, 0 }, 0, 8, 2, 3 },
+		{ "crosses into the next pool", { 0, 0, 0, 1 }, 3, 8, 4, 5 },
+		{ "wraps at the end", { 0, 1, 1, 1, 1, 1 }, 5, 8, 0, 1 },
+		{ "a cursor past the end wraps", { 0 }, 13, 8, 1, 2 },
+		{ "full: ENOSPC, cursor unchanged after a whole turn", { 1, 1, 1, 1, 1, 1 }, 2, 8, -1, 2 },
+		{ "tries run out: the cursor moves past them", { 1, 1, 1, 0, 0, 0 }, 0, 2, -1, 2 },
+	};
+
+	inet_pton(AF_INET6, "fd00::10", two_pools[0].start);
+	inet_pton(AF_INET6, "fd00::13", two_pools[0].end);
+	inet_pton(AF_INET6, "fd00::20", two_pools[1].start);
+	inet_pton(AF_INET6, "fd00::21", two_pools[1].end);
+	assert_int_equal(ib_d6_pool_size(&two), 6);
+	for (size_t i = 0; i < sizeof(rows6) / sizeof(rows6[0]); i++) {
+		uint64_t cur = rows6[i].cursor;
+		uint8_t got[16], want[16];
+		int r;
+
+		print_message("  %s\n", rows6[i].name);
+		taken_map = rows6[i].taken;
+		r = ib_d6_pool_next(&two, &cur, rows6[i].tries, off_usable, NULL, got);
+		assert_int_equal(r, rows6[i].want < 0 ? -ENOSPC : 0);
+		assert_int_equal(cur, rows6[i].cursor_after);
+		if (rows6[i].want >= 0) {
+			ib_d6_pool_addr(&two, (uint64_t)rows6[i].want, want);
+			assert_memory_equal(got, want, 16);
+		}
+	}
+	two.n_pools = 0;
+	assert_int_equal(ib_d6_pool_next(&two, &(uint64_t){ 0 }, 8, off_usable, NULL,
+					 (uint8_t[16]){ 0 }), -ENOSPC);
+	two.n_pools = 2;
+}
+
+static void test_pool_gap(void **state)
+{
+	static const struct {
+		const char *name;
+		struct { const char *addr; bool taken; } rows[6];
+		int want;		/* offset, or -1: -ENOSPC */
+	} rows6[] = {
+		{ "no rows: the first address", { { NULL } }, 0 },
+		{ "a run of bindings: just past it",
+		  { { "fd00::10", 1 }, { "fd00::11", 1 }, { "fd00::12", 1 } }, 3 },
+		{ "a hole in the run", { { "fd00::10", 1 }, { "fd00::12", 1 } }, 1 },
+		{ "an expired or released row is a gap", { { "fd00::10", 1 }, { "fd00::11", 0 } }, 1 },
+		{ "a row outside the pools is not in the way",
+		  { { "fd00::5", 1 }, { "fd00::10", 1 }, { "fd00::30", 1 } }, 1 },
+		{ "a full first pool: the second's first gap",
+		  { { "fd00::10", 1 }, { "fd00::11", 1 }, { "fd00::12", 1 }, { "fd00::13", 1 },
+		    { "fd00::20", 1 } }, 5 },
+		{ "all taken", { { "fd00::10", 1 }, { "fd00::11", 1 }, { "fd00::12", 1 },
+				 { "fd00::13", 1 }, { "fd00::20", 1 }, { "fd00::21", 1 } }, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(rows6) / sizeof(rows6[0]); i++) {
+		struct ib_d6_gap g;
+		uint64_t off = 99;
+
+		print_message("  %s\n", rows6[i].name);
+		ib_d6_gap_init(&g, &two);
+		for (size_t k = 0; k < 6 && rows6[i].rows[k].addr; k++) {
+			uint8_t a[16];
+
+			inet_pton(AF_INET6, rows6[i].rows[k].addr, a);
+			ib_d6_gap_feed(&g, a, rows6[i].rows[k].taken);
+		}
+		if (rows6[i].want < 0) {
+			assert_int_equal(ib_d6_gap_result(&g, &off), -ENOSPC);
+		} else {
+			assert_int_equal(ib_d6_gap_result(&g, &off), 0);
+			assert_int_equal(off, rows6[i].want);
+		}
+	}
+}
+
+/*
+ * Issue #11: 5,000 bindings at the start of an 8,192-address pool.  A
+ * search from offset 0 (the cursor a restart used to start from) gives up
+ * after 4,096 tries; the cursor placed at the store's first gap finds the
+ * first free address at once.
+ */
+static bool *big_taken;
+
+static bool big_usable(void *ctx, const uint8_t a[16])
+{
+	return !big_taken[(a[14] << 8 | a[15]) - 0x1000];
+}
+
+static void test_pool_restart(void **state)
+{
+	struct ib_pool6 pool;
+	struct ib_subnet6 sn = { .pools = &pool, .n_pools = 1 };
+	uint64_t cur = 0, off;
+	struct ib_d6_gap g;
+	uint8_t a[16], got[16];
+
+	inet_pton(AF_INET6, "fd00::1000", pool.start);
+	inet_pton(AF_INET6, "fd00::2fff", pool.end);
+	assert_int_equal(ib_d6_pool_size(&sn), 8192);
+	big_taken = calloc(8192, 1);
+	assert_non_null(big_taken);
+	ib_d6_gap_init(&g, &sn);
+	for (unsigned i = 0; i < 5000; i++) {
+		big_taken[i] = true;
+		ib_d6_pool_addr(&sn, i, a);
+		ib_d6_gap_feed(&g, a, true);
+	}
+	assert_int_equal(ib_d6_pool_next(&sn, &cur, 4096, big_usable, NULL, got), -ENOSPC);
+	assert_int_equal(ib_d6_gap_result(&g, &off), 0);
+	assert_int_equal(off, 5000);
+	assert_int_equal(ib_d6_pool_next(&sn, &off, 4096, big_usable, NULL, got), 0);
+	ib_d6_pool_addr(&sn, 5000, a);
+	assert_memory_equal(got, a, 16);
+	free(big_taken);
 }
 
 /* The boot answer alone, as `explain` asks for it. */
@@ -442,6 +763,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_take_over_holds),
+		cmocka_unit_test(test_pool_next),
+		cmocka_unit_test(test_pool_gap),
+		cmocka_unit_test(test_pool_restart),
 		cmocka_unit_test(test_boot_alone),
 	};
 
