@@ -152,15 +152,26 @@ struct ib_subnet6 {
 	size_t n_reservations;
 };
 
+/* dhcp6.router_advertisements.enabled: auto, false or true. */
+enum ib_ra_mode {
+	IB_RA_AUTO,			/* the default (the zero value): on each boot
+					 * link where no other router advertises */
+	IB_RA_OFF,			/* false: never */
+	IB_RA_ON,			/* true: always, on the listed interfaces */
+};
+
 /* Router advertisements ironboot sends itself (RFC 4861), for labs with no router. */
 struct ib_ra_config {
-	bool enabled;			/* off by default: a real router usually advertises */
-	char **interfaces;		/* where to send them (required when enabled) */
+	enum ib_ra_mode mode;		/* YAML key "enabled"; default auto */
+	char **interfaces;		/* where to send them (required when true; in
+					 * auto mode default: the boot interfaces) */
 	size_t n_interfaces;
 	uint32_t interval;		/* seconds between unsolicited RAs (4..1800, default 30) */
-	uint32_t router_lifetime;	/* seconds; 0 = not a default router (default 0) */
-	bool managed;			/* M flag: addresses by DHCPv6 (default true) */
-	bool other;			/* O flag: other config by DHCPv6 (default true) */
+	uint32_t router_lifetime;	/* seconds; 0 = not a default router (default 0;
+					 * auto mode always sends 0) */
+	bool managed;			/* M flag: addresses by DHCPv6 (default true; in
+					 * auto mode only where DHCPv6 serves the link) */
+	bool other;			/* O flag: other config by DHCPv6 (default true; idem) */
 };
 
 struct ib_dhcp6_config {

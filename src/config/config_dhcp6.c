@@ -552,14 +552,17 @@ static int dhcp6_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *
 	return check_dhcp6(w, map, d);
 }
 
-/* RFC 4861 6.2.1: AdvDefaultLifetime is 0 or MaxRtrAdvInterval..9000. */
+/*
+ * enabled: true needs interfaces (auto finds the boot interfaces itself).
+ * RFC 4861 6.2.1: AdvDefaultLifetime is 0 or MaxRtrAdvInterval..9000.
+ */
 static int ra_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
 {
 	const struct ib_ra_config *ra = obj;
 
 	const char *key = ib_ynode_get(map, "enabled") ? "enabled" : NULL;
 
-	if (ra->enabled && ra->n_interfaces == 0)
+	if (ra->mode == IB_RA_ON && ra->n_interfaces == 0)
 		return ib_cfg_fail_in(w, map, NULL, 0, key,
 				      "router advertisements need interfaces to send them on");
 	if (ra->router_lifetime && ra->router_lifetime < ra->interval)
@@ -661,10 +664,13 @@ static const struct ib_cfg_field subnet6_fields[] = {
 static const struct ib_cfg_section subnet6_section =
 	SECTION(subnet6_fields, .elem_size = sizeof(struct ib_subnet6), .check = subnet6_check);
 
+/* enum ib_ra_mode, in its order */
+static const char *const ra_mode_names[] = { "auto", "false", "true", NULL };
+
 /* RFC 4861 6.2.1: MaxRtrAdvInterval 4..1800, AdvDefaultLifetime <= 9000. */
 #define A struct ib_ra_config
 static const struct ib_cfg_field ra_fields[] = {
-	FIELD(A, "enabled", F_BOOL, enabled),
+	FIELD(A, "enabled", F_ENUM, mode, .names = ra_mode_names),
 	LIST(A, "interfaces", F_IFNAME_LIST, interfaces, n_interfaces, 64),
 	FIELD(A, "interval", F_U32, interval, .min = 4, .max = 1800),
 	FIELD(A, "router_lifetime", F_U32, router_lifetime, .min = 0, .max = 9000),

@@ -150,6 +150,23 @@ static void tftp_opts(struct ib_services *s, const struct ib_config *cfg,
 	};
 }
 
+/*
+ * Router advertisements: none when off, nor in auto mode without a boot
+ * link.  Auto mode that cannot open its raw socket serves on without them
+ * (ib_ra_server_new() says so); true fails the start.
+ */
+static int start_ra(struct ib_services *s, const struct ib_config *cfg)
+{
+	char one[1][IF_NAMESIZE];
+	enum ib_ra_mode mode = cfg->dhcp6.ra.mode;
+	int r;
+
+	if (mode == IB_RA_OFF || (mode == IB_RA_AUTO && !ib_ra_server_links(cfg, false, one, 1)))
+		return 0;
+	r = ib_ra_server_new(s->base, cfg, s->journal, &s->ra);
+	return mode == IB_RA_AUTO ? 0 : r;
+}
+
 int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		    struct ib_store *store, struct ib_journal *journal,
 		    struct ib_services **ret)
@@ -185,7 +202,7 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		ib_services_free(s);
 		return r;
 	}
-	if (cfg->dhcp6.ra.enabled && (r = ib_ra_server_new(base, cfg, &s->ra)) < 0) {
+	if ((r = start_ra(s, cfg)) < 0) {
 		ib_services_free(s);
 		return r;
 	}
@@ -211,7 +228,7 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 	}
 	if (s->ra)
 		ib_ra_server_reconfigure(s->ra, cfg);
-	else if (cfg->dhcp6.ra.enabled)
+	else if (cfg->dhcp6.ra.mode == IB_RA_ON)
 		ib_warn("reload: enabling router advertisements needs a restart");
 	/* last, once cfg is accepted: a refused reload prunes nothing */
 	set_retention(s, cfg, false);

@@ -1,5 +1,5 @@
 /*
- * Router Advertisement codec (ra_codec.h).
+ * Router Advertisement codec and the RA server's decisions (ra_codec.h).
  */
 #include "dhcp6/ra_codec.h"
 
@@ -115,4 +115,232 @@ bool ib_rs_valid(const uint8_t *buf, size_t len)
 		off += (size_t)buf[off + 1] * 8;
 	}
 	return true;
+}
+
+int ib_rs_build(const uint8_t *mac, uint8_t *buf, size_t cap, size_t *ret_len)
+{
+	struct ib_wbuf w;
+
+	ib_wbuf_init(&w, buf, cap);
+	/* RFC 4861 4.1: type, code, checksum, reserved */
+	ib_wbuf_u8(&w, IB_ICMP6_RS);
+	ib_wbuf_u8(&w, 0);
+	ib_wbuf_u16be(&w, 0);
+	ib_wbuf_u32be(&w, 0);
+	if (mac) {
+		ib_wbuf_u8(&w, OPT_SRC_LLADDR);
+		ib_wbuf_u8(&w, 1);
+		ib_wbuf_bytes(&w, mac, 6);
+	}
+	if (ib_wbuf_status(&w) < 0)
+		return -ENOBUFS;
+	*ret_len = w.len;
+	return 0;
+}
+
+/* ---- the RA server's decisions ---- */
+
+static bool in_list(char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Appends s to ret[0..n) unless there or full; the new count. */
+static size_t add_link(const char **ret, size_t n, size_t cap, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ret[i], s) == 0)
+			return n;
+	if (n < cap)
+		ret[n++] = s;
+	return n;
+}
+
+bool ib_ra_dhcp6_serves(const struct ib_config *cfg, const char *ifname)
+{
+	const struct ib_dhcp6_config *d = &cfg->dhcp6;
+
+	if (!d->enabled || (d->n_interfaces && !in_list(d->interfaces, d->n_interfaces, ifname)))
+		return false;
+	for (size_t i = 0; i < d->n_subnets; i++)
+		if (d->subnets[i].interface && strcmp(d->subnets[i].interface, ifname) == 0)
+			return true;
+	return false;
+}
+
+size_t ib_ra_boot_links(const struct ib_config *cfg, const char **ret, size_t cap,
+			bool *ret_all4)
+{
+	const struct ib_dhcp4_config *d4 = &cfg->dhcp4;
+	const struct ib_dhcp6_config *d6 = &cfg->dhcp6;
+	size_t n = 0;
+
+	*ret_all4 = d4->enabled && d4->n_interfaces == 0;
+	for (size_t i = 0; d4->enabled && i < d4->n_interfaces; i++)
+		n = add_link(ret, n, cap, d4->interfaces[i]);
+	for (size_t i = 0; i < d6->n_subnets; i++) {
+		const char *ifname = d6->subnets[i].interface;
+
+		if (ifname && ib_ra_dhcp6_serves(cfg, ifname))
+			n = add_link(ret, n, cap, ifname);
+	}
+	return n;
+}
+
+size_t ib_ra_links(const struct ib_config *cfg, const char **ret, size_t cap, bool *ret_all4)
+{
+	const struct ib_ra_config *rc = &cfg->dhcp6.ra;
+	size_t n = 0;
+
+	*ret_all4 = false;
+	if (rc->mode == IB_RA_OFF)
+		return 0;
+	if (rc->mode == IB_RA_AUTO && rc->n_interfaces == 0)
+		return ib_ra_boot_links(cfg, ret, cap, ret_all4);
+	for (size_t i = 0; i < rc->n_interfaces; i++)
+		n = add_link(ret, n, cap, rc->interfaces[i]);
+	return n;
+}
+
+void ib_ra_layout(const struct ib_config *cfg, const char *ifname, struct ib_ra *ret)
+{
+	const struct ib_ra_config *rc = &cfg->dhcp6.ra;
+	bool on = rc->mode == IB_RA_ON;
+	/* true: as configured (the operator chose); auto: only what DHCPv6 backs */
+	bool v6 = on || ib_ra_dhcp6_serves(cfg, ifname);
+
+	memset(ret, 0, sizeof(*ret));
+	/* auto never claims to be a default router, nor sets the hosts' hop limit */
+	ret->hop_limit = on ? 64 : 0;
+	ret->router_lifetime = on ? (uint16_t)(rc->router_lifetime > 9000 ? 9000 :
+					       rc->router_lifetime) : 0;
+	ret->managed = v6 && rc->managed;
+	ret->other = v6 && rc->other;
+	for (size_t i = 0; v6 && i < cfg->dhcp6.n_subnets && ret->n_prefixes < IB_RA_MAX_PREFIXES;
+	     i++) {
+		const struct ib_subnet6 *sn = &cfg->dhcp6.subnets[i];
+		struct ib_ra_prefix *p;
+
+		if (!sn->interface || strcmp(sn->interface, ifname) != 0)
+			continue;
+		p = &ret->prefixes[ret->n_prefixes++];
+		memcpy(p->prefix, sn->prefix, 16);
+		p->len = sn->prefix_len;
+		p->on_link = true;
+		p->autonomous = false;	/* addresses come from DHCPv6 only */
+		p->valid = sn->valid_lifetime;
+		p->preferred = sn->preferred_lifetime;
+	}
+}
+
+enum ib_ra_action ib_ra_link_start(struct ib_ra_link *l, bool auto_mode,
+				   uint32_t interval_s, int64_t now)
+{
+	*l = (struct ib_ra_link){ .auto_mode = auto_mode, .interval_ms = interval_s * 1000u,
+				  .last_ra = -1 };
+	if (!auto_mode) {
+		l->phase = IB_RA_ADVERTISE;
+		l->next_ra = now;
+		return IB_RA_SEND_RA;
+	}
+	l->phase = IB_RA_LISTEN;
+	l->listen_until = now + IB_RA_LISTEN_MS;
+	return IB_RA_SEND_RS;	/* RFC 4861 6.3.7: routers answer a solicitation */
+}
+
+enum ib_ra_action ib_ra_link_tick(struct ib_ra_link *l, int64_t now)
+{
+	switch (l->phase) {
+	case IB_RA_LISTEN:
+		if (now < l->listen_until)
+			return IB_RA_NONE;
+		/* nobody answered: advertise, the first at once */
+		l->phase = IB_RA_ADVERTISE;
+		l->n_sent = 0;
+		l->next_ra = now;
+		return IB_RA_SEND_RA;
+	case IB_RA_QUIET:
+		if (now < l->heard_at + IB_RA_PROBE_MS)
+			return IB_RA_NONE;
+		/* the router has been silent for a while: is it still there? */
+		l->phase = IB_RA_LISTEN;
+		l->probing = true;
+		l->listen_until = now + IB_RA_LISTEN_MS;
+		return IB_RA_SEND_RS;
+	case IB_RA_ADVERTISE:
+		return now >= l->next_ra ? IB_RA_SEND_RA : IB_RA_NONE;
+	}
+	return IB_RA_NONE;
+}
+
+void ib_ra_link_sent(struct ib_ra_link *l, int64_t now)
+{
+	uint32_t iv = l->interval_ms;
+
+	l->last_ra = now;
+	l->n_sent++;
+	/* RFC 4861 6.2.4: the first few come at most 16 s apart */
+	if (l->n_sent < IB_RA_INITIAL && iv > IB_RA_INITIAL_INTERVAL_MS)
+		iv = IB_RA_INITIAL_INTERVAL_MS;
+	l->next_ra = now + iv;
+}
+
+void ib_ra_link_solicited(struct ib_ra_link *l, int64_t now, uint32_t delay_ms)
+{
+	int64_t due = now + (delay_ms > IB_RA_MAX_DELAY_MS ? IB_RA_MAX_DELAY_MS : delay_ms);
+
+	/* listening links answer when they start; quiet ones leave it to the router */
+	if (l->phase != IB_RA_ADVERTISE)
+		return;
+	/* RFC 4861 6.2.6: multicast RAs at least MIN_DELAY_BETWEEN_RAS apart */
+	if (l->last_ra >= 0 && due < l->last_ra + IB_RA_MIN_DELAY_MS)
+		due = l->last_ra + IB_RA_MIN_DELAY_MS;
+	if (due < l->next_ra)
+		l->next_ra = due;
+}
+
+/*
+ * Two advertisers that are not routers (router lifetime 0, no SLAAC
+ * prefix: what ironboot sends in auto mode, e.g. two daemons sharing a
+ * store) that start within IB_RA_LISTEN_MS of each other would both fall
+ * quiet on hearing the other, and both probe and advertise again together.
+ * So while advertising, the lower link-local address keeps advertising and
+ * the higher one goes quiet.  A link still listening defers to whoever
+ * advertises already, and a router (lifetime > 0 or SLAAC) always wins.
+ */
+enum ib_ra_verdict ib_ra_link_heard(struct ib_ra_link *l, const struct ib_ra_heard *h,
+				    int64_t now)
+{
+	static const uint8_t none[16];
+	bool peer = h->router_lifetime == 0 && !h->slaac;
+	enum ib_ra_verdict v;
+
+	if (!l->auto_mode)
+		return IB_RA_KEEP;
+	if (l->phase == IB_RA_ADVERTISE && peer && memcmp(h->ours, none, 16) != 0 &&
+	    memcmp(h->from, h->ours, 16) > 0)
+		return IB_RA_OUTRANKED;
+	v = l->phase == IB_RA_QUIET || l->probing ? IB_RA_STILL_QUIET : IB_RA_NOW_QUIET;
+	l->phase = IB_RA_QUIET;
+	l->probing = false;
+	l->heard_at = now;
+	memcpy(l->heard_from, h->from, 16);
+	l->heard_lifetime = h->router_lifetime;
+	return v;
+}
+
+int64_t ib_ra_link_next(const struct ib_ra_link *l)
+{
+	switch (l->phase) {
+	case IB_RA_LISTEN:
+		return l->listen_until;
+	case IB_RA_QUIET:
+		return l->heard_at + IB_RA_PROBE_MS;
+	case IB_RA_ADVERTISE:
+		return l->next_ra;
+	}
+	return INT64_MAX;
 }

@@ -400,6 +400,8 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:15: dhcp6.router_advertisements.interval: 3 is out of range 4..1800" },
 	{ "ra_interval_high", "dhcp6:\n  router_advertisements:\n    interval: 1801\n",
 	  "t.yaml:3:15: dhcp6.router_advertisements.interval: 1801 is out of range 4..1800" },
+	{ "ra_enabled_yes", "dhcp6:\n  router_advertisements:\n    enabled: yes\n",
+	  "t.yaml:3:14: dhcp6.router_advertisements.enabled: expected auto, false or true" },
 	{ "ra_no_interfaces", "dhcp6:\n  router_advertisements:\n    enabled: true\n",
 	  "t.yaml:3:14: dhcp6.router_advertisements.enabled: router advertisements need interfaces to send them on" },
 	{ "ra_router_lifetime", "dhcp6:\n  router_advertisements:\n    interfaces: [srv0]\n    router_lifetime: 10\n",
@@ -619,8 +621,8 @@ static void check_lab_subnet6(const struct ib_subnet6 *s)
 	assert_string_equal(s->reservations[1].hostname, "node11");
 }
 
-/* ra: the file turns router advertisements on (lab-ipv6.yaml) or not */
-static void check_lab_dhcp6(const struct ib_config *cfg, bool ra)
+/* ra: the file's router advertisements (auto in lab.yaml, true in lab-ipv6.yaml) */
+static void check_lab_dhcp6(const struct ib_config *cfg, enum ib_ra_mode ra)
 {
 	const struct ib_dhcp6_config *d = &cfg->dhcp6;
 
@@ -635,7 +637,7 @@ static void check_lab_dhcp6(const struct ib_config *cfg, bool ra)
 	assert_int_equal(d->default_arch, 7);
 	assert_int_equal(d->n_subnets, 1);
 	check_lab_subnet6(&d->subnets[0]);
-	assert_int_equal(d->ra.enabled, ra);
+	assert_int_equal(d->ra.mode, ra);
 	assert_int_equal(d->ra.n_interfaces, 1);
 	assert_string_equal(d->ra.interfaces[0], "srv0");
 	assert_int_equal(d->ra.interval, 30);
@@ -663,7 +665,7 @@ static void test_lab_example(void **state)
 	assert_int_equal(cfg->dhcp4.subnets[1].n_reservations, 0);
 	check_lab_rest(cfg);
 	check_lab_http(cfg, path);
-	check_lab_dhcp6(cfg, false);
+	check_lab_dhcp6(cfg, IB_RA_AUTO);
 	ib_config_free(cfg);
 }
 
@@ -680,7 +682,7 @@ static void test_lab_ipv6_example(void **state)
 	assert_string_equal(cfg->server.state_dir, "/tmp/ironboot-lab6");
 	assert_false(cfg->dhcp4.enabled);
 	assert_int_equal(cfg->dhcp4.n_subnets, 0);
-	check_lab_dhcp6(cfg, true);
+	check_lab_dhcp6(cfg, IB_RA_ON);
 	assert_null(cfg->boot.file_bios);
 	assert_string_equal(cfg->boot.file_efi_x64, "ipxe.efi");
 	assert_true(cfg->tftp.enabled);
@@ -866,7 +868,7 @@ static void test_dhcp6_defaults(void **state)
 	assert_int_equal(cfg->dhcp6.advertise_hold, 30);
 	assert_int_equal(cfg->dhcp6.decline_hold, 600);
 	assert_int_equal(cfg->dhcp6.default_arch, 7);
-	assert_false(cfg->dhcp6.ra.enabled);
+	assert_int_equal(cfg->dhcp6.ra.mode, IB_RA_AUTO);	/* issue #11 */
 	assert_int_equal(cfg->dhcp6.ra.interval, 30);
 	assert_int_equal(cfg->dhcp6.ra.router_lifetime, 0);
 	assert_true(cfg->dhcp6.ra.managed && cfg->dhcp6.ra.other);
@@ -878,7 +880,7 @@ static void test_dhcp6_defaults(void **state)
 		      "    - { subnet: \"fd00:3::/64\", t1: 0, t2: 0 }\n"
 		      "boot:\n  next_server6: \"fd00::1\"\n");
 	assert_true(cfg->dhcp6.enabled);	/* subnets given */
-	assert_false(cfg->dhcp6.ra.enabled);
+	assert_int_equal(cfg->dhcp6.ra.mode, IB_RA_AUTO);
 	assert_int_equal(cfg->dhcp6.subnets[0].preferred_lifetime, 3600);
 	assert_int_equal(cfg->dhcp6.subnets[0].valid_lifetime, 7200);
 	assert_int_equal(cfg->dhcp6.subnets[0].t1, 1800);
