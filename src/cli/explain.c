@@ -10,7 +10,8 @@
  * script render the HTTP server uses.  iPXE's ${buildarch} and ${platform}
  * follow from --arch unless given; ${hostname} is the reservation's (DHCP
  * option 12) unless given.  With DHCPv6 configured, its two stages follow
- * (explain6.c).
+ * (explain6.c); last, the router advertisements on each boot link, and
+ * whether a client there waits for IPv6 before it boots.
  */
 #include "cli/explain.h"
 
@@ -305,6 +306,9 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 		if (o && cfg->dhcp6.enabled)
 			json_object_set_new(o, "stages6",
 					    ib_cli_explain6(cfg, store, mc.mac, mc.arch, false));
+		if (o)
+			json_object_set_new(o, "router_advertisements",
+					    ib_cli_explain_ra(cfg, store, mc.giaddr != 0, false));
 
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
@@ -317,6 +321,7 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 		print_http(&http);
 		if (cfg->dhcp6.enabled)
 			json_decref(ib_cli_explain6(cfg, store, mc.mac, mc.arch, true));
+		json_decref(ib_cli_explain_ra(cfg, store, mc.giaddr != 0, true));
 	}
 	json_decref(http.values);
 	ib_tpl_out_done(&http.out);

@@ -26,4 +26,14 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 json_t *ib_cli_explain6(const struct ib_config *cfg, struct ib_store *store,
 			const uint8_t mac[6], int arch, bool print);
 
+/*
+ * The router advertisements on each boot link (explain6.c), from the
+ * config and the daemon's "ra" journal events: whether a client there
+ * waits for IPv6 configuration before it boots (no RA: iPXE waits ~16 s).
+ * relayed: the client is behind a relay (its link's router advertises).
+ * Printed when print is set; returned as a JSON array (new reference).
+ */
+json_t *ib_cli_explain_ra(const struct ib_config *cfg, struct ib_store *store, bool relayed,
+			  bool print);
+
 #endif

@@ -3,17 +3,21 @@
  * and then iPXE would send (DUID-LL of the MAC, option 61 when --arch is
  * given, user class "iPXE" for the second), decided by ib_dhcp6_decide()
  * against the bindings in the store, as the daemon would on the first
- * served link.
+ * served link.  And the router advertisements on the client's link, which
+ * decide whether it waits for IPv6 configuration before it boots.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/explain.h"
 #include "common/util.h"
 #include "dhcp6/dhcp6_codec.h"
 #include "dhcp6/dhcp6_policy.h"
+#include "dhcp6/ra_codec.h"
+#include "dhcp6/ra_server.h"
 
 struct view6 {
 	struct ib_store *store;		/* not owned */
@@ -138,4 +142,123 @@ json_t *ib_cli_explain6(const struct ib_config *cfg, struct ib_store *store,
 			"boot_rule", d.boot.why));
 	}
 	return stages;
+}
+
+/* ---- router advertisements: does the client wait for IPv6? ---- */
+
+#define WAIT_NOTE "the client waits for IPv6 configuration before it boots (iPXE: ~16 s " \
+		  "at \"Configuring\")"
+
+/* The daemon's newest "ra" journal event of one link. */
+struct ra_seen {
+	const char *link;		/* the link asked about */
+	char kind[32];			/* "listening", "advertising", "quiet", or "" */
+	char router[IB_IP6_STRLEN];	/* quiet: who advertises instead */
+	int router_lifetime;		/* its router lifetime */
+	int64_t ts_us;			/* when */
+};
+
+static int on_ra_event(const struct ib_event *e, void *ctx)
+{
+	struct ra_seen *rs = ctx;
+	json_t *d = json_loads(e->detail, 0, NULL);
+	const char *ifname = json_string_value(json_object_get(d, "interface"));
+	const char *router = json_string_value(json_object_get(d, "router"));
+
+	if (ifname && strcmp(ifname, rs->link) == 0) {	/* oldest first: the last wins */
+		snprintf(rs->kind, sizeof(rs->kind), "%s", e->kind);
+		snprintf(rs->router, sizeof(rs->router), "%s", router ? router : "");
+		rs->router_lifetime = (int)json_integer_value(json_object_get(d, "router_lifetime"));
+		rs->ts_us = e->ts_us;
+	}
+	json_decref(d);
+	return 0;
+}
+
+static void utc(int64_t us, char *out, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/*
+ * One link: what ironboot does there (state and a summary line), why,
+ * and whether a client there waits for IPv6 (then a note says how long).
+ */
+static json_t *ra_link(const struct ib_config *cfg, struct ib_store *store, const char *link,
+		       bool advertised, bool print)
+{
+	const struct ib_event_filter f = { .proto = "ra", .limit = 1000 };
+	struct ra_seen rs = { .link = link };
+	enum ib_ra_mode mode = cfg->dhcp6.ra.mode;
+	const char *state = "sends", *why, *note = NULL;
+	char when[32] = "", line[256];
+	struct ib_ra ra;
+
+	ib_ra_layout(cfg, link, &ra);
+	if (mode != IB_RA_OFF && advertised && store)
+		ib_store_event_foreach(store, &f, on_ra_event, &rs);
+	if (rs.ts_us)
+		utc(rs.ts_us, when, sizeof(when));
+	if (mode == IB_RA_OFF || !advertised) {
+		state = "none";
+		why = mode == IB_RA_OFF ? "dhcp6.router_advertisements.enabled is false"
+					: "not in dhcp6.router_advertisements.interfaces";
+		snprintf(line, sizeof(line), "%s", WAIT_NOTE);
+	} else if (strcmp(rs.kind, "quiet") == 0) {
+		state = "quiet";
+		why = "auto: another router advertises there, and its RAs configure the client";
+		snprintf(line, sizeof(line), "%s advertised there (router lifetime %d s, %s)",
+			 rs.router, rs.router_lifetime, when);
+		note = "if that router has gone, " WAIT_NOTE ", until ironboot solicits again "
+		       "(5 min after the last RA it heard) and advertises";
+	} else {
+		why = mode == IB_RA_ON ? "enabled: true" :
+		      strcmp(rs.kind, "advertising") == 0 ? "auto: no other router heard there" :
+		      strcmp(rs.kind, "listening") == 0 ? "auto: listening for another router first" :
+		      "auto: unless another router advertises there";
+		snprintf(line, sizeof(line), "M=%d O=%d, router lifetime %u, %zu prefix(es)",
+			 ra.managed, ra.other, ra.router_lifetime, ra.n_prefixes);
+		if (when[0])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				 " (journal: %s since %s)", rs.kind, when);
+	}
+	if (print) {
+		printf("%-9s RA     %-6s on %s: %s\n", "ipv6", state, link, line);
+		printf("          why: %s\n", why);
+		if (note)
+			printf("          %s\n", note);
+	}
+	return json_pack("{s:s, s:s, s:b, s:s, s:s, s:s?, s:b, s:b, s:i, s:s?}", "link", link,
+			 "state", state, "waits", strcmp(state, "sends") != 0, "why", why,
+			 "detail", line, "note", note, "managed", ra.managed, "other", ra.other,
+			 "router_lifetime", ra.router_lifetime,
+			 "router", rs.router[0] ? rs.router : NULL);
+}
+
+json_t *ib_cli_explain_ra(const struct ib_config *cfg, struct ib_store *store, bool relayed,
+			  bool print)
+{
+	char boot[IB_RA_MAX_LINKS][IF_NAMESIZE], sent[IB_RA_MAX_LINKS][IF_NAMESIZE];
+	size_t n_boot = ib_ra_server_links(cfg, true, boot, IB_RA_MAX_LINKS);
+	size_t n_sent = ib_ra_server_links(cfg, false, sent, IB_RA_MAX_LINKS);
+	json_t *links = json_array();
+
+	if (relayed) {
+		if (print)
+			printf("%-9s RA     -      relayed: the client's link has its own router, "
+			       "whose RAs it waits for\n", "ipv6");
+		return links;
+	}
+	for (size_t i = 0; links && i < n_boot; i++) {
+		bool advertised = false;
+
+		for (size_t k = 0; k < n_sent && !advertised; k++)
+			advertised = strcmp(sent[k], boot[i]) == 0;
+		json_array_append_new(links, ra_link(cfg, store, boot[i], advertised, print));
+	}
+	return links;
 }
