@@ -93,6 +93,15 @@ static void free_kv(struct ib_kv *kv, size_t n)
 	free(kv);
 }
 
+/* free_kv() for secrets: their values are wiped before they are freed. */
+static void free_secrets(struct ib_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n && kv; i++)
+		if (kv[i].value)
+			explicit_bzero(kv[i].value, strlen(kv[i].value));
+	free_kv(kv, n);
+}
+
 static void free_http(struct ib_http_config *h)
 {
 	free_strv(h->listen, h->n_listen);
@@ -118,6 +127,7 @@ static void free_profile(struct ib_profile *p)
 	}
 	free(p->configs);
 	free_kv(p->metadata, p->n_metadata);
+	free_secrets(p->secrets, p->n_secrets);
 	ib_tpl_free(p->script_tpl);
 }
 
@@ -151,6 +161,7 @@ static void free_inventory(struct ib_config *cfg)
 		free(m->serial);
 		free_kv(m->labels, m->n_labels);
 		free_kv(m->metadata, m->n_metadata);
+		free_secrets(m->secrets, m->n_secrets);
 	}
 	free(cfg->machines);
 }

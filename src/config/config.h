@@ -24,6 +24,10 @@
 #include "http/template.h"
 
 #define IB_CONFIG_ERRLEN 512
+/* What API reads and `ironboot ... show` print for a secret's value; the
+ * loader refuses it as a value, so a read written back fails loudly
+ * instead of replacing the secret. */
+#define IB_CONFIG_REDACTED "<redacted>"
 #define IB_CLIENT_ID_MAX 255
 
 /* A classless static route (option 121). */
@@ -249,6 +253,16 @@ struct ib_http_tls {
 };
 
 /*
+ * Who may read a machine's boot script and install configs (/boot.ipxe,
+ * /configs/<name>): docs/SECURITY.md, "Per-machine data".
+ */
+enum ib_machine_auth_mode {
+	IB_MACHINE_AUTH_STRICT,		/* the machine itself: its address or its token */
+	IB_MACHINE_AUTH_OFF,		/* any host (warned at start); secrets and the
+					 * token still only for the machine itself */
+};
+
+/*
  * The HTTP boot service.  Relative directories are resolved against the
  * directory of the config file at load, so the snapshot holds absolute
  * paths (when the config path itself was relative: relative to the
@@ -264,6 +278,7 @@ struct ib_http_config {
 	char *templates;		/* directory template names resolve under */
 	char *api_token_file;		/* bearer token for the REST API, or NULL */
 	struct ib_http_tls tls;		/* both set or both NULL */
+	enum ib_machine_auth_mode machine_auth;	/* http.machine_auth, default strict */
 };
 
 /* What a profile boots. */
@@ -300,6 +315,9 @@ struct ib_profile {
 	size_t n_configs;
 	struct ib_kv *metadata;		/* free key: value, for templates */
 	size_t n_metadata;
+	struct ib_kv *secrets;		/* {{secrets.KEY}}, rendered only for the machine
+					 * itself; never in API reads or the journal */
+	size_t n_secrets;
 	struct ib_tpl *script_tpl;	/* compiled script (custom or built-in); owned */
 	bool api;			/* stored through the REST API, not in the file */
 };
@@ -339,6 +357,8 @@ struct ib_machine {
 	size_t n_labels;
 	struct ib_kv *metadata;		/* for templates, over group and profile */
 	size_t n_metadata;
+	struct ib_kv *secrets;		/* as the profile's, over them */
+	size_t n_secrets;
 	bool api;			/* stored through the REST API, not in the file */
 };
 

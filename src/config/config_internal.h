@@ -224,6 +224,8 @@ enum ib_cfg_field_kind {
 	F_IP6_LIST,		/* uint8_t (*)[16] at off, size_t count at aux */
 	F_HEX,			/* uint8_t[] at off, uint8_t length at aux, min..max bytes */
 	F_IFNAME,		/* char *, an interface name */
+	F_SECRET_MAP,		/* F_KV_MAP whose values may not be the redaction
+				 * placeholder of API reads (IB_CONFIG_REDACTED) */
 	F_KIND_COUNT,
 };
 

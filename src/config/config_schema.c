@@ -214,6 +214,25 @@ static int read_kv_map(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 				  AT(obj, f->aux, size_t));
 }
 
+/* A secret's value is never the placeholder API reads print instead of it:
+ * an object read back and written again must not replace its secrets. */
+static int read_secret_map(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+			   const struct ib_ynode *v, void *obj)
+{
+	const struct ib_kv *kv;
+	size_t n;
+	int r = read_kv_map(w, f, v, obj);
+
+	kv = *AT(obj, f->off, struct ib_kv *);
+	n = *AT(obj, f->aux, size_t);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strcmp(kv[i].value, IB_CONFIG_REDACTED) == 0)
+			r = ib_cfg_fail_in(w, v, NULL, 0, kv[i].key, "%s is what reads print "
+					   "instead of a secret; give the value itself",
+					   IB_CONFIG_REDACTED);
+	return r;
+}
+
 /* ---- list fields ---- */
 
 static int read_ip4_list(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
@@ -373,6 +392,7 @@ static field_fn *const readers[F_KIND_COUNT] = {
 	[F_SECTION] = read_section, [F_MAP_LIST] = read_map_list,
 	[F_IP6] = read_ip6, [F_IP6_SET] = read_ip6, [F_CIDR6] = read_cidr6,
 	[F_IP6_LIST] = read_ip6_list, [F_HEX] = read_hex, [F_IFNAME] = read_ifname,
+	[F_SECRET_MAP] = read_secret_map,
 };
 
 /* ---- the mapping walker ---- */
@@ -680,6 +700,9 @@ static const struct ib_cfg_field tls_fields[] = {
 #undef H
 static const struct ib_cfg_section tls_section = SECTION(tls_fields);
 
+/* In the order of enum ib_machine_auth_mode. */
+static const char *const machine_auth_names[] = { "strict", "off", NULL };
+
 #define H struct ib_http_config
 static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "enabled", F_BOOL, enabled),
@@ -690,6 +713,7 @@ static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "templates", F_STRING, templates),
 	FIELD(H, "api_token_file", F_ABS_PATH, api_token_file),
 	FIELD(H, "tls", F_SECTION, tls, .sub = &tls_section),
+	FIELD(H, "machine_auth", F_ENUM, machine_auth, .names = machine_auth_names),
 };
 #undef H
 static const struct ib_cfg_section http_section =
@@ -721,6 +745,7 @@ static const struct ib_cfg_field profile_fields[] = {
 	FIELD(P, "script", F_STRING, script),
 	LIST(P, "configs", F_MAP_LIST, configs, n_configs, 64, .sub = &install_config_section),
 	LIST(P, "metadata", F_KV_MAP, metadata, n_metadata, 256),
+	LIST(P, "secrets", F_SECRET_MAP, secrets, n_secrets, 256),
 };
 #undef P
 static const struct ib_cfg_section profile_section =
@@ -759,6 +784,7 @@ static const struct ib_cfg_field machine_fields[] = {
 	FIELD(M, "serial", F_STRING, serial),
 	LIST(M, "labels", F_KV_MAP, labels, n_labels, 64),
 	LIST(M, "metadata", F_KV_MAP, metadata, n_metadata, 256),
+	LIST(M, "secrets", F_SECRET_MAP, secrets, n_secrets, 256),
 };
 #undef M
 static const struct ib_cfg_section machine_section =

@@ -1,7 +1,10 @@
 /*
  * Inventory objects as JSON: what the REST API answers and `ironboot
  * profiles|groups|machines` prints.  One shape for both, built from the
- * snapshot, with "source": "file" or "api".
+ * snapshot, with "source": "file" or "api".  Secrets are listed by key
+ * only, each value IB_CONFIG_REDACTED (which the loader refuses, so an
+ * object read and written back fails instead of losing its secrets);
+ * "secrets" is left out when there are none.
  */
 #include "inventory/inventory_json.h"
 
@@ -15,6 +18,24 @@ static json_t *kv_json(const struct ib_kv *kv, size_t n)
 
 	for (size_t i = 0; o && i < n; i++)
 		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+	return o;
+}
+
+/* Adds "secrets": { key: IB_CONFIG_REDACTED ... } to o when there are
+ * any; o (may be NULL) is returned, or NULL on ENOMEM. */
+static json_t *with_secrets(json_t *o, const struct ib_kv *kv, size_t n)
+{
+	json_t *red = n ? json_object() : NULL;
+
+	if (!o || !n)
+		return o;
+	for (size_t i = 0; red && i < n; i++)
+		if (json_object_set_new(red, kv[i].key, json_string(IB_CONFIG_REDACTED)) < 0)
+			break;
+	if (!red || json_object_size(red) != n || json_object_set_new(o, "secrets", red) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -35,11 +56,13 @@ json_t *ib_inventory_profile_json(const struct ib_profile *p)
 		json_array_append_new(configs, json_pack("{s:s, s:s, s:s}",
 			"name", p->configs[i].name, "template", p->configs[i].template,
 			"format", ib_tpl_context_name(p->configs[i].format)));
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:s?, s:o, s:o}", "name", p->name,
-			 "source", p->api ? "api" : "file", "boot", p->boot == IB_BOOT_LOCAL ? "local" : "kernel",
+	return with_secrets(json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:s?, s:o, s:o}",
+			 "name", p->name, "source", p->api ? "api" : "file",
+			 "boot", p->boot == IB_BOOT_LOCAL ? "local" : "kernel",
 			 "kernel", p->kernel, "initrd", strs_json(p->initrd, p->n_initrd),
 			 "args", strs_json(p->args, p->n_args), "script", p->script,
-			 "configs", configs, "metadata", kv_json(p->metadata, p->n_metadata));
+			 "configs", configs, "metadata", kv_json(p->metadata, p->n_metadata)),
+			    p->secrets, p->n_secrets);
 }
 
 static json_t *selector_json(const struct ib_selector *s)
@@ -67,11 +90,12 @@ json_t *ib_inventory_machine_json(const struct ib_machine *m)
 	char mac[IB_MAC_STRLEN];
 
 	ib_mac_format(m->mac, 6, mac, sizeof(mac));
-	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o}", "mac", mac,
+	return with_secrets(json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o}", "mac", mac,
 			 "source", m->api ? "api" : "file", "hostname", m->hostname,
 			 "uuid", m->uuid, "serial", m->serial,
 			 "labels", kv_json(m->labels, m->n_labels),
-			 "metadata", kv_json(m->metadata, m->n_metadata));
+			 "metadata", kv_json(m->metadata, m->n_metadata)),
+			    m->secrets, m->n_secrets);
 }
 
 json_t *ib_inventory_object_json(const struct ib_config *cfg, enum ib_config_kind kind,
