@@ -337,6 +337,27 @@ json_t *ib_boot_values(const struct ib_config *cfg, const struct ib_facts *f,
 	return v;
 }
 
+int ib_boot_values_add_private(json_t *v, const struct ib_boot_plan *plan, const char *token)
+{
+	const char *mac = json_string_value(json_object_get(v, "mac"));
+	json_t *secrets = json_object();
+	char *query = NULL;
+	int r = secrets ? 0 : -1;
+
+	if (r == 0 && token && mac && asprintf(&query, "mac=%s&token=%s", mac, token) < 0)
+		r = -1;
+	if (r == 0 && plan->profile)
+		r = merge_kv(secrets, plan->profile->secrets, plan->profile->n_secrets);
+	if (r == 0 && plan->machine)
+		r = merge_kv(secrets, plan->machine->secrets, plan->machine->n_secrets);
+	r = r ? r : set_str(v, "token", token);
+	r = r ? r : set_str(v, "machine_query", query);
+	r = r ? r : json_object_set(v, "secrets", secrets);
+	free(query);
+	json_decref(secrets);
+	return r ? -ENOMEM : 0;
+}
+
 /* ---- renders ---- */
 
 static int render(const struct ib_tpl *t, const json_t *values, struct ib_tpl_out *out,

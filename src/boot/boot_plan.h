@@ -79,11 +79,23 @@ int ib_boot_plan(const struct ib_config *cfg, const struct ib_facts *f,
  * initrd_urls (asset paths become base_url/assets/<path>) and initrds, the
  * same in order as {url, name}: name is the image name the built-in script
  * fetches it under and names on the kernel line (the last segment of its
- * path; unique).  Missing values are null.  Returns a new reference, or
+ * path; unique).  Missing values are null.  Never the machine's token or
+ * secrets (ib_boot_values_add_private()).  Returns a new reference, or
  * NULL on ENOMEM.
  */
 json_t *ib_boot_values(const struct ib_config *cfg, const struct ib_facts *f,
 		       const struct ib_boot_plan *plan);
+
+/*
+ * Adds to values v of plan what only the machine itself may see, for a
+ * request authorized as that machine (boot/machine_auth.h): "token" (the
+ * machine's token, or null without one), "machine_query" ("mac=<mac>&
+ * token=<token>", ready for a URL, or null), and "secrets": the profile's
+ * secrets with the machine entry's over them.  ib_boot_values() never
+ * holds them, so explain, the API and every unauthorized render lack them.
+ * Returns 0, or -ENOMEM.
+ */
+int ib_boot_values_add_private(json_t *v, const struct ib_boot_plan *plan, const char *token);
 
 /*
  * Renders the iPXE script of plan into out (ib_tpl_out_init'ed by the

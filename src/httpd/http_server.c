@@ -2,7 +2,8 @@
  * The HTTP boot service on evhttp (http_server.h): listeners (HTTP or
  * HTTPS), the routing table, iPXE scripts and install configs, and the
  * journal of every fetch.  Files under /assets/ are http_assets.c, the
- * REST API is http_api.c.
+ * REST API is http_api.c; who may read a machine's script and configs is
+ * http_auth.c's (boot/machine_auth.c decides).
  */
 #include "httpd/http_server.h"
 
@@ -41,6 +42,7 @@ struct route {
 	bool prefix;			/* path is a prefix; the rest goes to fn */
 	const char *kind;		/* journal kind */
 	bool machine;			/* the query's mac names the machine */
+	bool per_machine;		/* only that machine may read it (http_auth.c) */
 	void (*fn)(struct ib_http_req *rq, const char *rest);
 };
 
@@ -126,6 +128,7 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	ib_jw_int(&w, "ms", (ib_now_us() - rq->start_us) / 1000);
 	ib_jw_str_opt(&w, "group", rq->group);
 	ib_jw_str_opt(&w, "profile", rq->profile);
+	ib_jw_str_opt(&w, "auth", rq->auth);
 	ib_jw_str_opt(&w, "error", rq->error);
 	ib_jw_end(&w);
 	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
@@ -255,7 +258,8 @@ static void serve_script(struct ib_http_req *rq, const char *rest)
 
 	if (plan_request(rq, &f, &plan) < 0)
 		return;
-	if (!(v = ib_boot_values(cfg, &f, &plan))) {
+	if (!(v = ib_boot_values(cfg, &f, &plan)) || ib_httpd_add_private(rq, v, &plan) < 0) {
+		json_decref(v);
 		ib_httpd_text(rq, 500, "out of memory");
 		return;
 	}
@@ -294,7 +298,8 @@ static void serve_config(struct ib_http_req *rq, const char *name)
 	for (size_t i = 0; plan.profile && i < plan.profile->n_configs; i++)
 		if (strcmp(plan.profile->configs[i].name, name) == 0)
 			ctx = plan.profile->configs[i].format;
-	if (!(v = ib_boot_values(cfg, &f, &plan))) {
+	if (!(v = ib_boot_values(cfg, &f, &plan)) || ib_httpd_add_private(rq, v, &plan) < 0) {
+		json_decref(v);
 		ib_httpd_text(rq, 500, "out of memory");
 		return;
 	}
@@ -309,12 +314,13 @@ static void serve_assets_root(struct ib_http_req *rq, const char *rest)
 	ib_httpd_text(rq, 403, "forbidden: no directory listings");
 }
 
+/* Scripts and configs are per machine; assets are shared, open to all. */
 static const struct route routes[] = {
-	{ "/boot.ipxe", false, "script", true, serve_script },
-	{ "/configs/", true, "config", true, serve_config },
-	{ "/assets/", true, "asset", true, ib_httpd_serve_asset },
-	{ "/assets", false, "asset", true, serve_assets_root },
-	{ "/api/v1/", true, "api", false, ib_httpd_serve_api },
+	{ "/boot.ipxe", false, "script", true, true, serve_script },
+	{ "/configs/", true, "config", true, true, serve_config },
+	{ "/assets/", true, "asset", true, false, ib_httpd_serve_asset },
+	{ "/assets", false, "asset", true, false, serve_assets_root },
+	{ "/api/v1/", true, "api", false, false, ib_httpd_serve_api },
 };
 
 static const struct route *route_for(const char *path, const char **rest)
@@ -375,6 +381,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		   rq.method != EVHTTP_REQ_HEAD) {
 		ib_httpd_header(&rq, "Allow", "GET, HEAD");
 		ib_httpd_text(&rq, 405, "method not allowed");
+	} else if (rt->per_machine && ib_httpd_authorize(&rq) < 0) {
+		/* refused: the 403 is sent and journalled under the MAC asked for */
 	} else {
 		rt->fn(&rq, rest);
 	}
@@ -510,6 +518,18 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		ib_warn("http: journal flush failed; events kept queued");
 }
 
+/* Says, once per switch to it, what http.machine_auth: off gives away. */
+static void warn_machine_auth(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	bool off = cfg->http.machine_auth == IB_MACHINE_AUTH_OFF;
+
+	if (off && !srv->auth_off_warned)
+		ib_warn("http: machine_auth is off: any host that reaches the HTTP service reads "
+			"the boot script and install configs of every machine (only secrets and "
+			"tokens stay the machine's own); set http.machine_auth: strict");
+	srv->auth_off_warned = off;
+}
+
 /*
  * Per-snapshot state: the assets directory and the API token.  The token
  * is read into a temporary and takes over only when the read succeeds: a
@@ -541,6 +561,7 @@ static int load_snapshot(struct ib_http_server *srv, const struct ib_config *cfg
 	srv->assets_fd = fd;
 	if (r == 0 && srv->token.set && !tok.set)
 		ib_warn("http: no http.api_token_file any more: API reads are open, writes refused");
+	warn_machine_auth(srv, cfg);
 	if (r == 0)
 		srv->token = tok;
 	OPENSSL_cleanse(&tok, sizeof(tok));
@@ -590,7 +611,17 @@ int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
 	srv->store = store;
 	srv->journal = journal;
 	srv->assets_fd = -1;
+	srv->neigh.fd = -1;
 	ib_tpl_out_init(&srv->out, 0);
+	if ((r = ib_httpd_secret_load(store, srv->machine_secret)) < 0) {
+		ib_err("http: cannot read or make the machine secret (store meta %s): %s",
+		       IB_HTTPD_SECRET_META, r == -EBADMSG ? "not 64 hex digits" : strerror(-r));
+		ib_http_server_free(srv);
+		return r;
+	}
+	if ((r = ib_httpd_neigh_open(&srv->neigh)) < 0)
+		ib_warn("http: no rtnetlink socket (%s): the neighbour table authorizes no "
+			"machine", strerror(-r));
 	if ((r = start(srv, cfg)) < 0) {
 		ib_http_server_free(srv);
 		return r;
@@ -639,6 +670,8 @@ void ib_http_server_free(struct ib_http_server *srv)
 	if (srv->assets_fd >= 0)
 		close(srv->assets_fd);
 	ib_tpl_out_done(&srv->out);
+	ib_httpd_neigh_close(&srv->neigh);
 	OPENSSL_cleanse(&srv->token, sizeof(srv->token));
+	OPENSSL_cleanse(srv->machine_secret, sizeof(srv->machine_secret));
 	free(srv);
 }

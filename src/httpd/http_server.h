@@ -8,6 +8,13 @@
  * every fetch against the machine: the MAC named in the query, else the
  * one holding the client's IPv4 lease.  HTTPS is used on every listener
  * when the config names a TLS certificate and key.
+ *
+ * Scripts and configs are served only to the machine they are for
+ * (http.machine_auth; boot/machine_auth.h decides, http_auth.h finds the
+ * facts): from the address of its lease, reservation or neighbour entry,
+ * or with its token; else 403, journalled under the MAC asked for.  The
+ * machine secret the tokens are made from is read from the store (made
+ * there on first start) when the server starts.
  */
 #ifndef IB_HTTPD_HTTP_SERVER_H
 #define IB_HTTPD_HTTP_SERVER_H
@@ -25,8 +32,9 @@ struct ib_http_server;
  * Binds cfg->http's listen addresses (IPv4 and IPv6) on its port and
  * starts serving on base.  cfg must stay valid until the next
  * ib_http_server_reconfigure() or ib_http_server_free(); store and
- * journal are not owned.  Returns 0 and *ret, or a negative errno
- * (logged once, naming what failed).
+ * journal are not owned.  Reads (or makes) the machine secret in store.
+ * Returns 0 and *ret, or a negative errno (logged once, naming what
+ * failed).
  */
 int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
 		       struct ib_store *store, struct ib_journal *journal,

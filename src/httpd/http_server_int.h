@@ -15,6 +15,7 @@
 
 #include "boot/boot_plan.h"
 #include "http/http_url.h"
+#include "httpd/http_auth.h"
 #include "httpd/http_server.h"
 
 #define IB_HTTPD_LISTEN_MAX 16		/* listen addresses */
@@ -42,6 +43,10 @@ struct ib_http_server {
 	struct ib_http_url url;		/* parsed target of the current request */
 	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */
 	void *inventory_ctx;		/* its context */
+	unsigned char machine_secret[IB_HTTPD_SECRET_LEN]; /* the store's: machine tokens */
+	struct ib_httpd_neigh neigh;	/* the neighbour table (machine_auth facts) */
+	bool auth_off_warned;		/* the snapshot served has machine_auth: off,
+					 * and the log said what that means */
 };
 
 /* One request being answered (lives on the stack of the dispatcher). */
@@ -57,6 +62,10 @@ struct ib_http_req {
 	const char *group;		/* chosen group (scripts, configs), or NULL */
 	const char *profile;		/* its profile, or NULL */
 	char error[IB_BOOT_ERRLEN];	/* why it failed (journaled), or "" */
+	const char *auth;		/* scripts, configs: how authorized or why
+					 * refused (journaled), or NULL */
+	bool authorized;		/* the request is the machine's own: its token
+					 * and secrets may be rendered */
 	bool sent;			/* a reply went out */
 };
 

@@ -198,6 +198,8 @@ def check_linux_chain6(bl: IPv6BootLab, mac: str, after_us: int) -> dict:
     check_learned_mac(got["reply"], mac)
     assert ipaddress.ip_address(got["reply"]["detail"]["address"]) in SUBNET6, got["reply"]
     assert got["script"]["detail"].get("profile") == "linux", got["script"]
+    # served to the machine itself: its address is its DHCPv6 binding
+    assert got["script"]["detail"].get("auth") == "lease6", got["script"]
     for k, f in (("kernel", "vmlinuz"), ("initrd", "initrd.img")):
         assert got[k]["detail"].get("bytes") == (bl.assets / f).stat().st_size, got[k]
     return got

@@ -61,6 +61,7 @@ Run (root):  /usr/bin/python3 -m pytest tests/e2e/test_boot_linux.py -v -s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -211,10 +212,17 @@ class LinuxBootLab:
         self._probe_http()
 
     def _probe_http(self) -> None:
-        """GET /boot.ipxe inside srv: the HTTP service answers."""
+        """The HTTP service answers, seen from srv: a machine's script is the
+        machine's own (http.machine_auth: strict), so srv asks for the
+        plan the operator reads (GET /api/v1/machines/MAC/plan), and a
+        GET of the script from srv's own address is refused."""
+        url = f"{self.HTTP_BASE}/api/v1/machines/02:00:00:00:00:01/plan"
+        code, body = self.http_get(url)
+        assert code == 200 and json.loads(body)["script"].startswith("#!ipxe"), \
+            f"GET {url} -> {code} {body[:200]!r}\n{self.daemon.log_tail()}"
         url = f"{self.HTTP_BASE}/boot.ipxe?mac=02:00:00:00:00:01"
         code, body = self.http_get(url)
-        assert code == 200 and body.startswith("#!ipxe"), \
+        assert code == 403 and body.startswith("forbidden"), \
             f"GET {url} -> {code} {body[:200]!r}\n{self.daemon.log_tail()}"
 
     def http_get(self, url: str) -> tuple[int | None, str]:
@@ -435,6 +443,8 @@ def check_linux_chain(bl: LinuxBootLab, mac: str, after_us: int) -> dict:
                       "chain dhcp4(iPXE) -> http script -> vmlinuz -> initrd.img")
     s = got["script"]["detail"]
     assert s.get("profile") == "linux", got["script"]
+    # served to the machine itself: its address is its DHCPv4 lease
+    assert s.get("auth") == "lease4", got["script"]
     assert got["kernel"]["detail"].get("bytes") == (bl.assets / "vmlinuz").stat().st_size, \
         got["kernel"]
     assert got["initrd"]["detail"].get("bytes") == (bl.assets / "initrd.img").stat().st_size, \
@@ -541,8 +551,12 @@ def test_local_disk(make_lab):
     need(BIOS_ROM)
     bl = make_lab()
     mac = LOCAL_MAC
-    code, body = bl.http_get(f"http://{SRV_IP}:{HTTP_PORT}/boot.ipxe?mac={mac}")
-    assert code == 200 and body.startswith("#!ipxe"), (code, body)
+    # what the machine will be served, as the operator sees it (the script
+    # itself is the machine's own: the check below sees the machine fetch it)
+    code, body = bl.http_get(f"http://{SRV_IP}:{HTTP_PORT}/api/v1/machines/{mac}/plan")
+    assert code == 200, (code, body)
+    body = json.loads(body)["script"]
+    assert body.startswith("#!ipxe"), body
     lines = [l.strip() for l in body.splitlines()]
     assert "exit" in lines and not any(l.startswith("kernel") for l in lines), body
     sercon = bl.tmp / "sercon-port"

@@ -97,6 +97,7 @@ def start(lab, tmp: Path, token: bool):
         pytest.fail("curl not found: the install step failed (scripts/deps.sh test)")
     srv, cli = lab.netns("srv"), lab.netns("cli")
     lab.veth(srv, "srv0", cli, "cli0")
+    lab.set_mac(cli, "cli0", MAC)       # the client is machine MAC: it reads its script
     lab.addr(srv, "srv0", f"{SRV4}/24")
     lab.addr(cli, "cli0", f"{CLI4}/24")
     for d in ("assets", "templates"):
@@ -153,8 +154,10 @@ def test_crud_changes_what_machines_boot(lab, tmp_path):
     text = api.script(MAC)
     assert text.startswith("#!ipxe\n") and "group r9 profile rescue" in text, text
     assert "rescue host=n42" in text, text
-    # another machine still gets the file's default group
-    assert "group default profile linux" in api.script("52:54:00:00:00:43")
+    # another machine still gets the file's default group (what it would be
+    # served, seen as the operator sees it: the plan; only .43 reads its script)
+    st, plan, _ = api.call("GET", "machines/52:54:00:00:00:43/plan")
+    assert st == 200 and "group default profile linux" in plan["script"], plan
 
     # the CLI reads the same inventory from the store
     out = json.loads(d.cli("--json", "groups"))
@@ -542,6 +545,7 @@ class ReloadLab:
         (base / "tftp" / "hello.bin").write_bytes(TFTP_FILE)
         self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
         lab.veth(self.srv, "srv0", self.cli, "cli0")
+        lab.set_mac(self.cli, "cli0", MAC)  # the client is machine MAC (served_console)
         lab.addr(self.srv, "srv0", f"{SRV4}/24")
         lab.addr(self.cli, "cli0", f"{CLI4}/24")
         self.write_token(T1)
@@ -580,7 +584,7 @@ class ReloadLab:
 
     def served_console(self, token: str) -> str:
         """The console= of the profile served, seen through the API and the
-        boot script (which needs no token)."""
+        boot script (no API token: the client is the machine)."""
         st, _, out = self.call("GET", "profiles/linux", token)
         assert st == 200, (st, out)
         api = [a for a in json.loads(out)["args"] if a.startswith("console=")]

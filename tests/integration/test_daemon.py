@@ -125,6 +125,7 @@ def test_http_listens_on_an_address_that_comes_up_later(lab, ironbootd_bin, tmp_
     ipxe_script6 URL: the daemon starts before srv0 has that address and
     serves the script over IPv6 once it has."""
     srv, cli = two_hosts(lab)
+    lab.set_mac(cli, "cli0", "52:54:00:00:00:99")   # the machine asks for its own script
     d = Daemon(lab, srv, make_config(tmp_path)).start()
     d.wait_log("fd00:b007::1 is on no interface yet", timeout=5)
     assert "198.18.0.1 is on no interface" not in d.log_tail()    # that one is up

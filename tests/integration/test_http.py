@@ -7,6 +7,10 @@ The daemon (IB_BUILD/ironbootd) serves a config written here: scripts for a
 known and an unknown MAC, install configs, an assets directory (with a
 sparse multi-GB file, a symlink out, a directory), the read-only REST API.
 Every download is compared by SHA-256; bad requests must not kill it.
+These tests are about serving, not about who may read a machine's data:
+the shared daemon runs with http.machine_auth: off, so one client can ask
+for several machines (test_machine_auth.py covers strict mode; the TLS
+test here runs strict, its client being the machine it asks for).
 
 Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_http.py -v
 """
@@ -84,6 +88,9 @@ machines:
     hostname: node10
     labels: {{ rack: r1 }}
 """
+
+# One client asks for several machines here (see the top of the file).
+AUTH_OFF = "  machine_auth: off\n"
 
 USER_DATA = """\
 #cloud-config
@@ -186,7 +193,7 @@ def env(tmp_path_factory):
     cfg = base / "ironboot.yaml"
     cfg.write_text(CONFIG.format(state=base / "state", srv4=SRV4, srv6=SRV6,
                                  port=PORT, assets=assets, templates=templates,
-                                 extra="", local=LOCAL, known=KNOWN))
+                                 extra=AUTH_OFF, local=LOCAL, known=KNOWN))
     with netlab.Lab() as lab:
         srv, cli = lab.netns("srv"), lab.netns("cli")
         lab.veth(srv, "srv0", cli, "cli0")
@@ -647,6 +654,7 @@ def test_api_token_and_https(tmp_path, lab):
                                      f"base_url: http://", "base_url: https://"))
     srv, cli = lab.netns("srv"), lab.netns("cli")
     lab.veth(srv, "srv0", cli, "cli0")
+    lab.set_mac(cli, "cli0", KNOWN)     # the machine fetches its own script (strict)
     lab.addr(srv, "srv0", f"{SRV4}/24")
     lab.addr(cli, "cli0", f"{CLI4}/24")
     lab.addr(srv, "srv0", f"{SRV6}/64")

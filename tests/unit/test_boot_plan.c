@@ -2,7 +2,8 @@
  * The boot decision of the HTTP boot service: which group wins for which
  * facts (table), what the scripts look like (built-in kernel, local exit
  * and sanboot, no group), that hostile inventory and request values never
- * change a script's command lines, install configs, and values precedence.
+ * change a script's command lines, install configs, and values precedence;
+ * the machine's token and secrets only through ib_boot_values_add_private().
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -467,6 +468,81 @@ static void test_custom_script(void **state)
 	rmdir(tmpdir);
 }
 
+/* The machine's token and secrets: never in ib_boot_values(), added for the
+ * machine itself by ib_boot_values_add_private(), machine over profile. */
+static void test_private_values(void **state)
+{
+	static const char token[] = "0123456789abcdef0123456789abcdef";
+	struct ib_config *cfg;
+	char err[IB_BOOT_ERRLEN], yaml[1024], *dump;
+	struct ib_tpl_out out;
+	struct ib_boot_plan plan;
+	struct ib_facts f = { 0 };
+	json_t *v;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ib-boot-plan-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	write_file("sec.ipxe", "#!ipxe\nchain {{base_url}}/configs/sec?{{machine_query}}\n"
+		   "echo t={{token}} pw={{secrets.pw}}\n");
+	write_file("sec.yaml", "pw: {{secrets.pw}}\nkey: {{secrets.key}}\n");
+	snprintf(yaml, sizeof(yaml),
+		 "http: { listen: [198.18.0.1], templates: %s }\n"
+		 "profiles:\n  - { name: p, script: sec.ipxe, secrets: { pw: ppw, key: pkey },\n"
+		 "      configs: [ { name: sec, template: sec.yaml, format: yaml } ] }\n"
+		 "groups:\n  - { name: d, profile: p }\n"
+		 "machines:\n  - { mac: \"52:54:00:00:00:10\", secrets: { pw: mpw } }\n", tmpdir);
+	cfg = load(yaml);
+	ib_tpl_out_init(&out, 0);
+
+	/* what explain, the API and an unauthorized render see */
+	assert_int_equal(ib_facts_set_mac(&f, "52:54:00:00:00:10"), 0);
+	assert_int_equal(ib_boot_plan(cfg, &f, &plan), 0);
+	v = ib_boot_values(cfg, &f, &plan);
+	assert_non_null(v);
+	assert_null(json_object_get(v, "secrets"));
+	assert_null(json_object_get(v, "token"));
+	assert_null(json_object_get(v, "machine_query"));
+	dump = json_dumps(v, 0);
+	assert_null(strstr(dump, "mpw"));
+	assert_null(strstr(dump, "ppw"));
+	free(dump);
+	assert_int_equal(ib_boot_render_script(cfg, &plan, v, &out, err), 0);
+	assert_string_equal(out.buf, "#!ipxe\nchain " BASE "/configs/sec?\necho t= pw=\n");
+	assert_int_equal(ib_boot_render_config(cfg, &plan, v, "sec", &out, err), 0);
+	assert_string_equal(out.buf, "pw: \"\"\nkey: \"\"\n");
+
+	/* the machine itself: its token, and its secrets over the profile's */
+	assert_int_equal(ib_boot_values_add_private(v, &plan, token), 0);
+	assert_int_equal(ib_boot_render_script(cfg, &plan, v, &out, err), 0);
+	assert_string_equal(out.buf, "#!ipxe\nchain " BASE "/configs/sec?mac=52:54:00:00:00:10&token="
+			    "0123456789abcdef0123456789abcdef\necho t=0123456789abcdef0123456789abcdef"
+			    " pw=mpw\n");
+	assert_int_equal(ib_boot_render_config(cfg, &plan, v, "sec", &out, err), 0);
+	assert_string_equal(out.buf, "pw: \"mpw\"\nkey: \"pkey\"\n");
+	json_decref(v);
+
+	/* a machine without an entry: the profile's secrets; no token, no query */
+	assert_int_equal(ib_facts_set_mac(&f, "52:54:00:00:00:99"), 0);
+	assert_int_equal(ib_boot_plan(cfg, &f, &plan), 0);
+	v = ib_boot_values(cfg, &f, &plan);
+	assert_int_equal(ib_boot_values_add_private(v, &plan, NULL), 0);
+	assert_true(json_is_null(json_object_get(v, "token")));
+	assert_true(json_is_null(json_object_get(v, "machine_query")));
+	assert_int_equal(ib_boot_render_config(cfg, &plan, v, "sec", &out, err), 0);
+	assert_string_equal(out.buf, "pw: \"ppw\"\nkey: \"pkey\"\n");
+	json_decref(v);
+
+	ib_config_free(cfg);
+	ib_tpl_out_done(&out);
+	for (const char *n = "sec.ipxe\0sec.yaml\0"; *n; n += strlen(n) + 1) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, n);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_injection_request),
 		cmocka_unit_test(test_injection_labels),
 		cmocka_unit_test(test_custom_script),
+		cmocka_unit_test(test_private_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
