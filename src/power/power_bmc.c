@@ -170,3 +170,34 @@ int ib_power_bmc_from_json(json_t *o, struct ib_bmc *ret, char err[IB_BMC_ERRLEN
 	*ret = b;
 	return 0;
 }
+
+/* The op and state names (power.h): pure, so they live with the codecs. */
+static const char *const op_names[IB_POWER_OP_COUNT] = {
+	[IB_POWER_STATUS] = "status",
+	[IB_POWER_ON] = "on",
+	[IB_POWER_OFF] = "off",
+	[IB_POWER_CYCLE] = "cycle",
+	[IB_POWER_SOFT] = "soft",
+	[IB_POWER_PXE_ONCE] = "pxe_once",
+	[IB_POWER_DISK_ONCE] = "disk_once",
+};
+
+const char *ib_power_op_name(enum ib_power_op op)
+{
+	return (unsigned)op < IB_POWER_OP_COUNT ? op_names[op] : NULL;
+}
+
+int ib_power_op_parse(const char *s, enum ib_power_op *ret)
+{
+	for (int i = 0; i < IB_POWER_OP_COUNT; i++)
+		if (strcmp(s, op_names[i]) == 0) {
+			*ret = (enum ib_power_op)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *ib_power_state_name(enum ib_power_state s)
+{
+	return s == IB_POWER_STATE_ON ? "on" : s == IB_POWER_STATE_OFF ? "off" : "unknown";
+}
