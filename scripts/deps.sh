@@ -10,7 +10,8 @@ what=${1:-build}
 
 build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-dev
   libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
-  sqlite3 iproute2 libsystemd-dev libfreeipmi-dev"
+  sqlite3 iproute2 libsystemd-dev libfreeipmi-dev
+  zlib1g-dev libzstd-dev file"
 test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest python3-pytest-timeout python3-yaml
   tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6
