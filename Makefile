@@ -51,5 +51,11 @@ install: deps
 deb: test-deps
 	scripts/mkdeb.sh build-deb
 
+# The agent image (docs/AGENT.md): build/agent/vmlinuz and initrd.img, the
+# Debian kernel and an initramfs whose /init is the static ironboot-agent.
+.PHONY: agent-image
+agent-image: all
+	scripts/agent-image.sh --agent $(BUILD)/ironboot-agent --out $(BUILD)/agent
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(INSTALL_BUILD) build-deb
