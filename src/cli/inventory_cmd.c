@@ -248,6 +248,18 @@ static int cmd_write(const struct api_target *t, enum ib_config_kind kind,
 	return r;
 }
 
+int ib_cli_api_post(const struct ib_config *cfg, const char *path)
+{
+	struct api_target t = { .base = cfg->http.base_url,
+				.token_file = cfg->http.api_token_file };
+
+	if (!t.base) {
+		fprintf(stderr, "ironboot: no API address: set http.base_url\n");
+		return 2;
+	}
+	return api_call(&t, "POST", path, "");
+}
+
 int ib_cli_inventory(const struct ib_config *cfg, enum ib_config_kind kind, bool json,
 		     int argc, char **argv)
 {

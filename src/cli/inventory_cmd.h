@@ -14,4 +14,11 @@
 int ib_cli_inventory(const struct ib_config *cfg, enum ib_config_kind kind, bool json,
 		     int argc, char **argv);
 
+/*
+ * POSTs an empty body to the daemon's /api/v1/<path> (http.base_url, with
+ * http.api_token_file's token) and prints the answer: the exit status, 0
+ * for a 2xx answer.
+ */
+int ib_cli_api_post(const struct ib_config *cfg, const char *path);
+
 #endif

@@ -18,12 +18,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli_help.h"
 #include "cli/explain.h"
@@ -148,6 +151,26 @@ static int cmd_leases6(struct cli *c, int argc, char **argv)
 	return r < 0 ? 1 : c->json ? finish_json(c) : 0;
 }
 
+/*
+ * Whether an ironbootd holds the state dir (its flock on ironbootd.lock,
+ * daemon.c).  Probing takes a shared lock for an instant; a daemon
+ * starting in that instant would refuse to start, and says why.
+ */
+static bool daemon_running(const struct ib_config *cfg)
+{
+	char path[4200];
+	bool held;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ironbootd.lock", cfg->server.state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 static int cmd_leases(struct cli *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
@@ -181,6 +204,14 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 		return print_lease(&l, c);
 	}
 	if (strcmp(sub, "release") == 0) {
+		char path[64];
+
+		/* A running daemon caches its bindings: it must end the lease
+		 * itself, or it would keep the address bound until a restart. */
+		if (daemon_running(c->cfg)) {
+			snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
+			return ib_cli_api_post(c->cfg, path);
+		}
 		r = ib_store_begin(c->store);
 		if (r == 0)
 			r = ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec());

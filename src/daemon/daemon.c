@@ -262,6 +262,21 @@ static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
 	return 0;
 }
 
+/* The REST API's lease release (http_server.h ib_http_release_fn). */
+static int release_lease(void *ctx, uint32_t addr, struct ib_lease4 *ret)
+{
+	struct ib_daemon *d = ctx;
+	char ip[IB_IP4_STRLEN];
+	int r = ib_dhcp4_server_release(d->dhcp4, addr, ret);
+
+	ib_ip4_format(addr, ip);
+	if (r == 0)
+		ib_notice("api: lease %s released by the operator", ip);
+	else if (r != -ENOENT)
+		ib_err("api: cannot release lease %s: %s", ip, strerror(-r));
+	return r;
+}
+
 /* Serves the file joined with the store's inventory objects from the start. */
 static int load_inventory(struct ib_daemon *d)
 {
@@ -437,6 +452,8 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
+	if (d->dhcp4)
+		ib_services_set_release(d->services, release_lease, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
 	    (r = add_signal(d, SIGINT, on_stop, &d->sig_int)) < 0 ||
 	    (r = add_signal(d, SIGHUP, on_reload, &d->sig_hup)) < 0)

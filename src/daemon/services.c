@@ -235,6 +235,12 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 	return 0;
 }
 
+void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx)
+{
+	if (s->http)
+		ib_http_server_set_release(s->http, fn, ctx);
+}
+
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx)
 {
 	if (s->http)

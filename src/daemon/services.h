@@ -24,6 +24,8 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		    struct ib_store *store, struct ib_journal *journal,
 		    struct ib_services **ret);
 int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg);
+/* Hands the HTTP API the DHCPv4 shell's operator release (http_server.h). */
+void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx);
 /* Hands the HTTP API its inventory writer (see http_server.h). */
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx);
 void ib_services_free(struct ib_services *s);

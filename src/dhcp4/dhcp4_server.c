@@ -894,6 +894,37 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 	free(s);
 }
 
+int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
+			    struct ib_lease4 *ret)
+{
+	struct ib_d4_who who;
+	struct ib_lease4 l;
+	int r;
+
+	flush_batch(s);			/* decisions already made commit first */
+	s->now = ib_now_sec();
+	if ((r = ib_store_begin(s->store)) < 0)
+		return r;
+	r = ib_store_lease4_get(s->store, addr, &l);
+	if (r == 0 && (l.state != IB_LEASE_ACTIVE || l.expires <= s->now))
+		r = -ENOENT;
+	if (r == 0)
+		r = ib_store_lease4_set_state(s->store, addr, IB_LEASE_RELEASED, s->now);
+	if (r == 0)
+		r = ib_store_commit(s->store);
+	if (r < 0) {
+		ib_store_rollback(s->store);
+		return r;
+	}
+	ib_d4_leases_remove(s->leases, addr);	/* the cache follows the store */
+	ib_d4_who_from_lease(&l, &who);
+	ib_d4_journal_lease(s->journal, &who, "lease-release-operator", &l);
+	l.state = IB_LEASE_RELEASED;
+	if (ret)
+		*ret = l;
+	return 0;
+}
+
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s)
 {
 	return &s->stats;

@@ -37,6 +37,16 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 /* Serves a new snapshot from now on (SIGHUP); sockets are kept. */
 int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_config *cfg);
 void ib_dhcp4_server_free(struct ib_dhcp4_server *s);
+/*
+ * An operator ends the active lease of addr now (`ironboot leases release`
+ * through the API): the store first, then the server's cache, so the
+ * address is free for the next client at once; journalled under the
+ * client as "lease-release-operator".  0 with the lease as released in
+ * *ret (may be NULL); -ENOENT if addr has no active lease; else -errno
+ * from the store.
+ */
+int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
+			    struct ib_lease4 *ret);
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s);
 
 #endif

@@ -40,6 +40,8 @@ struct api_route {
 	void (*fn)(struct ib_http_req *rq, const char *arg);	/* GET; arg: the "*" segment */
 	int kind;			/* enum ib_config_kind written here, or -1 */
 	const char *allow;		/* the methods, for 405's Allow */
+	/* POST of an action on the object ("leases/ * /release"), or NULL */
+	void (*action)(struct ib_http_req *rq, const char *arg);
 };
 
 int ib_http_token_read(const char *path, unsigned char ret_sha[32])
@@ -357,6 +359,46 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 	ib_httpd_json(rq, o ? 200 : 500, o ? o : error_json("out of memory"));
 }
 
+/*
+ * POST /api/v1/leases/ADDR/release: an operator ends a lease now, through
+ * the daemon, so its cache frees the address at once (a direct store
+ * write would be unseen until a restart).  Needs the token file, like
+ * every write.
+ */
+static void api_lease_release(struct ib_http_req *rq, const char *arg)
+{
+	struct ib_lease4 l;
+	uint32_t ip;
+	int r;
+
+	if (!rq->srv->token.set) {
+		ib_httpd_json(rq, 403, error_json("API writes need http.api_token_file"));
+		return;
+	}
+	if (ib_ip4_parse(arg, &ip) < 0) {
+		ib_httpd_json(rq, 400, error_json("not an IPv4 address"));
+		return;
+	}
+	if (!rq->srv->release) {
+		ib_httpd_json(rq, 503, error_json("DHCPv4 is not served here"));
+		return;
+	}
+	r = rq->srv->release(rq->srv->release_ctx, ip, &l);
+	if (r == -ENOENT)
+		ib_httpd_json(rq, 404, error_json("no active lease for this address"));
+	else if (r < 0)
+		ib_httpd_json(rq, 500, error_json("the store failed"));
+	else
+		ib_httpd_json(rq, 200, ib_lease4_json(&l));
+}
+
+void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,
+				void *ctx)
+{
+	srv->release = fn;
+	srv->release_ctx = ctx;
+}
+
 #define READ "GET, HEAD"
 #define LIST READ ", POST"
 #define ITEM READ ", PUT, DELETE"
@@ -364,6 +406,7 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 static const struct api_route api_routes[] = {
 	{ "leases", api_leases, -1, READ },
 	{ "leases/*", api_lease, -1, READ },
+	{ "leases/*/release", NULL, -1, "POST", api_lease_release },
 	{ "leases6", api_leases6, -1, READ },
 	{ "leases6/*", api_lease6, -1, READ },
 	{ "events", api_events, -1, READ },
@@ -400,6 +443,8 @@ static bool api_match(const char *pattern, const char *path, char *arg, size_t a
 /* Whether the route takes the request's method. */
 static bool method_allowed(const struct api_route *rt, enum evhttp_cmd_type m, bool item)
 {
+	if (rt->action)
+		return m == EVHTTP_REQ_POST;
 	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
 		return true;
 	if (rt->kind < 0)
@@ -423,6 +468,8 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 		} else if (!authorized(rq)) {
 			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
 			ib_httpd_json(rq, 401, error_json("a valid bearer token is required"));
+		} else if (rt->action) {
+			rt->action(rq, arg);
 		} else if (rq->method == EVHTTP_REQ_GET || rq->method == EVHTTP_REQ_HEAD) {
 			rt->fn(rq, arg);
 		} else {

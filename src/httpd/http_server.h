@@ -85,6 +85,15 @@ const char *ib_http_token_exposure(const char *path);
 typedef int (*ib_http_inventory_fn)(void *ctx, const struct ib_inventory_change *c,
 				    bool *ret_created, char *err);
 
+/* How the REST API ends a DHCPv4 lease (the daemon's DHCPv4 shell):
+ * 0 with the released lease in *ret, -ENOENT, or -errno. */
+typedef int (*ib_http_release_fn)(void *ctx, uint32_t addr, struct ib_lease4 *ret);
+
+/* Lets POST /api/v1/leases/ADDR/release end leases through fn; without it
+ * the route answers 503. */
+void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,
+				void *ctx);
+
 /* Lets the API write the inventory through fn; without it writes get 503. */
 void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,
 				  void *ctx);

@@ -43,6 +43,8 @@ struct ib_http_server {
 	struct ib_http_url url;		/* parsed target of the current request */
 	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */
 	void *inventory_ctx;		/* its context */
+	ib_http_release_fn release;	/* ends a DHCPv4 lease, or NULL */
+	void *release_ctx;		/* its context */
 	unsigned char machine_secret[IB_HTTPD_SECRET_LEN]; /* the store's: machine tokens */
 	struct ib_httpd_neigh neigh;	/* the neighbour table (machine_auth facts) */
 	bool auth_off_warned;		/* the snapshot served has machine_auth: off,

@@ -3,6 +3,7 @@ namespace the test creates (198.18.0.1 on srv0)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -124,3 +125,41 @@ def test_token_file_read_and_exposure_said(lab, ironbootd_bin, tmp_path):
     d.start()
     d.wait_log("is readable by every user")
     d.stop()
+
+
+def test_cli_release_is_seen_by_the_running_daemon(lab, ironbootd_bin, tmp_path):
+    """Item 9: `ironboot leases release` wrote the store behind a running
+    daemon, whose cache kept the address bound until a restart.  With the
+    daemon running the CLI now goes through POST /api/v1/leases/ADDR/
+    release, and the address is free for the next client at once."""
+    import test_dhcp4 as d4
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    token.chmod(0o600)
+    env = d4.Env(lab, tmp_path, d4.base_config(tmp_path / "state",
+                                               http__api_token_file=str(token)))
+    env.daemon.start(timeout=15)
+    try:
+        owner, other, late = d4.rand_mac(), d4.rand_mac(), d4.rand_mac()
+        _, ack = env.l2.dora(owner)
+        addr = ack.yiaddr
+        want = ((50, d4.ip4(addr)),)
+        off = env.l2.discover(other, want)
+        assert off is not None and off.yiaddr != addr, off   # bound to owner
+        out = env.daemon.cli("leases", "release", addr)
+        assert json.loads(out)["state"] == "released", out
+        off = env.l2.discover(late, want)      # (other holds its own offer)
+        assert off is not None and off.yiaddr == addr, off    # free at once
+        kinds = [e["kind"] for e in env.events(owner)]
+        assert "lease-release-operator" in kinds, kinds
+        # without a token the route is refused like every write
+        st = env.lab.run(env.srv, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                   "-X", "POST", f"http://{d4.SRV_IP}:8080/api/v1/leases/"
+                                   f"{addr}/release"])
+        assert st.stdout == "401", st.stdout
+    finally:
+        env.close()
+    env.daemon.stop()
+    # with the daemon stopped the CLI writes the store itself, as before
+    out = env.daemon.cli("leases", "release", addr)
+    assert out.strip() == f"released {addr}", out
