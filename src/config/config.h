@@ -219,8 +219,11 @@ struct ib_tftp_config {
 	uint16_t port;			/* 69 */
 	char **listen;			/* addresses to bind; none = any (v4+v6) */
 	size_t n_listen;
-	uint32_t max_transfers;		/* concurrent transfers, all clients */
+	uint32_t max_transfers;		/* concurrent transfers under way (ACKed), all clients */
 	uint32_t max_per_client;	/* concurrent transfers per client address */
+	uint32_t max_unacked;		/* answered, awaiting the first ACK (kept
+					 * apart from max_transfers); 0 = as
+					 * many as max_transfers */
 	uint32_t timeout_ms;		/* initial retransmit timeout */
 	uint32_t max_retries;		/* retransmits before giving up */
 	uint32_t max_blksize;		/* cap on negotiated blksize */

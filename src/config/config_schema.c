@@ -673,6 +673,7 @@ static const struct ib_cfg_field tftp_fields[] = {
 	LIST(T, "listen", F_ADDR_LIST, listen, n_listen, 64),
 	FIELD(T, "max_transfers", F_U32, max_transfers, .min = 1, .max = 1000000),
 	FIELD(T, "max_per_client", F_U32, max_per_client, .min = 1, .max = 1000000),
+	FIELD(T, "max_unacked", F_U32, max_unacked, .min = 1, .max = 1000000),
 	FIELD(T, "timeout_ms", F_U32, timeout_ms, .min = 10, .max = 255000),
 	FIELD(T, "max_retries", F_U32, max_retries, .min = 0, .max = 255),
 	/* RFC 2348: blksize 8..65464; RFC 7440: windowsize 1..65535 */

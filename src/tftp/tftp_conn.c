@@ -24,8 +24,8 @@
 #include "common/util.h"
 #include "tftp/tftp_server_int.h"
 
-/* The state machine's clock. */
-static uint64_t mono_ms(void)
+/* The state machines' clock: see tftp_server_int.h. */
+uint64_t ib_tftp_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -79,6 +79,7 @@ static void conn_free(struct ib_tftp_conn *c)
 {
 	struct ib_tftp_server *s = c->srv;
 
+	ib_tftp_source_detach(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -115,6 +116,14 @@ void ib_tftp_conn_end(struct ib_tftp_conn *c, int result)
 	struct ib_tftp_report *r = &c->rep;
 	char peer[ADDRSTR];
 
+	/* Not a word from the client yet, and none in the end: perhaps a
+	 * spoofed source; past the first few, only the summary counts it. */
+	if (c->unacked &&
+	    (result == -ETIMEDOUT || result == -ECONNREFUSED || c->srv->closing) &&
+	    ib_tftp_flood_record(c->srv, IB_TFTP_FLOOD_UNANSWERED, &c->peer)) {
+		conn_free(c);
+		return;
+	}
 	r->result = result;
 	r->retransmits = c->x.retransmits;
 	r->bytes = result == 0 ? c->x.p.size : ib_tftp_xfer_bytes_acked(&c->x);
@@ -127,6 +136,8 @@ void ib_tftp_conn_end(struct ib_tftp_conn *c, int result)
 			 c->x.retries);
 	} else if (result == -ECONNREFUSED) {
 		snprintf(r->error, sizeof(r->error), "client port unreachable");
+	} else if (result == -ENOMEM) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
 	}
 	ib_tftp_addr_format(&c->peer, peer, sizeof(peer));
 	if (result == 0)
@@ -142,9 +153,18 @@ void ib_tftp_conn_end(struct ib_tftp_conn *c, int result)
 	conn_free(c);
 }
 
+/* Makes room in the unacked table: see tftp_server_int.h. */
+void ib_tftp_conn_evict(struct ib_tftp_conn *c)
+{
+	/* A real client learns at once, and may ask again. */
+	send_error(c->fd, IB_TFTP_EUNDEF, "server busy");
+	ib_tftp_flood_record(c->srv, IB_TFTP_FLOOD_EVICTED, &c->peer);
+	conn_free(c);
+}
+
 static void arm_write(struct ib_tftp_conn *c, bool on)
 {
-	if (on == c->write_armed)
+	if (on == c->write_armed || !c->ev_write)
 		return;
 	if (on)
 		event_add(c->ev_write, NULL);
@@ -297,6 +317,12 @@ static int conn_flush(struct ib_tftp_conn *c)
 		for (uint32_t k = 0; k < n;) {
 			int sent = send_blocks(c, msgs + k, iov + 2 * k, n - k);
 
+			if (sent == -EAGAIN && !c->ev_write) {
+				/* unacknowledged: one packet, the timer
+				 * resends it */
+				c->pend_count = 0;
+				return 0;
+			}
 			if (sent == -EAGAIN) {
 				arm_write(c, true);
 				return 0;
@@ -353,6 +379,90 @@ static const char *act_name(enum ib_tftp_act_kind k)
 	return names[k];
 }
 
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_tftp_conn *c = arg;
+	int r = conn_flush(c);
+
+	if (r < 0)
+		ib_tftp_conn_end(c, r);
+}
+
+/*
+ * Blocks per GSO send for c (0: none).  GSO needs a window, and DATA
+ * packets that leave unfragmented: 4 + blksize plus the IP and UDP headers
+ * within the path MTU the kernel knows for the connected peer.  The first
+ * windowed transfer also probes whether the kernel knows UDP_SEGMENT at
+ * all (older kernels would ignore the cmsg and send one huge datagram).
+ */
+static uint32_t conn_gso_segs(struct ib_tftp_conn *c)
+{
+	struct ib_tftp_server *s = c->srv;
+	bool v4 = c->peer.ss_family == AF_INET;
+	int mtu = 0, off = 0;
+	socklen_t len = sizeof(mtu);
+
+	if (c->x.p.windowsize < 2 || s->gso == IB_TFTP_GSO_OFF)
+		return 0;	/* (saves the syscalls) */
+	if (s->gso == IB_TFTP_GSO_UNKNOWN) {
+		if (setsockopt(c->fd, IPPROTO_UDP, UDP_SEGMENT, &off, sizeof(off)) < 0) {
+			gso_off(s, -errno);
+			return 0;
+		}
+		s->gso = IB_TFTP_GSO_ON;
+	}
+	if (getsockopt(c->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6,
+		       v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0 || mtu <= 0)
+		return 0;
+	return ib_tftp_gso_segs(c->x.p.blksize, c->x.p.windowsize, (uint32_t)mtu,
+				v4 ? 20 + 8 : 40 + 8);
+}
+
+/*
+ * The client ACKed the first packet (the OACK, or DATA 1) of unacknowledged
+ * transfer c: it gets a slot under way if there is one (tftp_admit.h), and
+ * what a window needs: a send buffer that holds it, UDP GSO, a write event.
+ * Returns 0, or a negative errno once c has been ended.
+ */
+static int conn_promote(struct ib_tftp_conn *c)
+{
+	struct ib_tftp_server *s = c->srv;
+	struct ib_tftp_admit_limits lim = ib_tftp_srv_admit_limits(s);
+	struct ib_tftp_admit_counts n;
+	uint64_t want = (uint64_t)c->x.p.windowsize * (c->x.p.blksize + 64);
+
+	ib_tftp_admit_counts_for(s, c->src, &n);
+	if (!ib_tftp_admit_promote(&lim, &n)) {
+		send_error(c->fd, IB_TFTP_EUNDEF, "server busy");
+		snprintf(c->rep.error, sizeof(c->rep.error), "server busy");
+		ib_tftp_conn_end(c, -EBUSY);
+		return -EBUSY;
+	}
+	c->ev_write = event_new(s->base, c->fd, EV_WRITE | EV_PERSIST,
+				conn_write_cb, c);
+	if (!c->ev_write) {
+		ib_tftp_conn_end(c, -ENOMEM);
+		return -ENOMEM;
+	}
+	/* Room for a whole window, so a window is one burst. */
+	if (want > 200000) {
+		int sndbuf = (int)IB_MIN(want, (uint64_t)SNDBUF_MAX);
+
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
+	c->gso_segs = conn_gso_segs(c);
+	ib_tftp_source_promote(s, c);
+	return 0;
+}
+
+/* Whether ACK processing moved c past its first packet. */
+static bool first_acked(const struct ib_tftp_conn *c, bool was_oack,
+			uint64_t was_acked)
+{
+	return c->x.acked > was_acked ||
+	       (was_oack && c->x.state != IB_TFTP_XFER_OACK_SENT);
+}
+
 /* One packet from the client on the transfer's socket. */
 static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 {
@@ -363,11 +473,18 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 	if (ib_tftp_opcode_peek(buf, len, &op) < 0)
 		return true;
 	if (op == IB_TFTP_ACK && ib_tftp_ack_parse(buf, len, &block) == 0) {
-		ib_tftp_xfer_ack(&c->x, block, mono_ms(), &a);
+		bool was_oack = c->x.state == IB_TFTP_XFER_OACK_SENT;
+		uint64_t was_acked = c->x.acked;
+
+		ib_tftp_xfer_ack(&c->x, block, ib_tftp_mono_ms(), &a);
 		ib_debug("tftp: %s: ACK %u -> %s %llu+%u (acked %llu, retries %u)",
 			 c->rep.file, block, act_name(a.kind),
 			 (unsigned long long)a.first, a.count,
 			 (unsigned long long)c->x.acked, c->x.retries);
+		/* (a transfer done with its first ACK needs no slot) */
+		if (c->unacked && a.kind == IB_TFTP_ACT_DATA &&
+		    first_acked(c, was_oack, was_acked) && conn_promote(c) < 0)
+			return false;
 		return conn_act(c, &a);
 	}
 	if (op == IB_TFTP_ERROR &&
@@ -407,7 +524,7 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct ib_tftp_conn *c = arg;
 	struct ib_tftp_action a;
 
-	ib_tftp_xfer_timeout(&c->x, mono_ms(), &a);
+	ib_tftp_xfer_timeout(&c->x, ib_tftp_mono_ms(), &a);
 	ib_debug("tftp: %s: timeout -> %s %llu+%u (acked %llu, retries %u)",
 		 c->rep.file, act_name(a.kind), (unsigned long long)a.first,
 		 a.count, (unsigned long long)c->x.acked, c->x.retries);
@@ -418,21 +535,15 @@ void ib_tftp_conn_nudge(struct ib_tftp_conn *c)
 {
 	struct ib_tftp_action a;
 
-	ib_tftp_xfer_nudge(&c->x, mono_ms(), &a);
+	ib_tftp_xfer_nudge(&c->x, ib_tftp_mono_ms(), &a);
 	conn_act(c, &a);
 }
 
-static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ib_tftp_conn *c = arg;
-	int r = conn_flush(c);
-
-	if (r < 0)
-		ib_tftp_conn_end(c, r);
-}
-
-/* The transfer's own socket: bound to the address asked, connected. */
-static int tid_socket(const struct ib_tftp_rq *rq, uint32_t sndbuf, int *ret_fd)
+/*
+ * The transfer's own socket: bound to the address asked, connected.  Its
+ * send buffer stays the default until the transfer is under way.
+ */
+static int tid_socket(const struct ib_tftp_rq *rq, int *ret_fd)
 {
 	int fd = socket(rq->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	socklen_t alen = rq->peer.ss_family == AF_INET ?
@@ -441,8 +552,6 @@ static int tid_socket(const struct ib_tftp_rq *rq, uint32_t sndbuf, int *ret_fd)
 
 	if (fd < 0)
 		return -errno;
-	if (sndbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (rq->has_local &&
 	    bind(fd, (const struct sockaddr *)&rq->local, alen) < 0 &&
 	    (rq->peer.ss_family != AF_INET ||
@@ -458,36 +567,6 @@ err:
 	return r;
 }
 
-/*
- * Blocks per GSO send for c (0: none).  GSO needs a window, and DATA
- * packets that leave unfragmented: 4 + blksize plus the IP and UDP headers
- * within the path MTU the kernel knows for the connected peer.  The first
- * windowed transfer also probes whether the kernel knows UDP_SEGMENT at
- * all (older kernels would ignore the cmsg and send one huge datagram).
- */
-static uint32_t conn_gso_segs(struct ib_tftp_conn *c)
-{
-	struct ib_tftp_server *s = c->srv;
-	bool v4 = c->peer.ss_family == AF_INET;
-	int mtu = 0, off = 0;
-	socklen_t len = sizeof(mtu);
-
-	if (c->x.p.windowsize < 2 || s->gso == IB_TFTP_GSO_OFF)
-		return 0;	/* (saves the syscalls) */
-	if (s->gso == IB_TFTP_GSO_UNKNOWN) {
-		if (setsockopt(c->fd, IPPROTO_UDP, UDP_SEGMENT, &off, sizeof(off)) < 0) {
-			gso_off(s, -errno);
-			return 0;
-		}
-		s->gso = IB_TFTP_GSO_ON;
-	}
-	if (getsockopt(c->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6,
-		       v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0 || mtu <= 0)
-		return 0;
-	return ib_tftp_gso_segs(c->x.p.blksize, c->x.p.windowsize, (uint32_t)mtu,
-				v4 ? 20 + 8 : 40 + 8);
-}
-
 /* Sets up the state machine, OACK and socket of a new transfer. */
 static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 		      const struct ib_tftp_request *req)
@@ -498,7 +577,6 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	struct ib_tftp_xfer_params p;
 	struct ib_wbuf w;
 	uint32_t timeout_ms;
-	uint64_t want;
 	int r;
 
 	ib_tftp_negotiate(&req->opts, &lim, UINT64_MAX, &o);
@@ -524,14 +602,7 @@ static int conn_setup(struct ib_tftp_conn *c, const struct ib_tftp_rq *rq,
 	c->rep.blksize = o.blksize;
 	c->rep.windowsize = o.windowsize;
 	c->rep.timeout_s = o.timeout_s;
-	/* Room for a whole window, so a window is one burst. */
-	want = (uint64_t)o.windowsize * (o.blksize + 64);
-	r = tid_socket(rq, want > 200000 ? (uint32_t)IB_MIN(want, SNDBUF_MAX) : 0,
-		       &c->fd);
-	if (r < 0)
-		return r;
-	c->gso_segs = conn_gso_segs(c);
-	return 0;
+	return tid_socket(rq, &c->fd);
 }
 
 /* Starts a transfer: see tftp_server_int.h. */
@@ -558,18 +629,17 @@ int ib_tftp_conn_start(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
-	r = conn_setup(c, rq, req);
+	r = ib_tftp_source_attach(s, c);
+	if (r == 0)
+		r = conn_setup(c, rq, req);
 	if (r < 0)
 		goto err_conn;
 	c->ev_read = event_new(s->base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_timer = evtimer_new(s->base, conn_timer_cb, c);
-	c->ev_write = event_new(s->base, c->fd, EV_WRITE | EV_PERSIST,
-				conn_write_cb, c);
 	r = -ENOMEM;
-	if (!c->ev_read || !c->ev_timer || !c->ev_write ||
-	    event_add(c->ev_read, NULL) < 0)
+	if (!c->ev_read || !c->ev_timer || event_add(c->ev_read, NULL) < 0)
 		goto err_conn;
-	ib_tftp_xfer_start(&c->x, mono_ms(), &a);
+	ib_tftp_xfer_start(&c->x, ib_tftp_mono_ms(), &a);
 	conn_act(c, &a);
 	return 0;
 err_conn:

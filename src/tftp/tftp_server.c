@@ -48,19 +48,6 @@ static const struct refusal *refusal_for(int err)
 	return &other;
 }
 
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr,
-		      sizeof(struct in6_addr)) == 0;
-}
-
 static uint16_t addr_port(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ?
@@ -122,7 +109,10 @@ static void listener_send_error(const struct ib_tftp_rq *rq, uint16_t code,
 	(void)sendmsg(rq->l->fd, &mh, MSG_DONTWAIT);
 }
 
-/* Answers a request with an ERROR, logs once and reports once. */
+/*
+ * Answers a request with an ERROR, logs once and reports once; a "busy"
+ * beyond the first few of a flood is counted in its summary instead.
+ */
 static void refuse(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
 		   struct ib_tftp_report *r, int err)
 {
@@ -130,6 +120,8 @@ static void refuse(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
 	char peer[ADDRSTR];
 
 	listener_send_error(rq, f->code, f->msg);
+	if (err == -EBUSY && ib_tftp_flood_record(s, IB_TFTP_FLOOD_REFUSED, &rq->peer))
+		return;
 	r->result = err;
 	snprintf(r->error, sizeof(r->error), "%s", f->msg);
 	ib_tftp_addr_format(&rq->peer, peer, sizeof(peer));
@@ -147,35 +139,58 @@ static bool is_trusted(const struct ib_tftp_server *s, const char *name)
 }
 
 /*
- * Caps and duplicates.  A retransmitted RRQ (same address and port) for a
- * transfer that has not got going yet is not a new transfer: it nudges
- * that one (whose OACK or first block was probably lost).  The same client port on a transfer in progress is a
- * new request from a rebooted client: the old transfer is ended.
- * Returns 1 to drop silently, 0 to go on, -EBUSY over a cap.
+ * Duplicates.  A retransmitted RRQ (same address and port) for a transfer
+ * that has not got going yet is not a new transfer: it nudges that one
+ * (whose OACK or first block was probably lost).  The same client port on
+ * a transfer in progress is a new request from a rebooted client: the old
+ * transfer is ended.  Returns true when the request was such a repeat.
  */
-static int admit(struct ib_tftp_server *s, const struct ib_tftp_rq *rq)
+static bool repeated(struct ib_tftp_server *s, const struct ib_tftp_rq *rq)
 {
-	uint32_t same = 0;
+	struct ib_tftp_source *src = ib_tftp_source_find(s, &rq->peer);
 
-	for (struct ib_tftp_conn *c = s->conns, *next; c; c = next) {
-		next = c->next;
-		if (!same_host(&c->peer, &rq->peer))
+	for (struct ib_tftp_conn *c = src ? src->conns : NULL, *next; c; c = next) {
+		next = c->snext;
+		if (addr_port(&c->peer) != addr_port(&rq->peer))
 			continue;
-		if (addr_port(&c->peer) == addr_port(&rq->peer)) {
-			if (c->x.acked == 0) {
-				ib_tftp_conn_nudge(c);
-				return 1;
-			}
-			snprintf(c->rep.error, sizeof(c->rep.error),
-				 "superseded by a new request");
-			ib_tftp_conn_end(c, -ECONNABORTED);
-			continue;
+		if (c->x.acked == 0) {
+			ib_tftp_conn_nudge(c);
+			return true;
 		}
-		same++;
+		snprintf(c->rep.error, sizeof(c->rep.error),
+			 "superseded by a new request");
+		ib_tftp_conn_end(c, -ECONNABORTED);	/* may free src */
+		return false;
 	}
-	if (s->n_conns >= s->lim.max_transfers || same >= s->lim.max_per_client)
-		return -EBUSY;
-	return 0;
+	return false;
+}
+
+/*
+ * Caps and the fair share (tftp_admit.h): 0 to start, with *ret_evict set
+ * when an unacknowledged transfer must make room first, or -EBUSY.
+ */
+static int admit(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
+		 struct ib_tftp_conn **ret_evict)
+{
+	struct ib_tftp_admit_limits lim = ib_tftp_srv_admit_limits(s);
+	struct ib_tftp_admit_counts n;
+
+	ib_tftp_admit_counts_for(s, ib_tftp_source_find(s, &rq->peer), &n);
+	*ret_evict = NULL;
+	switch (ib_tftp_admit_request(&lim, &n)) {
+	case IB_TFTP_ADMIT_START:
+		return 0;
+	case IB_TFTP_ADMIT_EVICT_STRANGER:
+		*ret_evict = ib_tftp_unacked_oldest(s, true);
+		return 0;
+	case IB_TFTP_ADMIT_EVICT_OLDEST:
+		*ret_evict = ib_tftp_unacked_oldest(s, false);
+		return 0;
+	case IB_TFTP_ADMIT_BUSY_CLIENT:
+	case IB_TFTP_ADMIT_BUSY_SERVER:
+		break;
+	}
+	return -EBUSY;
 }
 
 /* Opens the file a request names, following the trust rules. */
@@ -200,6 +215,7 @@ static void handle_request(struct ib_tftp_server *s, const struct ib_tftp_rq *rq
 	struct ib_tftp_report rep = { .peer = rq->peer, .peer_len = rq->peer_len,
 				      .start_us = ib_now_us() };
 	struct ib_tftp_file *file;
+	struct ib_tftp_conn *evict;
 	uint16_t op;
 	int r;
 
@@ -219,14 +235,16 @@ static void handle_request(struct ib_tftp_server *s, const struct ib_tftp_rq *rq
 		return refuse(s, rq, &rep, r);
 	ib_str_sanitize((const uint8_t *)req.filename, req.filename_len,
 			rep.file, sizeof(rep.file));
-	r = admit(s, rq);
-	if (r > 0) {
+	if (repeated(s, rq)) {
 		ib_debug("tftp: repeated request for \"%s\" joins the transfer in progress",
 			 rep.file);
 		return;
 	}
+	r = admit(s, rq, &evict);
 	if (r == 0)
 		r = open_file(s, &req, &file);
+	if (r == 0 && evict)
+		ib_tftp_conn_evict(evict);	/* only once the file is there */
 	if (r == 0)
 		r = ib_tftp_conn_start(s, rq, &req, file, &rep);
 	if (r < 0)
@@ -300,6 +318,48 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- the flood summary ---------------------------------------------- */
+
+/* Counts an event of a flood: see tftp_server_int.h. */
+bool ib_tftp_flood_record(struct ib_tftp_server *s, enum ib_tftp_flood_kind kind,
+			  const struct sockaddr_storage *peer)
+{
+	struct ib_tftp_flood_note n = ib_tftp_flood_note(
+		&s->flood, kind, ib_tftp_source_hash(s, peer), ib_tftp_mono_ms());
+	struct timeval tv = { IB_TFTP_FLOOD_WINDOW_MS / 1000,
+			      IB_TFTP_FLOOD_WINDOW_MS % 1000 * 1000 };
+
+	if (n.arm && !s->closing)
+		event_add(s->ev_flood, &tv);
+	return n.fold;
+}
+
+/* Logs the open window's summary, if any, and closes it. */
+static void flood_log(struct ib_tftp_server *s)
+{
+	struct ib_tftp_flood_summary f;
+
+	ib_tftp_flood_close(&s->flood, ib_tftp_mono_ms(), &f);
+	if (!f.n[IB_TFTP_FLOOD_EVICTED] && !f.n[IB_TFTP_FLOOD_UNANSWERED] &&
+	    !f.n[IB_TFTP_FLOOD_REFUSED])
+		return;
+	ib_warn("tftp: %llu unacknowledged transfers from %s%u sources evicted "
+		"(oldest first, max_unacked %u), %llu ended unanswered and %llu "
+		"requests were refused busy in %.1f s; %u transfers under way "
+		"kept their slots, %u unacknowledged now",
+		(unsigned long long)f.n[IB_TFTP_FLOOD_EVICTED],
+		f.sources_capped ? "at least " : "", f.sources,
+		s->lim.max_unacked,
+		(unsigned long long)f.n[IB_TFTP_FLOOD_UNANSWERED],
+		(unsigned long long)f.n[IB_TFTP_FLOOD_REFUSED],
+		(double)f.ms / 1000, s->n_live, s->n_unacked);
+}
+
+static void flood_cb(evutil_socket_t fd, short what, void *arg)
+{
+	flood_log(arg);
+}
+
 /* ---- listeners, lifecycle -------------------------------------------- */
 
 static void limits_from(const struct ib_tftp_config *cfg, struct ib_tftp_srv_limits *ret)
@@ -308,6 +368,8 @@ static void limits_from(const struct ib_tftp_config *cfg, struct ib_tftp_srv_lim
 		.port = cfg->port ? cfg->port : 69,
 		.max_transfers = cfg->max_transfers ? cfg->max_transfers : 1000,
 		.max_per_client = cfg->max_per_client ? cfg->max_per_client : 16,
+		.max_unacked = cfg->max_unacked ? cfg->max_unacked :
+			       cfg->max_transfers ? cfg->max_transfers : 1000,
 		.timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000,
 		.max_retries = cfg->max_retries,
 		.max_blksize = cfg->max_blksize ? cfg->max_blksize : IB_TFTP_BLKSIZE_MAX,
@@ -514,8 +576,8 @@ static void settings_apply(struct ib_tftp_server *s,
 	ib_tftp_cache_set_budget(s->cache, s->lim.cache_bytes);
 }
 
-/* A transfer holds a socket and maybe a file: make room for the cap. */
-static void raise_nofile(uint32_t transfers)
+/* A transfer holds a socket and maybe a file: make room for the caps. */
+static void raise_nofile(uint64_t transfers)
 {
 	struct rlimit rl;
 	rlim_t need = (rlim_t)transfers * 2 + 256;
@@ -524,8 +586,8 @@ static void raise_nofile(uint32_t transfers)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need : IB_MIN(need, rl.rlim_max);
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
-		ib_warn("tftp: file descriptor limit %llu is low for %u transfers",
-			(unsigned long long)rl.rlim_cur, transfers);
+		ib_warn("tftp: file descriptor limit %llu is low for %llu transfers",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)transfers);
 }
 
 int ib_tftp_server_new(struct event_base *base,
@@ -545,7 +607,9 @@ int ib_tftp_server_new(struct event_base *base,
 	s->slots = malloc((size_t)SEND_BATCH * SLOT_BYTES);
 	s->rscratch = malloc(IB_TFTP_READER_SCRATCH);
 	s->reqbuf = malloc((size_t)RECV_BATCH * REQ_BUF);
-	if (!s->slots || !s->rscratch || !s->reqbuf ||
+	s->ev_flood = evtimer_new(base, flood_cb, s);
+	if (!s->slots || !s->rscratch || !s->reqbuf || !s->ev_flood ||
+	    ib_tftp_sources_init(s) < 0 ||
 	    ib_tftp_cache_new(opts->cfg->cache_bytes, &s->cache) < 0)
 		goto err_free;
 	r = settings_load(opts, &st);
@@ -557,7 +621,7 @@ int ib_tftp_server_new(struct event_base *base,
 		r = listeners_arm(s);
 	if (r < 0)
 		goto err_free;
-	raise_nofile(s->lim.max_transfers);
+	raise_nofile((uint64_t)s->lim.max_transfers + s->lim.max_unacked);
 	ib_info("tftp: serving %s on port %u (%s resolver)",
 		opts->cfg->root ? opts->cfg->root : "/", s->lim.port,
 		s->openat2 ? "openat2" : "O_NOFOLLOW walk");
@@ -572,11 +636,17 @@ void ib_tftp_server_free(struct ib_tftp_server *s)
 {
 	if (!s)
 		return;
+	s->closing = true;
 	while (s->conns) {
 		snprintf(s->conns->rep.error, sizeof(s->conns->rep.error),
 			 "server shutting down");
 		ib_tftp_conn_end(s->conns, -ECONNABORTED);
 	}
+	if (s->ev_flood) {
+		flood_log(s);
+		event_free(s->ev_flood);
+	}
+	ib_tftp_sources_done(s);
 	listeners_close(s->ls, s->n_ls);
 	if (s->rootfd >= 0)
 		close(s->rootfd);

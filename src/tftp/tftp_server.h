@@ -6,7 +6,15 @@
  * transfer then runs from its own ephemeral UDP socket (its TID, RFC 1350
  * section 4), bound to the address the request was sent to and connected
  * to the client, all on the caller's event loop.  Every transfer, and every
- * refused request, is reported once through the report callback.
+ * refused request, is reported once through the report callback -- except
+ * in a flood: unacknowledged transfers evicted to make room, and past the
+ * first few those that end unanswered and "busy" refusals, are only
+ * counted in one summary line per window (tftp_admit.h), so spoofed
+ * requests cannot flood the log and the journal.
+ *
+ * A transfer is unacknowledged until its client ACKs the OACK or DATA 1,
+ * and only then takes one of max_transfers' slots; unacknowledged ones
+ * wait in a table of max_unacked, the oldest evicted when it is full.
  */
 #ifndef IB_TFTP_SERVER_H
 #define IB_TFTP_SERVER_H
@@ -57,8 +65,9 @@ struct ib_tftp_server_opts {
  * Opens the root directory and binds cfg->port on each cfg->listen address
  * (none: 0.0.0.0 and ::, the latter optional when IPv6 is unavailable).
  * Zero limits in cfg take built-in defaults (port 69, 1000 transfers, 16
- * per client, 1000 ms, blksize 65464, window 64); cache_bytes 0 disables
- * the cache and max_retries 0 means no retransmission.  Returns 0 and
+ * per client, as many unacknowledged as transfers, 1000 ms, blksize 65464,
+ * window 64); cache_bytes 0 disables the cache and max_retries 0 means no
+ * retransmission.  Returns 0 and
  * *ret, or a negative errno (root missing, bind failed).
  */
 int ib_tftp_server_new(struct event_base *base,

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "common/siphash.h"
+#include "tftp/tftp_admit.h"
 #include "tftp/tftp_codec.h"
 #include "tftp/tftp_file.h"
 #include "tftp/tftp_server.h"
@@ -33,8 +35,9 @@ struct event;
 /* Limits copied from the config snapshot (the snapshot may go away). */
 struct ib_tftp_srv_limits {
 	uint16_t port;			/* listening port */
-	uint32_t max_transfers;		/* all clients */
-	uint32_t max_per_client;	/* per client address */
+	uint32_t max_transfers;		/* under way (ACKed), all clients */
+	uint32_t max_unacked;		/* not yet ACKed, all clients */
+	uint32_t max_per_client;	/* both, per client address */
 	uint32_t timeout_ms;		/* first retransmit timeout */
 	uint32_t max_retries;		/* timeouts in a row */
 	uint32_t max_blksize;		/* negotiation cap */
@@ -49,14 +52,38 @@ struct ib_tftp_listener {
 	struct event *ev;		/* EV_READ | EV_PERSIST */
 };
 
-/* One transfer: its TID socket, state machine and file. */
+/* A client address and its transfers (tftp_sources.c). */
+struct ib_tftp_source {
+	struct ib_tftp_source *hnext;	/* hash chain */
+	uint64_t hash;			/* keyed hash of family and address */
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* address (IPv4: first 4 bytes) */
+	struct ib_tftp_conn *conns;	/* its transfers, via snext/sprev */
+	uint32_t n_live;		/* under way */
+	uint32_t n_unacked;		/* not yet ACKed */
+};
+
+/*
+ * One transfer: its TID socket, state machine and file.  It starts
+ * unacknowledged (on srv's unacked list, oldest first, no write event, a
+ * default send buffer: only one packet is ever out) and goes under way
+ * on its client's first valid ACK (tftp_conn.c, conn_promote).  The
+ * socket is made at once either way: its random port is the TID, the one
+ * thing a spoofed source cannot know, so it is what stops a blind ACK
+ * from starting a windowed transfer towards someone else.
+ */
 struct ib_tftp_conn {
 	struct ib_tftp_server *srv;	/* owner */
 	struct ib_tftp_conn *prev, *next;	/* srv->conns */
+	struct ib_tftp_source *src;	/* its client address */
+	struct ib_tftp_conn *sprev, *snext;	/* src->conns */
+	bool unacked;			/* no valid ACK yet */
+	struct ib_tftp_conn *uprev, *unext;	/* srv unacked list, if so */
 	int fd;				/* ephemeral socket, connected */
 	struct event *ev_read;		/* ACKs and ERRORs */
 	struct event *ev_timer;		/* retransmit timer */
-	struct event *ev_write;		/* armed while a window waits for room */
+	struct event *ev_write;		/* armed while a window waits for room;
+					 * NULL while unacked */
 	bool write_armed;		/* ev_write added */
 	struct sockaddr_storage peer;	/* client */
 	socklen_t peer_len;		/* bytes of peer */
@@ -93,7 +120,20 @@ struct ib_tftp_server {
 	struct ib_tftp_listener ls[LISTEN_MAX];	/* listening sockets */
 	size_t n_ls;
 	struct ib_tftp_conn *conns;		/* transfers in flight */
-	size_t n_conns;
+	size_t n_conns;			/* = n_live + n_unacked */
+	uint32_t n_live;		/* under way */
+	uint32_t n_unacked;		/* not yet ACKed */
+	uint32_t n_stranger_unacked;	/* of those, from sources with none
+					 * under way */
+	struct ib_tftp_conn *unacked_old;	/* unacked list: oldest */
+	struct ib_tftp_conn *unacked_new;	/* and newest */
+	struct ib_tftp_source **src_tab;	/* hash of sources */
+	size_t src_buckets;		/* power of two */
+	size_t n_src;			/* sources in the table */
+	uint8_t src_key[IB_SIPHASH_KEY_LEN];	/* keys src_tab */
+	struct ib_tftp_flood flood;	/* summary of silent ends and refusals */
+	struct event *ev_flood;		/* logs the summary at window end */
+	bool closing;			/* ib_tftp_server_free is ending all */
 	struct ib_tftp_cache *cache;	/* hot files */
 	uint8_t *slots;			/* SEND_BATCH copied blocks */
 	uint8_t *rscratch;		/* reader scratch */
@@ -105,6 +145,17 @@ struct ib_tftp_server {
 	} tmo[N_COMMON_TMO];
 	size_t n_tmo;
 };
+
+/* The pools' limits of tftp_admit.h, from s's current limits. */
+static inline struct ib_tftp_admit_limits
+ib_tftp_srv_admit_limits(const struct ib_tftp_server *s)
+{
+	return (struct ib_tftp_admit_limits){
+		.max_live = s->lim.max_transfers,
+		.max_unacked = s->lim.max_unacked,
+		.max_per_client = s->lim.max_per_client,
+	};
+}
 
 /* A request as received on a listening socket. */
 struct ib_tftp_rq {
@@ -122,8 +173,9 @@ struct ib_tftp_rq {
 
 /*
  * Starts a transfer of file (one reference, taken over) for request rq
- * whose report so far is rep.  0, or a negative errno for the caller to
- * refuse the request with (the file reference is then released).
+ * whose report so far is rep, unacknowledged.  0, or a negative errno for
+ * the caller to refuse the request with (the file reference is then
+ * released).
  */
 int ib_tftp_conn_start(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
 		       const struct ib_tftp_request *req, struct ib_tftp_file *file,
@@ -133,8 +185,56 @@ int ib_tftp_conn_start(struct ib_tftp_server *s, const struct ib_tftp_rq *rq,
  * outstanding if it has been quiet a while (may end c).
  */
 void ib_tftp_conn_nudge(struct ib_tftp_conn *c);
-/* Ends a transfer: logs once, reports once, frees c. */
+/*
+ * Ends a transfer: logs once, reports once, frees c.  An unacknowledged
+ * transfer that ends without a word from its client (-ETIMEDOUT,
+ * -ECONNREFUSED, shutdown) goes to the flood summary instead when
+ * ib_tftp_flood_note says so.
+ */
 void ib_tftp_conn_end(struct ib_tftp_conn *c, int result);
+/*
+ * Ends an unacknowledged transfer to make room: ERROR "server busy" to
+ * the client, counted in the flood summary, freed.
+ */
+void ib_tftp_conn_evict(struct ib_tftp_conn *c);
+/*
+ * Notes an event for the flood summary (arming its timer when a window
+ * opens).  Returns true when the event is folded into the summary, false
+ * when the caller logs and reports it by itself.
+ */
+bool ib_tftp_flood_record(struct ib_tftp_server *s, enum ib_tftp_flood_kind kind,
+			  const struct sockaddr_storage *peer);
+/* The monotonic clock of the state machines and the summary, in ms. */
+uint64_t ib_tftp_mono_ms(void);
+
+/* ---- sources and the unacked list (tftp_sources.c) ---- */
+
+/* Sets up the source table.  0, -EIO (no random key) or -ENOMEM. */
+int ib_tftp_sources_init(struct ib_tftp_server *s);
+/* Frees it (all transfers gone). */
+void ib_tftp_sources_done(struct ib_tftp_server *s);
+/* The keyed hash of a peer's address (port ignored). */
+uint64_t ib_tftp_source_hash(const struct ib_tftp_server *s,
+			     const struct sockaddr_storage *peer);
+/* The source of peer's address, or NULL. */
+struct ib_tftp_source *ib_tftp_source_find(struct ib_tftp_server *s,
+					   const struct sockaddr_storage *peer);
+/* The admission counts for a request from src (NULL: a new source). */
+void ib_tftp_admit_counts_for(const struct ib_tftp_server *s,
+			      const struct ib_tftp_source *src,
+			      struct ib_tftp_admit_counts *ret);
+/* Files new transfer c (c->peer set) under its source, unacked, newest. */
+int ib_tftp_source_attach(struct ib_tftp_server *s, struct ib_tftp_conn *c);
+/* c got its first valid ACK: off the unacked list, under way. */
+void ib_tftp_source_promote(struct ib_tftp_server *s, struct ib_tftp_conn *c);
+/* Takes c out of its source and the counts (before freeing it). */
+void ib_tftp_source_detach(struct ib_tftp_server *s, struct ib_tftp_conn *c);
+/*
+ * The oldest unacked transfer (of a source with none under way, if
+ * stranger), or NULL.
+ */
+struct ib_tftp_conn *ib_tftp_unacked_oldest(const struct ib_tftp_server *s,
+					    bool stranger);
 /* Stamps the end time and hands r to the report callback. */
 void ib_tftp_report_emit(struct ib_tftp_server *s, struct ib_tftp_report *r);
 /* "1.2.3.4:69" or "[fd00::1]:69". */
