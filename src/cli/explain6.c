@@ -194,8 +194,8 @@ static json_t *ra_link(const struct ib_config *cfg, struct ib_store *store, cons
 	const struct ib_event_filter f = { .proto = "ra", .limit = 1000 };
 	struct ra_seen rs = { .link = link };
 	enum ib_ra_mode mode = cfg->dhcp6.ra.mode;
-	const char *state = "sends", *why, *note = NULL;
-	char when[32] = "", line[256];
+	const char *state = "sends", *why;
+	char when[32] = "", line[256], note[256] = "";
 	struct ib_ra ra;
 
 	ib_ra_layout(cfg, link, &ra);
@@ -213,8 +213,9 @@ static json_t *ra_link(const struct ib_config *cfg, struct ib_store *store, cons
 		why = "auto: another router advertises there, and its RAs configure the client";
 		snprintf(line, sizeof(line), "%s advertised there (router lifetime %d s, %s)",
 			 rs.router, rs.router_lifetime, when);
-		note = "if that router has gone, " WAIT_NOTE ", until ironboot solicits again "
-		       "(5 min after the last RA it heard) and advertises";
+		snprintf(note, sizeof(note), "if that router has gone, %s, until ironboot "
+			 "solicits again (%d min after the last RA it heard) and advertises",
+			 WAIT_NOTE, IB_RA_PROBE_MS / 60000);
 	} else {
 		why = mode == IB_RA_ON ? "enabled: true" :
 		      strcmp(rs.kind, "advertising") == 0 ? "auto: no other router heard there" :
@@ -229,12 +230,13 @@ static json_t *ra_link(const struct ib_config *cfg, struct ib_store *store, cons
 	if (print) {
 		printf("%-9s RA     %-6s on %s: %s\n", "ipv6", state, link, line);
 		printf("          why: %s\n", why);
-		if (note)
+		if (note[0])
 			printf("          %s\n", note);
 	}
 	return json_pack("{s:s, s:s, s:b, s:s, s:s, s:s?, s:b, s:b, s:i, s:s?}", "link", link,
 			 "state", state, "waits", strcmp(state, "sends") != 0, "why", why,
-			 "detail", line, "note", note, "managed", ra.managed, "other", ra.other,
+			 "detail", line, "note", note[0] ? note : NULL, "managed", ra.managed,
+			 "other", ra.other,
 			 "router_lifetime", ra.router_lifetime,
 			 "router", rs.router[0] ? rs.router : NULL);
 }

@@ -270,9 +270,6 @@ static void send_rs(struct ib_ra_server *s, const struct ra_iface *ifc)
 
 /* ---- the links over time ---- */
 
-/* Applies what each link needs now and arms the timer for the next. */
-static void run(struct ib_ra_server *s);
-
 static void act(struct ib_ra_server *s, struct ra_iface *ifc, enum ib_ra_action a, int64_t now)
 {
 	if (a == IB_RA_SEND_RA)
@@ -346,6 +343,7 @@ static void resolve(struct ib_ra_server *s, int64_t now)
 	s->next_scan = now + RESCAN_MS;
 }
 
+/* Applies what each link needs now and arms the timer for the next. */
 static void run(struct ib_ra_server *s)
 {
 	int64_t now = now_ms(), next;
