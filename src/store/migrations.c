@@ -98,6 +98,34 @@ static const struct ib_store_migration migrations[] = {
 	  ") WITHOUT ROWID;"
 	  "CREATE INDEX leases6_client ON leases6 (duid, iaid, cltt);"
 	  "CREATE INDEX leases6_state_expires ON leases6 (state, expires);" },
+	{ 5,
+	  /* The machine lifecycle (issue #12; the states are
+	   * inventory/lifecycle.h's numbers).  A machine is one row of
+	   * machines_state; each of its NICs is one row of machine_nics
+	   * naming it.  version is the compare-and-set counter: every write
+	   * is "UPDATE ... WHERE id = ? AND state = ? AND version = ?", so of
+	   * two daemons sharing the store only one moves a machine.  report
+	   * is the agent's last hardware report (JSON), NULL until one. */
+	  "CREATE TABLE machines_state ("
+	  "  id          INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  boot_mac    TEXT NOT NULL,"
+	  "  state       INTEGER NOT NULL CHECK (state BETWEEN 1 AND 10),"
+	  "  version     INTEGER NOT NULL,"
+	  "  profile     TEXT NOT NULL DEFAULT '',"
+	  "  fail_step   TEXT NOT NULL DEFAULT '',"
+	  "  fail_reason TEXT NOT NULL DEFAULT '',"
+	  "  local_boots INTEGER NOT NULL DEFAULT 0,"
+	  "  report      TEXT,"
+	  "  created_us  INTEGER NOT NULL,"
+	  "  updated_us  INTEGER NOT NULL,"
+	  "  since_us    INTEGER NOT NULL"
+	  ");"
+	  "CREATE TABLE machine_nics ("
+	  "  mac        TEXT PRIMARY KEY,"
+	  "  machine_id INTEGER NOT NULL REFERENCES machines_state (id) ON DELETE CASCADE,"
+	  "  added_us   INTEGER NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX machine_nics_machine ON machine_nics (machine_id, added_us);" },
 };
 
 int ib_store_schema_version(void)

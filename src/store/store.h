@@ -97,6 +97,47 @@ struct ib_inv_row {
 	int64_t updated_us;		/* last write, unix microseconds */
 };
 
+
+#define IB_MACHINE_MAC_STRLEN 18	/* "aa:bb:cc:dd:ee:ff" and NUL */
+#define IB_MACHINE_NICS_MAX 8		/* NICs kept per machine */
+#define IB_MACHINE_PROFILE_MAX 65	/* a profile name (64) and NUL */
+#define IB_MACHINE_STEP_MAX 64		/* a failed step ("wipe:vda") and NUL */
+#define IB_MACHINE_REASON_MAX 256	/* why it failed, sanitised, and NUL */
+#define IB_MACHINE_REPORT_MAX 65536	/* bytes of a hardware report (JSON) */
+
+/*
+ * A machine's lifecycle row (issue #12; the states and the moves between
+ * them are src/inventory/lifecycle.h's, the store only keeps them).  A
+ * machine is one row however many NICs it has; each NIC's MAC names it.
+ */
+struct ib_machine_state {
+	int64_t id;			/* assigned by the store */
+	char mac[IB_MACHINE_MAC_STRLEN];	/* the NIC it was first seen on */
+	char nics[IB_MACHINE_NICS_MAX][IB_MACHINE_MAC_STRLEN]; /* all its NICs, mac first */
+	size_t n_nics;			/* entries of nics */
+	int state;			/* enum ib_lc_state */
+	int64_t version;		/* bumped by every write: compare-and-set */
+	char profile[IB_MACHINE_PROFILE_MAX];	/* allocated profile, or "" */
+	char fail_step[IB_MACHINE_STEP_MAX];	/* failed: the step, or "" */
+	char fail_reason[IB_MACHINE_REASON_MAX]; /* failed: why, or "" */
+	uint32_t local_boots;		/* installed: netboots seen since the install */
+	bool has_report;		/* a hardware report is stored */
+	int64_t created_us;		/* first seen, unix microseconds */
+	int64_t updated_us;		/* last write */
+	int64_t since_us;		/* when it entered its state */
+};
+
+/* Who caused a lifecycle write, and what, for the journal. */
+struct ib_machine_note {
+	const char *by;			/* "api", "cli", "agent", "dhcp", "http" */
+	const char *kind;		/* the journal kind: the event ("accept") */
+	const char *from;		/* the state before, by name */
+	const char *to;			/* the state after, by name */
+	int64_t now_us;			/* when: the row's times and the event's */
+	const char *extra;		/* more members for the event's detail, JSON
+					 * text without braces ("\"a\":1"), or NULL */
+};
+
 struct ib_store;
 
 /* The operations an implementation provides. */
@@ -148,6 +189,17 @@ struct ib_store_ops {
 			   int (*cb)(const struct ib_inv_row *row, void *ctx), void *ctx);
 	int (*meta_get)(struct ib_store *s, const char *key, char *value, size_t cap);
 	int (*meta_put)(struct ib_store *s, const char *key, const char *value);
+	int (*machine_get)(struct ib_store *s, const char *mac, struct ib_machine_state *ret);
+	int (*machine_create)(struct ib_store *s, struct ib_machine_state *m,
+			      const struct ib_machine_note *note);
+	int (*machine_update)(struct ib_store *s, const struct ib_machine_state *old,
+			      struct ib_machine_state *m, const struct ib_machine_note *note);
+	int (*machine_add_nic)(struct ib_store *s, int64_t id, const char *mac,
+			       int64_t now_us);
+	int (*machine_report_put)(struct ib_store *s, int64_t id, const char *json);
+	int (*machine_report_get)(struct ib_store *s, int64_t id, char *buf, size_t cap);
+	int (*machine_foreach)(struct ib_store *s,
+			       int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
 	void (*close)(struct ib_store *s);
 };
 
@@ -336,5 +388,63 @@ static inline int ib_store_meta_get(struct ib_store *s, const char *key, char *v
 /* Creates or replaces meta setting key with value (text). */
 static inline int ib_store_meta_put(struct ib_store *s, const char *key, const char *value)
 { return s->ops->meta_put(s, key, value); }
+
+/*
+ * The lifecycle row of the machine one of whose NICs is mac (normal form)
+ * into *ret, its NICs included.  -ENOENT if none.
+ */
+static inline int ib_store_machine_get(struct ib_store *s, const char *mac,
+		struct ib_machine_state *ret)
+{ return s->ops->machine_get(s, mac, ret); }
+
+/*
+ * Creates the row of a machine first seen on NIC m->mac, in m->state,
+ * with m->profile (other fields are ignored), and journals note under
+ * m->mac; sets m->id, version 1, nics, times (note->now_us).  -EEXIST (nothing
+ * written) when a machine already has that NIC.  Atomic.
+ */
+static inline int ib_store_machine_create(struct ib_store *s, struct ib_machine_state *m,
+		const struct ib_machine_note *note)
+{ return s->ops->machine_create(s, m, note); }
+
+/*
+ * Compare-and-set: writes m's state, profile, fail_step, fail_reason and
+ * local_boots over the row old->id, only if that row still has
+ * old->state and old->version; the version goes one up (m->id,
+ * m->version, m->updated_us and m->since_us are set; times are
+ * note->now_us, since_us only when the state changes).  The
+ * note is journalled under m->mac in the same transaction.  -EEXIST when
+ * the row moved meanwhile (another request or daemon won: read it again),
+ * -ENOENT when it is gone.  Atomic.
+ */
+static inline int ib_store_machine_update(struct ib_store *s,
+		const struct ib_machine_state *old, struct ib_machine_state *m,
+		const struct ib_machine_note *note)
+{ return s->ops->machine_update(s, old, m, note); }
+
+/*
+ * Adds NIC mac to machine id (at most IB_MACHINE_NICS_MAX: -ENOSPC).  0
+ * when it is already that machine's; -EEXIST when it is another's.
+ */
+static inline int ib_store_machine_add_nic(struct ib_store *s, int64_t id, const char *mac,
+		int64_t now_us)
+{ return s->ops->machine_add_nic(s, id, mac, now_us); }
+
+/* Replaces machine id's hardware report (JSON text, at most
+ * IB_MACHINE_REPORT_MAX bytes, else -E2BIG).  -ENOENT if no such row. */
+static inline int ib_store_machine_report_put(struct ib_store *s, int64_t id, const char *json)
+{ return s->ops->machine_report_put(s, id, json); }
+
+/* Copies machine id's report into buf[cap], terminated.  -ENOENT when
+ * there is none, -ENOBUFS when it does not fit. */
+static inline int ib_store_machine_report_get(struct ib_store *s, int64_t id, char *buf,
+		size_t cap)
+{ return s->ops->machine_report_get(s, id, buf, cap); }
+
+/* Calls cb for every machine, oldest first, with its NICs.  A non-zero
+ * return of cb stops the walk and is returned. */
+static inline int ib_store_machine_foreach(struct ib_store *s,
+		int (*cb)(const struct ib_machine_state *, void *), void *ctx)
+{ return s->ops->machine_foreach(s, cb, ctx); }
 
 #endif

@@ -742,6 +742,8 @@ static void ss_close(struct ib_store *s)
 		sqlite3_finalize(ss->st[i]);
 	for (size_t i = 0; i < ST6__MAX; i++)
 		sqlite3_finalize(ss->st6[i]);
+	for (size_t i = 0; i < STM__MAX; i++)
+		sqlite3_finalize(ss->stm[i]);
 	/* an open transaction is rolled back by close: never half-committed */
 	sqlite3_close(ss->db);
 	free(ss);
@@ -774,6 +776,13 @@ static const struct ib_store_ops sqlite_ops = {
 	.inv_foreach = ss_inv_foreach,
 	.meta_get = ss_meta_get,
 	.meta_put = ss_meta_put,
+	.machine_get = ib_ss_machine_get,
+	.machine_create = ib_ss_machine_create,
+	.machine_update = ib_ss_machine_update,
+	.machine_add_nic = ib_ss_machine_add_nic,
+	.machine_report_put = ib_ss_machine_report_put,
+	.machine_report_get = ib_ss_machine_report_get,
+	.machine_foreach = ib_ss_machine_foreach,
 	.close = ss_close,
 };
 
@@ -843,6 +852,9 @@ static int prepare_all(struct store_sqlite *ss, char *err)
 	if (r == 0)
 		r = prepare_table(ss->db, ib_ss_stmt6_sql, ss->st6, ST6__MAX,
 				  "IPv6 ", err);
+	if (r == 0)
+		r = prepare_table(ss->db, ib_ss_stmtm_sql, ss->stm, STM__MAX,
+				  "machine ", err);
 	return r;
 }
 

@@ -70,12 +70,29 @@ enum stmt6_id {
 	ST6__MAX
 };
 
+/* Statements of store_sqlite_machines.c, indexed into ib_ss_stmtm_sql[]. */
+enum stmtm_id {
+	STM_GET,
+	STM_NICS,
+	STM_INSERT,
+	STM_NIC_INSERT,
+	STM_NIC_OWNER,
+	STM_NIC_COUNT,
+	STM_UPDATE,
+	STM_REPORT_PUT,
+	STM_REPORT_GET,
+	STM_ALL,
+	STM__MAX
+};
+
 /* The SQLite store; embeds the interface base first. */
 struct store_sqlite {
 	struct ib_store base;		/* must stay first */
 	sqlite3 *db;			/* the connection */
 	sqlite3_stmt *st[ST__MAX];	/* prepared once, indexed by stmt_id */
 	sqlite3_stmt *st6[ST6__MAX];	/* prepared once, indexed by stmt6_id */
+	sqlite3_stmt *stm[STM__MAX];	/* prepared once, indexed by stmtm_id */
+	bool in_machine_walk;		/* machine_foreach running (uses STM_ALL) */
 	bool in_lease_walk;		/* lease4_foreach running */
 	bool in_lease6_walk;		/* lease6_foreach running */
 	bool in_event_walk;		/* event_foreach running */
@@ -87,6 +104,8 @@ struct store_sqlite {
 
 /* The SQL of store_sqlite6.c's statements, for ib_store_sqlite_open(). */
 extern const char *const ib_ss_stmt6_sql[ST6__MAX];
+/* The SQL of store_sqlite_machines.c's statements. */
+extern const char *const ib_ss_stmtm_sql[STM__MAX];
 
 static inline struct store_sqlite *to_ss(struct ib_store *s)
 {
@@ -163,5 +182,17 @@ int ib_ss_lease6_foreach(struct ib_store *s,
 int ib_ss_lease6_reclaim(struct ib_store *s, int64_t now,
 			 int (*cb)(const struct ib_lease6 *l, void *ctx),
 			 void *ctx);
+
+/* The machine lifecycle operations (store.h says what each does). */
+int ib_ss_machine_get(struct ib_store *s, const char *mac, struct ib_machine_state *ret);
+int ib_ss_machine_create(struct ib_store *s, struct ib_machine_state *m,
+			 const struct ib_machine_note *note);
+int ib_ss_machine_update(struct ib_store *s, const struct ib_machine_state *old,
+			 struct ib_machine_state *m, const struct ib_machine_note *note);
+int ib_ss_machine_add_nic(struct ib_store *s, int64_t id, const char *mac, int64_t now_us);
+int ib_ss_machine_report_put(struct ib_store *s, int64_t id, const char *json);
+int ib_ss_machine_report_get(struct ib_store *s, int64_t id, char *buf, size_t cap);
+int ib_ss_machine_foreach(struct ib_store *s,
+			  int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
 
 #endif

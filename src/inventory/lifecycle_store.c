@@ -1,0 +1,134 @@
+/*
+ * The lifecycle table (lifecycle.c) applied to the store: read, decide,
+ * compare-and-set, journal.  See lifecycle.h.  No retry on a lost
+ * compare-and-set: the loser is told the state that won, as an operator
+ * or agent would be after any refused move.
+ */
+#include "inventory/lifecycle.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/jsonw.h"
+#include "store/store.h"
+
+/* Copies the members of object text obj ("{...}") without its braces. */
+static void strip_braces(const char *obj, char *out, size_t cap)
+{
+	size_t n = strlen(obj);
+
+	if (n < 2 || cap == 0) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	snprintf(out, cap, "%.*s", (int)(n - 2), obj + 1);
+}
+
+/* What a move does to the row besides the state (see lifecycle.h). */
+static void shape(const struct ib_lifecycle_req *rq, struct ib_machine_state *m)
+{
+	if (m->state == IB_LC_FAILED) {
+		snprintf(m->fail_step, sizeof(m->fail_step), "%s",
+			 rq->fail_step ? rq->fail_step : "");
+		snprintf(m->fail_reason, sizeof(m->fail_reason), "%s",
+			 rq->fail_reason ? rq->fail_reason : "");
+	} else {
+		m->fail_step[0] = m->fail_reason[0] = '\0';
+	}
+	if (rq->ev == IB_LC_EV_ALLOCATE)
+		snprintf(m->profile, sizeof(m->profile), "%s", rq->profile ? rq->profile : "");
+	if (m->state == IB_LC_READY || m->state == IB_LC_DISCOVERED)
+		m->profile[0] = '\0';
+	m->local_boots = 0;
+}
+
+int ib_lifecycle_apply(struct ib_store *s, const struct ib_lifecycle_req *rq,
+		       struct ib_machine_state *ret)
+{
+	struct ib_machine_state old, m;
+	enum ib_lc_state to;
+	char det[256], extra[256] = "";
+	struct ib_jw w;
+	int r;
+
+	if ((r = ib_store_machine_get(s, rq->mac, &old)) < 0)
+		return r;
+	if ((r = ib_lc_next((enum ib_lc_state)old.state, rq->ev, &to)) < 0) {
+		if (ret)
+			*ret = old;
+		return r == -EINVAL ? -EIO : r;	/* a state out of range: a bad row */
+	}
+	m = old;
+	m.state = to;
+	shape(rq, &m);
+	ib_jw_init(&w, det, sizeof(det));
+	ib_jw_str_opt(&w, "profile", rq->ev == IB_LC_EV_ALLOCATE ? m.profile : NULL);
+	ib_jw_str_opt(&w, "step", m.fail_step);
+	ib_jw_str_opt(&w, "reason", m.fail_reason);
+	if (ib_jw_end(&w) == 0)
+		strip_braces(det, extra, sizeof(extra));
+	r = ib_store_machine_update(s, &old, &m, &(struct ib_machine_note){
+		.by = rq->by, .kind = ib_lc_event_name(rq->ev),
+		.from = ib_lc_state_name((enum ib_lc_state)old.state),
+		.to = ib_lc_state_name(to), .now_us = rq->now_us,
+		.extra = extra[0] ? extra : NULL });
+	if (r == -EEXIST && ret && ib_store_machine_get(s, rq->mac, &m) == 0)
+		*ret = m;	/* the winner's state */
+	else if (r == 0 && ret)
+		*ret = m;
+	return r;
+}
+
+int ib_lifecycle_discover(struct ib_store *s, const char *mac, const char *by,
+			  int64_t now_us, struct ib_machine_state *ret)
+{
+	struct ib_machine_state m = { .state = IB_LC_DISCOVERED };
+	int r = ib_store_machine_get(s, mac, ret);
+
+	if (r != -ENOENT)
+		return r;
+	snprintf(m.mac, sizeof(m.mac), "%s", mac);
+	r = ib_store_machine_create(s, &m, &(struct ib_machine_note){
+		.by = by, .kind = "discovered", .from = "none",
+		.to = ib_lc_state_name(IB_LC_DISCOVERED), .now_us = now_us });
+	if (r == -EEXIST)	/* another writer made it meanwhile */
+		return ib_store_machine_get(s, mac, ret);
+	if (r == 0)
+		*ret = m;
+	return r;
+}
+
+int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m,
+			    int64_t now_us, struct ib_machine_state *ret)
+{
+	struct ib_machine_state n = *m;
+	const char *installed = ib_lc_state_name(IB_LC_INSTALLED);
+	char extra[64];
+	int r;
+
+	if (m->state != IB_LC_INSTALLED)
+		return -EPERM;
+	snprintf(extra, sizeof(extra), "\"since_install_s\":%lld",
+		 (long long)((now_us - m->since_us) / 1000000));
+	if (m->local_boots == 0) {
+		n.local_boots = 1;
+		r = ib_store_machine_update(s, m, &n, &(struct ib_machine_note){
+			.by = "http", .kind = "local-boot-ignored", .from = installed,
+			.to = installed, .now_us = now_us, .extra = extra });
+	} else {
+		n.state = IB_LC_FAILED;
+		n.local_boots = 0;
+		snprintf(n.fail_step, sizeof(n.fail_step), "local-boot");
+		snprintf(n.fail_reason, sizeof(n.fail_reason),
+			 "netbooted again after its install: its disk does not boot");
+		r = ib_store_machine_update(s, m, &n, &(struct ib_machine_note){
+			.by = "http", .kind = ib_lc_event_name(IB_LC_EV_FAIL), .from = installed,
+			.to = ib_lc_state_name(IB_LC_FAILED), .now_us = now_us,
+			.extra = extra });
+	}
+	if (r == 0)
+		*ret = n;
+	return r;
+}
