@@ -262,12 +262,7 @@ static int print_event(const struct ib_event *e, void *arg)
 	struct tm tm;
 
 	if (c->json) {
-		json_t *d = json_loads(e->detail, 0, NULL);
-
-		json_array_append_new(c->out, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
-			"ts_us", (json_int_t)e->ts_us, "mac", e->mac, "client_id", e->client_id,
-			"uuid", e->uuid, "proto", e->proto, "kind", e->kind,
-			"detail", d ? d : json_object()));
+		json_array_append_new(c->out, ib_event_json(e));
 		return 0;
 	}
 	gmtime_r(&t, &tm);

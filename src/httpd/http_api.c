@@ -224,12 +224,7 @@ static void api_lease6(struct ib_http_req *rq, const char *arg)
 
 static int add_event(const struct ib_event *e, void *ctx)
 {
-	json_t *d = json_loads(e->detail, 0, NULL);
-
-	return json_array_append_new(ctx, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
-		"id", (json_int_t)e->id, "ts_us", (json_int_t)e->ts_us, "mac", e->mac,
-		"client_id", e->client_id, "uuid", e->uuid, "proto", e->proto, "kind", e->kind,
-		"detail", d ? d : json_object())) < 0 ? -ENOMEM : 0;
+	return json_array_append_new(ctx, ib_event_json(e)) < 0 ? -ENOMEM : 0;
 }
 
 static void api_events(struct ib_http_req *rq, const char *arg)
@@ -404,19 +399,19 @@ void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn f
 #define ITEM READ ", PUT, DELETE"
 
 static const struct api_route api_routes[] = {
-	{ "leases", api_leases, -1, READ },
-	{ "leases/*", api_lease, -1, READ },
+	{ "leases", api_leases, -1, READ, NULL },
+	{ "leases/*", api_lease, -1, READ, NULL },
 	{ "leases/*/release", NULL, -1, "POST", api_lease_release },
-	{ "leases6", api_leases6, -1, READ },
-	{ "leases6/*", api_lease6, -1, READ },
-	{ "events", api_events, -1, READ },
-	{ "profiles", api_profiles, IB_CONFIG_PROFILES, LIST },
-	{ "profiles/*", api_profile, IB_CONFIG_PROFILES, ITEM },
-	{ "groups", api_groups, IB_CONFIG_GROUPS, LIST },
-	{ "groups/*", api_group, IB_CONFIG_GROUPS, ITEM },
-	{ "machines", api_machines, IB_CONFIG_MACHINES, LIST },
-	{ "machines/*", api_machine, IB_CONFIG_MACHINES, ITEM },
-	{ "machines/*/plan", api_plan, -1, READ },
+	{ "leases6", api_leases6, -1, READ, NULL },
+	{ "leases6/*", api_lease6, -1, READ, NULL },
+	{ "events", api_events, -1, READ, NULL },
+	{ "profiles", api_profiles, IB_CONFIG_PROFILES, LIST, NULL },
+	{ "profiles/*", api_profile, IB_CONFIG_PROFILES, ITEM, NULL },
+	{ "groups", api_groups, IB_CONFIG_GROUPS, LIST, NULL },
+	{ "groups/*", api_group, IB_CONFIG_GROUPS, ITEM, NULL },
+	{ "machines", api_machines, IB_CONFIG_MACHINES, LIST, NULL },
+	{ "machines/*", api_machine, IB_CONFIG_MACHINES, ITEM, NULL },
+	{ "machines/*/plan", api_plan, -1, READ, NULL },
 };
 
 /* Matches path against pattern; *arg receives the "*" segment. */

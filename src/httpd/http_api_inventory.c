@@ -57,6 +57,9 @@ static int normal_key(enum ib_config_kind kind, const char *s, char out[KEY_LEN]
 	}
 	if (!s[0] || strlen(s) >= KEY_LEN)
 		return -EINVAL;	/* the loader refuses other bad names */
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return -EINVAL;	/* names are printable ASCII (and JSON strings) */
 	strcpy(out, s);
 	return 0;
 }

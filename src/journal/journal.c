@@ -112,8 +112,11 @@ static struct ib_event *queue_event(struct ib_journal *j, const struct ib_journa
 	if (who && who->client_id && who->client_id_len)
 		ib_hex_format(who->client_id, who->client_id_len, ev->client_id,
 			      sizeof(ev->client_id));
+	/* The uuid is a wire string (DHCP option 97, an HTTP query): stored
+	 * escaped, so the journal holds only printable ASCII there. */
 	if (who && who->uuid)
-		copy_str(ev->uuid, sizeof(ev->uuid), who->uuid);
+		ib_str_sanitize((const uint8_t *)who->uuid, strnlen(who->uuid, 64), ev->uuid,
+				sizeof(ev->uuid));
 	copy_str(ev->proto, sizeof(ev->proto), proto);
 	copy_str(ev->kind, sizeof(ev->kind), kind);
 	memcpy(ev->detail, "{}", 3);

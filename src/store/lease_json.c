@@ -18,6 +18,17 @@ const char *ib_lease_state_str(enum ib_lease_state s)
 	return "unknown";
 }
 
+json_t *ib_json_text(const char *s)
+{
+	char buf[1024];
+	json_t *j = json_string(s);
+
+	if (j)
+		return j;
+	ib_str_sanitize((const uint8_t *)s, strlen(s), buf, sizeof(buf));
+	return json_string(buf);
+}
+
 json_t *ib_lease4_json(const struct ib_lease4 *l)
 {
 	char ip[IB_IP4_STRLEN], net[IB_IP4_STRLEN], mac[IB_MAC_STRLEN], cid[512];
@@ -26,8 +37,9 @@ json_t *ib_lease4_json(const struct ib_lease4 *l)
 	ib_ip4_format(l->subnet, net);
 	ib_mac_format(l->hwaddr, l->hw_len, mac, sizeof(mac));
 	ib_hex_format(l->client_id, l->client_id_len, cid, sizeof(cid));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "address", ip,
-			 "subnet", net, "mac", mac, "client_id", cid, "hostname", l->hostname,
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "address", ip,
+			 "subnet", net, "mac", mac, "client_id", cid,
+			 "hostname", ib_json_text(l->hostname),
 			 "cltt", (json_int_t)l->cltt, "expires", (json_int_t)l->expires,
 			 "state", ib_lease_state_str(l->state));
 }
@@ -45,9 +57,22 @@ json_t *ib_lease6_json(const struct ib_lease6 *l)
 	if (l->has_mac)
 		ib_mac_format(l->mac, 6, mac, sizeof(mac));
 	ib_hex_format(l->duid, l->duid_len, duid, sizeof(duid));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "address", ip,
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:s}", "address", ip,
 			 "subnet", net, "mac", mac, "duid", duid, "iaid", (json_int_t)l->iaid,
-			 "hostname", l->hostname, "cltt", (json_int_t)l->cltt,
+			 "hostname", ib_json_text(l->hostname), "cltt", (json_int_t)l->cltt,
 			 "preferred", (json_int_t)l->preferred, "expires", (json_int_t)l->expires,
 			 "state", ib_lease_state_str(l->state));
+}
+
+json_t *ib_event_json(const struct ib_event *e)
+{
+	json_t *d = json_loads(e->detail, 0, NULL);
+
+	/* Rows may predate the journal's escaping, or come from elsewhere:
+	 * each text field alone, so one bad row never fails a listing. */
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", (json_int_t)e->id, "ts_us", (json_int_t)e->ts_us,
+			 "mac", ib_json_text(e->mac), "client_id", ib_json_text(e->client_id),
+			 "uuid", ib_json_text(e->uuid), "proto", ib_json_text(e->proto),
+			 "kind", ib_json_text(e->kind), "detail", d ? d : json_object());
 }
