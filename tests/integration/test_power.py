@@ -287,6 +287,7 @@ def test_redfish_tls_ca_file_and_explicit_insecure(lab, net, tmp_path, power_too
         redfish_bmc("unverified", 8443, scheme="https"),
         redfish_bmc("insecure", 8443, scheme="https", insecure=True)])
     rc, res, _, err = B.run_power(lab, srv, power_tool, secrets, bmcs, "status")
+    print(f"TLS without the CA: {res['unverified']['error']}")
     assert res["ca"]["ok"] and res["ca"]["state"] == "off", res
     assert res["insecure"]["ok"], res
     assert not res["unverified"]["ok"], res

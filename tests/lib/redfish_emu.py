@@ -283,6 +283,9 @@ def make_handler(bmc: Bmc):
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(data)))
+            # one request per connection: clients (curl, requests) reconnect,
+            # and no keep-alive reuse can meet a connection being closed
+            self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
             self._status = status
