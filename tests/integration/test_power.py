@@ -124,11 +124,25 @@ def test_ipmi_boot_override_and_power_script(lab, net, tmp_path, power_tool, sec
     go("on")
     assert go("status")["state"] == "on"
     go("disk_once")
+    go("soft")
     go("off")
     assert go("status")["state"] == "off"
     calls = sim.calls.read_text().splitlines()
     # ipmi_sim's names for the devices: 1 (PXE) "pxe", 2 (disk) "default"
-    assert calls == ["boot pxe", "power 1", "boot default", "power 0"], calls
+    assert calls == ["boot pxe", "power 1", "boot default", "shutdown 1", "power 0"], calls
+
+
+def test_ipmi_sessions_in_parallel(lab, net, tmp_path, power_tool, secrets):
+    """Eight RMCP+ sessions at once to one BMC from eight workers: libfreeipmi
+    contexts on separate threads do not interfere."""
+    require_tool("ipmi_sim", "ss")
+    srv, bns = net
+    B.IpmiSim(lab, bns, BMC_IP, tmp_path / "sim", USER, PASSWORD, mode="script").start()
+    bmcs = B.write_bmcs(tmp_path / "bmcs.json", [ipmi_bmc(f"n{i}") for i in range(8)])
+    rc, res, summary, err = B.run_power(lab, srv, power_tool, secrets, bmcs, "status")
+    print(f"8 IPMI sessions at once: {summary['wall_ms']} ms")
+    assert rc == 0, (res, err)
+    assert len(res) == 8 and all(r["state"] == "off" for r in res.values()), res
 
 
 def test_ipmi_wrong_password_and_missing_suite(lab, net, tmp_path, power_tool, secrets):
