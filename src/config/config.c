@@ -171,6 +171,8 @@ void ib_config_free(struct ib_config *cfg)
 	if (!cfg)
 		return;
 	free_http(&cfg->http);
+	free(cfg->lifecycle.agent_kernel);
+	free(cfg->lifecycle.agent_initrd);
 	free_inventory(cfg);
 	free(cfg->path);
 	free(cfg->server.state_dir);

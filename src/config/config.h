@@ -284,6 +284,20 @@ struct ib_http_config {
 	enum ib_machine_auth_mode machine_auth;	/* http.machine_auth, default strict */
 };
 
+/*
+ * The machine lifecycle (issue #12; docs/LIFECYCLE.md): machines with no
+ * inventory entry are tracked in the store from their first boot script
+ * fetch and boot the agent until they are allocated.  Off without a
+ * lifecycle section: then every machine boots as its group says.
+ */
+struct ib_lifecycle_config {
+	bool enabled;			/* default: the section is present */
+	bool auto_discover;		/* an unknown machine's first script fetch makes
+					 * it "discovered" (default true) */
+	char *agent_kernel;		/* path under http.assets (agent/vmlinuz) */
+	char *agent_initrd;		/* path under http.assets (agent/initrd.img) */
+};
+
 /* What a profile boots. */
 enum ib_boot_mode {
 	IB_BOOT_KERNEL,			/* kernel + initrds + args over HTTP */
@@ -374,6 +388,7 @@ struct ib_config {
 	struct ib_tftp_config tftp;
 	struct ib_journal_config journal;
 	struct ib_http_config http;
+	struct ib_lifecycle_config lifecycle;
 	struct ib_profile *profiles;
 	size_t n_profiles;
 	struct ib_group *groups;	/* in file order */

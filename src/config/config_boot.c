@@ -69,6 +69,26 @@ static const char *asset_problem(const char *s)
 	return NULL;
 }
 
+int ib_cfg_check_lifecycle(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
+{
+	struct ib_lifecycle_config *l = obj;
+	const char *problem = NULL;
+
+	if (!l->agent_kernel && !(l->agent_kernel = strdup("agent/vmlinuz")))
+		return ib_cfg_fail_nomem(w->err);
+	if (!l->agent_initrd && !(l->agent_initrd = strdup("agent/initrd.img")))
+		return ib_cfg_fail_nomem(w->err);
+	/* the agent is served from http.assets: no URL, no '..' */
+	if (is_url(l->agent_kernel) || (problem = asset_problem(l->agent_kernel)))
+		return ib_cfg_fail_in(w, map, NULL, 0, "agent_kernel", "%s",
+				      problem ? problem : "must be a path under http.assets");
+	problem = NULL;
+	if (is_url(l->agent_initrd) || (problem = asset_problem(l->agent_initrd)))
+		return ib_cfg_fail_in(w, map, NULL, 0, "agent_initrd", "%s",
+				      problem ? problem : "must be a path under http.assets");
+	return 0;
+}
+
 /* A kernel arg is one word (a template): no blanks, nothing that ends or
  * chains the command line. */
 static const char *arg_problem(const char *s)

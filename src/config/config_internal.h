@@ -169,6 +169,9 @@ int ib_cfg_fail_in(struct ib_cfg_walk *w, const struct ib_ynode *base,
 bool ib_cfg_name_ok(const char *s);
 /* Checks one profile after its keys are read: kernel, initrds and args. */
 int ib_cfg_check_profile(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
+/* The lifecycle section: the agent's kernel and initrd (defaults
+ * agent/vmlinuz and agent/initrd.img) are paths under http.assets. */
+int ib_cfg_check_lifecycle(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
 /*
  * The HTTP boot service across sections, once everything is read: resolves
  * http's directories against the config file's, derives base_url, checks

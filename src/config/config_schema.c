@@ -720,6 +720,27 @@ static const struct ib_cfg_field http_fields[] = {
 static const struct ib_cfg_section http_section =
 	SECTION(http_fields, .init = http_init);
 
+/* A lifecycle section turns the lifecycle on; unknown machines are
+ * discovered unless it says not to. */
+static void lifecycle_init(void *obj)
+{
+	struct ib_lifecycle_config *l = obj;
+
+	l->enabled = true;
+	l->auto_discover = true;
+}
+
+#define L struct ib_lifecycle_config
+static const struct ib_cfg_field lifecycle_fields[] = {
+	FIELD(L, "enabled", F_BOOL, enabled),
+	FIELD(L, "auto_discover", F_BOOL, auto_discover),
+	FIELD(L, "agent_kernel", F_STRING, agent_kernel),
+	FIELD(L, "agent_initrd", F_STRING, agent_initrd),
+};
+#undef L
+static const struct ib_cfg_section lifecycle_section =
+	SECTION(lifecycle_fields, .init = lifecycle_init, .check = ib_cfg_check_lifecycle);
+
 static const char *const boot_mode_names[] = { "kernel", "local", NULL };
 static const char *const local_method_names[] = { "exit", "sanboot", NULL };
 /* In the order of enum ib_tpl_context. */
@@ -811,6 +832,7 @@ static const struct ib_cfg_field root_fields[] = {
 	FIELD(C, "tftp", F_SECTION, tftp, .sub = &tftp_section),
 	FIELD(C, "journal", F_SECTION, journal, .sub = &journal_section),
 	FIELD(C, "http", F_SECTION, http, .sub = &http_section),
+	FIELD(C, "lifecycle", F_SECTION, lifecycle, .sub = &lifecycle_section),
 	LIST(C, "profiles", F_MAP_LIST, profiles, n_profiles, IB_CFG_PROFILES_MAX,
 	     .sub = &profile_section),
 	LIST(C, "groups", F_MAP_LIST, groups, n_groups, IB_CFG_GROUPS_MAX, .sub = &group_section),

@@ -447,9 +447,18 @@ static bool method_allowed(const struct api_route *rt, enum evhttp_cmd_type m, b
 	return item ? m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE : m == EVHTTP_REQ_POST;
 }
 
+bool ib_httpd_api_authorized(struct ib_http_req *rq)
+{
+	return authorized(rq);
+}
+
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 {
 	char arg[IB_HTTP_PATH_MAX + 1] = "";
+
+	/* the machine lifecycle and the agent: http_lifecycle.c */
+	if (ib_httpd_lifecycle_api(rq, rest))
+		return;
 
 	for (size_t i = 0; i < IB_ARRAY_SIZE(api_routes); i++) {
 		const struct api_route *rt = &api_routes[i];

@@ -29,6 +29,7 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "boot/boot_lifecycle.h"
 #include "httpd/http_server_int.h"
 
 #define HTTP_HEADERS_MAX 16384		/* request line + headers; longer: 413 */
@@ -252,18 +253,25 @@ static void serve_script(struct ib_http_req *rq, const char *rest)
 	const struct ib_config *cfg = rq->srv->cfg;
 	char err[IB_BOOT_ERRLEN] = "";
 	struct ib_boot_plan plan;
+	enum ib_lc_state lc;
 	struct ib_facts f;
 	json_t *v;
 	int r;
 
 	if (plan_request(rq, &f, &plan) < 0)
 		return;
+	/* a machine in the lifecycle boots as its state says (issue #12) */
+	if (ib_httpd_lifecycle_plan(rq, &plan, &lc) < 0)
+		return;
 	if (!(v = ib_boot_values(cfg, &f, &plan)) || ib_httpd_add_private(rq, v, &plan) < 0) {
 		json_decref(v);
 		ib_httpd_text(rq, 500, "out of memory");
 		return;
 	}
-	r = ib_boot_render_script(cfg, &plan, v, &rq->srv->out, err);
+	if (lc != IB_LC_NONE)
+		r = ib_boot_lifecycle_render(cfg, lc, plan.profile, v, &rq->srv->out, err);
+	else
+		r = ib_boot_render_script(cfg, &plan, v, &rq->srv->out, err);
 	json_decref(v);
 	send_render(rq, r, err, "text/plain; charset=utf-8");
 }

@@ -17,6 +17,7 @@
 #include "http/http_url.h"
 #include "httpd/http_auth.h"
 #include "httpd/http_server.h"
+#include "inventory/lifecycle.h"
 
 #define IB_HTTPD_LISTEN_MAX 16		/* listen addresses */
 
@@ -98,6 +99,27 @@ int ib_httpd_assets_open(const char *dir);
 
 /* /api/v1/<rest>: rest is the decoded path after "/api/v1/". */
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest);
+/* ---- http_lifecycle.c ---- */
+
+/*
+ * The lifecycle's part of a script request (issue #12): for a machine
+ * with no inventory entry when lifecycle is on, finds (or discovers) its
+ * row, applies what the fetch means (allocated -> installing; installed:
+ * local-boot-ignored, then failed), and rewrites plan to its allocated
+ * profile; *ret_state is its state, IB_LC_NONE when the lifecycle does
+ * not apply (plan untouched).  0, or -errno with the reply sent.
+ */
+int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
+			    enum ib_lc_state *ret_state);
+/*
+ * /api/v1/<rest> when it is a lifecycle route (agent/..., lifecycle,
+ * machines/MAC/{lifecycle,accept,allocate,release,retire,reset}): answers
+ * and returns true; else false and nothing is sent.
+ */
+bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest);
+/* Whether rq carries the API's bearer token (or the API needs none). */
+bool ib_httpd_api_authorized(struct ib_http_req *rq);
+
 /* ---- http_api_inventory.c ---- */
 
 /* POST (arg NULL), PUT or DELETE of an inventory object; authorized. */

@@ -124,4 +124,16 @@ int ib_lifecycle_discover(struct ib_store *s, const char *mac, const char *by,
 int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m,
 			    int64_t now_us, struct ib_machine_state *ret);
 
+/* ---- lifecycle_json.c ---- */
+
+/*
+ * The JSON shape of a machine's lifecycle row, for the API and the CLI:
+ * {"mac", "nics", "state", "version", "profile", "failure": {"step",
+ * "reason"} or null, "local_boots", "created_us", "updated_us",
+ * "since_us", "report"}; report is the stored report's text parsed
+ * (NULL or unparsable: null).  A new reference, or NULL on ENOMEM.
+ */
+struct json_t;
+struct json_t *ib_lifecycle_json(const struct ib_machine_state *m, const char *report);
+
 #endif

@@ -1,0 +1,450 @@
+/*
+ * The machine lifecycle in the HTTP shell (issue #12): what a lifecycle
+ * machine's boot script is, the operator's moves and reads under
+ * /api/v1/machines/MAC/..., and the agent's endpoints (docs/AGENT.md).
+ * The moves are inventory/lifecycle.c's table, applied with
+ * compare-and-set by lifecycle_store.c; the scripts are
+ * boot/boot_lifecycle.c's.  This file gathers facts, applies, answers.
+ *
+ *   POST /api/v1/machines/MAC/{accept,allocate,release,retire,reset}
+ *        API token; allocate takes {"profile": P}; 409 with "state" when
+ *        the move is not allowed from the current state (or another
+ *        writer moved it first); ?by=cli journals the CLI as the cause
+ *   GET  /api/v1/machines/MAC/lifecycle, /api/v1/lifecycle   API token
+ *   POST /api/v1/agent/report, GET /api/v1/agent/instruction?mac=M,
+ *   POST /api/v1/agent/progress    the machine's own token (Bearer or
+ *        ?token=) or its address (http_auth.c's facts); another
+ *        machine's MAC: 403
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <openssl/crypto.h>
+
+#include "boot/boot_lifecycle.h"
+#include "common/util.h"
+#include "httpd/http_server_int.h"
+#include "inventory/lifecycle.h"
+#include "store/store.h"
+
+#define AGENT_POLL_MS 5000		/* "none": ask again after this */
+
+static void fail(struct ib_http_req *rq, int status, const char *msg)
+{
+	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
+}
+
+static const struct ib_profile *find_profile(const struct ib_config *cfg, const char *name)
+{
+	for (size_t i = 0; name && name[0] && i < cfg->n_profiles; i++)
+		if (strcmp(cfg->profiles[i].name, name) == 0)
+			return &cfg->profiles[i];
+	return NULL;
+}
+
+/* ---- the boot script ---- */
+
+int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
+			    enum ib_lc_state *ret_state)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	struct ib_store *store = rq->srv->store;
+	struct ib_lifecycle_req lr = { .mac = rq->mac, .ev = IB_LC_EV_INSTALL, .by = "http" };
+	struct ib_machine_state m, n;
+	int64_t now = ib_now_us();
+	int r;
+
+	*ret_state = IB_LC_NONE;
+	/* machines of the inventory boot as their group says: no lifecycle */
+	if (!cfg->lifecycle.enabled || plan->machine || !rq->mac[0])
+		return 0;
+	r = ib_store_machine_get(store, rq->mac, &m);
+	if (r == -ENOENT && !cfg->lifecycle.auto_discover)
+		return 0;
+	if (r == -ENOENT)
+		r = ib_lifecycle_discover(store, rq->mac, "http", now, &m);
+	if (r < 0) {
+		ib_httpd_text(rq, 500, "internal error: the store failed (%s)", strerror(-r));
+		return r;
+	}
+	lr.now_us = now;
+	/* the installer's boot: allocated -> installing (once; a loser of the
+	 * compare-and-set gets the state that won) */
+	n = m;
+	if (m.state == IB_LC_ALLOCATED && ib_lifecycle_apply(store, &lr, &n) != -EIO)
+		m = n;
+	else if (m.state == IB_LC_INSTALLED && ib_lifecycle_local_boot(store, &m, now, &n) == 0)
+		m = n;
+	memset(plan, 0, sizeof(*plan));
+	if (ib_boot_lifecycle_kind((enum ib_lc_state)m.state, NULL) != IB_LC_BOOT_AGENT)
+		plan->profile = find_profile(cfg, m.profile);
+	snprintf(plan->why, sizeof(plan->why), "lifecycle: %s",
+		 ib_lc_state_name((enum ib_lc_state)m.state));
+	rq->group = NULL;
+	rq->profile = plan->profile ? plan->profile->name : NULL;
+	*ret_state = (enum ib_lc_state)m.state;
+	return 0;
+}
+
+/* ---- request bodies and credentials ---- */
+
+/* The body as a JSON object of at most cap bytes; else the reply is sent. */
+static json_t *body_object(struct ib_http_req *rq, size_t cap)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(rq->req);
+	size_t len = evbuffer_get_length(in);
+	json_t *v;
+
+	if (len > cap) {
+		fail(rq, 413, "the body is too large");
+		return NULL;
+	}
+	v = len ? json_loadb((const char *)evbuffer_pullup(in, -1), len,
+			     JSON_REJECT_DUPLICATES, NULL) : json_object();
+	if (!json_is_object(v)) {
+		json_decref(v);
+		fail(rq, 400, "the body is not a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * Authorizes an agent request about MAC mac: the machine's token in
+ * "Authorization: Bearer", else http_auth.c's facts (its address, or
+ * ?token=).  0, or -EACCES with the 403 sent.  Another machine's token
+ * or address is refused: an agent speaks only for its own machine.
+ */
+static int agent_auth(struct ib_http_req *rq, const char *mac)
+{
+	const char *h = ib_httpd_req_header(rq, "Authorization");
+
+	snprintf(rq->mac, sizeof(rq->mac), "%s", mac);
+	if (h && strncasecmp(h, "Bearer ", 7) == 0 &&
+	    ib_httpd_machine_token_ok(rq->srv->machine_secret, mac, h + 7)) {
+		rq->auth = "token";
+		rq->authorized = true;
+		return 0;
+	}
+	if (ib_httpd_authorize(rq) < 0)
+		return -EACCES;		/* 403 sent, with the reason */
+	if (!rq->authorized) {		/* machine_auth: off serves anyone; not here */
+		ib_httpd_text(rq, 403, "forbidden: not this machine's token or address");
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* The MAC member of an agent body in normal form; else 400 is sent. */
+static int body_mac(struct ib_http_req *rq, json_t *body, char mac[IB_HTTP_MAC_STRLEN])
+{
+	const char *s = json_string_value(json_object_get(body, "mac"));
+
+	if (!s || ib_http_mac_normalize(s, mac) < 0) {
+		fail(rq, 400, "mac is missing or not a MAC address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the agent ---- */
+
+/* Adds the NICs of a report to machine id (another machine's: ignored). */
+static void add_report_nics(struct ib_store *s, int64_t id, json_t *report, int64_t now)
+{
+	char mac[IB_HTTP_MAC_STRLEN];
+	size_t i;
+	json_t *nic;
+
+	json_array_foreach(json_object_get(report, "nics"), i, nic) {
+		const char *t = json_string_value(json_object_get(nic, "mac"));
+
+		if (i >= IB_MACHINE_NICS_MAX)
+			break;
+		if (t && ib_http_mac_normalize(t, mac) == 0)
+			ib_store_machine_add_nic(s, id, mac, now);
+	}
+}
+
+static void agent_report(struct ib_http_req *rq)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	struct ib_store *s = rq->srv->store;
+	char mac[IB_HTTP_MAC_STRLEN], *text = NULL;
+	struct ib_machine_state m;
+	int64_t now = ib_now_us();
+	json_t *body = body_object(rq, IB_MACHINE_REPORT_MAX);
+	int r;
+
+	if (!body || body_mac(rq, body, mac) < 0 || agent_auth(rq, mac) < 0)
+		goto out;
+	r = ib_store_machine_get(s, mac, &m);
+	if (r == -ENOENT && cfg->lifecycle.enabled && cfg->lifecycle.auto_discover)
+		r = ib_lifecycle_discover(s, mac, "agent", now, &m);
+	if (r == -ENOENT) {
+		fail(rq, 404, "this machine is not in the lifecycle");
+		goto out;
+	}
+	/* stored as we re-serialise it: compact, duplicate keys refused */
+	text = r == 0 ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (r == 0)
+		r = text ? ib_store_machine_report_put(s, m.id, text) : -ENOMEM;
+	if (r < 0) {
+		fail(rq, r == -E2BIG ? 413 : 500, "cannot store the report");
+		goto out;
+	}
+	add_report_nics(s, m.id, body, now);
+	ib_httpd_send(rq, 204, 0);
+out:
+	free(text);
+	json_decref(body);
+}
+
+/* The instruction for machine m (see docs/AGENT.md "What the daemon
+ * should do"); a destructive one moves the state first, so it is handed
+ * out once. */
+static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state *m)
+{
+	struct ib_lifecycle_req lr = { .mac = m->mac, .ev = IB_LC_EV_WIPE, .by = "agent",
+				       .now_us = ib_now_us() };
+	struct ib_machine_state n;
+	char id[32];
+
+	if (!m->has_report)
+		return json_pack("{s:s, s:i}", "action", "none", "poll_ms", AGENT_POLL_MS);
+	switch (m->state) {
+	case IB_LC_ACCEPTED:
+	case IB_LC_RELEASING:
+		if (ib_lifecycle_apply(rq->srv->store, &lr, &n) < 0)
+			break;
+		snprintf(id, sizeof(id), "wipe-%lld", (long long)n.version);
+		return json_pack("{s:s, s:s}", "action", "wipe", "id", id);
+	case IB_LC_READY:
+	case IB_LC_RETIRED:
+		return json_pack("{s:s}", "action", "wait");
+	case IB_LC_ALLOCATED:
+		/* the next netboot is the installer's (ib_httpd_lifecycle_plan) */
+		return json_pack("{s:s}", "action", "reboot");
+	default:
+		break;
+	}
+	return json_pack("{s:s, s:i}", "action", "none", "poll_ms", AGENT_POLL_MS);
+}
+
+static void agent_instruction(struct ib_http_req *rq)
+{
+	const char *q = ib_http_url_param(rq->url, "mac");
+	char mac[IB_HTTP_MAC_STRLEN];
+	struct ib_machine_state m;
+	int r;
+
+	if (!q || ib_http_mac_normalize(q, mac) < 0) {
+		fail(rq, 400, "mac is missing or not a MAC address");
+		return;
+	}
+	if (agent_auth(rq, mac) < 0)
+		return;
+	r = ib_store_machine_get(rq->srv->store, mac, &m);
+	if (r == -ENOENT)
+		ib_httpd_json(rq, 200, json_pack("{s:s, s:i}", "action", "none",
+						 "poll_ms", AGENT_POLL_MS));
+	else if (r < 0)
+		fail(rq, 500, "the store failed");
+	else
+		ib_httpd_json(rq, 200, instruction(rq, &m));
+}
+
+/* The event a progress report means in state, or -1 for none. */
+static int progress_event(int state, const char *step, const char *status)
+{
+	bool wipe = strcmp(step, "wipe") == 0 || strncmp(step, "wipe:", 5) == 0;
+	bool install = strncmp(step, "install:", 8) == 0;
+
+	if (strcmp(status, "failed") == 0 &&
+	    ((wipe && state == IB_LC_WIPING) || (install && state == IB_LC_INSTALLING) ||
+	     (strcmp(step, "instruction") == 0 && state == IB_LC_INSTALLING)))
+		return IB_LC_EV_FAIL;
+	if (strcmp(status, "ok") != 0)
+		return -1;
+	if (strcmp(step, "wipe") == 0 && state == IB_LC_WIPING)
+		return IB_LC_EV_WIPED;
+	if (install && state == IB_LC_INSTALLING)
+		return IB_LC_EV_INSTALLED;
+	return -1;
+}
+
+static void agent_progress(struct ib_http_req *rq)
+{
+	char mac[IB_HTTP_MAC_STRLEN], step[IB_MACHINE_STEP_MAX], why[IB_MACHINE_REASON_MAX];
+	struct ib_lifecycle_req lr = { .mac = mac, .by = "agent", .now_us = ib_now_us(),
+				       .fail_step = step, .fail_reason = why };
+	struct ib_machine_state m;
+	json_t *body = body_object(rq, 16384);
+	const char *st, *status, *err;
+	int ev;
+
+	if (!body || body_mac(rq, body, mac) < 0 || agent_auth(rq, mac) < 0)
+		goto out;
+	st = json_string_value(json_object_get(body, "step"));
+	status = json_string_value(json_object_get(body, "status"));
+	err = json_string_value(json_object_get(body, "error"));
+	if (!st || !status) {
+		fail(rq, 400, "step and status are required");
+		goto out;
+	}
+	ib_str_sanitize((const uint8_t *)st, strlen(st), step, sizeof(step));
+	ib_str_sanitize((const uint8_t *)(err ? err : ""), err ? strlen(err) : 0, why,
+			sizeof(why));
+	if (ib_store_machine_get(rq->srv->store, mac, &m) == 0 &&
+	    (ev = progress_event(m.state, step, status)) >= 0) {
+		lr.ev = (enum ib_lc_event)ev;
+		/* a refusal or a lost race: the state already moved on */
+		ib_lifecycle_apply(rq->srv->store, &lr, NULL);
+	}
+	ib_httpd_send(rq, 204, 0);
+out:
+	json_decref(body);
+}
+
+/* ---- the operator ---- */
+
+/* Reads the machine of mac with its report: 0, else the reply is sent. */
+static json_t *machine_json(struct ib_http_req *rq, const struct ib_machine_state *m)
+{
+	char *report = NULL;
+	json_t *o;
+
+	if (m->has_report && (report = malloc(IB_MACHINE_REPORT_MAX + 1)) &&
+	    ib_store_machine_report_get(rq->srv->store, m->id, report,
+					IB_MACHINE_REPORT_MAX + 1) < 0) {
+		free(report);
+		report = NULL;
+	}
+	o = ib_lifecycle_json(m, report);
+	free(report);
+	return o;
+}
+
+static void op_show(struct ib_http_req *rq, const char *mac)
+{
+	struct ib_machine_state m;
+	int r = ib_store_machine_get(rq->srv->store, mac, &m);
+
+	if (r == -ENOENT)
+		fail(rq, 404, "this machine is not in the lifecycle");
+	else if (r < 0)
+		fail(rq, 500, "the store failed");
+	else
+		ib_httpd_json(rq, 200, machine_json(rq, &m));
+}
+
+static int add_machine(const struct ib_machine_state *m, void *ctx)
+{
+	return json_array_append_new(ctx, ib_lifecycle_json(m, NULL)) < 0 ? -ENOMEM : 0;
+}
+
+static void op_list(struct ib_http_req *rq)
+{
+	json_t *a = json_array();
+
+	if (!a || ib_store_machine_foreach(rq->srv->store, add_machine, a) < 0) {
+		json_decref(a);
+		fail(rq, 500, "cannot read the machines");
+		return;
+	}
+	ib_httpd_json(rq, 200, a);
+}
+
+static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev)
+{
+	const char *by = ib_http_url_param(rq->url, "by");
+	struct ib_lifecycle_req lr = { .mac = mac, .ev = ev, .now_us = ib_now_us(),
+				       .by = by && strcmp(by, "cli") == 0 ? "cli" : "api" };
+	struct ib_machine_state m;
+	json_t *body = NULL;
+	int r;
+
+	if (!rq->srv->token.set) {
+		fail(rq, 403, "API writes need http.api_token_file");
+		return;
+	}
+	if (ev == IB_LC_EV_ALLOCATE) {
+		if (!(body = body_object(rq, 4096)))
+			return;
+		lr.profile = json_string_value(json_object_get(body, "profile"));
+		if (!find_profile(rq->srv->cfg, lr.profile)) {
+			json_decref(body);
+			fail(rq, 422, "allocate needs {\"profile\": P} naming a profile");
+			return;
+		}
+	}
+	r = ib_lifecycle_apply(rq->srv->store, &lr, &m);
+	json_decref(body);
+	if (r == -ENOENT)
+		fail(rq, 404, "this machine is not in the lifecycle");
+	else if (r == -EPERM || r == -EEXIST)
+		ib_httpd_json(rq, 409, json_pack("{s:s, s:s, s:s}",
+			"error", r == -EPERM ? "not allowed from the current state"
+					     : "another request moved the machine first",
+			"state", ib_lc_state_name((enum ib_lc_state)m.state),
+			"event", ib_lc_event_name(ev)));
+	else if (r < 0)
+		fail(rq, 500, "the store failed");
+	else
+		ib_httpd_json(rq, 200, machine_json(rq, &m));
+}
+
+/* ---- routing ---- */
+
+bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
+{
+	char mac[IB_HTTP_MAC_STRLEN], seg[24], verb[24];
+	bool post = rq->method == EVHTTP_REQ_POST;
+	bool get = rq->method == EVHTTP_REQ_GET || rq->method == EVHTTP_REQ_HEAD;
+	enum ib_lc_event ev;
+	int n = 0;
+
+	if (strncmp(rest, "agent/", 6) == 0) {
+		const char *what = rest + 6;
+
+		if (strcmp(what, "report") == 0 && post)
+			agent_report(rq);
+		else if (strcmp(what, "progress") == 0 && post)
+			agent_progress(rq);
+		else if (strcmp(what, "instruction") == 0 && get)
+			agent_instruction(rq);
+		else if (!strcmp(what, "report") || !strcmp(what, "progress") ||
+			 !strcmp(what, "instruction"))
+			fail(rq, 405, "method not allowed");
+		else
+			fail(rq, 404, "no such API endpoint");
+		return true;
+	}
+	if (strcmp(rest, "lifecycle") != 0 &&
+	    (sscanf(rest, "machines/%23[^/]/%23[a-z]%n", seg, verb, &n) != 2 || rest[n] ||
+	     (strcmp(verb, "lifecycle") && ib_lc_event_parse(verb, &ev) < 0)))
+		return false;
+	if (!ib_httpd_api_authorized(rq)) {
+		ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
+		fail(rq, 401, "a valid bearer token is required");
+	} else if (strcmp(rest, "lifecycle") == 0) {
+		get ? op_list(rq) : fail(rq, 405, "method not allowed");
+	} else if (ib_http_mac_normalize(seg, mac) < 0) {
+		fail(rq, 400, "not a MAC address");
+	} else if (strcmp(verb, "lifecycle") == 0) {
+		get ? op_show(rq, mac) : fail(rq, 405, "method not allowed");
+	} else if (ev != IB_LC_EV_ACCEPT && ev != IB_LC_EV_ALLOCATE && ev != IB_LC_EV_RELEASE &&
+		   ev != IB_LC_EV_RETIRE && ev != IB_LC_EV_RESET) {
+		return false;		/* the agent's events are not the operator's */
+	} else if (!post) {
+		ib_httpd_header(rq, "Allow", "POST");
+		fail(rq, 405, "method not allowed");
+	} else {
+		op_move(rq, mac, ev);
+	}
+	return true;
+}

@@ -1,0 +1,278 @@
+"""The machine lifecycle, daemon side (issue #12): states in the store,
+the boot script each state gets, the operator's moves over the REST API,
+and the agent's endpoints (docs/AGENT.md) with curl as the agent.
+
+    ns m1:   eth0 M1 198.18.0.60   a machine with no inventory entry
+    ns m2:   eth0 M2 198.18.0.61   another one (the "other machine")
+                 \\   |
+    ns srv:  br0 198.18.0.1/24     ironbootd, dhcp4 proxy mode: the
+                                   neighbour entry authorizes each machine
+
+  test_cycle               discovered -> accepted -> wiping -> ready ->
+        allocated -> installing -> installed -> (local boot ignored, then
+        failed) -> reset; the script of each state; 409s with the state
+  test_agent_auth          the agent's token or address, never another
+        machine's (403); none without a report
+  test_inventory_machine   a machine of the config file netboots as its
+        group says, outside the lifecycle
+  test_auto_discover_off   lifecycle.auto_discover: false leaves unknown
+        machines out
+
+Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_lifecycle.py -v
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import netlab
+
+SRV4 = "198.18.0.1"
+M1_4, M2_4 = "198.18.0.60", "198.18.0.61"
+PORT = 8080
+BASE = f"http://{SRV4}:{PORT}"
+M1 = "52:54:00:00:cc:01"
+M2 = "52:54:00:00:cc:02"
+INV = "52:54:00:00:cc:09"           # in the config file's machines
+API_TOKEN = "api-token-for-lifecycle"
+
+CONFIG = """\
+server: {{ state_dir: {state}, log_level: info }}
+dhcp4:
+  mode: proxy
+  interfaces: [br0]
+dhcp6: {{ enabled: false }}
+tftp: {{ enabled: false }}
+http:
+  listen: [{srv4}]
+  port: {port}
+  base_url: http://{srv4}:{port}
+  assets: {assets}
+  api_token_file: {token}
+lifecycle:
+  auto_discover: {auto}
+profiles:
+  - name: debian
+    kernel: debian/linux
+    initrd: [debian/initrd.gz]
+    args: [auto=true]
+    local_method: sanboot         # once installed, its disk by sanboot
+  - name: disky
+    boot: local
+groups:
+  - {{ name: default, profile: disky }}
+machines:
+  - mac: "{inv}"
+    hostname: inv1
+"""
+
+
+class LcLab:
+    def __init__(self, lab, tmp: Path, auto: bool = True, inv: str = INV):
+        if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
+            pytest.fail(f"ironbootd not built in {netlab.build_dir()}")
+        netlab.require_tool("curl")
+        self.lab, self.tmp, self.n = lab, tmp, 0
+        self.srv, self.m1, self.m2 = lab.netns("srv"), lab.netns("m1"), lab.netns("m2")
+        ports = []
+        for ns, port, mac, addr in ((self.m1, "pm1", M1, M1_4), (self.m2, "pm2", M2, M2_4)):
+            lab.veth(self.srv, port, ns, "eth0", up=False)
+            lab.set_mac(ns, "eth0", mac)
+            lab.up(ns, "eth0")
+            lab.addr(ns, "eth0", f"{addr}/24")
+            ports.append(port)
+        lab.bridge(self.srv, "br0", ports)
+        lab.addr(self.srv, "br0", f"{SRV4}/24")
+        (tmp / "assets").mkdir()
+        (tmp / "token").write_text(API_TOKEN + "\n")
+        self.cfg = tmp / "ironboot.yaml"
+        self.cfg.write_text(CONFIG.format(
+            state=tmp / "state", srv4=SRV4, port=PORT, assets=tmp / "assets",
+            token=tmp / "token", auto="true" if auto else "false", inv=inv))
+        self.d = netlab.Daemon(lab, self.srv, self.cfg).start(timeout=20)
+
+    def curl(self, ns: str, url: str, *extra: str) -> tuple[int, str]:
+        self.n += 1
+        out = self.tmp / f"body{self.n}"
+        p = self.lab.run(ns, ["curl", "-sS", "-g", "--max-time", "20", "-o", str(out),
+                              "-w", "%{http_code}", *extra, url], timeout=40)
+        assert p.returncode == 0, f"curl {url}: {p.stderr}"
+        return int(p.stdout), out.read_text() if out.exists() else ""
+
+    def api(self, path: str, method: str = "GET", body=None) -> tuple[int, object]:
+        extra = ["-H", f"Authorization: Bearer {API_TOKEN}", "-X", method]
+        if body is not None:
+            extra += ["-H", "Content-Type: application/json", "--data-binary",
+                      json.dumps(body)]
+        st, text = self.curl(self.srv, f"{BASE}/api/v1/{path}", *extra)
+        return st, json.loads(text) if text.strip() else None
+
+    def state(self, mac: str) -> str:
+        st, m = self.api(f"machines/{mac}/lifecycle")
+        assert st == 200, m
+        return m["state"]
+
+    def script(self, ns: str, mac: str) -> str:
+        st, s = self.curl(ns, f"{BASE}/boot.ipxe?mac={mac}")
+        assert st == 200, s
+        return s
+
+    def agent(self, ns: str, path: str, token: str, body=None) -> tuple[int, object]:
+        extra = ["-H", f"Authorization: Bearer {token}"]
+        if body is not None:
+            extra += ["-X", "POST", "-H", "Content-Type: application/json",
+                      "--data-binary", json.dumps(body)]
+        st, text = self.curl(ns, f"{BASE}/api/v1/agent/{path}", *extra)
+        try:
+            return st, json.loads(text) if text.strip() else None
+        except json.JSONDecodeError:
+            return st, text
+
+    def events(self, mac: str) -> list[dict]:
+        st, v = self.api(f"events?mac={mac}&proto=machine&limit=1000")
+        assert st == 200, v
+        return v
+
+
+def agent_line(script: str) -> dict:
+    """The ib.* keys of the agent's kernel line."""
+    kernel = [ln for ln in script.splitlines() if ln.startswith("kernel ")]
+    assert kernel, script
+    return dict(w.split("=", 1) for w in kernel[0].split() if w.startswith("ib."))
+
+
+def report(mac: str) -> dict:
+    return {"agent_version": "0.1.0", "mac": mac, "mode": "discover",
+            "system": {"vendor": "QEMU", "serial": None}, "memory": {"total_bytes": 1 << 29},
+            "disks": [{"name": "vda", "size_bytes": 1 << 26}],
+            "nics": [{"name": "eth0", "mac": mac}, {"name": "eth1", "mac": "52:54:00:00:cc:71"}],
+            "bmc": None}
+
+
+def test_cycle(lab, tmp_path):
+    ll = LcLab(lab, tmp_path)
+    # first script fetch: discovered, the agent in discover mode
+    s = ll.script(ll.m1, M1)
+    ib = agent_line(s)
+    assert s.startswith("#!ipxe\n"), s
+    assert f"kernel {BASE}/assets/agent/vmlinuz " in s, s
+    assert f"initrd --name agent.img {BASE}/assets/agent/initrd.img" in s, s
+    assert ib["ib.mode"] == "discover" and ib["ib.mac"] == M1 and ib["ib.server"] == BASE, ib
+    token = ib["ib.token"]
+    assert re.fullmatch(r"[0-9a-f]{32}", token), ib
+    assert ll.state(M1) == "discovered"
+    # the agent: no report yet -> none; the report is stored and shown
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert st == 200 and ins["action"] == "none", ins
+    st, _ = ll.agent(ll.m1, "report", token, report(M1))
+    assert st == 204
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["report"]["disks"][0]["name"] == "vda" and m["report"]["mac"] == M1, m
+    assert m["nics"] == [M1, "52:54:00:00:cc:71"], m
+    # discovered cannot be released: 409 names the state
+    st, v = ll.api(f"machines/{M1}/release", "POST")
+    assert st == 409 and v["state"] == "discovered", v
+    # accept (as the CLI would: ?by=cli) -> wipe mode, and a wipe handed out once
+    st, v = ll.api(f"machines/{M1}/accept?by=cli", "POST")
+    assert st == 200 and v["state"] == "accepted", v
+    st, v = ll.api(f"machines/{M1}/accept", "POST")
+    assert st == 409 and v["state"] == "accepted", v
+    assert agent_line(ll.script(ll.m1, M1))["ib.mode"] == "wipe"
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert st == 200 and ins["action"] == "wipe", ins
+    assert ll.state(M1) == "wiping"
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert ins["action"] == "none", ins
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "wipe:vda",
+                                                 "status": "ok", "bytes": 1})
+    assert st == 204 and ll.state(M1) == "wiping"
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "wipe", "status": "ok"})
+    assert st == 204 and ll.state(M1) == "ready"
+    assert agent_line(ll.script(ll.m1, M1))["ib.mode"] == "wait"
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert ins["action"] == "wait", ins
+    # allocate: an unknown profile is refused, then the installer
+    st, v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "nope"})
+    assert st == 422, v
+    st, v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "debian"})
+    assert st == 200 and v["state"] == "allocated" and v["profile"] == "debian", v
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert ins["action"] == "reboot", ins
+    s = ll.script(ll.m1, M1)
+    assert f"kernel {BASE}/assets/debian/linux auto=true" in s, s
+    assert ll.state(M1) == "installing"
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
+                                                 "status": "ok"})
+    assert ll.state(M1) == "installed"
+    # installed: its disk (the profile's sanboot); a netboot is journalled, a
+    # second one fails the machine
+    s = ll.script(ll.m1, M1)
+    assert "sanboot --no-describe --drive 0x80" in s and "kernel" not in s, s
+    assert ll.state(M1) == "installed"
+    ign = [e for e in ll.events(M1) if e["kind"] == "local-boot-ignored"]
+    assert len(ign) == 1 and "since_install_s" in ign[0]["detail"], ign
+    ll.script(ll.m1, M1)
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["state"] == "failed" and m["failure"]["step"] == "local-boot", m
+    st, v = ll.api(f"machines/{M1}/release", "POST")
+    assert st == 409 and v["state"] == "failed", v
+    st, v = ll.api(f"machines/{M1}/reset", "POST")
+    assert st == 200 and v["state"] == "discovered" and v["profile"] is None, v
+    # every move journalled, with who caused it
+    by = [(e["kind"], e["detail"]["by"]) for e in ll.events(M1)]
+    assert by[:4] == [("discovered", "http"), ("accept", "cli"), ("wipe", "agent"),
+                      ("wiped", "agent")], by
+    assert ("allocate", "api") in by and ("install", "http") in by, by
+    assert ("installed", "agent") in by and ("reset", "api") in by, by
+    st, rows = ll.api("lifecycle")
+    assert st == 200 and [r["mac"] for r in rows] == [M1], rows
+
+
+def test_agent_auth(lab, tmp_path):
+    ll = LcLab(lab, tmp_path)
+    t1 = agent_line(ll.script(ll.m1, M1))["ib.token"]
+    t2 = agent_line(ll.script(ll.m2, M2))["ib.token"]
+    assert t1 != t2
+    # m2, with its own token and from its own address, reports for m1: 403
+    st, body = ll.agent(ll.m2, "report", t2, report(M1))
+    assert st == 403, body
+    st, body = ll.agent(ll.m2, f"instruction?mac={M1}", t2)
+    assert st == 403, body
+    st, body = ll.agent(ll.m2, "progress", t2, {"mac": M1, "step": "wipe", "status": "ok"})
+    assert st == 403, body
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["report"] is None, m
+    # m1's token works from anywhere (the server's own address here)
+    st, _ = ll.agent(ll.srv, "report", t1, report(M1))
+    assert st == 204
+    # m1's address alone (no token) authorizes m1
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", "")
+    assert st == 200 and ins["action"] == "none", ins
+    # operator routes need the API token
+    st, _ = ll.curl(ll.m1, f"{BASE}/api/v1/machines/{M1}/accept", "-X", "POST")
+    assert st == 401
+    assert ll.state(M1) == "discovered"
+
+
+def test_inventory_machine(lab, tmp_path):
+    ll = LcLab(lab, tmp_path, inv=M2)
+    s = ll.script(ll.m2, M2)
+    assert "exit" in s and "agent" not in s, s
+    st, v = ll.api(f"machines/{M2}/lifecycle")
+    assert st == 404, v
+    assert agent_line(ll.script(ll.m1, M1))["ib.mode"] == "discover"
+
+
+def test_auto_discover_off(lab, tmp_path):
+    ll = LcLab(lab, tmp_path, auto=False)
+    # an unknown machine boots as its group says, untracked
+    s = ll.script(ll.m1, M1)
+    assert "exit" in s and "agent" not in s, s
+    st, v = ll.api(f"machines/{M1}/lifecycle")
+    assert st == 404, v
+    st, v = ll.api(f"machines/{M1}/accept", "POST")
+    assert st == 404, v
