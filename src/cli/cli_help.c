@@ -98,7 +98,22 @@ static const struct cmd_help helps[] = {
 	  "  --platform P         iPXE ${platform}: pcbios or efi (default: from --arch)\n" },
 	{ "profiles", "what can be booted (inventory)", INVENTORY_HELP },
 	{ "groups", "which machines boot which profile (inventory)", INVENTORY_HELP },
-	{ "machines", "facts about machines, by MAC (inventory)", INVENTORY_HELP },
+	{ "machines", "machines by MAC: the inventory's and the lifecycle's",
+	  "usage: ironboot [--json] machines [list] [--state S]\n"
+	  "       ironboot machines show MAC\n"
+	  "       ironboot machines accept|release|retire|reset MAC\n"
+	  "       ironboot machines allocate PROFILE MAC\n"
+	  "\n"
+	  "Lists the inventory's machines (STATE -: they boot as their group says)\n"
+	  "and the lifecycle's (docs/LIFECYCLE.md): discovered, accepted, wiping,\n"
+	  "ready, allocated, installing, installed, releasing, failed, retired.\n"
+	  "--state S lists only those in S (none: the inventory's).  show prints\n"
+	  "the lifecycle row with the agent's last hardware report.  The moves go\n"
+	  "through the daemon's API (http.base_url, http.api_token_file); one the\n"
+	  "current state does not allow is refused (HTTP 409, naming the state).\n"
+	  "\n"
+	  "The inventory's machines (KIND is machines, NAME a MAC):\n"
+	  "\n" INVENTORY_HELP },
 	{ "help", "this help, or a command's: help COMMAND",
 	  "usage: ironboot help [COMMAND]\n"
 	  "       ironboot COMMAND --help\n"

@@ -250,6 +250,11 @@ static int cmd_write(const struct api_target *t, enum ib_config_kind kind,
 
 int ib_cli_api_post(const struct ib_config *cfg, const char *path)
 {
+	return ib_cli_api_post_body(cfg, path, "");
+}
+
+int ib_cli_api_post_body(const struct ib_config *cfg, const char *path, const char *body)
+{
 	struct api_target t = { .base = cfg->http.base_url,
 				.token_file = cfg->http.api_token_file };
 
@@ -257,7 +262,7 @@ int ib_cli_api_post(const struct ib_config *cfg, const char *path)
 		fprintf(stderr, "ironboot: no API address: set http.base_url\n");
 		return 2;
 	}
-	return api_call(&t, "POST", path, "");
+	return api_call(&t, "POST", path, body);
 }
 
 int ib_cli_inventory(const struct ib_config *cfg, enum ib_config_kind kind, bool json,

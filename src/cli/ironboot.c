@@ -31,6 +31,7 @@
 #include "cli/cli_help.h"
 #include "cli/explain.h"
 #include "cli/inventory_cmd.h"
+#include "cli/machines_cmd.h"
 #include "common/util.h"
 #include "config/config.h"
 #include "inventory/inventory.h"
@@ -79,6 +80,9 @@ static void usage(FILE *f)
 		"                             --cacert F)\n"
 		"  profiles|groups|machines create FILE|-    create\n"
 		"  profiles|groups|machines delete NAME      delete\n"
+		"  machines [--state S]       with the lifecycle state (STATE column)\n"
+		"  machines accept|release|retire|reset MAC, machines allocate PROFILE MAC\n"
+		"                             lifecycle moves, through the daemon's API\n"
 		"  help [COMMAND]             this, or what COMMAND does\n");
 }
 
@@ -427,6 +431,8 @@ int main(int argc, char **argv)
 		r = cmd_events(&c, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)
 		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
+	else if (strcmp(argv[0], "machines") == 0)
+		r = ib_cli_machines(c.cfg, c.store, c.json, argc, argv);
 	else if (ib_config_kind_parse(argv[0], &kind) == 0)
 		r = ib_cli_inventory(c.cfg, kind, c.json, argc, argv);
 	else {

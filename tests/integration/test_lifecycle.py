@@ -10,7 +10,8 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
 
   test_cycle               discovered -> accepted -> wiping -> ready ->
         allocated -> installing -> installed -> (local boot ignored, then
-        failed) -> reset; the script of each state; 409s with the state
+        failed) -> reset; the script of each state; 409s with the state;
+        `ironboot machines` (STATE, --state, show, accept, allocate, release)
   test_agent_auth          the agent's token or address, never another
         machine's (403); none without a report
   test_inventory_machine   a machine of the config file netboots as its
@@ -176,11 +177,20 @@ def test_cycle(lab, tmp_path):
     # discovered cannot be released: 409 names the state
     st, v = ll.api(f"machines/{M1}/release", "POST")
     assert st == 409 and v["state"] == "discovered", v
-    # accept (as the CLI would: ?by=cli) -> wipe mode, and a wipe handed out once
-    st, v = ll.api(f"machines/{M1}/accept?by=cli", "POST")
-    assert st == 200 and v["state"] == "accepted", v
-    st, v = ll.api(f"machines/{M1}/accept", "POST")
-    assert st == 409 and v["state"] == "accepted", v
+    # the CLI: the STATE column, --state, show with the report
+    out = ll.d.cli("machines")
+    row = [ln for ln in out.splitlines() if ln.startswith(M1)]
+    assert row and row[0].split()[1:3] == ["discovered", "lifecycle"], out
+    assert [r["mac"] for r in ll.d.cli_json("machines", "--state", "discovered")] == [M1]
+    assert ll.d.cli_json("machines", "--state", "ready") == []
+    shown = json.loads(ll.d.cli("machines", "show", M1))
+    assert shown["state"] == "discovered" and shown["report"]["mac"] == M1, shown
+    # accept through the CLI -> wipe mode, and a wipe handed out once
+    out = ll.d.cli("machines", "accept", M1)
+    assert json.loads(out)["state"] == "accepted", out
+    p = ll.d.cli_run("machines", "accept", M1)
+    assert p.returncode == 1 and '"state":"accepted"' in p.stderr, p.stderr
+    assert "HTTP 409" in p.stderr, p.stderr
     assert agent_line(ll.script(ll.m1, M1))["ib.mode"] == "wipe"
     st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
     assert st == 200 and ins["action"] == "wipe", ins
@@ -198,8 +208,8 @@ def test_cycle(lab, tmp_path):
     # allocate: an unknown profile is refused, then the installer
     st, v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "nope"})
     assert st == 422, v
-    st, v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "debian"})
-    assert st == 200 and v["state"] == "allocated" and v["profile"] == "debian", v
+    v = json.loads(ll.d.cli("machines", "allocate", "debian", M1))
+    assert v["state"] == "allocated" and v["profile"] == "debian", v
     st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
     assert ins["action"] == "reboot", ins
     s = ll.script(ll.m1, M1)
@@ -218,15 +228,15 @@ def test_cycle(lab, tmp_path):
     ll.script(ll.m1, M1)
     st, m = ll.api(f"machines/{M1}/lifecycle")
     assert m["state"] == "failed" and m["failure"]["step"] == "local-boot", m
-    st, v = ll.api(f"machines/{M1}/release", "POST")
-    assert st == 409 and v["state"] == "failed", v
+    p = ll.d.cli_run("machines", "release", M1)
+    assert p.returncode == 1 and '"state":"failed"' in p.stderr, p.stderr
     st, v = ll.api(f"machines/{M1}/reset", "POST")
     assert st == 200 and v["state"] == "discovered" and v["profile"] is None, v
     # every move journalled, with who caused it
     by = [(e["kind"], e["detail"]["by"]) for e in ll.events(M1)]
     assert by[:4] == [("discovered", "http"), ("accept", "cli"), ("wipe", "agent"),
                       ("wiped", "agent")], by
-    assert ("allocate", "api") in by and ("install", "http") in by, by
+    assert ("allocate", "cli") in by and ("install", "http") in by, by
     assert ("installed", "agent") in by and ("reset", "api") in by, by
     st, rows = ll.api("lifecycle")
     assert st == 200 and [r["mac"] for r in rows] == [M1], rows
