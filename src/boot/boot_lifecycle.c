@@ -91,6 +91,11 @@ int ib_boot_lifecycle_render(const struct ib_config *cfg, enum ib_lc_state s,
 	err[0] = '\0';
 	if (json_object_set_new(values, "lc_state", json_string(ib_lc_state_name(s))) < 0)
 		return -ENOMEM;
+	/* a profile with an image is installed by the agent, not an installer */
+	if (kind == IB_LC_BOOT_PROFILE && profile && profile->image.url) {
+		kind = IB_LC_BOOT_AGENT;
+		mode = "install";
+	}
 	switch (kind) {
 	case IB_LC_BOOT_AGENT:
 		if (!json_is_string(json_object_get(values, "token"))) {

@@ -7,7 +7,8 @@
  *   discovered, accepted, wiping, releasing, ready   the agent (ib.mode=
  *                     discover, wipe, wipe, wipe, wait), its kernel and
  *                     initrd from lifecycle.agent_kernel/_initrd
- *   allocated, installing   the allocated profile's script
+ *   allocated, installing   the allocated profile's script; the agent
+ *                           (ib.mode=install) when the profile has an image
  *   installed               its disk (exit, or sanboot per the profile's
  *                           local_method)
  *   failed, retired         its disk (exit), saying why on the console

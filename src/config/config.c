@@ -115,6 +115,10 @@ static void free_http(struct ib_http_config *h)
 
 static void free_profile(struct ib_profile *p)
 {
+	free(p->image.url);
+	free(p->image.sha256);
+	free(p->image.disk);
+	free(p->image.format);
 	free(p->name);
 	free(p->kernel);
 	free_strv(p->initrd, p->n_initrd);

@@ -318,6 +318,16 @@ struct ib_install_config {
 	struct ib_tpl *tpl;		/* compiled at load; owned */
 };
 
+/* An OS image the lifecycle's agent writes to a disk (docs/AGENT.md
+ * "Install"); url NULL: the profile has none. */
+struct ib_profile_image {
+	char *url;			/* http://ADDRESS-LITERAL[:port]/...: the agent has
+					 * no resolver and no TLS */
+	char *sha256;			/* 64 hex digits, of the bytes at url */
+	char *disk;			/* the disk's kernel name ("vda", "nvme0n1") */
+	char *format;			/* raw (default), gzip or zstd */
+};
+
 struct ib_profile {
 	char *name;			/* [A-Za-z0-9._-] */
 	char *kernel;			/* path under assets, or an http(s) URL */
@@ -336,6 +346,7 @@ struct ib_profile {
 					 * itself; never in API reads or the journal */
 	size_t n_secrets;
 	struct ib_tpl *script_tpl;	/* compiled script (custom or built-in); owned */
+	struct ib_profile_image image;	/* image: for the lifecycle's agent */
 	bool api;			/* stored through the REST API, not in the file */
 };
 

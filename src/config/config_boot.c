@@ -89,6 +89,49 @@ int ib_cfg_check_lifecycle(struct ib_cfg_walk *w, const struct ib_ynode *map, vo
 	return 0;
 }
 
+/* The host of an http:// URL is an IPv4 literal or a bracketed IPv6 one
+ * (docs/AGENT.md: the agent has no resolver). */
+static bool url_host_literal(const char *url)
+{
+	const char *h = url + 7, *e;
+	char host[64];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (*h == '[') {
+		e = strchr(h, ']');
+		if (!e || (size_t)(e - h - 1) >= sizeof(host))
+			return false;
+		snprintf(host, sizeof(host), "%.*s", (int)(e - h - 1), h + 1);
+		return inet_pton(AF_INET6, host, &a6) == 1;
+	}
+	e = h + strcspn(h, ":/");
+	if ((size_t)(e - h) >= sizeof(host))
+		return false;
+	snprintf(host, sizeof(host), "%.*s", (int)(e - h), h);
+	return inet_pton(AF_INET, host, &a4) == 1;
+}
+
+int ib_cfg_check_image(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
+{
+	const struct ib_profile_image *im = obj;
+	size_t n = strlen(im->sha256), d = strlen(im->disk);
+
+	if (strncmp(im->url, "http://", 7) != 0 || !script_safe(im->url) ||
+	    !url_host_literal(im->url))
+		return ib_cfg_fail_in(w, map, NULL, 0, "url", "must be an http:// URL with an "
+				      "IPv4 or [IPv6] address literal (the agent has no resolver)");
+	if (n != 64 || strspn(im->sha256, "0123456789abcdefABCDEF") != n)
+		return ib_cfg_fail_in(w, map, NULL, 0, "sha256", "must be 64 hex digits");
+	if (d == 0 || d > 32 || strspn(im->disk, "abcdefghijklmnopqrstuvwxyz0123456789_-") != d)
+		return ib_cfg_fail_in(w, map, NULL, 0, "disk", "must be a disk's kernel name "
+				      "([a-z0-9_-], at most 32 bytes)");
+	if (im->format && strcmp(im->format, "raw") && strcmp(im->format, "gzip") &&
+	    strcmp(im->format, "zstd"))
+		return ib_cfg_fail_in(w, map, NULL, 0, "format", "must be raw, gzip or zstd");
+	return 0;
+}
+
 /* A kernel arg is one word (a template): no blanks, nothing that ends or
  * chains the command line. */
 static const char *arg_problem(const char *s)
@@ -128,7 +171,7 @@ int ib_cfg_check_profile(struct ib_cfg_walk *w, const struct ib_ynode *map, void
 	const struct ib_profile *p = obj;
 	const char *problem;
 
-	if (p->boot == IB_BOOT_KERNEL && !p->kernel && !p->script)
+	if (p->boot == IB_BOOT_KERNEL && !p->kernel && !p->script && !p->image.url)
 		return ib_cfg_fail_at(w, map, "missing kernel (or boot: local, or a script)");
 	if (p->kernel && (problem = asset_problem(p->kernel)))
 		return ib_cfg_fail_in(w, map, NULL, 0, "kernel", "%s", problem);

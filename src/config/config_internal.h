@@ -172,6 +172,9 @@ int ib_cfg_check_profile(struct ib_cfg_walk *w, const struct ib_ynode *map, void
 /* The lifecycle section: the agent's kernel and initrd (defaults
  * agent/vmlinuz and agent/initrd.img) are paths under http.assets. */
 int ib_cfg_check_lifecycle(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
+/* A profile's image: an http:// URL with an address literal, 64 hex
+ * digits of SHA-256, a disk name, a known format (docs/AGENT.md). */
+int ib_cfg_check_image(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
 /*
  * The HTTP boot service across sections, once everything is read: resolves
  * http's directories against the config file's, derives base_url, checks

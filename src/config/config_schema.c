@@ -756,6 +756,17 @@ static const struct ib_cfg_field install_config_fields[] = {
 static const struct ib_cfg_section install_config_section =
 	SECTION(install_config_fields, .elem_size = sizeof(struct ib_install_config));
 
+#define I struct ib_profile_image
+static const struct ib_cfg_field image_fields[] = {
+	FIELD(I, "url", F_STRING, url, .required = true),
+	FIELD(I, "sha256", F_STRING, sha256, .required = true),
+	FIELD(I, "disk", F_STRING, disk, .required = true),
+	FIELD(I, "format", F_STRING, format),
+};
+#undef I
+static const struct ib_cfg_section image_section =
+	SECTION(image_fields, .check = ib_cfg_check_image);
+
 #define P struct ib_profile
 static const struct ib_cfg_field profile_fields[] = {
 	FIELD(P, "name", F_NAME, name, .required = true),
@@ -768,6 +779,7 @@ static const struct ib_cfg_field profile_fields[] = {
 	LIST(P, "configs", F_MAP_LIST, configs, n_configs, 64, .sub = &install_config_section),
 	LIST(P, "metadata", F_KV_MAP, metadata, n_metadata, 256),
 	LIST(P, "secrets", F_SECRET_MAP, secrets, n_secrets, 256),
+	FIELD(P, "image", F_SECTION, image, .sub = &image_section),
 };
 #undef P
 static const struct ib_cfg_section profile_section =

@@ -11,7 +11,10 @@
  *        the move is not allowed from the current state (or another
  *        writer moved it first); ?by=cli journals the CLI as the cause
  *   GET  /api/v1/machines/MAC/lifecycle, /api/v1/lifecycle   API token
- *   POST /api/v1/agent/report, GET /api/v1/agent/instruction?mac=M,
+ *   POST /api/v1/agent/report, GET /api/v1/agent/instruction?mac=M
+ *        (none until a report; accepted, releasing: wipe; ready: wait;
+ *        allocated, installed: reboot; installing: install when the
+ *        profile has an image),
  *   POST /api/v1/agent/progress    the machine's own token (Bearer or
  *        ?token=) or its address (http_auth.c's facts); another
  *        machine's MAC: 403
@@ -211,6 +214,7 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 {
 	struct ib_lifecycle_req lr = { .mac = m->mac, .ev = IB_LC_EV_WIPE, .by = "agent",
 				       .now_us = ib_now_us() };
+	const struct ib_profile *p;
 	struct ib_machine_state n;
 	char id[32];
 
@@ -228,7 +232,17 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 		return json_pack("{s:s}", "action", "wait");
 	case IB_LC_ALLOCATED:
 		/* the next netboot is the installer's (ib_httpd_lifecycle_plan) */
+	case IB_LC_INSTALLED:
+		/* its boot plan is already its disk (boot_lifecycle.c) */
 		return json_pack("{s:s}", "action", "reboot");
+	case IB_LC_INSTALLING:
+		if (!(p = find_profile(rq->srv->cfg, m->profile)) || !p->image.url)
+			break;	/* an installer of its own: nothing for the agent */
+		snprintf(id, sizeof(id), "install-%lld", (long long)m->version);
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "action", "install", "id", id,
+				 "url", p->image.url, "sha256", p->image.sha256,
+				 "disk", p->image.disk,
+				 "format", p->image.format ? p->image.format : "raw");
 	default:
 		break;
 	}

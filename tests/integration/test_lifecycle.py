@@ -12,6 +12,9 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
         allocated -> installing -> installed -> (local boot ignored, then
         failed) -> reset; the script of each state; 409s with the state;
         `ironboot machines` (STATE, --state, show, accept, allocate, release)
+  test_image_install       a profile with an image: the agent boots in
+        install mode, is told to install (url, sha256, disk, format), then
+        to reboot once installed
   test_agent_auth          the agent's token or address, never another
         machine's (403); none without a report
   test_inventory_machine   a machine of the config file netboots as its
@@ -39,6 +42,7 @@ BASE = f"http://{SRV4}:{PORT}"
 M1 = "52:54:00:00:cc:01"
 M2 = "52:54:00:00:cc:02"
 INV = "52:54:00:00:cc:09"           # in the config file's machines
+SHA = "ab" * 32
 API_TOKEN = "api-token-for-lifecycle"
 
 CONFIG = """\
@@ -62,6 +66,9 @@ profiles:
     initrd: [debian/initrd.gz]
     args: [auto=true]
     local_method: sanboot         # once installed, its disk by sanboot
+  - name: imaged                  # written by the agent, not an installer
+    image: {{ url: "http://{srv4}:{port}/assets/os.img.gz", sha256: {sha},
+             disk: vda, format: gzip }}
   - name: disky
     boot: local
 groups:
@@ -93,7 +100,7 @@ class LcLab:
         self.cfg = tmp / "ironboot.yaml"
         self.cfg.write_text(CONFIG.format(
             state=tmp / "state", srv4=SRV4, port=PORT, assets=tmp / "assets",
-            token=tmp / "token", auto="true" if auto else "false", inv=inv))
+            token=tmp / "token", auto="true" if auto else "false", inv=inv, sha=SHA))
         self.d = netlab.Daemon(lab, self.srv, self.cfg).start(timeout=20)
 
     def curl(self, ns: str, url: str, *extra: str) -> tuple[int, str]:
@@ -240,6 +247,52 @@ def test_cycle(lab, tmp_path):
     assert ("installed", "agent") in by and ("reset", "api") in by, by
     st, rows = ll.api("lifecycle")
     assert st == 200 and [r["mac"] for r in rows] == [M1], rows
+
+
+def to_ready(ll: LcLab, ns: str, mac: str) -> str:
+    """Discovered, reported, accepted, wiped: ready.  Returns the token."""
+    token = agent_line(ll.script(ns, mac))["ib.token"]
+    assert ll.agent(ns, "report", token, report(mac))[0] == 204
+    assert ll.api(f"machines/{mac}/accept", "POST")[0] == 200
+    assert ll.agent(ns, f"instruction?mac={mac}", token)[1]["action"] == "wipe"
+    assert ll.agent(ns, "progress", token, {"mac": mac, "step": "wipe",
+                                            "status": "ok"})[0] == 204
+    assert ll.state(mac) == "ready"
+    return token
+
+
+def test_image_install(lab, tmp_path):
+    ll = LcLab(lab, tmp_path)
+    token = to_ready(ll, ll.m1, M1)
+    st, v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "imaged"})
+    assert st == 200, v
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "reboot"
+    ib = agent_line(ll.script(ll.m1, M1))
+    assert ib["ib.mode"] == "install" and ib["ib.token"] == token, ib
+    assert ll.state(M1) == "installing"
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert st == 200 and ins["action"] == "install", ins
+    assert ins["url"] == f"{BASE}/assets/os.img.gz" and ins["sha256"] == SHA, ins
+    assert ins["disk"] == "vda" and ins["format"] == "gzip" and ins["id"], ins
+    # a failed install fails the machine, with the agent's step and reason
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
+                                                 "status": "failed",
+                                                 "error": "sha256 mismatch\x1b[2J"})
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["state"] == "failed" and m["failure"]["step"] == "install:vda", m
+    assert "\x1b" not in m["failure"]["reason"], m        # sanitised
+    # again from the start; this time it installs, then reboots to its disk
+    assert ll.api(f"machines/{M1}/reset", "POST")[0] == 200
+    token = to_ready(ll, ll.m1, M1)
+    assert ll.api(f"machines/{M1}/allocate", "POST", {"profile": "imaged"})[0] == 200
+    ll.script(ll.m1, M1)
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "install"
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
+                                                 "status": "ok"})
+    assert ll.state(M1) == "installed"
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "reboot"
+    s = ll.script(ll.m1, M1)
+    assert "exit" in s.splitlines() and "kernel" not in s, s
 
 
 def test_agent_auth(lab, tmp_path):

@@ -21,13 +21,17 @@
 #define MAC "52:54:00:00:00:30"
 #define TOKEN "0123456789abcdef0123456789abcdef"
 #define BASE "http://198.18.0.1:8080"
+#define SHA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 static const char yaml[] =
 	"http: { listen: [198.18.0.1] }\n"
 	"lifecycle: { agent_kernel: ag/vmlinuz }\n"
 	"profiles:\n"
 	"  - { name: deb, kernel: deb/linux, args: [auto=true], local_method: sanboot }\n"
-	"  - { name: plain, kernel: p/linux }\n";
+	"  - { name: plain, kernel: p/linux }\n"
+	"  - name: img\n"
+	"    image: { url: \"http://198.18.0.1:8080/assets/os.img.gz\", disk: vda,\n"
+	"             sha256: " SHA ", format: gzip }\n";
 
 static struct ib_config *load(const char *text, int want)
 {
@@ -84,6 +88,11 @@ static const struct state_case {
 		"(wait)" }, NULL },
 	{ IB_LC_ALLOCATED, "deb", { "kernel " BASE "/assets/deb/linux auto=true" }, "ib.mode" },
 	{ IB_LC_INSTALLING, "deb", { "kernel " BASE "/assets/deb/linux auto=true" }, "agent" },
+	{ IB_LC_INSTALLING, "img", { "echo ironboot: mac " MAC " is installing: booting the "
+		"agent (install)" }, "exit" },
+	{ IB_LC_ALLOCATED, "img", { "kernel " BASE "/assets/ag/vmlinuz console=tty0 "
+		"console=ttyS0 ib.server=" BASE " ib.token=" TOKEN " ib.mac=" MAC
+		" ib.mode=install initrd=agent.img" }, NULL },
 	{ IB_LC_INSTALLED, "deb", { "sanboot --no-describe --drive 0x80" }, "kernel" },
 	{ IB_LC_INSTALLED, "plain", { "exit" }, "sanboot" },
 	{ IB_LC_INSTALLED, NULL, { "exit" }, "kernel" },
@@ -174,6 +183,20 @@ static void test_config(void **state)
 	load("lifecycle: { agent_kernel: \"http://x/vmlinuz\" }\n", -EINVAL);
 	load("lifecycle: { agent_kernel: \"a b\" }\n", -EINVAL);
 	load("lifecycle: { agent: x }\n", -EINVAL);
+	cfg = load(yaml, 0);
+	assert_string_equal(cfg->profiles[2].image.disk, "vda");
+	assert_null(cfg->profiles[0].image.url);
+	ib_config_free(cfg);
+#define IMG(x) "http: { listen: [198.18.0.1] }\nprofiles:\n  - { name: i, image: { " x " } }\n"
+	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda"), 0);
+	load(IMG("url: \"http://mirror.example/a\", sha256: " SHA ", disk: sda"), -EINVAL);
+	load(IMG("url: \"https://10.0.0.1/a\", sha256: " SHA ", disk: sda"), -EINVAL);
+	load(IMG("url: \"http://[fd00:b007::1]:8080/a\", sha256: " SHA ", disk: sda"), 0);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256: abc, disk: sda"), -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: \"../x\""), -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda, format: xz"),
+	     -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", disk: sda"), -EINVAL);
 }
 
 int main(void)
