@@ -66,7 +66,10 @@ int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
 	if (!cfg->lifecycle.enabled || plan->machine || !rq->mac[0])
 		return 0;
 	r = ib_store_machine_get(store, rq->mac, &m);
-	if (r == -ENOENT && !cfg->lifecycle.auto_discover)
+	/* only the machine itself moves its state: with machine_auth: off a
+	 * request that strict mode would refuse reads it but writes nothing
+	 * (no rows for made-up MACs, no installed machine failed by others) */
+	if (r == -ENOENT && (!cfg->lifecycle.auto_discover || !rq->authorized))
 		return 0;
 	if (r == -ENOENT)
 		r = ib_lifecycle_discover(store, rq->mac, "http", now, &m);
@@ -78,9 +81,11 @@ int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
 	/* the installer's boot: allocated -> installing (once; a loser of the
 	 * compare-and-set gets the state that won) */
 	n = m;
-	if (m.state == IB_LC_ALLOCATED && ib_lifecycle_apply(store, &lr, &n) != -EIO)
+	if (rq->authorized && m.state == IB_LC_ALLOCATED &&
+	    ib_lifecycle_apply(store, &lr, &n) != -EIO)
 		m = n;
-	else if (m.state == IB_LC_INSTALLED && ib_lifecycle_local_boot(store, &m, now, &n) == 0)
+	else if (rq->authorized && m.state == IB_LC_INSTALLED &&
+		 ib_lifecycle_local_boot(store, &m, now, &n) == 0)
 		m = n;
 	memset(plan, 0, sizeof(*plan));
 	if (ib_boot_lifecycle_kind((enum ib_lc_state)m.state, NULL) != IB_LC_BOOT_AGENT)
@@ -378,7 +383,7 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 	const char *by = ib_http_url_param(rq->url, "by");
 	struct ib_lifecycle_req lr = { .mac = mac, .ev = ev, .now_us = ib_now_us(),
 				       .by = by && strcmp(by, "cli") == 0 ? "cli" : "api" };
-	struct ib_machine_state m;
+	struct ib_machine_state m = { 0 };	/* "none" if a lost race cannot re-read */
 	json_t *body = NULL;
 	int r;
 

@@ -21,6 +21,8 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
         group says, outside the lifecycle
   test_auto_discover_off   lifecycle.auto_discover: false leaves unknown
         machines out
+  test_auth_off_writes_nothing  with http.machine_auth: off another host's
+        fetch of a machine's script neither creates nor moves its row
 
 Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_lifecycle.py -v
 """
@@ -58,6 +60,7 @@ http:
   base_url: http://{srv4}:{port}
   assets: {assets}
   api_token_file: {token}
+  machine_auth: {auth}
 lifecycle:
   auto_discover: {auto}
 profiles:
@@ -80,7 +83,8 @@ machines:
 
 
 class LcLab:
-    def __init__(self, lab, tmp: Path, auto: bool = True, inv: str = INV):
+    def __init__(self, lab, tmp: Path, auto: bool = True, inv: str = INV,
+                 auth: str = "strict"):
         if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
             pytest.fail(f"ironbootd not built in {netlab.build_dir()}")
         netlab.require_tool("curl")
@@ -100,7 +104,7 @@ class LcLab:
         self.cfg = tmp / "ironboot.yaml"
         self.cfg.write_text(CONFIG.format(
             state=tmp / "state", srv4=SRV4, port=PORT, assets=tmp / "assets",
-            token=tmp / "token", auto="true" if auto else "false", inv=inv, sha=SHA))
+            token=tmp / "token", auto="true" if auto else "false", inv=inv, sha=SHA, auth=auth))
         self.d = netlab.Daemon(lab, self.srv, self.cfg).start(timeout=20)
 
     def curl(self, ns: str, url: str, *extra: str) -> tuple[int, str]:
@@ -339,3 +343,20 @@ def test_auto_discover_off(lab, tmp_path):
     assert st == 404, v
     st, v = ll.api(f"machines/{M1}/accept", "POST")
     assert st == 404, v
+
+
+def test_auth_off_writes_nothing(lab, tmp_path):
+    ll = LcLab(lab, tmp_path, auth="off")
+    # m2 asks for m1's script: served (off), but no row is made
+    st, s = ll.curl(ll.m2, f"{BASE}/boot.ipxe?mac={M1}")
+    assert st == 200 and "agent" not in s, s
+    assert ll.api(f"machines/{M1}/lifecycle")[0] == 404
+    # m1 itself is discovered; m2 reads its state but cannot move it
+    token = to_ready(ll, ll.m1, M1)
+    v = ll.api(f"machines/{M1}/allocate", "POST", {"profile": "debian"})[1]
+    assert v["state"] == "allocated", v
+    st, s = ll.curl(ll.m2, f"{BASE}/boot.ipxe?mac={M1}")
+    assert ll.state(M1) == "allocated", s
+    assert token not in s
+    ll.script(ll.m1, M1)
+    assert ll.state(M1) == "installing"
