@@ -188,10 +188,11 @@ static void test_config(void **state)
 	assert_null(cfg->profiles[0].image.url);
 	ib_config_free(cfg);
 #define IMG(x) "http: { listen: [198.18.0.1] }\nprofiles:\n  - { name: i, image: { " x " } }\n"
-	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda"), 0);
+	ib_config_free(load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda"), 0));
 	load(IMG("url: \"http://mirror.example/a\", sha256: " SHA ", disk: sda"), -EINVAL);
 	load(IMG("url: \"https://10.0.0.1/a\", sha256: " SHA ", disk: sda"), -EINVAL);
-	load(IMG("url: \"http://[fd00:b007::1]:8080/a\", sha256: " SHA ", disk: sda"), 0);
+	ib_config_free(load(IMG("url: \"http://[fd00:b007::1]:8080/a\", sha256: " SHA
+				", disk: sda"), 0));
 	load(IMG("url: \"http://10.0.0.1/a\", sha256: abc, disk: sda"), -EINVAL);
 	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: \"../x\""), -EINVAL);
 	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda, format: xz"),
