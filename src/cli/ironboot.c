@@ -211,11 +211,17 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 		char path[64];
 
 		/* A running daemon caches its bindings: it must end the lease
-		 * itself, or it would keep the address bound until a restart. */
-		if (daemon_running(c->cfg)) {
+		 * itself, or it would keep the address bound until a restart.
+		 * It can only through its API, which writes need a token for. */
+		if (daemon_running(c->cfg) && c->cfg->http.enabled &&
+		    c->cfg->http.api_token_file) {
 			snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
 			return ib_cli_api_post(c->cfg, path);
 		}
+		if (daemon_running(c->cfg))
+			fprintf(stderr, "ironboot: warning: ironbootd is running without an API "
+				"token (http.api_token_file): the lease is ended in the store, "
+				"but the daemon keeps the address bound until it restarts\n");
 		r = ib_store_begin(c->store);
 		if (r == 0)
 			r = ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec());
