@@ -101,3 +101,18 @@ void ib_log(enum ib_log_level level, const char *fmt, ...)
 	}
 	va_end(ap);
 }
+
+bool ib_log_rate_due(struct ib_log_rate *w, int64_t now, int64_t every)
+{
+	if (w->last && now - w->last < every) {
+		w->held++;
+		return false;
+	}
+	return true;
+}
+
+void ib_log_rate_logged(struct ib_log_rate *w, int64_t now)
+{
+	w->last = now;
+	w->held = 0;
+}

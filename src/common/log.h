@@ -9,6 +9,7 @@
 #define IB_COMMON_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum ib_log_level {
 	IB_LOG_ERR = 3,
@@ -34,5 +35,23 @@ void ib_log(enum ib_log_level level, const char *fmt, ...)
 #define ib_info(...) ib_log(IB_LOG_INFO, __VA_ARGS__)
 #define ib_debug(...) \
 	do { if (ib_log_enabled(IB_LOG_DEBUG)) ib_log(IB_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/*
+ * A warning logged at most once per `every` seconds, with the count of
+ * those held back meanwhile (a flood of one kind of failure must not
+ * flood the log).
+ */
+struct ib_log_rate {
+	int64_t last;			/* when one was last logged; 0 = never */
+	uint64_t held;			/* held back since */
+};
+
+/* Whether a warning of w is due at now (seconds).  When it is, w->held
+ * counts the ones held back since the last, for the caller's message,
+ * and ib_log_rate_logged() starts the next period; when not, this one is
+ * counted. */
+bool ib_log_rate_due(struct ib_log_rate *w, int64_t now, int64_t every);
+/* The caller logged a warning of w at now. */
+void ib_log_rate_logged(struct ib_log_rate *w, int64_t now);
 
 #endif

@@ -71,13 +71,6 @@ struct pending {
 	bool applied;			/* the store took the change */
 };
 
-/* A warning logged at most once per WARN_EVERY seconds, with the count of
- * the ones held back (issue #11: one line per datagram under a flood). */
-struct warn_rate {
-	int64_t last;			/* when one was last logged; 0 = never */
-	uint64_t held;			/* held back since */
-};
-
 /* One subnet's shortage (issue #11), logged at most every WARN_EVERY s. */
 struct pool_note {
 	uint32_t network;		/* the subnet */
@@ -111,7 +104,7 @@ struct ib_dhcp4_server {
 	struct outbox out;		/* replies to send */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
-	struct warn_rate send_warn;	/* replies the kernel refused */
+	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct pool_note *pools;	/* per subnet with a shortage */
 	size_t n_pools;
 };
@@ -187,26 +180,6 @@ static bool serves_ifindex(const struct ib_dhcp4_server *s, int idx)
 }
 
 /*
- * Whether a warning of w is due at now.  When it is, w->held is the count
- * of the ones held back since the last (the caller logs it, then
- * warn_logged() resets it); when not, this one is counted.
- */
-static bool warn_due(struct warn_rate *w, int64_t now)
-{
-	if (w->last && now - w->last < WARN_EVERY) {
-		w->held++;
-		return false;
-	}
-	return true;
-}
-
-static void warn_logged(struct warn_rate *w, int64_t now)
-{
-	w->last = now;
-	w->held = 0;
-}
-
-/*
  * The outbox: replies of one wake-up leave together through sendmmsg(),
  * each with IP_PKTINFO naming our address and the arrival interface.  One
  * syscall and one wake-up of the receiver per burst instead of per reply.
@@ -229,11 +202,11 @@ static void outbox_flush(struct ib_dhcp4_server *s)
 
 			s->stats.send_errors++;
 			ib_ip4_format(ntohl(m->to.sin_addr.s_addr), to);
-			if (warn_due(&s->send_warn, s->now)) {
+			if (ib_log_rate_due(&s->send_warn, s->now, WARN_EVERY)) {
 				ib_warn("dhcp4: reply to %s not sent: %s (%" PRIu64 " more "
 					"since the last such warning)", to, strerror(-err),
 					s->send_warn.held);
-				warn_logged(&s->send_warn, s->now);
+				ib_log_rate_logged(&s->send_warn, s->now);
 			}
 			ib_d4_journal_send_error(s->journal, &m->who, &m->to, err, m->limited);
 			done++;
@@ -724,7 +697,7 @@ static void log_held(struct ib_dhcp4_server *s)
 	if (s->send_warn.held && s->now - s->send_warn.last >= WARN_EVERY) {
 		ib_warn("dhcp4: %" PRIu64 " more replies not sent since the last such warning",
 			s->send_warn.held);
-		warn_logged(&s->send_warn, s->now);
+		ib_log_rate_logged(&s->send_warn, s->now);
 	}
 }
 

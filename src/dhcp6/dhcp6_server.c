@@ -77,13 +77,6 @@ struct outmsg {
 	bool limited;			/* an unknown client's: journal rate-limited */
 };
 
-/* A warning logged at most once per WARN_EVERY seconds, with the count of
- * the ones held back (issue #11: one line per datagram under a flood). */
-struct warn_rate {
-	int64_t last;			/* when one was last logged; 0 = never */
-	uint64_t held;			/* held back since */
-};
-
 /*
  * Per subnet of the snapshot: where its allocation search starts, and
  * its shortage (issue #11), logged at most every WARN_EVERY seconds.
@@ -123,7 +116,7 @@ struct ib_dhcp6_server {
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	struct subnet_state *subnets;	/* one per subnet of cfg */
-	struct warn_rate send_warn;	/* replies the kernel refused */
+	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	int64_t now;			/* unix seconds, per wake-up */
 	struct pending *batch;		/* BATCH_MAX slots; the next free one decides */
 	size_t n_batch;			/* waiting for the group commit */
@@ -449,26 +442,6 @@ static bool needs_store(const struct ib_dhcp6_decision *d)
 
 /* ---- the outbox ---- */
 
-/*
- * Whether a warning of w is due at now.  When it is, w->held is the count
- * of the ones held back since the last (the caller logs it, then
- * warn_logged() resets it); when not, this one is counted.
- */
-static bool warn_due(struct warn_rate *w, int64_t now)
-{
-	if (w->last && now - w->last < WARN_EVERY) {
-		w->held++;
-		return false;
-	}
-	return true;
-}
-
-static void warn_logged(struct warn_rate *w, int64_t now)
-{
-	w->last = now;
-	w->held = 0;
-}
-
 static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, int err)
 {
 	struct ib_journal_who who = { .client_id = m->duid, .client_id_len = m->duid_len };
@@ -479,11 +452,11 @@ static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, 
 		who.hw_len = 6;
 	}
 	ib_ip6_format(m->to.sin6_addr.s6_addr, to);
-	if (warn_due(&s->send_warn, s->now)) {
+	if (ib_log_rate_due(&s->send_warn, s->now, WARN_EVERY)) {
 		ib_warn("dhcp6: reply to %s from %s not sent: %s (%" PRIu64 " more since the "
 			"last such warning)", ib_dhcp6_type_str(m->type), to, strerror(-err),
 			s->send_warn.held);
-		warn_logged(&s->send_warn, s->now);
+		ib_log_rate_logged(&s->send_warn, s->now);
 	}
 	ib_d6_journal_not_sent(s->journal, &who, m->type, to, ntohs(m->to.sin6_port), err,
 			       m->limited);
@@ -876,7 +849,7 @@ static void log_held(struct ib_dhcp6_server *s, bool force)
 	if (s->send_warn.held && (force || s->now - s->send_warn.last >= WARN_EVERY)) {
 		ib_warn("dhcp6: %" PRIu64 " more replies not sent since the last such warning",
 			s->send_warn.held);
-		warn_logged(&s->send_warn, s->now);
+		ib_log_rate_logged(&s->send_warn, s->now);
 	}
 }
 
