@@ -276,7 +276,7 @@ int ib_cli_explain(const struct ib_config *cfg, struct ib_store *store, bool jso
 			"[--hostname H] [--serial S] [--buildarch B] [--platform P]\n");
 		return 2;
 	}
-	if (ib_d4_leases_new(&cache) < 0 || ib_d4_leases_load(cache, store, now) < 0) {
+	if (ib_d4_leases_new(&cache) < 0 || ib_d4_leases_load(cache, store, cfg, now, NULL) < 0) {
 		fprintf(stderr, "ironboot: cannot read leases\n");
 		return 1;
 	}

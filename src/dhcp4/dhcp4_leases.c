@@ -338,15 +338,28 @@ bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *ke
 
 struct load_ctx {
 	struct ib_d4_leases *c;
+	const struct ib_config *cfg;	/* or NULL */
 	int64_t now;
+	struct ib_d4_load_refused refused;
 	int err;
 };
+
+/* Why a stored row cannot be one of ours, or NULL. */
+static const char *row_refused(const struct load_ctx *lc, const struct ib_lease4 *l)
+{
+	if (l->htype == 1 && l->hw_len != 6)
+		return "an Ethernet hardware address that is not 6 bytes";
+	if (lc->cfg && !ib_config_subnet_for(lc->cfg, l->address))
+		return "an address in no configured subnet";
+	return NULL;
+}
 
 static int load_one(const struct ib_lease4 *l, void *ctx)
 {
 	struct load_ctx *lc = ctx;
 	struct ib_d4_key k;
 	enum ib_d4_state st;
+	const char *why;
 
 	if (l->expires <= lc->now)
 		return 0;
@@ -356,18 +369,28 @@ static int load_one(const struct ib_lease4 *l, void *ctx)
 		st = IB_D4_QUARANTINED;
 	else
 		return 0;
+	if ((why = row_refused(lc, l))) {
+		if (lc->refused.n++ == 0) {
+			lc->refused.first = l->address;
+			lc->refused.why = why;
+		}
+		return 0;
+	}
 	ib_d4_key_from_lease(l, &k);
 	lc->err = ib_d4_leases_set(lc->c, l->address, st, &k, l->expires);
 	return lc->err;
 }
 
-int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, int64_t now)
+int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct ib_config *cfg,
+		      int64_t now, struct ib_d4_load_refused *ret)
 {
-	struct load_ctx lc = { c, now, 0 };
+	struct load_ctx lc = { .c = c, .cfg = cfg, .now = now };
 	int r;
 
 	ib_d4_leases_clear(c);
 	r = ib_store_lease4_foreach(s, 0, UINT32_MAX, load_one, &lc);
+	if (ret)
+		*ret = lc.refused;
 	return r < 0 ? r : lc.err;
 }
 

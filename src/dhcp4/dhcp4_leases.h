@@ -77,8 +77,22 @@ void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *k
 /* Whether key holds a live binding (not an OFFER, not a quarantine). */
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now);
-/* Loads ACTIVE and DECLINED rows of the store. */
-int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, int64_t now);
+/* Stored rows the cache refused at load, for the shell to say. */
+struct ib_d4_load_refused {
+	size_t n;			/* rows refused */
+	uint32_t first;			/* the first one's address */
+	const char *why;		/* and why (static text) */
+};
+
+/*
+ * Loads the unexpired ACTIVE and DECLINED rows of the store.  A row the
+ * server could never have written is refused, not served: an Ethernet
+ * hardware address that is not 6 bytes, or an address in none of cfg's
+ * subnets (cfg may be NULL: no subnet check).  *ret (may be NULL) says
+ * what was refused.
+ */
+int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct ib_config *cfg,
+		      int64_t now, struct ib_d4_load_refused *ret);
 /* Number of addresses tracked. */
 size_t ib_d4_leases_count(const struct ib_d4_leases *c);
 

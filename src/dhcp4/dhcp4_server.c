@@ -782,6 +782,8 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp4_server **ret)
 {
 	struct ib_dhcp4_server *s = calloc(1, sizeof(*s));
+	struct ib_d4_load_refused refused;
+	char ip[IB_IP4_STRLEN];
 	int r;
 
 	if (!s)
@@ -797,9 +799,14 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 		r = -ENOMEM;
 		goto err;
 	}
-	if ((r = ib_d4_leases_load(s->leases, store, s->now)) < 0) {
+	if ((r = ib_d4_leases_load(s->leases, store, cfg, s->now, &refused)) < 0) {
 		ib_err("dhcp4: cannot load leases from the store: %s", strerror(-r));
 		goto err;
+	}
+	if (refused.n) {
+		ib_ip4_format(refused.first, ip);
+		ib_warn("dhcp4: %zu stored lease(s) refused and not served, the first %s (%s); "
+			"they stay in the store", refused.n, ip, refused.why);
 	}
 	ib_d4_leases_view(s->leases, &s->now, &s->view);
 	if ((r = start(s, cfg)) < 0)

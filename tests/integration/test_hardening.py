@@ -163,3 +163,29 @@ def test_cli_release_is_seen_by_the_running_daemon(lab, ironbootd_bin, tmp_path)
     # with the daemon stopped the CLI writes the store itself, as before
     out = env.daemon.cli("leases", "release", addr)
     assert out.strip() == f"released {addr}", out
+
+
+def test_loader_refuses_rows_the_server_never_writes(lab, ironbootd_bin, tmp_path):
+    """Item 7: the lease loader served a row with a 3-byte Ethernet address
+    and a row outside every subnet.  Both are now refused at load, with a
+    warning naming the first and the count; they stay in the store."""
+    srv = srv_host(lab)
+    cfg = make_config(tmp_path)
+    d = Daemon(lab, srv, cfg).start()
+    d.stop()
+    db = tmp_path / "state" / "ironboot.db"
+    far = 4102444800                                    # 2100-01-01
+    rows = [(3323068566, 3323068416, "x'525400'"),        # 198.18.0.150, 3 bytes
+            (3323070729, 3323070720, "x'525400000099'")]  # 198.18.9.9, no subnet
+    for addr, net, hw in rows:
+        subprocess.run(["sqlite3", str(db),
+                        "INSERT INTO leases4 (address, subnet, htype, hwaddr, cltt, "
+                        f"expires, state) VALUES ({addr}, {net}, 1, {hw}, 1, {far}, 1)"],
+                       check=True, timeout=30)
+    off = d.log_size()
+    d.start()
+    line = d.wait_log("stored lease(s) refused", since=off)
+    assert "2 stored lease(s) refused" in line and "198.18.0.150" in line, line
+    assert "not 6 bytes" in line, line
+    assert len(d.cli_json("leases")) == 2                 # still in the store
+    d.stop()
