@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -777,6 +778,44 @@ static int start(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 	return 0;
 }
 
+/*
+ * A proxy answers beside another DHCP server, often on a network the
+ * operator did not build: say at start on which links and networks it
+ * will answer, and with which boot files (a PXE client of another
+ * architecture gets no answer at all).
+ */
+static void log_proxy_scope(const struct ib_config *cfg)
+{
+	const struct ib_boot_config *b = &cfg->boot;
+	struct ifaddrs *ifa, *i;
+	char nets[512] = "", ip[INET_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)i->ifa_addr;
+		const struct sockaddr_in *m = (const struct sockaddr_in *)i->ifa_netmask;
+		bool listed = cfg->dhcp4.n_interfaces == 0;
+
+		if (!a || a->sin_family != AF_INET || !m || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		for (size_t k = 0; k < cfg->dhcp4.n_interfaces; k++)
+			listed |= strcmp(cfg->dhcp4.interfaces[k], i->ifa_name) == 0;
+		if (!listed || n >= sizeof(nets))
+			continue;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		n += (size_t)snprintf(nets + n, sizeof(nets) - n, "%s%s %s/%d", n ? ", " : "",
+				      i->ifa_name, ip, __builtin_popcount(m->sin_addr.s_addr));
+	}
+	freeifaddrs(ifa);
+	ib_notice("dhcp4: proxyDHCP answers PXE clients on %s; boot files: bios %s, "
+		  "efi_x64 %s, efi_ia32 %s, efi_arm64 %s, iPXE %s (other architectures: "
+		  "no answer)", n ? nets : "no interface with IPv4 yet",
+		  b->file_bios ?: "-", b->file_efi_x64 ?: "-", b->file_efi_ia32 ?: "-",
+		  b->file_efi_arm64 ?: "-", b->ipxe_script_url ?: "-");
+}
+
 int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp4_server **ret)
@@ -811,6 +850,8 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 	ib_d4_leases_view(s->leases, &s->now, &s->view);
 	if ((r = start(s, cfg)) < 0)
 		goto err;
+	if (cfg->dhcp4.mode == IB_DHCP4_MODE_PROXY)
+		log_proxy_scope(cfg);
 	ib_info("dhcp4: serving %zu subnet(s) on port %u (%s mode), %zu lease(s) loaded",
 		cfg->dhcp4.n_subnets, cfg->dhcp4.port,
 		cfg->dhcp4.mode == IB_DHCP4_MODE_PROXY ? "proxy" : "server",

@@ -140,6 +140,10 @@ def await_offer(sock: socket.socket, xid: int, timeout: float = 5.0) -> BOOTP | 
                          ids=[c[0] for c in PXE_CLIENTS])
 def test_default_serves(default_lab, fw, arch, vendor_class, boot_file):
     lab, cli, d, tmp = default_lab
+    # a first run says where it answers and with what (issue #11)
+    scope = d.wait_log("proxyDHCP answers PXE clients on")
+    assert f"srv0 {SRV_IP}/24" in scope and "bios undionly.kpxe" in scope, scope
+    assert "efi_x64 ipxe.efi" in scope, scope
     mac = "02:1b:00:%02x:%02x:%02x" % tuple(random.randbytes(3))
     xid = random.getrandbits(32)
     sock = lab.socket(cli, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
