@@ -86,45 +86,50 @@ static int gz_init(void **ret_state)
 	return 0;
 }
 
+/*
+ * One inflate() into o's buffer, its output emitted: 0 with zlib's
+ * answer in *ret_zr, or -errno (-EBADMSG for a corrupt stream).
+ */
+static int gz_step(struct gz *g, struct ib_agent_stream_out *o, int *ret_zr)
+{
+	int zr, r;
+
+	g->z.next_out = o->buf;
+	g->z.avail_out = IB_AGENT_STREAM_OUT;
+	zr = inflate(&g->z, Z_NO_FLUSH);
+	if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+		return -EBADMSG;
+	r = ib_agent_stream_emit(o, o->buf, IB_AGENT_STREAM_OUT - g->z.avail_out);
+	if (r < 0)
+		return r;
+	if (zr == Z_STREAM_END)
+		g->member_end = true;
+	*ret_zr = zr;
+	return 0;
+}
+
 static int gz_feed(void *state, const uint8_t *p, size_t n, struct ib_agent_stream_out *o)
 {
 	struct gz *g = state;
+	int zr, r;
 
 	g->z.next_in = (Bytef *)p;
 	g->z.avail_in = (uInt)n;	/* n <= the caller's buffer, < 4 GiB */
 	while (g->z.avail_in > 0) {
-		int zr, r;
 		if (g->member_end) {	/* RFC 1952 2.2: members one after another */
 			inflateReset(&g->z);
 			g->member_end = false;
 		}
 		g->started = true;
-		g->z.next_out = o->buf;
-		g->z.avail_out = IB_AGENT_STREAM_OUT;
-		zr = inflate(&g->z, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-			return -EBADMSG;
-		r = ib_agent_stream_emit(o, o->buf, IB_AGENT_STREAM_OUT - g->z.avail_out);
-		if (r < 0)
+		if ((r = gz_step(g, o, &zr)) < 0)
 			return r;
-		if (zr == Z_STREAM_END)
-			g->member_end = true;
-		else if (zr == Z_BUF_ERROR && g->z.avail_out == IB_AGENT_STREAM_OUT)
+		if (zr == Z_BUF_ERROR && g->z.avail_out == IB_AGENT_STREAM_OUT)
 			return -EBADMSG;	/* no progress with input left */
 	}
 	/* output zlib still holds once the input is used up */
 	while (!g->member_end) {
-		int zr, r;
-		g->z.next_out = o->buf;
-		g->z.avail_out = IB_AGENT_STREAM_OUT;
-		zr = inflate(&g->z, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-			return -EBADMSG;
-		r = ib_agent_stream_emit(o, o->buf, IB_AGENT_STREAM_OUT - g->z.avail_out);
-		if (r < 0)
+		if ((r = gz_step(g, o, &zr)) < 0)
 			return r;
-		if (zr == Z_STREAM_END)
-			g->member_end = true;
 		if (g->z.avail_out != 0)
 			break;
 	}
