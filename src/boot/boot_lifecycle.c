@@ -124,3 +124,24 @@ int ib_boot_lifecycle_render(const struct ib_config *cfg, enum ib_lc_state s,
 		return render_text("disk script", disk_exit_script, values, out, err);
 	}
 }
+
+int ib_boot_lifecycle_sha256sum(const char *text, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	char d[65];
+
+	if (len < 64 || (len > 64 && text[64] != ' ' && text[64] != '\t' &&
+			 text[64] != '\n' && text[64] != '\r'))
+		return -EBADMSG;
+	for (size_t i = 0; i < 64; i++) {
+		const char *h = strchr(hex, text[i] >= 'A' && text[i] <= 'F' ?
+					    text[i] - 'A' + 'a' : text[i]);
+
+		if (!text[i] || !h)
+			return -EBADMSG;
+		d[i] = *h;
+	}
+	d[64] = '\0';
+	memcpy(out, d, sizeof(d));
+	return 0;
+}

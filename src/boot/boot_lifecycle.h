@@ -47,4 +47,11 @@ int ib_boot_lifecycle_render(const struct ib_config *cfg, enum ib_lc_state s,
 			     const struct ib_profile *profile, json_t *values,
 			     struct ib_tpl_out *out, char *err);
 
+/*
+ * The digest of a sha256sum(1) line in text (len bytes, not terminated):
+ * the first word, 64 hex digits followed by a blank or the end, written
+ * lowercase into out.  Returns 0, or -EBADMSG.  (An image's sha256_file.)
+ */
+int ib_boot_lifecycle_sha256sum(const char *text, size_t len, char out[65]);
+
 #endif

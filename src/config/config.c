@@ -117,6 +117,7 @@ static void free_profile(struct ib_profile *p)
 {
 	free(p->image.url);
 	free(p->image.sha256);
+	free(p->image.sha256_file);
 	free(p->image.disk);
 	free(p->image.format);
 	free(p->name);

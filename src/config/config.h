@@ -323,7 +323,9 @@ struct ib_install_config {
 struct ib_profile_image {
 	char *url;			/* http://ADDRESS-LITERAL[:port]/...: the agent has
 					 * no resolver and no TLS */
-	char *sha256;			/* 64 hex digits, of the bytes at url */
+	char *sha256;			/* 64 hex digits, of the bytes at url; or */
+	char *sha256_file;		/* under http.assets: sha256sum's output for
+					 * the image, read at each install */
 	char *disk;			/* the disk's kernel name ("vda", "nvme0n1") */
 	char *format;			/* raw (default), gzip or zstd */
 };

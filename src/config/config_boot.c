@@ -115,14 +115,23 @@ static bool url_host_literal(const char *url)
 int ib_cfg_check_image(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
 {
 	const struct ib_profile_image *im = obj;
-	size_t n = strlen(im->sha256), d = strlen(im->disk);
+	size_t n = im->sha256 ? strlen(im->sha256) : 0, d = strlen(im->disk);
+	const char *f = im->sha256_file;
 
 	if (strncmp(im->url, "http://", 7) != 0 || !script_safe(im->url) ||
 	    !url_host_literal(im->url))
 		return ib_cfg_fail_in(w, map, NULL, 0, "url", "must be an http:// URL with an "
 				      "IPv4 or [IPv6] address literal (the agent has no resolver)");
-	if (n != 64 || strspn(im->sha256, "0123456789abcdefABCDEF") != n)
+	if (!im->sha256 == !f)
+		return ib_cfg_fail_in(w, map, NULL, 0, "sha256", "give sha256 or sha256_file "
+				      "(exactly one)");
+	if (im->sha256 && (n != 64 || strspn(im->sha256, "0123456789abcdefABCDEF") != n))
 		return ib_cfg_fail_in(w, map, NULL, 0, "sha256", "must be 64 hex digits");
+	/* read under http.assets when the install is handed out: a relative
+	 * path that stays there */
+	if (f && (!f[0] || f[0] == '/' || strstr(f, "..") || !script_safe(f)))
+		return ib_cfg_fail_in(w, map, NULL, 0, "sha256_file", "must be a path under "
+				      "http.assets (relative, no '..')");
 	if (d == 0 || d > 32 || strspn(im->disk, "abcdefghijklmnopqrstuvwxyz0123456789_-") != d)
 		return ib_cfg_fail_in(w, map, NULL, 0, "disk", "must be a disk's kernel name "
 				      "([a-z0-9_-], at most 32 bytes)");

@@ -759,7 +759,8 @@ static const struct ib_cfg_section install_config_section =
 #define I struct ib_profile_image
 static const struct ib_cfg_field image_fields[] = {
 	FIELD(I, "url", F_STRING, url, .required = true),
-	FIELD(I, "sha256", F_STRING, sha256, .required = true),
+	FIELD(I, "sha256", F_STRING, sha256),
+	FIELD(I, "sha256_file", F_STRING, sha256_file),
 	FIELD(I, "disk", F_STRING, disk, .required = true),
 	FIELD(I, "format", F_STRING, format),
 };

@@ -89,6 +89,31 @@ static void http_date(time_t t, char out[DATE_LEN])
 	strftime(out, DATE_LEN, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *buf,
+			    size_t cap)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (srv->assets_fd < 0 && srv->cfg->http.assets)
+		srv->assets_fd = ib_httpd_assets_open(srv->cfg->http.assets);
+	if (srv->assets_fd < 0) {
+		srv->assets_fd = -1;
+		return -ENOENT;
+	}
+	if ((fd = open_beneath(srv->assets_fd, rel)) < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		n = -EACCES;
+	else if ((uint64_t)st.st_size > cap)
+		n = -EFBIG;
+	else if ((n = pread(fd, buf, cap, 0)) < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
 /* Opens and checks the asset; on failure the reply is sent. */
 static int asset_open(struct ib_http_req *rq, const char *rel, struct asset *a)
 {

@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "boot/boot_lifecycle.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "httpd/http_server_int.h"
 #include "inventory/lifecycle.h"
@@ -161,20 +162,67 @@ static int body_mac(struct ib_http_req *rq, json_t *body, char mac[IB_HTTP_MAC_S
 
 /* ---- the agent ---- */
 
-/* Adds the NICs of a report to machine id (another machine's: ignored). */
-static void add_report_nics(struct ib_store *s, int64_t id, json_t *report, int64_t now)
+/* Why NIC mac (not the reporting one) may not join a machine: it is an
+ * inventory machine's.  NULL when it may (the store refuses another
+ * lifecycle machine's). */
+static const char *nic_inventory_owner(const struct ib_config *cfg, const char *mac)
+{
+	uint8_t hw[6];
+
+	if (ib_mac_parse(mac, hw) < 0)
+		return "not a MAC address";
+	for (size_t i = 0; i < cfg->n_machines; i++)
+		if (memcmp(cfg->machines[i].mac, hw, 6) == 0)
+			return "an inventory machine's MAC";
+	return NULL;
+}
+
+/* Journals (under the reporting machine) and logs a NIC its report
+ * claimed and did not get. */
+static void nic_refused(struct ib_http_req *rq, const char *mac, const char *nic,
+			const char *why)
+{
+	uint8_t hw[6];
+	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
+
+	ib_warn("lifecycle: %s: its agent's report claims NIC %s, refused: %s", mac, nic, why);
+	if (ib_mac_parse(mac, hw) == 0)
+		ib_journal_add(rq->srv->journal, &who, "machine", "nic-refused",
+			       json_pack("{s:s, s:s}", "nic", nic, "reason", why));
+}
+
+/*
+ * Adds the NICs of a report to machine m.  A report is the agent's word,
+ * and an agent may be hostile: a NIC that is another machine's (another
+ * lifecycle machine's, or an inventory machine's) stays that machine's,
+ * and the refusal is journalled and logged, so a report cannot take over
+ * another machine's identity, boots or instructions.
+ */
+static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_state *m,
+			    json_t *report, int64_t now)
 {
 	char mac[IB_HTTP_MAC_STRLEN];
+	const char *why;
 	size_t i;
 	json_t *nic;
+	int r;
 
 	json_array_foreach(json_object_get(report, "nics"), i, nic) {
 		const char *t = json_string_value(json_object_get(nic, "mac"));
 
 		if (i >= IB_MACHINE_NICS_MAX)
 			break;
-		if (t && ib_http_mac_normalize(t, mac) == 0)
-			ib_store_machine_add_nic(s, id, mac, now);
+		if (!t || ib_http_mac_normalize(t, mac) < 0 || strcmp(mac, m->mac) == 0)
+			continue;
+		if ((why = nic_inventory_owner(rq->srv->cfg, mac))) {
+			nic_refused(rq, m->mac, mac, why);
+			continue;
+		}
+		r = ib_store_machine_add_nic(rq->srv->store, m->id, mac, now);
+		if (r == -EEXIST)
+			nic_refused(rq, m->mac, mac, "another machine's NIC");
+		else if (r < 0 && r != -ENOSPC)
+			ib_warn("lifecycle: %s: cannot add NIC %s: %s", m->mac, mac, strerror(-r));
 	}
 }
 
@@ -205,11 +253,40 @@ static void agent_report(struct ib_http_req *rq)
 		fail(rq, r == -E2BIG ? 413 : 500, "cannot store the report");
 		goto out;
 	}
-	add_report_nics(s, m.id, body, now);
+	add_report_nics(rq, &m, body, now);
 	ib_httpd_send(rq, 204, 0);
 out:
 	free(text);
 	json_decref(body);
+}
+
+/*
+ * The image's digest: sha256, or the first word of its sha256_file under
+ * http.assets (read now: a rebuilt image's new sum needs no reload).  An
+ * unreadable or malformed file fails the machine (step "install"), so
+ * the timeline says why nothing is installed.  0, or -errno.
+ */
+static int image_sha256(struct ib_http_req *rq, const struct ib_machine_state *m,
+			const struct ib_profile_image *im, char sha[65])
+{
+	char text[512], why[IB_MACHINE_REASON_MAX];
+	struct ib_lifecycle_req lr = { .mac = m->mac, .ev = IB_LC_EV_FAIL, .by = "agent",
+				       .now_us = ib_now_us(), .fail_step = "install",
+				       .fail_reason = why };
+	ssize_t n;
+
+	if (im->sha256) {
+		snprintf(sha, 65, "%s", im->sha256);
+		return 0;
+	}
+	n = ib_httpd_asset_read(rq->srv, im->sha256_file, text, sizeof(text));
+	if (n >= 0 && ib_boot_lifecycle_sha256sum(text, (size_t)n, sha) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "sha256_file %s: %s", im->sha256_file,
+		 n < 0 ? strerror((int)-n) : "not a sha256sum line");
+	ib_warn("lifecycle: %s: install not handed out: %s", m->mac, why);
+	ib_lifecycle_apply(rq->srv->store, &lr, NULL);
+	return n < 0 ? (int)n : -EBADMSG;
 }
 
 /* The instruction for machine m (see docs/AGENT.md "What the daemon
@@ -221,7 +298,7 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 				       .now_us = ib_now_us() };
 	const struct ib_profile *p;
 	struct ib_machine_state n;
-	char id[32];
+	char id[32], sha[65];
 
 	if (!m->has_report)
 		return json_pack("{s:s, s:i}", "action", "none", "poll_ms", AGENT_POLL_MS);
@@ -243,9 +320,11 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 	case IB_LC_INSTALLING:
 		if (!(p = find_profile(rq->srv->cfg, m->profile)) || !p->image.url)
 			break;	/* an installer of its own: nothing for the agent */
+		if (image_sha256(rq, m, &p->image, sha) < 0)
+			break;
 		snprintf(id, sizeof(id), "install-%lld", (long long)m->version);
 		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "action", "install", "id", id,
-				 "url", p->image.url, "sha256", p->image.sha256,
+				 "url", p->image.url, "sha256", sha,
 				 "disk", p->image.disk,
 				 "format", p->image.format ? p->image.format : "raw");
 	default:

@@ -94,6 +94,10 @@ int ib_httpd_facts(struct ib_http_req *rq, const char *mac_override, struct ib_f
 void ib_httpd_serve_asset(struct ib_http_req *rq, const char *rel);
 /* Opens dir as the assets root fd (O_DIRECTORY); -errno on failure. */
 int ib_httpd_assets_open(const char *dir);
+/* Reads the small regular file rel beneath http.assets into buf (at most
+ * cap bytes); returns the length, -EFBIG when it holds more, or -errno. */
+ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *buf,
+			    size_t cap);
 
 /* ---- http_api.c ---- */
 

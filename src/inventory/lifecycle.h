@@ -114,12 +114,19 @@ int ib_lifecycle_apply(struct ib_store *s, const struct ib_lifecycle_req *rq,
 int ib_lifecycle_discover(struct ib_store *s, const char *mac, const char *by,
 			  int64_t now_us, struct ib_machine_state *ret);
 
+/* Netboots of an installed machine further apart than this count afresh. */
+#define IB_LC_LOCAL_BOOT_WINDOW_US (15 * 60 * 1000000LL)
+
 /*
- * An installed machine fetched its boot script again (it should boot from
- * its disk): the first time it is journalled "local-boot-ignored" with
- * the seconds since it was installed, and counted; the second time it
- * moves to failed (step "local-boot").  0 with *ret updated; -EPERM when
- * m is not installed; -EEXIST as ib_lifecycle_apply().
+ * An installed machine fetched its boot script (whose answer is: boot from
+ * your disk).  The first time after the install it is journalled
+ * "local-boot" (the way a machine that netboots first reaches its disk);
+ * a second fetch within IB_LC_LOCAL_BOOT_WINDOW_US of the one before means
+ * the disk did not boot: journalled "local-boot-ignored"; a third moves the
+ * machine to failed (step "local-boot").  Each carries the seconds since
+ * it was installed.  A fetch longer than the window after the last one
+ * (the installed system rebooted) counts as a first.  0 with *ret
+ * updated; -EPERM when m is not installed; -EEXIST as ib_lifecycle_apply().
  */
 int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m,
 			    int64_t now_us, struct ib_machine_state *ret);

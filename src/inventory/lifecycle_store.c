@@ -105,24 +105,31 @@ int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m
 {
 	struct ib_machine_state n = *m;
 	const char *installed = ib_lc_state_name(IB_LC_INSTALLED);
+	uint32_t boots = m->local_boots;
 	char extra[64];
 	int r;
 
 	if (m->state != IB_LC_INSTALLED)
 		return -EPERM;
+	/* long after the last one: the installed system rebooted, and its
+	 * firmware netboots first; that boot counts from the start */
+	if (boots && now_us - m->updated_us > IB_LC_LOCAL_BOOT_WINDOW_US)
+		boots = 0;
 	snprintf(extra, sizeof(extra), "\"since_install_s\":%lld",
 		 (long long)((now_us - m->since_us) / 1000000));
-	if (m->local_boots == 0) {
-		n.local_boots = 1;
+	if (boots < 2) {
+		/* the first: told to boot from its disk; the second: it did not */
+		n.local_boots = boots + 1;
 		r = ib_store_machine_update(s, m, &n, &(struct ib_machine_note){
-			.by = "http", .kind = "local-boot-ignored", .from = installed,
-			.to = installed, .now_us = now_us, .extra = extra });
+			.by = "http", .kind = boots ? "local-boot-ignored" : "local-boot",
+			.from = installed, .to = installed, .now_us = now_us, .extra = extra });
 	} else {
 		n.state = IB_LC_FAILED;
 		n.local_boots = 0;
 		snprintf(n.fail_step, sizeof(n.fail_step), "local-boot");
 		snprintf(n.fail_reason, sizeof(n.fail_reason),
-			 "netbooted again after its install: its disk does not boot");
+			 "netbooted again after it was told to boot from its disk: "
+			 "its disk does not boot");
 		r = ib_store_machine_update(s, m, &n, &(struct ib_machine_note){
 			.by = "http", .kind = ib_lc_event_name(IB_LC_EV_FAIL), .from = installed,
 			.to = ib_lc_state_name(IB_LC_FAILED), .now_us = now_us,

@@ -15,8 +15,13 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
   test_image_install       a profile with an image: the agent boots in
         install mode, is told to install (url, sha256, disk, format), then
         to reboot once installed
+  test_image_sha256_file   the image's digest read from a sha256sum file
+        under http.assets at each install; a missing one fails the machine
   test_agent_auth          the agent's token or address, never another
         machine's (403); none without a report
+  test_report_nics         a report's NICs join its machine, but not
+        another lifecycle machine's NIC or an inventory machine's MAC:
+        refused, journalled (nic-refused) and logged
   test_inventory_machine   a machine of the config file netboots as its
         group says, outside the lifecycle
   test_auto_discover_off   lifecycle.auto_discover: false leaves unknown
@@ -74,6 +79,9 @@ profiles:
              disk: vda, format: gzip }}
   - name: disky
     boot: local
+  - name: summed                  # its digest in a sha256sum file under assets
+    image: {{ url: "http://{srv4}:{port}/assets/os.img.gz", sha256_file: os.img.sha256,
+             disk: vda }}
 groups:
   - {{ name: default, profile: disky }}
 machines:
@@ -229,10 +237,15 @@ def test_cycle(lab, tmp_path):
     st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
                                                  "status": "ok"})
     assert ll.state(M1) == "installed"
-    # installed: its disk (the profile's sanboot); a netboot is journalled, a
-    # second one fails the machine
+    # installed: its disk (the profile's sanboot).  The netboot told so is
+    # journalled "local-boot"; one more soon after means the disk did not
+    # boot ("local-boot-ignored"), and the next fails the machine
     s = ll.script(ll.m1, M1)
     assert "sanboot --no-describe --drive 0x80" in s and "kernel" not in s, s
+    assert ll.state(M1) == "installed"
+    kinds = [e["kind"] for e in ll.events(M1)]
+    assert "local-boot" in kinds and "local-boot-ignored" not in kinds, kinds
+    ll.script(ll.m1, M1)
     assert ll.state(M1) == "installed"
     ign = [e for e in ll.events(M1) if e["kind"] == "local-boot-ignored"]
     assert len(ign) == 1 and "since_install_s" in ign[0]["detail"], ign
@@ -297,6 +310,67 @@ def test_image_install(lab, tmp_path):
     assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "reboot"
     s = ll.script(ll.m1, M1)
     assert "exit" in s.splitlines() and "kernel" not in s, s
+
+
+def test_image_sha256_file(lab, tmp_path):
+    ll = LcLab(lab, tmp_path)
+    token = to_ready(ll, ll.m1, M1)
+    assert ll.api(f"machines/{M1}/allocate", "POST", {"profile": "summed"})[0] == 200
+    ll.script(ll.m1, M1)
+    assert ll.state(M1) == "installing"
+    # no sum file yet: not handed out; the machine fails, saying why
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert st == 200 and ins["action"] == "none", ins
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["state"] == "failed" and m["failure"]["step"] == "install", m
+    assert "sha256_file os.img.sha256" in m["failure"]["reason"], m
+    ll.d.wait_log("install not handed out")
+    # sha256sum's output (upper case digits too), read at the next install
+    sha = "0123456789ABCDEF" * 4
+    (tmp_path / "assets" / "os.img.sha256").write_text(f"{sha}  os.img.gz\n")
+    assert ll.api(f"machines/{M1}/reset", "POST")[0] == 200
+    token = to_ready(ll, ll.m1, M1)
+    assert ll.api(f"machines/{M1}/allocate", "POST", {"profile": "summed"})[0] == 200
+    ll.script(ll.m1, M1)
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert ins["action"] == "install" and ins["sha256"] == sha.lower(), ins
+    assert ins["format"] == "raw", ins
+    # a file that is not a sum: refused the same way
+    (tmp_path / "assets" / "os.img.sha256").write_text("not a digest\n")
+    st, ins = ll.agent(ll.m1, f"instruction?mac={M1}", token)
+    assert ins["action"] == "none", ins
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["state"] == "failed" and "not a sha256sum line" in m["failure"]["reason"], m
+
+
+def test_report_nics(lab, tmp_path):
+    ll = LcLab(lab, tmp_path)
+    t1 = agent_line(ll.script(ll.m1, M1))["ib.token"]
+    t2 = agent_line(ll.script(ll.m2, M2))["ib.token"]
+    # m2 reports m1's NIC, an inventory machine's MAC and a NIC of its own
+    rep = report(M2)
+    rep["nics"] = [{"name": "eth0", "mac": M2}, {"name": "eth1", "mac": M1.upper()},
+                   {"name": "eth2", "mac": INV}, {"name": "eth3", "mac": "52:54:00:00:cc:72"}]
+    st, _ = ll.agent(ll.m2, "report", t2, rep)
+    assert st == 204
+    st, m2 = ll.api(f"machines/{M2}/lifecycle")
+    assert m2["nics"] == [M2, "52:54:00:00:cc:72"], m2
+    st, m1 = ll.api(f"machines/{M1}/lifecycle")
+    assert m1["nics"] == [M1] and m1["mac"] == M1, m1
+    # each refusal is in the reporting machine's timeline, and in the log
+    st, evs = ll.api(f"events?mac={M2}&proto=machine&limit=100")
+    refused = {e["detail"]["nic"]: e["detail"]["reason"] for e in evs
+               if e["kind"] == "nic-refused"}
+    assert refused == {M1: "another machine's NIC", INV: "an inventory machine's MAC"}, evs
+    ll.d.wait_log(f"{M2}: its agent's report claims NIC {M1}, refused")
+    # m1 is still m1: its own token, its own instructions, its own script
+    assert ll.agent(ll.m1, "report", t1, report(M1))[0] == 204
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", t1)[0] == 200
+    assert agent_line(ll.script(ll.m1, M1))["ib.mac"] == M1
+    # a NIC the store already gave this machine is no refusal
+    st, _ = ll.agent(ll.m2, "report", t2, rep)
+    st, evs = ll.api(f"events?mac={M2}&proto=machine&limit=100")
+    assert sum(e["kind"] == "nic-refused" for e in evs) == 4, evs
 
 
 def test_agent_auth(lab, tmp_path):

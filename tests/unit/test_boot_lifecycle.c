@@ -198,6 +198,52 @@ static void test_config(void **state)
 	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", disk: sda, format: xz"),
 	     -EINVAL);
 	load(IMG("url: \"http://10.0.0.1/a\", disk: sda"), -EINVAL);
+	/* the digest from a sha256sum file under http.assets: one or the other */
+	cfg = load(IMG("url: \"http://10.0.0.1/a\", sha256_file: sums/a.sha256, disk: sda"), 0);
+	assert_string_equal(cfg->profiles[0].image.sha256_file, "sums/a.sha256");
+	assert_null(cfg->profiles[0].image.sha256);
+	ib_config_free(cfg);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256: " SHA ", sha256_file: a.sha256, disk: sda"),
+	     -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256_file: /etc/a.sha256, disk: sda"), -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256_file: ../a.sha256, disk: sda"), -EINVAL);
+	load(IMG("url: \"http://10.0.0.1/a\", sha256_file: \"\", disk: sda"), -EINVAL);
+}
+
+static void test_sha256sum(void **state)
+{
+	static const struct {
+		const char *text;
+		int r;
+	} cases[] = {
+		{ SHA "  disk.img.gz\n", 0 },
+		{ SHA "\n", 0 },
+		{ SHA, 0 },
+		{ SHA " *disk.img.gz\n", 0 },		/* binary mode marker */
+		{ SHA "0  disk.img.gz\n", -EBADMSG },	/* 65 digits */
+		{ "abc  disk.img.gz\n", -EBADMSG },
+		{ "", -EBADMSG },
+		{ "  " SHA "\n", -EBADMSG },
+		{ "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+		  -EBADMSG },
+	};
+	char out[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(ib_boot_lifecycle_sha256sum(cases[i].text, strlen(cases[i].text),
+							     out), cases[i].r);
+		if (cases[i].r == 0)
+			assert_string_equal(out, SHA);
+	}
+	/* upper case in, lower case out; an embedded NUL is no digit */
+	assert_int_equal(ib_boot_lifecycle_sha256sum("0123456789ABCDEF0123456789ABCDEF"
+						     "0123456789ABCDEF0123456789ABCDEF", 64,
+						     out), 0);
+	assert_string_equal(out, "0123456789abcdef0123456789abcdef"
+				 "0123456789abcdef0123456789abcdef");
+	assert_int_equal(ib_boot_lifecycle_sha256sum("0123\0", 65, out), -EBADMSG);
 }
 
 int main(void)
@@ -206,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_sha256sum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -311,12 +311,24 @@ static void test_local_boot(void **state)
 	assert_int_equal(ib_lifecycle_local_boot(f->s, &m, T0, &n), -EPERM);
 	for (size_t i = 0; i < sizeof(to_installed) / sizeof(to_installed[0]); i++)
 		assert_int_equal(apply(f->s, MAC1, to_installed[i], &m), 0);
+	/* the netboot that is told to boot from the disk */
 	assert_int_equal(ib_lifecycle_local_boot(f->s, &m, T0 + 61000000, &n), 0);
 	assert_int_equal(n.state, IB_LC_INSTALLED);
 	assert_int_equal(n.local_boots, 1);
+	assert_int_equal(count_events(f->s, MAC1, "local-boot", last), 1);
+	assert_int_equal(count_events(f->s, MAC1, "local-boot-ignored", NULL), 0);
+	/* long after: the installed system rebooted; a first again */
+	assert_int_equal(ib_lifecycle_local_boot(f->s, &n, T0 + 61000000 +
+						 IB_LC_LOCAL_BOOT_WINDOW_US + 1000000, &m), 0);
+	assert_int_equal(m.local_boots, 1);
+	assert_int_equal(count_events(f->s, MAC1, "local-boot", NULL), 2);
+	/* back soon after: the disk did not boot */
+	assert_int_equal(ib_lifecycle_local_boot(f->s, &m, m.updated_us + 30000000, &n), 0);
+	assert_int_equal(n.state, IB_LC_INSTALLED);
+	assert_int_equal(n.local_boots, 2);
 	assert_int_equal(count_events(f->s, MAC1, "local-boot-ignored", last), 1);
-	assert_non_null(strstr(last, "\"since_install_s\":60"));
-	assert_int_equal(ib_lifecycle_local_boot(f->s, &n, T0 + 62000000, &m), 0);
+	assert_non_null(strstr(last, "\"since_install_s\":"));
+	assert_int_equal(ib_lifecycle_local_boot(f->s, &n, n.updated_us + 1000000, &m), 0);
 	assert_int_equal(m.state, IB_LC_FAILED);
 	assert_string_equal(m.fail_step, "local-boot");
 	assert_int_equal(ib_store_machine_get(f->s, MAC1, &n), 0);
