@@ -110,7 +110,9 @@ static void encode(const uint8_t *p, size_t len, char *out, size_t cap)
 
 static bool allowed(int status, bool token)
 {
-	static const int ok[] = { 200, 201, 204, 400, 403, 404, 409, 413, 422 };
+	/* 405: a name of "." or "" addresses the collection itself (RFC 3986
+	 * removes the dot segment), where PUT and DELETE are not allowed */
+	static const int ok[] = { 200, 201, 204, 400, 403, 404, 405, 409, 413, 422 };
 
 	if (!token)	/* refused before the body is read, or not routed */
 		return status == 401 || status == 400 || status == 403 || status == 404;
