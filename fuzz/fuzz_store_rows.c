@@ -234,20 +234,6 @@ static int on_event(const struct ib_event *e, void *ctx)
 	return 0;
 }
 
-/* Whether the object's own key ("name", or "mac" for machines) is the
- * row's: the API always writes them alike; a row written otherwise is
- * served under the body's key (docs/FUZZING.md, "Findings"). */
-static bool key_matches(enum ib_config_kind kind, const struct ib_inv_row *row)
-{
-	json_t *o = json_loads(row->body, 0, NULL);
-	const char *k = json_string_value(json_object_get(o, kind == IB_CONFIG_MACHINES ?
-							     "mac" : "name"));
-	bool same = k && strcmp(k, row->name) == 0;
-
-	json_decref(o);
-	return same;
-}
-
 /* Each stored object is served or refused, never both, never neither. */
 static int on_object(const struct ib_inv_row *row, void *ctx)
 {
@@ -257,8 +243,6 @@ static int on_object(const struct ib_inv_row *row, void *ctx)
 	bool refused = false;
 
 	CHECK(ib_config_kind_parse(row->kind, &kind) == 0);
-	if (!key_matches(kind, row))
-		return 0;
 	for (size_t i = 0; i < rf->n; i++)
 		refused |= rf->v[i].kind == kind && strncmp(rf->v[i].name, row->name,
 							    sizeof(rf->v[i].name) - 1) == 0;

@@ -265,6 +265,40 @@ int ib_config_kind_parse(const char *s, enum ib_config_kind *ret)
 
 #define ORIGIN_MAX 96		/* "api:machines/aa:bb:cc:dd:ee:ff" and more */
 
+/*
+ * An object is stored under its key (a profile or group name, a machine's
+ * MAC) and names itself in its body ("name", "mac").  The API writes both
+ * alike; a row written otherwise (a hand edit, another writer) would be
+ * served under the body's key, where the API could not find it to delete
+ * it (fuzz finding 4, docs/FUZZING.md).  Such an object is refused, under
+ * its stored key, so the operator sees it and can delete it.  A body
+ * without its key, or with a key of the wrong type, is left to the
+ * loader, which refuses it with its own reason.
+ */
+static int check_object_key(const struct ib_cfg_err *oe, const struct ib_config_object *obj,
+			    const struct ib_ynode *n)
+{
+	const char *field = obj->kind == IB_CONFIG_MACHINES ? "mac" : "name";
+	const struct ib_ynode *k = ib_ynode_get(n, field);
+	uint8_t a[6], b[6];
+	char shown[80];
+	bool same;
+
+	if (!k || k->kind != IB_YNODE_SCALAR)
+		return 0;
+	if (obj->kind == IB_CONFIG_MACHINES)
+		same = ib_mac_parse(k->str, a) == 0 && ib_mac_parse(obj->name, b) == 0 &&
+		       memcmp(a, b, sizeof(a)) == 0;
+	else
+		same = k->len == strlen(obj->name) && strcmp(k->str, obj->name) == 0;
+	if (same)
+		return 0;
+	ib_cfg_quote(k, shown, sizeof(shown));
+	return ib_cfg_fail(oe, k->line, k->col, field,
+			   "'%s' differs from the key the object is stored under; "
+			   "delete it and store it again", shown);
+}
+
 /* Parses the objects and hangs each under its list in root (made when the
  * file was empty).  origins holds n_objs names the nodes point to. */
 static int graft_objects(const struct ib_cfg_err *e, struct ib_ynode **root,
@@ -286,6 +320,11 @@ static int graft_objects(const struct ib_cfg_err *e, struct ib_ynode **root,
 		if (!n || n->kind != IB_YNODE_MAPPING) {
 			ib_ynode_free(n);
 			return ib_cfg_fail(&oe, 1, 1, NULL, "expected a mapping");
+		}
+		r = check_object_key(&oe, &objs[i], n);
+		if (r < 0) {
+			ib_ynode_free(n);
+			return r;
 		}
 		ib_ynode_set_origin(n, origins[i]);
 		r = ib_ynode_append_to(*root, kind, n);

@@ -80,3 +80,32 @@ def test_bad_stored_group_is_left_out_not_fatal(lab, tmp_path):
     chk = d.check_config()
     assert "refused" not in chk.stderr + chk.stdout, chk.stderr
     d.stop()
+
+
+def test_stored_object_under_another_key_is_refused_and_deletable(lab, tmp_path):
+    """Fuzz finding 4 (docs/FUZZING.md): an inventory row profiles/a whose
+    body says "name": "b" (a hand edit or another writer; the API never
+    writes one) was served as profile b, which the API could not delete
+    (DELETE profiles/b: no row b).  Now it is refused under its row's key,
+    named in the log, and the API deletes it by that key."""
+    import sqlite3
+    d, api = test_api.start(lab, tmp_path, token=True)
+    d.stop()
+    db = sqlite3.connect(tmp_path / "state" / "ironboot.db")
+    with db:
+        db.execute("INSERT INTO inventory (kind, name, body, updated_us) VALUES (?, ?, ?, ?)",
+                   ("profiles", "a", json.dumps({"name": "b", "kernel": "vmlinuz"}), 1))
+    db.close()
+    off = d.log_size()
+    d.start(timeout=20)
+    log = d.log(off)
+    assert "stored profiles a refused" in log and "'b' differs from the key" in log, log
+    names = [p["name"] for p in api.call("GET", "profiles")[1]]
+    assert "a" not in names and "b" not in names, names
+    assert api.call("GET", "profiles/b")[0] == 404
+    assert "#!ipxe" in api.script(MAC)                     # everything else served
+    st, body, _ = api.call("DELETE", "profiles/a")
+    assert st == 204, (st, body)
+    log = reload(d)
+    assert "refused" not in log, log
+    d.stop()

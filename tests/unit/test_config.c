@@ -761,6 +761,16 @@ static void test_objects_joined(void **state)
 		{ IB_CONFIG_PROFILES, "p", "{\"name\":\"p\",\"kernel\":\"k\"}" },
 	};
 	const struct ib_config_object notmap[] = { { IB_CONFIG_PROFILES, "x", "[1]" } };
+	/* fuzz finding 4: a body naming another key than its row */
+	const struct ib_config_object renamed[] = {
+		{ IB_CONFIG_PROFILES, "a", "{\"name\":\"b\",\"kernel\":\"k\"}" },
+	};
+	const struct ib_config_object other_mac[] = {
+		{ IB_CONFIG_MACHINES, "52:54:00:00:00:01", "{\"mac\":\"52:54:00:00:00:02\"}" },
+	};
+	const struct ib_config_object same_mac[] = {
+		{ IB_CONFIG_MACHINES, "52:54:00:00:00:01", "{\"mac\":\"52-54-00-00-00-01\"}" },
+	};
 	struct ib_config *cfg = NULL;
 	int fd = mkstemp(path);
 
@@ -785,7 +795,18 @@ static void test_objects_joined(void **state)
 	assert_non_null(strstr(err, "api:profiles/p:"));
 	assert_int_equal(ib_config_load_with(path, notmap, 1, &cfg, err), -EINVAL);
 	assert_non_null(strstr(err, "api:profiles/x:1:1: expected a mapping"));
+	assert_int_equal(ib_config_load_with(path, renamed, 1, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "api:profiles/a:1:"));
+	assert_non_null(strstr(err, "'b' differs from the key the object is stored under"));
+	assert_int_equal(ib_config_load_with(path, other_mac, 1, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "api:machines/52:54:00:00:00:01:1:"));
+	assert_non_null(strstr(err, "differs from the key"));
 	assert_null(cfg);
+	/* the same MAC in another spelling is the same key */
+	if (ib_config_load_with(path, same_mac, 1, &cfg, err) < 0)
+		fail_msg("%s", err);
+	ib_config_free(cfg);
+	cfg = NULL;
 	unlink(path);
 }
 
