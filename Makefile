@@ -36,6 +36,15 @@ test: test-deps
 demo: deps all
 	scripts/demo.sh
 
+# One fresh VM's whole lifecycle (docs/LIFECYCLE.md) against
+# examples/lifecycle.yaml: discovered, accepted and wiped, allocated and
+# installed, booted from its disk, released and wiped, ready.  BMC=none:
+# the demo powers the VM on itself.  Prints the machine's timeline.
+BMC ?= none
+.PHONY: demo-lifecycle
+demo-lifecycle: deps all
+	IB_BUILD=$(abspath $(BUILD)) /usr/bin/python3 scripts/demo_lifecycle.py --bmc $(BMC)
+
 # The programs, man pages, ironbootd.service and its sysusers.d user, and
 # /etc/ironboot/ironboot.yaml (only where none exists yet).  The config
 # always goes to /etc: the programs read /etc/ironboot/ironboot.yaml.

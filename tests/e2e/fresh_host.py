@@ -44,9 +44,13 @@ def _script(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def wrapper_build(tmp: Path, cover: str, links: dict[str, Path]) -> Path:
+def wrapper_build(tmp: Path, cover: str, links: dict[str, Path],
+                  files: dict[str, str] | None = None) -> Path:
     """A directory with `ironbootd` and `ironboot` wrappers (see above)
-    around the binaries of netlab.build_dir(); returns it."""
+    around the binaries of netlab.build_dir(); returns it.  files: path
+    the example names -> text, written there with mode 0600 (an API token
+    file: a secret is a file of its own, not a link)."""
+    files = dict(files or {})
     real = netlab.build_dir()
     ironbootd = netlab.find_binary(real, "ironbootd").resolve()
     ironboot = netlab.find_binary(real, "ironboot").resolve()
@@ -54,7 +58,7 @@ def wrapper_build(tmp: Path, cover: str, links: dict[str, Path]) -> Path:
         if Path(p).resolve().is_relative_to(cover):
             raise netlab.LabError(f"{p} lies under {cover}, which the daemon's "
                                   f"mount namespace covers with an empty tmpfs")
-    for dst in links:
+    for dst in [*links, *files]:
         if not Path(dst).is_relative_to(cover):
             raise netlab.LabError(f"{dst} is not under {cover}: linking it "
                                   f"would write on the host")
@@ -66,6 +70,9 @@ def wrapper_build(tmp: Path, cover: str, links: dict[str, Path]) -> Path:
     for dst, src in links.items():
         setup.append(f"mkdir -p {shlex.quote(str(Path(dst).parent))}")
         setup.append(f"ln -s {shlex.quote(str(src))} {shlex.quote(dst)}")
+    for dst, text in files.items():
+        setup.append(f"mkdir -p {shlex.quote(str(Path(dst).parent))}")
+        setup.append(f"(umask 077 && printf %s {shlex.quote(text)} >{shlex.quote(dst)})")
     setup.append('exec "$@"')
     # the setup runs as `sh -c`, so it needs no file under `cover`
     _script(out / "ironbootd",
@@ -84,11 +91,11 @@ def wrapper_build(tmp: Path, cover: str, links: dict[str, Path]) -> Path:
 
 
 def shipped_daemon(lab: netlab.Lab, ns: str, example: str, tmp: Path,
-                   cover: str, links: dict[str, Path] | None = None
-                   ) -> netlab.Daemon:
+                   cover: str, links: dict[str, Path] | None = None,
+                   files: dict[str, str] | None = None) -> netlab.Daemon:
     """netlab.Daemon of examples/<example> as shipped, on an empty `cover`
-    with `links` (path the example names -> real file) in place; its log
-    is tmp/ironbootd.stderr."""
-    build = wrapper_build(tmp, cover, dict(links or {}))
+    with `links` (path the example names -> real file) and `files` (path
+    -> text, mode 0600) in place; its log is tmp/ironbootd.stderr."""
+    build = wrapper_build(tmp, cover, dict(links or {}), files)
     return netlab.Daemon(lab, ns, EXAMPLES / example, build=build,
                          log_path=tmp / "ironbootd.stderr")

@@ -1,0 +1,439 @@
+"""lifecycle_flow: one machine's whole life in ironboot, real agent, real
+daemon, real firmware (issue #12).  `make demo-lifecycle`
+(scripts/demo_lifecycle.py) and tests/e2e/test_lifecycle.py run it.
+
+    ns srv:  srv0 198.18.0.1/24     ironbootd: examples/lifecycle.yaml as
+               |  veth              shipped, on an empty /tmp of its own
+    ns vm:   vm0 --- br0 --- tap0 <== QEMU: one NIC (netboots first), one
+                                      blank 64 MiB virtio disk (second)
+
+The daemon runs the example unmodified (tests/e2e/fresh_host.py: a mount
+namespace where an empty tmpfs covers /tmp); what the example expects
+under /tmp/ironboot-lifecycle is put there as an operator would: links to
+the agent image (scripts/agent-image.sh, cached per agent binary in the
+e2e cache) and to tests/e2e/build_disk.sh's disk.img.gz and its
+disk.img.sha256, and the API token file.  The CLI (`ironboot machines
+accept|allocate|release`, `ironboot events`) enters the daemon's mount
+namespace.
+
+The flow (Flow.full(); each step names what must happen, and a failure
+says which step did not, with the console tail):
+
+  1. netboot        the VM netboots: discovered, the agent reports
+  2. accept         `ironboot machines accept MAC`: the agent wipes, the
+                    machine is ready, the agent powers it off (wait)
+  3. allocate       `ironboot machines allocate disk-image MAC`; the VM is
+                    started again: the agent installs the image
+  4. disk boot      the agent reboots; the netboot says "boot from your
+                    disk"; the disk prints IRONBOOT-DISK-BOOTED
+  5. release        `ironboot machines release MAC`; started again: the
+                    agent wipes; the disk file's first 16 MiB read zero
+  6. ready          the agent powers the machine off in ready
+
+Power: with bmc="none" the flow starts the stopped VM itself and says
+so.  Nothing else ever starts or stops it: a VM that is not off when the
+flow wants it started is a failure of the step before.
+
+QEMU runs under TCG unless $IB_QEMU_ACCEL says otherwise; every wait is
+bounded; processes are the lab's (killed by PID), namespaces deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import netlab
+
+REPO = netlab.REPO
+E2E = REPO / "tests" / "e2e"
+if str(E2E) not in sys.path:
+    sys.path.insert(0, str(E2E))
+import fresh_host  # noqa: E402
+
+EXAMPLE = "lifecycle.yaml"
+STATE_DIR = Path("/tmp/ironboot-lifecycle")          # what the example says
+ASSETS = STATE_DIR / "assets"
+TOKEN_FILE = STATE_DIR / "api-token"
+PROFILE = "disk-image"
+CACHE = Path(os.environ.get("IB_E2E_ASSETS", "/var/cache/ironboot-e2e"))
+QEMU = shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64"
+ACCEL = os.environ.get("IB_QEMU_ACCEL", "tcg")
+BIOS_ROM = Path("/usr/lib/ipxe/qemu/pxe-virtio.rom")
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
+SRV_IP = "198.18.0.1"
+MiB = 1 << 20
+DISK_SIZE = 64 * MiB
+DISK_MARKER = "IRONBOOT-DISK-BOOTED"
+# Bounds per step, TCG on a loaded two-core machine (alone: an agent boot
+# from power on to its report takes 35-50 s, a wipe 1 s, an install 3 s,
+# the disk's boot 15-35 s); IB_LIFECYCLE_SLOW multiplies them.
+SLOW = float(os.environ.get("IB_LIFECYCLE_SLOW", "1"))
+T_AGENT = 240 * SLOW          # power on -> report (netboot, kernel, modules, DHCP)
+T_ACTION = 120 * SLOW         # an instruction -> its outcome (wipe, install)
+T_OFF = 60 * SLOW             # wait/reboot -> QEMU gone or rebooted
+T_DISK = 200 * SLOW           # reboot -> the disk's marker
+
+
+class StepFailed(AssertionError):
+    """A step of the flow did not happen: .step names it."""
+
+    def __init__(self, step: str, what: str):
+        super().__init__(f"step '{step}' did not happen: {what}")
+        self.step = step
+
+
+def _run(argv: list, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def agent_binary() -> Path:
+    """The static agent: $IB_AGENT, else build/ironboot-agent (what
+    scripts/test.sh builds beside the ASan build), else $IB_BUILD's."""
+    for c in (os.environ.get("IB_AGENT"), REPO / "build" / "ironboot-agent",
+              netlab.build_dir() / "ironboot-agent"):
+        if c and Path(c).is_file():
+            return Path(c)
+    raise RuntimeError("no ironboot-agent built (make, or set IB_AGENT)")
+
+
+def agent_image(log: Callable[[str], None] = print) -> Path:
+    """scripts/agent-image.sh for agent_binary(), cached in the e2e cache by
+    the binary's SHA-256 (outside /tmp: the daemon's /tmp is covered)."""
+    agent = agent_binary()
+    digest = hashlib.sha256(agent.read_bytes()).hexdigest()[:16]
+    out = CACHE / f"lifecycle-agent-{digest}"
+    if (out / "vmlinuz").is_file() and (out / "initrd.img").is_file():
+        return out
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(f"{out}.{os.getpid()}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    log(f"building the agent image from {agent} (scripts/agent-image.sh)")
+    p = _run(["bash", REPO / "scripts" / "agent-image.sh", "--agent", agent, "--out", work,
+              "--cache", CACHE], timeout=900)
+    if p.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise RuntimeError(f"scripts/agent-image.sh failed ({p.returncode}): "
+                           f"{p.stderr[-800:]}")
+    try:
+        os.rename(work, out)
+    except OSError:                 # another run made it meanwhile
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def disk_image(log: Callable[[str], None] = print) -> Path:
+    """tests/e2e/build_disk.sh's cache dir (disk.img, .gz, .sha256)."""
+    p = _run(["bash", E2E / "build_disk.sh", CACHE], timeout=900)
+    if p.returncode != 0:
+        raise RuntimeError(f"tests/e2e/build_disk.sh failed ({p.returncode}): "
+                           f"{p.stderr[-800:]}")
+    for f in ("disk.img", "disk.img.gz", "disk.img.sha256"):
+        if not (CACHE / f).is_file():
+            raise RuntimeError(f"{CACHE / f} missing after build_disk.sh")
+    return CACHE
+
+
+def tail(path: Path, n: int = 40) -> str:
+    try:
+        text = path.read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return "(none)"
+    return "\n".join(text.replace("\r", "").splitlines()[-n:]) or "(empty)"
+
+
+class Flow:
+    """The lab, the daemon and the VM of one machine.
+
+        f = Flow(lab, tmp, firmware="bios", bmc="none", mac=...)
+        f.start_daemon(); f.full(); print(f.timeline())
+    """
+
+    def __init__(self, lab: netlab.Lab, tmp: Path, firmware: str = "bios",
+                 bmc: str = "none", mac: str = "52:54:00:00:00:40",
+                 log: Callable[[str], None] = print,
+                 agent_dir: Path | None = None, disk_dir: Path | None = None):
+        if firmware not in ("bios", "uefi"):
+            raise ValueError(f"firmware {firmware}: bios or uefi")
+        if bmc != "none":
+            raise ValueError(f"BMC={bmc}: power through a BMC is not wired into "
+                             f"the daemon yet; BMC=none is")
+        for f in (QEMU, BIOS_ROM, OVMF_CODE, OVMF_VARS):
+            if not Path(f).exists():
+                raise RuntimeError(f"{f} missing (scripts/deps.sh test: qemu-system-x86 "
+                                   f"ipxe-qemu ovmf)")
+        if not os.path.exists("/dev/net/tun"):
+            raise RuntimeError("/dev/net/tun missing (tap devices unavailable)")
+        self.lab, self.tmp, self.firmware, self.bmc = lab, tmp, firmware, bmc
+        self.mac, self.say = mac.lower(), log
+        self.agent_dir = agent_dir or agent_image(log)
+        self.disk_dir = disk_dir or disk_image(log)
+        self.srv = lab.netns("srv")
+        self.vm = lab.netns("vm")
+        lab.veth(self.srv, "srv0", self.vm, "vm0")
+        lab.addr(self.srv, "srv0", f"{SRV_IP}/24")
+        lab.tap(self.vm, "tap0")
+        lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
+        self.api_token = hashlib.sha256(os.urandom(32)).hexdigest()
+        links = {str(ASSETS / "agent" / "vmlinuz"): self.agent_dir / "vmlinuz",
+                 str(ASSETS / "agent" / "initrd.img"): self.agent_dir / "initrd.img",
+                 str(ASSETS / "disk.img.gz"): self.disk_dir / "disk.img.gz",
+                 str(ASSETS / "disk.img.sha256"): self.disk_dir / "disk.img.sha256"}
+        self.daemon = fresh_host.shipped_daemon(
+            lab, self.srv, EXAMPLE, tmp, cover="/tmp", links=links,
+            files={str(TOKEN_FILE): self.api_token + "\n"})
+        self.disk = tmp / "vm-disk.img"
+        with open(self.disk, "wb") as f:          # blank, as a new machine's
+            f.truncate(DISK_SIZE)
+        self.vars = tmp / "OVMF_VARS.fd"
+        if firmware == "uefi":
+            shutil.copyfile(OVMF_VARS, self.vars)
+        self.sercon = tmp / "sercon-port"
+        self.sercon.write_bytes((0x3f8).to_bytes(2, "little"))
+        self.qemu: subprocess.Popen | None = None
+        self.boots = 0
+        self.serial = tmp / "serial-0.txt"
+        self.t0 = time.monotonic()
+        self.marks: list[tuple[float, str]] = []
+
+    # -- processes -----------------------------------------------------------
+    def start_daemon(self) -> None:
+        chk = self.daemon.check_config()
+        if chk.returncode != 0:
+            raise RuntimeError(f"ironbootd --check-config examples/{EXAMPLE}: "
+                               f"{(chk.stderr or chk.stdout).strip()}")
+        self.daemon.start(timeout=20)
+        self.mark(f"ironbootd ready (examples/{EXAMPLE}, as shipped)")
+
+    def qemu_argv(self) -> list[str]:
+        argv = [QEMU, "-accel", ACCEL, "-nodefaults", "-display", "none", "-smp", "1",
+                "-m", "512", "-uuid", "6b8f2a4c-1d3e-4f50-9a7b-0c1d2e3f4a40",
+                "-serial", f"file:{self.serial}",
+                # SeaBIOS: a failed boot restarts after 1 s (not 60)
+                "-boot", "reboot-timeout=1000",
+                "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                "-drive", f"file={self.disk},if=none,id=d0,format=raw",
+                "-device", "virtio-blk-pci,drive=d0,serial=IB-DISK-0040,bootindex=2"]
+        if self.firmware == "bios":
+            return argv + [
+                "-machine", "pc",
+                "-fw_cfg", f"name=etc/sercon-port,file={self.sercon}",
+                # pxe-virtio.rom's PCIR names a virtio 1.0 NIC
+                "-device", f"virtio-net-pci,netdev=n0,mac={self.mac},disable-legacy=on,"
+                           f"romfile={BIOS_ROM},bootindex=1"]
+        return argv + [
+            "-machine", "q35",
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}",
+            # IPv4 PXE only: no PXEv6 boot option to wait out after iPXE's exit
+            "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=n",
+            "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
+            "-device", f"virtio-net-pci,netdev=n0,mac={self.mac},romfile=,bootindex=1"]
+
+    def power_on(self, why: str) -> None:
+        """Starts the VM (it must be off).  BMC=none: the flow does it."""
+        if self.qemu is not None and self.qemu.poll() is None:
+            raise RuntimeError("the VM is still running")
+        self.boots += 1
+        self.serial = self.tmp / f"serial-{self.boots}.txt"
+        self.say(f"power on ({why}): BMC=none, so the demo starts the stopped VM itself")
+        errf = open(self.tmp / f"qemu-{self.boots}.stderr", "wb")
+        try:
+            self.qemu = self.lab.popen(self.vm, self.qemu_argv(), stdin=subprocess.DEVNULL,
+                                       stdout=errf, stderr=errf)
+        finally:
+            errf.close()
+        self.mark(f"power on #{self.boots} ({why})")
+
+    def close(self) -> None:
+        if self.qemu is not None:
+            self.lab.kill(self.qemu, grace=2.0)
+        if self.daemon.alive():
+            self.daemon.stop()
+
+    # -- observation -----------------------------------------------------------
+    def mark(self, what: str) -> None:
+        t = time.monotonic() - self.t0
+        self.marks.append((t, what))
+        self.say(f"  t+{t:6.1f}s  {what}")
+
+    def machine(self) -> dict | None:
+        p = self.daemon.cli_run("--json", "machines", "show", self.mac)
+        if p.returncode != 0:
+            return None
+        try:
+            return json.loads(p.stdout)
+        except json.JSONDecodeError:
+            return None
+
+    def state(self) -> str | None:
+        m = self.machine()
+        return m.get("state") if m else None
+
+    def events(self) -> list[dict]:
+        return self.daemon.cli_json("events", "--mac", self.mac)
+
+    def console(self) -> str:
+        try:
+            return self.serial.read_bytes().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def vm_running(self) -> bool:
+        return self.qemu is not None and self.qemu.poll() is None
+
+    def wait(self, step: str, what: str, pred: Callable[[], object], timeout: float,
+             vm_must_run: bool = True):
+        """Polls pred until truthy (returns it); else StepFailed(step)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = pred()
+            if got:
+                self.mark(f"{step}: {what}")
+                return got
+            if not self.daemon.alive():
+                raise StepFailed(step, f"{what}: ironbootd died")
+            if vm_must_run and not self.vm_running():
+                got = pred()                   # the last write before power off
+                if got:
+                    self.mark(f"{step}: {what}")
+                    return got
+                raise StepFailed(step, f"{what}: the VM powered off first "
+                                       f"(exit {self.qemu.returncode if self.qemu else '-'})")
+            if "Kernel panic" in self.console():
+                raise StepFailed(step, f"{what}: kernel panic")
+            if time.monotonic() > deadline:
+                raise StepFailed(step, f"{what}: not within {timeout:.0f}s "
+                                       f"(machine state {self.state()})")
+            time.sleep(1.0)
+
+    def wait_off(self, step: str, timeout: float = T_OFF) -> None:
+        self.wait(step, "the VM powered off", lambda: not self.vm_running(), timeout,
+                  vm_must_run=False)
+        if self.qemu.returncode != 0:
+            raise StepFailed(step, f"QEMU exited with status {self.qemu.returncode}")
+
+    def cli(self, step: str, *args: str) -> dict:
+        """An operator's command; its JSON answer."""
+        p = self.daemon.cli_run(*args)
+        self.mark(f"{step}: ironboot {' '.join(args)} -> exit {p.returncode}")
+        if p.returncode != 0:
+            raise StepFailed(step, f"ironboot {' '.join(args)}: {p.stderr.strip()}")
+        try:
+            return json.loads(p.stdout)
+        except json.JSONDecodeError:
+            return {}
+
+    def kinds(self) -> list[str]:
+        return [e.get("kind") for e in self.events() if e.get("proto") == "machine"]
+
+    def disk_zero(self, n: int = 16 * MiB) -> bool:
+        with open(self.disk, "rb") as f:
+            return f.read(n).count(0) == n
+
+    # -- the steps ---------------------------------------------------------------
+    def discover(self) -> dict:
+        """Power on; the VM netboots the agent; discovered with a report."""
+        step = "netboot: discovered with a hardware report"
+        self.power_on("a fresh machine")
+        m = self.wait(step, "state discovered, report stored",
+                      lambda: (m := self.machine()) and m.get("report") and m, T_AGENT)
+        rep = m["report"]
+        disks = {d.get("name"): d for d in rep.get("disks", [])}
+        if m["state"] != "discovered" or disks.get("vda", {}).get("size_bytes") != DISK_SIZE:
+            raise StepFailed(step, f"unexpected machine: {json.dumps(m)[:800]}")
+        if self.mac not in [n.get("mac") for n in rep.get("nics", [])]:
+            raise StepFailed(step, f"the report does not name NIC {self.mac}")
+        self.say(f"    report: {rep['system'].get('vendor')} {rep['system'].get('product')}, "
+                 f"{rep['cpu'].get('threads')} CPU, {rep['memory'].get('total_bytes')} bytes, "
+                 f"disks {sorted(disks)}, NIC {self.mac} ({rep['nics'][0].get('driver')})")
+        return m
+
+    def accept(self) -> None:
+        """accept -> the agent wipes -> ready -> powered off (wait)."""
+        step = "accept: wiped, ready, powered off"
+        v = self.cli(step, "machines", "accept", self.mac)
+        if v.get("state") != "accepted":
+            raise StepFailed(step, f"accept answered {v}")
+        self.wait(step, "state ready (the agent's wipe ok)",
+                  lambda: self.state() == "ready", T_ACTION)
+        self.wait_off(step)
+        kinds = self.kinds()
+        for k in ("accept", "wipe", "wiped"):
+            if k not in kinds:
+                raise StepFailed(step, f"no {k} in the journal: {kinds}")
+
+    def install(self) -> None:
+        """allocate -> power on -> the agent installs -> installed."""
+        step = "allocate: installed from the image"
+        v = self.cli(step, "machines", "allocate", PROFILE, self.mac)
+        if v.get("state") != "allocated":
+            raise StepFailed(step, f"allocate answered {v}")
+        self.power_on("allocated: the installer's boot")
+        self.wait(step, "state installing (the agent booted in install mode)",
+                  lambda: self.state() == "installing", T_AGENT)
+        self.wait(step, "state installed (the agent's install ok)",
+                  lambda: self.state() == "installed", T_AGENT + T_ACTION)
+
+    def disk_boot(self) -> None:
+        """The agent reboots; the netboot says "your disk"; the disk boots."""
+        step = "disk boot: the installed disk booted"
+        self.wait(step, f"{DISK_MARKER} on the serial console",
+                  lambda: DISK_MARKER in self.console(), T_DISK)
+        self.wait_off(step)            # the disk's initramfs powers off
+        kinds = self.kinds()
+        if "local-boot" not in kinds or "local-boot-ignored" in kinds:
+            raise StepFailed(step, f"the journal should hold one local-boot: {kinds}")
+        with open(self.disk, "rb") as f, open(self.disk_dir / "disk.img", "rb") as g:
+            if hashlib.sha256(f.read()).digest() != hashlib.sha256(g.read()).digest():
+                raise StepFailed(step, "the VM's disk is not the image")
+
+    def release(self) -> None:
+        """release -> power on -> the agent wipes -> ready -> off."""
+        step = "release: wiped again"
+        v = self.cli(step, "machines", "release", self.mac)
+        if v.get("state") != "releasing":
+            raise StepFailed(step, f"release answered {v}")
+        self.power_on("releasing: the agent's wipe")
+        self.wait(step, "state ready (the agent's wipe ok)",
+                  lambda: self.state() == "ready", T_AGENT + T_ACTION)
+        step = "ready: powered off, the disk's first 16 MiB zero"
+        self.wait_off(step)
+        if not self.disk_zero():
+            raise StepFailed(step, "the disk's first 16 MiB are not zero after the wipe")
+        self.mark(f"{step}: first 16 MiB of {self.disk.name} read back zero")
+        if self.state() != "ready":
+            raise StepFailed(step, f"state {self.state()}")
+
+    def full(self) -> None:
+        self.discover()
+        self.accept()
+        self.install()
+        self.disk_boot()
+        self.release()
+
+    # -- reports -------------------------------------------------------------
+    def timeline(self) -> str:
+        out = []
+        for args in (("events", "--mac", self.mac), ("machines", "show", self.mac)):
+            p = self.daemon.cli_run(*args)
+            out.append(f"=== ironboot {' '.join(args)} ===\n{p.stdout}{p.stderr}")
+        return "\n".join(out)
+
+    def milestones(self) -> str:
+        return "\n".join(f"  t+{t:6.1f}s  {w}" for t, w in self.marks)
+
+    def diagnostics(self) -> str:
+        return (f"{self.daemon.log_tail(30)}\n"
+                f"--- qemu stderr (boot {self.boots}) ---\n"
+                f"{tail(self.tmp / f'qemu-{self.boots}.stderr', 10)}\n"
+                f"--- serial console (boot {self.boots}, tail) ---\n{tail(self.serial, 40)}")
