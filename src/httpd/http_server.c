@@ -136,12 +136,36 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 		ib_journal_flush(rq->srv->journal, false);
 }
 
+/*
+ * A client may send its request and then shut down its sending side
+ * (`curl`/`nc -N`, a shell's `printf ... | nc`): legal, and it still reads
+ * the answer.  evhttp keeps reading while it writes a reply, only to
+ * notice a close, and on that EOF frees the connection with whatever is
+ * still queued: a body sent by sendfile (a separate write after the head)
+ * never left: the client got the head, then the close (fuzz finding 5,
+ * docs/FUZZING.md).  So reading stops once the reply is queued; a client
+ * that goes away entirely is still noticed, by the failing write (EPIPE,
+ * ECONNRESET) or the write timeout.  evhttp reads again when the reply is
+ * written: the next request of a kept-alive connection, or the EOF.
+ */
+static void finish_before_eof(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	if (bev)
+		bufferevent_disable(bev, EV_READ);
+}
+
 void ib_httpd_send(struct ib_http_req *rq, int status, uint64_t bytes)
 {
+	struct evhttp_connection *evcon;
+
 	if (rq->sent)
 		return;
 	rq->sent = true;
+	evcon = evhttp_request_get_connection(rq->req);
 	evhttp_send_reply(rq->req, status, NULL, NULL);
+	finish_before_eof(evcon);
 	journal_fetch(rq, status, rq->method == EVHTTP_REQ_HEAD ? 0 : bytes);
 }
 

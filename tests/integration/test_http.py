@@ -614,6 +614,53 @@ def test_head_sends_no_body(env):
     assert rest.startswith(b"HTTP/1.1 200"), out[:400]
 
 
+def half_closed(env, request: bytes) -> bytes:
+    """Send request, shut down our sending side (as `nc -N` does) and read
+    the answer until the server closes."""
+    s = env.lab.socket(env.cli, socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect((SRV4, PORT))
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        out = bytearray()
+        while len(out) < 16 * 1024 * 1024:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("name,extra,status", [
+    ("vmlinuz", "", 200),                  # 3 MiB: sendfile, many writes
+    ("initrd.img", "", 200),               # small: one sendfile after the head
+    ("ranges.bin", "Range: bytes=1000-\r\n", 206),
+])
+def test_asset_body_arrives_after_half_close(env, name, extra, status):
+    """Fuzz finding 5 (docs/FUZZING.md): a client that half-closes after
+    its request got the head and then the connection closed without the
+    body (evhttp freed the connection on the EOF before the sendfile
+    segment was written)."""
+    data = (env.base / "assets" / name).read_bytes()
+    want = data[1000:] if status == 206 else data
+    for close in ("", "Connection: close\r\n"):
+        out = half_closed(env, f"GET /assets/{name} HTTP/1.1\r\nHost: x\r\n{extra}{close}\r\n"
+                          .encode())
+        head, _, body = out.partition(b"\r\n\r\n")
+        assert head.startswith(f"HTTP/1.1 {status}".encode()), out[:300]
+        assert f"Content-Length: {len(want)}".encode() in head, head
+        assert len(body) == len(want) and sha(body) == sha(want), (name, close, len(body))
+
+
+def test_script_after_half_close(env):
+    out = half_closed(env, f"GET /boot.ipxe?mac={KNOWN} HTTP/1.0\r\n\r\n".encode())
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200") and body.startswith(b"#!ipxe\n"), out[:300]
+
+
 def test_keepalive_pipelined(env):
     req = (f"GET /boot.ipxe?mac={KNOWN} HTTP/1.1\r\nHost: x\r\n\r\n" * 3 +
            "GET /assets/empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode()
