@@ -5,7 +5,7 @@
  * validated as one snapshot.
  *
  * Input: up to 16 objects separated by NUL bytes, each one byte of kind
- * (bits 0-1: profiles, groups, machines, machines; the seeds set bit 6 so
+ * (bits 0-1: profiles, groups, machines, bmcs; the seeds set bit 6 so
  * it is never a NUL), the object's key up to a newline, and its JSON.
  *
  * Properties: a refusal is one line of text; a snapshot has the file's
@@ -147,8 +147,7 @@ static size_t split(const uint8_t *data, size_t size, struct ib_config_object *o
 		if (!nl)
 			nl = rec;
 		CHECK(used + (size_t)(rec - p) + 2 <= cap);
-		objs[n].kind = (enum ib_config_kind)(kind & 3) > IB_CONFIG_MACHINES ?
-			       IB_CONFIG_MACHINES : (enum ib_config_kind)(kind & 3);
+		objs[n].kind = (enum ib_config_kind)(kind & 3);
 		objs[n].name = store + used;
 		memcpy(store + used, p, (size_t)(nl - p));
 		used += (size_t)(nl - p);
@@ -171,6 +170,7 @@ static json_t *item_json(const struct ib_config *cfg, enum ib_config_kind kind, 
 	switch (kind) {
 	case IB_CONFIG_PROFILES: return ib_inventory_profile_json(&cfg->profiles[i]);
 	case IB_CONFIG_GROUPS: return ib_inventory_group_json(&cfg->groups[i]);
+	case IB_CONFIG_BMCS: return ib_inventory_bmc_json(&cfg->bmcs[i]);
 	default: return ib_inventory_machine_json(&cfg->machines[i]);
 	}
 }
@@ -178,13 +178,15 @@ static json_t *item_json(const struct ib_config *cfg, enum ib_config_kind kind, 
 static size_t count(const struct ib_config *cfg, enum ib_config_kind kind)
 {
 	return kind == IB_CONFIG_PROFILES ? cfg->n_profiles :
-	       kind == IB_CONFIG_GROUPS ? cfg->n_groups : cfg->n_machines;
+	       kind == IB_CONFIG_GROUPS ? cfg->n_groups :
+	       kind == IB_CONFIG_BMCS ? cfg->n_bmcs : cfg->n_machines;
 }
 
 static bool is_api(const struct ib_config *cfg, enum ib_config_kind kind, size_t i)
 {
 	return kind == IB_CONFIG_PROFILES ? cfg->profiles[i].api :
-	       kind == IB_CONFIG_GROUPS ? cfg->groups[i].api : cfg->machines[i].api;
+	       kind == IB_CONFIG_GROUPS ? cfg->groups[i].api :
+	       kind == IB_CONFIG_BMCS ? cfg->bmcs[i].api : cfg->machines[i].api;
 }
 
 /* Drops what the API adds on output ("source", "specificity") and the
@@ -208,8 +210,8 @@ static void strip(json_t *o)
 /* Every API item, shown, stripped and put back, shows the same. */
 static void check_round_trip(const struct ib_config *cfg)
 {
-	static struct ib_config_object objs[3 * OBJS_MAX];
-	static char *shown[3 * OBJS_MAX], *names[3 * OBJS_MAX];
+	static struct ib_config_object objs[IB_CONFIG_N_KINDS * OBJS_MAX];
+	static char *shown[IB_CONFIG_N_KINDS * OBJS_MAX], *names[IB_CONFIG_N_KINDS * OBJS_MAX];
 	char err[IB_CONFIG_ERRLEN];
 	struct ib_config *again;
 	size_t n = 0, m = 0;
@@ -223,7 +225,8 @@ static void check_round_trip(const struct ib_config *cfg)
 			CHECK((o = item_json(cfg, (enum ib_config_kind)k, i)) != NULL);
 			CHECK((shown[n] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) != NULL);
 			names[n] = strdup(json_string_value(json_object_get(o,
-					k == IB_CONFIG_MACHINES ? "mac" : "name")));
+					k == IB_CONFIG_MACHINES || k == IB_CONFIG_BMCS ?
+					"mac" : "name")));
 			strip(o);
 			objs[n] = (struct ib_config_object){ .kind = (enum ib_config_kind)k,
 							     .name = names[n] };

@@ -98,6 +98,8 @@ static const struct cmd_help helps[] = {
 	  "  --platform P         iPXE ${platform}: pcbios or efi (default: from --arch)\n" },
 	{ "profiles", "what can be booted (inventory)", INVENTORY_HELP },
 	{ "groups", "which machines boot which profile (inventory)", INVENTORY_HELP },
+	{ "bmcs", "which BMC powers which machine (inventory; NAME a MAC; docs/POWER.md)",
+	  INVENTORY_HELP },
 	{ "machines", "machines by MAC: the inventory's and the lifecycle's",
 	  "usage: ironboot [--json] machines [list] [--state S]\n"
 	  "       ironboot machines show MAC\n"

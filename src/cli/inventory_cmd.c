@@ -149,8 +149,8 @@ static int api_call(const struct api_target *t, const char *method, const char *
 /* One line of the human listing. */
 static void print_row(enum ib_config_kind kind, const json_t *o)
 {
-	const char *key = json_string_value(json_object_get(o, kind == IB_CONFIG_MACHINES ?
-							 "mac" : "name"));
+	const char *key = json_string_value(json_object_get(o, kind == IB_CONFIG_MACHINES ||
+							 kind == IB_CONFIG_BMCS ? "mac" : "name"));
 	const char *src = json_string_value(json_object_get(o, "source"));
 	char *what = NULL;
 
@@ -164,6 +164,12 @@ static void print_row(enum ib_config_kind kind, const json_t *o)
 		what = json_dumps(json_object_get(o, "selector"), JSON_COMPACT);
 		printf("%-24s %-5s %-16s %s\n", key, src,
 		       json_string_value(json_object_get(o, "profile")), what);
+		break;
+	case IB_CONFIG_BMCS:
+		printf("%-17s %-5s %-8s %-32s %s\n", key, src,
+		       json_string_value(json_object_get(o, "driver")),
+		       json_string_value(json_object_get(o, "address")),
+		       json_string_value(json_object_get(o, "credential")));
 		break;
 	default:
 		what = json_dumps(json_object_get(o, "labels"), JSON_COMPACT);
@@ -184,6 +190,8 @@ static json_t *list_json(const struct ib_config *cfg, enum ib_config_kind kind)
 		json_array_append_new(a, ib_inventory_group_json(&cfg->groups[i]));
 	for (size_t i = 0; a && kind == IB_CONFIG_MACHINES && i < cfg->n_machines; i++)
 		json_array_append_new(a, ib_inventory_machine_json(&cfg->machines[i]));
+	for (size_t i = 0; a && kind == IB_CONFIG_BMCS && i < cfg->n_bmcs; i++)
+		json_array_append_new(a, ib_inventory_bmc_json(&cfg->bmcs[i]));
 	return a;
 }
 

@@ -169,6 +169,17 @@ static void free_inventory(struct ib_config *cfg)
 		free_secrets(m->secrets, m->n_secrets);
 	}
 	free(cfg->machines);
+	for (size_t i = 0; i < cfg->n_bmcs && cfg->bmcs; i++) {
+		struct ib_bmc_config *b = &cfg->bmcs[i];
+
+		free(b->name);
+		free(b->address);
+		free(b->credential);
+		free(b->ca_file);
+		free(b->system);
+		free_strv(b->ipmi_workarounds, b->n_ipmi_workarounds);
+	}
+	free(cfg->bmcs);
 }
 
 void ib_config_free(struct ib_config *cfg)
@@ -178,6 +189,7 @@ void ib_config_free(struct ib_config *cfg)
 	free_http(&cfg->http);
 	free(cfg->lifecycle.agent_kernel);
 	free(cfg->lifecycle.agent_initrd);
+	free(cfg->power.secrets_file);
 	free_inventory(cfg);
 	free(cfg->path);
 	free(cfg->server.state_dir);
@@ -234,6 +246,10 @@ static struct ib_config *config_new(const char *name)
 	cfg->journal.max_events = 1000000;
 	cfg->journal.max_age_days = 30;
 	cfg->http.port = 8080;
+	cfg->power.poll_interval = 60;
+	cfg->power.concurrency = 32;
+	cfg->power.off_check_grace = 10;
+	cfg->power.off_check_timeout = 120;
 	cfg->http.assets = strdup("/var/lib/ironboot/assets");
 	if (!cfg->path || !cfg->server.state_dir || !cfg->tftp.root || !cfg->http.assets) {
 		ib_config_free(cfg);
@@ -246,6 +262,7 @@ static const char *const kind_names[IB_CONFIG_N_KINDS] = {
 	[IB_CONFIG_PROFILES] = "profiles",
 	[IB_CONFIG_GROUPS] = "groups",
 	[IB_CONFIG_MACHINES] = "machines",
+	[IB_CONFIG_BMCS] = "bmcs",
 };
 
 const char *ib_config_kind_name(enum ib_config_kind kind)
@@ -347,6 +364,8 @@ static void mark_api_items(struct ib_config *cfg, const size_t n_file[IB_CONFIG_
 		cfg->groups[i].api = true;
 	for (size_t i = n_file[IB_CONFIG_MACHINES]; i < cfg->n_machines; i++)
 		cfg->machines[i].api = true;
+	for (size_t i = n_file[IB_CONFIG_BMCS]; i < cfg->n_bmcs; i++)
+		cfg->bmcs[i].api = true;
 }
 
 static int load(const char *name, const void *buf, size_t len,
@@ -519,5 +538,14 @@ const struct ib_subnet6 *ib_config_subnet6_for(const struct ib_config *cfg,
 		if (prefix6_match(s->prefix, s->prefix_len, addr))
 			return s;
 	}
+	return NULL;
+}
+
+const struct ib_bmc_config *ib_config_bmc_for(const struct ib_config *cfg,
+					      const uint8_t mac[6])
+{
+	for (size_t i = 0; i < cfg->n_bmcs; i++)
+		if (memcmp(cfg->bmcs[i].mac, mac, 6) == 0)
+			return &cfg->bmcs[i];
 	return NULL;
 }

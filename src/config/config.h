@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "http/template.h"
+#include "power/power.h"
 
 #define IB_CONFIG_ERRLEN 512
 /* What API reads and `ironboot ... show` print for a secret's value; the
@@ -392,6 +393,54 @@ struct ib_machine {
 	bool api;			/* stored through the REST API, not in the file */
 };
 
+/*
+ * Power control through BMCs (docs/POWER.md): the daemon's pool and its
+ * reconciliation.  Without secrets_file no operation can authenticate:
+ * every BMC's operations fail with -ENOKEY, naming the BMC.
+ */
+struct ib_power_config {
+	char *secrets_file;		/* the 0600 secrets file (absolute), or NULL */
+	uint32_t poll_interval;		/* seconds between STATUS polls of every BMC;
+					 * 0 = no reconciliation (default 60) */
+	uint32_t concurrency;		/* BMCs talked to at once: the pool's workers
+					 * (1..256, default 32) */
+	uint32_t off_check_grace;	/* seconds after a "wait" instruction before
+					 * checking the machine is off (default 10) */
+	uint32_t off_check_timeout;	/* seconds it may take to be off (default 120) */
+};
+
+/* enum ib_bmc_driver's names in the config, in its order. */
+#define IB_CFG_BMC_DRIVERS { "ipmi", "redfish", NULL }
+
+/*
+ * One machine's BMC (the bmcs list, or PUT /api/v1/machines/MAC/bmc).
+ * The keys are read into the fields below; the section's check turns
+ * them into bmc, the entry the power module runs (power.h), so the
+ * daemon never parses anything again.
+ */
+struct ib_bmc_config {
+	bool has_mac;			/* mac is set (required) */
+	uint8_t mac[6];			/* the machine's boot NIC */
+	char *name;			/* for logs and errors; default: the MAC */
+	int driver;			/* enum ib_bmc_driver */
+	char *address;			/* IPMI host; Redfish URL or host (https:// added) */
+	uint16_t port;			/* 0 = the protocol's (623, 443) */
+	char *credential;		/* a name in power.secrets_file (never a password) */
+	uint32_t cipher_suite;		/* IPMI: 3 or 17 (default 3) */
+	bool efi;			/* boot overrides ask for UEFI */
+	bool insecure;			/* Redfish: no TLS verification (explicit) */
+	int auth;			/* Redfish: 0 session (default), 1 basic */
+	char *ca_file;			/* Redfish: CA bundle (absolute), or NULL */
+	char *system;			/* Redfish: the system's path, or NULL: discover */
+	uint32_t timeout_ms;		/* one attempt (default 5000) */
+	uint32_t retries;		/* further attempts after a timeout (default 1) */
+	uint32_t deadline_ms;		/* the whole operation; 0 = derived */
+	char **ipmi_workarounds;	/* freeipmi workaround names */
+	size_t n_ipmi_workarounds;
+	struct ib_bmc bmc;		/* all of the above, checked (power.h) */
+	bool api;			/* stored through the REST API, not in the file */
+};
+
 struct ib_config {
 	char *path;			/* file this snapshot was loaded from */
 	struct ib_server_config server;
@@ -402,12 +451,15 @@ struct ib_config {
 	struct ib_journal_config journal;
 	struct ib_http_config http;
 	struct ib_lifecycle_config lifecycle;
+	struct ib_power_config power;	/* the power section */
 	struct ib_profile *profiles;
 	size_t n_profiles;
 	struct ib_group *groups;	/* in file order */
 	size_t n_groups;
 	struct ib_machine *machines;	/* in file order, MACs unique */
 	size_t n_machines;
+	struct ib_bmc_config *bmcs;	/* in file order, then the API's; MACs unique */
+	size_t n_bmcs;
 };
 
 /*
@@ -426,6 +478,7 @@ enum ib_config_kind {
 	IB_CONFIG_PROFILES,		/* "profiles" */
 	IB_CONFIG_GROUPS,		/* "groups" */
 	IB_CONFIG_MACHINES,		/* "machines" */
+	IB_CONFIG_BMCS,			/* "bmcs": a machine's BMC, keyed by its MAC */
 	IB_CONFIG_N_KINDS,
 };
 
@@ -462,7 +515,11 @@ int ib_config_load_text_with(const struct ib_config_text *t,
 int ib_config_load_with(const char *path, const struct ib_config_object *objs,
 			size_t n_objs, struct ib_config **ret, char *err);
 
-/* "profiles", "groups" or "machines"; and back (-EINVAL for others). */
+/* The BMC entry of the machine with mac, or NULL. */
+const struct ib_bmc_config *ib_config_bmc_for(const struct ib_config *cfg,
+					      const uint8_t mac[6]);
+
+/* "profiles", "groups", "machines" or "bmcs"; and back (-EINVAL for others). */
 const char *ib_config_kind_name(enum ib_config_kind kind);
 int ib_config_kind_parse(const char *s, enum ib_config_kind *ret);
 

@@ -232,6 +232,7 @@ enum ib_cfg_field_kind {
 	F_IFNAME,		/* char *, an interface name */
 	F_SECRET_MAP,		/* F_KV_MAP whose values may not be the redaction
 				 * placeholder of API reads (IB_CONFIG_REDACTED) */
+	F_SECONDS,		/* uint32_t seconds in min..max: "90", "90s", "5m", "1h" */
 	F_KIND_COUNT,
 };
 
@@ -278,6 +279,15 @@ extern const struct ib_cfg_section ib_cfg_dhcp6_section;
  * are http:// or https:// with IPv6 literals in brackets, and the
  * bootfile_param6 items fit option 60. */
 int ib_cfg_check_boot6(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);
+
+/* ---- config_power.c ---- */
+
+/* The power section and the items of the bmcs list (docs/POWER.md). */
+extern const struct ib_cfg_section ib_cfg_power_section;
+extern const struct ib_cfg_section ib_cfg_bmc_section;
+/* Across the bmcs list, once read: one BMC per MAC. */
+int ib_cfg_check_bmcs(struct ib_cfg_walk *w, const struct ib_ynode *root,
+		      const struct ib_config *cfg);
 
 /* ---- config_schema.c ---- */
 

@@ -201,6 +201,38 @@ static int read_name(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 	return 0;
 }
 
+/* Seconds: an integer, or one with a unit (s, m, h) as in "60s". */
+static int read_seconds(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+			const struct ib_ynode *v, void *obj)
+{
+	uint64_t u = 0, mul = 1;
+	size_t len;
+
+	if (v->kind != IB_YNODE_SCALAR || !v->str || v->len == 0 || v->len > 12 ||
+	    v->len != strlen(v->str))
+		return ib_cfg_fail_at(w, v, "expected seconds (60, 60s, 5m, 1h)");
+	len = v->len;
+	switch (v->str[len - 1]) {
+	case 's': len--; break;
+	case 'm': mul = 60; len--; break;
+	case 'h': mul = 3600; len--; break;
+	default: break;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (v->str[i] < '0' || v->str[i] > '9')
+			return ib_cfg_fail_at(w, v, "expected seconds (60, 60s, 5m, 1h)");
+		u = u * 10 + (uint64_t)(v->str[i] - '0');
+	}
+	if (len == 0)
+		return ib_cfg_fail_at(w, v, "expected seconds (60, 60s, 5m, 1h)");
+	if (u * mul < f->min || u * mul > f->max)
+		return ib_cfg_fail_at(w, v, "%llu seconds is out of range %llu..%llu",
+				      (unsigned long long)(u * mul), (unsigned long long)f->min,
+				      (unsigned long long)f->max);
+	*AT(obj, f->off, uint32_t) = (uint32_t)(u * mul);
+	return 0;
+}
+
 static int read_enum(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
 		     const struct ib_ynode *v, void *obj)
 {
@@ -392,7 +424,7 @@ static field_fn *const readers[F_KIND_COUNT] = {
 	[F_SECTION] = read_section, [F_MAP_LIST] = read_map_list,
 	[F_IP6] = read_ip6, [F_IP6_SET] = read_ip6, [F_CIDR6] = read_cidr6,
 	[F_IP6_LIST] = read_ip6_list, [F_HEX] = read_hex, [F_IFNAME] = read_ifname,
-	[F_SECRET_MAP] = read_secret_map,
+	[F_SECRET_MAP] = read_secret_map, [F_SECONDS] = read_seconds,
 };
 
 /* ---- the mapping walker ---- */
@@ -558,6 +590,8 @@ static int root_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *o
 		if (!cfg->boot.file_bios || !cfg->boot.file_efi_x64)
 			return ib_cfg_fail_nomem(w->err);
 	}
+	if (ib_cfg_check_bmcs(w, map, cfg) < 0)
+		return -EINVAL;
 	return ib_cfg_check_boot(w, map, cfg);
 }
 
@@ -846,11 +880,13 @@ static const struct ib_cfg_field root_fields[] = {
 	FIELD(C, "journal", F_SECTION, journal, .sub = &journal_section),
 	FIELD(C, "http", F_SECTION, http, .sub = &http_section),
 	FIELD(C, "lifecycle", F_SECTION, lifecycle, .sub = &lifecycle_section),
+	FIELD(C, "power", F_SECTION, power, .sub = &ib_cfg_power_section),
 	LIST(C, "profiles", F_MAP_LIST, profiles, n_profiles, IB_CFG_PROFILES_MAX,
 	     .sub = &profile_section),
 	LIST(C, "groups", F_MAP_LIST, groups, n_groups, IB_CFG_GROUPS_MAX, .sub = &group_section),
 	LIST(C, "machines", F_MAP_LIST, machines, n_machines, IB_CFG_MACHINES_MAX,
 	     .sub = &machine_section),
+	LIST(C, "bmcs", F_MAP_LIST, bmcs, n_bmcs, IB_CFG_MACHINES_MAX, .sub = &ib_cfg_bmc_section),
 };
 #undef C
 static const struct ib_cfg_section root_section = SECTION(root_fields, .check = root_check);

@@ -319,6 +319,24 @@ static void api_machine(struct ib_http_req *rq, const char *arg)
 	api_object(rq, arg, IB_CONFIG_MACHINES);
 }
 
+/* GET /api/v1/bmcs: every machine's BMC entry (no credential value: the
+ * entries name theirs). */
+static void api_bmcs(struct ib_http_req *rq, const char *arg)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < cfg->n_bmcs; i++)
+		json_array_append_new(a, ib_inventory_bmc_json(&cfg->bmcs[i]));
+	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+}
+
+/* GET /api/v1/machines/MAC/bmc and /api/v1/bmcs/MAC. */
+static void api_bmc(struct ib_http_req *rq, const char *arg)
+{
+	api_object(rq, arg, IB_CONFIG_BMCS);
+}
+
 /* GET /api/v1/machines/<mac>/plan[?arch=..&platform=..]: what explain shows. */
 static void api_plan(struct ib_http_req *rq, const char *arg)
 {
@@ -412,6 +430,9 @@ static const struct api_route api_routes[] = {
 	{ "machines", api_machines, IB_CONFIG_MACHINES, LIST, NULL },
 	{ "machines/*", api_machine, IB_CONFIG_MACHINES, ITEM, NULL },
 	{ "machines/*/plan", api_plan, -1, READ, NULL },
+	{ "machines/*/bmc", api_bmc, IB_CONFIG_BMCS, ITEM, NULL },
+	{ "bmcs", api_bmcs, IB_CONFIG_BMCS, LIST, NULL },
+	{ "bmcs/*", api_bmc, IB_CONFIG_BMCS, ITEM, NULL },
 };
 
 /* Matches path against pattern; *arg receives the "*" segment. */

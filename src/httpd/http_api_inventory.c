@@ -40,7 +40,7 @@ static void fail(struct ib_http_req *rq, int status, const char *msg)
 /* The key field of an object of kind: what its URL names. */
 static const char *key_field(enum ib_config_kind kind)
 {
-	return kind == IB_CONFIG_MACHINES ? "mac" : "name";
+	return kind == IB_CONFIG_MACHINES || kind == IB_CONFIG_BMCS ? "mac" : "name";
 }
 
 /* Normal form of a key: a machine's MAC as aa:bb:cc:dd:ee:ff, a name as
@@ -49,7 +49,7 @@ static int normal_key(enum ib_config_kind kind, const char *s, char out[KEY_LEN]
 {
 	uint8_t mac[6];
 
-	if (kind == IB_CONFIG_MACHINES) {
+	if (kind == IB_CONFIG_MACHINES || kind == IB_CONFIG_BMCS) {
 		if (ib_mac_parse(s, mac) < 0)
 			return -EINVAL;
 		ib_mac_format(mac, 6, out, IB_MAC_STRLEN);
@@ -109,7 +109,7 @@ static int settle_key(struct ib_http_req *rq, enum ib_config_kind kind, const ch
 	if (given && (!json_is_string(given) ||
 		      normal_key(kind, json_string_value(given), in_body) < 0)) {
 		snprintf(msg, sizeof(msg), "\"%s\" must be %s", field,
-			 kind == IB_CONFIG_MACHINES ? "a MAC address" : "a non-empty name");
+			 !strcmp(field, "mac") ? "a MAC address" : "a non-empty name");
 		fail(rq, 400, msg);
 		return -EINVAL;
 	}
@@ -119,7 +119,7 @@ static int settle_key(struct ib_http_req *rq, enum ib_config_kind kind, const ch
 		return -EINVAL;
 	}
 	if (arg && normal_key(kind, arg, key) < 0) {
-		fail(rq, 400, kind == IB_CONFIG_MACHINES ? "the URL does not name a MAC address" :
+		fail(rq, 400, !strcmp(field, "mac") ? "the URL does not name a MAC address" :
 			      "the URL does not name an object");
 		return -EINVAL;
 	}

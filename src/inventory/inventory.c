@@ -258,6 +258,10 @@ int ib_inventory_lookup(const struct ib_config *cfg, enum ib_config_kind kind,
 			if (memcmp(cfg->machines[i].mac, mac, 6) == 0)
 				return cfg->machines[i].api;
 		break;
+	case IB_CONFIG_BMCS:
+		if (ib_mac_parse(name, mac) < 0 || !ib_config_bmc_for(cfg, mac))
+			return -ENOENT;
+		return ib_config_bmc_for(cfg, mac)->api;
 	case IB_CONFIG_N_KINDS:
 		break;
 	}

@@ -98,6 +98,30 @@ json_t *ib_inventory_machine_json(const struct ib_machine *m)
 			    m->secrets, m->n_secrets);
 }
 
+json_t *ib_inventory_bmc_json(const struct ib_bmc_config *b)
+{
+	static const char *const drivers[] = IB_CFG_BMC_DRIVERS;
+	char mac[IB_MAC_STRLEN];
+	json_t *o;
+
+	ib_mac_format(b->mac, 6, mac, sizeof(mac));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:s, s:i, s:i, s:i, s:o}",
+		      "mac", mac, "source", b->api ? "api" : "file", "name", b->name,
+		      "driver", drivers[b->driver == IB_BMC_REDFISH], "address", b->address,
+		      "credential", b->credential, "cipher_suite", (int)b->cipher_suite,
+		      "efi", b->efi, "insecure", b->insecure,
+		      "auth", b->auth == 1 ? "basic" : "session", "timeout_ms", (int)b->timeout_ms,
+		      "retries", (int)b->retries, "deadline_ms", (int)b->deadline_ms,
+		      "ipmi_workarounds", strs_json(b->ipmi_workarounds, b->n_ipmi_workarounds));
+	if (o && b->port)
+		json_object_set_new(o, "port", json_integer(b->port));
+	if (o && b->ca_file)
+		json_object_set_new(o, "ca_file", json_string(b->ca_file));
+	if (o && b->system)
+		json_object_set_new(o, "system", json_string(b->system));
+	return o;
+}
+
 json_t *ib_inventory_object_json(const struct ib_config *cfg, enum ib_config_kind kind,
 			    const char *name)
 {
@@ -113,5 +137,8 @@ json_t *ib_inventory_object_json(const struct ib_config *cfg, enum ib_config_kin
 		for (size_t i = 0; i < cfg->n_machines; i++)
 			if (memcmp(cfg->machines[i].mac, mac, 6) == 0)
 				return ib_inventory_machine_json(&cfg->machines[i]);
+	if (kind == IB_CONFIG_BMCS && ib_mac_parse(name, mac) == 0 &&
+	    ib_config_bmc_for(cfg, mac))
+		return ib_inventory_bmc_json(ib_config_bmc_for(cfg, mac));
 	return NULL;
 }

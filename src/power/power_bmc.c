@@ -76,22 +76,28 @@ static const struct {
 	{ "nochecksumcheck", IB_IPMI_WA_NOCHECKSUMCHECK },
 };
 
+int ib_power_bmc_workaround(const char *name, uint32_t *ret)
+{
+	for (size_t k = 0; name && k < sizeof(workarounds) / sizeof(workarounds[0]); k++)
+		if (strcmp(name, workarounds[k].name) == 0) {
+			*ret = workarounds[k].bit;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int set_workarounds(json_t *v, struct ib_bmc *b)
 {
-	size_t i, k;
+	uint32_t bit;
+	size_t i;
 	json_t *w;
 
 	if (!json_is_array(v))
 		return -EINVAL;
 	json_array_foreach(v, i, w) {
-		const char *s = json_string_value(w);
-
-		for (k = 0; s && k < sizeof(workarounds) / sizeof(workarounds[0]); k++)
-			if (strcmp(s, workarounds[k].name) == 0)
-				break;
-		if (!s || k == sizeof(workarounds) / sizeof(workarounds[0]))
+		if (ib_power_bmc_workaround(json_string_value(w), &bit) < 0)
 			return -EINVAL;
-		b->ipmi_workarounds |= workarounds[k].bit;
+		b->ipmi_workarounds |= bit;
 	}
 	return 0;
 }

@@ -20,4 +20,8 @@
 /* Fills ret from o; unknown keys and bad values are -EINVAL with err. */
 int ib_power_bmc_from_json(json_t *o, struct ib_bmc *ret, char err[IB_BMC_ERRLEN]);
 
+/* The IB_IPMI_WA_* bit of a freeipmi workaround name ("opensesspriv"):
+ * 0, or -EINVAL for an unknown (or NULL) name. */
+int ib_power_bmc_workaround(const char *name, uint32_t *ret);
+
 #endif

@@ -126,6 +126,34 @@ static const struct ib_store_migration migrations[] = {
 	  "  added_us   INTEGER NOT NULL"
 	  ") WITHOUT ROWID;"
 	  "CREATE INDEX machine_nics_machine ON machine_nics (machine_id, added_us);" },
+	{ 6,
+	  /* Power control (issue #13; docs/POWER.md).  The REST API keeps BMC
+	   * entries as inventory objects of kind "bmcs" (SQLite cannot widen a
+	   * CHECK in place: the table is copied, ids and so order kept).
+	   * machine_power is what the daemon last learnt from a machine's
+	   * BMC: its state ("on", "off", "unknown"), the last operation and
+	   * its error ("" when it succeeded), never a credential. */
+	  "CREATE TABLE inventory_v6 ("
+	  "  id         INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  kind       TEXT NOT NULL"
+	  "             CHECK (kind IN ('profiles', 'groups', 'machines', 'bmcs')),"
+	  "  name       TEXT NOT NULL,"
+	  "  body       TEXT NOT NULL,"
+	  "  updated_us INTEGER NOT NULL,"
+	  "  UNIQUE (kind, name)"
+	  ");"
+	  "INSERT INTO inventory_v6 (id, kind, name, body, updated_us)"
+	  "  SELECT id, kind, name, body, updated_us FROM inventory;"
+	  "DROP TABLE inventory;"
+	  "ALTER TABLE inventory_v6 RENAME TO inventory;"
+	  "CREATE TABLE machine_power ("
+	  "  mac        TEXT PRIMARY KEY,"
+	  "  state      TEXT NOT NULL,"
+	  "  op         TEXT NOT NULL,"
+	  "  error      TEXT NOT NULL,"
+	  "  checked_us INTEGER NOT NULL,"
+	  "  changed_us INTEGER NOT NULL"
+	  ") WITHOUT ROWID;" },
 };
 
 int ib_store_schema_version(void)

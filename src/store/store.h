@@ -127,6 +127,21 @@ struct ib_machine_state {
 	int64_t since_us;		/* when it entered its state */
 };
 
+#define IB_POWER_ROW_ERR_MAX 256	/* a power error message and NUL */
+
+/*
+ * What the daemon last learnt from a machine's BMC (docs/POWER.md): the
+ * power state its last STATUS said, the last operation and how it ended.
+ */
+struct ib_power_row {
+	char mac[IB_MACHINE_MAC_STRLEN];	/* the machine's (BMC entry's) MAC */
+	char state[8];			/* "on", "off" or "unknown" */
+	char op[16];			/* the last operation ("status", "cycle"...) */
+	char error[IB_POWER_ROW_ERR_MAX];	/* its message if it failed, else "" */
+	int64_t checked_us;		/* when that operation ended */
+	int64_t changed_us;		/* when state last changed */
+};
+
 /* Who caused a lifecycle write, and what, for the journal. */
 struct ib_machine_note {
 	const char *by;			/* "api", "cli", "agent", "dhcp", "http" */
@@ -198,6 +213,8 @@ struct ib_store_ops {
 			       int64_t now_us);
 	int (*machine_report_put)(struct ib_store *s, int64_t id, const char *json);
 	int (*machine_report_get)(struct ib_store *s, int64_t id, char *buf, size_t cap);
+	int (*power_put)(struct ib_store *s, const struct ib_power_row *row);
+	int (*power_get)(struct ib_store *s, const char *mac, struct ib_power_row *ret);
 	int (*machine_foreach)(struct ib_store *s,
 			       int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
 	void (*close)(struct ib_store *s);
@@ -446,5 +463,14 @@ static inline int ib_store_machine_report_get(struct ib_store *s, int64_t id, ch
 static inline int ib_store_machine_foreach(struct ib_store *s,
 		int (*cb)(const struct ib_machine_state *, void *), void *ctx)
 { return s->ops->machine_foreach(s, cb, ctx); }
+
+/* Creates or replaces the power row of row->mac. */
+static inline int ib_store_power_put(struct ib_store *s, const struct ib_power_row *row)
+{ return s->ops->power_put(s, row); }
+
+/* The power row of mac into *ret; -ENOENT when none. */
+static inline int ib_store_power_get(struct ib_store *s, const char *mac,
+		struct ib_power_row *ret)
+{ return s->ops->power_get(s, mac, ret); }
 
 #endif

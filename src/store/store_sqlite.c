@@ -783,6 +783,8 @@ static const struct ib_store_ops sqlite_ops = {
 	.machine_report_put = ib_ss_machine_report_put,
 	.machine_report_get = ib_ss_machine_report_get,
 	.machine_foreach = ib_ss_machine_foreach,
+	.power_put = ib_ss_power_put,
+	.power_get = ib_ss_power_get,
 	.close = ss_close,
 };
 

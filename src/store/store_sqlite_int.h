@@ -82,6 +82,8 @@ enum stmtm_id {
 	STM_REPORT_PUT,
 	STM_REPORT_GET,
 	STM_ALL,
+	STM_POWER_PUT,
+	STM_POWER_GET,
 	STM__MAX
 };
 
@@ -194,5 +196,7 @@ int ib_ss_machine_report_put(struct ib_store *s, int64_t id, const char *json);
 int ib_ss_machine_report_get(struct ib_store *s, int64_t id, char *buf, size_t cap);
 int ib_ss_machine_foreach(struct ib_store *s,
 			  int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
+int ib_ss_power_put(struct ib_store *s, const struct ib_power_row *row);
+int ib_ss_power_get(struct ib_store *s, const char *mac, struct ib_power_row *ret);
 
 #endif

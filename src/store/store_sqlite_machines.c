@@ -56,6 +56,11 @@ const char *const ib_ss_stmtm_sql[STM__MAX] = {
 	[STM_REPORT_GET] = "SELECT report FROM machines_state WHERE id = ?1",
 	[STM_ALL] = "SELECT " MACHINE_COLS ", n.mac FROM machines_state m"
 		" JOIN machine_nics n ON n.mac = m.boot_mac ORDER BY m.id",
+	[STM_POWER_PUT] = "INSERT INTO machine_power (mac, state, op, error, checked_us,"
+		" changed_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mac) DO UPDATE"
+		" SET state = ?2, op = ?3, error = ?4, checked_us = ?5, changed_us = ?6",
+	[STM_POWER_GET] = "SELECT state, op, error, checked_us, changed_us"
+		" FROM machine_power WHERE mac = ?1",
 };
 
 static void row_to_machine(sqlite3_stmt *st, struct ib_machine_state *m)
@@ -319,4 +324,44 @@ int ib_ss_machine_foreach(struct ib_store *s,
 	done(st);
 	ss->in_machine_walk = false;
 	return r;
+}
+
+/* ---- power rows (migration 6) ---- */
+
+int ib_ss_power_put(struct ib_store *s, const struct ib_power_row *row)
+{
+	sqlite3_stmt *st = to_ss(s)->stm[STM_POWER_PUT];
+
+	sqlite3_bind_text(st, 1, row->mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, row->error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, row->checked_us);
+	sqlite3_bind_int64(st, 6, row->changed_us);
+	return run(st);
+}
+
+int ib_ss_power_get(struct ib_store *s, const char *mac, struct ib_power_row *ret)
+{
+	sqlite3_stmt *st = to_ss(s)->stm[STM_POWER_GET];
+	struct ib_power_row p = { 0 };
+	int rc;
+
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(p.mac, sizeof(p.mac), "%s", mac);
+		col_text(st, 0, p.state, sizeof(p.state));
+		col_text(st, 1, p.op, sizeof(p.op));
+		col_text(st, 2, p.error, sizeof(p.error));
+		p.checked_us = sqlite3_column_int64(st, 3);
+		p.changed_us = sqlite3_column_int64(st, 4);
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return -EIO;
+	*ret = p;
+	return 0;
 }

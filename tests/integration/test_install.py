@@ -34,7 +34,8 @@ import yaml
 from netlab import Daemon, REPO, find_binary, lab_config, require_tool
 
 MAN_PAGES = ("ironbootd.8", "ironboot.1", "ironboot.yaml.5")
-SCHEMA_FILES = (REPO / "src/config/config_schema.c", REPO / "src/config/config_dhcp6.c")
+SCHEMA_FILES = (REPO / "src/config/config_schema.c", REPO / "src/config/config_dhcp6.c",
+                REPO / "src/config/config_power.c")
 HOST_DSH = Path("/var/lib/systemd/deb-systemd-helper-enabled")
 
 
