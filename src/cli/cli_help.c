@@ -96,6 +96,24 @@ static const struct cmd_help helps[] = {
 	  "  --serial S           iPXE ${serial}\n"
 	  "  --buildarch B        iPXE ${buildarch} (default: from --arch)\n"
 	  "  --platform P         iPXE ${platform}: pcbios or efi (default: from --arch)\n" },
+	{ "doctor", "the setup's problems, or why a machine does not boot",
+	  "usage: ironboot [--json] doctor [--mac MAC]\n"
+	  "\n"
+	  "Without --mac: checks the configuration against this host and its files:\n"
+	  "services listening, next-server/TFTP/HTTP addresses being this host's,\n"
+	  "boot files present and right for their architecture (PE32+ type, not a PE\n"
+	  "for BIOS, not truncated or an HTML page), profiles' kernels and initrds,\n"
+	  "scripts and configs rendering for a sample machine, a default group, a boot\n"
+	  "file for every client arch (0, 7, 9, 11, 16, 19) and the iPXE script URL,\n"
+	  "relays seen without a subnet, pools near exhaustion.\n"
+	  "\n"
+	  "With --mac: reads the machine's journal across stages and restarts, says\n"
+	  "where its boot chain stopped and the most likely cause, with evidence.\n"
+	  "\n"
+	  "Each finding: severity, rule, cause, fix, evidence (docs/DOCTOR.md).\n"
+	  "Exit status: 0 clean (or notes only), 1 warnings, 2 errors.\n"
+	  "\n"
+	  "  --mac MAC      the machine (aa:bb:cc:dd:ee:ff)\n" },
 	{ "profiles", "what can be booted (inventory)", INVENTORY_HELP },
 	{ "groups", "which machines boot which profile (inventory)", INVENTORY_HELP },
 	{ "bmcs", "which BMC powers which machine (inventory; NAME a MAC; docs/POWER.md)",

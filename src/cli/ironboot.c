@@ -7,6 +7,7 @@
  *   ironboot [--config FILE] leases release ADDRESS
  *   ironboot [--config FILE] [--json] events [--mac MAC] [--proto P] [--limit N]
  *   ironboot [--config FILE] [--json] explain --mac MAC [--arch N] ...
+ *   ironboot [--config FILE] [--json] doctor [--mac MAC]
  *   ironboot [--config FILE] [--json] profiles|groups|machines [list | show NAME |
  *            put NAME FILE | create FILE | delete NAME]
  *
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli/cli_help.h"
+#include "cli/doctor_cmd.h"
 #include "cli/explain.h"
 #include "cli/inventory_cmd.h"
 #include "cli/machines_cmd.h"
@@ -73,6 +75,8 @@ static void usage(FILE *f)
 		"                             the boot timeline (journal events)\n"
 		"  explain --mac MAC [--arch N] [--user-class iPXE] [--uuid U]\n"
 		"                             what the machine gets at each stage, and why\n"
+		"  doctor [--mac MAC]         the setup's problems, or where the machine's\n"
+		"                             boot stopped and why (exit 0/1/2)\n"
 		"  profiles|groups|machines [list]    the inventory (file and API objects)\n"
 		"  profiles|groups|machines show NAME one object, as JSON\n"
 		"  profiles|groups|machines put NAME FILE|-  create or replace, through\n"
@@ -160,7 +164,7 @@ static int cmd_leases6(struct cli *c, int argc, char **argv)
  * daemon.c).  Probing takes a shared lock for an instant; a daemon
  * starting in that instant would refuse to start, and says why.
  */
-static bool daemon_running(const struct ib_config *cfg)
+bool ib_cli_daemon_running(const struct ib_config *cfg)
 {
 	char path[4200];
 	bool held;
@@ -213,12 +217,12 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 		/* A running daemon caches its bindings: it must end the lease
 		 * itself, or it would keep the address bound until a restart.
 		 * It can only through its API, which writes need a token for. */
-		if (daemon_running(c->cfg) && c->cfg->http.enabled &&
+		if (ib_cli_daemon_running(c->cfg) && c->cfg->http.enabled &&
 		    c->cfg->http.api_token_file) {
 			snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
 			return ib_cli_api_post(c->cfg, path);
 		}
-		if (daemon_running(c->cfg))
+		if (ib_cli_daemon_running(c->cfg))
 			fprintf(stderr, "ironboot: warning: ironbootd is running without an API "
 				"token (http.api_token_file): the lease is ended in the store, "
 				"but the daemon keeps the address bound until it restarts\n");
@@ -435,6 +439,8 @@ int main(int argc, char **argv)
 		r = cmd_leases6(&c, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "events") == 0)
 		r = cmd_events(&c, argc, argv);
+	else if (strcmp(argv[0], "doctor") == 0)
+		r = ib_cli_doctor(c.cfg, c.store, c.json, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)
 		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
 	else if (strcmp(argv[0], "machines") == 0)

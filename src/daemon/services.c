@@ -15,6 +15,7 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/doctor_watch.h"
 #include "dhcp6/ra_server.h"
 #include "httpd/http_server.h"
 #include "tftp/tftp_server.h"
@@ -36,6 +37,7 @@ struct ib_services {
 	const char *trusted[8];		/* boot files named in the config */
 	size_t n_trusted;
 	struct event *prune_timer;	/* journal retention */
+	struct ib_doctor_watch *watch;	/* the doctor's rules on active machines */
 	struct ib_journal_config retention;	/* as last applied */
 };
 
@@ -206,6 +208,10 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		ib_services_free(s);
 		return r;
 	}
+	if ((r = ib_doctor_watch_new(base, store, journal, cfg, &s->watch)) < 0) {
+		ib_services_free(s);
+		return r;
+	}
 	*ret = s;
 	return 0;
 }
@@ -232,6 +238,7 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 		ib_warn("reload: enabling router advertisements needs a restart");
 	/* last, once cfg is accepted: a refused reload prunes nothing */
 	set_retention(s, cfg, false);
+	ib_doctor_watch_set_config(s->watch, cfg);
 	return 0;
 }
 
@@ -254,6 +261,7 @@ void ib_services_free(struct ib_services *s)
 	ib_http_server_free(s->http);
 	ib_tftp_server_free(s->tftp);
 	ib_ra_server_free(s->ra);
+	ib_doctor_watch_free(s->watch);
 	if (s->prune_timer)
 		event_free(s->prune_timer);
 	free(s);

@@ -166,6 +166,11 @@ static void note_reply(struct ib_jw *w, const struct ib_dhcp4_decision *d,
 	 * file field holds only names that fit its 128 bytes */
 	if (d->action != IB_D4_NAK && d->boot.client != IB_BOOT_NONE)
 		ib_jw_str_opt(w, "file", d->boot.file);
+	/* where the client fetches it: siaddr (the next-server), which PXE
+	 * answers repeat as option 66 (dhcp4_reply.c); `ironboot doctor`
+	 * checks it is us */
+	if (d->action != IB_D4_NAK && d->reply.siaddr)
+		ib_jw_ip4(w, "next_server", d->reply.siaddr);
 	if (d->action == IB_D4_OFFER)
 		ib_jw_str(w, "lease", "advertised");
 	else if (d->action == IB_D4_ACK)

@@ -106,6 +106,16 @@ void ib_d6_journal_exchange(struct ib_journal *j, const struct ib_d6_exchange *x
 	ib_jw_str(&w, "interface", x->ifname);
 	if (m->n_relays)
 		ib_jw_int(&w, "relays", (int64_t)m->n_relays);
+	/* RFC 8415 13.1: the innermost non-zero link-address names the
+	 * client's link (the doctor's relay-no-subnet reads it) */
+	for (size_t i = m->n_relays; i-- > 0;) {
+		static const uint8_t zero[16];
+
+		if (memcmp(m->relays[i].link_address, zero, 16) != 0) {
+			jw_ip6(&w, "link", m->relays[i].link_address);
+			break;
+		}
+	}
 	if (d->has_mac)
 		ib_jw_str(&w, "mac_from", d->mac_from);
 	if (m->n_arch)

@@ -166,6 +166,7 @@ def test_every_command_explains_its_arguments(build_dir, ironbootd_bin, tmp_path
         "leases6": ["list"],
         "events": long_options(events.split("getopt_long", 1)[0]),
         "explain": long_options((REPO / "src/cli/explain.c").read_text()),
+        "doctor": long_options((REPO / "src/cli/doctor_cmd.c").read_text()),
         "profiles": inventory, "groups": inventory, "machines": inventory,
     }
     assert len(want["explain"]) >= 10 and "--limit" in want["events"], want

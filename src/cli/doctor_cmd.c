@@ -1,0 +1,322 @@
+/*
+ * `ironboot doctor [--mac MAC]`: the shell of the doctor's rules
+ * (src/doctor).  Without --mac it gathers the host's facts (addresses by
+ * getifaddrs, listening sockets from /proc/net, pool use from the store,
+ * recent journal events) and runs the setup rules; with --mac it reads the
+ * machine's journal and runs the machine rules.  Both read boot files and
+ * assets through probe_file(), confined under their root.  Prints the
+ * findings, or --json; the exit status is the worst severity (0, 1, 2).
+ */
+#include "cli/doctor_cmd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "doctor/doctor.h"
+
+#define MAX_ADDRS 256
+#define MAX_LISTEN 1024
+#define MAX_EVENTS 4000
+
+/* Events read from the store, oldest first. */
+struct evlist {
+	struct ib_event *v;		/* owned */
+	size_t n, cap;
+};
+
+static int collect_event(const struct ib_event *e, void *arg)
+{
+	struct evlist *l = arg;
+
+	if (l->n == l->cap)
+		return 0;
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+static int read_events(struct ib_store *store, const char *mac, struct evlist *l)
+{
+	struct ib_event_filter f = { .mac = mac, .limit = MAX_EVENTS };
+
+	l->cap = MAX_EVENTS;
+	l->n = 0;
+	if (!(l->v = calloc(l->cap, sizeof(*l->v))))
+		return -ENOMEM;
+	return ib_store_event_foreach(store, &f, collect_event, l);
+}
+
+/*
+ * The probe: name under root, refusing absolute names and "..", reading
+ * its size and first bytes.  Symlinks inside the root are followed (the
+ * examples link assets from a cache).
+ */
+static int probe_file(void *ctx, const char *root, const char *name,
+		      struct ib_doctor_file *ret)
+{
+	struct stat st;
+	ssize_t n;
+	int dfd, fd;
+
+	memset(ret, 0, sizeof(*ret));
+	if (name[0] == '/' || strstr(name, "..")) {
+		snprintf(ret->error, sizeof(ret->error), "refused: leaves the root");
+		return 0;
+	}
+	if ((dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(ret->error, sizeof(ret->error), "root %s: %s", root, strerror(errno));
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	close(dfd);
+	if (fd < 0) {
+		snprintf(ret->error, sizeof(ret->error), "%s", strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(ret->error, sizeof(ret->error), "not a regular file");
+		close(fd);
+		return 0;
+	}
+	n = pread(fd, ret->head, sizeof(ret->head), 0);
+	close(fd);
+	ret->exists = true;
+	ret->size = (uint64_t)st.st_size;
+	ret->head_len = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
+static size_t host_addrs(struct ib_doctor_addr *out, size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && n < cap; i = i->ifa_next) {
+		struct ib_doctor_addr *a = &out[n];
+
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memset(a, 0, sizeof(*a));
+		snprintf(a->ifname, sizeof(a->ifname), "%s", i->ifa_name);
+		a->family = i->ifa_addr->sa_family;
+		if (a->family == AF_INET)
+			memcpy(a->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		else
+			memcpy(a->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/* Sockets of /proc/net/{udp,udp6,tcp,tcp6}: every UDP one, TCP in LISTEN. */
+static size_t host_listening(struct ib_doctor_listen *out, size_t cap)
+{
+	static const char *const files[] = { "/proc/net/udp", "/proc/net/udp6",
+					     "/proc/net/tcp", "/proc/net/tcp6" };
+	size_t n = 0;
+
+	for (size_t k = 0; k < 4; k++) {
+		FILE *f = fopen(files[k], "re");
+		char line[512];
+
+		if (!f)
+			continue;
+		while (n < cap && fgets(line, sizeof(line), f)) {
+			unsigned port, state;
+			char *colon;
+
+			/* "  0: 0100007F:0043 00000000:0000 0A ..." */
+			colon = strchr(line, ':');
+			if (!colon || !(colon = strchr(colon + 1, ':')) ||
+			    sscanf(colon + 1, "%x %*s %x", &port, &state) != 2)
+				continue;
+			if (k >= 2 && state != 0x0a)
+				continue;
+			out[n++] = (struct ib_doctor_listen){ .udp = k < 2, .port = (uint16_t)port };
+		}
+		fclose(f);
+	}
+	return n;
+}
+
+struct pool_count {
+	int64_t now;
+	uint64_t used;
+};
+
+static int count_lease(const struct ib_lease4 *l, void *arg)
+{
+	struct pool_count *pc = arg;
+
+	if (l->state == IB_LEASE_ACTIVE && l->expires > pc->now)
+		pc->used++;
+	return 0;
+}
+
+static void pool_use(const struct ib_config *cfg, struct ib_store *store,
+		     struct ib_doctor_pool_use *out)
+{
+	for (size_t i = 0; i < cfg->dhcp4.n_subnets; i++) {
+		const struct ib_subnet4 *sn = &cfg->dhcp4.subnets[i];
+
+		out[i] = (struct ib_doctor_pool_use){ 0 };
+		for (size_t p = 0; p < sn->n_pools; p++) {
+			struct pool_count pc = { .now = ib_now_sec() };
+
+			ib_store_lease4_foreach(store, sn->pools[p].start, sn->pools[p].end,
+						count_lease, &pc);
+			out[i].size += (uint64_t)sn->pools[p].end - sn->pools[p].start + 1;
+			out[i].used += pc.used;
+		}
+	}
+}
+
+static json_t *report_json(const struct ib_doctor_report *r)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < r->n; i++) {
+		const struct ib_doctor_finding *f = &r->v[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "rule", f->rule,
+			"severity", ib_doctor_sev_str(f->severity), "cause", f->cause,
+			"fix", f->fix, "evidence", f->evidence));
+	}
+	return a;
+}
+
+static void print_report(const struct ib_doctor_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ib_doctor_finding *f = &r->v[i];
+		char buf[4 * IB_DOCTOR_TEXT];
+
+		printf("%-7s  %s\n", ib_doctor_sev_str(f->severity), f->rule);
+		ib_str_sanitize((const uint8_t *)f->cause, strlen(f->cause), buf, sizeof(buf));
+		printf("  cause:    %s\n", buf);
+		ib_str_sanitize((const uint8_t *)f->fix, strlen(f->fix), buf, sizeof(buf));
+		printf("  fix:      %s\n", buf);
+		if (f->evidence[0]) {
+			ib_str_sanitize((const uint8_t *)f->evidence, strlen(f->evidence), buf,
+					sizeof(buf));
+			printf("  evidence: %s\n", buf);
+		}
+	}
+	if (r->more)
+		printf("(%zu more findings not shown)\n", r->more);
+}
+
+static int finish(const struct ib_doctor_report *r, bool json, const char *mac)
+{
+	int st = ib_doctor_status(r);
+
+	if (json) {
+		json_t *o = json_pack("{s:i, s:o}", "status", st, "findings", report_json(r));
+
+		if (o && mac) {
+			json_object_set_new(o, "mac", json_string(mac));
+			json_object_set_new(o, "stopped", json_string(r->stopped));
+			if (r->n)
+				json_object_set_new(o, "most_likely", json_string(r->v[0].rule));
+		}
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		return st;
+	}
+	if (mac) {
+		printf("machine %s: %s\n", mac, r->stopped);
+		if (r->n)
+			printf("most likely: %s: %s\n\n", r->v[0].rule, r->v[0].cause);
+		else
+			printf("no known failure pattern in its journal\n");
+	} else if (!r->n) {
+		printf("no problems found\n");
+	}
+	print_report(r);
+	return st;
+}
+
+static int doctor_mac(const struct ib_config *cfg, struct ib_store *store, bool json,
+		      const char *mac)
+{
+	static struct ib_doctor_report rep;
+	struct evlist l;
+	int r;
+
+	if ((r = read_events(store, mac, &l)) < 0) {
+		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
+		free(l.v);
+		return 2;
+	}
+	ib_doctor_mac(&(struct ib_doctor_mac_input){ .cfg = cfg, .ev = l.v, .n_ev = l.n,
+		      .now_us = ib_now_us(), .probe = probe_file }, &rep);
+	free(l.v);
+	return finish(&rep, json, mac);
+}
+
+static int doctor_setup(const struct ib_config *cfg, struct ib_store *store, bool json)
+{
+	static struct ib_doctor_report rep;
+	static struct ib_doctor_addr addrs[MAX_ADDRS];
+	static struct ib_doctor_listen listen[MAX_LISTEN];
+	struct ib_doctor_pool_use *pools = calloc(cfg->dhcp4.n_subnets + 1, sizeof(*pools));
+	struct ib_doctor_host h = { .addrs = addrs, .listening = listen, .pools = pools,
+				    .probe = probe_file,
+				    .daemon_running = ib_cli_daemon_running(cfg) };
+	struct evlist l;
+
+	if (!pools)
+		return 2;
+	h.n_addrs = host_addrs(addrs, MAX_ADDRS);
+	h.n_listening = host_listening(listen, MAX_LISTEN);
+	pool_use(cfg, store, pools);
+	if (read_events(store, NULL, &l) == 0) {
+		h.ev = l.v;
+		h.n_ev = l.n;
+	}
+	ib_doctor_setup(cfg, &h, &rep);
+	free(l.v);
+	free(pools);
+	return finish(&rep, json, NULL);
+}
+
+int ib_cli_doctor(const struct ib_config *cfg, struct ib_store *store, bool json,
+		  int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mac", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char mac[IB_MAC_STRLEN] = "";
+	uint8_t m[6];
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
+		if (o != 'm' || ib_mac_parse(optarg, m) < 0) {
+			fprintf(stderr, "usage: ironboot [--json] doctor [--mac MAC]\n");
+			return 2;
+		}
+		ib_mac_format(m, 6, mac, sizeof(mac));
+	}
+	if (optind < argc) {
+		fprintf(stderr, "usage: ironboot [--json] doctor [--mac MAC]\n");
+		return 2;
+	}
+	return mac[0] ? doctor_mac(cfg, store, json, mac) : doctor_setup(cfg, store, json);
+}

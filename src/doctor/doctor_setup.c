@@ -1,0 +1,505 @@
+/*
+ * The setup rules: the config snapshot against the host it runs on, the
+ * files it names and what the journal saw.  Pure: the caller gathered the
+ * host's addresses, listening sockets, pool use and recent events, and
+ * supplies the file probe.  docs/DOCTOR.md lists the rules.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/boot_plan.h"
+#include "doctor/doctor.h"
+#include "doctor/doctor_timeline.h"
+
+struct ctx {
+	const struct ib_config *cfg;
+	const struct ib_doctor_host *h;
+	struct ib_doctor_report *rep;
+	struct ib_doctor_file file;	/* the probe's answer (4 KB) */
+};
+
+struct rule {
+	struct ib_doctor_rule_info info;
+	void (*run)(struct ctx *c, const struct ib_doctor_rule_info *r);
+};
+
+__attribute__((format(printf, 3, 4)))
+static struct ib_doctor_finding *add(struct ctx *c, const struct ib_doctor_rule_info *r,
+				     const char *fmt, ...)
+{
+	struct ib_doctor_finding *f = ib_doctor_add(c->rep, r->id, r->severity);
+	va_list ap;
+
+	if (f) {
+		va_start(ap, fmt);
+		vsnprintf(f->cause, sizeof(f->cause), fmt, ap);
+		va_end(ap);
+	}
+	return f;
+}
+
+/* The address a's interface on this host, or NULL: not the host's. */
+static const char *host_if(const struct ib_doctor_host *h, int family, const void *a)
+{
+	for (size_t i = 0; i < h->n_addrs; i++)
+		if (h->addrs[i].family == family &&
+		    memcmp(h->addrs[i].addr, a, family == AF_INET ? 4 : 16) == 0)
+			return h->addrs[i].ifname;
+	return NULL;
+}
+
+/* The host part of an http(s)/tftp URL as an address: family, or 0 when
+ * the URL names a host by name (not checked). */
+static int url_addr(const char *url, uint8_t out[16], char *text, size_t cap)
+{
+	const char *p = strstr(url, "://"), *end;
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += 3;
+	if (*p == '[') {
+		end = strchr(++p, ']');
+	} else {
+		end = p + strcspn(p, ":/?");
+	}
+	n = end ? (size_t)(end - p) : 0;
+	if (!n || n >= cap)
+		return 0;
+	memcpy(text, p, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET, text, out) == 1)
+		return AF_INET;
+	return inet_pton(AF_INET6, text, out) == 1 ? AF_INET6 : 0;
+}
+
+static bool serves_if(const struct ib_config *cfg, const char *ifname)
+{
+	if (!cfg->dhcp4.n_interfaces)
+		return true;	/* all interfaces */
+	for (size_t i = 0; i < cfg->dhcp4.n_interfaces; i++)
+		if (strcmp(cfg->dhcp4.interfaces[i], ifname) == 0)
+			return true;
+	return false;
+}
+
+/* One address handed to clients (what names it, its text). */
+static void check_handed(struct ctx *c, const struct ib_doctor_rule_info *r, const char *what,
+			 int family, const uint8_t *a, const char *text)
+{
+	const char *ifn = host_if(c->h, family, a);
+	struct ib_doctor_finding *f;
+
+	if (!ifn) {
+		f = add(c, r, "%s points clients at %s, which is not an address of this host "
+			"(a load balancer VIP, another server, or an interface that is down)",
+			what, text);
+		if (f) {
+			snprintf(f->fix, sizeof(f->fix), "use an address of this host on the "
+				 "interface that serves the clients, or make sure %s serves "
+				 "what ironboot would", text);
+			snprintf(f->evidence, sizeof(f->evidence), "%s = %s; the host has %zu "
+				 "addresses, none of them this one", what, text, c->h->n_addrs);
+		}
+	} else if (family == AF_INET && !serves_if(c->cfg, ifn) && strcmp(ifn, "lo") != 0) {
+		f = add(c, r, "%s is %s, an address of %s, which is not one of the "
+			"interfaces dhcp4 serves: clients there may not reach it", what, text, ifn);
+		if (f) {
+			f->severity = IB_DOCTOR_WARNING;
+			snprintf(f->fix, sizeof(f->fix), "hand out the address of the serving "
+				 "interface (dhcp4.interfaces), or leave next_server unset");
+			snprintf(f->evidence, sizeof(f->evidence), "%s on %s", text, ifn);
+		}
+	}
+}
+
+static void r_addresses(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	const struct ib_boot_config *b = &c->cfg->boot;
+	const struct { const char *what, *url; } urls[] = {
+		{ "boot.ipxe_script", b->ipxe_script_url }, { "boot.http_x64", b->http_url_x64 },
+		{ "boot.http_arm64", b->http_url_arm64 }, { "boot.ipxe_script6", b->ipxe_script_url6 },
+		{ "boot.http6_x64", b->http_url6_x64 }, { "boot.http6_arm64", b->http_url6_arm64 },
+		{ "http.base_url", c->cfg->http.base_url },
+	};
+	uint8_t a[16];
+	char text[64];
+	int fam;
+
+	if (b->next_server) {
+		uint32_t n = htonl(b->next_server);
+
+		inet_ntop(AF_INET, &n, text, sizeof(text));
+		check_handed(c, r, "boot.next_server", AF_INET, (const uint8_t *)&n, text);
+	}
+	if (b->has_next_server6) {
+		inet_ntop(AF_INET6, b->next_server6, text, sizeof(text));
+		check_handed(c, r, "boot.next_server6", AF_INET6, b->next_server6, text);
+	}
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		if (urls[i].url && (fam = url_addr(urls[i].url, a, text, sizeof(text))))
+			check_handed(c, r, urls[i].what, fam, a, text);
+	}
+}
+
+/* Probes name under root; true when the file exists (c->file filled). */
+static bool probe(struct ctx *c, const char *root, const char *name)
+{
+	memset(&c->file, 0, sizeof(c->file));
+	return c->h->probe && root &&
+	       c->h->probe(c->h->probe_ctx, root, name, &c->file) == 0 && c->file.exists;
+}
+
+/* The TFTP boot files of the boot section, by firmware. */
+static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	const struct ib_boot_config *b = &c->cfg->boot;
+	const struct { const char *key, *file; enum ib_doctor_firmware fw; } files[] = {
+		{ "boot.bios", b->file_bios, IB_DFW_BIOS },
+		{ "boot.efi_x64", b->file_efi_x64, IB_DFW_EFI_X64 },
+		{ "boot.efi_ia32", b->file_efi_ia32, IB_DFW_EFI_IA32 },
+		{ "boot.efi_arm64", b->file_efi_arm64, IB_DFW_EFI_ARM64 },
+	};
+	struct ib_doctor_finding *f;
+	const char *why;
+
+	if (!c->cfg->tftp.enabled || !c->h->probe)
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		enum ib_doctor_file_kind k;
+
+		if (!files[i].file || strstr(files[i].file, "://"))
+			continue;
+		if (!probe(c, c->cfg->tftp.root, files[i].file)) {
+			if ((f = add(c, r, "%s names %s, which is not under tftp.root %s",
+				     files[i].key, files[i].file, c->cfg->tftp.root))) {
+				snprintf(f->fix, sizeof(f->fix), "copy the file there (Debian's "
+					 "ipxe package installs them in /usr/lib/ipxe), or fix %s",
+					 files[i].key);
+				snprintf(f->evidence, sizeof(f->evidence), "%s/%s: %s",
+					 c->cfg->tftp.root, files[i].file,
+					 c->file.error[0] ? c->file.error : "not found");
+			}
+			continue;
+		}
+		k = ib_doctor_file_classify(c->file.head, c->file.head_len, c->file.size);
+		if (ib_doctor_file_suits(k, files[i].fw, &why))
+			continue;
+		if ((f = add(c, r, "%s is %s, which its firmware cannot boot: %s", files[i].key,
+			     files[i].file, why))) {
+			snprintf(f->fix, sizeof(f->fix), "replace %s/%s with the right build "
+				 "(fetch it again if it was downloaded)", c->cfg->tftp.root,
+				 files[i].file);
+			snprintf(f->evidence, sizeof(f->evidence), "%s: %s, %llu bytes",
+				 files[i].file, ib_doctor_file_kind_str(k),
+				 (unsigned long long)c->file.size);
+		}
+	}
+}
+
+static void check_asset(struct ctx *c, const struct ib_doctor_rule_info *r, const char *owner,
+			const char *path)
+{
+	struct ib_doctor_finding *f;
+
+	if (!path || strstr(path, "://") || probe(c, c->cfg->http.assets, path))
+		return;
+	if ((f = add(c, r, "%s names %s, which is not under http.assets %s", owner, path,
+		     c->cfg->http.assets ? c->cfg->http.assets : "(unset)"))) {
+		snprintf(f->fix, sizeof(f->fix), "put the file under http.assets (a symlink "
+			 "will do), or fix the path");
+		snprintf(f->evidence, sizeof(f->evidence), "%s: %s", path,
+			 c->file.error[0] ? c->file.error : "not found");
+	}
+}
+
+static void r_assets(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	char owner[128];
+
+	if (!c->cfg->http.enabled || !c->h->probe)
+		return;
+	for (size_t i = 0; i < c->cfg->n_profiles; i++) {
+		const struct ib_profile *p = &c->cfg->profiles[i];
+
+		if (p->boot != IB_BOOT_KERNEL)
+			continue;
+		snprintf(owner, sizeof(owner), "profile %s's kernel", p->name);
+		check_asset(c, r, owner, p->kernel);
+		snprintf(owner, sizeof(owner), "profile %s's initrd", p->name);
+		for (size_t k = 0; k < p->n_initrd; k++)
+			check_asset(c, r, owner, p->initrd[k]);
+	}
+	if (c->cfg->lifecycle.enabled) {
+		check_asset(c, r, "lifecycle.agent_kernel", c->cfg->lifecycle.agent_kernel);
+		check_asset(c, r, "lifecycle.agent_initrd", c->cfg->lifecycle.agent_initrd);
+	}
+}
+
+/* Every profile's script, rendered for a sample machine of its group. */
+static void r_scripts(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	struct ib_facts facts = { .mac = "52:54:00:12:34:56", .hostname = "sample",
+				  .arch = "x86_64", .platform = "efi" };
+
+	for (size_t i = 0; i < c->cfg->n_profiles; i++) {
+		const struct ib_profile *p = &c->cfg->profiles[i];
+		struct ib_boot_plan plan = { .profile = p };
+		char err[IB_BOOT_ERRLEN] = "";
+		struct ib_doctor_finding *f;
+		struct ib_tpl_out out;
+		json_t *v;
+		int rr;
+
+		for (size_t g = 0; g < c->cfg->n_groups && !plan.group; g++)
+			if (c->cfg->groups[g].profile_idx == i)
+				plan.group = &c->cfg->groups[g];
+		ib_tpl_out_init(&out, 0);
+		v = ib_boot_values(c->cfg, &facts, &plan);
+		rr = v ? ib_boot_render_script(c->cfg, &plan, v, &out, err) : -1;
+		if (rr == 0 && strncmp(out.buf, "#!ipxe", 6) == 0 &&
+		    (out.buf[6] == '\n' || out.buf[6] == '\r' || out.buf[6] == ' '))
+			rr = 1;
+		for (size_t k = 0; rr == 1 && v && k < p->n_configs; k++) {
+			ib_tpl_out_done(&out);
+			ib_tpl_out_init(&out, 0);
+			if (ib_boot_render_config(c->cfg, &plan, v, p->configs[k].name, &out, err) < 0) {
+				f = add(c, r, "profile %s's config %s does not render for a sample "
+					"machine: %s", p->name, p->configs[k].name, err);
+				if (f)
+					snprintf(f->fix, sizeof(f->fix), "fix the template %s",
+						 p->configs[k].template);
+			}
+		}
+		json_decref(v);
+		ib_tpl_out_done(&out);
+		if (rr == 1)
+			continue;
+		f = add(c, r, "profile %s's boot script %s for a sample machine", p->name,
+			rr < 0 ? "does not render" : "does not start with #!ipxe");
+		if (f) {
+			snprintf(f->fix, sizeof(f->fix), "fix the profile's script%s%s (`ironboot "
+				 "explain --mac M` shows the render)", p->script ? " " : "",
+				 p->script ? p->script : "");
+			snprintf(f->evidence, sizeof(f->evidence), "%s", err[0] ? err : "-");
+		}
+	}
+}
+
+static void r_default_group(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	struct ib_doctor_finding *f;
+	size_t n = 0, len = 0;
+	char list[IB_DOCTOR_TEXT] = "";
+
+	for (size_t g = 0; g < c->cfg->n_groups; g++)
+		if (c->cfg->groups[g].specificity == 0)
+			return;
+	for (size_t i = 0; i < c->cfg->n_machines; i++) {
+		const struct ib_machine *m = &c->cfg->machines[i];
+		struct ib_facts facts = { .hostname = m->hostname, .uuid = m->uuid,
+					  .serial = m->serial };
+		struct ib_boot_plan plan;
+
+		snprintf(facts.mac, sizeof(facts.mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 m->mac[0], m->mac[1], m->mac[2], m->mac[3], m->mac[4], m->mac[5]);
+		if (ib_boot_plan(c->cfg, &facts, &plan) < 0 || plan.group)
+			continue;
+		n++;
+		if (len + 20 < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						len ? " " : "", facts.mac);
+	}
+	f = add(c, r, n ? "there is no default group and %zu machine(s) of the inventory "
+		"match no group: their script tells iPXE to exit" :
+		"there is no default group: a machine no group matches gets a script that "
+		"tells iPXE to exit", n);
+	if (f) {
+		f->severity = n ? IB_DOCTOR_WARNING : IB_DOCTOR_INFO;
+		snprintf(f->fix, sizeof(f->fix), "add a group with an empty selector, or "
+			 "selectors for the machines listed");
+		snprintf(f->evidence, sizeof(f->evidence), "%s", n ? list : "no group without "
+			 "a selector");
+	}
+}
+
+/* Every client architecture the subnets can expect has its boot file. */
+static void r_arches(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	const struct ib_boot_config *b = &c->cfg->boot;
+	const struct { int arch; const char *what, *v4key, *v4, *v6key, *v6; bool arm; } t[] = {
+		{ 0, "BIOS", "boot.bios", b->file_bios, NULL, NULL, false },
+		{ 7, "UEFI x64", "boot.efi_x64", b->file_efi_x64, "boot.efi_x64", b->file_efi_x64, false },
+		{ 9, "UEFI x64 (EBC)", "boot.efi_x64", b->file_efi_x64, "boot.efi_x64", b->file_efi_x64, false },
+		{ 11, "UEFI arm64", "boot.efi_arm64", b->file_efi_arm64, "boot.efi_arm64",
+		  b->file_efi_arm64, true },
+		{ 16, "UEFI HTTP x64", "boot.http_x64", b->http_url_x64, "boot.http6_x64",
+		  b->http_url6_x64, false },
+		{ 19, "UEFI HTTP arm64", "boot.http_arm64", b->http_url_arm64, "boot.http6_arm64",
+		  b->http_url6_arm64, true },
+	};
+	struct ib_doctor_finding *f;
+
+	if (c->cfg->dhcp4.enabled && !b->ipxe_script_url &&
+	    (f = add(c, r, "boot.ipxe_script is not set: iPXE's own DHCP (user class iPXE) "
+		     "gets the first-stage file again, a chainload loop for every machine"))) {
+		f->severity = IB_DOCTOR_ERROR;
+		snprintf(f->fix, sizeof(f->fix), "set boot.ipxe_script to the URL of "
+			 "/boot.ipxe (see examples/lab.yaml)");
+	}
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool v4 = c->cfg->dhcp4.enabled && !t[i].v4;
+		bool v6 = c->cfg->dhcp6.enabled && t[i].v6key && !t[i].v6;
+
+		if (!v4 && !v6)
+			continue;
+		f = add(c, r, "client arch %d (%s) gets no boot file over %s: such a machine "
+			"does not netboot", t[i].arch, t[i].what, v4 && v6 ? "DHCPv4 and DHCPv6" :
+			v4 ? "DHCPv4" : "DHCPv6 (option 59)");
+		if (!f)
+			continue;
+		/* arm64 machines are rare on x86 networks: a note, not a warning */
+		f->severity = t[i].arm ? IB_DOCTOR_INFO : IB_DOCTOR_WARNING;
+		snprintf(f->fix, sizeof(f->fix), "set %s%s%s if such machines boot here",
+			 v4 ? t[i].v4key : "", v4 && v6 && strcmp(t[i].v4key, t[i].v6key) ? " and " : "",
+			 v6 && (!v4 || strcmp(t[i].v4key, t[i].v6key)) ? t[i].v6key : "");
+	}
+}
+
+static void r_relays(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	char seen[8][48];
+	size_t n = 0;
+	struct ib_dt t;
+
+	if (ib_dt_parse(c->h->ev, c->h->n_ev, &t) < 0)
+		return;
+	for (size_t i = 0; i < t.n && n < 8; i++) {
+		const struct ib_dt_ev *e = &t.v[i];
+		struct ib_doctor_finding *f;
+		bool dup = false;
+		char when[32];
+
+		if (!(e->v4 || e->v6) || !e->relay[0] || !strstr(e->reason, "no subnet"))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(seen[k], e->relay) == 0;
+		if (dup)
+			continue;
+		snprintf(seen[n++], sizeof(seen[0]), "%s", e->relay);
+		ib_dt_time(e->ts_us, when, sizeof(when));
+		if ((f = add(c, r, "a relay forwards requests from link %s, which no %s subnet "
+			     "covers: those machines get no answer", e->relay,
+			     e->v6 ? "dhcp6" : "dhcp4"))) {
+			snprintf(f->fix, sizeof(f->fix), "add a subnet containing %s, or stop the "
+				 "relay forwarding to this host", e->relay);
+			snprintf(f->evidence, sizeof(f->evidence), "first seen at %s", when);
+		}
+	}
+	ib_dt_done(&t);
+}
+
+static void r_pools(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	for (size_t i = 0; c->h->pools && i < c->cfg->dhcp4.n_subnets; i++) {
+		const struct ib_doctor_pool_use *u = &c->h->pools[i];
+		const struct ib_subnet4 *sn = &c->cfg->dhcp4.subnets[i];
+		struct ib_doctor_finding *f;
+		uint32_t net = htonl(sn->network);
+		char text[INET_ADDRSTRLEN];
+
+		if (!u->size || u->used * 10 < u->size * 9)
+			continue;
+		inet_ntop(AF_INET, &net, text, sizeof(text));
+		if ((f = add(c, r, "the pools of subnet %s/%u are %s", text, sn->prefix_len,
+			     u->used >= u->size ? "exhausted: new machines get no address" :
+			     "nearly exhausted"))) {
+			if (u->used >= u->size)
+				f->severity = IB_DOCTOR_ERROR;
+			snprintf(f->fix, sizeof(f->fix), "widen the pools, shorten lease_time, or "
+				 "release stale leases (`ironboot leases release`)");
+			snprintf(f->evidence, sizeof(f->evidence), "%llu of %llu addresses in use",
+				 (unsigned long long)u->used, (unsigned long long)u->size);
+		}
+	}
+}
+
+static bool listening(const struct ib_doctor_host *h, bool udp, uint16_t port)
+{
+	for (size_t i = 0; i < h->n_listening; i++)
+		if (h->listening[i].udp == udp && h->listening[i].port == port)
+			return true;
+	return false;
+}
+
+static void r_listening(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	const struct { bool on, udp; uint16_t port; const char *what; } s[] = {
+		{ c->cfg->dhcp4.enabled, true, c->cfg->dhcp4.port, "DHCPv4" },
+		{ c->cfg->dhcp6.enabled, true, c->cfg->dhcp6.port, "DHCPv6" },
+		{ c->cfg->tftp.enabled, true, c->cfg->tftp.port, "TFTP" },
+		{ c->cfg->http.enabled, false, c->cfg->http.port, "HTTP" },
+	};
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		struct ib_doctor_finding *f;
+
+		if (!s[i].on || listening(c->h, s[i].udp, s[i].port))
+			continue;
+		f = add(c, r, "%s is configured but nothing listens on %s port %u%s", s[i].what,
+			s[i].udp ? "UDP" : "TCP", s[i].port,
+			c->h->daemon_running ? "" : ": ironbootd is not running");
+		if (f) {
+			snprintf(f->fix, sizeof(f->fix), c->h->daemon_running ?
+				 "read ironbootd's log for why the service did not start" :
+				 "start ironbootd (systemctl start ironbootd)");
+			snprintf(f->evidence, sizeof(f->evidence), "%zu listening sockets on the "
+				 "host, none on %s/%u", c->h->n_listening, s[i].udp ? "udp" : "tcp",
+				 s[i].port);
+		}
+	}
+}
+
+static const struct rule rules[] = {
+	{ { "service-not-listening", IB_DOCTOR_ERROR,
+	    "a service configured but not listening" }, r_listening },
+	{ { "address-not-local", IB_DOCTOR_ERROR, "next-server, TFTP or HTTP addresses "
+	    "handed out that are not this host's, or not on the serving interfaces" },
+	  r_addresses },
+	{ { "bootfile", IB_DOCTOR_ERROR, "a boot file missing under tftp.root or not for its "
+	    "arch (PE32+ type, PE for BIOS, truncated, HTML)" }, r_bootfiles },
+	{ { "asset-missing", IB_DOCTOR_ERROR, "a profile's kernel or initrd missing" },
+	  r_assets },
+	{ { "script-render", IB_DOCTOR_ERROR, "a script or config that does not render for a "
+	    "sample machine, or does not start with #!ipxe" }, r_scripts },
+	{ { "no-default-group", IB_DOCTOR_WARNING, "no default group; machines no group "
+	    "matches" }, r_default_group },
+	{ { "arch-coverage", IB_DOCTOR_WARNING, "a client arch (0, 7, 9, 11, 16, 19; v4 and "
+	    "v6) without a boot file, or no iPXE script URL" }, r_arches },
+	{ { "relay-no-subnet", IB_DOCTOR_ERROR, "a relay link seen in the journal without a "
+	    "subnet" }, r_relays },
+	{ { "pool-exhaustion", IB_DOCTOR_WARNING, "pools near exhaustion" }, r_pools },
+};
+
+const struct ib_doctor_rule_info *ib_doctor_setup_rules(size_t *ret_n)
+{
+	static struct ib_doctor_rule_info info[sizeof(rules) / sizeof(rules[0])];
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		info[i] = rules[i].info;
+	*ret_n = sizeof(rules) / sizeof(rules[0]);
+	return info;
+}
+
+size_t ib_doctor_setup(const struct ib_config *cfg, const struct ib_doctor_host *host,
+		       struct ib_doctor_report *ret)
+{
+	struct ctx c = { .cfg = cfg, .h = host, .rep = ret };
+
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		rules[i].run(&c, &rules[i].info);
+	return ret->n;
+}

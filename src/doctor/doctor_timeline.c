@@ -1,0 +1,129 @@
+/* A machine's journal events parsed for the machine rules: see doctor_timeline.h. */
+#include "doctor/doctor_timeline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void get_str(json_t *o, const char *key, char *out, size_t cap)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	snprintf(out, cap, "%s", s ? s : "");
+}
+
+static long get_int(json_t *o, const char *key, long dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+static void parse_one(const struct ib_event *in, struct ib_dt_ev *e)
+{
+	json_t *o = json_loads(in->detail, 0, NULL);
+	char uc[32];
+	long rep;
+
+	e->ts_us = e->last_us = in->ts_us;
+	e->proto = in->proto;
+	e->kind = in->kind;
+	e->v4 = strcmp(in->proto, "dhcp4") == 0;
+	e->v6 = strcmp(in->proto, "dhcp6") == 0;
+	e->count = 1;
+	e->arch = -1;
+	e->status = -1;
+	if (!o)
+		return;
+	/* a summary of repeats (journal.h): {"repeated": n, "last_us": t} */
+	if ((rep = get_int(o, "repeated", 0)) > 0) {
+		e->count = rep;
+		e->last_us = get_int(o, "last_us", in->ts_us);
+	}
+	get_str(o, "user_class", uc, sizeof(uc));
+	e->ipxe = strcmp(uc, "iPXE") == 0;
+	e->arch = (int)get_int(o, "arch", -1);
+	e->status = (int)get_int(o, "status", -1);
+	get_str(o, "decision", e->decision, sizeof(e->decision));
+	get_str(o, "file", e->file, sizeof(e->file));
+	get_str(o, "boot", e->boot, sizeof(e->boot));
+	get_str(o, "reason", e->reason, sizeof(e->reason));
+	get_str(o, "next_server", e->next_server, sizeof(e->next_server));
+	get_str(o, "from", e->from, sizeof(e->from));
+	get_str(o, e->v6 ? "link" : "giaddr", e->relay, sizeof(e->relay));
+	get_str(o, "path", e->path, sizeof(e->path));
+	get_str(o, "group", e->group, sizeof(e->group));
+	get_str(o, "profile", e->profile, sizeof(e->profile));
+	get_str(o, "error", e->error, sizeof(e->error));
+	get_str(o, "step", e->step, sizeof(e->step));
+	get_str(o, "by", e->by, sizeof(e->by));
+	e->blksize = get_int(o, "blksize", -1);
+	e->bytes = get_int(o, "bytes", -1);
+	e->tsize = get_int(o, "tsize", -1);
+	e->retransmits = get_int(o, "retransmits", -1);
+	json_decref(o);
+}
+
+/*
+ * A summary of repeats carries only the count: the answer was the one of
+ * the event it repeats (the journal keys repeats by answer), the latest
+ * earlier event of the same protocol and kind.
+ */
+static void inherit(struct ib_dt_ev *v, size_t i)
+{
+	struct ib_dt_ev *e = &v[i];
+
+	if (e->count == 1 || e->decision[0])
+		return;
+	for (size_t k = i; k-- > 0;) {
+		const struct ib_dt_ev *p = &v[k];
+
+		if (strcmp(p->proto, e->proto) || strcmp(p->kind, e->kind))
+			continue;
+		e->ipxe = p->ipxe;
+		e->arch = p->arch;
+		e->status = p->status;
+		memcpy(e->decision, p->decision, sizeof(e->decision));
+		memcpy(e->file, p->file, sizeof(e->file));
+		memcpy(e->boot, p->boot, sizeof(e->boot));
+		memcpy(e->reason, p->reason, sizeof(e->reason));
+		memcpy(e->next_server, p->next_server, sizeof(e->next_server));
+		memcpy(e->relay, p->relay, sizeof(e->relay));
+		memcpy(e->path, p->path, sizeof(e->path));
+		return;
+	}
+}
+
+int ib_dt_parse(const struct ib_event *ev, size_t n, struct ib_dt *ret)
+{
+	ret->n = 0;
+	/* one element at least: rules point one past the last (&v[n]) */
+	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
+	if (!ret->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		parse_one(&ev[i], &ret->v[i]);
+		inherit(ret->v, i);
+	}
+	ret->n = n;
+	return 0;
+}
+
+void ib_dt_done(struct ib_dt *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+void ib_dt_time(int64_t us, char *out, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
