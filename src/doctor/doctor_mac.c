@@ -510,7 +510,7 @@ static bool agent_asset(const struct ib_config *cfg, const char *path)
 
 static void r_agent_silent(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
-	size_t boot = c->t.n;
+	size_t boot = c->t.n, again = 0;
 	char t[32];
 	struct ib_doctor_finding *f;
 
@@ -518,22 +518,27 @@ static void r_agent_silent(struct ctx *c, const struct ib_doctor_rule_info *r)
 		const struct ib_dt_ev *e = &c->t.v[i];
 
 		if (is(e->proto, "http") && is(e->kind, "asset") && e->status == 200 &&
-		    agent_asset(c->in->cfg, e->path))
+		    agent_asset(c->in->cfg, e->path)) {
 			boot = i;
-		else if ((is(e->proto, "http") && strstr(e->path, "/api/v1/agent/")) ||
-			 (is(e->proto, "machine") && is(e->by, "agent")))
+			again = 0;
+		} else if ((is(e->proto, "http") && strstr(e->path, "/api/v1/agent/")) ||
+			   (is(e->proto, "machine") && is(e->by, "agent"))) {
 			boot = c->t.n;		/* it reported */
+		} else if (boot < c->t.n && ib_dt_firmware_dhcp(e)) {
+			again += (size_t)e->count;	/* the machine started over */
+		}
 	}
-	if (boot == c->t.n || c->in->now_us - c->t.v[boot].ts_us < AGENT_WAIT_US)
+	if (boot == c->t.n || (!again && c->in->now_us - c->t.v[boot].ts_us < AGENT_WAIT_US))
 		return;
 	ib_dt_time(c->t.v[boot].ts_us, t, sizeof(t));
-	f = add(c, r, "the machine fetched the agent image but the agent never reported: "
-		"it did not start, found no network, or cannot reach the daemon's API",
-		"watch the machine's console; check the agent's kernel command line "
-		"(ib.api) reaches http.listen, and the agent image matches the machine");
+	f = add(c, r, "the machine fetched the agent image but the agent never reported: it "
+		"did not start, found no network, or cannot reach the daemon's API",
+		"watch the machine's console; check that the agent's ib.server reaches "
+		"http.listen, and that the agent image suits the machine");
 	if (f)
-		say(f->evidence, "agent image fetched at %s; no agent request in the %lld s since",
-		    t, (long long)((c->in->now_us - c->t.v[boot].ts_us) / 1000000));
+		say(f->evidence, "agent image fetched at %s; no agent request in the %lld s since%s",
+		    t, (long long)((c->in->now_us - c->t.v[boot].ts_us) / 1000000),
+		    again ? ", and the machine netbooted again" : "");
 }
 
 static bool machine_move(const struct ib_dt_ev *e)

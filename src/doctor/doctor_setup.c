@@ -152,7 +152,57 @@ static bool probe(struct ctx *c, const char *root, const char *name)
 	       c->h->probe(c->h->probe_ctx, root, name, &c->file) == 0 && c->file.exists;
 }
 
-/* The TFTP boot files of the boot section, by firmware. */
+/* One boot file: name under root (what the config calls rootkey) for
+ * firmware fw, named by the config's key. */
+static void check_bootfile(struct ctx *c, const struct ib_doctor_rule_info *r, const char *key,
+			   const char *rootkey, const char *root, const char *name,
+			   enum ib_doctor_firmware fw)
+{
+	struct ib_doctor_finding *f;
+	enum ib_doctor_file_kind k;
+	const char *why;
+
+	if (!probe(c, root, name)) {
+		if ((f = add(c, r, "%s names %s, which is not under %s %s", key, name, rootkey,
+			     root))) {
+			snprintf(f->fix, sizeof(f->fix), "copy the file there (Debian's ipxe "
+				 "package installs them in /usr/lib/ipxe), or fix %s", key);
+			snprintf(f->evidence, sizeof(f->evidence), "%s/%s: %s", root, name,
+				 c->file.error[0] ? c->file.error : "not found");
+		}
+		return;
+	}
+	k = ib_doctor_file_classify(c->file.head, c->file.head_len, c->file.size);
+	if (ib_doctor_file_suits(k, fw, &why))
+		return;
+	if ((f = add(c, r, "%s is %s, which its firmware cannot boot: %s", key, name, why))) {
+		snprintf(f->fix, sizeof(f->fix), "replace %s/%s with the right build (fetch it "
+			 "again if it was downloaded)", root, name);
+		snprintf(f->evidence, sizeof(f->evidence), "%s: %s, %llu bytes", name,
+			 ib_doctor_file_kind_str(k), (unsigned long long)c->file.size);
+	}
+}
+
+/* The asset a UEFI HTTP boot URL of ours names (base_url/assets/NAME),
+ * into out; false for another server's URL. */
+static bool our_asset(const struct ib_config *cfg, const char *url, char *out, size_t cap)
+{
+	size_t n = cfg->http.base_url ? strlen(cfg->http.base_url) : 0;
+	const char *p = url + n;
+
+	if (!n || strncmp(url, cfg->http.base_url, n) != 0 || strncmp(p, "/assets/", 8) != 0)
+		return false;
+	p += 8;
+	n = strcspn(p, "?#");
+	if (!n || n >= cap)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* The boot files of the boot section, by firmware: TFTP files under
+ * tftp.root, UEFI HTTP boot URLs of ours under http.assets. */
 static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
 	const struct ib_boot_config *b = &c->cfg->boot;
@@ -161,41 +211,25 @@ static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 		{ "boot.efi_x64", b->file_efi_x64, IB_DFW_EFI_X64 },
 		{ "boot.efi_ia32", b->file_efi_ia32, IB_DFW_EFI_IA32 },
 		{ "boot.efi_arm64", b->file_efi_arm64, IB_DFW_EFI_ARM64 },
+		{ "boot.http_x64", b->http_url_x64, IB_DFW_EFI_X64 },
+		{ "boot.http_arm64", b->http_url_arm64, IB_DFW_EFI_ARM64 },
+		{ "boot.http6_x64", b->http_url6_x64, IB_DFW_EFI_X64 },
+		{ "boot.http6_arm64", b->http_url6_arm64, IB_DFW_EFI_ARM64 },
 	};
-	struct ib_doctor_finding *f;
-	const char *why;
+	char name[256];
 
-	if (!c->cfg->tftp.enabled || !c->h->probe)
+	if (!c->h->probe)
 		return;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		enum ib_doctor_file_kind k;
-
-		if (!files[i].file || strstr(files[i].file, "://"))
+		if (!files[i].file)
 			continue;
-		if (!probe(c, c->cfg->tftp.root, files[i].file)) {
-			if ((f = add(c, r, "%s names %s, which is not under tftp.root %s",
-				     files[i].key, files[i].file, c->cfg->tftp.root))) {
-				snprintf(f->fix, sizeof(f->fix), "copy the file there (Debian's "
-					 "ipxe package installs them in /usr/lib/ipxe), or fix %s",
-					 files[i].key);
-				snprintf(f->evidence, sizeof(f->evidence), "%s/%s: %s",
-					 c->cfg->tftp.root, files[i].file,
-					 c->file.error[0] ? c->file.error : "not found");
-			}
-			continue;
-		}
-		k = ib_doctor_file_classify(c->file.head, c->file.head_len, c->file.size);
-		if (ib_doctor_file_suits(k, files[i].fw, &why))
-			continue;
-		if ((f = add(c, r, "%s is %s, which its firmware cannot boot: %s", files[i].key,
-			     files[i].file, why))) {
-			snprintf(f->fix, sizeof(f->fix), "replace %s/%s with the right build "
-				 "(fetch it again if it was downloaded)", c->cfg->tftp.root,
-				 files[i].file);
-			snprintf(f->evidence, sizeof(f->evidence), "%s: %s, %llu bytes",
-				 files[i].file, ib_doctor_file_kind_str(k),
-				 (unsigned long long)c->file.size);
-		}
+		if (!strstr(files[i].file, "://") && c->cfg->tftp.enabled)
+			check_bootfile(c, r, files[i].key, "tftp.root", c->cfg->tftp.root,
+				       files[i].file, files[i].fw);
+		else if (c->cfg->http.enabled && c->cfg->http.assets &&
+			 our_asset(c->cfg, files[i].file, name, sizeof(name)))
+			check_bootfile(c, r, files[i].key, "http.assets", c->cfg->http.assets,
+				       name, files[i].fw);
 	}
 }
 

@@ -52,10 +52,14 @@ M_LOCAL = "52:54:00:00:00:20"    # examples/lab.yaml: group local (boot from dis
 M_RELAY = "52:54:00:00:d0:07"    # relayed from a link without a subnet
 M_V6 = "52:54:00:00:d0:08"       # DHCPv6, arch 11: no bootfile-url
 M_STALL = "52:54:00:00:d0:09"    # TFTP transfer that stalls
+M_NOADV = "52:54:00:00:d0:0a"    # DHCPv6 ADVERTISE, no REQUEST
+M_NOGRP = "52:54:00:00:d0:0b"    # no group matches
+M_AGENT = "52:54:00:00:d0:0c"    # the agent never reports
+M_FAIL = "52:54:00:00:d0:0d"     # a lifecycle step fails
 
 
 class Lab4:
-    def __init__(self, lab, tmp: Path):
+    def __init__(self, lab, tmp: Path, example: str = "lab.yaml"):
         netlab.require_tool("tftp", "curl")
         self.lab, self.tmp = lab, tmp
         self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
@@ -72,20 +76,34 @@ class Lab4:
         self.assets.mkdir()
         for f in ("ipxe.efi", "undionly.kpxe"):
             shutil.copy(IPXE / f, self.tftp / f)
+        # as the example's comment says: the kernel, initrd and ipxe.efi (UEFI
+        # HTTP boot) under http.assets; the agent's image for the lifecycle
         (self.assets / "vmlinuz").write_bytes(b"\0" * 4096)
         (self.assets / "initrd.img").write_bytes(b"\0" * 4096)
-        cfg = lab_config()
+        shutil.copy(IPXE / "ipxe.efi", self.assets / "ipxe.efi")
+        (self.assets / "agent").mkdir()
+        (self.assets / "agent" / "vmlinuz").write_bytes(b"\0" * 4096)
+        (self.assets / "agent" / "initrd.img").write_bytes(b"\0" * 4096)
+        cfg = lab_config(example)
         cfg["server"]["state_dir"] = str(tmp / "state")
         cfg["http"]["assets"] = str(self.assets)
         cfg["tftp"]["root"] = str(self.tftp)
         cfg["tftp"]["max_retries"] = 2
-        self.cfg = cfg
+        self.token = "doctor-test-token"
+        if cfg["http"].get("api_token_file"):
+            (tmp / "api-token").write_text(self.token + "\n")
+            (tmp / "api-token").chmod(0o600)
+            cfg["http"]["api_token_file"] = str(tmp / "api-token")
         self.path = tmp / "ironboot.yaml"
-        self.path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        self.d = Daemon(lab, self.srv, self.path).start(timeout=20)
+        self.start(cfg)
         self.raw = lab.socket(self.cli, socket.AF_PACKET, socket.SOCK_RAW,
                               socket.htons(0x0800))
         self.raw.bind(("cli0", 0x0800))
+
+    def start(self, cfg: dict) -> None:
+        self.cfg = cfg
+        self.path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        self.d = Daemon(self.lab, self.srv, self.path).start(timeout=20)
 
     # -- DHCPv4 by scapy over a raw socket: any chaddr from one interface --------
     def _xchg(self, mac: str, xid: int, opts: list, want: str | None,
@@ -156,10 +174,20 @@ class Lab4:
                                     str(out)], timeout=60)
         assert out.exists() and out.stat().st_size > 0, p.stderr + p.stdout
 
-    def curl(self, path: str) -> int:
-        out = self.lab.run(self.cli, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                      f"http://{SRV}:8080{path}"], timeout=30).stdout
+    def curl(self, path: str, *args: str, ns: str | None = None) -> int:
+        out = self.lab.run(ns or self.cli, ["curl", "-s", "-o", "/dev/null", "-w",
+                                            "%{http_code}", *args,
+                                            f"http://{SRV}:8080{path}"], timeout=30).stdout
         return int(out)
+
+    def post(self, path: str, body: dict, token: str | None = None) -> int:
+        """POST JSON from the machine's address (the agent), or with the API
+        token from the server (the operator)."""
+        args = ["-X", "POST", "-H", "Content-Type: application/json",
+                "--data", json.dumps(body)]
+        if token:
+            args += ["-H", f"Authorization: Bearer {token}"]
+        return self.curl(path, *args, ns=self.srv if token else None)
 
     def stall_tftp(self, addr: str, name: str) -> None:
         """RRQ, ACK the OACK, then fall silent with the port open (a closed
@@ -175,7 +203,7 @@ class Lab4:
         s.recvfrom(65535)                           # DATA 1: never ACKed
 
     # -- DHCPv6 ------------------------------------------------------------------
-    def solicit6(self, mac: str, arch: int) -> None:
+    def solicit6(self, mac: str, arch: int, rapid: bool = True) -> None:
         ll = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not ll:
@@ -189,7 +217,9 @@ class Lab4:
         ifindex = int(self.lab.run(self.cli, ["cat", "/sys/class/net/cli0/ifindex"]).stdout)
         p = (DHCP6_Solicit(trid=0x77) / DHCP6OptClientId(duid=DUID_LL(lladdr=mac)) /
              DHCP6OptIA_NA(iaid=1) / DHCP6OptOptReq(reqopts=[23, 59]) /
-             DHCP6OptClientArchType(archtypes=[arch]) / DHCP6OptRapidCommit())
+             DHCP6OptClientArchType(archtypes=[arch]))
+        if rapid:
+            p /= DHCP6OptRapidCommit()
         s = self.lab.socket(self.cli, socket.AF_INET6, socket.SOCK_DGRAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -197,7 +227,7 @@ class Lab4:
             s.bind(("::", 546))
             s.settimeout(5)
             s.sendto(bytes(p), ("ff02::1:2", 547, 0, ifindex))
-            s.recvfrom(65535)                       # the REPLY (rapid commit)
+            s.recvfrom(65535)                       # REPLY (rapid commit) or ADVERTISE
         finally:
             s.close()
 
@@ -302,6 +332,7 @@ def test_doctor_mac(env):
     env.dora(M_NOTFTP)
     env.discover(M_NOREQ)
     env.discover(M_NOREQ)
+    env.solicit6(M_NOADV, 7, rapid=False)
     stall = env.dora(M_STALL)
     env.use_addr(stall)
     env.stall_tftp(stall, "ipxe.efi")
@@ -344,6 +375,8 @@ def test_doctor_mac(env):
     assert "next-server 198.18.0.1" in out["findings"][0]["evidence"], out
     out = env.doctor_mac(M_NOREQ, "offer-no-request")
     assert "OFFER(s)" in out["findings"][0]["evidence"]
+    out = env.doctor_mac(M_NOADV, "offer-no-request")
+    assert "ADVERTISE(s)" in out["findings"][0]["evidence"], out
     out = env.doctor_mac(M_STALL, "tftp-failed")
     assert "timed out" in out["findings"][0]["cause"], out
     # The daemon names them too, once each.
@@ -351,3 +384,53 @@ def test_doctor_mac(env):
                       (M_NOTFTP, "ack-no-tftp")):
         env.d.wait_log(f"doctor: {mac}: {rule}: ", timeout=20)
     assert len(re.findall(f"doctor: {M_LOOP}: chainload-loop", env.d.log())) == 1
+
+
+def test_doctor_no_group(env):
+    """The example's groups without the default one: a machine no group
+    matches gets the exit script, and the setup lists the inventory's."""
+    env.d.stop()
+    cfg = json.loads(json.dumps(env.cfg))
+    cfg["groups"] = [g for g in cfg["groups"] if g.get("selector")]
+    env.start(cfg)
+    rc, out = env.doctor()
+    assert rc == 1, out
+    by = {f["rule"]: f for f in out["findings"]}
+    assert "52:54:00:00:00:10" in by["no-default-group"]["evidence"], out
+    env.use_addr(env.dora(M_NOGRP, ipxe=True))
+    assert env.curl(f"/boot.ipxe?mac={M_NOGRP}") == 200
+    out = env.doctor_mac(M_NOGRP, "no-group")
+    assert out["findings"][0]["severity"] == "warning"
+
+
+@pytest.fixture
+def lifecycle_env(lab, tmp_path):
+    e = Lab4(lab, tmp_path, "lifecycle.yaml")
+    yield e
+    e.raw.close()
+    e.d.stop()
+
+
+def test_doctor_lifecycle(lifecycle_env):
+    """examples/lifecycle.yaml: an agent that never reports, and a wipe
+    that fails."""
+    env = lifecycle_env
+    # The agent's image is fetched, and the machine netboots again.
+    env.use_addr(env.dora(M_AGENT, ipxe=True))
+    assert env.curl(f"/boot.ipxe?mac={M_AGENT}") == 200      # discovered: the agent
+    assert env.curl("/assets/agent/vmlinuz") == 200
+    assert env.curl("/assets/agent/initrd.img") == 200
+    env.dora(M_AGENT)
+    out = env.doctor_mac(M_AGENT, "agent-silent")
+    assert "netbooted again" in out["findings"][0]["evidence"], out
+    # The agent reports, is told to wipe, and the wipe fails.
+    env.use_addr(env.dora(M_FAIL, ipxe=True))
+    assert env.curl(f"/boot.ipxe?mac={M_FAIL}") == 200
+    assert env.post("/api/v1/agent/report", {"mac": M_FAIL}) == 204
+    assert env.post(f"/api/v1/machines/{M_FAIL}/accept", {}, token=env.token) == 200
+    assert env.curl(f"/api/v1/agent/instruction?mac={M_FAIL}") == 200
+    assert env.post("/api/v1/agent/progress", {"mac": M_FAIL, "step": "wipe",
+                                               "status": "failed",
+                                               "error": "BLKDISCARD failed"}) in (200, 204)
+    out = env.doctor_mac(M_FAIL, "lifecycle-failed")
+    assert "wipe failed: BLKDISCARD failed" in out["findings"][0]["cause"], out

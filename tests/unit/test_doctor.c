@@ -237,6 +237,10 @@ static const struct mac_case mac_cases[] = {
 	  { 5, "dhcp4", "request", IPXE_ACK }, { 7, "http", "script", SCRIPT_OK },
 	  { 8, "http", "asset", "{\"path\":\"/assets/agent/vmlinuz\",\"status\":200}" } },
 	  900, "agent-silent", NULL },
+	{ "agent fetched, then netbooted again", { { 8, "http", "asset",
+	  "{\"path\":\"/assets/agent/initrd.img\",\"status\":200}" },
+	  { 50, "dhcp4", "discover", DISC_OFFER }, { 51, "dhcp4", "request", REQ_ACK },
+	  { 52, "tftp", "transfer", TFTP_OK } }, 60, "agent-silent", "netbooted again" },
 	{ "agent reported", { { 8, "http", "asset",
 	  "{\"path\":\"/assets/agent/vmlinuz\",\"status\":200}" },
 	  { 40, "http", "api", "{\"path\":\"/api/v1/agent/report\",\"status\":200}" } },
@@ -347,7 +351,8 @@ static const struct setup_case setup_cases[] = {
 	{ "script URL on a VIP", "boot: { bios: undionly.kpxe, efi_x64: ipxe.efi, " BOOT_URLS ", "
 	  "ipxe_script: \"http://198.18.0.250:8080/boot.ipxe\" }\n",
 	  NULL, NULL, NULL, false, 0, NULL, "address-not-local", 2 },
-	{ "boot file is a web page", NULL, NULL, NULL, "ipxe.efi", false, 0, NULL, "bootfile", 2 },
+	{ "boot file is a web page (TFTP and UEFI HTTP)", NULL, NULL, NULL, "ipxe.efi", false, 0,
+	  NULL, "bootfile bootfile", 2 },
 	{ "bios file missing", "boot: { bios: nope.kpxe, efi_x64: ipxe.efi, " BOOT_URLS ", "
 	  "ipxe_script: \"http://198.18.0.1:8080/boot.ipxe\" }\n",
 	  NULL, NULL, NULL, false, 0, NULL, "bootfile", 2 },
