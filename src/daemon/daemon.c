@@ -48,6 +48,8 @@ struct ib_daemon {
 	pthread_t check_thread;		/* quick_check and backup of the store */
 	bool check_started;		/* check_thread is to be joined */
 	char db_path[4200];		/* the store's file */
+	int64_t probe_us;		/* when /readyz last wrote to the store, or 0 */
+	int probe_r;			/* and what the write returned */
 };
 
 void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
@@ -277,6 +279,67 @@ static int release_lease(void *ctx, uint32_t addr, struct ib_lease4 *ret)
 	return r;
 }
 
+#define READY_PROBE_US 1000000		/* /readyz writes to the store at most
+					 * once a second: a poll flood is no
+					 * write flood */
+
+/* Whether the store takes a write: one meta row, in its own transaction.
+ * Waits the store's busy timeout when another writer holds the lock. */
+static int probe_store(struct ib_daemon *d)
+{
+	int64_t now = ib_now_us();
+	char stamp[24];
+	int r;
+
+	if (d->probe_us && now - d->probe_us < READY_PROBE_US)
+		return d->probe_r;
+	snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+	if ((r = ib_store_begin(d->store)) == 0) {
+		if ((r = ib_store_meta_put(d->store, "readyz_probe_us", stamp)) == 0)
+			r = ib_store_commit(d->store);
+		if (r < 0)
+			ib_store_rollback(d->store);
+	}
+	if (r < 0 && d->probe_r == 0)
+		ib_warn("store: not writable (%s): /readyz answers 503", strerror(-r));
+	d->probe_us = ib_now_us();
+	d->probe_r = r;
+	return r;
+}
+
+/* A service the snapshot enables: "ok" if it runs (up is false: not). */
+static bool check(json_t *checks, const char *name, bool enabled, bool up)
+{
+	if (!enabled)
+		return true;
+	json_object_set_new(checks, name, json_string(up ? "ok" :
+				"not listening: enabled by a reload, needs a restart"));
+	return up;
+}
+
+/* GET /readyz (http_server.h ib_http_ready_fn): every service the
+ * snapshot enables listens, and the store takes a write. */
+static bool readiness(void *ctx, json_t *checks)
+{
+	struct ib_daemon *d = ctx;
+	const struct ib_config *cfg = d->cfg;
+	bool ok = true;
+	int r;
+
+	ok &= check(checks, "dhcp4", cfg->dhcp4.enabled, d->dhcp4 != NULL);
+	ok &= check(checks, "dhcp6", cfg->dhcp6.enabled, d->dhcp6 != NULL);
+	ok &= ib_services_check_tftp(d->services, cfg, checks);
+	if ((r = probe_store(d)) < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "not writable: %s", strerror(-r));
+		json_object_set_new(checks, "store", json_string(why));
+		return false;
+	}
+	json_object_set_new(checks, "store", json_string("ok"));
+	return ok;
+}
+
 /* Serves the file joined with the store's inventory objects from the start. */
 static int load_inventory(struct ib_daemon *d)
 {
@@ -452,6 +515,7 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
+	ib_services_set_readiness(d->services, readiness, d);
 	if (d->dhcp4)
 		ib_services_set_release(d->services, release_lease, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||

@@ -254,6 +254,27 @@ void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, v
 		ib_http_server_set_inventory(s->http, fn, ctx);
 }
 
+void ib_services_set_readiness(struct ib_services *s, ib_http_ready_fn fn, void *ctx)
+{
+	if (s->http)
+		ib_http_server_set_readiness(s->http, fn, ctx);
+}
+
+bool ib_services_check_tftp(const struct ib_services *s, const struct ib_config *cfg,
+			    json_t *checks)
+{
+	const char *why = NULL;
+
+	if (!cfg->tftp.enabled)
+		return true;
+	if (!s->tftp)
+		why = "not listening: enabled by a reload, needs a restart";
+	else if (ib_tftp_server_listening(s->tftp) == 0)
+		why = "not listening: its sockets were lost (see the log)";
+	json_object_set_new(checks, "tftp", json_string(why ? why : "ok"));
+	return !why;
+}
+
 void ib_services_free(struct ib_services *s)
 {
 	if (!s)

@@ -28,6 +28,12 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg);
 void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx);
 /* Hands the HTTP API its inventory writer (see http_server.h). */
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx);
+/* Hands GET /readyz the daemon's readiness checks (http_server.h). */
+void ib_services_set_readiness(struct ib_services *s, ib_http_ready_fn fn, void *ctx);
+/* Adds "tftp" to checks when cfg enables it: "ok" while it listens.
+ * Returns whether it passed (true when TFTP is off). */
+bool ib_services_check_tftp(const struct ib_services *s, const struct ib_config *cfg,
+			    json_t *checks);
 void ib_services_free(struct ib_services *s);
 
 #endif

@@ -166,7 +166,8 @@ void ib_httpd_send(struct ib_http_req *rq, int status, uint64_t bytes)
 	evcon = evhttp_request_get_connection(rq->req);
 	evhttp_send_reply(rq->req, status, NULL, NULL);
 	finish_before_eof(evcon);
-	journal_fetch(rq, status, rq->method == EVHTTP_REQ_HEAD ? 0 : bytes);
+	if (rq->kind)
+		journal_fetch(rq, status, rq->method == EVHTTP_REQ_HEAD ? 0 : bytes);
 }
 
 void ib_httpd_text(struct ib_http_req *rq, int status, const char *fmt, ...)
@@ -353,6 +354,9 @@ static const struct route routes[] = {
 	{ "/assets/", true, "asset", true, false, ib_httpd_serve_asset },
 	{ "/assets", false, "asset", true, false, serve_assets_root },
 	{ "/api/v1/", true, "api", false, false, ib_httpd_serve_api },
+	/* monitoring: no journal kind, so never journalled */
+	{ "/healthz", false, NULL, false, false, ib_httpd_serve_healthz },
+	{ "/readyz", false, NULL, false, false, ib_httpd_serve_readyz },
 };
 
 static const struct route *route_for(const char *path, const char **rest)

@@ -20,6 +20,7 @@
 #define IB_HTTPD_HTTP_SERVER_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "config/config.h"
 #include "inventory/inventory.h"
@@ -93,6 +94,17 @@ typedef int (*ib_http_release_fn)(void *ctx, uint32_t addr, struct ib_lease4 *re
  * the route answers 503. */
 void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,
 				void *ctx);
+
+/*
+ * Readiness of what the daemon runs besides HTTP, for GET /readyz: fn adds
+ * one member per check to the JSON object checks ("dhcp4": "ok", "tftp":
+ * "not listening: ...", "store": ...) and returns whether all passed.
+ * Called on the loop; must not block for long.
+ */
+typedef bool (*ib_http_ready_fn)(void *ctx, json_t *checks);
+
+/* Lets GET /readyz ask fn; without it /readyz checks HTTP only. */
+void ib_http_server_set_readiness(struct ib_http_server *srv, ib_http_ready_fn fn, void *ctx);
 
 /* Lets the API write the inventory through fn; without it writes get 503. */
 void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,

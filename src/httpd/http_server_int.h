@@ -46,6 +46,8 @@ struct ib_http_server {
 	void *inventory_ctx;		/* its context */
 	ib_http_release_fn release;	/* ends a DHCPv4 lease, or NULL */
 	void *release_ctx;		/* its context */
+	ib_http_ready_fn ready;		/* the other services' readiness, or NULL */
+	void *ready_ctx;		/* its context */
 	unsigned char machine_secret[IB_HTTPD_SECRET_LEN]; /* the store's: machine tokens */
 	struct ib_httpd_neigh neigh;	/* the neighbour table (machine_auth facts) */
 	bool auth_off_warned;		/* the snapshot served has machine_auth: off,
@@ -60,7 +62,8 @@ struct ib_http_req {
 	const struct ib_http_url *url;	/* parsed target, or NULL if unparsable */
 	const char *target;		/* raw target (evhttp's memory) */
 	int64_t start_us;		/* when the dispatcher began */
-	const char *kind;		/* journal kind: script, asset, config, api */
+	const char *kind;		/* journal kind: script, asset, config, api;
+					 * NULL: not journalled (monitoring polls) */
 	char mac[IB_HTTP_MAC_STRLEN];	/* normal MAC from the query, or "" */
 	const char *group;		/* chosen group (scripts, configs), or NULL */
 	const char *profile;		/* its profile, or NULL */
@@ -103,6 +106,9 @@ ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *b
 
 /* /api/v1/<rest>: rest is the decoded path after "/api/v1/". */
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest);
+/* GET/HEAD /healthz and /readyz (http_health.c); never journalled. */
+void ib_httpd_serve_healthz(struct ib_http_req *rq, const char *rest);
+void ib_httpd_serve_readyz(struct ib_http_req *rq, const char *rest);
 /* ---- http_lifecycle.c ---- */
 
 /*

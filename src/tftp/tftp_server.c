@@ -659,6 +659,15 @@ void ib_tftp_server_free(struct ib_tftp_server *s)
 	free(s);
 }
 
+size_t ib_tftp_server_listening(const struct ib_tftp_server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_ls; i++)
+		n += s->ls[i].fd >= 0 && s->ls[i].ev != NULL;
+	return n;
+}
+
 int ib_tftp_server_reconfigure(struct ib_tftp_server *s,
 			       const struct ib_tftp_server_opts *opts)
 {

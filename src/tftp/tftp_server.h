@@ -77,6 +77,9 @@ int ib_tftp_server_new(struct event_base *base,
 /* Aborts all transfers (reporting them), closes sockets.  Accepts NULL. */
 void ib_tftp_server_free(struct ib_tftp_server *s);
 
+/* Listening sockets open and watched (0 after a reload lost them). */
+size_t ib_tftp_server_listening(const struct ib_tftp_server *s);
+
 /*
  * Applies a new configuration (SIGHUP): limits, root, trusted names and
  * cache budget apply to new transfers; transfers in flight finish under the

@@ -478,12 +478,7 @@ def test_first_authorization_header_counts(authd):
         s.sendall(f"GET /api/v1/profiles HTTP/1.1\r\nHost: x\r\n"
                   f"Authorization: Bearer wrong\r\nAuthorization: Bearer {TOKEN}\r\n"
                   f"Connection: close\r\n\r\n".encode())
-        out = b""
-        while len(out) < 65536:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = netlab.recv_until_close(s, 65536)
     finally:
         s.close()
     assert out.startswith((b"HTTP/1.1 401", b"HTTP/1.1 400")), out[:200]

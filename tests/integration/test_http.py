@@ -623,13 +623,7 @@ def half_closed(env, request: bytes) -> bytes:
         s.connect((SRV4, PORT))
         s.sendall(request)
         s.shutdown(socket.SHUT_WR)
-        out = bytearray()
-        while len(out) < 16 * 1024 * 1024:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            out += chunk
-        return bytes(out)
+        return netlab.recv_until_close(s)
     finally:
         s.close()
 

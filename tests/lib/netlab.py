@@ -105,6 +105,18 @@ def _letters(n: int) -> str:
             return s
 
 
+def recv_until_close(sock, limit: int = 16 * 1024 * 1024) -> bytes:
+    """What a stream socket receives until the peer closes (or `limit`
+    bytes); the socket's timeout bounds each wait."""
+    out = bytearray()
+    while len(out) < limit:
+        chunk = sock.recv(min(1 << 20, limit - len(out)))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
 def check_addr(addr: str) -> None:
     """Raise ValueError unless addr (address or CIDR) is inside ALLOWED_NETS."""
     net = ipaddress.ip_network(addr, strict=False)
