@@ -251,48 +251,70 @@ static int finish(const struct ib_doctor_report *r, bool json, const char *mac)
 	return st;
 }
 
+/* What the rules are given, on the heap (a report is ~60 KB). */
+struct setup_facts {
+	struct ib_doctor_report rep;			/* the findings */
+	struct ib_doctor_addr addrs[MAX_ADDRS];		/* the host's addresses */
+	struct ib_doctor_listen listen[MAX_LISTEN];	/* its listening sockets */
+};
+
 static int doctor_mac(const struct ib_config *cfg, struct ib_store *store, bool json,
 		      const char *mac)
 {
-	static struct ib_doctor_report rep;
-	struct evlist l;
+	struct setup_facts *sf = calloc(1, sizeof(*sf));
+	struct ib_doctor_report *rep = sf ? &sf->rep : NULL;
+	struct ib_doctor_host h = { 0 };
+	struct evlist l = { 0 };
 	int r;
 
-	if ((r = read_events(store, mac, &l)) < 0) {
-		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
+	if (!rep || (r = read_events(store, mac, &l)) < 0) {
+		fprintf(stderr, "ironboot: cannot read events: %s\n",
+			strerror(rep ? -r : ENOMEM));
 		free(l.v);
+		free(sf);
 		return 2;
 	}
+	h.addrs = sf->addrs;
+	h.n_addrs = host_addrs(sf->addrs, MAX_ADDRS);
 	ib_doctor_mac(&(struct ib_doctor_mac_input){ .cfg = cfg, .ev = l.v, .n_ev = l.n,
-		      .now_us = ib_now_us(), .probe = probe_file }, &rep);
+		      .now_us = ib_now_us(), .probe = probe_file, .host = &h }, rep);
 	free(l.v);
-	return finish(&rep, json, mac);
+	r = finish(rep, json, mac);
+	free(sf);
+	return r;
 }
+
 
 static int doctor_setup(const struct ib_config *cfg, struct ib_store *store, bool json)
 {
-	static struct ib_doctor_report rep;
-	static struct ib_doctor_addr addrs[MAX_ADDRS];
-	static struct ib_doctor_listen listen[MAX_LISTEN];
+	struct setup_facts *sf = calloc(1, sizeof(*sf));
 	struct ib_doctor_pool_use *pools = calloc(cfg->dhcp4.n_subnets + 1, sizeof(*pools));
-	struct ib_doctor_host h = { .addrs = addrs, .listening = listen, .pools = pools,
-				    .probe = probe_file,
+	struct ib_doctor_host h = { .pools = pools, .probe = probe_file,
 				    .daemon_running = ib_cli_daemon_running(cfg) };
-	struct evlist l;
+	struct evlist l = { 0 };
+	int st = 2;
 
-	if (!pools)
-		return 2;
-	h.n_addrs = host_addrs(addrs, MAX_ADDRS);
-	h.n_listening = host_listening(listen, MAX_LISTEN);
+	if (!sf || !pools) {
+		fprintf(stderr, "ironboot: out of memory\n");
+		goto out;
+	}
+	h.addrs = sf->addrs;
+	h.listening = sf->listen;
+	h.n_addrs = host_addrs(sf->addrs, MAX_ADDRS);
+	h.n_listening = host_listening(sf->listen, MAX_LISTEN);
 	pool_use(cfg, store, pools);
+	/* the recent events of all machines: relays seen */
 	if (read_events(store, NULL, &l) == 0) {
 		h.ev = l.v;
 		h.n_ev = l.n;
 	}
-	ib_doctor_setup(cfg, &h, &rep);
+	ib_doctor_setup(cfg, &h, &sf->rep);
+	st = finish(&sf->rep, json, NULL);
+out:
 	free(l.v);
 	free(pools);
-	return finish(&rep, json, NULL);
+	free(sf);
+	return st;
 }
 
 int ib_cli_doctor(const struct ib_config *cfg, struct ib_store *store, bool json,

@@ -10,7 +10,10 @@
 #include "doctor/doctor.h"
 
 #define WATCH_MACS 64			/* machines examined per run */
-#define WATCH_EVENTS 2000		/* events read per scan, and per machine */
+#define WATCH_EVENTS 2000		/* events read per scan */
+#define WATCH_MAC_EVENTS 256		/* a machine's newest events read */
+#define WATCH_RULES 32			/* rules with a rate limit of their own */
+#define WATCH_RULE_EVERY 10		/* seconds between two warnings of a rule */
 #define WATCH_SEEN 512			/* (machine, rule) warnings remembered */
 #define WATCH_LOGS 16			/* warnings per run at most */
 
@@ -27,6 +30,9 @@ struct ib_doctor_watch {
 	struct ib_journal *journal;	/* not owned */
 	const struct ib_config *cfg;	/* the snapshot served, not owned */
 	struct seen seen[WATCH_SEEN];	/* direct-mapped by (mac, rule) */
+	struct ib_log_rate rate[WATCH_RULES]; /* per rule: a flood of machines
+					 * failing alike is one warning
+					 * per WATCH_RULE_EVERY */
 	struct ib_event *ev;		/* WATCH_EVENTS events, owned */
 	size_t n_ev;			/* used in ev */
 	char macs[WATCH_MACS][48];	/* machines active in the window */
@@ -70,8 +76,20 @@ static size_t slot(const char *mac, const char *rule)
 	return (size_t)(h % WATCH_SEEN);
 }
 
-/* Logs the findings of mac not logged in the last IB_WATCH_REPEAT_SEC;
- * returns how many it logged. */
+/* The rate limit of rule (by its place in the machine rule table). */
+static struct ib_log_rate *rule_rate(struct ib_doctor_watch *w, const char *rule)
+{
+	const struct ib_doctor_rule_info *t;
+
+	for (size_t i = 0; i < WATCH_RULES - 1 && (t = ib_doctor_mac_rule(i)); i++)
+		if (strcmp(t->id, rule) == 0)
+			return &w->rate[i];
+	return &w->rate[WATCH_RULES - 1];
+}
+
+/* Logs the findings of mac not logged in the last IB_WATCH_REPEAT_SEC,
+ * each rule at most every WATCH_RULE_EVERY seconds (the others counted
+ * and said with the next); returns how many it logged. */
 static size_t warn_findings(struct ib_doctor_watch *w, const char *mac, int64_t now,
 			    size_t budget)
 {
@@ -80,21 +98,30 @@ static size_t warn_findings(struct ib_doctor_watch *w, const char *mac, int64_t 
 	for (size_t i = 0; i < w->rep.n && logged < budget; i++) {
 		const struct ib_doctor_finding *f = &w->rep.v[i];
 		struct seen *s = &w->seen[slot(mac, f->rule)];
-		char cause[4 * IB_DOCTOR_TEXT], ev[4 * IB_DOCTOR_TEXT];
+		struct ib_log_rate *rate = rule_rate(w, f->rule);
+		char cause[4 * IB_DOCTOR_TEXT], ev[4 * IB_DOCTOR_TEXT], more[80] = "";
+		bool due;
 
-		if (f->severity < IB_DOCTOR_WARNING)
+		if (f->severity < IB_DOCTOR_WARNING ||
+		    (s->rule == f->rule && strcmp(s->mac, mac) == 0 &&
+		     now - s->at < IB_WATCH_REPEAT_SEC))
 			continue;
-		if (s->rule == f->rule && strcmp(s->mac, mac) == 0 &&
-		    now - s->at < IB_WATCH_REPEAT_SEC)
-			continue;
-		/* evidence holds names clients sent (TFTP files): sanitised */
-		ib_str_sanitize((const uint8_t *)f->cause, strlen(f->cause), cause, sizeof(cause));
-		ib_str_sanitize((const uint8_t *)f->evidence, strlen(f->evidence), ev, sizeof(ev));
-		ib_warn("doctor: %s: %s: %s (%s); `ironboot doctor --mac %s` for the fix",
-			mac, f->rule, cause, ev, mac);
+		/* this machine is said now, or counted in the rule's next warning */
 		memcpy(s->mac, mac, sizeof(s->mac));
 		s->rule = f->rule;
 		s->at = now;
+		due = ib_log_rate_due(rate, now, WATCH_RULE_EVERY);
+		if (!due)
+			continue;
+		if (rate->held)
+			snprintf(more, sizeof(more), "; %llu more machine(s) with it since the "
+				 "last warning", (unsigned long long)rate->held);
+		/* evidence holds names clients sent (TFTP files): sanitised */
+		ib_str_sanitize((const uint8_t *)f->cause, strlen(f->cause), cause, sizeof(cause));
+		ib_str_sanitize((const uint8_t *)f->evidence, strlen(f->evidence), ev, sizeof(ev));
+		ib_warn("doctor: %s: %s: %s (%s); `ironboot doctor --mac %s` for the fix%s",
+			mac, f->rule, cause, ev, mac, more);
+		ib_log_rate_logged(rate, now);
 		logged++;
 	}
 	return logged;
@@ -116,7 +143,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	active_macs(w);
 	for (size_t i = 0; i < w->n_macs && logged < WATCH_LOGS; i++) {
-		struct ib_event_filter mf = { .mac = w->macs[i], .limit = WATCH_EVENTS };
+		struct ib_event_filter mf = { .mac = w->macs[i], .limit = WATCH_MAC_EVENTS };
 		char mac[48];
 
 		memcpy(mac, w->macs[i], sizeof(mac));

@@ -66,9 +66,10 @@ int ib_doctor_status(const struct ib_doctor_report *r);
 struct ib_doctor_finding *ib_doctor_add(struct ib_doctor_report *r, const char *rule,
 					enum ib_doctor_sev sev);
 
-/* The machine rules and the setup rules, for docs and tests. */
-const struct ib_doctor_rule_info *ib_doctor_mac_rules(size_t *ret_n);
-const struct ib_doctor_rule_info *ib_doctor_setup_rules(size_t *ret_n);
+/* Machine rule i and setup rule i (in the order they run), or NULL past
+ * the last: for the daemon's rate limits, docs and tests. */
+const struct ib_doctor_rule_info *ib_doctor_mac_rule(size_t i);
+const struct ib_doctor_rule_info *ib_doctor_setup_rule(size_t i);
 
 /* ---- boot files (doctor_file.c) ---- */
 
@@ -128,6 +129,8 @@ typedef int (*ib_doctor_probe_fn)(void *ctx, const char *root, const char *name,
 
 /* ---- one machine (doctor_mac.c) ---- */
 
+struct ib_doctor_host;
+
 /* Inputs of the machine rules. */
 struct ib_doctor_mac_input {
 	const struct ib_config *cfg;	/* snapshot */
@@ -136,6 +139,7 @@ struct ib_doctor_mac_input {
 	int64_t now_us;			/* unix microseconds */
 	ib_doctor_probe_fn probe;	/* files handed out, or NULL: not checked */
 	void *probe_ctx;		/* for probe */
+	const struct ib_doctor_host *host; /* its addresses, or NULL: unknown */
 };
 
 /*
@@ -179,6 +183,10 @@ struct ib_doctor_host {
 	ib_doctor_probe_fn probe;	/* reads boot files and assets */
 	void *probe_ctx;
 };
+
+/* The interface of this host that holds address a (4 or 16 bytes by
+ * family), or NULL when none does. */
+const char *ib_doctor_host_if(const struct ib_doctor_host *h, int family, const void *a);
 
 /* Runs every setup rule into *ret (zeroed first); returns the findings. */
 size_t ib_doctor_setup(const struct ib_config *cfg, const struct ib_doctor_host *host,

@@ -5,6 +5,7 @@
  * findings with their evidence; the table gives their order, which is the
  * order of likelihood when several fire.  docs/DOCTOR.md lists them.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,7 +135,10 @@ static void offer_no_request(struct ctx *c, const struct ib_doctor_rule_info *r,
 	for (size_t i = 0; i < c->t.n; i++) {
 		const struct ib_dt_ev *e = &c->t.v[i];
 
-		if (e->v6 == v6 && (e->v4 || e->v6) && is(e->kind, ask) && is(e->decision, offer)) {
+		/* boot clients only (an arch, or iPXE): a phone that took
+		 * another server's offer is none of the doctor's business */
+		if (e->v6 == v6 && (e->v4 || e->v6) && is(e->kind, ask) && is(e->decision, offer) &&
+		    (e->arch >= 0 || e->ipxe)) {
 			if (!n)
 				first = e->ts_us;
 			n += e->count;
@@ -240,16 +244,30 @@ static void r_ack_no_tftp(struct ctx *c, const struct ib_doctor_rule_info *r)
 	size_t i = last_where(&c->t, pxe_ack);
 	const struct ib_dt_ev *e = &c->t.v[i];
 	struct ib_doctor_finding *f;
+	uint8_t ns[4];
+	bool elsewhere;
 	char t[32];
 
-	if (i == c->t.n || !stalled(c, i, "tftp") || next_of(&c->t, i, "http") < c->t.n)
+	if (i == c->t.n || next_of(&c->t, i, "tftp") < c->t.n ||
+	    next_of(&c->t, i, "http") < c->t.n)
+		return;
+	/* a next-server that is not us: no TFTP request will ever come */
+	elsewhere = c->in->host && inet_pton(AF_INET, e->next_server, ns) == 1 &&
+		    !ib_doctor_host_if(c->in->host, AF_INET, ns);
+	if (!elsewhere && !stalled(c, i, "tftp"))
 		return;
 	ib_dt_time(e->ts_us, t, sizeof(t));
-	f = add(c, r, "the machine got its boot file name but never asked ironboot for it over "
-		"TFTP: TFTP (UDP 69 and the transfer ports) is filtered on the way, or the "
-		"next-server it was given is not this host",
-		"check that the next-server below is this host and reachable from the client's "
-		"link, and that no firewall drops UDP 69 or the replies");
+	if (elsewhere)
+		f = add(c, r, "the machine was sent to fetch its boot file from a next-server "
+			"that is not this host, so ironboot never sees its TFTP request",
+			"leave boot.next_server unset (the serving interface's address), or set "
+			"it to an address of this host; check the reservation's boot settings");
+	else
+		f = add(c, r, "the machine got its boot file name but never asked ironboot for "
+			"it over TFTP: TFTP (UDP 69 and the transfer ports) is filtered on the "
+			"way, or the next-server it was given is not this host",
+			"check that the next-server below is this host and reachable from the "
+			"client's link, and that no firewall drops UDP 69 or the replies");
 	if (f)
 		say(f->evidence, "ACK at %s: file %s, next-server %s; no TFTP read request after it",
 		    t, e->file, e->next_server[0] ? e->next_server : "?");
@@ -591,14 +609,9 @@ static const struct rule rules[] = {
 	  r_lifecycle_failed },
 };
 
-const struct ib_doctor_rule_info *ib_doctor_mac_rules(size_t *ret_n)
+const struct ib_doctor_rule_info *ib_doctor_mac_rule(size_t i)
 {
-	static struct ib_doctor_rule_info info[sizeof(rules) / sizeof(rules[0])];
-
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		info[i] = rules[i].info;
-	*ret_n = sizeof(rules) / sizeof(rules[0]);
-	return info;
+	return i < sizeof(rules) / sizeof(rules[0]) ? &rules[i].info : NULL;
 }
 
 /* How far the chain got: the furthest stage of the last boot attempt. */

@@ -40,8 +40,7 @@ static struct ib_doctor_finding *add(struct ctx *c, const struct ib_doctor_rule_
 	return f;
 }
 
-/* The address a's interface on this host, or NULL: not the host's. */
-static const char *host_if(const struct ib_doctor_host *h, int family, const void *a)
+const char *ib_doctor_host_if(const struct ib_doctor_host *h, int family, const void *a)
 {
 	for (size_t i = 0; i < h->n_addrs; i++)
 		if (h->addrs[i].family == family &&
@@ -89,7 +88,7 @@ static bool serves_if(const struct ib_config *cfg, const char *ifname)
 static void check_handed(struct ctx *c, const struct ib_doctor_rule_info *r, const char *what,
 			 int family, const uint8_t *a, const char *text)
 {
-	const char *ifn = host_if(c->h, family, a);
+	const char *ifn = ib_doctor_host_if(c->h, family, a);
 	struct ib_doctor_finding *f;
 
 	if (!ifn) {
@@ -517,14 +516,9 @@ static const struct rule rules[] = {
 	{ { "pool-exhaustion", IB_DOCTOR_WARNING, "pools near exhaustion" }, r_pools },
 };
 
-const struct ib_doctor_rule_info *ib_doctor_setup_rules(size_t *ret_n)
+const struct ib_doctor_rule_info *ib_doctor_setup_rule(size_t i)
 {
-	static struct ib_doctor_rule_info info[sizeof(rules) / sizeof(rules[0])];
-
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		info[i] = rules[i].info;
-	*ret_n = sizeof(rules) / sizeof(rules[0]);
-	return info;
+	return i < sizeof(rules) / sizeof(rules[0]) ? &rules[i].info : NULL;
 }
 
 size_t ib_doctor_setup(const struct ib_config *cfg, const struct ib_doctor_host *host,

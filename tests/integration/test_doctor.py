@@ -386,21 +386,29 @@ def test_doctor_mac(env):
     assert len(re.findall(f"doctor: {M_LOOP}: chainload-loop", env.d.log())) == 1
 
 
-def test_doctor_no_group(env):
-    """The example's groups without the default one: a machine no group
-    matches gets the exit script, and the setup lists the inventory's."""
+def test_doctor_no_group_next_server(env):
+    """The example's groups without the default one, and a next-server
+    that is not this host: a machine no group matches gets the exit
+    script; the firmware sent elsewhere never asks us for its file."""
     env.d.stop()
     cfg = json.loads(json.dumps(env.cfg))
     cfg["groups"] = [g for g in cfg["groups"] if g.get("selector")]
+    cfg["boot"]["next_server"] = "198.18.0.250"
     env.start(cfg)
     rc, out = env.doctor()
-    assert rc == 1, out
+    assert rc == 2, out
     by = {f["rule"]: f for f in out["findings"]}
     assert "52:54:00:00:00:10" in by["no-default-group"]["evidence"], out
+    assert by["no-default-group"]["severity"] == "warning"
+    assert "198.18.0.250" in by["address-not-local"]["cause"], out
     env.use_addr(env.dora(M_NOGRP, ipxe=True))
     assert env.curl(f"/boot.ipxe?mac={M_NOGRP}") == 200
     out = env.doctor_mac(M_NOGRP, "no-group")
     assert out["findings"][0]["severity"] == "warning"
+    env.dora(M_NOTFTP)
+    out = env.doctor_mac(M_NOTFTP, "ack-no-tftp", timeout=5)
+    assert "next-server that is not this host" in out["findings"][0]["cause"], out
+    assert "next-server 198.18.0.250" in out["findings"][0]["evidence"], out
 
 
 @pytest.fixture

@@ -325,6 +325,35 @@ static void test_mac_rules(void **state)
 	ib_config_free(cfg);
 }
 
+/* A next-server that is not this host's is named at once, without the
+ * quiet period a filtered TFTP needs. */
+static void test_ack_next_server_elsewhere(void **state)
+{
+	struct ib_config *cfg = load(cfg_yaml);
+	static const char *const details[] = { DISC_OFFER, REQ_ACK };
+	struct ib_doctor_addr a = { .ifname = "srv0", .family = AF_INET };
+	struct ib_doctor_host h = { .addrs = &a, .n_addrs = 1 };
+	struct ib_event ev[2] = { { .proto = "dhcp4", .kind = "discover" },
+				  { .proto = "dhcp4", .kind = "request" } };
+	static struct ib_doctor_report rep;
+	struct ib_doctor_mac_input in = { .cfg = cfg, .ev = ev, .n_ev = 2,
+					  .now_us = (T0 + 3) * 1000000LL, .host = &h };
+
+	for (size_t i = 0; i < 2; i++) {
+		ev[i].ts_us = (T0 + (int64_t)i) * 1000000LL;
+		snprintf(ev[i].detail, sizeof(ev[i].detail), "%s", details[i]);
+	}
+	inet_pton(AF_INET, "198.18.0.9", a.addr);	/* not the 198.18.0.1 handed out */
+	ib_doctor_mac(&in, &rep);
+	assert_int_equal(rep.n, 1);
+	assert_string_equal(rep.v[0].rule, "ack-no-tftp");
+	assert_non_null(strstr(rep.v[0].cause, "not this host"));
+	inet_pton(AF_INET, "198.18.0.1", a.addr);	/* ours: wait for the quiet period */
+	ib_doctor_mac(&in, &rep);
+	assert_int_equal(rep.n, 0);
+	ib_config_free(cfg);
+}
+
 /* ---- setup rules ---- */
 
 struct setup_case {
@@ -417,20 +446,24 @@ static void test_setup_rules(void **state)
 /* Every rule has an id, a description and a severity; ids are unique. */
 static void test_rule_tables(void **state)
 {
-	size_t nm, ns;
-	const struct ib_doctor_rule_info *m = ib_doctor_mac_rules(&nm);
-	const struct ib_doctor_rule_info *s = ib_doctor_setup_rules(&ns);
+	const struct ib_doctor_rule_info *(*const tables[])(size_t) = {
+		ib_doctor_mac_rule, ib_doctor_setup_rule,
+	};
 
-	assert_true(nm >= 12);
-	assert_true(ns >= 9);
-	for (size_t i = 0; i < nm; i++) {
-		assert_non_null(m[i].what);
-		for (size_t k = 0; k < i; k++)
-			assert_string_not_equal(m[i].id, m[k].id);
+	for (size_t t = 0; t < 2; t++) {
+		const struct ib_doctor_rule_info *a, *b;
+		size_t n = 0;
+
+		for (; (a = tables[t](n)); n++) {
+			assert_non_null(a->what);
+			assert_true(a->severity <= IB_DOCTOR_ERROR);
+			for (size_t k = 0; k < n; k++) {
+				b = tables[t](k);
+				assert_string_not_equal(a->id, b->id);
+			}
+		}
+		assert_true(n >= (t == 0 ? 13 : 9));
 	}
-	for (size_t i = 0; i < ns; i++)
-		for (size_t k = 0; k < i; k++)
-			assert_string_not_equal(s[i].id, s[k].id);
 }
 
 int main(void)
@@ -438,6 +471,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_mac_rules),
+		cmocka_unit_test(test_ack_next_server_elsewhere),
 		cmocka_unit_test(test_setup_rules),
 		cmocka_unit_test(test_rule_tables),
 	};
