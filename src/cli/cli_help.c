@@ -134,6 +134,18 @@ static const struct cmd_help helps[] = {
 	  "\n"
 	  "The inventory's machines (KIND is machines, NAME a MAC):\n"
 	  "\n" INVENTORY_HELP },
+	{ "power", "power machines on, off, into PXE once, through their BMCs",
+	  "usage: ironboot power status|on|off|cycle|soft|pxe-once|disk-once MAC\n"
+	  "       ironboot power OP --all\n"
+	  "       ironboot power OP --state S\n"
+	  "\n"
+	  "Runs OP on the machine's BMC (its bmcs entry; docs/POWER.md) through the\n"
+	  "daemon's API (http.base_url, http.api_token_file), which holds the\n"
+	  "credentials, and prints its answer: result, state, ms, and the BMC's\n"
+	  "message when it failed.  --all: every machine with a BMC entry; --state\n"
+	  "S: the lifecycle's machines in state S that have one.  Each operation\n"
+	  "is journalled (ironboot events --mac M, proto power).  Exit status 1\n"
+	  "when any failed.\n" },
 	{ "help", "this help, or a command's: help COMMAND",
 	  "usage: ironboot help [COMMAND]\n"
 	  "       ironboot COMMAND --help\n"

@@ -122,7 +122,8 @@ static int api_call(const struct api_target *t, const char *method, const char *
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rp);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	/* a power operation is answered when the BMC has: its deadline */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
 	if (body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	if (t->cacert)

@@ -34,6 +34,7 @@
 #include "cli/explain.h"
 #include "cli/inventory_cmd.h"
 #include "cli/machines_cmd.h"
+#include "cli/power_cmd.h"
 #include "common/util.h"
 #include "config/config.h"
 #include "inventory/inventory.h"
@@ -445,6 +446,8 @@ int main(int argc, char **argv)
 		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
 	else if (strcmp(argv[0], "machines") == 0)
 		r = ib_cli_machines(c.cfg, c.store, c.json, argc, argv);
+	else if (strcmp(argv[0], "power") == 0)
+		r = ib_cli_power(c.cfg, c.store, argc, argv);
 	else if (ib_config_kind_parse(argv[0], &kind) == 0)
 		r = ib_cli_inventory(c.cfg, kind, c.json, argc, argv);
 	else {

@@ -27,6 +27,38 @@
 #include "inventory/inventory_json.h"
 #include "inventory/lifecycle.h"
 
+/* The machine's last power state and error (docs/POWER.md), or null. */
+static json_t *power_json(struct ib_store *store, const char *mac)
+{
+	struct ib_power_row row;
+
+	if (!mac || ib_store_power_get(store, mac, &row) < 0)
+		return json_null();
+	return ib_power_row_json(&row);
+}
+
+/* Adds "power" to every row of rows. */
+static void add_power(struct ib_store *store, json_t *rows)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(rows, i, o)
+		json_object_set_new(o, "power", power_json(store,
+				    json_string_value(json_object_get(o, "mac"))));
+}
+
+/* The POWER column: the state, "!" after it when the last operation
+ * failed, "-" without a BMC row. */
+static void power_cell(const json_t *o, char *out, size_t cap)
+{
+	const json_t *p = json_object_get(o, "power");
+	const char *st = json_string_value(json_object_get(p, "state"));
+
+	snprintf(out, cap, "%s%s", st ? st : "-",
+		 json_is_string(json_object_get(p, "error")) ? "!" : "");
+}
+
 /* A listing being gathered. */
 struct listing {
 	json_t *rows;			/* the JSON rows */
@@ -45,23 +77,25 @@ static int add_lc(const struct ib_machine_state *m, void *ctx)
 
 static void print_rows(const json_t *rows)
 {
-	char safe[4 * 80];
+	char safe[4 * 80], power[16];
 	size_t i;
 	json_t *o;
 
-	printf("%-17s  %-10s  %-9s  %s\n", "MAC", "STATE", "SOURCE", "PROFILE / HOSTNAME");
+	printf("%-17s  %-10s  %-9s  %-8s  %s\n", "MAC", "STATE", "SOURCE", "POWER",
+	       "PROFILE / HOSTNAME");
 	json_array_foreach(rows, i, o) {
 		const char *what = json_string_value(json_object_get(o, "profile"));
 		const char *state = json_string_value(json_object_get(o, "state"));
 
+		power_cell(o, power, sizeof(power));
 		if (!what)
 			what = json_string_value(json_object_get(o, "hostname"));
 		/* stored strings are escaped before they reach the terminal */
 		ib_str_sanitize((const uint8_t *)(what ? what : "-"), strlen(what ? what : "-"),
 				safe, sizeof(safe));
-		printf("%-17s  %-10s  %-9s  %s\n", json_string_value(json_object_get(o, "mac")),
+		printf("%-17s  %-10s  %-9s  %-8s  %s\n", json_string_value(json_object_get(o, "mac")),
 		       state ? state : "-", state ? "lifecycle" :
-		       json_string_value(json_object_get(o, "source")), safe);
+		       json_string_value(json_object_get(o, "source")), power, safe);
 	}
 }
 
@@ -95,6 +129,7 @@ static int cmd_list(const struct ib_config *cfg, struct ib_store *store, bool js
 		json_decref(l.rows);
 		return 1;
 	}
+	add_power(store, l.rows);
 	if (json) {
 		json_dumpf(l.rows, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -126,6 +161,7 @@ static int cmd_show(const struct ib_config *cfg, struct ib_store *store, int arg
 	free(report);
 	if (!o)
 		return 1;
+	json_object_set_new(o, "power", power_json(store, m.mac));
 	/* JSON escapes every stored string: safe for the terminal */
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	putchar('\n');

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/notify.h"
+#include "daemon/power_ctl.h"
 #include "daemon/services.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
@@ -43,6 +44,7 @@ struct ib_daemon {
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
 	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
 	struct ib_services *services;	/* TFTP and later services */
+	struct ib_powerctl *power;	/* BMC power control (docs/POWER.md) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int lock_fd;			/* state_dir/ironbootd.lock, held (flock) */
 	pthread_t check_thread;		/* quick_check and backup of the store */
@@ -191,6 +193,8 @@ static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
 		return r;
 	}
 	ib_journal_set_config(d->journal, &next->journal);
+	if (d->power)
+		ib_powerctl_reconfigure(d->power, next, false);
 	ib_config_free(d->cfg);
 	d->cfg = next;
 	return 0;
@@ -236,6 +240,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	free(d->text.buf);
 	d->text = text;
+	/* SIGHUP rereads the BMC secrets too (a new pool; the old one drains) */
+	ib_powerctl_reconfigure(d->power, d->cfg, true);
 	log_refused(&rf);
 	ib_notice("configuration reloaded from %s", d->config_path);
 	ib_notify_ready("serving");
@@ -516,6 +522,14 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
 	ib_services_set_readiness(d->services, readiness, d);
+	if ((r = ib_powerctl_new(d->base, cfg, d->store, d->journal, &d->power)) < 0)
+		goto err;
+	{
+		struct ib_http_power hooks;
+
+		ib_powerctl_http(d->power, &hooks);
+		ib_services_set_power(d->services, &hooks);
+	}
 	if (d->dhcp4)
 		ib_services_set_release(d->services, release_lease, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
@@ -566,6 +580,8 @@ void ib_daemon_free(struct ib_daemon *d)
 	if (!d)
 		return;
 	log_stats(d);
+	/* before the HTTP server: a deferred power answer is dropped, not sent */
+	ib_powerctl_free(d->power);
 	ib_services_free(d->services);
 	ib_dhcp4_server_free(d->dhcp4);
 	ib_dhcp6_server_free(d->dhcp6);

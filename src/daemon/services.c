@@ -248,6 +248,12 @@ void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void 
 		ib_http_server_set_release(s->http, fn, ctx);
 }
 
+void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p)
+{
+	if (s->http)
+		ib_http_server_set_power(s->http, p);
+}
+
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx)
 {
 	if (s->http)

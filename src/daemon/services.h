@@ -26,6 +26,8 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg);
 /* Hands the HTTP API the DHCPv4 shell's operator release (http_server.h). */
 void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx);
+/* Hands the HTTP API and the lifecycle the daemon's power control. */
+void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p);
 /* Hands the HTTP API its inventory writer (see http_server.h). */
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx);
 /* Hands GET /readyz the daemon's readiness checks (http_server.h). */

@@ -480,6 +480,9 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 	/* the machine lifecycle and the agent: http_lifecycle.c */
 	if (ib_httpd_lifecycle_api(rq, rest))
 		return;
+	/* power operations on a machine's BMC: http_power.c */
+	if (ib_httpd_power_api(rq, rest))
+		return;
 
 	for (size_t i = 0; i < IB_ARRAY_SIZE(api_routes); i++) {
 		const struct api_route *rt = &api_routes[i];

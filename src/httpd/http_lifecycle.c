@@ -311,6 +311,9 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 		return json_pack("{s:s, s:s}", "action", "wipe", "id", id);
 	case IB_LC_READY:
 	case IB_LC_RETIRED:
+		/* the agent powers the machine off; with a BMC, see that it did */
+		if (rq->srv->power.lifecycle)
+			rq->srv->power.lifecycle(rq->srv->power.ctx, m->mac, "wait");
 		return json_pack("{s:s}", "action", "wait");
 	case IB_LC_ALLOCATED:
 		/* the next netboot is the installer's (ib_httpd_lifecycle_plan) */
@@ -424,6 +427,8 @@ static json_t *machine_json(struct ib_http_req *rq, const struct ib_machine_stat
 	}
 	o = ib_lifecycle_json(m, report);
 	free(report);
+	if (o)
+		json_object_set_new(o, "power", ib_httpd_power_json(rq->srv, m->mac));
 	return o;
 }
 
@@ -494,6 +499,11 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 		fail(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, machine_json(rq, &m));
+	/* docs/POWER.md: accept, release and allocate boot the machine once
+	 * from the network and power it on, through its BMC if it has one */
+	if (r == 0 && rq->srv->power.lifecycle &&
+	    (ev == IB_LC_EV_ACCEPT || ev == IB_LC_EV_ALLOCATE || ev == IB_LC_EV_RELEASE))
+		rq->srv->power.lifecycle(rq->srv->power.ctx, mac, ib_lc_event_name(ev));
 }
 
 /* ---- routing ---- */

@@ -422,7 +422,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else {
 		rt->fn(&rq, rest);
 	}
-	if (!rq.sent)
+	if (!rq.sent && !rq.deferred)
 		ib_httpd_text(&rq, 500, "internal error: no reply");
 }
 
@@ -684,6 +684,11 @@ int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_confi
 	if (!same)
 		ib_warn("reload: http listen addresses, port or TLS changed: needs a restart");
 	return load_snapshot(srv, cfg);
+}
+
+void ib_http_server_set_power(struct ib_http_server *srv, const struct ib_http_power *p)
+{
+	srv->power = *p;
 }
 
 void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,

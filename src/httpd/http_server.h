@@ -90,6 +90,29 @@ typedef int (*ib_http_inventory_fn)(void *ctx, const struct ib_inventory_change 
  * 0 with the released lease in *ret, -ENOENT, or -errno. */
 typedef int (*ib_http_release_fn)(void *ctx, uint32_t addr, struct ib_lease4 *ret);
 
+/*
+ * A power operation's outcome, on the loop (power/power.h); bmc NULL: it
+ * was cancelled (the daemon is stopping) and arg is only to be freed.
+ */
+typedef void (*ib_http_power_done)(void *arg, const struct ib_bmc *bmc, enum ib_power_op op,
+				   const struct ib_power_result *res);
+
+/* How the API and the lifecycle reach the daemon's power control. */
+struct ib_http_power {
+	/* Runs op on the BMC of mac (by: "api", "cli"): 0, then done(arg, ...)
+	 * once; -ENOENT when mac has no BMC, -errno (done never called). */
+	int (*run)(void *ctx, const char *mac, enum ib_power_op op, const char *by,
+		   ib_http_power_done done, void *arg);
+	/* The lifecycle moved mac by "accept", "allocate" or "release", or
+	 * handed its agent "wait": the BMC's part (nothing without a BMC). */
+	void (*lifecycle)(void *ctx, const char *mac, const char *what);
+	void *ctx;			/* their context */
+};
+
+/* Lets the API run power operations and the lifecycle power machines
+ * through p (copied); without it power routes answer 503. */
+void ib_http_server_set_power(struct ib_http_server *srv, const struct ib_http_power *p);
+
 /* Lets POST /api/v1/leases/ADDR/release end leases through fn; without it
  * the route answers 503. */
 void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,

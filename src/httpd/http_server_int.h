@@ -44,6 +44,7 @@ struct ib_http_server {
 	struct ib_http_url url;		/* parsed target of the current request */
 	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */
 	void *inventory_ctx;		/* its context */
+	struct ib_http_power power;	/* power control (run NULL: none) */
 	ib_http_release_fn release;	/* ends a DHCPv4 lease, or NULL */
 	void *release_ctx;		/* its context */
 	ib_http_ready_fn ready;		/* the other services' readiness, or NULL */
@@ -73,6 +74,8 @@ struct ib_http_req {
 	bool authorized;		/* the request is the machine's own: its token
 					 * and secrets may be rendered */
 	bool sent;			/* a reply went out */
+	bool deferred;			/* the reply goes out later (a power
+					 * operation), from a copy of this */
 };
 
 /* ---- http_server.c: replies (each journals the fetch once) ---- */
@@ -127,6 +130,18 @@ int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
  * and returns true; else false and nothing is sent.
  */
 bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest);
+/* ---- http_power.c ---- */
+
+/*
+ * /api/v1/machines/MAC/power/OP (POST, API token): answers when the BMC
+ * has (the request is deferred meanwhile) and returns true; false for
+ * another route.
+ */
+bool ib_httpd_power_api(struct ib_http_req *rq, const char *rest);
+/* The machine's power row as JSON ({"state", "op", "error", "checked_us",
+ * "changed_us"}), or JSON null when there is none. */
+json_t *ib_httpd_power_json(struct ib_http_server *srv, const char *mac);
+
 /* Whether rq carries the API's bearer token (or the API needs none). */
 bool ib_httpd_api_authorized(struct ib_http_req *rq);
 

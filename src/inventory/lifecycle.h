@@ -143,4 +143,12 @@ int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m
 struct json_t;
 struct json_t *ib_lifecycle_json(const struct ib_machine_state *m, const char *report);
 
+/*
+ * A machine's power row (store.h; docs/POWER.md) for the API and the CLI:
+ * {"state", "op", "error" (null when the last operation succeeded),
+ * "checked_us", "changed_us"}.  A new reference, or NULL on ENOMEM.
+ */
+struct ib_power_row;
+struct json_t *ib_power_row_json(const struct ib_power_row *row);
+
 #endif

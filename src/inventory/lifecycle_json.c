@@ -29,3 +29,11 @@ json_t *ib_lifecycle_json(const struct ib_machine_state *m, const char *report)
 		      "report", rep ? rep : json_null());
 	return o;
 }
+
+json_t *ib_power_row_json(const struct ib_power_row *row)
+{
+	return json_pack("{s:s, s:s, s:s?, s:I, s:I}", "state", row->state, "op", row->op,
+			 "error", row->error[0] ? row->error : NULL,
+			 "checked_us", (json_int_t)row->checked_us,
+			 "changed_us", (json_int_t)row->changed_us);
+}

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,10 +86,17 @@ static void run_job(struct ib_power *p, struct job *j)
 		ib_power_redfish_run(&c, &j->res);
 }
 
+/* How much nicer than the loop a worker runs (Linux: per thread). */
+#define WORKER_NICE 10
+
 static void *worker(void *arg)
 {
 	struct ib_power *p = arg;
 
+	/* A BMC call is I/O bound, but 32 of them at once (curl, RMCP+
+	 * crypto) compete with the loop for the CPU; niced, they never hold
+	 * up a DHCP answer.  Failure only costs that preference. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct job *j;

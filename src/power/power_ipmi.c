@@ -113,6 +113,15 @@ static int open_session(const struct ib_power_call *c, ipmi_ctx_t ctx,
 {
 	const struct ib_bmc *b = c->bmc;
 
+	/* IPMI v2.0 13.17 (RAKP): user names of 16 bytes, passwords of 20 at
+	 * most; freeipmi only says "invalid parameters" */
+	if (strlen(c->user) > IPMI_MAX_USER_NAME_LENGTH ||
+	    strlen(c->password) > IPMI_2_0_MAX_PASSWORD_LENGTH) {
+		snprintf(res->msg, sizeof(res->msg), "bmc %s: the user or password of credential "
+			 "\"%s\" is too long for IPMI 2.0 (16 and 20 bytes at most)", b->name,
+			 b->credential);
+		return -EINVAL;
+	}
 	for (;;) {
 		unsigned ms = ib_power_attempt_ms(c);
 

@@ -226,7 +226,7 @@ class RedfishEmu:
 
     def __init__(self, lab, ns: str, addr: str, port: int, workdir: Path,
                  user: str, password: str, count: int = 1, vm: bool = False,
-                 tls: tuple[Path, Path] | None = None):
+                 tls: tuple[Path, Path] | None = None, nice: int = 0):
         self.lab, self.ns, self.addr, self.port = lab, ns, addr, port
         self.dir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -234,12 +234,15 @@ class RedfishEmu:
         self.vm_dir = workdir / "vm"
         self.argv = [PY, str(EMU), "--listen", addr, "--port", str(port),
                      "--count", str(count), "--user", user, "--password", password,
-                     "--log", str(self.log_path), "--ready-file", str(workdir / "ready")]
+                     "--log", str(self.log_path), "--ready-file", str(workdir / "ready"),
+                     "--lie-file", str(workdir / "lie")]
         if vm:
             self.vm_dir.mkdir(exist_ok=True)
             self.argv += ["--qemu-args", json.dumps(VM_ARGV), "--vm-dir", str(self.vm_dir)]
         if tls:
             self.argv += ["--tls", str(tls[0]), str(tls[1])]
+        if nice:    # BMCs are other machines: on a small test host, not our CPU's
+            self.argv = ["nice", "-n", str(nice)] + self.argv
         self.proc = None
 
     def start(self) -> "RedfishEmu":
@@ -250,6 +253,15 @@ class RedfishEmu:
                  20, "the Redfish emulator")
         assert self.proc.poll() is None, (self.dir / "emu.log").read_text()
         return self
+
+    def lie(self, state: str | None) -> None:
+        """Every system reports PowerState `state` ("On", "Off") from now on,
+        whatever its machine is; None: the truth again."""
+        f = self.dir / "lie"
+        if state is None:
+            f.unlink(missing_ok=True)
+        else:
+            f.write_text(state + "\n")
 
     def requests(self) -> list[dict]:
         if not self.log_path.exists():

@@ -198,6 +198,7 @@ class Bmc:
                      "BootSourceOverrideMode": "Legacy"}
         self.lock = threading.Lock()
         self.log_path = log_path
+        self.lie_file: str | None = None   # when it exists: the PowerState to report
         self.next_session = 1
 
     def log(self, rec: dict) -> None:
@@ -209,6 +210,10 @@ class Bmc:
     def system(self) -> dict:
         with self.lock:
             on = self.machine.running()
+        # a BMC that lies (tests of reconciliation): report what the file says
+        if self.lie_file and os.path.exists(self.lie_file):
+            with open(self.lie_file) as f:
+                on = f.read().strip() == "On"
         return {
             "@odata.id": SYS,
             "@odata.type": "#ComputerSystem.v1_13_0.ComputerSystem",
@@ -429,12 +434,15 @@ def main() -> int:
     ap.add_argument("--vm-dir")
     ap.add_argument("--log")
     ap.add_argument("--ready-file")
+    ap.add_argument("--lie-file", help="while this file exists, every system reports "
+                    "the PowerState it holds (On or Off), whatever the machine is")
     a = ap.parse_args()
 
     servers, bmcs = [], []
     for i in range(a.count):
         machine = QemuVM(json.loads(a.qemu_args), a.vm_dir) if a.qemu_args else SimMachine()
         bmc = Bmc(a.user, a.password, machine, a.log)
+        bmc.lie_file = a.lie_file
         srv = ThreadingHTTPServer((a.listen, a.port + i), make_handler(bmc))
         srv.daemon_threads = True
         if a.tls:
