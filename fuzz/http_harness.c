@@ -76,6 +76,9 @@ static const char setup_sh[] = "#!/bin/sh\nhostname {{hostname}}\necho {{metadat
 static const char custom[] = "#!ipxe\necho custom for {{mac}} on {{arch}}/{{platform}}\n"
 	"chain {{base_url}}/configs/ks?mac={{mac}}\n";
 
+static const char os_sha256[] =
+	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  os.img.gz\n";
+
 /* The config; %1$s is the directory, %2$s the listen address. */
 static const char config_fmt[] =
 	"server: { state_dir: %1$s/state }\n"
@@ -111,6 +114,10 @@ static const char config_fmt[] =
 	"    kernel: http://198.18.0.1:8080/assets/vmlinuz\n"
 	"    script: custom.ipxe\n"
 	"    configs: [ { name: ks, template: ks.cfg, format: text } ]\n"
+	/* written by the agent (fuzz_agent_api.c asks for the install) */
+	"  - name: imaged\n"
+	"    image: { url: \"http://198.18.0.1:8080/assets/os.img.gz\", sha256_file: os.sha256,\n"
+	"             disk: vda, format: gzip }\n"
 	"groups:\n"
 	"  - name: local\n"
 	"    profile: local-disk\n"
@@ -120,6 +127,9 @@ static const char config_fmt[] =
 	"    selector: { labels: { rack: r1 }, arch: x86_64 }\n"
 	"  - name: default\n"
 	"    profile: linux\n"
+	/* machines of no inventory entry are the lifecycle's: the agent's
+	 * endpoints (fuzz_agent_api.c) */
+	"lifecycle: { auto_discover: true }\n"
 	"machines:\n"
 	"  - mac: \"52:54:00:00:00:10\"\n"
 	"    hostname: node10\n"
@@ -216,6 +226,7 @@ static void make_files(void)
 	write_file("templates/setup.sh", setup_sh, sizeof(setup_sh) - 1);
 	write_file("templates/custom.ipxe", custom, sizeof(custom) - 1);
 	write_file("token", FUZZ_HTTP_TOKEN "\n", sizeof(FUZZ_HTTP_TOKEN));
+	write_file("assets/os.sha256", os_sha256, sizeof(os_sha256) - 1);
 }
 
 static void load_text(void)
@@ -538,4 +549,9 @@ void fuzz_http_check_reply(const void *req, size_t len, const struct fuzz_http_r
 	CHECK(body_whole(req, len, r));
 	/* no reply forgotten by the dispatcher, no failure of ours */
 	CHECK(r->status != 500);
+}
+
+void fuzz_http_machine_token(const char *mac, char ret[IB_HTTPD_MACHINE_TOKEN_LEN + 1])
+{
+	ib_httpd_machine_token(h.srv->machine_secret, mac, ret);
 }

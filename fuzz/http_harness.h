@@ -59,4 +59,8 @@ bool fuzz_http_written(void);
  */
 void fuzz_http_check_reply(const void *req, size_t len, const struct fuzz_http_reply *r);
 
+/* The per-machine token of MAC mac (normal form), as the agent gets it
+ * on its kernel command line: 32 hex digits and a NUL. */
+void fuzz_http_machine_token(const char *mac, char ret[33]);
+
 #endif

@@ -18,7 +18,7 @@ against ironbootd running examples/lifecycle.yaml as shipped:
 Then the machine's timeline (`ironboot events --mac M`, `ironboot
 machines show M`).  Exit 0 only when all of that happened; otherwise the
 step that did not, the console's tail and the daemon's log.  The flow is
-tests/lib/lifecycle_flow.py (tests/e2e/test_lifecycle.py runs it too).
+tests/lib/lifecycle_flow.py (tests/e2e/test_machine_lifecycle.py runs it too).
 
 --bmc none: nothing powers the VM but the demo, which starts it again
 when the flow needs it on, and says so.  Environment: IB_BUILD (default

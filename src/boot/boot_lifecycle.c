@@ -39,10 +39,17 @@ static const char agent_script[] =
 	"initrd --name agent.img {{agent_initrd_url}}\n"
 	"boot\n";
 
+/*
+ * Leaves iPXE for the firmware's next boot device.  With a status: UEFI
+ * 2.10 3.1.1, a Boot#### option that returns EFI_SUCCESS makes the boot
+ * manager stop and show its menu (OVMF's UiApp), so a plain `exit` (0)
+ * never reaches the disk; an error status makes it try the next option.
+ * A BIOS ignores the status.
+ */
 static const char disk_exit_script[] =
 	"#!ipxe\n"
 	"echo ironboot: mac {{mac}} is {{lc_state}}: booting from its disk\n"
-	"exit\n";
+	"exit 1\n";
 
 static const char disk_sanboot_script[] =
 	"#!ipxe\n"

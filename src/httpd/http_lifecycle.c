@@ -378,6 +378,49 @@ static int progress_event(int state, const char *step, const char *status)
 	return -1;
 }
 
+/* A number member of a progress body, or -1. */
+static int64_t progress_int(json_t *body, const char *key)
+{
+	json_t *v = json_object_get(body, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+}
+
+/*
+ * Journals an action's outcome (status ok or failed; the "running" ones
+ * every 2 s are not kept) under the machine, proto "agent", kind its step
+ * ("wipe:vda", "install:vda", "poweroff"): with its duration, bytes and
+ * rate, the agent's detail or error, so `ironboot events --mac M` shows
+ * each step of the flow across reboots.  Strings are sanitised.
+ */
+static void journal_progress(struct ib_http_req *rq, const char *mac, const char *step,
+			     const char *status, json_t *body)
+{
+	static const char *const ints[] = { "duration_ms", "bytes", "total", "rate_bps" };
+	static const char *const strs[] = { "detail", "error", "instruction" };
+	struct ib_journal_who who;
+	uint8_t hw[6];
+	char safe[IB_MACHINE_REASON_MAX];
+	json_t *d;
+
+	if (strcmp(status, "running") == 0 || ib_mac_parse(mac, hw) < 0 ||
+	    !(d = json_pack("{s:s}", "status", strcmp(status, "ok") ? "failed" : "ok")))
+		return;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (progress_int(body, ints[i]) >= 0)
+			json_object_set_new(d, ints[i], json_integer(progress_int(body, ints[i])));
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const char *v = json_string_value(json_object_get(body, strs[i]));
+
+		if (!v)
+			continue;
+		ib_str_sanitize((const uint8_t *)v, strlen(v), safe, sizeof(safe));
+		json_object_set_new(d, strs[i], json_string(safe));
+	}
+	who = (struct ib_journal_who){ .hw = hw, .hw_len = 6 };
+	ib_journal_add(rq->srv->journal, &who, "agent", step, d);
+}
+
 static void agent_progress(struct ib_http_req *rq)
 {
 	char mac[IB_HTTP_MAC_STRLEN], step[IB_MACHINE_STEP_MAX], why[IB_MACHINE_REASON_MAX];
@@ -400,6 +443,7 @@ static void agent_progress(struct ib_http_req *rq)
 	ib_str_sanitize((const uint8_t *)st, strlen(st), step, sizeof(step));
 	ib_str_sanitize((const uint8_t *)(err ? err : ""), err ? strlen(err) : 0, why,
 			sizeof(why));
+	journal_progress(rq, mac, step, status, body);
 	if (ib_store_machine_get(rq->srv->store, mac, &m) == 0 &&
 	    (ev = progress_event(m.state, step, status)) >= 0) {
 		lr.ev = (enum ib_lc_event)ev;

@@ -305,11 +305,25 @@ def test_image_install(lab, tmp_path):
     ll.script(ll.m1, M1)
     assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "install"
     st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
-                                                 "status": "ok"})
+                                                 "status": "running", "bytes": 4096})
+    st, _ = ll.agent(ll.m1, "progress", token, {"mac": M1, "step": "install:vda",
+                                                 "status": "ok", "bytes": 1 << 26,
+                                                 "duration_ms": 2250, "rate_bps": 29826161,
+                                                 "instruction": ins["id"],
+                                                 "detail": "gzip image\x07, 9 bytes"})
     assert ll.state(M1) == "installed"
+    # each outcome is in the timeline with its duration (not the "running")
+    st, evs = ll.api(f"events?mac={M1}&proto=agent&limit=100")
+    steps = [(e["kind"], e["detail"]["status"]) for e in evs]
+    assert steps == [("wipe", "ok"), ("install:vda", "failed"), ("wipe", "ok"),
+                     ("install:vda", "ok")], evs
+    d = evs[-1]["detail"]
+    assert d["duration_ms"] == 2250 and d["bytes"] == 1 << 26 and d["instruction"] == ins["id"], d
+    assert d["detail"] == "gzip image\\x07, 9 bytes", d           # sanitised
+    assert "sha256 mismatch" in evs[1]["detail"]["error"], evs
     assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "reboot"
     s = ll.script(ll.m1, M1)
-    assert "exit" in s.splitlines() and "kernel" not in s, s
+    assert "exit 1" in s.splitlines() and "kernel" not in s, s
 
 
 def test_image_sha256_file(lab, tmp_path):

@@ -1,6 +1,6 @@
 """lifecycle_flow: one machine's whole life in ironboot, real agent, real
 daemon, real firmware (issue #12).  `make demo-lifecycle`
-(scripts/demo_lifecycle.py) and tests/e2e/test_lifecycle.py run it.
+(scripts/demo_lifecycle.py) and tests/e2e/test_machine_lifecycle.py run it.
 
     ns srv:  srv0 198.18.0.1/24     ironbootd: examples/lifecycle.yaml as
                |  veth              shipped, on an empty /tmp of its own

@@ -94,11 +94,11 @@ static const struct state_case {
 		"console=ttyS0 ib.server=" BASE " ib.token=" TOKEN " ib.mac=" MAC
 		" ib.mode=install initrd=agent.img" }, NULL },
 	{ IB_LC_INSTALLED, "deb", { "sanboot --no-describe --drive 0x80" }, "kernel" },
-	{ IB_LC_INSTALLED, "plain", { "exit" }, "sanboot" },
-	{ IB_LC_INSTALLED, NULL, { "exit" }, "kernel" },
+	{ IB_LC_INSTALLED, "plain", { "exit 1" }, "sanboot" },
+	{ IB_LC_INSTALLED, NULL, { "exit 1" }, "kernel" },
 	{ IB_LC_FAILED, "deb", { "echo ironboot: mac " MAC " is failed: booting from its "
-		"disk", "exit" }, "sanboot" },
-	{ IB_LC_RETIRED, NULL, { "exit" }, "kernel" },
+		"disk", "exit 1" }, "sanboot" },
+	{ IB_LC_RETIRED, NULL, { "exit 1" }, "kernel" },
 };
 
 static bool has_line(const char *text, const char *line)
@@ -215,7 +215,7 @@ static void test_sha256sum(void **state)
 	static const struct {
 		const char *text;
 		int r;
-	} cases[] = {
+	} sums[] = {
 		{ SHA "  disk.img.gz\n", 0 },
 		{ SHA "\n", 0 },
 		{ SHA, 0 },
@@ -230,11 +230,11 @@ static void test_sha256sum(void **state)
 	char out[65];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
 		memset(out, 'x', sizeof(out));
-		assert_int_equal(ib_boot_lifecycle_sha256sum(cases[i].text, strlen(cases[i].text),
-							     out), cases[i].r);
-		if (cases[i].r == 0)
+		assert_int_equal(ib_boot_lifecycle_sha256sum(sums[i].text, strlen(sums[i].text),
+							     out), sums[i].r);
+		if (sums[i].r == 0)
 			assert_string_equal(out, SHA);
 	}
 	/* upper case in, lower case out; an embedded NUL is no digit */
