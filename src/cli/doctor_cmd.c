@@ -10,6 +10,7 @@
 #include "cli/doctor_cmd.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,10 +57,43 @@ static int read_events(struct ib_store *store, const char *mac, struct evlist *l
 	return ib_store_event_foreach(store, &f, collect_event, l);
 }
 
+/* A URL's server asked with HEAD (redirects followed, 5 s at most). */
+static int probe_url(const char *url, struct ib_doctor_file *ret)
+{
+	CURL *h = curl_easy_init();
+	long code = 0;
+	curl_off_t len = -1;
+	CURLcode rc;
+
+	if (!h) {
+		snprintf(ret->error, sizeof(ret->error), "out of memory");
+		return 0;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+	}
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK)
+		snprintf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(rc));
+	else if (code < 200 || code > 299)
+		snprintf(ret->error, sizeof(ret->error), "HTTP %ld", code);
+	ret->exists = rc == CURLE_OK && code >= 200 && code <= 299;
+	ret->size = len > 0 ? (uint64_t)len : 0;
+	return 0;
+}
+
 /*
  * The probe: name under root, refusing absolute names and "..", reading
  * its size and first bytes.  Symlinks inside the root are followed (the
- * examples link assets from a cache).
+ * examples link assets from a cache).  Without a root, name is a URL.
  */
 static int probe_file(void *ctx, const char *root, const char *name,
 		      struct ib_doctor_file *ret)
@@ -69,6 +103,8 @@ static int probe_file(void *ctx, const char *root, const char *name,
 	int dfd, fd;
 
 	memset(ret, 0, sizeof(*ret));
+	if (!root)
+		return probe_url(name, ret);
 	if (name[0] == '/' || strstr(name, "..")) {
 		snprintf(ret->error, sizeof(ret->error), "refused: leaves the root");
 		return 0;
@@ -241,11 +277,19 @@ static int finish(const struct ib_doctor_report *r, bool json, const char *mac)
 	if (mac) {
 		printf("machine %s: %s\n", mac, r->stopped);
 		if (r->n)
-			printf("most likely: %s: %s\n\n", r->v[0].rule, r->v[0].cause);
+			printf("most likely: %s: %s\n", r->v[0].rule, r->v[0].cause);
 		else
 			printf("no known failure pattern in its journal\n");
 	} else if (!r->n) {
 		printf("no problems found\n");
+	}
+	if (r->n) {
+		size_t n[3] = { 0 };
+
+		for (size_t i = 0; i < r->n; i++)
+			n[r->v[i].severity]++;
+		printf("%zu error(s), %zu warning(s), %zu note(s)\n\n", n[IB_DOCTOR_ERROR],
+		       n[IB_DOCTOR_WARNING], n[IB_DOCTOR_INFO]);
 	}
 	print_report(r);
 	return st;

@@ -59,30 +59,11 @@ struct stage {
 
 static void build_discover(const struct machine *mc, bool ipxe, struct ib_dhcp4_msg *ret)
 {
-	struct ib_dhcp4_out o;
-	uint8_t buf[IB_DHCP4_MAX_LEN];
-	char vc[64];
-	size_t len;
+	struct ib_dhcp4_sample smp = { .arch = mc->arch, .vendor_class = mc->vendor_class,
+				       .ipxe = ipxe, .giaddr = mc->giaddr };
 
-	ib_dhcp4_out_init(&o);
-	o.op = IB_DHCP4_BOOTREQUEST;
-	o.htype = 1;
-	o.hlen = 6;
-	o.giaddr = mc->giaddr;
-	memcpy(o.chaddr, mc->mac, 6);
-	ib_dhcp4_out_add_u8(&o, IB_OPT_MSG_TYPE, IB_DHCP4_DISCOVER);
-	if (mc->arch >= 0) {
-		ib_dhcp4_out_add_u16(&o, IB_OPT_CLIENT_ARCH, (uint16_t)mc->arch);
-		snprintf(vc, sizeof(vc), "%s:Arch:%05d:UNDI:003016",
-			 mc->arch == 16 || mc->arch == 19 ? "HTTPClient" : "PXEClient", mc->arch);
-		ib_dhcp4_out_add_str(&o, IB_OPT_VENDOR_CLASS, mc->vendor_class ? mc->vendor_class : vc);
-	} else if (mc->vendor_class) {
-		ib_dhcp4_out_add_str(&o, IB_OPT_VENDOR_CLASS, mc->vendor_class);
-	}
-	if (ipxe)
-		ib_dhcp4_out_add_str(&o, IB_OPT_USER_CLASS, "iPXE");
-	if (ib_dhcp4_build(&o, 1500, buf, sizeof(buf), &len) < 0 ||
-	    ib_dhcp4_parse(buf, len, ret) < 0)
+	memcpy(smp.mac, mc->mac, 6);
+	if (ib_dhcp4_sample_discover(&smp, ret) < 0)
 		abort();	/* our own well-formed message: cannot fail */
 }
 

@@ -202,4 +202,20 @@ int ib_dhcp4_encode_routes(const uint32_t *dest, const uint8_t *plen,
 int ib_dhcp4_build(const struct ib_dhcp4_out *o, size_t max_len, uint8_t *buf,
 		   size_t cap, size_t *ret_len);
 
+/* A sample client (dhcp4_sample.c). */
+struct ib_dhcp4_sample {
+	uint8_t mac[6];			/* chaddr */
+	int arch;			/* option 93, or -1: none sent */
+	const char *vendor_class;	/* option 60, NULL: PXEClient/HTTPClient by arch */
+	bool ipxe;			/* user class "iPXE" (option 77) */
+	uint32_t giaddr;		/* relay, 0: the local link */
+};
+
+/*
+ * Builds the DISCOVER the firmware (or iPXE) of s would send and parses it
+ * into *ret, for `explain` and `doctor` to run through the daemon's
+ * decisions.  Returns 0, or a negative errno from the codec.
+ */
+int ib_dhcp4_sample_discover(const struct ib_dhcp4_sample *s, struct ib_dhcp4_msg *ret);
+
 #endif

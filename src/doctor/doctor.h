@@ -115,7 +115,9 @@ bool ib_doctor_file_suits(enum ib_doctor_file_kind k, enum ib_doctor_firmware fw
 
 /*
  * What the caller found about a file: exists, its size and first bytes.
- * The probe reads name under root (a TFTP or assets root) confined to it.
+ * The probe reads name under root (a TFTP or assets root) confined to it;
+ * with root NULL, name is an http(s) URL whose server the probe asks
+ * (HEAD: exists when it answers 2xx, size from Content-Length).
  */
 struct ib_doctor_file {
 	bool exists;			/* a regular file was found */

@@ -7,9 +7,12 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot/boot_plan.h"
+#include "dhcp4/dhcp4_codec.h"
+#include "dhcp4/dhcp4_policy.h"
 #include "doctor/doctor.h"
 #include "doctor/doctor_timeline.h"
 
@@ -147,7 +150,7 @@ static void r_addresses(struct ctx *c, const struct ib_doctor_rule_info *r)
 static bool probe(struct ctx *c, const char *root, const char *name)
 {
 	memset(&c->file, 0, sizeof(c->file));
-	return c->h->probe && root &&
+	return c->h->probe && (root || strstr(name, "://")) &&
 	       c->h->probe(c->h->probe_ctx, root, name, &c->file) == 0 && c->file.exists;
 }
 
@@ -235,14 +238,21 @@ static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 static void check_asset(struct ctx *c, const struct ib_doctor_rule_info *r, const char *owner,
 			const char *path)
 {
+	bool url = path && strstr(path, "://");
 	struct ib_doctor_finding *f;
 
-	if (!path || strstr(path, "://") || probe(c, c->cfg->http.assets, path))
+	/* a URL: the probe asks its server (HEAD) */
+	if (!path || probe(c, url ? NULL : c->cfg->http.assets, path))
 		return;
-	if ((f = add(c, r, "%s names %s, which is not under http.assets %s", owner, path,
-		     c->cfg->http.assets ? c->cfg->http.assets : "(unset)"))) {
-		snprintf(f->fix, sizeof(f->fix), "put the file under http.assets (a symlink "
-			 "will do), or fix the path");
+	if (url)
+		f = add(c, r, "%s names %s, which does not answer a HEAD request", owner, path);
+	else
+		f = add(c, r, "%s names %s, which is not under http.assets %s", owner, path,
+			c->cfg->http.assets ? c->cfg->http.assets : "(unset)");
+	if (f) {
+		snprintf(f->fix, sizeof(f->fix), url ? "fix the URL, or the server that should "
+			 "serve it" : "put the file under http.assets (a symlink will do), or "
+			 "fix the path");
 		snprintf(f->evidence, sizeof(f->evidence), "%s: %s", path,
 			 c->file.error[0] ? c->file.error : "not found");
 	}
@@ -358,32 +368,54 @@ static void r_default_group(struct ctx *c, const struct ib_doctor_rule_info *r)
 	}
 }
 
+/*
+ * The boot file or URL the daemon's own decision (ib_boot_decide, as
+ * `ironboot explain` runs it) hands a client of arch (iPXE when ipxe),
+ * or NULL; *why says which rule.
+ */
+static const char *v4_answer(const struct ib_config *cfg, int arch, bool ipxe, const char **why)
+{
+	struct ib_dhcp4_sample s = { .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, .arch = arch,
+				     .ipxe = ipxe };
+	struct ib_dhcp4_msg *m = malloc(sizeof(*m));
+	struct ib_boot_answer a = { .why = "out of memory" };
+
+	if (m && ib_dhcp4_sample_discover(&s, m) == 0)
+		ib_boot_decide(cfg, m, NULL, &a);
+	free(m);
+	*why = a.why;
+	return a.file;
+}
+
 /* Every client architecture the subnets can expect has its boot file. */
 static void r_arches(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
 	const struct ib_boot_config *b = &c->cfg->boot;
-	const struct { int arch; const char *what, *v4key, *v4, *v6key, *v6; bool arm; } t[] = {
-		{ 0, "BIOS", "boot.bios", b->file_bios, NULL, NULL, false },
-		{ 7, "UEFI x64", "boot.efi_x64", b->file_efi_x64, "boot.efi_x64", b->file_efi_x64, false },
-		{ 9, "UEFI x64 (EBC)", "boot.efi_x64", b->file_efi_x64, "boot.efi_x64", b->file_efi_x64, false },
-		{ 11, "UEFI arm64", "boot.efi_arm64", b->file_efi_arm64, "boot.efi_arm64",
-		  b->file_efi_arm64, true },
-		{ 16, "UEFI HTTP x64", "boot.http_x64", b->http_url_x64, "boot.http6_x64",
-		  b->http_url6_x64, false },
-		{ 19, "UEFI HTTP arm64", "boot.http_arm64", b->http_url_arm64, "boot.http6_arm64",
-		  b->http_url6_arm64, true },
+	/* DHCPv6 by the boot section's keys (dhcp6_policy.c's table); BIOS
+	 * has no DHCPv6 PXE */
+	const struct { int arch; const char *what, *v4key, *v6key, *v6; bool arm; } t[] = {
+		{ 0, "BIOS", "boot.bios", NULL, NULL, false },
+		{ 7, "UEFI x64", "boot.efi_x64", "boot.efi_x64", b->file_efi_x64, false },
+		{ 9, "UEFI x64 (EBC)", "boot.efi_x64", "boot.efi_x64", b->file_efi_x64, false },
+		{ 11, "UEFI arm64", "boot.efi_arm64", "boot.efi_arm64", b->file_efi_arm64, true },
+		{ 16, "UEFI HTTP x64", "boot.http_x64", "boot.http6_x64", b->http_url6_x64, false },
+		{ 19, "UEFI HTTP arm64", "boot.http_arm64", "boot.http6_arm64", b->http_url6_arm64,
+		  true },
 	};
 	struct ib_doctor_finding *f;
+	const char *why;
 
-	if (c->cfg->dhcp4.enabled && !b->ipxe_script_url &&
-	    (f = add(c, r, "boot.ipxe_script is not set: iPXE's own DHCP (user class iPXE) "
-		     "gets the first-stage file again, a chainload loop for every machine"))) {
+	if (c->cfg->dhcp4.enabled && !v4_answer(c->cfg, 7, true, &why) &&
+	    (f = add(c, r, "iPXE's own DHCP (user class iPXE) gets no script URL, so iPXE has "
+		     "nothing to boot (with a server that hands it the first-stage file "
+		     "instead, a chainload loop)"))) {
 		f->severity = IB_DOCTOR_ERROR;
 		snprintf(f->fix, sizeof(f->fix), "set boot.ipxe_script to the URL of "
 			 "/boot.ipxe (see examples/lab.yaml)");
+		snprintf(f->evidence, sizeof(f->evidence), "DHCPv4 decision for iPXE: %s", why);
 	}
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		bool v4 = c->cfg->dhcp4.enabled && !t[i].v4;
+		bool v4 = c->cfg->dhcp4.enabled && !v4_answer(c->cfg, t[i].arch, false, &why);
 		bool v6 = c->cfg->dhcp6.enabled && t[i].v6key && !t[i].v6;
 
 		if (!v4 && !v6)
@@ -398,6 +430,8 @@ static void r_arches(struct ctx *c, const struct ib_doctor_rule_info *r)
 		snprintf(f->fix, sizeof(f->fix), "set %s%s%s if such machines boot here",
 			 v4 ? t[i].v4key : "", v4 && v6 && strcmp(t[i].v4key, t[i].v6key) ? " and " : "",
 			 v6 && (!v4 || strcmp(t[i].v4key, t[i].v6key)) ? t[i].v6key : "");
+		if (v4)
+			snprintf(f->evidence, sizeof(f->evidence), "DHCPv4 decision: %s", why);
 	}
 }
 

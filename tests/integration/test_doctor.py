@@ -310,17 +310,20 @@ def test_doctor_setup(env):
     cfg["boot"]["next_server"] = "198.18.0.250"
     del cfg["boot"]["ipxe_script"]
     cfg["http"]["port"] = 8081
+    cfg["profiles"][0]["initrd"] = [f"http://{SRV}:8080/assets/gone.img"]  # HEAD: 404
     bad = env.tmp / "bad.yaml"
     bad.write_text(yaml.safe_dump(cfg, sort_keys=False))
     rc, out = env.doctor(config=bad)
     assert rc == 2
     causes = " | ".join(f["cause"] for f in out["findings"])
     assert "boot.next_server points clients at 198.18.0.250" in causes, causes
-    assert "boot.ipxe_script is not set" in causes and "chainload loop" in causes
+    assert "gets no script URL" in causes and "chainload loop" in causes
     assert "HTTP is configured but nothing listens on TCP port 8081" in causes
+    assert f"http://{SRV}:8080/assets/gone.img, which does not answer a HEAD" in causes
     # The human form says the same, with the exit status.
     p = env.lab.run(env.srv, [str(env.d.cli_bin), "--config", str(bad), "doctor"])
     assert p.returncode == 2 and "error    address-not-local" in p.stdout, p.stdout
+    assert re.search(r"^\d+ error\(s\), \d+ warning\(s\), \d+ note\(s\)$", p.stdout, re.M)
 
 
 def test_doctor_mac(env):

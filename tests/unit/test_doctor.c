@@ -262,6 +262,8 @@ static int fake_probe(void *ctx, const char *root, const char *name,
 		      struct ib_doctor_file *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	if (!root)			/* a URL: none answers */
+		return 0;
 	if (strcmp(name, "ipxe.efi") == 0 || strcmp(name, "vmlinuz") == 0 ||
 	    strcmp(name, "initrd.img") == 0 || strcmp(name, "undionly.kpxe") == 0 ||
 	    strncmp(name, "agent/", 6) == 0) {
@@ -386,6 +388,9 @@ static const struct setup_case setup_cases[] = {
 	  "ipxe_script: \"http://198.18.0.1:8080/boot.ipxe\" }\n",
 	  NULL, NULL, NULL, false, 0, NULL, "bootfile", 2 },
 	{ "kernel missing", NULL, "profiles:\n  - { name: linux, kernel: gone, initrd: [initrd.img] }\n"
+	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2 },
+	{ "kernel URL does not answer", NULL, "profiles:\n  - { name: linux, "
+	  "kernel: \"http://198.18.0.9/gone\", initrd: [initrd.img] }\n"
 	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2 },
 	{ "no default group", NULL, NULL, "groups:\n  - { name: local, profile: disk, selector: "
 	  "{ mac: \"52:54:00:00:00:20\" } }\nmachines:\n  - { mac: \"52:54:00:00:00:44\" }\n",
