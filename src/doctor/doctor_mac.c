@@ -540,7 +540,8 @@ static void r_agent_silent(struct ctx *c, const struct ib_doctor_rule_info *r)
 			boot = i;
 			again = 0;
 		} else if ((is(e->proto, "http") && strstr(e->path, "/api/v1/agent/")) ||
-			   (is(e->proto, "machine") && is(e->by, "agent"))) {
+			   (is(e->proto, "machine") && is(e->by, "agent")) ||
+			   is(e->proto, "agent")) {
 			boot = c->t.n;		/* it reported */
 		} else if (boot < c->t.n && ib_dt_firmware_dhcp(e)) {
 			again += (size_t)e->count;	/* the machine started over */

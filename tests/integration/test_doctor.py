@@ -311,6 +311,7 @@ def test_doctor_setup(env):
     del cfg["boot"]["ipxe_script"]
     cfg["http"]["port"] = 8081
     cfg["profiles"][0]["initrd"] = [f"http://{SRV}:8080/assets/gone.img"]  # HEAD: 404
+    cfg["profiles"][0]["script"] = "user-data.yaml"     # a template, not an iPXE script
     bad = env.tmp / "bad.yaml"
     bad.write_text(yaml.safe_dump(cfg, sort_keys=False))
     rc, out = env.doctor(config=bad)
@@ -320,6 +321,7 @@ def test_doctor_setup(env):
     assert "gets no script URL" in causes and "chainload loop" in causes
     assert "HTTP is configured but nothing listens on TCP port 8081" in causes
     assert f"http://{SRV}:8080/assets/gone.img, which does not answer a HEAD" in causes
+    assert "profile linux's boot script does not render" in causes, causes
     # The human form says the same, with the exit status.
     p = env.lab.run(env.srv, [str(env.d.cli_bin), "--config", str(bad), "doctor"])
     assert p.returncode == 2 and "error    address-not-local" in p.stdout, p.stdout

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -48,6 +49,8 @@
 	"groups:\n" \
 	"  - { name: local, profile: disk, selector: { mac: \"52:54:00:00:00:20\" } }\n" \
 	"  - { name: default, profile: linux }\n"
+
+#define GROUPS_DEFAULT "groups:\n  - { name: default, profile: linux }\n"
 
 static const char cfg_yaml[] = HEAD BOOT PROFILES GROUPS;
 
@@ -448,6 +451,38 @@ static void test_setup_rules(void **state)
 	}
 }
 
+/* A profile whose script does not start with #!ipxe is named, with why. */
+static void test_script_render(void **state)
+{
+	char dir[64] = "/tmp/ib-doctor-XXXXXX", path[128], yaml[2048];
+	struct ib_doctor_host h = { .probe = fake_probe };
+	static struct ib_doctor_report rep;
+	struct ib_config *cfg;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bad.ipxe", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("echo no magic\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), "%s" BOOT "http: { listen: [198.18.0.1], assets: /assets, "
+		 "templates: %s }\nprofiles:\n  - { name: linux, kernel: vmlinuz, script: bad.ipxe }\n"
+		 GROUPS_DEFAULT, "server: { state_dir: /tmp/ib-doctor-unit }\n", dir);
+	cfg = load(yaml);
+	ib_doctor_setup(cfg, &h, &rep);
+	unlink(path);
+	rmdir(dir);
+	for (size_t i = 0; i < rep.n; i++) {
+		if (strcmp(rep.v[i].rule, "script-render") != 0)
+			continue;
+		assert_non_null(strstr(rep.v[i].cause, "profile linux's boot script"));
+		assert_non_null(strstr(rep.v[i].evidence, "#!ipxe"));
+		ib_config_free(cfg);
+		return;
+	}
+	fail_msg("no script-render finding (%zu findings)", rep.n);
+}
+
 /* Every rule has an id, a description and a severity; ids are unique. */
 static void test_rule_tables(void **state)
 {
@@ -478,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_mac_rules),
 		cmocka_unit_test(test_ack_next_server_elsewhere),
 		cmocka_unit_test(test_setup_rules),
+		cmocka_unit_test(test_script_render),
 		cmocka_unit_test(test_rule_tables),
 	};
 
