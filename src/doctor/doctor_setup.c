@@ -87,32 +87,40 @@ static bool serves_if(const struct ib_config *cfg, const char *ifname)
 	return false;
 }
 
-/* One address handed to clients (what names it, its text). */
-static void check_handed(struct ctx *c, const struct ib_doctor_rule_info *r, const char *what,
-			 int family, const uint8_t *a, const char *text)
+/* An address handed to clients: which key names it, and the address. */
+struct handed {
+	const char *what;		/* the config key */
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* 4 or 16 bytes */
+	char text[64];			/* as text */
+};
+
+/* One address handed to clients is this host's, on a serving interface. */
+static void check_handed(struct ctx *c, const struct ib_doctor_rule_info *r,
+			 const struct handed *h)
 {
-	const char *ifn = ib_doctor_host_if(c->h, family, a);
+	const char *ifn = ib_doctor_host_if(c->h, h->family, h->addr);
 	struct ib_doctor_finding *f;
 
 	if (!ifn) {
 		f = add(c, r, "%s points clients at %s, which is not an address of this host "
 			"(a load balancer VIP, another server, or an interface that is down)",
-			what, text);
+			h->what, h->text);
 		if (f) {
 			snprintf(f->fix, sizeof(f->fix), "use an address of this host on the "
 				 "interface that serves the clients, or make sure %s serves "
-				 "what ironboot would", text);
+				 "what ironboot would", h->text);
 			snprintf(f->evidence, sizeof(f->evidence), "%s = %s; the host has %zu "
-				 "addresses, none of them this one", what, text, c->h->n_addrs);
+				 "addresses, none of them this one", h->what, h->text, c->h->n_addrs);
 		}
-	} else if (family == AF_INET && !serves_if(c->cfg, ifn) && strcmp(ifn, "lo") != 0) {
-		f = add(c, r, "%s is %s, an address of %s, which is not one of the "
-			"interfaces dhcp4 serves: clients there may not reach it", what, text, ifn);
+	} else if (h->family == AF_INET && !serves_if(c->cfg, ifn) && strcmp(ifn, "lo") != 0) {
+		f = add(c, r, "%s is %s, an address of %s, which is not one of the interfaces "
+			"dhcp4 serves: clients there may not reach it", h->what, h->text, ifn);
 		if (f) {
 			f->severity = IB_DOCTOR_WARNING;
 			snprintf(f->fix, sizeof(f->fix), "hand out the address of the serving "
 				 "interface (dhcp4.interfaces), or leave next_server unset");
-			snprintf(f->evidence, sizeof(f->evidence), "%s on %s", text, ifn);
+			snprintf(f->evidence, sizeof(f->evidence), "%s on %s", h->text, ifn);
 		}
 	}
 }
@@ -126,23 +134,27 @@ static void r_addresses(struct ctx *c, const struct ib_doctor_rule_info *r)
 		{ "boot.http6_x64", b->http_url6_x64 }, { "boot.http6_arm64", b->http_url6_arm64 },
 		{ "http.base_url", c->cfg->http.base_url },
 	};
-	uint8_t a[16];
-	char text[64];
-	int fam;
+	struct handed h;
 
 	if (b->next_server) {
 		uint32_t n = htonl(b->next_server);
 
-		inet_ntop(AF_INET, &n, text, sizeof(text));
-		check_handed(c, r, "boot.next_server", AF_INET, (const uint8_t *)&n, text);
+		h = (struct handed){ .what = "boot.next_server", .family = AF_INET };
+		memcpy(h.addr, &n, 4);
+		inet_ntop(AF_INET, &n, h.text, sizeof(h.text));
+		check_handed(c, r, &h);
 	}
 	if (b->has_next_server6) {
-		inet_ntop(AF_INET6, b->next_server6, text, sizeof(text));
-		check_handed(c, r, "boot.next_server6", AF_INET6, b->next_server6, text);
+		h = (struct handed){ .what = "boot.next_server6", .family = AF_INET6 };
+		memcpy(h.addr, b->next_server6, 16);
+		inet_ntop(AF_INET6, b->next_server6, h.text, sizeof(h.text));
+		check_handed(c, r, &h);
 	}
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-		if (urls[i].url && (fam = url_addr(urls[i].url, a, text, sizeof(text))))
-			check_handed(c, r, urls[i].what, fam, a, text);
+		h = (struct handed){ .what = urls[i].what };
+		if (urls[i].url &&
+		    (h.family = url_addr(urls[i].url, h.addr, h.text, sizeof(h.text))))
+			check_handed(c, r, &h);
 	}
 }
 
@@ -154,33 +166,41 @@ static bool probe(struct ctx *c, const char *root, const char *name)
 	       c->h->probe(c->h->probe_ctx, root, name, &c->file) == 0 && c->file.exists;
 }
 
-/* One boot file: name under root (what the config calls rootkey) for
- * firmware fw, named by the config's key. */
-static void check_bootfile(struct ctx *c, const struct ib_doctor_rule_info *r, const char *key,
-			   const char *rootkey, const char *root, const char *name,
-			   enum ib_doctor_firmware fw)
+/* A boot file to check: where it is, and the firmware it is for. */
+struct bootfile {
+	const char *key;		/* the config key naming it */
+	const char *rootkey;		/* "tftp.root" or "http.assets" */
+	const char *root;		/* that directory */
+	const char *name;		/* the file under it */
+	enum ib_doctor_firmware fw;	/* who loads it */
+};
+
+/* One boot file exists and suits its firmware. */
+static void check_bootfile(struct ctx *c, const struct ib_doctor_rule_info *r,
+			   const struct bootfile *bf)
 {
 	struct ib_doctor_finding *f;
 	enum ib_doctor_file_kind k;
 	const char *why;
 
-	if (!probe(c, root, name)) {
-		if ((f = add(c, r, "%s names %s, which is not under %s %s", key, name, rootkey,
-			     root))) {
+	if (!probe(c, bf->root, bf->name)) {
+		if ((f = add(c, r, "%s names %s, which is not under %s %s", bf->key, bf->name,
+			     bf->rootkey, bf->root))) {
 			snprintf(f->fix, sizeof(f->fix), "copy the file there (Debian's ipxe "
-				 "package installs them in /usr/lib/ipxe), or fix %s", key);
-			snprintf(f->evidence, sizeof(f->evidence), "%s/%s: %s", root, name,
+				 "package installs them in /usr/lib/ipxe), or fix %s", bf->key);
+			snprintf(f->evidence, sizeof(f->evidence), "%s/%s: %s", bf->root, bf->name,
 				 c->file.error[0] ? c->file.error : "not found");
 		}
 		return;
 	}
 	k = ib_doctor_file_classify(c->file.head, c->file.head_len, c->file.size);
-	if (ib_doctor_file_suits(k, fw, &why))
+	if (ib_doctor_file_suits(k, bf->fw, &why))
 		return;
-	if ((f = add(c, r, "%s is %s, which its firmware cannot boot: %s", key, name, why))) {
+	if ((f = add(c, r, "%s is %s, which its firmware cannot boot: %s", bf->key, bf->name,
+		     why))) {
 		snprintf(f->fix, sizeof(f->fix), "replace %s/%s with the right build (fetch it "
-			 "again if it was downloaded)", root, name);
-		snprintf(f->evidence, sizeof(f->evidence), "%s: %s, %llu bytes", name,
+			 "again if it was downloaded)", bf->root, bf->name);
+		snprintf(f->evidence, sizeof(f->evidence), "%s: %s, %llu bytes", bf->name,
 			 ib_doctor_file_kind_str(k), (unsigned long long)c->file.size);
 	}
 }
@@ -225,13 +245,20 @@ static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (!files[i].file)
 			continue;
-		if (!strstr(files[i].file, "://") && c->cfg->tftp.enabled)
-			check_bootfile(c, r, files[i].key, "tftp.root", c->cfg->tftp.root,
-				       files[i].file, files[i].fw);
-		else if (c->cfg->http.enabled && c->cfg->http.assets &&
-			 our_asset(c->cfg, files[i].file, name, sizeof(name)))
-			check_bootfile(c, r, files[i].key, "http.assets", c->cfg->http.assets,
-				       name, files[i].fw);
+		struct bootfile bf = { .key = files[i].key, .fw = files[i].fw };
+
+		if (!strstr(files[i].file, "://") && c->cfg->tftp.enabled) {
+			bf.rootkey = "tftp.root";
+			bf.root = c->cfg->tftp.root;
+			bf.name = files[i].file;
+			check_bootfile(c, r, &bf);
+		} else if (c->cfg->http.enabled && c->cfg->http.assets &&
+			   our_asset(c->cfg, files[i].file, name, sizeof(name))) {
+			bf.rootkey = "http.assets";
+			bf.root = c->cfg->http.assets;
+			bf.name = name;
+			check_bootfile(c, r, &bf);
+		}
 	}
 }
 
