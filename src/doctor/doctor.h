@@ -102,6 +102,8 @@ enum ib_doctor_firmware {
 	IB_DFW_EFI_X64,			/* arch 7, 9, 16 */
 	IB_DFW_EFI_IA32,		/* arch 6 */
 	IB_DFW_EFI_ARM64,		/* arch 11, 19 */
+	IB_DFW_ANY,			/* any firmware (a reservation's boot_file):
+					 * only empty, HTML and truncated files fail */
 };
 
 /* The firmware of a client architecture (RFC 4578 / IANA); -1: unknown. */

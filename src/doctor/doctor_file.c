@@ -184,6 +184,8 @@ bool ib_doctor_file_suits(enum ib_doctor_file_kind k, enum ib_doctor_firmware fw
 	default:
 		break;
 	}
+	if (fw == IB_DFW_ANY)
+		return true;
 	if (fw == IB_DFW_BIOS) {
 		*why = "BIOS PXE loads a PXE NBP (e.g. undionly.kpxe), but the file is a "
 		       "UEFI PE image";

@@ -125,6 +125,24 @@ static void check_handed(struct ctx *c, const struct ib_doctor_rule_info *r,
 	}
 }
 
+/* The addresses a service binds (not wildcards) are this host's: one
+ * bound before its address is up serves nobody until it is. */
+static void check_listen(struct ctx *c, const struct ib_doctor_rule_info *r, const char *what,
+			 char *const *list, size_t n)
+{
+	static const uint8_t any[16];
+	struct handed h;
+
+	for (size_t i = 0; list && i < n; i++) {
+		h = (struct handed){ .what = what };
+		snprintf(h.text, sizeof(h.text), "%s", list[i]);
+		h.family = inet_pton(AF_INET, list[i], h.addr) == 1 ? AF_INET :
+			   inet_pton(AF_INET6, list[i], h.addr) == 1 ? AF_INET6 : 0;
+		if (h.family && memcmp(h.addr, any, h.family == AF_INET ? 4 : 16) != 0)
+			check_handed(c, r, &h);
+	}
+}
+
 static void r_addresses(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
 	const struct ib_boot_config *b = &c->cfg->boot;
@@ -156,6 +174,10 @@ static void r_addresses(struct ctx *c, const struct ib_doctor_rule_info *r)
 		    (h.family = url_addr(urls[i].url, h.addr, h.text, sizeof(h.text))))
 			check_handed(c, r, &h);
 	}
+	check_listen(c, r, "tftp.listen", c->cfg->tftp.enabled ? c->cfg->tftp.listen : NULL,
+		     c->cfg->tftp.n_listen);
+	check_listen(c, r, "http.listen", c->cfg->http.enabled ? c->cfg->http.listen : NULL,
+		     c->cfg->http.n_listen);
 }
 
 /* Probes name under root; true when the file exists (c->file filled). */
@@ -238,10 +260,27 @@ static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 		{ "boot.http6_x64", b->http_url6_x64, IB_DFW_EFI_X64 },
 		{ "boot.http6_arm64", b->http_url6_arm64, IB_DFW_EFI_ARM64 },
 	};
-	char name[256];
+	char name[256], key[96];
 
 	if (!c->h->probe)
 		return;
+	/* a reservation's boot_file goes to whatever firmware the machine has */
+	for (size_t i = 0; c->cfg->tftp.enabled && i < c->cfg->dhcp4.n_subnets; i++) {
+		const struct ib_subnet4 *sn = &c->cfg->dhcp4.subnets[i];
+
+		for (size_t k = 0; k < sn->n_reservations; k++) {
+			const char *file = sn->reservations[k].boot.boot_file;
+			struct bootfile bf = { .key = key, .rootkey = "tftp.root",
+					       .root = c->cfg->tftp.root, .name = file,
+					       .fw = IB_DFW_ANY };
+
+			if (!file || strstr(file, "://"))
+				continue;
+			snprintf(key, sizeof(key), "reservation %zu of subnet %zu's boot_file",
+				 k + 1, i + 1);
+			check_bootfile(c, r, &bf);
+		}
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (!files[i].file)
 			continue;

@@ -34,8 +34,8 @@
 	"    - { subnet: \"fd00:b007::/64\", interface: srv0,\n" \
 	"        pools: [{ start: \"fd00:b007::1000\", end: \"fd00:b007::1fff\" }] }\n" \
 	"tftp: { root: /tftp }\n" \
-	"http: { listen: [198.18.0.1], assets: /assets }\n" \
 	"lifecycle: { agent_kernel: agent/vmlinuz, agent_initrd: agent/initrd.img }\n"
+#define HTTP "http: { listen: [198.18.0.1], assets: /assets }\n"
 #define BOOT_URLS \
 	"http_x64: \"http://198.18.0.1:8080/assets/ipxe.efi\", " \
 	"http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\""
@@ -52,7 +52,7 @@
 
 #define GROUPS_DEFAULT "groups:\n  - { name: default, profile: linux }\n"
 
-static const char cfg_yaml[] = HEAD BOOT PROFILES GROUPS;
+static const char cfg_yaml[] = HEAD HTTP BOOT PROFILES GROUPS;
 
 static struct ib_config *load(const char *yaml)
 {
@@ -280,6 +280,8 @@ static int fake_probe(void *ctx, const char *root, const char *name,
 		}
 	}
 	if (ctx && strcmp(name, ctx) == 0) {	/* the file this case breaks */
+		ret->exists = true;
+		ret->size = 6;
 		memcpy(ret->head, "<html>", 6);
 		ret->head_len = 6;
 	}
@@ -372,39 +374,44 @@ struct setup_case {
 	const char *relay_event;	/* a journal event detail, or NULL */
 	const char *want;		/* rules of findings above info, in order */
 	int status;			/* exit status */
+	const char *http;		/* the http section, NULL: HTTP */
 };
 
 static const struct setup_case setup_cases[] = {
-	{ "clean", NULL, NULL, NULL, NULL, false, 10, NULL, "", 0 },
+	{ "clean", NULL, NULL, NULL, NULL, false, 10, NULL, "", 0, NULL },
 	{ "not listening", NULL, NULL, NULL, NULL, true, 0, NULL,
 	  "service-not-listening service-not-listening service-not-listening "
-	  "service-not-listening", 2 },
+	  "service-not-listening", 2, NULL },
 	{ "next-server elsewhere", "boot: { next_server: 198.18.9.9, bios: undionly.kpxe, "
 	  "efi_x64: ipxe.efi, " BOOT_URLS ", ipxe_script: \"http://198.18.0.1:8080/boot.ipxe\" }\n",
-	  NULL, NULL, NULL, false, 0, NULL, "address-not-local", 2 },
+	  NULL, NULL, NULL, false, 0, NULL, "address-not-local", 2, NULL },
 	{ "script URL on a VIP", "boot: { bios: undionly.kpxe, efi_x64: ipxe.efi, " BOOT_URLS ", "
 	  "ipxe_script: \"http://198.18.0.250:8080/boot.ipxe\" }\n",
-	  NULL, NULL, NULL, false, 0, NULL, "address-not-local", 2 },
+	  NULL, NULL, NULL, false, 0, NULL, "address-not-local", 2, NULL },
+	{ "http listens on an address the host lacks", NULL, NULL, NULL, NULL, false, 0, NULL,
+	  "address-not-local", 2,
+	  "http: { listen: [198.18.0.1, 198.18.0.77], base_url: \"http://198.18.0.1:8080\", "
+	  "assets: /assets }\n" },
 	{ "boot file is a web page (TFTP and UEFI HTTP)", NULL, NULL, NULL, "ipxe.efi", false, 0,
-	  NULL, "bootfile bootfile", 2 },
+	  NULL, "bootfile bootfile", 2, NULL },
 	{ "bios file missing", "boot: { bios: nope.kpxe, efi_x64: ipxe.efi, " BOOT_URLS ", "
 	  "ipxe_script: \"http://198.18.0.1:8080/boot.ipxe\" }\n",
-	  NULL, NULL, NULL, false, 0, NULL, "bootfile", 2 },
+	  NULL, NULL, NULL, false, 0, NULL, "bootfile", 2, NULL },
 	{ "kernel missing", NULL, "profiles:\n  - { name: linux, kernel: gone, initrd: [initrd.img] }\n"
-	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2 },
+	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2, NULL },
 	{ "kernel URL does not answer", NULL, "profiles:\n  - { name: linux, "
 	  "kernel: \"http://198.18.0.9/gone\", initrd: [initrd.img] }\n"
-	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2 },
+	  "  - { name: disk, boot: local }\n", NULL, NULL, false, 0, NULL, "asset-missing", 2, NULL },
 	{ "no default group", NULL, NULL, "groups:\n  - { name: local, profile: disk, selector: "
 	  "{ mac: \"52:54:00:00:00:20\" } }\nmachines:\n  - { mac: \"52:54:00:00:00:44\" }\n",
-	  NULL, false, 0, NULL, "no-default-group", 1 },
+	  NULL, false, 0, NULL, "no-default-group", 1, NULL },
 	{ "no iPXE script, no BIOS file", "boot: { efi_x64: ipxe.efi, " BOOT_URLS " }\n",
-	  NULL, NULL, NULL, false, 0, NULL, "arch-coverage arch-coverage", 2 },
+	  NULL, NULL, NULL, false, 0, NULL, "arch-coverage arch-coverage", 2, NULL },
 	{ "relay without subnet", NULL, NULL, NULL, NULL, false, 0,
 	  "{\"decision\":\"ignore\",\"giaddr\":\"198.18.7.1\","
-	  "\"reason\":\"no subnet configured for this link\"}", "relay-no-subnet", 2 },
-	{ "pool nearly full", NULL, NULL, NULL, NULL, false, 95, NULL, "pool-exhaustion", 1 },
-	{ "pool full", NULL, NULL, NULL, NULL, false, 100, NULL, "pool-exhaustion", 2 },
+	  "\"reason\":\"no subnet configured for this link\"}", "relay-no-subnet", 2, NULL },
+	{ "pool nearly full", NULL, NULL, NULL, NULL, false, 95, NULL, "pool-exhaustion", 1, NULL },
+	{ "pool full", NULL, NULL, NULL, NULL, false, 100, NULL, "pool-exhaustion", 2, NULL },
 };
 
 static void test_setup_rules(void **state)
@@ -432,7 +439,8 @@ static void test_setup_rules(void **state)
 		char got[512] = "";
 		size_t n = 0;
 
-		snprintf(yaml, sizeof(yaml), "%s%s%s%s", HEAD, c->boot ? c->boot : BOOT,
+		snprintf(yaml, sizeof(yaml), "%s%s%s%s%s", HEAD, c->http ? c->http : HTTP,
+			 c->boot ? c->boot : BOOT,
 			 c->profiles ? c->profiles : PROFILES, c->groups ? c->groups : GROUPS);
 		cfg = load(yaml);
 		if (c->relay_event)
@@ -449,6 +457,34 @@ static void test_setup_rules(void **state)
 			fail_msg("%s: status %d, want %d", c->name, ib_doctor_status(&rep), c->status);
 		ib_config_free(cfg);
 	}
+}
+
+/* A reservation's boot_file is probed too: any firmware, but not a web page. */
+static void test_reservation_bootfile(void **state)
+{
+	static const char yaml[] =
+		"server: { state_dir: /tmp/ib-doctor-unit }\n"
+		"dhcp4:\n  subnets:\n    - subnet: 198.18.0.0/24\n"
+		"      pools: [{ start: 198.18.0.100, end: 198.18.0.199 }]\n"
+		"      reservations:\n"
+		"        - { mac: \"52:54:00:00:00:31\", address: 198.18.0.31, boot_file: ok.efi }\n"
+		"        - { mac: \"52:54:00:00:00:32\", address: 198.18.0.32, boot_file: page.efi }\n"
+		"tftp: { root: /tftp }\n" BOOT;
+	struct ib_doctor_host h = { .probe = fake_probe, .probe_ctx = (void *)"page.efi" };
+	static struct ib_doctor_report rep;
+	struct ib_config *cfg = load(yaml);
+	size_t n = 0;
+
+	ib_doctor_setup(cfg, &h, &rep);
+	for (size_t i = 0; i < rep.n; i++) {
+		if (strcmp(rep.v[i].rule, "bootfile") != 0)
+			continue;
+		n++;
+		assert_non_null(strstr(rep.v[i].cause, "reservation"));
+	}
+	/* page.efi: an HTML page; ok.efi: missing from the fake root */
+	assert_int_equal(n, 2);
+	ib_config_free(cfg);
 }
 
 /* A profile whose script does not start with #!ipxe is named, with why. */
@@ -514,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_ack_next_server_elsewhere),
 		cmocka_unit_test(test_setup_rules),
 		cmocka_unit_test(test_script_render),
+		cmocka_unit_test(test_reservation_bootfile),
 		cmocka_unit_test(test_rule_tables),
 	};
 
