@@ -15,7 +15,10 @@ static struct {
 	enum ib_log_level level;	/* messages above this are dropped */
 	bool syslog;			/* syslog instead of stderr */
 	bool journal;			/* stderr is the journal: "<N>" prefixes */
-} log_cfg = { IB_LOG_INFO, false, false };
+	ib_log_sink_fn sink;		/* structured sink first, or NULL */
+} log_cfg = { IB_LOG_INFO, false, false, NULL };
+
+#define SINK_MSG_MAX 2048		/* bytes of one message given to the sink */
 
 static const char *const level_names[] = {
 	[IB_LOG_ERR] = "err", [IB_LOG_WARNING] = "warning",
@@ -29,7 +32,7 @@ static const char *const level_names[] = {
  * stderr itself, so a child whose stderr was redirected elsewhere does
  * not take it for the journal.
  */
-static bool stderr_is_journal(void)
+bool ib_log_stderr_is_journal(void)
 {
 	const char *env = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -46,7 +49,7 @@ void ib_log_setup(enum ib_log_level level, bool use_syslog, const char *ident)
 {
 	log_cfg.level = level;
 	log_cfg.syslog = use_syslog;
-	log_cfg.journal = !use_syslog && stderr_is_journal();
+	log_cfg.journal = !use_syslog && ib_log_stderr_is_journal();
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -67,11 +70,46 @@ bool ib_log_enabled(enum ib_log_level level)
 	return level <= log_cfg.level;
 }
 
+void ib_log_set_sink(ib_log_sink_fn fn)
+{
+	log_cfg.sink = fn;
+}
+
+void ib_log_machine_event(const struct ib_log_fields *f)
+{
+	char msg[SINK_MSG_MAX];
+
+	if (!log_cfg.sink || !ib_log_enabled(IB_LOG_INFO))
+		return;
+	snprintf(msg, sizeof(msg), "%s %s %s %s", f->stage ? f->stage : "-",
+		 f->event ? f->event : "-", f->mac && f->mac[0] ? f->mac : "-",
+		 f->detail ? f->detail : "{}");
+	log_cfg.sink(IB_LOG_INFO, msg, f);
+}
+
+/* The message to the sink; false if there is none or it failed. */
+__attribute__((format(printf, 2, 0)))
+static bool to_sink(enum ib_log_level level, const char *fmt, va_list ap)
+{
+	char msg[SINK_MSG_MAX];
+
+	if (!log_cfg.sink)
+		return false;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return log_cfg.sink(level, msg, NULL) == 0;
+}
+
 void ib_log(enum ib_log_level level, const char *fmt, ...)
 {
 	va_list ap;
+	bool sunk;
 
 	if (!ib_log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	sunk = to_sink(level, fmt, ap);
+	va_end(ap);
+	if (sunk)
 		return;
 	va_start(ap, fmt);
 	if (log_cfg.syslog) {

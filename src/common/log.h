@@ -36,6 +36,40 @@ void ib_log(enum ib_log_level level, const char *fmt, ...)
 #define ib_debug(...) \
 	do { if (ib_log_enabled(IB_LOG_DEBUG)) ib_log(IB_LOG_DEBUG, __VA_ARGS__); } while (0)
 
+/* Whether stderr is the systemd journal's stream ($JOURNAL_STREAM names
+ * its device and inode). */
+bool ib_log_stderr_is_journal(void);
+
+/* Structured fields of a log record (the journal's IRONBOOT_*); any may
+ * be NULL. */
+struct ib_log_fields {
+	const char *mac;		/* IRONBOOT_MAC: the machine, "aa:bb:.." */
+	const char *stage;		/* IRONBOOT_STAGE: dhcp4, dhcp6, tftp, http,
+					 * machine, power (the journal's proto) */
+	const char *event;		/* IRONBOOT_EVENT: the journal's kind */
+	const char *detail;		/* IRONBOOT_DETAIL: the event's JSON */
+};
+
+/*
+ * A structured sink: the systemd journal's native protocol, which the
+ * daemon installs when it runs under systemd (src/daemon/log_journald.c).
+ * It gets each message formatted, its level and fields (NULL for plain
+ * messages) and returns 0, or a negative errno: then the message goes to
+ * stderr or syslog as without a sink.  Set once by main(), before the
+ * loop and the store's check thread start.
+ */
+typedef int (*ib_log_sink_fn)(enum ib_log_level level, const char *msg,
+			      const struct ib_log_fields *f);
+void ib_log_set_sink(ib_log_sink_fn fn);
+
+/*
+ * One machine event of the journal (src/journal), as it is stored: with a
+ * structured sink, a record at info with the event's fields; without one,
+ * nothing (the events are the store's: `ironboot events`), so stderr and
+ * syslog read as before.
+ */
+void ib_log_machine_event(const struct ib_log_fields *f);
+
 /*
  * A warning logged at most once per `every` seconds, with the count of
  * those held back meanwhile (a flood of one kind of failure must not

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/log_journald.h"
 #include "httpd/http_server.h"
 #include "inventory/inventory.h"
 #include "store/store.h"
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ib_log_setup((enum ib_log_level)cfg->server.log_level, cfg->server.syslog, "ironbootd");
+	ib_log_journald_setup(cfg->server.syslog, "ironbootd");
 	if ((r = ib_daemon_new(cfg, path, &d)) < 0) {
 		ib_err("ironbootd: startup failed: %s", strerror(-r));
 		return 1;

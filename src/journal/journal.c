@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/jsonw.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define SEC_US 1000000LL
@@ -288,6 +289,21 @@ void ib_journal_add(struct ib_journal *j, const struct ib_journal_who *who,
 	json_decref(detail);
 }
 
+/* The events being stored, to a structured log (the systemd journal's
+ * fields, log.h); nothing without one.  With in_tx the caller's commit
+ * is still to come: a refused group commit keeps the events queued, and
+ * they would be logged twice at worst, never lost from the log. */
+static void log_events(const struct ib_journal *j)
+{
+	for (size_t i = 0; i < j->count; i++) {
+		const struct ib_event *e = &j->queue[(j->head + i) % IB_JOURNAL_QUEUE];
+		struct ib_log_fields f = { .mac = e->mac, .stage = e->proto,
+					   .event = e->kind, .detail = e->detail };
+
+		ib_log_machine_event(&f);
+	}
+}
+
 int ib_journal_flush(struct ib_journal *j, bool in_tx)
 {
 	int r;
@@ -308,6 +324,7 @@ int ib_journal_flush(struct ib_journal *j, bool in_tx)
 	}
 	if (!in_tx && (r = ib_store_commit(j->store)) < 0)
 		goto err_append;
+	log_events(j);
 	j->head = (j->head + j->count) % IB_JOURNAL_QUEUE;
 	j->count = 0;
 	return 0;

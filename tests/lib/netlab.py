@@ -496,7 +496,12 @@ class Daemon:
         self._meant_to_stop = False
         offset = self.log_size()
         self._logf = open(self.log_path, "ab")
-        env = dict(os.environ, **(self.env or {}))
+        # A test runner under systemd (a CI service) must not send the
+        # daemons' logs to the host's journal (log_journald.h): only a
+        # test that sets these itself gets them.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("INVOCATION_ID", "JOURNAL_STREAM")}
+        env.update(self.env or {})
         self.proc = self.lab.popen(
             self.ns, [str(self.bin), "--config", self.config, *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
