@@ -295,7 +295,8 @@ int ib_config_kind_parse(const char *s, enum ib_config_kind *ret)
 static int check_object_key(const struct ib_cfg_err *oe, const struct ib_config_object *obj,
 			    const struct ib_ynode *n)
 {
-	const char *field = obj->kind == IB_CONFIG_MACHINES ? "mac" : "name";
+	bool by_mac = obj->kind == IB_CONFIG_MACHINES || obj->kind == IB_CONFIG_BMCS;
+	const char *field = by_mac ? "mac" : "name";
 	const struct ib_ynode *k = ib_ynode_get(n, field);
 	uint8_t a[6], b[6];
 	char shown[80];
@@ -303,7 +304,7 @@ static int check_object_key(const struct ib_cfg_err *oe, const struct ib_config_
 
 	if (!k || k->kind != IB_YNODE_SCALAR)
 		return 0;
-	if (obj->kind == IB_CONFIG_MACHINES)
+	if (by_mac)
 		same = ib_mac_parse(k->str, a) == 0 && ib_mac_parse(obj->name, b) == 0 &&
 		       memcmp(a, b, sizeof(a)) == 0;
 	else

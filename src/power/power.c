@@ -87,7 +87,7 @@ static void run_job(struct ib_power *p, struct job *j)
 }
 
 /* How much nicer than the loop a worker runs (Linux: per thread). */
-#define WORKER_NICE 10
+#define WORKER_NICE 19
 
 static void *worker(void *arg)
 {
