@@ -22,7 +22,6 @@ Run:  sudo IB_BUILD=build-asan /usr/bin/python3 -m pytest \\
 from __future__ import annotations
 
 import json
-import os
 import random
 import socket
 import struct
