@@ -34,6 +34,7 @@ struct api_target {
 	const char *base;		/* "http://host:port" */
 	const char *token_file;		/* or NULL */
 	const char *cacert;		/* or NULL */
+	const char *unix_path;		/* the daemon's control socket, or NULL: TCP */
 };
 
 /* An API answer being received. */
@@ -128,6 +129,8 @@ static int api_call(const struct api_target *t, const char *method, const char *
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	if (t->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, t->cacert);
+	if (t->unix_path)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, t->unix_path);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hdrs);
@@ -260,6 +263,16 @@ static int cmd_write(const struct api_target *t, enum ib_config_kind kind,
 int ib_cli_api_post(const struct ib_config *cfg, const char *path)
 {
 	return ib_cli_api_post_body(cfg, path, "");
+}
+
+int ib_cli_api_post_local(const struct ib_config *cfg, const char *path)
+{
+	char sock[4200];
+	/* the daemon's control socket: http_control.c, IB_HTTP_CONTROL_NAME */
+	struct api_target t = { .base = "http://localhost", .unix_path = sock };
+
+	snprintf(sock, sizeof(sock), "%s/ironbootd.sock", cfg->server.state_dir);
+	return api_call(&t, "POST", path, "");
 }
 
 int ib_cli_api_post_body(const struct ib_config *cfg, const char *path, const char *body)

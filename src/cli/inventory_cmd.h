@@ -20,6 +20,9 @@ int ib_cli_inventory(const struct ib_config *cfg, enum ib_config_kind kind, bool
  * for a 2xx answer.
  */
 int ib_cli_api_post(const struct ib_config *cfg, const char *path);
+/* The same through the running daemon's control socket
+ * (state_dir/ironbootd.sock, root's), which needs no token. */
+int ib_cli_api_post_local(const struct ib_config *cfg, const char *path);
 /* The same with a JSON body (text). */
 int ib_cli_api_post_body(const struct ib_config *cfg, const char *path, const char *body);
 

@@ -217,16 +217,17 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 
 		/* A running daemon caches its bindings: it must end the lease
 		 * itself, or it would keep the address bound until a restart.
-		 * It can only through its API, which writes need a token for. */
-		if (ib_cli_daemon_running(c->cfg) && c->cfg->http.enabled &&
-		    c->cfg->http.api_token_file) {
-			snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
-			return ib_cli_api_post(c->cfg, path);
-		}
+		 * Through its API: over HTTP with the token, else through its
+		 * control socket in the state directory (root's, no token). */
+		snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
+		if (ib_cli_daemon_running(c->cfg) && c->cfg->http.enabled)
+			return c->cfg->http.api_token_file ? ib_cli_api_post(c->cfg, path) :
+			       ib_cli_api_post_local(c->cfg, path);
 		if (ib_cli_daemon_running(c->cfg))
-			fprintf(stderr, "ironboot: warning: ironbootd is running without an API "
-				"token (http.api_token_file): the lease is ended in the store, "
-				"but the daemon keeps the address bound until it restarts\n");
+			fprintf(stderr, "ironboot: warning: ironbootd is running without its HTTP "
+				"service (http.enabled), so without an API: the lease is ended in "
+				"the store, but the daemon keeps the address bound until it "
+				"restarts\n");
 		r = ib_store_begin(c->store);
 		if (r == 0)
 			r = ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec());

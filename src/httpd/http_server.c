@@ -384,12 +384,12 @@ static void refuse_target(struct ib_http_req *rq, int r)
 		ib_httpd_text(rq, 400, "bad request: malformed request target");
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void dispatch(struct ib_http_server *srv, struct evhttp_request *req, bool local)
 {
-	struct ib_http_server *srv = arg;
 	struct ib_http_req rq = {
 		.srv = srv, .req = req, .method = evhttp_request_get_command(req),
 		.target = evhttp_request_get_uri(req), .start_us = ib_now_us(), .kind = "other",
+		.local = local,
 	};
 	const struct route *rt;
 	const char *rest = "", *mac;
@@ -424,6 +424,28 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (!rq.sent && !rq.deferred)
 		ib_httpd_text(&rq, 500, "internal error: no reply");
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	dispatch(arg, req, false);
+}
+
+void ib_httpd_on_local_request(struct evhttp_request *req, void *arg)
+{
+	dispatch(arg, req, true);
+}
+
+void ib_httpd_evhttp_setup(struct evhttp *http, void (*cb)(struct evhttp_request *, void *),
+			   struct ib_http_server *srv)
+{
+	evhttp_set_max_headers_size(http, HTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(http, HTTP_BODY_MAX);
+	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+				   EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(http, cb, srv);
 }
 
 /* ---- TLS ---- */
@@ -617,17 +639,12 @@ static int start(struct ib_http_server *srv, const struct ib_config *cfg)
 		return r;
 	if (!(srv->http = evhttp_new(srv->base)))
 		return -ENOMEM;
-	evhttp_set_max_headers_size(srv->http, HTTP_HEADERS_MAX);
-	evhttp_set_max_body_size(srv->http, HTTP_BODY_MAX);
-	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-				   EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-				   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(srv->http, on_request, srv);
+	ib_httpd_evhttp_setup(srv->http, on_request, srv);
 	if (srv->ssl)
 		evhttp_set_bevcb(srv->http, tls_bev, srv);
 	if ((r = bind_all(srv, &cfg->http)) < 0)
 		return r;
+	ib_httpd_control_open(srv, cfg->server.state_dir);
 	srv->flush_timer = event_new(srv->base, -1, EV_PERSIST, on_flush, srv);
 	if (!srv->flush_timer || event_add(srv->flush_timer, &tv) < 0)
 		return -ENOMEM;
@@ -706,6 +723,7 @@ void ib_http_server_free(struct ib_http_server *srv)
 		event_free(srv->flush_timer);
 	if (srv->http)
 		evhttp_free(srv->http);
+	ib_httpd_control_close(srv);
 	if (srv->ssl)
 		SSL_CTX_free(srv->ssl);
 	if (srv->assets_fd >= 0)

@@ -126,6 +126,12 @@ void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn f
  */
 typedef bool (*ib_http_ready_fn)(void *ctx, json_t *checks);
 
+/* The local control socket in the state directory (http_control.c). */
+#define IB_HTTP_CONTROL_NAME "ironbootd.sock"
+/* Its path for state_dir into out (len bytes): 0, or -ENAMETOOLONG when
+ * it does not fit an AF_UNIX address. */
+int ib_http_control_path(const char *state_dir, char *out, size_t len);
+
 /* Lets GET /readyz ask fn; without it /readyz checks HTTP only. */
 void ib_http_server_set_readiness(struct ib_http_server *srv, ib_http_ready_fn fn, void *ctx);
 

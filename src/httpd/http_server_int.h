@@ -34,6 +34,8 @@ struct ib_http_server {
 	struct ib_store *store;		/* not owned */
 	struct ib_journal *journal;	/* not owned */
 	struct evhttp *http;		/* owned; holds the listeners */
+	struct evhttp *control;		/* owned: the local control socket, or NULL */
+	char control_path[108];		/* its path, to unlink; or "" */
 	struct ssl_ctx_st *ssl;		/* SSL_CTX when TLS is configured, or NULL */
 	int assets_fd;			/* directory fd of http.assets, or -1 */
 	struct ib_httpd_token token;	/* the bearer token the API needs, if set */
@@ -71,6 +73,8 @@ struct ib_http_req {
 	char error[IB_BOOT_ERRLEN];	/* why it failed (journaled), or "" */
 	const char *auth;		/* scripts, configs: how authorized or why
 					 * refused (journaled), or NULL */
+	bool local;			/* came through the control socket: the
+					 * operator's (http_control.c) */
 	bool authorized;		/* the request is the machine's own: its token
 					 * and secrets may be rendered */
 	bool sent;			/* a reply went out */
@@ -109,6 +113,16 @@ ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *b
 
 /* /api/v1/<rest>: rest is the decoded path after "/api/v1/". */
 void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest);
+/* The control socket (http_control.c): opened at start under state_dir
+ * (a failure is logged and not fatal), closed and unlinked by close. */
+int ib_httpd_control_open(struct ib_http_server *srv, const char *state_dir);
+void ib_httpd_control_close(struct ib_http_server *srv);
+/* evhttp's callback for the control socket: on_request, marked local. */
+void ib_httpd_on_local_request(struct evhttp_request *req, void *arg);
+/* The limits, timeout, methods and callback every evhttp of srv has. */
+void ib_httpd_evhttp_setup(struct evhttp *http, void (*cb)(struct evhttp_request *, void *),
+			   struct ib_http_server *srv);
+
 /* GET/HEAD /healthz and /readyz (http_health.c); never journalled. */
 void ib_httpd_serve_healthz(struct ib_http_req *rq, const char *rest);
 void ib_httpd_serve_readyz(struct ib_http_req *rq, const char *rest);

@@ -4,9 +4,11 @@ namespace the test creates (198.18.0.1 on srv0)."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from netlab import Daemon, lab_config, require_tool
@@ -127,18 +129,25 @@ def test_token_file_read_and_exposure_said(lab, ironbootd_bin, tmp_path):
     d.stop()
 
 
-def test_cli_release_is_seen_by_the_running_daemon(lab, ironbootd_bin, tmp_path):
+@pytest.mark.parametrize("with_token", [True, False])
+def test_cli_release_is_seen_by_the_running_daemon(lab, ironbootd_bin, tmp_path, with_token):
     """Item 9: `ironboot leases release` wrote the store behind a running
     daemon, whose cache kept the address bound until a restart.  With the
     daemon running the CLI now goes through POST /api/v1/leases/ADDR/
-    release, and the address is free for the next client at once."""
+    release, and the address is free for the next client at once: over
+    HTTP with the API token, else through the daemon's control socket
+    (state_dir/ironbootd.sock, 0600), which needs none."""
     import test_dhcp4 as d4
-    token = tmp_path / "token"
-    token.write_text("t0ken\n")
-    token.chmod(0o600)
-    env = d4.Env(lab, tmp_path, d4.base_config(tmp_path / "state",
-                                               http__api_token_file=str(token)))
+    extra = {}
+    if with_token:
+        token = tmp_path / "token"
+        token.write_text("t0ken\n")
+        token.chmod(0o600)
+        extra["http__api_token_file"] = str(token)
+    env = d4.Env(lab, tmp_path, d4.base_config(tmp_path / "state", **extra))
     env.daemon.start(timeout=15)
+    sock = tmp_path / "state" / "ironbootd.sock"
+    assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
     try:
         owner, other, late = d4.rand_mac(), d4.rand_mac(), d4.rand_mac()
         _, ack = env.l2.dora(owner)
@@ -152,14 +161,16 @@ def test_cli_release_is_seen_by_the_running_daemon(lab, ironbootd_bin, tmp_path)
         assert off is not None and off.yiaddr == addr, off    # free at once
         kinds = [e["kind"] for e in env.events(owner)]
         assert "lease-release-operator" in kinds, kinds
-        # without a token the route is refused like every write
+        # from the network, without a token, the route is refused like
+        # every write: 401 with a token file, 403 without one
         st = env.lab.run(env.srv, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                    "-X", "POST", f"http://{d4.SRV_IP}:8080/api/v1/leases/"
                                    f"{addr}/release"])
-        assert st.stdout == "401", st.stdout
+        assert st.stdout == ("401" if with_token else "403"), st.stdout
     finally:
         env.close()
     env.daemon.stop()
+    assert not sock.exists()                    # removed when the daemon stops
     # with the daemon stopped the CLI writes the store itself, as before
     out = env.daemon.cli("leases", "release", addr)
     assert out.strip() == f"released {addr}", out
