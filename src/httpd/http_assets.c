@@ -212,7 +212,10 @@ enum range_result {
  * One range-spec of n bytes at s (RFC 9110 14.1.1: "first-last",
  * "first-" or "-suffix") against a file of size bytes: RANGE_OK with the
  * span (a last-pos past the end is clipped, a suffix longer than the file
- * is all of it), RANGE_UNSATISFIABLE, or -EINVAL when malformed.
+ * is all of it), RANGE_UNSATISFIABLE with the empty span at 0, or -EINVAL
+ * when malformed.  The span is written for both results, so the caller
+ * never copies an unset one (gcc -O1 and up saw that path through
+ * parse_range into send_body's Content-Range as -Wmaybe-uninitialized).
  */
 static int range_spec(const char *s, size_t n, uint64_t size, uint64_t *off, uint64_t *len)
 {
@@ -224,16 +227,20 @@ static int range_spec(const char *s, size_t n, uint64_t size, uint64_t *off, uin
 	if (*s == '-') {
 		if (p != s + n)
 			return -EINVAL;
-		if (a == 0)
+		if (a == 0) {
+			*off = *len = 0;
 			return RANGE_UNSATISFIABLE;
+		}
 		*off = a < size ? size - a : 0;
 		*len = size - *off;
 		return RANGE_OK;
 	}
 	if (*p++ != '-' || (p != s + n && parse_pos(&p, &b) < 0) || p != s + n || b < a)
 		return -EINVAL;
-	if (a >= size)
+	if (a >= size) {
+		*off = *len = 0;
 		return RANGE_UNSATISFIABLE;
+	}
 	*off = a;
 	*len = (b >= size ? size - 1 : b) - a + 1;
 	return RANGE_OK;
