@@ -38,9 +38,11 @@ demo: deps all
 
 # One fresh VM's whole lifecycle (docs/LIFECYCLE.md) against
 # examples/lifecycle.yaml: discovered, accepted and wiped, allocated and
-# installed, booted from its disk, released and wiped, ready.  BMC=none:
-# the demo powers the VM on itself.  Prints the machine's timeline.
-BMC ?= none
+# installed, booted from its disk, released and wiped, ready.  The VM is
+# powered only through its BMC, which ironbootd drives: BMC=ipmi (default,
+# OpenIPMI's ipmi_sim) or BMC=redfish (tests/lib/redfish_emu.py); BMC=none:
+# the demo powers it on itself.  Prints the machine's timeline.
+BMC ?= ipmi
 .PHONY: demo-lifecycle
 demo-lifecycle: deps all
 	IB_BUILD=$(abspath $(BUILD)) /usr/bin/python3 scripts/demo_lifecycle.py --bmc $(BMC)

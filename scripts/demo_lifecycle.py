@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`make demo-lifecycle` (root): one fresh VM's whole life in ironboot.
 
-    scripts/demo_lifecycle.py [--bmc none] [--firmware bios|uefi] [--keep]
+    scripts/demo_lifecycle.py [--bmc ipmi|redfish|none] [--firmware bios|uefi] [--keep]
 
 A QEMU VM (TCG) with a blank 64 MiB disk, in a throw-away namespace lab,
 against ironbootd running examples/lifecycle.yaml as shipped:
@@ -20,8 +20,11 @@ machines show M`).  Exit 0 only when all of that happened; otherwise the
 step that did not, the console's tail and the daemon's log.  The flow is
 tests/lib/lifecycle_flow.py (tests/e2e/test_machine_lifecycle.py runs it too).
 
---bmc none: nothing powers the VM but the demo, which starts it again
-when the flow needs it on, and says so.  Environment: IB_BUILD (default
+--bmc ipmi (default) or redfish: the VM is powered only through its BMC
+(OpenIPMI's ipmi_sim, or tests/lib/redfish_emu.py), which ironbootd
+drives; the timeline shows each power operation.  --bmc none: nothing
+powers the VM but the demo, which starts it when the flow needs it on,
+and says so.  Environment: IB_BUILD (default
 build), IB_E2E_ASSETS (the boot asset cache, /var/cache/ironboot-e2e),
 IB_QEMU_ACCEL (tcg), IB_LIFECYCLE_SLOW (multiplies the step bounds).
 """
@@ -48,17 +51,17 @@ def bold(s: str) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bmc", default=os.environ.get("BMC", "none"),
-                    help="how the VM is powered: none (the demo starts it)")
+    ap.add_argument("--bmc", default=os.environ.get("BMC", "ipmi"),
+                    help="how the VM is powered: none (the demo starts it), ipmi "
+                         "(ipmi_sim) or redfish (redfish_emu.py), driven by ironbootd")
     ap.add_argument("--firmware", default="bios", choices=("bios", "uefi"))
     ap.add_argument("--keep", action="store_true", help="keep the logs and the disk")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("demo-lifecycle: run as root (network namespaces, tap devices)", file=sys.stderr)
         return 2
-    if a.bmc != "none":
-        print(f"demo-lifecycle: BMC={a.bmc}: power control is not wired into the daemon "
-              f"yet; run with BMC=none", file=sys.stderr)
+    if a.bmc not in ("none", "redfish", "ipmi"):
+        print(f"demo-lifecycle: BMC={a.bmc}: none, ipmi or redfish", file=sys.stderr)
         return 2
     for b in ("ironbootd", "ironboot"):
         if not netlab.find_binary(netlab.build_dir(), b).exists():

@@ -2,9 +2,11 @@
 and real firmware (issue #12).  The flow is tests/lib/lifecycle_flow.py,
 the one `make demo-lifecycle` runs: ironbootd on examples/lifecycle.yaml
 as shipped, a QEMU VM that netboots first with a blank 64 MiB virtio disk
-second, powered on by the test (BMC=none).
+second, powered on by the test (BMC=none) or through its BMC.
 
-  test_lifecycle_bios      the whole flow, SeaBIOS + iPXE ROM: netboot,
+  test_lifecycle_bios      the whole flow, SeaBIOS + iPXE ROM, the VM
+                           powered only through its BMC (redfish_emu.py,
+                           driven by ironbootd's lifecycle hooks): netboot,
                            discovered with a report; accepted by the CLI,
                            wiped, powered off; allocated by the CLI, started,
                            installed by the agent; the netboot says "your
@@ -104,9 +106,17 @@ def explained(flow: lifecycle_flow.Flow, name: str):
 
 
 def test_lifecycle_bios(make_flow):
-    flow = make_flow(firmware="bios", mac="52:54:00:00:00:41")
-    with explained(flow, "bios, the whole flow"):
+    flow = make_flow(firmware="bios", mac="52:54:00:00:00:41", bmc="redfish")
+    with explained(flow, "bios, the whole flow, powered through its Redfish BMC"):
         flow.full()
+        # every power operation went through the BMC, by the lifecycle's hooks
+        power = [(e["kind"], e["detail"].get("for"), e["detail"].get("result"))
+                 for e in flow.events() if e.get("proto") == "power"
+                 and e["detail"].get("by") == "lifecycle"]
+        for why, op in (("accept", "pxe-once"), ("allocate", "pxe-once"),
+                        ("allocate", "on"), ("release", "pxe-once"), ("release", "on")):
+            assert (op, why, "ok") in power, (op, why, power)
+        assert any(k == "cycle" and w == "accept" for k, w, _ in power), power
         kinds = flow.kinds()
         for k in ("discovered", "accept", "wipe", "wiped", "allocate", "install",
                   "installed", "local-boot", "release"):

@@ -124,10 +124,13 @@ class IpmiSim:
     dir/qmp.sock; power on/off/cycle start and stop the qemu process.
     mode "script": chassis_control runs dir/chassis.sh, which keeps the
     power state in dir/power and appends each set (power, boot) to dir/calls.
+    mode "chassis": chassis_control is tests/lib/ipmi_chassis.py, which
+    starts and stops a real VM (vm_argv, QMP on dir/qmp.sock) and takes
+    the boot device: the one mode with both power and boot override.
     """
 
     def __init__(self, lab, ns: str, addr: str, workdir: Path, user: str,
-                 password: str, mode: str = "vm"):
+                 password: str, mode: str = "vm", vm_argv: list[str] | None = None):
         self.lab, self.ns, self.addr, self.dir = lab, ns, addr, workdir
         self.mode = mode
         self.qmp_path = workdir / "qmp.sock"
@@ -159,6 +162,15 @@ class IpmiSim:
                       "  startnow false",
                       "  poweroff_wait 2",
                       "  kill_wait 2"]
+        elif mode == "chassis":
+            # tests/lib/ipmi_chassis.py starts and stops the VM of vm_argv
+            # (QMP on dir/qmp.sock) and takes the boot device too
+            (workdir / "qemu.argv").write_text(json.dumps(vm_argv or VM_ARGV))
+            script = workdir / "chassis.sh"
+            script.write_text(f"#!/bin/sh\nexec {PY} {HERE / 'ipmi_chassis.py'} "
+                              f"{workdir} \"$@\"\n")
+            script.chmod(0o755)
+            lines += [f'  chassis_control "{script}"']
         else:
             script = workdir / "chassis.sh"
             script.write_text(CHASSIS_SCRIPT.format(dir=workdir))
@@ -226,7 +238,8 @@ class RedfishEmu:
 
     def __init__(self, lab, ns: str, addr: str, port: int, workdir: Path,
                  user: str, password: str, count: int = 1, vm: bool = False,
-                 tls: tuple[Path, Path] | None = None, nice: int = 0):
+                 tls: tuple[Path, Path] | None = None, nice: int = 0,
+                 vm_argv: list[str] | None = None):
         self.lab, self.ns, self.addr, self.port = lab, ns, addr, port
         self.dir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -238,7 +251,10 @@ class RedfishEmu:
                      "--lie-file", str(workdir / "lie")]
         if vm:
             self.vm_dir.mkdir(exist_ok=True)
-            self.argv += ["--qemu-args", json.dumps(VM_ARGV), "--vm-dir", str(self.vm_dir)]
+            # vm_argv: the VM's own QEMU command line (without -qmp), e.g.
+            # the lifecycle flow's VM with its tap and disk
+            self.argv += ["--qemu-args", json.dumps(vm_argv or VM_ARGV),
+                          "--vm-dir", str(self.vm_dir)]
         if tls:
             self.argv += ["--tls", str(tls[0]), str(tls[1])]
         if nice:    # BMCs are other machines: on a small test host, not our CPU's

@@ -31,8 +31,15 @@ says which step did not, with the console tail):
   6. ready          the agent powers the machine off in ready
 
 Power: with bmc="none" the flow starts the stopped VM itself and says
-so.  Nothing else ever starts or stops it: a VM that is not off when the
-flow wants it started is a failure of the step before.
+so.  With bmc="redfish" or "ipmi" the VM is powered only through its BMC,
+tests/lib/redfish_emu.py (on 198.18.0.2:8000) or OpenIPMI's ipmi_sim (on
+198.18.0.2:623, its chassis_control tests/lib/ipmi_chassis.py), in the
+VM's namespace, starting and stopping QEMU; the daemon drives it: the flow
+puts the machine's BMC entry through the CLI (`ironboot bmcs put`), powers
+the fresh machine on with `ironboot power on MAC`, and from then on the
+lifecycle's hooks do it (accept, release: PXE once and cycle; allocate:
+PXE once and on; wait: checked off); each power operation is in the
+timeline (proto power).
 
 QEMU runs under TCG unless $IB_QEMU_ACCEL says otherwise; every wait is
 bounded; processes are the lab's (killed by PID), namespaces deleted.
@@ -70,6 +77,10 @@ BIOS_ROM = Path("/usr/lib/ipxe/qemu/pxe-virtio.rom")
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 SRV_IP = "198.18.0.1"
+BMC_IP = "198.18.0.2"                 # the VM's BMC, on the VM's bridge
+BMC_PORT = 8000
+SECRETS = STATE_DIR / "bmc-secrets.json"
+BMC_USER, BMC_PASSWORD = "admin", "lifecycle-bmc-pw-7"
 MiB = 1 << 20
 DISK_SIZE = 64 * MiB
 DISK_MARKER = "IRONBOOT-DISK-BOOTED"
@@ -164,9 +175,8 @@ class Flow:
                  agent_dir: Path | None = None, disk_dir: Path | None = None):
         if firmware not in ("bios", "uefi"):
             raise ValueError(f"firmware {firmware}: bios or uefi")
-        if bmc != "none":
-            raise ValueError(f"BMC={bmc}: power through a BMC is not wired into "
-                             f"the daemon yet; BMC=none is")
+        if bmc not in ("none", "redfish", "ipmi"):
+            raise ValueError(f"BMC={bmc}: none, ipmi or redfish")
         for f in (QEMU, BIOS_ROM, OVMF_CODE, OVMF_VARS):
             if not Path(f).exists():
                 raise RuntimeError(f"{f} missing (scripts/deps.sh test: qemu-system-x86 "
@@ -188,9 +198,10 @@ class Flow:
                  str(ASSETS / "agent" / "initrd.img"): self.agent_dir / "initrd.img",
                  str(ASSETS / "disk.img.gz"): self.disk_dir / "disk.img.gz",
                  str(ASSETS / "disk.img.sha256"): self.disk_dir / "disk.img.sha256"}
+        secrets = json.dumps({"lab": {"user": BMC_USER, "password": BMC_PASSWORD}})
         self.daemon = fresh_host.shipped_daemon(
             lab, self.srv, EXAMPLE, tmp, cover="/tmp", links=links,
-            files={str(TOKEN_FILE): self.api_token + "\n"})
+            files={str(TOKEN_FILE): self.api_token + "\n", str(SECRETS): secrets})
         self.disk = tmp / "vm-disk.img"
         with open(self.disk, "wb") as f:          # blank, as a new machine's
             f.truncate(DISK_SIZE)
@@ -201,7 +212,10 @@ class Flow:
         self.sercon.write_bytes((0x3f8).to_bytes(2, "little"))
         self.qemu: subprocess.Popen | None = None
         self.boots = 0
-        self.serial = tmp / "serial-0.txt"
+        self.serial = tmp / ("serial.txt" if bmc != "none" else "serial-0.txt")
+        self.emu = None
+        if bmc != "none":
+            lab.addr(self.vm, "br0", f"{BMC_IP}/24")
         self.t0 = time.monotonic()
         self.marks: list[tuple[float, str]] = []
 
@@ -213,6 +227,34 @@ class Flow:
                                f"{(chk.stderr or chk.stdout).strip()}")
         self.daemon.start(timeout=20)
         self.mark(f"ironbootd ready (examples/{EXAMPLE}, as shipped)")
+        if self.bmc != "none":
+            self.start_bmc()
+
+    def start_bmc(self) -> None:
+        """The VM's BMC (it alone starts and stops QEMU) and the machine's
+        BMC entry, put by the operator's CLI.  redfish: redfish_emu.py;
+        ipmi: OpenIPMI's ipmi_sim whose chassis_control is ipmi_chassis.py."""
+        import bmc as B
+        entry = {"driver": self.bmc, "credential": "lab", "efi": self.firmware == "uefi"}
+        if self.bmc == "redfish":
+            self.emu = B.RedfishEmu(self.lab, self.vm, BMC_IP, BMC_PORT, self.tmp / "bmc",
+                                    BMC_USER, BMC_PASSWORD, vm=True,
+                                    vm_argv=self.qemu_argv()).start()
+            entry["address"] = f"http://{BMC_IP}:{BMC_PORT}"
+        else:
+            for t in ("ipmi_sim", "pgrep"):
+                if not shutil.which(t):
+                    raise RuntimeError(f"{t} missing (scripts/deps.sh test: openipmi procps)")
+            self.emu = B.IpmiSim(self.lab, self.vm, BMC_IP, self.tmp / "bmc", BMC_USER,
+                                 BMC_PASSWORD, mode="chassis",
+                                 vm_argv=self.qemu_argv()).start()
+            entry.update(address=BMC_IP, ipmi_workarounds=["opensesspriv"])
+        entry = json.dumps(entry)
+        p = self.lab.run(self.srv, [str(self.daemon.cli_bin), "--config", self.daemon.config,
+                                    "bmcs", "put", self.mac, "-"], input=entry, timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError(f"ironboot bmcs put {self.mac}: {p.stderr.strip()}")
+        self.mark(f"BMC: {self.bmc} on {BMC_IP} (ironboot bmcs put {self.mac})")
 
     def qemu_argv(self) -> list[str]:
         argv = [QEMU, "-accel", ACCEL, "-nodefaults", "-display", "none", "-smp", "1",
@@ -240,10 +282,22 @@ class Flow:
             "-device", f"virtio-net-pci,netdev=n0,mac={self.mac},romfile=,bootindex=1"]
 
     def power_on(self, why: str) -> None:
-        """Starts the VM (it must be off).  BMC=none: the flow does it."""
-        if self.qemu is not None and self.qemu.poll() is None:
+        """Starts the VM (it must be off).  BMC=none: the flow does it.
+        With a BMC: the first time the operator's `ironboot power on`,
+        then the lifecycle's hooks (the flow only says so)."""
+        if self.bmc == "none" and self.vm_running():
             raise RuntimeError("the VM is still running")
         self.boots += 1
+        if self.bmc != "none":
+            if self.boots == 1:
+                p = self.daemon.cli_run("power", "on", self.mac, timeout=60)
+                self.mark(f"power on #1 ({why}): ironboot power on {self.mac} -> exit "
+                          f"{p.returncode}")
+                if p.returncode != 0:
+                    raise StepFailed("power on", f"ironboot power on: {p.stderr.strip()}")
+            else:
+                self.mark(f"power on #{self.boots} ({why}): ironbootd, through the BMC")
+            return
         self.serial = self.tmp / f"serial-{self.boots}.txt"
         self.say(f"power on ({why}): BMC=none, so the demo starts the stopped VM itself")
         errf = open(self.tmp / f"qemu-{self.boots}.stderr", "wb")
@@ -257,6 +311,8 @@ class Flow:
     def close(self) -> None:
         if self.qemu is not None:
             self.lab.kill(self.qemu, grace=2.0)
+        if self.emu is not None and self.emu.proc is not None:
+            self.lab.kill(self.emu.proc, grace=5.0)     # its VM: the lab's teardown
         if self.daemon.alive():
             self.daemon.stop()
 
@@ -289,6 +345,9 @@ class Flow:
             return ""
 
     def vm_running(self) -> bool:
+        if self.emu is not None:
+            import bmc as B
+            return bool(B.pids_of(str(self.emu.qmp_path)))
         return self.qemu is not None and self.qemu.poll() is None
 
     def wait(self, step: str, what: str, pred: Callable[[], object], timeout: float,
@@ -302,13 +361,17 @@ class Flow:
                 return got
             if not self.daemon.alive():
                 raise StepFailed(step, f"{what}: ironbootd died")
-            if vm_must_run and not self.vm_running():
+            # with a BMC the daemon may cycle the VM: off is no failure then
+            if vm_must_run and self.bmc == "none" and not self.vm_running():
                 got = pred()                   # the last write before power off
                 if got:
                     self.mark(f"{step}: {what}")
                     return got
                 raise StepFailed(step, f"{what}: the VM powered off first "
                                        f"(exit {self.qemu.returncode if self.qemu else '-'})")
+            if self.bmc != "none" and self.state() == "failed":
+                raise StepFailed(step, f"{what}: the machine failed: "
+                                       f"{(self.machine() or {}).get('failure')}")
             if "Kernel panic" in self.console():
                 raise StepFailed(step, f"{what}: kernel panic")
             if time.monotonic() > deadline:
@@ -319,7 +382,7 @@ class Flow:
     def wait_off(self, step: str, timeout: float = T_OFF) -> None:
         self.wait(step, "the VM powered off", lambda: not self.vm_running(), timeout,
                   vm_must_run=False)
-        if self.qemu.returncode != 0:
+        if self.qemu is not None and self.qemu.returncode != 0:
             raise StepFailed(step, f"QEMU exited with status {self.qemu.returncode}")
 
     def cli(self, step: str, *args: str) -> dict:
