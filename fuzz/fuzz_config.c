@@ -56,6 +56,21 @@ static void check_config(const struct ib_config *cfg)
 		CHECK(cfg->tftp.listen[i] && cfg->tftp.listen[i][0]);
 }
 
+/* BMC entries: one per MAC, each a complete struct ib_bmc (power.h). */
+static void check_bmcs(const struct ib_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_bmcs; i++) {
+		const struct ib_bmc_config *b = &cfg->bmcs[i];
+
+		CHECK(ib_config_bmc_for(cfg, b->mac) == b);
+		CHECK(b->bmc.name[0] && b->bmc.address[0] && b->bmc.credential[0]);
+		CHECK(b->bmc.cipher_suite == 3 || b->bmc.cipher_suite == 17);
+		CHECK(b->bmc.timeout_ms > 0);
+		CHECK(b->bmc.driver == IB_BMC_IPMI || b->bmc.driver == IB_BMC_REDFISH);
+	}
+	CHECK(cfg->power.concurrency >= 1 && cfg->power.concurrency <= IB_POWER_WORKERS_MAX);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ib_config *cfg = NULL;
@@ -72,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_config(cfg);
+	check_bmcs(cfg);
 	ib_config_free(cfg);
 	return 0;
 }
