@@ -329,12 +329,14 @@ static int doctor_mac(const struct ib_config *cfg, struct ib_store *store, bool 
 }
 
 
-static int doctor_setup(const struct ib_config *cfg, struct ib_store *store, bool json)
+static int doctor_setup(const struct ib_cli_doctor_env *env, bool json)
 {
+	const struct ib_config *cfg = env->cfg;
 	struct setup_facts *sf = calloc(1, sizeof(*sf));
 	struct ib_doctor_pool_use *pools = calloc(cfg->dhcp4.n_subnets + 1, sizeof(*pools));
 	struct ib_doctor_host h = { .pools = pools, .probe = probe_file,
-				    .daemon_running = ib_cli_daemon_running(cfg) };
+				    .daemon_running = ib_cli_daemon_running(cfg),
+				    .store_error = env->store ? NULL : env->store_error };
 	struct evlist l = { 0 };
 	int st = 2;
 
@@ -346,9 +348,12 @@ static int doctor_setup(const struct ib_config *cfg, struct ib_store *store, boo
 	h.listening = sf->listen;
 	h.n_addrs = host_addrs(sf->addrs, MAX_ADDRS);
 	h.n_listening = host_listening(sf->listen, MAX_LISTEN);
-	pool_use(cfg, store, pools);
+	if (!env->store)
+		h.pools = NULL;		/* no leases to count, no journal to read */
+	else
+		pool_use(cfg, env->store, pools);
 	/* the recent events of all machines: relays seen */
-	if (read_events(store, NULL, &l) == 0) {
+	if (env->store && read_events(env->store, NULL, &l) == 0) {
 		h.ev = l.v;
 		h.n_ev = l.n;
 	}
@@ -361,8 +366,7 @@ out:
 	return st;
 }
 
-int ib_cli_doctor(const struct ib_config *cfg, struct ib_store *store, bool json,
-		  int argc, char **argv)
+int ib_cli_doctor(const struct ib_cli_doctor_env *env, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "mac", required_argument, NULL, 'm' },
@@ -384,5 +388,11 @@ int ib_cli_doctor(const struct ib_config *cfg, struct ib_store *store, bool json
 		fprintf(stderr, "usage: ironboot [--json] doctor [--mac MAC]\n");
 		return 2;
 	}
-	return mac[0] ? doctor_mac(cfg, store, json, mac) : doctor_setup(cfg, store, json);
+	if (mac[0] && !env->store) {
+		fprintf(stderr, "ironboot: cannot open the store %s: no journal to read\n",
+			env->store_error);
+		return 2;
+	}
+	return mac[0] ? doctor_mac(env->cfg, env->store, env->json, mac) :
+			doctor_setup(env, env->json);
 }

@@ -48,6 +48,7 @@ struct cli {
 	struct ib_store *store;		/* opened store */
 	bool json;			/* --json output */
 	json_t *out;			/* array being collected in JSON mode */
+	char store_error[4400];		/* why the store could not be opened */
 };
 
 /*
@@ -330,7 +331,13 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 	return c->json ? finish_json(c) : 0;
 }
 
-static int open_cli(struct cli *c, const char *path)
+/*
+ * Loads the config and opens the store; the snapshot is the file's joined
+ * with the API's stored objects.  optional_store (doctor): a store that
+ * cannot be opened leaves c->store NULL, the file's config, and the
+ * reason in c->store_error.
+ */
+static int open_cli(struct cli *c, const char *path, bool optional_store)
 {
 	char err[IB_CONFIG_ERRLEN], db[4200], serr[256] = "";
 	struct ib_config_text text = { 0 };
@@ -344,8 +351,13 @@ static int open_cli(struct cli *c, const char *path)
 	}
 	snprintf(db, sizeof(db), "%s/ironboot.db", c->cfg->server.state_dir);
 	if ((r = ib_store_sqlite_open(db, &c->store, serr)) < 0) {
-		fprintf(stderr, "ironboot: cannot open the store %s: %s\n", db,
-			serr[0] ? serr : strerror(-r));
+		snprintf(c->store_error, sizeof(c->store_error), "%s: %s", db,
+			 serr[0] ? serr : strerror(-r));
+		if (optional_store) {
+			c->store = NULL;
+			return 0;
+		}
+		fprintf(stderr, "ironboot: cannot open the store %s\n", c->store_error);
 		return r;
 	}
 	/* the daemon's view: the file and the objects the API stored */
@@ -428,7 +440,7 @@ int main(int argc, char **argv)
 	/* help needs no config and no store */
 	if (strcmp(argv[optind], "help") == 0 || ib_cli_wants_help(argc - optind, argv + optind))
 		return cli_help(argc - optind, argv + optind);
-	if (open_cli(&c, path) < 0) {
+	if (open_cli(&c, path, strcmp(argv[optind], "doctor") == 0) < 0) {
 		r = 1;
 		goto out;
 	}
@@ -442,7 +454,8 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[0], "events") == 0)
 		r = cmd_events(&c, argc, argv);
 	else if (strcmp(argv[0], "doctor") == 0)
-		r = ib_cli_doctor(c.cfg, c.store, c.json, argc, argv);
+		r = ib_cli_doctor(&(struct ib_cli_doctor_env){ .cfg = c.cfg, .store = c.store,
+				  .store_error = c.store_error, .json = c.json }, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)
 		r = ib_cli_explain(c.cfg, c.store, c.json, argc, argv);
 	else if (strcmp(argv[0], "machines") == 0)

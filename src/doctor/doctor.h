@@ -181,6 +181,7 @@ struct ib_doctor_host {
 	const struct ib_doctor_listen *listening; /* its listening sockets */
 	size_t n_listening;
 	bool daemon_running;		/* an ironbootd holds the state dir */
+	const char *store_error;	/* why the store cannot be opened, or NULL */
 	const struct ib_doctor_pool_use *pools;	/* per dhcp4 subnet, or NULL */
 	const struct ib_event *ev;	/* recent journal events (all machines) */
 	size_t n_ev;

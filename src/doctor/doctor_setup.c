@@ -595,7 +595,25 @@ static void r_listening(struct ctx *c, const struct ib_doctor_rule_info *r)
 	}
 }
 
+static void r_store(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	struct ib_doctor_finding *f;
+
+	if (!c->h->store_error)
+		return;
+	f = add(c, r, "the store under server.state_dir cannot be opened: ironbootd has not "
+		"run with this config, or cannot write there; leases, pools and the journal "
+		"were not checked");
+	if (f) {
+		snprintf(f->fix, sizeof(f->fix), "start ironbootd with this config (it creates "
+			 "the state dir), or fix server.state_dir and its permissions");
+		snprintf(f->evidence, sizeof(f->evidence), "%s", c->h->store_error);
+	}
+}
+
 static const struct rule rules[] = {
+	{ { "store", IB_DOCTOR_WARNING, "the store (leases, journal) cannot be opened" },
+	  r_store },
 	{ { "service-not-listening", IB_DOCTOR_ERROR,
 	    "a service configured but not listening" }, r_listening },
 	{ { "address-not-local", IB_DOCTOR_ERROR, "next-server, TFTP or HTTP addresses "

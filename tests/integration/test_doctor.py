@@ -326,6 +326,16 @@ def test_doctor_setup(env):
     p = env.lab.run(env.srv, [str(env.d.cli_bin), "--config", str(bad), "doctor"])
     assert p.returncode == 2 and "error    address-not-local" in p.stdout, p.stdout
     assert re.search(r"^\d+ error\(s\), \d+ warning\(s\), \d+ note\(s\)$", p.stdout, re.M)
+    # A state dir ironbootd never ran in: said, and the rest still checked.
+    cfg = json.loads(json.dumps(env.cfg))
+    cfg["server"]["state_dir"] = str(env.tmp / "never")
+    fresh = env.tmp / "fresh.yaml"
+    fresh.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rc, out = env.doctor(config=fresh)
+    assert rules(out)[0] == "store" and "bootfile" in rules(out), out
+    p = env.lab.run(env.srv, [str(env.d.cli_bin), "--config", str(fresh), "doctor",
+                              "--mac", M_LOOP])
+    assert p.returncode == 2 and "no journal to read" in p.stderr, p
 
 
 def test_doctor_mac(env):

@@ -487,6 +487,25 @@ static void test_reservation_bootfile(void **state)
 	ib_config_free(cfg);
 }
 
+/* A store that cannot be opened is said, as a warning with the reason. */
+static void test_no_store(void **state)
+{
+	static const struct ib_doctor_listen listen[] = {
+		{ true, 67 }, { true, 547 }, { true, 69 }, { false, 8080 },
+	};
+	struct ib_doctor_host h = { .listening = listen, .n_listening = 4,
+				    .store_error = "/x/ironboot.db: unable to open" };
+	static struct ib_doctor_report rep;
+	struct ib_config *cfg = load(cfg_yaml);
+
+	ib_doctor_setup(cfg, &h, &rep);
+	assert_true(rep.n > 0);
+	assert_string_equal(rep.v[0].rule, "store");
+	assert_int_equal(rep.v[0].severity, IB_DOCTOR_WARNING);
+	assert_non_null(strstr(rep.v[0].evidence, "unable to open"));
+	ib_config_free(cfg);
+}
+
 /* A profile whose script does not start with #!ipxe is named, with why. */
 static void test_script_render(void **state)
 {
@@ -551,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_setup_rules),
 		cmocka_unit_test(test_script_render),
 		cmocka_unit_test(test_reservation_bootfile),
+		cmocka_unit_test(test_no_store),
 		cmocka_unit_test(test_rule_tables),
 	};
 
