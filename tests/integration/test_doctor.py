@@ -36,8 +36,8 @@ from netlab import Daemon, lab_config
 
 from scapy.all import BOOTP, DHCP, IP, UDP, Ether  # noqa: E402
 from scapy.layers.dhcp6 import (  # noqa: E402
-    DHCP6_Solicit, DHCP6OptClientArchType, DHCP6OptClientId, DHCP6OptIA_NA,
-    DHCP6OptOptReq, DHCP6OptRapidCommit, DUID_LL)
+    DHCP6_RelayForward, DHCP6_Solicit, DHCP6OptClientArchType, DHCP6OptClientId,
+    DHCP6OptIA_NA, DHCP6OptOptReq, DHCP6OptRapidCommit, DHCP6OptRelayMsg, DUID_LL)
 
 SRV, CLI = "198.18.0.1", "198.18.0.2"
 IPXE = Path("/usr/lib/ipxe")
@@ -56,6 +56,7 @@ M_NOADV = "52:54:00:00:d0:0a"    # DHCPv6 ADVERTISE, no REQUEST
 M_NOGRP = "52:54:00:00:d0:0b"    # no group matches
 M_AGENT = "52:54:00:00:d0:0c"    # the agent never reports
 M_FAIL = "52:54:00:00:d0:0d"     # a lifecycle step fails
+M_RELAY6 = "52:54:00:00:d0:0e"   # DHCPv6 relayed from a link without a subnet
 
 
 class Lab4:
@@ -203,7 +204,10 @@ class Lab4:
         s.recvfrom(65535)                           # DATA 1: never ACKed
 
     # -- DHCPv6 ------------------------------------------------------------------
-    def solicit6(self, mac: str, arch: int, rapid: bool = True) -> None:
+    def solicit6(self, mac: str, arch: int, rapid: bool = True,
+                 link: str | None = None) -> None:
+        """A SOLICIT of mac; with link, inside a relay's RELAY-FORW from that
+        link-address (no answer is awaited then: the link has no subnet)."""
         ll = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not ll:
@@ -220,14 +224,19 @@ class Lab4:
              DHCP6OptClientArchType(archtypes=[arch]))
         if rapid:
             p /= DHCP6OptRapidCommit()
+        if link:
+            p = (DHCP6_RelayForward(hopcount=0, linkaddr=link,
+                                    peeraddr="fe80::5054:ff:fe00:d00e") /
+                 DHCP6OptRelayMsg(message=p))
         s = self.lab.socket(self.cli, socket.AF_INET6, socket.SOCK_DGRAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
-            s.bind(("::", 546))
+            s.bind(("::", 547 if link else 546))
             s.settimeout(5)
             s.sendto(bytes(p), ("ff02::1:2", 547, 0, ifindex))
-            s.recvfrom(65535)                       # REPLY (rapid commit) or ADVERTISE
+            if not link:
+                s.recvfrom(65535)                   # REPLY (rapid commit) or ADVERTISE
         finally:
             s.close()
 
@@ -370,6 +379,7 @@ def test_doctor_mac(env):
     env.discover(M_LOCAL)
     env.relayed_discover(M_RELAY, "198.18.77.1")
     env.solicit6(M_V6, 11)
+    env.solicit6(M_RELAY6, 7, link="fd00:b007:77::1")
 
     out = env.doctor_mac(M_LOOP, "chainload-loop")
     assert "no DHCP request carries user class iPXE" in out["findings"][0]["cause"]
@@ -382,6 +392,8 @@ def test_doctor_mac(env):
     out = env.doctor_mac(M_RELAY, "relay-no-subnet")
     assert "198.18.77.1" in out["findings"][0]["evidence"]
     env.doctor_mac(M_V6, "dhcp6-no-bootfile")
+    out = env.doctor_mac(M_RELAY6, "relay-no-subnet")
+    assert "DHCPv6 request(s) relayed from fd00:b007:77::1" in out["findings"][0]["evidence"]
     rc, out = env.doctor("--mac", "52:54:00:00:d0:ff")
     assert rc == 2 and out["most_likely"] == "never-seen"
     # The time-based ones, once their quiet period has passed.
