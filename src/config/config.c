@@ -190,6 +190,7 @@ void ib_config_free(struct ib_config *cfg)
 	free(cfg->lifecycle.agent_kernel);
 	free(cfg->lifecycle.agent_initrd);
 	free(cfg->power.secrets_file);
+	free(cfg->power.default_credential);
 	free_inventory(cfg);
 	free(cfg->path);
 	free(cfg->server.state_dir);

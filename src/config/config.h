@@ -407,6 +407,10 @@ struct ib_power_config {
 	uint32_t off_check_grace;	/* seconds after a "wait" instruction before
 					 * checking the machine is off (default 10) */
 	uint32_t off_check_timeout;	/* seconds it may take to be off (default 120) */
+	char *default_credential;	/* a machine whose agent reports a BMC address
+					 * and that has no entry gets one with this
+					 * credential, or NULL: reports add none */
+	int default_driver;		/* and this driver (enum ib_bmc_driver; ipmi) */
 };
 
 /* enum ib_bmc_driver's names in the config, in its order. */

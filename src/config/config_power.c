@@ -16,6 +16,8 @@
 #include "common/util.h"
 #include "power/power_bmc.h"
 
+static const char *const driver_names[] = IB_CFG_BMC_DRIVERS;
+
 #define P struct ib_power_config
 static const struct ib_cfg_field power_fields[] = {
 	FIELD(P, "secrets_file", F_ABS_PATH, secrets_file),
@@ -23,11 +25,11 @@ static const struct ib_cfg_field power_fields[] = {
 	FIELD(P, "concurrency", F_U32, concurrency, .min = 1, .max = IB_POWER_WORKERS_MAX),
 	FIELD(P, "off_check_grace", F_SECONDS, off_check_grace, .min = 0, .max = 3600),
 	FIELD(P, "off_check_timeout", F_SECONDS, off_check_timeout, .min = 5, .max = 3600),
+	FIELD(P, "default_credential", F_NAME, default_credential),
+	FIELD(P, "default_driver", F_ENUM, default_driver, .names = driver_names),
 };
 #undef P
 const struct ib_cfg_section ib_cfg_power_section = SECTION(power_fields);
-
-static const char *const driver_names[] = IB_CFG_BMC_DRIVERS;
 static const char *const auth_names[] = { "session", "basic", NULL };
 
 static int check_bmc(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj);

@@ -19,6 +19,7 @@
  *        ?token=) or its address (http_auth.c's facts); another
  *        machine's MAC: 403
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,43 @@ static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_stat
 	}
 }
 
+/*
+ * docs/POWER.md "From the agent's report": with power.default_credential
+ * set, a machine without a BMC entry whose agent reports its BMC's IPv4
+ * address gets one (an API object, so the operator edits or deletes it
+ * like any other).  Called after the reply: the write swaps the snapshot.
+ */
+static void bmc_from_report(struct ib_http_req *rq, const char *mac, json_t *bmc)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	const char *ip = json_string_value(json_object_get(bmc, "ipv4"));
+	struct ib_inventory_change c = { .kind = IB_CONFIG_BMCS, .name = mac };
+	char err[IB_CONFIG_ERRLEN], *obj;
+	struct in_addr a;
+	json_t *o;
+	uint8_t hw[6];
+	bool created;
+
+	if (!cfg->power.default_credential || !ip || inet_pton(AF_INET, ip, &a) != 1 ||
+	    a.s_addr == 0 || !rq->srv->inventory || ib_mac_parse(mac, hw) < 0 ||
+	    ib_config_bmc_for(cfg, hw))
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s}", "mac", mac, "driver",
+		      cfg->power.default_driver == IB_BMC_REDFISH ? "redfish" : "ipmi",
+		      "address", ip, "credential", cfg->power.default_credential);
+	obj = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!obj)
+		return;
+	c.json = obj;
+	rq->srv->keep_token = true;
+	if (rq->srv->inventory(rq->srv->inventory_ctx, &c, &created, err) < 0)
+		ib_warn("power: %s reported its BMC at %s, but the entry was refused: %s",
+			mac, ip, err);
+	rq->srv->keep_token = false;
+	free(obj);
+}
+
 static void agent_report(struct ib_http_req *rq)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
@@ -255,6 +293,7 @@ static void agent_report(struct ib_http_req *rq)
 	}
 	add_report_nics(rq, &m, body, now);
 	ib_httpd_send(rq, 204, 0);
+	bmc_from_report(rq, m.mac, json_object_get(body, "bmc"));
 out:
 	free(text);
 	json_decref(body);

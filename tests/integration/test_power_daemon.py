@@ -66,6 +66,7 @@ power:
   concurrency: {conc}
   off_check_grace: 1s
   off_check_timeout: 30s
+  default_credential: lab
 machines:
   - {{ mac: "{mr}", hostname: rf1 }}
   - {{ mac: "{mi}", hostname: ipmi1 }}
@@ -482,3 +483,28 @@ def test_lifecycle_powers_the_machine(lab, tmp_path):
         "bmc m1-bmc: authentication refused (wrong user or password)"), m
     assert m["power"]["error"].startswith("bmc m1-bmc: authentication refused"), m
     pl.no_secret_anywhere()
+
+
+def test_report_names_the_bmc(lab, tmp_path):
+    """power.default_credential: the agent's report of its BMC's address
+    makes the machine's BMC entry (an API object); an entry that exists is
+    never replaced by a report."""
+    pl = PowerLab(lab, tmp_path, [rf(MR)], lifecycle=True)
+
+    def report(ip):
+        st, text = pl.curl(pl.m1, f"http://{SRV_M}:{PORT}/api/v1/agent/report",
+                           "-X", "POST", "-H", "Content-Type: application/json",
+                           "--data-binary", json.dumps(
+                               {"agent_version": "0.1.0", "mac": ML, "mode": "discover",
+                                "nics": [{"name": "eth0", "mac": ML}],
+                                "bmc": {"ipv4": ip, "mac": None, "source": "static"}}))
+        assert st == 204, text
+
+    pl.curl(pl.m1, f"http://{SRV_M}:{PORT}/boot.ipxe?mac={ML}")
+    assert pl.api(f"machines/{ML}/bmc")[0] == 404
+    report("198.18.0.7")
+    st, v = pl.api(f"machines/{ML}/bmc")
+    assert st == 200 and v["source"] == "api" and v["driver"] == "ipmi", v
+    assert v["address"] == "198.18.0.7" and v["credential"] == "lab", v
+    report("198.18.0.8")                  # the entry stands
+    assert pl.api(f"machines/{ML}/bmc")[1]["address"] == "198.18.0.7"
