@@ -294,7 +294,16 @@ static void on_result(const struct ib_bmc *bmc, enum ib_power_op op,
 			j->done(j->done_arg, bmc, op, res);
 		break;
 	case JOB_NETBOOT:
-		if (res->err < 0) {
+		/* A BMC that answers it has no boot override (an IPMI completion
+		 * code, an HTTP refusal: OpenIPMI's ipmi_sim driving a VM) is
+		 * powered on anyway: the machine boots in its firmware's order,
+		 * network first as ironboot's scripts expect (installed machines
+		 * are sent to their disk by their script).  Journalled above. */
+		if (res->err < 0 && op == IB_POWER_PXE_ONCE &&
+		    (res->err == -EREMOTEIO || res->err == -EIO || res->err == -EOPNOTSUPP))
+			ib_warn("power: %s: %s; powering on without a one-time PXE boot",
+				j->mac, res->msg);
+		else if (res->err < 0) {
 			fail_machine(j, res);
 			break;
 		}

@@ -508,3 +508,23 @@ def test_report_names_the_bmc(lab, tmp_path):
     assert v["address"] == "198.18.0.7" and v["credential"] == "lab", v
     report("198.18.0.8")                  # the entry stands
     assert pl.api(f"machines/{ML}/bmc")[1]["address"] == "198.18.0.7"
+
+
+def test_lifecycle_ipmi_without_boot_override(lab, tmp_path):
+    """ipmi_sim driving a VM has no boot-device control: accept journals the
+    refused pxe-once and powers the machine on all the same (QMP: running);
+    the machine is not failed."""
+    netlab.require_tool("ipmi_sim", "qemu-system-x86_64", "ss")
+    pl = PowerLab(lab, tmp_path, [rf(MR), ipmi(ML, name="m1-ipmi")], lifecycle=True)
+    sim = B.IpmiSim(lab, pl.bns, BMC_IP, tmp_path / "sim", USER, PASSWORD, mode="vm").start()
+    pl.curl(pl.m1, f"http://{SRV_M}:{PORT}/boot.ipxe?mac={ML}")
+    assert pl.api(f"machines/{ML}/accept", "POST")[0] == 200
+    B.wait_for(lambda: [e["kind"] for e in pl.events(ML)] == ["status", "pxe-once", "on"],
+               30, "status, pxe-once, on")
+    B.wait_for(lambda: B.vm_status(sim.qmp_path) == "running", 30, "the VM running")
+    ev = {e["kind"]: detail(e) for e in pl.events(ML)}
+    assert ev["pxe-once"]["result"] == "error" and \
+        "Set System Boot Options" in ev["pxe-once"]["msg"], ev
+    assert ev["on"]["result"] == "ok" and ev["on"]["driver"] == "ipmi", ev
+    assert pl.api(f"machines/{ML}/lifecycle")[1]["state"] == "accepted"
+    assert "powering on without a one-time PXE boot" in pl.d.log()
