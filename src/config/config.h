@@ -267,6 +267,17 @@ enum ib_machine_auth_mode {
 };
 
 /*
+ * Who may read GET /metrics (docs/METRICS.md): anyone who reaches the HTTP
+ * port (open, the default: scrapers on a management network rarely carry
+ * tokens), only with the API's bearer token, or nobody (404).
+ */
+enum ib_http_metrics_mode {
+	IB_METRICS_OPEN,		/* no token needed */
+	IB_METRICS_TOKEN,		/* the API's bearer token, when it has one */
+	IB_METRICS_OFF,			/* not served */
+};
+
+/*
  * The HTTP boot service.  Relative directories are resolved against the
  * directory of the config file at load, so the snapshot holds absolute
  * paths (when the config path itself was relative: relative to the
@@ -283,6 +294,7 @@ struct ib_http_config {
 	char *api_token_file;		/* bearer token for the REST API, or NULL */
 	struct ib_http_tls tls;		/* both set or both NULL */
 	enum ib_machine_auth_mode machine_auth;	/* http.machine_auth, default strict */
+	enum ib_http_metrics_mode metrics;	/* http.metrics, default open */
 };
 
 /*

@@ -737,6 +737,8 @@ static const struct ib_cfg_section tls_section = SECTION(tls_fields);
 
 /* In the order of enum ib_machine_auth_mode. */
 static const char *const machine_auth_names[] = { "strict", "off", NULL };
+/* In the order of enum ib_http_metrics_mode. */
+static const char *const metrics_names[] = { "open", "token", "off", NULL };
 
 #define H struct ib_http_config
 static const struct ib_cfg_field http_fields[] = {
@@ -749,6 +751,7 @@ static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "api_token_file", F_ABS_PATH, api_token_file),
 	FIELD(H, "tls", F_SECTION, tls, .sub = &tls_section),
 	FIELD(H, "machine_auth", F_ENUM, machine_auth, .names = machine_auth_names),
+	FIELD(H, "metrics", F_ENUM, metrics, .names = metrics_names),
 };
 #undef H
 static const struct ib_cfg_section http_section =

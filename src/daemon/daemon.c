@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/daemon_metrics.h"
 #include "daemon/notify.h"
 #include "daemon/power_ctl.h"
 #include "daemon/services.h"
@@ -346,6 +347,18 @@ static bool readiness(void *ctx, json_t *checks)
 	return ok;
 }
 
+/* The daemon's part of GET /metrics (http_server.h ib_http_metrics_fn). */
+static void write_metrics(void *ctx, struct ib_mx *m)
+{
+	struct ib_daemon *d = ctx;
+	struct ib_metrics_sources src = {
+		.cfg = d->cfg, .store = d->store, .journal = d->journal, .dhcp4 = d->dhcp4,
+		.dhcp6 = d->dhcp6, .services = d->services, .now = ib_now_sec(),
+	};
+
+	ib_daemon_metrics_write(&src, m);
+}
+
 /* Serves the file joined with the store's inventory objects from the start. */
 static int load_inventory(struct ib_daemon *d)
 {
@@ -530,6 +543,7 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		ib_powerctl_http(d->power, &hooks);
 		ib_services_set_power(d->services, &hooks);
 	}
+	ib_services_set_metrics(d->services, write_metrics, d);
 	if (d->dhcp4)
 		ib_services_set_release(d->services, release_lease, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||

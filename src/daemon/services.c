@@ -27,6 +27,9 @@
  */
 #define PRUNE_INTERVAL_SEC 300
 
+/* How a TFTP transfer ended, for the counters (tftp_kind() below). */
+enum tftp_result { TFTP_OK, TFTP_FAILED, TFTP_PROBE };
+
 struct ib_services {
 	struct event_base *base;	/* not owned */
 	struct ib_store *store;		/* not owned */
@@ -38,6 +41,11 @@ struct ib_services {
 	size_t n_trusted;
 	struct event *prune_timer;	/* journal retention */
 	struct ib_doctor_watch *watch;	/* the doctor's rules on active machines */
+	struct {
+		uint64_t transfers[3];	/* by enum tftp_result */
+		uint64_t bytes;		/* acknowledged by clients */
+		uint64_t retransmits;	/* packets resent */
+	} tftp_stats;			/* GET /metrics, counted from the reports */
 	struct ib_journal_config retention;	/* as last applied */
 };
 
@@ -89,6 +97,10 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 		(const void *)&((const struct sockaddr_in6 *)&r->peer)->sin6_addr :
 		(const void *)&((const struct sockaddr_in *)&r->peer)->sin_addr;
 
+	s->tftp_stats.transfers[r->result == 0 ? TFTP_OK :
+				strcmp(kind, "size-probe") == 0 ? TFTP_PROBE : TFTP_FAILED]++;
+	s->tftp_stats.bytes += r->bytes;
+	s->tftp_stats.retransmits += r->retransmits;
 	inet_ntop(r->peer.ss_family, a, host, sizeof(host));
 	ib_journal_who_for_peer(s->store, (const struct sockaddr *)&r->peer, &peer, &who);
 	ib_jw_init(&w, ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap), cap);
@@ -252,6 +264,36 @@ void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p)
 {
 	if (s->http)
 		ib_http_server_set_power(s->http, p);
+}
+
+void ib_services_set_metrics(struct ib_services *s, ib_http_metrics_fn fn, void *ctx)
+{
+	if (s->http)
+		ib_http_server_set_metrics(s->http, fn, ctx);
+}
+
+void ib_services_metrics(const struct ib_services *s, struct ib_mx *m)
+{
+	static const char *const results[] = {
+		[TFTP_OK] = "ok", [TFTP_FAILED] = "failed", [TFTP_PROBE] = "size-probe",
+	};
+
+	if (!s->tftp)
+		return;
+	ib_mx_family(m, "ironboot_tftp_transfers_total", "counter",
+		     "TFTP read requests ended, by result (failed: refused, timed out or "
+		     "aborted; size-probe: a client that ended after the OACK, RFC 2347).");
+	for (size_t i = 0; i < IB_ARRAY_SIZE(results); i++)
+		ib_mx_u64(m, "ironboot_tftp_transfers_total",
+			  &(struct ib_mx_label){ "result", results[i] }, 1,
+			  s->tftp_stats.transfers[i]);
+	ib_mx_one(m, "ironboot_tftp_errors_total", "counter",
+		  "TFTP transfers that failed (refused, timed out or aborted).",
+		  s->tftp_stats.transfers[TFTP_FAILED]);
+	ib_mx_one(m, "ironboot_tftp_bytes_total", "counter",
+		  "Bytes of TFTP transfers acknowledged by their clients.", s->tftp_stats.bytes);
+	ib_mx_one(m, "ironboot_tftp_retransmits_total", "counter",
+		  "TFTP packets sent again after a timeout.", s->tftp_stats.retransmits);
 }
 
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx)

@@ -626,6 +626,7 @@ static int receive_one(struct ib_dhcp4_server *s, int fd, bool proxy_port)
 	}
 	if (!have_pi || !serves_ifindex(s, pi.ipi_ifindex) || !pi.ipi_spec_dst.s_addr) {
 		s->stats.ignored++;
+		s->stats.not_served++;
 		return 0;
 	}
 	if (mh.msg_flags & MSG_TRUNC)
@@ -634,6 +635,7 @@ static int receive_one(struct ib_dhcp4_server *s, int fd, bool proxy_port)
 		log_reject(s, &from, s->msg.reject);
 		return 0;
 	}
+	s->stats.requests[s->msg.type < IB_DHCP4_STATS_TYPES ? s->msg.type : 0]++;
 	handle(s, &from, &pi, fd, proxy_port);
 	return 0;
 }

@@ -13,9 +13,14 @@
 #include "journal/journal.h"
 #include "store/store.h"
 
-/* Counters, for logs and the CLI. */
+#define IB_DHCP4_STATS_TYPES 9	/* requests counted by type 1..8; 0: others */
+
+/* Counters, for logs and GET /metrics: plain integers of the loop's
+ * thread, bumped on the packet path without locks. */
 struct ib_dhcp4_stats {
 	uint64_t received;			/* datagrams read */
+	uint64_t requests[IB_DHCP4_STATS_TYPES]; /* parsed, by message type (option 53) */
+	uint64_t not_served;			/* from an interface not served */
 	uint64_t rejected[IB_DHCP4_REJ__MAX];	/* malformed, by reason */
 	uint64_t ignored;			/* policy chose silence */
 	uint64_t offers, acks, naks, informs, proxies; /* replies sent */

@@ -123,7 +123,7 @@ struct ib_dhcp6_server {
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
 	struct outbox out;		/* replies to send */
-	uint64_t rejects[IB_DHCP6_REJ__MAX]; /* malformed datagrams by reason */
+	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
 	struct ib_lease6_view view;	/* the policy's view */
 	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
 	/*
@@ -451,6 +451,7 @@ static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, 
 		who.hw = m->mac;
 		who.hw_len = 6;
 	}
+	s->stats.not_sent++;
 	ib_ip6_format(m->to.sin6_addr.s6_addr, to);
 	if (ib_log_rate_due(&s->send_warn, s->now, WARN_EVERY)) {
 		ib_warn("dhcp6: reply to %s from %s not sent: %s (%" PRIu64 " more since the "
@@ -517,6 +518,7 @@ static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 	r = ib_dhcp6_reply_build(&p->in, &p->d, ob->arena + ob->used, IB_DHCP6_MAX_LEN, &len);
 	if (r < 0)
 		return r;
+	s->stats.replies[p->d.action == IB_D6_ADVERTISE ? IB_DHCP6_ADVERTISE : IB_DHCP6_REPLY]++;
 	m->to = p->from;
 	/* RFC 8415 7.2: clients listen on 546; relays on 547, where they sent from */
 	m->to.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port : s->cfg->dhcp6.client_port);
@@ -648,7 +650,7 @@ static void log_reject(struct ib_dhcp6_server *s, const struct pending *p)
 	if (why >= IB_DHCP6_REJ__MAX)
 		why = IB_DHCP6_REJ_BAD_OPT;
 	/* logged the first time per reason, then counted */
-	if (s->rejects[why]++ == 0) {
+	if (s->stats.rejected[why]++ == 0) {
 		inet_ntop(AF_INET6, &p->from.sin6_addr, src, sizeof(src));
 		ib_warn("dhcp6: dropped a malformed datagram from %s on %s: %s "
 			"(further ones of this kind are counted, not logged)", src, p->ifname,
@@ -741,13 +743,16 @@ static int receive_one(struct ib_dhcp6_server *s)
 			dst = pi.ipi6_addr;
 		}
 	}
-	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !(ifc = iface(s, p->ifindex)))
+	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !(ifc = iface(s, p->ifindex))) {
+		s->stats.not_served++;
 		return 0;		/* not a link we serve */
+	}
 	memcpy(p->ifname, ifc->name, IF_NAMESIZE);
 	if (ib_dhcp6_parse(p->buf, (size_t)n, &p->msg) < 0) {
 		log_reject(s, p);
 		return 0;
 	}
+	s->stats.requests[p->msg.msg_type < IB_DHCP6_STATS_TYPES ? p->msg.msg_type : 0]++;
 	p->in = (struct ib_dhcp6_input){
 		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
 		.multicast = IN6_IS_ADDR_MULTICAST(&dst), .ifindex = p->ifindex,
@@ -757,6 +762,8 @@ static int receive_one(struct ib_dhcp6_server *s)
 	memcpy(p->in.src, &p->from.sin6_addr, 16);
 	server_addr(s, p, &dst, ifc);
 	ib_dhcp6_decide(&p->in, &p->d);
+	if (p->d.action == IB_D6_DROP)
+		s->stats.ignored++;
 	if (p->d.action == IB_D6_ADVERTISE)
 		hold_advertised(s, p);
 	note_pool(s, &p->d);
@@ -1070,6 +1077,11 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	place_cursors(s, NULL);
 	join_groups(s);
 	return 0;
+}
+
+const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s)
+{
+	return &s->stats;
 }
 
 void ib_dhcp6_server_free(struct ib_dhcp6_server *s)

@@ -12,8 +12,22 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "dhcp6/dhcp6_codec.h"
 #include "journal/journal.h"
 #include "store/store.h"
+
+#define IB_DHCP6_STATS_TYPES 14	/* messages counted by type 1..13; 0: others */
+
+/* Counters, for GET /metrics: plain integers of the loop's thread, bumped
+ * on the packet path without locks. */
+struct ib_dhcp6_stats {
+	uint64_t requests[IB_DHCP6_STATS_TYPES]; /* parsed, by (innermost) message type */
+	uint64_t replies[IB_DHCP6_STATS_TYPES];	/* laid out for sending, by type */
+	uint64_t rejected[IB_DHCP6_REJ__MAX];	/* malformed, by reason */
+	uint64_t not_served;			/* from an interface not served */
+	uint64_t ignored;			/* the policy chose silence */
+	uint64_t not_sent;			/* replies the kernel refused */
+};
 
 struct ib_dhcp6_server;
 
@@ -28,6 +42,9 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 
 /* Switches to a new snapshot; the port needs a restart (warned). */
 int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg);
+
+/* The server's counters. */
+const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s);
 
 /* Closes the socket and frees s; accepts NULL. */
 void ib_dhcp6_server_free(struct ib_dhcp6_server *s);

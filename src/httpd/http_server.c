@@ -166,6 +166,8 @@ void ib_httpd_send(struct ib_http_req *rq, int status, uint64_t bytes)
 	evcon = evhttp_request_get_connection(rq->req);
 	evhttp_send_reply(rq->req, status, NULL, NULL);
 	finish_before_eof(evcon);
+	if (status >= IB_HTTPD_STATUS_MIN && status < IB_HTTPD_STATUS_MIN + IB_HTTPD_STATUS_N)
+		rq->srv->replies[rq->route][status - IB_HTTPD_STATUS_MIN]++;
 	if (rq->kind)
 		journal_fetch(rq, status, rq->method == EVHTTP_REQ_HEAD ? 0 : bytes);
 }
@@ -357,9 +359,17 @@ static const struct route routes[] = {
 	/* monitoring: no journal kind, so never journalled */
 	{ "/healthz", false, NULL, false, false, ib_httpd_serve_healthz },
 	{ "/readyz", false, NULL, false, false, ib_httpd_serve_readyz },
+	{ "/metrics", false, NULL, false, false, ib_httpd_serve_metrics },
 };
 
-static const struct route *route_for(const char *path, const char **rest)
+_Static_assert(IB_ARRAY_SIZE(routes) <= IB_HTTPD_ROUTES_MAX, "IB_HTTPD_ROUTES_MAX");
+
+const char *ib_httpd_route_label(size_t i)
+{
+	return i < IB_ARRAY_SIZE(routes) ? routes[i].path : "other";
+}
+
+static const struct route *route_for(const char *path, const char **rest, size_t *ret_index)
 {
 	for (size_t i = 0; i < IB_ARRAY_SIZE(routes); i++) {
 		const struct route *rt = &routes[i];
@@ -367,6 +377,7 @@ static const struct route *route_for(const char *path, const char **rest)
 
 		if (rt->prefix ? strncmp(path, rt->path, n) == 0 : strcmp(path, rt->path) == 0) {
 			*rest = path + (rt->prefix ? n : strlen(path));
+			*ret_index = i;
 			return rt;
 		}
 	}
@@ -390,6 +401,7 @@ static void dispatch(struct ib_http_server *srv, struct evhttp_request *req, boo
 		.srv = srv, .req = req, .method = evhttp_request_get_command(req),
 		.target = evhttp_request_get_uri(req), .start_us = ib_now_us(), .kind = "other",
 		.local = local,
+		.route = IB_HTTPD_ROUTES_MAX,
 	};
 	const struct route *rt;
 	const char *rest = "", *mac;
@@ -402,7 +414,7 @@ static void dispatch(struct ib_http_server *srv, struct evhttp_request *req, boo
 		return;
 	}
 	rq.url = &srv->url;
-	rt = route_for(rq.url->path, &rest);
+	rt = route_for(rq.url->path, &rest, &rq.route);
 	if (rt) {
 		rq.kind = rt->kind;
 		mac = ib_http_url_param(rq.url, "mac");
@@ -665,6 +677,11 @@ int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
 	srv->journal = journal;
 	srv->assets_fd = -1;
 	srv->neigh.fd = -1;
+	srv->replies = calloc(IB_HTTPD_ROUTES_MAX + 1, sizeof(*srv->replies));
+	if (!srv->replies) {
+		free(srv);
+		return -ENOMEM;
+	}
 	ib_tpl_out_init(&srv->out, 0);
 	if ((r = ib_httpd_secret_load(store, srv->machine_secret)) < 0) {
 		ib_err("http: cannot read or make the machine secret (store meta %s): %s",
@@ -708,6 +725,13 @@ void ib_http_server_set_power(struct ib_http_server *srv, const struct ib_http_p
 	srv->power = *p;
 }
 
+void ib_http_server_set_metrics(struct ib_http_server *srv, ib_http_metrics_fn fn,
+				void *ctx)
+{
+	srv->metrics = fn;
+	srv->metrics_ctx = ctx;
+}
+
 void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,
 				  void *ctx)
 {
@@ -729,6 +753,7 @@ void ib_http_server_free(struct ib_http_server *srv)
 	if (srv->assets_fd >= 0)
 		close(srv->assets_fd);
 	ib_tpl_out_done(&srv->out);
+	free(srv->replies);
 	ib_httpd_neigh_close(&srv->neigh);
 	OPENSSL_cleanse(&srv->token, sizeof(srv->token));
 	OPENSSL_cleanse(srv->machine_secret, sizeof(srv->machine_secret));

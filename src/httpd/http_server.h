@@ -135,6 +135,16 @@ int ib_http_control_path(const char *state_dir, char *out, size_t len);
 /* Lets GET /readyz ask fn; without it /readyz checks HTTP only. */
 void ib_http_server_set_readiness(struct ib_http_server *srv, ib_http_ready_fn fn, void *ctx);
 
+struct ib_mx;
+
+/* Writes the daemon's part of GET /metrics (every service but HTTP, whose
+ * own counters the server adds) into m. */
+typedef void (*ib_http_metrics_fn)(void *ctx, struct ib_mx *m);
+
+/* Lets GET /metrics include what fn writes; without it only HTTP's own. */
+void ib_http_server_set_metrics(struct ib_http_server *srv, ib_http_metrics_fn fn,
+				void *ctx);
+
 /* Lets the API write the inventory through fn; without it writes get 503. */
 void ib_http_server_set_inventory(struct ib_http_server *srv, ib_http_inventory_fn fn,
 				  void *ctx);

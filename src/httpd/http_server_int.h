@@ -20,6 +20,10 @@
 #include "inventory/lifecycle.h"
 
 #define IB_HTTPD_LISTEN_MAX 16		/* listen addresses */
+#define IB_HTTPD_ROUTES_MAX 12		/* entries of the routing table; one more
+					 * counts requests no route took */
+#define IB_HTTPD_STATUS_MIN 100		/* statuses counted: 100..599 */
+#define IB_HTTPD_STATUS_N 500
 
 /* The API's bearer token, as its digest (compared in constant time). */
 struct ib_httpd_token {
@@ -55,6 +59,10 @@ struct ib_http_server {
 	struct ib_httpd_neigh neigh;	/* the neighbour table (machine_auth facts) */
 	bool auth_off_warned;		/* the snapshot served has machine_auth: off,
 					 * and the log said what that means */
+	ib_http_metrics_fn metrics;	/* the daemon's part of /metrics, or NULL */
+	void *metrics_ctx;		/* its context */
+	/* replies by route (IB_HTTPD_ROUTES_MAX: none) and status - 100 */
+	uint64_t (*replies)[IB_HTTPD_STATUS_N];
 };
 
 /* One request being answered (lives on the stack of the dispatcher). */
@@ -80,6 +88,8 @@ struct ib_http_req {
 	bool sent;			/* a reply went out */
 	bool deferred;			/* the reply goes out later (a power
 					 * operation), from a copy of this */
+	size_t route;			/* index in the routing table, or
+					 * IB_HTTPD_ROUTES_MAX: counted by it */
 };
 
 /* ---- http_server.c: replies (each journals the fetch once) ---- */
@@ -108,6 +118,15 @@ int ib_httpd_assets_open(const char *dir);
  * cap bytes); returns the length, -EFBIG when it holds more, or -errno. */
 ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *buf,
 			    size_t cap);
+
+/* The label of route i in the replies' counters ("/boot.ipxe"), or
+ * "other" for IB_HTTPD_ROUTES_MAX and past the table. */
+const char *ib_httpd_route_label(size_t i);
+
+/* ---- http_metrics.c ---- */
+
+/* GET /metrics: the Prometheus text (docs/METRICS.md); not journalled. */
+void ib_httpd_serve_metrics(struct ib_http_req *rq, const char *rest);
 
 /* ---- http_api.c ---- */
 

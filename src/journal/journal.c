@@ -42,6 +42,7 @@ struct ib_journal {
 	struct ib_event *queue;			/* ring of IB_JOURNAL_QUEUE */
 	size_t head;				/* oldest queued */
 	size_t count;				/* queued */
+	uint64_t added;				/* queued, since start */
 	uint64_t dropped;			/* lost to a full queue */
 	struct repeat *repeats;			/* IB_JOURNAL_REPEATS */
 	struct limit limits[LIMITS];
@@ -105,6 +106,7 @@ static struct ib_event *queue_event(struct ib_journal *j, const struct ib_journa
 	}
 	ev = &j->queue[(j->head + j->count) % IB_JOURNAL_QUEUE];
 	j->count++;
+	j->added++;
 	ev->id = 0;
 	ev->ts_us = ts_us;
 	ev->mac[0] = ev->client_id[0] = ev->uuid[0] = '\0';
@@ -338,6 +340,11 @@ err_append:
 size_t ib_journal_pending(const struct ib_journal *j)
 {
 	return j->count;
+}
+
+uint64_t ib_journal_added(const struct ib_journal *j)
+{
+	return j->added;
 }
 
 uint64_t ib_journal_dropped(const struct ib_journal *j)

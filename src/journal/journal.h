@@ -129,6 +129,8 @@ uint64_t ib_journal_thinned(const struct ib_journal *j);
 int ib_journal_flush(struct ib_journal *j, bool in_tx);
 /* Number of events waiting to be flushed. */
 size_t ib_journal_pending(const struct ib_journal *j);
+/* Events queued (summaries included), since start. */
+uint64_t ib_journal_added(const struct ib_journal *j);
 /* Events dropped because the queue was full, since start. */
 uint64_t ib_journal_dropped(const struct ib_journal *j);
 /* Applies retention (count and age) to the stored events. */

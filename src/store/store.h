@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/metrics.h"
+
 #define IB_HWADDR_MAX 16
 #define IB_STORE_CLIENT_ID_MAX 255
 #define IB_HOSTNAME_MAX 64
@@ -220,10 +222,27 @@ struct ib_store_ops {
 	void (*close)(struct ib_store *s);
 };
 
+/*
+ * What a store counts about itself, for GET /metrics: the time each
+ * COMMIT of a write transaction took (the durable write), in seconds.
+ * Kept by the implementation on the loop's thread; read there too.
+ */
+struct ib_store_stats {
+	struct ib_mx_hist commit;	/* COMMIT of write transactions */
+	uint64_t commit_errors;		/* COMMITs that failed */
+};
+
 /* Base of every implementation; implementations embed it first. */
 struct ib_store {
 	const struct ib_store_ops *ops;
+	struct ib_store_stats stats;	/* see above; zero: no buckets yet */
 };
+
+/* Sets the commit histogram's buckets (implementations call it at open). */
+void ib_store_stats_init(struct ib_store_stats *st);
+/* The store's counters. */
+static inline const struct ib_store_stats *ib_store_stats(const struct ib_store *s)
+{ return &s->stats; }
 
 /*
  * Opens (creating if needed) the SQLite store at path and brings its schema

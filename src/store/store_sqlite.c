@@ -232,13 +232,32 @@ static int ss_begin_read(struct ib_store *s)
 	return run(ss->st[ST_BEGIN_READ]);
 }
 
+/*
+ * COMMIT, timed into the store's histogram when the transaction wrote
+ * (a read transaction's COMMIT writes nothing and would flatter it).
+ */
+static int commit_timed(struct store_sqlite *ss)
+{
+	bool wrote = sqlite3_txn_state(ss->db, NULL) == SQLITE_TXN_WRITE;
+	int64_t t0 = wrote ? ib_now_us() : 0;
+	int r = run(ss->st[ST_COMMIT]);
+
+	if (!wrote)
+		return r;
+	if (r < 0)
+		ss->base.stats.commit_errors++;
+	else
+		ib_mx_hist_observe(&ss->base.stats.commit, (double)(ib_now_us() - t0) / 1e6);
+	return r;
+}
+
 static int ss_commit(struct ib_store *s)
 {
 	struct store_sqlite *ss = to_ss(s);
 
 	if (sqlite3_get_autocommit(ss->db))
 		return -EINVAL;		/* no transaction to commit */
-	return run(ss->st[ST_COMMIT]);
+	return commit_timed(ss);
 }
 
 static int ss_rollback(struct ib_store *s)
@@ -266,7 +285,7 @@ int ib_ss_scope_open(struct store_sqlite *ss, bool *ret_outer)
 int ib_ss_scope_close(struct store_sqlite *ss, bool outer, int r)
 {
 	if (outer) {
-		if (r >= 0 && run(ss->st[ST_COMMIT]) == 0)
+		if (r >= 0 && commit_timed(ss) == 0)
 			return r;
 		ss_rollback(&ss->base);
 		return r < 0 ? r : -EIO;
@@ -872,6 +891,7 @@ int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err)
 		set_err(err, "out of memory");
 		return -ENOMEM;
 	}
+	ib_store_stats_init(&ss->base.stats);
 	if (sqlite3_open_v2(path, &ss->db, flags, NULL) != SQLITE_OK) {
 		set_err(err, "cannot open %s: %s", path,
 			ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
@@ -911,6 +931,18 @@ int ib_store_sqlite_synchronous(struct ib_store *s, int *ret)
 	}
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* Generic, not SQLite's: moves to store.c when a second store lands. */
+void ib_store_stats_init(struct ib_store_stats *st)
+{
+	/* seconds: 0.25 ms (a page cache write) to 2.5 s (a stalled disk) */
+	static const double le[] = { 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+				     0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+	memset(st, 0, sizeof(*st));
+	st->commit.n = IB_ARRAY_SIZE(le);
+	memcpy(st->commit.le, le, sizeof(le));
 }
 
 /* Generic, not SQLite's: moves to store.c when a second store lands. */

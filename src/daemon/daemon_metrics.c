@@ -1,0 +1,322 @@
+/* The daemon's part of GET /metrics: see daemon_metrics.h. */
+#include "daemon/daemon_metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "dhcp4/dhcp4_policy.h"
+#include "dhcp6/dhcp6_policy.h"
+#include "inventory/lifecycle.h"
+
+#define POOL_LABEL 96			/* "first-last" of a pool, v6 included */
+
+/*
+ * One family of counters indexed by DHCP message type.  The types a client
+ * sends (the bits of always) have a series from the start; any other
+ * once it was seen, type 0 as "unknown".
+ */
+static void by_type(struct ib_mx *m, const char *name, const char *help, const uint64_t *v,
+		    size_t n, uint32_t always, const char *(*type_str)(uint8_t))
+{
+	ib_mx_family(m, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		if (v[i] || (always >> i & 1))
+			ib_mx_u64(m, name, &(struct ib_mx_label){ "type", i ? type_str((uint8_t)i) :
+				  "unknown" }, 1, v[i]);
+}
+
+static void drop(struct ib_mx *m, const char *name, const char *reason, uint64_t v)
+{
+	ib_mx_u64(m, name, &(struct ib_mx_label){ "reason", reason }, 1, v);
+}
+
+static void dhcp4_counters(struct ib_mx *m, const struct ib_dhcp4_stats *st)
+{
+	static const char drops[] = "ironboot_dhcp4_drops_total";
+	static const char replies[] = "ironboot_dhcp4_replies_total";
+
+	by_type(m, "ironboot_dhcp4_requests_total",
+		"DHCPv4 messages received and parsed, by message type (option 53).",
+		st->requests, IB_DHCP4_STATS_TYPES, 1u << IB_DHCP4_DISCOVER | 1u << IB_DHCP4_REQUEST |
+		1u << IB_DHCP4_DECLINE | 1u << IB_DHCP4_RELEASE | 1u << IB_DHCP4_INFORM,
+		ib_dhcp4_type_str);
+	ib_mx_family(m, replies, "counter", "DHCPv4 replies sent, by message type "
+		     "(proxy: a proxyDHCP answer).");
+	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "offer" }, 1, st->offers);
+	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "ack" }, 1, st->acks);
+	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "nak" }, 1, st->naks);
+	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "inform-ack" }, 1, st->informs);
+	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "proxy" }, 1, st->proxies);
+	ib_mx_family(m, drops, "counter", "DHCPv4 datagrams not answered, by reason: "
+		     "malformed ones by what was wrong, not-served (an interface not served), "
+		     "ignored (the policy chose silence), send-error (a reply not sent).");
+	for (size_t i = 1; i < IB_DHCP4_REJ__MAX; i++)
+		drop(m, drops, ib_dhcp4_reject_str((enum ib_dhcp4_reject)i), st->rejected[i]);
+	drop(m, drops, "not-served", st->not_served);
+	drop(m, drops, "ignored", st->ignored - st->not_served);
+	drop(m, drops, "send-error", st->send_errors);
+	ib_mx_one(m, "ironboot_dhcp4_group_commits_total", "counter",
+		  "DHCPv4 group commits (one store transaction for a batch of bindings).",
+		  st->commit_batches);
+}
+
+static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
+{
+	static const char drops[] = "ironboot_dhcp6_drops_total";
+
+	by_type(m, "ironboot_dhcp6_requests_total",
+		"DHCPv6 messages received and parsed, by (innermost) message type.",
+		st->requests, IB_DHCP6_STATS_TYPES, 1u << IB_DHCP6_SOLICIT | 1u << IB_DHCP6_REQUEST |
+		1u << IB_DHCP6_CONFIRM | 1u << IB_DHCP6_RENEW | 1u << IB_DHCP6_REBIND |
+		1u << IB_DHCP6_RELEASE | 1u << IB_DHCP6_DECLINE |
+		1u << IB_DHCP6_INFORMATION_REQUEST, ib_dhcp6_type_str);
+	ib_mx_family(m, "ironboot_dhcp6_replies_total", "counter",
+		     "DHCPv6 replies laid out for sending, by message type.");
+	ib_mx_u64(m, "ironboot_dhcp6_replies_total", &(struct ib_mx_label){ "type", "advertise" },
+		  1, st->replies[IB_DHCP6_ADVERTISE]);
+	ib_mx_u64(m, "ironboot_dhcp6_replies_total", &(struct ib_mx_label){ "type", "reply" },
+		  1, st->replies[IB_DHCP6_REPLY]);
+	ib_mx_family(m, drops, "counter", "DHCPv6 datagrams not answered, by reason "
+		     "(as for DHCPv4).");
+	for (size_t i = 1; i < IB_DHCP6_REJ__MAX; i++)
+		drop(m, drops, ib_dhcp6_reject_str((enum ib_dhcp6_reject)i), st->rejected[i]);
+	drop(m, drops, "not-served", st->not_served);
+	drop(m, drops, "ignored", st->ignored);
+	drop(m, drops, "send-error", st->not_sent);
+}
+
+/* ---- leases per pool ---- */
+
+/* Counting one IPv4 pool's unexpired leases. */
+struct pool4_count {
+	int64_t now;
+	uint64_t active, declined;
+};
+
+static int count_lease4(const struct ib_lease4 *l, void *ctx)
+{
+	struct pool4_count *c = ctx;
+
+	if (l->expires > c->now && l->state == IB_LEASE_ACTIVE)
+		c->active++;
+	else if (l->expires > c->now && l->state == IB_LEASE_DECLINED)
+		c->declined++;
+	return 0;
+}
+
+/* The three gauges of one pool: size, in use, free. */
+static void pool_gauges(struct ib_mx *m[3], const char *subnet, const char *pool,
+			double size, uint64_t active, uint64_t declined)
+{
+	struct ib_mx_label l[2] = { { "subnet", subnet }, { "pool", pool } };
+	double used = (double)active, free_ = size - (double)active - (double)declined;
+
+	ib_mx_f64(m[0], "ironboot_pool_addresses", l, 2, size);
+	ib_mx_f64(m[1], "ironboot_pool_leases_in_use", l, 2, used);
+	ib_mx_f64(m[2], "ironboot_pool_free", l, 2, free_ < 0 ? 0 : free_);
+}
+
+static int pools4(const struct ib_metrics_sources *src, struct ib_mx *g[3])
+{
+	const struct ib_dhcp4_config *d = &src->cfg->dhcp4;
+	char net[IB_IP4_STRLEN + 4], a[IB_IP4_STRLEN], b[IB_IP4_STRLEN], pool[POOL_LABEL];
+	int r;
+
+	for (size_t i = 0; i < d->n_subnets; i++) {
+		const struct ib_subnet4 *sn = &d->subnets[i];
+
+		ib_ip4_format(sn->network, a);
+		snprintf(net, sizeof(net), "%s/%u", a, sn->prefix_len);
+		for (size_t j = 0; j < sn->n_pools; j++) {
+			struct pool4_count c = { .now = src->now };
+
+			if ((r = ib_store_lease4_foreach(src->store, sn->pools[j].start,
+							 sn->pools[j].end, count_lease4, &c)) < 0)
+				return r;
+			ib_ip4_format(sn->pools[j].start, a);
+			ib_ip4_format(sn->pools[j].end, b);
+			snprintf(pool, sizeof(pool), "%s-%s", a, b);
+			pool_gauges(g, net, pool, (double)(sn->pools[j].end - sn->pools[j].start) + 1,
+				    c.active, c.declined);
+		}
+	}
+	return 0;
+}
+
+/* Every IPv6 pool's unexpired leases, counted in one walk of the store. */
+struct pool6_count {
+	const struct ib_dhcp6_config *d;
+	int64_t now;
+	uint64_t (*n)[2];		/* per pool, in config order: active, declined */
+	size_t n_pools;
+};
+
+static int count_lease6(const struct ib_lease6 *l, void *ctx)
+{
+	struct pool6_count *c = ctx;
+	size_t k = 0;
+
+	if (l->expires <= c->now || (l->state != IB_LEASE_ACTIVE && l->state != IB_LEASE_DECLINED))
+		return 0;
+	for (size_t i = 0; i < c->d->n_subnets; i++) {
+		const struct ib_subnet6 *sn = &c->d->subnets[i];
+
+		for (size_t j = 0; j < sn->n_pools; j++, k++)
+			if (k < c->n_pools && memcmp(l->address, sn->pools[j].start, 16) >= 0 &&
+			    memcmp(l->address, sn->pools[j].end, 16) <= 0)
+				c->n[k][l->state == IB_LEASE_ACTIVE ? 0 : 1]++;
+	}
+	return 0;
+}
+
+/* The addresses from a to b (inclusive, a <= b), as a float: a pool may
+ * hold 2^64.  b - a is taken exactly, byte by byte, before the rounding. */
+static double span6(const uint8_t a[16], const uint8_t b[16])
+{
+	uint8_t d[16];
+	double v = 0;
+	int borrow = 0;
+
+	for (int i = 15; i >= 0; i--) {
+		int x = b[i] - a[i] - borrow;
+
+		borrow = x < 0;
+		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+	}
+	for (int i = 0; i < 16; i++)
+		v = v * 256 + d[i];
+	return v + 1;
+}
+
+static int pools6(const struct ib_metrics_sources *src, struct ib_mx *g[3])
+{
+	const struct ib_dhcp6_config *d = &src->cfg->dhcp6;
+	char net[IB_IP6_STRLEN + 4], a[IB_IP6_STRLEN], b[IB_IP6_STRLEN], pool[POOL_LABEL];
+	uint64_t n[64][2] = { { 0 } };
+	struct pool6_count c = { .d = d, .now = src->now, .n = n, .n_pools = IB_ARRAY_SIZE(n) };
+	size_t k = 0;
+	int r;
+
+	if ((r = ib_store_lease6_foreach(src->store, count_lease6, &c)) < 0)
+		return r;
+	for (size_t i = 0; i < d->n_subnets; i++) {
+		const struct ib_subnet6 *sn = &d->subnets[i];
+
+		ib_ip6_format(sn->prefix, a);
+		snprintf(net, sizeof(net), "%s/%u", a, sn->prefix_len);
+		for (size_t j = 0; j < sn->n_pools && k < IB_ARRAY_SIZE(n); j++, k++) {
+			ib_ip6_format(sn->pools[j].start, a);
+			ib_ip6_format(sn->pools[j].end, b);
+			snprintf(pool, sizeof(pool), "%s-%s", a, b);
+			pool_gauges(g, net, pool, span6(sn->pools[j].start, sn->pools[j].end),
+				    n[k][0], n[k][1]);
+		}
+	}
+	return 0;
+}
+
+/*
+ * The pool gauges, each family's samples together as the format wants:
+ * written into three buffers, then appended.  Returns the store's error
+ * of the first walk that failed, or 0.
+ */
+static int pools(const struct ib_metrics_sources *src, struct ib_mx *m)
+{
+	static const char *const fam[3][2] = {
+		{ "ironboot_pool_addresses", "Addresses in a dynamic pool (subnet, first-last)." },
+		{ "ironboot_pool_leases_in_use", "Unexpired active leases in a pool." },
+		{ "ironboot_pool_free", "Addresses of a pool neither leased nor declined "
+		  "(OFFER holds are not counted)." },
+	};
+	struct ib_mx part[3];
+	struct ib_mx *g[3] = { &part[0], &part[1], &part[2] };
+	int r = 0;
+
+	for (int i = 0; i < 3; i++)
+		ib_mx_init(&part[i]);
+	if (src->dhcp4)
+		r = pools4(src, g);
+	if (r == 0 && src->dhcp6)
+		r = pools6(src, g);
+	for (int i = 0; i < 3; i++) {
+		ib_mx_family(m, fam[i][0], "gauge", fam[i][1]);
+		if (r == 0 && part[i].buf && !part[i].oom)
+			ib_mx_raw(m, part[i].buf, part[i].len);
+		m->oom |= part[i].oom;
+		ib_mx_done(&part[i]);
+	}
+	return r;
+}
+
+/* ---- the store, the journal, the machines ---- */
+
+static int count_machine(const struct ib_machine_state *ms, void *ctx)
+{
+	uint64_t *n = ctx;
+
+	if (ms->state > 0 && ms->state < IB_LC_N_STATES)
+		n[ms->state]++;
+	return 0;
+}
+
+static int machines(const struct ib_metrics_sources *src, struct ib_mx *m)
+{
+	uint64_t n[IB_LC_N_STATES] = { 0 };
+	int r = ib_store_machine_foreach(src->store, count_machine, n);
+
+	if (r < 0)
+		return r;
+	ib_mx_family(m, "ironboot_machines", "gauge",
+		     "Machines of the lifecycle (docs/LIFECYCLE.md), by state.");
+	for (int s = 1; s < IB_LC_N_STATES; s++)
+		ib_mx_u64(m, "ironboot_machines", &(struct ib_mx_label){ "state",
+			  ib_lc_state_name((enum ib_lc_state)s) }, 1, n[s]);
+	return 0;
+}
+
+static void store_and_journal(const struct ib_metrics_sources *src, struct ib_mx *m)
+{
+	const struct ib_store_stats *st = ib_store_stats(src->store);
+	const struct ib_journal *j = src->journal;
+	const struct {
+		const char *name, *type, *help;
+		uint64_t v;
+	} one[] = {
+		{ "ironboot_store_commit_errors_total", "counter",
+		  "COMMITs of write transactions that failed.", st->commit_errors },
+		{ "ironboot_journal_events_total", "counter",
+		  "Journal events queued for the store (summaries included).", ib_journal_added(j) },
+		{ "ironboot_journal_thinned_total", "counter", "Events counted into a summary "
+		  "instead of stored (repeats, rate limit).", ib_journal_thinned(j) },
+		{ "ironboot_journal_dropped_total", "counter",
+		  "Events lost because the journal's queue was full.", ib_journal_dropped(j) },
+		{ "ironboot_journal_pending", "gauge",
+		  "Events queued and not yet written to the store.", ib_journal_pending(j) },
+	};
+
+	ib_mx_family(m, "ironboot_store_commit_seconds", "histogram",
+		     "Time the store took to COMMIT a write transaction (the durable write).");
+	ib_mx_hist(m, "ironboot_store_commit_seconds", NULL, 0, &st->commit);
+	for (size_t i = 0; i < IB_ARRAY_SIZE(one); i++)
+		ib_mx_one(m, one[i].name, one[i].type, one[i].help, one[i].v);
+}
+
+void ib_daemon_metrics_write(const struct ib_metrics_sources *src, struct ib_mx *m)
+{
+	uint64_t errors = 0;
+
+	ib_mx_family(m, "ironboot_build_info", "gauge", "The ironbootd that answers (always 1).");
+	ib_mx_u64(m, "ironboot_build_info", &(struct ib_mx_label){ "version", IB_VERSION }, 1, 1);
+	if (src->dhcp4)
+		dhcp4_counters(m, ib_dhcp4_server_stats(src->dhcp4));
+	if (src->dhcp6)
+		dhcp6_counters(m, ib_dhcp6_server_stats(src->dhcp6));
+	if (src->services)
+		ib_services_metrics(src->services, m);
+	errors += pools(src, m) < 0;
+	store_and_journal(src, m);
+	errors += machines(src, m) < 0;
+	ib_mx_one(m, "ironboot_scrape_errors", "gauge",
+		  "Store reads of this scrape that failed (their families are incomplete).", errors);
+}

@@ -1,0 +1,33 @@
+/*
+ * The daemon's part of GET /metrics (docs/METRICS.md): what the DHCP
+ * servers, the TFTP service, the store and the journal counted, and what
+ * the store holds (leases per pool, machines per lifecycle state), read
+ * at scrape time.  The HTTP server adds its own counters.
+ */
+#ifndef IB_DAEMON_DAEMON_METRICS_H
+#define IB_DAEMON_DAEMON_METRICS_H
+
+#include "common/metrics.h"
+#include "config/config.h"
+#include "daemon/services.h"
+#include "dhcp4/dhcp4_server.h"
+#include "dhcp6/dhcp6_server.h"
+#include "journal/journal.h"
+#include "store/store.h"
+
+/* Where the metrics come from; NULL servers are not running. */
+struct ib_metrics_sources {
+	const struct ib_config *cfg;		/* the snapshot served */
+	struct ib_store *store;			/* read: leases, machines */
+	const struct ib_journal *journal;
+	const struct ib_dhcp4_server *dhcp4;	/* or NULL */
+	const struct ib_dhcp6_server *dhcp6;	/* or NULL */
+	const struct ib_services *services;	/* TFTP */
+	int64_t now;				/* unix seconds: what is unexpired */
+};
+
+/* Writes every family of src into m (the store is read; a failed read
+ * leaves its family out, and ironboot_scrape_errors_total says so). */
+void ib_daemon_metrics_write(const struct ib_metrics_sources *src, struct ib_mx *m);
+
+#endif
