@@ -264,6 +264,27 @@ static void bmc_from_report(struct ib_http_req *rq, const char *mac, json_t *bmc
 	free(obj);
 }
 
+/*
+ * An agent reports once per boot, before it asks for anything: a report
+ * while the machine is wiping comes from an agent that started again
+ * after it was handed the wipe (the machine was power-cycled, or the
+ * agent crashed), so the wipe was cut short.  The machine fails (step
+ * wipe) rather than wait in wiping for a wipe no agent is doing.
+ */
+static void wipe_cut_short(struct ib_http_req *rq, const struct ib_machine_state *m,
+			   int64_t now)
+{
+	struct ib_lifecycle_req lr = { .mac = m->mac, .ev = IB_LC_EV_FAIL, .by = "agent",
+				       .now_us = now, .fail_step = "wipe",
+				       .fail_reason = "the agent started again while the machine "
+						      "was wiping: the wipe was cut short (power "
+						      "cycled, or the agent crashed)" };
+
+	if (ib_lifecycle_apply(rq->srv->store, &lr, NULL) == 0)
+		ib_warn("lifecycle: %s: its agent started again during the wipe: failed",
+			m->mac);
+}
+
 static void agent_report(struct ib_http_req *rq)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
@@ -292,6 +313,8 @@ static void agent_report(struct ib_http_req *rq)
 		goto out;
 	}
 	add_report_nics(rq, &m, body, now);
+	if (m.state == IB_LC_WIPING)
+		wipe_cut_short(rq, &m, now);
 	ib_httpd_send(rq, 204, 0);
 	bmc_from_report(rq, m.mac, json_object_get(body, "bmc"));
 out:

@@ -19,6 +19,8 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
         under http.assets at each install; a missing one fails the machine
   test_agent_auth          the agent's token or address, never another
         machine's (403); none without a report
+  test_wipe_cut_short      a report while wiping (the agent started again
+        after it was handed the wipe): failed, step wipe
   test_report_nics         a report's NICs join its machine, but not
         another lifecycle machine's NIC or an inventory machine's MAC:
         refused, journalled (nic-refused) and logged
@@ -355,6 +357,28 @@ def test_image_sha256_file(lab, tmp_path):
     assert ins["action"] == "none", ins
     st, m = ll.api(f"machines/{M1}/lifecycle")
     assert m["state"] == "failed" and "not a sha256sum line" in m["failure"]["reason"], m
+
+
+def test_wipe_cut_short(lab, tmp_path):
+    """An agent that reports while its machine is wiping started again
+    (power cycle, crash) after it was handed the wipe: the machine fails,
+    step wipe, instead of waiting in wiping."""
+    ll = LcLab(lab, tmp_path)
+    token = agent_line(ll.script(ll.m1, M1))["ib.token"]
+    assert ll.agent(ll.m1, "report", token, report(M1))[0] == 204
+    assert ll.api(f"machines/{M1}/accept", "POST")[0] == 200
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", token)[1]["action"] == "wipe"
+    assert ll.state(M1) == "wiping"
+    # the machine boots again (its script: the agent in wipe mode), reports
+    assert agent_line(ll.script(ll.m1, M1))["ib.mode"] == "wipe"
+    assert ll.agent(ll.m1, "report", token, report(M1))[0] == 204
+    st, m = ll.api(f"machines/{M1}/lifecycle")
+    assert m["state"] == "failed" and m["failure"]["step"] == "wipe", m
+    assert "cut short" in m["failure"]["reason"], m
+    ll.d.wait_log(f"lifecycle: {M1}: its agent started again during the wipe")
+    # reset, and the wipe goes through
+    assert ll.api(f"machines/{M1}/reset", "POST")[0] == 200
+    assert to_ready(ll, ll.m1, M1) == token
 
 
 def test_report_nics(lab, tmp_path):
