@@ -227,41 +227,84 @@ static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_stat
 	}
 }
 
+/* The host of a BMC address as the power module gets it ("host",
+ * "host:port", "scheme://host[:port][/...]") into out. */
+static void bmc_host(const char *address, char *out, size_t cap)
+{
+	const char *h = strstr(address, "://") ? strstr(address, "://") + 3 : address;
+	size_t n = strcspn(h, ":/");
+
+	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), h);
+}
+
+/* Whether another entry's BMC is at ip: a report may not borrow it. */
+static bool bmc_address_taken(const struct ib_config *cfg, const char *ip)
+{
+	char host[IB_POWER_ADDRLEN];
+
+	for (size_t i = 0; i < cfg->n_bmcs; i++) {
+		bmc_host(cfg->bmcs[i].bmc.address, host, sizeof(host));
+		if (strcmp(host, ip) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * docs/POWER.md "From the agent's report": with power.default_credential
- * set, a machine without a BMC entry whose agent reports its BMC's IPv4
+ * set, a machine without a BMC entry whose agent reported its BMC's IPv4
  * address gets one (an API object, so the operator edits or deletes it
- * like any other).  Called after the reply: the write swaps the snapshot.
+ * like any other) when the operator accepts it.  Not at the report: a
+ * report is the word of whoever holds the machine's address, and an entry
+ * made from it alone would send the shared credential to any address a
+ * host on the boot network names, or point the operator's power
+ * operations at another machine's BMC (docs/SECURITY.md).  An address
+ * that another entry's BMC has is refused.  Called after the reply: the
+ * write swaps the snapshot.
  */
-static void bmc_from_report(struct ib_http_req *rq, const char *mac, json_t *bmc)
+static void bmc_from_report(struct ib_http_req *rq, const struct ib_machine_state *m)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
-	const char *ip = json_string_value(json_object_get(bmc, "ipv4"));
-	struct ib_inventory_change c = { .kind = IB_CONFIG_BMCS, .name = mac };
-	char err[IB_CONFIG_ERRLEN], *obj;
+	struct ib_inventory_change c = { .kind = IB_CONFIG_BMCS, .name = m->mac };
+	char err[IB_CONFIG_ERRLEN], *obj = NULL, *text;
+	const char *ip;
 	struct in_addr a;
-	json_t *o;
+	json_t *report = NULL, *o;
 	uint8_t hw[6];
 	bool created;
 
-	if (!cfg->power.default_credential || !ip || inet_pton(AF_INET, ip, &a) != 1 ||
-	    a.s_addr == 0 || !rq->srv->inventory || ib_mac_parse(mac, hw) < 0 ||
-	    ib_config_bmc_for(cfg, hw))
+	if (!cfg->power.default_credential || !m->has_report || !rq->srv->inventory ||
+	    ib_mac_parse(m->mac, hw) < 0 || ib_config_bmc_for(cfg, hw) ||
+	    !(text = malloc(IB_MACHINE_REPORT_MAX + 1)))
 		return;
-	o = json_pack("{s:s, s:s, s:s, s:s}", "mac", mac, "driver",
+	if (ib_store_machine_report_get(rq->srv->store, m->id, text,
+					IB_MACHINE_REPORT_MAX + 1) == 0)
+		report = json_loads(text, 0, NULL);
+	free(text);
+	ip = json_string_value(json_object_get(json_object_get(report, "bmc"), "ipv4"));
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1 || a.s_addr == 0)
+		goto out;
+	if (bmc_address_taken(cfg, ip)) {
+		ib_warn("power: %s reported its BMC at %s, another entry's BMC: no entry made",
+			m->mac, ip);
+		goto out;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:s}", "mac", m->mac, "driver",
 		      cfg->power.default_driver == IB_BMC_REDFISH ? "redfish" : "ipmi",
 		      "address", ip, "credential", cfg->power.default_credential);
 	obj = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!obj)
-		return;
+		goto out;
 	c.json = obj;
 	rq->srv->keep_token = true;
 	if (rq->srv->inventory(rq->srv->inventory_ctx, &c, &created, err) < 0)
 		ib_warn("power: %s reported its BMC at %s, but the entry was refused: %s",
-			mac, ip, err);
+			m->mac, ip, err);
 	rq->srv->keep_token = false;
+out:
 	free(obj);
+	json_decref(report);
 }
 
 /*
@@ -316,7 +359,6 @@ static void agent_report(struct ib_http_req *rq)
 	if (m.state == IB_LC_WIPING)
 		wipe_cut_short(rq, &m, now);
 	ib_httpd_send(rq, 204, 0);
-	bmc_from_report(rq, m.mac, json_object_get(body, "bmc"));
 out:
 	free(text);
 	json_decref(body);
@@ -605,6 +647,9 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 		fail(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, machine_json(rq, &m));
+	/* the operator vouches for the machine: its reported BMC may serve */
+	if (r == 0 && ev == IB_LC_EV_ACCEPT)
+		bmc_from_report(rq, &m);
 	/* docs/POWER.md: accept, release and allocate boot the machine once
 	 * from the network and power it on, through its BMC if it has one */
 	if (r == 0 && rq->srv->power.lifecycle &&

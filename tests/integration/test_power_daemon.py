@@ -487,8 +487,11 @@ def test_lifecycle_powers_the_machine(lab, tmp_path):
 
 def test_report_names_the_bmc(lab, tmp_path):
     """power.default_credential: the agent's report of its BMC's address
-    makes the machine's BMC entry (an API object); an entry that exists is
-    never replaced by a report."""
+    makes the machine's BMC entry (an API object) when the operator
+    accepts the machine, never at the report alone (a host on the boot
+    network would otherwise aim the shared credential, and the operator's
+    power operations, at any address); an address another entry's BMC has
+    is refused; an entry that exists is never replaced by a report."""
     pl = PowerLab(lab, tmp_path, [rf(MR)], lifecycle=True)
 
     def report(ip):
@@ -500,13 +503,25 @@ def test_report_names_the_bmc(lab, tmp_path):
                                 "bmc": {"ipv4": ip, "mac": None, "source": "static"}}))
         assert st == 204, text
 
+    def accept(again=False):
+        for move in (("retire", "reset") if again else ()) + ("accept",):
+            assert pl.api(f"machines/{ML}/{move}", "POST")[0] == 200, move
+
     pl.curl(pl.m1, f"http://{SRV_M}:{PORT}/boot.ipxe?mac={ML}")
     assert pl.api(f"machines/{ML}/bmc")[0] == 404
+    report(BMC_IP)                        # MR's BMC: not to be borrowed
+    assert pl.api(f"machines/{ML}/bmc")[0] == 404      # a report alone: none
+    accept()
+    assert pl.api(f"machines/{ML}/bmc")[0] == 404
+    assert "another entry's BMC: no entry made" in pl.d.log()
     report("198.18.0.7")
+    assert pl.api(f"machines/{ML}/bmc")[0] == 404      # a report alone: none
+    accept(again=True)
     st, v = pl.api(f"machines/{ML}/bmc")
     assert st == 200 and v["source"] == "api" and v["driver"] == "ipmi", v
     assert v["address"] == "198.18.0.7" and v["credential"] == "lab", v
     report("198.18.0.8")                  # the entry stands
+    accept(again=True)
     assert pl.api(f"machines/{ML}/bmc")[1]["address"] == "198.18.0.7"
 
 
