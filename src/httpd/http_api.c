@@ -117,13 +117,18 @@ int ib_httpd_api_token_load(const struct ib_config *cfg, struct ib_httpd_token *
 	return 0;
 }
 
+/* Whether rq carries the token (or the API needs none).  The control
+ * socket reads without it (http_control.c; its lease release is let
+ * through by ib_httpd_serve_api); its other writes need the token as
+ * over the network (docs/SECURITY.md). */
 static bool authorized(struct ib_http_req *rq)
 {
 	const char *h = ib_httpd_req_header(rq, "Authorization");
 	unsigned char sha[32];
 
-	if (rq->local || !rq->srv->token.set)
-		return true;	/* the control socket is the operator's */
+	if (!rq->srv->token.set || (rq->local && (rq->method == EVHTTP_REQ_GET ||
+						  rq->method == EVHTTP_REQ_HEAD)))
+		return true;
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	SHA256((const unsigned char *)h + 7, strlen(h + 7), sha);
@@ -493,7 +498,8 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 		if (!method_allowed(rt, rq->method, item)) {
 			ib_httpd_header(rq, "Allow", rt->allow);
 			ib_httpd_json(rq, 405, error_json("method not allowed"));
-		} else if (!authorized(rq)) {
+		} else if (!authorized(rq) &&
+			   !(rq->local && rt->action == api_lease_release)) {
 			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
 			ib_httpd_json(rq, 401, error_json("a valid bearer token is required"));
 		} else if (rt->action) {
