@@ -38,6 +38,7 @@
 #include "common/util.h"
 #include "config/config.h"
 #include "inventory/inventory.h"
+#include "journal/timeline.h"
 #include "store/lease_json.h"
 #include "store/store.h"
 
@@ -49,6 +50,7 @@ struct cli {
 	bool json;			/* --json output */
 	json_t *out;			/* array being collected in JSON mode */
 	char store_error[4400];		/* why the store could not be opened */
+	struct ib_timeline tl;		/* events: each machine's stage so far */
 };
 
 /*
@@ -274,23 +276,42 @@ static void flatten(const char *detail, char *out, size_t len)
 	json_decref(o);
 }
 
+/* "+12.345s" since the stage before, or "-" when there is none. */
+static void fmt_since(int64_t us, char *out, size_t len)
+{
+	if (us < 0)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "+%lld.%03llds", (long long)(us / 1000000),
+			 (long long)(us / 1000 % 1000));
+}
+
 static int print_event(const struct ib_event *e, void *arg)
 {
 	struct cli *c = arg;
-	char ts[32], detail[1024], mac[64], proto[64], kind[128];
+	char ts[32], detail[1024], mac[64], proto[64], kind[128], since[32];
 	time_t t = (time_t)(e->ts_us / 1000000);
+	enum ib_stage stage;
+	int64_t since_us;
 	struct tm tm;
+	json_t *o;
 
+	ib_timeline_step(&c->tl, e, &stage, &since_us);
 	if (c->json) {
-		json_array_append_new(c->out, ib_event_json(e));
+		o = ib_event_json(e);
+		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
+		json_object_set_new(o, "since_prev_stage_ms",
+				    since_us < 0 ? json_null() : json_integer(since_us / 1000));
+		json_array_append_new(c->out, o);
 		return 0;
 	}
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
 	flatten(e->detail, detail, sizeof(detail));
-	printf("%s.%03d  %-17s  %-5s  %-15s  %s\n", ts, (int)(e->ts_us / 1000 % 1000),
-	       safe(e->mac, mac, sizeof(mac)), safe(e->proto, proto, sizeof(proto)),
-	       safe(e->kind, kind, sizeof(kind)), detail);
+	fmt_since(since_us, since, sizeof(since));
+	printf("%s.%03d  %-17s  %-9s  %-10s  %-5s  %-15s  %s\n", ts, (int)(e->ts_us / 1000 % 1000),
+	       safe(e->mac, mac, sizeof(mac)), ib_stage_name(stage), since,
+	       safe(e->proto, proto, sizeof(proto)), safe(e->kind, kind, sizeof(kind)), detail);
 	return 0;
 }
 
@@ -323,9 +344,10 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		default: return 2;
 		}
 	}
+	ib_timeline_init(&c->tl);
 	if (!c->json)
-		printf("%-23s  %-17s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "PROTO",
-		       "EVENT", "DETAIL");
+		printf("%-23s  %-17s  %-9s  %-10s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "STAGE",
+		       "+PREV", "PROTO", "EVENT", "DETAIL");
 	r = ib_store_event_foreach(c->store, &f, print_event, c);
 	if (r < 0) {
 		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));

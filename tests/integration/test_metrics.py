@@ -252,3 +252,41 @@ def test_dhcp6_counters(lab, tmp_path, ironbootd_bin):
     assert value(m1, "ironboot_pool_free", *pool) == 4095
     assert env.d.alive(), env.d.log_tail()
     env.d.stop()
+
+
+def test_events_show_stage_and_time_since_previous(mlab):
+    """`ironboot events --mac M`: every event with its date and time, its
+    stage of the netboot chain and the time since the previous stage
+    began (docs/METRICS.md), from real exchanges: a firmware DORA, a
+    DISCOVER from iPXE, a script request."""
+    mac = "52:54:00:77:00:01"
+    l2 = L2Client(mlab.lab, mlab.cli, "cli0")
+    try:
+        l2.dora(mac)
+        time.sleep(0.3)             # a gap between the stages, to be measured
+        assert l2.discover(mac, ((77, "iPXE"),)) is not None
+    finally:
+        l2.close()
+    st, _, _ = mlab.get(f"http://{SRV4}:{PORT}/boot.ipxe?mac={mac}")
+    assert st == 403                # journalled under the MAC asked for
+    deadline = time.monotonic() + 20
+    while True:
+        events = mlab.d.cli_json("events", "--mac", mac)
+        if any(e["proto"] == "http" for e in events):
+            break
+        assert time.monotonic() < deadline, events
+        time.sleep(0.2)
+    stages = [e["stage"] for e in events]
+    assert stages[0] == "firmware" and events[0]["since_prev_stage_ms"] is None, events
+    ipxe = next(e for e in events if e["stage"] == "ipxe")
+    assert ipxe["since_prev_stage_ms"] >= 300, ipxe
+    script = next(e for e in events if e["stage"] == "script")
+    assert script["since_prev_stage_ms"] is not None
+    assert stages.index("firmware") < stages.index("ipxe") < stages.index("script"), stages
+    table = mlab.d.cli("events", "--mac", mac)
+    head, *rows = table.splitlines()
+    assert head.split()[:6] == ["TIME", "(UTC)", "MAC", "STAGE", "+PREV", "PROTO"], head
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  " + mac + r"  firmware +-  ",
+                    rows[0]), rows[0]
+    assert any(re.search(r"  ipxe +\+\d+\.\d{3}s +dhcp4 ", r) for r in rows), table
+    assert any(re.search(r"  script +\+\d+\.\d{3}s +http ", r) for r in rows), table
