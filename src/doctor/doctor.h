@@ -66,6 +66,15 @@ int ib_doctor_status(const struct ib_doctor_report *r);
 struct ib_doctor_finding *ib_doctor_add(struct ib_doctor_report *r, const char *rule,
 					enum ib_doctor_sev sev);
 
+/*
+ * Makes a report's texts printable, as both entry points return them:
+ * control bytes (a journal's detail may hold any, e.g. an agent's failure
+ * reason) and bytes that are not UTF-8 (a name a client sent, or one cut
+ * at IB_DOCTOR_TEXT) become '?', so a terminal, a log line and JSON
+ * (jansson refuses strings that are not UTF-8) take them as they are.
+ */
+void ib_doctor_scrub(struct ib_doctor_report *r);
+
 /* Machine rule i and setup rule i (in the order they run), or NULL past
  * the last: for the daemon's rate limits, docs and tests. */
 const struct ib_doctor_rule_info *ib_doctor_mac_rule(size_t i);
@@ -148,7 +157,9 @@ struct ib_doctor_mac_input {
 
 /*
  * Runs every machine rule over in into *ret (zeroed first); ret->stopped
- * says how far the chain got.  Returns the number of findings.
+ * says how far the chain got.  Returns the number of findings, their
+ * texts scrubbed (ib_doctor_scrub).  The events may say anything (counts
+ * and times are bounded as they are read); now_us is the clock's.
  */
 size_t ib_doctor_mac(const struct ib_doctor_mac_input *in, struct ib_doctor_report *ret);
 
@@ -193,7 +204,8 @@ struct ib_doctor_host {
  * family), or NULL when none does. */
 const char *ib_doctor_host_if(const struct ib_doctor_host *h, int family, const void *a);
 
-/* Runs every setup rule into *ret (zeroed first); returns the findings. */
+/* Runs every setup rule into *ret (zeroed first); returns the findings,
+ * their texts scrubbed (ib_doctor_scrub). */
 size_t ib_doctor_setup(const struct ib_config *cfg, const struct ib_doctor_host *host,
 		       struct ib_doctor_report *ret);
 

@@ -58,6 +58,49 @@ struct ib_doctor_finding *ib_doctor_add(struct ib_doctor_report *r, const char *
 	return f;
 }
 
+/* Length of the UTF-8 sequence at s (RFC 3629 4: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0 when it is not one. */
+static size_t utf8_len(const uint8_t *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (s[0] > 0xf4 || (s[0] >= 0x80 && !n))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n ? n : 1;
+}
+
+/* Replaces control bytes and bytes not part of UTF-8 with '?'. */
+static void scrub(char *text)
+{
+	uint8_t *s = (uint8_t *)text;
+
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (!n || *s < 0x20 || *s == 0x7f) {
+			*s++ = '?';
+			continue;
+		}
+		s += n;
+	}
+}
+
+void ib_doctor_scrub(struct ib_doctor_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		scrub(r->v[i].cause);
+		scrub(r->v[i].fix);
+		scrub(r->v[i].evidence);
+	}
+	scrub(r->stopped);
+}
+
 static uint16_t le16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);

@@ -669,5 +669,6 @@ size_t ib_doctor_mac(const struct ib_doctor_mac_input *in, struct ib_doctor_repo
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		rules[i].run(&c, &rules[i].info);
 	ib_dt_done(&c.t);
+	ib_doctor_scrub(ret);
 	return ret->n;
 }

@@ -647,5 +647,6 @@ size_t ib_doctor_setup(const struct ib_config *cfg, const struct ib_doctor_host 
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		rules[i].run(&c, &rules[i].info);
+	ib_doctor_scrub(ret);
 	return ret->n;
 }

@@ -22,13 +22,27 @@ static long get_int(json_t *o, const char *key, long dflt)
 	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
 }
 
+/* An integer field within lo..hi, else -1 (absent, another type, out of range). */
+static long get_int_in(json_t *o, const char *key, long lo, long hi)
+{
+	long v = get_int(o, key, -1);
+
+	return v >= lo && v <= hi ? v : -1;
+}
+
+/* A time of a row or detail within 0..IB_DT_TIME_MAX. */
+static int64_t clamp_time(int64_t us)
+{
+	return us < 0 ? 0 : us > IB_DT_TIME_MAX ? IB_DT_TIME_MAX : us;
+}
+
 static void parse_one(const struct ib_event *in, struct ib_dt_ev *e)
 {
 	json_t *o = json_loads(in->detail, 0, NULL);
 	char uc[32];
 	long rep;
 
-	e->ts_us = e->last_us = in->ts_us;
+	e->ts_us = e->last_us = clamp_time(in->ts_us);
 	e->proto = in->proto;
 	e->kind = in->kind;
 	e->v4 = strcmp(in->proto, "dhcp4") == 0;
@@ -38,15 +52,20 @@ static void parse_one(const struct ib_event *in, struct ib_dt_ev *e)
 	e->status = -1;
 	if (!o)
 		return;
-	/* a summary of repeats (journal.h): {"repeated": n, "last_us": t} */
+	/* a summary of repeats (journal.h): {"repeated": n, "last_us": t};
+	 * capped, and the last repeat not before the first, so the rules'
+	 * sums and ages stay in range whatever the row says */
 	if ((rep = get_int(o, "repeated", 0)) > 0) {
-		e->count = rep;
-		e->last_us = get_int(o, "last_us", in->ts_us);
+		e->count = rep < IB_DT_COUNT_MAX ? rep : IB_DT_COUNT_MAX;
+		e->last_us = clamp_time(get_int(o, "last_us", e->ts_us));
+		if (e->last_us < e->ts_us)
+			e->last_us = e->ts_us;
 	}
 	get_str(o, "user_class", uc, sizeof(uc));
 	e->ipxe = strcmp(uc, "iPXE") == 0;
-	e->arch = (int)get_int(o, "arch", -1);
-	e->status = (int)get_int(o, "status", -1);
+	/* RFC 4578 2.1: the arch is 16 bits; HTTP statuses have 3 digits */
+	e->arch = (int)get_int_in(o, "arch", 0, 0xffff);
+	e->status = (int)get_int_in(o, "status", 100, 999);
 	get_str(o, "decision", e->decision, sizeof(e->decision));
 	get_str(o, "file", e->file, sizeof(e->file));
 	get_str(o, "boot", e->boot, sizeof(e->boot));

@@ -11,6 +11,12 @@
 
 #include "store/store.h"
 
+/* Bounds of what a detail or a row may say (another writer's, a hand
+ * edit): a summary counts 1..IB_DT_COUNT_MAX events, times lie in
+ * 0..IB_DT_TIME_MAX (year 9999), so sums and differences cannot overflow. */
+#define IB_DT_COUNT_MAX 1000000000L
+#define IB_DT_TIME_MAX 253402300799999999LL
+
 /* What an event says, the fields absent being empty or -1. */
 struct ib_dt_ev {
 	int64_t ts_us;			/* when */

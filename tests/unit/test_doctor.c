@@ -252,6 +252,14 @@ static const struct mac_case mac_cases[] = {
 	  "{\"by\":\"agent\",\"from\":\"wiping\",\"to\":\"failed\",\"step\":\"wipe\","
 	  "\"reason\":\"BLKDISCARD failed\"}" } },
 	  60, "lifecycle-failed", "wipe failed: BLKDISCARD failed" },
+	{ "a reason with control bytes, scrubbed", { { 0, "machine", "fail",
+	  "{\"by\":\"agent\",\"step\":\"wipe\",\"reason\":\"I/O error\\n\\u001b[2J\"}" } },
+	  60, "lifecycle-failed", "wipe failed: I/O error??[2J" },
+	{ "summaries past a long, times before 1970", { { 0, "dhcp4", "discover",
+	  "{\"decision\":\"ignore\",\"giaddr\":\"198.18.5.1\",\"reason\":\"no subnet\","
+	  "\"repeated\":9223372036854775807,\"last_us\":-9223372036854775807}" },
+	  { 1, "dhcp4", "discover", "{\"repeated\":9223372036854775807}" } },
+	  60, "relay-no-subnet", "2000000000 DHCPv4 request(s)" },
 	{ "a failure reset since", { { 0, "machine", "fail",
 	  "{\"by\":\"agent\",\"step\":\"wipe\",\"reason\":\"x\"}" },
 	  { 9, "machine", "reset", "{\"by\":\"api\",\"from\":\"failed\",\"to\":\"discovered\"}" } },
