@@ -64,14 +64,19 @@ static const struct cmd_help helps[] = {
 	  "The DHCPv6 bindings in the store: address, MAC (from the DUID, relay\n"
 	  "option 79 or EUI-64; - if unknown), state, expiry (UTC), hostname.\n" },
 	{ "events", "the boot timeline of one machine, or of all",
-	  "usage: ironboot [--json] events [--mac MAC] [--proto PROTO] [--limit N]\n"
+	  "usage: ironboot [--json] events [--mac MAC] [--proto PROTO] [--limit N] [--follow]\n"
 	  "\n"
 	  "The per-machine journal: every DHCP, TFTP and HTTP event, oldest first,\n"
 	  "so a boot that stops shows where and why.\n"
 	  "\n"
 	  "  --mac MAC      only this machine (aa:bb:cc:dd:ee:ff)\n"
 	  "  --proto PROTO  only dhcp4, dhcp6, tftp or http events\n"
-	  "  --limit N      at most N events (default 1000)\n" },
+	  "  --limit N      at most N events (default 1000)\n"
+	  "  --follow       then print new events as the daemon writes them, until\n"
+	  "                 interrupted (--json: one object a line)\n"
+	  "\n"
+	  "Each event shows its stage (firmware, loader, ipxe, script, kernel, install,\n"
+	  "lifecycle, other) and +PREV, the time since the stage before it began.\n" },
 	{ "explain", "what a machine would get at each boot stage, and why",
 	  "usage: ironboot [--json] explain --mac MAC [--arch N] [options]\n"
 	  "\n"

@@ -51,6 +51,9 @@ struct cli {
 	json_t *out;			/* array being collected in JSON mode */
 	char store_error[4400];		/* why the store could not be opened */
 	struct ib_timeline tl;		/* events: each machine's stage so far */
+	bool follow;			/* events --follow: one JSON object a line */
+	int64_t last_id;		/* events --follow: the newest id printed */
+	int64_t last_us;		/* and its time */
 };
 
 /*
@@ -296,7 +299,23 @@ static int print_event(const struct ib_event *e, void *arg)
 	struct tm tm;
 	json_t *o;
 
+	if (c->follow && e->id <= c->last_id)
+		return 0;		/* printed by an earlier read */
+	if (e->id > c->last_id) {
+		c->last_id = e->id;
+		c->last_us = e->ts_us > c->last_us ? e->ts_us : c->last_us;
+	}
 	ib_timeline_step(&c->tl, e, &stage, &since_us);
+	if (c->json && c->follow) {
+		o = ib_event_json(e);
+		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
+		json_object_set_new(o, "since_prev_stage_ms",
+				    since_us < 0 ? json_null() : json_integer(since_us / 1000));
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		return 0;
+	}
 	if (c->json) {
 		o = ib_event_json(e);
 		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
@@ -315,21 +334,49 @@ static int print_event(const struct ib_event *e, void *arg)
 	return 0;
 }
 
+#define FOLLOW_POLL_US 500000		/* events --follow reads the store twice a second */
+#define FOLLOW_BACK_US 30000000LL	/* and looks this far behind the newest event
+					 * printed: summaries carry older times */
+
+/*
+ * events --follow: reads the store's new events every FOLLOW_POLL_US
+ * (SQLite in WAL mode: the daemon writes on) and prints those newer than
+ * the last printed, until killed.  Returns 1 when the store fails.
+ */
+static int follow_events(struct cli *c, struct ib_event_filter f)
+{
+	int r;
+
+	c->follow = true;
+	f.limit = 0;
+	for (;;) {
+		fflush(stdout);
+		usleep(FOLLOW_POLL_US);
+		f.since_us = c->last_us > FOLLOW_BACK_US ? c->last_us - FOLLOW_BACK_US : 0;
+		if ((r = ib_store_event_foreach(c->store, &f, print_event, c)) < 0) {
+			fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
+			return 1;
+		}
+	}
+}
+
 static int cmd_events(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "mac", required_argument, NULL, 'm' },
 		{ "proto", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ib_event_filter f = { .limit = 1000 };
+	bool follow = false;
 	char mac[IB_MAC_STRLEN];
 	uint8_t m[6];
 	int o, r;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "m:p:n:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:p:n:f", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm':
 			if (ib_mac_parse(optarg, m) < 0) {
@@ -341,10 +388,12 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 			break;
 		case 'p': f.proto = optarg; break;
 		case 'n': f.limit = strtoul(optarg, NULL, 10); break;
+		case 'f': follow = true; break;
 		default: return 2;
 		}
 	}
 	ib_timeline_init(&c->tl);
+	c->follow = follow && c->json;	/* JSON: one object a line from the start */
 	if (!c->json)
 		printf("%-23s  %-17s  %-9s  %-10s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "STAGE",
 		       "+PREV", "PROTO", "EVENT", "DETAIL");
@@ -353,6 +402,8 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
 		return 1;
 	}
+	if (follow)
+		return follow_events(c, f);
 	return c->json ? finish_json(c) : 0;
 }
 

@@ -290,3 +290,56 @@ def test_events_show_stage_and_time_since_previous(mlab):
                     rows[0]), rows[0]
     assert any(re.search(r"  ipxe +\+\d+\.\d{3}s +dhcp4 ", r) for r in rows), table
     assert any(re.search(r"  script +\+\d+\.\d{3}s +http ", r) for r in rows), table
+
+
+def test_events_follow_streams_new_events(mlab):
+    """`ironboot --json events --mac M --follow` prints the events so far,
+    then each new one as the daemon writes it, with its stage, and never
+    one twice; it runs until killed (by PID)."""
+    import json
+    import os
+    import select as sel
+    import subprocess as sp
+
+    mac = "52:54:00:77:00:02"
+    l2 = L2Client(mlab.lab, mlab.cli, "cli0")
+    d = mlab.d
+    p = None
+    try:
+        l2.dora(mac)
+        p = mlab.lab.popen(mlab.srv, [str(d.cli_bin), "--config", str(d.config), "--json",
+                                      "events", "--mac", mac, "--follow"],
+                           stdout=sp.PIPE, stderr=sp.PIPE)
+        got: list[dict] = []
+        pending = b""
+
+        def read_until(pred, timeout: float = 20.0) -> None:
+            """Reads whole lines off the pipe (raw reads: a buffered
+            readline would hide a second line from select) until pred."""
+            nonlocal pending
+            deadline = time.monotonic() + timeout
+            while not pred():
+                left = deadline - time.monotonic()
+                assert left > 0 and p.poll() is None, (got, p.poll())
+                r, _, _ = sel.select([p.stdout], [], [], left)
+                if not r:
+                    continue
+                chunk = os.read(p.stdout.fileno(), 65536)
+                assert chunk, "ironboot events --follow ended"
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                got.extend(json.loads(l) for l in lines if l.strip())
+
+        read_until(lambda: any(e["kind"] == "request" for e in got))
+        assert all(e["mac"] == mac and e["stage"] == "firmware" for e in got), got
+        # a new exchange after the stream began: iPXE's DISCOVER
+        assert l2.discover(mac, ((77, "iPXE"),)) is not None
+        read_until(lambda: any(e["stage"] == "ipxe" for e in got))
+        ipxe = next(e for e in got if e["stage"] == "ipxe")
+        assert ipxe["since_prev_stage_ms"] is not None and ipxe["ts_us"] > got[0]["ts_us"]
+        ids = [e["id"] for e in got]
+        assert len(ids) == len(set(ids)) and ids == sorted(ids), ids
+    finally:
+        l2.close()
+        if p is not None:
+            mlab.lab.kill(p)
