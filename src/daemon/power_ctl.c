@@ -404,6 +404,11 @@ static void off_check_result(struct off_check *c, const struct ib_power_result *
 {
 	int64_t now = ib_now_us();
 	const struct ib_bmc_config *b = bmc_of(c->pc, c->mac);
+	char msg[IB_POWER_MSGLEN];
+
+	/* the BMC's words, as record() stores them: never raw */
+	ib_str_sanitize((const uint8_t *)res->msg, strnlen(res->msg, sizeof(res->msg)), msg,
+			sizeof(msg));
 
 	c->busy = false;
 	if (res->err == 0 && res->state == IB_POWER_STATE_OFF) {
@@ -415,7 +420,7 @@ static void off_check_result(struct off_check *c, const struct ib_power_result *
 		journal_power(c->pc, c->mac, "off-check-failed", json_pack("{s:I, s:s, s:s}",
 			      "after_s", (json_int_t)((now - c->start_us) / 1000000),
 			      "state", res->err < 0 ? "unknown" : ib_power_state_name(res->state),
-			      "msg", res->err < 0 ? res->msg : "the machine is still on"));
+			      "msg", res->err < 0 ? msg : "the machine is still on"));
 		ib_warn("power: %s was told to wait (power off) but is %s after %lld s",
 			c->mac, res->err < 0 ? "unknown" : ib_power_state_name(res->state),
 			(long long)((now - c->start_us) / 1000000));

@@ -39,19 +39,26 @@ static int bind_control(const char *path, int *ret)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r;
+	mode_t mask;
 
 	if (fd < 0)
 		return -errno;
 	strcpy(sun.sun_path, path);
-	if ((unlink(path) < 0 && errno != ENOENT) ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		goto fail;
+	/* created 0600 by bind itself: a chmod after it would leave a window
+	 * in which the umask's mode lets others connect */
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (r < 0 || listen(fd, 64) < 0)
+		goto fail;
 	*ret = fd;
 	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 int ib_httpd_control_open(struct ib_http_server *srv, const char *state_dir)
