@@ -58,6 +58,7 @@ struct off_check {
 	int64_t start_us;		/* when "wait" was handed out */
 	int64_t deadline_us;		/* off by then, or journalled as failed */
 	bool busy;			/* a status read is in flight */
+	bool cancelled;			/* powered on again meanwhile: drop it */
 };
 
 struct ib_powerctl {
@@ -406,6 +407,10 @@ static void off_check_result(struct off_check *c, const struct ib_power_result *
 	const struct ib_bmc_config *b = bmc_of(c->pc, c->mac);
 	char msg[IB_POWER_MSGLEN];
 
+	if (c->cancelled) {
+		off_check_free(c);
+		return;
+	}
 	/* the BMC's words, as record() stores them: never raw */
 	ib_str_sanitize((const uint8_t *)res->msg, strnlen(res->msg, sizeof(res->msg)), msg,
 			sizeof(msg));
@@ -454,6 +459,21 @@ static void start_off_check(struct ib_powerctl *pc, const char *mac)
 	c->pprev = &pc->checks;
 	pc->checks = c;
 	off_check_arm(c, pc->cfg->power.off_check_grace);
+}
+
+/* The lifecycle powers mac on again (allocate, accept, release): its
+ * off check, if any, is over; a status read in flight ends it. */
+static void off_check_cancel(struct ib_powerctl *pc, const char *mac)
+{
+	for (struct off_check *c = pc->checks; c; c = c->next) {
+		if (strcmp(c->mac, mac) != 0)
+			continue;
+		if (c->busy)
+			c->cancelled = true;
+		else
+			off_check_free(c);
+		return;
+	}
 }
 
 /* ---- reconciliation ---- */
@@ -525,6 +545,7 @@ static void http_lifecycle(void *ctx, const char *mac, const char *what)
 		start_off_check(pc, mac);
 		return;
 	}
+	off_check_cancel(pc, mac);
 	if (busy(pc, mac, JOB_NETBOOT) ||
 	    !(j = new_job(pc, b, JOB_NETBOOT, IB_POWER_STATUS, "lifecycle")))
 		return;
@@ -535,10 +556,15 @@ static void http_lifecycle(void *ctx, const char *mac, const char *what)
 	start_job(j);
 }
 
+static bool http_netbooting(void *ctx, const char *mac)
+{
+	return busy(ctx, mac, JOB_NETBOOT);
+}
+
 void ib_powerctl_http(struct ib_powerctl *pc, struct ib_http_power *ret)
 {
 	*ret = (struct ib_http_power){ .run = http_run, .lifecycle = http_lifecycle,
-				       .ctx = pc };
+				       .netbooting = http_netbooting, .ctx = pc };
 }
 
 /* ---- life ---- */

@@ -409,6 +409,11 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 	switch (m->state) {
 	case IB_LC_ACCEPTED:
 	case IB_LC_RELEASING:
+		/* the BMC is about to restart it into a fresh agent: the wipe
+		 * is that agent's, not this one's, which the cycle would cut */
+		if (rq->srv->power.netbooting &&
+		    rq->srv->power.netbooting(rq->srv->power.ctx, m->mac))
+			break;
 		if (ib_lifecycle_apply(rq->srv->store, &lr, &n) < 0)
 			break;
 		snprintf(id, sizeof(id), "wipe-%lld", (long long)n.version);

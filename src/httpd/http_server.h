@@ -106,6 +106,10 @@ struct ib_http_power {
 	/* The lifecycle moved mac by "accept", "allocate" or "release", or
 	 * handed its agent "wait": the BMC's part (nothing without a BMC). */
 	void (*lifecycle)(void *ctx, const char *mac, const char *what);
+	/* Whether the lifecycle is sending mac into the network right now
+	 * (one-time PXE, then on or cycle): its running agent must not start
+	 * a wipe the cycle would cut short. */
+	bool (*netbooting)(void *ctx, const char *mac);
 	void *ctx;			/* their context */
 };
 

@@ -516,6 +516,41 @@ def test_lifecycle_powers_the_machine(lab, tmp_path):
     pl.no_secret_anywhere()
 
 
+def test_no_wipe_while_the_bmc_restarts_the_machine(lab, tmp_path):
+    """accept sends the machine into the network through its BMC (status,
+    pxe-once, then on or cycle).  Its discovery agent, still running, must
+    not be handed the wipe meanwhile: the cycle would cut it short.  A BMC
+    that hangs keeps that first step in flight for seconds, long enough to
+    ask; before the fix the running agent got "wipe" at once."""
+    pl = PowerLab(lab, tmp_path, [rf(MR)], lifecycle=True)
+    sink = B.TcpSink(lab, pl.bns, BMC_IP, 8999)  # noqa: F841 (kept open)
+    st, v = pl.api(f"machines/{ML}/bmc", "PUT",
+                   rf(ML, 8999, name="m1-bmc", timeout_ms=4000, retries=0))
+    assert st == 201, v
+
+    def m1(path, body=None):
+        extra = ["-X", "POST", "-H", "Content-Type: application/json",
+                 "--data-binary", json.dumps(body)] if body is not None else []
+        st, text = pl.curl(pl.m1, f"http://{SRV_M}:{PORT}{path}", *extra)
+        assert st // 100 == 2, (path, st, text)
+        return json.loads(text) if text.strip().startswith("{") else text
+
+    m1(f"/boot.ipxe?mac={ML}")
+    m1("/api/v1/agent/report", {"agent_version": "0.1.0", "mac": ML, "mode": "discover",
+                                "nics": [{"name": "eth0", "mac": ML}], "bmc": None})
+    st, v = pl.api(f"machines/{ML}/accept", "POST")
+    assert st == 200 and v["state"] == "accepted", v
+    assert m1(f"/api/v1/agent/instruction?mac={ML}")["action"] == "none"
+    m = pl.api(f"machines/{ML}/lifecycle")[1]
+    assert m["state"] == "accepted", m
+    # the hung BMC fails the step: the machine fails, never wiping
+    B.wait_for(lambda: pl.api(f"machines/{ML}/lifecycle")[1]["state"] == "failed", 30,
+               "the machine failed")
+    m = pl.api(f"machines/{ML}/lifecycle")[1]
+    assert m["failure"]["step"] == "power:status", m
+    assert "wiping" not in [detail(e).get("to") for e in pl.events(ML, proto="machine")]
+
+
 def test_report_names_the_bmc(lab, tmp_path):
     """power.default_credential: the agent's report of its BMC's address
     makes the machine's BMC entry (an API object) when the operator
@@ -572,5 +607,6 @@ def test_lifecycle_ipmi_without_boot_override(lab, tmp_path):
     assert ev["pxe-once"]["result"] == "error" and \
         "Set System Boot Options" in ev["pxe-once"]["msg"], ev
     assert ev["on"]["result"] == "ok" and ev["on"]["driver"] == "ipmi", ev
-    assert pl.api(f"machines/{ML}/lifecycle")[1]["state"] == "accepted"
+    m = pl.api(f"machines/{ML}/lifecycle")[1]
+    assert m["state"] == "accepted", m
     assert "powering on without a one-time PXE boot" in pl.d.log()
