@@ -45,6 +45,7 @@ struct ib_daemon {
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
 	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
 	struct ib_services *services;	/* TFTP and later services */
+	struct ib_metrics_cache metrics_cache; /* /metrics' store reads */
 	struct ib_powerctl *power;	/* BMC power control (docs/POWER.md) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int lock_fd;			/* state_dir/ironbootd.lock, held (flock) */
@@ -354,6 +355,7 @@ static void write_metrics(void *ctx, struct ib_mx *m)
 	struct ib_metrics_sources src = {
 		.cfg = d->cfg, .store = d->store, .journal = d->journal, .dhcp4 = d->dhcp4,
 		.dhcp6 = d->dhcp6, .services = d->services, .now = ib_now_sec(),
+		.cache = &d->metrics_cache,
 	};
 
 	ib_daemon_metrics_write(&src, m);
@@ -605,6 +607,7 @@ void ib_daemon_free(struct ib_daemon *d)
 	ib_journal_free(d->journal);
 	if (d->check_started)
 		pthread_join(d->check_thread, NULL);
+	ib_metrics_cache_clear(&d->metrics_cache);
 	ib_store_free(d->store);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);		/* releases the state dir */

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "dhcp4/dhcp4_policy.h"
@@ -302,6 +303,50 @@ static void store_and_journal(const struct ib_metrics_sources *src, struct ib_mx
 		ib_mx_one(m, one[i].name, one[i].type, one[i].help, one[i].v);
 }
 
+void ib_metrics_cache_clear(struct ib_metrics_cache *c)
+{
+	ib_mx_done(&c->text);
+	*c = (struct ib_metrics_cache){ 0 };
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The families read from the store into m, through src->cache when it is
+ * fresh (ib_metrics_cache); returns the reads that failed. */
+static uint64_t store_walks(const struct ib_metrics_sources *src, struct ib_mx *m)
+{
+	struct ib_metrics_cache *c = src->cache;
+	int64_t now = mono_us();
+	struct ib_mx part;
+	uint64_t errors = 0;
+
+	if (c && c->text.buf && now - c->at_us < IB_METRICS_CACHE_US) {
+		ib_mx_raw(m, c->text.buf, c->text.len);
+		return c->errors;
+	}
+	ib_mx_init(&part);
+	errors += pools(src, &part) < 0;
+	errors += machines(src, &part) < 0;
+	if (part.buf && !part.oom)
+		ib_mx_raw(m, part.buf, part.len);
+	m->oom |= part.oom;
+	if (c && !part.oom) {
+		ib_metrics_cache_clear(c);
+		c->text = part;
+		c->at_us = now;
+		c->errors = errors;
+	} else {
+		ib_mx_done(&part);
+	}
+	return errors;
+}
+
 void ib_daemon_metrics_write(const struct ib_metrics_sources *src, struct ib_mx *m)
 {
 	uint64_t errors = 0;
@@ -314,9 +359,8 @@ void ib_daemon_metrics_write(const struct ib_metrics_sources *src, struct ib_mx 
 		dhcp6_counters(m, ib_dhcp6_server_stats(src->dhcp6));
 	if (src->services)
 		ib_services_metrics(src->services, m);
-	errors += pools(src, m) < 0;
 	store_and_journal(src, m);
-	errors += machines(src, m) < 0;
+	errors += store_walks(src, m);
 	ib_mx_one(m, "ironboot_scrape_errors", "gauge",
 		  "Store reads of this scrape that failed (their families are incomplete).", errors);
 }

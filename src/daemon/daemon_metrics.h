@@ -24,7 +24,25 @@ struct ib_metrics_sources {
 	const struct ib_dhcp6_server *dhcp6;	/* or NULL */
 	const struct ib_services *services;	/* TFTP */
 	int64_t now;				/* unix seconds: what is unexpired */
+	struct ib_metrics_cache *cache;		/* the store's part, or NULL */
 };
+
+/*
+ * The families read from the store (pools, machines) walk every lease and
+ * machine: a scrape from anyone on the network, repeated, would hold the
+ * loop.  They are read at most once a second; scrapes in between get the
+ * same text.
+ */
+struct ib_metrics_cache {
+	struct ib_mx text;			/* the families, or buf NULL */
+	int64_t at_us;				/* when they were read (monotonic) */
+	uint64_t errors;			/* store reads of that time that failed */
+};
+
+#define IB_METRICS_CACHE_US 1000000
+
+/* Frees what the cache holds (a zeroed cache is empty). */
+void ib_metrics_cache_clear(struct ib_metrics_cache *c);
 
 /* Writes every family of src into m (the store is read; a failed read
  * leaves its family out, and ironboot_scrape_errors_total says so). */

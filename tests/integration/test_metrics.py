@@ -33,6 +33,10 @@ PORT = 8080
 URL = f"http://{SRV4}:{PORT}/metrics"
 TOKEN = "metrics-t0ken"
 N_DORA = 5
+# the pool and machine families are read from the store at most once a
+# second (daemon_metrics.h IB_METRICS_CACHE_US): a scrape after a change
+# waits that long to see it
+STORE_READ_EVERY_S = 1.1
 POOL = ('subnet="198.18.0.0/24"', 'pool="198.18.0.100-198.18.0.199"')
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')
 
@@ -152,6 +156,7 @@ def test_counters_move_with_traffic(mlab):
             l2.dora(rand_mac())
     finally:
         l2.close()
+    time.sleep(STORE_READ_EVERY_S)
     _, m1 = mlab.scrape()
     for name, typ in (("ironboot_dhcp4_requests_total", "discover"),
                       ("ironboot_dhcp4_requests_total", "request"),
@@ -244,6 +249,7 @@ def test_dhcp6_counters(lab, tmp_path, ironbootd_bin):
     (rep,) = env.exchange(bytes(test_dhcp6.solicit(DUID_LL(lladdr="52:54:00:66:00:02"),
                                                    rapid=True)))
     assert isinstance(rep, DHCP6_Reply), rep.summary()
+    time.sleep(STORE_READ_EVERY_S)
     m1 = scrape()
     assert value(m1, "ironboot_dhcp6_requests_total", 'type="solicit"') == 2
     assert value(m1, "ironboot_dhcp6_replies_total", 'type="advertise"') == 1
