@@ -17,8 +17,12 @@
  * 401, 403, 404, 405, 413), never a 500; another machine's token is
  * refused; a NIC, once a machine's, stays that machine's whatever any
  * report claims (no report steals a NIC), and the inventory machine's MAC
- * never joins a lifecycle machine.  Any broken property aborts.
+ * never joins a lifecycle machine.  Each report body also goes through
+ * ib_hw_facts_parse (the facts group selectors read, boot_plan.h): it
+ * answers 0 or -EINVAL, and its strings are terminated and short.  Any
+ * broken property aborts.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "boot/boot_plan.h"
 #include "http/http_url.h"
 #include "http_harness.h"
 
@@ -107,6 +112,18 @@ static bool body_mac_is(const char *body, size_t len, const char *mac)
 	return is;
 }
 
+/* The selectors' facts of a report body (NUL-terminated). */
+static void check_hw_facts(const char *body)
+{
+	struct ib_hw_facts hw;
+	int r = ib_hw_facts_parse(body, &hw);
+
+	CHECK(r == 0 || r == -EINVAL);
+	CHECK(memchr(hw.vendor, 0, sizeof(hw.vendor)) && memchr(hw.product, 0, sizeof(hw.product)));
+	if (r < 0)
+		CHECK(!hw.vendor[0] && !hw.product[0] && !hw.memory_bytes && !hw.disk_max_bytes);
+}
+
 static void one(uint8_t sel, const uint8_t *body, size_t len)
 {
 	static char req[REQ_MAX];
@@ -128,6 +145,8 @@ static void one(uint8_t sel, const uint8_t *body, size_t len)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, " HTTP/1.1\r\nHost: x\r\n%s"
 			      "Connection: close\r\n\r\n", hdr);
 	} else {
+		if (ep != 1)
+			check_hw_facts((const char *)body);
 		if (len > REQ_MAX - 512)
 			len = REQ_MAX - 512;
 		n = snprintf(req, sizeof(req), "POST /api/v1/agent/%s HTTP/1.1\r\nHost: x\r\n%s"

@@ -45,6 +45,7 @@ struct merged {
 	const char *serial;		/* the same */
 	const char *arch;		/* the request's */
 	const char *platform;		/* the request's */
+	const struct ib_hw_facts *hw;	/* the lifecycle's report, or NULL */
 	const struct ib_machine *m;	/* inventory entry, or NULL */
 };
 
@@ -79,7 +80,7 @@ static void merge(const struct ib_config *cfg, const struct ib_facts *f, struct 
 		.uuid = m && m->uuid ? m->uuid : f->uuid,
 		.hostname = m && m->hostname ? m->hostname : f->hostname,
 		.serial = m && m->serial ? m->serial : f->serial,
-		.arch = f->arch, .platform = f->platform, .m = m,
+		.arch = f->arch, .platform = f->platform, .hw = f->hw, .m = m,
 	};
 }
 
@@ -99,6 +100,20 @@ static bool holds(const char *want, const char *have, bool nocase)
 	return have && (nocase ? strcasecmp(want, have) : strcmp(want, have)) == 0;
 }
 
+#define GIB ((uint64_t)1 << 30)
+
+/* The hardware constraints of s hold (none set: true; set and no report:
+ * false). */
+static bool hw_holds(const struct ib_selector *s, const struct ib_hw_facts *hw)
+{
+	if (!s->vendor && !s->product && !s->disk_min_gib && !s->memory_min_gib)
+		return true;
+	return hw && holds(s->vendor, hw->vendor[0] ? hw->vendor : NULL, true) &&
+	       holds(s->product, hw->product[0] ? hw->product : NULL, true) &&
+	       hw->disk_max_bytes >= s->disk_min_gib * GIB &&
+	       hw->memory_bytes >= s->memory_min_gib * GIB;
+}
+
 static bool selector_matches(const struct ib_selector *s, const struct merged *mf)
 {
 	if (s->has_mac) {
@@ -109,7 +124,7 @@ static bool selector_matches(const struct ib_selector *s, const struct merged *m
 	}
 	if (!holds(s->uuid, mf->uuid, true) || !holds(s->hostname, mf->hostname, true) ||
 	    !holds(s->serial, mf->serial, false) || !holds(s->arch, mf->arch, false) ||
-	    !holds(s->platform, mf->platform, false))
+	    !holds(s->platform, mf->platform, false) || !hw_holds(s, mf->hw))
 		return false;
 	for (size_t i = 0; i < s->n_labels; i++) {
 		const char *v = mf->m ? kv_get(mf->m->labels, mf->m->n_labels, s->labels[i].key) : NULL;
@@ -133,6 +148,7 @@ static void explain_group(const struct ib_group *g, char *out)
 {
 	const struct ib_selector *s = &g->selector;
 	char why[IB_BOOT_WHY_LEN] = "", mac[IB_BOOT_MAC_STRLEN], key[IB_BOOT_WHY_LEN];
+	char num[16];
 
 	if (s->has_mac) {
 		ib_mac_format(s->mac, 6, mac, sizeof(mac));
@@ -146,6 +162,16 @@ static void explain_group(const struct ib_group *g, char *out)
 	for (size_t i = 0; i < s->n_labels; i++) {
 		snprintf(key, sizeof(key), "labels.%s", s->labels[i].key);
 		why_add(why, key, s->labels[i].value);
+	}
+	why_add(why, "vendor", s->vendor);
+	why_add(why, "product", s->product);
+	if (s->disk_min_gib) {
+		snprintf(num, sizeof(num), "%u", s->disk_min_gib);
+		why_add(why, "disk_min_gib", num);
+	}
+	if (s->memory_min_gib) {
+		snprintf(num, sizeof(num), "%u", s->memory_min_gib);
+		why_add(why, "memory_min_gib", num);
 	}
 	snprintf(out, IB_BOOT_WHY_LEN, "group %s (%s; specificity %u)", g->name, why,
 		 g->specificity);

@@ -39,6 +39,22 @@
 #define IB_BOOT_WHY_LEN 256		/* bytes of plan.why, NUL included */
 #define IB_BOOT_ERRLEN (IB_TPL_ERRLEN + 64) /* bytes of a render error */
 
+/* A machine's hardware as its lifecycle report gives it (ib_hw_facts_parse),
+ * for the selectors vendor, product, disk_min_gib and memory_min_gib. */
+struct ib_hw_facts {
+	char vendor[128];		/* system.vendor, or "" */
+	char product[128];		/* system.product, or "" */
+	uint64_t memory_bytes;		/* memory.total_bytes, or 0 */
+	uint64_t disk_max_bytes;	/* the largest disks[].size_bytes, or 0 */
+};
+
+/*
+ * Reads the facts of a hardware report (JSON text, docs/AGENT.md) into
+ * *ret; members the report lacks or gives in another type stay empty.
+ * Returns 0, or -EINVAL when report is not a JSON object.
+ */
+int ib_hw_facts_parse(const char *report, struct ib_hw_facts *ret);
+
 /* What a boot request says about the machine (iPXE settings). */
 struct ib_facts {
 	char mac[IB_BOOT_MAC_STRLEN];	/* lowercase colon form, or "" unknown */
@@ -47,6 +63,7 @@ struct ib_facts {
 	const char *serial;		/* ${serial}, or NULL */
 	const char *arch;		/* ${buildarch}: i386, x86_64, arm64..., or NULL */
 	const char *platform;		/* ${platform}: pcbios, efi, or NULL */
+	const struct ib_hw_facts *hw;	/* its hardware report, or NULL */
 };
 
 /* What a machine boots, and why.  Pointers into the config snapshot:

@@ -92,7 +92,7 @@ static void usage(FILE *f)
 		"  profiles|groups|machines create FILE|-    create\n"
 		"  profiles|groups|machines delete NAME      delete\n"
 		"  machines [--state S]       with the lifecycle state (STATE, POWER columns)\n"
-		"  machines accept|release|retire|reset MAC, machines allocate PROFILE MAC\n"
+		"  machines accept|release|retire|reset MAC, machines allocate [PROFILE] MAC\n"
 		"                             lifecycle moves, through the daemon's API\n"
 		"  bmcs [list|show|put|create|delete]  machines' BMC entries (inventory)\n"
 		"  power status|on|off|cycle|soft|pxe-once|disk-once MAC|--all|--state S\n"

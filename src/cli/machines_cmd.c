@@ -7,7 +7,7 @@
  *   ironboot machines show MAC             the lifecycle row and report, or
  *                                          the inventory object
  *   ironboot machines accept|release|retire|reset MAC
- *   ironboot machines allocate PROFILE MAC  through the daemon's API
+ *   ironboot machines allocate [PROFILE] MAC  through the daemon's API
  *
  * Reads come from the store; moves go through the running daemon (POST
  * /api/v1/machines/MAC/<verb>?by=cli), which applies the lifecycle's
@@ -219,11 +219,13 @@ int ib_cli_machines(const struct ib_config *cfg, struct ib_store *store, bool js
 			return cmd_move(cfg, verb, NULL, argv[2]);
 		}
 	if (strcmp(verb, "allocate") == 0) {
-		if (argc != 4) {
-			fprintf(stderr, "ironboot: usage: machines allocate PROFILE MAC\n");
+		if (argc != 3 && argc != 4) {
+			fprintf(stderr, "ironboot: usage: machines allocate [PROFILE] MAC\n");
 			return 2;
 		}
-		return cmd_move(cfg, verb, argv[2], argv[3]);
+		/* no PROFILE: the daemon takes the group its report matches */
+		return argc == 4 ? cmd_move(cfg, verb, argv[2], argv[3]) :
+				   cmd_move(cfg, verb, NULL, argv[2]);
 	}
 	return ib_cli_inventory(cfg, IB_CONFIG_MACHINES, json, argc, argv);
 }

@@ -144,6 +144,8 @@ static void free_selector(struct ib_selector *s)
 	free(s->arch);
 	free(s->platform);
 	free_kv(s->labels, s->n_labels);
+	free(s->vendor);
+	free(s->product);
 }
 
 static void free_inventory(struct ib_config *cfg)

@@ -376,6 +376,12 @@ struct ib_selector {
 	char *platform;			/* iPXE ${platform}: pcbios, efi */
 	struct ib_kv *labels;		/* every one must be on the machine entry */
 	size_t n_labels;
+	/* On the lifecycle's hardware report (docs/LIFECYCLE.md): a machine
+	 * without one matches none of these. */
+	char *vendor;			/* system vendor (DMI), case-insensitive */
+	char *product;			/* system product (DMI), case-insensitive */
+	uint32_t disk_min_gib;		/* some disk of at least this size, or 0 */
+	uint32_t memory_min_gib;	/* memory (MemTotal) at least this, or 0 */
 };
 
 struct ib_group {

@@ -362,7 +362,8 @@ static size_t find_dup_name(const void *items, size_t n, size_t size, size_t *re
 static unsigned specificity(const struct ib_selector *s)
 {
 	return (unsigned)s->has_mac + !!s->uuid + !!s->hostname + !!s->serial + !!s->arch +
-	       !!s->platform + (unsigned)s->n_labels;
+	       !!s->platform + (unsigned)s->n_labels + !!s->vendor + !!s->product +
+	       !!s->disk_min_gib + !!s->memory_min_gib;
 }
 
 /* Both set and different: then no machine matches both selectors. */
@@ -377,8 +378,9 @@ static bool selectors_compatible(const struct ib_selector *a, const struct ib_se
 		return false;
 	if (differ(a->uuid, b->uuid, true) || differ(a->hostname, b->hostname, true) ||
 	    differ(a->serial, b->serial, false) || differ(a->arch, b->arch, false) ||
-	    differ(a->platform, b->platform, false))
-		return false;
+	    differ(a->platform, b->platform, false) || differ(a->vendor, b->vendor, true) ||
+	    differ(a->product, b->product, true))
+		return false;	/* (minimum sizes never make two selectors disjoint) */
 	for (size_t i = 0; i < a->n_labels; i++)
 		for (size_t j = 0; j < b->n_labels; j++)
 			if (strcmp(a->labels[i].key, b->labels[j].key) == 0 &&

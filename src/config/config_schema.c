@@ -833,6 +833,10 @@ static const struct ib_cfg_field selector_fields[] = {
 	FIELD(S, "arch", F_STRING, arch),
 	FIELD(S, "platform", F_STRING, platform),
 	LIST(S, "labels", F_KV_MAP, labels, n_labels, 64),
+	FIELD(S, "vendor", F_STRING, vendor),
+	FIELD(S, "product", F_STRING, product),
+	FIELD(S, "disk_min_gib", F_U32, disk_min_gib, .min = 1, .max = 1u << 30),
+	FIELD(S, "memory_min_gib", F_U32, memory_min_gib, .min = 1, .max = 1u << 30),
 };
 #undef S
 static const struct ib_cfg_section selector_section = SECTION(selector_fields);

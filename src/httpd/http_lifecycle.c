@@ -123,6 +123,22 @@ static json_t *body_object(struct ib_http_req *rq, size_t cap)
 	return v;
 }
 
+/* Machine m's stored hardware report (malloc'd text), or NULL: none, or
+ * the store failed. */
+static char *report_text(struct ib_http_req *rq, const struct ib_machine_state *m)
+{
+	char *text;
+
+	if (!m->has_report || !(text = malloc(IB_MACHINE_REPORT_MAX + 1)))
+		return NULL;
+	if (ib_store_machine_report_get(rq->srv->store, m->id, text,
+					IB_MACHINE_REPORT_MAX + 1) < 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 /*
  * Authorizes an agent request about MAC mac: the machine's token in
  * "Authorization: Bearer", else http_auth.c's facts (its address, or
@@ -275,11 +291,9 @@ static void bmc_from_report(struct ib_http_req *rq, const struct ib_machine_stat
 
 	if (!cfg->power.default_credential || !m->has_report || !rq->srv->inventory ||
 	    ib_mac_parse(m->mac, hw) < 0 || ib_config_bmc_for(cfg, hw) ||
-	    !(text = malloc(IB_MACHINE_REPORT_MAX + 1)))
+	    !(text = report_text(rq, m)))
 		return;
-	if (ib_store_machine_report_get(rq->srv->store, m->id, text,
-					IB_MACHINE_REPORT_MAX + 1) == 0)
-		report = json_loads(text, 0, NULL);
+	report = json_loads(text, 0, NULL);
 	free(text);
 	ip = json_string_value(json_object_get(json_object_get(report, "bmc"), "ipv4"));
 	if (!ip || inet_pton(AF_INET, ip, &a) != 1 || a.s_addr == 0)
@@ -569,15 +583,9 @@ out:
 /* Reads the machine of mac with its report: 0, else the reply is sent. */
 static json_t *machine_json(struct ib_http_req *rq, const struct ib_machine_state *m)
 {
-	char *report = NULL;
+	char *report = report_text(rq, m);
 	json_t *o;
 
-	if (m->has_report && (report = malloc(IB_MACHINE_REPORT_MAX + 1)) &&
-	    ib_store_machine_report_get(rq->srv->store, m->id, report,
-					IB_MACHINE_REPORT_MAX + 1) < 0) {
-		free(report);
-		report = NULL;
-	}
 	o = ib_lifecycle_json(m, report);
 	free(report);
 	if (o)
@@ -615,6 +623,29 @@ static void op_list(struct ib_http_req *rq)
 	ib_httpd_json(rq, 200, a);
 }
 
+/* allocate without a profile: the profile of the most specific group that
+ * mac and its hardware report match (boot_plan.c; the catch-all does not
+ * count: an operator who names no profile wants a selector to decide).
+ * NULL when none does. */
+static const char *profile_by_report(struct ib_http_req *rq, const char *mac)
+{
+	struct ib_machine_state m;
+	struct ib_hw_facts hw;
+	struct ib_facts f = { .hw = &hw };
+	struct ib_boot_plan plan;
+	char *text;
+	int r;
+
+	if (ib_store_machine_get(rq->srv->store, mac, &m) < 0 || !(text = report_text(rq, &m)))
+		return NULL;
+	r = ib_hw_facts_parse(text, &hw);
+	free(text);
+	if (r < 0 || ib_facts_set_mac(&f, mac) < 0 || ib_boot_plan(rq->srv->cfg, &f, &plan) < 0 ||
+	    !plan.group || plan.group->specificity == 0)
+		return NULL;
+	return plan.profile->name;
+}
+
 static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev)
 {
 	const char *by = ib_http_url_param(rq->url, "by");
@@ -632,9 +663,12 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 		if (!(body = body_object(rq, 4096)))
 			return;
 		lr.profile = json_string_value(json_object_get(body, "profile"));
+		if (!json_object_get(body, "profile"))
+			lr.profile = profile_by_report(rq, mac);
 		if (!find_profile(rq->srv->cfg, lr.profile)) {
 			json_decref(body);
-			fail(rq, 422, "allocate needs {\"profile\": P} naming a profile");
+			fail(rq, 422, "allocate needs {\"profile\": P} naming a profile, or a "
+			     "hardware report that a group's selector matches");
 			return;
 		}
 	}

@@ -71,10 +71,17 @@ static json_t *selector_json(const struct ib_selector *s)
 
 	if (s->has_mac)
 		ib_mac_format(s->mac, 6, mac, sizeof(mac));
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
-			 "mac", s->has_mac ? mac : NULL, "uuid", s->uuid, "hostname", s->hostname,
-			 "serial", s->serial, "arch", s->arch, "platform", s->platform,
-			 "labels", kv_json(s->labels, s->n_labels));
+	json_t *o = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:s?}",
+			      "mac", s->has_mac ? mac : NULL, "uuid", s->uuid,
+			      "hostname", s->hostname, "serial", s->serial, "arch", s->arch,
+			      "platform", s->platform, "labels", kv_json(s->labels, s->n_labels),
+			      "vendor", s->vendor, "product", s->product);
+
+	if (o && s->disk_min_gib)
+		json_object_set_new(o, "disk_min_gib", json_integer(s->disk_min_gib));
+	if (o && s->memory_min_gib)
+		json_object_set_new(o, "memory_min_gib", json_integer(s->memory_min_gib));
+	return o;
 }
 
 json_t *ib_inventory_group_json(const struct ib_group *g)

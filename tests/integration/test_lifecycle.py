@@ -86,6 +86,9 @@ profiles:
              disk: vda }}
 groups:
   - {{ name: default, profile: disky }}
+  - name: big-qemu                # by the hardware report: allocate without a profile
+    profile: imaged
+    selector: {{ vendor: qemu, disk_min_gib: 2, memory_min_gib: 1 }}
 machines:
   - mac: "{inv}"
     hostname: inv1
@@ -268,16 +271,47 @@ def test_cycle(lab, tmp_path):
     assert st == 200 and [r["mac"] for r in rows] == [M1], rows
 
 
-def to_ready(ll: LcLab, ns: str, mac: str) -> str:
-    """Discovered, reported, accepted, wiped: ready.  Returns the token."""
+def to_ready(ll: LcLab, ns: str, mac: str, rep: dict | None = None) -> str:
+    """Discovered, reported (rep, else report(mac)), accepted, wiped: ready.
+    Returns the token."""
     token = agent_line(ll.script(ns, mac))["ib.token"]
-    assert ll.agent(ns, "report", token, report(mac))[0] == 204
+    assert ll.agent(ns, "report", token, rep or report(mac))[0] == 204
     assert ll.api(f"machines/{mac}/accept", "POST")[0] == 200
     assert ll.agent(ns, f"instruction?mac={mac}", token)[1]["action"] == "wipe"
     assert ll.agent(ns, "progress", token, {"mac": mac, "step": "wipe",
                                             "status": "ok"})[0] == 204
     assert ll.state(mac) == "ready"
     return token
+
+
+def test_allocate_by_report(lab, tmp_path):
+    """allocate without a profile takes the group the machine's hardware
+    report matches (vendor, case-insensitive; disk_min_gib on the largest
+    disk; memory_min_gib); the catch-all group does not count."""
+    ll = LcLab(lab, tmp_path)
+    st, g = ll.api("groups/big-qemu")
+    assert st == 200 and g["selector"]["disk_min_gib"] == 2, g
+    assert g["selector"]["vendor"] == "qemu" and g["specificity"] == 3, g
+    to_ready(ll, ll.m1, M1)                 # 64 MiB disk, 512 MiB memory: no match
+    st, v = ll.api(f"machines/{M1}/allocate", "POST", {})
+    assert st == 422 and "selector" in v["error"], v
+    assert ll.state(M1) == "ready"
+    big = report(M2) | {"memory": {"total_bytes": 3 << 30},
+                        "disks": [{"name": "vda", "size_bytes": 1 << 26},
+                                  {"name": "vdb", "size_bytes": 5 << 30}]}
+    to_ready(ll, ll.m2, M2, big)
+    v = json.loads(ll.d.cli("machines", "allocate", M2))
+    assert v["state"] == "allocated" and v["profile"] == "imaged", v
+    # released before it began installing: straight back to ready
+    assert ll.api(f"machines/{M2}/release", "POST")[0] == 200
+    assert ll.state(M2) == "ready"
+    token = agent_line(ll.script(ll.m2, M2))["ib.token"]
+    # too little memory, or another vendor: no group again
+    for rep in (big | {"memory": {"total_bytes": 1 << 29}},
+                big | {"system": {"vendor": "Dell Inc."}}):
+        assert ll.agent(ll.m2, "report", token, rep)[0] == 204
+        st, v = ll.api(f"machines/{M2}/allocate", "POST", {})
+        assert st == 422, (rep, v)
 
 
 def test_image_install(lab, tmp_path):

@@ -125,6 +125,65 @@ static void test_machine_entry(void **state)
 	ib_config_free(cfg);
 }
 
+/* ---- the hardware report's selectors ---- */
+
+static const char hw_yaml[] = HTTP PROFILES
+	"groups:\n"
+	"  - { name: default, profile: linux }\n"
+	"  - { name: big, profile: disk, selector: { disk_min_gib: 100, memory_min_gib: 8 } }\n"
+	"  - { name: dell, profile: rack, selector: { vendor: dell inc., product: r640,\n"
+	"      disk_min_gib: 1 } }\n";
+
+struct hw_case {
+	const char *report;		/* NULL: no report */
+	const char *group;		/* expected */
+};
+
+#define GIB_S "1073741824"
+static const struct hw_case hw_cases[] = {
+	{ NULL, "default" },			/* no report: none of them */
+	{ "{}", "default" },
+	{ "{\"memory\": {\"total_bytes\": 8589934592},"
+	  " \"disks\": [{\"size_bytes\": 1}, {\"size_bytes\": 107374182400}]}", "big" },
+	{ "{\"memory\": {\"total_bytes\": 8589934591},"	/* a byte short */
+	  " \"disks\": [{\"size_bytes\": 107374182400}]}", "default" },
+	{ "{\"memory\": {\"total_bytes\": \"8589934592\"},"	/* not a number */
+	  " \"disks\": [{\"size_bytes\": 107374182400}]}", "default" },
+	{ "{\"memory\": {\"total_bytes\": -1}, \"disks\": {\"size_bytes\": 1}}", "default" },
+	{ "{\"system\": {\"vendor\": \"Dell Inc.\", \"product\": \"R640\"},"
+	  " \"disks\": [{\"size_bytes\": " GIB_S "}]}", "dell" },
+	{ "{\"system\": {\"vendor\": \"Dell Inc.\", \"product\": \"R650\"},"
+	  " \"disks\": [{\"size_bytes\": " GIB_S "}]}", "default" },
+	{ "{\"system\": {\"vendor\": 7, \"product\": \"R640\"},"
+	  " \"disks\": [{\"size_bytes\": " GIB_S "}]}", "default" },
+};
+
+static void test_hw_selectors(void **state)
+{
+	struct ib_config *cfg = load(hw_yaml);
+	struct ib_hw_facts hw;
+
+	assert_int_equal(cfg->groups[1].specificity, 2);
+	assert_int_equal(cfg->groups[2].specificity, 3);
+	for (size_t i = 0; i < sizeof(hw_cases) / sizeof(hw_cases[0]); i++) {
+		const struct hw_case *c = &hw_cases[i];
+		struct ib_facts f = { .hw = c->report ? &hw : NULL };
+		struct ib_boot_plan plan;
+
+		if (c->report)
+			assert_int_equal(ib_hw_facts_parse(c->report, &hw), 0);
+		assert_int_equal(ib_facts_set_mac(&f, "52:54:00:00:00:30"), 0);
+		assert_int_equal(ib_boot_plan(cfg, &f, &plan), 0);
+		if (!plan.group || strcmp(plan.group->name, c->group) != 0)
+			fail_msg("case %zu: got group %s (%s), wanted %s", i,
+				 plan.group ? plan.group->name : "-", plan.why, c->group);
+	}
+	assert_int_equal(ib_hw_facts_parse("[1]", &hw), -EINVAL);
+	assert_int_equal(ib_hw_facts_parse("{\"a\": 1, \"a\": 2}", &hw), -EINVAL);
+	assert_int_equal(ib_hw_facts_parse("not json", &hw), -EINVAL);
+	ib_config_free(cfg);
+}
+
 static void test_bad_facts(void **state)
 {
 	struct ib_config *cfg = load(selection_yaml);
@@ -548,6 +607,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_machine_entry),
+		cmocka_unit_test(test_hw_selectors),
 		cmocka_unit_test(test_bad_facts),
 		cmocka_unit_test(test_scripts),
 		cmocka_unit_test(test_initrd_names),
