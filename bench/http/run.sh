@@ -33,14 +33,7 @@ deb=$(ls "$work"/nginx_*.deb 2>/dev/null | head -n 1 || true)
 dpkg-deb -x "$deb" "$work/nginx"
 echo "nginx $(dpkg-deb -f "$deb" Version), wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
 
+. "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
-timeout --kill-after=20 300 /usr/bin/python3 "$repo/bench/http/bench.py" \
-	--work "$work" --nginx "$work/nginx/usr/sbin/nginx" "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-rc=0
-while :; do
-	wait "$child" && rc=0 || rc=$?
-	kill -0 "$child" 2>/dev/null || break
-done
-exit "$rc"
+run_bounded 300 /usr/bin/python3 "$repo/bench/http/bench.py" \
+	--work "$work" --nginx "$work/nginx/usr/sbin/nginx" "$@"

@@ -42,13 +42,6 @@ trap 'exit 143' TERM HUP
 
 # bench.py deletes its namespaces and kills QEMU and the servers by PID on
 # exit; forward INT/TERM/HUP to it (timeout runs in its own process group).
-timeout --kill-after=20 1500 /usr/bin/python3 "$repo/bench/labtiming/bench.py" \
-	--work "$work" "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-rc=0
-while :; do
-	wait "$child" && rc=0 || rc=$?
-	kill -0 "$child" 2>/dev/null || break
-done
-exit "$rc"
+. "$repo/bench/lib/bounded.sh"
+run_bounded 1500 /usr/bin/python3 "$repo/bench/labtiming/bench.py" \
+	--work "$work" "$@"

@@ -13,12 +13,5 @@ set -eu
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
 command -v curl >/dev/null || { echo "run.sh: curl missing" >&2; exit 2; }
-timeout --kill-after=20 600 /usr/bin/python3 bench/power/bench.py "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-rc=0
-while :; do
-	wait "$child" && rc=0 || rc=$?
-	kill -0 "$child" 2>/dev/null || break
-done
-exit "$rc"
+. bench/lib/bounded.sh
+run_bounded 600 /usr/bin/python3 bench/power/bench.py "$@"

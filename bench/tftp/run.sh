@@ -55,14 +55,7 @@ ulimit -n "$hard"
 # bench.py deletes its namespaces and kills its servers on exit or SIGTERM.
 # `timeout` runs in its own process group, so a Ctrl-C at the terminal only
 # reaches this shell: forward INT/TERM/HUP to it (it passes SIGTERM on).
+. "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
-timeout --kill-after=20 480 /usr/bin/python3 "$repo/bench/tftp/bench.py" \
-	--tftpload "$work/tftpload" --work "$work" $atftpd_args "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-rc=0
-while :; do
-	wait "$child" && rc=0 || rc=$?
-	kill -0 "$child" 2>/dev/null || break
-done
-exit "$rc"
+run_bounded 480 /usr/bin/python3 "$repo/bench/tftp/bench.py" \
+	--tftpload "$work/tftpload" --work "$work" $atftpd_args "$@"
