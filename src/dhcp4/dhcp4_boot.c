@@ -11,39 +11,11 @@
 
 #include <string.h>
 
+#include "boot/boot_arch.h"
 #include "common/util.h"
 
-/* RFC 4578 2.1 / IANA "Processor Architecture Types". */
-enum {
-	ARCH_BIOS = 0, ARCH_EFI_IA32 = 6, ARCH_EFI_X64 = 7, ARCH_EFI_BC = 9,
-	ARCH_EFI_ARM64 = 11, ARCH_HTTP_X64 = 16, ARCH_HTTP_ARM64 = 19,
-	ARCH_NONE = 0xffff,
-};
-
-/* Where the file for a firmware architecture comes from. */
-struct arch_rule {
-	uint16_t arch;
-	size_t file_off;		/* offset of the char * in ib_boot_config */
-	const char *why;
-};
-
-static const struct arch_rule pxe_rules[] = {
-	{ ARCH_BIOS, offsetof(struct ib_boot_config, file_bios), "arch 0 (BIOS): boot.bios" },
-	{ ARCH_EFI_IA32, offsetof(struct ib_boot_config, file_efi_ia32), "arch 6 (UEFI ia32): boot.efi_ia32" },
-	{ ARCH_EFI_X64, offsetof(struct ib_boot_config, file_efi_x64), "arch 7 (UEFI x64): boot.efi_x64" },
-	{ ARCH_EFI_BC, offsetof(struct ib_boot_config, file_efi_x64), "arch 9 (UEFI x64 BC): boot.efi_x64" },
-	{ ARCH_EFI_ARM64, offsetof(struct ib_boot_config, file_efi_arm64), "arch 11 (UEFI arm64): boot.efi_arm64" },
-	/* A firmware that says HTTP without the HTTPClient class still gets a URL. */
-	{ ARCH_HTTP_X64, offsetof(struct ib_boot_config, http_url_x64), "arch 16 (UEFI HTTP x64): boot.http_x64" },
-	{ ARCH_HTTP_ARM64, offsetof(struct ib_boot_config, http_url_arm64), "arch 19 (UEFI HTTP arm64): boot.http_arm64" },
-};
-
-static const char *rule_file(const struct ib_boot_config *b, const struct arch_rule *r)
-{
-	const char *const *p = (const char *const *)((const char *)b + r->file_off);
-
-	return *p;
-}
+/* No option 93 (RFC 4578 2.1); the architectures are src/boot/boot_arch.c's. */
+#define ARCH_NONE 0xffff
 
 static bool vendor_class_is(const struct ib_dhcp4_msg *m, const char *prefix)
 {
@@ -87,22 +59,19 @@ static void decide_firmware(const struct ib_config *cfg, uint16_t arch,
 			    const struct ib_reservation4 *resv,
 			    struct ib_boot_answer *a)
 {
+	const struct ib_boot_arch *r;
+
 	if (resv && resv->boot.boot_file && a->client == IB_BOOT_PXE) {
 		a->file = resv->boot.boot_file;
 		a->why = "reservation boot_file";
 		return;
 	}
-	for (size_t i = 0; i < IB_ARRAY_SIZE(pxe_rules); i++) {
-		const struct arch_rule *r = &pxe_rules[i];
-		bool http_rule = r->arch == ARCH_HTTP_X64 || r->arch == ARCH_HTTP_ARM64;
-
-		if (r->arch != arch)
-			continue;
-		/* HTTP clients get URLs only, PXE clients TFTP files only. */
-		if ((a->client == IB_BOOT_HTTP) != http_rule)
-			continue;
-		a->file = rule_file(&cfg->boot, r);
-		a->why = a->file ? r->why : "no boot file configured for this arch";
+	/* the one firmware table (src/boot/boot_arch.c); HTTP clients get
+	 * URLs only, PXE clients TFTP files only */
+	r = ib_boot_arch_find(arch);
+	if (r && (a->client == IB_BOOT_HTTP) == r->http) {
+		a->file = ib_boot_arch_file(&cfg->boot, r, false);
+		a->why = a->file ? r->v4_why : "no boot file configured for this arch";
 		return;
 	}
 	a->why = arch == ARCH_NONE ? "no client architecture (option 93)" :

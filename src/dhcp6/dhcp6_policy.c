@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/boot_arch.h"
 #include "common/util.h"
 #include "dhcp4/hold_ledger.h"
 #include "dhcp6/dhcp6_pool.h"
@@ -169,25 +170,22 @@ static void tftp_url(const struct ib_config *cfg, const uint8_t srv[16], const c
 	snprintf(b->url, sizeof(b->url), "tftp://[%s]/%s", host, file);
 }
 
-/* The firmware file or HTTP URL for arch (IANA processor architecture types). */
+/* The firmware file or HTTP URL for arch, from the one firmware table
+ * (src/boot/boot_arch.c, which the DHCPv4 decision reads too). */
 static void by_arch(const struct ib_config *cfg, uint16_t arch, const uint8_t srv[16],
 		    struct ib_boot6_answer *b)
 {
-	const struct ib_boot_config *bc = &cfg->boot;
-	const char *file = NULL, *url = NULL;
+	const struct ib_boot_arch *a = ib_boot_arch_find(arch);
+	const char *file = a ? ib_boot_arch_file(&cfg->boot, a, true) : NULL;
 
-	switch (arch) {
-	case 6: file = bc->file_efi_ia32; b->why = "arch 6 (UEFI ia32): boot.efi_ia32"; break;
-	case 7:
-	case 9: file = bc->file_efi_x64; b->why = "arch 7/9 (UEFI x64): boot.efi_x64"; break;
-	case 11: file = bc->file_efi_arm64; b->why = "arch 11 (UEFI arm64): boot.efi_arm64"; break;
-	case 16: url = bc->http_url6_x64; b->why = "arch 16 (UEFI HTTP x64): boot.http6_x64"; break;
-	case 19: url = bc->http_url6_arm64; b->why = "arch 19 (UEFI HTTP arm64): boot.http6_arm64"; break;
-	default: b->why = "no boot file for this arch (BIOS PXE has no IPv6)"; return;
+	if (!a || !a->v6_key) {
+		b->why = "no boot file for this arch (BIOS PXE has no IPv6)";
+		return;
 	}
-	if (url) {
+	b->why = a->v6_why;
+	if (file && a->http) {
 		b->client = IB_BOOT6_HTTP;
-		snprintf(b->url, sizeof(b->url), "%s", url);
+		snprintf(b->url, sizeof(b->url), "%s", file);
 	} else if (file) {
 		tftp_url(cfg, srv, file, b);
 	} else {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "boot/boot_arch.h"
 #include "doctor/doctor.h"
 
 #define PE_X64 0x8664
@@ -196,13 +197,14 @@ const char *ib_doctor_file_kind_str(enum ib_doctor_file_kind k)
 
 int ib_doctor_arch_firmware(int arch)
 {
-	switch (arch) {
-	case 0: return IB_DFW_BIOS;
-	case 6: return IB_DFW_EFI_IA32;
-	case 7: case 9: case 16: return IB_DFW_EFI_X64;
-	case 11: case 19: return IB_DFW_EFI_ARM64;
-	default: return -1;
-	}
+	static const enum ib_doctor_firmware by_cpu[] = {
+		[IB_BOOT_CPU_BIOS] = IB_DFW_BIOS, [IB_BOOT_CPU_X64] = IB_DFW_EFI_X64,
+		[IB_BOOT_CPU_IA32] = IB_DFW_EFI_IA32, [IB_BOOT_CPU_ARM64] = IB_DFW_EFI_ARM64,
+	};
+	const struct ib_boot_arch *a = arch >= 0 && arch <= 0xffff ?
+				       ib_boot_arch_find((uint16_t)arch) : NULL;
+
+	return a ? (int)by_cpu[a->cpu] : -1;
 }
 
 bool ib_doctor_file_suits(enum ib_doctor_file_kind k, enum ib_doctor_firmware fw,

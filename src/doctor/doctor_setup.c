@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/boot_arch.h"
 #include "boot/boot_plan.h"
 #include "dhcp4/dhcp4_codec.h"
 #include "dhcp4/dhcp4_policy.h"
+#include "dhcp6/dhcp6_policy.h"
 #include "doctor/doctor.h"
 #include "doctor/doctor_timeline.h"
 
@@ -245,22 +247,36 @@ static bool our_asset(const struct ib_config *cfg, const char *url, char *out, s
 	return true;
 }
 
+/* One key of the boot section: a TFTP file under tftp.root, or a UEFI
+ * HTTP boot URL of ours under http.assets (others' URLs are not ours to read). */
+static void check_key(struct ctx *c, const struct ib_doctor_rule_info *r, const char *key,
+		      const char *file, enum ib_doctor_firmware fw)
+{
+	struct bootfile bf = { .key = key, .fw = fw };
+	char name[256];
+
+	if (!strstr(file, "://") && c->cfg->tftp.enabled) {
+		bf.rootkey = "tftp.root";
+		bf.root = c->cfg->tftp.root;
+		bf.name = file;
+		check_bootfile(c, r, &bf);
+	} else if (c->cfg->http.enabled && c->cfg->http.assets &&
+		   our_asset(c->cfg, file, name, sizeof(name))) {
+		bf.rootkey = "http.assets";
+		bf.root = c->cfg->http.assets;
+		bf.name = name;
+		check_bootfile(c, r, &bf);
+	}
+}
+
 /* The boot files of the boot section, by firmware: TFTP files under
  * tftp.root, UEFI HTTP boot URLs of ours under http.assets. */
 static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
-	const struct ib_boot_config *b = &c->cfg->boot;
-	const struct { const char *key, *file; enum ib_doctor_firmware fw; } files[] = {
-		{ "boot.bios", b->file_bios, IB_DFW_BIOS },
-		{ "boot.efi_x64", b->file_efi_x64, IB_DFW_EFI_X64 },
-		{ "boot.efi_ia32", b->file_efi_ia32, IB_DFW_EFI_IA32 },
-		{ "boot.efi_arm64", b->file_efi_arm64, IB_DFW_EFI_ARM64 },
-		{ "boot.http_x64", b->http_url_x64, IB_DFW_EFI_X64 },
-		{ "boot.http_arm64", b->http_url_arm64, IB_DFW_EFI_ARM64 },
-		{ "boot.http6_x64", b->http_url6_x64, IB_DFW_EFI_X64 },
-		{ "boot.http6_arm64", b->http_url6_arm64, IB_DFW_EFI_ARM64 },
-	};
-	char name[256], key[96];
+	const struct ib_boot_arch *a;
+	const char *done[16];
+	size_t n_done = 0;
+	char key[96];
 
 	if (!c->h->probe)
 		return;
@@ -281,22 +297,19 @@ static void r_bootfiles(struct ctx *c, const struct ib_doctor_rule_info *r)
 			check_bootfile(c, r, &bf);
 		}
 	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (!files[i].file)
-			continue;
-		struct bootfile bf = { .key = files[i].key, .fw = files[i].fw };
+	/* each key of the firmware table once: arch 7 and 9 share boot.efi_x64 */
+	for (size_t i = 0; (a = ib_boot_arch_at(i)); i++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			const char *k = v6 ? a->v6_key : a->v4_key;
+			const char *file = ib_boot_arch_file(&c->cfg->boot, a, v6);
+			bool dup = false;
 
-		if (!strstr(files[i].file, "://") && c->cfg->tftp.enabled) {
-			bf.rootkey = "tftp.root";
-			bf.root = c->cfg->tftp.root;
-			bf.name = files[i].file;
-			check_bootfile(c, r, &bf);
-		} else if (c->cfg->http.enabled && c->cfg->http.assets &&
-			   our_asset(c->cfg, files[i].file, name, sizeof(name))) {
-			bf.rootkey = "http.assets";
-			bf.root = c->cfg->http.assets;
-			bf.name = name;
-			check_bootfile(c, r, &bf);
+			for (size_t d = 0; d < n_done; d++)
+				dup |= strcmp(done[d], k ? k : "") == 0;
+			if (!k || !file || dup || n_done == sizeof(done) / sizeof(done[0]))
+				continue;
+			done[n_done++] = k;
+			check_key(c, r, k, file, (enum ib_doctor_firmware)ib_doctor_arch_firmware(a->arch));
 		}
 	}
 }
@@ -453,51 +466,86 @@ static const char *v4_answer(const struct ib_config *cfg, int arch, bool ipxe, c
 	return a.file;
 }
 
-/* Every client architecture the subnets can expect has its boot file. */
+/*
+ * The bootfile-url the daemon's DHCPv6 decision (ib_boot6_decide) hands a
+ * SOLICIT with option 61 arch (user class iPXE when ipxe), or NULL; *why
+ * says which rule.  The URL is written into url (IB_DHCP6_URL_MAX).
+ */
+static const char *v6_answer(const struct ib_config *cfg, int arch, bool ipxe, char *url,
+			     const char **why)
+{
+	struct ib_dhcp6_msg *m = calloc(1, sizeof(*m));
+	struct ib_boot6_answer b = { .client = IB_BOOT6_NONE, .why = "out of memory" };
+	uint8_t srv[16] = { 0xfd };	/* any address: only whether a URL comes back counts */
+
+	if (m) {
+		m->arch[0] = (uint16_t)arch;
+		m->n_arch = 1;
+		m->user_class_ipxe = ipxe;
+		ib_boot6_decide(cfg, m, NULL, srv, &b);
+	}
+	free(m);
+	*why = b.why;
+	snprintf(url, IB_DHCP6_URL_MAX, "%s", b.url);
+	return b.client == IB_BOOT6_NONE ? NULL : url;
+}
+
+/* iPXE's own DHCP (user class iPXE) is handed a script URL, over both
+ * families: without one iPXE has nothing to boot. */
+static void ipxe_coverage(struct ctx *c, const struct ib_doctor_rule_info *r, char *url)
+{
+	bool v4 = c->cfg->dhcp4.enabled, v6 = c->cfg->dhcp6.enabled;
+	const char *why4 = "", *why6 = "";
+	struct ib_doctor_finding *f;
+
+	v4 = v4 && !v4_answer(c->cfg, 7, true, &why4);
+	v6 = v6 && !v6_answer(c->cfg, 7, true, url, &why6);
+	if ((!v4 && !v6) ||
+	    !(f = add(c, r, "iPXE's own DHCP%s (user class iPXE) gets no script URL, so iPXE "
+		      "has nothing to boot (with a server that hands it the first-stage file "
+		      "instead, a chainload loop)", v4 && v6 ? " and DHCPv6" : v6 ? "v6" : "")))
+		return;
+	f->severity = IB_DOCTOR_ERROR;
+	snprintf(f->fix, sizeof(f->fix), "set %s%s%s to the URL of /boot.ipxe (see "
+		 "examples/lab.yaml)", v4 ? "boot.ipxe_script" : "", v4 && v6 ? " and " : "",
+		 v6 ? "boot.ipxe_script6" : "");
+	snprintf(f->evidence, sizeof(f->evidence), "%s%s%s%s%s", v4 ? "DHCPv4 decision for "
+		 "iPXE: " : "", v4 ? why4 : "", v4 && v6 ? "; " : "",
+		 v6 ? "DHCPv6 decision for iPXE: " : "", v6 ? why6 : "");
+}
+
+/*
+ * Every client architecture the subnets can expect has its boot file,
+ * asked of the daemon's own decisions (DHCPv4 and DHCPv6), which read the
+ * firmware table (src/boot/boot_arch.c).  BIOS has no DHCPv6 PXE.
+ */
 static void r_arches(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
-	const struct ib_boot_config *b = &c->cfg->boot;
-	/* DHCPv6 by the boot section's keys (dhcp6_policy.c's table); BIOS
-	 * has no DHCPv6 PXE */
-	const struct { int arch; const char *what, *v4key, *v6key, *v6; bool arm; } t[] = {
-		{ 0, "BIOS", "boot.bios", NULL, NULL, false },
-		{ 7, "UEFI x64", "boot.efi_x64", "boot.efi_x64", b->file_efi_x64, false },
-		{ 9, "UEFI x64 (EBC)", "boot.efi_x64", "boot.efi_x64", b->file_efi_x64, false },
-		{ 11, "UEFI arm64", "boot.efi_arm64", "boot.efi_arm64", b->file_efi_arm64, true },
-		{ 16, "UEFI HTTP x64", "boot.http_x64", "boot.http6_x64", b->http_url6_x64, false },
-		{ 19, "UEFI HTTP arm64", "boot.http_arm64", "boot.http6_arm64", b->http_url6_arm64,
-		  true },
-	};
+	static const uint16_t expected[] = { 0, 7, 9, 11, 16, 19 };	/* issue 14 */
+	char url[IB_DHCP6_URL_MAX];
 	struct ib_doctor_finding *f;
-	const char *why;
 
-	if (c->cfg->dhcp4.enabled && !v4_answer(c->cfg, 7, true, &why) &&
-	    (f = add(c, r, "iPXE's own DHCP (user class iPXE) gets no script URL, so iPXE has "
-		     "nothing to boot (with a server that hands it the first-stage file "
-		     "instead, a chainload loop)"))) {
-		f->severity = IB_DOCTOR_ERROR;
-		snprintf(f->fix, sizeof(f->fix), "set boot.ipxe_script to the URL of "
-			 "/boot.ipxe (see examples/lab.yaml)");
-		snprintf(f->evidence, sizeof(f->evidence), "DHCPv4 decision for iPXE: %s", why);
-	}
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		bool v4 = c->cfg->dhcp4.enabled && !v4_answer(c->cfg, t[i].arch, false, &why);
-		bool v6 = c->cfg->dhcp6.enabled && t[i].v6key && !t[i].v6;
+	ipxe_coverage(c, r, url);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		const struct ib_boot_arch *a = ib_boot_arch_find(expected[i]);
+		const char *why4 = "", *why6 = "";
+		bool v4 = c->cfg->dhcp4.enabled && !v4_answer(c->cfg, a->arch, false, &why4);
+		bool v6 = c->cfg->dhcp6.enabled && a->v6_key &&
+			  !v6_answer(c->cfg, a->arch, false, url, &why6);
+		bool both = v4 && v6 && strcmp(a->v4_key, a->v6_key) != 0;
 
-		if (!v4 && !v6)
-			continue;
-		f = add(c, r, "client arch %d (%s) gets no boot file over %s: such a machine "
-			"does not netboot", t[i].arch, t[i].what, v4 && v6 ? "DHCPv4 and DHCPv6" :
-			v4 ? "DHCPv4" : "DHCPv6 (option 59)");
-		if (!f)
+		if ((!v4 && !v6) ||
+		    !(f = add(c, r, "client arch %d (%s) gets no boot file over %s: such a "
+			      "machine does not netboot", a->arch, a->name, v4 && v6 ?
+			      "DHCPv4 and DHCPv6" : v4 ? "DHCPv4" : "DHCPv6 (option 59)")))
 			continue;
 		/* arm64 machines are rare on x86 networks: a note, not a warning */
-		f->severity = t[i].arm ? IB_DOCTOR_INFO : IB_DOCTOR_WARNING;
+		f->severity = a->cpu == IB_BOOT_CPU_ARM64 ? IB_DOCTOR_INFO : IB_DOCTOR_WARNING;
 		snprintf(f->fix, sizeof(f->fix), "set %s%s%s if such machines boot here",
-			 v4 ? t[i].v4key : "", v4 && v6 && strcmp(t[i].v4key, t[i].v6key) ? " and " : "",
-			 v6 && (!v4 || strcmp(t[i].v4key, t[i].v6key)) ? t[i].v6key : "");
-		if (v4)
-			snprintf(f->evidence, sizeof(f->evidence), "DHCPv4 decision: %s", why);
+			 v4 ? a->v4_key : a->v6_key, both ? " and " : "", both ? a->v6_key : "");
+		snprintf(f->evidence, sizeof(f->evidence), "%s%s%s%s%s", v4 ? "DHCPv4 decision: " :
+			 "", v4 ? why4 : "", v4 && v6 ? "; " : "", v6 ? "DHCPv6 decision: " : "",
+			 v6 ? why6 : "");
 	}
 }
 

@@ -152,14 +152,17 @@ class Lab4:
                           self._firmware(arch, ipxe), "OFFER")
 
     def dora(self, mac: str, arch: int = 7, ipxe: bool = False) -> str:
+        return self.dora_opts(mac, self._firmware(arch, ipxe)).yiaddr
+
+    def dora_opts(self, mac: str, opts: list) -> BOOTP:
+        """DISCOVER, REQUEST with the client options opts; the ACK."""
         xid = random.getrandbits(32)
-        off = self._xchg(mac, xid, [("message-type", "discover")] +
-                         self._firmware(arch, ipxe), "OFFER")
+        off = self._xchg(mac, xid, [("message-type", "discover")] + opts, "OFFER")
         ack = self._xchg(mac, xid, [("message-type", "request"),
                                     ("requested_addr", off.yiaddr), ("server_id", SRV)] +
-                         self._firmware(arch, ipxe), "ACK")
+                         opts, "ACK")
         assert ack.yiaddr == off.yiaddr
-        return ack.yiaddr
+        return ack
 
     # -- TFTP and HTTP from the machine's address ---------------------------------
     def use_addr(self, addr: str) -> None:
@@ -205,7 +208,7 @@ class Lab4:
 
     # -- DHCPv6 ------------------------------------------------------------------
     def solicit6(self, mac: str, arch: int, rapid: bool = True,
-                 link: str | None = None) -> None:
+                 link: str | None = None) -> bytes | None:
         """A SOLICIT of mac; with link, inside a relay's RELAY-FORW from that
         link-address (no answer is awaited then: the link has no subnet)."""
         ll = None
@@ -236,7 +239,8 @@ class Lab4:
             s.settimeout(5)
             s.sendto(bytes(p), ("ff02::1:2", 547, 0, ifindex))
             if not link:
-                s.recvfrom(65535)                   # REPLY (rapid commit) or ADVERTISE
+                return s.recvfrom(65535)[0]         # REPLY (rapid commit) or ADVERTISE
+            return None
         finally:
             s.close()
 
@@ -260,6 +264,16 @@ class Lab4:
                          timeout=60)
         assert p.returncode in (0, 1, 2), p.stderr
         return p.returncode, json.loads(p.stdout)
+
+    def doctor_until(self, rule: str, timeout: float = 20) -> tuple[int, dict]:
+        """`ironboot doctor` until it names rule (the journal it reads is
+        flushed by timers), or the timeout: the last answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rc, out = self.doctor()
+            if rule in rules(out) or time.monotonic() > deadline:
+                return rc, out
+            time.sleep(0.5)
 
     def doctor_mac(self, mac: str, rule: str, timeout: float = 40) -> dict:
         """doctor --mac until rule is its most likely cause (the journal is
@@ -301,12 +315,7 @@ def test_doctor_setup(env):
     shutil.copy(IPXE / "ipxe.efi", env.tftp / "undionly.kpxe")
     (env.assets / "initrd.img").unlink()
     env.relayed_discover(M_RELAY, "198.18.77.1")
-    deadline = time.monotonic() + 20
-    while True:
-        rc, out = env.doctor()
-        if "relay-no-subnet" in rules(out) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    rc, out = env.doctor_until("relay-no-subnet")
     assert rc == 2, out
     by = {f["rule"]: f for f in out["findings"]}
     assert "boot.bios" in by["bootfile"]["cause"] and "UEFI PE" in by["bootfile"]["cause"]
@@ -469,3 +478,158 @@ def test_doctor_lifecycle(lifecycle_env):
                                                "error": "BLKDISCARD failed"}) in (200, 204)
     out = env.doctor_mac(M_FAIL, "lifecycle-failed")
     assert "wipe failed: BLKDISCARD failed" in out["findings"][0]["cause"], out
+
+
+# -- what was handed out, and the failures the tests above do not plant -------------
+
+def dhcp_opt(bootp: BOOTP, name: str):
+    for o in bootp[DHCP].options:
+        if isinstance(o, tuple) and o[0] == name:
+            return o[1].decode() if isinstance(o[1], bytes) else o[1]
+    return None
+
+
+def answer_of(env: Lab4, mac: str, kind: str, decision: str) -> dict:
+    """The detail of mac's newest event kind/decision (the journal is
+    flushed by the group commit or a 1 s timer)."""
+    deadline = time.monotonic() + 15
+    while True:
+        ev = [e["detail"] for e in env.d.cli_json("events", "--mac", mac)
+              if e["kind"] == kind and e["detail"].get("decision") == decision]
+        if ev:
+            return ev[-1]
+        assert time.monotonic() < deadline, f"no {kind} answered {decision} for {mac}"
+        time.sleep(0.3)
+
+
+def test_doctor_reads_what_was_handed_out(env):
+    """The DHCP events record what the replies carried, byte for byte as the
+    client received them: siaddr (the next-server), the file field and
+    options 66 and 67 over DHCPv4, option 59 over DHCPv6.  The machine rules
+    reason from these (ack-no-tftp's next-server, bootfile-invalid's file,
+    dhcp6-no-bootfile's URL)."""
+    from scapy.layers.dhcp6 import DHCP6_Reply, DHCP6OptBootFileUrl
+
+    m_pxe, m_ipxe, m_http, m_v6 = ("52:54:00:00:d1:01", "52:54:00:00:d1:02",
+                                   "52:54:00:00:d1:03", "52:54:00:00:d1:04")
+    pxe = env.dora_opts(m_pxe, env._firmware(7, False))
+    ipxe = env.dora_opts(m_ipxe, env._firmware(7, True))
+    http = env.dora_opts(m_http, [("pxe_client_architecture", struct.pack("!H", 16)),
+                                  ("vendor_class_id", b"HTTPClient:Arch:00016:UNDI:003016")])
+    rep6 = DHCP6_Reply(env.solicit6(m_v6, 7))
+    url6 = rep6[DHCP6OptBootFileUrl].optdata.decode()
+
+    # firmware PXE: the file field, option 67, siaddr and option 66 agree
+    d = answer_of(env, m_pxe, "request", "ack")
+    assert (d["file"], dhcp_opt(pxe, "boot-file-name"),
+            pxe.file.rstrip(b"\0").decode()) == ("ipxe.efi",) * 3, (d, pxe.show(dump=True))
+    assert d["next_server"] == pxe.siaddr == dhcp_opt(pxe, "tftp_server_name") == SRV, d
+    # iPXE: the script URL in option 67, siaddr still the next-server
+    d = answer_of(env, m_ipxe, "request", "ack")
+    assert d["file"] == dhcp_opt(ipxe, "boot-file-name"), d
+    assert d["file"].startswith(f"http://{SRV}:8080/boot.ipxe?mac="), d
+    assert d["next_server"] == ipxe.siaddr == SRV, d
+    # UEFI HTTP boot: a URL, and no next-server (siaddr 0)
+    d = answer_of(env, m_http, "request", "ack")
+    assert d["file"] == dhcp_opt(http, "boot-file-name") == f"http://{SRV}:8080/assets/ipxe.efi"
+    assert http.siaddr == "0.0.0.0" and "next_server" not in d, d
+    # DHCPv6 firmware: option 59
+    d = answer_of(env, m_v6, "solicit", "reply")
+    assert d["file"] == url6 and url6.startswith("tftp://[fd00:b007::1]/ipxe.efi"), (d, url6)
+
+
+def bootfile_causes(out: dict) -> str:
+    return " | ".join(f["cause"] for f in out["findings"] if f["rule"] == "bootfile")
+
+
+def test_doctor_setup_bad_downloads_pools(env):
+    """Setup faults test_doctor_setup does not plant: a boot file that is an
+    HTML error page, a truncated download, a missing one, an x86-64 build
+    handed to arm64,
+    a next-server on an interface dhcp4 does not serve, DHCPv6 without
+    iPXE's script URL, a DHCPv6 relay from a link without a subnet, and a
+    pool nine tenths full."""
+    efi = (IPXE / "ipxe.efi").read_bytes()
+    (env.tftp / "ipxe.efi").write_bytes(b"<!DOCTYPE html>\n<html><head><title>404 Not Found"
+                                        b"</title></head><body>Not Found</body></html>\n")
+    rc, out = env.doctor()
+    assert rc == 2 and "boot.efi_x64 is ipxe.efi" in bootfile_causes(out), out
+    assert "an HTML page" in bootfile_causes(out), out
+    (env.tftp / "ipxe.efi").write_bytes(efi[:8192])
+    rc, out = env.doctor()
+    assert rc == 2 and "a truncated PE image" in bootfile_causes(out), out
+    (env.tftp / "ipxe.efi").write_bytes(efi)
+    (env.tftp / "undionly.kpxe").unlink()
+    rc, out = env.doctor()
+    assert bootfile_causes(out) == "boot.bios names undionly.kpxe, which is not under " \
+        f"tftp.root {env.tftp}", out
+    shutil.copy(IPXE / "undionly.kpxe", env.tftp / "undionly.kpxe")
+    rc, out = env.doctor()
+    assert rc == 0 and "bootfile" not in rules(out), out
+    # as shipped, arm64 has no boot file over either family: a note each
+    notes = [f["cause"] for f in out["findings"] if f["rule"] == "arch-coverage"]
+    assert any("arch 11 (UEFI arm64) gets no boot file over DHCPv4 and DHCPv6" in n
+               for n in notes), notes
+
+    # arm64 handed the x86-64 build; the next-server on a management link
+    # dhcp4 does not serve; no script URL for iPXE over DHCPv6
+    mgmt = env.lab.netns("mgmt")
+    env.lab.veth(env.srv, "mgmt0", mgmt, "mgmt1")
+    env.lab.addr(env.srv, "mgmt0", "198.18.2.1/24")
+    cfg = json.loads(json.dumps(env.cfg))
+    cfg["boot"]["efi_arm64"] = "ipxe.efi"
+    cfg["boot"]["next_server"] = "198.18.2.1"
+    del cfg["boot"]["ipxe_script6"]
+    bad = env.tmp / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    rc, out = env.doctor(config=bad)
+    assert rc == 2, out
+    assert re.search(r"boot\.efi_arm64 is ipxe\.efi, .*a PE image for another CPU",
+                     bootfile_causes(out)), out
+    far = [f for f in out["findings"] if f["rule"] == "address-not-local"]
+    assert len(far) == 1 and far[0]["severity"] == "warning", far
+    assert "198.18.2.1" in far[0]["cause"] and "mgmt0" in far[0]["cause"], far
+    ipxe6 = [f for f in out["findings"] if f["rule"] == "arch-coverage" and
+             "iPXE's own DHCPv6" in f["cause"]]
+    assert ipxe6 and ipxe6[0]["severity"] == "error", out
+    assert "boot.ipxe_script6" in ipxe6[0]["fix"], ipxe6
+
+    # a DHCPv6 relay from a link no subnet covers, and 90 of the 100
+    # addresses of 198.18.0.100-199 leased
+    env.solicit6(M_RELAY6, 7, link="fd00:b007:77::1")
+    deadline = time.monotonic() + 120
+    for i in range(90):
+        env.dora(f"52:54:00:00:e0:{i:02x}")
+        assert time.monotonic() < deadline, f"{i} leases in 120 s"
+    rc, out = env.doctor_until("relay-no-subnet")
+    by = {f["rule"]: f for f in out["findings"]}
+    assert rc == 2, out             # relay-no-subnet is an error
+    assert "fd00:b007:77::1" in by["relay-no-subnet"]["cause"], out
+    assert by["pool-exhaustion"]["severity"] == "warning", out
+    assert "198.18.0.0/24" in by["pool-exhaustion"]["cause"], out
+    assert "90" in by["pool-exhaustion"]["evidence"], out
+
+
+M_KERNEL = "52:54:00:00:d0:10"   # the kernel is missing
+M_RENDER = "52:54:00:00:d0:11"   # its script does not render for it (422)
+
+
+def test_doctor_kernel_404_script_422(env):
+    """An HTTP 404 on the kernel, and a 422 on the script, which does not
+    render for the machine: iPXE sends the hostname DHCP gave it, and one
+    with a blank cannot go into the kernel arguments of an iPXE line.  Each
+    named with its profile."""
+    (env.assets / "vmlinuz").unlink()
+    env.use_addr(env.dora(M_KERNEL, ipxe=True))
+    assert env.curl(f"/boot.ipxe?mac={M_KERNEL}") == 200
+    assert env.curl("/assets/vmlinuz") == 404
+    out = env.doctor_mac(M_KERNEL, "http-missing")
+    assert "kernel /assets/vmlinuz of profile linux" in out["findings"][0]["cause"], out
+    assert "GET /assets/vmlinuz answered 404" in out["findings"][0]["evidence"], out
+
+    env.use_addr(env.dora(M_RENDER, ipxe=True))
+    assert env.curl(f"/boot.ipxe?mac={M_RENDER}&hostname=rack%201") == 422
+    out = env.doctor_mac(M_RENDER, "http-missing")
+    f = out["findings"][0]
+    assert "the script of profile linux could not be served (HTTP 422" in f["cause"], out
+    assert "blank" in f["cause"], out

@@ -38,7 +38,8 @@
 #define HTTP "http: { listen: [198.18.0.1], assets: /assets }\n"
 #define BOOT_URLS \
 	"http_x64: \"http://198.18.0.1:8080/assets/ipxe.efi\", " \
-	"http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\""
+	"http6_x64: \"http://[fd00:b007::1]:8080/assets/ipxe.efi\", " \
+	"ipxe_script6: \"http://[fd00:b007::1]:8080/boot.ipxe\""
 #define BOOT "boot: { bios: undionly.kpxe, efi_x64: ipxe.efi, " BOOT_URLS ", " \
 	"ipxe_script: \"http://198.18.0.1:8080/boot.ipxe?mac=${net0/mac}\" }\n"
 #define PROFILES \
@@ -495,6 +496,40 @@ static void test_reservation_bootfile(void **state)
 	ib_config_free(cfg);
 }
 
+/* DHCPv6 coverage is asked of the DHCPv6 decision (ib_boot6_decide): a
+ * config that serves arch 16 and iPXE over DHCPv4 only is told so. */
+static void test_arch_coverage_v6(void **state)
+{
+	static const char yaml[] = HEAD HTTP
+		"boot: { bios: undionly.kpxe, efi_x64: ipxe.efi, "
+		"http_x64: \"http://198.18.0.1:8080/assets/ipxe.efi\", "
+		"ipxe_script: \"http://198.18.0.1:8080/boot.ipxe\" }\n" PROFILES GROUPS;
+	static const struct ib_doctor_listen listen[] = {
+		{ true, 67 }, { true, 547 }, { true, 69 }, { false, 8080 },
+	};
+	struct ib_doctor_host h = { .listening = listen, .n_listening = 4,
+				    .daemon_running = true };
+	static struct ib_doctor_report rep;
+	struct ib_config *cfg = load(yaml);
+	const char *ipxe = NULL, *http = NULL;
+
+	ib_doctor_setup(cfg, &h, &rep);
+	for (size_t i = 0; i < rep.n; i++) {
+		if (strcmp(rep.v[i].rule, "arch-coverage") != 0)
+			continue;
+		if (strstr(rep.v[i].cause, "iPXE's own DHCPv6"))
+			ipxe = rep.v[i].fix;
+		if (strstr(rep.v[i].cause, "arch 16") && strstr(rep.v[i].cause, "over DHCPv6"))
+			http = rep.v[i].fix;
+	}
+	assert_non_null(ipxe);
+	assert_non_null(strstr(ipxe, "boot.ipxe_script6"));
+	assert_null(strstr(ipxe, "boot.ipxe_script "));	/* DHCPv4's is set */
+	assert_non_null(http);
+	assert_non_null(strstr(http, "boot.http6_x64"));
+	ib_config_free(cfg);
+}
+
 /* A store that cannot be opened is said, as a warning with the reason. */
 static void test_no_store(void **state)
 {
@@ -578,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_setup_rules),
 		cmocka_unit_test(test_script_render),
 		cmocka_unit_test(test_reservation_bootfile),
+		cmocka_unit_test(test_arch_coverage_v6),
 		cmocka_unit_test(test_no_store),
 		cmocka_unit_test(test_rule_tables),
 	};
