@@ -24,20 +24,10 @@ from test_api import MAC, PORT, SRV4
 
 
 def get(lab, cli, path: str, timeout: float = 20) -> tuple[int, bytes]:
-    """(status, body) of one GET on a fresh connection, read until close.
-    A connection refused just after the lab came up is tried again (at most
-    20 times in 2 s): seen once on the loaded machine, right after start."""
-    for attempt in range(20):
-        s = lab.socket(cli, socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect((SRV4, PORT))
-            break
-        except ConnectionRefusedError:
-            s.close()
-            if attempt == 19:
-                raise
-            time.sleep(0.1)
+    """(status, body) of one GET on a fresh connection, read until close."""
+    s = lab.socket(cli, socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((SRV4, PORT))
     try:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         out = netlab.recv_until_close(s)

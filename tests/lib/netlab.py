@@ -487,7 +487,15 @@ class Daemon:
         lab.daemons.append(self)
 
     # -- lifecycle -------------------------------------------------------------
-    def start(self, timeout: float = 10.0, ready: str = "ready") -> "Daemon":
+    # The line ironbootd logs once every listener is bound (daemon.c
+    # ib_daemon_run).  Matched whole: a bare "ready" also matches any line
+    # naming a path under a test's tmp dir such as test_readyz_..., which
+    # returned from start() before the HTTP listener was bound.
+    READY = r"notice: ironbootd \S+ ready \(config "
+
+    def start(self, timeout: float = 10.0, ready: str | None = None) -> "Daemon":
+        """Start the daemon; return once its log says it is ready (the
+        READY line, or the substring ready when given)."""
         if self.proc is not None and self.proc.poll() is None:
             raise LabError("daemon already running")
         if not self.bin.exists():
@@ -507,7 +515,8 @@ class Daemon:
             stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
             env=env)
         self.starts += 1
-        self.wait_log(ready, timeout=timeout, since=offset)
+        self.wait_log(ready or self.READY, timeout=timeout, since=offset,
+                      regex=ready is None)
         return self
 
     @property
