@@ -62,15 +62,15 @@ static void test_tftp_url(void **state)
 		{ "tftp://[fd00:b007::1]/x/ipxe.efi", 0, AF_INET6, "fd00:b007::1", "x/ipxe.efi", 69 },
 		{ "TFTP://[fd00:b007::1]:1069/f", 0, AF_INET6, "fd00:b007::1", "f", 1069 },
 		{ "tftp://198.18.0.1:6969/f", 0, AF_INET, "198.18.0.1", "f", 6969 },
-		{ "http://198.18.0.1/f", -EPROTONOSUPPORT },
-		{ "tftp://198.18.0.1/", -EINVAL },
-		{ "tftp://198.18.0.1", -EINVAL },
-		{ "tftp://host.example/f", -EINVAL },
-		{ "tftp://[fd00:b007::1/f", -EINVAL },
-		{ "tftp://198.18.0.1:0/f", -EINVAL },
-		{ "tftp://198.18.0.1:70000/f", -EINVAL },
-		{ "tftp://198.18.0.1/a b", -EINVAL },
-		{ "tftp://fd00:b007::1/f", -EINVAL },	/* IPv6 needs brackets */
+		{ .url = "http://198.18.0.1/f", .rc = -EPROTONOSUPPORT },
+		{ .url = "tftp://198.18.0.1/", .rc = -EINVAL },
+		{ .url = "tftp://198.18.0.1", .rc = -EINVAL },
+		{ .url = "tftp://host.example/f", .rc = -EINVAL },
+		{ .url = "tftp://[fd00:b007::1/f", .rc = -EINVAL },
+		{ .url = "tftp://198.18.0.1:0/f", .rc = -EINVAL },
+		{ .url = "tftp://198.18.0.1:70000/f", .rc = -EINVAL },
+		{ .url = "tftp://198.18.0.1/a b", .rc = -EINVAL },
+		{ .url = "tftp://fd00:b007::1/f", .rc = -EINVAL },	/* IPv6 needs brackets */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
