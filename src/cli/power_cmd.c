@@ -5,6 +5,7 @@
  */
 #include "cli/power_cmd.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,8 +43,11 @@ static int pick_state(const struct ib_machine_state *m, void *ctx)
 static int run_one(const struct ib_config *cfg, const char *op, const char *mac)
 {
 	char path[128];
+	int n = snprintf(path, sizeof(path), "machines/%s/power/%s?by=cli", mac, op);
 
-	snprintf(path, sizeof(path), "machines/%s/power/%s?by=cli", mac, op);
+	/* mac is a formatted MAC and op one of ops[]: this never cuts */
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
 	return ib_cli_api_post(cfg, path);
 }
 

@@ -429,6 +429,18 @@ class Lab:
         if self._closed:
             return
         self._closed = True
+        # A second SIGTERM or Ctrl-C (a runner that signals the whole
+        # session, then `timeout` forwarding the same) must not cut the
+        # clean-up short and leave namespaces and processes behind: they
+        # wait, blocked, until it is done.
+        held = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            self._close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _close(self) -> None:
         for p in reversed(self._procs):
             try:
                 if p.poll() is None:
