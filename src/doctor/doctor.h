@@ -142,6 +142,13 @@ typedef int (*ib_doctor_probe_fn)(void *ctx, const char *root, const char *name,
 
 /* ---- one machine (doctor_mac.c) ---- */
 
+/* The machine rules' clocks: a step not followed for IB_DOCTOR_QUIET_US
+ * has stopped; an agent reports within IB_DOCTOR_AGENT_WAIT_US.  A verdict
+ * can change without a new event only when one of them passes (the
+ * daemon's watch runs the rules again then). */
+#define IB_DOCTOR_QUIET_US (10 * 1000000LL)
+#define IB_DOCTOR_AGENT_WAIT_US (300 * 1000000LL)
+
 struct ib_doctor_host;
 
 /* Inputs of the machine rules. */

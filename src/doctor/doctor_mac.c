@@ -13,8 +13,8 @@
 #include "doctor/doctor.h"
 #include "doctor/doctor_timeline.h"
 
-#define QUIET_US (10 * 1000000LL)	/* a step not followed this long: stopped */
-#define AGENT_WAIT_US (300 * 1000000LL)	/* an agent reports within 5 min */
+#define QUIET_US IB_DOCTOR_QUIET_US
+#define AGENT_WAIT_US IB_DOCTOR_AGENT_WAIT_US
 
 struct ctx {
 	const struct ib_doctor_mac_input *in;
@@ -64,15 +64,30 @@ static size_t next_of(const struct ib_dt *t, size_t i, const char *proto)
 	return t->n;
 }
 
-/* A later event of e's protocol and kind for the same file or path
- * succeeded (TFTP "transfer", HTTP 200): the failure was overcome. */
+/* The events pred holds for: how many (a summary counts its repeats),
+ * and the index of the newest in *ret_last (t->n: none). */
+static long count_where(const struct ib_dt *t, bool (*pred)(const struct ib_dt_ev *e),
+			size_t *ret_last)
+{
+	long n = 0;
+
+	*ret_last = t->n;
+	for (size_t i = 0; i < t->n; i++) {
+		if (pred(&t->v[i])) {
+			n += t->v[i].count;
+			*ret_last = i;
+		}
+	}
+	return n;
+}
+
 /* The index of the newest event pred holds for, or t->n. */
 static size_t last_where(const struct ib_dt *t, bool (*pred)(const struct ib_dt_ev *e))
 {
-	for (size_t i = t->n; i-- > 0;)
-		if (pred(&t->v[i]))
-			return i;
-	return t->n;
+	size_t last;
+
+	count_where(t, pred, &last);
+	return last;
 }
 
 /* A later event of e's protocol and kind for the same file or path
@@ -177,21 +192,19 @@ static void r_offer_no_request(struct ctx *c, const struct ib_doctor_rule_info *
 	offer_no_request(c, r, true);
 }
 
+/* A relayed request ignored for want of a subnet. */
+static bool relay_refused(const struct ib_dt_ev *e)
+{
+	return (e->v4 || e->v6) && e->relay[0] && strstr(e->reason, "no subnet");
+}
+
 static void r_relay_no_subnet(struct ctx *c, const struct ib_doctor_rule_info *r)
 {
-	long n = 0;
-	size_t last = 0;
+	size_t last;
+	long n = count_where(&c->t, relay_refused, &last);
 	char t[32];
 	struct ib_doctor_finding *f;
 
-	for (size_t i = 0; i < c->t.n; i++) {
-		const struct ib_dt_ev *e = &c->t.v[i];
-
-		if ((e->v4 || e->v6) && e->relay[0] && strstr(e->reason, "no subnet")) {
-			n += e->count;
-			last = i;
-		}
-	}
 	if (!n)
 		return;
 	ib_dt_time(c->t.v[last].last_us, t, sizeof(t));
@@ -473,40 +486,58 @@ static void r_no_group(struct ctx *c, const struct ib_doctor_rule_info *r)
 
 /* Told to boot from its disk (a local profile, or the lifecycle's
  * installed state), and back on the network afterwards. */
-static void r_local_boot_ignored(struct ctx *c, const struct ib_doctor_rule_info *r)
+static bool local_boot_event(const struct ib_dt_ev *e)
+{
+	return is(e->proto, "machine") && is(e->kind, "local-boot-ignored");
+}
+
+/* A script served with a profile that boots from disk. */
+static bool told_local(const struct ctx *c, const struct ib_dt_ev *e)
+{
+	if (!is(e->proto, "http") || !is(e->kind, "script") || e->status != 200)
+		return false;
+	for (size_t k = 0; k < c->in->cfg->n_profiles; k++)
+		if (is(c->in->cfg->profiles[k].name, e->profile))
+			return c->in->cfg->profiles[k].boot == IB_BOOT_LOCAL;
+	return false;
+}
+
+/* The firmware netboots that followed a boot-from-disk script: how many,
+ * the newest in *ret_last (c->t.n: none). */
+static long netboots_after_local(const struct ctx *c, size_t *ret_last)
 {
 	long n = 0;
-	size_t last = 0;
-	char t[32];
-	struct ib_doctor_finding *f;
 
+	*ret_last = c->t.n;
 	for (size_t i = 0; i < c->t.n; i++) {
-		const struct ib_dt_ev *e = &c->t.v[i];
-		const struct ib_profile *p = NULL;
-
-		if (is(e->proto, "machine") && is(e->kind, "local-boot-ignored")) {
-			n += e->count;
-			last = i;
-			continue;
-		}
-		if (!is(e->proto, "http") || !is(e->kind, "script") || e->status != 200)
-			continue;
-		for (size_t k = 0; k < c->in->cfg->n_profiles; k++)
-			if (is(c->in->cfg->profiles[k].name, e->profile))
-				p = &c->in->cfg->profiles[k];
-		if (!p || p->boot != IB_BOOT_LOCAL)
+		if (!told_local(c, &c->t.v[i]))
 			continue;
 		for (size_t k = i + 1; k < c->t.n; k++) {
-			if (ib_dt_firmware_dhcp(&c->t.v[k]) && is(c->t.v[k].kind,
-				c->t.v[k].v6 ? "solicit" : "discover")) {
+			const struct ib_dt_ev *e = &c->t.v[k];
+
+			if (ib_dt_firmware_dhcp(e) && is(e->kind, e->v6 ? "solicit" : "discover")) {
 				n++;
-				last = k;
+				*ret_last = k;
 				break;
 			}
 		}
 	}
+	return n;
+}
+
+static void r_local_boot_ignored(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	size_t moved, booted, last;
+	/* the lifecycle's own finding (an installed machine), and the
+	 * profiles' boot: local */
+	long n = count_where(&c->t, local_boot_event, &moved) + netboots_after_local(c, &booted);
+	char t[32];
+	struct ib_doctor_finding *f;
+
 	if (!n)
 		return;
+	last = moved == c->t.n ? booted : booted == c->t.n ? moved :
+	       moved > booted ? moved : booted;
 	ib_dt_time(c->t.v[last].ts_us, t, sizeof(t));
 	f = add(c, r, "the machine was told to boot from its disk and netbooted again: the "
 		"disk does not boot (no boot loader, or the firmware's boot order skips it)",
