@@ -9,13 +9,17 @@
 #include "common/util.h"
 #include "doctor/doctor.h"
 
-#define WATCH_MACS 64			/* machines examined per run */
-#define WATCH_EVENTS 2000		/* events read per scan */
 #define WATCH_MAC_EVENTS 256		/* a machine's newest events read */
-#define WATCH_RULES 32			/* rules with a rate limit of their own */
+#define WATCH_RULES 32			/* machine rules (a bit each in a verdict) */
 #define WATCH_RULE_EVERY 10		/* seconds between two warnings of a rule */
 #define WATCH_SEEN 512			/* (machine, rule) warnings remembered */
 #define WATCH_LOGS 16			/* warnings per run at most */
+#define WATCH_PROBE 8			/* slots a machine may sit in (open addressing) */
+/* The scan's window starts this long before the last run: a repeat
+ * summary is stored up to IB_JOURNAL_REPEAT_SEC after the time it carries
+ * (its last repeat's).  The store returns only ids the scan has not read,
+ * the window bounds the rows it walks to find them. */
+#define WATCH_OVERLAP_US ((IB_JOURNAL_REPEAT_SEC + 2) * 1000000LL)
 
 /* A warning logged: of which machine and rule, when. */
 struct seen {
@@ -24,8 +28,16 @@ struct seen {
 	int64_t at;			/* unix seconds */
 };
 
+/* A machine followed: when its rules run next, and what they found. */
+struct tracked {
+	char mac[48];			/* "" : a free slot */
+	int64_t last_ev_us;		/* its newest event read */
+	int64_t due_us;			/* its rules run at the first run from then; 0: not due */
+	uint32_t rules;			/* bit i: machine rule i found by its latest run */
+};
+
 struct ib_doctor_watch {
-	struct event *timer;		/* every IB_WATCH_INTERVAL_SEC */
+	struct event *timer;		/* every IB_WATCH_INTERVAL_SEC, or NULL */
 	struct ib_store *store;		/* not owned */
 	struct ib_journal *journal;	/* not owned */
 	const struct ib_config *cfg;	/* the snapshot served, not owned */
@@ -33,58 +45,102 @@ struct ib_doctor_watch {
 	struct ib_log_rate rate[WATCH_RULES]; /* per rule: a flood of machines
 					 * failing alike is one warning
 					 * per WATCH_RULE_EVERY */
-	struct ib_event *ev;		/* WATCH_EVENTS events, owned */
+	struct tracked track[IB_WATCH_TRACK]; /* by hash of the MAC */
+	size_t cursor;			/* where the next run looks for due machines */
+	int64_t scan_from_us;		/* the scan reads events from this time */
+	int64_t last_id;		/* the newest event id a scan read: the
+					 * next reads only newer ones */
+	int64_t scan_max_id;		/* the newest of the scan under way */
+	struct ib_event *ev;		/* WATCH_MAC_EVENTS events, owned */
 	size_t n_ev;			/* used in ev */
-	char macs[WATCH_MACS][48];	/* machines active in the window */
-	size_t n_macs;
+	int64_t now_us;			/* of the run under way */
 	struct ib_doctor_report rep;	/* the last machine's findings */
+	struct ib_doctor_watch_stats stats;
 };
 
-static int collect(const struct ib_event *e, void *arg)
+static uint64_t fnv(const char *s, uint64_t h)
 {
-	struct ib_doctor_watch *w = arg;
-
-	if (w->n_ev < WATCH_EVENTS)
-		w->ev[w->n_ev++] = *e;
-	return 0;
-}
-
-/* The distinct MACs of the events read, up to WATCH_MACS. */
-static void active_macs(struct ib_doctor_watch *w)
-{
-	w->n_macs = 0;
-	for (size_t i = w->n_ev; i-- > 0 && w->n_macs < WATCH_MACS;) {
-		bool dup = false;
-
-		if (!w->ev[i].mac[0])
-			continue;
-		for (size_t k = 0; k < w->n_macs && !dup; k++)
-			dup = strcmp(w->macs[k], w->ev[i].mac) == 0;
-		if (!dup)
-			memcpy(w->macs[w->n_macs++], w->ev[i].mac, sizeof(w->macs[0]));
-	}
-}
-
-static size_t slot(const char *mac, const char *rule)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (const char *p = mac; *p; p++)
+	for (const char *p = s; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-	for (const char *p = rule; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-	return (size_t)(h % WATCH_SEEN);
+	return h;
 }
 
-/* The rate limit of rule (by its place in the machine rule table). */
-static struct ib_log_rate *rule_rate(struct ib_doctor_watch *w, const char *rule)
+static size_t seen_slot(const char *mac, const char *rule)
+{
+	return (size_t)(fnv(rule, fnv(mac, 0xcbf29ce484222325ull)) % WATCH_SEEN);
+}
+
+/* The index of rule in the machine rule table (its bit in a verdict). */
+static size_t rule_index(const char *rule)
 {
 	const struct ib_doctor_rule_info *t;
 
 	for (size_t i = 0; i < WATCH_RULES - 1 && (t = ib_doctor_mac_rule(i)); i++)
 		if (strcmp(t->id, rule) == 0)
-			return &w->rate[i];
-	return &w->rate[WATCH_RULES - 1];
+			return i;
+	return WATCH_RULES - 1;
+}
+
+/*
+ * The slot of mac, taken if it is not followed yet: among its
+ * WATCH_PROBE slots, its own, else a free one, else the one whose machine
+ * was quiet the longest (its verdict is dropped).
+ */
+static struct tracked *follow(struct ib_doctor_watch *w, const char *mac)
+{
+	size_t h = (size_t)(fnv(mac, 0xcbf29ce484222325ull) % IB_WATCH_TRACK);
+	struct tracked *victim = NULL;
+
+	for (size_t i = 0; i < WATCH_PROBE; i++) {
+		struct tracked *t = &w->track[(h + i) % IB_WATCH_TRACK];
+
+		if (strcmp(t->mac, mac) == 0)
+			return t;
+		if (!victim || (victim->mac[0] && (!t->mac[0] || t->last_ev_us < victim->last_ev_us)))
+			victim = t;
+	}
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->mac, sizeof(victim->mac), "%s", mac);
+	return victim;
+}
+
+/* An event the scan read: its machine is due now. */
+static int scanned(const struct ib_event *e, void *arg)
+{
+	struct ib_doctor_watch *w = arg;
+	struct tracked *t;
+
+	w->stats.events_read++;
+	if (e->id > w->scan_max_id)
+		w->scan_max_id = e->id;
+	if (!e->mac[0])
+		return 0;
+	t = follow(w, e->mac);
+	if (e->ts_us > t->last_ev_us)
+		t->last_ev_us = e->ts_us;
+	t->due_us = w->now_us;
+	return 0;
+}
+
+static int collect(const struct ib_event *e, void *arg)
+{
+	struct ib_doctor_watch *w = arg;
+
+	if (w->n_ev < WATCH_MAC_EVENTS)
+		w->ev[w->n_ev++] = *e;
+	return 0;
+}
+
+/* When t's verdict can next change with no new event: when one of the
+ * rules' clocks passes; 0 when none is left. */
+static int64_t next_due(const struct tracked *t, int64_t now_us)
+{
+	static const int64_t clocks[] = { IB_DOCTOR_QUIET_US, IB_DOCTOR_AGENT_WAIT_US };
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(clocks); i++)
+		if (now_us < t->last_ev_us + clocks[i])
+			return t->last_ev_us + clocks[i];
+	return 0;
 }
 
 /* Logs the findings of mac not logged in the last IB_WATCH_REPEAT_SEC,
@@ -97,10 +153,9 @@ static size_t warn_findings(struct ib_doctor_watch *w, const char *mac, int64_t 
 
 	for (size_t i = 0; i < w->rep.n && logged < budget; i++) {
 		const struct ib_doctor_finding *f = &w->rep.v[i];
-		struct seen *s = &w->seen[slot(mac, f->rule)];
-		struct ib_log_rate *rate = rule_rate(w, f->rule);
+		struct seen *s = &w->seen[seen_slot(mac, f->rule)];
+		struct ib_log_rate *rate = &w->rate[rule_index(f->rule)];
 		char cause[4 * IB_DOCTOR_TEXT], ev[4 * IB_DOCTOR_TEXT], more[80] = "";
-		bool due;
 
 		if (f->severity < IB_DOCTOR_WARNING ||
 		    (s->rule == f->rule && strcmp(s->mac, mac) == 0 &&
@@ -110,8 +165,7 @@ static size_t warn_findings(struct ib_doctor_watch *w, const char *mac, int64_t 
 		memcpy(s->mac, mac, sizeof(s->mac));
 		s->rule = f->rule;
 		s->at = now;
-		due = ib_log_rate_due(rate, now, WATCH_RULE_EVERY);
-		if (!due)
+		if (!ib_log_rate_due(rate, now, WATCH_RULE_EVERY))
 			continue;
 		if (rate->held)
 			snprintf(more, sizeof(more), "; %llu more machine(s) with it since the "
@@ -127,33 +181,72 @@ static size_t warn_findings(struct ib_doctor_watch *w, const char *mac, int64_t 
 	return logged;
 }
 
+/* Runs the rules on t's newest events; keeps the verdict, logs what is new. */
+static size_t check(struct ib_doctor_watch *w, struct tracked *t, size_t budget)
+{
+	struct ib_event_filter mf = { .mac = t->mac, .limit = WATCH_MAC_EVENTS };
+	size_t logged;
+
+	w->n_ev = 0;
+	if (ib_store_event_foreach(w->store, &mf, collect, w) < 0)
+		return 0;	/* due again at the next run */
+	w->stats.checks++;
+	ib_doctor_mac(&(struct ib_doctor_mac_input){ .cfg = w->cfg, .ev = w->ev,
+		      .n_ev = w->n_ev, .now_us = w->now_us }, &w->rep);
+	t->rules = 0;
+	for (size_t i = 0; i < w->rep.n; i++)
+		t->rules |= 1u << rule_index(w->rep.v[i].rule);
+	t->due_us = next_due(t, w->now_us);
+	logged = warn_findings(w, t->mac, w->now_us / 1000000, budget);
+	w->stats.warnings += logged;
+	return logged;
+}
+
+/* The events stored since the last run mark their machines due. */
+static void scan(struct ib_doctor_watch *w)
+{
+	struct ib_event_filter f = { .since_us = w->scan_from_us, .limit = IB_WATCH_SCAN,
+				     .after_id = w->last_id };
+
+	w->scan_max_id = w->last_id;
+	if (ib_store_event_foreach(w->store, &f, scanned, w) == 0) {
+		w->last_id = w->scan_max_id;
+		w->scan_from_us = w->now_us - WATCH_OVERLAP_US;
+	}
+}
+
+void ib_doctor_watch_run(struct ib_doctor_watch *w, int64_t now_us)
+{
+	size_t checks = 0, logged = 0;
+
+	w->now_us = now_us;
+	w->stats.runs++;
+	if (ib_journal_flush(w->journal, false) < 0)
+		return;		/* the journal's own timer says why */
+	scan(w);
+	/* due machines from where the last run stopped, so none starves */
+	for (size_t k = 0; k < IB_WATCH_TRACK && checks < IB_WATCH_CHECKS; k++) {
+		struct tracked *t = &w->track[(w->cursor + k) % IB_WATCH_TRACK];
+
+		if (!t->mac[0])
+			continue;
+		if (now_us - t->last_ev_us > IB_WATCH_FORGET_SEC * 1000000LL) {
+			memset(t, 0, sizeof(*t));	/* long quiet: its verdict is old news */
+			continue;
+		}
+		if (!t->due_us || t->due_us > now_us)
+			continue;
+		logged += check(w, t, logged < WATCH_LOGS ? WATCH_LOGS - logged : 0);
+		if (++checks == IB_WATCH_CHECKS)
+			w->cursor = (w->cursor + k + 1) % IB_WATCH_TRACK;
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct ib_doctor_watch *w = arg;
-	int64_t now_us = ib_now_us();
-	struct ib_event_filter f = { .since_us = now_us - IB_WATCH_WINDOW_SEC * 1000000LL,
-				     .limit = WATCH_EVENTS };
-	size_t logged = 0;
-	int r;
-
-	if ((r = ib_journal_flush(w->journal, false)) < 0)
-		return;		/* the journal's own timer says why */
-	w->n_ev = 0;
-	if (ib_store_event_foreach(w->store, &f, collect, w) < 0)
-		return;
-	active_macs(w);
-	for (size_t i = 0; i < w->n_macs && logged < WATCH_LOGS; i++) {
-		struct ib_event_filter mf = { .mac = w->macs[i], .limit = WATCH_MAC_EVENTS };
-		char mac[48];
-
-		memcpy(mac, w->macs[i], sizeof(mac));
-		w->n_ev = 0;
-		if (ib_store_event_foreach(w->store, &mf, collect, w) < 0)
-			continue;
-		ib_doctor_mac(&(struct ib_doctor_mac_input){ .cfg = w->cfg, .ev = w->ev,
-			      .n_ev = w->n_ev, .now_us = now_us }, &w->rep);
-		logged += warn_findings(w, mac, now_us / 1000000, WATCH_LOGS - logged);
-	}
+	(void)fd;
+	(void)what;
+	ib_doctor_watch_run(arg, ib_now_us());
 }
 
 int ib_doctor_watch_new(struct event_base *base, struct ib_store *store,
@@ -168,9 +261,11 @@ int ib_doctor_watch_new(struct event_base *base, struct ib_store *store,
 	w->store = store;
 	w->journal = journal;
 	w->cfg = cfg;
-	w->ev = calloc(WATCH_EVENTS, sizeof(*w->ev));
-	w->timer = event_new(base, -1, EV_PERSIST, on_tick, w);
-	if (!w->ev || !w->timer || event_add(w->timer, &tv) < 0) {
+	w->scan_from_us = ib_now_us() - IB_WATCH_WINDOW_SEC * 1000000LL;
+	w->ev = calloc(WATCH_MAC_EVENTS, sizeof(*w->ev));
+	if (base)
+		w->timer = event_new(base, -1, EV_PERSIST, on_tick, w);
+	if (!w->ev || (base && (!w->timer || event_add(w->timer, &tv) < 0))) {
 		ib_doctor_watch_free(w);
 		return -ENOMEM;
 	}
@@ -180,8 +275,37 @@ int ib_doctor_watch_new(struct event_base *base, struct ib_store *store,
 
 void ib_doctor_watch_set_config(struct ib_doctor_watch *w, const struct ib_config *cfg)
 {
-	if (w)
-		w->cfg = cfg;
+	if (!w)
+		return;
+	w->cfg = cfg;
+	for (size_t i = 0; i < IB_WATCH_TRACK; i++)
+		if (w->track[i].mac[0])
+			w->track[i].due_us = 1;
+}
+
+const struct ib_doctor_watch_stats *ib_doctor_watch_stats(const struct ib_doctor_watch *w)
+{
+	return &w->stats;
+}
+
+void ib_doctor_watch_metrics(const struct ib_doctor_watch *w, struct ib_mx *m)
+{
+	static const char name[] = "ironboot_doctor_findings";
+	const struct ib_doctor_rule_info *r;
+
+	if (!w)
+		return;
+	ib_mx_family(m, name, "gauge", "Machines whose latest doctor run names this rule "
+		     "(machines with journal events in the last day, up to 1024).");
+	for (size_t i = 0; i < WATCH_RULES - 1 && (r = ib_doctor_mac_rule(i)); i++) {
+		const struct ib_mx_label l[2] = { { "rule", r->id },
+						  { "severity", ib_doctor_sev_str(r->severity) } };
+		uint64_t n = 0;
+
+		for (size_t k = 0; k < IB_WATCH_TRACK; k++)
+			n += w->track[k].mac[0] && (w->track[k].rules >> i & 1);
+		ib_mx_u64(m, name, l, 2, n);
+	}
 }
 
 void ib_doctor_watch_free(struct ib_doctor_watch *w)

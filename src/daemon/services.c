@@ -278,6 +278,7 @@ void ib_services_metrics(const struct ib_services *s, struct ib_mx *m)
 		[TFTP_OK] = "ok", [TFTP_FAILED] = "failed", [TFTP_PROBE] = "size-probe",
 	};
 
+	ib_doctor_watch_metrics(s->watch, m);
 	if (!s->tftp)
 		return;
 	ib_mx_family(m, "ironboot_tftp_transfers_total", "counter",

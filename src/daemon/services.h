@@ -30,7 +30,8 @@ void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void 
 void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p);
 /* Hands the HTTP server what writes the daemon's part of GET /metrics. */
 void ib_services_set_metrics(struct ib_services *s, ib_http_metrics_fn fn, void *ctx);
-/* Writes the TFTP service's metrics (transfers, bytes, retransmits) to m. */
+/* Writes the TFTP service's metrics (transfers, bytes, retransmits) and the
+ * doctor watch's findings by rule to m. */
 void ib_services_metrics(const struct ib_services *s, struct ib_mx *m);
 /* Hands the HTTP API its inventory writer (see http_server.h). */
 void ib_services_set_inventory(struct ib_services *s, ib_http_inventory_fn fn, void *ctx);

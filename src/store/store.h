@@ -89,6 +89,9 @@ struct ib_event_filter {
 	const char *proto;		/* exact protocol, or NULL */
 	int64_t since_us;		/* 0 = from the beginning */
 	size_t limit;			/* 0 = no limit; newest last */
+	int64_t after_id;		/* only ids above it (0 = all): what a reader
+					 * read before is left out, while since_us
+					 * bounds the rows the store walks */
 };
 
 /* One inventory object kept for the REST API (see ib_store_inv_put). */

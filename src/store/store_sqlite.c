@@ -62,7 +62,7 @@
  */
 #define EVENT_SELECT(where) \
 	"SELECT * FROM (SELECT " EVENT_COLS " FROM events WHERE " where \
-	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3)" \
+	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3) AND id > ?5" \
 	" ORDER BY ts_us DESC, id DESC LIMIT ?4) ORDER BY ts_us, id"
 
 static const char *const stmt_sql[ST__MAX] = {
@@ -582,6 +582,7 @@ static sqlite3_stmt *bind_event_filter(struct store_sqlite *ss,
 	if (f && f->limit > 0)
 		limit = f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit;
 	sqlite3_bind_int64(st, 4, limit);
+	sqlite3_bind_int64(st, 5, f ? f->after_id : 0);
 	return st;
 }
 

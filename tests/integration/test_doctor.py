@@ -420,6 +420,18 @@ def test_doctor_mac(env):
                       (M_NOTFTP, "ack-no-tftp")):
         env.d.wait_log(f"doctor: {mac}: {rule}: ", timeout=20)
     assert len(re.findall(f"doctor: {M_LOOP}: chainload-loop", env.d.log())) == 1
+    # /metrics counts the machines the watch named, by rule, and the page
+    # passes promtool with findings in it
+    from test_metrics import parse, promtool, value
+    body = env.lab.run(env.srv, ["curl", "-sSf", f"http://{SRV}:8080/metrics"],
+                       timeout=30).stdout
+    promtool(env.tmp, body)
+    m = parse(body)
+    assert value(m, "ironboot_doctor_findings", 'rule="chainload-loop"',
+                 'severity="error"') == 1, body
+    assert value(m, "ironboot_doctor_findings", 'rule="http-missing"') >= 1, body
+    assert value(m, "ironboot_doctor_findings", 'rule="ack-no-tftp"') >= 1, body
+    assert value(m, "ironboot_doctor_findings", 'rule="agent-silent"') == 0, body
 
 
 def test_doctor_no_group_next_server(env):

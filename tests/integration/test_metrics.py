@@ -199,6 +199,11 @@ def test_counters_move_with_traffic(mlab):
     assert value(m3, "ironboot_http_requests_total", 'route="/boot.ipxe"', 'code="403"') == 1
     assert value(m3, "ironboot_http_requests_total", 'route="other"', 'code="404"') == 1
     assert value(m3, "ironboot_http_requests_total", 'route="/metrics"', 'code="200"') >= 3
+    # doctor findings by rule (the daemon's watch): every machine rule has
+    # its series from the start; these clients boot nothing, none is named
+    # (test_doctor.py's test_doctor_mac counts planted ones)
+    for rule in ("offer-no-request", "ack-no-tftp", "chainload-loop", "http-missing"):
+        assert value(m3, "ironboot_doctor_findings", f'rule="{rule}"') == 0
 
     # scrapes are monitoring, not a machine's events: none is journalled
     events = mlab.d.cli_json("events", "--proto", "http", "--limit", "1000")

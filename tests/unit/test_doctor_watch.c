@@ -1,0 +1,187 @@
+/*
+ * The daemon's doctor watch (src/daemon/doctor_watch.c) on a real SQLite
+ * store and journal: each run reads only the events stored since the last
+ * one, runs the rules on at most IB_WATCH_CHECKS machines (the rest wait
+ * their turn), runs them again when the rules' clocks pass, warns once for
+ * a flood of machines failing alike, and keeps each machine's verdict for
+ * ironboot_doctor_findings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "daemon/doctor_watch.h"
+#include "doctor/doctor.h"
+
+#define MACHINES 40			/* more than two runs' worth of checks */
+
+static const char cfg_yaml[] =
+	"server: { state_dir: /tmp/ib-doctor-watch-unit }\n"
+	"dhcp4:\n  subnets:\n    - { subnet: 198.18.0.0/24, pools: [{ start: 198.18.0.100, "
+	"end: 198.18.0.199 }] }\n";
+
+struct fixture {
+	char dir[64];
+	char db[96];
+	struct ib_store *store;
+	struct ib_journal *j;
+	struct ib_journal_config jcfg;
+	struct ib_config *cfg;
+	struct ib_doctor_watch *w;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	char err[IB_CONFIG_ERRLEN];
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dir, sizeof(f.dir), "/tmp/ib-doctor-watch-XXXXXX");
+	if (!mkdtemp(f.dir))
+		return -1;
+	snprintf(f.db, sizeof(f.db), "%s/w.db", f.dir);
+	if (ib_store_sqlite_open(f.db, &f.store, err) < 0)
+		return -1;
+	f.jcfg = (struct ib_journal_config){ .max_events = 10000, .max_age_days = 1 };
+	if (ib_journal_new(f.store, &f.jcfg, &f.j) < 0 ||
+	    ib_config_load_buffer("w.yaml", cfg_yaml, strlen(cfg_yaml), &f.cfg, err) < 0 ||
+	    ib_doctor_watch_new(NULL, f.store, f.j, f.cfg, &f.w) < 0)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char p[128];
+
+	ib_doctor_watch_free(f->w);
+	ib_journal_free(f->j);
+	ib_store_free(f->store);
+	ib_config_free(f->cfg);
+	for (size_t i = 0; i < IB_ARRAY_SIZE(suffixes); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->db, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	return 0;
+}
+
+/* A DISCOVER relayed from a link without a subnet, from machine i:
+ * relay-no-subnet names it at once (no clock). */
+static void relayed(struct fixture *f, unsigned i)
+{
+	uint8_t hw[6] = { 0x52, 0x54, 0, 0, 0xd2, (uint8_t)i };
+	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
+
+	ib_journal_add(f->j, &who, "dhcp4", "discover",
+		       json_pack("{s:s, s:s, s:s}", "decision", "ignore", "giaddr", "198.18.77.1",
+				 "reason", "no subnet configured for this link"));
+}
+
+static const struct ib_doctor_watch_stats *run(struct fixture *f, int64_t now_us)
+{
+	ib_doctor_watch_run(f->w, now_us);
+	return ib_doctor_watch_stats(f->w);
+}
+
+/* The gauge's value for rule relay-no-subnet. */
+static unsigned long findings(struct fixture *f)
+{
+	static const char key[] =
+		"ironboot_doctor_findings{rule=\"relay-no-subnet\",severity=\"error\"} ";
+	struct ib_mx m;
+	const char *p;
+	unsigned long n = 999;
+
+	ib_mx_init(&m);
+	ib_doctor_watch_metrics(f->w, &m);
+	assert_non_null(m.buf);
+	p = strstr(m.buf, key);
+	if (p)
+		n = strtoul(p + strlen(key), NULL, 10);
+	ib_mx_done(&m);
+	return n;
+}
+
+static void test_incremental_bounded(void **state)
+{
+	struct fixture *f = *state;
+	const struct ib_doctor_watch_stats *st;
+	int64_t now;
+
+	for (unsigned i = 0; i < MACHINES; i++)
+		relayed(f, i);
+	now = ib_now_us() + 1000;
+	/* the scan reads the 40 new events once; 16 machines a run */
+	st = run(f, now);
+	assert_int_equal(st->events_read, MACHINES);
+	assert_int_equal(st->checks, IB_WATCH_CHECKS);
+	/* 40 machines failing alike: one warning (the rule's rate limit) */
+	assert_int_equal(st->warnings, 1);
+	st = run(f, now + 1);
+	assert_int_equal(st->events_read, MACHINES);	/* nothing read again */
+	assert_int_equal(st->checks, 2 * IB_WATCH_CHECKS);
+	st = run(f, now + 2);
+	assert_int_equal(st->checks, MACHINES);
+	assert_int_equal(findings(f), MACHINES);
+	/* nothing new, no clock passed: no work */
+	st = run(f, now + 3);
+	assert_int_equal(st->events_read, MACHINES);
+	assert_int_equal(st->checks, MACHINES);
+	/* one new event: that machine alone */
+	relayed(f, 7);
+	st = run(f, now + 4);
+	assert_int_equal(st->events_read, MACHINES + 1);
+	assert_int_equal(st->checks, MACHINES + 1);
+	/* the quiet clock passed: every machine is due again, 16 a run */
+	st = run(f, now + IB_DOCTOR_QUIET_US + 10);
+	assert_int_equal(st->checks, MACHINES + 1 + IB_WATCH_CHECKS);
+	assert_int_equal(st->events_read, MACHINES + 1);
+	assert_int_equal(findings(f), MACHINES);
+	/* a reload: all due again */
+	ib_doctor_watch_set_config(f->w, f->cfg);
+	st = run(f, now + IB_DOCTOR_QUIET_US + 20);
+	assert_int_equal(st->checks, MACHINES + 1 + 2 * IB_WATCH_CHECKS);
+}
+
+/* Every machine rule has its series, 0 when no machine has it. */
+static void test_metrics_every_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct ib_mx m;
+	const struct ib_doctor_rule_info *r;
+
+	ib_mx_init(&m);
+	ib_doctor_watch_metrics(f->w, &m);
+	assert_non_null(strstr(m.buf, "# TYPE ironboot_doctor_findings gauge\n"));
+	for (size_t i = 0; (r = ib_doctor_mac_rule(i)); i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "ironboot_doctor_findings{rule=\"%s\",severity=\"%s\"} 0\n",
+			 r->id, ib_doctor_sev_str(r->severity));
+		assert_non_null(strstr(m.buf, want));
+	}
+	ib_mx_done(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_metrics_every_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_bounded, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
