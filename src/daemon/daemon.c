@@ -54,6 +54,9 @@ struct ib_daemon {
 	char db_path[4200];		/* the store's file */
 	int64_t probe_us;		/* when /readyz last wrote to the store, or 0 */
 	int probe_r;			/* and what the write returned */
+	int64_t locked_since_us;	/* when a probe first found another
+					 * connection holding the store's write
+					 * lock (still held), or 0 */
 };
 
 void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
@@ -290,9 +293,18 @@ static int release_lease(void *ctx, uint32_t addr, struct ib_lease4 *ret)
 #define READY_PROBE_US 1000000		/* /readyz writes to the store at most
 					 * once a second: a poll flood is no
 					 * write flood */
+#define READY_LOCKED_US 5000000		/* the store's writers wait this long for
+					 * another connection's lock (its busy
+					 * timeout): held longer, they fail */
 
-/* Whether the store takes a write: one meta row, in its own transaction.
- * Waits the store's busy timeout when another writer holds the lock. */
+/*
+ * Whether the store takes a write: one meta row, in its own transaction.
+ * It runs on the loop, so it never waits for another connection's write
+ * lock (DHCP would wait behind it): while one holds it, the store counts
+ * as writable (the daemon's writers wait for the lock) for
+ * READY_LOCKED_US from the first probe that found it held, and as not
+ * writable after, -EAGAIN (the writers' wait would time out).
+ */
 static int probe_store(struct ib_daemon *d)
 {
 	int64_t now = ib_now_us();
@@ -302,14 +314,21 @@ static int probe_store(struct ib_daemon *d)
 	if (d->probe_us && now - d->probe_us < READY_PROBE_US)
 		return d->probe_r;
 	snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
-	if ((r = ib_store_begin(d->store)) == 0) {
+	if ((r = ib_store_begin_nowait(d->store)) == 0) {
 		if ((r = ib_store_meta_put(d->store, "readyz_probe_us", stamp)) == 0)
 			r = ib_store_commit(d->store);
 		if (r < 0)
 			ib_store_rollback(d->store);
 	}
+	if (r != -EAGAIN)
+		d->locked_since_us = 0;
+	else if (!d->locked_since_us)
+		d->locked_since_us = now;
+	if (r == -EAGAIN && now - d->locked_since_us < READY_LOCKED_US)
+		r = 0;		/* the writers wait it out */
 	if (r < 0 && d->probe_r == 0)
-		ib_warn("store: not writable (%s): /readyz answers 503", strerror(-r));
+		ib_warn("store: not writable (%s): /readyz answers 503",
+			r == -EAGAIN ? "another connection holds the write lock" : strerror(-r));
 	d->probe_us = ib_now_us();
 	d->probe_r = r;
 	return r;
@@ -340,11 +359,18 @@ static bool readiness(void *ctx, json_t *checks)
 	if ((r = probe_store(d)) < 0) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "not writable: %s", strerror(-r));
+		if (r == -EAGAIN)
+			snprintf(why, sizeof(why), "not writable: another connection has held "
+				 "the write lock for %lld s",
+				 (long long)((ib_now_us() - d->locked_since_us) / 1000000));
+		else
+			snprintf(why, sizeof(why), "not writable: %s", strerror(-r));
 		json_object_set_new(checks, "store", json_string(why));
 		return false;
 	}
-	json_object_set_new(checks, "store", json_string("ok"));
+	json_object_set_new(checks, "store", json_string(d->locked_since_us ?
+			    "ok (another connection holds the write lock: writes wait for it)" :
+			    "ok"));
 	return ok;
 }
 

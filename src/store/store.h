@@ -165,6 +165,7 @@ struct ib_store_ops {
 	const char *name;
 	int (*begin)(struct ib_store *s);
 	int (*begin_read)(struct ib_store *s);
+	int (*begin_nowait)(struct ib_store *s);
 	int (*commit)(struct ib_store *s);
 	int (*rollback)(struct ib_store *s);
 	int (*lease4_get)(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);
@@ -274,6 +275,13 @@ static inline int ib_store_begin(struct ib_store *s) { return s->ops->begin(s); 
  * requests reads many rows).  -EBUSY inside a transaction.
  */
 static inline int ib_store_begin_read(struct ib_store *s) { return s->ops->begin_read(s); }
+/*
+ * A write transaction like ib_store_begin(), but one that does not wait
+ * for another connection's write lock: -EAGAIN at once when one holds it
+ * (ib_store_begin() waits the busy timeout).  For probes on the event
+ * loop, which must not hold DHCP behind someone else's transaction.
+ */
+static inline int ib_store_begin_nowait(struct ib_store *s) { return s->ops->begin_nowait(s); }
 static inline int ib_store_commit(struct ib_store *s) { return s->ops->commit(s); }
 static inline int ib_store_rollback(struct ib_store *s) { return s->ops->rollback(s); }
 

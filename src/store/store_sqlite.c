@@ -223,6 +223,23 @@ static int ss_begin(struct ib_store *s)
 	return run(ss->st[ST_BEGIN]);
 }
 
+static int ss_begin_nowait(struct ib_store *s)
+{
+	struct store_sqlite *ss = to_ss(s);
+	sqlite3_stmt *st = ss->st[ST_BEGIN];
+	int rc;
+
+	if (!sqlite3_get_autocommit(ss->db))
+		return -EBUSY;
+	sqlite3_busy_timeout(ss->db, 0);
+	rc = sqlite3_step(st);
+	done(st);
+	sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return (rc & 0xff) == SQLITE_BUSY ? -EAGAIN : -EIO;
+}
+
 static int ss_begin_read(struct ib_store *s)
 {
 	struct store_sqlite *ss = to_ss(s);
@@ -773,6 +790,7 @@ static const struct ib_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin = ss_begin,
 	.begin_read = ss_begin_read,
+	.begin_nowait = ss_begin_nowait,
 	.commit = ss_commit,
 	.rollback = ss_rollback,
 	.lease4_get = ss_lease4_get,

@@ -107,16 +107,30 @@ def test_readyz_names_what_is_not_ready(lab, tmp_path):
     v = json.loads(body)
     assert st == 200 and v["checks"]["tftp"] == "ok", (st, v)
 
-    # Another writer holds the store's write lock: the store is not writable
-    # (the probe waits the store's 5 s busy timeout, then says so).
+    # Another writer holds the store's write lock.  The probe runs on the
+    # loop and never waits for the lock: each /readyz answers at once (it
+    # used to wait the store's 5 s busy timeout, holding DHCP behind it).
+    # The daemon's writers would wait up to 5 s for the lock, so for 5 s
+    # the store is ready with the lock named, then not writable.
     time.sleep(1.1)                     # past the probe's one-second cache
     db = sqlite3.connect(tmp_path / "state" / "ironboot.db", timeout=0,
                          isolation_level=None)
     try:
         db.execute("BEGIN EXCLUSIVE")
-        st, body = get(lab, api.cli, "/readyz", timeout=30)
+        t0 = time.monotonic()
+        st, body = get(lab, api.cli, "/readyz")
         v = json.loads(body)
-        assert st == 503 and v["checks"]["store"].startswith("not writable"), (st, v)
+        assert st == 200 and "holds the write lock" in v["checks"]["store"], (st, v)
+        while st == 200:
+            t = time.monotonic()
+            st, body = get(lab, api.cli, "/readyz")
+            assert time.monotonic() - t < 2.5, "a /readyz waited for the lock"
+            assert time.monotonic() - t0 < 20, f"still ready after 20 s: {body}"
+            time.sleep(0.2)
+        v = json.loads(body)
+        assert st == 503 and v["checks"]["store"].startswith(
+            "not writable: another connection has held the write lock for"), (st, v)
+        assert time.monotonic() - t0 > 4, "not writable before the writers' 5 s wait"
         st, body = get(lab, api.cli, "/healthz")
         assert st == 200                # alive all the same
     finally:
@@ -124,6 +138,6 @@ def test_readyz_names_what_is_not_ready(lab, tmp_path):
         db.close()
     time.sleep(1.1)
     st, body = get(lab, api.cli, "/readyz")
-    assert st == 200, body
+    assert st == 200 and json.loads(body)["checks"]["store"] == "ok", body
     d.wait_log("store: not writable")
     d.stop()
