@@ -215,14 +215,27 @@ static void scan(struct ib_doctor_watch *w)
 	}
 }
 
+/*
+ * Flushes the journal, so the run sees the newest events, unless another
+ * connection holds the store's write lock: the flush would wait its busy
+ * timeout on the loop, DHCP behind it.  Then the run reads what is
+ * stored, and the shells' timers flush the rest once the lock is free.
+ */
+static void flush_unless_locked(struct ib_doctor_watch *w)
+{
+	if (ib_store_begin_nowait(w->store) < 0)
+		return;
+	ib_store_rollback(w->store);
+	ib_journal_flush(w->journal, false);	/* a failure: its timer says why */
+}
+
 void ib_doctor_watch_run(struct ib_doctor_watch *w, int64_t now_us)
 {
 	size_t checks = 0, logged = 0;
 
 	w->now_us = now_us;
 	w->stats.runs++;
-	if (ib_journal_flush(w->journal, false) < 0)
-		return;		/* the journal's own timer says why */
+	flush_unless_locked(w);
 	scan(w);
 	/* due machines from where the last run stopped, so none starves */
 	for (size_t k = 0; k < IB_WATCH_TRACK && checks < IB_WATCH_CHECKS; k++) {

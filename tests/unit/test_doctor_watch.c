@@ -3,8 +3,9 @@
  * store and journal: each run reads only the events stored since the last
  * one, runs the rules on at most IB_WATCH_CHECKS machines (the rest wait
  * their turn), runs them again when the rules' clocks pass, warns once for
- * a flood of machines failing alike, and keeps each machine's verdict for
- * ironboot_doctor_findings.
+ * a flood of machines failing alike, keeps each machine's verdict for
+ * ironboot_doctor_findings, and never waits for another connection's
+ * write lock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +158,30 @@ static void test_incremental_bounded(void **state)
 	assert_int_equal(st->checks, MACHINES + 1 + 2 * IB_WATCH_CHECKS);
 }
 
+/* Another connection holds the store's write lock: a run neither waits
+ * for it (the store's busy timeout is 5 s) nor loses the queued events. */
+static void test_locked_store(void **state)
+{
+	struct fixture *f = *state;
+	const struct ib_doctor_watch_stats *st;
+	sqlite3 *db;
+	int64_t t0;
+
+	relayed(f, 1);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	t0 = ib_now_us();
+	st = run(f, t0);
+	assert_true(ib_now_us() - t0 < 2000000);
+	assert_int_equal(st->events_read, 0);		/* still queued */
+	assert_int_equal(ib_journal_pending(f->j), 1);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = run(f, ib_now_us());
+	assert_int_equal(st->events_read, 1);
+	assert_int_equal(st->checks, 1);
+}
+
 /* Every machine rule has its series, 0 when no machine has it. */
 static void test_metrics_every_rule(void **state)
 {
@@ -181,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_metrics_every_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locked_store, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
