@@ -4,7 +4,7 @@
 #   scripts/deps.sh build   toolchain and libraries (to build and run)
 #   scripts/deps.sh test    also the real clients and peers the tests use
 #   scripts/deps.sh bench   also the benchmarks' peers and load tools
-#                           (tftpd-hpa, dnsmasq, wrk; never started as services)
+#                           (tftpd-hpa, dnsmasq, wrk, matplotlib; never started as services)
 set -eu
 what=${1:-build}
 
@@ -18,7 +18,7 @@ test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   debhelper dpkg-dev systemd man-db openipmi python3-sushy
   dosfstools mtools syslinux syslinux-common systemd-boot-efi prometheus"
 
-bench_pkgs="tftpd-hpa dnsmasq-base wrk"
+bench_pkgs="tftpd-hpa dnsmasq-base wrk python3-matplotlib"
 
 case $what in
 build) pkgs=$build_pkgs ;;

@@ -104,6 +104,7 @@ struct ib_storm_machine {
 	enum ib_storm_stage stage;	/* where it is */
 	uint8_t phase;			/* DHCP: 0 discover/solicit, 1 request */
 	uint8_t tries;			/* sends of the current request */
+	uint8_t restarts;		/* DHCP exchanges begun again after a refusal */
 	uint32_t xid;			/* current DHCP transaction */
 	uint32_t timer_gen;		/* the live timer's generation */
 	uint64_t t_power;		/* power-on time, loop microseconds */
@@ -195,6 +196,12 @@ void ib_storm_done(struct ib_storm *st);
  */
 void ib_storm_dhcp4_send(struct ib_storm *st, struct ib_storm_machine *m);
 void ib_storm_dhcp6_send(struct ib_storm *st, struct ib_storm_machine *m);
+/*
+ * The server refused m's request: m starts its exchange again (a new
+ * transaction, counted as a retransmit), at most 4 times; then the stage
+ * fails with reason.
+ */
+void ib_storm_dhcp_restart(struct ib_storm *st, struct ib_storm_machine *m, const char *reason);
 /* One datagram from the DHCPv4 / DHCPv6 server (through our relay socket). */
 void ib_storm_dhcp4_input(struct ib_storm *st, const uint8_t *p, size_t len);
 void ib_storm_dhcp6_input(struct ib_storm *st, const uint8_t *p, size_t len);

@@ -195,7 +195,8 @@ void ib_storm_dhcp4_input(struct ib_storm *st, const uint8_t *p, size_t len)
 		on_ack(st, m, a);
 		return;
 	case IB_DHCP4_NAK:
-		ib_storm_stage_fail(st, m, "nak");
+		/* RFC 2131 3.1.5: a NAKed client starts again with a DISCOVER */
+		ib_storm_dhcp_restart(st, m, "nak");
 		return;
 	default:
 		break;

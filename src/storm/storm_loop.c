@@ -226,6 +226,17 @@ static void dhcp_start(struct ib_storm *st, struct ib_storm_machine *m)
 	family(st)->send(st, m);
 }
 
+void ib_storm_dhcp_restart(struct ib_storm *st, struct ib_storm_machine *m, const char *reason)
+{
+	if (++m->restarts > DHCP_TRIES) {
+		ib_storm_stage_fail(st, m, reason);
+		return;
+	}
+	ib_storm_retransmit(st, m);
+	m->tries = 0;
+	dhcp_start(st, m);
+}
+
 static void dhcp_timeout(struct ib_storm *st, struct ib_storm_machine *m)
 {
 	if (m->tries >= DHCP_TRIES) {
@@ -240,6 +251,7 @@ static void stage_start(struct ib_storm *st, struct ib_storm_machine *m)
 {
 	m->t_stage = st->now;
 	m->tries = 0;
+	m->restarts = 0;
 	switch (m->stage) {
 	case IB_STORM_DHCP:
 	case IB_STORM_DHCP_IPXE:

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Boot storm (issue #15): ironboot-storm against ironbootd, Kea + tftpd-hpa +
+# nginx, and dnsmasq (DHCP + TFTP) + nginx, each stack in fresh namespaces
+# (198.18.0.0/15, fd00:b007::/48 only), pinned to CPU 0, the simulator (and
+# perfdhcp) to CPU 1: (a) --until dhcp at fixed rates, DHCPv4 and DHCPv6;
+# (b) the full chain, 1000 machines powered on within 10 s; (c) the
+# simulator's CPU per exchange against perfdhcp's.  bench/storm/plot.py
+# draws (b)'s histograms.
+#
+# Needs root, kea-dhcp4/6, perfdhcp, tftpd-hpa, dnsmasq, python3-matplotlib
+# (scripts/deps.sh bench), and a built ironbootd and ironboot-storm
+# ($IB_BUILD, default ./build).  nginx is NOT installed: `apt-get download
+# nginx` is unpacked into the scratch directory (as bench/http does).
+#
+# Bounded: everything runs under `timeout 900`; namespaces and processes
+# (by PID) are cleaned up on exit and on SIGTERM.  Extra arguments go to
+# bench.py, e.g.  bench/storm/run.sh --parts b --storm-machines 500
+set -eu
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
+for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset; do
+	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/ib-benchstorm.XXXXXX)
+chmod 755 "$work"
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+(cd "$work" && apt-get download nginx >/dev/null 2>&1) || true
+deb=$(ls "$work"/nginx_*.deb 2>/dev/null | head -n 1 || true)
+[ -n "$deb" ] || { echo "run.sh: apt-get download nginx failed" >&2; exit 2; }
+dpkg-deb -x "$deb" "$work/nginx"
+echo "nginx $(dpkg-deb -f "$deb" Version), $(kea-dhcp4 -V | head -n 1), dnsmasq $(dnsmasq -v | head -n 1 | awk '{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+. "$repo/bench/lib/bounded.sh"
+# shellcheck disable=SC2086
+run_bounded 900 /usr/bin/python3 "$repo/bench/storm/bench.py" \
+	--work "$work/run" --nginx "$work/nginx/usr/sbin/nginx" "$@"
