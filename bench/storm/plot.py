@@ -56,7 +56,7 @@ def main() -> int:
         xs, ys = cdf(h.get("time-to-done", []))
         ax.step(xs, ys, where="post", label=name)
     ax.set_xlabel("time from power-on to kernel + initrd (s)")
-    ax.set_ylabel("machines (%)")
+    ax.set_ylabel("machines that got there (%)")
     ax.set_title("time to kernel, cumulative")
     ax.grid(True, alpha=0.3)
     ax.legend()
