@@ -8,7 +8,8 @@
  * (each prefixed by a 2-byte length) fed to one transfer.  Properties:
  * a scanned script yields 1..IB_STORM_MAX_FETCH NUL-terminated URLs with
  * no blank in them; a parsed tftp URL has a port and a file without a
- * leading NUL; an expansion fits its buffer and holds no "${"; a transfer
+ * leading NUL; an expansion fits its buffer and leaves text without "${"
+ * as it was; a transfer
  * never takes more bytes than blocks times blksize, never acknowledges a
  * block ahead of what it took, and once done stays done.
  */
@@ -49,8 +50,9 @@ static void fuzz_url(const uint8_t *data, size_t size)
 	in[n] = '\0';
 	if (ib_storm_tftp_url_parse(in, n, &u) == 0)
 		CHECK(u.port != 0 && u.file[0] && (u.family == 2 || u.family == 10));
+	/* one pass, as iPXE: text without "${" comes out unchanged */
 	if (ib_storm_expand(in, &set, out, sizeof(out)) == 0)
-		CHECK(strlen(out) < sizeof(out) && !strstr(out, "${"));
+		CHECK(strlen(out) < sizeof(out) && (strstr(in, "${") || strcmp(in, out) == 0));
 }
 
 static void fuzz_tftp(const uint8_t *data, size_t size)
@@ -69,8 +71,8 @@ static void fuzz_tftp(const uint8_t *data, size_t size)
 		n = n < size ? n : size;
 		r = ib_storm_tftp_rx_input(&rx, data, n, &b);
 		CHECK(r >= -ECONNREFUSED || r == -EPROTO || r == -EBADMSG);
-		if (r >= 0)
-			CHECK(b == rx.last);	/* only what was taken in order */
+		if (r > 0)	/* an ACK names only what was taken in order */
+			CHECK(b == rx.last);
 		CHECK(rx.bytes <= rx.blocks * (uint64_t)rx.blksize);
 		if (done)
 			CHECK(rx.done);

@@ -213,6 +213,10 @@ static int scan_line(const char *line, size_t len, struct ib_storm_fetch *f)
 	}
 	if (f->n >= IB_STORM_MAX_FETCH || n >= IB_STORM_URL_MAX)
 		return -E2BIG;
+	/* a URL is visible ASCII: a NUL or control byte would cut or bend it */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)w[i] <= ' ' || (unsigned char)w[i] >= 0x7f)
+			return -EBADMSG;
 	if (cmd < N_KERNEL_CMDS) {
 		if (f->has_kernel)
 			return 0;	/* a second kernel line: the first one boots */

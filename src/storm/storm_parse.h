@@ -72,7 +72,8 @@ struct ib_storm_fetch {
  * "chain" is a URL to fetch; the kernel's comes first.  Lines are split on
  * LF (a CR before it is dropped); "#" starts a comment line.  Returns 0,
  * -ENOENT when no kernel or chain line is there, -EBADMSG when the text
- * does not start with "#!ipxe", -E2BIG for more than IB_STORM_MAX_FETCH
+ * does not start with "#!ipxe" or a URL holds a byte outside visible
+ * ASCII, -E2BIG for more than IB_STORM_MAX_FETCH
  * URLs or one longer than IB_STORM_URL_MAX - 1.
  */
 int ib_storm_script_scan(const uint8_t *p, size_t len, struct ib_storm_fetch *ret);

@@ -119,6 +119,13 @@ static void test_script(void **state)
 	assert_string_equal(f.url[0], "http://h/x");
 	assert_int_equal(ib_storm_script_scan((const uint8_t *)"#!ipxe\nexit\n", 12, &f), -ENOENT);
 	assert_int_equal(ib_storm_script_scan((const uint8_t *)"<html>", 6, &f), -EBADMSG);
+	/* a NUL, a CR or a non-ASCII byte inside a URL */
+	assert_int_equal(ib_storm_script_scan((const uint8_t *)"#!ipxe\nkernel http://h/\0k\n", sizeof("#!ipxe\nkernel http://h/\0k\n") - 1, &f),
+			 -EBADMSG);
+	assert_int_equal(ib_storm_script_scan((const uint8_t *)"#!ipxe\nkernel http://h/\rk\n", sizeof("#!ipxe\nkernel http://h/\rk\n") - 1, &f),
+			 -EBADMSG);
+	assert_int_equal(ib_storm_script_scan((const uint8_t *)"#!ipxe\nkernel http://h/\x82\n", sizeof("#!ipxe\nkernel http://h/\x82\n") - 1, &f),
+			 -EBADMSG);
 	{
 		char many[2048];
 		int n = snprintf(many, sizeof(many), "#!ipxe\nkernel http://h/k\n");
