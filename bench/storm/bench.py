@@ -20,6 +20,7 @@ Parts:
       CPU per lease (utime+stime of the server's processes, /proc);
   (b) full chain, 1000 machines powered on within 10 s (--storm-machines,
       --storm-within), DHCPv4: time to the last kernel, p99, failures;
+  (b6) the same over IPv6 (--parts b6, not by default), ironboot and Kea;
   (c) the simulator's CPU per DHCP exchange against perfdhcp's at one rate,
       both against ironbootd, both pinned to CPU 1.
 
@@ -90,7 +91,7 @@ tftp:
   max_per_client: 8
 http:
   enabled: true
-  listen: [198.18.0.1]
+  listen: {listen}
   port: {port}
   assets: {work}/www/assets
   templates: {templates}
@@ -125,14 +126,15 @@ http {{
     default_type application/octet-stream;
     server {{
         listen 198.18.0.1:{port} backlog=4096;
+        listen [fd00:b007::1]:{port} backlog=4096;
         root {work}/www;
     }}
 }}
 """
 
 SCRIPT = """#!ipxe
-kernel http://198.18.0.1:{port}/assets/vmlinuz console=ttyS0 initrd=initrd.img
-initrd --name initrd.img http://198.18.0.1:{port}/assets/initrd.img
+kernel http://{host}:{port}/assets/vmlinuz console=ttyS0 initrd=initrd.img
+initrd --name initrd.img http://{host}:{port}/assets/initrd.img
 boot
 """
 
@@ -188,6 +190,14 @@ def kea6_config(work: Path) -> dict:
         "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
                            "name": str(work / "kea-leases6.csv")},
         "preferred-lifetime": 3600, "valid-lifetime": 7200,
+        # RFC 5970: bootfile-url 59 by user class (iPXE) and arch 61
+        "client-classes": [
+            {"name": "ipxe6", "test": "substring(option[15].hex,2,4) == 'iPXE'",
+             "option-data": [{"name": "bootfile-url",
+                              "data": f"http://[{SRV6}]:{HTTP_PORT}/boot6.ipxe"}]},
+            {"name": "efi6", "test": "option[61].hex == 0x0007 and not member('ipxe6')",
+             "option-data": [{"name": "bootfile-url", "data": f"tftp://[{SRV6}]/ipxe.efi"}]},
+        ],
         "subnet6": [{"id": 1, "subnet": "fd00:b007:1::/64",
                      "pools": [{"pool": f"{POOL6[0]} - {POOL6[1]}"}]}],
         "loggers": [{"name": "kea-dhcp6", "severity": "WARN",
@@ -227,7 +237,8 @@ class Stack:
         for name, mb in (("vmlinuz", self.args.kernel_mb), ("initrd.img", self.args.initrd_mb)):
             (assets / name).write_bytes(os.urandom(int(mb * 1024 * 1024)))
         if with_script:
-            (self.work / "www" / "boot.ipxe").write_text(SCRIPT.format(port=HTTP_PORT))
+            (self.work / "www" / "boot.ipxe").write_text(SCRIPT.format(host=SRV4, port=HTTP_PORT))
+            (self.work / "www" / "boot6.ipxe").write_text(SCRIPT.format(host=f"[{SRV6}]", port=HTTP_PORT))
         os.chmod(self.work, 0o755)
         for d in (self.work / "www", assets):
             os.chmod(d, 0o755)
@@ -241,7 +252,9 @@ class Stack:
         self._files(self.kind != "ironboot")
         if self.kind == "ironboot":
             cfg = self.work / "ironboot.yaml"
-            cfg.write_text(IRONBOOT.format(work=self.work, pool4=POOL4, pool6=POOL6,
+            # the script's kernel URLs are base_url's: the first listen address
+            listen = '[198.18.0.1, "fd00:b007::1"]' if family == 4 else '["fd00:b007::1", 198.18.0.1]'
+            cfg.write_text(IRONBOOT.format(work=self.work, pool4=POOL4, pool6=POOL6, listen=listen,
                                            port=HTTP_PORT, templates=REPO / "examples" / "templates"))
             self.daemon = netlab.Daemon(self.lab, self.srv, cfg, build=self.args.build,
                                         log_path=self.work / "ironbootd.stderr")
@@ -253,7 +266,8 @@ class Stack:
             path = self.work / f"kea{fam}.json"
             path.write_text(json.dumps(kea4_config(self.work) if family == 4 else kea6_config(self.work)))
             self._popen([f"kea-dhcp{fam}", "-c", str(path)], f"kea{fam}", env=env)
-            self._popen(["in.tftpd", "-L", "-s", str(self.work / "tftp"), "-a", f"{SRV4}:69"], "tftpd")
+            tftp_addr = f"{SRV4}:69" if family == 4 else f"[{SRV6}]:69"
+            self._popen(["in.tftpd", "-L", "-s", str(self.work / "tftp"), "-a", tftp_addr], "tftpd")
             self._nginx()
         else:
             (self.work / "dnsmasq.conf").write_text(DNSMASQ.format(work=self.work, port=HTTP_PORT))
@@ -363,14 +377,14 @@ def part_a(args, kind: str, family: int, work: Path) -> list[dict]:
     return rows
 
 
-def part_b(args, kind: str, work: Path) -> dict:
+def part_b(args, kind: str, work: Path, family: int = 4) -> dict:
     with netlab.Lab() as lab:
         srv, cli = make_lab(lab)
         st = Stack(kind, lab, srv, work, args)
-        st.start(4)
+        st.start(family)
         try:
             c0 = st.cpu()
-            rep, err = storm(lab, cli, args, 4,
+            rep, err = storm(lab, cli, args, family,
                              ["--machines", str(args.storm_machines), "--within", str(args.storm_within),
                               "--hist", str(work / "hist.tsv")], args.storm_deadline)
             rep["server_cpu_s"] = st.cpu() - c0
@@ -379,10 +393,11 @@ def part_b(args, kind: str, work: Path) -> dict:
     rep["server"] = kind
     if args.out:        # the work dir goes with run.sh; the histograms stay
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        dst = Path(args.out) / f"storm-hist-{kind}.tsv"
+        dst = Path(args.out) / f"storm-hist-{kind}{'' if family == 4 else '-v6'}.tsv"
         dst.write_bytes((work / "hist.tsv").read_bytes())
         rep["hist"] = str(dst)
-    print(f"  (b) {kind:8s}: done {rep['done']}/{rep['machines']}, last kernel at {rep['last_done_s']:.2f} s, "
+    rep["family"] = family
+    print(f"  (b) {kind:8s} v{family}: done {rep['done']}/{rep['machines']}, last kernel at {rep['last_done_s']:.2f} s, "
           f"time-to-kernel p50 {rep['ttk_p50_s']:.2f} s p99 {rep['ttk_p99_s']:.2f} s, "
           f"server CPU {rep['server_cpu_s']:.1f} s, simulator CPU {rep['cpu_s']:.2f} s",
           file=sys.stderr, flush=True)
@@ -463,6 +478,13 @@ def main() -> int:
             d = work / f"b-{kind}"
             d.mkdir(parents=True)
             out["b"].append(part_b(args, kind, d))
+    if "b6" in parts:       # the full chain over IPv6 (dnsmasq: not over DHCPv6 relays here)
+        for kind in servers:
+            if kind == "dnsmasq":
+                continue
+            d = work / f"b6-{kind}"
+            d.mkdir(parents=True)
+            out["b"].append(part_b(args, kind, d, 6))
     if "c" in parts:
         d = work / "c"
         d.mkdir(parents=True)
