@@ -4,7 +4,8 @@
 # (198.18.0.0/15, fd00:b007::/48 only), pinned to CPU 0, the simulator (and
 # perfdhcp) to CPU 1: (a) --until dhcp at fixed rates, DHCPv4 and DHCPv6;
 # (b) the full chain, 1000 machines powered on within 10 s; (c) the
-# simulator's CPU per exchange against perfdhcp's.  bench/storm/plot.py
+# simulator's CPU per exchange against perfdhcp's; (b6, only when asked:
+# --parts b6) the full chain over IPv6, ironbootd and Kea.  bench/storm/plot.py
 # draws (b)'s histograms.
 #
 # Needs root, kea-dhcp4/6, perfdhcp, tftpd-hpa, dnsmasq, python3-matplotlib
