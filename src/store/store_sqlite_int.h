@@ -1,12 +1,16 @@
 /*
- * Internals shared by the SQLite store's two files: store_sqlite.c
- * (connection, transactions, IPv4 leases, events, inventory, meta) and
- * store_sqlite6.c (IPv6 leases).  Not for use outside src/store.
+ * Internals shared by the SQLite store's files: store_sqlite.c
+ * (connection, transactions, inventory, meta), store_sqlite_lease.c (the
+ * lease code both families share: get, conditional commit, state, walk,
+ * reclaim), store_sqlite4.c and store_sqlite6.c (what differs per
+ * family: SQL, row codec, client lookup), store_sqlite_events.c (the
+ * journal's events) and store_sqlite_machines.c.  Not for use outside
+ * src/store.
  *
- * Each file keeps its own table of statements (stmt_sql[] and
- * ib_ss_stmt6_sql[]); ib_store_sqlite_open() prepares both once, and the
- * rules at the top of store_sqlite.c hold for both: values reach SQL only
- * through sqlite3_bind_*(), and every operation resets what it used.
+ * Each file keeps its own table of statements; ib_store_sqlite_open()
+ * prepares them all once, and the rules at the top of store_sqlite.c hold
+ * for all: values reach SQL only through sqlite3_bind_*(), and every
+ * operation resets what it used.
  */
 #ifndef IB_STORE_SQLITE_INT_H
 #define IB_STORE_SQLITE_INT_H
@@ -23,6 +27,17 @@
 
 #define RECLAIM_BATCH 64	/* leases loaded per reclaim round */
 
+/*
+ * The reclaim's two statements, one text for both lease tables.  No
+ * ORDER BY in the first: sorting every due row on each round is
+ * quadratic after a long downtime; the (state, expires) index yields them
+ * by expiry anyway.
+ */
+#define IB_SS_SQL_DUE(table, cols) "SELECT " cols " FROM " table \
+	" WHERE state IN (1, 4) AND expires <= ?1 LIMIT ?2"
+#define IB_SS_SQL_EXPIRE(table) "UPDATE " table " SET state = 3" \
+	" WHERE address = ?1 AND state IN (1, 4) AND expires <= ?2"
+
 /* Statements of store_sqlite.c, indexed into stmt_sql[]. */
 enum stmt_id {
 	ST_BEGIN,
@@ -32,22 +47,6 @@ enum stmt_id {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
-	ST_LEASE_GET,
-	ST_LEASE_FIND_CID,
-	ST_LEASE_FIND_HW,
-	ST_LEASE_UPSERT,
-	ST_LEASE_END_CID,
-	ST_LEASE_END_HW,
-	ST_LEASE_SET_STATE,
-	ST_LEASE_RANGE,
-	ST_LEASE_DUE,
-	ST_LEASE_EXPIRE,
-	ST_EVENT_INSERT,
-	ST_EVENT_INSERT_MANY,
-	ST_EVENT_ALL,
-	ST_EVENT_BY_MAC,
-	ST_EVENT_PRUNE_COUNT,
-	ST_EVENT_PRUNE_AGE,
 	ST_INV_EXISTS,
 	ST_INV_UPSERT,
 	ST_INV_DELETE,
@@ -55,6 +54,32 @@ enum stmt_id {
 	ST_META_GET,
 	ST_META_PUT,
 	ST__MAX
+};
+
+/* Statements of store_sqlite4.c, indexed into ib_ss_stmt4_sql[]. */
+enum stmt4_id {
+	ST4_GET,
+	ST4_FIND_CID,
+	ST4_FIND_HW,
+	ST4_UPSERT,
+	ST4_END_CID,
+	ST4_END_HW,
+	ST4_SET_STATE,
+	ST4_RANGE,
+	ST4_DUE,
+	ST4_EXPIRE,
+	ST4__MAX
+};
+
+/* Statements of store_sqlite_events.c, indexed into ib_ss_stmte_sql[]. */
+enum stmte_id {
+	STE_INSERT,
+	STE_INSERT_MANY,
+	STE_ALL,
+	STE_BY_MAC,
+	STE_PRUNE_COUNT,
+	STE_PRUNE_AGE,
+	STE__MAX
 };
 
 /* Statements of store_sqlite6.c, indexed into ib_ss_stmt6_sql[]. */
@@ -87,25 +112,93 @@ enum stmtm_id {
 	STM__MAX
 };
 
+/* A caller's lease callback, typed by family: one of cb4 and cb6 is set
+ * (or neither: nothing to call). */
+struct ib_ss_lease_cb {
+	int (*cb4)(const struct ib_lease4 *l, void *ctx);
+	int (*cb6)(const struct ib_lease6 *l, void *ctx);
+	void *ctx;			/* passed to it */
+};
+
+/* One row of a walk (ib_ss_walk()): read it from st, hand it on; non-zero
+ * stops the walk and is returned. */
+typedef int (*ib_ss_row_fn)(sqlite3_stmt *st, void *arg);
+
+/*
+ * The one walk of the store's tables: steps st (bound by the caller) and
+ * calls each(st, arg) per row.  -EBUSY when *busy (the walk's statement
+ * is in use: a bind while it runs changed nothing), -EIO on a failed
+ * step; st is reset at the end.
+ */
+int ib_ss_walk(sqlite3_stmt *st, bool *busy, ib_ss_row_fn each, void *arg);
+
+/*
+ * One lease table (leases4, leases6) as store_sqlite_lease.c sees it: the
+ * size and key of its rows, its statements by role, and how its rows are
+ * read and bound.  One walk, one reclaim, one conditional commit serve
+ * both families; each family file says only what differs.
+ */
+struct ib_ss_family_ops {
+	size_t size;			/* sizeof the lease struct */
+	size_t addr_off;		/* offsetof(lease, address) */
+	int get, upsert, set_state;	/* statement indexes into the family's table */
+	int due, expire;		/* ?1 now ?2 limit; ?1 address ?2 now */
+	/* reads a row (the family's column order) into lease */
+	void (*row)(sqlite3_stmt *st, void *lease);
+	/* binds the address addr points at as parameter idx */
+	void (*bind_addr)(sqlite3_stmt *st, int idx, const void *addr);
+	/* binds the upsert from lease; now is the last parameter */
+	void (*bind_upsert)(sqlite3_stmt *st, const void *lease, int64_t now);
+	/* binds and returns the statement that ends lease's client's other
+	 * ACTIVE leases in its subnet */
+	sqlite3_stmt *(*bind_end)(sqlite3_stmt *const *st, const void *lease);
+};
+
+/*
+ * The ops of lease family n (4 or 6), whose file names its statements
+ * STn_GET... and its functions rown(), bind_addrn(), bind_upsertn() and
+ * bind_endn().
+ */
+#define IB_SS_FAMILY_OPS(n) { \
+	.size = sizeof(struct ib_lease##n), \
+	.addr_off = offsetof(struct ib_lease##n, address), \
+	.get = ST##n##_GET, .upsert = ST##n##_UPSERT, .set_state = ST##n##_SET_STATE, \
+	.due = ST##n##_DUE, .expire = ST##n##_EXPIRE, .row = row##n, \
+	.bind_addr = bind_addr##n, .bind_upsert = bind_upsert##n, .bind_end = bind_end##n, \
+}
+
+/* A lease table of one connection: its ops, statements and walk state. */
+struct ib_ss_family {
+	const struct ib_ss_family_ops *ops; /* what differs by family */
+	sqlite3_stmt **st;		/* its prepared statements */
+	bool in_walk;			/* a foreach runs */
+	bool in_reclaim;		/* a reclaim runs (uses due) */
+	void *due;			/* RECLAIM_BATCH leases: reclaim's round */
+};
+
 /* The SQLite store; embeds the interface base first. */
 struct store_sqlite {
 	struct ib_store base;		/* must stay first */
 	sqlite3 *db;			/* the connection */
 	sqlite3_stmt *st[ST__MAX];	/* prepared once, indexed by stmt_id */
+	sqlite3_stmt *st4[ST4__MAX];	/* prepared once, indexed by stmt4_id */
 	sqlite3_stmt *st6[ST6__MAX];	/* prepared once, indexed by stmt6_id */
+	sqlite3_stmt *ste[STE__MAX];	/* prepared once, indexed by stmte_id */
 	sqlite3_stmt *stm[STM__MAX];	/* prepared once, indexed by stmtm_id */
 	bool in_machine_walk;		/* machine_foreach running (uses STM_ALL) */
-	bool in_lease_walk;		/* lease4_foreach running */
-	bool in_lease6_walk;		/* lease6_foreach running */
 	bool in_event_walk;		/* event_foreach running */
-	bool in_reclaim;		/* lease4_reclaim running (uses due[]) */
-	bool in_reclaim6;		/* lease6_reclaim running (uses due6[]) */
-	struct ib_lease4 due[RECLAIM_BATCH]; /* lease4_reclaim's current round */
-	struct ib_lease6 due6[RECLAIM_BATCH]; /* lease6_reclaim's current round */
+	struct ib_ss_family f4;		/* leases4 (store_sqlite4.c) */
+	struct ib_ss_family f6;		/* leases6 (store_sqlite6.c) */
 };
 
-/* The SQL of store_sqlite6.c's statements, for ib_store_sqlite_open(). */
+/* The SQL of store_sqlite4.c's statements, for ib_store_sqlite_open(). */
+extern const char *const ib_ss_stmt4_sql[ST4__MAX];
+/* The SQL of store_sqlite6.c's statements. */
 extern const char *const ib_ss_stmt6_sql[ST6__MAX];
+/* The SQL of store_sqlite_events.c's statements. */
+extern const char *const ib_ss_stmte_sql[STE__MAX];
+/* The two lease families, for ib_ss_family_init(). */
+extern const struct ib_ss_family_ops ib_ss_family4, ib_ss_family6;
 /* The SQL of store_sqlite_machines.c's statements. */
 extern const char *const ib_ss_stmtm_sql[STM__MAX];
 
@@ -167,6 +260,68 @@ int ib_ss_scope_open(struct store_sqlite *ss, bool *ret_outer);
  * otherwise.  Returns r, or -EIO when keeping it failed.
  */
 int ib_ss_scope_close(struct store_sqlite *ss, bool outer, int r);
+
+/*
+ * Sets up f over ops and the statements st; 0 or -ENOMEM.  Released by
+ * ib_ss_family_done() (which accepts a family never set up).
+ */
+int ib_ss_family_init(struct ib_ss_family *f, const struct ib_ss_family_ops *ops,
+		      sqlite3_stmt **st);
+void ib_ss_family_done(struct ib_ss_family *f);
+
+/* Steps a single-row lease query of f into ret; -ENOENT when no row. */
+int ib_ss_lease_fetch(struct ib_ss_family *f, sqlite3_stmt *st, void *ret);
+
+/* Fetches the lease at the address addr points at; -ENOENT when none. */
+int ib_ss_lease_get(struct ib_ss_family *f, const void *addr, void *ret);
+
+/*
+ * The conditional write, atomic: lease (already validated) becomes ACTIVE
+ * if the family's upsert lets it, and its client's others end.  -EEXIST
+ * when another client holds the address (nothing changes).
+ */
+int ib_ss_lease_commit(struct store_sqlite *ss, struct ib_ss_family *f,
+		       const void *lease, int64_t now);
+
+/* Sets the state and expiry of the lease at addr; -ENOENT when none. */
+int ib_ss_lease_set_state(struct store_sqlite *ss, struct ib_ss_family *f,
+			  const void *addr, enum ib_lease_state state, int64_t expires);
+
+/*
+ * ib_ss_walk() over f's rows: cb with each.  -EBUSY inside another walk
+ * of f.
+ */
+int ib_ss_lease_walk(struct ib_ss_family *f, sqlite3_stmt *st,
+		     const struct ib_ss_lease_cb *cb);
+
+/*
+ * ACTIVE and DECLINED leases whose expiry has passed become EXPIRED, cb
+ * (may be NULL) called for each before.  All or nothing: one scope, undone
+ * if cb returns < 0 or a write fails; cb > 0 stops early, keeping what
+ * was done.
+ */
+int ib_ss_lease_reclaim(struct store_sqlite *ss, struct ib_ss_family *f, int64_t now,
+			const struct ib_ss_lease_cb *cb);
+
+/* The IPv4 lease operations (store.h says what each does). */
+int ib_ss_lease4_get(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);
+int ib_ss_lease4_find_client(struct ib_store *s, const uint8_t *hwaddr,
+			     uint8_t hw_len, const uint8_t *client_id,
+			     uint8_t client_id_len, struct ib_lease4 *ret);
+int ib_ss_lease4_commit(struct ib_store *s, const struct ib_lease4 *l, int64_t now);
+int ib_ss_lease4_set_state(struct ib_store *s, uint32_t address,
+			   enum ib_lease_state state, int64_t expires);
+int ib_ss_lease4_foreach(struct ib_store *s, uint32_t first, uint32_t last,
+			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
+int ib_ss_lease4_reclaim(struct ib_store *s, int64_t now,
+			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
+
+/* The event operations (store.h says what each does). */
+int ib_ss_event_append(struct ib_store *s, struct ib_event *ev);
+int ib_ss_event_append_many(struct ib_store *s, struct ib_event *ev, size_t n);
+int ib_ss_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
+			int (*cb)(const struct ib_event *e, void *ctx), void *ctx);
+int ib_ss_event_prune(struct ib_store *s, uint32_t max_events, int64_t older_than_us);
 
 /* The IPv6 lease operations (store.h says what each does). */
 int ib_ss_lease6_get(struct ib_store *s, const uint8_t address[16],

@@ -302,28 +302,33 @@ int ib_ss_machine_report_get(struct ib_store *s, int64_t id, char *buf, size_t c
 	return r;
 }
 
+/* A machine walk's connection and callback. */
+struct machine_walk {
+	struct store_sqlite *ss;
+	int (*cb)(const struct ib_machine_state *m, void *ctx);
+	void *ctx;
+};
+
+static int machine_row(sqlite3_stmt *st, void *arg)
+{
+	const struct machine_walk *w = arg;
+	struct ib_machine_state m;
+	int r;
+
+	row_to_machine(st, &m);
+	/* STM_NICS is a second statement: safe while STM_ALL steps */
+	r = load_nics(w->ss, &m);
+	return r < 0 ? r : w->cb(&m, w->ctx);
+}
+
 int ib_ss_machine_foreach(struct ib_store *s,
 			  int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx)
 {
 	struct store_sqlite *ss = to_ss(s);
-	sqlite3_stmt *st = ss->stm[STM_ALL];
-	struct ib_machine_state m;
-	int rc, r = 0;
+	struct machine_walk w = { ss, cb, ctx };
 
-	if (ss->in_machine_walk)
-		return -EBUSY;		/* STM_ALL is in use */
-	ss->in_machine_walk = true;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_machine(st, &m);
-		/* STM_NICS is a second statement: safe while STM_ALL steps */
-		if ((r = load_nics(ss, &m)) < 0 || (r = cb(&m, ctx)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -EIO;
-	done(st);
-	ss->in_machine_walk = false;
-	return r;
+	/* -EBUSY while STM_ALL is in use */
+	return ib_ss_walk(ss->stm[STM_ALL], &ss->in_machine_walk, machine_row, &w);
 }
 
 /* ---- power rows (migration 6) ---- */
