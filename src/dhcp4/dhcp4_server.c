@@ -2,9 +2,11 @@
  * The DHCPv4 shell.  One UDP socket on the server port (and one on 4011 in
  * proxy mode) with IP_PKTINFO, so that every reply leaves from the address
  * of the interface its request arrived on, and broadcasts go out of that
- * interface even when it has no route.  Requests are read in batches; the
- * ACKs of a batch are committed to the store in one transaction (group
- * commit) and sent only after it is durable.
+ * interface even when it has no route.  The engine both families share
+ * (src/dhcp/dhcp_engine.h) reads the requests in batches, commits the
+ * ACKs of a batch to the store in one transaction (group commit) and
+ * sends them only after it is durable; this file gives it DHCPv4's
+ * sockets, decisions, bindings and replies.
  */
 #include "dhcp4/dhcp4_server.h"
 
@@ -21,51 +23,26 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "dhcp/dhcp_engine.h"
 #include "dhcp4/dhcp4_leases.h"
 #include "dhcp4/dhcp4_policy.h"
 #include "dhcp4/dhcp4_server_journal.h"
 
-#define BATCH_MAX 512			/* datagrams per read callback */
 #define RCVBUF (8 << 20)		/* absorbs a storm while a group commit syncs */
-#define COMMIT_MIN 64			/* commit at once from this many bindings */
-#define COMMIT_DELAY_US 1000		/* else wait this long for more to join */
 #define MAX_IFACES 64
 #define WARN_EVERY 10			/* seconds between two warnings of one kind */
 
-/* Where a reply goes and how it leaves. */
-struct route {
-	struct sockaddr_in to;		/* destination */
-	uint32_t src;			/* our address (host order) */
-	int ifindex;			/* 0 = by route */
-	int fd;				/* socket to send on */
-};
-
-/* A reply waiting in the outbox. */
-struct outmsg {
-	struct sockaddr_in to;		/* destination */
-	struct iovec iov;		/* over buf */
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cm;				/* IP_PKTINFO: source and interface */
-	struct ib_d4_who who;		/* for the journal if sending fails */
+/* Whom a reply is for, should the kernel refuse it (the engine's tag). */
+struct sent_tag {
+	struct ib_d4_who who;		/* for the journal */
 	bool limited;			/* an unknown client's: journal rate-limited */
-	uint8_t buf[IB_DHCP4_MAX_LEN];	/* the datagram */
 };
 
-/* Replies of one wake-up, sent with one sendmmsg() per socket. */
-struct outbox {
-	int fd;				/* socket of the queued replies */
-	size_t n;			/* queued */
-	struct outmsg *m;		/* BATCH_MAX slots */
-	struct mmsghdr *hdr;		/* BATCH_MAX headers over m */
-};
-
-/* A decision waiting for the group commit. */
+/* A decision, waiting for the group commit when it changes a binding. */
 struct pending {
 	struct ib_dhcp4_decision d;	/* with its reply */
 	struct ib_lease4 lease;		/* row to write (ACK, DECLINE) */
-	struct route rt;		/* where the reply goes */
+	struct ib_dhcp_dest rt;		/* where the reply goes */
 	struct ib_d4_who who;		/* journal identity */
 	struct ib_d4_note note;		/* the request, for the journal */
 	struct ib_journal_gate gate;	/* how the journal may thin it out */
@@ -90,22 +67,16 @@ struct ib_dhcp4_server {
 	struct ib_journal *journal;	/* not owned */
 	struct ib_d4_leases *leases;	/* the cache */
 	struct ib_lease_view view;	/* policy's view of the cache */
-	int64_t now;			/* unix seconds, set per batch */
+	int64_t now;			/* unix seconds, set per wake-up by the engine */
 	int fd;				/* server port socket */
 	int fd_proxy;			/* 4011 socket, or -1 */
-	struct event *ev, *ev_proxy;	/* read events */
-	struct event *reclaim_timer, *flush_timer;
-	struct event *commit_timer;	/* one-shot: commit a small batch */
+	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
 	int ifindex[MAX_IFACES];	/* interfaces served; none = all */
 	size_t n_ifindex;
-	struct pending *batch;		/* BATCH_MAX decisions to commit */
-	size_t n_batch;
 	struct ib_dhcp4_msg msg;	/* parse buffer, reused */
 	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
-	struct outbox out;		/* replies to send */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
-	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct pool_note *pools;	/* per subnet with a shortage */
 	size_t n_pools;
 };
@@ -180,108 +151,23 @@ static bool serves_ifindex(const struct ib_dhcp4_server *s, int idx)
 	return false;
 }
 
-/*
- * The outbox: replies of one wake-up leave together through sendmmsg(),
- * each with IP_PKTINFO naming our address and the arrival interface.  One
- * syscall and one wake-up of the receiver per burst instead of per reply.
- */
-static void outbox_flush(struct ib_dhcp4_server *s)
-{
-	struct outbox *ob = &s->out;
-	size_t done = 0;
-
-	while (done < ob->n) {
-		int r = sendmmsg(ob->fd, ob->hdr + done, (unsigned)(ob->n - done), 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			/* The first unsent message failed: say so, skip it. */
-			struct outmsg *m = &ob->m[done];
-			char to[IB_IP4_STRLEN];
-			int err = r < 0 ? -errno : -EIO;
-
-			s->stats.send_errors++;
-			ib_ip4_format(ntohl(m->to.sin_addr.s_addr), to);
-			if (ib_log_rate_due(&s->send_warn, s->now, WARN_EVERY)) {
-				ib_warn("dhcp4: reply to %s not sent: %s (%" PRIu64 " more "
-					"since the last such warning)", to, strerror(-err),
-					s->send_warn.held);
-				ib_log_rate_logged(&s->send_warn, s->now);
-			}
-			ib_d4_journal_send_error(s->journal, &m->who, &m->to, err, m->limited);
-			done++;
-			continue;
-		}
-		done += (size_t)r;
-	}
-	ob->n = 0;
-}
-
-static int outbox_new(struct outbox *ob)
-{
-	ob->m = calloc(BATCH_MAX, sizeof(*ob->m));
-	ob->hdr = calloc(BATCH_MAX, sizeof(*ob->hdr));
-	ob->fd = -1;
-	return ob->m && ob->hdr ? 0 : -ENOMEM;
-}
-
-static void outbox_free(struct outbox *ob)
-{
-	free(ob->m);
-	free(ob->hdr);
-}
-
-/* Queues a built reply of len bytes (in the next slot's buffer) for rt. */
-static void outbox_push(struct ib_dhcp4_server *s, const struct route *rt,
-			const struct ib_d4_who *who, bool limited, size_t len)
-{
-	struct outbox *ob = &s->out;
-	struct outmsg *m = &ob->m[ob->n];
-	struct mmsghdr *h = &ob->hdr[ob->n];
-	struct in_pktinfo pi = { .ipi_ifindex = rt->ifindex,
-				 .ipi_spec_dst.s_addr = htonl(rt->src) };
-	struct cmsghdr *c;
-
-	m->to = rt->to;
-	m->who = *who;
-	m->limited = limited;
-	m->iov = (struct iovec){ m->buf, len };
-	memset(h, 0, sizeof(*h));
-	memset(m->cm.buf, 0, sizeof(m->cm.buf));
-	h->msg_hdr = (struct msghdr){
-		.msg_name = &m->to, .msg_namelen = sizeof(m->to),
-		.msg_iov = &m->iov, .msg_iovlen = 1,
-		.msg_control = m->cm.buf, .msg_controllen = sizeof(m->cm.buf),
-	};
-	c = CMSG_FIRSTHDR(&h->msg_hdr);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	ob->fd = rt->fd;
-	ob->n++;
-}
-
 /* Builds a decision's reply into the outbox; journals the exchange. */
 static void send_reply(struct ib_dhcp4_server *s, struct pending *p)
 {
-	struct outbox *ob = &s->out;
-	size_t len;
+	struct sent_tag tag = { p->who, p->gate.limited };
+	size_t len, cap;
+	uint8_t *buf = ib_dhcp_out_room(s->eng, p->rt.fd, &cap);
 	int r;
 
-	if (ob->n == BATCH_MAX || (ob->n && ob->fd != p->rt.fd))
-		outbox_flush(s);
-	r = ib_dhcp4_build(&p->d.reply, p->d.max_len, ob->m[ob->n].buf,
-			   sizeof(ob->m[ob->n].buf), &len);
-	ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d, &p->rt.to, p->rt.src, r,
-			       &p->gate);
+	r = ib_dhcp4_build(&p->d.reply, p->d.max_len, buf, cap, &len);
+	ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d, &p->rt.to.in,
+			       p->rt.src4, r, &p->gate);
 	if (r < 0) {
 		s->stats.send_errors++;
 		ib_warn("dhcp4: reply not built: %s", strerror(-r));
 		return;
 	}
-	outbox_push(s, &p->rt, &p->who, p->gate.limited, len);
+	ib_dhcp_out_push(s->eng, &p->rt, len, &tag, sizeof(tag));
 	switch (p->d.action) {
 	case IB_D4_OFFER: s->stats.offers++; break;
 	case IB_D4_ACK: s->stats.acks++; break;
@@ -295,33 +181,34 @@ static void send_reply(struct ib_dhcp4_server *s, struct pending *p)
 /* RFC 2131 4.1: the destination of a reply, and the interface it leaves by. */
 static void route_reply(const struct ib_dhcp4_server *s, const struct ib_dhcp4_decision *d,
 			const struct sockaddr_in *from, int ifindex, uint32_t server_addr,
-			int fd, struct route *rt)
+			int fd, struct ib_dhcp_dest *rt)
 {
 	const struct ib_dhcp4_out *o = &d->reply;
+	struct sockaddr_in *to = &rt->to.in;
 
 	memset(rt, 0, sizeof(*rt));
-	rt->to.sin_family = AF_INET;
-	rt->src = server_addr;
+	to->sin_family = AF_INET;
+	rt->src4 = server_addr;
 	rt->fd = fd;
 	switch (d->dest) {
 	case IB_D4_TO_RELAY:
-		rt->to.sin_addr.s_addr = htonl(o->giaddr);
-		rt->to.sin_port = htons(s->cfg->dhcp4.port);
+		to->sin_addr.s_addr = htonl(o->giaddr);
+		to->sin_port = htons(s->cfg->dhcp4.port);
 		break;
 	case IB_D4_TO_CIADDR:
-		rt->to.sin_addr.s_addr = htonl(o->ciaddr);
-		rt->to.sin_port = htons(s->cfg->dhcp4.client_port);
+		to->sin_addr.s_addr = htonl(o->ciaddr);
+		to->sin_port = htons(s->cfg->dhcp4.client_port);
 		break;
 	case IB_D4_TO_SOURCE:
 		if (from->sin_addr.s_addr != INADDR_ANY) {
-			rt->to = *from;
+			*to = *from;
 			break;
 		}
 		/* A source without an address hears broadcasts. */
 		__attribute__((fallthrough));
 	case IB_D4_TO_BROADCAST:
-		rt->to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
-		rt->to.sin_port = htons(s->cfg->dhcp4.client_port);
+		to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+		to->sin_port = htons(s->cfg->dhcp4.client_port);
 		rt->ifindex = ifindex;
 		break;
 	}
@@ -379,8 +266,10 @@ static void apply_cache(struct ib_dhcp4_server *s, const struct pending *p)
  * Writes one pending decision inside the open transaction; p->applied says
  * whether the store took it (the cache follows the store, never leads it).
  */
-static int store_one(struct ib_dhcp4_server *s, struct pending *p)
+static int store_one(void *ctx, void *slot)
 {
+	struct ib_dhcp4_server *s = ctx;
+	struct pending *p = slot;
 	int r;
 
 	p->applied = false;
@@ -416,48 +305,35 @@ static int store_one(struct ib_dhcp4_server *s, struct pending *p)
 }
 
 /*
- * Group commit: one transaction for the batch's bindings; replies leave
- * only once it is durable.  Journal events are flushed separately (timer):
- * they describe the exchange, they are not the binding.
+ * The engine's group commit is durable (ok) or undone: the cache follows
+ * the store, and the ACK or NAK leaves only now.  Journal events are
+ * flushed separately (timer): they describe the exchange, they are not
+ * the binding.
  */
-static void flush_batch(struct ib_dhcp4_server *s)
+static void committed(void *ctx, void *slot, bool ok)
 {
-	size_t i;
-	int r;
+	struct ib_dhcp4_server *s = ctx;
+	struct pending *p = slot;
 
-	if (s->n_batch == 0)
+	if (!ok)
 		return;
-	r = ib_store_begin(s->store);
-	for (i = 0; r == 0 && i < s->n_batch; i++)
-		r = store_one(s, &s->batch[i]);
-	if (r == 0)
-		r = ib_store_commit(s->store);
+	s->stats.releases += p->d.action == IB_D4_RELEASE;
+	s->stats.declines += p->d.action == IB_D4_DECLINE;
+	if (p->applied)
+		apply_cache(s, p);
+	if (p->d.action == IB_D4_ACK || p->d.action == IB_D4_NAK)
+		send_reply(s, p);
+	else
+		ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
+				       &p->rt.to.in, p->rt.src4, 0, &p->gate);
+}
+
+static void batch_done(void *ctx, int err)
+{
+	struct ib_dhcp4_server *s = ctx;
+
 	s->stats.commit_batches++;
-	if (r < 0) {
-		ib_store_rollback(s->store);
-		s->stats.commit_errors++;
-		ib_err("dhcp4: store commit failed (%s); %zu replies not sent, clients will retry",
-		       strerror(-r), s->n_batch);
-		s->n_batch = 0;
-		return;
-	}
-	for (i = 0; i < s->n_batch; i++) {
-		struct pending *p = &s->batch[i];
-
-		if (p->d.action == IB_D4_RELEASE) {
-			s->stats.releases++;
-		} else if (p->d.action == IB_D4_DECLINE) {
-			s->stats.declines++;
-		}
-		if (p->applied)
-			apply_cache(s, p);
-		if (p->d.action == IB_D4_ACK || p->d.action == IB_D4_NAK)
-			send_reply(s, p);
-		else
-			ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
-					       &p->rt.to, p->rt.src, 0, &p->gate);
-	}
-	s->n_batch = 0;
+	s->stats.commit_errors += err < 0;
 }
 
 static void log_reject(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
@@ -539,17 +415,16 @@ static void note_pool(struct ib_dhcp4_server *s, const struct ib_dhcp4_decision 
 	pool_note_log(s, n, false);
 }
 
-/* Decides and applies one parsed request. */
-static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
-		   const struct in_pktinfo *pi, int fd, bool proxy_port)
+/* Decides and applies one parsed request in p; 1 when p joins the batch. */
+static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct sockaddr_in *from,
+		  const struct in_pktinfo *pi, int fd)
 {
 	struct ib_dhcp4_input in = {
 		.cfg = s->cfg, .msg = &s->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
 		.to_us = pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr,
-		.proxy_port = proxy_port, .ifindex = pi->ipi_ifindex, .now = s->now,
+		.proxy_port = fd == s->fd_proxy, .ifindex = pi->ipi_ifindex, .now = s->now,
 		.view = &s->view,
 	};
-	struct pending *p = &s->batch[s->n_batch];
 	struct ib_d4_key k;
 	bool known;
 
@@ -569,10 +444,10 @@ static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
 	case IB_D4_DROP:
 		s->stats.ignored++;
 		ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
-				       &p->rt.to, p->rt.src, 0, &p->gate);
+				       &p->rt.to.in, p->rt.src4, 0, &p->gate);
 		if (p->d.forget_offer)
 			ib_d4_leases_forget_offer(s->leases, &k);
-		return;
+		return 0;
 	case IB_D4_OFFER:
 		/* a reserved address is held, never filed for taking over */
 		if (p->d.resv)
@@ -582,24 +457,25 @@ static void handle(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
 			ib_d4_leases_offer(s->leases, p->d.address, &k, p->d.subnet->network,
 					   p->d.source, s->now, s->now + s->cfg->dhcp4.offer_hold);
 		send_reply(s, p);
-		return;
+		return 0;
 	case IB_D4_NAK:
 	case IB_D4_INFORM:
 	case IB_D4_PROXY:
 		send_reply(s, p);
-		return;
+		return 0;
 	case IB_D4_ACK:
 	case IB_D4_RELEASE:
 	case IB_D4_DECLINE:
 		fill_lease(s, &s->msg, &p->d, &p->lease);
-		s->n_batch++;
-		return;
+		return 1;
 	}
+	return 0;
 }
 
-/* Reads one datagram; returns -EAGAIN when the socket is drained. */
-static int receive_one(struct ib_dhcp4_server *s, int fd, bool proxy_port)
+/* Reads and decides one datagram: the engine's ->receive(). */
+static int receive_one(void *ctx, int fd, void *slot)
 {
+	struct ib_dhcp4_server *s = ctx;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
@@ -636,49 +512,7 @@ static int receive_one(struct ib_dhcp4_server *s, int fd, bool proxy_port)
 		return 0;
 	}
 	s->stats.requests[s->msg.type < IB_DHCP4_STATS_TYPES ? s->msg.type : 0]++;
-	handle(s, &from, &pi, fd, proxy_port);
-	return 0;
-}
-
-static void on_flush(evutil_socket_t fd, short what, void *arg);
-
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct ib_dhcp4_server *s = arg;
-	bool proxy_port = fd == s->fd_proxy;
-
-	s->now = ib_now_sec();
-	for (int i = 0; i < BATCH_MAX && s->n_batch < BATCH_MAX; i++) {
-		int r = receive_one(s, fd, proxy_port);
-
-		if (r == -EAGAIN)
-			break;
-		if (r < 0) {
-			ib_warn("dhcp4: recvmsg: %s", strerror(-r));
-			break;
-		}
-	}
-	/*
-	 * Group commit: a full enough batch commits now; a small one waits up
-	 * to COMMIT_DELAY_US for more bindings to share its fsync.
-	 */
-	if (s->n_batch >= COMMIT_MIN) {
-		flush_batch(s);
-	} else if (s->n_batch && !evtimer_pending(s->commit_timer, NULL)) {
-		struct timeval tv = { 0, COMMIT_DELAY_US };
-
-		evtimer_add(s->commit_timer, &tv);
-	}
-	outbox_flush(s);
-	/* Under a storm the timer alone would let the queue overflow. */
-	if (ib_journal_pending(s->journal) > IB_JOURNAL_QUEUE / 2)
-		on_flush(-1, 0, s);
-}
-
-static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
-{
-	flush_batch(arg);
-	outbox_flush(arg);
+	return handle(s, slot, &from, &pi, fd);
 }
 
 static int on_expired(const struct ib_lease4 *l, void *arg)
@@ -693,65 +527,44 @@ static int on_expired(const struct ib_lease4 *l, void *arg)
 }
 
 /* The warnings held back whose period is over: logged now. */
-static void log_held(struct ib_dhcp4_server *s)
+static void log_held(void *ctx)
 {
+	struct ib_dhcp4_server *s = ctx;
+
 	for (size_t i = 0; i < s->n_pools; i++)
 		pool_note_log(s, &s->pools[i], false);
-	if (s->send_warn.held && s->now - s->send_warn.last >= WARN_EVERY) {
-		ib_warn("dhcp4: %" PRIu64 " more replies not sent since the last such warning",
-			s->send_warn.held);
-		ib_log_rate_logged(&s->send_warn, s->now);
-	}
 }
 
-static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+static int reclaim(void *ctx, int64_t now)
 {
-	struct ib_dhcp4_server *s = arg;
-	int r;
+	struct ib_dhcp4_server *s = ctx;
 
-	s->now = ib_now_sec();
-	log_held(s);
-	r = ib_store_begin(s->store);
-	if (r == 0)
-		r = ib_store_lease4_reclaim(s->store, s->now, on_expired, s);
-	if (r == 0)
-		r = ib_store_commit(s->store);
-	if (r < 0) {
-		ib_store_rollback(s->store);
-		ib_warn("dhcp4: lease reclaim failed: %s; retrying later", strerror(-r));
-	}
+	return ib_store_lease4_reclaim(s->store, now, on_expired, s);
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+/* A reply the kernel refused: counted and journalled. */
+static void not_sent(void *ctx, const void *tag, const struct ib_dhcp_dest *d, int err)
 {
-	struct ib_dhcp4_server *s = arg;
-	int r;
+	struct ib_dhcp4_server *s = ctx;
+	struct sent_tag t;
 
-	ib_journal_tick(s->journal, ib_now_us(), false);
-	r = ib_journal_flush(s->journal, false);
-
-	if (r < 0)
-		ib_warn("journal: flush failed: %s; events kept queued", strerror(-r));
+	memcpy(&t, tag, sizeof(t));
+	s->stats.send_errors++;
+	ib_d4_journal_send_error(s->journal, &t.who, &d->to.in, err, t.limited);
 }
 
-static int add_timer(struct ib_dhcp4_server *s, struct event **ev,
-		     event_callback_fn cb, long sec, long usec)
-{
-	struct timeval tv = { sec, usec };
-
-	*ev = event_new(s->base, -1, EV_PERSIST, cb, s);
-	if (!*ev || event_add(*ev, &tv) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-static int add_reader(struct ib_dhcp4_server *s, int fd, struct event **ev)
-{
-	*ev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, s);
-	if (!*ev || event_add(*ev, NULL) < 0)
-		return -ENOMEM;
-	return 0;
-}
+/*
+ * DHCPv4 as the engine serves it: up to 512 bindings per group commit,
+ * at once from 64, else after 1 ms for more to join; 512 datagrams read
+ * per wake-up and sent per sendmmsg().
+ */
+static const struct ib_dhcp_family family4 = {
+	.name = "dhcp4", .slot_size = sizeof(struct pending), .max_len = IB_DHCP4_MAX_LEN,
+	.batch_max = 512, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
+	.out_max = 512, .reclaim_sec = 5, .journal_us = 100000,
+	.receive = receive_one, .store = store_one, .committed = committed,
+	.batch_done = batch_done, .tick = log_held, .reclaim = reclaim, .not_sent = not_sent,
+};
 
 static int start(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 {
@@ -769,13 +582,8 @@ static int start(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 		       strerror(-r));
 		return r;
 	}
-	s->commit_timer = evtimer_new(s->base, on_commit_timer, s);
-	if (!s->commit_timer)
-		return -ENOMEM;
-	if ((r = add_reader(s, s->fd, &s->ev)) < 0 ||
-	    (s->fd_proxy >= 0 && (r = add_reader(s, s->fd_proxy, &s->ev_proxy)) < 0) ||
-	    (r = add_timer(s, &s->reclaim_timer, on_reclaim, 5, 0)) < 0 ||
-	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 100000)) < 0)
+	if ((r = ib_dhcp_engine_listen(s->eng, s->fd)) < 0 ||
+	    (s->fd_proxy >= 0 && (r = ib_dhcp_engine_listen(s->eng, s->fd_proxy)) < 0))
 		return r;
 	return 0;
 }
@@ -823,6 +631,7 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp4_server **ret)
 {
 	struct ib_dhcp4_server *s = calloc(1, sizeof(*s));
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family4, s, NULL };
 	struct ib_d4_load_refused refused;
 	char ip[IB_IP4_STRLEN];
 	int r;
@@ -835,8 +644,8 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->journal = journal;
 	s->fd = s->fd_proxy = -1;
 	s->now = ib_now_sec();
-	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
-	if (!s->batch || outbox_new(&s->out) < 0 || (r = ib_d4_leases_new(&s->leases)) < 0) {
+	ea.now = &s->now;
+	if (ib_dhcp_engine_new(&ea, &s->eng) < 0 || (r = ib_d4_leases_new(&s->leases)) < 0) {
 		r = -ENOMEM;
 		goto err;
 	}
@@ -876,8 +685,7 @@ int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_confi
 	if ((r = resolve_interfaces(s, cfg)) < 0)
 		return r;
 	/* Pending decisions point into the old snapshot: commit them first. */
-	flush_batch(s);
-	outbox_flush(s);
+	ib_dhcp_engine_flush(s->eng);
 	s->cfg = cfg;
 	return 0;
 }
@@ -886,34 +694,17 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 {
 	if (!s)
 		return;
-	flush_batch(s);
-	if (s->out.n)
-		outbox_flush(s);
+	ib_dhcp_engine_free(s->eng);	/* commits and sends what waits */
 	if (s->journal)
 		ib_journal_tick(s->journal, ib_now_us(), true);	/* the summaries due */
 	for (size_t i = 0; i < s->n_pools; i++)
 		pool_note_log(s, &s->pools[i], true);
-	if (s->send_warn.held)
-		ib_warn("dhcp4: %" PRIu64 " more replies not sent since the last such warning",
-			s->send_warn.held);
 	free(s->pools);
-	outbox_free(&s->out);
-	if (s->ev)
-		event_free(s->ev);
-	if (s->ev_proxy)
-		event_free(s->ev_proxy);
-	if (s->reclaim_timer)
-		event_free(s->reclaim_timer);
-	if (s->flush_timer)
-		event_free(s->flush_timer);
-	if (s->commit_timer)
-		event_free(s->commit_timer);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->fd_proxy >= 0)
 		close(s->fd_proxy);
 	ib_d4_leases_free(s->leases);
-	free(s->batch);
 	free(s);
 }
 
@@ -924,7 +715,7 @@ int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 	struct ib_lease4 l;
 	int r;
 
-	flush_batch(s);			/* decisions already made commit first */
+	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
 	s->now = ib_now_sec();
 	if ((r = ib_store_begin(s->store)) < 0)
 		return r;

@@ -1,8 +1,9 @@
 /*
  * The DHCPv6 shell (dhcp6_server.h): receive, decide (dhcp6_policy.c),
  * send what needs no store at once (ADVERTISE, answers without bindings),
- * group-commit the binding changes of many requests in one transaction,
- * then send their REPLYs; replies leave through one sendmmsg() per burst.
+ * and give the engine both families share (src/dhcp/dhcp_engine.h) the
+ * binding changes to group-commit in one transaction, then send their
+ * REPLYs; replies leave through one sendmmsg() per burst.
  */
 #include "dhcp6/dhcp6_server.h"
 
@@ -22,20 +23,16 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "dhcp/dhcp_engine.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "dhcp6/dhcp6_pool.h"
 #include "dhcp6/dhcp6_server_journal.h"
 
-#define READ_MAX 256			/* datagrams read per wake-up */
 #define BATCH_MAX 128			/* binding changes per group commit */
-#define COMMIT_MIN 32			/* commit at once from this many */
-#define COMMIT_DELAY_US 1000		/* else wait this long for more to join */
 /* Requests of the batch stay in the receive arena until their commit; a
  * datagram is read only where a largest one still fits. */
 #define RX_ARENA (BATCH_MAX * 1024 + IB_DHCP6_MAX_LEN)
-#define OUT_MAX 256			/* replies per sendmmsg() */
-#define TX_ARENA (OUT_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
 #define REPLACE_EVERY 1			/* seconds between two cursor placements of a subnet */
@@ -61,14 +58,8 @@ struct pending {
 	struct ib_journal_gate gate;	/* how the journal may thin it out */
 };
 
-/* A reply in the outbox, and whom it is for (journalled if it fails). */
-struct outmsg {
-	struct sockaddr_in6 to;		/* destination */
-	struct iovec iov;		/* into the transmit arena */
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cm;				/* IPV6_PKTINFO: the arrival interface */
+/* Whom a reply is for, should the kernel refuse it (the engine's tag). */
+struct sent_tag {
 	uint8_t type;			/* message type answered */
 	bool has_mac;
 	uint8_t mac[6];
@@ -91,44 +82,28 @@ struct subnet_state {
 	uint64_t refused;		/* IAs answered NoAddrsAvail */
 };
 
-/* Replies waiting to leave together (one sendmmsg() per burst). */
-struct outbox {
-	size_t n;			/* queued */
-	size_t used;			/* bytes of arena taken */
-	struct outmsg *m;		/* OUT_MAX */
-	struct mmsghdr *hdr;		/* OUT_MAX, over m */
-	uint8_t *arena;			/* TX_ARENA bytes: the datagrams */
-};
-
 struct ib_dhcp6_server {
 	struct event_base *base;	/* not owned */
 	const struct ib_config *cfg;	/* current snapshot, not owned */
 	struct ib_store *store;		/* not owned */
 	struct ib_journal *journal;	/* not owned */
 	int fd;				/* [::]:547 */
-	struct event *ev;		/* read event */
-	struct event *reclaim_timer;	/* expires bindings */
-	struct event *flush_timer;	/* journal */
-	struct event *commit_timer;	/* one-shot: commit a small batch */
+	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
 	int ifindex[MAX_IFACES];	/* served interfaces; none = all */
 	size_t n_ifindex;
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	struct subnet_state *subnets;	/* one per subnet of cfg */
-	struct ib_log_rate send_warn;	/* replies the kernel refused */
-	int64_t now;			/* unix seconds, per wake-up */
-	struct pending *batch;		/* BATCH_MAX slots; the next free one decides */
-	size_t n_batch;			/* waiting for the group commit */
+	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
-	struct outbox out;		/* replies to send */
 	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
 	struct ib_lease6_view view;	/* the policy's view */
 	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
 	/*
 	 * The store row last read by the view.  This daemon changes rows
-	 * only in flush_batch(), which forgets it, so a find and the check of
+	 * only in the engine's group commit, after which batch_done() forgets it, so a find and the check of
 	 * the address it found read the store once; what another writer
 	 * changes meanwhile, the conditional commit catches.
 	 */
@@ -400,8 +375,10 @@ static void fill_lease(const struct ib_dhcp6_server *s, const struct pending *p,
 }
 
 /* Writes one decision's binding changes; an IA the store refuses is lost. */
-static int store_one(struct ib_dhcp6_server *s, struct pending *p)
+static int store_one(void *ctx, void *slot)
 {
+	struct ib_dhcp6_server *s = ctx;
+	struct pending *p = slot;
 	struct ib_dhcp6_decision *d = &p->d;
 	int r;
 
@@ -440,108 +417,51 @@ static bool needs_store(const struct ib_dhcp6_decision *d)
 	       d->action == IB_D6_DECLINE;
 }
 
-/* ---- the outbox ---- */
+/* ---- replies ---- */
 
-static void journal_not_sent(struct ib_dhcp6_server *s, const struct outmsg *m, int err)
+/* A reply the kernel refused (the engine logged it): counted, journalled. */
+static void not_sent(void *ctx, const void *tag, const struct ib_dhcp_dest *d, int err)
 {
-	struct ib_journal_who who = { .client_id = m->duid, .client_id_len = m->duid_len };
+	struct ib_dhcp6_server *s = ctx;
+	struct sent_tag m;
+	struct ib_journal_who who = { .client_id = m.duid };
 	char to[IB_IP6_STRLEN];
 
-	if (m->has_mac) {
-		who.hw = m->mac;
+	memcpy(&m, tag, sizeof(m));
+	who.client_id_len = m.duid_len;
+	if (m.has_mac) {
+		who.hw = m.mac;
 		who.hw_len = 6;
 	}
 	s->stats.not_sent++;
-	ib_ip6_format(m->to.sin6_addr.s6_addr, to);
-	if (ib_log_rate_due(&s->send_warn, s->now, WARN_EVERY)) {
-		ib_warn("dhcp6: reply to %s from %s not sent: %s (%" PRIu64 " more since the "
-			"last such warning)", ib_dhcp6_type_str(m->type), to, strerror(-err),
-			s->send_warn.held);
-		ib_log_rate_logged(&s->send_warn, s->now);
-	}
-	ib_d6_journal_not_sent(s->journal, &who, m->type, to, ntohs(m->to.sin6_port), err,
-			       m->limited);
-}
-
-/* Sends the queued replies; one that fails is journalled and skipped. */
-static void outbox_flush(struct ib_dhcp6_server *s)
-{
-	struct outbox *ob = &s->out;
-	size_t done = 0;
-
-	while (done < ob->n) {
-		int r = sendmmsg(s->fd, ob->hdr + done, (unsigned)(ob->n - done), 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			journal_not_sent(s, &ob->m[done], r < 0 ? -errno : -EIO);
-			done++;
-			continue;
-		}
-		done += (size_t)r;
-	}
-	ob->n = 0;
-	ob->used = 0;
-}
-
-static int outbox_new(struct outbox *ob)
-{
-	ob->m = calloc(OUT_MAX, sizeof(*ob->m));
-	ob->hdr = calloc(OUT_MAX, sizeof(*ob->hdr));
-	ob->arena = malloc(TX_ARENA);
-	return ob->m && ob->hdr && ob->arena ? 0 : -ENOMEM;
-}
-
-static void outbox_free(struct outbox *ob)
-{
-	free(ob->m);
-	free(ob->hdr);
-	free(ob->arena);
+	ib_ip6_format(d->to.in6.sin6_addr.s6_addr, to);
+	ib_d6_journal_not_sent(s->journal, &who, m.type, to, ntohs(d->to.in6.sin6_port), err,
+			       m.limited);
 }
 
 /* Builds p's reply into the outbox, to the client or the relay it came by. */
 static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 {
-	struct outbox *ob = &s->out;
-	struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)p->ifindex }; /* out of the arrival link */
-	struct outmsg *m;
-	struct mmsghdr *h;
-	struct cmsghdr *c;
-	size_t len;
+	/* out of the arrival link */
+	struct ib_dhcp_dest d = { .fd = s->fd, .ifindex = p->ifindex };
+	struct sent_tag m = { .type = p->msg.msg_type, .has_mac = p->d.has_mac,
+			      .limited = p->gate.limited };
+	size_t len, cap;
+	uint8_t *buf = ib_dhcp_out_room(s->eng, s->fd, &cap);
 	int r;
 
-	if (ob->n == OUT_MAX || TX_ARENA - ob->used < IB_DHCP6_MAX_LEN)
-		outbox_flush(s);
-	m = &ob->m[ob->n];
-	h = &ob->hdr[ob->n];
-	r = ib_dhcp6_reply_build(&p->in, &p->d, ob->arena + ob->used, IB_DHCP6_MAX_LEN, &len);
+	r = ib_dhcp6_reply_build(&p->in, &p->d, buf, cap, &len);
 	if (r < 0)
 		return r;
 	s->stats.replies[p->d.action == IB_D6_ADVERTISE ? IB_DHCP6_ADVERTISE : IB_DHCP6_REPLY]++;
-	m->to = p->from;
+	d.to.in6 = p->from;
 	/* RFC 8415 7.2: clients listen on 546; relays on 547, where they sent from */
-	m->to.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port : s->cfg->dhcp6.client_port);
-	m->iov = (struct iovec){ ob->arena + ob->used, len };
-	m->type = p->msg.msg_type;
-	m->has_mac = p->d.has_mac;
-	memcpy(m->mac, p->d.mac, 6);
-	m->duid_len = (uint8_t)p->msg.client_id.len;	/* <= IB_DUID_MAX: parsed */
-	memcpy(m->duid, p->msg.client_id.p, m->duid_len);
-	m->limited = p->gate.limited;
-	memset(&m->cm, 0, sizeof(m->cm));
-	memset(h, 0, sizeof(*h));
-	h->msg_hdr = (struct msghdr){ .msg_name = &m->to, .msg_namelen = sizeof(m->to),
-				      .msg_iov = &m->iov, .msg_iovlen = 1,
-				      .msg_control = m->cm.buf,
-				      .msg_controllen = sizeof(m->cm.buf) };
-	c = CMSG_FIRSTHDR(&h->msg_hdr);
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	ob->used += len;
-	ob->n++;
+	d.to.in6.sin6_port = htons(p->msg.n_relays ? s->cfg->dhcp6.port
+						   : s->cfg->dhcp6.client_port);
+	memcpy(m.mac, p->d.mac, 6);
+	m.duid_len = (uint8_t)p->msg.client_id.len;	/* <= IB_DUID_MAX: parsed */
+	memcpy(m.duid, p->msg.client_id.p, m.duid_len);
+	ib_dhcp_out_push(s->eng, &d, len, &m, sizeof(m));
 	return 0;
 }
 
@@ -553,42 +473,48 @@ static void answer_now(struct ib_dhcp6_server *s, struct pending *p)
 	journal_exchange(s, p, e);
 }
 
-/*
- * Group commit: the batch's binding changes in one transaction, with the
- * journal events of the exchanges; the REPLYs leave once it is durable.
- */
-static void flush_batch(struct ib_dhcp6_server *s)
+/* ---- the engine's group commit ---- */
+
+/* The batch's journal events join its transaction, before COMMIT. */
+static int seal(void *ctx, void *slots, size_t n)
 {
-	int r;
+	struct ib_dhcp6_server *s = ctx;
+	struct pending *p = slots;
 
-	if (s->n_batch == 0)
+	for (size_t i = 0; i < n; i++)
+		journal_exchange(s, &p[i], 0);
+	return ib_journal_flush(s->journal, true);
+}
+
+/* The bindings are durable (ok): the REPLY leaves now; else nothing. */
+static void committed(void *ctx, void *slot, bool ok)
+{
+	struct ib_dhcp6_server *s = ctx;
+	struct pending *p = slot;
+	int e;
+
+	if (!ok)
 		return;
-	r = ib_store_begin(s->store);
-	for (size_t i = 0; r == 0 && i < s->n_batch; i++)
-		r = store_one(s, &s->batch[i]);
-	for (size_t i = 0; r == 0 && i < s->n_batch; i++)
-		journal_exchange(s, &s->batch[i], 0);
-	if (r == 0)
-		r = ib_journal_flush(s->journal, true);
-	if (r == 0)
-		r = ib_store_commit(s->store);
-	if (r < 0) {
-		ib_store_rollback(s->store);
-		ib_err("dhcp6: store commit failed (%s): %zu replies dropped",
-		       strerror(-r), s->n_batch);
-	} else {
-		for (size_t i = 0; i < s->n_batch; i++) {
-			int e = send_reply(s, &s->batch[i]);
+	e = send_reply(s, p);
+	if (e < 0)
+		ib_warn("dhcp6: REPLY to %s on %s not built: %s",
+			ib_dhcp6_type_str(p->msg.msg_type), p->ifname, strerror(-e));
+}
 
-			if (e < 0)
-				ib_warn("dhcp6: REPLY to %s on %s not built: %s",
-					ib_dhcp6_type_str(s->batch[i].msg.msg_type),
-					s->batch[i].ifname, strerror(-e));
-		}
-	}
-	s->n_batch = 0;
+static void batch_done(void *ctx, int err)
+{
+	struct ib_dhcp6_server *s = ctx;
+
 	s->rx_used = 0;
 	s->last.valid = false;		/* rows changed */
+}
+
+/* Whether the receive arena still holds a largest datagram. */
+static bool room(void *ctx)
+{
+	const struct ib_dhcp6_server *s = ctx;
+
+	return RX_ARENA - s->rx_used >= IB_DHCP6_MAX_LEN;
 }
 
 /* ---- receiving ---- */
@@ -715,9 +641,11 @@ static void note_pool(struct ib_dhcp6_server *s, const struct ib_dhcp6_decision 
 	pool_note_log(s, d->subnet, st, false);
 }
 
-static int receive_one(struct ib_dhcp6_server *s)
+/* Reads and decides one datagram: the engine's ->receive(). */
+static int receive_one(void *ctx, int fd, void *slot)
 {
-	struct pending *p = &s->batch[s->n_batch];
+	struct ib_dhcp6_server *s = ctx;
+	struct pending *p = slot;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
@@ -728,7 +656,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 			     .msg_controllen = sizeof(cm.buf) };
 	struct in6_addr dst = IN6ADDR_ANY_INIT;
 	struct iface_cache *ifc;
-	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -773,63 +701,7 @@ static int receive_one(struct ib_dhcp6_server *s)
 		return 0;
 	}
 	s->rx_used += (size_t)n;
-	s->n_batch++;
-	return 0;
-}
-
-static void on_flush(evutil_socket_t fd, short what, void *arg);
-
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct ib_dhcp6_server *s = arg;
-	bool snap;
-
-	s->now = ib_now_sec();
-	s->last.valid = false;
-	/* the burst's reads share one snapshot (one lock, not one per read) */
-	snap = ib_store_begin_read(s->store) == 0;
-	for (int i = 0; i < READ_MAX; i++) {
-		int r;
-
-		if (s->n_batch == BATCH_MAX || RX_ARENA - s->rx_used < IB_DHCP6_MAX_LEN) {
-			if (snap)
-				ib_store_commit(s->store);
-			flush_batch(s);
-			snap = ib_store_begin_read(s->store) == 0;
-		}
-		r = receive_one(s);
-		if (r == -EAGAIN)
-			break;
-		if (r < 0) {
-			ib_warn("dhcp6: recvmsg: %s", strerror(-r));
-			break;
-		}
-	}
-	if (snap)
-		ib_store_commit(s->store);
-	/*
-	 * A full enough batch commits now; a small one waits up to
-	 * COMMIT_DELAY_US for more bindings to share its fdatasync.
-	 */
-	if (s->n_batch >= COMMIT_MIN) {
-		flush_batch(s);
-	} else if (s->n_batch && !evtimer_pending(s->commit_timer, NULL)) {
-		struct timeval tv = { 0, COMMIT_DELAY_US };
-
-		evtimer_add(s->commit_timer, &tv);
-	}
-	outbox_flush(s);
-	/* Under a storm the flush timer alone would let the queue overflow. */
-	if (ib_journal_pending(s->journal) > IB_JOURNAL_QUEUE / 2)
-		on_flush(-1, 0, s);
-}
-
-static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct ib_dhcp6_server *s = arg;
-
-	flush_batch(s);
-	outbox_flush(s);
+	return 1;
 }
 
 static int on_expired(const struct ib_lease6 *l, void *arg)
@@ -853,41 +725,46 @@ static void log_held(struct ib_dhcp6_server *s, bool force)
 {
 	for (size_t i = 0; i < s->cfg->dhcp6.n_subnets; i++)
 		pool_note_log(s, &s->cfg->dhcp6.subnets[i], &s->subnets[i], force);
-	if (s->send_warn.held && (force || s->now - s->send_warn.last >= WARN_EVERY)) {
-		ib_warn("dhcp6: %" PRIu64 " more replies not sent since the last such warning",
-			s->send_warn.held);
-		ib_log_rate_logged(&s->send_warn, s->now);
-	}
 }
 
-static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+/* The reclaim timer's housekeeping: held warnings, ADVERTISE holds. */
+static void tick(void *ctx)
 {
-	struct ib_dhcp6_server *s = arg;
-	int r;
+	struct ib_dhcp6_server *s = ctx;
 
-	s->now = ib_now_sec();
 	log_held(s, false);
 	ib_d6_holds_expire(s->holds, s->now);
-	r = ib_store_begin(s->store);
-	if (r == 0)
-		r = ib_store_lease6_reclaim(s->store, s->now, on_expired, s);
-	if (r == 0)
-		r = ib_store_commit(s->store);
-	if (r < 0) {
-		ib_store_rollback(s->store);
-		ib_warn("dhcp6: lease reclaim failed: %s; retrying later", strerror(-r));
-	}
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static int reclaim(void *ctx, int64_t now)
 {
-	struct ib_dhcp6_server *s = arg;
+	struct ib_dhcp6_server *s = ctx;
 
-	ib_journal_tick(s->journal, ib_now_us(), false);
-
-	if (ib_journal_pending(s->journal) && ib_journal_flush(s->journal, false) < 0)
-		ib_warn("journal: flush failed; events kept queued");
+	return ib_store_lease6_reclaim(s->store, now, on_expired, s);
 }
+
+/* A wake-up's reads start with no row remembered. */
+static void wake(void *ctx)
+{
+	struct ib_dhcp6_server *s = ctx;
+
+	s->last.valid = false;
+}
+
+/*
+ * DHCPv6 as the engine serves it: up to BATCH_MAX binding changes per
+ * group commit, at once from 32, else after 1 ms for more to join; 256
+ * datagrams read per wake-up and sent per sendmmsg().  The reads of a
+ * burst share one store snapshot (one lock, not one per read).
+ */
+static const struct ib_dhcp_family family6 = {
+	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
+	.batch_max = BATCH_MAX, .commit_min = 32, .commit_delay_us = 1000, .read_max = 256,
+	.out_max = 256, .reclaim_sec = 5, .journal_us = 200000, .read_snapshot = true,
+	.wake = wake, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
+	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
+	.not_sent = not_sent,
+};
 
 /* ---- setup ---- */
 
@@ -995,22 +872,12 @@ static int open_socket(struct ib_dhcp6_server *s, uint16_t port)
 	return 0;
 }
 
-static int add_timer(struct ib_dhcp6_server *s, struct event **ev, event_callback_fn cb,
-		     long sec, long usec)
-{
-	struct timeval tv = { sec, usec };
-
-	*ev = event_new(s->base, -1, EV_PERSIST, cb, s);
-	if (!*ev || event_add(*ev, &tv) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp6_server **ret)
 {
 	struct ib_dhcp6_server *s = calloc(1, sizeof(*s));
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL };
 	char hex[2 * IB_DUID_MAX + 1];
 	int r;
 
@@ -1022,10 +889,10 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->hold_view = (struct ib_hold6_view){ view_holds, view_oldest_hold, view_unbound, s };
 	s->subnets = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*s->subnets));
 	ib_d6_holds_new(HOLDS_MAX, &s->holds);
-	s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
 	s->rx = malloc(RX_ARENA);
+	ea.now = &s->now;
 	r = -ENOMEM;
-	if (!s->holds || !s->batch || !s->rx || !s->subnets || outbox_new(&s->out) < 0 ||
+	if (!s->holds || !s->rx || !s->subnets || ib_dhcp_engine_new(&ea, &s->eng) < 0 ||
 	    (r = resolve_interfaces(s, cfg)) < 0)
 		goto err;
 	if ((r = load_duid(s)) < 0) {
@@ -1037,14 +904,8 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		ib_err("dhcp6: cannot bind port %u: %s", cfg->dhcp6.port, strerror(-r));
 		goto err;
 	}
-	s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST, on_readable, s);
-	s->commit_timer = evtimer_new(base, on_commit_timer, s);
-	if (!s->ev || !s->commit_timer || event_add(s->ev, NULL) < 0 ||
-	    (r = add_timer(s, &s->reclaim_timer, on_reclaim, 5, 0)) < 0 ||
-	    (r = add_timer(s, &s->flush_timer, on_flush, 0, 200000)) < 0) {
-		r = -ENOMEM;
+	if ((r = ib_dhcp_engine_listen(s->eng, s->fd)) < 0)
 		goto err;
-	}
 	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
 	ib_info("dhcp6: serving %zu subnet(s) on port %u, server DUID %s",
 		cfg->dhcp6.n_subnets, cfg->dhcp6.port, hex);
@@ -1067,8 +928,7 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	st = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	flush_batch(s);		/* decisions point into the old snapshot */
-	outbox_flush(s);
+	ib_dhcp_engine_flush(s->eng);	/* decisions point into the old snapshot */
 	log_held(s, true);
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	s->cfg = cfg;
@@ -1088,27 +948,14 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 {
 	if (!s)
 		return;
-	if (s->batch && s->rx && s->out.arena) {
-		flush_batch(s);
-		outbox_flush(s);
-	}
+	ib_dhcp_engine_free(s->eng);	/* commits and sends what waits */
 	if (s->subnets)
 		log_held(s, true);
 	if (s->journal)
 		ib_journal_tick(s->journal, ib_now_us(), true);	/* the summaries due */
-	if (s->ev)
-		event_free(s->ev);
-	if (s->commit_timer)
-		event_free(s->commit_timer);
-	if (s->reclaim_timer)
-		event_free(s->reclaim_timer);
-	if (s->flush_timer)
-		event_free(s->flush_timer);
 	if (s->fd >= 0)
 		close(s->fd);
 	ib_d6_holds_free(s->holds);
-	outbox_free(&s->out);
-	free(s->batch);
 	free(s->rx);
 	free(s->subnets);
 	free(s);

@@ -1,0 +1,423 @@
+/*
+ * The DHCP engine (dhcp_engine.h): one receive loop, one group commit,
+ * one outbox and one pair of timers for DHCPv4 and DHCPv6.
+ *
+ * A wake-up reads up to read_max datagrams; the family decides each and
+ * answers at once what changes no binding (OFFER, ADVERTISE, NAK...).
+ * Requests that change bindings wait in the batch: batch_max of them, or
+ * commit_min, commit in one transaction (one fsync); a smaller batch
+ * waits commit_delay_us for more to join.  Their replies are laid out
+ * after COMMIT returned and leave with the burst's other replies through
+ * one sendmmsg() per socket.
+ */
+#include "dhcp/dhcp_engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define MAX_FDS 4			/* sockets served */
+#define WARN_EVERY 10			/* seconds between two warnings of one kind */
+#define AVG_REPLY 1024			/* arena bytes per reply, on average */
+
+/* The engine's timers. */
+enum timer {
+	T_COMMIT,			/* one-shot: commit a small batch */
+	T_RECLAIM,			/* persistent: expire due leases */
+	T_JOURNAL,			/* persistent: flush the journal */
+	T__MAX
+};
+
+/* A reply in the outbox. */
+struct outmsg {
+	struct ib_dhcp_dest d;		/* where it goes */
+	struct iovec iov;		/* into the arena */
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;				/* IP_PKTINFO or IPV6_PKTINFO */
+	uint8_t tag[IB_DHCP_TAG_MAX];	/* the family's, for ->not_sent() */
+};
+
+/* Replies of one burst, sent with one sendmmsg() per socket. */
+struct outbox {
+	int fd;				/* socket of the queued replies */
+	size_t n;			/* queued */
+	size_t used;			/* arena bytes taken */
+	size_t arena_size;		/* out_max * AVG_REPLY + max_len */
+	struct outmsg *m;		/* out_max */
+	struct mmsghdr *hdr;		/* out_max, over m */
+	uint8_t *arena;			/* the datagrams */
+};
+
+struct ib_dhcp_engine {
+	struct ib_dhcp_engine_args a;	/* as given */
+	const struct ib_dhcp_family *f;	/* a.family */
+	struct event *readers[MAX_FDS];	/* one per socket served */
+	size_t n_readers;
+	struct event *timers[T__MAX];	/* by enum timer */
+	uint8_t *slots;			/* batch_max * slot_size */
+	size_t n_batch;			/* waiting for the commit */
+	struct outbox out;		/* replies to send */
+	struct ib_log_rate send_warn;	/* replies the kernel refused */
+};
+
+/* ---- the outbox ---- */
+
+/* Says (rate-limited) that the kernel refused a reply, and tells the family. */
+static void not_sent(struct ib_dhcp_engine *e, const struct outmsg *m, int err)
+{
+	char to[INET6_ADDRSTRLEN] = "?";
+	const void *a = m->d.to.sa.sa_family == AF_INET ? (const void *)&m->d.to.in.sin_addr
+							 : (const void *)&m->d.to.in6.sin6_addr;
+
+	if (ib_log_rate_due(&e->send_warn, *e->a.now, WARN_EVERY)) {
+		inet_ntop(m->d.to.sa.sa_family, a, to, sizeof(to));
+		ib_warn("%s: reply to %s not sent: %s (%" PRIu64 " more since the last such "
+			"warning)", e->f->name, to, strerror(-err), e->send_warn.held);
+		ib_log_rate_logged(&e->send_warn, *e->a.now);
+	}
+	e->f->not_sent(e->a.ctx, m->tag, &m->d, err);
+}
+
+/* The warnings held back whose period is over (or all): logged now. */
+static void log_held(struct ib_dhcp_engine *e, bool force)
+{
+	if (e->send_warn.held && (force || *e->a.now - e->send_warn.last >= WARN_EVERY)) {
+		ib_warn("%s: %" PRIu64 " more replies not sent since the last such warning",
+			e->f->name, e->send_warn.held);
+		ib_log_rate_logged(&e->send_warn, *e->a.now);
+	}
+}
+
+/* Sends the queued replies; one that fails goes to ->not_sent(), skipped. */
+static void outbox_flush(struct ib_dhcp_engine *e)
+{
+	struct outbox *ob = &e->out;
+	size_t done = 0;
+
+	while (done < ob->n) {
+		int r = sendmmsg(ob->fd, ob->hdr + done, (unsigned)(ob->n - done), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			not_sent(e, &ob->m[done], r < 0 ? -errno : -EIO);
+			done++;
+			continue;
+		}
+		done += (size_t)r;
+	}
+	ob->n = 0;
+	ob->used = 0;
+}
+
+/* Room for the next reply: see dhcp_engine.h. */
+uint8_t *ib_dhcp_out_room(struct ib_dhcp_engine *e, int fd, size_t *ret_cap)
+{
+	struct outbox *ob = &e->out;
+
+	if (ob->n == e->f->out_max || ob->arena_size - ob->used < e->f->max_len ||
+	    (ob->n && ob->fd != fd))
+		outbox_flush(e);
+	ob->fd = fd;
+	*ret_cap = e->f->max_len;
+	return ob->arena + ob->used;
+}
+
+/* The packet info of d: the interface it leaves by (and our IPv4 source). */
+static void set_pktinfo(struct outmsg *m, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	mh->msg_control = m->cm.buf;
+	mh->msg_controllen = sizeof(m->cm.buf);	/* for CMSG_FIRSTHDR(), cut below */
+	c = CMSG_FIRSTHDR(mh);
+	if (m->d.to.sa.sa_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_ifindex = m->d.ifindex,
+					 .ipi_spec_dst.s_addr = htonl(m->d.src4) };
+
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)m->d.ifindex };
+
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}
+
+/* Queues a built reply: see dhcp_engine.h. */
+void ib_dhcp_out_push(struct ib_dhcp_engine *e, const struct ib_dhcp_dest *d, size_t len,
+		      const void *tag, size_t tag_len)
+{
+	struct outbox *ob = &e->out;
+	struct outmsg *m = &ob->m[ob->n];
+	struct mmsghdr *h = &ob->hdr[ob->n];
+
+	m->d = *d;
+	m->iov = (struct iovec){ ob->arena + ob->used, len };
+	memcpy(m->tag, tag, IB_MIN(tag_len, sizeof(m->tag)));
+	memset(&m->cm, 0, sizeof(m->cm));
+	memset(h, 0, sizeof(*h));
+	h->msg_hdr = (struct msghdr){
+		.msg_name = &m->d.to,
+		.msg_namelen = d->to.sa.sa_family == AF_INET ? sizeof(d->to.in) : sizeof(d->to.in6),
+		.msg_iov = &m->iov, .msg_iovlen = 1,
+	};
+	set_pktinfo(m, &h->msg_hdr);
+	ob->used += len;
+	ob->n++;
+}
+
+static int outbox_init(struct outbox *ob, const struct ib_dhcp_family *f)
+{
+	ob->fd = -1;
+	ob->arena_size = f->out_max * AVG_REPLY + f->max_len;
+	ob->m = calloc(f->out_max, sizeof(*ob->m));
+	ob->hdr = calloc(f->out_max, sizeof(*ob->hdr));
+	ob->arena = malloc(ob->arena_size);
+	return ob->m && ob->hdr && ob->arena ? 0 : -ENOMEM;
+}
+
+static void outbox_done(struct outbox *ob)
+{
+	free(ob->m);
+	free(ob->hdr);
+	free(ob->arena);
+}
+
+/* ---- the group commit ---- */
+
+static void *slot_at(const struct ib_dhcp_engine *e, size_t i)
+{
+	return e->slots + i * e->f->slot_size;
+}
+
+/*
+ * One transaction for the batch's binding changes; ->committed() lays out
+ * the replies only once it is durable, and they leave after it.
+ */
+static void commit_batch(struct ib_dhcp_engine *e)
+{
+	struct ib_store *st = e->a.store;
+	bool ok;
+	int r;
+
+	if (e->n_batch == 0)
+		return;
+	r = ib_store_begin(st);
+	for (size_t i = 0; r == 0 && i < e->n_batch; i++)
+		r = e->f->store(e->a.ctx, slot_at(e, i));
+	if (r == 0 && e->f->seal)
+		r = e->f->seal(e->a.ctx, e->slots, e->n_batch);
+	if (r == 0)
+		r = ib_store_commit(st);
+	ok = r == 0;
+	if (!ok) {
+		ib_store_rollback(st);
+		ib_err("%s: store commit failed (%s); %zu replies not sent, clients will retry",
+		       e->f->name, strerror(-r), e->n_batch);
+	}
+	for (size_t i = 0; i < e->n_batch; i++)
+		e->f->committed(e->a.ctx, slot_at(e, i), ok);
+	e->n_batch = 0;
+	e->f->batch_done(e->a.ctx, r);
+}
+
+/* Commits the waiting batch and sends every queued reply: see dhcp_engine.h. */
+void ib_dhcp_engine_flush(struct ib_dhcp_engine *e)
+{
+	commit_batch(e);
+	outbox_flush(e);
+}
+
+static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
+{
+	ib_dhcp_engine_flush(arg);
+}
+
+/* ---- receiving ---- */
+
+static void on_journal(evutil_socket_t fd, short what, void *arg);
+
+/* The store's read snapshot of a burst, when the family wants one. */
+static bool snapshot(struct ib_dhcp_engine *e, bool open)
+{
+	if (open)
+		return e->f->read_snapshot && ib_store_begin_read(e->a.store) == 0;
+	ib_store_commit(e->a.store);
+	return false;
+}
+
+static bool batch_full(const struct ib_dhcp_engine *e)
+{
+	return e->n_batch == e->f->batch_max || (e->f->room && !e->f->room(e->a.ctx));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp_engine *e = arg;
+	bool snap;
+
+	*e->a.now = ib_now_sec();
+	if (e->f->wake)
+		e->f->wake(e->a.ctx);
+	snap = snapshot(e, true);
+	for (size_t i = 0; i < e->f->read_max; i++) {
+		int r;
+
+		if (batch_full(e)) {
+			if (snap)
+				snapshot(e, false);
+			commit_batch(e);
+			snap = snapshot(e, true);
+		}
+		r = e->f->receive(e->a.ctx, fd, slot_at(e, e->n_batch));
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			ib_warn("%s: recvmsg: %s", e->f->name, strerror(-r));
+			break;
+		}
+		e->n_batch += (size_t)r;
+	}
+	if (snap)
+		snapshot(e, false);
+	/*
+	 * A full enough batch commits now; a small one waits up to
+	 * commit_delay_us for more bindings to share its fsync.
+	 */
+	if (e->n_batch >= e->f->commit_min) {
+		commit_batch(e);
+	} else if (e->n_batch && !evtimer_pending(e->timers[T_COMMIT], NULL)) {
+		struct timeval tv = { 0, e->f->commit_delay_us };
+
+		evtimer_add(e->timers[T_COMMIT], &tv);
+	}
+	outbox_flush(e);
+	/* Under a storm the timer alone would let the journal queue overflow. */
+	if (ib_journal_pending(e->a.journal) > IB_JOURNAL_QUEUE / 2)
+		on_journal(-1, 0, e);
+}
+
+/* Serves fd: see dhcp_engine.h. */
+int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
+{
+	struct event *ev;
+
+	if (e->n_readers == MAX_FDS)
+		return -ENOSPC;
+	ev = event_new(e->a.base, fd, EV_READ | EV_PERSIST, on_readable, e);
+	if (!ev || event_add(ev, NULL) < 0) {
+		if (ev)
+			event_free(ev);
+		return -ENOMEM;
+	}
+	e->readers[e->n_readers++] = ev;
+	return 0;
+}
+
+/* ---- timers ---- */
+
+static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp_engine *e = arg;
+	int r;
+
+	*e->a.now = ib_now_sec();
+	log_held(e, false);
+	if (e->f->tick)
+		e->f->tick(e->a.ctx);
+	r = ib_store_begin(e->a.store);
+	if (r == 0)
+		r = e->f->reclaim(e->a.ctx, *e->a.now);
+	if (r == 0)
+		r = ib_store_commit(e->a.store);
+	if (r < 0) {
+		ib_store_rollback(e->a.store);
+		ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name, strerror(-r));
+	}
+}
+
+static void on_journal(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_dhcp_engine *e = arg;
+	int r;
+
+	ib_journal_tick(e->a.journal, ib_now_us(), false);
+	if (!ib_journal_pending(e->a.journal))
+		return;
+	r = ib_journal_flush(e->a.journal, false);
+	if (r < 0)
+		ib_warn("journal: flush failed: %s; events kept queued", strerror(-r));
+}
+
+static struct event *add_timer(struct ib_dhcp_engine *e, event_callback_fn cb, long us)
+{
+	struct timeval tv = { us / 1000000, us % 1000000 };
+	struct event *ev = event_new(e->a.base, -1, EV_PERSIST, cb, e);
+
+	if (ev && event_add(ev, &tv) < 0) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+/* ---- life ---- */
+
+/* Makes an engine: see dhcp_engine.h. */
+int ib_dhcp_engine_new(const struct ib_dhcp_engine_args *a, struct ib_dhcp_engine **ret)
+{
+	struct ib_dhcp_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->a = *a;
+	e->f = a->family;
+	e->slots = calloc(e->f->batch_max, e->f->slot_size);
+	e->timers[T_COMMIT] = evtimer_new(a->base, on_commit_timer, e);
+	e->timers[T_RECLAIM] = add_timer(e, on_reclaim, e->f->reclaim_sec * 1000000);
+	e->timers[T_JOURNAL] = add_timer(e, on_journal, e->f->journal_us);
+	if (!e->slots || outbox_init(&e->out, e->f) < 0)
+		goto err;
+	for (size_t i = 0; i < T__MAX; i++)
+		if (!e->timers[i])
+			goto err;
+	*ret = e;
+	return 0;
+err:
+	ib_dhcp_engine_free(e);
+	return -ENOMEM;
+}
+
+/* Frees e after its last commit and sends: see dhcp_engine.h. */
+void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
+{
+	if (!e)
+		return;
+	if (e->slots && e->out.arena)
+		ib_dhcp_engine_flush(e);
+	log_held(e, true);
+	for (size_t i = 0; i < e->n_readers; i++)
+		event_free(e->readers[i]);
+	for (size_t i = 0; i < T__MAX; i++)
+		if (e->timers[i])
+			event_free(e->timers[i]);
+	outbox_done(&e->out);
+	free(e->slots);
+	free(e);
+}

@@ -1,0 +1,119 @@
+/*
+ * The DHCP engine both families share: the receive loop over a family's
+ * sockets, the batch of binding changes and its group commit with a
+ * delay, the sendmmsg() outbox, and the reclaim and journal timers.  A
+ * family (dhcp4_server.c, dhcp6_server.c) gives its codec and policy
+ * through struct ib_dhcp_family; it never calls sendmsg(), opens the
+ * batch's transaction or arms a timer itself.
+ *
+ * The guarantee: a reply queued from ->committed() with ok set leaves
+ * only after the transaction holding its binding is durable (the outbox
+ * is flushed after COMMIT returned); after a failed commit ->committed()
+ * is told so and sends nothing, and the clients retry.
+ */
+#ifndef IB_DHCP_ENGINE_H
+#define IB_DHCP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "journal/journal.h"
+#include "store/store.h"
+
+#define IB_DHCP_TAG_MAX 320		/* bytes a reply carries for ->not_sent() */
+
+/* Where a reply goes and how it leaves. */
+struct ib_dhcp_dest {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} to;				/* destination; its family picks the pktinfo */
+	int fd;				/* socket to send on */
+	int ifindex;			/* leave by this interface; 0 = by route */
+	uint32_t src4;			/* IPv4: our address (host order), 0 = any */
+};
+
+/* What a family gives the engine: its sizes, pace and callbacks.  ctx is
+ * the family's server, passed back to every callback. */
+struct ib_dhcp_family {
+	const char *name;		/* "dhcp4": the log's prefix */
+	size_t slot_size;		/* bytes of one request waiting for the commit */
+	size_t batch_max;		/* requests per group commit at most */
+	size_t commit_min;		/* commit at once from this many */
+	long commit_delay_us;		/* else wait this long for more to join */
+	size_t read_max;		/* datagrams read per wake-up */
+	size_t max_len;			/* largest reply the family builds */
+	size_t out_max;			/* replies per sendmmsg() */
+	long reclaim_sec;		/* between two lease reclaims */
+	long journal_us;		/* between two journal flushes */
+	bool read_snapshot;		/* a burst's store reads share one read transaction */
+	/* NULL or called at each wake-up of a socket, before its reads. */
+	void (*wake)(void *ctx);
+	/*
+	 * Reads one datagram from fd and decides it, using slot (slot_size
+	 * bytes, the batch's next free one).  Returns 1 when slot joins the
+	 * batch (it changes bindings), 0 when it was answered or dropped,
+	 * -EAGAIN when fd is drained, else a negative errno (logged).
+	 */
+	int (*receive)(void *ctx, int fd, void *slot);
+	/* Whether the batch can take one more request; NULL: always. */
+	bool (*room)(void *ctx);
+	/* Writes slot's binding changes inside the batch's transaction. */
+	int (*store)(void *ctx, void *slot);
+	/* NULL or the batch's last writes before COMMIT (all n slots). */
+	int (*seal)(void *ctx, void *slots, size_t n);
+	/* After COMMIT (ok) or its failure (!ok), for each slot in order. */
+	void (*committed)(void *ctx, void *slot, bool ok);
+	/* After a batch: its slots are free again; err is its outcome. */
+	void (*batch_done)(void *ctx, int err);
+	/* Housekeeping of the reclaim timer, before the reclaim; NULL: none. */
+	void (*tick)(void *ctx);
+	/* Expires the family's due leases, inside a transaction. */
+	int (*reclaim)(void *ctx, int64_t now);
+	/* A reply the kernel refused (the engine logged it, rate-limited):
+	 * tag as pushed, err a negative errno. */
+	void (*not_sent)(void *ctx, const void *tag, const struct ib_dhcp_dest *d, int err);
+};
+
+/* What ib_dhcp_engine_new() needs. */
+struct ib_dhcp_engine_args {
+	struct event_base *base;	/* not owned */
+	struct ib_store *store;		/* not owned */
+	struct ib_journal *journal;	/* not owned */
+	const struct ib_dhcp_family *family; /* static, not owned */
+	void *ctx;			/* the family's server */
+	int64_t *now;			/* the family's clock: unix seconds, set per wake-up */
+};
+
+struct ib_dhcp_engine;
+
+/* Makes an engine and arms its timers; 0 or -ENOMEM. */
+int ib_dhcp_engine_new(const struct ib_dhcp_engine_args *a, struct ib_dhcp_engine **ret);
+/* Commits what waits, sends what is queued, frees e (NULL is fine). */
+void ib_dhcp_engine_free(struct ib_dhcp_engine *e);
+/* Serves fd (non-blocking, bound): its datagrams go to ->receive(). */
+int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd);
+/* Commits the waiting batch now and sends every queued reply. */
+void ib_dhcp_engine_flush(struct ib_dhcp_engine *e);
+
+/*
+ * Room in the outbox for the next reply on fd: at least the family's
+ * max_len bytes.  Sends what is queued first when the outbox is full or
+ * queued for another socket.
+ */
+uint8_t *ib_dhcp_out_room(struct ib_dhcp_engine *e, int fd, size_t *ret_cap);
+/*
+ * Queues the len bytes just built at ib_dhcp_out_room() for d; tag
+ * (tag_len <= IB_DHCP_TAG_MAX bytes, copied) comes back to ->not_sent()
+ * if the kernel refuses the datagram.
+ */
+void ib_dhcp_out_push(struct ib_dhcp_engine *e, const struct ib_dhcp_dest *d, size_t len,
+		      const void *tag, size_t tag_len);
+
+#endif
