@@ -177,9 +177,11 @@ static void check_decision(const struct ib_dhcp4_input *in, struct ib_dhcp4_deci
 	if (d->action == IB_D4_ACK) {
 		static struct ib_dhcp4_decision nak;
 
+		/* the store refused the binding: a NAK, laid out afresh */
 		nak = *d;
-		ib_dhcp4_decision_to_nak(&nak, "address taken meanwhile");
+		ib_dhcp4_refuse(in, &nak, "address taken meanwhile");
 		CHECK(nak.action == IB_D4_NAK);
+		CHECK(ib_dhcp4_lay_out(in, &nak) == 0);
 		CHECK(check_reply(m, &nak, in->server_addr) == IB_DHCP4_NAK);
 	}
 }
@@ -219,7 +221,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 
 		seed_cache();
-		r = ib_dhcp4_decide(&in, &d);
+		CHECK(ib_dhcp4_decide(&in, &d) == 0);
+		r = ib_dhcp4_lay_out(&in, &d);
 		CHECK(r == 0 || r == -ENOBUFS);
 		if (r < 0)
 			continue;	/* the shell drops: "reply does not fit" */

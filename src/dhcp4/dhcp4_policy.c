@@ -109,77 +109,45 @@ static int drop(struct ib_dhcp4_decision *d, const char *reason)
 	return 0;
 }
 
-/* Fills a full OFFER/ACK reply for address a. */
-static int lay_out_lease(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
-			 uint8_t type, struct ib_dhcp4_decision *d)
+/* An OFFER or ACK of d->address on sn: its lease, boot answer and route. */
+static int lease(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
+		 uint8_t type, struct ib_dhcp4_decision *d)
 {
-	const struct ib_dhcp4_msg *m = in->msg;
-	struct ib_dhcp4_out *o = &d->reply;
-	int r = 0;
-
-	ib_dhcp4_reply_start(m, type, in->server_addr, o);
-	o->yiaddr = d->address;
-	o->ciaddr = type == IB_DHCP4_ACK ? m->ciaddr : 0;
-	r |= ib_dhcp4_reply_times(o, sn);
-	r |= ib_dhcp4_reply_subnet(o, sn, d->resv, m);
-	ib_boot_decide(in->cfg, m, d->resv, &d->boot);
-	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
-	r |= ib_dhcp4_reply_relay(o, m);
+	ib_boot_decide(in->cfg, in->msg, d->resv, &d->boot);
 	d->subnet = sn;
 	d->lease_time = sn->lease_time;
-	d->dest = reply_dest(m, type);
-	return r ? -ENOBUFS : 0;
+	d->reply_type = type;
+	d->dest = reply_dest(in->msg, type);
+	return 0;
+}
+
+/* d becomes a NAK for reason (and its route). */
+static int to_nak(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d,
+		  const char *reason)
+{
+	d->action = IB_D4_NAK;
+	d->reason = reason;
+	d->reply_type = IB_DHCP4_NAK;
+	d->dest = reply_dest(in->msg, IB_DHCP4_NAK);
+	return 0;
 }
 
 static int nak(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d,
 	       const char *reason)
 {
-	const struct ib_dhcp4_msg *m = in->msg;
-
 	/* RFC 2131 4.3.2: stay silent unless authoritative for this link. */
 	if (!in->cfg->dhcp4.authoritative)
 		return drop(d, reason);
-	d->action = IB_D4_NAK;
-	d->reason = reason;
-	ib_dhcp4_reply_start(m, IB_DHCP4_NAK, in->server_addr, &d->reply);
-	ib_dhcp4_out_add_str(&d->reply, IB_OPT_MESSAGE, reason);
-	ib_dhcp4_reply_relay(&d->reply, m);
-	/* RFC 2131 4.3.2: a NAK through a relay sets the broadcast bit. */
-	if (m->giaddr)
-		d->reply.flags |= IB_DHCP4_FLAG_BROADCAST;
-	d->dest = reply_dest(m, IB_DHCP4_NAK);
-	return 0;
+	return to_nak(in, d, reason);
 }
 
-void ib_dhcp4_decision_to_nak(struct ib_dhcp4_decision *d, const char *reason)
+/* The store refused an ACK's binding: see dhcp4_policy.h. */
+void ib_dhcp4_refuse(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d,
+		     const char *reason)
 {
-	struct ib_dhcp4_out *o = &d->reply;
-	struct ib_dhcp4_out old = *o;
-
-	ib_dhcp4_out_init(o);
-	o->op = old.op;
-	o->htype = old.htype;
-	o->hlen = old.hlen;
-	o->xid = old.xid;
-	o->flags = old.flags;
-	o->giaddr = old.giaddr;
-	memcpy(o->chaddr, old.chaddr, sizeof(o->chaddr));
-	for (size_t i = 0; i < old.n_opts; i++) {
-		const struct ib_dhcp4_out_opt *op = &old.opts[i];
-
-		if (op->code == IB_OPT_MSG_TYPE)
-			ib_dhcp4_out_add_u8(o, IB_OPT_MSG_TYPE, IB_DHCP4_NAK);
-		else if (op->code == IB_OPT_SERVER_ID) {
-			ib_dhcp4_out_add(o, op->code, old.data + op->off, op->len);
-			ib_dhcp4_out_add_str(o, IB_OPT_MESSAGE, reason);
-		} else if (op->code == IB_OPT_RELAY_AGENT)
-			ib_dhcp4_out_add(o, op->code, old.data + op->off, op->len);
-	}
-	if (o->giaddr)
-		o->flags |= IB_DHCP4_FLAG_BROADCAST;
-	d->action = IB_D4_NAK;
-	d->reason = reason;
-	d->dest = o->giaddr ? IB_D4_TO_RELAY : IB_D4_TO_BROADCAST;
+	/* the address is another's now: whoever we are, the client must
+	 * not use it (RFC 2131 4.3.2) */
+	to_nak(in, d, reason);
 }
 
 size_t ib_dhcp4_hold_cap(const struct ib_subnet4 *sn)
@@ -281,7 +249,7 @@ static int on_discover(const struct ib_dhcp4_input *in, const struct ib_subnet4 
 		return drop(d, "pool exhausted");
 	}
 	d->action = IB_D4_OFFER;
-	return lay_out_lease(in, sn, IB_DHCP4_OFFER, d);
+	return lease(in, sn, IB_DHCP4_OFFER, d);
 }
 
 /* RFC 2131 4.3.2: may addr be bound to this client on sn? NULL = yes. */
@@ -344,7 +312,7 @@ static int ack_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 
 		return drop(d, "no record of this client (not authoritative)");
 	d->action = IB_D4_ACK;
 	d->reason = state;
-	return lay_out_lease(in, sn, IB_DHCP4_ACK, d);
+	return lease(in, sn, IB_DHCP4_ACK, d);
 }
 
 static int on_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
@@ -425,8 +393,6 @@ static int on_inform(const struct ib_dhcp4_input *in, const struct ib_subnet4 *s
 		     struct ib_dhcp4_decision *d)
 {
 	const struct ib_dhcp4_msg *m = in->msg;
-	struct ib_dhcp4_out *o = &d->reply;
-	int r = 0;
 
 	/* RFC 2131 4.3.5: the client's subnet comes from ciaddr when no relay. */
 	if (!m->giaddr && m->ciaddr)
@@ -437,15 +403,10 @@ static int on_inform(const struct ib_dhcp4_input *in, const struct ib_subnet4 *s
 	d->reason = "configuration only";
 	d->subnet = sn;
 	d->resv = ib_dhcp4_find_reservation(sn, m);
-	ib_dhcp4_reply_start(m, IB_DHCP4_ACK, in->server_addr, o);
-	o->ciaddr = m->ciaddr;
-	/* RFC 2131 4.3.5: no lease time, no yiaddr. */
-	r |= ib_dhcp4_reply_subnet(o, sn, d->resv, m);
 	ib_boot_decide(in->cfg, m, d->resv, &d->boot);
-	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
-	r |= ib_dhcp4_reply_relay(o, m);
+	d->reply_type = IB_DHCP4_ACK;
 	d->dest = reply_dest(m, IB_DHCP4_ACK);
-	return r ? -ENOBUFS : 0;
+	return 0;
 }
 
 static const handler_fn handlers[] = {
@@ -464,7 +425,6 @@ static int decide_proxy(const struct ib_dhcp4_input *in, struct ib_dhcp4_decisio
 {
 	const struct ib_dhcp4_msg *m = in->msg;
 	uint8_t type;
-	int r;
 
 	ib_boot_decide(in->cfg, m, NULL, &d->boot);
 	if (d->boot.client == IB_BOOT_NONE || d->boot.client == IB_BOOT_HTTP)
@@ -477,12 +437,76 @@ static int decide_proxy(const struct ib_dhcp4_input *in, struct ib_dhcp4_decisio
 		type = IB_DHCP4_OFFER;
 	else
 		return drop(d, "proxyDHCP: message left to the network's DHCP server");
-	ib_dhcp4_reply_start(m, type, in->server_addr, &d->reply);
-	r = ib_dhcp4_reply_boot(&d->reply, in->cfg, &d->boot, in->server_addr, true);
-	r |= ib_dhcp4_reply_relay(&d->reply, m);
 	d->action = IB_D4_PROXY;
 	d->reason = type == IB_DHCP4_OFFER ? "proxy offer" : "proxy boot answer";
+	d->reply_type = type;
 	d->dest = in->proxy_port ? IB_D4_TO_SOURCE : reply_dest(m, type);
+	return 0;
+}
+
+/* ---- laying out the decided reply ---- */
+
+/* An OFFER's or ACK's: the address, its times and options, the boot file. */
+static int lay_out_lease(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	const struct ib_dhcp4_msg *m = in->msg;
+	struct ib_dhcp4_out *o = &d->reply;
+	int r = 0;
+
+	o->yiaddr = d->address;
+	o->ciaddr = d->reply_type == IB_DHCP4_ACK ? m->ciaddr : 0;
+	r |= ib_dhcp4_reply_times(o, d->subnet);
+	r |= ib_dhcp4_reply_subnet(o, d->subnet, d->resv, m);
+	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
+	return r;
+}
+
+static int lay_out_nak(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	int r = ib_dhcp4_out_add_str(&d->reply, IB_OPT_MESSAGE, d->reason);
+
+	/* RFC 2131 4.3.2: a NAK through a relay sets the broadcast bit. */
+	if (in->msg->giaddr)
+		d->reply.flags |= IB_DHCP4_FLAG_BROADCAST;
+	return r;
+}
+
+/* RFC 2131 4.3.5: an INFORM's ACK has no lease time and no yiaddr. */
+static int lay_out_inform(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	struct ib_dhcp4_out *o = &d->reply;
+
+	o->ciaddr = in->msg->ciaddr;
+	return ib_dhcp4_reply_subnet(o, d->subnet, d->resv, in->msg) |
+	       ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
+}
+
+static int lay_out_proxy(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	return ib_dhcp4_reply_boot(&d->reply, in->cfg, &d->boot, in->server_addr, true);
+}
+
+/* The layout of each action's reply (between its start and option 82). */
+static int (*const layouts[])(const struct ib_dhcp4_input *in,
+			      struct ib_dhcp4_decision *d) = {
+	[IB_D4_OFFER] = lay_out_lease,
+	[IB_D4_ACK] = lay_out_lease,
+	[IB_D4_NAK] = lay_out_nak,
+	[IB_D4_INFORM] = lay_out_inform,
+	[IB_D4_PROXY] = lay_out_proxy,
+};
+
+/* Lays out d's reply: see dhcp4_policy.h. */
+int ib_dhcp4_lay_out(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	int r;
+
+	ib_dhcp4_out_init(&d->reply);
+	if (d->action >= IB_ARRAY_SIZE(layouts) || !layouts[d->action])
+		return 0;
+	ib_dhcp4_reply_start(in->msg, d->reply_type, in->server_addr, &d->reply);
+	r = layouts[d->action](in, d);
+	r |= ib_dhcp4_reply_relay(&d->reply, in->msg);
 	return r ? -ENOBUFS : 0;
 }
 

@@ -2,10 +2,12 @@
  * DHCPv4 policy: decides the answer to one parsed request.
  *
  * Pure: reads the config snapshot, the parsed message, the clock value it is
- * given and a read-only view of leases; returns a decision with the reply
- * already laid out.  The shell applies it (holds the offer, commits the
- * lease, sends) and records it.  The same function serves the daemon, the
- * operator's `explain` and the tests.
+ * given and a read-only view of leases.  Decide, then commit, then lay out:
+ * ib_dhcp4_decide() returns what to do; the shell applies it (holds the
+ * offer, commits the lease) and only then has ib_dhcp4_lay_out() lay out
+ * the reply of what was done (a binding the store refused is a NAK, by
+ * ib_dhcp4_refuse()).  The same functions serve the daemon, the operator's
+ * `explain` and the tests.
  */
 #ifndef IB_DHCP4_POLICY_H
 #define IB_DHCP4_POLICY_H
@@ -120,21 +122,29 @@ struct ib_dhcp4_decision {
 					 * through (ib_ledger_source_*), where
 					 * an OFFER's hold is filed */
 	size_t max_len;			/* client's maximum datagram */
-	struct ib_dhcp4_out reply;	/* laid out reply (OFFER/ACK/NAK/...) */
+	uint8_t reply_type;		/* DHCP message type of the reply; 0: none */
+	struct ib_dhcp4_out reply;	/* laid out by ib_dhcp4_lay_out() */
 };
 
 /*
- * Decides the answer to in->msg into *ret.  Always fills *ret; returns 0,
- * or a negative errno for internal limits (the shell then drops).
+ * Decides the answer to in->msg into *ret, all but the reply's layout.
+ * Always fills *ret; returns 0.
  */
 int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *ret);
 
 /*
- * Turns an ACK decision into a NAK (the store refused the commit because
- * another server or client won the address), keeping its header, server id
- * and relay information.
+ * The store refused the binding of ACK decision d (another server or
+ * client won the address): d becomes a NAK saying reason (static text).
  */
-void ib_dhcp4_decision_to_nak(struct ib_dhcp4_decision *d, const char *reason);
+void ib_dhcp4_refuse(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d,
+		     const char *reason);
+
+/*
+ * Lays out the reply of decision d (decided from in) into d->reply: an
+ * OFFER, ACK, NAK, INFORM's ACK or proxy answer; nothing for the other
+ * actions.  0, or -ENOBUFS when the options do not fit (nothing to send).
+ */
+int ib_dhcp4_lay_out(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d);
 
 /* The boot answer for a message (and an optional reservation). */
 void ib_boot_decide(const struct ib_config *cfg, const struct ib_dhcp4_msg *m,

@@ -38,9 +38,15 @@ struct sent_tag {
 	bool limited;			/* an unknown client's: journal rate-limited */
 };
 
-/* A decision, waiting for the group commit when it changes a binding. */
+/*
+ * A request and its decision, waiting for the group commit when it changes
+ * a binding: decided at once, committed, then laid out (an ACK the store
+ * refuses is laid out as a NAK).
+ */
 struct pending {
-	struct ib_dhcp4_decision d;	/* with its reply */
+	struct ib_dhcp4_msg msg;	/* the request, parsed */
+	struct ib_dhcp4_input in;	/* the policy's inputs (msg is ours) */
+	struct ib_dhcp4_decision d;	/* with its reply, once laid out */
 	struct ib_lease4 lease;		/* row to write (ACK, DECLINE) */
 	struct ib_dhcp_dest rt;		/* where the reply goes */
 	struct ib_d4_who who;		/* journal identity */
@@ -73,7 +79,6 @@ struct ib_dhcp4_server {
 	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
 	int ifindex[MAX_IFACES];	/* interfaces served; none = all */
 	size_t n_ifindex;
-	struct ib_dhcp4_msg msg;	/* parse buffer, reused */
 	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
@@ -151,15 +156,18 @@ static bool serves_ifindex(const struct ib_dhcp4_server *s, int idx)
 	return false;
 }
 
-/* Builds a decision's reply into the outbox; journals the exchange. */
-static void send_reply(struct ib_dhcp4_server *s, struct pending *p)
+/*
+ * Builds a decision's laid out reply into the outbox (r: how its layout
+ * went); journals the exchange.
+ */
+static void send_reply(struct ib_dhcp4_server *s, struct pending *p, int r)
 {
 	struct sent_tag tag = { p->who, p->gate.limited };
-	size_t len, cap;
+	size_t len = 0, cap;
 	uint8_t *buf = ib_dhcp_out_room(s->eng, p->rt.fd, &cap);
-	int r;
 
-	r = ib_dhcp4_build(&p->d.reply, p->d.max_len, buf, cap, &len);
+	if (r == 0)
+		r = ib_dhcp4_build(&p->d.reply, p->d.max_len, buf, cap, &len);
 	ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d, &p->rt.to.in,
 			       p->rt.src4, r, &p->gate);
 	if (r < 0) {
@@ -178,25 +186,31 @@ static void send_reply(struct ib_dhcp4_server *s, struct pending *p)
 	}
 }
 
-/* RFC 2131 4.1: the destination of a reply, and the interface it leaves by. */
-static void route_reply(const struct ib_dhcp4_server *s, const struct ib_dhcp4_decision *d,
-			const struct sockaddr_in *from, int ifindex, uint32_t server_addr,
-			int fd, struct ib_dhcp_dest *rt)
+/*
+ * RFC 2131 4.1: the destination of p's reply (decided, perhaps not laid
+ * out yet: the addresses are the request's, which the reply repeats), and
+ * the interface it leaves by.
+ */
+static void route_reply(const struct ib_dhcp4_server *s, const struct pending *p,
+			const struct sockaddr_in *from, int fd, struct ib_dhcp_dest *rt)
 {
-	const struct ib_dhcp4_out *o = &d->reply;
+	const struct ib_dhcp4_msg *m = &p->msg;
 	struct sockaddr_in *to = &rt->to.in;
 
 	memset(rt, 0, sizeof(*rt));
 	to->sin_family = AF_INET;
-	rt->src4 = server_addr;
+	rt->src4 = p->in.server_addr;
 	rt->fd = fd;
-	switch (d->dest) {
+	switch (p->d.dest) {
 	case IB_D4_TO_RELAY:
-		to->sin_addr.s_addr = htonl(o->giaddr);
+		to->sin_addr.s_addr = htonl(m->giaddr);
 		to->sin_port = htons(s->cfg->dhcp4.port);
 		break;
 	case IB_D4_TO_CIADDR:
-		to->sin_addr.s_addr = htonl(o->ciaddr);
+		/* the reply's ciaddr: the request's in an ACK (also INFORM's),
+		 * 0 in any other reply (never unicast where a DISCOVER says) */
+		to->sin_addr.s_addr = p->d.action == IB_D4_ACK || p->d.action == IB_D4_INFORM ?
+				      htonl(m->ciaddr) : 0;
 		to->sin_port = htons(s->cfg->dhcp4.client_port);
 		break;
 	case IB_D4_TO_SOURCE:
@@ -209,7 +223,7 @@ static void route_reply(const struct ib_dhcp4_server *s, const struct ib_dhcp4_d
 	case IB_D4_TO_BROADCAST:
 		to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
 		to->sin_port = htons(s->cfg->dhcp4.client_port);
-		rt->ifindex = ifindex;
+		rt->ifindex = p->in.ifindex;
 		break;
 	}
 }
@@ -277,9 +291,14 @@ static int store_one(void *ctx, void *slot)
 	case IB_D4_ACK:
 		r = ib_store_lease4_commit(s->store, &p->lease, s->now);
 		if (r == -EEXIST) {
-			/* Another client or server won the address: the store decides. */
-			ib_dhcp4_decision_to_nak(&p->d,
+			/* Another client or server won the address: the store
+			 * decides, and the reply laid out after the commit is a
+			 * NAK, routed as one. */
+			struct sockaddr_in from = p->rt.to.in;
+
+			ib_dhcp4_refuse(&p->in, &p->d,
 				"address is bound to another client (store refused the commit)");
+			route_reply(s, p, &from, p->rt.fd, &p->rt);
 			return 0;
 		}
 		p->applied = r == 0;
@@ -322,7 +341,7 @@ static void committed(void *ctx, void *slot, bool ok)
 	if (p->applied)
 		apply_cache(s, p);
 	if (p->d.action == IB_D4_ACK || p->d.action == IB_D4_NAK)
-		send_reply(s, p);
+		send_reply(s, p, ib_dhcp4_lay_out(&p->in, &p->d));
 	else
 		ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
 				       &p->rt.to.in, p->rt.src4, 0, &p->gate);
@@ -419,27 +438,29 @@ static void note_pool(struct ib_dhcp4_server *s, const struct ib_dhcp4_decision 
 static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct sockaddr_in *from,
 		  const struct in_pktinfo *pi, int fd)
 {
-	struct ib_dhcp4_input in = {
-		.cfg = s->cfg, .msg = &s->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
+	struct ib_d4_key k;
+	bool known;
+
+	p->in = (struct ib_dhcp4_input){
+		.cfg = s->cfg, .msg = &p->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
 		.to_us = pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr,
 		.proxy_port = fd == s->fd_proxy, .ifindex = pi->ipi_ifindex, .now = s->now,
 		.view = &s->view,
 	};
-	struct ib_d4_key k;
-	bool known;
-
-	ib_d4_who_from_msg(&s->msg, &p->who);
-	ib_d4_note_from_msg(&s->msg, from, &p->note);
-	if (ib_dhcp4_decide(&in, &p->d) < 0) {
+	ib_d4_who_from_msg(&p->msg, &p->who);
+	ib_d4_note_from_msg(&p->msg, from, &p->note);
+	ib_dhcp4_decide(&p->in, &p->d);
+	/* What needs no commit is laid out now; an ACK after its commit. */
+	if (p->d.action != IB_D4_ACK && ib_dhcp4_lay_out(&p->in, &p->d) < 0) {
 		p->d.action = IB_D4_DROP;
 		p->d.reason = "reply does not fit";
 	}
-	ib_d4_key_from_msg(&s->msg, &k);
+	ib_d4_key_from_msg(&p->msg, &k);
 	known = p->d.resv || ib_d4_leases_bound(s->leases, &k, s->now) ||
-		in_inventory(s->cfg, &s->msg);
+		in_inventory(s->cfg, &p->msg);
 	ib_d4_journal_gate(&p->who, &p->note, &p->d, known, &p->gate);
 	note_pool(s, &p->d);
-	route_reply(s, &p->d, from, pi->ipi_ifindex, in.server_addr, fd, &p->rt);
+	route_reply(s, p, from, fd, &p->rt);
 	switch (p->d.action) {
 	case IB_D4_DROP:
 		s->stats.ignored++;
@@ -456,17 +477,17 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 		else
 			ib_d4_leases_offer(s->leases, p->d.address, &k, p->d.subnet->network,
 					   p->d.source, s->now, s->now + s->cfg->dhcp4.offer_hold);
-		send_reply(s, p);
+		send_reply(s, p, 0);
 		return 0;
 	case IB_D4_NAK:
 	case IB_D4_INFORM:
 	case IB_D4_PROXY:
-		send_reply(s, p);
+		send_reply(s, p, 0);
 		return 0;
 	case IB_D4_ACK:
 	case IB_D4_RELEASE:
 	case IB_D4_DECLINE:
-		fill_lease(s, &s->msg, &p->d, &p->lease);
+		fill_lease(s, &p->msg, &p->d, &p->lease);
 		return 1;
 	}
 	return 0;
@@ -476,6 +497,7 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 static int receive_one(void *ctx, int fd, void *slot)
 {
 	struct ib_dhcp4_server *s = ctx;
+	struct pending *p = slot;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
@@ -507,12 +529,12 @@ static int receive_one(void *ctx, int fd, void *slot)
 	}
 	if (mh.msg_flags & MSG_TRUNC)
 		n = (ssize_t)sizeof(s->rbuf) + 1;
-	if (ib_dhcp4_parse(s->rbuf, (size_t)n, &s->msg) < 0) {
-		log_reject(s, &from, s->msg.reject);
+	if (ib_dhcp4_parse(s->rbuf, (size_t)n, &p->msg) < 0) {
+		log_reject(s, &from, p->msg.reject);
 		return 0;
 	}
-	s->stats.requests[s->msg.type < IB_DHCP4_STATS_TYPES ? s->msg.type : 0]++;
-	return handle(s, slot, &from, &pi, fd);
+	s->stats.requests[p->msg.type < IB_DHCP4_STATS_TYPES ? p->msg.type : 0]++;
+	return handle(s, p, &from, &pi, fd);
 }
 
 static int on_expired(const struct ib_lease4 *l, void *arg)

@@ -152,6 +152,7 @@ static void decide(struct fixture *f, const struct req *r, uint32_t server_addr,
 
 	build_req(r, &f->msg);
 	assert_int_equal(ib_dhcp4_decide(&in, &f->d), 0);
+	assert_int_equal(ib_dhcp4_lay_out(&in, &f->d), 0);
 	memset(&f->reply, 0, sizeof(f->reply));
 	if (f->d.action == IB_D4_DROP || f->d.action == IB_D4_RELEASE ||
 	    f->d.action == IB_D4_DECLINE)
@@ -442,9 +443,16 @@ static void test_nak_from_ack(void **state)
 	uint8_t buf[IB_DHCP4_MAX_LEN];
 	size_t len;
 
+	struct ib_dhcp4_input in = {
+		.cfg = f->cfg, .msg = &f->msg, .server_addr = SERVER, .now = f->now,
+		.view = &f->view,
+	};
+
 	decide(f, &r, SERVER, false);
 	assert_int_equal(f->d.action, IB_D4_ACK);
-	ib_dhcp4_decision_to_nak(&f->d, "address is bound to another client");
+	/* decide, commit (refused), then lay out: the NAK is laid out afresh */
+	ib_dhcp4_refuse(&in, &f->d, "address is bound to another client");
+	assert_int_equal(ib_dhcp4_lay_out(&in, &f->d), 0);
 	assert_int_equal(ib_dhcp4_build(&f->d.reply, f->d.max_len, buf, sizeof(buf), &len), 0);
 	assert_int_equal(ib_dhcp4_parse(buf, len, &f->reply), 0);
 	assert_int_equal(f->reply.type, IB_DHCP4_NAK);
