@@ -26,16 +26,14 @@
 #include "dhcp/dhcp_engine.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
-#include "dhcp6/dhcp6_pool.h"
 #include "dhcp6/dhcp6_server_journal.h"
+#include "dhcp6/dhcp6_view.h"
 
 #define BATCH_MAX 128			/* binding changes per group commit */
 /* Requests of the batch stay in the receive arena until their commit; a
  * datagram is read only where a largest one still fits. */
 #define RX_ARENA (BATCH_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
-#define PICK_TRIES 4096			/* pool addresses tried per allocation */
-#define REPLACE_EVERY 1			/* seconds between two cursor placements of a subnet */
 #define WARN_EVERY 10			/* seconds between two warnings of one kind */
 /* Small on purpose: past its capacity a server should drop, not answer
  * requests a second old that their clients have given up on. */
@@ -68,13 +66,9 @@ struct sent_tag {
 	bool limited;			/* an unknown client's: journal rate-limited */
 };
 
-/*
- * Per subnet of the snapshot: where its allocation search starts, and
- * its shortage (issue #11), logged at most every WARN_EVERY seconds.
- */
+/* Per subnet of the snapshot: its shortage (issue #11), logged at most
+ * every WARN_EVERY seconds. */
 struct subnet_state {
-	uint64_t cursor;		/* next-fit offset (dhcp6_pool.h) */
-	int64_t placed_at;		/* when the cursor was last put at a gap */
 	int64_t last;			/* shortage last logged; 0 = never */
 	int64_t since;			/* first shortage not logged yet */
 	uint64_t took_short;		/* IAs that took the subnet's oldest hold */
@@ -99,20 +93,9 @@ struct ib_dhcp6_server {
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
 	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
-	struct ib_lease6_view view;	/* the policy's view */
+	struct ib_d6_view *bview;	/* bindings: holds over the store (dhcp6_view.c) */
+	struct ib_lease6_view view;	/* the policy's view over bview */
 	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
-	/*
-	 * The store row last read by the view.  This daemon changes rows
-	 * only in the engine's group commit, after which batch_done() forgets it, so a find and the check of
-	 * the address it found read the store once; what another writer
-	 * changes meanwhile, the conditional commit catches.
-	 */
-	struct {
-		bool valid;		/* filled in this receive phase */
-		bool found;		/* addr has a row: row */
-		uint8_t addr[16];
-		struct ib_lease6 row;
-	} last;
 	/*
 	 * Per interface, by index modulo MAX_IFACES: its name and our address
 	 * on it for URLs (if_indextoname() and getifaddrs() per datagram would
@@ -126,200 +109,10 @@ struct ib_dhcp6_server {
 	} ifaces[MAX_IFACES];
 };
 
-/* ---- the binding view: holds (dhcp6_holds.c) + store ---- */
-
-static void remember(struct ib_dhcp6_server *s, const uint8_t addr[16],
-		     const struct ib_lease6 *row)
-{
-	s->last.valid = true;
-	s->last.found = row != NULL;
-	memcpy(s->last.addr, addr, 16);
-	if (row)
-		s->last.row = *row;
-}
-
-static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
-		     struct ib_lease6 *ret)
-{
-	struct ib_dhcp6_server *s = ctx;
-	uint8_t addr[16];
-	int64_t until;
-	int r;
-
-	if (ib_d6_holds_find(s->holds, duid, iaid, s->now, addr, &until) == 0) {
-		memset(ret, 0, sizeof(*ret));
-		memcpy(ret->address, addr, 16);
-		ret->state = IB_LEASE_ACTIVE;
-		ret->expires = until;
-		return 0;
-	}
-	if (duid->len > IB_DUID_MAX)
-		return -ENOENT;
-	r = ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
-	if (r == 0)
-		remember(s, ret->address, ret);
-	return r;
-}
-
-/* Whether the store leaves addr to duid+iaid (no binding of another). */
-static bool store_usable(struct ib_dhcp6_server *s, const uint8_t addr[16],
-			 const struct ib_dhcp6_blob *duid, uint32_t iaid)
-{
-	struct ib_lease6 l;
-
-	if (!s->last.valid || memcmp(s->last.addr, addr, 16) != 0)
-		remember(s, addr, ib_store_lease6_get(s->store, addr, &l) == 0 ? &l : NULL);
-	return !s->last.found || ib_dhcp6_lease_usable(&s->last.row, duid, iaid, s->now);
-}
-
-static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
-			 uint32_t iaid)
-{
-	struct ib_dhcp6_server *s = ctx;
-
-	switch (ib_d6_holds_holder(s->holds, addr, duid, iaid, s->now)) {
-	case IB_D6_HELD_OTHER:
-		return false;
-	case IB_D6_HELD_MINE:
-		/* checked against the store when advertised; the commit is
-		 * conditional and checks again (ib_store_lease6_commit) */
-		return true;
-	case IB_D6_HELD_NONE:
-		break;
-	}
-	return store_usable(s, addr, duid, iaid);
-}
-
-static bool view_unbound(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
-			 uint32_t iaid)
-{
-	return store_usable(ctx, addr, duid, iaid);
-}
-
 /* The state of subnet sn of the current snapshot. */
 static struct subnet_state *state_of(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn)
 {
 	return &s->subnets[sn - s->cfg->dhcp6.subnets];
-}
-
-/* The ledger group of sn and source. */
-static void group_of(const struct ib_subnet6 *sn, uint64_t source, struct ib_ledger_group *g)
-{
-	memcpy(g->subnet, sn->prefix, 16);
-	g->source = source;
-}
-
-static size_t view_holds(void *ctx, const struct ib_subnet6 *sn, uint64_t source)
-{
-	struct ib_dhcp6_server *s = ctx;
-	struct ib_ledger_group g;
-
-	group_of(sn, source, &g);
-	return ib_d6_holds_in(s->holds, &g, s->now);
-}
-
-static int view_oldest_hold(void *ctx, const struct ib_subnet6 *sn, const uint64_t *source,
-			    uint8_t ret[16])
-{
-	struct ib_dhcp6_server *s = ctx;
-
-	return ib_d6_holds_oldest(s->holds, sn->prefix, source, s->now, ret);
-}
-
-/* The rows of the store, walked for the first gap of some subnets. */
-struct gap_walk {
-	struct ib_dhcp6_server *s;
-	struct ib_d6_gap *gaps;		/* one per subnet of the snapshot */
-	const struct ib_subnet6 *only;	/* the one subnet placed, or NULL: all */
-	size_t hint;			/* subnet of the previous row */
-};
-
-static int gap_row(const struct ib_lease6 *l, void *arg)
-{
-	static const struct ib_dhcp6_blob nobody = { NULL, 0 };
-	struct gap_walk *gw = arg;
-	const struct ib_dhcp6_config *c = &gw->s->cfg->dhcp6;
-	bool taken = !ib_dhcp6_lease_usable(l, &nobody, 0, gw->s->now);
-
-	/* rows come in address order: mostly the previous row's subnet */
-	for (size_t k = 0; k < c->n_subnets; k++) {
-		size_t i = (gw->hint + k) % c->n_subnets;
-		const struct ib_subnet6 *sn = &c->subnets[i];
-
-		if ((gw->only && sn != gw->only) || l->prefix_len != sn->prefix_len ||
-		    memcmp(l->subnet, sn->prefix, 16) != 0)
-			continue;
-		ib_d6_gap_feed(&gw->gaps[i], l->address, taken);
-		gw->hint = i;
-		break;
-	}
-	return 0;
-}
-
-/*
- * Puts the allocation cursor of sn (NULL: of every subnet) at the first
- * address of its pools no binding of the store takes (issue #11: after a
- * restart, a cursor at 0 walked into more contiguous bindings than a
- * search tries).  One walk of the store's rows.
- */
-static void place_cursors(struct ib_dhcp6_server *s, const struct ib_subnet6 *only)
-{
-	const struct ib_dhcp6_config *c = &s->cfg->dhcp6;
-	struct gap_walk gw = { .s = s, .only = only };
-	uint64_t off;
-	int r;
-
-	if (c->n_subnets == 0 || !(gw.gaps = calloc(c->n_subnets, sizeof(*gw.gaps))))
-		return;
-	for (size_t i = 0; i < c->n_subnets; i++)
-		ib_d6_gap_init(&gw.gaps[i], &c->subnets[i]);
-	r = ib_store_lease6_foreach(s->store, gap_row, &gw);
-	for (size_t i = 0; r == 0 && i < c->n_subnets; i++) {
-		if (only && &c->subnets[i] != only)
-			continue;
-		if (ib_d6_gap_result(&gw.gaps[i], &off) == 0)
-			s->subnets[i].cursor = off;
-		s->subnets[i].placed_at = s->now;
-	}
-	if (r < 0)
-		ib_warn("dhcp6: cannot read the bindings to place the address search: %s",
-			strerror(-r));
-	free(gw.gaps);
-}
-
-/* What the allocation search asks of each candidate. */
-struct pick {
-	struct ib_dhcp6_server *s;
-	const struct ib_dhcp6_blob *duid;
-	uint32_t iaid;
-};
-
-static bool pick_usable(void *ctx, const uint8_t a[16])
-{
-	const struct pick *pk = ctx;
-
-	return view_is_free(pk->s, a, pk->duid, pk->iaid);
-}
-
-/*
- * Next-fit from the subnet's cursor, trying at most PICK_TRIES addresses
- * (ib_d6_pool_next).  A search that finds all of them taken in a pool
- * larger than that places the cursor at the store's first gap and tries
- * once more (at most once per REPLACE_EVERY per subnet).
- */
-static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
-			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
-{
-	struct ib_dhcp6_server *s = ctx;
-	struct subnet_state *st = state_of(s, sn);
-	struct pick pk = { s, duid, iaid };
-
-	if (ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret) == 0)
-		return 0;
-	if (ib_d6_pool_size(sn) <= PICK_TRIES || s->now - st->placed_at < REPLACE_EVERY)
-		return -ENOSPC;
-	place_cursors(s, sn);
-	return ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret);
 }
 
 /* The cache entry of ifindex, filled with its name; NULL if it is gone. */
@@ -506,7 +299,7 @@ static void batch_done(void *ctx, int err)
 	struct ib_dhcp6_server *s = ctx;
 
 	s->rx_used = 0;
-	s->last.valid = false;		/* rows changed */
+	ib_d6_view_forget(s->bview);	/* rows changed */
 }
 
 /* Whether the receive arena still holds a largest datagram. */
@@ -590,7 +383,7 @@ static void hold_advertised(struct ib_dhcp6_server *s, const struct pending *p)
 {
 	struct ib_ledger_group g;
 
-	group_of(p->d.subnet, p->d.source, &g);
+	ib_d6_group_of(p->d.subnet, p->d.source, &g);
 	for (size_t i = 0; i < p->d.n_ia; i++)
 		if (p->d.ia[i].has_addr)
 			ib_d6_holds_put(s->holds, &p->msg.client_id, p->d.ia[i].iaid,
@@ -748,7 +541,7 @@ static void wake(void *ctx)
 {
 	struct ib_dhcp6_server *s = ctx;
 
-	s->last.valid = false;
+	ib_d6_view_forget(s->bview);
 }
 
 /*
@@ -885,8 +678,6 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		return -ENOMEM;
 	*s = (struct ib_dhcp6_server){ .base = base, .cfg = cfg, .store = store,
 				       .journal = journal, .fd = -1, .now = ib_now_sec() };
-	s->view = (struct ib_lease6_view){ view_find, view_is_free, view_pick_free, s };
-	s->hold_view = (struct ib_hold6_view){ view_holds, view_oldest_hold, view_unbound, s };
 	s->subnets = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*s->subnets));
 	ib_d6_holds_new(HOLDS_MAX, &s->holds);
 	s->rx = malloc(RX_ARENA);
@@ -899,7 +690,9 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
 		goto err;
 	}
-	place_cursors(s, NULL);
+	if ((r = ib_d6_view_new(store, s->holds, &s->now, cfg, &s->bview)) < 0)
+		goto err;
+	ib_d6_view_get(s->bview, &s->view, &s->hold_view);
 	if ((r = open_socket(s, cfg->dhcp6.port)) < 0) {
 		ib_err("dhcp6: cannot bind port %u: %s", cfg->dhcp6.port, strerror(-r));
 		goto err;
@@ -931,10 +724,13 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
 	ib_dhcp_engine_flush(s->eng);	/* decisions point into the old snapshot */
 	log_held(s, true);
 	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
+	if (ib_d6_view_configure(s->bview, cfg) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
 	s->cfg = cfg;
 	free(s->subnets);
 	s->subnets = st;
-	place_cursors(s, NULL);
 	join_groups(s);
 	return 0;
 }
@@ -955,6 +751,7 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 		ib_journal_tick(s->journal, ib_now_us(), true);	/* the summaries due */
 	if (s->fd >= 0)
 		close(s->fd);
+	ib_d6_view_free(s->bview);
 	ib_d6_holds_free(s->holds);
 	free(s->rx);
 	free(s->subnets);
