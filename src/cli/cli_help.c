@@ -64,7 +64,8 @@ static const struct cmd_help helps[] = {
 	  "The DHCPv6 bindings in the store: address, MAC (from the DUID, relay\n"
 	  "option 79 or EUI-64; - if unknown), state, expiry (UTC), hostname.\n" },
 	{ "events", "the boot timeline of one machine, or of all",
-	  "usage: ironboot [--json] events [--mac MAC] [--proto PROTO] [--limit N] [--follow]\n"
+	  "usage: ironboot [--json] events [--mac MAC] [--proto PROTO] [--limit N]\n"
+	  "                [--follow [--local | --api URL --token-file F --cacert F]]\n"
 	  "\n"
 	  "The per-machine journal: every DHCP, TFTP and HTTP event, oldest first,\n"
 	  "so a boot that stops shows where and why.\n"
@@ -73,7 +74,13 @@ static const struct cmd_help helps[] = {
 	  "  --proto PROTO  only dhcp4, dhcp6, tftp or http events\n"
 	  "  --limit N      at most N events (default 1000)\n"
 	  "  --follow       then print new events as the daemon writes them, until\n"
-	  "                 interrupted (--json: one object a line)\n"
+	  "                 interrupted (--json: one object a line).  With an API\n"
+	  "                 address (http.base_url or --api URL) the running daemon\n"
+	  "                 pushes them (GET /api/v1/events?follow=1, server-sent\n"
+	  "                 events, token http.api_token_file or --token-file F);\n"
+	  "                 a dropped stream resumes where it stopped\n"
+	  "  --local        follow by reading the store twice a second instead\n"
+	  "                 (no daemon needed; the only way with --proto)\n"
 	  "\n"
 	  "Each event shows its stage (firmware, loader, ipxe, script, kernel, install,\n"
 	  "lifecycle, other) and +PREV, the time since the stage before it began.\n" },

@@ -221,20 +221,6 @@ static void pool_use(const struct ib_config *cfg, struct ib_store *store,
 	}
 }
 
-static json_t *report_json(const struct ib_doctor_report *r)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < r->n; i++) {
-		const struct ib_doctor_finding *f = &r->v[i];
-
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "rule", f->rule,
-			"severity", ib_doctor_sev_str(f->severity), "cause", f->cause,
-			"fix", f->fix, "evidence", f->evidence));
-	}
-	return a;
-}
-
 static void print_report(const struct ib_doctor_report *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -261,14 +247,8 @@ static int finish(const struct ib_doctor_report *r, bool json, const char *mac)
 	int st = ib_doctor_status(r);
 
 	if (json) {
-		json_t *o = json_pack("{s:i, s:o}", "status", st, "findings", report_json(r));
+		json_t *o = ib_doctor_report_json(r, mac);
 
-		if (o && mac) {
-			json_object_set_new(o, "mac", json_string(mac));
-			json_object_set_new(o, "stopped", json_string(r->stopped));
-			if (r->n)
-				json_object_set_new(o, "most_likely", json_string(r->v[0].rule));
-		}
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);

@@ -37,15 +37,9 @@ struct api_target {
 	const char *unix_path;		/* the daemon's control socket, or NULL: TCP */
 };
 
-/* An API answer being received. */
-struct reply {
-	char *buf;			/* NUL-terminated */
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+size_t ib_cli_collect(char *p, size_t size, size_t n, void *ctx)
 {
-	struct reply *rp = ctx;
+	struct ib_cli_reply *rp = ctx;
 	size_t add = size * n;
 	char *nb;
 
@@ -58,7 +52,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	return add;
 }
 
-static int read_token(const char *path, char *out, size_t cap)
+int ib_cli_read_token(const char *path, char *out, size_t cap)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
@@ -77,14 +71,14 @@ static int read_token(const char *path, char *out, size_t cap)
 static char *read_input(const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	struct reply rp = { 0 };
+	struct ib_cli_reply rp = { 0 };
 	char chunk[8192];
 	size_t n;
 
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (on_data(chunk, 1, n, &rp) != n) {
+		if (ib_cli_collect(chunk, 1, n, &rp) != n) {
 			free(rp.buf);
 			rp.buf = NULL;
 			break;
@@ -101,12 +95,12 @@ static int api_call(const struct api_target *t, const char *method, const char *
 {
 	char url[1024], auth[TOKEN_MAX + 32], token[TOKEN_MAX] = "";
 	struct curl_slist *hdrs = NULL;
-	struct reply rp = { 0 };
+	struct ib_cli_reply rp = { 0 };
 	long status = 0;
 	CURLcode rc;
 	CURL *h;
 
-	if (t->token_file && read_token(t->token_file, token, sizeof(token)) < 0) {
+	if (t->token_file && ib_cli_read_token(t->token_file, token, sizeof(token)) < 0) {
 		fprintf(stderr, "ironboot: cannot read the API token from %s\n", t->token_file);
 		return 1;
 	}
@@ -121,7 +115,7 @@ static int api_call(const struct api_target *t, const char *method, const char *
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ib_cli_collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rp);
 	/* a power operation is answered when the BMC has: its deadline */
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);

@@ -31,6 +31,7 @@
 
 #include "cli/cli_help.h"
 #include "cli/doctor_cmd.h"
+#include "cli/events_follow.h"
 #include "cli/explain.h"
 #include "cli/inventory_cmd.h"
 #include "cli/machines_cmd.h"
@@ -334,6 +335,15 @@ static int print_event(const struct ib_event *e, void *arg)
 	return 0;
 }
 
+/* print_event for the API's follow (events_follow.c), flushed at once. */
+static int print_event_cb(const struct ib_event *e, void *arg)
+{
+	int r = print_event(e, arg);
+
+	fflush(stdout);
+	return r;
+}
+
 #define FOLLOW_POLL_US 500000		/* events --follow reads the store twice a second */
 #define FOLLOW_BACK_US 30000000LL	/* and looks this far behind the newest event
 					 * printed: summaries carry older times */
@@ -367,10 +377,16 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		{ "proto", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "local", no_argument, NULL, 'L' },
+		{ "api", required_argument, NULL, 'a' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "cacert", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ib_event_filter f = { .limit = 1000 };
-	bool follow = false;
+	struct ib_cli_api api = { .base = c->cfg->http.base_url,
+				  .token_file = c->cfg->http.api_token_file };
+	bool follow = false, local = false;
 	char mac[IB_MAC_STRLEN];
 	uint8_t m[6];
 	int o, r;
@@ -389,14 +405,25 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		case 'p': f.proto = optarg; break;
 		case 'n': f.limit = strtoul(optarg, NULL, 10); break;
 		case 'f': follow = true; break;
+		case 'L': local = true; break;
+		case 'a': api.base = optarg; break;
+		case 't': api.token_file = optarg; break;
+		case 'k': api.cacert = optarg; break;
 		default: return 2;
 		}
 	}
 	ib_timeline_init(&c->tl);
 	c->follow = follow && c->json;	/* JSON: one object a line from the start */
+	if (follow && !local && api.base && f.proto) {
+		fprintf(stderr, "ironboot: events --follow --proto reads the store: add --local\n");
+		return 2;
+	}
 	if (!c->json)
 		printf("%-23s  %-17s  %-9s  %-10s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "STAGE",
 		       "+PREV", "PROTO", "EVENT", "DETAIL");
+	/* the daemon pushes its events as it stores them: no polling */
+	if (follow && !local && api.base)
+		return ib_cli_events_follow(&api, f.mac, f.limit, print_event_cb, c);
 	r = ib_store_event_foreach(c->store, &f, print_event, c);
 	if (r < 0) {
 		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));

@@ -295,6 +295,8 @@ struct ib_http_config {
 	struct ib_http_tls tls;		/* both set or both NULL */
 	enum ib_machine_auth_mode machine_auth;	/* http.machine_auth, default strict */
 	enum ib_http_metrics_mode metrics;	/* http.metrics, default open */
+	uint16_t max_followers;		/* live event streams at once (GET
+					 * /api/v1/events?follow=1), default 8 */
 };
 
 /*

@@ -752,6 +752,7 @@ static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "tls", F_SECTION, tls, .sub = &tls_section),
 	FIELD(H, "machine_auth", F_ENUM, machine_auth, .names = machine_auth_names),
 	FIELD(H, "metrics", F_ENUM, metrics, .names = metrics_names),
+	FIELD(H, "max_followers", F_U16, max_followers, .min = 0, .max = 1024),
 };
 #undef H
 static const struct ib_cfg_section http_section =

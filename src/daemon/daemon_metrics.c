@@ -9,8 +9,8 @@
 #include "dhcp4/dhcp4_policy.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "inventory/lifecycle.h"
+#include "store/pool_usage.h"
 
-#define POOL_LABEL 96			/* "first-last" of a pool, v6 included */
 
 /*
  * One family of counters indexed by DHCP message type.  The types a client
@@ -89,131 +89,16 @@ static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
 
 /* ---- leases per pool ---- */
 
-/* Counting one IPv4 pool's unexpired leases. */
-struct pool4_count {
-	int64_t now;
-	uint64_t active, declined;
-};
-
-static int count_lease4(const struct ib_lease4 *l, void *ctx)
+/* The three gauges of one pool (store/pool_usage.h): size, in use, free. */
+static int pool_gauges(void *ctx, const struct ib_pool_usage *u)
 {
-	struct pool4_count *c = ctx;
+	struct ib_mx **m = ctx;
+	struct ib_mx_label l[2] = { { "subnet", u->subnet }, { "pool", u->pool } };
+	double used = (double)u->active, free_ = u->size - used - (double)u->declined;
 
-	if (l->expires > c->now && l->state == IB_LEASE_ACTIVE)
-		c->active++;
-	else if (l->expires > c->now && l->state == IB_LEASE_DECLINED)
-		c->declined++;
-	return 0;
-}
-
-/* The three gauges of one pool: size, in use, free. */
-static void pool_gauges(struct ib_mx *m[3], const char *subnet, const char *pool,
-			double size, uint64_t active, uint64_t declined)
-{
-	struct ib_mx_label l[2] = { { "subnet", subnet }, { "pool", pool } };
-	double used = (double)active, free_ = size - (double)active - (double)declined;
-
-	ib_mx_f64(m[0], "ironboot_pool_addresses", l, 2, size);
+	ib_mx_f64(m[0], "ironboot_pool_addresses", l, 2, u->size);
 	ib_mx_f64(m[1], "ironboot_pool_leases_in_use", l, 2, used);
 	ib_mx_f64(m[2], "ironboot_pool_free", l, 2, free_ < 0 ? 0 : free_);
-}
-
-static int pools4(const struct ib_metrics_sources *src, struct ib_mx *g[3])
-{
-	const struct ib_dhcp4_config *d = &src->cfg->dhcp4;
-	char net[IB_IP4_STRLEN + 4], a[IB_IP4_STRLEN], b[IB_IP4_STRLEN], pool[POOL_LABEL];
-	int r;
-
-	for (size_t i = 0; i < d->n_subnets; i++) {
-		const struct ib_subnet4 *sn = &d->subnets[i];
-
-		ib_ip4_format(sn->network, a);
-		snprintf(net, sizeof(net), "%s/%u", a, sn->prefix_len);
-		for (size_t j = 0; j < sn->n_pools; j++) {
-			struct pool4_count c = { .now = src->now };
-
-			if ((r = ib_store_lease4_foreach(src->store, sn->pools[j].start,
-							 sn->pools[j].end, count_lease4, &c)) < 0)
-				return r;
-			ib_ip4_format(sn->pools[j].start, a);
-			ib_ip4_format(sn->pools[j].end, b);
-			snprintf(pool, sizeof(pool), "%s-%s", a, b);
-			pool_gauges(g, net, pool, (double)(sn->pools[j].end - sn->pools[j].start) + 1,
-				    c.active, c.declined);
-		}
-	}
-	return 0;
-}
-
-/* Every IPv6 pool's unexpired leases, counted in one walk of the store. */
-struct pool6_count {
-	const struct ib_dhcp6_config *d;
-	int64_t now;
-	uint64_t (*n)[2];		/* per pool, in config order: active, declined */
-	size_t n_pools;
-};
-
-static int count_lease6(const struct ib_lease6 *l, void *ctx)
-{
-	struct pool6_count *c = ctx;
-	size_t k = 0;
-
-	if (l->expires <= c->now || (l->state != IB_LEASE_ACTIVE && l->state != IB_LEASE_DECLINED))
-		return 0;
-	for (size_t i = 0; i < c->d->n_subnets; i++) {
-		const struct ib_subnet6 *sn = &c->d->subnets[i];
-
-		for (size_t j = 0; j < sn->n_pools; j++, k++)
-			if (k < c->n_pools && memcmp(l->address, sn->pools[j].start, 16) >= 0 &&
-			    memcmp(l->address, sn->pools[j].end, 16) <= 0)
-				c->n[k][l->state == IB_LEASE_ACTIVE ? 0 : 1]++;
-	}
-	return 0;
-}
-
-/* The addresses from a to b (inclusive, a <= b), as a float: a pool may
- * hold 2^64.  b - a is taken exactly, byte by byte, before the rounding. */
-static double span6(const uint8_t a[16], const uint8_t b[16])
-{
-	uint8_t d[16];
-	double v = 0;
-	int borrow = 0;
-
-	for (int i = 15; i >= 0; i--) {
-		int x = b[i] - a[i] - borrow;
-
-		borrow = x < 0;
-		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
-	}
-	for (int i = 0; i < 16; i++)
-		v = v * 256 + d[i];
-	return v + 1;
-}
-
-static int pools6(const struct ib_metrics_sources *src, struct ib_mx *g[3])
-{
-	const struct ib_dhcp6_config *d = &src->cfg->dhcp6;
-	char net[IB_IP6_STRLEN + 4], a[IB_IP6_STRLEN], b[IB_IP6_STRLEN], pool[POOL_LABEL];
-	uint64_t n[64][2] = { { 0 } };
-	struct pool6_count c = { .d = d, .now = src->now, .n = n, .n_pools = IB_ARRAY_SIZE(n) };
-	size_t k = 0;
-	int r;
-
-	if ((r = ib_store_lease6_foreach(src->store, count_lease6, &c)) < 0)
-		return r;
-	for (size_t i = 0; i < d->n_subnets; i++) {
-		const struct ib_subnet6 *sn = &d->subnets[i];
-
-		ib_ip6_format(sn->prefix, a);
-		snprintf(net, sizeof(net), "%s/%u", a, sn->prefix_len);
-		for (size_t j = 0; j < sn->n_pools && k < IB_ARRAY_SIZE(n); j++, k++) {
-			ib_ip6_format(sn->pools[j].start, a);
-			ib_ip6_format(sn->pools[j].end, b);
-			snprintf(pool, sizeof(pool), "%s-%s", a, b);
-			pool_gauges(g, net, pool, span6(sn->pools[j].start, sn->pools[j].end),
-				    n[k][0], n[k][1]);
-		}
-	}
 	return 0;
 }
 
@@ -236,10 +121,8 @@ static int pools(const struct ib_metrics_sources *src, struct ib_mx *m)
 
 	for (int i = 0; i < 3; i++)
 		ib_mx_init(&part[i]);
-	if (src->dhcp4)
-		r = pools4(src, g);
-	if (r == 0 && src->dhcp6)
-		r = pools6(src, g);
+	r = ib_pool_usage(src->cfg, src->store, src->now, src->dhcp4 != NULL, src->dhcp6 != NULL,
+			  pool_gauges, g);
 	for (int i = 0; i < 3; i++) {
 		ib_mx_family(m, fam[i][0], "gauge", fam[i][1]);
 		if (r == 0 && part[i].buf && !part[i].oom)

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "store/store.h"
 
@@ -74,6 +76,14 @@ struct ib_doctor_finding *ib_doctor_add(struct ib_doctor_report *r, const char *
  * (jansson refuses strings that are not UTF-8) take them as they are.
  */
 void ib_doctor_scrub(struct ib_doctor_report *r);
+
+/*
+ * The report as JSON (doctor_json.c): {"status", "findings": [{"rule",
+ * "severity", "cause", "fix", "evidence"}]}, with "mac", "stopped" and
+ * "most_likely" (when a finding) for one machine's (mac not NULL).  A new
+ * reference, or NULL when out of memory.
+ */
+json_t *ib_doctor_report_json(const struct ib_doctor_report *r, const char *mac);
 
 /* Machine rule i and setup rule i (in the order they run), or NULL past
  * the last: for the daemon's rate limits, docs and tests. */

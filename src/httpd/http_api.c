@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "httpd/http_server_int.h"
 #include "inventory/inventory_json.h"
+#include "journal/timeline.h"
 #include "store/lease_json.h"
 
 #define EVENTS_DEFAULT 100		/* events listed without ?limit */
@@ -227,15 +228,35 @@ static void api_lease6(struct ib_http_req *rq, const char *arg)
 
 /* ---- events ---- */
 
+/* A listing being built: the events, each with its stage as the
+ * timeline of the events before it in the listing says. */
+struct event_list {
+	json_t *a;			/* the array */
+	struct ib_timeline tl;		/* stages so far */
+};
+
 static int add_event(const struct ib_event *e, void *ctx)
 {
-	return json_array_append_new(ctx, ib_event_json(e)) < 0 ? -ENOMEM : 0;
+	struct event_list *l = ctx;
+	enum ib_stage stage;
+	int64_t since;
+	json_t *o = ib_event_json(e);
+
+	ib_timeline_step(&l->tl, e, &stage, &since);
+	if (o) {
+		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
+		json_object_set_new(o, "since_prev_stage_ms",
+				    since < 0 ? json_null() : json_integer(since / 1000));
+	}
+	return json_array_append_new(l->a, o) < 0 ? -ENOMEM : 0;
 }
 
 static void api_events(struct ib_http_req *rq, const char *arg)
 {
 	const char *mac = ib_http_url_param(rq->url, "mac");
 	const char *limit = ib_http_url_param(rq->url, "limit");
+	const char *follow;
+	struct event_list *l;
 	char norm[IB_HTTP_MAC_STRLEN];
 	struct ib_event_filter f = { .limit = EVENTS_DEFAULT };
 	char *end;
@@ -258,14 +279,26 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 		f.limit = n;
 	}
 	f.proto = ib_http_url_param(rq->url, "proto");
+	follow = ib_http_url_param(rq->url, "follow");
+	if (follow && strcmp(follow, "1") == 0 && rq->method == EVHTTP_REQ_GET) {
+		ib_httpd_follow_start(rq, f.mac);	/* http_follow.c */
+		return;
+	}
 	/* what is still queued belongs in the answer */
 	ib_journal_flush(rq->srv->journal, false);
+	l = malloc(sizeof(*l));
 	a = json_array();
-	if (!a || ib_store_event_foreach(rq->srv->store, &f, add_event, a) < 0) {
+	if (l) {
+		l->a = a;
+		ib_timeline_init(&l->tl);
+	}
+	if (!l || !a || ib_store_event_foreach(rq->srv->store, &f, add_event, l) < 0) {
+		free(l);
 		json_decref(a);
 		ib_httpd_json(rq, 500, error_json("cannot read the events"));
 		return;
 	}
+	free(l);
 	ib_httpd_json(rq, 200, a);
 }
 
@@ -438,6 +471,10 @@ static const struct api_route api_routes[] = {
 	{ "machines/*/bmc", api_bmc, IB_CONFIG_BMCS, ITEM, NULL },
 	{ "bmcs", api_bmcs, IB_CONFIG_BMCS, LIST, NULL },
 	{ "bmcs/*", api_bmc, IB_CONFIG_BMCS, ITEM, NULL },
+	/* views for people (the web UI): http_views.c */
+	{ "fleet", ib_httpd_api_fleet, -1, READ, NULL },
+	{ "pools", ib_httpd_api_pools, -1, READ, NULL },
+	{ "machines/*/doctor", ib_httpd_api_doctor, -1, READ, NULL },
 };
 
 /* Matches path against pattern; *arg receives the "*" segment. */

@@ -360,6 +360,9 @@ static const struct route routes[] = {
 	{ "/healthz", false, NULL, false, false, ib_httpd_serve_healthz },
 	{ "/readyz", false, NULL, false, false, ib_httpd_serve_readyz },
 	{ "/metrics", false, NULL, false, false, ib_httpd_serve_metrics },
+	/* the web UI: static files, its data from the API; not journalled */
+	{ "/ui/", true, NULL, false, false, ib_httpd_serve_ui },
+	{ "/ui", false, NULL, false, false, ib_httpd_serve_ui_root },
 };
 
 _Static_assert(IB_ARRAY_SIZE(routes) <= IB_HTTPD_ROUTES_MAX, "IB_HTTPD_ROUTES_MAX");
@@ -660,7 +663,7 @@ static int start(struct ib_http_server *srv, const struct ib_config *cfg)
 	srv->flush_timer = event_new(srv->base, -1, EV_PERSIST, on_flush, srv);
 	if (!srv->flush_timer || event_add(srv->flush_timer, &tv) < 0)
 		return -ENOMEM;
-	return 0;
+	return ib_httpd_follow_open(srv);
 }
 
 int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
@@ -745,6 +748,7 @@ void ib_http_server_free(struct ib_http_server *srv)
 		return;
 	if (srv->flush_timer)
 		event_free(srv->flush_timer);
+	ib_httpd_follow_close(srv);
 	if (srv->http)
 		evhttp_free(srv->http);
 	ib_httpd_control_close(srv);

@@ -31,6 +31,18 @@ struct ib_httpd_token {
 	unsigned char sha[32];		/* SHA-256 of the token */
 };
 
+struct ib_httpd_follower;
+
+/* The live follows of the journal (http_follow.c). */
+struct ib_httpd_follow {
+	struct ib_httpd_follower *list;	/* the open streams */
+	size_t n;			/* how many */
+	uint64_t dropped;		/* slow readers dropped, since start */
+	bool in_batch;			/* the journal is telling a batch */
+	struct event *heartbeat;	/* the comment that keeps them open */
+	struct evbuffer *buf;		/* scratch for one chunk */
+};
+
 struct ib_http_server {
 	struct event_base *base;	/* not owned */
 	const struct ib_config *cfg;	/* current snapshot, not owned */
@@ -61,6 +73,7 @@ struct ib_http_server {
 					 * and the log said what that means */
 	ib_http_metrics_fn metrics;	/* the daemon's part of /metrics, or NULL */
 	void *metrics_ctx;		/* its context */
+	struct ib_httpd_follow follow;	/* GET /api/v1/events?follow=1 streams */
 	/* replies by route (IB_HTTPD_ROUTES_MAX: none) and status - 100 */
 	uint64_t (*replies)[IB_HTTPD_STATUS_N];
 };
@@ -123,6 +136,14 @@ ssize_t ib_httpd_asset_read(struct ib_http_server *srv, const char *rel, char *b
  * "other" for IB_HTTPD_ROUTES_MAX and past the table. */
 const char *ib_httpd_route_label(size_t i);
 
+/* ---- http_ui.c ---- */
+
+/* GET/HEAD /ui/<file>: the web UI's compiled-in files, under a strict
+ * Content-Security-Policy; never journalled. */
+void ib_httpd_serve_ui(struct ib_http_req *rq, const char *rest);
+/* GET /ui: 301 to /ui/. */
+void ib_httpd_serve_ui_root(struct ib_http_req *rq, const char *rest);
+
 /* ---- http_metrics.c ---- */
 
 /* GET /metrics: the Prometheus text (docs/METRICS.md); not journalled. */
@@ -177,6 +198,29 @@ json_t *ib_httpd_power_json(struct ib_http_server *srv, const char *mac);
 
 /* Whether rq carries the API's bearer token (or the API needs none). */
 bool ib_httpd_api_authorized(struct ib_http_req *rq);
+
+/* ---- http_follow.c ---- */
+
+/* Starts the follows' heartbeat and listens to srv->journal: 0, -ENOMEM. */
+int ib_httpd_follow_open(struct ib_http_server *srv);
+/* Ends every follow (cut, not finished) and stops listening. */
+void ib_httpd_follow_close(struct ib_http_server *srv);
+/*
+ * GET /api/v1/events?follow=1 (authorized): streams the journal's events,
+ * only mac's when mac is not NULL, from now or after the request's
+ * Last-Event-ID; 503 with Retry-After past http.max_followers.
+ */
+void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac);
+
+/* ---- http_views.c: GET views for people (the web UI) ---- */
+
+/* GET /api/v1/fleet: the machines seen, newest first, with stage,
+ * lifecycle state, IPv4 lease and the doctor's verdict. */
+void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg);
+/* GET /api/v1/pools: each pool's size, leases in use and declined. */
+void ib_httpd_api_pools(struct ib_http_req *rq, const char *arg);
+/* GET /api/v1/machines/MAC/doctor: the doctor's report on MAC (arg). */
+void ib_httpd_api_doctor(struct ib_http_req *rq, const char *arg);
 
 /* ---- http_api_inventory.c ---- */
 

@@ -47,6 +47,8 @@ struct ib_journal {
 	struct repeat *repeats;			/* IB_JOURNAL_REPEATS */
 	struct limit limits[LIMITS];
 	uint64_t thinned;			/* repeats and rate-limited, counted */
+	ib_journal_listen_fn listen;		/* told of each stored event, or NULL */
+	void *listen_ctx;			/* its context */
 };
 
 int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
@@ -306,6 +308,23 @@ static void log_events(const struct ib_journal *j)
 	}
 }
 
+void ib_journal_set_listener(struct ib_journal *j, ib_journal_listen_fn fn, void *ctx)
+{
+	j->listen = fn;
+	j->listen_ctx = ctx;
+}
+
+/* The stored events, to the listener (their ids are set by now), then
+ * NULL: the batch is over. */
+static void tell_listener(const struct ib_journal *j)
+{
+	if (!j->listen)
+		return;
+	for (size_t i = 0; i < j->count; i++)
+		j->listen(j->listen_ctx, &j->queue[(j->head + i) % IB_JOURNAL_QUEUE]);
+	j->listen(j->listen_ctx, NULL);
+}
+
 int ib_journal_flush(struct ib_journal *j, bool in_tx)
 {
 	int r;
@@ -327,6 +346,7 @@ int ib_journal_flush(struct ib_journal *j, bool in_tx)
 	if (!in_tx && (r = ib_store_commit(j->store)) < 0)
 		goto err_append;
 	log_events(j);
+	tell_listener(j);
 	j->head = (j->head + j->count) % IB_JOURNAL_QUEUE;
 	j->count = 0;
 	return 0;

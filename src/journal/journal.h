@@ -133,6 +133,17 @@ size_t ib_journal_pending(const struct ib_journal *j);
 uint64_t ib_journal_added(const struct ib_journal *j);
 /* Events dropped because the queue was full, since start. */
 uint64_t ib_journal_dropped(const struct ib_journal *j);
+/*
+ * Who hears of each event as it is stored: fn(ctx, e) for every event a
+ * flush writes, in order, with its id set, then fn(ctx, NULL) when that
+ * flush's batch is over (the live follow of GET /api/v1/events?follow=1).  One listener; fn NULL: none.  With a
+ * flush inside the caller's transaction (group commit) the events are
+ * told before that commit: a refused commit keeps them queued, and they
+ * are told again, with new ids, when they are stored.
+ */
+typedef void (*ib_journal_listen_fn)(void *ctx, const struct ib_event *e);
+void ib_journal_set_listener(struct ib_journal *j, ib_journal_listen_fn fn, void *ctx);
+
 /* Applies retention (count and age) to the stored events. */
 int ib_journal_prune(struct ib_journal *j, int64_t now_us);
 
