@@ -16,7 +16,8 @@ test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   kea-dhcp4-server kea-dhcp6-server ipxe-qemu qemu-system-x86 ovmf python3-scapy python3-pytest python3-pytest-timeout python3-yaml
   tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6
   debhelper dpkg-dev systemd man-db openipmi python3-sushy
-  dosfstools mtools syslinux syslinux-common systemd-boot-efi prometheus"
+  dosfstools mtools syslinux syslinux-common systemd-boot-efi prometheus
+  chromium"
 
 bench_pkgs="tftpd-hpa dnsmasq-base wrk python3-matplotlib"
 

@@ -27,7 +27,7 @@ stage() { echo; echo "=== $* ==="; }
 TOOLS="ip tc nft tcpdump dhclient udhcpc perfdhcp tftp atftp curl busybox
   openssl sqlite3 rdisc6 qemu-system-x86_64 clang meson ninja
   systemd-analyze systemd-sysusers dpkg-buildpackage dpkg-deb dh man setpriv
-  ipmi_sim ss pgrep mkfs.vfat mcopy syslinux promtool"
+  ipmi_sim ss pgrep mkfs.vfat mcopy syslinux promtool chromium"
 PYMODS="pytest pytest_timeout scapy yaml sushy"
 FILES="/usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi
   /usr/lib/ipxe/snponly.efi /usr/lib/ipxe/qemu/pxe-virtio.rom

@@ -17,6 +17,7 @@ const RETRY_MS = 3000;		/* the live feed reconnects after */
 
 let liveAbort = null;		/* the live feed's AbortController */
 let liveLastId = "";		/* the newest id it showed: resumed from */
+let liveCount = 0;		/* events it showed */
 
 /* ---- DOM helpers: text only ---- */
 
@@ -232,7 +233,7 @@ function doctorBox(doc) {
 		return el("section", { class: "doctor ok", id: "doctor" }, el("h2", { text: "Doctor" }), head,
 			  el("p", { text: "No known failure pattern in this machine's journal." }));
 	return el("section", { class: "doctor failing", id: "doctor" }, el("h2", { text: "Doctor" }), head,
-		...doc.findings.map(f => el("div", { class: "finding " + f.severity },
+		...doc.findings.map(f => el("div", { class: "finding sev-" + f.severity },
 			el("div", { class: "rule" }, el("span", { class: "badge " + f.severity, text: f.severity }),
 			   " ", el("strong", { text: f.rule })),
 			el("p", { class: "cause", text: f.cause }),
@@ -299,7 +300,7 @@ function timeline(events) {
 
 function eventRow(e, withMac) {
 	return el("tr", { class: isFailure(e) ? "fail" : "" },
-		el("td", { class: "mono", text: isoTime(e.ts_us) }),
+		el("td", { class: "mono nowrap", text: isoTime(e.ts_us) }),
 		withMac ? el("td", {}, e.mac ? machineLink(e.mac) : "") : null,
 		el("td", { text: e.stage || "" }),
 		el("td", { text: e.proto }),
@@ -455,10 +456,9 @@ async function follow(tbody, filterMac, ctl) {
 		tbody.prepend(row);
 		while (tbody.rows.length > LIVE_ROWS)
 			tbody.deleteRow(-1);
+		liveCount++;
 		document.getElementById("live-count").textContent =
-			(Number(document.getElementById("live-count").dataset.n || 0) + 1) + " events";
-		document.getElementById("live-count").dataset.n =
-			Number(document.getElementById("live-count").dataset.n || 0) + 1;
+			liveCount + (liveCount === 1 ? " event" : " events") + " since the page opened";
 	});
 	for (;;) {
 		const { value, done } = await reader.read();
@@ -477,6 +477,7 @@ function pageLive() {
 	const start = () => {
 		stopLive();
 		liveLastId = "";
+		liveCount = 0;
 		tbody.replaceChildren();
 		const ctl = new AbortController();
 		liveAbort = ctl;
@@ -505,7 +506,7 @@ function pageLive() {
 	macInput.addEventListener("change", start);
 	show(el("h1", { text: "Live feed" }),
 	     el("div", { class: "toolbar" }, macInput,
-		el("span", { class: "muted", id: "live-count", text: "0 events" })),
+		el("span", { class: "muted", id: "live-count", text: "no event yet" })),
 	     el("p", { class: "muted", text: "New journal events as the daemon stores them, newest first." }),
 	     table);
 	start();

@@ -3,8 +3,10 @@
 with real boots recorded, all in namespaces the test creates:
 
     srv: srv0 198.18.0.1/24  <->  cli: cli0 (leased by udhcpc)
-    (busybox udhcpc, tftp-hpa, curl, scapy, and chromium, all in cli;
-    cli0 has the address its lease gives)
+    (busybox udhcpc, tftp-hpa, curl and scapy; cli0 has the address its
+    lease gives)
+    srv: srv1 198.18.1.1/24  <->  ops: ops0 198.18.1.2/24 (chromium, the
+    operator's browser, routed to 198.18.0.1)
 
 Recorded: a machine (udhcpc on cli0) that gets a lease, its loader over
 TFTP, its script, then a kernel that is missing (404), and boots again;
@@ -28,9 +30,11 @@ from pathlib import Path
 import pytest
 import netlab
 from apilab import ApiLab
+from cdp import Chrome
 from test_dhcp4 import L2Client
 
 SRV4 = "198.18.0.1"
+OPS_GW, OPS4 = "198.18.1.1", "198.18.1.2"
 PORT = 8080
 BASE = f"http://{SRV4}:{PORT}"
 TOKEN = "ui-t0ken-of-the-lab"
@@ -43,6 +47,14 @@ T = 60				# a page's bound (Chromium under load is slow)
 class UiLab(ApiLab):
     def __init__(self, lab, tmp: Path):
         super().__init__(lab, tmp, TOKEN, cli_addr=None)
+        # the operator's browser sits on a link of its own (routed by srv),
+        # so its API calls are no machine's: nobody's lease holds its address
+        self.ops = lab.netns("ops")
+        lab.veth(self.srv, "srv1", self.ops, "ops0")
+        lab.addr(self.srv, "srv1", f"{OPS_GW}/24")
+        lab.addr(self.ops, "ops0", f"{OPS4}/24")
+        lab.up(self.ops, "lo")
+        lab.route(self.ops, "198.18.0.0/24", "via", OPS_GW)
 
     def udhcpc(self) -> None:
         """A real client's DORA, with planted markup as hostname and vendor."""
@@ -88,6 +100,34 @@ def ui(lab, tmp_path, ironbootd_bin):
     return u
 
 
+@pytest.fixture
+def chrome(ui, tmp_path):
+    netlab.require_tool("chromium")
+    c = Chrome(ui.lab, ui.ops, tmp_path / "chromium-profile")
+    yield c
+    c.close()
+
+
+def shot(c: Chrome, tmp: Path, name: str) -> Path:
+    p = c.screenshot(tmp / f"ui-{name}.png")
+    assert p.stat().st_size > 5000, p
+    return p
+
+
+def login(c: Chrome) -> None:
+    c.navigate(BASE + "/ui/")
+    c.wait("document.getElementById('token')", T, "the token form")
+    # a wrong token is refused, and nothing is kept
+    c.eval("document.getElementById('token').value = 'wrong';"
+           "document.getElementById('login-form').requestSubmit(); true")
+    c.wait("document.getElementById('login-error').textContent.includes('refused')", T,
+           "the refusal")
+    assert c.eval("sessionStorage.length") == 0
+    c.eval(f"document.getElementById('token').value = {json.dumps(TOKEN)};"
+           "document.getElementById('login-form').requestSubmit(); true")
+    c.wait("document.querySelector('#machines tbody tr')", T, "the machines list")
+
+
 def test_static_files_and_headers(ui):
     """The files are served to anyone with a strict CSP; /ui redirects;
     the API behind them still wants the token; nothing is journalled."""
@@ -129,3 +169,65 @@ def test_views_api(ui):
     ev = ui.api(f"events?limit=1000&mac={ui.mac}")
     assert [e["stage"] for e in ev][:1] == ["firmware"]
     assert {"firmware", "loader", "script", "kernel"} <= {e["stage"] for e in ev}
+
+
+def test_pages_in_chromium(ui, chrome, tmp_path):
+    """Machines, one machine's timeline with its failure and the doctor's
+    text, the pool bars, the live feed updating: in a real browser."""
+    c = chrome
+    login(c)
+    assert c.eval("sessionStorage.getItem('ironboot-api-token')") == TOKEN
+    # machines: both, the PXE client's verdict named; the filter works
+    rows = c.eval("[...document.querySelectorAll('#machines tbody tr')]"
+                  ".map(r => r.innerText)")
+    assert any(ui.mac in r for r in rows) and any(PXE_MAC in r and "offer-no-request" in r
+                                                  for r in rows), rows
+    assert any(XSS_HOST in r for r in rows), rows	# the hostname, as text
+    shot(c, tmp_path, "machines")
+    c.eval("const f = document.getElementById('filter'); f.value = 'offer-no';"
+           "f.dispatchEvent(new Event('input')); true")
+    assert c.eval("document.querySelectorAll('#machines tbody tr').length") == 1
+
+    # one machine: the timeline, a failure highlighted, two boots
+    c.eval(f"location.hash = '#/machine/{ui.mac}'; true")
+    c.wait(f"document.querySelector('h1').textContent.includes('{ui.mac}') &&"
+           " document.getElementById('timeline')", T, "the timeline")
+    assert c.eval("document.querySelectorAll('#timeline circle.fail').length") >= 1
+    assert c.eval("document.querySelectorAll('#timeline line.reboot').length") >= 1
+    lanes = c.eval("[...document.querySelectorAll('#timeline .lane-label')].map(t => t.textContent)")
+    assert {"firmware", "loader", "script", "kernel"} <= set(lanes), lanes
+    fails = c.eval("[...document.querySelectorAll('#machine-events tr.fail')].map(r => r.innerText)")
+    assert any("vmlinuz-missing" in f and "404" in f for f in fails), fails
+    assert c.eval(f"document.body.innerText.includes({json.dumps(XSS_VENDOR)})")
+    shot(c, tmp_path, "machine")
+
+    # the PXE client: the doctor's explanation
+    c.eval(f"location.hash = '#/machine/{PXE_MAC}'; true")
+    c.wait(f"document.querySelector('h1').textContent.includes('{PXE_MAC}') &&"
+           " document.querySelector('#doctor.failing')", T, "the doctor's finding")
+    text = c.eval("document.getElementById('doctor').innerText")
+    assert "offer-no-request" in text and "Fix:" in text and "Evidence:" in text, text
+    shot(c, tmp_path, "machine-failure")
+
+    # pools: a bar per pool, filled as far as leases are in use
+    c.eval("location.hash = '#/pools'; true")
+    c.wait("document.querySelector('#pools .bar .fill')", T, "the pool bars")
+    width = c.eval("document.querySelector('#pools .bar .fill').style.width")
+    assert width and float(width.rstrip("%")) > 0, width
+    assert "198.18.0.0/24" in c.eval("document.getElementById('pools').innerText")
+    shot(c, tmp_path, "pools")
+
+    # the live feed: a new event appears without a reload
+    c.eval("location.hash = '#/live'; true")
+    c.wait("document.getElementById('status').textContent === 'live'", T, "the stream")
+    ui.udhcpc()		# a DHCP exchange and a script fetch, after the page opened
+    assert ui.curl(f"/boot.ipxe?mac={ui.mac}&hostname=live-check") == 200
+    c.wait("[...document.querySelectorAll('#live tbody tr')]"
+           ".some(r => r.innerText.includes('/boot.ipxe'))", T, "the new event in the feed")
+    shot(c, tmp_path, "live")
+
+    # the planted markup never ran, and the page broke no CSP rule
+    assert c.eval("window.__xss === undefined")
+    assert c.eval("document.querySelectorAll('img, script:not([src])').length") == 0
+    log = c.console()
+    assert not [l for l in log if "Content Security Policy" in l or "exception" in l], log
