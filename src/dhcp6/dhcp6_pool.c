@@ -159,3 +159,17 @@ int ib_d6_gap_result(const struct ib_d6_gap *g, uint64_t *ret_offset)
 	}
 	return -ENOSPC;
 }
+
+/* The pool pick: see dhcp6_pool.h. */
+int ib_d6_pool_pick(const struct ib_subnet6 *sn, struct ib_d6_cursor *c,
+		    const struct ib_d6_pick *how, uint8_t ret[16])
+{
+	if (ib_d6_pool_next(sn, &c->offset, how->max_tries, how->usable, how->ctx, ret) == 0)
+		return 0;
+	/* a pool the search covers whole has no gap further on; a cursor
+	 * placed a moment ago would land where it is */
+	if (ib_d6_pool_size(sn) <= how->max_tries || how->now - c->placed_at < how->every)
+		return -ENOSPC;
+	how->place(how->ctx, sn, c);
+	return ib_d6_pool_next(sn, &c->offset, how->max_tries, how->usable, how->ctx, ret);
+}

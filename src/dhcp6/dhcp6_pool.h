@@ -33,6 +33,33 @@ void ib_d6_pool_addr(const struct ib_subnet6 *sn, uint64_t off, uint8_t ret[16])
 int ib_d6_pool_next(const struct ib_subnet6 *sn, uint64_t *cursor, uint64_t max_tries,
 		    bool (*usable)(void *ctx, const uint8_t a[16]), void *ctx, uint8_t ret[16]);
 
+/* A subnet's next-fit cursor and when it was last placed at a gap. */
+struct ib_d6_cursor {
+	uint64_t offset;		/* where the next search starts */
+	int64_t placed_at;		/* unix seconds; 0 = never */
+};
+
+/* How ib_d6_pool_pick() searches, and what it asks of its caller. */
+struct ib_d6_pick {
+	uint64_t max_tries;		/* addresses tried per search */
+	int64_t now;			/* unix seconds */
+	int64_t every;			/* seconds between two placements of a cursor */
+	bool (*usable)(void *ctx, const uint8_t a[16]); /* may the client have a? */
+	/* moves c to the first gap of sn (the caller walks its rows with
+	 * the gap scan below) and sets c->placed_at to now */
+	void (*place)(void *ctx, const struct ib_subnet6 *sn, struct ib_d6_cursor *c);
+	void *ctx;			/* passed to both */
+};
+
+/*
+ * The pool pick (issue #11): next-fit from c (ib_d6_pool_next).  When the
+ * search finds every address it tried taken, in a pool larger than that,
+ * and c was placed at least every seconds ago, place() puts c at the
+ * first gap and the search runs once more.  0 and ret, or -ENOSPC.
+ */
+int ib_d6_pool_pick(const struct ib_subnet6 *sn, struct ib_d6_cursor *c,
+		    const struct ib_d6_pick *how, uint8_t ret[16]);
+
 /*
  * The first-gap scan: fed the rows of the store in ascending address
  * order (taken: the row keeps its address from others, an unexpired

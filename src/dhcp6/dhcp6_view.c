@@ -15,18 +15,13 @@
 #define PICK_TRIES 4096			/* pool addresses tried per allocation */
 #define REPLACE_EVERY 1			/* seconds between two cursor placements of a subnet */
 
-/* Where a subnet's allocation search starts. */
-struct cursor {
-	uint64_t cursor;		/* next-fit offset (dhcp6_pool.h) */
-	int64_t placed_at;		/* when the cursor was last put at a gap */
-};
 
 struct ib_d6_view {
 	const struct ib_config *cfg;	/* current snapshot, not owned */
 	struct ib_store *store;		/* not owned */
 	struct ib_d6_holds *holds;	/* not owned */
 	const int64_t *now;		/* the shell's clock */
-	struct cursor *subnets;		/* one per subnet of cfg */
+	struct ib_d6_cursor *subnets;		/* one per subnet of cfg */
 	/*
 	 * The store row last read.  This daemon changes rows only in the
 	 * engine's group commit, after which the shell forgets it, so a find
@@ -110,7 +105,7 @@ static bool view_unbound(void *ctx, const uint8_t addr[16], const struct ib_dhcp
 }
 
 /* The cursor of subnet sn of the current snapshot. */
-static struct cursor *state_of(struct ib_d6_view *s, const struct ib_subnet6 *sn)
+static struct ib_d6_cursor *state_of(struct ib_d6_view *s, const struct ib_subnet6 *sn)
 {
 	return &s->subnets[sn - s->cfg->dhcp6.subnets];
 }
@@ -191,7 +186,7 @@ static void place_cursors(struct ib_d6_view *s, const struct ib_subnet6 *only)
 		if (only && &c->subnets[i] != only)
 			continue;
 		if (ib_d6_gap_result(&gw.gaps[i], &off) == 0)
-			s->subnets[i].cursor = off;
+			s->subnets[i].offset = off;
 		s->subnets[i].placed_at = *s->now;
 	}
 	if (r < 0)
@@ -214,25 +209,26 @@ static bool pick_usable(void *ctx, const uint8_t a[16])
 	return view_is_free(pk->s, a, pk->duid, pk->iaid);
 }
 
-/*
- * Next-fit from the subnet's cursor, trying at most PICK_TRIES addresses
- * (ib_d6_pool_next).  A search that finds all of them taken in a pool
- * larger than that places the cursor at the store's first gap and tries
- * once more (at most once per REPLACE_EVERY per subnet).
- */
+/* The pick's placement of sn's cursor: one walk of the store's rows. */
+static void place_one(void *ctx, const struct ib_subnet6 *sn, struct ib_d6_cursor *c)
+{
+	const struct pick *pk = ctx;
+
+	place_cursors(pk->s, sn);
+}
+
+/* A free address of sn's pools for the IA: the pure pick (dhcp6_pool.c). */
 static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
 {
 	struct ib_d6_view *s = ctx;
-	struct cursor *st = state_of(s, sn);
 	struct pick pk = { s, duid, iaid };
+	const struct ib_d6_pick how = {
+		.max_tries = PICK_TRIES, .now = *s->now, .every = REPLACE_EVERY,
+		.usable = pick_usable, .place = place_one, .ctx = &pk,
+	};
 
-	if (ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret) == 0)
-		return 0;
-	if (ib_d6_pool_size(sn) <= PICK_TRIES || *s->now - st->placed_at < REPLACE_EVERY)
-		return -ENOSPC;
-	place_cursors(s, sn);
-	return ib_d6_pool_next(sn, &st->cursor, PICK_TRIES, pick_usable, &pk, ret);
+	return ib_d6_pool_pick(sn, state_of(s, sn), &how, ret);
 }
 
 /* Makes a view: see dhcp6_view.h. */
@@ -264,7 +260,7 @@ void ib_d6_view_free(struct ib_d6_view *v)
 /* Serves a new snapshot: see dhcp6_view.h. */
 int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg)
 {
-	struct cursor *c = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*c));
+	struct ib_d6_cursor *c = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;

@@ -723,6 +723,57 @@ static void test_pool_restart(void **state)
 	free(big_taken);
 }
 
+/* The pick's placement, as a shell's walk of its rows would do it. */
+static int placed;
+
+static void place_at_gap(void *ctx, const struct ib_subnet6 *sn, struct ib_d6_cursor *c)
+{
+	placed++;
+	c->offset = 5000;		/* the first gap of big_taken below */
+	c->placed_at = *(const int64_t *)ctx;
+}
+
+/*
+ * The pure pool pick (issue #15): a search that finds PICK's tries taken
+ * places the cursor at the first gap and finds it; a pool taken whole is
+ * not walked again within `every` seconds of the last placement.
+ */
+static void test_pool_pick(void **state)
+{
+	struct ib_pool6 pool;
+	struct ib_subnet6 sn = { .pools = &pool, .n_pools = 1 };
+	struct ib_d6_cursor c = { 0, 0 };
+	int64_t now = 100;
+	struct ib_d6_pick how = { .max_tries = 4096, .now = now, .every = 1,
+				  .usable = big_usable, .place = place_at_gap, .ctx = &now };
+	uint8_t a[16], got[16];
+
+	inet_pton(AF_INET6, "fd00::1000", pool.start);
+	inet_pton(AF_INET6, "fd00::2fff", pool.end);
+	big_taken = calloc(8192, 1);
+	assert_non_null(big_taken);
+	memset(big_taken, 1, 5000);
+	placed = 0;
+	assert_int_equal(ib_d6_pool_pick(&sn, &c, &how, got), 0);
+	assert_int_equal(placed, 1);
+	ib_d6_pool_addr(&sn, 5000, a);
+	assert_memory_equal(got, a, 16);
+	/* taken whole: placed a moment ago, no second walk */
+	memset(big_taken, 1, 8192);
+	assert_int_equal(ib_d6_pool_pick(&sn, &c, &how, got), -ENOSPC);
+	assert_int_equal(placed, 1);
+	/* a second later it walks again, and still finds none */
+	how.now = now = 101;
+	assert_int_equal(ib_d6_pool_pick(&sn, &c, &how, got), -ENOSPC);
+	assert_int_equal(placed, 2);
+	/* a pool the search covers whole has no gap further on: never walked */
+	how.max_tries = 8192;
+	how.now = now = 200;
+	assert_int_equal(ib_d6_pool_pick(&sn, &c, &how, got), -ENOSPC);
+	assert_int_equal(placed, 2);
+	free(big_taken);
+}
+
 /* The boot answer alone, as `explain` asks for it. */
 static void test_boot_alone(void **state)
 {
@@ -767,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_pool_next),
 		cmocka_unit_test(test_pool_gap),
 		cmocka_unit_test(test_pool_restart),
+		cmocka_unit_test(test_pool_pick),
 		cmocka_unit_test(test_boot_alone),
 	};
 
