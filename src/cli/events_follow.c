@@ -117,6 +117,8 @@ static int get(CURL *h, const char *url, long *ret_status)
 	CURLcode rc = curl_easy_perform(h);
 
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
+	if (rc == CURLE_COULDNT_CONNECT)
+		return -ECONNREFUSED;	/* no daemon there: the caller says what next */
 	if (rc != CURLE_OK && *ret_status == 0) {
 		fprintf(stderr, "ironboot: GET %s: %s\n", url, curl_easy_strerror(rc));
 		return -EIO;
@@ -145,6 +147,11 @@ static int list(const struct ib_cli_api *api, const char *query, size_t limit,
 	r = get(h, url, &status);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	if (r == -ECONNREFUSED) {
+		free(fl->list.buf);
+		fl->list = (struct ib_cli_reply){ 0 };
+		return IB_CLI_FOLLOW_NO_DAEMON;
+	}
 	if (r == 0 && status != 200)
 		fprintf(stderr, "ironboot: GET %s: HTTP %ld: %s", url, status,
 			fl->list.buf ? fl->list.buf : "\n");
@@ -184,7 +191,8 @@ static int stream(const struct ib_cli_api *api, const char *query, const char *t
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, fl);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)STALL_S);
-	get(h, url, &status);
+	if (get(h, url, &status) == -ECONNREFUSED)
+		fprintf(stderr, "ironboot: GET %s: no daemon answers; trying again\n", url);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	if (fl->status)

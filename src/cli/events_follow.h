@@ -13,6 +13,10 @@ struct ib_cli_api {
 	const char *cacert;		/* a private CA for HTTPS, or NULL */
 };
 
+/* ib_cli_events_follow(): nothing answers at the API's address (no
+ * daemon runs there); nothing was printed. */
+#define IB_CLI_FOLLOW_NO_DAEMON (-1)
+
 /* Called per event, in order; non-zero stops the follow with that status. */
 typedef int (*ib_cli_event_fn)(const struct ib_event *e, void *ctx);
 
@@ -22,7 +26,8 @@ typedef int (*ib_cli_event_fn)(const struct ib_event *e, void *ctx);
  * GET /api/v1/events?follow=1 (server-sent events) until killed,
  * reconnecting with Last-Event-ID when the stream ends, so no event is
  * printed twice or missed while the journal keeps it.  Returns the exit
- * status: 1 when the API refuses (a missing or wrong token, 4xx).
+ * status: 1 when the API refuses (a missing or wrong token, 4xx), or
+ * IB_CLI_FOLLOW_NO_DAEMON when the first connection finds nobody.
  */
 int ib_cli_events_follow(const struct ib_cli_api *api, const char *mac, size_t limit,
 			 ib_cli_event_fn fn, void *ctx);

@@ -422,8 +422,13 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		printf("%-23s  %-17s  %-9s  %-10s  %-5s  %-15s  %s\n", "TIME (UTC)", "MAC", "STAGE",
 		       "+PREV", "PROTO", "EVENT", "DETAIL");
 	/* the daemon pushes its events as it stores them: no polling */
-	if (follow && !local && api.base)
-		return ib_cli_events_follow(&api, f.mac, f.limit, print_event_cb, c);
+	if (follow && !local && api.base) {
+		r = ib_cli_events_follow(&api, f.mac, f.limit, print_event_cb, c);
+		if (r != IB_CLI_FOLLOW_NO_DAEMON)
+			return r;
+		fprintf(stderr, "ironboot: no daemon answers at %s: following the store "
+			"instead (--local)\n", api.base);
+	}
 	r = ib_store_event_foreach(c->store, &f, print_event, c);
 	if (r < 0) {
 		fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));

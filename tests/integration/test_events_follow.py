@@ -346,8 +346,9 @@ def test_last_event_id_resumes(flab):
 
 def test_cli_follow_uses_the_api(flab):
     """`ironboot --json events --mac M --follow` with the config's
-    base_url and token prints what the daemon pushes; with a wrong token
-    it exits 1 naming the refusal."""
+    base_url and token prints what the daemon pushes; where no daemon
+    answers it follows the store instead; with a wrong token it exits 1
+    naming the refusal."""
     d = flab.d
     p = flab.lab.popen(flab.srv, [str(d.cli_bin), "--config", str(d.config), "--json",
                                   "events", "--mac", flab.mac, "--follow"],
@@ -372,6 +373,18 @@ def test_cli_follow_uses_the_api(flab):
         assert [e["id"] for e in got] == sorted({e["id"] for e in got})
     finally:
         flab.lab.kill(p)
+    # nothing listens at the API's address: it says so and reads the store
+    p = flab.lab.popen(flab.srv, [str(d.cli_bin), "--config", str(d.config), "--json",
+                                  "events", "--mac", flab.mac, "--follow", "--api",
+                                  f"http://{SRV4}:1"], stdout=sp.PIPE, stderr=sp.PIPE)
+    try:
+        r, _, _ = select.select([p.stdout], [], [], 30)
+        assert r, "events --follow printed nothing from the store"
+        line = p.stdout.readline()
+        assert json.loads(line)["mac"] == flab.mac, line
+    finally:
+        flab.lab.kill(p)
+    assert "following the store instead" in p.stderr.read().decode()
     (flab.tmp / "bad").write_text("nope\n")
     r = flab.lab.run(flab.srv, [str(d.cli_bin), "--config", str(d.config), "events",
                                 "--follow", "--token-file", str(flab.tmp / "bad")],
