@@ -390,3 +390,21 @@ def test_cli_follow_uses_the_api(flab):
                                 "--follow", "--token-file", str(flab.tmp / "bad")],
                      timeout=60)
     assert r.returncode == 1 and "HTTP 401" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_daemon_stops_with_followers_open(flab):
+    """SIGTERM while streams are open: the daemon ends them and exits 0,
+    with no sanitizer report (the lab checks its log), and the follower
+    reads the end of its stream."""
+    st = flab.follow(f"&mac={flab.mac}")
+    other = flab.follow("", headers={"Last-Event-ID": "1"})
+    try:
+        assert st.status == 200 and other.status == 200
+        assert flab.d.stop(timeout=20) == 0
+        deadline = time.monotonic() + 20
+        while not st.closed and time.monotonic() < deadline:
+            st._recv(1)
+        assert st.closed, "the stream outlived the daemon"
+    finally:
+        st.close()
+        other.close()
