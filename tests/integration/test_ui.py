@@ -8,10 +8,12 @@ with real boots recorded, all in namespaces the test creates:
     srv: srv1 198.18.1.1/24  <->  ops: ops0 198.18.1.2/24 (chromium, the
     operator's browser, routed to 198.18.0.1)
 
-Recorded: a machine (udhcpc on cli0) that gets a lease, its loader over
-TFTP, its script, then a kernel that is missing (404), and boots again;
+Recorded, with the lifecycle on: a machine (udhcpc on cli0) that gets a
+lease, its loader over TFTP, its script (which discovers it), its agent's
+hardware report, then a kernel that is missing (404), and boots again;
 a PXE client whose OFFERs are never requested (the doctor's
-offer-no-request).  Its hostname and vendor class are planted markup.
+offer-no-request).  Its hostname, vendor class and the report's vendor
+are planted markup.
 The test checks the machines list, the timeline with the failure and the
 doctor's text, the pool bars, the live feed updating with a new event,
 that the planted markup is shown as text and never runs, and that the
@@ -41,12 +43,17 @@ TOKEN = "ui-t0ken-of-the-lab"
 PXE_MAC = "52:54:00:0f:ae:01"
 XSS_HOST = "<img/src=x/onerror=window.__xss=1>"	# udhcpc sends no blank
 XSS_VENDOR = "<script>window.__xss=2</script>"
+XSS_REPORT = "<svg onload=window.__xss=3>"
 T = 60				# a page's bound (Chromium under load is slow)
 
 
 class UiLab(ApiLab):
     def __init__(self, lab, tmp: Path):
-        super().__init__(lab, tmp, TOKEN, cli_addr=None)
+        # the lifecycle on, as examples/lifecycle.yaml has it: the machine's
+        # first script fetch discovers it, and its agent's report is shown
+        super().__init__(lab, tmp, TOKEN, cli_addr=None, sections={"lifecycle": {
+            "auto_discover": True, "agent_kernel": "agent/vmlinuz",
+            "agent_initrd": "agent/initrd.img"}})
         # the operator's browser sits on a link of its own (routed by srv),
         # so its API calls are no machine's: nobody's lease holds its address
         self.ops = lab.netns("ops")
@@ -59,6 +66,28 @@ class UiLab(ApiLab):
     def udhcpc(self) -> None:
         """A real client's DORA, with planted markup as hostname and vendor."""
         super().udhcpc("-x", f"hostname:{XSS_HOST}", "-V", XSS_VENDOR)
+
+    def fetch(self, path: str) -> str:
+        p = self.lab.run(self.cli, ["curl", "-sS", "--fail", "--max-time", "20", BASE + path],
+                         timeout=40)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def agent_report(self, script: str) -> None:
+        """The agent's hardware report, as the agent would post it, with
+        the machine's token from its script and a planted vendor string."""
+        tok = re.search(r"ib\.token=([0-9a-f]+)", script)
+        assert tok, script
+        body = {"agent_version": "0.1.0", "mac": self.mac, "mode": "discover",
+                "system": {"vendor": XSS_REPORT, "product": "Standard PC (Q35)", "serial": "S-1"},
+                "memory": {"total_bytes": 1 << 31},
+                "disks": [{"name": "vda", "size_bytes": 20 << 30}],
+                "nics": [{"name": "eth0", "mac": self.mac}], "bmc": None}
+        p = self.lab.run(self.cli, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "--max-time", "20", "-H", f"Authorization: Bearer {tok[1]}",
+                                    "-H", "Content-Type: application/json", "--data-binary",
+                                    json.dumps(body), BASE + "/api/v1/agent/report"], timeout=40)
+        assert p.stdout in ("200", "204"), (p.stdout, p.stderr)
 
     def curl(self, path: str, token: bool = False) -> int:
         argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20"]
@@ -81,7 +110,7 @@ class UiLab(ApiLab):
         p = self.lab.run(self.cli, ["tftp", SRV4, "-m", "binary", "-c", "get",
                                     "undionly.kpxe", str(out)], timeout=60)
         assert p.returncode == 0, p.stderr + p.stdout
-        assert self.curl(f"/boot.ipxe?mac={self.mac}") == 200
+        self.agent_report(self.fetch(f"/boot.ipxe?mac={self.mac}"))
         assert self.curl("/assets/vmlinuz-missing") == 404
         self.udhcpc()			# boots again: a reboot on the timeline
         # the PXE client: two DISCOVERs answered, never a REQUEST
@@ -199,6 +228,10 @@ def test_pages_in_chromium(ui, chrome, tmp_path):
     fails = c.eval("[...document.querySelectorAll('#machine-events tr.fail')].map(r => r.innerText)")
     assert any("vmlinuz-missing" in f and "404" in f for f in fails), fails
     assert c.eval(f"document.body.innerText.includes({json.dumps(XSS_VENDOR)})")
+    # its state and the agent's hardware report, the planted vendor as text
+    assert c.eval("document.querySelector('.meta .state').textContent") == "discovered"
+    report = c.eval("document.getElementById('report').innerText")
+    assert XSS_REPORT in report and "Standard PC (Q35)" in report and "vda" in report, report
     shot(c, tmp_path, "machine")
 
     # the PXE client: the doctor's explanation
@@ -228,6 +261,7 @@ def test_pages_in_chromium(ui, chrome, tmp_path):
 
     # the planted markup never ran, and the page broke no CSP rule
     assert c.eval("window.__xss === undefined")
-    assert c.eval("document.querySelectorAll('img, script:not([src])').length") == 0
+    assert c.eval("document.querySelectorAll('img, svg:not(#timeline), script:not([src])')"
+                  ".length") == 0
     log = c.console()
     assert not [l for l in log if "Content Security Policy" in l or "exception" in l], log

@@ -21,7 +21,7 @@ PORT = 8080
 
 class ApiLab:
     def __init__(self, lab, tmp: Path, token: str, cli_addr: str | None = "198.18.0.2",
-                 **http):
+                 sections: dict | None = None, **http):
         self.lab, self.tmp = lab, tmp
         self.srv, self.cli = lab.netns("srv"), lab.netns("cli")
         lab.veth(self.srv, "srv0", self.cli, "cli0")
@@ -39,6 +39,7 @@ class ApiLab:
         cfg["dhcp6"]["router_advertisements"]["enabled"] = False
         cfg["http"].update(listen=[SRV4], assets=str(tmp / "assets"),
                            api_token_file=str(tmp / "token"), **http)
+        cfg.update(sections or {})		# whole sections added (lifecycle:)
         (tmp / "assets").mkdir()
         self.path = tmp / "ironboot.yaml"
         self.path.write_text(yaml.safe_dump(cfg, sort_keys=False))
