@@ -495,10 +495,12 @@ bool fuzz_http_written(void)
 static bool asset_length_known(const struct fuzz_http_reply *r)
 {
 	const char *cl = strstr(r->buf, "\r\nContent-Length: ");
+	const char *ct = strstr(r->buf, "\r\nContent-Type: application/octet-stream\r\n");
 	unsigned long n;
 
-	if (r->status != 200 || !cl || (r->body && cl > r->body) ||
-	    !strstr(r->buf, "\r\nContent-Type: application/octet-stream\r\n"))
+	/* the first response's head only: a pipelined asset further on is
+	 * not this response's type (a harness mistake fuzzing found) */
+	if (r->status != 200 || !cl || !ct || (r->body && (cl > r->body || ct > r->body)))
 		return true;	/* not a whole asset */
 	n = strtoul(cl + 18, NULL, 10);
 	return n == sizeof(kernel) || n == 7 || n == 0;

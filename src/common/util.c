@@ -39,7 +39,12 @@ static int hexval(char c)
 int ib_mac_parse(const char *s, uint8_t ret[6])
 {
 	uint8_t mac[6];
+	char sep = s[0] && s[1] ? s[2] : '\0';
 
+	/* one separator throughout, as ib_http_mac_normalize() accepts: the
+	 * API must not store a MAC that the boot routes refuse */
+	if (sep != ':' && sep != '-')
+		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
 		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
 
@@ -48,7 +53,7 @@ int ib_mac_parse(const char *s, uint8_t ret[6])
 		mac[i] = (uint8_t)(hi << 4 | lo);
 		s += 2;
 		if (i < 5) {
-			if (*s != ':' && *s != '-')
+			if (*s != sep)
 				return -EINVAL;
 			s++;
 		}

@@ -22,7 +22,7 @@
 
 /* Formats len bytes as lowercase "aa:bb:cc"; always NUL-terminates. */
 void ib_mac_format(const uint8_t *mac, size_t len, char *out, size_t outlen);
-/* Parses "aa:bb:cc:dd:ee:ff" (also '-' separated) into 6 bytes. */
+/* Parses "aa:bb:cc:dd:ee:ff" (or all '-' separated) into 6 bytes. */
 int ib_mac_parse(const char *s, uint8_t ret[6]);
 /* Formats an address (host order) as dotted quad into out[IB_IP4_STRLEN]. */
 void ib_ip4_format(uint32_t addr, char *out);

@@ -159,6 +159,13 @@ static void test_address_text(void **state)
 	ib_mac_format(m, 6, mac, 8);	/* truncates on a whole byte */
 	assert_string_equal(mac, "52:54");
 	assert_int_equal(ib_mac_parse("52:54:00:ab:cd", m), -EINVAL);
+	assert_int_equal(ib_mac_parse("52-54-00-ab-cd-0f", m), 0);
+	/* mixed separators: refused, as the HTTP routes refuse them (found
+	 * by fuzz_api_body: the API stored a machine its script refused) */
+	assert_int_equal(ib_mac_parse("52:54:00:00:00-42", m), -EINVAL);
+	assert_int_equal(ib_mac_parse("52-54:00:00:00:42", m), -EINVAL);
+	assert_int_equal(ib_mac_parse("5", m), -EINVAL);
+	assert_int_equal(ib_mac_parse("", m), -EINVAL);
 }
 
 /* The reference vectors of the SipHash paper (key 00..0f, message
