@@ -24,13 +24,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "dhcp/dhcp_engine.h"
+#include "dhcp/dhcp_ifaces.h"
+#include "dhcp/dhcp_shortage.h"
 #include "dhcp4/dhcp4_leases.h"
 #include "dhcp4/dhcp4_policy.h"
 #include "dhcp4/dhcp4_server_journal.h"
 
 #define RCVBUF (8 << 20)		/* absorbs a storm while a group commit syncs */
-#define MAX_IFACES 64
-#define WARN_EVERY 10			/* seconds between two warnings of one kind */
 
 /* Whom a reply is for, should the kernel refuse it (the engine's tag). */
 struct sent_tag {
@@ -55,15 +55,11 @@ struct pending {
 	bool applied;			/* the store took the change */
 };
 
-/* One subnet's shortage (issue #11), logged at most every WARN_EVERY s. */
+/* One subnet's shortage (issue #11), logged at most every 10 s. */
 struct pool_note {
 	uint32_t network;		/* the subnet */
 	uint32_t mask;
-	int64_t last;			/* when last logged; 0 = never */
-	int64_t since;			/* first count not logged yet */
-	uint64_t took_short;		/* OFFERs that took the subnet's oldest hold */
-	uint64_t took_cap;		/* OFFERs that took their source's oldest */
-	uint64_t refused;		/* DISCOVERs left unanswered */
+	struct ib_dhcp_shortage sh;	/* its counts */
 };
 
 struct ib_dhcp4_server {
@@ -77,8 +73,7 @@ struct ib_dhcp4_server {
 	int fd;				/* server port socket */
 	int fd_proxy;			/* 4011 socket, or -1 */
 	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
-	int ifindex[MAX_IFACES];	/* interfaces served; none = all */
-	size_t n_ifindex;
+	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
 	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
@@ -119,41 +114,6 @@ static int open_socket(uint16_t port, int *ret)
 	}
 	*ret = fd;
 	return 0;
-}
-
-/* Maps the configured interface names to indexes; none configured = all. */
-static int resolve_interfaces(struct ib_dhcp4_server *s, const struct ib_config *cfg)
-{
-	int idx[MAX_IFACES];
-	size_t n = 0;
-
-	for (size_t i = 0; i < cfg->dhcp4.n_interfaces && n < MAX_IFACES; i++) {
-		unsigned v = if_nametoindex(cfg->dhcp4.interfaces[i]);
-
-		if (!v) {
-			ib_warn("dhcp4: interface %s not found; not serving it",
-				cfg->dhcp4.interfaces[i]);
-			continue;
-		}
-		idx[n++] = (int)v;
-	}
-	if (cfg->dhcp4.n_interfaces && n == 0) {
-		ib_err("dhcp4: none of the configured interfaces exists");
-		return -ENODEV;
-	}
-	memcpy(s->ifindex, idx, n * sizeof(idx[0]));
-	s->n_ifindex = n;
-	return 0;
-}
-
-static bool serves_ifindex(const struct ib_dhcp4_server *s, int idx)
-{
-	if (s->n_ifindex == 0)
-		return true;
-	for (size_t i = 0; i < s->n_ifindex; i++)
-		if (s->ifindex[i] == idx)
-			return true;
-	return false;
 }
 
 /*
@@ -399,39 +359,41 @@ static struct pool_note *pool_note(struct ib_dhcp4_server *s, const struct ib_su
 	return np;
 }
 
+/* A shortage in DHCPv4's words. */
+static const struct ib_dhcp_shortage_words short4 = {
+	"dhcp4", "OFFERs took over the oldest OFFER",
+	"DISCOVERs unanswered (no free address, no OFFER to take over)", IB_D4_HOLD_SHARE,
+};
+
+/* The text of n's subnet, for the log: "198.19.0.0/16". */
+static void note_text(const struct pool_note *n, char out[IB_IP4_STRLEN + 4])
+{
+	ib_ip4_format(n->network, out);
+	snprintf(out + strlen(out), 4, "/%d", __builtin_popcount(n->mask));
+}
+
 /* Logs n's counts if any and due (or whatever when force). */
 static void pool_note_log(struct ib_dhcp4_server *s, struct pool_note *n, bool force)
 {
-	char net[IB_IP4_STRLEN];
+	char net[IB_IP4_STRLEN + 4];
 
-	if (!(n->took_short || n->took_cap || n->refused) ||
-	    (!force && n->last && s->now - n->last < WARN_EVERY))
-		return;
-	ib_ip4_format(n->network, net);
-	ib_warn("dhcp4: subnet %s/%d short of addresses over %" PRId64 " s: %" PRIu64
-		" OFFERs took over the oldest OFFER (no free address), %" PRIu64 " took "
-		"their relay's or link's oldest (at its %d%% share of the pool), %" PRIu64
-		" DISCOVERs unanswered (no free address, no OFFER to take over)", net,
-		__builtin_popcount(n->mask), s->now - n->since, n->took_short, n->took_cap,
-		IB_D4_HOLD_SHARE, n->refused);
-	n->last = s->now;
-	n->took_short = n->took_cap = n->refused = 0;
+	note_text(n, net);
+	ib_dhcp_shortage_log(&n->sh, &short4, net, s->now, force);
 }
 
 /* Counts a DISCOVER that met a short pool (issue #11), logged rate-limited. */
 static void note_pool(struct ib_dhcp4_server *s, const struct ib_dhcp4_decision *d)
 {
+	const uint64_t counts[3] = { d->take == IB_D4_TAKE_SHORT, d->take == IB_D4_TAKE_CAP,
+				     d->exhausted };
+	char net[IB_IP4_STRLEN + 4];
 	struct pool_note *n;
 
 	if ((d->take == IB_D4_TAKE_NONE && !d->exhausted) || !d->subnet ||
 	    !(n = pool_note(s, d->subnet)))
 		return;
-	if (!(n->took_short || n->took_cap || n->refused))
-		n->since = s->now;
-	n->took_short += d->take == IB_D4_TAKE_SHORT;
-	n->took_cap += d->take == IB_D4_TAKE_CAP;
-	n->refused += d->exhausted;
-	pool_note_log(s, n, false);
+	note_text(n, net);
+	ib_dhcp_shortage_count(&n->sh, &short4, net, s->now, counts);
 }
 
 /* Decides and applies one parsed request in p; 1 when p joins the batch. */
@@ -522,7 +484,8 @@ static int receive_one(void *ctx, int fd, void *slot)
 			have_pi = true;
 		}
 	}
-	if (!have_pi || !serves_ifindex(s, pi.ipi_ifindex) || !pi.ipi_spec_dst.s_addr) {
+	if (!have_pi || !ib_dhcp_ifaces_serve(&s->served, pi.ipi_ifindex) ||
+	    !pi.ipi_spec_dst.s_addr) {
 		s->stats.ignored++;
 		s->stats.not_served++;
 		return 0;
@@ -592,7 +555,8 @@ static int start(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 {
 	int r;
 
-	if ((r = resolve_interfaces(s, cfg)) < 0)
+	if ((r = ib_dhcp_ifaces_resolve(&s->served, "dhcp4", cfg->dhcp4.interfaces,
+					  cfg->dhcp4.n_interfaces)) < 0)
 		return r;
 	if ((r = open_socket(cfg->dhcp4.port, &s->fd)) < 0) {
 		ib_err("dhcp4: cannot bind port %u: %s", cfg->dhcp4.port, strerror(-r));
@@ -704,7 +668,8 @@ int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_confi
 		ib_warn("dhcp4: port or mode changes need a restart; keeping port %u",
 			s->cfg->dhcp4.port);
 	}
-	if ((r = resolve_interfaces(s, cfg)) < 0)
+	if ((r = ib_dhcp_ifaces_resolve(&s->served, "dhcp4", cfg->dhcp4.interfaces,
+					  cfg->dhcp4.n_interfaces)) < 0)
 		return r;
 	/* Pending decisions point into the old snapshot: commit them first. */
 	ib_dhcp_engine_flush(s->eng);

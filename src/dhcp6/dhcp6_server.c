@@ -24,6 +24,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "dhcp/dhcp_engine.h"
+#include "dhcp/dhcp_ifaces.h"
+#include "dhcp/dhcp_shortage.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "dhcp6/dhcp6_server_journal.h"
@@ -34,7 +36,6 @@
  * datagram is read only where a largest one still fits. */
 #define RX_ARENA (BATCH_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
-#define WARN_EVERY 10			/* seconds between two warnings of one kind */
 /* Small on purpose: past its capacity a server should drop, not answer
  * requests a second old that their clients have given up on. */
 #define RCVBUF (1 << 20)
@@ -66,15 +67,6 @@ struct sent_tag {
 	bool limited;			/* an unknown client's: journal rate-limited */
 };
 
-/* Per subnet of the snapshot: its shortage (issue #11), logged at most
- * every WARN_EVERY seconds. */
-struct subnet_state {
-	int64_t last;			/* shortage last logged; 0 = never */
-	int64_t since;			/* first shortage not logged yet */
-	uint64_t took_short;		/* IAs that took the subnet's oldest hold */
-	uint64_t took_cap;		/* IAs that took their source's oldest */
-	uint64_t refused;		/* IAs answered NoAddrsAvail */
-};
 
 struct ib_dhcp6_server {
 	struct event_base *base;	/* not owned */
@@ -83,12 +75,11 @@ struct ib_dhcp6_server {
 	struct ib_journal *journal;	/* not owned */
 	int fd;				/* [::]:547 */
 	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
-	int ifindex[MAX_IFACES];	/* served interfaces; none = all */
-	size_t n_ifindex;
+	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
-	struct subnet_state *subnets;	/* one per subnet of cfg */
+	struct ib_dhcp_shortage *subnets;	/* one per subnet of cfg */
 	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
@@ -110,7 +101,7 @@ struct ib_dhcp6_server {
 };
 
 /* The state of subnet sn of the current snapshot. */
-static struct subnet_state *state_of(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn)
+static struct ib_dhcp_shortage *state_of(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn)
 {
 	return &s->subnets[sn - s->cfg->dhcp6.subnets];
 }
@@ -312,16 +303,6 @@ static bool room(void *ctx)
 
 /* ---- receiving ---- */
 
-static bool serves_ifindex(const struct ib_dhcp6_server *s, int idx)
-{
-	if (s->n_ifindex == 0)
-		return true;
-	for (size_t i = 0; i < s->n_ifindex; i++)
-		if (s->ifindex[i] == idx)
-			return true;
-	return false;
-}
-
 /* A global address of the interface, the one inside a served subnet first. */
 static void lookup_addr(const struct ib_dhcp6_server *s, const char *ifname, uint8_t out[16])
 {
@@ -391,47 +372,35 @@ static void hold_advertised(struct ib_dhcp6_server *s, const struct pending *p)
 					s->now, p->d.resv ? NULL : &g);
 }
 
-/* Logs st's shortage counts if any and due (or whatever when force). */
-static void pool_note_log(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn,
-			  struct subnet_state *st, bool force)
-{
-	char net[IB_IP6_STRLEN];
+/* A shortage in DHCPv6's words. */
+static const struct ib_dhcp_shortage_words short6 = {
+	"dhcp6", "IAs took over the oldest ADVERTISE hold",
+	"IAs answered NoAddrsAvail (no free address, no hold to take over)", IB_D6_HOLD_SHARE,
+};
 
-	if (!(st->took_short || st->took_cap || st->refused) ||
-	    (!force && st->last && s->now - st->last < WARN_EVERY))
-		return;
-	ib_ip6_format(sn->prefix, net);
-	ib_warn("dhcp6: subnet %s/%u short of addresses over %" PRId64 " s: %" PRIu64
-		" IAs took over the oldest ADVERTISE hold (no free address), %" PRIu64 " took "
-		"their relay's or link's oldest (at its %d%% share of the pool), %" PRIu64
-		" IAs answered NoAddrsAvail (no free address, no hold to take over)", net,
-		sn->prefix_len, s->now - st->since, st->took_short, st->took_cap,
-		IB_D6_HOLD_SHARE, st->refused);
-	st->last = s->now;
-	st->took_short = st->took_cap = st->refused = 0;
+/* The text of sn, for the log: "fd00:b007::/64". */
+static void subnet_text(const struct ib_subnet6 *sn, char out[IB_IP6_STRLEN + 5])
+{
+	ib_ip6_format(sn->prefix, out);
+	snprintf(out + strlen(out), 5, "/%u", sn->prefix_len);
 }
 
 /* Counts the IAs that met a short pool (issue #11), logged rate-limited. */
 static void note_pool(struct ib_dhcp6_server *s, const struct ib_dhcp6_decision *d)
 {
-	struct subnet_state *st;
-	uint64_t sh = 0, cap = 0;
+	uint64_t counts[3] = { 0, 0, d->exhausted };
+	char net[IB_IP6_STRLEN + 5];
 
 	if (!d->subnet || d->action == IB_D6_DROP)
 		return;
 	for (size_t i = 0; i < d->n_ia; i++) {
-		sh += d->ia[i].take == IB_D6_TAKE_SHORT;
-		cap += d->ia[i].take == IB_D6_TAKE_CAP;
+		counts[0] += d->ia[i].take == IB_D6_TAKE_SHORT;
+		counts[1] += d->ia[i].take == IB_D6_TAKE_CAP;
 	}
-	if (!sh && !cap && !d->exhausted)
+	if (!counts[0] && !counts[1] && !counts[2])
 		return;
-	st = state_of(s, d->subnet);
-	if (!(st->took_short || st->took_cap || st->refused))
-		st->since = s->now;
-	st->took_short += sh;
-	st->took_cap += cap;
-	st->refused += d->exhausted;
-	pool_note_log(s, d->subnet, st, false);
+	subnet_text(d->subnet, net);
+	ib_dhcp_shortage_count(state_of(s, d->subnet), &short6, net, s->now, counts);
 }
 
 /* Reads and decides one datagram: the engine's ->receive(). */
@@ -464,7 +433,8 @@ static int receive_one(void *ctx, int fd, void *slot)
 			dst = pi.ipi6_addr;
 		}
 	}
-	if (!p->ifindex || !serves_ifindex(s, p->ifindex) || !(ifc = iface(s, p->ifindex))) {
+	if (!p->ifindex || !ib_dhcp_ifaces_serve(&s->served, p->ifindex) ||
+	    !(ifc = iface(s, p->ifindex))) {
 		s->stats.not_served++;
 		return 0;		/* not a link we serve */
 	}
@@ -516,8 +486,12 @@ static int on_expired(const struct ib_lease6 *l, void *arg)
 /* The warnings held back whose period is over: logged now (or all). */
 static void log_held(struct ib_dhcp6_server *s, bool force)
 {
-	for (size_t i = 0; i < s->cfg->dhcp6.n_subnets; i++)
-		pool_note_log(s, &s->cfg->dhcp6.subnets[i], &s->subnets[i], force);
+	char net[IB_IP6_STRLEN + 5];
+
+	for (size_t i = 0; i < s->cfg->dhcp6.n_subnets; i++) {
+		subnet_text(&s->cfg->dhcp6.subnets[i], net);
+		ib_dhcp_shortage_log(&s->subnets[i], &short6, net, s->now, force);
+	}
 }
 
 /* The reclaim timer's housekeeping: held warnings, ADVERTISE holds. */
@@ -583,7 +557,7 @@ static int load_duid(struct ib_dhcp6_server *s)
 
 			if (ll && ll->sll_family == AF_PACKET && ll->sll_halen == 6 &&
 			    !(i->ifa_flags & IFF_LOOPBACK) &&
-			    serves_ifindex(s, (int)if_nametoindex(i->ifa_name))) {
+			    ib_dhcp_ifaces_serve(&s->served, (int)if_nametoindex(i->ifa_name))) {
 				memcpy(mac, ll->sll_addr, 6);
 				have_mac = true;
 			}
@@ -603,28 +577,6 @@ static int load_duid(struct ib_dhcp6_server *s)
 	return ib_store_meta_put(s->store, DUID_META, hex);
 }
 
-static int resolve_interfaces(struct ib_dhcp6_server *s, const struct ib_config *cfg)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < cfg->dhcp6.n_interfaces && n < MAX_IFACES; i++) {
-		unsigned v = if_nametoindex(cfg->dhcp6.interfaces[i]);
-
-		if (!v) {
-			ib_warn("dhcp6: interface %s not found; not serving it",
-				cfg->dhcp6.interfaces[i]);
-			continue;
-		}
-		s->ifindex[n++] = (int)v;
-	}
-	s->n_ifindex = n;
-	if (cfg->dhcp6.n_interfaces && n == 0) {
-		ib_err("dhcp6: none of the configured interfaces exists");
-		return -ENODEV;
-	}
-	return 0;
-}
-
 /* RFC 8415 7.1: servers listen on All_DHCP_Relay_Agents_and_Servers. */
 static void join_groups(struct ib_dhcp6_server *s)
 {
@@ -633,7 +585,8 @@ static void join_groups(struct ib_dhcp6_server *s)
 
 	inet_pton(AF_INET6, "ff02::1:2", &mr.ipv6mr_multiaddr);
 	for (i = ifs; i && i->if_index; i++) {
-		if (!serves_ifindex(s, (int)i->if_index) || strcmp(i->if_name, "lo") == 0)
+		if (!ib_dhcp_ifaces_serve(&s->served, (int)i->if_index) ||
+		    strcmp(i->if_name, "lo") == 0)
 			continue;
 		mr.ipv6mr_interface = i->if_index;
 		if (setsockopt(s->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)) < 0 &&
@@ -684,7 +637,8 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	ea.now = &s->now;
 	r = -ENOMEM;
 	if (!s->holds || !s->rx || !s->subnets || ib_dhcp_engine_new(&ea, &s->eng) < 0 ||
-	    (r = resolve_interfaces(s, cfg)) < 0)
+	    (r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,
+					  cfg->dhcp6.n_interfaces)) < 0)
 		goto err;
 	if ((r = load_duid(s)) < 0) {
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
@@ -711,12 +665,13 @@ err:
 
 int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg)
 {
-	struct subnet_state *st;
+	struct ib_dhcp_shortage *st;
 	int r;
 
 	if (cfg->dhcp6.port != s->cfg->dhcp6.port)
 		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
-	if ((r = resolve_interfaces(s, cfg)) < 0)
+	if ((r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,
+					  cfg->dhcp6.n_interfaces)) < 0)
 		return r;
 	st = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*st));
 	if (!st)
