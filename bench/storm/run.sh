@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 repo=$(pwd)
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
-for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset; do
+for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset chrt; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
 done
 

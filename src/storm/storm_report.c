@@ -79,6 +79,23 @@ static uint64_t all_exchanges(const struct ib_storm *st)
 	return n;
 }
 
+/* Seconds this process spent runnable but waiting for a CPU (the second
+ * field of /proc/self/schedstat, in ns); 0 where the kernel has none.  On
+ * a loaded host a single-process client can be starved while its own CPU
+ * stays low: lock-step TFTP then waits one run-queue delay per block. */
+static double runq_wait_s(void)
+{
+	unsigned long long run_ns, wait_ns;
+	FILE *f = fopen("/proc/self/schedstat", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &run_ns, &wait_ns);
+	fclose(f);
+	return n == 2 ? (double)wait_ns / 1e9 : 0;
+}
+
 void ib_storm_report_table(struct ib_storm *st, FILE *f, uint64_t cpu_us, uint64_t wall_us)
 {
 	uint64_t ex = all_exchanges(st), dex = dhcp_exchanges(st);
@@ -106,12 +123,13 @@ void ib_storm_report_table(struct ib_storm *st, FILE *f, uint64_t cpu_us, uint64
 		ms(ib_storm_quantile(&st->s.ttk, 0.99)) / 1000,
 		ms(ib_storm_quantile(&st->s.ttk, 1.0)) / 1000);
 	fprintf(f, "simulator CPU %.3f s in %.3f s wall (%.1f %%); %.2f us per exchange "
-		"(%llu), %.2f us per DHCP exchange (%llu); unmatched replies %llu\n",
+		"(%llu), %.2f us per DHCP exchange (%llu); unmatched replies %llu; "
+		"waited %.3f s runnable for a CPU\n",
 		ms(cpu_us) / 1000, ms(wall_us) / 1000,
 		wall_us ? 100.0 * (double)cpu_us / (double)wall_us : 0.0,
 		ex ? (double)cpu_us / (double)ex : 0.0, (unsigned long long)ex,
 		dex ? (double)cpu_us / (double)dex : 0.0, (unsigned long long)dex,
-		(unsigned long long)st->s.bad_replies);
+		(unsigned long long)st->s.bad_replies, runq_wait_s());
 }
 
 static json_t *stage_json(struct ib_storm_stage_stats *ss)
@@ -139,7 +157,7 @@ int ib_storm_report_json(struct ib_storm *st, FILE *f, uint64_t cpu_us, uint64_t
 	for (size_t i = 0; i <= (size_t)st->o.until; i++)
 		json_object_set_new(stages, ib_storm_stage_names[i], stage_json(&st->s.st[i]));
 	root = json_pack("{s:i,s:I,s:s,s:f,s:f,s:o,s:I,s:f,s:f,s:f,s:f,s:f,"
-			 "s:f,s:f,s:I,s:I,s:f,s:f,s:I}",
+			 "s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:I}",
 		"family", st->o.family == AF_INET ? 4 : 6, "machines", (json_int_t)st->o.machines,
 		"until", ib_storm_stage_names[st->o.until], "within_s", st->o.within_s,
 		"rate", st->o.rate, "stages", stages, "done", (json_int_t)st->s.done,
@@ -149,6 +167,7 @@ int ib_storm_report_json(struct ib_storm *st, FILE *f, uint64_t cpu_us, uint64_t
 		"ttk_p99_s", ms(ib_storm_quantile(&st->s.ttk, 0.99)) / 1000,
 		"ttk_max_s", ms(ib_storm_quantile(&st->s.ttk, 1.0)) / 1000,
 		"cpu_s", ms(cpu_us) / 1000, "wall_s", ms(wall_us) / 1000,
+		"runq_wait_s", runq_wait_s(),
 		"exchanges", (json_int_t)ex, "dhcp_exchanges", (json_int_t)dex,
 		"cpu_us_per_exchange", ex ? (double)cpu_us / (double)ex : 0.0,
 		"cpu_us_per_dhcp_exchange", dex ? (double)cpu_us / (double)dex : 0.0,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -170,6 +171,9 @@ def test_fleet_reaches_kernel(request, family):
     assert rep["stages"]["kernel"]["exchanges"] == 2 * MACHINES
     assert rep["ttk_max_s"] <= rep["last_done_s"] + 0.001
     assert rep["cpu_s"] > 0 and rep["unmatched_replies"] == 0
+    # the client's run-queue wait is reported: on a loaded host it, not the
+    # server, can set a lock-step transfer's time (bench/storm, #15)
+    assert 0 <= rep["runq_wait_s"] <= rep["wall_s"]
     hist = (tmp / "hist.tsv").read_text().splitlines()
     assert hist[0] == "stage\tlo_ms\thi_ms\tcount"
     assert sum(int(line.split("\t")[3]) for line in hist[1:]
@@ -189,6 +193,7 @@ def test_until_dhcp_and_table(env):
                 check=False, timeout=60)
     assert p.returncode == 0, (p.stdout, p.stderr)
     assert "reached dhcp: 200" in p.stdout
+    assert re.search(r"waited \d+\.\d{3} s runnable for a CPU", p.stdout), p.stdout
     assert p.stdout.splitlines()[1].split()[:3] == ["dhcp", "200", "0"]
 
 
