@@ -231,6 +231,9 @@ static void commit_batch(struct ib_dhcp_engine *e)
 		ib_err("%s: store commit failed (%s); %zu replies not sent, clients will retry",
 		       e->f->name, strerror(-r), e->n_batch);
 	}
+	/* the events ->seal() wrote are told to followers only once durable */
+	if (e->a.journal)
+		ib_journal_settle(e->a.journal, ok);
 	for (size_t i = 0; i < e->n_batch; i++)
 		e->f->committed(e->a.ctx, slot_at(e, i), ok);
 	e->n_batch = 0;

@@ -42,6 +42,9 @@ struct ib_journal {
 	struct ib_event *queue;			/* ring of IB_JOURNAL_QUEUE */
 	size_t head;				/* oldest queued */
 	size_t count;				/* queued */
+	size_t sealed;				/* of those, the first written in
+						 * the caller's open transaction:
+						 * told once it commits */
 	uint64_t added;				/* queued, since start */
 	uint64_t dropped;			/* lost to a full queue */
 	struct repeat *repeats;			/* IB_JOURNAL_REPEATS */
@@ -105,6 +108,8 @@ static struct ib_event *queue_event(struct ib_journal *j, const struct ib_journa
 		j->head = (j->head + 1) % IB_JOURNAL_QUEUE;
 		j->count--;
 		j->dropped++;
+		if (j->sealed)
+			j->sealed--;	/* stored with its transaction, untold */
 	}
 	ev = &j->queue[(j->head + j->count) % IB_JOURNAL_QUEUE];
 	j->count++;
@@ -293,13 +298,11 @@ void ib_journal_add(struct ib_journal *j, const struct ib_journal_who *who,
 	json_decref(detail);
 }
 
-/* The events being stored, to a structured log (the systemd journal's
- * fields, log.h); nothing without one.  With in_tx the caller's commit
- * is still to come: a refused group commit keeps the events queued, and
- * they would be logged twice at worst, never lost from the log. */
-static void log_events(const struct ib_journal *j)
+/* The first n queued events, now durable, to a structured log (the
+ * systemd journal's fields, log.h); nothing without one. */
+static void log_events(const struct ib_journal *j, size_t n)
 {
-	for (size_t i = 0; i < j->count; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct ib_event *e = &j->queue[(j->head + i) % IB_JOURNAL_QUEUE];
 		struct ib_log_fields f = { .mac = e->mac, .stage = e->proto,
 					   .event = e->kind, .detail = e->detail };
@@ -314,27 +317,38 @@ void ib_journal_set_listener(struct ib_journal *j, ib_journal_listen_fn fn, void
 	j->listen_ctx = ctx;
 }
 
-/* The stored events, to the listener (their ids are set by now), then
- * NULL: the batch is over. */
-static void tell_listener(const struct ib_journal *j)
+/* The first n queued events, durable, to the listener (their ids are set
+ * by now), then NULL: the batch is over. */
+static void tell_listener(const struct ib_journal *j, size_t n)
 {
 	if (!j->listen)
 		return;
-	for (size_t i = 0; i < j->count; i++)
+	for (size_t i = 0; i < n; i++)
 		j->listen(j->listen_ctx, &j->queue[(j->head + i) % IB_JOURNAL_QUEUE]);
 	j->listen(j->listen_ctx, NULL);
+}
+
+/* The first n queued events are durable: logged, told, dropped. */
+static void stored(struct ib_journal *j, size_t n)
+{
+	log_events(j, n);
+	tell_listener(j, n);
+	j->head = (j->head + n) % IB_JOURNAL_QUEUE;
+	j->count -= n;
 }
 
 int ib_journal_flush(struct ib_journal *j, bool in_tx)
 {
 	int r;
 
-	if (j->count == 0)
+	if (j->sealed && !in_tx)
+		return -EBUSY;		/* the caller's transaction is still open */
+	if (j->count == j->sealed)
 		return 0;
 	if (!in_tx && (r = ib_store_begin(j->store)) < 0)
 		return r;
 	/* the ring's events in at most two runs: head to the end, then from 0 */
-	for (size_t done = 0; done < j->count;) {
+	for (size_t done = j->sealed; done < j->count;) {
 		size_t at = (j->head + done) % IB_JOURNAL_QUEUE;
 		size_t n = IB_MIN(j->count - done, IB_JOURNAL_QUEUE - at);
 
@@ -343,18 +357,33 @@ int ib_journal_flush(struct ib_journal *j, bool in_tx)
 			goto err_append;
 		done += n;
 	}
-	if (!in_tx && (r = ib_store_commit(j->store)) < 0)
+	if (in_tx) {
+		j->sealed = j->count;	/* told by ib_journal_settle() */
+		return 0;
+	}
+	if ((r = ib_store_commit(j->store)) < 0)
 		goto err_append;
-	log_events(j);
-	tell_listener(j);
-	j->head = (j->head + j->count) % IB_JOURNAL_QUEUE;
-	j->count = 0;
+	stored(j, j->count);
 	return 0;
 
 err_append:
 	if (!in_tx)
 		ib_store_rollback(j->store);
 	return r;
+}
+
+void ib_journal_settle(struct ib_journal *j, bool committed)
+{
+	if (!j->sealed)
+		return;
+	if (committed) {
+		stored(j, j->sealed);
+	} else {
+		/* rolled back: still queued, written (and told) by a later flush */
+		for (size_t i = 0; i < j->sealed; i++)
+			j->queue[(j->head + i) % IB_JOURNAL_QUEUE].id = 0;
+	}
+	j->sealed = 0;
 }
 
 size_t ib_journal_pending(const struct ib_journal *j)

@@ -123,10 +123,20 @@ uint64_t ib_journal_thinned(const struct ib_journal *j);
 
 /*
  * Writes queued events to the store.  With in_tx the caller has an open
- * transaction (group commit); otherwise the journal opens its own.
- * Returns 0 or a negative errno (events stay queued on failure).
+ * transaction (group commit); otherwise the journal opens its own.  The
+ * events written in the caller's transaction stay queued until the caller
+ * says how it ended (ib_journal_settle); until then a flush without in_tx
+ * is refused (-EBUSY).  Returns 0 or a negative errno (events stay queued
+ * on failure).
  */
 int ib_journal_flush(struct ib_journal *j, bool in_tx);
+/*
+ * The caller's transaction holding an in_tx flush's events has ended:
+ * committed, they are durable (logged, told to the listener, dropped from
+ * the queue); else they stay queued for a later flush, which stores and
+ * tells them.  Nothing when no in_tx flush is pending.
+ */
+void ib_journal_settle(struct ib_journal *j, bool committed);
 /* Number of events waiting to be flushed. */
 size_t ib_journal_pending(const struct ib_journal *j);
 /* Events queued (summaries included), since start. */
@@ -136,10 +146,11 @@ uint64_t ib_journal_dropped(const struct ib_journal *j);
 /*
  * Who hears of each event as it is stored: fn(ctx, e) for every event a
  * flush writes, in order, with its id set, then fn(ctx, NULL) when that
- * flush's batch is over (the live follow of GET /api/v1/events?follow=1).  One listener; fn NULL: none.  With a
- * flush inside the caller's transaction (group commit) the events are
- * told before that commit: a refused commit keeps them queued, and they
- * are told again, with new ids, when they are stored.
+ * flush's batch is over (the live follow of GET /api/v1/events?follow=1).
+ * One listener; fn NULL: none.  Only durable events are told, once each,
+ * in id order: those of a flush inside the caller's transaction (group
+ * commit) when ib_journal_settle() says it committed; after a refused
+ * commit they are told when a later flush stores them.
  */
 typedef void (*ib_journal_listen_fn)(void *ctx, const struct ib_event *e);
 void ib_journal_set_listener(struct ib_journal *j, ib_journal_listen_fn fn, void *ctx);

@@ -3,6 +3,7 @@
  * retention, and the flood limits (issue #11): repeats summarised, unknown
  * clients rate-limited with the drops counted in one summary.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,8 +153,12 @@ static void test_flush_in_caller_tx(void **state)
 	assert_int_equal(ib_store_begin(f->store), 0);
 	assert_int_equal(ib_journal_flush(f->j, true), 0);
 	assert_int_equal(ib_store_rollback(f->store), 0);
-	/* Rolled back with the caller's transaction. */
+	/* Rolled back with the caller's transaction, and still queued. */
+	ib_journal_settle(f->j, false);
 	assert_int_equal(count(f, NULL, NULL), 0);
+	assert_int_equal(ib_journal_pending(f->j), 1);
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	assert_int_equal(count(f, NULL, NULL), 1);
 }
 
 /* Events as stored, oldest first (up to 8). */
@@ -320,6 +325,73 @@ static void test_long_flood_and_final_tick(void **state)
 	assert_int_equal(count(f, "52:54:00:00:00:43", NULL), 5);	/* all the known one's */
 }
 
+/* What the listener (the live follow) was told: ids, and batch ends. */
+struct told {
+	size_t n;
+	int64_t id[8];
+	size_t batches;
+};
+
+static void told_cb(void *ctx, const struct ib_event *e)
+{
+	struct told *t = ctx;
+
+	if (!e)
+		t->batches++;
+	else if (t->n < IB_ARRAY_SIZE(t->id))
+		t->id[t->n++] = e->id;
+}
+
+/*
+ * The group commit's path (dhcp_engine.c): events written in its
+ * transaction are told only once it commits; a refused commit (rolled
+ * back) tells nothing, and the events are told once, in id order, when
+ * they are stored.
+ */
+static void test_listener_told_only_durable(void **state)
+{
+	struct fixture *f = *state;
+	struct told t = { 0 };
+	struct all a = { 0 };
+
+	ib_journal_set_listener(f->j, told_cb, &t);
+	ib_journal_add(f->j, NULL, "dhcp6", "solicit", NULL);
+	ib_journal_add(f->j, NULL, "dhcp6", "request", NULL);
+	assert_int_equal(ib_store_begin(f->store), 0);
+	assert_int_equal(ib_journal_flush(f->j, true), 0);
+	assert_int_equal(t.n, 0);			/* not durable yet */
+	assert_int_equal(ib_journal_flush(f->j, false), -EBUSY);
+	assert_int_equal(ib_store_rollback(f->store), 0);	/* the refusal */
+	ib_journal_settle(f->j, false);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(t.batches, 0);
+
+	ib_journal_add(f->j, NULL, "dhcp6", "renew", NULL);
+	assert_int_equal(ib_store_begin(f->store), 0);
+	assert_int_equal(ib_journal_flush(f->j, true), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(ib_store_commit(f->store), 0);
+	ib_journal_settle(f->j, true);
+	assert_int_equal(t.n, 3);
+	assert_int_equal(t.batches, 1);
+	assert_int_equal(ib_journal_pending(f->j), 0);
+	stored(f, &a);
+	assert_int_equal(a.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(t.id[i] > 0);
+		assert_int_equal(t.id[i], a.e[i].id);	/* the stored ids, in order */
+		if (i)
+			assert_true(t.id[i] > t.id[i - 1]);
+	}
+	assert_string_equal(a.e[0].kind, "solicit");
+	assert_string_equal(a.e[2].kind, "renew");
+	/* nothing told twice */
+	ib_journal_settle(f->j, true);
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	assert_int_equal(t.n, 3);
+	ib_journal_set_listener(f->j, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlong_detail_is_marked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_overflow_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_in_caller_tx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_told_only_durable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
