@@ -87,7 +87,8 @@ struct ib_http_req {
 	const char *target;		/* raw target (evhttp's memory) */
 	int64_t start_us;		/* when the dispatcher began */
 	const char *kind;		/* journal kind: script, asset, config, api;
-					 * NULL: not journalled (monitoring polls) */
+					 * NULL: not journalled (monitoring polls,
+					 * the UI, the operator's API calls) */
 	char mac[IB_HTTP_MAC_STRLEN];	/* normal MAC from the query, or "" */
 	const char *group;		/* chosen group (scripts, configs), or NULL */
 	const char *profile;		/* its profile, or NULL */
