@@ -2,15 +2,20 @@
  * Read-only views of the API for people (the web UI, docs/UI.md), each
  * behind the token like the rest of the API:
  *
- *   GET /api/v1/fleet               the machines seen: last event, stage,
- *                                   lifecycle state, lease, doctor's verdict
+ *   GET /api/v1/fleet[?offset=K]    the machines seen: last event, stage,
+ *                                   lifecycle state, lease, doctor's verdict;
+ *                                   FLEET_PAGE of them from the K-th, most
+ *                                   recent first (fewer: the last page)
  *   GET /api/v1/pools               each DHCP pool's size, leases, declines
  *   GET /api/v1/machines/MAC/doctor the doctor's findings for one machine
  *
  * The doctor runs its pure machine rules (src/doctor) over the machine's
  * newest journal events, as the daemon's watch does: no file probes and
  * no host facts here (`ironboot doctor --mac M` adds them).  Every walk is
- * bounded: FLEET_EVENTS events, FLEET_MAX machines, VIEW_MAC_EVENTS each.
+ * bounded: FLEET_EVENTS events, FLEET_MAX machines, VIEW_MAC_EVENTS each,
+ * and the doctor runs for one page of FLEET_PAGE machines per request, so
+ * a visit of the machines page is several short turns of the loop, with
+ * DHCP served between them, not one long one.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 
 #define FLEET_EVENTS 4000		/* newest events read for the list */
 #define FLEET_MAX 128			/* machines listed, most recent first */
+#define FLEET_PAGE 16			/* machines diagnosed per request */
 #define VIEW_MAC_EVENTS 256		/* a machine's newest events the doctor reads */
 
 /* Events read from the store, oldest first. */
@@ -211,7 +217,14 @@ void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg)
 	struct ib_doctor_report *rep = calloc(1, sizeof(*rep));
 	json_t *a = json_array();
 	int r = fl && rep && a ? 0 : -ENOMEM;
+	const char *off = ib_http_url_param(rq->url, "offset");
+	unsigned long first = 0;
+	char *end;
 
+	if (off && (!*off || (first = strtoul(off, &end, 10), *end) || first >= FLEET_MAX)) {
+		ib_httpd_json(rq, 400, error_json("offset must be 0..127"));
+		goto out;
+	}
 	ib_journal_flush(rq->srv->journal, false);
 	if (r == 0)
 		r = fleet_from_events(rq->srv, fl);
@@ -219,15 +232,17 @@ void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg)
 		r = ib_store_machine_foreach(rq->srv->store, add_lifecycle, fl);
 	if (r == 0)
 		qsort(fl->m, fl->n, sizeof(fl->m[0]), by_last_seen);
-	for (size_t i = 0; r == 0 && i < fl->n; i++)
+	for (size_t i = first; r == 0 && i < fl->n && i < first + FLEET_PAGE; i++)
 		if (json_array_append_new(a, fleet_json(rq->srv, &fl->m[i], rep)) < 0)
 			r = -ENOMEM;
 	if (r < 0) {
-		json_decref(a);
 		ib_httpd_json(rq, 500, error_json("cannot read the store"));
 	} else {
 		ib_httpd_json(rq, 200, a);
+		a = NULL;		/* ib_httpd_json() took it */
 	}
+out:
+	json_decref(a);
 	free(rep);
 	free(fl);
 }
