@@ -570,7 +570,8 @@ static void r_agent_silent(struct ctx *c, const struct ib_doctor_rule_info *r)
 		    agent_asset(c->in->cfg, e->path)) {
 			boot = i;
 			again = 0;
-		} else if ((is(e->proto, "http") && strstr(e->path, "/api/v1/agent/")) ||
+		} else if ((is(e->proto, "http") && strstr(e->path, "/api/v1/agent/") &&
+			    e->status >= 200 && e->status < 300) ||
 			   (is(e->proto, "machine") && is(e->by, "agent")) ||
 			   is(e->proto, "agent")) {
 			boot = c->t.n;		/* it reported */

@@ -249,6 +249,12 @@ static const struct mac_case mac_cases[] = {
 	  "{\"path\":\"/assets/agent/vmlinuz\",\"status\":200}" },
 	  { 40, "http", "api", "{\"path\":\"/api/v1/agent/report\",\"status\":200}" } },
 	  900, "", NULL },
+	/* a refused report (another host spoofing the machine's agent) is
+	 * journalled under the MAC it names, but is not the agent reporting */
+	{ "agent call refused", { { 8, "http", "asset",
+	  "{\"path\":\"/assets/agent/vmlinuz\",\"status\":200}" },
+	  { 40, "http", "api", "{\"path\":\"/api/v1/agent/report\",\"status\":403}" } },
+	  900, "agent-silent", NULL },
 	{ "lifecycle step failed", { { 0, "machine", "fail",
 	  "{\"by\":\"agent\",\"from\":\"wiping\",\"to\":\"failed\",\"step\":\"wipe\","
 	  "\"reason\":\"BLKDISCARD failed\"}" } },
