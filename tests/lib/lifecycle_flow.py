@@ -11,8 +11,9 @@ The daemon runs the example unmodified (tests/e2e/fresh_host.py: a mount
 namespace where an empty tmpfs covers /tmp); what the example expects
 under /tmp/ironboot-lifecycle is put there as an operator would: links to
 the agent image (scripts/agent-image.sh, cached per agent binary in the
-e2e cache) and to tests/e2e/build_disk.sh's disk.img.gz and its
-disk.img.sha256, and the API token file.  The CLI (`ironboot machines
+e2e cache), to iPXE's ipxe.efi (UEFI HTTP boot), to
+tests/e2e/build_disk.sh's disk.img.gz and its disk.img.sha256, and the
+API token file.  The CLI (`ironboot machines
 accept|allocate|release`, `ironboot events`) enters the daemon's mount
 namespace.
 
@@ -74,6 +75,19 @@ CACHE = Path(os.environ.get("IB_E2E_ASSETS", "/var/cache/ironboot-e2e"))
 QEMU = shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64"
 ACCEL = os.environ.get("IB_QEMU_ACCEL", "tcg")
 BIOS_ROM = Path("/usr/lib/ipxe/qemu/pxe-virtio.rom")
+IPXE_EFI = Path("/usr/lib/ipxe/ipxe.efi")     # the example's boot.http_x64
+# UEFI_NETBOOT: why the UEFI VM netboots over HTTP, not PXE.  OVMF orders
+# its boot options by QEMU's bootindex (QemuBootOrderLib), and a NIC's
+# bootindex matches every option of that NIC by device-path prefix: PXEv4
+# and HTTPv4 both, in that order, before the disk.  After iPXE's `exit 1`
+# the HTTPv4 option ran, and edk2's HTTP boot gives up only when its DHCP
+# has retried for 4+8+16+32 s with no offer naming a URI (NetworkPkg
+# HttpBootDhcp4.c, Dhcp4Dxe/Dhcp4Io.c): ~100 s here before the disk.  OVMF
+# has a knob for PXE (opt/org.tianocore/IPv4PXESupport), none for HTTP
+# boot, so the VM boots as a UEFI machine set up for HTTP boot does: HTTP
+# boot first (ironboot answers it with boot.http_x64, iPXE), then its disk.
+# A real machine with PXE first needs its disk right after that option
+# too (docs/LIFECYCLE.md "Booting from the disk").
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 SRV_IP = "198.18.0.1"
@@ -177,7 +191,7 @@ class Flow:
             raise ValueError(f"firmware {firmware}: bios or uefi")
         if bmc not in ("none", "redfish", "ipmi"):
             raise ValueError(f"BMC={bmc}: none, ipmi or redfish")
-        for f in (QEMU, BIOS_ROM, OVMF_CODE, OVMF_VARS):
+        for f in (QEMU, BIOS_ROM, IPXE_EFI, OVMF_CODE, OVMF_VARS):
             if not Path(f).exists():
                 raise RuntimeError(f"{f} missing (scripts/deps.sh test: qemu-system-x86 "
                                    f"ipxe-qemu ovmf)")
@@ -194,7 +208,8 @@ class Flow:
         lab.tap(self.vm, "tap0")
         lab.bridge(self.vm, "br0", ports=["vm0", "tap0"])
         self.api_token = hashlib.sha256(os.urandom(32)).hexdigest()
-        links = {str(ASSETS / "agent" / "vmlinuz"): self.agent_dir / "vmlinuz",
+        links = {str(ASSETS / "ipxe.efi"): IPXE_EFI,
+                 str(ASSETS / "agent" / "vmlinuz"): self.agent_dir / "vmlinuz",
                  str(ASSETS / "agent" / "initrd.img"): self.agent_dir / "initrd.img",
                  str(ASSETS / "disk.img.gz"): self.disk_dir / "disk.img.gz",
                  str(ASSETS / "disk.img.sha256"): self.disk_dir / "disk.img.sha256"}
@@ -276,9 +291,11 @@ class Flow:
             "-machine", "q35",
             "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}",
-            # IPv4 PXE only: no PXEv6 boot option to wait out after iPXE's exit
+            # UEFI HTTP boot (the example's boot.http_x64), IPv4 only: the
+            # NIC's one boot option, so the disk's comes right after it
+            # (UEFI_NETBOOT above)
+            "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
             "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=n",
-            "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
             "-device", f"virtio-net-pci,netdev=n0,mac={self.mac},romfile=,bootindex=1"]
 
     def power_on(self, why: str) -> None:
@@ -343,6 +360,13 @@ class Flow:
             return self.serial.read_bytes().decode(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def console_all(self) -> str:
+        """Every boot's console, in order (BMC=none: one file per start)."""
+        files = sorted(self.tmp.glob("serial-*.txt"),
+                       key=lambda f: int(f.stem.split("-")[1])) or [self.serial]
+        return "".join(f.read_bytes().decode(errors="replace") for f in files
+                       if f.is_file())
 
     def vm_running(self) -> bool:
         if self.emu is not None:
