@@ -311,7 +311,13 @@ struct ib_lifecycle_config {
 					 * it "discovered" (default true) */
 	char *agent_kernel;		/* path under http.assets (agent/vmlinuz) */
 	char *agent_initrd;		/* path under http.assets (agent/initrd.img) */
+	uint32_t wipe_timeout;		/* seconds a machine may stay wiping before
+					 * it fails (step wipe, reason timeout) */
+	uint32_t install_timeout;	/* the same for installing (step install) */
 };
+
+#define IB_LC_WIPE_TIMEOUT_DEFAULT 1800		/* 30 min */
+#define IB_LC_INSTALL_TIMEOUT_DEFAULT 7200	/* 2 h */
 
 /* What a profile boots. */
 enum ib_boot_mode {

@@ -766,6 +766,8 @@ static void lifecycle_init(void *obj)
 
 	l->enabled = true;
 	l->auto_discover = true;
+	l->wipe_timeout = IB_LC_WIPE_TIMEOUT_DEFAULT;
+	l->install_timeout = IB_LC_INSTALL_TIMEOUT_DEFAULT;
 }
 
 #define L struct ib_lifecycle_config
@@ -774,6 +776,8 @@ static const struct ib_cfg_field lifecycle_fields[] = {
 	FIELD(L, "auto_discover", F_BOOL, auto_discover),
 	FIELD(L, "agent_kernel", F_STRING, agent_kernel),
 	FIELD(L, "agent_initrd", F_STRING, agent_initrd),
+	FIELD(L, "wipe_timeout", F_SECONDS, wipe_timeout, .min = 5, .max = 7 * 86400),
+	FIELD(L, "install_timeout", F_SECONDS, install_timeout, .min = 5, .max = 7 * 86400),
 };
 #undef L
 static const struct ib_cfg_section lifecycle_section =

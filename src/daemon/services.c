@@ -18,6 +18,7 @@
 #include "daemon/doctor_watch.h"
 #include "dhcp6/ra_server.h"
 #include "httpd/http_server.h"
+#include "inventory/lifecycle.h"
 #include "tftp/tftp_server.h"
 
 /*
@@ -40,6 +41,9 @@ struct ib_services {
 	const char *trusted[8];		/* boot files named in the config */
 	size_t n_trusted;
 	struct event *prune_timer;	/* journal retention */
+	struct event *lc_timer;		/* the lifecycle's timeouts */
+	struct ib_lifecycle_config lc;	/* their config, as last applied (the
+					 * strings not used) */
 	struct ib_doctor_watch *watch;	/* the doctor's rules on active machines */
 	struct {
 		uint64_t transfers[3];	/* by enum tftp_result */
@@ -139,6 +143,34 @@ static void on_prune(evutil_socket_t fd, short what, void *arg)
 	prune_journal(arg);
 }
 
+/* How often the lifecycle's timeouts are checked (a walk of the machines). */
+#define LC_EXPIRE_INTERVAL_SEC 5
+
+/*
+ * A wiping or installing machine whose agent (or installer) never says it
+ * is done: failed after lifecycle.wipe_timeout / install_timeout, so the
+ * operator sees where it stopped instead of a machine wiping forever.
+ */
+static void on_lc_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ib_services *s = arg;
+	struct ib_lc_expired out[16];
+	int n;
+
+	(void)fd;
+	(void)what;
+	if (!s->lc.enabled)
+		return;
+	n = ib_lifecycle_expire(s->store, &s->lc, ib_now_us(), out, IB_ARRAY_SIZE(out));
+	if (n < 0)
+		ib_warn("lifecycle: cannot check the wipe and install timeouts: %s",
+			strerror(-n));
+	for (int i = 0; i < n; i++)
+		ib_notice("lifecycle: %s: no %s result within %u s (lifecycle.%s_timeout): "
+			  "failed, step %s", out[i].mac, out[i].step, out[i].limit_s,
+			  out[i].step, out[i].step);
+}
+
 /*
  * Points the journal at cfg's retention (the journal reads it from the
  * snapshot being served) and applies it at once if it changed.
@@ -187,6 +219,7 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 {
 	struct ib_services *s = calloc(1, sizeof(*s));
 	struct timeval prune_tv = { PRUNE_INTERVAL_SEC, 0 };
+	struct timeval lc_tv = { LC_EXPIRE_INTERVAL_SEC, 0 };
 	struct ib_tftp_server_opts o;
 	int r;
 
@@ -196,8 +229,11 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 	s->store = store;
 	s->journal = journal;
 	set_retention(s, cfg, true);
+	s->lc = cfg->lifecycle;
 	s->prune_timer = event_new(base, -1, EV_PERSIST, on_prune, s);
-	if (!s->prune_timer || event_add(s->prune_timer, &prune_tv) < 0) {
+	s->lc_timer = event_new(base, -1, EV_PERSIST, on_lc_expire, s);
+	if (!s->prune_timer || event_add(s->prune_timer, &prune_tv) < 0 ||
+	    !s->lc_timer || event_add(s->lc_timer, &lc_tv) < 0) {
 		ib_services_free(s);
 		return -ENOMEM;
 	}
@@ -250,6 +286,7 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 		ib_warn("reload: enabling router advertisements needs a restart");
 	/* last, once cfg is accepted: a refused reload prunes nothing */
 	set_retention(s, cfg, false);
+	s->lc = cfg->lifecycle;
 	ib_doctor_watch_set_config(s->watch, cfg);
 	return 0;
 }
@@ -334,5 +371,7 @@ void ib_services_free(struct ib_services *s)
 	ib_doctor_watch_free(s->watch);
 	if (s->prune_timer)
 		event_free(s->prune_timer);
+	if (s->lc_timer)
+		event_free(s->lc_timer);
 	free(s);
 }

@@ -19,6 +19,7 @@
 #define IB_INVENTORY_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A machine's state.  The numbers are stored: never renumber. */
@@ -88,6 +89,9 @@ struct ib_lifecycle_req {
 	const char *fail_step;		/* fail: the step ("wipe:vda"), sanitised */
 	const char *fail_reason;	/* fail: why, sanitised */
 	int64_t now_us;			/* unix microseconds */
+	int64_t expect_version;		/* non-zero: move only the machine at this
+					 * version, else -EEXIST (a decision made
+					 * on a row read earlier) */
 };
 
 /*
@@ -130,6 +134,27 @@ int ib_lifecycle_discover(struct ib_store *s, const char *mac, const char *by,
  */
 int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m,
 			    int64_t now_us, struct ib_machine_state *ret);
+
+/* A machine ib_lifecycle_expire() moved to failed. */
+struct ib_lc_expired {
+	char mac[18];			/* its first NIC (IB_MACHINE_MAC_STRLEN) */
+	const char *step;		/* "wipe" or "install" (static) */
+	uint32_t limit_s;		/* the timeout it outlived */
+};
+
+struct ib_lifecycle_config;
+
+/*
+ * The lifecycle's timeouts (docs/LIFECYCLE.md): every machine wiping for
+ * longer than lc->wipe_timeout, or installing for longer than
+ * lc->install_timeout (since it entered that state), moves to failed with
+ * step "wipe" or "install" and reason "timeout: ..." (by "timer";
+ * compare-and-set on the version read, so an agent's result that lands
+ * meanwhile wins).  At most max machines per call, listed in ret[].
+ * Returns how many moved, or the store's -errno.
+ */
+int ib_lifecycle_expire(struct ib_store *s, const struct ib_lifecycle_config *lc,
+			int64_t now_us, struct ib_lc_expired *ret, size_t max);
 
 /* ---- lifecycle_json.c ---- */
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/jsonw.h"
+#include "config/config.h"
 #include "store/store.h"
 
 /* Copies the members of object text obj ("{...}") without its braces. */
@@ -55,6 +56,11 @@ int ib_lifecycle_apply(struct ib_store *s, const struct ib_lifecycle_req *rq,
 
 	if ((r = ib_store_machine_get(s, rq->mac, &old)) < 0)
 		return r;
+	if (rq->expect_version && old.version != rq->expect_version) {
+		if (ret)
+			*ret = old;
+		return -EEXIST;
+	}
 	if ((r = ib_lc_next((enum ib_lc_state)old.state, rq->ev, &to)) < 0) {
 		if (ret)
 			*ret = old;
@@ -138,4 +144,65 @@ int ib_lifecycle_local_boot(struct ib_store *s, const struct ib_machine_state *m
 	if (r == 0)
 		*ret = n;
 	return r;
+}
+
+/* A machine due to fail, found by the walk; failed after it. */
+struct overdue {
+	struct ib_lc_expired *out;	/* the caller's list */
+	int64_t *version;		/* the version read, per entry of out */
+	size_t n, max;
+	const struct ib_lifecycle_config *lc;
+	int64_t now_us;
+};
+
+static int find_overdue(const struct ib_machine_state *m, void *arg)
+{
+	struct overdue *o = arg;
+	uint32_t limit;
+	const char *step;
+
+	if (m->state == IB_LC_WIPING) {
+		limit = o->lc->wipe_timeout;
+		step = "wipe";
+	} else if (m->state == IB_LC_INSTALLING) {
+		limit = o->lc->install_timeout;
+		step = "install";
+	} else {
+		return 0;
+	}
+	if (!limit || o->now_us - m->since_us <= (int64_t)limit * 1000000)
+		return 0;
+	snprintf(o->out[o->n].mac, sizeof(o->out[o->n].mac), "%s", m->mac);
+	o->out[o->n].step = step;
+	o->out[o->n].limit_s = limit;
+	o->version[o->n] = m->version;
+	return ++o->n == o->max;		/* stops the walk when full */
+}
+
+int ib_lifecycle_expire(struct ib_store *s, const struct ib_lifecycle_config *lc,
+			int64_t now_us, struct ib_lc_expired *ret, size_t max)
+{
+	int64_t version[64];
+	struct overdue o = { .out = ret, .version = version, .lc = lc, .now_us = now_us,
+			     .max = max < 64 ? max : 64 };
+	size_t moved = 0;
+	char reason[96];
+	int r;
+
+	if (o.max == 0 || (r = ib_store_machine_foreach(s, find_overdue, &o)) < 0)
+		return o.max == 0 ? 0 : r;
+	for (size_t i = 0; i < o.n; i++) {
+		snprintf(reason, sizeof(reason), "timeout: no %s result within %u s "
+			 "(lifecycle.%s_timeout)", ret[i].step, ret[i].limit_s, ret[i].step);
+		r = ib_lifecycle_apply(s, &(struct ib_lifecycle_req){
+			.mac = ret[i].mac, .ev = IB_LC_EV_FAIL, .by = "timer",
+			.fail_step = ret[i].step, .fail_reason = reason, .now_us = now_us,
+			.expect_version = version[i] }, NULL);
+		if (r == -EEXIST || r == -EPERM || r == -ENOENT)
+			continue;	/* moved meanwhile: the newer state stands */
+		if (r < 0)
+			return r;
+		ret[moved++] = ret[i];
+	}
+	return (int)moved;
 }

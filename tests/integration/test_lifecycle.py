@@ -21,6 +21,9 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
         machine's (403); none without a report
   test_wipe_cut_short      a report while wiping (the agent started again
         after it was handed the wipe): failed, step wipe
+  test_timeouts            a wiping machine whose agent never says it is
+        done fails (step wipe, reason timeout) after lifecycle.wipe_timeout;
+        an installing one after install_timeout; one done in time does not
   test_report_nics         a report's NICs join its machine, but not
         another lifecycle machine's NIC or an inventory machine's MAC:
         refused, journalled (nic-refused) and logged
@@ -70,6 +73,7 @@ http:
   machine_auth: {auth}
 lifecycle:
   auto_discover: {auto}
+  {timeouts}
 profiles:
   - name: debian
     kernel: debian/linux
@@ -97,7 +101,7 @@ machines:
 
 class LcLab:
     def __init__(self, lab, tmp: Path, auto: bool = True, inv: str = INV,
-                 auth: str = "strict"):
+                 auth: str = "strict", timeouts: str = ""):
         if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
             pytest.fail(f"ironbootd not built in {netlab.build_dir()}")
         netlab.require_tool("curl")
@@ -117,7 +121,8 @@ class LcLab:
         self.cfg = tmp / "ironboot.yaml"
         self.cfg.write_text(CONFIG.format(
             state=tmp / "state", srv4=SRV4, port=PORT, assets=tmp / "assets",
-            token=tmp / "token", auto="true" if auto else "false", inv=inv, sha=SHA, auth=auth))
+            token=tmp / "token", auto="true" if auto else "false", inv=inv, sha=SHA, auth=auth,
+            timeouts=timeouts))
         self.d = netlab.Daemon(lab, self.srv, self.cfg).start(timeout=20)
 
     def curl(self, ns: str, url: str, *extra: str) -> tuple[int, str]:
@@ -413,6 +418,54 @@ def test_wipe_cut_short(lab, tmp_path):
     # reset, and the wipe goes through
     assert ll.api(f"machines/{M1}/reset", "POST")[0] == 200
     assert to_ready(ll, ll.m1, M1) == token
+
+
+def test_timeouts(lab, tmp_path):
+    ll = LcLab(lab, tmp_path, timeouts="wipe_timeout: 6s\n  install_timeout: 8s")
+    # m1: handed its wipe, then silent
+    t1 = agent_line(ll.script(ll.m1, M1))["ib.token"]
+    assert ll.agent(ll.m1, "report", t1, report(M1))[0] == 204
+    assert ll.api(f"machines/{M1}/accept", "POST")[0] == 200
+    assert ll.agent(ll.m1, f"instruction?mac={M1}", t1)[1]["action"] == "wipe"
+    assert ll.state(M1) == "wiping"
+    # m2: wiped in time (ready, not failed), allocated, its installer boots
+    # (installing), then nothing says it is done
+    to_ready(ll, ll.m2, M2)
+    assert ll.api(f"machines/{M2}/allocate", "POST", {"profile": "debian"})[0] == 200
+    assert "debian/linux" in ll.script(ll.m2, M2)
+    assert ll.state(M2) == "installing"
+    line = ll.d.wait_log(f"lifecycle: {M1}: no wipe result within 6 s", timeout=30)
+    assert "(lifecycle.wipe_timeout): failed, step wipe" in line, line
+    ll.d.wait_log(f"lifecycle: {M2}: no install result within 8 s", timeout=30)
+    for mac, step, limit in ((M1, "wipe", 6), (M2, "install", 8)):
+        st, m = ll.api(f"machines/{mac}/lifecycle")
+        assert m["state"] == "failed" and m["failure"]["step"] == step, m
+        assert m["failure"]["reason"] == (f"timeout: no {step} result within {limit} s "
+                                          f"(lifecycle.{step}_timeout)"), m
+        fail = [e for e in ll.events(mac) if e["kind"] == "fail"]
+        assert len(fail) == 1 and fail[0]["detail"]["by"] == "timer", fail
+        assert fail[0]["detail"]["from"] == ("wiping" if step == "wipe" else "installing")
+    assert sum(e["kind"] == "wiped" for e in ll.events(M2)) == 1
+    # the late agent's result changes nothing: failed stays failed
+    st, _ = ll.agent(ll.m1, "progress", t1, {"mac": M1, "step": "wipe", "status": "ok"})
+    assert ll.state(M1) == "failed", st
+
+
+def test_timeout_config(lab, tmp_path):
+    """The bounds of lifecycle.wipe_timeout and install_timeout, through
+    --check-config (defaults: docs/LIFECYCLE.md, 30m and 2h)."""
+    cfg = tmp_path / "c.yaml"
+    d = netlab.Daemon(lab, lab.netns("chk"), cfg)
+    for key in ("wipe_timeout", "install_timeout"):
+        for value, ok in (("4s", False), ("5s", True), ("30m", True), ("8d", False),
+                          ("2h", True), ("-1", False), ("soon", False)):
+            cfg.write_text(f"server: {{ state_dir: {tmp_path} }}\n"
+                           f"dhcp4: {{ enabled: false }}\ndhcp6: {{ enabled: false }}\n"
+                           f"tftp: {{ enabled: false }}\nlifecycle: {{ {key}: {value} }}\n")
+            p = d.check_config()
+            assert (p.returncode == 0) == ok, (key, value, p.stdout, p.stderr)
+            if not ok:
+                assert key in p.stderr + p.stdout, (key, value, p.stderr)
 
 
 def test_report_nics(lab, tmp_path):

@@ -4,7 +4,8 @@
  * them (inventory/lifecycle_store.c): create, NICs, reports, the
  * compare-and-set between two connections (a stale writer loses), four
  * processes racing one transition (exactly one wins), the journal of
- * every write, local boots after an install.
+ * every write, local boots after an install, the wipe and install
+ * timeouts (ib_lifecycle_expire).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "config/config.h"
 #include "inventory/lifecycle.h"
 #include "store/store.h"
 #include "store_fixture.h"
@@ -335,6 +337,55 @@ static void test_local_boot(void **state)
 	assert_int_equal(n.state, IB_LC_FAILED);
 }
 
+/* wiping or installing past its timeout: failed (step, reason, by timer);
+ * in time, or in another state: left; a stale version read: left. */
+static void test_expire(void **state)
+{
+	const struct ib_lifecycle_config lc = { .enabled = true, .wipe_timeout = 60,
+						.install_timeout = 600 };
+	static const enum ib_lc_event to_installing[] = {
+		IB_LC_EV_ACCEPT, IB_LC_EV_WIPE, IB_LC_EV_WIPED, IB_LC_EV_ALLOCATE,
+		IB_LC_EV_INSTALL };
+	struct fix *f = *state;
+	struct ib_machine_state m;
+	struct ib_lc_expired out[4];
+	char last[768];
+
+	discover(f->s, MAC1, &m);
+	assert_int_equal(apply(f->s, MAC1, IB_LC_EV_ACCEPT, &m), 0);
+	assert_int_equal(apply(f->s, MAC1, IB_LC_EV_WIPE, &m), 0);	/* since T0 + 1 */
+	discover(f->s, MAC2, &m);
+	for (size_t i = 0; i < sizeof(to_installing) / sizeof(to_installing[0]); i++)
+		assert_int_equal(apply(f->s, MAC2, to_installing[i], &m), 0);
+	discover(f->s, MAC3, &m);					/* no timeout */
+	/* at the limit: nothing; past the wipe's: MAC1 only */
+	assert_int_equal(ib_lifecycle_expire(f->s, &lc, T0 + 1 + 60000000, out, 4), 0);
+	assert_int_equal(ib_lifecycle_expire(f->s, &lc, T0 + 2 + 60000000, out, 4), 1);
+	assert_string_equal(out[0].mac, MAC1);
+	assert_string_equal(out[0].step, "wipe");
+	assert_int_equal(out[0].limit_s, 60);
+	assert_int_equal(ib_store_machine_get(f->s, MAC1, &m), 0);
+	assert_int_equal(m.state, IB_LC_FAILED);
+	assert_string_equal(m.fail_step, "wipe");
+	assert_string_equal(m.fail_reason,
+			    "timeout: no wipe result within 60 s (lifecycle.wipe_timeout)");
+	assert_int_equal(count_events(f->s, MAC1, "fail", last), 1);
+	assert_non_null(strstr(last, "\"by\":\"timer\",\"from\":\"wiping\""));
+	/* a decision on a stale row loses: MAC2's version moved on */
+	assert_int_equal(ib_lifecycle_apply(f->s, &(struct ib_lifecycle_req){
+		.mac = MAC2, .ev = IB_LC_EV_FAIL, .by = "timer", .now_us = T0 + 3,
+		.expect_version = m.version - 1 }, &m), -EEXIST);
+	assert_int_equal(ib_store_machine_get(f->s, MAC2, &m), 0);
+	assert_int_equal(m.state, IB_LC_INSTALLING);
+	/* past the install's: MAC2; then nothing is left to expire */
+	assert_int_equal(ib_lifecycle_expire(f->s, &lc, T0 + 2 + 600000000, out, 4), 1);
+	assert_string_equal(out[0].mac, MAC2);
+	assert_string_equal(out[0].step, "install");
+	assert_int_equal(ib_lifecycle_expire(f->s, &lc, T0 + 2 + 900000000, out, 4), 0);
+	assert_int_equal(ib_store_machine_get(f->s, MAC3, &m), 0);
+	assert_int_equal(m.state, IB_LC_DISCOVERED);
+}
+
 static int list_cb(const struct ib_machine_state *m, void *ctx)
 {
 	int *n = ctx;
@@ -375,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_and_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
