@@ -208,16 +208,69 @@ static void nic_refused(struct ib_http_req *rq, const char *mac, const char *nic
 			       json_pack("{s:s, s:s}", "nic", nic, "reason", why));
 }
 
+static bool machine_has_nic(const struct ib_machine_state *m, const char *mac)
+{
+	for (size_t i = 0; i < m->n_nics; i++)
+		if (strcmp(m->nics[i], mac) == 0)
+			return true;
+	return false;
+}
+
+static int any_event(const struct ib_event *e, void *arg)
+{
+	(void)e;
+	*(bool *)arg = true;
+	return 1;
+}
+
+/*
+ * Whether this daemon has seen NIC mac on the wire: a DHCPv4 lease of its
+ * hardware address, or a DHCPv4 event of it in the journal (proxy mode
+ * keeps no leases).  A report alone does not put a MAC on the network.
+ */
+static bool nic_seen_on_dhcp(struct ib_http_req *rq, const char *mac)
+{
+	struct ib_event_filter f = { .mac = mac, .proto = "dhcp4", .limit = 1 };
+	struct ib_lease4 lease;
+	uint8_t hw[6];
+	bool seen = false;
+
+	if (ib_mac_parse(mac, hw) < 0)
+		return false;
+	if (ib_store_lease4_find_client(rq->srv->store, hw, 6, NULL, 0, &lease) == 0)
+		return true;
+	return ib_store_event_foreach(rq->srv->store, &f, any_event, &seen) >= 0 && seen;
+}
+
+/* Journals (under the reporting machine) a NIC its report named that no
+ * DHCP exchange has shown yet: left out until one does. */
+static void nic_unverified(struct ib_http_req *rq, const char *mac, const char *nic)
+{
+	uint8_t hw[6];
+	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
+
+	ib_info("lifecycle: %s: its agent's report names NIC %s, never seen over DHCP: "
+		"not added until it is", mac, nic);
+	if (ib_mac_parse(mac, hw) == 0)
+		ib_journal_add(rq->srv->journal, &who, "machine", "nic-unverified",
+			       json_pack("{s:s, s:s}", "nic", nic,
+					 "reason", "never seen over DHCP"));
+}
+
 /*
  * Adds the NICs of a report to machine m.  A report is the agent's word,
  * and an agent may be hostile: a NIC that is another machine's (another
  * lifecycle machine's, or an inventory machine's) stays that machine's,
  * and the refusal is journalled and logged, so a report cannot take over
- * another machine's identity, boots or instructions.
+ * another machine's identity, boots or instructions.  A NIC no DHCP
+ * exchange has shown is not added on the report's word either (it could
+ * be a machine that has not booted yet): journalled nic-unverified, and
+ * added by a later report once it has been seen.
  */
 static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_state *m,
 			    json_t *report, int64_t now)
 {
+	struct ib_machine_state other;
 	char mac[IB_HTTP_MAC_STRLEN];
 	const char *why;
 	size_t i;
@@ -233,6 +286,14 @@ static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_stat
 			continue;
 		if ((why = nic_inventory_owner(rq->srv->cfg, mac))) {
 			nic_refused(rq, m->mac, mac, why);
+			continue;
+		}
+		if (ib_store_machine_get(rq->srv->store, mac, &other) == 0 && other.id != m->id) {
+			nic_refused(rq, m->mac, mac, "another machine's NIC");
+			continue;
+		}
+		if (!machine_has_nic(m, mac) && !nic_seen_on_dhcp(rq, mac)) {
+			nic_unverified(rq, m->mac, mac);
 			continue;
 		}
 		r = ib_store_machine_add_nic(rq->srv->store, m->id, mac, now);

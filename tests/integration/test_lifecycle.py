@@ -26,7 +26,10 @@ and the agent's endpoints (docs/AGENT.md) with curl as the agent.
         an installing one after install_timeout; one done in time does not
   test_report_nics         a report's NICs join its machine, but not
         another lifecycle machine's NIC or an inventory machine's MAC:
-        refused, journalled (nic-refused) and logged
+        refused, journalled (nic-refused) and logged; nor a NIC never
+        seen over DHCP (nic-unverified)
+  test_report_nic_seen_on_dhcp  examples/lifecycle.yaml: that NIC joins
+        at the next report once it has a lease
   test_inventory_machine   a machine of the config file netboots as its
         group says, outside the lifecycle
   test_auto_discover_off   lifecycle.auto_discover: false leaves unknown
@@ -202,7 +205,7 @@ def test_cycle(lab, tmp_path):
     assert st == 204
     st, m = ll.api(f"machines/{M1}/lifecycle")
     assert m["report"]["disks"][0]["name"] == "vda" and m["report"]["mac"] == M1, m
-    assert m["nics"] == [M1, "52:54:00:00:cc:71"], m
+    assert m["nics"] == [M1], m          # cc:71: never seen over DHCP (test_report_nics)
     # discovered cannot be released: 409 names the state
     st, v = ll.api(f"machines/{M1}/release", "POST")
     assert st == 409 and v["state"] == "discovered", v
@@ -267,7 +270,10 @@ def test_cycle(lab, tmp_path):
     st, v = ll.api(f"machines/{M1}/reset", "POST")
     assert st == 200 and v["state"] == "discovered" and v["profile"] is None, v
     # every move journalled, with who caused it
-    by = [(e["kind"], e["detail"]["by"]) for e in ll.events(M1)]
+    evs = ll.events(M1)
+    by = [(e["kind"], e["detail"]["by"]) for e in evs if e["kind"] != "nic-unverified"]
+    assert [e["detail"]["nic"] for e in evs if e["kind"] == "nic-unverified"] == \
+        ["52:54:00:00:cc:71"], evs
     assert by[:4] == [("discovered", "http"), ("accept", "cli"), ("wipe", "agent"),
                       ("wiped", "agent")], by
     assert ("allocate", "cli") in by and ("install", "http") in by, by
@@ -479,7 +485,9 @@ def test_report_nics(lab, tmp_path):
     st, _ = ll.agent(ll.m2, "report", t2, rep)
     assert st == 204
     st, m2 = ll.api(f"machines/{M2}/lifecycle")
-    assert m2["nics"] == [M2, "52:54:00:00:cc:72"], m2
+    # cc:72 was never seen over DHCP: not added on the report's word
+    assert m2["nics"] == [M2], m2
+    assert [n["mac"] for n in m2["report"]["nics"]][3] == "52:54:00:00:cc:72", m2
     st, m1 = ll.api(f"machines/{M1}/lifecycle")
     assert m1["nics"] == [M1] and m1["mac"] == M1, m1
     # each refusal is in the reporting machine's timeline, and in the log
@@ -487,6 +495,9 @@ def test_report_nics(lab, tmp_path):
     refused = {e["detail"]["nic"]: e["detail"]["reason"] for e in evs
                if e["kind"] == "nic-refused"}
     assert refused == {M1: "another machine's NIC", INV: "an inventory machine's MAC"}, evs
+    unverified = [(e["detail"]["nic"], e["detail"]["reason"]) for e in evs
+                  if e["kind"] == "nic-unverified"]
+    assert unverified == [("52:54:00:00:cc:72", "never seen over DHCP")], evs
     ll.d.wait_log(f"{M2}: its agent's report claims NIC {M1}, refused")
     # m1 is still m1: its own token, its own instructions, its own script
     assert ll.agent(ll.m1, "report", t1, report(M1))[0] == 204
@@ -496,6 +507,33 @@ def test_report_nics(lab, tmp_path):
     st, _ = ll.agent(ll.m2, "report", t2, rep)
     st, evs = ll.api(f"events?mac={M2}&proto=machine&limit=100")
     assert sum(e["kind"] == "nic-refused" for e in evs) == 4, evs
+    assert ll.api(f"machines/{M2}/lifecycle")[1]["nics"] == [M2]
+
+
+def test_report_nic_seen_on_dhcp(lab, tmp_path):
+    """examples/lifecycle.yaml (a DHCP server): a report's second NIC is
+    left out while ironboot has never seen it over DHCP, and joins the
+    machine at the next report once it has (a lease)."""
+    from test_doctor import Lab4
+    ma, mb = "52:54:00:00:cc:21", "52:54:00:00:cc:22"
+    env = Lab4(lab, tmp_path, "lifecycle.yaml")
+    try:
+        env.use_addr(env.dora(ma, ipxe=True))
+        assert env.curl(f"/boot.ipxe?mac={ma}") == 200          # discovered
+        rep = {"agent_version": "0.1.0", "mac": ma, "mode": "discover",
+               "nics": [{"name": "eth0", "mac": ma}, {"name": "eth1", "mac": mb}]}
+        assert env.post("/api/v1/agent/report", rep) == 204
+        m = env.d.cli_json("machines", "show", ma)
+        assert m["nics"] == [ma], m
+        env.d.wait_log(f"lifecycle: {ma}: its agent's report names NIC {mb}, never seen")
+        env.dora(mb)                          # the second port on the wire
+        assert env.post("/api/v1/agent/report", rep) == 204
+        m = env.d.cli_json("machines", "show", ma)
+        assert m["nics"] == [ma, mb], m
+        assert env.d.cli_json("machines", "show", mb)["mac"] == ma
+    finally:
+        env.raw.close()
+        env.d.stop()
 
 
 def test_agent_auth(lab, tmp_path):
