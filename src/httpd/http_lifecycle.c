@@ -51,6 +51,22 @@ static const struct ib_profile *find_profile(const struct ib_config *cfg, const 
 	return NULL;
 }
 
+/* The plan of lifecycle machine m (its allocated profile when
+ * use_profile) and the request's names for the journal. */
+static void set_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
+		     const struct ib_machine_state *m, bool use_profile,
+		     enum ib_lc_state *ret_state)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (use_profile)
+		plan->profile = find_profile(rq->srv->cfg, m->profile);
+	snprintf(plan->why, sizeof(plan->why), "lifecycle: %s",
+		 ib_lc_state_name((enum ib_lc_state)m->state));
+	rq->group = NULL;
+	rq->profile = plan->profile ? plan->profile->name : NULL;
+	*ret_state = (enum ib_lc_state)m->state;
+}
+
 /* ---- the boot script ---- */
 
 int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
@@ -89,14 +105,36 @@ int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
 	else if (rq->authorized && m.state == IB_LC_INSTALLED &&
 		 ib_lifecycle_local_boot(store, &m, now, &n) == 0)
 		m = n;
-	memset(plan, 0, sizeof(*plan));
-	if (ib_boot_lifecycle_kind((enum ib_lc_state)m.state, NULL) != IB_LC_BOOT_AGENT)
-		plan->profile = find_profile(cfg, m.profile);
-	snprintf(plan->why, sizeof(plan->why), "lifecycle: %s",
-		 ib_lc_state_name((enum ib_lc_state)m.state));
-	rq->group = NULL;
-	rq->profile = plan->profile ? plan->profile->name : NULL;
-	*ret_state = (enum ib_lc_state)m.state;
+	set_plan(rq, plan, &m, ib_boot_lifecycle_kind((enum ib_lc_state)m.state, NULL) !=
+			       IB_LC_BOOT_AGENT, ret_state);
+	return 0;
+}
+
+/*
+ * The plan of a lifecycle machine's install configs (GET /configs/NAME):
+ * its allocated profile's, read only (no discovery, no move).  *ret_state
+ * IB_LC_NONE when the request is not a lifecycle machine's.  0, else the
+ * reply is sent.
+ */
+int ib_httpd_lifecycle_config_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
+				   enum ib_lc_state *ret_state)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	struct ib_machine_state m;
+	int r;
+
+	*ret_state = IB_LC_NONE;
+	if (!cfg->lifecycle.enabled || plan->machine || !rq->mac[0])
+		return 0;
+	r = ib_store_machine_get(rq->srv->store, rq->mac, &m);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		ib_httpd_text(rq, 500, "internal error: the store failed (%s)", strerror(-r));
+		return r;
+	}
+	set_plan(rq, plan, &m, m.state == IB_LC_ALLOCATED || m.state == IB_LC_INSTALLING ||
+			       m.state == IB_LC_INSTALLED, ret_state);
 	return 0;
 }
 
@@ -520,18 +558,26 @@ static json_t *instruction(struct ib_http_req *rq, const struct ib_machine_state
 	return json_pack("{s:s, s:i}", "action", "none", "poll_ms", AGENT_POLL_MS);
 }
 
-static void agent_instruction(struct ib_http_req *rq)
+/* The ?mac= of an agent request in normal form, the request authorized
+ * as that machine: 0, else the reply is sent. */
+static int query_mac_auth(struct ib_http_req *rq, char mac[IB_HTTP_MAC_STRLEN])
 {
 	const char *q = ib_http_url_param(rq->url, "mac");
+
+	if (!q || ib_http_mac_normalize(q, mac) < 0) {
+		fail(rq, 400, "mac is missing or not a MAC address");
+		return -EINVAL;
+	}
+	return agent_auth(rq, mac);
+}
+
+static void agent_instruction(struct ib_http_req *rq)
+{
 	char mac[IB_HTTP_MAC_STRLEN];
 	struct ib_machine_state m;
 	int r;
 
-	if (!q || ib_http_mac_normalize(q, mac) < 0) {
-		fail(rq, 400, "mac is missing or not a MAC address");
-		return;
-	}
-	if (agent_auth(rq, mac) < 0)
+	if (query_mac_auth(rq, mac) < 0)
 		return;
 	r = ib_store_machine_get(rq->srv->store, mac, &m);
 	if (r == -ENOENT)
@@ -541,6 +587,43 @@ static void agent_instruction(struct ib_http_req *rq)
 		fail(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, instruction(rq, &m));
+}
+
+/*
+ * POST /api/v1/agent/installed?mac=M: the installer's "done" (a profile
+ * without an image installs through its own installer; its config calls
+ * {{install_done_url}}, which carries the machine's token).  installing ->
+ * installed, by "installer", journalled as proto agent, kind install.  A
+ * repeated call of an installed machine is answered 204 (a retry); any
+ * other state 409 with it.
+ */
+static void agent_installed(struct ib_http_req *rq)
+{
+	char mac[IB_HTTP_MAC_STRLEN];
+	struct ib_machine_state m;
+	uint8_t hw[6];
+	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
+	int r;
+
+	if (query_mac_auth(rq, mac) < 0)
+		return;
+	r = ib_lifecycle_apply(rq->srv->store, &(struct ib_lifecycle_req){
+		.mac = mac, .ev = IB_LC_EV_INSTALLED, .by = "installer",
+		.now_us = ib_now_us() }, &m);
+	if (r == 0 && ib_mac_parse(mac, hw) == 0)
+		ib_journal_add(rq->srv->journal, &who, "agent", "install",
+			       json_pack("{s:s, s:s}", "status", "ok", "detail",
+					 "the installer's done callback"));
+	if (r == 0 || (r == -EPERM && m.state == IB_LC_INSTALLED))
+		ib_httpd_send(rq, 204, 0);
+	else if (r == -ENOENT)
+		fail(rq, 404, "no such machine in the lifecycle");
+	else if (r == -EPERM || r == -EEXIST)
+		ib_httpd_json(rq, 409, json_pack("{s:s, s:s}", "error",
+			"the machine is not installing",
+			"state", ib_lc_state_name((enum ib_lc_state)m.state)));
+	else
+		fail(rq, 500, "the store failed");
 }
 
 /* The event a progress report means in state, or -1 for none. */
@@ -776,8 +859,11 @@ bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
 			agent_progress(rq);
 		else if (strcmp(what, "instruction") == 0 && get)
 			agent_instruction(rq);
+		else if (strncmp(what, "installed", 9) == 0 && (!what[9] || what[9] == '?') &&
+			 post)
+			agent_installed(rq);
 		else if (!strcmp(what, "report") || !strcmp(what, "progress") ||
-			 !strcmp(what, "instruction"))
+			 !strcmp(what, "instruction") || !strcmp(what, "installed"))
 			fail(rq, 405, "method not allowed");
 		else
 			fail(rq, 404, "no such API endpoint");

@@ -313,10 +313,31 @@ static const char *config_ctype(enum ib_tpl_context c)
 	}
 }
 
+/*
+ * {{install_done_url}} of an installing (or allocated) lifecycle machine:
+ * what its installer POSTs when done (docs/LIFECYCLE.md), with its token
+ * (machine_query, only in the machine's own renders).
+ */
+static int install_done_url(json_t *v, const struct ib_config *cfg, enum ib_lc_state lc)
+{
+	const char *q = json_string_value(json_object_get(v, "machine_query"));
+	char *url = NULL;
+	int r;
+
+	if ((lc != IB_LC_INSTALLING && lc != IB_LC_ALLOCATED) || !q || !cfg->http.base_url)
+		return 0;
+	if (asprintf(&url, "%s/api/v1/agent/installed?%s", cfg->http.base_url, q) < 0)
+		return -ENOMEM;
+	r = json_object_set_new(v, "install_done_url", json_string(url));
+	free(url);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 /* GET /configs/<name>?mac=..: an install config of the machine's profile. */
 static void serve_config(struct ib_http_req *rq, const char *name)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
+	enum ib_lc_state lc;
 	char err[IB_BOOT_ERRLEN] = "";
 	enum ib_tpl_context ctx = IB_TPL_TEXT;
 	struct ib_boot_plan plan;
@@ -330,10 +351,14 @@ static void serve_config(struct ib_http_req *rq, const char *name)
 	}
 	if (plan_request(rq, &f, &plan) < 0)
 		return;
+	/* a lifecycle machine's: its allocated profile's (issue #12) */
+	if (ib_httpd_lifecycle_config_plan(rq, &plan, &lc) < 0)
+		return;
 	for (size_t i = 0; plan.profile && i < plan.profile->n_configs; i++)
 		if (strcmp(plan.profile->configs[i].name, name) == 0)
 			ctx = plan.profile->configs[i].format;
-	if (!(v = ib_boot_values(cfg, &f, &plan)) || ib_httpd_add_private(rq, v, &plan) < 0) {
+	if (!(v = ib_boot_values(cfg, &f, &plan)) || ib_httpd_add_private(rq, v, &plan) < 0 ||
+	    install_done_url(v, cfg, lc) < 0) {
 		json_decref(v);
 		ib_httpd_text(rq, 500, "out of memory");
 		return;

@@ -179,6 +179,11 @@ void ib_httpd_serve_readyz(struct ib_http_req *rq, const char *rest);
  */
 int ib_httpd_lifecycle_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
 			    enum ib_lc_state *ret_state);
+
+/* A lifecycle machine's install configs come from its allocated profile:
+ * read only (http_lifecycle.c).  0, else the reply is sent. */
+int ib_httpd_lifecycle_config_plan(struct ib_http_req *rq, struct ib_boot_plan *plan,
+				   enum ib_lc_state *ret_state);
 /*
  * /api/v1/<rest> when it is a lifecycle route (agent/..., lifecycle,
  * machines/MAC/{lifecycle,accept,allocate,release,retire,reset}): answers

@@ -597,3 +597,65 @@ def test_auth_off_writes_nothing(lab, tmp_path):
     assert token not in s
     ll.script(ll.m1, M1)
     assert ll.state(M1) == "installing"
+
+
+def test_installer_done_callback(lab, tmp_path):
+    """examples/lifecycle.yaml's `installer` profile (an installer of its
+    own, no image): allocated, its installer boots (installing) and fetches
+    its user-data, the shipped examples/templates/user-data.yaml; the
+    callback found there, run as cloud-init runs a runcmd entry (from
+    another address: the token in its URL authorizes it), makes the
+    machine installed.  A wrong token is refused and moves nothing."""
+    import yaml
+    from test_doctor import Lab4, SRV
+    ma = "52:54:00:00:cc:31"
+    env = Lab4(lab, tmp_path, "lifecycle.yaml")
+
+    def get(path: str) -> str:
+        p = lab.run(env.cli, ["curl", "-sS", "-f", f"http://{SRV}:8080{path}"], timeout=30)
+        assert p.returncode == 0, (path, p.stderr)
+        return p.stdout
+
+    def state() -> str:
+        return env.d.cli_json("machines", "show", ma)["state"]
+    try:
+        env.use_addr(env.dora(ma, ipxe=True))
+        assert env.curl(f"/boot.ipxe?mac={ma}") == 200             # discovered
+        assert env.post("/api/v1/agent/report", {"mac": ma}) == 204
+        assert env.post(f"/api/v1/machines/{ma}/accept", {}, token=env.token) == 200
+        assert env.curl(f"/api/v1/agent/instruction?mac={ma}") == 200
+        assert env.post("/api/v1/agent/progress",
+                        {"mac": ma, "step": "wipe", "status": "ok"}) == 204
+        assert env.post(f"/api/v1/machines/{ma}/allocate", {"profile": "installer"},
+                        token=env.token) == 200
+        assert "/assets/installer/vmlinuz" in get(f"/boot.ipxe?mac={ma}")
+        assert state() == "installing"
+        ud = yaml.safe_load(get(f"/configs/user-data?mac={ma}"))
+        done = [c for c in ud["runcmd"] if "POST" in c]
+        assert len(done) == 1, ud
+        url = done[0][-1]
+        assert url.startswith(f"http://{SRV}:8080/api/v1/agent/installed?mac={ma}&token="), url
+        # a wrong token, from elsewhere: 403, nothing moves
+        bad = url.rsplit("token=", 1)[0] + "token=" + "0" * 32
+        p = lab.run(env.srv, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                              "-X", "POST", bad], timeout=30)
+        assert p.stdout == "403", p.stdout
+        assert state() == "installing"
+        # the installer's callback as the config says, from another address
+        p = lab.run(env.srv, [str(a) for a in done[0]], timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert state() == "installed"
+        p = lab.run(env.srv, [str(a) for a in done[0]], timeout=30)   # a retry
+        assert p.returncode == 0, p.stderr
+        evs = env.d.cli_json("events", "--mac", ma)
+        moves = [e["detail"].get("by") for e in evs
+                 if e.get("proto") == "machine" and e["kind"] == "installed"]
+        assert moves == ["installer"], evs
+        assert any(e.get("proto") == "agent" and e["kind"] == "install" for e in evs), evs
+        # installed: its next netboot says "your disk"; no callback rendered now
+        assert "booting from its disk" in get(f"/boot.ipxe?mac={ma}")
+        assert not [c for c in yaml.safe_load(get(f"/configs/user-data?mac={ma}"))["runcmd"]
+                    if "POST" in c]
+    finally:
+        env.raw.close()
+        env.d.stop()
