@@ -78,7 +78,7 @@ trap 'case "$FAKE_MODE" in
   exit3) exit 3;;
   *) exit 0;;
 esac' TERM
-echo "ironbootd: ready" >&2
+echo "notice: ironbootd 0.0-fake ready (config /dev/null, state /tmp)" >&2
 while :; do sleep 0.05; done
 """
 
