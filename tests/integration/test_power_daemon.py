@@ -66,6 +66,8 @@ power:
   off_check_grace: 1s
   off_check_timeout: 30s
   default_credential: lab
+profiles:
+  - {{ name: os, kernel: vmlinuz }}
 machines:
   - {{ mac: "{mr}", hostname: rf1 }}
   - {{ mac: "{mi}", hostname: ipmi1 }}
@@ -461,7 +463,8 @@ def test_fifty_bmcs_polled_while_dhcp_answers(lab, tmp_path):
 def test_lifecycle_powers_the_machine(lab, tmp_path):
     """A lifecycle machine whose BMC entry came through the API: accept sets
     a one-time PXE boot and powers it on (it was off: ON, not CYCLE); its
-    agent's "wait" is followed by a check that it really went off; with a
+    agent's "wait" is followed by a check that it really went off; allocate
+    powers it on again, release cycles it (it runs); with a
     wrong credential the next accept fails the machine at power:status
     with the BMC's message."""
     netlab.require_tool("qemu-system-x86_64")
@@ -499,6 +502,21 @@ def test_lifecycle_powers_the_machine(lab, tmp_path):
     B.qmp(emu.qmp_path, "quit")            # the guest's own power-off
     B.wait_for(lambda: any(e["kind"] == "off-confirmed" for e in pl.events(ML)), 30,
                "the off check")
+
+    # allocate: the machine is off, so pxe-once and ON; release of the
+    # running machine: pxe-once and CYCLE (each step journalled "for" it)
+    def steps(move):
+        return [e["kind"] for e in pl.events(ML) if detail(e).get("for") == move]
+
+    st, v = pl.api(f"machines/{ML}/allocate", "POST", {"profile": "os"})
+    assert st == 200 and v["state"] == "allocated", v
+    B.wait_for(lambda: steps("allocate") == ["status", "pxe-once", "on"], 30,
+               "allocate: status, pxe-once, on")
+    B.wait_for(lambda: B.vm_status(emu.qmp_path) == "running", 30, "the VM running again")
+    st, v = pl.api(f"machines/{ML}/release", "POST")
+    assert st == 200, v
+    B.wait_for(lambda: steps("release") == ["status", "pxe-once", "cycle"], 30,
+               "release: status, pxe-once, cycle")
 
     # a wrong credential: the next accept fails the machine, naming the BMC
     st, v = pl.api(f"machines/{ML}/bmc", "PUT",
