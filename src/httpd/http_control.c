@@ -63,7 +63,7 @@ fail:
 
 int ib_httpd_control_open(struct ib_http_server *srv, const char *state_dir)
 {
-	int fd, r;
+	int fd = -1, r;
 
 	if ((r = ib_http_control_path(state_dir, srv->control_path,
 				      sizeof(srv->control_path))) < 0 ||
