@@ -327,21 +327,23 @@ def make_lab(lab: netlab.Lab) -> tuple[str, str]:
     return srv, cli
 
 
-def storm(lab, cli, args, family: int, extra: list[str], deadline: float) -> tuple[dict, str]:
+def storm(lab, cli, args, family: int, extra: list[str], deadline: float,
+          fifo: bool = True) -> tuple[dict, str]:
     fam = (["-4", "--server", SRV4, "--relay", CLI4] if family == 4 else
            ["-6", "--server", SRV6, "--relay", CLI6, "--link", LINK6])
     # SCHED_FIFO: on a shared, loaded host one client process waits on the
     # run queue for most of the run (40 s of 44 s at 100 machines, load 47),
     # and lock-step TFTP (tftpd-hpa grants no windowsize) pays that wait once
     # per block: the client, not the server, set the time.  runq_wait_s in
-    # the report shows what is left of it.
-    argv = ["taskset", "-c", CLIENT_CPU, "chrt", "-f", "1", str(args.storm_bin), *fam, "--json",
+    # the report shows what is left of it.  fifo=False (probe.py) shows it.
+    sched = ["chrt", "-f", "1"] if fifo else []
+    argv = ["taskset", "-c", CLIENT_CPU, *sched, str(args.storm_bin), *fam, "--json",
             "--deadline", str(deadline), *extra]
     p = lab.run(cli, argv, check=False, timeout=deadline + 30)
     if p.returncode not in (0, 3):
         raise RuntimeError(f"ironboot-storm exited {p.returncode}: {p.stderr[-500:]}")
     rep = json.loads(p.stdout)
-    rep["cmd"] = "chrt -f 1 ironboot-storm " + " ".join(argv[7:])
+    rep["cmd"] = " ".join([*sched, "ironboot-storm", *argv[4 + len(sched):]])
     return rep, p.stderr
 
 
@@ -445,11 +447,21 @@ def part_c(args, work: Path) -> dict:
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def lab_args(ap: argparse.ArgumentParser, file_mb: float) -> None:
+    """The options run.sh passes (--build, --nginx, --work), the sizes of
+    the kernel and initrd the stacks serve, and --json (bench.py, probe.py,
+    cross.py)."""
     ap.add_argument("--build", default=os.environ.get("IB_BUILD", str(REPO / "build")))
     ap.add_argument("--nginx", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--kernel-mb", type=float, default=file_mb)
+    ap.add_argument("--initrd-mb", type=float, default=file_mb)
+    ap.add_argument("--json", help="write all results here")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    lab_args(ap, 4)
     ap.add_argument("--servers", default="ironboot,kea,dnsmasq")
     ap.add_argument("--parts", default="a,b,c")
     ap.add_argument("--rates", default="2000,4000,8000")
@@ -458,9 +470,6 @@ def main() -> int:
     ap.add_argument("--storm-machines", type=int, default=1000)
     ap.add_argument("--storm-within", type=float, default=10)
     ap.add_argument("--storm-deadline", type=float, default=240)
-    ap.add_argument("--kernel-mb", type=float, default=4)
-    ap.add_argument("--initrd-mb", type=float, default=4)
-    ap.add_argument("--json", help="write all results here")
     ap.add_argument("--out", help="directory for (b)'s histograms (storm-hist-SERVER.tsv)")
     args = ap.parse_args()
     args.rates = [int(x) for x in args.rates.split(",")]

@@ -16,12 +16,21 @@
 # Bounded: everything runs under `timeout 900`; namespaces and processes
 # (by PID) are cleaned up on exit and on SIGTERM.  Extra arguments go to
 # bench.py, e.g.  bench/storm/run.sh --parts b --storm-machines 500
+#
+# A first argument `probe` or `cross` runs bench/storm/probe.py (one TFTP
+# storm with a client-side capture, with or without SCHED_FIFO) or
+# bench/storm/cross.py (perfdhcp's and the simulator's lease counts against
+# ironbootd's) instead, in the same setup: bench/storm/run.sh probe --help
 set -eu
+tool=bench.py
+case "${1:-}" in
+probe|cross) tool=$1.py; shift ;;
+esac
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
-for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset chrt; do
+for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset chrt tcpdump; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
 done
 
@@ -40,5 +49,5 @@ echo "nginx $(dpkg-deb -f "$deb" Version), $(kea-dhcp4 -V | head -n 1), dnsmasq 
 
 . "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
-run_bounded 900 /usr/bin/python3 "$repo/bench/storm/bench.py" \
+run_bounded 900 /usr/bin/python3 "$repo/bench/storm/$tool" \
 	--work "$work/run" --nginx "$work/nginx/usr/sbin/nginx" "$@"
