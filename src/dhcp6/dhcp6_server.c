@@ -179,8 +179,6 @@ static int store_one(void *ctx, void *slot)
 				ib_dhcp6_ia_lost(a);	/* another server or client won it */
 				continue;
 			}
-			if (r == 0)	/* bound: another client's hold on it is over */
-				ib_d6_holds_drop_addr(s->holds, a->addr);
 		} else if (d->action == IB_D6_RELEASE) {
 			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_RELEASED, s->now);
 		} else {
@@ -190,9 +188,23 @@ static int store_one(void *ctx, void *slot)
 		if (r < 0 && r != -ENOENT)
 			return r;
 	}
-	for (size_t i = 0; i < d->n_ia; i++)
-		ib_d6_holds_drop(s->holds, &p->msg.client_id, d->ia[i].iaid);
 	return 0;
+}
+
+/*
+ * The batch is durable: the client's holds are over, and so is any other
+ * client's hold on an address now bound (an IA the store refused lost its
+ * address).  After a failed commit they stay: nothing was bound.
+ */
+static void drop_holds(struct ib_dhcp6_server *s, const struct pending *p)
+{
+	const struct ib_dhcp6_decision *d = &p->d;
+
+	for (size_t i = 0; i < d->n_ia; i++) {
+		if (d->action == IB_D6_COMMIT && d->ia[i].has_addr)
+			ib_d6_holds_drop_addr(s->holds, d->ia[i].addr);
+		ib_d6_holds_drop(s->holds, &p->msg.client_id, d->ia[i].iaid);
+	}
 }
 
 static bool needs_store(const struct ib_dhcp6_decision *d)
@@ -270,7 +282,7 @@ static int seal(void *ctx, void *slots, size_t n)
 	return ib_journal_flush(s->journal, true);
 }
 
-/* The bindings are durable (ok): the REPLY leaves now; else nothing. */
+/* The bindings are durable (ok): holds end, the REPLY leaves now; else nothing. */
 static void committed(void *ctx, void *slot, bool ok)
 {
 	struct ib_dhcp6_server *s = ctx;
@@ -279,6 +291,7 @@ static void committed(void *ctx, void *slot, bool ok)
 
 	if (!ok)
 		return;
+	drop_holds(s, p);
 	e = send_reply(s, p);
 	if (e < 0)
 		ib_warn("dhcp6: REPLY to %s on %s not built: %s",

@@ -317,6 +317,42 @@ def test_address_taken_after_advertise_is_refused(env):
     assert [(r[1], r[3]) for r in rows] == [(other, 1)]    # still the other client's
 
 
+def test_failed_commit_keeps_the_hold(env):
+    """A REQUEST whose transaction fails after its binding was written
+    (the batch's journal events cannot be stored: a trigger refuses them,
+    as a full disk would) binds nothing and sends nothing, and the address
+    stays held for its client: another client asking for it is not given
+    it, and the first one gets it once the store works.  (The holds used
+    to be dropped inside the transaction, before COMMIT.)"""
+    duid = DUID_LL(lladdr="52:54:00:11:22:3b")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
+    addr, sid = iaaddr(adv), opt(adv, DHCP6OptServerId).duid
+
+    def request(who, trid):
+        return bytes(DHCP6_Request(trid=trid) / DHCP6OptClientId(duid=who) /
+                     DHCP6OptServerId(duid=sid) /
+                     DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)]))
+
+    off = env.d.log_size()
+    db = sqlite3.connect(str(env.db), timeout=10, isolation_level=None)
+    try:
+        db.execute("CREATE TRIGGER no_events BEFORE INSERT ON events"
+                   " BEGIN SELECT RAISE(ABORT, 'events refused'); END")
+        assert env.exchange(request(duid, 12), timeout=3) == []
+        env.d.wait_log("dhcp6: store commit failed", since=off, timeout=20)
+    finally:
+        db.execute("DROP TRIGGER IF EXISTS no_events")
+        db.close()
+    assert env.leases6() == []
+    other = DUID_LL(lladdr="52:54:00:11:22:3c")
+    (rep,) = env.exchange(request(other, 13))
+    assert iaaddr(rep) != addr, rep.show(dump=True)
+    assert [r[0] for r in env.leases6()] != [addr]
+    (rep,) = env.exchange(request(duid, 14))
+    assert isinstance(rep, DHCP6_Reply) and iaaddr(rep) == addr, rep.show(dump=True)
+    assert [(r[0], r[1]) for r in env.leases6() if r[0] == addr] == [(addr, bytes(duid))]
+
+
 def test_rapid_commit(env):
     duid = DUID_LL(lladdr="52:54:00:11:22:37")
     (rep,) = env.exchange(bytes(solicit(duid, rapid=True)))
