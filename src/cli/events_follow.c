@@ -74,7 +74,17 @@ static int on_sse(void *ctx, const struct ib_sse_event *ev)
 {
 	struct follow *fl = ctx;
 	json_t *o = json_loadb(ev->data, ev->data_len, 0, NULL);
-	int r = take(fl, o, true);
+	int r;
+
+	if (strcmp(ev->type, "gap") == 0) {
+		/* the daemon's replay after a reconnect left events out */
+		fprintf(stderr, "ironboot: events from id %" PRId64 " on were missed while"
+			" reconnecting (list them: ironboot events)\n",
+			(int64_t)json_integer_value(json_object_get(o, "first_skipped_id")));
+		json_decref(o);
+		return 0;
+	}
+	r = take(fl, o, true);
 
 	json_decref(o);
 	if (r)

@@ -51,6 +51,7 @@ struct ib_doctor_watch {
 	int64_t last_id;		/* the newest event id a scan read: the
 					 * next reads only newer ones */
 	int64_t scan_max_id;		/* the newest of the scan under way */
+	size_t scan_n;			/* events it read */
 	struct ib_event *ev;		/* WATCH_MAC_EVENTS events, owned */
 	size_t n_ev;			/* used in ev */
 	int64_t now_us;			/* of the run under way */
@@ -111,6 +112,7 @@ static int scanned(const struct ib_event *e, void *arg)
 	struct tracked *t;
 
 	w->stats.events_read++;
+	w->scan_n++;
 	if (e->id > w->scan_max_id)
 		w->scan_max_id = e->id;
 	if (!e->mac[0])
@@ -202,16 +204,23 @@ static size_t check(struct ib_doctor_watch *w, struct tracked *t, size_t budget)
 	return logged;
 }
 
-/* The events stored since the last run mark their machines due. */
+/*
+ * The events stored since the last run mark their machines due: the
+ * oldest IB_WATCH_SCAN after the last id read.  A full page leaves the
+ * rest to the next run, from where this one stopped (and from the same
+ * time: the rest may be older than the overlap).
+ */
 static void scan(struct ib_doctor_watch *w)
 {
 	struct ib_event_filter f = { .since_us = w->scan_from_us, .limit = IB_WATCH_SCAN,
-				     .after_id = w->last_id };
+				     .after_id = w->last_id, .oldest = true };
 
 	w->scan_max_id = w->last_id;
+	w->scan_n = 0;
 	if (ib_store_event_foreach(w->store, &f, scanned, w) == 0) {
 		w->last_id = w->scan_max_id;
-		w->scan_from_us = w->now_us - WATCH_OVERLAP_US;
+		if (w->scan_n < IB_WATCH_SCAN)
+			w->scan_from_us = w->now_us - WATCH_OVERLAP_US;
 	}
 }
 

@@ -6,10 +6,10 @@
  * --mac M` runs, without the file probe.
  *
  * The work of a run is bounded and incremental: it reads the events
- * stored since the last run (at most IB_WATCH_SCAN, ids it has seen
- * skipped), marks their machines due, and runs the rules on at most
- * IB_WATCH_CHECKS due machines (their newest 256 events); the others wait
- * for the next run.  A machine is due again, without new events, when the
+ * stored since the last run (the oldest IB_WATCH_SCAN after the last id
+ * it read; a storm's rest is read by the next runs), marks their
+ * machines due, and runs the rules on at most IB_WATCH_CHECKS due
+ * machines (their newest 256 events); the others wait for the next run.  A machine is due again, without new events, when the
  * rules' clocks pass (IB_DOCTOR_QUIET_US, IB_DOCTOR_AGENT_WAIT_US after its
  * newest event), since a stall is a verdict of time.  Each machine's
  * latest verdict is kept for /metrics (ironboot_doctor_findings).

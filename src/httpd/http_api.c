@@ -281,7 +281,7 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 	f.proto = ib_http_url_param(rq->url, "proto");
 	follow = ib_http_url_param(rq->url, "follow");
 	if (follow && strcmp(follow, "1") == 0 && rq->method == EVHTTP_REQ_GET) {
-		ib_httpd_follow_start(rq, f.mac);	/* http_follow.c */
+		ib_httpd_follow_start(rq, f.mac, f.proto);	/* http_follow.c */
 		return;
 	}
 	/* what is still queued belongs in the answer */

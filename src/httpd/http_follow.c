@@ -1,5 +1,5 @@
 /*
- * The live follow of the journal: GET /api/v1/events?follow=1[&mac=M]
+ * The live follow of the journal: GET /api/v1/events?follow=1[&mac=M][&proto=P]
  * answers with server-sent events (text/event-stream; WHATWG HTML,
  * "Server-sent events"), one per journal event as it is stored: "id:" the
  * event's id, "data:" its JSON (the listing's shape plus "stage" and
@@ -8,8 +8,9 @@
  * Events are pushed from the journal's flush (ib_journal_set_listener),
  * never read back from the store in a loop.  The store is read once, at
  * the start of a follow that sends Last-Event-ID: the events after that
- * id (at most FOLLOW_RESUME_MAX, the newest), so a client that reconnects
- * misses nothing the journal kept.
+ * id, so a client that reconnects misses nothing the journal kept; at
+ * most FOLLOW_RESUME_MAX, the newest, and when more are missing a "gap"
+ * event first says so (docs/METRICS.md).
  *
  * Bounded for a hostile network: at most http.max_followers streams at
  * once (then 503 with Retry-After).  A follower that read nothing since
@@ -53,6 +54,7 @@ struct ib_httpd_follower {
 	struct evhttp_request *req;	/* the request being answered */
 	struct evhttp_connection *evcon; /* its connection */
 	char mac[IB_HTTP_MAC_STRLEN];	/* only this machine's events, or "" */
+	char proto[sizeof(((struct ib_event *)0)->proto)]; /* only this protocol's, or "" */
 	char peer[64];			/* the client's address, for the log */
 	int64_t last_id;		/* the newest event id sent */
 	uint64_t queued;		/* bytes queued to it, ever */
@@ -206,6 +208,13 @@ static void drop_slow(struct ib_httpd_follow *fw)
 	}
 }
 
+/* Whether f follows e (its filters). */
+static bool follows(const struct ib_httpd_follower *f, const struct ib_event *e)
+{
+	return (!f->mac[0] || strcmp(f->mac, e->mac) == 0) &&
+	       (!f->proto[0] || strcmp(f->proto, e->proto) == 0);
+}
+
 /* The journal's listener: each stored event to the followers it is for;
  * e NULL ends a batch. */
 static void on_event(void *ctx, const struct ib_event *e)
@@ -223,7 +232,7 @@ static void on_event(void *ctx, const struct ib_event *e)
 	}
 	for (f = fw->list; f; f = next) {
 		next = f->next;		/* send_event may drop f */
-		if (e->id <= f->last_id || (f->mac[0] && strcmp(f->mac, e->mac) != 0))
+		if (e->id <= f->last_id || !follows(f, e))
 			continue;
 		if (send_event(f, e) == -ENOMEM)
 			drop(f, "out of memory");
@@ -286,14 +295,53 @@ static int replay_one(const struct ib_event *e, void *ctx)
 	return send_event(f, e) < 0 ? 1 : 0;
 }
 
+/* The oldest events after Last-Event-ID: how many (up to the bound
+ * read), and the first one's id. */
+struct missed {
+	size_t n;
+	int64_t first_id;
+};
+
+static int count_missed(const struct ib_event *e, void *ctx)
+{
+	struct missed *m = ctx;
+
+	if (m->n++ == 0)
+		m->first_id = e->id;
+	return 0;
+}
+
+/* Tells f that the events from first_id on, before the replay's, are not
+ * replayed: an SSE event of type "gap" (a journal event is a "message"). */
+static void send_gap(struct ib_httpd_follower *f, int64_t after_id, int64_t first_id)
+{
+	char s[256];
+
+	snprintf(s, sizeof(s), "event: gap\ndata: {\"after_id\":%" PRId64 ",\"first_skipped_id\":%"
+		 PRId64 ",\"replayed\":%d}\n\n", after_id, first_id, FOLLOW_RESUME_MAX);
+	queue_str(f, s);
+}
+
 /* Sends the newest FOLLOW_RESUME_MAX events the store holds after
- * Last-Event-ID; the journal was flushed by the caller. */
+ * Last-Event-ID, after a "gap" event when more are missing; the journal
+ * was flushed by the caller. */
 static void replay(struct ib_httpd_follower *f, int64_t after_id)
 {
 	struct ib_event_filter flt = { .mac = f->mac[0] ? f->mac : NULL,
-				       .after_id = after_id, .limit = FOLLOW_RESUME_MAX };
+				       .proto = f->proto[0] ? f->proto : NULL,
+				       .after_id = after_id, .limit = FOLLOW_RESUME_MAX + 1,
+				       .oldest = true };
+	struct missed m = { 0 };
 
 	f->last_id = after_id;
+	if (ib_store_event_foreach(f->srv->store, &flt, count_missed, &m) < 0) {
+		queue_str(f, ": cannot read the store: some events are not replayed\n\n");
+		return;
+	}
+	if (m.n > FOLLOW_RESUME_MAX)
+		send_gap(f, after_id, m.first_id);
+	flt.limit = FOLLOW_RESUME_MAX;
+	flt.oldest = false;
 	if (ib_store_event_foreach(f->srv->store, &flt, replay_one, f) < 0)
 		queue_str(f, ": cannot read the store: some events are not replayed\n\n");
 }
@@ -326,7 +374,7 @@ static int last_event_id(struct ib_http_req *rq, int64_t *ret)
 	return 0;
 }
 
-void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac)
+void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *proto)
 {
 	struct ib_httpd_follow *fw = &rq->srv->follow;
 	struct ib_httpd_follower *f;
@@ -336,6 +384,12 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac)
 	if (last_event_id(rq, &after) < 0) {
 		ib_httpd_json(rq, 400, json_pack("{s:s}", "error",
 						 "Last-Event-ID must be an event id"));
+		return;
+	}
+	/* longer than any stored protocol's: the stream would stay silent */
+	if (proto && strlen(proto) >= sizeof(((struct ib_event *)0)->proto)) {
+		ib_httpd_json(rq, 400, json_pack("{s:s}", "error",
+						 "proto is not a journal protocol"));
 		return;
 	}
 	if (fw->n >= rq->srv->cfg->http.max_followers || !fw->buf) {
@@ -352,6 +406,7 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac)
 	f->req = rq->req;
 	f->evcon = evhttp_request_get_connection(rq->req);
 	snprintf(f->mac, sizeof(f->mac), "%s", mac ? mac : "");
+	snprintf(f->proto, sizeof(f->proto), "%s", proto ? proto : "");
 	ib_timeline_init(&f->tl);
 	peer_name(f);
 	/* what is still queued is stored now: the replay reads it, and the

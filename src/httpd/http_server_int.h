@@ -213,10 +213,11 @@ int ib_httpd_follow_open(struct ib_http_server *srv);
 void ib_httpd_follow_close(struct ib_http_server *srv);
 /*
  * GET /api/v1/events?follow=1 (authorized): streams the journal's events,
- * only mac's when mac is not NULL, from now or after the request's
- * Last-Event-ID; 503 with Retry-After past http.max_followers.
+ * only mac's and proto's when not NULL (a proto no event can carry: 400),
+ * from now or after the request's Last-Event-ID; 503 with Retry-After
+ * past http.max_followers.
  */
-void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac);
+void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *proto);
 
 /* ---- http_views.c: GET views for people (the web UI) ---- */
 

@@ -92,6 +92,10 @@ struct ib_event_filter {
 	int64_t after_id;		/* only ids above it (0 = all): what a reader
 					 * read before is left out, while since_us
 					 * bounds the rows the store walks */
+	bool oldest;			/* the limit keeps the oldest rows after
+					 * after_id, in id order (an incremental
+					 * reader's next page: it goes on from the
+					 * last id it read); else the newest */
 };
 
 /* One inventory object kept for the REST API (see ib_store_inv_put). */
@@ -393,7 +397,8 @@ static inline int ib_store_event_append_many(struct ib_store *s, struct ib_event
 					     size_t n)
 { return s->ops->event_append_many(s, ev, n); }
 
-/* Calls cb for matching events, oldest first (the newest f->limit of them). */
+/* Calls cb for matching events, oldest first: the newest f->limit of them,
+ * or with f->oldest the oldest f->limit after f->after_id, by id. */
 static inline int ib_store_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
 		int (*cb)(const struct ib_event *, void *), void *ctx)
 { return s->ops->event_foreach(s, f, cb, ctx); }

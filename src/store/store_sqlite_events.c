@@ -26,10 +26,15 @@
  * Event listing: the newest ?4 matching rows (LIMIT -1 = all), returned
  * oldest first.  ?3 NULL matches every protocol.
  */
+#define EVENT_WHERE(where) \
+	" FROM events WHERE " where \
+	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3) AND id > ?5"
 #define EVENT_SELECT(where) \
-	"SELECT * FROM (SELECT " EVENT_COLS " FROM events WHERE " where \
-	" ts_us >= ?2 AND (?3 IS NULL OR proto = ?3) AND id > ?5" \
+	"SELECT * FROM (SELECT " EVENT_COLS EVENT_WHERE(where) \
 	" ORDER BY ts_us DESC, id DESC LIMIT ?4) ORDER BY ts_us, id"
+/* The oldest ?4 after ?5, by id: an incremental reader's next page. */
+#define EVENT_SELECT_OLDEST(where) \
+	"SELECT " EVENT_COLS EVENT_WHERE(where) " ORDER BY id LIMIT ?4"
 
 /* See store_sqlite_int.h; indexed by enum stmte_id. */
 const char *const ib_ss_stmte_sql[STE__MAX] = {
@@ -44,6 +49,8 @@ const char *const ib_ss_stmte_sql[STE__MAX] = {
 	/* Two forms so each can use its index (events_ts, events_mac_ts). */
 	[STE_ALL] = EVENT_SELECT("?1 IS NULL AND"),
 	[STE_BY_MAC] = EVENT_SELECT("mac = ?1 AND"),
+	[STE_ALL_OLDEST] = EVENT_SELECT_OLDEST("?1 IS NULL AND"),
+	[STE_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = ?1 AND"),
 	[STE_PRUNE_COUNT] = "DELETE FROM events WHERE id IN"
 		" (SELECT id FROM events ORDER BY ts_us DESC, id DESC"
 		" LIMIT -1 OFFSET ?1)",
@@ -126,7 +133,9 @@ static sqlite3_stmt *bind_event_filter(struct store_sqlite *ss,
 				       const struct ib_event_filter *f)
 {
 	bool by_mac = f && f->mac && f->mac[0];
-	sqlite3_stmt *st = ss->ste[by_mac ? STE_BY_MAC : STE_ALL];
+	bool oldest = f && f->oldest;
+	sqlite3_stmt *st = ss->ste[by_mac ? (oldest ? STE_BY_MAC_OLDEST : STE_BY_MAC)
+					  : (oldest ? STE_ALL_OLDEST : STE_ALL)];
 	int64_t limit = -1;
 
 	if (by_mac)

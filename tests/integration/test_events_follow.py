@@ -8,8 +8,9 @@ creates:
 A follower sees a real client's DHCP exchange as it happens; followers
 are capped (503 + Retry-After), a reader that stops reading is dropped
 while DHCP and TFTP go on; the token is required; mac= never shows
-another machine's event; Last-Event-ID resumes without a gap or a
-repeat; `ironboot events --follow` prints through the API.
+another machine's event, proto= another protocol's; Last-Event-ID
+resumes without a gap or a repeat, or past its bound says what it
+skipped; `ironboot events --follow` prints through the API.
 
 Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_events_follow.py -v
 """
@@ -339,9 +340,80 @@ def test_last_event_id_resumes(flab):
         assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
     finally:
         back.close()
+    assert not any(e.get("event") == "gap" for e in back.events), back.events
     bad = flab.follow("", headers={"Last-Event-ID": "12x"})
     assert bad.status == 400
     bad.close()
+
+
+def test_resume_past_the_bound_says_what_was_skipped(flab):
+    """More events missed than the replay's bound (40): a "gap" event
+    names the first one skipped, then the newest 40 follow, then the live
+    ones.  (The replay used to send the newest 40 and skip the rest silently.)"""
+    st = flab.follow("")
+    flab.udhcpc()
+    st.until(lambda s: any(acked(d) for d in s.data()), 20)
+    last = st.data()[-1]["id"]
+    st.close()
+    for i in range(45):         # while nobody follows: 45 machines' refusals
+        assert flab.script_fetches(f"52:54:00:f0:12:{i:02x}", 1) == 1
+    back = flab.follow("", headers={"Last-Event-ID": str(last)})
+    try:
+        back.until(lambda s: len(s.data()) >= 41, 20, "the gap and the replay")
+        gap, *replayed = [e for e in back.events if "data" in e][:41]
+        assert gap.get("event") == "gap", back.events[:3]
+        assert "id" not in gap, gap
+        assert gap["data"]["after_id"] == last and gap["data"]["replayed"] == 40, gap
+        ids = [int(e["id"]) for e in replayed]
+        assert gap["data"]["first_skipped_id"] > last, gap
+        assert gap["data"]["first_skipped_id"] < ids[0], (gap, ids[:3])
+        assert ids == sorted(ids) and len(set(ids)) == 40, ids
+        assert all("event" not in e for e in replayed), replayed[:2]
+        flab.udhcpc()           # and live again, after the replay
+        back.until(lambda s: any(acked(e["data"]) for e in s.events
+                                 if "data" in e and "event" not in e), 20)
+        live = [int(e["id"]) for e in back.events if "data" in e and "event" not in e]
+        assert live == sorted(live) and len(set(live)) == len(live), live
+    finally:
+        back.close()
+
+
+def test_proto_filter(flab):
+    """proto= on a follow keeps to that protocol's events, live and
+    replayed (it used to be ignored: every protocol's came); a proto no
+    event can carry is refused."""
+    dhcp = flab.follow("&proto=dhcp4")
+    every = flab.follow("")
+    try:
+        assert dhcp.status == 200
+        assert flab.script_fetches(OTHER_MAC, 3) == 3
+        flab.udhcpc()
+        assert flab.script_fetches(OTHER_MAC, 3) == 3
+        every.until(lambda s: any(acked(d) for d in s.data())
+                    and sum(d["proto"] == "http" for d in s.data()) >= 6, 30, "both")
+        last = max(d["id"] for d in every.data())
+        want = [d["id"] for d in every.data() if d["proto"] == "dhcp4"]
+        dhcp.until(lambda s: any(d["id"] == want[-1] for d in s.data()), 20, "the ACK")
+        assert [d["id"] for d in dhcp.data() if d["id"] <= last] == want
+        assert all(d["proto"] == "dhcp4" for d in dhcp.data()), dhcp.data()
+        # after the DISCOVER: the 3 later fetches' events, none of DHCP's
+        http = [d["id"] for d in every.data() if d["proto"] == "http" and d["id"] > want[0]]
+        assert len(http) >= 3, every.data()
+    finally:
+        dhcp.close()
+        every.close()
+    back = flab.follow("&proto=http", headers={"Last-Event-ID": str(want[0])})
+    try:
+        back.until(lambda s: len(s.data()) >= len(http), 20, "the replayed http events")
+        assert [d["id"] for d in back.data()][:len(http)] == http, back.data()
+        assert all(d["proto"] == "http" for d in back.data()), back.data()
+    finally:
+        back.close()
+    bad = flab.follow("&proto=dhcp4dhcp4")
+    try:
+        assert bad.status == 400 and "journal protocol" in bad.whole_body()
+    finally:
+        bad.close()
 
 
 def test_cli_follow_uses_the_api(flab):

@@ -84,7 +84,7 @@ static int teardown(void **state)
  * relay-no-subnet names it at once (no clock). */
 static void relayed(struct fixture *f, unsigned i)
 {
-	uint8_t hw[6] = { 0x52, 0x54, 0, 0, 0xd2, (uint8_t)i };
+	uint8_t hw[6] = { 0x52, 0x54, 0, (uint8_t)(i >> 8), 0xd2, (uint8_t)i };
 	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
 
 	ib_journal_add(f->j, &who, "dhcp4", "discover",
@@ -158,6 +158,29 @@ static void test_incremental_bounded(void **state)
 	assert_int_equal(st->checks, MACHINES + 1 + 2 * IB_WATCH_CHECKS);
 }
 
+/* A storm stores more than a run reads: the run reads the oldest page,
+ * the next goes on from there (it used to read the newest page and skip
+ * the older rest for good). */
+static void test_storm_read_in_pages(void **state)
+{
+	struct fixture *f = *state;
+	const struct ib_doctor_watch_stats *st;
+	int64_t now;
+
+	for (unsigned i = 0; i < 2 * IB_WATCH_SCAN + 100; i++)
+		relayed(f, i);
+	now = ib_now_us() + 1000;
+	st = run(f, now);
+	assert_int_equal(st->events_read, IB_WATCH_SCAN);
+	/* runs far past the scan's overlap: the rest is read all the same */
+	st = run(f, now + 600 * 1000000LL);
+	assert_int_equal(st->events_read, 2 * IB_WATCH_SCAN);
+	st = run(f, now + 1200 * 1000000LL);
+	assert_int_equal(st->events_read, 2 * IB_WATCH_SCAN + 100);
+	st = run(f, now + 1201 * 1000000LL);
+	assert_int_equal(st->events_read, 2 * IB_WATCH_SCAN + 100);
+}
+
 /* Another connection holds the store's write lock: a run neither waits
  * for it (the store's busy timeout is 5 s) nor loses the queued events. */
 static void test_locked_store(void **state)
@@ -208,6 +231,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_every_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storm_read_in_pages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -595,6 +595,33 @@ static void test_events_append_many(void **state)
 	assert_int_equal(seen.n, 1 + MANY + 19);
 }
 
+/* An incremental reader's pages: the oldest N after an id, in id order;
+ * the plain limit keeps the newest N after it (events between are not
+ * listed: a reader paging with it skips them). */
+static void test_events_oldest_after_id(void **state)
+{
+	struct fix *f = *state;
+	struct ib_event_filter flt;
+
+	fill_events(f->s);		/* ids 1..6: ts 100 300 200 400 500 600 */
+	flt = (struct ib_event_filter){ .after_id = 1, .limit = 2 };
+	EXPECT(f->s, &flt, 500, 600);
+	flt = (struct ib_event_filter){ .after_id = 1, .limit = 2, .oldest = true };
+	EXPECT(f->s, &flt, 300, 200);
+	flt.after_id = 3;
+	EXPECT(f->s, &flt, 400, 500);
+	flt.after_id = 5;
+	EXPECT(f->s, &flt, 600);
+	flt.after_id = 6;
+	expect_events(f->s, &flt, NULL, 0);
+	flt = (struct ib_event_filter){ .mac = MAC_A, .after_id = 1, .limit = 1, .oldest = true };
+	EXPECT(f->s, &flt, 300);
+	flt = (struct ib_event_filter){ .proto = "dhcp4", .limit = 3, .oldest = true };
+	EXPECT(f->s, &flt, 100, 200, 400);
+	flt = (struct ib_event_filter){ .since_us = 300, .after_id = 1, .oldest = true };
+	EXPECT(f->s, &flt, 300, 400, 500, 600);
+}
+
 static void test_events_same_ts(void **state)
 {
 	struct fix *f = *state;
@@ -1202,6 +1229,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_oldest_after_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_same_ts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_append_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
