@@ -362,10 +362,9 @@ async function pageMachine(mac) {
 	const q = encodeURIComponent(mac);
 	const [events, doc, lc, leases, leases6] = await Promise.all([
 		api("events?limit=1000&mac=" + q), orNull(api("machines/" + q + "/doctor")),
-		orNull(api("machines/" + q + "/lifecycle")), orNull(api("leases")),
-		orNull(api("leases6"))]);
-	const mine = l => (l.mac || "").toLowerCase() === mac.toLowerCase();
-	const v4 = (leases || []).filter(mine), v6 = (leases6 || []).filter(mine);
+		orNull(api("machines/" + q + "/lifecycle")), orNull(api("leases?mac=" + q)),
+		orNull(api("leases6?mac=" + q))]);
+	const v4 = leases || [], v6 = leases6 || [];
 	const host = v4.concat(v6).map(l => l.hostname).find(h => h);
 	show(el("h1", {}, "Machine ", el("span", { class: "mono", text: mac }),
 		host ? el("span", { class: "hostname", text: " " + host }) : null),

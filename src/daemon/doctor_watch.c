@@ -224,27 +224,16 @@ static void scan(struct ib_doctor_watch *w)
 	}
 }
 
-/*
- * Flushes the journal, so the run sees the newest events, unless another
- * connection holds the store's write lock: the flush would wait its busy
- * timeout on the loop, DHCP behind it.  Then the run reads what is
- * stored, and the shells' timers flush the rest once the lock is free.
- */
-static void flush_unless_locked(struct ib_doctor_watch *w)
-{
-	if (ib_store_begin_nowait(w->store) < 0)
-		return;
-	ib_store_rollback(w->store);
-	ib_journal_flush(w->journal, false);	/* a failure: its timer says why */
-}
-
 void ib_doctor_watch_run(struct ib_doctor_watch *w, int64_t now_us)
 {
 	size_t checks = 0, logged = 0;
 
 	w->now_us = now_us;
 	w->stats.runs++;
-	flush_unless_locked(w);
+	/* the run sees the newest events, unless another connection holds
+	 * the write lock: then it reads what is stored, and the rest is
+	 * flushed by the shells' timers once the lock is free */
+	ib_journal_flush_nowait(w->journal);
 	scan(w);
 	/* due machines from where the last run stopped, so none starves */
 	for (size_t k = 0; k < IB_WATCH_TRACK && checks < IB_WATCH_CHECKS; k++) {

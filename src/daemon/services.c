@@ -130,7 +130,7 @@ static void prune_journal(struct ib_services *s)
 {
 	int r;
 
-	if ((r = ib_journal_flush(s->journal, false)) < 0)
+	if ((r = ib_journal_flush_nowait(s->journal)) < 0)
 		ib_warn("journal: flush before prune failed: %s; events kept queued",
 			strerror(-r));
 	if ((r = ib_journal_prune(s->journal, ib_now_us())) < 0)

@@ -159,7 +159,7 @@ static void journal(struct ib_ra_server *s, const char *kind, json_t *detail)
 		return;
 	}
 	ib_journal_add(s->journal, &nobody, "ra", kind, detail);
-	if ((r = ib_journal_flush(s->journal, false)) < 0)	/* rare: at once */
+	if ((r = ib_journal_flush_nowait(s->journal)) < 0)	/* rare: at once */
 		ib_debug("ra: journal flush: %s; kept queued", strerror(-r));
 }
 

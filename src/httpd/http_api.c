@@ -171,18 +171,52 @@ static void reply_list(struct ib_http_req *rq, int r, json_t *array)
 	ib_httpd_json(rq, 200, array);
 }
 
-static int add_lease(const struct ib_lease4 *l, void *ctx)
+/*
+ * The ?mac= of a listing, in normal form in norm[IB_HTTP_MAC_STRLEN]: 0
+ * with *ret that or NULL when absent or empty; -1 when it is no MAC (the
+ * 400 is sent).
+ */
+static int mac_param(struct ib_http_req *rq, char *norm, const char **ret)
 {
-	return json_array_append_new(ctx, ib_lease4_json(l)) < 0 ? -ENOMEM : 0;
+	const char *mac = ib_http_url_param(rq->url, "mac");
+
+	*ret = NULL;
+	if (!mac || !*mac)
+		return 0;
+	if (ib_http_mac_normalize(mac, norm) < 0) {
+		ib_httpd_json(rq, 400, error_json("mac is not a MAC address"));
+		return -1;
+	}
+	*ret = norm;
+	return 0;
 }
 
-static void api_leases(struct ib_http_req *rq, const char *arg)
-{
-	json_t *a = json_array();
-	int r = a ? ib_store_lease4_foreach(rq->srv->store, 0, UINT32_MAX, add_lease, a)
-		  : -ENOMEM;
+/* A lease listing being built: the rows of mac (normal form), or all. */
+struct lease_list {
+	json_t *a;
+	const char *mac;		/* NULL: every lease */
+};
 
-	reply_list(rq, r, a);
+/* Whether a lease of MAC bytes hw (len bytes, NULL: unknown) is wanted. */
+static bool lease_wanted(const struct lease_list *l, const uint8_t *hw, size_t len)
+{
+	char mac[IB_MAC_STRLEN];
+
+	if (!l->mac)
+		return true;
+	if (!hw || len != 6)
+		return false;
+	ib_mac_format(hw, len, mac, sizeof(mac));
+	return strcmp(mac, l->mac) == 0;
+}
+
+static int add_lease(const struct ib_lease4 *l, void *ctx)
+{
+	struct lease_list *ll = ctx;
+
+	if (!lease_wanted(ll, l->htype == 1 ? l->hwaddr : NULL, l->hw_len))
+		return 0;
+	return json_array_append_new(ll->a, ib_lease4_json(l)) < 0 ? -ENOMEM : 0;
 }
 
 static void api_lease(struct ib_http_req *rq, const char *arg)
@@ -201,15 +235,44 @@ static void api_lease(struct ib_http_req *rq, const char *arg)
 
 static int add_lease6(const struct ib_lease6 *l, void *ctx)
 {
-	return json_array_append_new(ctx, ib_lease6_json(l)) < 0 ? -ENOMEM : 0;
+	struct lease_list *ll = ctx;
+
+	if (!lease_wanted(ll, l->has_mac ? l->mac : NULL, 6))
+		return 0;
+	return json_array_append_new(ll->a, ib_lease6_json(l)) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * GET /api/v1/leases[?mac=M] and leases6[?mac=M]: every lease of the
+ * family, or M's: IPv4 by chaddr, IPv6 by the MAC stored for the lease
+ * (DUID-LL/LLT, option 79 or EUI-64: its "mac"), so a lease of a DUID
+ * naming no MAC is in no filtered answer.
+ */
+static void list_leases(struct ib_http_req *rq, bool v6)
+{
+	char norm[IB_HTTP_MAC_STRLEN];
+	struct lease_list ll = { 0 };
+	int r;
+
+	if (mac_param(rq, norm, &ll.mac) < 0)
+		return;
+	if (!(ll.a = json_array()))
+		r = -ENOMEM;
+	else if (v6)
+		r = ib_store_lease6_foreach(rq->srv->store, add_lease6, &ll);
+	else
+		r = ib_store_lease4_foreach(rq->srv->store, 0, UINT32_MAX, add_lease, &ll);
+	reply_list(rq, r, ll.a);
+}
+
+static void api_leases(struct ib_http_req *rq, const char *arg)
+{
+	list_leases(rq, false);
 }
 
 static void api_leases6(struct ib_http_req *rq, const char *arg)
 {
-	json_t *a = json_array();
-	int r = a ? ib_store_lease6_foreach(rq->srv->store, add_lease6, a) : -ENOMEM;
-
-	reply_list(rq, r, a);
+	list_leases(rq, true);
 }
 
 static void api_lease6(struct ib_http_req *rq, const char *arg)
@@ -253,7 +316,6 @@ static int add_event(const struct ib_event *e, void *ctx)
 
 static void api_events(struct ib_http_req *rq, const char *arg)
 {
-	const char *mac = ib_http_url_param(rq->url, "mac");
 	const char *limit = ib_http_url_param(rq->url, "limit");
 	const char *follow;
 	struct event_list *l;
@@ -262,13 +324,8 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 	char *end;
 	json_t *a;
 
-	if (mac && *mac) {
-		if (ib_http_mac_normalize(mac, norm) < 0) {
-			ib_httpd_json(rq, 400, error_json("mac is not a MAC address"));
-			return;
-		}
-		f.mac = norm;
-	}
+	if (mac_param(rq, norm, &f.mac) < 0)
+		return;
 	if (limit) {
 		unsigned long n = strtoul(limit, &end, 10);
 
@@ -284,8 +341,9 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 		ib_httpd_follow_start(rq, f.mac, f.proto);	/* http_follow.c */
 		return;
 	}
-	/* what is still queued belongs in the answer */
-	ib_journal_flush(rq->srv->journal, false);
+	/* what is still queued belongs in the answer, unless another
+	 * connection holds the write lock: then what is stored, at once */
+	ib_journal_flush_nowait(rq->srv->journal);
 	l = malloc(sizeof(*l));
 	a = json_array();
 	if (l) {

@@ -410,9 +410,10 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *
 	ib_timeline_init(&f->tl);
 	peer_name(f);
 	/* what is still queued is stored now: the replay reads it, and the
-	 * listener is not told of it twice (f is not listening yet) */
+	 * listener is not told of it twice (f is not listening yet); if the
+	 * write lock is busy it stays queued and comes live once flushed */
 	if (after > 0)
-		ib_journal_flush(rq->srv->journal, false);
+		ib_journal_flush_nowait(rq->srv->journal);
 	ib_httpd_header(rq, "Content-Type", "text/event-stream; charset=utf-8");
 	ib_httpd_header(rq, "Cache-Control", "no-store");
 	ib_httpd_header(rq, "X-Accel-Buffering", "no");

@@ -133,7 +133,7 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	ib_jw_str_opt(&w, "error", rq->error);
 	ib_jw_end(&w);
 	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
-		ib_journal_flush(rq->srv->journal, false);
+		ib_journal_flush_nowait(rq->srv->journal);
 }
 
 /*
@@ -612,7 +612,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_http_server *srv = arg;
 
-	if (ib_journal_pending(srv->journal) && ib_journal_flush(srv->journal, false) < 0)
+	int r;
+
+	/* -EAGAIN: another connection holds the write lock; the next tick */
+	if (ib_journal_pending(srv->journal) &&
+	    (r = ib_journal_flush_nowait(srv->journal)) < 0 && r != -EAGAIN)
 		ib_warn("http: journal flush failed; events kept queued");
 }
 

@@ -103,7 +103,7 @@ void ib_httpd_api_doctor(struct ib_http_req *rq, const char *arg)
 	} else if (ib_http_mac_normalize(arg, mac) < 0) {
 		ib_httpd_json(rq, 400, error_json("not a MAC address"));
 	} else {
-		ib_journal_flush(rq->srv->journal, false);
+		ib_journal_flush_nowait(rq->srv->journal);
 		if (diagnose(rq->srv, mac, rep) < 0)
 			ib_httpd_json(rq, 500, error_json("cannot read the events"));
 		else if (!(o = ib_doctor_report_json(rep, mac)))
@@ -225,7 +225,7 @@ void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg)
 		ib_httpd_json(rq, 400, error_json("offset must be 0..127"));
 		goto out;
 	}
-	ib_journal_flush(rq->srv->journal, false);
+	ib_journal_flush_nowait(rq->srv->journal);
 	if (r == 0)
 		r = fleet_from_events(rq->srv, fl);
 	if (r == 0)

@@ -337,7 +337,8 @@ static void stored(struct ib_journal *j, size_t n)
 	j->count -= n;
 }
 
-int ib_journal_flush(struct ib_journal *j, bool in_tx)
+/* in_tx: the caller's transaction; else nowait: the lock now or -EAGAIN */
+static int flush(struct ib_journal *j, bool in_tx, bool nowait)
 {
 	int r;
 
@@ -345,7 +346,8 @@ int ib_journal_flush(struct ib_journal *j, bool in_tx)
 		return -EBUSY;		/* the caller's transaction is still open */
 	if (j->count == j->sealed)
 		return 0;
-	if (!in_tx && (r = ib_store_begin(j->store)) < 0)
+	if (!in_tx && (r = nowait ? ib_store_begin_nowait(j->store)
+				  : ib_store_begin(j->store)) < 0)
 		return r;
 	/* the ring's events in at most two runs: head to the end, then from 0 */
 	for (size_t done = j->sealed; done < j->count;) {
@@ -370,6 +372,16 @@ err_append:
 	if (!in_tx)
 		ib_store_rollback(j->store);
 	return r;
+}
+
+int ib_journal_flush(struct ib_journal *j, bool in_tx)
+{
+	return flush(j, in_tx, false);
+}
+
+int ib_journal_flush_nowait(struct ib_journal *j)
+{
+	return flush(j, false, true);
 }
 
 void ib_journal_settle(struct ib_journal *j, bool committed)

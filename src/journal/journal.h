@@ -6,8 +6,8 @@
  * sent, lease committed or expired) with ib_journal_add(); events are kept
  * in a bounded in-memory queue and written to the store by
  * ib_journal_flush(), which the DHCP shell calls inside its group-commit
- * transaction (so an ACK's events are as durable as its lease) and a timer
- * calls otherwise.  Retention is bounded by count and age (ib_journal_prune),
+ * transaction (so an ACK's events are as durable as its lease), or by
+ * ib_journal_flush_nowait(), which timers and readers call otherwise.  Retention is bounded by count and age (ib_journal_prune),
  * which the daemon applies whatever services run (src/daemon/services.c).
  */
 #ifndef IB_JOURNAL_JOURNAL_H
@@ -130,6 +130,15 @@ uint64_t ib_journal_thinned(const struct ib_journal *j);
  * on failure).
  */
 int ib_journal_flush(struct ib_journal *j, bool in_tx);
+/*
+ * ib_journal_flush() in its own transaction, unless another connection
+ * (the CLI, a second daemon) holds the store's write lock: then -EAGAIN at
+ * once, not the store's busy timeout on the loop, and the events stay
+ * queued for a later flush.  For every caller on the loop but the DHCP
+ * engines (whose flushes wait for the lock as their lease writes do) and
+ * the final flush at exit.
+ */
+int ib_journal_flush_nowait(struct ib_journal *j);
 /*
  * The caller's transaction holding an in_tx flush's events has ended:
  * committed, they are durable (logged, told to the listener, dropped from

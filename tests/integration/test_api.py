@@ -13,13 +13,16 @@ Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_api.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import os
 import pwd
 import re
 import shutil
 import socket
+import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -291,6 +294,71 @@ def test_api_write_is_no_reload(lab, tmp_path):
 
 
 # ---- authentication on every route and method ----
+
+def test_leases_filtered_by_mac(lab, tmp_path):
+    """?mac= answers one machine's leases, not the whole table (the UI's
+    machine page): IPv4 by chaddr, IPv6 by the MAC the store recorded for
+    the DUID, so a DUID naming none is in no filtered answer; a MAC in any
+    accepted form; not a MAC: 400."""
+    d, api = start(lab, tmp_path, token=False)
+    net4 = int(ipaddress.IPv4Address("198.18.0.0"))
+    net6 = ipaddress.IPv6Address("fd00:b007::")
+    con = sqlite3.connect(str(tmp_path / "state" / "ironboot.db"), timeout=10)
+    with con:
+        for i, hw in enumerate(("525400000042", "525400000043")):
+            con.execute("INSERT INTO leases4 (address, subnet, htype, hwaddr, hostname, "
+                        "cltt, expires, state) VALUES (?, ?, 1, ?, ?, 1, 4102444800, 1)",
+                        (net4 + 10 + i, net4, bytes.fromhex(hw), f"h{i}"))
+        for i, hw in enumerate(("525400000042", "525400000043", None)):
+            con.execute("INSERT INTO leases6 (address, subnet, prefix_len, duid, iaid, "
+                        "mac, cltt, preferred, expires, state) "
+                        "VALUES (?, ?, 64, ?, 1, ?, 1, 4102444800, 4102444800, 1)",
+                        ((net6 + 10 + i).packed, net6.packed, bytes([0, 4, *bytes(15), i]),
+                         bytes.fromhex(hw) if hw else None))
+    con.close()
+    st, body, _ = api.call("GET", "leases")
+    assert st == 200 and len(body) == 2, body
+    st, body, _ = api.call("GET", "leases6")
+    assert st == 200 and len(body) == 3, body
+    for form in (MAC, MAC.upper(), MAC.replace(":", "-")):
+        st, body, _ = api.call("GET", "leases?mac=" + form)
+        assert st == 200 and [l["address"] for l in body] == ["198.18.0.10"], (form, body)
+        st, body, _ = api.call("GET", "leases6?mac=" + form)
+        assert st == 200 and [l["address"] for l in body] == ["fd00:b007::a"], (form, body)
+        assert body[0]["mac"] == MAC
+    for path in ("leases", "leases6"):
+        st, body, _ = api.call("GET", path + "?mac=52:54:00:00:00:99")
+        assert (st, body) == (200, []), (path, body)
+        st, body, _ = api.call("GET", path + "?mac=52:54:00:00:00:4")
+        assert st == 400 and "not a MAC" in body["error"], (path, body)
+
+
+def test_reads_answer_while_another_connection_writes(lab, tmp_path):
+    """Another connection (the CLI, a second daemon) holds the store's write
+    lock: the reads that flush the journal first answer at once from what
+    is stored, not after the store's 5 s busy timeout with the loop (and
+    DHCP) stalled; the queued events are stored once the lock is free."""
+    d, api = start(lab, tmp_path, token=False)
+    st, body, _ = api.call("GET", "events?mac=" + MAC)
+    assert (st, body) == (200, []), body
+    con = sqlite3.connect(str(tmp_path / "state" / "ironboot.db"), timeout=10,
+                          isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        api.script(MAC)         # an http event of MAC, queued: no flush can write it
+        for path in ("events?mac=" + MAC, f"machines/{MAC}/doctor", "fleet", "events"):
+            t0 = time.monotonic()
+            st, body, _ = api.call("GET", path)
+            took = time.monotonic() - t0
+            assert st == 200 and took < 3, (path, st, took, body)
+        st, body, _ = api.call("GET", "events?mac=" + MAC)
+        assert body == [], body                             # still queued
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    st, body, _ = api.call("GET", "events?mac=" + MAC)
+    assert st == 200 and [e["proto"] for e in body] == ["http"], body
+
 
 def request(lab, ns, method: str, path: str, headers: dict | None = None,
             body=None, host: str = SRV4):

@@ -392,6 +392,41 @@ static void test_listener_told_only_durable(void **state)
 	ib_journal_set_listener(f->j, NULL, NULL);
 }
 
+/*
+ * Another connection (the CLI, a second daemon) holds the write lock: a
+ * flush without waiting answers -EAGAIN at once, not after the store's
+ * 5 s busy timeout, and keeps the events queued; once the lock is free
+ * it stores them, each told once.
+ */
+static void test_flush_nowait_locked(void **state)
+{
+	struct fixture *f = *state;
+	struct told t = { 0 };
+	struct ib_store *other;
+	char err[256];
+	int64_t t0;
+
+	ib_journal_set_listener(f->j, told_cb, &t);
+	ib_journal_add(f->j, NULL, "http", "request", NULL);
+	ib_journal_add(f->j, NULL, "tftp", "transfer", NULL);
+	assert_int_equal(ib_store_sqlite_open(f->db, &other, err), 0);
+	assert_int_equal(ib_store_begin(other), 0);	/* BEGIN IMMEDIATE */
+	t0 = ib_now_us();
+	assert_int_equal(ib_journal_flush_nowait(f->j), -EAGAIN);
+	assert_true(ib_now_us() - t0 < 1000000);
+	assert_int_equal(ib_journal_pending(f->j), 2);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(count(f, NULL, NULL), 0);
+	assert_int_equal(ib_store_rollback(other), 0);
+	ib_store_free(other);
+	assert_int_equal(ib_journal_flush_nowait(f->j), 0);
+	assert_int_equal(ib_journal_pending(f->j), 0);
+	assert_int_equal(count(f, NULL, NULL), 2);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.batches, 1);
+	ib_journal_set_listener(f->j, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_overflow_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_in_caller_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener_told_only_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_nowait_locked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
