@@ -232,6 +232,9 @@ def test_pages_in_chromium(ui, chrome, tmp_path):
     assert c.eval("document.querySelector('.meta .state').textContent") == "discovered"
     report = c.eval("document.getElementById('report').innerText")
     assert XSS_REPORT in report and "Standard PC (Q35)" in report and "vda" in report, report
+    # its lease, asked of the API by its MAC (leases?mac=), not all of them
+    mine = c.eval("[...document.querySelectorAll('#leases tbody tr')].map(r => r.innerText)")
+    assert len(mine) == 1 and mine[0].startswith("v4") and "198.18.0." in mine[0], mine
     shot(c, tmp_path, "machine")
 
     # the PXE client: the doctor's explanation
@@ -240,6 +243,8 @@ def test_pages_in_chromium(ui, chrome, tmp_path):
            " document.querySelector('#doctor.failing')", T, "the doctor's finding")
     text = c.eval("document.getElementById('doctor').innerText")
     assert "offer-no-request" in text and "Fix:" in text and "Evidence:" in text, text
+    leases = c.eval("[...document.querySelectorAll('#leases tbody tr')].map(r => r.innerText)")
+    assert not any(mine[0].split()[1] in r for r in leases), leases	# not the other's
     shot(c, tmp_path, "machine-failure")
 
     # pools: a bar per pool, filled as far as leases are in use
