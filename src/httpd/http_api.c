@@ -136,9 +136,13 @@ static bool authorized(struct ib_http_req *rq)
 	return CRYPTO_memcmp(sha, rq->srv->token.sha, sizeof(sha)) == 0;
 }
 
-static json_t *error_json(const char *msg)
+/* Sends v (reference stolen) with 200, or msg with status when v is NULL. */
+static void reply_or_error(struct ib_http_req *rq, json_t *v, int status, const char *msg)
 {
-	return json_pack("{s:s}", "error", msg);
+	if (v)
+		ib_httpd_json(rq, 200, v);
+	else
+		ib_httpd_error(rq, status, msg);
 }
 
 /* ---- leases ---- */
@@ -150,9 +154,9 @@ static json_t *error_json(const char *msg)
 static void reply_lease(struct ib_http_req *rq, int r, json_t *json)
 {
 	if (r == -ENOENT)
-		ib_httpd_json(rq, 404, error_json("no lease for this address"));
+		ib_httpd_error(rq, 404, "no lease for this address");
 	else if (r < 0)
-		ib_httpd_json(rq, 500, error_json("cannot read the lease"));
+		ib_httpd_error(rq, 500, "cannot read the lease");
 	else
 		ib_httpd_json(rq, 200, json);
 }
@@ -165,7 +169,7 @@ static void reply_list(struct ib_http_req *rq, int r, json_t *array)
 {
 	if (r < 0) {
 		json_decref(array);
-		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
+		ib_httpd_error(rq, 500, "cannot read the leases");
 		return;
 	}
 	ib_httpd_json(rq, 200, array);
@@ -184,7 +188,7 @@ static int mac_param(struct ib_http_req *rq, char *norm, const char **ret)
 	if (!mac || !*mac)
 		return 0;
 	if (ib_http_mac_normalize(mac, norm) < 0) {
-		ib_httpd_json(rq, 400, error_json("mac is not a MAC address"));
+		ib_httpd_error(rq, 400, "mac is not a MAC address");
 		return -1;
 	}
 	*ret = norm;
@@ -226,7 +230,7 @@ static void api_lease(struct ib_http_req *rq, const char *arg)
 	int r;
 
 	if (ib_ip4_parse(arg, &ip) < 0) {
-		ib_httpd_json(rq, 400, error_json("not an IPv4 address"));
+		ib_httpd_error(rq, 400, "not an IPv4 address");
 		return;
 	}
 	r = ib_store_lease4_get(rq->srv->store, ip, &l);
@@ -282,7 +286,7 @@ static void api_lease6(struct ib_http_req *rq, const char *arg)
 	int r;
 
 	if (inet_pton(AF_INET6, arg, ip) != 1) {
-		ib_httpd_json(rq, 400, error_json("not an IPv6 address"));
+		ib_httpd_error(rq, 400, "not an IPv6 address");
 		return;
 	}
 	r = ib_store_lease6_get(rq->srv->store, ip, &l);
@@ -330,7 +334,7 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 		unsigned long n = strtoul(limit, &end, 10);
 
 		if (!*limit || *end || n == 0 || n > EVENTS_MAX) {
-			ib_httpd_json(rq, 400, error_json("limit must be 1..1000"));
+			ib_httpd_error(rq, 400, "limit must be 1..1000");
 			return;
 		}
 		f.limit = n;
@@ -353,7 +357,7 @@ static void api_events(struct ib_http_req *rq, const char *arg)
 	if (!l || !a || ib_store_event_foreach(rq->srv->store, &f, add_event, l) < 0) {
 		free(l);
 		json_decref(a);
-		ib_httpd_json(rq, 500, error_json("cannot read the events"));
+		ib_httpd_error(rq, 500, "cannot read the events");
 		return;
 	}
 	free(l);
@@ -369,7 +373,7 @@ static void api_profiles(struct ib_http_req *rq, const char *arg)
 
 	for (size_t i = 0; a && i < cfg->n_profiles; i++)
 		json_array_append_new(a, ib_inventory_profile_json(&cfg->profiles[i]));
-	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+	reply_or_error(rq, a, 500, "out of memory");
 }
 
 static void api_groups(struct ib_http_req *rq, const char *arg)
@@ -379,7 +383,7 @@ static void api_groups(struct ib_http_req *rq, const char *arg)
 
 	for (size_t i = 0; a && i < cfg->n_groups; i++)
 		json_array_append_new(a, ib_inventory_group_json(&cfg->groups[i]));
-	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+	reply_or_error(rq, a, 500, "out of memory");
 }
 
 static void api_machines(struct ib_http_req *rq, const char *arg)
@@ -389,7 +393,7 @@ static void api_machines(struct ib_http_req *rq, const char *arg)
 
 	for (size_t i = 0; a && i < cfg->n_machines; i++)
 		json_array_append_new(a, ib_inventory_machine_json(&cfg->machines[i]));
-	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+	reply_or_error(rq, a, 500, "out of memory");
 }
 
 /* GET /api/v1/<kind>/<name>: one object of the snapshot. */
@@ -397,7 +401,7 @@ static void api_object(struct ib_http_req *rq, const char *arg, enum ib_config_k
 {
 	json_t *o = ib_inventory_object_json(rq->srv->cfg, kind, arg);
 
-	ib_httpd_json(rq, o ? 200 : 404, o ? o : error_json("no such object"));
+	reply_or_error(rq, o, 404, "no such object");
 }
 
 static void api_profile(struct ib_http_req *rq, const char *arg)
@@ -424,7 +428,7 @@ static void api_bmcs(struct ib_http_req *rq, const char *arg)
 
 	for (size_t i = 0; a && i < cfg->n_bmcs; i++)
 		json_array_append_new(a, ib_inventory_bmc_json(&cfg->bmcs[i]));
-	ib_httpd_json(rq, a ? 200 : 500, a ? a : error_json("out of memory"));
+	reply_or_error(rq, a, 500, "out of memory");
 }
 
 /* GET /api/v1/machines/MAC/bmc and /api/v1/bmcs/MAC. */
@@ -444,15 +448,15 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 	int r;
 
 	if (ib_http_mac_normalize(arg, mac) < 0 || ib_httpd_facts(rq, mac, &f) < 0) {
-		ib_httpd_json(rq, 400, error_json("not a MAC address"));
+		ib_httpd_error(rq, 400, "not a MAC address");
 		return;
 	}
 	if (ib_boot_plan(cfg, &f, &plan) < 0) {
-		ib_httpd_json(rq, 400, error_json("a fact is too long"));
+		ib_httpd_error(rq, 400, "a fact is too long");
 		return;
 	}
 	if (!(v = ib_boot_values(cfg, &f, &plan))) {
-		ib_httpd_json(rq, 500, error_json("out of memory"));
+		ib_httpd_error(rq, 500, "out of memory");
 		return;
 	}
 	r = ib_boot_render_script(cfg, &plan, v, &rq->srv->out, err);
@@ -465,7 +469,7 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
 		json_object_set_new(o, "script", json_stringn(rq->srv->out.buf, rq->srv->out.len));
 	else if (o)
 		json_object_set_new(o, "error", json_string(err[0] ? err : strerror(-r)));
-	ib_httpd_json(rq, o ? 200 : 500, o ? o : error_json("out of memory"));
+	reply_or_error(rq, o, 500, "out of memory");
 }
 
 /*
@@ -481,22 +485,22 @@ static void api_lease_release(struct ib_http_req *rq, const char *arg)
 	int r;
 
 	if (!rq->srv->token.set && !rq->local) {
-		ib_httpd_json(rq, 403, error_json("API writes need http.api_token_file"));
+		ib_httpd_error(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
 	if (ib_ip4_parse(arg, &ip) < 0) {
-		ib_httpd_json(rq, 400, error_json("not an IPv4 address"));
+		ib_httpd_error(rq, 400, "not an IPv4 address");
 		return;
 	}
 	if (!rq->srv->release) {
-		ib_httpd_json(rq, 503, error_json("DHCPv4 is not served here"));
+		ib_httpd_error(rq, 503, "DHCPv4 is not served here");
 		return;
 	}
 	r = rq->srv->release(rq->srv->release_ctx, ip, &l);
 	if (r == -ENOENT)
-		ib_httpd_json(rq, 404, error_json("no active lease for this address"));
+		ib_httpd_error(rq, 404, "no active lease for this address");
 	else if (r < 0)
-		ib_httpd_json(rq, 500, error_json("the store failed"));
+		ib_httpd_error(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, ib_lease4_json(&l));
 }
@@ -601,11 +605,11 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 			continue;
 		if (!method_allowed(rt, rq->method, item)) {
 			ib_httpd_header(rq, "Allow", rt->allow);
-			ib_httpd_json(rq, 405, error_json("method not allowed"));
+			ib_httpd_error(rq, 405, "method not allowed");
 		} else if (!authorized(rq) &&
 			   !(rq->local && rt->action == api_lease_release)) {
 			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-			ib_httpd_json(rq, 401, error_json("a valid bearer token is required"));
+			ib_httpd_error(rq, 401, "a valid bearer token is required");
 		} else if (rt->action) {
 			rt->action(rq, arg);
 		} else if (rq->method == EVHTTP_REQ_GET || rq->method == EVHTTP_REQ_HEAD) {
@@ -615,5 +619,5 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 		}
 		return;
 	}
-	ib_httpd_json(rq, 404, error_json("no such API endpoint"));
+	ib_httpd_error(rq, 404, "no such API endpoint");
 }

@@ -31,12 +31,6 @@
 
 #define KEY_LEN 80		/* a name (at most 64 bytes) or a MAC, and NUL */
 
-static void fail(struct ib_http_req *rq, int status, const char *msg)
-{
-	snprintf(rq->error, sizeof(rq->error), "%s", msg);
-	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
-}
-
 /* The key field of an object of kind: what its URL names. */
 static const char *key_field(enum ib_config_kind kind)
 {
@@ -74,7 +68,7 @@ static json_t *read_body(struct ib_http_req *rq)
 	json_t *v;
 
 	if (len > IB_INVENTORY_BODY_MAX) {
-		fail(rq, 413, "the body is larger than 1 MiB");
+		ib_httpd_error(rq, 413, "the body is larger than 1 MiB");
 		return NULL;
 	}
 	v = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES,
@@ -82,12 +76,12 @@ static json_t *read_body(struct ib_http_req *rq)
 	if (!v) {
 		snprintf(msg, sizeof(msg), "the body is not JSON: %d:%d: %s", jerr.line,
 			 jerr.column, jerr.text);
-		fail(rq, 400, msg);
+		ib_httpd_error(rq, 400, msg);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		fail(rq, 400, "the body must be a JSON object");
+		ib_httpd_error(rq, 400, "the body must be a JSON object");
 		return NULL;
 	}
 	return v;
@@ -110,28 +104,29 @@ static int settle_key(struct ib_http_req *rq, enum ib_config_kind kind, const ch
 		      normal_key(kind, json_string_value(given), in_body) < 0)) {
 		snprintf(msg, sizeof(msg), "\"%s\" must be %s", field,
 			 !strcmp(field, "mac") ? "a MAC address" : "a non-empty name");
-		fail(rq, 400, msg);
+		ib_httpd_error(rq, 400, msg);
 		return -EINVAL;
 	}
 	if (!arg && !given) {
 		snprintf(msg, sizeof(msg), "the body needs \"%s\"", field);
-		fail(rq, 400, msg);
+		ib_httpd_error(rq, 400, msg);
 		return -EINVAL;
 	}
 	if (arg && normal_key(kind, arg, key) < 0) {
-		fail(rq, 400, !strcmp(field, "mac") ? "the URL does not name a MAC address" :
-			      "the URL does not name an object");
+		ib_httpd_error(rq, 400, !strcmp(field, "mac") ?
+			       "the URL does not name a MAC address" :
+			       "the URL does not name an object");
 		return -EINVAL;
 	}
 	if (arg && given && strcmp(key, in_body) != 0) {
 		snprintf(msg, sizeof(msg), "\"%s\" in the body differs from the URL", field);
-		fail(rq, 400, msg);
+		ib_httpd_error(rq, 400, msg);
 		return -EINVAL;
 	}
 	if (!arg)
 		strcpy(key, in_body);
 	if (json_object_set_new(body, field, json_string(key)) < 0) {
-		fail(rq, 500, "out of memory");
+		ib_httpd_error(rq, 500, "out of memory");
 		return -EINVAL;
 	}
 	return 0;
@@ -150,15 +145,15 @@ static void apply(struct ib_http_req *rq, const struct ib_inventory_change *c, i
 	r = rq->srv->inventory(rq->srv->inventory_ctx, c, &created, err);
 	rq->srv->keep_token = false;
 	if (r == -EINVAL) {
-		fail(rq, 422, err[0] ? err : "the inventory would not validate");
+		ib_httpd_error(rq, 422, err[0] ? err : "the inventory would not validate");
 		return;
 	}
 	if (r == -ENOENT) {
-		fail(rq, 404, "no such object");
+		ib_httpd_error(rq, 404, "no such object");
 		return;
 	}
 	if (r < 0) {
-		fail(rq, 500, err[0] ? err : strerror(-r));
+		ib_httpd_error(rq, 500, err[0] ? err : strerror(-r));
 		return;
 	}
 	if (!c->json) {
@@ -182,16 +177,16 @@ void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const 
 	int found;
 
 	if (!rq->srv->token.set) {
-		fail(rq, 403, "API writes need http.api_token_file");
+		ib_httpd_error(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
 	if (!rq->srv->inventory) {
-		fail(rq, 503, "the inventory cannot be written here");
+		ib_httpd_error(rq, 503, "the inventory cannot be written here");
 		return;
 	}
 	if (rq->method == EVHTTP_REQ_DELETE) {
 		if (normal_key(kind, arg, key) < 0) {
-			fail(rq, 404, "no such object");
+			ib_httpd_error(rq, 404, "no such object");
 			return;
 		}
 	} else if (!(body = read_body(rq)) || settle_key(rq, kind, arg, body, key) < 0) {
@@ -200,16 +195,16 @@ void ib_httpd_api_write(struct ib_http_req *rq, enum ib_config_kind kind, const 
 	}
 	found = ib_inventory_lookup(rq->srv->cfg, kind, key);
 	if (found == 0) {
-		fail(rq, 409, "defined in the config file: change it there");
+		ib_httpd_error(rq, 409, "defined in the config file: change it there");
 	} else if (found == 1 && rq->method == EVHTTP_REQ_POST) {
-		fail(rq, 409, "exists already: PUT replaces it");
+		ib_httpd_error(rq, 409, "exists already: PUT replaces it");
 	} else {
 		/* A DELETE of an object the snapshot does not serve still goes
 		 * to the store: a stored object the loader refused can only be
 		 * removed this way (-ENOENT there answers 404). */
 		c.name = key;
 		if (body && !(c.json = json_dumps(body, JSON_COMPACT)))
-			fail(rq, 500, "out of memory");
+			ib_httpd_error(rq, 500, "out of memory");
 		else
 			apply(rq, &c, 200);
 		free((char *)c.json);

@@ -382,24 +382,21 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *
 	char hello[64];
 
 	if (last_event_id(rq, &after) < 0) {
-		ib_httpd_json(rq, 400, json_pack("{s:s}", "error",
-						 "Last-Event-ID must be an event id"));
+		ib_httpd_error(rq, 400, "Last-Event-ID must be an event id");
 		return;
 	}
 	/* longer than any stored protocol's: the stream would stay silent */
 	if (proto && strlen(proto) >= sizeof(((struct ib_event *)0)->proto)) {
-		ib_httpd_json(rq, 400, json_pack("{s:s}", "error",
-						 "proto is not a journal protocol"));
+		ib_httpd_error(rq, 400, "proto is not a journal protocol");
 		return;
 	}
 	if (fw->n >= rq->srv->cfg->http.max_followers || !fw->buf) {
 		ib_httpd_header(rq, "Retry-After", FOLLOW_RETRY_AFTER);
-		ib_httpd_json(rq, 503, json_pack("{s:s}", "error",
-						 "too many event followers (http.max_followers)"));
+		ib_httpd_error(rq, 503, "too many event followers (http.max_followers)");
 		return;
 	}
 	if (!(f = calloc(1, sizeof(*f)))) {
-		ib_httpd_json(rq, 500, json_pack("{s:s}", "error", "out of memory"));
+		ib_httpd_error(rq, 500, "out of memory");
 		return;
 	}
 	f->srv = rq->srv;

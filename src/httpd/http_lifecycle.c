@@ -38,11 +38,6 @@
 
 #define AGENT_POLL_MS 5000		/* "none": ask again after this */
 
-static void fail(struct ib_http_req *rq, int status, const char *msg)
-{
-	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
-}
-
 static const struct ib_profile *find_profile(const struct ib_config *cfg, const char *name)
 {
 	for (size_t i = 0; name && name[0] && i < cfg->n_profiles; i++)
@@ -148,14 +143,14 @@ static json_t *body_object(struct ib_http_req *rq, size_t cap)
 	json_t *v;
 
 	if (len > cap) {
-		fail(rq, 413, "the body is too large");
+		ib_httpd_error(rq, 413, "the body is too large");
 		return NULL;
 	}
 	v = len ? json_loadb((const char *)evbuffer_pullup(in, -1), len,
 			     JSON_REJECT_DUPLICATES, NULL) : json_object();
 	if (!json_is_object(v)) {
 		json_decref(v);
-		fail(rq, 400, "the body is not a JSON object");
+		ib_httpd_error(rq, 400, "the body is not a JSON object");
 		return NULL;
 	}
 	return v;
@@ -209,7 +204,7 @@ static int body_mac(struct ib_http_req *rq, json_t *body, char mac[IB_HTTP_MAC_S
 	const char *s = json_string_value(json_object_get(body, "mac"));
 
 	if (!s || ib_http_mac_normalize(s, mac) < 0) {
-		fail(rq, 400, "mac is missing or not a MAC address");
+		ib_httpd_error(rq, 400, "mac is missing or not a MAC address");
 		return -EINVAL;
 	}
 	return 0;
@@ -457,7 +452,7 @@ static void agent_report(struct ib_http_req *rq)
 	if (r == -ENOENT && cfg->lifecycle.enabled && cfg->lifecycle.auto_discover)
 		r = ib_lifecycle_discover(s, mac, "agent", now, &m);
 	if (r == -ENOENT) {
-		fail(rq, 404, "this machine is not in the lifecycle");
+		ib_httpd_error(rq, 404, "this machine is not in the lifecycle");
 		goto out;
 	}
 	/* stored as we re-serialise it: compact, duplicate keys refused */
@@ -465,7 +460,7 @@ static void agent_report(struct ib_http_req *rq)
 	if (r == 0)
 		r = text ? ib_store_machine_report_put(s, m.id, text) : -ENOMEM;
 	if (r < 0) {
-		fail(rq, r == -E2BIG ? 413 : 500, "cannot store the report");
+		ib_httpd_error(rq, r == -E2BIG ? 413 : 500, "cannot store the report");
 		goto out;
 	}
 	add_report_nics(rq, &m, body, now);
@@ -565,7 +560,7 @@ static int query_mac_auth(struct ib_http_req *rq, char mac[IB_HTTP_MAC_STRLEN])
 	const char *q = ib_http_url_param(rq->url, "mac");
 
 	if (!q || ib_http_mac_normalize(q, mac) < 0) {
-		fail(rq, 400, "mac is missing or not a MAC address");
+		ib_httpd_error(rq, 400, "mac is missing or not a MAC address");
 		return -EINVAL;
 	}
 	return agent_auth(rq, mac);
@@ -584,7 +579,7 @@ static void agent_instruction(struct ib_http_req *rq)
 		ib_httpd_json(rq, 200, json_pack("{s:s, s:i}", "action", "none",
 						 "poll_ms", AGENT_POLL_MS));
 	else if (r < 0)
-		fail(rq, 500, "the store failed");
+		ib_httpd_error(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, instruction(rq, &m));
 }
@@ -617,13 +612,13 @@ static void agent_installed(struct ib_http_req *rq)
 	if (r == 0 || (r == -EPERM && m.state == IB_LC_INSTALLED))
 		ib_httpd_send(rq, 204, 0);
 	else if (r == -ENOENT)
-		fail(rq, 404, "no such machine in the lifecycle");
+		ib_httpd_error(rq, 404, "no such machine in the lifecycle");
 	else if (r == -EPERM || r == -EEXIST)
 		ib_httpd_json(rq, 409, json_pack("{s:s, s:s}", "error",
 			"the machine is not installing",
 			"state", ib_lc_state_name((enum ib_lc_state)m.state)));
 	else
-		fail(rq, 500, "the store failed");
+		ib_httpd_error(rq, 500, "the store failed");
 }
 
 /* The event a progress report means in state, or -1 for none. */
@@ -704,7 +699,7 @@ static void agent_progress(struct ib_http_req *rq)
 	status = json_string_value(json_object_get(body, "status"));
 	err = json_string_value(json_object_get(body, "error"));
 	if (!st || !status) {
-		fail(rq, 400, "step and status are required");
+		ib_httpd_error(rq, 400, "step and status are required");
 		goto out;
 	}
 	ib_str_sanitize((const uint8_t *)st, strlen(st), step, sizeof(step));
@@ -743,9 +738,9 @@ static void op_show(struct ib_http_req *rq, const char *mac)
 	int r = ib_store_machine_get(rq->srv->store, mac, &m);
 
 	if (r == -ENOENT)
-		fail(rq, 404, "this machine is not in the lifecycle");
+		ib_httpd_error(rq, 404, "this machine is not in the lifecycle");
 	else if (r < 0)
-		fail(rq, 500, "the store failed");
+		ib_httpd_error(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, machine_json(rq, &m));
 }
@@ -761,7 +756,7 @@ static void op_list(struct ib_http_req *rq)
 
 	if (!a || ib_store_machine_foreach(rq->srv->store, add_machine, a) < 0) {
 		json_decref(a);
-		fail(rq, 500, "cannot read the machines");
+		ib_httpd_error(rq, 500, "cannot read the machines");
 		return;
 	}
 	ib_httpd_json(rq, 200, a);
@@ -800,7 +795,7 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 	int r;
 
 	if (!rq->srv->token.set) {
-		fail(rq, 403, "API writes need http.api_token_file");
+		ib_httpd_error(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
 	if (ev == IB_LC_EV_ALLOCATE) {
@@ -811,15 +806,16 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 			lr.profile = profile_by_report(rq, mac);
 		if (!find_profile(rq->srv->cfg, lr.profile)) {
 			json_decref(body);
-			fail(rq, 422, "allocate needs {\"profile\": P} naming a profile, or a "
-			     "hardware report that a group's selector matches");
+			ib_httpd_error(rq, 422, "allocate needs {\"profile\": P} naming a "
+				       "profile, or a hardware report that a group's "
+				       "selector matches");
 			return;
 		}
 	}
 	r = ib_lifecycle_apply(rq->srv->store, &lr, &m);
 	json_decref(body);
 	if (r == -ENOENT)
-		fail(rq, 404, "this machine is not in the lifecycle");
+		ib_httpd_error(rq, 404, "this machine is not in the lifecycle");
 	else if (r == -EPERM || r == -EEXIST)
 		ib_httpd_json(rq, 409, json_pack("{s:s, s:s, s:s}",
 			"error", r == -EPERM ? "not allowed from the current state"
@@ -827,7 +823,7 @@ static void op_move(struct ib_http_req *rq, const char *mac, enum ib_lc_event ev
 			"state", ib_lc_state_name((enum ib_lc_state)m.state),
 			"event", ib_lc_event_name(ev)));
 	else if (r < 0)
-		fail(rq, 500, "the store failed");
+		ib_httpd_error(rq, 500, "the store failed");
 	else
 		ib_httpd_json(rq, 200, machine_json(rq, &m));
 	/* the operator vouches for the machine: its reported BMC may serve */
@@ -864,9 +860,9 @@ bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
 			agent_installed(rq);
 		else if (!strcmp(what, "report") || !strcmp(what, "progress") ||
 			 !strcmp(what, "instruction") || !strcmp(what, "installed"))
-			fail(rq, 405, "method not allowed");
+			ib_httpd_error(rq, 405, "method not allowed");
 		else
-			fail(rq, 404, "no such API endpoint");
+			ib_httpd_error(rq, 404, "no such API endpoint");
 		return true;
 	}
 	if (strcmp(rest, "lifecycle") != 0 &&
@@ -875,19 +871,19 @@ bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
 		return false;
 	if (!ib_httpd_api_authorized(rq)) {
 		ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-		fail(rq, 401, "a valid bearer token is required");
+		ib_httpd_error(rq, 401, "a valid bearer token is required");
 	} else if (strcmp(rest, "lifecycle") == 0) {
-		get ? op_list(rq) : fail(rq, 405, "method not allowed");
+		get ? op_list(rq) : ib_httpd_error(rq, 405, "method not allowed");
 	} else if (ib_http_mac_normalize(seg, mac) < 0) {
-		fail(rq, 400, "not a MAC address");
+		ib_httpd_error(rq, 400, "not a MAC address");
 	} else if (strcmp(verb, "lifecycle") == 0) {
-		get ? op_show(rq, mac) : fail(rq, 405, "method not allowed");
+		get ? op_show(rq, mac) : ib_httpd_error(rq, 405, "method not allowed");
 	} else if (ev != IB_LC_EV_ACCEPT && ev != IB_LC_EV_ALLOCATE && ev != IB_LC_EV_RELEASE &&
 		   ev != IB_LC_EV_RETIRE && ev != IB_LC_EV_RESET) {
 		return false;		/* the agent's events are not the operator's */
 	} else if (!post) {
 		ib_httpd_header(rq, "Allow", "POST");
-		fail(rq, 405, "method not allowed");
+		ib_httpd_error(rq, 405, "method not allowed");
 	} else {
 		op_move(rq, mac, ev);
 	}

@@ -25,11 +25,6 @@
 
 #define OP_WORD_MAX 16
 
-static void fail(struct ib_http_req *rq, int status, const char *msg)
-{
-	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
-}
-
 /* "pxe-once" (the URL's spelling) or "pxe_once" into *ret. */
 static int parse_op(const char *word, enum ib_power_op *ret)
 {
@@ -80,15 +75,15 @@ static void run(struct ib_http_req *rq, const char *mac, enum ib_power_op op)
 	int r;
 
 	if (!rq->srv->token.set) {
-		fail(rq, 403, "API writes need http.api_token_file");
+		ib_httpd_error(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
 	if (!rq->srv->power.run) {
-		fail(rq, 503, "power control does not run here");
+		ib_httpd_error(rq, 503, "power control does not run here");
 		return;
 	}
 	if (!(copy = malloc(sizeof(*copy)))) {
-		fail(rq, 500, "out of memory");
+		ib_httpd_error(rq, 500, "out of memory");
 		return;
 	}
 	*copy = *rq;
@@ -100,10 +95,10 @@ static void run(struct ib_http_req *rq, const char *mac, enum ib_power_op op)
 	if (r < 0) {
 		free(copy);
 		if (r == -ENOENT)
-			fail(rq, 404, "this machine has no BMC entry (bmcs, or PUT "
-				      "/api/v1/machines/MAC/bmc)");
+			ib_httpd_error(rq, 404, "this machine has no BMC entry (bmcs, or PUT "
+				       "/api/v1/machines/MAC/bmc)");
 		else
-			fail(rq, 500, strerror(-r));
+			ib_httpd_error(rq, 500, strerror(-r));
 		return;
 	}
 	rq->deferred = true;
@@ -119,15 +114,15 @@ bool ib_httpd_power_api(struct ib_http_req *rq, const char *rest)
 		return false;
 	if (rq->method != EVHTTP_REQ_POST) {
 		ib_httpd_header(rq, "Allow", "POST");
-		fail(rq, 405, "method not allowed");
+		ib_httpd_error(rq, 405, "method not allowed");
 	} else if (!ib_httpd_api_authorized(rq)) {
 		ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-		fail(rq, 401, "a valid bearer token is required");
+		ib_httpd_error(rq, 401, "a valid bearer token is required");
 	} else if (ib_http_mac_normalize(seg, mac) < 0) {
-		fail(rq, 400, "not a MAC address");
+		ib_httpd_error(rq, 400, "not a MAC address");
 	} else if (parse_op(word, &op) < 0) {
-		fail(rq, 404, "no such power operation (status, on, off, cycle, soft, "
-			      "pxe-once, disk-once)");
+		ib_httpd_error(rq, 404, "no such power operation (status, on, off, cycle, soft, "
+			       "pxe-once, disk-once)");
 	} else {
 		run(rq, mac, op);
 	}

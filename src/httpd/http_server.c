@@ -208,6 +208,11 @@ void ib_httpd_json(struct ib_http_req *rq, int status, json_t *v)
 	ib_httpd_send(rq, status, evbuffer_get_length(b));
 }
 
+void ib_httpd_error(struct ib_http_req *rq, int status, const char *msg)
+{
+	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
+}
+
 /* ---- scripts and configs ---- */
 
 /* A query value, or NULL when absent or empty (iPXE sends unset as ""). */

@@ -115,6 +115,8 @@ void ib_httpd_text(struct ib_http_req *rq, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Sends v (reference stolen) as application/json. */
 void ib_httpd_json(struct ib_http_req *rq, int status, json_t *v);
+/* Sends {"error": msg} as application/json; also recorded as rq->error. */
+void ib_httpd_error(struct ib_http_req *rq, int status, const char *msg);
 /* Sets a response header. */
 void ib_httpd_header(struct ib_http_req *rq, const char *key, const char *value);
 /* The value of a request header, or NULL. */

@@ -52,11 +52,6 @@ struct fleet {
 	size_t n;
 };
 
-static json_t *error_json(const char *msg)
-{
-	return json_pack("{s:s}", "error", msg);
-}
-
 static int collect(const struct ib_event *e, void *arg)
 {
 	struct evlist *l = arg;
@@ -99,15 +94,15 @@ void ib_httpd_api_doctor(struct ib_http_req *rq, const char *arg)
 	json_t *o;
 
 	if (!rep) {
-		ib_httpd_json(rq, 500, error_json("out of memory"));
+		ib_httpd_error(rq, 500, "out of memory");
 	} else if (ib_http_mac_normalize(arg, mac) < 0) {
-		ib_httpd_json(rq, 400, error_json("not a MAC address"));
+		ib_httpd_error(rq, 400, "not a MAC address");
 	} else {
 		ib_journal_flush_nowait(rq->srv->journal);
 		if (diagnose(rq->srv, mac, rep) < 0)
-			ib_httpd_json(rq, 500, error_json("cannot read the events"));
+			ib_httpd_error(rq, 500, "cannot read the events");
 		else if (!(o = ib_doctor_report_json(rep, mac)))
-			ib_httpd_json(rq, 500, error_json("out of memory"));
+			ib_httpd_error(rq, 500, "out of memory");
 		else
 			ib_httpd_json(rq, 200, o);
 	}
@@ -222,7 +217,7 @@ void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg)
 	char *end;
 
 	if (off && (!*off || (first = strtoul(off, &end, 10), *end) || first >= FLEET_MAX)) {
-		ib_httpd_json(rq, 400, error_json("offset must be 0..127"));
+		ib_httpd_error(rq, 400, "offset must be 0..127");
 		goto out;
 	}
 	ib_journal_flush_nowait(rq->srv->journal);
@@ -236,7 +231,7 @@ void ib_httpd_api_fleet(struct ib_http_req *rq, const char *arg)
 		if (json_array_append_new(a, fleet_json(rq->srv, &fl->m[i], rep)) < 0)
 			r = -ENOMEM;
 	if (r < 0) {
-		ib_httpd_json(rq, 500, error_json("cannot read the store"));
+		ib_httpd_error(rq, 500, "cannot read the store");
 	} else {
 		ib_httpd_json(rq, 200, a);
 		a = NULL;		/* ib_httpd_json() took it */
@@ -266,7 +261,7 @@ void ib_httpd_api_pools(struct ib_http_req *rq, const char *arg)
 
 	if (r < 0) {
 		json_decref(a);
-		ib_httpd_json(rq, 500, error_json("cannot read the leases"));
+		ib_httpd_error(rq, 500, "cannot read the leases");
 		return;
 	}
 	ib_httpd_json(rq, 200, a);
