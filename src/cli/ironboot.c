@@ -40,6 +40,7 @@
 #include "config/config.h"
 #include "inventory/inventory.h"
 #include "journal/timeline.h"
+#include "journal/timeline_json.h"
 #include "store/lease_json.h"
 #include "store/store.h"
 
@@ -306,25 +307,18 @@ static int print_event(const struct ib_event *e, void *arg)
 		c->last_id = e->id;
 		c->last_us = e->ts_us > c->last_us ? e->ts_us : c->last_us;
 	}
-	ib_timeline_step(&c->tl, e, &stage, &since_us);
-	if (c->json && c->follow) {
-		o = ib_event_json(e);
-		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
-		json_object_set_new(o, "since_prev_stage_ms",
-				    since_us < 0 ? json_null() : json_integer(since_us / 1000));
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(o);
-		return 0;
-	}
 	if (c->json) {
-		o = ib_event_json(e);
-		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
-		json_object_set_new(o, "since_prev_stage_ms",
-				    since_us < 0 ? json_null() : json_integer(since_us / 1000));
-		json_array_append_new(c->out, o);
+		o = ib_timeline_event_json(&c->tl, e);
+		if (o && c->follow) {
+			json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			putchar('\n');
+			json_decref(o);
+		} else if (o) {
+			json_array_append_new(c->out, o);
+		}
 		return 0;
 	}
+	ib_timeline_step(&c->tl, e, &stage, &since_us);
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
 	flatten(e->detail, detail, sizeof(detail));

@@ -30,6 +30,7 @@
 #include "httpd/http_server_int.h"
 #include "inventory/inventory_json.h"
 #include "journal/timeline.h"
+#include "journal/timeline_json.h"
 #include "store/lease_json.h"
 
 #define EVENTS_DEFAULT 100		/* events listed without ?limit */
@@ -305,17 +306,8 @@ struct event_list {
 static int add_event(const struct ib_event *e, void *ctx)
 {
 	struct event_list *l = ctx;
-	enum ib_stage stage;
-	int64_t since;
-	json_t *o = ib_event_json(e);
 
-	ib_timeline_step(&l->tl, e, &stage, &since);
-	if (o) {
-		json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
-		json_object_set_new(o, "since_prev_stage_ms",
-				    since < 0 ? json_null() : json_integer(since / 1000));
-	}
-	return json_array_append_new(l->a, o) < 0 ? -ENOMEM : 0;
+	return json_array_append_new(l->a, ib_timeline_event_json(&l->tl, e)) < 0 ? -ENOMEM : 0;
 }
 
 static void api_events(struct ib_http_req *rq, const char *arg)

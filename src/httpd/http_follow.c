@@ -35,8 +35,8 @@
 
 #include "common/log.h"
 #include "journal/timeline.h"
+#include "journal/timeline_json.h"
 #include "httpd/http_server_int.h"
-#include "store/lease_json.h"
 
 #define FOLLOW_BACKLOG_MAX (64 * 1024) /* bytes still queued when the next
 					 * batch of events comes: slow reader */
@@ -156,18 +156,12 @@ static int queue_str(struct ib_httpd_follower *f, const char *s)
 /* Sends e to f as one server-sent event: 0, or -errno (f may be gone). */
 static int send_event(struct ib_httpd_follower *f, const struct ib_event *e)
 {
-	enum ib_stage stage;
-	int64_t since_us;
 	char head[40], *s;
 	json_t *o;
 	int r;
 
-	ib_timeline_step(&f->tl, e, &stage, &since_us);
-	if (!(o = ib_event_json(e)))
+	if (!(o = ib_timeline_event_json(&f->tl, e)))
 		return -ENOMEM;
-	json_object_set_new(o, "stage", json_string(ib_stage_name(stage)));
-	json_object_set_new(o, "since_prev_stage_ms",
-			    since_us < 0 ? json_null() : json_integer(since_us / 1000));
 	/* compact JSON escapes every control byte: one line, no "\n" in it */
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
