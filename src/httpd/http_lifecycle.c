@@ -855,8 +855,7 @@ bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
 			agent_progress(rq);
 		else if (strcmp(what, "instruction") == 0 && get)
 			agent_instruction(rq);
-		else if (strncmp(what, "installed", 9) == 0 && (!what[9] || what[9] == '?') &&
-			 post)
+		else if (strcmp(what, "installed") == 0 && post)
 			agent_installed(rq);
 		else if (!strcmp(what, "report") || !strcmp(what, "progress") ||
 			 !strcmp(what, "instruction") || !strcmp(what, "installed"))
