@@ -329,6 +329,9 @@ static void add_report_nics(struct ib_http_req *rq, const struct ib_machine_stat
 			nic_unverified(rq, m->mac, mac);
 			continue;
 		}
+		/* the lookup above refuses before the DHCP check (a foreign NIC
+		 * is refused, not "unverified"); this -EEXIST is the insert's
+		 * own atomic answer, for a NIC taken since that lookup */
 		r = ib_store_machine_add_nic(rq->srv->store, m->id, mac, now);
 		if (r == -EEXIST)
 			nic_refused(rq, m->mac, mac, "another machine's NIC");
