@@ -574,7 +574,7 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 	char arg[IB_HTTP_PATH_MAX + 1] = "";
 
 	/*
-	 * Only the agent's calls, about its own machine (http_lifecycle.c's
+	 * Only the agent's calls, about its own machine (http_agent.c's
 	 * agent_auth), are events of a machine's boot.  The operator's reads
 	 * and writes (the CLI, the web UI, scripts with the API token) are
 	 * not: journalled under the lease of the caller's address they would
@@ -582,7 +582,7 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 	 * verdict.  Lifecycle moves journal their own "machine" events.
 	 */
 	rq->kind = strncmp(rest, "agent/", 6) == 0 ? "api" : NULL;
-	/* the machine lifecycle and the agent: http_lifecycle.c */
+	/* the machine lifecycle: http_lifecycle.c, the agent's http_agent.c */
 	if (ib_httpd_lifecycle_api(rq, rest))
 		return;
 	/* power operations on a machine's BMC: http_power.c */

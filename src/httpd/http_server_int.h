@@ -192,6 +192,30 @@ int ib_httpd_lifecycle_config_plan(struct ib_http_req *rq, struct ib_boot_plan *
  * and returns true; else false and nothing is sent.
  */
 bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest);
+/* The profile of cfg named name, or NULL (none, or name empty). */
+const struct ib_profile *ib_httpd_lc_find_profile(const struct ib_config *cfg,
+						  const char *name);
+/* The body as a JSON object of at most cap bytes (new reference); else
+ * NULL with the reply (413, 400) sent. */
+json_t *ib_httpd_body_object(struct ib_http_req *rq, size_t cap);
+/* Machine m's stored hardware report (malloc'd text, the caller frees),
+ * or NULL: none, or the store failed. */
+char *ib_httpd_lc_report_text(struct ib_http_req *rq, const struct ib_machine_state *m);
+
+/* ---- http_agent.c: the lifecycle agent's endpoints (docs/AGENT.md) ---- */
+
+/*
+ * /api/v1/agent/<what>: report, progress, installed (POST), instruction
+ * (GET); 405 for another method, 404 for another name.  Always answers.
+ */
+void ib_httpd_agent_api(struct ib_http_req *rq, const char *what);
+/*
+ * When the operator accepts machine m: with power.default_credential set
+ * and no BMC entry of its own, the BMC address its stored report names
+ * becomes its power entry, unless another entry's BMC is there
+ * (docs/POWER.md "From the agent's report").  Logs; sends nothing.
+ */
+void ib_httpd_agent_bmc_from_report(struct ib_http_req *rq, const struct ib_machine_state *m);
 /* ---- http_power.c ---- */
 
 /*
