@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/boot_arch.h"
 #include "dhcp4/dhcp4_codec.h"
 
 int ib_dhcp4_sample_discover(const struct ib_dhcp4_sample *s, struct ib_dhcp4_msg *ret)
@@ -24,10 +25,13 @@ int ib_dhcp4_sample_discover(const struct ib_dhcp4_sample *s, struct ib_dhcp4_ms
 	memcpy(o.chaddr, s->mac, 6);
 	ib_dhcp4_out_add_u8(&o, IB_OPT_MSG_TYPE, IB_DHCP4_DISCOVER);
 	if (s->arch >= 0) {
-		/* PXE 2.1 / UEFI 2.5: the vendor class names the client's kind */
+		const struct ib_boot_arch *a = ib_boot_arch_find((uint16_t)s->arch);
+
+		/* PXE 2.1 / UEFI 2.5: the vendor class names the client's kind,
+		 * HTTPClient for the firmware table's UEFI HTTP boot rows */
 		ib_dhcp4_out_add_u16(&o, IB_OPT_CLIENT_ARCH, (uint16_t)s->arch);
 		snprintf(vc, sizeof(vc), "%s:Arch:%05d:UNDI:003016",
-			 s->arch == 16 || s->arch == 19 ? "HTTPClient" : "PXEClient", s->arch);
+			 a && a->http ? "HTTPClient" : "PXEClient", s->arch);
 		ib_dhcp4_out_add_str(&o, IB_OPT_VENDOR_CLASS, s->vendor_class ? s->vendor_class : vc);
 	} else if (s->vendor_class) {
 		ib_dhcp4_out_add_str(&o, IB_OPT_VENDOR_CLASS, s->vendor_class);

@@ -924,10 +924,40 @@ static void test_out_limits(void **state)
 	assert_false(ib_dhcp4_out_has(&o, IB_OPT_MSG_TYPE));
 }
 
+/* The sample DISCOVER names its kind as the firmware would: HTTPClient for
+ * the firmware table's UEFI HTTP boot rows (16, 19), PXEClient otherwise. */
+static void test_sample_vendor_class(void **state)
+{
+	static const struct {
+		int arch;
+		const char *vc;
+	} want[] = {
+		{ 0, "PXEClient:Arch:00000:UNDI:003016" },
+		{ 7, "PXEClient:Arch:00007:UNDI:003016" },
+		{ 16, "HTTPClient:Arch:00016:UNDI:003016" },
+		{ 19, "HTTPClient:Arch:00019:UNDI:003016" },
+		{ 10, "PXEClient:Arch:00010:UNDI:003016" },	/* no row: PXE */
+	};
+	struct ib_dhcp4_msg m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct ib_dhcp4_sample smp = { .mac = { 2, 0, 0, 0, 0, 1 }, .arch = want[i].arch };
+
+		uint16_t a;
+
+		assert_int_equal(ib_dhcp4_sample_discover(&smp, &m), 0);
+		assert_int_equal(ib_dhcp4_opt_u16(&m, IB_OPT_CLIENT_ARCH, &a), 0);
+		assert_int_equal(a, want[i].arch);
+		assert_opt_str(&m, IB_OPT_VENDOR_CLASS, want[i].vc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_sample_vendor_class),
 		cmocka_unit_test(test_round_trip_header),
 		cmocka_unit_test(test_round_trip_options),
 		cmocka_unit_test(test_split_on_wire),
