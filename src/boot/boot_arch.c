@@ -14,30 +14,31 @@ struct row {
 
 #define OFF(f) offsetof(struct ib_boot_config, f)
 
+/* The reasons the decisions journal: "arch N (name): key", made from the
+ * row's own number, name and key so they cannot disagree with it. */
+#define WHY(n, name, key) "arch " #n " (" name "): " key
+/* A row served over DHCPv4 only. */
+#define ROW4(n, name, cpu, http, key, f) \
+	{ { n, name, cpu, http, key, WHY(n, name, key), NULL, NULL }, OFF(f), NONE }
+/* A row served over both families, by key4 (field f4) and key6 (f6). */
+#define ROW(n, name, cpu, http, key4, f4, key6, f6) \
+	{ { n, name, cpu, http, key4, WHY(n, name, key4), key6, WHY(n, name, key6) }, \
+	  OFF(f4), OFF(f6) }
+/* A TFTP row reading the same key over both families. */
+#define ROW46(n, name, cpu, key, f) ROW(n, name, cpu, false, key, f, key, f)
+
 /* RFC 4578 2.1 and the IANA registry; BIOS has no DHCPv6 PXE (RFC 5970
  * defines option 61 for UEFI); HTTP boot (16, 19) is handed a URL. */
 static const struct row rows[] = {
-	{ { 0, "BIOS", IB_BOOT_CPU_BIOS, false, "boot.bios", "arch 0 (BIOS): boot.bios",
-	    NULL, NULL }, OFF(file_bios), NONE },
-	{ { 6, "UEFI ia32", IB_BOOT_CPU_IA32, false, "boot.efi_ia32",
-	    "arch 6 (UEFI ia32): boot.efi_ia32", "boot.efi_ia32",
-	    "arch 6 (UEFI ia32): boot.efi_ia32" }, OFF(file_efi_ia32), OFF(file_efi_ia32) },
-	{ { 7, "UEFI x64", IB_BOOT_CPU_X64, false, "boot.efi_x64",
-	    "arch 7 (UEFI x64): boot.efi_x64", "boot.efi_x64",
-	    "arch 7/9 (UEFI x64): boot.efi_x64" }, OFF(file_efi_x64), OFF(file_efi_x64) },
-	{ { 9, "UEFI x64 (EBC)", IB_BOOT_CPU_X64, false, "boot.efi_x64",
-	    "arch 9 (UEFI x64 BC): boot.efi_x64", "boot.efi_x64",
-	    "arch 7/9 (UEFI x64): boot.efi_x64" }, OFF(file_efi_x64), OFF(file_efi_x64) },
-	{ { 11, "UEFI arm64", IB_BOOT_CPU_ARM64, false, "boot.efi_arm64",
-	    "arch 11 (UEFI arm64): boot.efi_arm64", "boot.efi_arm64",
-	    "arch 11 (UEFI arm64): boot.efi_arm64" }, OFF(file_efi_arm64), OFF(file_efi_arm64) },
-	{ { 16, "UEFI HTTP x64", IB_BOOT_CPU_X64, true, "boot.http_x64",
-	    "arch 16 (UEFI HTTP x64): boot.http_x64", "boot.http6_x64",
-	    "arch 16 (UEFI HTTP x64): boot.http6_x64" }, OFF(http_url_x64), OFF(http_url6_x64) },
-	{ { 19, "UEFI HTTP arm64", IB_BOOT_CPU_ARM64, true, "boot.http_arm64",
-	    "arch 19 (UEFI HTTP arm64): boot.http_arm64", "boot.http6_arm64",
-	    "arch 19 (UEFI HTTP arm64): boot.http6_arm64" }, OFF(http_url_arm64),
-	  OFF(http_url6_arm64) },
+	ROW4(0, "BIOS", IB_BOOT_CPU_BIOS, false, "boot.bios", file_bios),
+	ROW46(6, "UEFI ia32", IB_BOOT_CPU_IA32, "boot.efi_ia32", file_efi_ia32),
+	ROW46(7, "UEFI x64", IB_BOOT_CPU_X64, "boot.efi_x64", file_efi_x64),
+	ROW46(9, "UEFI x64 (EBC)", IB_BOOT_CPU_X64, "boot.efi_x64", file_efi_x64),
+	ROW46(11, "UEFI arm64", IB_BOOT_CPU_ARM64, "boot.efi_arm64", file_efi_arm64),
+	ROW(16, "UEFI HTTP x64", IB_BOOT_CPU_X64, true, "boot.http_x64", http_url_x64,
+	    "boot.http6_x64", http_url6_x64),
+	ROW(19, "UEFI HTTP arm64", IB_BOOT_CPU_ARM64, true, "boot.http_arm64", http_url_arm64,
+	    "boot.http6_arm64", http_url6_arm64),
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/boot_arch.h"
@@ -44,6 +45,7 @@ static void test_rows(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct ib_boot_arch *a = ib_boot_arch_find(want[i].arch);
 		const char *v6 = NULL;
+		char why[128];
 
 		assert_non_null(a);
 		assert_int_equal(a->arch, want[i].arch);
@@ -55,12 +57,17 @@ static void test_rows(void **state)
 			assert_string_equal(v6, want[i].v6);
 			assert_non_null(a->v6_key);
 			assert_non_null(strstr(a->v6_why, a->v6_key));
+			/* the DHCPv6 reason names this row, not a neighbour's */
+			snprintf(why, sizeof(why), "arch %u (%s): %s", a->arch, a->name, a->v6_key);
+			assert_string_equal(a->v6_why, why);
 		} else {
 			assert_null(v6);
 			assert_null(a->v6_key);
 		}
 		/* the reasons the decisions journal name the key they read */
 		assert_non_null(strstr(a->v4_why, a->v4_key));
+		snprintf(why, sizeof(why), "arch %u (%s): %s", a->arch, a->name, a->v4_key);
+		assert_string_equal(a->v4_why, why);
 	}
 	while (ib_boot_arch_at(n))
 		n++;
