@@ -181,28 +181,36 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Serves next from now on (takes ownership), or keeps the current
- * snapshot when a service refuses next. */
+ * snapshot when a service refuses next.  Each DHCP server refuses with
+ * nothing changed, and its rollback reuses what it had (interfaces,
+ * counters), so a refusal never leaves one serving next, which is freed
+ * here, even when the current snapshot's interfaces are gone. */
 static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
 {
-	int r;
+	int r = 0;
 
-	if ((d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0) ||
-	    (d->dhcp6 && (r = ib_dhcp6_server_reconfigure(d->dhcp6, next)) < 0) ||
-	    (r = ib_services_reconfigure(d->services, next)) < 0) {
-		if (d->dhcp4)
-			ib_dhcp4_server_reconfigure(d->dhcp4, d->cfg);
-		if (d->dhcp6)
-			ib_dhcp6_server_reconfigure(d->dhcp6, d->cfg);
-		ib_services_reconfigure(d->services, d->cfg);
-		ib_config_free(next);
-		return r;
-	}
+	if (d->dhcp4 && (r = ib_dhcp4_server_reconfigure(d->dhcp4, next)) < 0)
+		goto err;
+	if (d->dhcp6 && (r = ib_dhcp6_server_reconfigure(d->dhcp6, next)) < 0)
+		goto err_dhcp4;
+	if ((r = ib_services_reconfigure(d->services, next)) < 0)
+		goto err_services;
 	ib_journal_set_config(d->journal, &next->journal);
 	if (d->power)
 		ib_powerctl_reconfigure(d->power, next, false);
 	ib_config_free(d->cfg);
 	d->cfg = next;
 	return 0;
+err_services:
+	ib_services_reconfigure(d->services, d->cfg);
+	if (d->dhcp6)
+		ib_dhcp6_server_rollback(d->dhcp6);
+err_dhcp4:
+	if (d->dhcp4)
+		ib_dhcp4_server_rollback(d->dhcp4);
+err:
+	ib_config_free(next);
+	return r;
 }
 
 /* Says which stored objects the snapshot leaves out, and how to fix it. */

@@ -74,6 +74,8 @@ struct ib_dhcp4_server {
 	int fd_proxy;			/* 4011 socket, or -1 */
 	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
 	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
+	const struct ib_config *prev_cfg;	/* the snapshot before the last reconfigure */
+	struct ib_dhcp_ifaces prev_served;	/* and its interfaces, for a rollback */
 	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
@@ -662,19 +664,33 @@ err:
 
 int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_config *cfg)
 {
+	struct ib_dhcp_ifaces ifs;
 	int r;
 
 	if (cfg->dhcp4.port != s->cfg->dhcp4.port || cfg->dhcp4.mode != s->cfg->dhcp4.mode) {
 		ib_warn("dhcp4: port or mode changes need a restart; keeping port %u",
 			s->cfg->dhcp4.port);
 	}
-	if ((r = ib_dhcp_ifaces_resolve(&s->served, "dhcp4", cfg->dhcp4.interfaces,
+	if ((r = ib_dhcp_ifaces_resolve(&ifs, "dhcp4", cfg->dhcp4.interfaces,
 					  cfg->dhcp4.n_interfaces)) < 0)
 		return r;
 	/* Pending decisions point into the old snapshot: commit them first. */
 	ib_dhcp_engine_flush(s->eng);
+	s->prev_cfg = s->cfg;
+	s->prev_served = s->served;
 	s->cfg = cfg;
+	s->served = ifs;
 	return 0;
+}
+
+void ib_dhcp4_server_rollback(struct ib_dhcp4_server *s)
+{
+	if (!s->prev_cfg)
+		return;
+	ib_dhcp_engine_flush(s->eng);	/* decisions point into the refused snapshot */
+	s->cfg = s->prev_cfg;
+	s->served = s->prev_served;	/* kept, not resolved again: cannot fail */
+	s->prev_cfg = NULL;
 }
 
 void ib_dhcp4_server_free(struct ib_dhcp4_server *s)

@@ -39,8 +39,18 @@ struct ib_dhcp4_server;
 int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp4_server **ret);
-/* Serves a new snapshot from now on (SIGHUP); sockets are kept. */
+/*
+ * Serves a new snapshot from now on (SIGHUP); sockets are kept.  0, or a
+ * negative errno with nothing changed (-ENODEV: none of its interfaces
+ * exists).  The snapshot before stays in use until the call returns 0.
+ */
 int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_config *cfg);
+/*
+ * Serves the snapshot before the last successful reconfigure again, with
+ * the interfaces it had (not looked up again, so it cannot fail): for a
+ * reload a later part refused, while that snapshot is still alive.
+ */
+void ib_dhcp4_server_rollback(struct ib_dhcp4_server *s);
 void ib_dhcp4_server_free(struct ib_dhcp4_server *s);
 /*
  * An operator ends the active lease of addr now (`ironboot leases release`

@@ -76,10 +76,13 @@ struct ib_dhcp6_server {
 	int fd;				/* [::]:547 */
 	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
 	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
+	const struct ib_config *prev_cfg;	/* the snapshot before the last reconfigure */
+	struct ib_dhcp_ifaces prev_served;	/* and its interfaces, for a rollback */
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	struct ib_dhcp_shortage *subnets;	/* one per subnet of cfg */
+	struct ib_dhcp_shortage *prev_subnets;	/* of prev_cfg, kept for a rollback */
 	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
@@ -679,28 +682,51 @@ err:
 int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg)
 {
 	struct ib_dhcp_shortage *st;
+	struct ib_dhcp_ifaces ifs;
 	int r;
 
 	if (cfg->dhcp6.port != s->cfg->dhcp6.port)
 		ib_warn("dhcp6: port changes need a restart; keeping port %u", s->cfg->dhcp6.port);
-	if ((r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,
+	if ((r = ib_dhcp_ifaces_resolve(&ifs, "dhcp6", cfg->dhcp6.interfaces,
 					  cfg->dhcp6.n_interfaces)) < 0)
 		return r;
 	st = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	ib_dhcp_engine_flush(s->eng);	/* decisions point into the old snapshot */
-	log_held(s, true);
-	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
 	if (ib_d6_view_configure(s->bview, cfg) < 0) {
 		free(st);
 		return -ENOMEM;
 	}
+	log_held(s, true);
+	memset(s->ifaces, 0, sizeof(s->ifaces));	/* addresses and subnets may have moved */
+	free(s->prev_subnets);
+	s->prev_subnets = s->subnets;
+	s->prev_served = s->served;
+	s->prev_cfg = s->cfg;
 	s->cfg = cfg;
-	free(s->subnets);
 	s->subnets = st;
+	s->served = ifs;
 	join_groups(s);
 	return 0;
+}
+
+void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s)
+{
+	struct ib_dhcp_shortage *st = s->subnets;
+
+	if (!s->prev_cfg)
+		return;
+	ib_dhcp_engine_flush(s->eng);	/* decisions point into the refused snapshot */
+	ib_d6_view_rollback(s->bview);
+	memset(s->ifaces, 0, sizeof(s->ifaces));
+	/* everything kept from before, nothing looked up or allocated again */
+	s->subnets = s->prev_subnets;
+	s->prev_subnets = st;
+	s->served = s->prev_served;
+	s->cfg = s->prev_cfg;
+	s->prev_cfg = NULL;
+	join_groups(s);
 }
 
 const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s)
@@ -723,5 +749,6 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	ib_d6_holds_free(s->holds);
 	free(s->rx);
 	free(s->subnets);
+	free(s->prev_subnets);
 	free(s);
 }

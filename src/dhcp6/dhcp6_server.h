@@ -40,8 +40,19 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp6_server **ret);
 
-/* Switches to a new snapshot; the port needs a restart (warned). */
+/*
+ * Switches to a new snapshot; the port needs a restart (warned).  0, or a
+ * negative errno with nothing changed (-ENODEV: none of its interfaces
+ * exists; -ENOMEM).  The snapshot before stays in use until it returns 0.
+ */
 int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_config *cfg);
+/*
+ * Serves the snapshot before the last successful reconfigure again, with
+ * its interfaces, counters and cursors as they were (nothing looked up or
+ * allocated, so it cannot fail): for a reload a later part refused, while
+ * that snapshot is still alive.
+ */
+void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s);
 
 /* The server's counters. */
 const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s);

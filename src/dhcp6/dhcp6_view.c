@@ -22,6 +22,8 @@ struct ib_d6_view {
 	struct ib_d6_holds *holds;	/* not owned */
 	const int64_t *now;		/* the shell's clock */
 	struct ib_d6_cursor *subnets;		/* one per subnet of cfg */
+	const struct ib_config *prev_cfg;	/* the snapshot before, for a rollback, or NULL */
+	struct ib_d6_cursor *prev_subnets;	/* its cursors, kept as they were */
 	/*
 	 * The store row last read.  This daemon changes rows only in the
 	 * engine's group commit, after which the shell forgets it, so a find
@@ -254,6 +256,7 @@ void ib_d6_view_free(struct ib_d6_view *v)
 	if (!v)
 		return;
 	free(v->subnets);
+	free(v->prev_subnets);
 	free(v);
 }
 
@@ -264,12 +267,28 @@ int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg)
 
 	if (!c)
 		return -ENOMEM;
-	free(v->subnets);
+	free(v->prev_subnets);
+	v->prev_subnets = v->subnets;
+	v->prev_cfg = v->cfg;
 	v->subnets = c;
 	v->cfg = cfg;
 	v->last.valid = false;
 	place_cursors(v, NULL);
 	return 0;
+}
+
+/* Back to the snapshot before: see dhcp6_view.h. */
+void ib_d6_view_rollback(struct ib_d6_view *v)
+{
+	struct ib_d6_cursor *c = v->subnets;
+
+	if (!v->prev_cfg)
+		return;
+	v->subnets = v->prev_subnets;
+	v->prev_subnets = c;
+	v->cfg = v->prev_cfg;
+	v->prev_cfg = NULL;
+	v->last.valid = false;
 }
 
 /* Forgets the last row: see dhcp6_view.h. */

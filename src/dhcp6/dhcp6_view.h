@@ -30,6 +30,10 @@ void ib_d6_view_free(struct ib_d6_view *v);
 /* Serves snapshot cfg from now on: the cursors placed afresh; 0 or -ENOMEM
  * (the view is unchanged). */
 int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg);
+/* Serves the snapshot before the last configure again, with its cursors
+ * as they were; cannot fail.  Only right after a configure, while that
+ * snapshot is still alive (a reload that a later part refused). */
+void ib_d6_view_rollback(struct ib_d6_view *v);
 /* Forgets the store row last read (rows may have changed). */
 void ib_d6_view_forget(struct ib_d6_view *v);
 /* The policy's views over v. */

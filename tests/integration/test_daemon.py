@@ -36,13 +36,13 @@ def two_hosts(lab):
     return srv, cli
 
 
-def dhclient(lab, cli, tmp_path: Path) -> subprocess.CompletedProcess:
+def dhclient(lab, cli, tmp_path: Path, ifname: str = "cli0") -> subprocess.CompletedProcess:
     script = tmp_path / "dhclient-script"
     script.write_text("#!/bin/sh\nexit 0\n")
     script.chmod(0o755)
     return lab.run(cli, ["dhclient", "-1", "-v", "-lf", str(tmp_path / "leases"),
                          "-pf", str(tmp_path / "dhclient.pid"), "-sf", str(script),
-                         "cli0"], timeout=30)
+                         ifname], timeout=30)
 
 
 def test_check_config_reports_file_line_column(lab, ironbootd_bin, tmp_path):
@@ -267,4 +267,49 @@ def test_tftp_after_privilege_drop_and_reloads(world_dir, lab, ironbootd_bin):
         assert "reload refused" not in d.log(off), d.log_tail()
         fetch(port)
         assert udp_port_closed(lab, cli, 169 if port == 69 else 69)
+    d.stop()
+
+
+def test_refused_reload_after_interface_vanished(lab, ironbootd_bin, tmp_path):
+    """A reload DHCPv4 accepts but DHCPv6 refuses, after the interface the
+    running config serves was deleted: DHCPv4 cannot look that interface
+    up again to go back, and must not be left on the refused snapshot the
+    daemon frees (src/daemon/daemon.c swap_snapshot).  The daemon says the
+    reload was refused, the next good reload applies (it reads what DHCPv4
+    serves: a freed snapshot is a use-after-free ASan reports), and the
+    moved link is served."""
+    srv, cli = two_hosts(lab)
+    lab.veth(srv, "srv1", cli, "cli1")
+    lab.up(srv, "srv1")
+    lab.up(cli, "cli1")
+    cfg = make_config(tmp_path)
+    d = Daemon(lab, srv, cfg).start()
+    lab.ip(srv, "link", "del", "srv0")            # its peer cli0 goes with it
+    lab.addr(srv, "srv1", "198.18.0.1/24")
+
+    def write(dhcp6_ifname: str) -> None:
+        c = yaml.safe_load(cfg.read_text())
+        c["dhcp4"]["interfaces"] = ["srv1"]
+        c["dhcp6"]["interfaces"] = [dhcp6_ifname]
+        c["dhcp6"]["subnets"][0]["interface"] = dhcp6_ifname
+        c["dhcp6"]["router_advertisements"]["interfaces"] = ["srv1"]
+        cfg.write_text(yaml.safe_dump(c, sort_keys=False))
+
+    write("ibgone0")                              # DHCPv6: no such interface
+    off = d.log_size()
+    d.hup()
+    d.wait_log("reload refused", since=off, timeout=15)
+    log = d.log(off)
+    assert "dhcp6: none of the configured interfaces exists" in log, log
+    assert "configuration reloaded" not in log, log
+    assert d.alive() and not d.problems(), d.problems() or d.log_tail()
+
+    write("srv1")
+    off = d.log_size()
+    d.hup()
+    d.wait_log("configuration reloaded", since=off, timeout=15)
+    assert "reload refused" not in d.log(off), d.log_tail()
+    r = dhclient(lab, cli, tmp_path, "cli1")
+    assert "DHCPACK" in r.stderr, r.stderr + d.log_tail()
+    assert not d.problems(), d.problems()
     d.stop()
