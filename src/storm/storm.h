@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "agent/agent_http_parse.h"
 #include "agent/agent_url.h"
@@ -176,6 +178,17 @@ void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m);
 void ib_storm_stage_fail(struct ib_storm *st, struct ib_storm_machine *m, const char *reason);
 /* Counts a retransmit of m's stage. */
 void ib_storm_retransmit(struct ib_storm *st, struct ib_storm_machine *m);
+/* One recvmmsg() batch's arrays: datagram i lands in slot i of st->rbuf. */
+struct ib_storm_rx {
+	struct mmsghdr *mh;		/* n headers; mh[i].msg_len: bytes of datagram i */
+	struct iovec *iov;		/* n buffers; iov[i].iov_base: datagram i */
+	struct sockaddr_in6 *from;	/* n senders, or NULL: not asked */
+	size_t n;			/* datagrams per batch */
+	size_t slot;			/* bytes of one slot; n * slot fit st->rbuf */
+};
+/* Receives up to rx->n datagrams from fd without waiting.  How many came,
+ * or -1 (errno; EINVAL when rx->n slots do not fit st->rbuf). */
+int ib_storm_recv(struct ib_storm *st, int fd, const struct ib_storm_rx *rx);
 /* Queues one DHCP datagram to the server; sent by the loop's sendmmsg. */
 int ib_storm_queue(struct ib_storm *st, const void *p, size_t len);
 /* A pseudo-random 32-bit number. */

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -197,19 +198,34 @@ int ib_storm_queue(struct ib_storm *st, const void *p, size_t len)
 	return 0;
 }
 
+/* One recvmmsg() batch into st->rbuf's slots: see storm.h. */
+int ib_storm_recv(struct ib_storm *st, int fd, const struct ib_storm_rx *rx)
+{
+	if (rx->n > UINT_MAX || rx->n * rx->slot > RBUF_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < rx->n; i++) {
+		struct sockaddr_in6 *from = rx->from ? &rx->from[i] : NULL;
+
+		rx->iov[i] = (struct iovec){ st->rbuf + i * rx->slot, rx->slot };
+		rx->mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = from,
+			.msg_namelen = from ? sizeof(*from) : 0, .msg_iov = &rx->iov[i],
+			.msg_iovlen = 1 } };
+	}
+	return recvmmsg(fd, rx->mh, (unsigned)rx->n, MSG_DONTWAIT, NULL);
+}
+
 /* The relay socket is readable: every datagram queued, DHCP_BATCH at a time. */
 static void dhcp_readable(struct ib_storm *st)
 {
 	struct mmsghdr mh[DHCP_BATCH];
 	struct iovec iov[DHCP_BATCH];
+	const struct ib_storm_rx rx = { mh, iov, NULL, DHCP_BATCH, DHCP_DGRAM };
 	int n;
 
 	do {
-		for (size_t i = 0; i < DHCP_BATCH; i++) {
-			iov[i] = (struct iovec){ st->rbuf + i * DHCP_DGRAM, DHCP_DGRAM };
-			mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
-		}
-		n = recvmmsg(st->dhcp_fd, mh, DHCP_BATCH, MSG_DONTWAIT, NULL);
+		n = ib_storm_recv(st, st->dhcp_fd, &rx);
 		for (int i = 0; i < n; i++)
 			family(st)->input(st, iov[i].iov_base, mh[i].msg_len);
 	} while (n == DHCP_BATCH);
@@ -247,23 +263,25 @@ static void dhcp_timeout(struct ib_storm *st, struct ib_storm_machine *m)
 	family(st)->send(st, m);
 }
 
+/* What each stage does when it begins and when its timer fires. */
+static const struct {
+	void (*start)(struct ib_storm *st, struct ib_storm_machine *m);
+	void (*timeout)(struct ib_storm *st, struct ib_storm_machine *m);
+} stages[IB_STORM__STAGES] = {
+	[IB_STORM_DHCP] = { dhcp_start, dhcp_timeout },
+	[IB_STORM_TFTP] = { ib_storm_tftp_start, ib_storm_tftp_timeout },
+	[IB_STORM_DHCP_IPXE] = { dhcp_start, dhcp_timeout },
+	[IB_STORM_SCRIPT] = { ib_storm_http_start, ib_storm_http_timeout },
+	[IB_STORM_KERNEL] = { ib_storm_http_start, ib_storm_http_timeout },
+};
+
+/* m enters its stage (one of the IB_STORM__STAGES). */
 static void stage_start(struct ib_storm *st, struct ib_storm_machine *m)
 {
 	m->t_stage = st->now;
 	m->tries = 0;
 	m->restarts = 0;
-	switch (m->stage) {
-	case IB_STORM_DHCP:
-	case IB_STORM_DHCP_IPXE:
-		dhcp_start(st, m);
-		break;
-	case IB_STORM_TFTP:
-		ib_storm_tftp_start(st, m);
-		break;
-	default:
-		ib_storm_http_start(st, m);
-		break;
-	}
+	stages[m->stage].start(st, m);
 }
 
 /* m leaves the race: done or failed; its resources go. */
@@ -332,25 +350,12 @@ void ib_storm_retransmit(struct ib_storm *st, struct ib_storm_machine *m)
 
 static void timer_fired(struct ib_storm *st, struct ib_storm_machine *m)
 {
-	switch (m->stage) {
-	case IB_STORM_IDLE:
+	if (m->stage == IB_STORM_IDLE) {
 		m->t_power = st->now;
 		m->stage = IB_STORM_DHCP;
 		stage_start(st, m);
-		break;
-	case IB_STORM_DHCP:
-	case IB_STORM_DHCP_IPXE:
-		dhcp_timeout(st, m);
-		break;
-	case IB_STORM_TFTP:
-		ib_storm_tftp_timeout(st, m);
-		break;
-	case IB_STORM_SCRIPT:
-	case IB_STORM_KERNEL:
-		ib_storm_http_timeout(st, m);
-		break;
-	default:
-		break;
+	} else if (m->stage < IB_STORM__STAGES) {
+		stages[m->stage].timeout(st, m);
 	}
 }
 

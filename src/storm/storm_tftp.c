@@ -181,15 +181,11 @@ void ib_storm_tftp_readable(struct ib_storm *st, struct ib_storm_machine *m)
 	struct mmsghdr mh[RX_BATCH];
 	struct iovec iov[RX_BATCH];
 	struct sockaddr_in6 from[RX_BATCH];
+	const struct ib_storm_rx rx = { mh, iov, from, RX_BATCH, RX_SLOT };
 	int n;
 
 	do {
-		for (size_t i = 0; i < RX_BATCH; i++) {
-			iov[i] = (struct iovec){ st->rbuf + i * RX_SLOT, RX_SLOT };
-			mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
-				.msg_namelen = sizeof(from[i]), .msg_iov = &iov[i], .msg_iovlen = 1 } };
-		}
-		n = recvmmsg(m->fd, mh, RX_BATCH, MSG_DONTWAIT, NULL);
+		n = ib_storm_recv(st, m->fd, &rx);
 		for (int i = 0; i < n; i++) {
 			if (!from_server(m, &from[i]))
 				continue;	/* RFC 1350 4: another TID */
