@@ -21,8 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "lib"))
+sys.path.insert(0, str(REPO / "bench" / "lib"))
 
 import netlab  # noqa: E402
+import nginx  # noqa: E402
 
 SRV, CLI = "198.18.0.1", "198.18.0.2"
 IB_PORT, NGX_PORT = 8080, 8081
@@ -63,30 +65,6 @@ groups:
     profile: linux
 machines:
 {machines}"""
-
-NGINX = """\
-worker_processes {workers};
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    client_body_temp_path {work}/ngx-body;
-    proxy_temp_path {work}/ngx-proxy;
-    fastcgi_temp_path {work}/ngx-fcgi;
-    uwsgi_temp_path {work}/ngx-uwsgi;
-    scgi_temp_path {work}/ngx-scgi;
-    default_type application/octet-stream;
-    server {{
-        listen {srv}:{port};
-        root {work}/assets;
-    }}
-}}
-"""
 
 DONE_LUA = """
 done = function(summary, latency, requests)
@@ -148,8 +126,8 @@ def main() -> int:
                   for i, m in enumerate(macs))
     cfg = work / "ironboot.yaml"
     cfg.write_text(CONFIG.format(work=work, srv=SRV, port=IB_PORT, machines=inv))
-    (work / "nginx.conf").write_text(NGINX.format(work=work, srv=SRV, port=NGX_PORT,
-                                                  workers=args.nginx_workers))
+    ngx_conf = nginx.write_conf(work, [f"{SRV}:{NGX_PORT}"], work / "assets",
+                                workers=args.nginx_workers)
     file_lua = work / "file.lua"
     file_lua.write_text(DONE_LUA)
     script_lua = work / "script.lua"
@@ -171,7 +149,7 @@ def main() -> int:
         lab.addr(srv, "srv0", f"{SRV}/24")
         lab.addr(cli, "cli0", f"{CLI}/24")
         d = netlab.Daemon(lab, srv, cfg, log_path=work / "ironbootd.log").start(timeout=30)
-        ngx = lab.popen(srv, [args.nginx, "-c", str(work / "nginx.conf"), "-p", str(work)],
+        ngx = lab.popen(srv, [args.nginx, "-c", str(ngx_conf), "-p", str(work)],
                         stdout=open(work / "nginx.out", "wb"), stderr=open(work / "nginx.err", "wb"))
         time.sleep(1.0)
         if ngx.poll() is not None:

@@ -27,11 +27,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-(cd "$work" && apt-get download nginx >/dev/null 2>&1) || true
-deb=$(ls "$work"/nginx_*.deb 2>/dev/null | head -n 1 || true)
-[ -n "$deb" ] || { echo "run.sh: apt-get download nginx failed" >&2; exit 2; }
-dpkg-deb -x "$deb" "$work/nginx"
-echo "nginx $(dpkg-deb -f "$deb" Version), wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+. "$repo/bench/lib/nginx.sh"
+fetch_nginx "$work"
+echo "nginx $nginx_version, wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
 
 . "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086

@@ -43,7 +43,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "lib"))
+sys.path.insert(0, str(REPO / "bench" / "lib"))
 import netlab  # noqa: E402
+import nginx  # noqa: E402
 
 SRV4, CLI4, SRV6, CLI6, LINK6 = "198.18.0.1", "198.18.0.2", "fd00:b007::1", "fd00:b007::2", "fd00:b007:1::1"
 POOL4 = ("198.19.0.1", "198.19.255.254")
@@ -105,31 +107,6 @@ profiles:
 groups:
   - name: default
     profile: linux
-"""
-
-NGINX = """\
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    client_body_temp_path {work}/ngx-body;
-    proxy_temp_path {work}/ngx-proxy;
-    fastcgi_temp_path {work}/ngx-fcgi;
-    uwsgi_temp_path {work}/ngx-uwsgi;
-    scgi_temp_path {work}/ngx-scgi;
-    default_type application/octet-stream;
-    server {{
-        listen 198.18.0.1:{port} backlog=4096;
-        listen [fd00:b007::1]:{port} backlog=4096;
-        root {work}/www;
-    }}
-}}
 """
 
 SCRIPT = """#!ipxe
@@ -244,9 +221,10 @@ class Stack:
             os.chmod(d, 0o755)
 
     def _nginx(self):
-        (self.work / "nginx.conf").write_text(NGINX.format(work=self.work, port=HTTP_PORT))
-        self._popen([self.args.nginx, "-c", str(self.work / "nginx.conf"), "-p", str(self.work)],
-                    "nginx")
+        conf = nginx.write_conf(self.work, [f"{SRV4}:{HTTP_PORT} backlog=4096",
+                                            f"[{SRV6}]:{HTTP_PORT} backlog=4096"],
+                                self.work / "www", connections=4096)
+        self._popen([self.args.nginx, "-c", str(conf), "-p", str(self.work)], "nginx")
 
     def start(self, family: int) -> None:
         self._files(self.kind != "ironboot")
