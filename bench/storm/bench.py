@@ -2,7 +2,7 @@
 """Boot storm: ironboot-storm against ironbootd, Kea + tftpd-hpa + nginx, and
 dnsmasq (with its TFTP) + nginx, in one run (issue #15).
 
-Each server stack runs in its own fresh namespace pair (tests/lib/netlab.py):
+Each server stack runs in its own fresh namespace pair (tests/lib/stormlab.py):
 
     srv: srv0 198.18.0.1/15, fd00:b007::1/64      the stack, pinned to CPU 0
          routes 198.19.0.0/16 via 198.18.0.2, fd00:b007:1::/64 via fd00:b007::2
@@ -46,8 +46,9 @@ sys.path.insert(0, str(REPO / "tests" / "lib"))
 sys.path.insert(0, str(REPO / "bench" / "lib"))
 import netlab  # noqa: E402
 import nginx  # noqa: E402
+import stormlab  # noqa: E402
+from stormlab import SRV4, SRV6  # noqa: E402  (also probe.py's and cross.py's)
 
-SRV4, CLI4, SRV6, CLI6, LINK6 = "198.18.0.1", "198.18.0.2", "fd00:b007::1", "fd00:b007::2", "fd00:b007:1::1"
 POOL4 = ("198.19.0.1", "198.19.255.254")
 POOL6 = ("fd00:b007:1::1:0", "fd00:b007:1::ffff:ffff")
 HTTP_PORT = 8080
@@ -289,16 +290,8 @@ class Stack:
 
 
 def make_lab(lab: netlab.Lab) -> tuple[str, str]:
-    srv, cli = lab.netns("srv"), lab.netns("cli")
-    lab.veth(srv, "srv0", cli, "cli0")
-    lab.addr(srv, "srv0", f"{SRV4}/15")
-    lab.addr(cli, "cli0", f"{CLI4}/15")
-    lab.addr(srv, "srv0", f"{SRV6}/64")
-    lab.addr(cli, "cli0", f"{CLI6}/64")
-    lab.route(srv, "198.19.0.0/16", "via", CLI4)
-    lab.ip(srv, "-6", "route", "add", "fd00:b007:1::/64", "via", CLI6)
-    lab.ip(cli, "route", "add", "local", "198.19.0.0/16", "dev", "lo")
-    lab.ip(cli, "-6", "route", "add", "local", "fd00:b007:1::/64", "dev", "lo")
+    """stormlab's namespaces, with listen backlogs for a storm's connections."""
+    srv, cli = stormlab.make(lab)
     for ns in (srv, cli):
         lab.sysctl(ns, "net.core.somaxconn", "4096")
         lab.sysctl(ns, "net.ipv4.tcp_max_syn_backlog", "4096")
@@ -307,8 +300,7 @@ def make_lab(lab: netlab.Lab) -> tuple[str, str]:
 
 def storm(lab, cli, args, family: int, extra: list[str], deadline: float,
           fifo: bool = True) -> tuple[dict, str]:
-    fam = (["-4", "--server", SRV4, "--relay", CLI4] if family == 4 else
-           ["-6", "--server", SRV6, "--relay", CLI6, "--link", LINK6])
+    fam = stormlab.storm_args(family)
     # SCHED_FIFO: on a shared, loaded host one client process waits on the
     # run queue for most of the run (40 s of 44 s at 100 machines, load 47),
     # and lock-step TFTP (tftpd-hpa grants no windowsize) pays that wait once

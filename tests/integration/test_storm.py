@@ -39,6 +39,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import netlab  # noqa: E402
+import stormlab  # noqa: E402
 
 MACHINES = 50
 SIZES = {"ipxe.efi": 300_000, "vmlinuz": 2_000_000, "initrd.img": 1_000_000}
@@ -119,17 +120,7 @@ def make_env(lab, tmp_path, build_dir, family):
     cfg.write_text(CONFIG.format(state=tmp_path / "state", tftp=tftp, assets=assets,
                                  templates=netlab.REPO / "examples" / "templates",
                                  listen=listen))
-    srv, cli = lab.netns("srv"), lab.netns("cli")
-    lab.veth(srv, "srv0", cli, "cli0")
-    lab.addr(srv, "srv0", "198.18.0.1/15")
-    lab.addr(cli, "cli0", "198.18.0.2/15")
-    lab.addr(srv, "srv0", "fd00:b007::1/64")
-    lab.addr(cli, "cli0", "fd00:b007::2/64")
-    lab.route(srv, "198.19.0.0/16", "via", "198.18.0.2")
-    lab.ip(srv, "-6", "route", "add", "fd00:b007:1::/64", "via", "fd00:b007::2")
-    # AnyIP: every address of the pools is local in cli
-    lab.ip(cli, "route", "add", "local", "198.19.0.0/16", "dev", "lo")
-    lab.ip(cli, "-6", "route", "add", "local", "fd00:b007:1::/64", "dev", "lo")
+    srv, cli = stormlab.make(lab)
     d = netlab.Daemon(lab, srv, cfg).start(timeout=20)
     return lab, d, cli, storm_bin(build_dir), tmp_path
 
@@ -155,10 +146,7 @@ def run_storm(lab, cli, binary, *args, timeout=150):
 @pytest.mark.parametrize("family", ["4", "6"])
 def test_fleet_reaches_kernel(request, family):
     lab, d, cli, binary, tmp = request.getfixturevalue("env" if family == "4" else "env6")
-    args = (["-4", "--server", "198.18.0.1", "--relay", "198.18.0.2"] if family == "4" else
-            ["-6", "--server", "fd00:b007::1", "--relay", "fd00:b007::2",
-             "--link", "fd00:b007:1::1"])
-    rep, p = run_storm(lab, cli, binary, *args, "--hist", str(tmp / "hist.tsv"), "-v")
+    rep, p = run_storm(lab, cli, binary, *stormlab.storm_args(family), "--hist", str(tmp / "hist.tsv"), "-v")
     assert p.returncode == 0, (p.stdout, p.stderr)
     assert rep["done"] == MACHINES
     for stage in ("dhcp", "tftp", "dhcp-ipxe", "script", "kernel"):
