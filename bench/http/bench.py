@@ -144,10 +144,7 @@ def main() -> int:
                      f"-d{args.duration}s", "nginx_workers": args.nginx_workers,
                      "cpus": os.cpu_count()}
     with netlab.Lab() as lab:
-        srv, cli = lab.netns("srv"), lab.netns("cli")
-        lab.veth(srv, "srv0", cli, "cli0")
-        lab.addr(srv, "srv0", f"{SRV}/24")
-        lab.addr(cli, "cli0", f"{CLI}/24")
+        srv, cli = lab.pair("srv", "cli", [f"{SRV}/24"], [f"{CLI}/24"])
         d = netlab.Daemon(lab, srv, cfg, log_path=work / "ironbootd.log").start(timeout=30)
         ngx = lab.popen(srv, [args.nginx, "-c", str(ngx_conf), "-p", str(work)],
                         stdout=open(work / "nginx.out", "wb"), stderr=open(work / "nginx.err", "wb"))

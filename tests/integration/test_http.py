@@ -195,12 +195,7 @@ def env(tmp_path_factory):
                                  port=PORT, assets=assets, templates=templates,
                                  extra=AUTH_OFF, local=LOCAL, known=KNOWN))
     with netlab.Lab() as lab:
-        srv, cli = lab.netns("srv"), lab.netns("cli")
-        lab.veth(srv, "srv0", cli, "cli0")
-        lab.addr(srv, "srv0", f"{SRV4}/24")
-        lab.addr(cli, "cli0", f"{CLI4}/24")
-        lab.addr(srv, "srv0", f"{SRV6}/64")
-        lab.addr(cli, "cli0", f"{CLI6}/64")
+        srv, cli = lab.pair("srv", "cli", (f"{SRV4}/24", f"{SRV6}/64"), (f"{CLI4}/24", f"{CLI6}/64"))
         d = netlab.Daemon(lab, srv, cfg).start(timeout=20)
         yield Env(lab, d, cli, base)
         assert d.alive(), d.log_tail()
@@ -749,12 +744,7 @@ def test_journal_by_lease_without_mac(tmp_path, lab):
         pytest.skip("ironbootd not built")
     if not shutil.which("busybox"):
         pytest.fail("busybox not found: the install step failed (scripts/deps.sh test)")
-    srv, cli = lab.netns("srv"), lab.netns("cli")
-    lab.veth(srv, "srv0", cli, "cli0")
-    lab.addr(srv, "srv0", f"{SRV4}/24")
-    lab.addr(cli, "cli0", f"{CLI4}/24")
-    lab.addr(srv, "srv0", f"{SRV6}/64")
-    lab.addr(cli, "cli0", f"{CLI6}/64")
+    srv, cli = lab.pair("srv", "cli", (f"{SRV4}/24", f"{SRV6}/64"), (f"{CLI4}/24", f"{CLI6}/64"))
     mac = lab.mac(cli, "cli0").lower()
     assets, templates = tmp_path / "assets", tmp_path / "templates"
     assets.mkdir()

@@ -246,12 +246,7 @@ def env(tmp_path_factory):
                                  per_client=MAX_PER_CLIENT, timeout=TIMEOUT_MS,
                                  retries=MAX_RETRIES))
     with netlab.Lab() as lab:
-        srv, cli = lab.netns("srv"), lab.netns("cli")
-        lab.veth(srv, "srv0", cli, "cli0")
-        lab.addr(srv, "srv0", f"{SRV4}/24")
-        lab.addr(cli, "cli0", f"{CLI4}/24")
-        lab.addr(srv, "srv0", f"{SRV6}/64")
-        lab.addr(cli, "cli0", f"{CLI6}/64")
+        srv, cli = lab.pair("srv", "cli", (f"{SRV4}/24", f"{SRV6}/64"), (f"{CLI4}/24", f"{CLI6}/64"))
         d = netlab.Daemon(lab, srv, cfg).start(timeout=20)
         e = Env(lab, d, tree, srv, cli, cfg)
         e.out = base / "out"

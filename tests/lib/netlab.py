@@ -314,6 +314,18 @@ class Lab:
             self.up(a, if_a)
             self.up(b, if_b)
 
+    def pair(self, a: str = "srv", b: str = "cli", addrs_a: Iterable[str] = (),
+             addrs_b: Iterable[str] = ()) -> tuple[str, str]:
+        """The common two-namespace lab: namespaces a and b (created here),
+        joined by the veth a0 <-> b0, with addrs_a on a0 and addrs_b on b0
+        (CIDRs, IPv4 or IPv6).  Returns the namespaces' full names."""
+        ns_a, ns_b = self.netns(a), self.netns(b)
+        self.veth(ns_a, f"{a}0", ns_b, f"{b}0")
+        for ns, ifn, cidrs in ((ns_a, f"{a}0", addrs_a), (ns_b, f"{b}0", addrs_b)):
+            for cidr in cidrs:
+                self.addr(ns, ifn, cidr)
+        return ns_a, ns_b
+
     def bridge(self, ns: str, name: str, ports: Iterable[str] = (),
                up: bool = True) -> None:
         n = self.ns(ns)

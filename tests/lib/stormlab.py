@@ -25,12 +25,7 @@ RELAYED4, RELAYED6 = "198.19.0.0/16", "fd00:b007:1::/64"
 
 def make(lab: netlab.Lab) -> tuple[str, str]:
     """Create the srv and cli namespaces above in `lab`; return their names."""
-    srv, cli = lab.netns("srv"), lab.netns("cli")
-    lab.veth(srv, "srv0", cli, "cli0")
-    lab.addr(srv, "srv0", f"{SRV4}/15")
-    lab.addr(cli, "cli0", f"{CLI4}/15")
-    lab.addr(srv, "srv0", f"{SRV6}/64")
-    lab.addr(cli, "cli0", f"{CLI6}/64")
+    srv, cli = lab.pair("srv", "cli", (f"{SRV4}/15", f"{SRV6}/64"), (f"{CLI4}/15", f"{CLI6}/64"))
     lab.route(srv, RELAYED4, "via", CLI4)
     lab.ip(srv, "-6", "route", "add", RELAYED6, "via", CLI6)
     # AnyIP: every address of the relayed pools is local in cli
