@@ -21,17 +21,13 @@ repo=$(pwd)
 command -v wrk >/dev/null || { echo "run.sh: wrk missing (apt-get install wrk)" >&2; exit 2; }
 command -v curl >/dev/null || { echo "run.sh: curl missing (apt-get install curl)" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/ib-benchhttp.XXXXXX)
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+. "$repo/bench/lib/bounded.sh"
+make_work ib-benchhttp
 
 . "$repo/bench/lib/nginx.sh"
 fetch_nginx "$work"
 echo "nginx $nginx_version, wrk $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
 
-. "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
 run_bounded 300 /usr/bin/python3 "$repo/bench/http/bench.py" \
 	--work "$work" --nginx "$work/nginx/usr/sbin/nginx" "$@"

@@ -34,14 +34,10 @@ fi
 assets=${IB_E2E_ASSETS:-/var/cache/ironboot-e2e}
 timeout 900 bash tests/e2e/build_assets.sh "$assets" >/dev/null
 
-work=$(mktemp -d /tmp/ib-labtiming.XXXXXX)
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+. "$repo/bench/lib/bounded.sh"
+make_work ib-labtiming
 
 # bench.py deletes its namespaces and kills QEMU and the servers by PID on
 # exit; forward INT/TERM/HUP to it (timeout runs in its own process group).
-. "$repo/bench/lib/bounded.sh"
 run_bounded 1500 /usr/bin/python3 "$repo/bench/labtiming/bench.py" \
 	--work "$work" "$@"

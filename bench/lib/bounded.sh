@@ -1,5 +1,17 @@
 # Sourced by the bench/*/run.sh scripts.
 #
+#   make_work NAME
+#
+# Sets $work to a fresh scratch directory /tmp/NAME.XXXXXX, removed when
+# the script exits; INT, TERM and HUP make it exit (130, 143), so the
+# directory goes then too.
+make_work() {
+	work=$(mktemp -d "/tmp/$1.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+}
+
 #   run_bounded SECONDS COMMAND [ARG...]
 #
 # Runs COMMAND (a bench.py, which deletes its namespaces and kills its

@@ -34,18 +34,14 @@ for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset chrt tcpdump; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
 done
 
-work=$(mktemp -d /tmp/ib-benchstorm.XXXXXX)
+. "$repo/bench/lib/bounded.sh"
+make_work ib-benchstorm
 chmod 755 "$work"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 . "$repo/bench/lib/nginx.sh"
 fetch_nginx "$work"
 echo "nginx $nginx_version, $(kea-dhcp4 -V | head -n 1), dnsmasq $(dnsmasq -v | head -n 1 | awk '{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-. "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
 run_bounded 900 /usr/bin/python3 "$repo/bench/storm/$tool" \
 	--work "$work/run" --nginx "$work/nginx/usr/sbin/nginx" "$@"

@@ -27,11 +27,8 @@ if [ -n "$missing" ]; then
 	exit 2
 fi
 
-work=$(mktemp -d /tmp/ib-benchtftp.XXXXXX)
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+. "$repo/bench/lib/bounded.sh"
+make_work ib-benchtftp
 
 cc -O2 -Wall -o "$work/tftpload" "$repo/bench/tftp/tftpload.c"
 
@@ -55,7 +52,6 @@ ulimit -n "$hard"
 # bench.py deletes its namespaces and kills its servers on exit or SIGTERM.
 # `timeout` runs in its own process group, so a Ctrl-C at the terminal only
 # reaches this shell: forward INT/TERM/HUP to it (it passes SIGTERM on).
-. "$repo/bench/lib/bounded.sh"
 # shellcheck disable=SC2086
 run_bounded 480 /usr/bin/python3 "$repo/bench/tftp/bench.py" \
 	--tftpload "$work/tftpload" --work "$work" $atftpd_args "$@"
