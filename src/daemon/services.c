@@ -159,6 +159,9 @@ static void on_lc_expire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* the journal's summaries due (the DHCP engines tick it too, but
+	 * HTTP's refused requests are limited when no DHCP runs as well) */
+	ib_journal_tick(s->journal, ib_now_us(), false);
 	if (!s->lc.enabled)
 		return;
 	n = ib_lifecycle_expire(s->store, &s->lc, ib_now_us(), out, IB_ARRAY_SIZE(out));

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "journal/timeline.h"
+
 static void get_str(json_t *o, const char *key, char *out, size_t cap)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -123,11 +125,14 @@ int ib_dt_parse(const struct ib_event *ev, size_t n, struct ib_dt *ret)
 	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
 	if (!ret->v)
 		return -ENOMEM;
+	/* a refused request is no activity of the machine it names
+	 * (journal/timeline.h): the rules do not see it */
 	for (size_t i = 0; i < n; i++) {
-		parse_one(&ev[i], &ret->v[i]);
-		inherit(ret->v, i);
+		if (ib_timeline_refused(&ev[i]))
+			continue;
+		parse_one(&ev[i], &ret->v[ret->n]);
+		inherit(ret->v, ret->n++);
 	}
-	ret->n = n;
 	return 0;
 }
 

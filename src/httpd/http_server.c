@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "boot/boot_lifecycle.h"
 #include "httpd/http_server_int.h"
+#include "journal/timeline.h"
 
 #define HTTP_HEADERS_MAX 16384		/* request line + headers; longer: 413 */
 #define HTTP_BODY_MAX IB_INVENTORY_BODY_MAX /* request bodies: API objects */
@@ -104,6 +105,8 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	char host[INET6_ADDRSTRLEN], path[JOURNAL_PATH_MAX + 1];
 	const char *p = rq->url ? rq->url->path : rq->target;
 	const char *uuid = rq->url ? ib_http_url_param(rq->url, "uuid") : NULL;
+	struct ib_journal_gate g = { .limited = true };
+	bool refused = status == 401 || status == 403;
 	struct ib_jw w;
 	size_t cap;
 	char *slot;
@@ -119,7 +122,19 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 		who.uuid = uuid;
 	ib_str_sanitize((const uint8_t *)p, strnlen(p, JOURNAL_PATH_MAX), path, sizeof(path));
 	/* two statements: an argument list does not order the write of cap */
-	slot = ib_journal_add_slot(rq->srv->journal, &who, "http", rq->kind, &cap);
+	if (refused) {
+		/* any host may ask for any MAC: journalled under the MAC asked
+		 * for (issue #11), but at a bounded rate per client address and
+		 * in all, and marked, so it is not that machine's activity
+		 * (journal/timeline.h) */
+		g.source = host;
+		slot = ib_journal_add_slot_gated(rq->srv->journal, &who, "http", rq->kind, &g,
+						 ib_now_us(), &cap);
+		if (!slot)
+			return;
+	} else {
+		slot = ib_journal_add_slot(rq->srv->journal, &who, "http", rq->kind, &cap);
+	}
 	ib_jw_init(&w, slot, cap);
 	ib_jw_str(&w, "path", path);
 	ib_jw_str(&w, "method", method_name(rq->method));
@@ -131,6 +146,8 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	ib_jw_str_opt(&w, "profile", rq->profile);
 	ib_jw_str_opt(&w, "auth", rq->auth);
 	ib_jw_str_opt(&w, "error", rq->error);
+	if (refused)
+		ib_jw_int(&w, IB_TIMELINE_REFUSED, 1);
 	ib_jw_end(&w);
 	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
 		ib_journal_flush_nowait(rq->srv->journal);

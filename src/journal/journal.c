@@ -27,10 +27,11 @@ struct repeat {
 	char kind[32];
 };
 
-/* One protocol's token bucket for events of unknown clients. */
+/* One protocol's (or source address's) token bucket. */
 struct limit {
 	char proto[8];			/* "" = free */
-	double tokens;			/* up to IB_JOURNAL_LIMIT_BURST */
+	char source[48];		/* a source's bucket: its address, else "" */
+	double tokens;			/* up to the burst */
 	int64_t at_us;			/* tokens counted up to then */
 	uint64_t dropped;		/* since the last summary */
 	int64_t first_us, last_us;	/* first and last of those */
@@ -49,6 +50,7 @@ struct ib_journal {
 	uint64_t dropped;			/* lost to a full queue */
 	struct repeat *repeats;			/* IB_JOURNAL_REPEATS */
 	struct limit limits[LIMITS];
+	struct limit *sources;			/* IB_JOURNAL_SOURCES */
 	uint64_t thinned;			/* repeats and rate-limited, counted */
 	ib_journal_listen_fn listen;		/* told of each stored event, or NULL */
 	void *listen_ctx;			/* its context */
@@ -63,9 +65,11 @@ int ib_journal_new(struct ib_store *store, const struct ib_journal_config *cfg,
 		return -ENOMEM;
 	j->queue = calloc(IB_JOURNAL_QUEUE, sizeof(*j->queue));
 	j->repeats = calloc(IB_JOURNAL_REPEATS, sizeof(*j->repeats));
-	if (!j->queue || !j->repeats) {
+	j->sources = calloc(IB_JOURNAL_SOURCES, sizeof(*j->sources));
+	if (!j->queue || !j->repeats || !j->sources) {
 		free(j->queue);
 		free(j->repeats);
+		free(j->sources);
 		free(j);
 		return -ENOMEM;
 	}
@@ -81,6 +85,7 @@ void ib_journal_free(struct ib_journal *j)
 		return;
 	free(j->queue);
 	free(j->repeats);
+	free(j->sources);
 	free(j);
 }
 
@@ -176,7 +181,12 @@ static void summarise_drops(struct ib_journal *j, struct limit *l)
 	ib_jw_int(&w, "dropped", (int64_t)l->dropped);
 	ib_jw_int(&w, "first_us", l->first_us);
 	ib_jw_int(&w, "last_us", l->last_us);
-	ib_jw_str(&w, "reason", "events of unknown clients over the journal's rate limit");
+	if (l->source[0]) {
+		ib_jw_str(&w, "client", l->source);
+		ib_jw_str(&w, "reason", "events of one client over the journal's rate limit");
+	} else {
+		ib_jw_str(&w, "reason", "events of unknown clients over the journal's rate limit");
+	}
 	ib_jw_end(&w);
 	l->dropped = 0;
 }
@@ -199,17 +209,14 @@ static struct limit *limit_of(struct ib_journal *j, const char *proto, int64_t n
 	return NULL;
 }
 
-/* Takes a token of proto's bucket; false (counted) when there is none. */
-static bool take_token(struct ib_journal *j, const char *proto, int64_t now_us)
+/* Takes a token of l (rate per second, up to burst); false (counted)
+ * when there is none. */
+static bool take_from(struct limit *l, int64_t now_us, double rate, double burst)
 {
-	struct limit *l = limit_of(j, proto, now_us);
-
-	if (!l)
-		return true;
 	if (now_us > l->at_us) {
-		l->tokens += (double)(now_us - l->at_us) * IB_JOURNAL_LIMIT_RATE / SEC_US;
-		if (l->tokens > IB_JOURNAL_LIMIT_BURST)
-			l->tokens = IB_JOURNAL_LIMIT_BURST;
+		l->tokens += (double)(now_us - l->at_us) * rate / SEC_US;
+		if (l->tokens > burst)
+			l->tokens = burst;
 		l->at_us = now_us;
 	}
 	if (l->tokens >= 1) {
@@ -221,6 +228,36 @@ static bool take_token(struct ib_journal *j, const char *proto, int64_t now_us)
 	l->dropped++;
 	l->last_us = now_us;
 	return false;
+}
+
+/* Takes a token of proto's bucket; false (counted) when there is none. */
+static bool take_token(struct ib_journal *j, const char *proto, int64_t now_us)
+{
+	struct limit *l = limit_of(j, proto, now_us);
+
+	return !l || take_from(l, now_us, IB_JOURNAL_LIMIT_RATE, IB_JOURNAL_LIMIT_BURST);
+}
+
+/* Takes a token of source's bucket (FNV-1a of the address, direct-mapped;
+ * a bucket another address held is summarised and restarted). */
+static bool take_source(struct ib_journal *j, const char *proto, const char *source,
+			int64_t now_us)
+{
+	uint32_t h = 2166136261u;
+	struct limit *l;
+
+	for (const char *c = source; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	l = &j->sources[h % IB_JOURNAL_SOURCES];
+	if (strncmp(l->source, source, sizeof(l->source) - 1) || strcmp(l->proto, proto)) {
+		summarise_drops(j, l);
+		memset(l, 0, sizeof(*l));
+		copy_str(l->proto, sizeof(l->proto), proto);
+		copy_str(l->source, sizeof(l->source), source);
+		l->tokens = IB_JOURNAL_SOURCE_BURST;
+		l->at_us = now_us;
+	}
+	return take_from(l, now_us, IB_JOURNAL_SOURCE_RATE, IB_JOURNAL_SOURCE_BURST);
 }
 
 char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_who *who,
@@ -239,7 +276,8 @@ char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_wh
 			return NULL;
 		}
 	}
-	if (g->limited && !take_token(j, proto, now_us)) {
+	if ((g->source && !take_source(j, proto, g->source, now_us)) ||
+	    (g->limited && !take_token(j, proto, now_us))) {
 		j->thinned++;
 		return NULL;
 	}
@@ -259,6 +297,19 @@ char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_wh
 	return ev->detail;
 }
 
+/* Summarises the drops of the n buckets of v that are due at now_us. */
+static void tick_limits(struct ib_journal *j, struct limit *v, size_t n, int64_t now_us,
+			bool all)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct limit *l = &v[i];
+
+		if (l->dropped && (all || now_us - l->last_us >= SEC_US ||
+				   now_us - l->first_us >= IB_JOURNAL_REPEAT_SEC * SEC_US))
+			summarise_drops(j, l);
+	}
+}
+
 void ib_journal_tick(struct ib_journal *j, int64_t now_us, bool all)
 {
 	for (size_t i = 0; i < IB_JOURNAL_REPEATS; i++) {
@@ -267,13 +318,8 @@ void ib_journal_tick(struct ib_journal *j, int64_t now_us, bool all)
 		if (r->key && (all || now_us - r->first_us >= IB_JOURNAL_REPEAT_SEC * SEC_US))
 			summarise_repeats(j, r);
 	}
-	for (size_t i = 0; i < LIMITS; i++) {
-		struct limit *l = &j->limits[i];
-
-		if (l->dropped && (all || now_us - l->last_us >= SEC_US ||
-				   now_us - l->first_us >= IB_JOURNAL_REPEAT_SEC * SEC_US))
-			summarise_drops(j, l);
-	}
+	tick_limits(j, j->limits, LIMITS, now_us, all);
+	tick_limits(j, j->sources, IB_JOURNAL_SOURCES, now_us, all);
 }
 
 uint64_t ib_journal_thinned(const struct ib_journal *j)

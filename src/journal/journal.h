@@ -34,6 +34,17 @@
 #define IB_JOURNAL_LIMIT_RATE 50
 #define IB_JOURNAL_LIMIT_BURST 256
 #define IB_JOURNAL_LIMITED_KIND "journal-limited"	/* kind of a drop summary */
+/*
+ * Events a gate names a source for (refused HTTP requests: any host may
+ * send them naming any MAC) are also let through at IB_JOURNAL_SOURCE_RATE
+ * per second per source address (bursts of IB_JOURNAL_SOURCE_BURST), so
+ * one host cannot fill the journal; IB_JOURNAL_SOURCES buckets,
+ * direct-mapped by address (two addresses sharing one restart its count:
+ * the protocol's limit above still holds for both).
+ */
+#define IB_JOURNAL_SOURCE_RATE 1
+#define IB_JOURNAL_SOURCE_BURST 16
+#define IB_JOURNAL_SOURCES 256
 
 /* Who an event is about; any field may be empty. */
 struct ib_journal_who {
@@ -95,6 +106,8 @@ struct ib_journal_gate {
 	bool limited;			/* about a client no reservation,
 					 * inventory entry or binding knows, and
 					 * changing no binding: rate-limited */
+	const char *source;		/* the client's address: rate-limited per
+					 * address as well; NULL = not */
 };
 
 /*
@@ -112,10 +125,10 @@ char *ib_journal_add_slot_gated(struct ib_journal *j, const struct ib_journal_wh
  * Queues the summaries that are due at now_us: repeat counts whose
  * IB_JOURNAL_REPEAT_SEC window closed ({"repeated": n, "last_us": t},
  * same who, protocol and kind as the event repeated), and each
- * protocol's count of events dropped by the rate limit once none was
- * dropped for a second, or every IB_JOURNAL_REPEAT_SEC during a long
- * flood (kind IB_JOURNAL_LIMITED_KIND, {"dropped": n, "first_us",
- * "last_us"}).  all: every pending summary now (before stopping).
+ * protocol's (and source's) count of events dropped by the rate limit
+ * once none was dropped for a second, or every IB_JOURNAL_REPEAT_SEC
+ * during a long flood (kind IB_JOURNAL_LIMITED_KIND, no MAC, {"dropped":
+ * n, "first_us", "last_us"}, and "client" for a source's).  all: every pending summary now (before stopping).
  */
 void ib_journal_tick(struct ib_journal *j, int64_t now_us, bool all);
 /* Events counted as repeats or dropped by the rate limit, since start. */

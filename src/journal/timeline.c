@@ -17,6 +17,12 @@ const char *ib_stage_name(enum ib_stage s)
 	return (size_t)s < IB_ARRAY_SIZE(names) ? names[s] : "other";
 }
 
+bool ib_timeline_refused(const struct ib_event *e)
+{
+	return strcmp(e->proto, "http") == 0 &&
+	       strstr(e->detail, "\"" IB_TIMELINE_REFUSED "\":1") != NULL;
+}
+
 void ib_timeline_init(struct ib_timeline *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -86,6 +92,10 @@ void ib_timeline_step(struct ib_timeline *t, const struct ib_event *e,
 	size_t i;
 
 	*ret_since_us = -1;
+	if (ib_timeline_refused(e)) {
+		*ret_stage = IB_STAGE_OTHER;
+		return;
+	}
 	if (!e->mac[0]) {
 		*ret_stage = st;
 		return;

@@ -10,10 +10,16 @@
  * lifecycle (machine state moves and the agent); other for the rest.  A
  * DHCP event that says nothing of its client (a lease written, expired)
  * stays in the DHCP stage the machine is in.
+ *
+ * A refused HTTP request (401, 403: a wrong token, another machine's
+ * data) is journalled under the MAC it names, but any host may send it:
+ * it is no activity of that machine, so it takes no stage, moves no
+ * stage, and is no machine's "last seen" (the fleet view, the doctor).
  */
 #ifndef IB_JOURNAL_TIMELINE_H
 #define IB_JOURNAL_TIMELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +49,12 @@ struct ib_timeline {
 	size_t next;				/* slot to reuse when all are taken */
 };
 
+/* The detail key marking a refused HTTP request (value 1). */
+#define IB_TIMELINE_REFUSED "refused"
+
+/* Whether e is a refused HTTP request: not its machine's activity. */
+bool ib_timeline_refused(const struct ib_event *e);
+
 /* "firmware", "loader", ...; "other". */
 const char *ib_stage_name(enum ib_stage s);
 
@@ -52,7 +64,8 @@ void ib_timeline_init(struct ib_timeline *t);
 /*
  * Takes the next event (in time order) of any machine: *ret_stage is its
  * stage, *ret_since_us the time since the stage before it began, or -1
- * when the machine has no earlier stage in t (or the event no MAC).
+ * when the machine has no earlier stage in t (or the event no MAC).  A
+ * refused request is IB_STAGE_OTHER and leaves t as it was.
  */
 void ib_timeline_step(struct ib_timeline *t, const struct ib_event *e,
 		      enum ib_stage *ret_stage, int64_t *ret_since_us);

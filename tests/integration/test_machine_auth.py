@@ -23,6 +23,11 @@ secrets never leave through API reads.  The real daemon, real clients:
   test_off_serves_everyone                  http.machine_auth: off serves
         any host, warns at start, and still keeps secrets and token to the
         machine itself
+  test_spoofed_refusals_not_the_victims     refused requests the attacker
+        sends naming the owner (and random MACs) are journalled under the
+        MAC, marked refused, at a bounded rate per client with the drops
+        summarised; the owner's fleet row and doctor verdict do not move,
+        and the random MACs join no fleet
   test_secrets_never_in_reads               API reads, CLI show and
         explain, the journal: secret values never; a redacted read written
         back is refused; an API-written secret renders for its machine
@@ -264,6 +269,79 @@ def test_lease_owner_reads_attacker_refused(lab, tmp_path):
     # assets stay open to all
     (al.tmp / "assets" / "shared.bin").write_bytes(b"s" * 100)
     assert al.curl(al.att, f"{BASE}/assets/shared.bin?mac={OWNER}")[0] == 200
+
+
+SOURCE_BURST = 16      # IB_JOURNAL_SOURCE_BURST (src/journal/journal.h)
+
+
+def test_spoofed_refusals_not_the_victims(lab, tmp_path):
+    al = AuthLab(lab, tmp_path)
+    al.lease4()
+    st, script = al.curl(al.own, script_url(OWNER))
+    assert st == 200, script
+
+    def fleet_row(mac):
+        st, v = al.api("fleet")
+        assert st == 200, v
+        rows = [m for m in v if m["mac"] == mac]
+        assert len(rows) == 1, v
+        return rows[0], {m["mac"] for m in v}
+
+    def doctor():
+        st, v = al.api(f"machines/{OWNER}/doctor")
+        assert st == 200, v
+        return v
+
+    before, _ = fleet_row(OWNER)
+    assert before["stage"] == "script", before
+    doc_before = doctor()
+    # the attacker's flood: 40 refused requests naming the owner, 100 naming
+    # random MACs, one curl each, bounded in count and time
+    randoms = [f"52:54:00:{i // 256:02x}:{i % 256:02x}:7e" for i in range(100)]
+    urls = [script_url(OWNER) if i % 2 else config_url(OWNER) for i in range(40)]
+    urls += [script_url(m) for m in randoms]
+    listf = tmp_path / "urls"
+    listf.write_text("\n".join(urls) + "\n")
+    t0 = time.monotonic()
+    p = lab.run(al.att, ["sh", "-c", "while read -r u; do curl -sS -g --max-time 5 -o /dev/null "
+                         "-w '%{http_code}\\n' \"$u\"; done < " + str(listf)], timeout=120)
+    elapsed = time.monotonic() - t0
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["403"] * len(urls), p.stdout
+    # the drops' summary comes once a second passed without one (the
+    # daemon's 5 s timer); the rows and the dropped counts add up to the flood
+    deadline = time.monotonic() + 30
+    while True:
+        st, evs = al.api("events?proto=http&limit=1000")
+        assert st == 200, evs
+        rows = [e for e in evs if e["detail"].get("client") == ATT4 and
+                e["detail"].get("status") == 403]
+        summaries = [e for e in evs if e["kind"] == "journal-limited" and
+                     e["detail"].get("client") == ATT4]
+        dropped = sum(e["detail"]["dropped"] for e in summaries)
+        if len(rows) + dropped == len(urls) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert len(rows) + dropped == len(urls), (len(rows), summaries)
+    assert SOURCE_BURST <= len(rows) <= SOURCE_BURST + elapsed + 1, (len(rows), elapsed)
+    assert all(e["detail"]["refused"] == 1 for e in rows), rows
+    assert all(e["mac"] == "" for e in summaries), summaries
+    # journalled under the MAC asked for, with their status
+    mine = [e["detail"] for e in al.events(OWNER) if e["detail"].get("client") == ATT4]
+    assert 1 <= len(mine) <= len(rows), mine
+    assert all(d["status"] == 403 and d["auth"] == "other-machine" and d["refused"] == 1
+               for d in mine), mine
+    # no activity of the owner's: its row and the doctor's word stand still
+    after, macs = fleet_row(OWNER)
+    assert (after["last_seen_us"], after["stage"]) == \
+        (before["last_seen_us"], before["stage"]), (before, after)
+    assert after.get("verdict") == before.get("verdict"), (before, after)
+    assert doctor() == doc_before
+    assert not macs & set(randoms), macs & set(randoms)
+    # the refused requests take no stage in the events listing either
+    st, listed = al.api(f"events?mac={OWNER}&limit=1000")
+    assert st == 200, listed
+    assert {e["stage"] for e in listed if e["detail"].get("refused")} == {"other"}, listed
 
 
 def test_token_from_anywhere(lab, tmp_path):

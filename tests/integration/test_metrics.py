@@ -273,13 +273,18 @@ def test_events_show_stage_and_time_since_previous(mlab):
     mac = "52:54:00:77:00:01"
     l2 = L2Client(mlab.lab, mlab.cli, "cli0")
     try:
-        l2.dora(mac)
+        _, ack = l2.dora(mac)
         time.sleep(0.3)             # a gap between the stages, to be measured
         assert l2.discover(mac, ((77, "iPXE"),)) is not None
     finally:
         l2.close()
-    st, _, _ = mlab.get(f"http://{SRV4}:{PORT}/boot.ipxe?mac={mac}")
-    assert st == 403                # journalled under the MAC asked for
+    # the script, fetched from the machine's leased address as iPXE does (a
+    # refused request, from an address no machine holds, takes no stage)
+    mlab.lab.addr(mlab.cli, "cli0", f"{ack.yiaddr}/24")
+    p = mlab.lab.run(mlab.cli, ["curl", "-sS", "--max-time", "20", "-o", "/dev/null",
+                                "-w", "%{http_code}", "--interface", ack.yiaddr,
+                                f"http://{SRV4}:{PORT}/boot.ipxe?mac={mac}"], timeout=40)
+    assert p.stdout == "200", p.stdout + p.stderr       # journalled under the MAC
     deadline = time.monotonic() + 20
     while True:
         events = mlab.d.cli_json("events", "--mac", mac)

@@ -190,7 +190,7 @@ static void stored(struct fixture *f, struct all *a)
 static bool gated(struct fixture *f, const struct ib_journal_who *who, const char *kind,
 		  uint64_t key, bool limited, double t)
 {
-	struct ib_journal_gate g = { key, limited };
+	struct ib_journal_gate g = { key, limited, NULL };
 	size_t cap;
 	char *buf = ib_journal_add_slot_gated(f->j, who, "dhcp4", kind, &g,
 					      T0 + (int64_t)(t * 1e6), &cap);
@@ -274,6 +274,44 @@ static void test_unknown_rate_limited(void **state)
 	assert_string_equal(a.e[0].mac, "");
 	assert_non_null(strstr(a.e[0].detail, "\"dropped\":110"));
 	assert_int_equal(ib_journal_thinned(f->j), 110);
+}
+
+/* Events naming a source pass at its own rate, bursts of its burst, each
+ * source apart; its drops are one summary with the client, no MAC. */
+static void test_source_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 0x77 };
+	struct ib_journal_who who = { .hw = mac, .hw_len = 6 };
+	struct ib_journal_gate g = { .source = "198.18.0.50" };
+	struct ib_journal_gate other = { .source = "198.18.0.51" };
+	size_t passed = 0, cap;
+	struct all a;
+
+	for (int i = 0; i < IB_JOURNAL_SOURCE_BURST + 40; i++)
+		passed += ib_journal_add_slot_gated(f->j, &who, "http", "script", &g, T0, &cap) != NULL;
+	assert_int_equal(passed, IB_JOURNAL_SOURCE_BURST);
+	/* another address has its own bucket */
+	assert_non_null(ib_journal_add_slot_gated(f->j, &who, "http", "script", &other, T0, &cap));
+	/* a second later, IB_JOURNAL_SOURCE_RATE more */
+	passed = 0;
+	for (int i = 0; i < 10; i++)
+		passed += ib_journal_add_slot_gated(f->j, &who, "http", "script", &g, T0 + 1000000,
+						    &cap) != NULL;
+	assert_int_equal(passed, IB_JOURNAL_SOURCE_RATE);
+	tick(f, 3);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	{
+		struct ib_event_filter flt = { .proto = "http", .limit = 1 };
+
+		assert_int_equal(ib_store_event_foreach(f->store, &flt, all_cb, &a), 0);
+	}
+	assert_string_equal(a.e[0].kind, IB_JOURNAL_LIMITED_KIND);
+	assert_string_equal(a.e[0].mac, "");
+	assert_non_null(strstr(a.e[0].detail, "\"dropped\":49"));
+	assert_non_null(strstr(a.e[0].detail, "\"client\":\"198.18.0.50\""));
+	assert_int_equal(ib_journal_thinned(f->j), 49);
 }
 
 /* The drop summaries stored, and their counts summed. */
@@ -432,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_repeats_summarised, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_flood_and_final_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_flush_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlong_detail_is_marked, setup, teardown),

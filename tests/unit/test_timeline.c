@@ -13,7 +13,8 @@
 #define A "52:54:00:00:00:0a"
 #define B "52:54:00:00:00:0b"
 
-/* One machine's netboot, a second machine beside it, then a reboot. */
+/* One machine's netboot, a second machine beside it, refused requests
+ * naming both, then a reboot. */
 static void test_netboot_stages(void **state)
 {
 	static const struct {
@@ -31,6 +32,10 @@ static void test_netboot_stages(void **state)
 		{ 3100, A, "dhcp4", "lease-commit", "{\"address\":\"198.18.0.100\"}", "ipxe", 2100 },
 		{ 3200, A, "dhcp4", "request", "{\"xid\":3,\"boot\":\"ipxe\"}", "ipxe", 2200 },
 		{ 3500, A, "http", "script", "{\"status\":200}", "script", 500 },
+		/* refused requests naming A and B (any host may send them):
+		 * no stage, and neither machine's stage moves */
+		{ 3550, A, "http", "config", "{\"status\":403,\"refused\":1}", "other", -1 },
+		{ 3560, B, "http", "script", "{\"status\":401,\"refused\":1}", "other", -1 },
 		{ 3600, A, "http", "asset", "{\"status\":200}", "kernel", 100 },
 		{ 3700, A, "http", "asset", "{\"status\":200}", "kernel", 200 },
 		{ 4000, B, "tftp", "size-probe", "{}", "loader", 3800 },
