@@ -250,6 +250,7 @@ static struct ib_config *config_new(const char *name)
 	cfg->journal.max_age_days = 30;
 	cfg->http.port = 8080;
 	cfg->http.max_followers = 8;
+	cfg->http.max_followers_per_client = 2;
 	cfg->power.poll_interval = 60;
 	cfg->power.concurrency = 32;
 	cfg->power.off_check_grace = 10;

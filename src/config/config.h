@@ -297,6 +297,7 @@ struct ib_http_config {
 	enum ib_http_metrics_mode metrics;	/* http.metrics, default open */
 	uint16_t max_followers;		/* live event streams at once (GET
 					 * /api/v1/events?follow=1), default 8 */
+	uint16_t max_followers_per_client; /* of those, from one address, default 2 */
 };
 
 /*

@@ -752,7 +752,9 @@ static const struct ib_cfg_field http_fields[] = {
 	FIELD(H, "tls", F_SECTION, tls, .sub = &tls_section),
 	FIELD(H, "machine_auth", F_ENUM, machine_auth, .names = machine_auth_names),
 	FIELD(H, "metrics", F_ENUM, metrics, .names = metrics_names),
-	FIELD(H, "max_followers", F_U16, max_followers, .min = 0, .max = 1024),
+	/* each follower may hold 1 MiB unsent (http_follow.c): 64 MiB at most */
+	FIELD(H, "max_followers", F_U16, max_followers, .min = 0, .max = 64),
+	FIELD(H, "max_followers_per_client", F_U16, max_followers_per_client, .min = 1, .max = 64),
 };
 #undef H
 static const struct ib_cfg_section http_section =

@@ -13,7 +13,8 @@
  * event first says so (docs/METRICS.md).
  *
  * Bounded for a hostile network: at most http.max_followers streams at
- * once (then 503 with Retry-After).  A follower that read nothing since
+ * once, http.max_followers_per_client of them from one address (then 503
+ * with Retry-After).  A follower that read nothing since
  * the last check (the journal's previous batch of events, or heartbeat)
  * while more than FOLLOW_BACKLOG_MAX bytes wait for it is dropped as
  * stuck; one that reads, however slowly, may have up to FOLLOW_BUF_MAX
@@ -56,6 +57,7 @@ struct ib_httpd_follower {
 	char mac[IB_HTTP_MAC_STRLEN];	/* only this machine's events, or "" */
 	char proto[sizeof(((struct ib_event *)0)->proto)]; /* only this protocol's, or "" */
 	char peer[64];			/* the client's address, for the log */
+	char host[64];			/* its address alone: the per-client cap */
 	int64_t last_id;		/* the newest event id sent */
 	uint64_t queued;		/* bytes queued to it, ever */
 	uint64_t sent_at_check;		/* of those, written out at the last check */
@@ -348,6 +350,25 @@ static void peer_name(struct ib_httpd_follower *f)
 
 	evhttp_connection_get_peer(f->evcon, &host, &port);
 	snprintf(f->peer, sizeof(f->peer), "%s:%u", host ? host : "?", port);
+	snprintf(f->host, sizeof(f->host), "%s", host ? host : "?");
+}
+
+/* How many open streams the address host holds (a walk of at most
+ * http.max_followers). */
+static size_t followers_of(const struct ib_httpd_follow *fw, const char *host)
+{
+	size_t n = 0;
+
+	for (const struct ib_httpd_follower *f = fw->list; f; f = f->next)
+		n += strcmp(f->host, host) == 0;
+	return n;
+}
+
+/* Refuses a follow over a cap: 503, come back after FOLLOW_RETRY_AFTER s. */
+static void refuse_busy(struct ib_http_req *rq, const char *why)
+{
+	ib_httpd_header(rq, "Retry-After", FOLLOW_RETRY_AFTER);
+	ib_httpd_error(rq, 503, why);
 }
 
 /* Parses Last-Event-ID (absent: 0): 0, or -EINVAL. */
@@ -385,8 +406,7 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *
 		return;
 	}
 	if (fw->n >= rq->srv->cfg->http.max_followers || !fw->buf) {
-		ib_httpd_header(rq, "Retry-After", FOLLOW_RETRY_AFTER);
-		ib_httpd_error(rq, 503, "too many event followers (http.max_followers)");
+		refuse_busy(rq, "too many event followers (http.max_followers)");
 		return;
 	}
 	if (!(f = calloc(1, sizeof(*f)))) {
@@ -396,10 +416,17 @@ void ib_httpd_follow_start(struct ib_http_req *rq, const char *mac, const char *
 	f->srv = rq->srv;
 	f->req = rq->req;
 	f->evcon = evhttp_request_get_connection(rq->req);
+	peer_name(f);
+	/* one host must not hold every slot */
+	if (followers_of(fw, f->host) >= rq->srv->cfg->http.max_followers_per_client) {
+		free(f);
+		refuse_busy(rq, "too many event followers from this address "
+			    "(http.max_followers_per_client)");
+		return;
+	}
 	snprintf(f->mac, sizeof(f->mac), "%s", mac ? mac : "");
 	snprintf(f->proto, sizeof(f->proto), "%s", proto ? proto : "");
 	ib_timeline_init(&f->tl);
-	peer_name(f);
 	/* what is still queued is stored now: the replay reads it, and the
 	 * listener is not told of it twice (f is not listening yet); if the
 	 * write lock is busy it stays queued and comes live once flushed */

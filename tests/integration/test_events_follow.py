@@ -2,11 +2,11 @@
 (src/httpd/http_follow.c), against a live daemon in namespaces the test
 creates:
 
-    srv: srv0 198.18.0.1/24  <->  cli: cli0 198.18.0.2/24
+    srv: srv0 198.18.0.1/24  <->  cli: cli0 198.18.0.2/24 (and .3, .4)
     (busybox udhcpc, tftp-hpa and raw HTTP/1.1 sockets from 198.18.0.2)
 
 A follower sees a real client's DHCP exchange as it happens; followers
-are capped (503 + Retry-After), a reader that stops reading is dropped
+are capped in all and per client address (503 + Retry-After), a reader that stops reading is dropped
 while DHCP and TFTP go on; the token is required; mac= never shows
 another machine's event, proto= another protocol's; Last-Event-ID
 resumes without a gap or a repeat, or past its bound says what it
@@ -32,7 +32,9 @@ from apilab import ApiLab
 SRV4, CLI4 = "198.18.0.1", "198.18.0.2"
 PORT = 8080
 TOKEN = "follow-t0ken"
-MAX_FOLLOWERS = 2
+MAX_FOLLOWERS = 3
+PER_CLIENT = 2
+CLI4B, CLI4C = "198.18.0.3", "198.18.0.4"   # more addresses of the client namespace
 OTHER_MAC = "52:54:00:f0:11:02"
 
 
@@ -47,8 +49,11 @@ class Stream:
     server-sent events ({"id", "data", "comment"} dicts)."""
 
     def __init__(self, lab, ns: str, target: str, token: str | None = TOKEN,
-                 headers: dict[str, str] | None = None, rcvbuf: int | None = None):
+                 headers: dict[str, str] | None = None, rcvbuf: int | None = None,
+                 source: str | None = None):
         self.sock = lab.socket(ns, socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            self.sock.bind((source, 0))
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(20)
@@ -138,10 +143,25 @@ class Stream:
 
 class Lab(ApiLab):
     def __init__(self, lab, tmp: Path):
-        super().__init__(lab, tmp, TOKEN, CLI4, max_followers=MAX_FOLLOWERS)
+        super().__init__(lab, tmp, TOKEN, CLI4, max_followers=MAX_FOLLOWERS,
+                         max_followers_per_client=PER_CLIENT)
+        for a in (CLI4B, CLI4C):
+            lab.addr(self.cli, "cli0", f"{a}/24")
 
     def follow(self, query: str = "", **kw) -> Stream:
         return Stream(self.lab, self.cli, f"/api/v1/events?follow=1{query}", **kw)
+
+    def follow_when_free(self, source: str) -> Stream:
+        """A follow from source, retried until a slot is free (the daemon
+        notices a close without a heartbeat); bounded in time."""
+        deadline = time.monotonic() + 20
+        while True:
+            st = self.follow("", source=source)
+            if st.status == 200:
+                return st
+            st.close()
+            assert time.monotonic() < deadline, "the slot was never freed"
+            time.sleep(0.2)
 
     def tftp(self) -> None:
         out = self.tmp / f"undionly-{time.monotonic_ns()}.kpxe"
@@ -256,27 +276,48 @@ def test_token_required(flab):
 def test_follower_cap_then_retry_after(flab):
     """http.max_followers streams at once; one more gets 503 with
     Retry-After; when one leaves, its slot is free again."""
-    open_ = [flab.follow("") for _ in range(MAX_FOLLOWERS)]
+    sources = [CLI4, CLI4, CLI4B]       # within the per-client cap
+    open_ = [flab.follow("", source=a) for a in sources]
     try:
         assert all(s.status == 200 for s in open_)
-        extra = flab.follow("")
+        extra = flab.follow("", source=CLI4C)
         assert extra.status == 503, extra.status
         assert extra.headers.get("retry-after") == "5"
-        assert "max_followers" in extra.whole_body()
+        body = extra.whole_body()
+        assert "max_followers" in body
+        assert "(http.max_followers)" in body, body
         extra.close()
         open_.pop().close()
         # the daemon notices the close (no heartbeat needed): bounded retry
-        deadline = time.monotonic() + 20
-        while True:
-            again = flab.follow("")
-            if again.status == 200:
-                break
-            again.close()
-            assert time.monotonic() < deadline, "the slot was never freed"
-            time.sleep(0.2)
-        open_.append(again)
+        open_.append(flab.follow_when_free(CLI4C))
     finally:
         for s in open_:
+            s.close()
+
+
+def test_one_address_cannot_hold_every_slot(flab):
+    """http.max_followers_per_client streams from one address: one more
+    from it gets 503 with Retry-After while another address still gets a
+    stream; when one of the first leaves, that address may follow again."""
+    mine = [flab.follow("", source=CLI4) for _ in range(PER_CLIENT)]
+    others: list[Stream] = []
+    try:
+        assert all(s.status == 200 for s in mine)
+        extra = flab.follow("", source=CLI4)
+        assert extra.status == 503, extra.status
+        assert extra.headers.get("retry-after") == "5"
+        assert "max_followers_per_client" in extra.whole_body()
+        extra.close()
+        others.append(flab.follow("", source=CLI4B))
+        assert others[0].status == 200, others[0].status
+        # the refused one took no slot: the streams open still get events
+        flab.udhcpc()
+        for s in mine + others:
+            s.until(lambda s: any(acked(d) for d in s.data()), 30, "the ACK")
+        mine.pop().close()
+        mine.append(flab.follow_when_free(CLI4))
+    finally:
+        for s in mine + others:
             s.close()
 
 

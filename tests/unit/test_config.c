@@ -128,6 +128,11 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:6:19: dhcp4.subnets[0].lease_time: 0 is out of range 10..4294967295" },
 	{ "blksize_too_big", "tftp:\n  max_blksize: 65465\n",
 	  "t.yaml:2:16: tftp.max_blksize: 65465 is out of range 8..65464" },
+	/* 1 MiB unsent per follower: 64 MiB at most in all */
+	{ "followers_too_many", "http:\n  max_followers: 65\n",
+	  "t.yaml:2:18: http.max_followers: 65 is out of range 0..64" },
+	{ "followers_per_client_zero", "http:\n  max_followers_per_client: 0\n",
+	  "t.yaml:2:29: http.max_followers_per_client: 0 is out of range 1..64" },
 	{ "bool_yes", "server:\n  syslog: yes\n",
 	  "t.yaml:2:11: server.syslog: expected true or false, got 'yes'" },
 	{ "bool_quoted", "server:\n  syslog: \"true\"\n",
