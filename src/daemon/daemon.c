@@ -201,8 +201,7 @@ static int swap_snapshot(struct ib_daemon *d, struct ib_config *next)
 	ib_config_free(d->cfg);
 	d->cfg = next;
 	return 0;
-err_services:
-	ib_services_reconfigure(d->services, d->cfg);
+err_services:			/* the services refused with nothing changed */
 	if (d->dhcp6)
 		ib_dhcp6_server_rollback(d->dhcp6);
 err_dhcp4:

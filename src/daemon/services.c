@@ -278,8 +278,11 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 		ib_warn("reload: enabling HTTP needs a restart");
 	if (s->tftp) {
 		tftp_opts(s, cfg, &o);
-		if ((r = ib_tftp_server_reconfigure(s->tftp, &o)) < 0)
+		if ((r = ib_tftp_server_reconfigure(s->tftp, &o)) < 0) {
+			if (s->http)	/* refused with nothing changed */
+				ib_http_server_rollback(s->http);
 			return r;
+		}
 	} else if (cfg->tftp.enabled) {
 		ib_warn("reload: enabling TFTP needs a restart");
 	}

@@ -654,44 +654,47 @@ static void warn_machine_auth(struct ib_http_server *srv, const struct ib_config
 	srv->auth_off_warned = off;
 }
 
-/*
- * Per-snapshot state: the assets directory and the API token.  The token
- * is read into a temporary and takes over only when the read succeeds: a
- * failed read keeps the token in force, so no reload ever opens the API.
- *
- * On such a failure nothing else changes either, and the caller's
- * rollback finds cfg == srv->cfg, a no-op.  Except when cfg is the
- * snapshot served before srv->cfg: that is the rollback of a swap that
- * another service refused after this one took it, and the caller is
- * about to free srv->cfg, so cfg is served anyway (its token rereads
- * next time).  prev_cfg may be stale by then; a stale match only serves
- * cfg, which is always safe.
- */
-static int load_snapshot(struct ib_http_server *srv, const struct ib_config *cfg)
+/* The assets directory of cfg, replacing the one open (a missing
+ * directory is not fatal: /assets/ answers 404 until it exists). */
+static void open_assets(struct ib_http_server *srv, const struct ib_config *cfg)
 {
-	struct ib_httpd_token tok = srv->token;
-	int fd = -1, r = 0;
+	int fd = -1;
 
-	if (!srv->keep_token)
-		r = ib_httpd_api_token_load(cfg, &tok);
-	if (r < 0 && cfg != srv->prev_cfg)
-		return r;
-	/* a missing directory is not fatal: /assets/ answers 404 until it exists */
 	if (cfg->http.assets && (fd = ib_httpd_assets_open(cfg->http.assets)) < 0)
 		ib_warn("http: cannot open assets directory %s: %s; /assets/ answers 404 until it exists",
 			cfg->http.assets, strerror(-fd));
 	if (srv->assets_fd >= 0)
 		close(srv->assets_fd);
 	srv->assets_fd = fd;
-	if (r == 0 && srv->token.set && !tok.set)
+}
+
+/*
+ * Per-snapshot state: the assets directory and the API token.  The token
+ * is read into a temporary and takes over only when the read succeeds: a
+ * failed read keeps the token and the snapshot in force and changes
+ * nothing, so no reload ever opens the API.  What was served before is
+ * kept until the next snapshot, for ib_http_server_rollback().
+ */
+static int load_snapshot(struct ib_http_server *srv, const struct ib_config *cfg)
+{
+	struct ib_httpd_token tok = srv->token;
+	int r = 0;
+
+	if (!srv->keep_token && (r = ib_httpd_api_token_load(cfg, &tok)) < 0) {
+		OPENSSL_cleanse(&tok, sizeof(tok));
+		srv->prev_cfg = NULL;		/* nothing to roll back */
+		return r;
+	}
+	open_assets(srv, cfg);
+	if (srv->token.set && !tok.set)
 		ib_warn("http: no http.api_token_file any more: API reads are open, writes refused");
 	warn_machine_auth(srv, cfg);
-	if (r == 0)
-		srv->token = tok;
+	srv->prev_token = srv->token;
+	srv->token = tok;
 	OPENSSL_cleanse(&tok, sizeof(tok));
 	srv->prev_cfg = srv->cfg;
 	srv->cfg = cfg;
-	return r;
+	return 0;
 }
 
 static int start(struct ib_http_server *srv, const struct ib_config *cfg)
@@ -765,13 +768,26 @@ int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_confi
 	bool same = o->port == n->port && o->n_listen == n->n_listen &&
 		same_str(o->tls.cert, n->tls.cert) && same_str(o->tls.key, n->tls.key);
 
-	if (cfg == srv->cfg)
+	if (cfg == srv->cfg) {
+		srv->prev_cfg = NULL;		/* nothing to roll back */
 		return 0;
+	}
 	for (size_t i = 0; same && i < n->n_listen; i++)
 		same = strcmp(o->listen[i], n->listen[i]) == 0;
 	if (!same)
 		ib_warn("reload: http listen addresses, port or TLS changed: needs a restart");
 	return load_snapshot(srv, cfg);
+}
+
+void ib_http_server_rollback(struct ib_http_server *srv)
+{
+	if (!srv->prev_cfg)
+		return;
+	srv->cfg = srv->prev_cfg;
+	srv->prev_cfg = NULL;
+	srv->token = srv->prev_token;
+	OPENSSL_cleanse(&srv->prev_token, sizeof(srv->prev_token));
+	open_assets(srv, srv->cfg);
 }
 
 void ib_http_server_set_power(struct ib_http_server *srv, const struct ib_http_power *p)

@@ -49,14 +49,20 @@ int ib_http_server_new(struct event_base *base, const struct ib_config *cfg,
  * snapshot (its file text is the one last loaded).
  *
  * Returns 0, or a negative errno when the token file cannot be read
- * (logged): then the token in force stays in force, so a failed read
- * never opens the API, and the old snapshot is kept, except when cfg is
- * the snapshot served before the current one (the rollback of a swap
- * another service refused): that is served, with the token in force.
- * A snapshot without api_token_file drops the token (warned).
- * Reconfiguring to the snapshot already served changes nothing.
+ * (logged): then nothing changes, the token in force stays in force, so a
+ * failed read never opens the API.  A snapshot without api_token_file
+ * drops the token (warned).  Reconfiguring to the snapshot already served
+ * changes nothing.
  */
 int ib_http_server_reconfigure(struct ib_http_server *srv, const struct ib_config *cfg);
+
+/*
+ * Serves again the snapshot and token served before the last
+ * ib_http_server_reconfigure() that changed them (another service refused
+ * the reload), and reopens its assets directory.  Reads no file, cannot
+ * fail; a no-op when that reconfigure changed nothing or failed.
+ */
+void ib_http_server_rollback(struct ib_http_server *srv);
 
 #define IB_HTTP_TOKEN_MAX 256		/* bytes of the API bearer token */
 

@@ -46,7 +46,8 @@ struct ib_httpd_follow {
 struct ib_http_server {
 	struct event_base *base;	/* not owned */
 	const struct ib_config *cfg;	/* current snapshot, not owned */
-	const struct ib_config *prev_cfg; /* the one before it, maybe freed: compared only */
+	const struct ib_config *prev_cfg; /* the one before it while a reload may
+					 * still roll back, else NULL */
 	struct ib_store *store;		/* not owned */
 	struct ib_journal *journal;	/* not owned */
 	struct evhttp *http;		/* owned; holds the listeners */
@@ -55,6 +56,7 @@ struct ib_http_server {
 	struct ssl_ctx_st *ssl;		/* SSL_CTX when TLS is configured, or NULL */
 	int assets_fd;			/* directory fd of http.assets, or -1 */
 	struct ib_httpd_token token;	/* the bearer token the API needs, if set */
+	struct ib_httpd_token prev_token; /* prev_cfg's, for the rollback */
 	bool keep_token;		/* an API write is swapping the snapshot: the
 					 * token file is reread on SIGHUP only */
 	struct event *flush_timer;	/* journal flush when DHCP does not run */

@@ -723,6 +723,10 @@ RELOADS = {
     "token-replaced": (lambda r: r.write_token(T2), True),
     "tftp-root-missing": (lambda r: r.write_config(
         r.config_text(console="ttyS1", tftp_root=r.base / "no-such-dir")), False),
+    # HTTP takes the new token, then TFTP refuses: the old token stays in
+    # force (the rollback used to reread the file and enforce the new one)
+    "token-replaced-tftp-refuses": (lambda r: (r.write_token(T2), r.write_config(
+        r.config_text(console="ttyS1", tftp_root=r.base / "no-such-dir"))), False),
     "valid-change": (lambda r: None, True),
 }
 
@@ -750,7 +754,8 @@ def test_reload_keeps_the_api_closed(world_dir, lab, kind, user):
     r.assert_closed(T1, (T2,))
 
     change, reloaded = RELOADS[kind]
-    if kind not in ("bad-yaml", "invalid-config", "tftp-root-missing"):
+    if kind not in ("bad-yaml", "invalid-config", "tftp-root-missing",
+                    "token-replaced-tftp-refuses"):
         r.write_config(r.config_text(console="ttyS1"))
     change(r)
     r.hup("configuration reloaded" if reloaded else "reload refused")
