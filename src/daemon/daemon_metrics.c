@@ -6,10 +6,10 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "dhcp/pool_usage.h"
 #include "dhcp4/dhcp4_policy.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "inventory/lifecycle.h"
-#include "store/pool_usage.h"
 
 
 /*
@@ -89,7 +89,7 @@ static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
 
 /* ---- leases per pool ---- */
 
-/* The three gauges of one pool (store/pool_usage.h): size, in use, free. */
+/* The three gauges of one pool (dhcp/pool_usage.h): size, in use, free. */
 static int pool_gauges(void *ctx, const struct ib_pool_usage *u)
 {
 	struct ib_mx **m = ctx;

@@ -22,11 +22,11 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "dhcp/pool_usage.h"
 #include "doctor/doctor.h"
 #include "httpd/http_server_int.h"
 #include "journal/timeline.h"
 #include "store/lease_json.h"
-#include "store/pool_usage.h"
 
 #define FLEET_EVENTS 4000		/* newest events read for the list */
 #define FLEET_MAX 128			/* machines listed, most recent first */

@@ -71,6 +71,13 @@ struct ib_lease6 {
 	enum ib_lease_state state;	/* same states as IPv4 */
 };
 
+/* The unexpired leases of an address range, by state (lease4_count,
+ * lease6_count): how full a pool is. */
+struct ib_lease_count {
+	uint64_t active;		/* ACTIVE, expires > now */
+	uint64_t declined;		/* DECLINED (quarantined), expires > now */
+};
+
 /* One journal event. */
 struct ib_event {
 	int64_t id;			/* assigned by the store */
@@ -183,6 +190,8 @@ struct ib_store_ops {
 	int (*lease4_foreach)(struct ib_store *s, uint32_t first, uint32_t last,
 			      int (*cb)(const struct ib_lease4 *l, void *ctx),
 			      void *ctx);
+	int (*lease4_count)(struct ib_store *s, uint32_t first, uint32_t last, int64_t now,
+			    struct ib_lease_count *ret);
 	int (*lease4_reclaim)(struct ib_store *s, int64_t now,
 			      int (*cb)(const struct ib_lease4 *l, void *ctx),
 			      void *ctx);
@@ -198,6 +207,8 @@ struct ib_store_ops {
 	int (*lease6_foreach)(struct ib_store *s,
 			      int (*cb)(const struct ib_lease6 *l, void *ctx),
 			      void *ctx);
+	int (*lease6_count)(struct ib_store *s, const uint8_t first[16],
+			    const uint8_t last[16], int64_t now, struct ib_lease_count *ret);
 	int (*lease6_reclaim)(struct ib_store *s, int64_t now,
 			      int (*cb)(const struct ib_lease6 *l, void *ctx),
 			      void *ctx);
@@ -322,6 +333,15 @@ static inline int ib_store_lease4_foreach(struct ib_store *s, uint32_t first, ui
 { return s->ops->lease4_foreach(s, first, last, cb, ctx); }
 
 /*
+ * Counts the leases with first <= address <= last that are unexpired at
+ * now (expires > now), ACTIVE and DECLINED apart, in the store's own
+ * query (no row is decoded).  0 with *ret set, or -errno.
+ */
+static inline int ib_store_lease4_count(struct ib_store *s, uint32_t first, uint32_t last,
+		int64_t now, struct ib_lease_count *ret)
+{ return s->ops->lease4_count(s, first, last, now, ret); }
+
+/*
  * Marks ACTIVE leases with expires <= now as EXPIRED, calling cb for each
  * (for the journal) before it is changed.
  */
@@ -375,6 +395,12 @@ static inline int ib_store_lease6_set_state(struct ib_store *s, const uint8_t a[
 static inline int ib_store_lease6_foreach(struct ib_store *s,
 		int (*cb)(const struct ib_lease6 *, void *), void *ctx)
 { return s->ops->lease6_foreach(s, cb, ctx); }
+
+/* ib_store_lease4_count for IPv6: first and last compare as 16-byte
+ * big-endian numbers, as the addresses are ordered. */
+static inline int ib_store_lease6_count(struct ib_store *s, const uint8_t first[16],
+		const uint8_t last[16], int64_t now, struct ib_lease_count *ret)
+{ return s->ops->lease6_count(s, first, last, now, ret); }
 
 /*
  * Marks ACTIVE and DECLINED IPv6 leases with expires <= now as EXPIRED,

@@ -72,6 +72,7 @@ const char *const ib_ss_stmt4_sql[ST4__MAX] = {
 		" WHERE address BETWEEN ?1 AND ?2 ORDER BY address",
 	[ST4_DUE] = IB_SS_SQL_DUE("leases4", LEASE_COLS),
 	[ST4_EXPIRE] = IB_SS_SQL_EXPIRE("leases4"),
+	[ST4_COUNT] = IB_SS_SQL_COUNT("leases4"),
 };
 
 static void row4(sqlite3_stmt *st, void *lease)
@@ -195,6 +196,13 @@ int ib_ss_lease4_foreach(struct ib_store *s, uint32_t first, uint32_t last,
 	sqlite3_bind_int64(st, 1, first);
 	sqlite3_bind_int64(st, 2, last);
 	return ib_ss_lease_walk(&ss->f4, st, &c);
+}
+
+/* Counts a range's unexpired leases: see store.h. */
+int ib_ss_lease4_count(struct ib_store *s, uint32_t first, uint32_t last, int64_t now,
+		       struct ib_lease_count *ret)
+{
+	return ib_ss_lease_count(&to_ss(s)->f4, &first, &last, now, ret);
 }
 
 /* Expires due leases: see store.h. */

@@ -67,6 +67,7 @@ const char *const ib_ss_stmt6_sql[ST6__MAX] = {
 	[ST6_ALL] = "SELECT " LEASE6_COLS " FROM leases6 ORDER BY address",
 	[ST6_DUE] = IB_SS_SQL_DUE("leases6", LEASE6_COLS),
 	[ST6_EXPIRE] = IB_SS_SQL_EXPIRE("leases6"),
+	[ST6_COUNT] = IB_SS_SQL_COUNT("leases6"),
 };
 
 static void row6(sqlite3_stmt *st, void *lease)
@@ -192,6 +193,13 @@ int ib_ss_lease6_foreach(struct ib_store *s,
 	struct ib_ss_lease_cb c = { .cb6 = cb, .ctx = ctx };
 
 	return ib_ss_lease_walk(&to_ss(s)->f6, to_ss(s)->st6[ST6_ALL], &c);
+}
+
+/* Counts a range's unexpired leases: see store.h. */
+int ib_ss_lease6_count(struct ib_store *s, const uint8_t first[16],
+		       const uint8_t last[16], int64_t now, struct ib_lease_count *ret)
+{
+	return ib_ss_lease_count(&to_ss(s)->f6, first, last, now, ret);
 }
 
 /* Expires due leases: see store_sqlite_int.h. */

@@ -35,6 +35,11 @@
  */
 #define IB_SS_SQL_DUE(table, cols) "SELECT " cols " FROM " table \
 	" WHERE state IN (1, 4) AND expires <= ?1 LIMIT ?2"
+/* ?1 first ?2 last ?3 now: the unexpired ACTIVE (1) and DECLINED (4)
+ * rows of an address range, counted per state over the primary key */
+#define IB_SS_SQL_COUNT(table) "SELECT state, COUNT(*) FROM " table \
+	" WHERE address BETWEEN ?1 AND ?2 AND expires > ?3 AND state IN (1, 4)" \
+	" GROUP BY state"
 #define IB_SS_SQL_EXPIRE(table) "UPDATE " table " SET state = 3" \
 	" WHERE address = ?1 AND state IN (1, 4) AND expires <= ?2"
 
@@ -68,6 +73,7 @@ enum stmt4_id {
 	ST4_RANGE,
 	ST4_DUE,
 	ST4_EXPIRE,
+	ST4_COUNT,
 	ST4__MAX
 };
 
@@ -94,6 +100,7 @@ enum stmt6_id {
 	ST6_ALL,
 	ST6_DUE,
 	ST6_EXPIRE,
+	ST6_COUNT,
 	ST6__MAX
 };
 
@@ -145,6 +152,7 @@ struct ib_ss_family_ops {
 	size_t addr_off;		/* offsetof(lease, address) */
 	int get, upsert, set_state;	/* statement indexes into the family's table */
 	int due, expire;		/* ?1 now ?2 limit; ?1 address ?2 now */
+	int count;			/* ?1 first ?2 last ?3 now (IB_SS_SQL_COUNT) */
 	/* reads a row (the family's column order) into lease */
 	void (*row)(sqlite3_stmt *st, void *lease);
 	/* binds the address addr points at as parameter idx */
@@ -165,7 +173,7 @@ struct ib_ss_family_ops {
 	.size = sizeof(struct ib_lease##n), \
 	.addr_off = offsetof(struct ib_lease##n, address), \
 	.get = ST##n##_GET, .upsert = ST##n##_UPSERT, .set_state = ST##n##_SET_STATE, \
-	.due = ST##n##_DUE, .expire = ST##n##_EXPIRE, .row = row##n, \
+	.due = ST##n##_DUE, .expire = ST##n##_EXPIRE, .count = ST##n##_COUNT, .row = row##n, \
 	.bind_addr = bind_addr##n, .bind_upsert = bind_upsert##n, .bind_end = bind_end##n, \
 }
 
@@ -297,6 +305,13 @@ int ib_ss_lease_walk(struct ib_ss_family *f, sqlite3_stmt *st,
 		     const struct ib_ss_lease_cb *cb);
 
 /*
+ * Counts f's unexpired ACTIVE and DECLINED rows with first <= address <=
+ * last (the family's key, as bind_addr binds it) into *ret: 0, or -EIO.
+ */
+int ib_ss_lease_count(struct ib_ss_family *f, const void *first, const void *last,
+		      int64_t now, struct ib_lease_count *ret);
+
+/*
  * ACTIVE and DECLINED leases whose expiry has passed become EXPIRED, cb
  * (may be NULL) called for each before.  All or nothing: one scope, undone
  * if cb returns < 0 or a write fails; cb > 0 stops early, keeping what
@@ -315,6 +330,8 @@ int ib_ss_lease4_set_state(struct ib_store *s, uint32_t address,
 			   enum ib_lease_state state, int64_t expires);
 int ib_ss_lease4_foreach(struct ib_store *s, uint32_t first, uint32_t last,
 			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
+int ib_ss_lease4_count(struct ib_store *s, uint32_t first, uint32_t last, int64_t now,
+		       struct ib_lease_count *ret);
 int ib_ss_lease4_reclaim(struct ib_store *s, int64_t now,
 			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
 
@@ -338,6 +355,8 @@ int ib_ss_lease6_set_state(struct ib_store *s, const uint8_t address[16],
 int ib_ss_lease6_foreach(struct ib_store *s,
 			 int (*cb)(const struct ib_lease6 *l, void *ctx),
 			 void *ctx);
+int ib_ss_lease6_count(struct ib_store *s, const uint8_t first[16],
+		       const uint8_t last[16], int64_t now, struct ib_lease_count *ret);
 int ib_ss_lease6_reclaim(struct ib_store *s, int64_t now,
 			 int (*cb)(const struct ib_lease6 *l, void *ctx),
 			 void *ctx);

@@ -158,6 +158,32 @@ int ib_ss_lease_walk(struct ib_ss_family *f, sqlite3_stmt *st,
 	return ib_ss_walk(st, &f->in_walk, lease_row, &w);
 }
 
+/* Counts a range's unexpired leases: see store_sqlite_int.h. */
+int ib_ss_lease_count(struct ib_ss_family *f, const void *first, const void *last,
+		      int64_t now, struct ib_lease_count *ret)
+{
+	sqlite3_stmt *st = f->st[f->ops->count];
+	struct ib_lease_count c = { 0 };
+	int rc;
+
+	f->ops->bind_addr(st, 1, first);
+	f->ops->bind_addr(st, 2, last);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+
+		if (sqlite3_column_int(st, 0) == IB_LEASE_ACTIVE)
+			c.active = n;
+		else
+			c.declined = n;
+	}
+	done(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	*ret = c;
+	return 0;
+}
+
 /*
  * Loads up to RECLAIM_BATCH due leases into f->due.  The statement is
  * reset before the callbacks run, so they may use the store freely.

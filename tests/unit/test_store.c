@@ -220,6 +220,52 @@ static void test_commit_invalid(void **state)
 
 /* ---- lookups ---- */
 
+/* lease4_count: a range's unexpired ACTIVE and DECLINED leases, its ends
+ * included; expired, released and out-of-range rows left out. */
+static void test_lease4_count(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		uint32_t host;
+		enum ib_lease_state st;
+		int64_t expires;
+	} rows[] = {
+		{ 9, IB_LEASE_ACTIVE, NOW + 600 },	/* below the range */
+		{ 10, IB_LEASE_ACTIVE, NOW + 600 },	/* its first address */
+		{ 11, IB_LEASE_ACTIVE, NOW },		/* expires now: not counted */
+		{ 12, IB_LEASE_DECLINED, NOW + 600 },
+		{ 13, IB_LEASE_RELEASED, NOW + 600 },
+		{ 14, IB_LEASE_DECLINED, NOW - 1 },	/* quarantine over */
+		{ 15, IB_LEASE_EXPIRED, NOW + 600 },
+		{ 19, IB_LEASE_ACTIVE, NOW + 600 },	/* its last address */
+		{ 20, IB_LEASE_ACTIVE, NOW + 600 },	/* above the range */
+	};
+	struct ib_lease_count c = { 99, 99 };
+
+	assert_int_equal(ib_store_lease4_count(f->s, SUBNET + 10, SUBNET + 19, NOW, &c), 0);
+	assert_true(c.active == 0 && c.declined == 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ib_lease4 l = mk_lease(SUBNET + rows[i].host, (uint8_t)(i + 1), NULL,
+					      NOW - 10, NOW + 600);
+
+		assert_int_equal(ib_store_lease4_commit(f->s, &l, NOW - 10), 0);
+		assert_int_equal(ib_store_lease4_set_state(f->s, l.address, rows[i].st,
+							   rows[i].expires), 0);
+	}
+	assert_int_equal(ib_store_lease4_count(f->s, SUBNET + 10, SUBNET + 19, NOW, &c), 0);
+	assert_int_equal(c.active, 2);
+	assert_int_equal(c.declined, 1);
+	assert_int_equal(ib_store_lease4_count(f->s, SUBNET, SUBNET + 255, NOW, &c), 0);
+	assert_int_equal(c.active, 4);
+	assert_int_equal(c.declined, 1);
+	/* earlier, the quarantine of 14 and the lease of 11 still run */
+	assert_int_equal(ib_store_lease4_count(f->s, SUBNET, SUBNET + 255, NOW - 2, &c), 0);
+	assert_int_equal(c.active, 5);
+	assert_int_equal(c.declined, 2);
+	assert_int_equal(ib_store_lease4_count(f->s, SUBNET + 21, SUBNET + 255, NOW, &c), 0);
+	assert_true(c.active == 0 && c.declined == 0);
+}
+
 static void test_get_set_state(void **state)
 {
 	struct fix *f = *state;
@@ -1223,6 +1269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_one_per_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_set_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease4_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim, setup, teardown),

@@ -141,6 +141,47 @@ static void test_lease6_one_per_ia(void **state)
 	expect_state6(f->s, &other_cl, IB_LEASE_ACTIVE);
 }
 
+/* lease6_count: the addresses compare as 16-byte numbers (host 0x100 is
+ * above 0x13), the range's ends included, another /64 left out. */
+static void test_lease6_count(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		uint8_t sub;
+		uint16_t host;
+		enum ib_lease_state st;
+		int64_t expires;
+	} rows[] = {
+		{ 1, 0x0f, IB_LEASE_ACTIVE, NOW + 600 },	/* below */
+		{ 1, 0x10, IB_LEASE_ACTIVE, NOW + 600 },	/* first */
+		{ 1, 0x11, IB_LEASE_DECLINED, NOW + 600 },
+		{ 1, 0x12, IB_LEASE_ACTIVE, NOW },		/* expires now */
+		{ 1, 0x13, IB_LEASE_ACTIVE, NOW + 600 },	/* last */
+		{ 1, 0x100, IB_LEASE_ACTIVE, NOW + 600 },	/* above */
+		{ 2, 0x10, IB_LEASE_ACTIVE, NOW + 600 },	/* another /64 */
+	};
+	struct ib_lease_count c = { 99, 99 };
+	uint8_t first[16], last[16];
+
+	mk_addr6(first, 1, 0x10);
+	mk_addr6(last, 1, 0x13);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ib_lease6 l = mk_lease6(rows[i].sub, rows[i].host, (uint8_t)(i + 1), 1,
+					       NOW - 10, NOW + 600);
+
+		assert_int_equal(ib_store_lease6_commit(f->s, &l, NOW - 10), 0);
+		assert_int_equal(ib_store_lease6_set_state(f->s, l.address, rows[i].st,
+							   rows[i].expires), 0);
+	}
+	assert_int_equal(ib_store_lease6_count(f->s, first, last, NOW, &c), 0);
+	assert_int_equal(c.active, 2);
+	assert_int_equal(c.declined, 1);
+	mk_addr6(last, 1, 0xffff);
+	assert_int_equal(ib_store_lease6_count(f->s, first, last, NOW, &c), 0);
+	assert_int_equal(c.active, 3);
+	assert_int_equal(c.declined, 1);
+}
+
 static void test_lease6_invalid(void **state)
 {
 	struct fix *f = *state;
@@ -495,6 +536,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lease6_commit_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease6_one_per_ia, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease6_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease6_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease6_get_set_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease6_find_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease6_foreach, setup, teardown),

@@ -1,11 +1,14 @@
 /*
- * How full each dynamic pool is: the unexpired leases the store holds in
- * each pool of the config's subnets.  One walk for /metrics' pool gauges
- * (src/daemon/daemon_metrics.c) and the API's GET /api/v1/pools (the web
- * UI's usage bars).  Reads the store; no clock (now is given), no log.
+ * How full each dynamic pool is: which pools the config's subnets have
+ * (this walk) and how many unexpired leases the store holds in each (the
+ * store's own count, ib_store_lease4_count / ib_store_lease6_count: one
+ * query a pool over the address key, no row decoded).  Serves /metrics'
+ * pool gauges (src/daemon/daemon_metrics.c) and the API's GET
+ * /api/v1/pools (the web UI's usage bars).  No clock (now is given), no
+ * log.
  */
-#ifndef IB_STORE_POOL_USAGE_H
-#define IB_STORE_POOL_USAGE_H
+#ifndef IB_DHCP_POOL_USAGE_H
+#define IB_DHCP_POOL_USAGE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,27 +1,10 @@
 /* How full each pool is: see pool_usage.h. */
-#include "store/pool_usage.h"
+#include "dhcp/pool_usage.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define POOLS6_MAX 64			/* DHCPv6 pools counted */
-
-/* Counting one IPv4 pool's unexpired leases. */
-struct pool4_count {
-	int64_t now;
-	uint64_t active, declined;
-};
-
-static int count_lease4(const struct ib_lease4 *l, void *ctx)
-{
-	struct pool4_count *c = ctx;
-
-	if (l->expires > c->now && l->state == IB_LEASE_ACTIVE)
-		c->active++;
-	else if (l->expires > c->now && l->state == IB_LEASE_DECLINED)
-		c->declined++;
-	return 0;
-}
 
 static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t now,
 		  ib_pool_usage_fn fn, void *ctx)
@@ -29,6 +12,7 @@ static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t n
 	const struct ib_dhcp4_config *d = &cfg->dhcp4;
 	char a[IB_IP4_STRLEN], b[IB_IP4_STRLEN];
 	struct ib_pool_usage u = { .family = 4 };
+	struct ib_lease_count c;
 	int r;
 
 	for (size_t i = 0; i < d->n_subnets; i++) {
@@ -37,10 +21,8 @@ static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t n
 		ib_ip4_format(sn->network, a);
 		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
 		for (size_t j = 0; j < sn->n_pools; j++) {
-			struct pool4_count c = { .now = now };
-
-			if ((r = ib_store_lease4_foreach(store, sn->pools[j].start,
-							 sn->pools[j].end, count_lease4, &c)) < 0)
+			if ((r = ib_store_lease4_count(store, sn->pools[j].start,
+						       sn->pools[j].end, now, &c)) < 0)
 				return r;
 			ib_ip4_format(sn->pools[j].start, a);
 			ib_ip4_format(sn->pools[j].end, b);
@@ -51,32 +33,6 @@ static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t n
 			if ((r = fn(ctx, &u)) != 0)
 				return r;
 		}
-	}
-	return 0;
-}
-
-/* Every IPv6 pool's unexpired leases, counted in one walk of the store. */
-struct pool6_count {
-	const struct ib_dhcp6_config *d;
-	int64_t now;
-	uint64_t (*n)[2];		/* per pool, in config order: active, declined */
-	size_t n_pools;
-};
-
-static int count_lease6(const struct ib_lease6 *l, void *ctx)
-{
-	struct pool6_count *c = ctx;
-	size_t k = 0;
-
-	if (l->expires <= c->now || (l->state != IB_LEASE_ACTIVE && l->state != IB_LEASE_DECLINED))
-		return 0;
-	for (size_t i = 0; i < c->d->n_subnets; i++) {
-		const struct ib_subnet6 *sn = &c->d->subnets[i];
-
-		for (size_t j = 0; j < sn->n_pools; j++, k++)
-			if (k < c->n_pools && memcmp(l->address, sn->pools[j].start, 16) >= 0 &&
-			    memcmp(l->address, sn->pools[j].end, 16) <= 0)
-				c->n[k][l->state == IB_LEASE_ACTIVE ? 0 : 1]++;
 	}
 	return 0;
 }
@@ -105,26 +61,26 @@ static int pools6(const struct ib_config *cfg, struct ib_store *store, int64_t n
 {
 	const struct ib_dhcp6_config *d = &cfg->dhcp6;
 	char a[IB_IP6_STRLEN], b[IB_IP6_STRLEN];
-	uint64_t n[POOLS6_MAX][2] = { { 0 } };
-	struct pool6_count c = { .d = d, .now = now, .n = n, .n_pools = POOLS6_MAX };
 	struct ib_pool_usage u = { .family = 6 };
+	struct ib_lease_count c;
 	size_t k = 0;
 	int r;
 
-	if ((r = ib_store_lease6_foreach(store, count_lease6, &c)) < 0)
-		return r;
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet6 *sn = &d->subnets[i];
 
 		ib_ip6_format(sn->prefix, a);
 		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
 		for (size_t j = 0; j < sn->n_pools && k < POOLS6_MAX; j++, k++) {
+			if ((r = ib_store_lease6_count(store, sn->pools[j].start,
+						       sn->pools[j].end, now, &c)) < 0)
+				return r;
 			ib_ip6_format(sn->pools[j].start, a);
 			ib_ip6_format(sn->pools[j].end, b);
 			snprintf(u.pool, sizeof(u.pool), "%s-%s", a, b);
 			u.size = span6(sn->pools[j].start, sn->pools[j].end);
-			u.active = n[k][0];
-			u.declined = n[k][1];
+			u.active = c.active;
+			u.declined = c.declined;
 			if ((r = fn(ctx, &u)) != 0)
 				return r;
 		}
