@@ -125,10 +125,10 @@ int ib_dt_parse(const struct ib_event *ev, size_t n, struct ib_dt *ret)
 	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
 	if (!ret->v)
 		return -ENOMEM;
-	/* a refused request is no activity of the machine it names
-	 * (journal/timeline.h): the rules do not see it */
+	/* a refused request or an unverified claim is no activity of the
+	 * machine it names (journal/timeline.h): the rules do not see it */
 	for (size_t i = 0; i < n; i++) {
-		if (ib_timeline_refused(&ev[i]))
+		if (ib_timeline_unverified(&ev[i]))
 			continue;
 		parse_one(&ev[i], &ret->v[ret->n]);
 		inherit(ret->v, ret->n++);

@@ -323,7 +323,9 @@ static void address_facts(struct ib_http_req *rq, const struct sockaddr *sa,
 		ib_mac_format(mac, 6, f->neighbour, sizeof(f->neighbour));
 }
 
-int ib_httpd_authorize(struct ib_http_req *rq)
+/* Gathers the facts about rq's peer and token and decides into *d; records
+ * how in rq (auth, authorized).  Sends nothing. */
+static void decide(struct ib_http_req *rq, struct ib_machine_auth *d)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(rq->req);
 	const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
@@ -333,16 +335,22 @@ int ib_httpd_authorize(struct ib_http_req *rq)
 		.token_given = token && *token,
 		.strict = rq->srv->cfg->http.machine_auth == IB_MACHINE_AUTH_STRICT,
 	};
-	struct ib_machine_auth d;
 
 	address_facts(rq, sa, &f);
 	if (f.asked && f.token_given)
 		f.token_ok = ib_httpd_machine_token_ok(rq->srv->machine_secret, f.asked, token);
-	ib_machine_auth_decide(&f, &d);
-	rq->auth = ib_machine_auth_name(d.how);
-	rq->authorized = d.authorized;
-	if (!f.strict && !d.authorized)
+	ib_machine_auth_decide(&f, d);
+	rq->auth = ib_machine_auth_name(d->how);
+	rq->authorized = d->authorized;
+	if (!f.strict && !d->authorized)
 		rq->auth = "off";
+}
+
+int ib_httpd_authorize(struct ib_http_req *rq)
+{
+	struct ib_machine_auth d;
+
+	decide(rq, &d);
 	if (!d.serve) {
 		ib_httpd_text(rq, 403, "forbidden: %s", ib_machine_auth_text(d.how));
 		return -EACCES;
@@ -351,6 +359,18 @@ int ib_httpd_authorize(struct ib_http_req *rq)
 	if (!rq->mac[0] && d.mac[0])
 		snprintf(rq->mac, sizeof(rq->mac), "%s", d.mac);
 	return 0;
+}
+
+void ib_httpd_verify_claim(struct ib_http_req *rq)
+{
+	struct ib_machine_auth d;
+
+	if (!rq->mac[0])
+		return;
+	decide(rq, &d);
+	/* trusted where the machine's script would be served: under
+	 * machine_auth: off the query is taken at its word for both */
+	rq->unverified = !d.serve;
 }
 
 int ib_httpd_add_private(struct ib_http_req *rq, json_t *v, const struct ib_boot_plan *plan)

@@ -81,6 +81,17 @@ int ib_httpd_neigh_lookup(struct ib_httpd_neigh *n, const struct sockaddr *peer,
 int ib_httpd_authorize(struct ib_http_req *rq);
 
 /*
+ * For a route any host may read (assets) whose query names a MAC: checks
+ * the claim by the facts and decision of ib_httpd_authorize, and records
+ * the outcome in rq (auth; unverified when ib_httpd_authorize would
+ * refuse that machine's script to this request, so its event is no
+ * activity of that machine and is rate-limited per client address:
+ * docs/SECURITY.md).  Sends nothing; the request is served either way.
+ * Nothing when rq names no MAC.
+ */
+void ib_httpd_verify_claim(struct ib_http_req *rq);
+
+/*
  * Adds the machine's token and secrets to v (ib_boot_values_add_private)
  * when rq was authorized as that machine; else nothing.  0 or -ENOMEM.
  */

@@ -107,6 +107,7 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	const char *uuid = rq->url ? ib_http_url_param(rq->url, "uuid") : NULL;
 	struct ib_journal_gate g = { .limited = true };
 	bool refused = status == 401 || status == 403;
+	bool unverified = refused || rq->unverified;
 	struct ib_jw w;
 	size_t cap;
 	char *slot;
@@ -122,11 +123,12 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 		who.uuid = uuid;
 	ib_str_sanitize((const uint8_t *)p, strnlen(p, JOURNAL_PATH_MAX), path, sizeof(path));
 	/* two statements: an argument list does not order the write of cap */
-	if (refused) {
-		/* any host may ask for any MAC: journalled under the MAC asked
-		 * for (issue #11), but at a bounded rate per client address and
-		 * in all, and marked, so it is not that machine's activity
-		 * (journal/timeline.h) */
+	if (unverified) {
+		/* any host may ask for any MAC: a refused request, or a shared
+		 * file asked under a MAC the request is not authorized as, is
+		 * journalled under the MAC asked for (issue #11), but at a
+		 * bounded rate per client address and in all, and marked, so
+		 * it is not that machine's activity (journal/timeline.h) */
 		g.source = host;
 		slot = ib_journal_add_slot_gated(rq->srv->journal, &who, "http", rq->kind, &g,
 						 ib_now_us(), &cap);
@@ -148,6 +150,8 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	ib_jw_str_opt(&w, "error", rq->error);
 	if (refused)
 		ib_jw_int(&w, IB_TIMELINE_REFUSED, 1);
+	else if (unverified)
+		ib_jw_int(&w, IB_TIMELINE_UNVERIFIED, 1);
 	ib_jw_end(&w);
 	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
 		ib_journal_flush_nowait(rq->srv->journal);
@@ -396,7 +400,9 @@ static void serve_assets_root(struct ib_http_req *rq, const char *rest)
 	ib_httpd_text(rq, 403, "forbidden: no directory listings");
 }
 
-/* Scripts and configs are per machine; assets are shared, open to all. */
+/* Scripts and configs are per machine; assets are shared, open to all
+ * (their mac= names the machine only when the request is authorized as
+ * it: ib_httpd_verify_claim). */
 static const struct route routes[] = {
 	{ "/boot.ipxe", false, "script", true, true, serve_script },
 	{ "/configs/", true, "config", true, true, serve_config },
@@ -482,6 +488,10 @@ static void dispatch(struct ib_http_server *srv, struct evhttp_request *req, boo
 	} else if (rt->per_machine && ib_httpd_authorize(&rq) < 0) {
 		/* refused: the 403 is sent and journalled under the MAC asked for */
 	} else {
+		/* a shared file is served to any host, but its mac= is only a
+		 * claim until the same facts back it (http_auth.h) */
+		if (rt->machine && !rt->per_machine)
+			ib_httpd_verify_claim(&rq);
 		rt->fn(&rq, rest);
 	}
 	if (!rq.sent && !rq.deferred)

@@ -95,12 +95,16 @@ struct ib_http_req {
 	const char *group;		/* chosen group (scripts, configs), or NULL */
 	const char *profile;		/* its profile, or NULL */
 	char error[IB_BOOT_ERRLEN];	/* why it failed (journaled), or "" */
-	const char *auth;		/* scripts, configs: how authorized or why
-					 * refused (journaled), or NULL */
+	const char *auth;		/* scripts, configs, assets asked with mac=:
+					 * how authorized or why refused (journaled),
+					 * or NULL */
 	bool local;			/* came through the control socket: the
 					 * operator's (http_control.c) */
 	bool authorized;		/* the request is the machine's own: its token
 					 * and secrets may be rendered */
+	bool unverified;		/* a shared route's mac= that the request is
+					 * not authorized as (ib_httpd_verify_claim):
+					 * journalled as no activity of that machine */
 	bool sent;			/* a reply went out */
 	bool deferred;			/* the reply goes out later (a power
 					 * operation), from a copy of this */

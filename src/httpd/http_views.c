@@ -143,7 +143,7 @@ static int fleet_from_events(struct ib_http_server *srv, struct fleet *fl)
 		struct fleet_mac *m;
 
 		if (!l.v[i].mac[0] || strlen(l.v[i].mac) >= IB_MACHINE_MAC_STRLEN ||
-		    ib_timeline_refused(&l.v[i]) ||
+		    ib_timeline_unverified(&l.v[i]) ||
 		    !(m = fleet_slot(fl, l.v[i].mac)) || m->seen)
 			continue;
 		m->seen = true;

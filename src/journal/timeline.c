@@ -17,10 +17,11 @@ const char *ib_stage_name(enum ib_stage s)
 	return (size_t)s < IB_ARRAY_SIZE(names) ? names[s] : "other";
 }
 
-bool ib_timeline_refused(const struct ib_event *e)
+bool ib_timeline_unverified(const struct ib_event *e)
 {
 	return strcmp(e->proto, "http") == 0 &&
-	       strstr(e->detail, "\"" IB_TIMELINE_REFUSED "\":1") != NULL;
+	       (strstr(e->detail, "\"" IB_TIMELINE_REFUSED "\":1") != NULL ||
+		strstr(e->detail, "\"" IB_TIMELINE_UNVERIFIED "\":1") != NULL);
 }
 
 void ib_timeline_init(struct ib_timeline *t)
@@ -92,7 +93,7 @@ void ib_timeline_step(struct ib_timeline *t, const struct ib_event *e,
 	size_t i;
 
 	*ret_since_us = -1;
-	if (ib_timeline_refused(e)) {
+	if (ib_timeline_unverified(e)) {
 		*ret_stage = IB_STAGE_OTHER;
 		return;
 	}

@@ -15,6 +15,9 @@
  * data) is journalled under the MAC it names, but any host may send it:
  * it is no activity of that machine, so it takes no stage, moves no
  * stage, and is no machine's "last seen" (the fleet view, the doctor).
+ * Nor is a served request for a shared file (/assets/) whose mac= the
+ * request is not authorized as (marked "unverified"): any host may ask
+ * for a kernel in any machine's name.
  */
 #ifndef IB_JOURNAL_TIMELINE_H
 #define IB_JOURNAL_TIMELINE_H
@@ -51,9 +54,13 @@ struct ib_timeline {
 
 /* The detail key marking a refused HTTP request (value 1). */
 #define IB_TIMELINE_REFUSED "refused"
+/* The detail key marking a served request for a shared file whose mac=
+ * the request is not authorized as (value 1). */
+#define IB_TIMELINE_UNVERIFIED "unverified"
 
-/* Whether e is a refused HTTP request: not its machine's activity. */
-bool ib_timeline_refused(const struct ib_event *e);
+/* Whether e is a refused request or an unverified claim (either key):
+ * not its machine's activity. */
+bool ib_timeline_unverified(const struct ib_event *e);
 
 /* "firmware", "loader", ...; "other". */
 const char *ib_stage_name(enum ib_stage s);
@@ -65,7 +72,8 @@ void ib_timeline_init(struct ib_timeline *t);
  * Takes the next event (in time order) of any machine: *ret_stage is its
  * stage, *ret_since_us the time since the stage before it began, or -1
  * when the machine has no earlier stage in t (or the event no MAC).  A
- * refused request is IB_STAGE_OTHER and leaves t as it was.
+ * refused request or an unverified claim is IB_STAGE_OTHER and leaves t
+ * as it was.
  */
 void ib_timeline_step(struct ib_timeline *t, const struct ib_event *e,
 		      enum ib_stage *ret_stage, int64_t *ret_since_us);

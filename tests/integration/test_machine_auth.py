@@ -28,6 +28,11 @@ secrets never leave through API reads.  The real daemon, real clients:
         MAC, marked refused, at a bounded rate per client with the drops
         summarised; the owner's fleet row and doctor verdict do not move,
         and the random MACs join no fleet
+  test_spoofed_asset_claims_not_the_victims  assets are served to any
+        host, but a fetch (or a 404) naming the owner from the attacker's
+        address is marked unverified, rate-limited per client, and moves
+        no stage, last seen or doctor finding of the owner's; the owner's
+        own fetch from its lease still does
   test_secrets_never_in_reads               API reads, CLI show and
         explain, the journal: secret values never; a redacted read written
         back is refused; an API-written secret renders for its machine
@@ -274,74 +279,136 @@ def test_lease_owner_reads_attacker_refused(lab, tmp_path):
 SOURCE_BURST = 16      # IB_JOURNAL_SOURCE_BURST (src/journal/journal.h)
 
 
+def fleet_row(al: AuthLab, mac: str) -> tuple[dict, set]:
+    """mac's row of the fleet view, and every MAC the view lists."""
+    st, v = al.api("fleet")
+    assert st == 200, v
+    rows = [m for m in v if m["mac"] == mac]
+    assert len(rows) == 1, v
+    return rows[0], {m["mac"] for m in v}
+
+
+def doctor(al: AuthLab, mac: str) -> dict:
+    st, v = al.api(f"machines/{mac}/doctor")
+    assert st == 200, v
+    return v
+
+
+def flood(al: AuthLab, ns: str, urls: list[str]) -> tuple[list[str], float]:
+    """One curl per URL from ns, in order: their statuses and the time it
+    took.  Bounded in count (the list) and time."""
+    listf = al.tmp / f"urls{al.n}"
+    al.n += 1
+    listf.write_text("\n".join(urls) + "\n")
+    t0 = time.monotonic()
+    p = al.lab.run(ns, ["sh", "-c", "while read -r u; do curl -sS -g --max-time 5 -o /dev/null "
+                        "-w '%{http_code}\\n' \"$u\"; done < " + str(listf)], timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split(), time.monotonic() - t0
+
+
+def journalled_from(al: AuthLab, client: str, n: int, status) -> tuple[list[dict], list[dict]]:
+    """The http rows of client whose status passes status(), and the drop
+    summaries of client, once they add up to n requests (the summary comes
+    once a second passed without a drop: the daemon's 5 s timer); bounded."""
+    deadline = time.monotonic() + 30
+    while True:
+        st, evs = al.api("events?proto=http&limit=1000")
+        assert st == 200, evs
+        rows = [e for e in evs if e["detail"].get("client") == client and
+                status(e["detail"].get("status"))]
+        summaries = [e for e in evs if e["kind"] == "journal-limited" and
+                     e["detail"].get("client") == client]
+        dropped = sum(e["detail"]["dropped"] for e in summaries)
+        if len(rows) + dropped == n or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert len(rows) + dropped == n, (len(rows), summaries)
+    assert all(e["mac"] == "" for e in summaries), summaries
+    return rows, summaries
+
+
+def untouched(al: AuthLab, before: dict, doc_before: dict, randoms: list[str],
+              mark: str) -> None:
+    """No activity of the owner's: its fleet row and the doctor's word as
+    before, none of the random MACs in the fleet, and the events marked
+    mark take no stage in the events listing."""
+    after, macs = fleet_row(al, OWNER)
+    assert (after["last_seen_us"], after["stage"]) == \
+        (before["last_seen_us"], before["stage"]), (before, after)
+    assert after.get("verdict") == before.get("verdict"), (before, after)
+    assert doctor(al, OWNER) == doc_before
+    assert not macs & set(randoms), macs & set(randoms)
+    st, listed = al.api(f"events?mac={OWNER}&limit=1000")
+    assert st == 200, listed
+    assert {e["stage"] for e in listed if e["detail"].get(mark)} == {"other"}, listed
+
+
 def test_spoofed_refusals_not_the_victims(lab, tmp_path):
     al = AuthLab(lab, tmp_path)
     al.lease4()
     st, script = al.curl(al.own, script_url(OWNER))
     assert st == 200, script
-
-    def fleet_row(mac):
-        st, v = al.api("fleet")
-        assert st == 200, v
-        rows = [m for m in v if m["mac"] == mac]
-        assert len(rows) == 1, v
-        return rows[0], {m["mac"] for m in v}
-
-    def doctor():
-        st, v = al.api(f"machines/{OWNER}/doctor")
-        assert st == 200, v
-        return v
-
-    before, _ = fleet_row(OWNER)
+    before, _ = fleet_row(al, OWNER)
     assert before["stage"] == "script", before
-    doc_before = doctor()
+    doc_before = doctor(al, OWNER)
     # the attacker's flood: 40 refused requests naming the owner, 100 naming
     # random MACs, one curl each, bounded in count and time
     randoms = [f"52:54:00:{i // 256:02x}:{i % 256:02x}:7e" for i in range(100)]
     urls = [script_url(OWNER) if i % 2 else config_url(OWNER) for i in range(40)]
     urls += [script_url(m) for m in randoms]
-    listf = tmp_path / "urls"
-    listf.write_text("\n".join(urls) + "\n")
-    t0 = time.monotonic()
-    p = lab.run(al.att, ["sh", "-c", "while read -r u; do curl -sS -g --max-time 5 -o /dev/null "
-                         "-w '%{http_code}\\n' \"$u\"; done < " + str(listf)], timeout=120)
-    elapsed = time.monotonic() - t0
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["403"] * len(urls), p.stdout
-    # the drops' summary comes once a second passed without one (the
-    # daemon's 5 s timer); the rows and the dropped counts add up to the flood
-    deadline = time.monotonic() + 30
-    while True:
-        st, evs = al.api("events?proto=http&limit=1000")
-        assert st == 200, evs
-        rows = [e for e in evs if e["detail"].get("client") == ATT4 and
-                e["detail"].get("status") == 403]
-        summaries = [e for e in evs if e["kind"] == "journal-limited" and
-                     e["detail"].get("client") == ATT4]
-        dropped = sum(e["detail"]["dropped"] for e in summaries)
-        if len(rows) + dropped == len(urls) or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert len(rows) + dropped == len(urls), (len(rows), summaries)
+    codes, elapsed = flood(al, al.att, urls)
+    assert codes == ["403"] * len(urls), codes
+    # the rows and the dropped counts add up to the flood
+    rows, _ = journalled_from(al, ATT4, len(urls), lambda s: s == 403)
     assert SOURCE_BURST <= len(rows) <= SOURCE_BURST + elapsed + 1, (len(rows), elapsed)
     assert all(e["detail"]["refused"] == 1 for e in rows), rows
-    assert all(e["mac"] == "" for e in summaries), summaries
     # journalled under the MAC asked for, with their status
     mine = [e["detail"] for e in al.events(OWNER) if e["detail"].get("client") == ATT4]
     assert 1 <= len(mine) <= len(rows), mine
     assert all(d["status"] == 403 and d["auth"] == "other-machine" and d["refused"] == 1
                for d in mine), mine
-    # no activity of the owner's: its row and the doctor's word stand still
-    after, macs = fleet_row(OWNER)
-    assert (after["last_seen_us"], after["stage"]) == \
-        (before["last_seen_us"], before["stage"]), (before, after)
-    assert after.get("verdict") == before.get("verdict"), (before, after)
-    assert doctor() == doc_before
-    assert not macs & set(randoms), macs & set(randoms)
-    # the refused requests take no stage in the events listing either
-    st, listed = al.api(f"events?mac={OWNER}&limit=1000")
-    assert st == 200, listed
-    assert {e["stage"] for e in listed if e["detail"].get("refused")} == {"other"}, listed
+    untouched(al, before, doc_before, randoms, "refused")
+
+
+def test_spoofed_asset_claims_not_the_victims(lab, tmp_path):
+    """Assets are open to any host, but their mac= is only a claim: a host
+    that is not the owner fetching a kernel (and a missing file) in the
+    owner's name is served, journalled under the owner marked unverified,
+    rate-limited per client like a refusal, and moves neither the owner's
+    stage nor its last seen nor the doctor's findings; random MACs join no
+    fleet.  The owner's own fetch, from its leased address, still does."""
+    al = AuthLab(lab, tmp_path)
+    own4 = al.lease4()
+    (al.tmp / "assets" / "vmlinuz").write_bytes(b"k" * 4096)
+    st, script = al.curl(al.own, script_url(OWNER))
+    assert st == 200, script
+    before, _ = fleet_row(al, OWNER)
+    assert before["stage"] == "script", before
+    doc_before = doctor(al, OWNER)
+    assert "http-missing" not in {f["rule"] for f in doc_before.get("findings", [])}, doc_before
+    # 40 fetches naming the owner (a kernel, a 404 in turn), 60 naming random MACs
+    randoms = [f"52:54:00:{i // 256:02x}:{i % 256:02x}:7d" for i in range(60)]
+    urls = [f"{BASE}/assets/{'vmlinuz' if i % 2 else 'absent.bin'}?mac={OWNER}"
+            for i in range(40)]
+    urls += [f"{BASE}/assets/vmlinuz?mac={m}" for m in randoms]
+    codes, elapsed = flood(al, al.att, urls)
+    assert codes == ["404", "200"] * 20 + ["200"] * len(randoms), codes
+    rows, _ = journalled_from(al, ATT4, len(urls), lambda s: s in (200, 404))
+    assert SOURCE_BURST <= len(rows) <= SOURCE_BURST + elapsed + 1, (len(rows), elapsed)
+    assert all(e["kind"] == "asset" and e["detail"]["unverified"] == 1 and
+               "refused" not in e["detail"] for e in rows), rows
+    mine = [e["detail"] for e in al.events(OWNER) if e["detail"].get("client") == ATT4]
+    assert 1 <= len(mine) <= len(rows), mine
+    assert {d["auth"] for d in mine} == {"other-machine"}, mine
+    untouched(al, before, doc_before, randoms, "unverified")
+    # the owner's own fetch from its leased address is its kernel stage
+    assert al.curl(al.own, f"{BASE}/assets/vmlinuz?mac={OWNER}")[0] == 200
+    moved, _ = fleet_row(al, OWNER)
+    assert moved["stage"] == "kernel" and moved["last_seen_us"] > before["last_seen_us"], moved
+    own = [e["detail"] for e in al.events(OWNER)
+           if e["kind"] == "asset" and e["detail"].get("client") == own4]
+    assert len(own) == 1 and own[0]["auth"] == "lease4" and "unverified" not in own[0], own
 
 
 def test_token_from_anywhere(lab, tmp_path):

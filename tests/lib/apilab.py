@@ -3,6 +3,8 @@ API token, for the tests of the API's live stream and the web UI:
 
     srv: srv0 198.18.0.1/24  <->  cli: cli0 (198.18.0.2/24, or none: the
                                    address a DHCP client configures)
+                                   (machine(): more namespaces, each a
+                                   macvlan of cli0 with its own MAC and lease)
 
 DHCPv6 and router advertisements off; the HTTP service on 198.18.0.1 only.
 """
@@ -52,9 +54,24 @@ class ApiLab:
                                'ip addr replace "$ip/24" dev "$interface" ;; esac\nexit 0\n')
         self.script.chmod(0o755)
 
-    def udhcpc(self, *extra: str) -> None:
-        """One DORA by busybox udhcpc on cli0 (extra: its options)."""
-        p = self.lab.run(self.cli, ["busybox", "udhcpc", "-i", "cli0", "-n", "-q", "-f",
-                                    "-t", "5", "-T", "1", "-s", str(self.script), *extra],
+    def udhcpc(self, *extra: str, ns: str | None = None, ifname: str = "cli0") -> None:
+        """One DORA by busybox udhcpc on cli0 (or ifname of namespace ns;
+        extra: its options)."""
+        p = self.lab.run(ns or self.cli, ["busybox", "udhcpc", "-i", ifname, "-n", "-q", "-f",
+                                          "-t", "5", "-T", "1", "-s", str(self.script), *extra],
                          timeout=40)
         assert p.returncode == 0, p.stdout + p.stderr
+
+    def machine(self, name: str, mac: str) -> str:
+        """Another machine on cli0's link: namespace name whose eth0 is a
+        macvlan of cli0 with MAC mac, which takes its DHCPv4 lease (udhcpc)
+        and configures it, as a booting machine does: its HTTP requests
+        then come from the address leased to mac.  The namespace."""
+        ns = self.lab.netns(name)
+        self.lab.ip(self.cli, "link", "add", "link", "cli0", "name", f"mv-{name}"[:15],
+                    "address", mac, "type", "macvlan", "mode", "bridge")
+        self.lab.ip(self.cli, "link", "set", f"mv-{name}"[:15], "netns", ns)
+        self.lab.ip(ns, "link", "set", f"mv-{name}"[:15], "name", "eth0")
+        self.lab.up(ns, "eth0")
+        self.udhcpc(ns=ns, ifname="eth0")
+        return ns

@@ -14,7 +14,7 @@
 #define B "52:54:00:00:00:0b"
 
 /* One machine's netboot, a second machine beside it, refused requests
- * naming both, then a reboot. */
+ * naming both and unverified claims naming B, then a reboot. */
 static void test_netboot_stages(void **state)
 {
 	static const struct {
@@ -36,6 +36,11 @@ static void test_netboot_stages(void **state)
 		 * no stage, and neither machine's stage moves */
 		{ 3550, A, "http", "config", "{\"status\":403,\"refused\":1}", "other", -1 },
 		{ 3560, B, "http", "script", "{\"status\":401,\"refused\":1}", "other", -1 },
+		/* a kernel (and a 404) asked in B's name by a host that is not
+		 * B: served, but no stage of B's */
+		{ 3570, B, "http", "asset", "{\"status\":200,\"auth\":\"unbound\",\"unverified\":1}",
+		  "other", -1 },
+		{ 3580, B, "http", "asset", "{\"status\":404,\"unverified\":1}", "other", -1 },
 		{ 3600, A, "http", "asset", "{\"status\":200}", "kernel", 100 },
 		{ 3700, A, "http", "asset", "{\"status\":200}", "kernel", 200 },
 		{ 4000, B, "tftp", "size-probe", "{}", "loader", 3800 },
