@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "doctor/doctor.h"
+#include "journal/timeline.h"
 
 #define WATCH_MAC_EVENTS 256		/* a machine's newest events read */
 #define WATCH_RULES 32			/* machine rules (a bit each in a verdict) */
@@ -115,7 +116,10 @@ static int scanned(const struct ib_event *e, void *arg)
 	w->scan_n++;
 	if (e->id > w->scan_max_id)
 		w->scan_max_id = e->id;
-	if (!e->mac[0])
+	/* a refused request or an unverified claim names a MAC any host
+	 * may send: no machine's activity (journal/timeline.h), so it takes
+	 * no slot from a machine followed and makes none due */
+	if (!e->mac[0] || ib_timeline_unverified(e))
 		return 0;
 	t = follow(w, e->mac);
 	if (e->ts_us > t->last_ev_us)

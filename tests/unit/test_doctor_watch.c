@@ -4,8 +4,8 @@
  * one, runs the rules on at most IB_WATCH_CHECKS machines (the rest wait
  * their turn), runs them again when the rules' clocks pass, warns once for
  * a flood of machines failing alike, keeps each machine's verdict for
- * ironboot_doctor_findings, and never waits for another connection's
- * write lock.
+ * ironboot_doctor_findings, never waits for another connection's write
+ * lock, and follows no machine for a refused or unverified request.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,6 +205,42 @@ static void test_locked_store(void **state)
 	assert_int_equal(st->checks, 1);
 }
 
+/* A fetch in machine i's name from a host that is not i: refused (403)
+ * or an asset's unverified claim (http_server.c). */
+static void claimed(struct fixture *f, unsigned i, bool refused)
+{
+	uint8_t hw[6] = { 0x52, 0x54, 0, (uint8_t)(i >> 8), 0xd2, (uint8_t)i };
+	struct ib_journal_who who = { .hw = hw, .hw_len = 6 };
+
+	ib_journal_add(f->j, &who, "http", refused ? "script" : "asset",
+		       json_pack("{s:i, s:s, s:i}", "status", refused ? 403 : 404,
+				 "client", "198.18.0.50", refused ? "refused" : "unverified", 1));
+}
+
+/* Events any host may send naming any MAC are read but follow no
+ * machine and make none due: a flood of them neither takes the slots of
+ * the machines followed (their verdicts stay in the gauge) nor the
+ * checks of a run. */
+static void test_unverified_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	const struct ib_doctor_watch_stats *st;
+	int64_t now = ib_now_us() + 1000;
+
+	for (unsigned i = 0; i < 3; i++)
+		relayed(f, i);
+	st = run(f, now);
+	assert_int_equal(st->checks, 3);
+	assert_int_equal(findings(f), 3);
+	for (unsigned i = 0; i < 2 * IB_WATCH_TRACK; i++)
+		claimed(f, i, i % 2);
+	for (unsigned k = 1; k <= 2 * 2 * IB_WATCH_TRACK / IB_WATCH_SCAN + 1; k++)
+		st = run(f, now + k);
+	assert_int_equal(st->events_read, 3 + 2 * IB_WATCH_TRACK);
+	assert_int_equal(st->checks, 3);
+	assert_int_equal(findings(f), 3);
+}
+
 /* Every machine rule has its series, 0 when no machine has it. */
 static void test_metrics_every_rule(void **state)
 {
@@ -232,6 +268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incremental_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storm_read_in_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unverified_not_followed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
