@@ -95,8 +95,10 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 	struct ib_journal_peer peer;
 	char host[INET6_ADDRSTRLEN] = "?";
 	const char *kind = tftp_kind(r);
+	struct ib_journal_gate g = { .limited = true, .source = host };
 	struct ib_jw w;
 	size_t cap;
+	char *slot;
 	const void *a = r->peer.ss_family == AF_INET6 ?
 		(const void *)&((const struct sockaddr_in6 *)&r->peer)->sin6_addr :
 		(const void *)&((const struct sockaddr_in *)&r->peer)->sin_addr;
@@ -107,7 +109,18 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 	s->tftp_stats.retransmits += r->retransmits;
 	inet_ntop(r->peer.ss_family, a, host, sizeof(host));
 	ib_journal_who_for_peer(s->store, (const struct sockaddr *)&r->peer, &peer, &who);
-	ib_jw_init(&w, ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap), cap);
+	/* A UDP source can be forged: until the client answers on the
+	 * transfer's port, a request (refused, or never ACKed) is journalled
+	 * at the rate refused HTTP requests are, per address and in all, so
+	 * one host sending RRQs for a missing file cannot fill the journal.
+	 * (Still under the machine of that address: the doctor's tftp-failed
+	 * needs a real machine's "file not found", which is never answered.) */
+	if (r->answered)
+		slot = ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap);
+	else if (!(slot = ib_journal_add_slot_gated(s->journal, &who, "tftp", kind, &g,
+						     ib_now_us(), &cap)))
+		return;
+	ib_jw_init(&w, slot, cap);
 	ib_jw_str(&w, "file", r->file);
 	ib_jw_str(&w, "client", host);
 	ib_jw_int(&w, "bytes", (int64_t)r->bytes);

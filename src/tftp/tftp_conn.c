@@ -476,6 +476,7 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 		bool was_oack = c->x.state == IB_TFTP_XFER_OACK_SENT;
 		uint64_t was_acked = c->x.acked;
 
+		c->rep.answered = true;
 		ib_tftp_xfer_ack(&c->x, block, ib_tftp_mono_ms(), &a);
 		ib_debug("tftp: %s: ACK %u -> %s %llu+%u (acked %llu, retries %u)",
 			 c->rep.file, block, act_name(a.kind),
@@ -489,6 +490,7 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 	}
 	if (op == IB_TFTP_ERROR &&
 	    ib_tftp_error_parse(buf, len, &code, msg, sizeof(msg)) == 0) {
+		c->rep.answered = true;
 		ib_str_sanitize((const uint8_t *)msg, strlen(msg), clean,
 				sizeof(clean));
 		snprintf(c->rep.error, sizeof(c->rep.error),

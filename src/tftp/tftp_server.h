@@ -48,6 +48,10 @@ struct ib_tftp_report {
 					 * error), -ECONNREFUSED, -EBADMSG,
 					 * -EPROTONOSUPPORT, -ENAMETOOLONG, -EIO */
 	char error[128];		/* human text for result, "" on success */
+	bool answered;			/* the client sent an ACK or ERROR to the
+					 * transfer's own port, which it could only
+					 * learn from our reply: it receives at its
+					 * address (a forged source never does) */
 };
 
 /* Called once per finished or refused transfer, on the event loop. */

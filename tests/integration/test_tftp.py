@@ -155,9 +155,9 @@ class Env:
         self.lab, self.daemon, self.tree = lab, daemon, tree
         self.srv, self.cli, self.cfg_path = srv, cli, cfg_path
 
-    def sock(self, family=socket.AF_INET) -> socket.socket:
+    def sock(self, family=socket.AF_INET, source: str = "") -> socket.socket:
         s = self.lab.socket(self.cli, family)
-        s.bind(("", 0))
+        s.bind((source, 0))
         return s
 
     def run(self, argv, timeout=120, **kw):
@@ -175,11 +175,11 @@ class Env:
             s.close()
 
     def fetch(self, name: str, opts: dict | None = None,
-              timeout: float = 30.0) -> tuple[bytes, dict]:
+              timeout: float = 30.0, source: str = "") -> tuple[bytes, dict]:
         """Lock-step (or windowed) read with the Python client.  Its receive
         buffer holds a whole window (64 x 64 KB blocks): with the default
         ~200 KB a burst overflowed it and each loss cost a 3 s resend round."""
-        s = self.sock()
+        s = self.sock(source=source)
         s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
         s.settimeout(timeout)
         try:
@@ -1158,6 +1158,61 @@ def test_reload_switches_root_for_new_transfers(env, tmp_path):
         since = env.daemon.log_size()
         env.daemon.hup()
         env.daemon.wait_log("tftp: reconfigured", since=since, timeout=10)
+
+
+# -- a forged source cannot fill the journal ---------------------------------
+
+FLOOD4 = "198.18.0.77"     # a second address of the client namespace
+SOURCE_BURST = 16          # IB_JOURNAL_SOURCE_BURST (src/journal/journal.h)
+
+
+def test_refusal_flood_journal_bounded(env):
+    """100 RRQs for a missing file from one address (UDP: its source could
+    be any machine's): each is refused with an ERROR, but they are
+    journalled at most 16 at once and 1 a second for that address, the
+    rest counted in a journal-limited event naming the client (it used to
+    be one row per packet, evicting real history).  A transfer the client
+    answers on its own port is journalled whole, after the flood too."""
+    n = 100
+    env.lab.addr(env.cli, "cli0", f"{FLOOD4}/24")
+    s = env.sock(source=FLOOD4)
+    s.settimeout(5)
+    t0 = time.monotonic()
+    try:
+        for _ in range(n):          # bounded: n packets, each answered or 5 s
+            s.sendto(rrq(b"absent-file.bin"), (SRV4, 69))
+            reply, _ = s.recvfrom(2048)
+            assert struct.unpack("!HH", reply[:4]) == (ERROR, 1), reply
+    finally:
+        s.close()
+    elapsed = time.monotonic() - t0
+
+    def journalled() -> tuple[list, int, list]:
+        ev = env.daemon.cli_json("events", "--proto", "tftp", "--limit", "100000")
+        mine = [e for e in ev if e["detail"].get("client") == FLOOD4]
+        rows = [e for e in mine if e["kind"] != "journal-limited"]
+        dropped = sum(e["detail"]["dropped"] for e in mine if e["kind"] == "journal-limited")
+        return rows, dropped, mine
+
+    deadline = time.monotonic() + 30        # the drop summary: the 5 s timer
+    while True:
+        rows, dropped, mine = journalled()
+        if len(rows) + dropped == n or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert len(rows) + dropped == n, (len(rows), dropped)
+    assert SOURCE_BURST <= len(rows) <= SOURCE_BURST + elapsed + 1, (len(rows), elapsed)
+    assert all(e["kind"] == "transfer-failed" and e["detail"]["file"] == "absent-file.bin"
+               for e in rows), rows
+    assert all(e["mac"] == "" for e in mine if e["kind"] == "journal-limited"), mine
+    # a real transfer from the same address, its bucket empty: journalled
+    data, _ = env.fetch("small.bin", source=FLOOD4)
+    assert sha(data) == served(env, "small.bin")
+    deadline = time.monotonic() + 30
+    while not any(e["kind"] == "transfer" and e["detail"]["file"] == "small.bin"
+                  for e in journalled()[2]):
+        assert time.monotonic() < deadline, journalled()[2][-3:]
+        time.sleep(1)
 
 
 def test_daemon_still_serving(env):
