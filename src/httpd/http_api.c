@@ -595,13 +595,12 @@ void ib_httpd_serve_api(struct ib_http_req *rq, const char *rest)
 
 		if (!api_match(rt->pattern, rest, arg, sizeof(arg)))
 			continue;
-		if (!method_allowed(rt, rq->method, item)) {
+		/* the token first: a caller without it learns no route's methods */
+		if (!authorized(rq) && !(rq->local && rt->action == api_lease_release)) {
+			ib_httpd_unauthorized(rq);
+		} else if (!method_allowed(rt, rq->method, item)) {
 			ib_httpd_header(rq, "Allow", rt->allow);
 			ib_httpd_error(rq, 405, "method not allowed");
-		} else if (!authorized(rq) &&
-			   !(rq->local && rt->action == api_lease_release)) {
-			ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-			ib_httpd_error(rq, 401, "a valid bearer token is required");
 		} else if (rt->action) {
 			rt->action(rq, arg);
 		} else if (rq->method == EVHTTP_REQ_GET || rq->method == EVHTTP_REQ_HEAD) {

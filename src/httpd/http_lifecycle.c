@@ -303,8 +303,7 @@ bool ib_httpd_lifecycle_api(struct ib_http_req *rq, const char *rest)
 	     (strcmp(verb, "lifecycle") && ib_lc_event_parse(verb, &ev) < 0)))
 		return false;
 	if (!ib_httpd_api_authorized(rq)) {
-		ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-		ib_httpd_error(rq, 401, "a valid bearer token is required");
+		ib_httpd_unauthorized(rq);
 	} else if (strcmp(rest, "lifecycle") == 0) {
 		get ? op_list(rq) : ib_httpd_error(rq, 405, "method not allowed");
 	} else if (ib_http_mac_normalize(seg, mac) < 0) {

@@ -112,12 +112,11 @@ bool ib_httpd_power_api(struct ib_http_req *rq, const char *rest)
 
 	if (sscanf(rest, "machines/%23[^/]/power/%16[a-z_-]%n", seg, word, &n) != 2 || rest[n])
 		return false;
-	if (rq->method != EVHTTP_REQ_POST) {
+	if (!ib_httpd_api_authorized(rq)) {
+		ib_httpd_unauthorized(rq);
+	} else if (rq->method != EVHTTP_REQ_POST) {
 		ib_httpd_header(rq, "Allow", "POST");
 		ib_httpd_error(rq, 405, "method not allowed");
-	} else if (!ib_httpd_api_authorized(rq)) {
-		ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
-		ib_httpd_error(rq, 401, "a valid bearer token is required");
 	} else if (ib_http_mac_normalize(seg, mac) < 0) {
 		ib_httpd_error(rq, 400, "not a MAC address");
 	} else if (parse_op(word, &op) < 0) {

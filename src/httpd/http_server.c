@@ -234,6 +234,12 @@ void ib_httpd_error(struct ib_http_req *rq, int status, const char *msg)
 	ib_httpd_json(rq, status, json_pack("{s:s}", "error", msg));
 }
 
+void ib_httpd_unauthorized(struct ib_http_req *rq)
+{
+	ib_httpd_header(rq, "WWW-Authenticate", "Bearer");
+	ib_httpd_error(rq, 401, "a valid bearer token is required");
+}
+
 /* ---- scripts and configs ---- */
 
 /* A query value, or NULL when absent or empty (iPXE sends unset as ""). */

@@ -123,6 +123,8 @@ void ib_httpd_text(struct ib_http_req *rq, int status, const char *fmt, ...)
 void ib_httpd_json(struct ib_http_req *rq, int status, json_t *v);
 /* Sends {"error": msg} as application/json; also recorded as rq->error. */
 void ib_httpd_error(struct ib_http_req *rq, int status, const char *msg);
+/* 401 with WWW-Authenticate: Bearer, for an API call without the token */
+void ib_httpd_unauthorized(struct ib_http_req *rq);
 /* Sets a response header. */
 void ib_httpd_header(struct ib_http_req *rq, const char *key, const char *value);
 /* The value of a request header, or NULL. */

@@ -564,7 +564,9 @@ def test_no_path_form_bypasses_auth(authd, path):
     never an answer with data."""
     for method in ("GET", "HEAD", "OPTIONS", "PATCH"):
         st, h, out = request(authd.lab, authd.cli, method, path)
-        assert st in (400, 401, 403, 404, 405), (method, path, st, out[:200])
+        # never 405: its Allow header would name a route's methods to a caller
+        # without the token (fuzz_api_body: PUT /api/v1/machines/. answered 405)
+        assert st in (400, 401, 403, 404), (method, path, st, out[:200])
         assert b"linux" not in out and b"n42" not in out, (method, path, out[:200])
         if st == 401:
             assert_401(st, h, out, method, path)
