@@ -16,9 +16,10 @@ QEMU's only NIC is a tap in its own namespace, never user-mode networking.
   test_agent_on_files        build-dir ironboot-agent (the ASan build under
                              scripts/test.sh) as a test run: fixture
                              /sys and /proc trees, regular files standing
-                             in for the disks; wipe, gzip install, raw
-                             chunked install with a bad sha256 (scrubbed),
-                             install onto a missing disk, power off (exit)
+                             in for the disks; wipe, gzip install (paced:
+                             it reports running, then ok), raw chunked
+                             install with a bad sha256 (scrubbed), install
+                             onto a missing disk, power off (exit)
   test_agent_refuses         no --sysroot/--dev-dir: refuses to run; a
                              wrong token: 401s, no instruction is asked for
   test_agent_image_wipe      the agent image (scripts/agent-image.sh: Debian
@@ -29,12 +30,10 @@ QEMU's only NIC is a tap in its own namespace, never user-mode networking.
                              told "wipe" then "wait": the disk's first and
                              last 16 MiB read back zero and QEMU exits
                              (powered off)
-  test_agent_image_install_then_boot
-                             the same image is told "install" (build_disk.sh's
-                             disk.img.gz, sha256 checked) then "reboot"; the
-                             VM's disk is then byte for byte the image, and
-                             it boots by itself (SeaBIOS, no NIC) to its
-                             IRONBOOT-DISK-BOOTED marker
+
+The agent image's install and reboot, and the installed disk booting by
+itself, are the lifecycle's (tests/e2e/test_machine_lifecycle.py: the
+whole flow on SeaBIOS and on OVMF, against ironbootd itself).
 
 Run (root):  /usr/bin/python3 -m pytest tests/e2e/test_agent.py -v -s
 """
@@ -57,7 +56,6 @@ from pathlib import Path
 import pytest
 
 import netlab
-from test_disk_boot import boot_disk, check_marker, disk_image, seabios  # noqa: F401
 
 REPO = netlab.REPO
 AGENT_IMAGE = REPO / "scripts" / "agent-image.sh"
@@ -98,13 +96,15 @@ class ReferenceAgentServer:
     tokens:  {mac: token}: the per-machine bearer tokens it accepts
     script:  {mac: [instruction, ...]}: handed out in order, one per poll,
              once the machine has reported; then {"action": "none"}
-    images:  {path: (bytes, chunked)}: GET path serves bytes (chunked:
-             with Transfer-Encoding: chunked), without a token
+    images:  {path: (bytes, chunked[, pace_s])}: GET path serves bytes
+             (chunked: with Transfer-Encoding: chunked), without a token;
+             pace_s spreads the body over that many seconds (10 writes),
+             so a download outlasts the agent's running-progress period
     """
 
     def __init__(self, lab: netlab.Lab, ns: str, addr: str, port: int,
                  tokens: dict[str, str], script: dict[str, list[dict]],
-                 images: dict[str, tuple[bytes, bool]] | None = None):
+                 images: dict[str, tuple] | None = None):
         self.tokens = tokens
         self.script = {m: list(s) for m, s in script.items()}
         self.images = images or {}
@@ -195,7 +195,7 @@ class ReferenceAgentServer:
                 pass
 
             def _send(self, status: int, obj=None, raw: bytes | None = None,
-                      chunked: bool = False) -> None:
+                      chunked: bool = False, pace: float = 0.0) -> None:
                 data = raw if raw is not None else \
                     (json.dumps(obj).encode() if obj is not None else b"")
                 self.send_response(status)
@@ -209,13 +209,17 @@ class ReferenceAgentServer:
                     self.send_header("Content-Length", str(len(data)))
                 self.send_header("Connection", "close")
                 self.end_headers()
+                # odd chunk sizes; paced: ten pieces, one every pace/10 s
+                step = max(1, -(-len(data) // 10)) if pace else 100_003
+                for i in range(0, len(data), step):         # b"" for a 204
+                    part = data[i:i + step]
+                    if pace:
+                        self.wfile.flush()
+                        time.sleep(pace / 10)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked
+                                     else part)
                 if chunked:
-                    for i in range(0, len(data), 100_003):      # odd chunk sizes
-                        part = data[i:i + 100_003]
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
                     self.wfile.write(b"0\r\n\r\n")
-                elif status != 204:
-                    self.wfile.write(data)
                 self.close_connection = True
                 srv._note(self.command, self.path, status)
 
@@ -251,8 +255,8 @@ class ReferenceAgentServer:
                 if u.path in srv.images:
                     if "Authorization" in self.headers:
                         srv._error(f"the agent sent its token to the image URL {u.path}")
-                    data, chunked = srv.images[u.path]
-                    return self._send(200, raw=data, chunked=chunked)
+                    data, chunked, *pace = srv.images[u.path]
+                    return self._send(200, raw=data, chunked=chunked, pace=sum(pace))
                 self._send(404)
 
         return H
@@ -407,7 +411,9 @@ def test_agent_on_files(lab, refserver, build_dir, tmp_path):
         {"action": "wait", "id": "off"},
     ]
     srv = refserver(ns, tokens={MAC: TOKEN}, script={MAC: script},
-                    images={"/images/disk.raw.gz": (img_gz, False),
+                    # paced over 3 s: longer than the agent's 2 s between
+                    # running reports, so the install sends at least one
+                    images={"/images/disk.raw.gz": (img_gz, False, 3.0),
                             "/images/other.raw": (raw2, True)})
     cmdline = tmp_path / "cmdline"
     cmdline.write_text(f"BOOT_IMAGE=/vmlinuz console=ttyS0 ib.server={SERVER} "
@@ -460,6 +466,13 @@ def test_agent_on_files(lab, refserver, build_dir, tmp_path):
     assert region(vdb, len(img), 4096) == bytes([0xA5]) * 4096
     ok = srv.final(MAC, "install:vdb")
     assert ok["bytes"] == len(img) and ok["duration_ms"] >= 0
+    # the install reports running when it starts and, while it streams,
+    # with its bytes so far; then ok
+    vdb_steps = [p for p in srv.progress[MAC] if p["step"] == "install:vdb"]
+    assert vdb_steps[0]["status"] == "running" and vdb_steps[0]["bytes"] == 0, vdb_steps
+    assert vdb_steps[-1]["status"] == "ok", vdb_steps
+    assert any(p["status"] == "running" and 0 < p["bytes"] < len(img)
+               for p in vdb_steps[1:-1]), vdb_steps
     assert f"gzip image, {len(img_gz)} bytes downloaded" in ok["detail"]
 
     # a digest mismatch: refused after the stream, and the disk scrubbed so
@@ -660,50 +673,3 @@ def test_agent_image_wipe(lab, refserver, agent_image, tmp_path):
     assert is_zero(region(vm.disk, DISK_SIZE - 16 * MiB, 16 * MiB)), \
         "disk: last 16 MiB not zero after the wipe"
 
-
-def test_agent_image_install_then_boot(lab, refserver, agent_image, disk_image, tmp_path):
-    """The whole way: the agent streams build_disk.sh's gzip'd image onto the
-    VM's disk and reboots; then that disk boots on its own (SeaBIOS, no NIC)
-    and prints its marker."""
-    img_gz = (disk_image.parent / "disk.img.gz").read_bytes()
-    sha = (disk_image.parent / "disk.img.sha256").read_text().split()[0]
-    assert hashlib.sha256(img_gz).hexdigest() == sha
-    vm = AgentVM(lab, refserver, tmp_path,
-                 [{"action": "install", "id": "i1", "url": f"{SERVER}/images/disk.img.gz",
-                   "sha256": sha, "format": "gzip", "disk": "vda",
-                   "disk_serial": "IB-DISK-0030"},
-                  {"action": "reboot", "id": "rb"}],
-                 images={"/images/disk.img.gz": (img_gz, False)})
-    srv = vm.srv
-    try:
-        vm.start(agent_image, "install")
-        srv.wait(lambda: srv.reports.get(MAC), AGENT_BOOT_TIMEOUT, "report")
-        vm.mark("report")
-        srv.wait(lambda: srv.final(MAC, "install:vda"), 300, "install onto vda")
-        vm.mark("install done")
-        vm.wait_exit(120, "reboot")        # -no-reboot: a reboot ends QEMU
-        assert "reboot: Restarting system" in vm.serial.read_text(errors="replace")
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n{vm.diag()}") from None
-    finally:
-        vm.close()
-    assert srv.errors == [], vm.diag()
-    vm.check_report("install")
-    done = srv.final(MAC, "install:vda")
-    assert done["status"] == "ok", f"{done}\n{vm.diag()}"
-    assert done["bytes"] == DISK_SIZE and done["instruction"] == "i1", done
-    running = [p for p in srv.progress[MAC] if p["step"] == "install:vda"]
-    assert running[0]["status"] == "running"
-    assert srv.steps(MAC)[-1] == ("reboot", "ok")
-    assert hashlib.sha256(vm.disk.read_bytes()).digest() == \
-        hashlib.sha256(disk_image.read_bytes()).digest(), "the disk is not the image"
-    print(f"\nmilestones (accel={ACCEL}):\n{vm.milestones()}\n"
-          f"install: {done['bytes']} bytes in {done['duration_ms']} ms "
-          f"({done['rate_bps'] / MiB:.1f} MiB/s)")
-
-    # the installed disk boots by itself
-    boot = tmp_path / "boot"
-    boot.mkdir()
-    out, took = boot_disk(lab, vm.disk, boot, seabios(boot))
-    print(f"installed disk: QEMU start to power off {took:.1f}s")
-    check_marker(out, "syslinux")

@@ -26,7 +26,9 @@ says which step did not, with the console tail):
   3. allocate       `ironboot machines allocate disk-image MAC`; the VM is
                     started again: the agent installs the image
   4. disk boot      the agent reboots; the netboot says "boot from your
-                    disk"; the disk prints IRONBOOT-DISK-BOOTED
+                    disk"; the disk prints IRONBOOT-DISK-BOOTED and the
+                    loader that booted it (syslinux on BIOS, systemd-boot
+                    on UEFI), then powers off
   5. release        `ironboot machines release MAC`; started again: the
                     agent wipes; the disk file's first 16 MiB read zero
   6. ready          the agent powers the machine off in ready
@@ -51,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,6 +101,8 @@ BMC_USER, BMC_PASSWORD = "admin", "lifecycle-bmc-pw-7"
 MiB = 1 << 20
 DISK_SIZE = 64 * MiB
 DISK_MARKER = "IRONBOOT-DISK-BOOTED"
+DISK_HOSTNAME = "ironboot-disk"       # tests/e2e/build_disk.sh's
+DISK_LOADER = {"bios": "syslinux", "uefi": "systemd-boot"}   # what boots the disk
 # Bounds per step, TCG on a loaded two-core machine (alone: an agent boot
 # from power on to its report takes 35-50 s, a wipe 1 s, an install 3 s,
 # the disk's boot 15-35 s); IB_LIFECYCLE_SLOW multiplies them.
@@ -477,6 +482,11 @@ class Flow:
         self.wait(step, f"{DISK_MARKER} on the serial console",
                   lambda: DISK_MARKER in self.console(), T_DISK)
         self.wait_off(step)            # the disk's initramfs powers off
+        out = self.console()
+        for line in (f"{DISK_MARKER} {DISK_HOSTNAME}",
+                     f"IRONBOOT-DISK-LOADER {DISK_LOADER[self.firmware]}"):
+            if not re.search(rf"^{re.escape(line)}\r?$", out, re.M):
+                raise StepFailed(step, f"no line {line!r} on the console")
         kinds = self.kinds()
         if "local-boot" not in kinds or "local-boot-ignored" in kinds:
             raise StepFailed(step, f"the journal should hold one local-boot: {kinds}")
