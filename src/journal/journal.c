@@ -472,6 +472,7 @@ void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
 			     struct ib_journal_peer *buf, struct ib_journal_who *who)
 {
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	int64_t now = ib_now_us() / 1000000;
 	uint32_t v4;
 
 	memset(who, 0, sizeof(*who));
@@ -485,7 +486,10 @@ void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
 	} else if (sa->sa_family == AF_INET6) {
 		struct ib_lease6 *l = &buf->lease.v6;
 
-		if (ib_store_lease6_get(store, s6->sin6_addr.s6_addr, l) < 0)
+		/* only a binding that holds now: an address released or
+		 * expired may be anyone's (http_auth.c asks the same) */
+		if (ib_store_lease6_get(store, s6->sin6_addr.s6_addr, l) < 0 ||
+		    l->state != IB_LEASE_ACTIVE || l->expires <= now)
 			return;
 		if (l->has_mac) {
 			who->hw = l->mac;
@@ -497,7 +501,8 @@ void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
 	} else {
 		return;
 	}
-	if (ib_store_lease4_get(store, v4, &buf->lease.v4) < 0)
+	if (ib_store_lease4_get(store, v4, &buf->lease.v4) < 0 ||
+	    buf->lease.v4.state != IB_LEASE_ACTIVE || buf->lease.v4.expires <= now)
 		return;
 	who->hw = buf->lease.v4.hwaddr;
 	who->hw_len = buf->lease.v4.hw_len;

@@ -69,8 +69,9 @@ struct sockaddr;
 
 /*
  * Who a TFTP or HTTP peer is: the MAC and client-id (DUID) of the lease,
- * IPv4 or IPv6, holding its address (an IPv4-mapped IPv6 address counts as
- * IPv4).  who points into *buf; it is emptied when no lease holds it.
+ * IPv4 or IPv6, holding its address now (active, unexpired; an
+ * IPv4-mapped IPv6 address counts as IPv4).  who points into *buf; it is
+ * emptied when no lease holds it.
  */
 void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,
 			     struct ib_journal_peer *buf, struct ib_journal_who *who);

@@ -777,4 +777,12 @@ def test_journal_by_lease_without_mac(tmp_path, lab):
     assets_ev = [x for x in v if x["kind"] == "asset"]
     assert assets_ev and assets_ev[-1]["detail"].get("path") == "/assets/initrd.img", v
     assert assets_ev[-1]["detail"].get("client") == CLI4, v
+    # the lease released (the operator's word, through the daemon): the
+    # address holds no lease, and a fetch from it is no machine's any more
+    d.cli("leases", "release", CLI4)
+    st, _, _ = e.curl(BASE + "/assets/initrd.img")
+    assert st == 200
+    st, v = e.api("/api/v1/events?proto=http&limit=1000")
+    last = [x for x in v if x["kind"] == "asset"][-1]
+    assert last["mac"] == "" and last["detail"].get("client") == CLI4, last
     d.stop()
