@@ -14,20 +14,40 @@
 #include "dhcp4/hold_ledger.h"
 
 #define LEDGER_CAP 65536		/* OFFER holds filed at once */
+/*
+ * Key bytes kept inside the entry: 'H' + htype + a 6-byte chaddr (8), and
+ * 'C' + an RFC 4361 client-id with a DUID-UUID (24), so that nearly every
+ * client costs no allocation of its own.  A longer key is allocated.
+ */
+#define KEY_INLINE 24
+#define CAP_MIN 1024
+#define CAP_MAX ((size_t)1 << 31)	/* a slot's hash tag is 32 bits */
 
+/*
+ * One address, 40 bytes: with a million leases the table is a hundred
+ * megabytes, not the six hundred a full struct ib_d4_key per slot took.
+ */
 struct entry {
 	uint32_t addr;			/* the address (key of the table) */
 	uint8_t state;			/* enum ib_d4_state; FREE = empty slot */
+	uint16_t key_len;		/* bytes of the holder's key */
 	int64_t expires;		/* unix seconds */
-	uint64_t key_hash;		/* hash of key */
-	struct ib_d4_key key;		/* holder */
+	union {
+		uint8_t in[KEY_INLINE];	/* key_len <= KEY_INLINE */
+		uint8_t *out;		/* else: allocated, owned by the entry */
+	} key;				/* the holder's key (struct ib_d4_key b) */
 };
 
-/* client index slot: key hash -> address (verified against the entry). */
+_Static_assert(sizeof(struct entry) <= 40, "an entry grew past 40 bytes");
+
+/*
+ * Client index slot: the low 32 bits of the key's hash -> address, the
+ * entry verified against the key.  addr 0 (0.0.0.0, never a lease) marks
+ * an empty slot.
+ */
 struct cslot {
-	uint64_t key_hash;
-	uint32_t addr;
-	bool used;
+	uint32_t tag;			/* low bits of the key hash */
+	uint32_t addr;			/* the entry's address; 0 = empty */
 };
 
 /* Where the next search of one pool starts. */
@@ -53,9 +73,85 @@ static uint64_t hash_bytes(const struct ib_d4_leases *c, const uint8_t *p, size_
 	return ib_siphash(c->key, p, n);
 }
 
+/*
+ * The home slot of an address: a full 32-bit mix (murmur3's finaliser).
+ * The low bits of a bare multiplication put a pool's consecutive
+ * addresses in a lattice whose runs made every miss probe far.
+ */
 static size_t addr_slot(uint32_t a, size_t cap)
 {
-	return (size_t)((a * 0x9e3779b1u) ^ (a >> 16)) & (cap - 1);
+	a ^= a >> 16;
+	a *= 0x85ebca6bu;
+	a ^= a >> 13;
+	a *= 0xc2b2ae35u;
+	a ^= a >> 16;
+	return (size_t)a & (cap - 1);
+}
+
+static const uint8_t *entry_key(const struct entry *e)
+{
+	return e->key_len <= KEY_INLINE ? e->key.in : e->key.out;
+}
+
+/* Gives e a copy of k; 0 or -ENOMEM. */
+static int entry_key_set(struct entry *e, const struct ib_d4_key *k)
+{
+	uint8_t *p = e->key.in;
+
+	if (k->len > KEY_INLINE && !(p = e->key.out = malloc(k->len)))
+		return -ENOMEM;
+	memcpy(p, k->b, k->len);
+	e->key_len = k->len;
+	return 0;
+}
+
+static void entry_key_free(struct entry *e)
+{
+	if (e->key_len > KEY_INLINE)
+		free(e->key.out);
+	e->key_len = 0;
+}
+
+static bool entry_key_eq(const struct entry *e, const struct ib_d4_key *k)
+{
+	return e->key_len == k->len && memcmp(entry_key(e), k->b, k->len) == 0;
+}
+
+/*
+ * Writes one byte of each page of a fresh calloc() block.  A large block
+ * is mapped lazily: the probes' first read of a page maps the shared zero
+ * page, and the write after it faults again to copy it, flushing the TLB
+ * of every CPU the other threads run on.  Written first, each page faults
+ * once, cheaply.  (A million leases: about half a second less at start.)
+ */
+static void touch_pages(void *p, size_t n)
+{
+	volatile uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i += 4096)
+		b[i] = 0;
+}
+
+/* Both tables with cap slots, empty; 0 or -ENOMEM (then c is unchanged). */
+static int tables_alloc(struct ib_d4_leases *c, size_t cap)
+{
+	struct entry *e = calloc(cap, sizeof(*e));
+	struct cslot *cs = calloc(cap, sizeof(*cs));
+
+	if (!e || !cs) {
+		free(e);
+		free(cs);
+		return -ENOMEM;
+	}
+	touch_pages(e, cap * sizeof(*e));
+	touch_pages(cs, cap * sizeof(*cs));
+	free(c->e);
+	free(c->cs);
+	c->e = e;
+	c->cs = cs;
+	c->cap = cap;
+	c->n = 0;
+	return 0;
 }
 
 int ib_d4_leases_new(struct ib_d4_leases **ret)
@@ -68,10 +164,7 @@ int ib_d4_leases_new(struct ib_d4_leases **ret)
 		free(c);
 		return -EIO;
 	}
-	c->cap = 1024;
-	c->e = calloc(c->cap, sizeof(*c->e));
-	c->cs = calloc(c->cap, sizeof(*c->cs));
-	if (!c->e || !c->cs || ib_ledger_new(LEDGER_CAP, &c->ledger) < 0) {
+	if (tables_alloc(c, CAP_MIN) < 0 || ib_ledger_new(LEDGER_CAP, &c->ledger) < 0) {
 		ib_d4_leases_free(c);
 		return -ENOMEM;
 	}
@@ -79,10 +172,18 @@ int ib_d4_leases_new(struct ib_d4_leases **ret)
 	return 0;
 }
 
+static void free_keys(struct ib_d4_leases *c)
+{
+	for (size_t i = 0; i < c->cap && c->e; i++)
+		if (c->e[i].state != IB_D4_FREE)
+			entry_key_free(&c->e[i]);
+}
+
 void ib_d4_leases_free(struct ib_d4_leases *c)
 {
 	if (!c)
 		return;
+	free_keys(c);
 	free(c->e);
 	free(c->cs);
 	free(c->cursor);
@@ -92,6 +193,7 @@ void ib_d4_leases_free(struct ib_d4_leases *c)
 
 void ib_d4_leases_clear(struct ib_d4_leases *c)
 {
+	free_keys(c);
 	memset(c->e, 0, c->cap * sizeof(*c->e));
 	memset(c->cs, 0, c->cap * sizeof(*c->cs));
 	c->n = 0;
@@ -149,11 +251,6 @@ void ib_d4_key_from_lease(const struct ib_lease4 *l, struct ib_d4_key *ret)
 	ret->len = (uint16_t)(2 + l->hw_len);
 }
 
-static bool key_eq(const struct ib_d4_key *a, const struct ib_d4_key *b)
-{
-	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
-}
-
 static struct entry *find_addr(const struct ib_d4_leases *c, uint32_t a)
 {
 	for (size_t i = addr_slot(a, c->cap);; i = (i + 1) & (c->cap - 1)) {
@@ -171,14 +268,21 @@ static struct cslot *find_client(const struct ib_d4_leases *c,
 		struct cslot *s = &c->cs[i];
 		struct entry *e;
 
-		if (!s->used)
+		if (!s->addr)
 			return NULL;
-		if (s->key_hash != h)
+		if (s->tag != (uint32_t)h)
 			continue;
 		e = find_addr(c, s->addr);
-		if (e && key_eq(&e->key, k))
+		if (e && entry_key_eq(e, k))
 			return s;
 	}
+}
+
+/* Whether slot j, whose home is home, moves back to the hole at i: unless
+ * its home lies cyclically in (i, j]. */
+static bool shifts_back(size_t i, size_t j, size_t home)
+{
+	return (j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j));
 }
 
 /* Backward-shift deletion keeps probe chains intact without tombstones. */
@@ -186,24 +290,20 @@ static void cslot_delete(struct ib_d4_leases *c, struct cslot *s)
 {
 	size_t i = (size_t)(s - c->cs), j = i;
 
-	c->cs[i].used = false;
+	c->cs[i].addr = 0;
 	for (;;) {
-		size_t home;
-
 		j = (j + 1) & (c->cap - 1);
-		if (!c->cs[j].used)
+		if (!c->cs[j].addr)
 			return;
-		home = c->cs[j].key_hash & (c->cap - 1);
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && (home <= i && home > j))) {
+		if (shifts_back(i, j, c->cs[j].tag & (c->cap - 1))) {
 			c->cs[i] = c->cs[j];
-			c->cs[j].used = false;
+			c->cs[j].addr = 0;
 			i = j;
 		}
 	}
 }
 
+/* Empties e's slot (its key already freed or moved). */
 static void entry_delete(struct ib_d4_leases *c, struct entry *e)
 {
 	size_t i = (size_t)(e - c->e), j = i;
@@ -211,14 +311,10 @@ static void entry_delete(struct ib_d4_leases *c, struct entry *e)
 	c->e[i].state = IB_D4_FREE;
 	c->n--;
 	for (;;) {
-		size_t home;
-
 		j = (j + 1) & (c->cap - 1);
 		if (c->e[j].state == IB_D4_FREE)
 			return;
-		home = addr_slot(c->e[j].addr, c->cap);
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && (home <= i && home > j))) {
+		if (shifts_back(i, j, addr_slot(c->e[j].addr, c->cap))) {
 			c->e[i] = c->e[j];
 			c->e[j].state = IB_D4_FREE;
 			i = j;
@@ -229,6 +325,7 @@ static void entry_delete(struct ib_d4_leases *c, struct entry *e)
 void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr)
 {
 	struct entry *e = find_addr(c, addr);
+	struct ib_d4_key k;
 	struct cslot *s;
 	uint8_t a16[16];
 
@@ -238,67 +335,87 @@ void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr)
 		ib_ledger_addr4(addr, a16);
 		ib_ledger_remove(c->ledger, a16);
 	}
-	s = find_client(c, &e->key, e->key_hash);
+	k.len = e->key_len;
+	memcpy(k.b, entry_key(e), k.len);
+	s = find_client(c, &k, hash_bytes(c, k.b, k.len));
 	if (s && s->addr == addr)
 		cslot_delete(c, s);
+	entry_key_free(e);
 	entry_delete(c, e);
 }
 
-static void insert_raw(struct ib_d4_leases *c, const struct entry *src)
+/* Files src (taking its key) under its address, and tag under the client. */
+static void insert_raw(struct ib_d4_leases *c, const struct entry *src, uint32_t tag)
 {
 	size_t i = addr_slot(src->addr, c->cap);
-	size_t k = src->key_hash & (c->cap - 1);
+	size_t k = tag & (c->cap - 1);
 
 	while (c->e[i].state != IB_D4_FREE)
 		i = (i + 1) & (c->cap - 1);
 	c->e[i] = *src;
 	c->n++;
-	while (c->cs[k].used)
+	while (c->cs[k].addr)
 		k = (k + 1) & (c->cap - 1);
-	c->cs[k] = (struct cslot){ src->key_hash, src->addr, true };
+	c->cs[k] = (struct cslot){ tag, src->addr };
 }
 
-static int grow(struct ib_d4_leases *c)
+/*
+ * Moves everything into tables of cap slots (a power of two, > c->n * 2).
+ * The client index keeps its tags, so no key is hashed again; entries keep
+ * their keys.  0 or -ENOMEM (then nothing changed).
+ */
+static int resize(struct ib_d4_leases *c, size_t cap)
 {
-	struct entry *old = c->e;
-	size_t old_cap = c->cap;
+	struct ib_d4_leases old = *c;
 
-	c->e = calloc(old_cap * 2, sizeof(*c->e));
-	free(c->cs);
-	c->cs = calloc(old_cap * 2, sizeof(*c->cs));
-	if (!c->e || !c->cs) {
+	c->e = NULL;
+	c->cs = NULL;
+	if (cap > CAP_MAX || tables_alloc(c, cap) < 0) {
 		free(c->e);
-		free(c->cs);
-		c->e = old;
-		c->cs = calloc(old_cap, sizeof(*c->cs));
-		return -ENOMEM;	/* the client index is lost: caller clears */
+		c->e = old.e;
+		c->cs = old.cs;
+		return -ENOMEM;
 	}
-	c->cap = old_cap * 2;
-	c->n = 0;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].state != IB_D4_FREE)
-			insert_raw(c, &old[i]);
-	free(old);
+	for (size_t i = 0; i < old.cap; i++) {
+		const struct cslot *s = &old.cs[i];
+		const struct entry *e;
+
+		if (s->addr && (e = find_addr(&old, s->addr)))
+			insert_raw(c, e, s->tag);
+	}
+	free(old.e);
+	free(old.cs);
 	return 0;
+}
+
+/* Room for n entries at a load of at most one half. */
+static int reserve(struct ib_d4_leases *c, size_t n)
+{
+	size_t cap = c->cap;
+
+	while (n * 2 > cap && cap <= CAP_MAX)
+		cap *= 2;
+	return cap == c->cap ? 0 : resize(c, cap);
 }
 
 int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 		     const struct ib_d4_key *key, int64_t expires)
 {
-	struct entry e = { .addr = addr, .state = (uint8_t)st, .expires = expires,
-			   .key_hash = hash_bytes(c, key->b, key->len), .key = *key };
+	struct entry e = { .addr = addr, .state = (uint8_t)st, .expires = expires };
 	struct cslot *s;
+	uint64_t h;
 
+	if (addr == 0 || st == IB_D4_FREE || key->len > IB_D4_KEY_MAX)
+		return -EINVAL;
+	h = hash_bytes(c, key->b, key->len);
 	ib_d4_leases_remove(c, addr);
 	/* One address per client: a new binding ends the client's old entry. */
-	s = find_client(c, key, e.key_hash);
+	s = find_client(c, key, h);
 	if (s)
 		ib_d4_leases_remove(c, s->addr);
-	if ((c->n + 1) * 2 > c->cap && grow(c) < 0) {
-		ib_d4_leases_clear(c);
+	if (reserve(c, c->n + 1) < 0 || entry_key_set(&e, key) < 0)
 		return -ENOMEM;
-	}
-	insert_raw(c, &e);
+	insert_raw(c, &e, (uint32_t)h);
 	return 0;
 }
 
@@ -385,9 +502,14 @@ int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct i
 		      int64_t now, struct ib_d4_load_refused *ret)
 {
 	struct load_ctx lc = { .c = c, .cfg = cfg, .now = now };
+	struct ib_lease_count n;
 	int r;
 
 	ib_d4_leases_clear(c);
+	/* Sized once for what the walk will keep: no growing on the way. */
+	r = ib_store_lease4_count(s, 0, UINT32_MAX, now, &n);
+	if (r == 0 && reserve(c, (size_t)(n.active + n.declined)) < 0)
+		return -ENOMEM;
 	r = ib_store_lease4_foreach(s, 0, UINT32_MAX, load_one, &lc);
 	if (ret)
 		*ret = lc.refused;
@@ -422,7 +544,7 @@ static bool free_for(const struct ib_d4_leases *c, uint32_t a,
 
 	if (!e || e->expires <= *c->now)
 		return true;
-	return e->state != IB_D4_QUARANTINED && key_eq(&e->key, k);
+	return e->state != IB_D4_QUARANTINED && entry_key_eq(e, k);
 }
 
 static bool view_is_free(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
@@ -517,7 +639,7 @@ static bool view_offered_to_other(void *ctx, uint32_t a, const struct ib_dhcp4_m
 	if (!e || e->state != IB_D4_OFFERED || e->expires <= *c->now)
 		return false;
 	ib_d4_key_from_msg(m, &k);
-	return !key_eq(&e->key, &k);
+	return !entry_key_eq(e, &k);
 }
 
 void ib_d4_leases_view(struct ib_d4_leases *c, const int64_t *now,
