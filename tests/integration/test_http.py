@@ -548,6 +548,11 @@ def test_journal_has_http_events(env):
     assert st == 200
     kinds = {e["kind"] for e in v if e["proto"] == "http"}
     assert {"script", "asset"} <= kinds, v
+    # machine_auth: off takes mac= at its word, for assets as for scripts:
+    # the kernel is KNOWN's fetch (strict: test_machine_auth.py)
+    asset = [e for e in v if e["kind"] == "asset"][-1]
+    assert asset["detail"]["auth"] == "off" and "unverified" not in asset["detail"], asset
+    assert asset["stage"] == "kernel", asset
     script = [e for e in v if e["kind"] == "script"][-1]["detail"]
     assert script["status"] == 200 and script["group"] == "default"
     assert script["profile"] == "linux" and script["bytes"] > 0 and "ms" in script
