@@ -3,8 +3,10 @@
 ReferenceAgentServer below is the reference implementation of the daemon
 side of the agent protocol: POST /api/v1/agent/report, GET
 /api/v1/agent/instruction?mac=M, POST /api/v1/agent/progress, with a
-per-machine bearer token.  It stands in for ironbootd's agent API until
-that exists, and it is deliberately strict: a report missing a documented
+per-machine bearer token.  It checks the agent against the protocol as
+documented, not against ironbootd's reading of it (the daemon's side is
+tested in the lifecycle flows, tests/e2e/test_machine_lifecycle.py), and
+it is deliberately strict: a report missing a documented
 member, a request with the wrong token, or a progress body that is not
 the documented shape is refused and recorded as a protocol error, which
 fails the test.  It also serves the images an install fetches (without
