@@ -9,7 +9,7 @@ set -eu
 what=${1:-build}
 
 build_pkgs="build-essential meson ninja-build pkg-config libevent-dev libyaml-dev
-  libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
+  libjansson-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev libcmocka-dev ipxe
   sqlite3 iproute2 libsystemd-dev libfreeipmi-dev
   zlib1g-dev libzstd-dev file"
 test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
@@ -17,7 +17,7 @@ test_pkgs="clang libclang-rt-14-dev isc-dhcp-client udhcpc kea-admin
   tftp-hpa atftp curl busybox tcpdump procps nftables ndisc6
   debhelper dpkg-dev systemd man-db openipmi python3-sushy
   dosfstools mtools syslinux syslinux-common systemd-boot-efi prometheus
-  chromium"
+  chromium postgresql"
 
 bench_pkgs="tftpd-hpa dnsmasq-base wrk python3-matplotlib"
 

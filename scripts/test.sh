@@ -32,7 +32,7 @@ PYMODS="pytest pytest_timeout scapy yaml sushy"
 FILES="/usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi
   /usr/lib/ipxe/snponly.efi /usr/lib/ipxe/qemu/pxe-virtio.rom
   /usr/lib/ipxe/qemu/efi-virtio.rom /usr/share/OVMF/OVMF_CODE.fd
-  /usr/share/OVMF/OVMF_VARS.fd /dev/net/tun"
+  /usr/share/OVMF/OVMF_VARS.fd /dev/net/tun /usr/lib/postgresql/15/bin/pg_ctl"
 
 preflight() {
 	local missing="" t

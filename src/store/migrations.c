@@ -14,6 +14,7 @@
  * (bigint), times bigint.
  */
 #include "store/migrations.h"
+#include "store/store_int.h"
 #include "store/store.h"
 #include "common/util.h"
 
@@ -161,20 +162,6 @@ int ib_store_schema_version(void)
 	return migrations[IB_ARRAY_SIZE(migrations) - 1].version;
 }
 
-static void set_err(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, 256, fmt, ap);
-	va_end(ap);
-}
-
 static int read_user_version(sqlite3 *db, int *ret)
 {
 	sqlite3_stmt *st;
@@ -189,40 +176,58 @@ static int read_user_version(sqlite3 *db, int *ret)
 	return r == SQLITE_ROW ? 0 : -EIO;
 }
 
+/* Runs one SQLite step (ib_store_migration_exec). */
+static int exec_sqlite(void *db, const char *sql, char *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	ib_store_set_err(err, "%s", sqlite3_errmsg(db));
+	return -EPROTO;
+}
+
+int ib_store_migrations_apply(const struct ib_store_migration *steps, size_t n, int have,
+			      ib_store_migration_exec exec, void *db, char *err)
+{
+	char why[256] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i].version <= have)
+			continue;
+		if (exec(db, steps[i].sql, why) < 0) {
+			ib_store_set_err(err, "schema step %d failed: %s", steps[i].version, why);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
 /* Runs the steps after version `from`, then records the new version. */
 static int apply_steps(sqlite3 *db, int from, char *err)
 {
 	char sql[64];
+	int r = ib_store_migrations_apply(migrations, IB_ARRAY_SIZE(migrations), from,
+					  exec_sqlite, db, err);
 
-	for (size_t i = 0; i < IB_ARRAY_SIZE(migrations); i++) {
-		const struct ib_store_migration *m = &migrations[i];
-
-		if (m->version <= from)
-			continue;
-		if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
-			set_err(err, "schema step %d failed: %s", m->version,
-				sqlite3_errmsg(db));
-			return -EPROTO;
-		}
-	}
+	if (r < 0)
+		return r;
 	/* PRAGMA takes no parameters; the number is ours, not data. */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		 ib_store_schema_version());
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, "cannot record schema version: %s", sqlite3_errmsg(db));
+		ib_store_set_err(err, "cannot record schema version: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
 	return 0;
 }
 
 /* -EPROTO with the text when the database is from a newer ironboot. */
-static int check_not_newer(int have, char *err)
+int ib_store_migrations_check(int have, char *err)
 {
 	int want = ib_store_schema_version();
 
 	if (have <= want)
 		return 0;
-	set_err(err, "database schema version %d is newer than this "
+	ib_store_set_err(err, "database schema version %d is newer than this "
 		"ironboot (%d); refusing to open", have, want);
 	return -EPROTO;
 }
@@ -234,26 +239,26 @@ int ib_store_migrate(sqlite3 *db, char *err)
 	/* The common case, up to date, takes no write lock: the CLI opening
 	 * the database never waits behind the daemon's group commits. */
 	if (read_user_version(db, &have) < 0) {
-		set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+		ib_store_set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
-	r = check_not_newer(have, err);
+	r = ib_store_migrations_check(have, err);
 	if (r < 0 || have == ib_store_schema_version())
 		return r;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, "cannot lock database: %s", sqlite3_errmsg(db));
+		ib_store_set_err(err, "cannot lock database: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
 	/* again under the lock: another process may have upgraded it */
 	r = read_user_version(db, &have);
 	if (r < 0)
-		set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+		ib_store_set_err(err, "cannot read schema version: %s", sqlite3_errmsg(db));
 	if (r == 0)
-		r = check_not_newer(have, err);
+		r = ib_store_migrations_check(have, err);
 	if (r == 0 && have < ib_store_schema_version())
 		r = apply_steps(db, have, err);
 	if (r == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, "cannot commit schema upgrade: %s", sqlite3_errmsg(db));
+		ib_store_set_err(err, "cannot commit schema upgrade: %s", sqlite3_errmsg(db));
 		r = -EIO;
 	}
 	if (r < 0)

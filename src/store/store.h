@@ -3,16 +3,15 @@
  * few key/value settings ("meta") behind one small interface.
  *
  * Policy never sees SQL.  The shells call these operations; the SQLite
- * implementation (store_sqlite.c) is the embedded default, and the
- * interface is shaped so that a PostgreSQL implementation can be shared by
- * several daemons: a lease commit is a conditional write that the store
+ * implementation (store_sqlite*.c) is the embedded default, the
+ * PostgreSQL one (store_pg*.c) can be shared by several daemons: a lease commit is a conditional write that the store
  * itself arbitrates (it succeeds only if the address is free, expired, or
  * already held by the same client), so correctness never rests on one
  * process's memory.  In-process caches are hints; the store is the truth.
  *
  * Durability: writes happen inside ib_store_begin()/ib_store_commit().  When
  * ib_store_commit() returns 0 the writes are on stable storage (SQLite WAL
- * with synchronous=FULL).  The DHCP shell groups the leases of one batch of
+ * with synchronous=FULL; PostgreSQL with synchronous_commit on).  The DHCP shell groups the leases of one batch of
  * requests into one transaction (group commit) and sends the ACKs after it.
  *
  * All operations return 0 or a negative errno: -ENOENT (no such row),
@@ -278,6 +277,30 @@ int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err);
  */
 int ib_store_sqlite_synchronous(struct ib_store *s, int *ret);
 void ib_store_free(struct ib_store *s);
+
+/*
+ * Opens the PostgreSQL store at conninfo (a libpq URI or key=value
+ * string) and brings its schema to the current version (store_pg.c).
+ * A conninfo that carries a password is refused (-EINVAL): the password
+ * comes from password_file (its first line; may be NULL) or libpq's
+ * PGPASSFILE.  -EIO when the server cannot be reached, -EPROTO for a
+ * schema from a newer ironboot; the reason in err (256 bytes).  Phase 1:
+ * synchronous, one connection, no reconnect (docs/SCALE-OUT.md).
+ */
+int ib_store_pg_open(const char *conninfo, const char *password_file,
+		     struct ib_store **ret, char *err);
+
+/* Whether a server.store value names PostgreSQL (postgresql:// or
+ * postgres://). */
+bool ib_store_is_pg(const char *store);
+
+/*
+ * Opens the store a server.store value names: NULL or "sqlite" the
+ * SQLite file sqlite_path, a PostgreSQL URI with password_file (may be
+ * NULL).  As the two opens above; -EINVAL for any other value.
+ */
+int ib_store_open(const char *store, const char *sqlite_path, const char *password_file,
+		  struct ib_store **ret, char *err);
 
 /* The schema version this build writes. */
 int ib_store_schema_version(void);

@@ -20,6 +20,7 @@
  * processes may open the same file (busy_timeout arbitrates the lock).
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_int.h"
 #include "store/migrations.h"
 #include "common/util.h"
 
@@ -58,20 +59,6 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
-
-static void set_err(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, 256, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- transactions ---- */
 
@@ -359,16 +346,16 @@ static int pragma(sqlite3 *db, const char *sql, const char *expect, char *err)
 	int rc, r = 0;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		set_err(err, "%s: %s", sql, sqlite3_errmsg(db));
+		ib_store_set_err(err, "%s: %s", sql, sqlite3_errmsg(db));
 		return -EIO;
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_err(err, "%s: %s", sql, sqlite3_errmsg(db));
+		ib_store_set_err(err, "%s: %s", sql, sqlite3_errmsg(db));
 		r = -EIO;
 	} else if (expect && (rc != SQLITE_ROW ||
 		   sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), expect))) {
-		set_err(err, "%s: not in effect", sql);
+		ib_store_set_err(err, "%s: not in effect", sql);
 		r = -EIO;
 	}
 	sqlite3_finalize(st);
@@ -403,7 +390,7 @@ static int prepare_table(sqlite3 *db, const char *const *sql, sqlite3_stmt **st,
 	for (size_t i = 0; i < n; i++) {
 		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &st[i], NULL) != SQLITE_OK) {
-			set_err(err, "cannot prepare %sstatement %zu: %s", what, i,
+			ib_store_set_err(err, "cannot prepare %sstatement %zu: %s", what, i,
 				sqlite3_errmsg(db));
 			return -EPROTO;
 		}
@@ -439,18 +426,18 @@ int ib_store_sqlite_open(const char *path, struct ib_store **ret, char *err)
 
 	ss = calloc(1, sizeof(*ss));
 	if (!ss) {
-		set_err(err, "out of memory");
+		ib_store_set_err(err, "out of memory");
 		return -ENOMEM;
 	}
 	ib_store_stats_init(&ss->base.stats);
 	if (ib_ss_family_init(&ss->f4, &ib_ss_family4, ss->st4) < 0 ||
 	    ib_ss_family_init(&ss->f6, &ib_ss_family6, ss->st6) < 0) {
-		set_err(err, "out of memory");
+		ib_store_set_err(err, "out of memory");
 		r = -ENOMEM;
 		goto err_close;
 	}
 	if (sqlite3_open_v2(path, &ss->db, flags, NULL) != SQLITE_OK) {
-		set_err(err, "cannot open %s: %s", path,
+		ib_store_set_err(err, "cannot open %s: %s", path,
 			ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
 		r = -EIO;
 		goto err_close;
@@ -488,23 +475,4 @@ int ib_store_sqlite_synchronous(struct ib_store *s, int *ret)
 	}
 	sqlite3_finalize(st);
 	return r;
-}
-
-/* Generic, not SQLite's: moves to store.c when a second store lands. */
-void ib_store_stats_init(struct ib_store_stats *st)
-{
-	/* seconds: 0.25 ms (a page cache write) to 2.5 s (a stalled disk) */
-	static const double le[] = { 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-				     0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-
-	memset(st, 0, sizeof(*st));
-	st->commit.n = IB_ARRAY_SIZE(le);
-	memcpy(st->commit.le, le, sizeof(le));
-}
-
-/* Generic, not SQLite's: moves to store.c when a second store lands. */
-void ib_store_free(struct ib_store *s)
-{
-	if (s)
-		s->ops->close(s);
 }

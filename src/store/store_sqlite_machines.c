@@ -13,6 +13,7 @@
  * event are one transaction.
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -119,19 +120,11 @@ int ib_ss_machine_get(struct ib_store *s, const char *mac, struct ib_machine_sta
 
 /* Appends the journal event of a lifecycle write, under mac. */
 static int journal(struct ib_store *s, const char *mac, const struct ib_machine_note *note,
-		   const struct ib_machine_state *m, int64_t now_us)
+		   const struct ib_machine_state *m)
 {
-	struct ib_event ev = { .ts_us = now_us };
+	struct ib_event ev;
 
-	snprintf(ev.mac, sizeof(ev.mac), "%s", mac);
-	snprintf(ev.proto, sizeof(ev.proto), "machine");
-	snprintf(ev.kind, sizeof(ev.kind), "%s", note->kind);
-	/* every string here is the caller's own word (a state or event
-	 * name, "api"...): never wire text, so nothing to escape */
-	snprintf(ev.detail, sizeof(ev.detail),
-		 "{\"by\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"version\":%lld%s%s}",
-		 note->by, note->from ? note->from : "", note->to ? note->to : "",
-		 (long long)m->version, note->extra ? "," : "", note->extra ? note->extra : "");
+	ib_store_machine_event(mac, note, m->version, &ev);
 	return s->ops->event_append(s, &ev);
 }
 
@@ -174,13 +167,8 @@ int ib_ss_machine_create(struct ib_store *s, struct ib_machine_state *m,
 		r = nic_insert(ss, m->id, m->mac, now);
 	}
 	if (r == 0) {
-		m->version = 1;
-		m->created_us = m->updated_us = m->since_us = now;
-		m->local_boots = 0;
-		m->has_report = false;
-		m->n_nics = 1;
-		memcpy(m->nics[0], m->mac, sizeof(m->mac));
-		r = journal(s, m->mac, note, m, now);
+		ib_store_machine_created(m, now);
+		r = journal(s, m->mac, note, m);
 	}
 	return ib_ss_scope_close(ss, outer, r);
 }
@@ -212,11 +200,8 @@ int ib_ss_machine_update(struct ib_store *s, const struct ib_machine_state *old,
 	else if (sqlite3_changes(ss->db) != 1)
 		r = -EEXIST;	/* moved meanwhile (or deleted: the caller reads again) */
 	if (r == 0) {
-		m->id = old->id;
-		m->version = old->version + 1;
-		m->updated_us = now;
-		m->since_us = m->state == old->state ? old->since_us : now;
-		r = journal(s, m->mac[0] ? m->mac : old->mac, note, m, now);
+		ib_store_machine_updated(old, m, now);
+		r = journal(s, m->mac[0] ? m->mac : old->mac, note, m);
 	}
 	return ib_ss_scope_close(ss, outer, r);
 }

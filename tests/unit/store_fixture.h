@@ -1,20 +1,30 @@
 /*
- * The fixture of the store's unit tests (test_store.c, test_store6.c): a
- * fresh database in its own mkdtemp() directory under /tmp per test,
- * removed afterwards, and a side connection for what the store's interface
- * cannot do (corrupt a schema, count rows).  Include after <cmocka.h>.
+ * The fixture of the store's unit tests (test_store.c, test_store6.c,
+ * test_store_machines.c), on both backends: a fresh SQLite database in its
+ * own mkdtemp() directory under /tmp per test, removed afterwards; or,
+ * when IB_TEST_PG names a PostgreSQL URI (tests/lib/pglab.py starts a
+ * server for meson's *_pg tests), that database emptied before each test
+ * (its public schema dropped and made again).  fix_run() runs a file's
+ * tests of the interface on the backend chosen, and its SQLite-only tests
+ * (a side connection for what the interface cannot do: corrupt a schema,
+ * count rows) on SQLite.  Include after <cmocka.h>.
  */
 #ifndef IB_TESTS_STORE_FIXTURE_H
 #define IB_TESTS_STORE_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
+
+/* The PostgreSQL URI the tests run on (IB_TEST_PG), or NULL: SQLite. */
+static const char *fix_pg;
 
 #define NOW 1700000000
 #define SUBNET 0x0a000000u	/* 10.0.0.0: the IPv4 tests' subnet */
@@ -66,20 +76,72 @@ static inline struct fix *fix_new_dir(void)
 	return f;
 }
 
-static inline void fix_open(struct fix *f)
+/* Runs sql on the PostgreSQL test database through its own connection. */
+static inline void fix_pg_exec(const char *sql)
 {
+	PGconn *c = PQconnectdb(fix_pg);
+	PGresult *res;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		print_error("%s: %s\n", fix_pg, PQerrorMessage(c));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		print_error("%s: %s\n", sql, PQerrorMessage(c));
+	assert_true(PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK);
+	PQclear(res);
+	PQfinish(c);
+}
+
+/* Whether sql fails on f's database, run through a side connection of
+ * its backend (a CHECK that refuses a bad row). */
+static inline bool fix_side_fails(const struct fix *f, const char *sql)
+{
+	bool failed;
+
+	if (fix_pg) {
+		PGconn *c = PQconnectdb(fix_pg);
+		PGresult *res = PQexec(c, sql);
+
+		failed = PQresultStatus(res) != PGRES_COMMAND_OK;
+		PQclear(res);
+		PQfinish(c);
+	} else {
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		failed = sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK;
+		sqlite3_close(db);
+	}
+	return failed;
+}
+
+/* Another connection to f's store, of its backend (a second daemon). */
+static inline struct ib_store *fix_open_other(struct fix *f)
+{
+	struct ib_store *s = NULL;
 	char err[256] = "";
-	int r = ib_store_sqlite_open(f->path, &f->s, err);
+	int r = fix_pg ? ib_store_pg_open(fix_pg, NULL, &s, err)
+		       : ib_store_sqlite_open(f->path, &s, err);
 
 	if (r < 0)
 		print_error("open: %s\n", err);
 	assert_int_equal(r, 0);
+	return s;
+}
+
+static inline void fix_open(struct fix *f)
+{
+	f->s = fix_open_other(f);
 }
 
 static inline int setup(void **state)
 {
 	struct fix *f = fix_new_dir();
 
+	if (fix_pg)
+		fix_pg_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 	fix_open(f);
 	*state = f;
 	return 0;
@@ -100,6 +162,38 @@ static inline int teardown(void **state)
 	rmdir(f->dir);
 	free(f);
 	return 0;
+}
+
+/*
+ * Runs a test file's groups on the backend IB_TEST_PG chooses: both[]
+ * (the interface's tests), then only[] (that backend's own: the caller
+ * picks the list by fix_backend_pg()).  The number of failed tests.
+ */
+#define fix_run(both, only) \
+	fix_run_groups(both, sizeof(both) / sizeof(both[0]), \
+		       only, sizeof(only) / sizeof(only[0]))
+
+/* Whether this run is on PostgreSQL (IB_TEST_PG is set). */
+static inline bool fix_backend_pg(void)
+{
+	const char *pg = getenv("IB_TEST_PG");
+
+	return pg && pg[0];
+}
+
+static inline int fix_run_groups(const struct CMUnitTest *both, size_t n_both,
+				 const struct CMUnitTest *only, size_t n_only)
+{
+	int failed;
+
+	if (fix_backend_pg())
+		fix_pg = getenv("IB_TEST_PG");
+	failed = _cmocka_run_group_tests(fix_pg ? "postgresql" : "sqlite", both, n_both,
+					 NULL, NULL);
+	if (n_only)
+		failed += _cmocka_run_group_tests(fix_pg ? "postgresql-only" : "sqlite-only",
+						  only, n_only, NULL, NULL);
+	return failed;
 }
 
 static inline sqlite3 *side_open(const char *path)

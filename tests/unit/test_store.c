@@ -1,5 +1,6 @@
 /*
- * Unit tests of the SQLite store (src/store): IPv4 lease arbitration,
+ * Unit tests of the store (src/store), on SQLite and, under meson's
+ * store_pg test, on PostgreSQL (store_fixture.h): IPv4 lease arbitration,
  * lookups, walks, reclaim, the journal, transactions, meta settings, schema
  * migrations, failure handling and durability across kill -9 (IPv6 leases:
  * test_store6.c).  Each test
@@ -756,9 +757,8 @@ static void test_read_snapshot(void **state)
 	struct ib_lease4 l = mk_lease(SUBNET + 2, 1, NULL, NOW, NOW + 60);
 	struct ib_lease4 got;
 	struct ib_store *w;
-	char err[256] = "";
 
-	assert_int_equal(ib_store_sqlite_open(f->path, &w, err), 0);
+	w = fix_open_other(f);
 	assert_int_equal(ib_store_begin_read(f->s), 0);
 	assert_int_equal(ib_store_lease4_get(f->s, l.address, &got), -ENOENT);
 	assert_int_equal(ib_store_lease4_commit(w, &l, NOW), 0);	/* not blocked */
@@ -1261,9 +1261,47 @@ static void test_synchronous_full(void **state)
 	assert_int_equal(v, 2);
 }
 
+/* ---- PostgreSQL only ---- */
+
+/* A URI that carries the password is refused: it belongs in a file. */
+static void test_pg_refuse_password(void **state)
+{
+	struct ib_store *s = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(ib_store_pg_open("postgresql://u:secret@/db?host=/nonexistent",
+					  NULL, &s, err), -EINVAL);
+	assert_non_null(strstr(err, "password"));
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(ib_store_pg_open("host=/nonexistent password=secret", NULL,
+					  &s, err), -EINVAL);
+	assert_int_equal(ib_store_open("mysql://x", "/nonexistent", NULL, &s, err), -EINVAL);
+	assert_null(s);
+}
+
+/* A schema from a newer ironboot is refused and left alone; an
+ * up-to-date one opens again without a change. */
+static void test_pg_refuse_newer(void **state)
+{
+	struct fix *f = *state;
+	struct ib_store *s = NULL;
+	char err[256] = "", sql[96];
+
+	ib_store_free(fix_open_other(f));	/* open twice: no second upgrade */
+	snprintf(sql, sizeof(sql), "UPDATE ib_schema SET version = %d",
+		 ib_store_schema_version() + 1);
+	fix_pg_exec(sql);
+	assert_int_equal(ib_store_pg_open(fix_pg, NULL, &s, err), -EPROTO);
+	assert_non_null(strstr(err, "newer"));
+	snprintf(sql, sizeof(sql), "UPDATE ib_schema SET version = %d",
+		 ib_store_schema_version());
+	fix_pg_exec(sql);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest both[] = {
 		cmocka_unit_test_setup_teardown(test_commit_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_one_per_client, setup, teardown),
@@ -1282,10 +1320,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test(test_pg_refuse_password),
+	};
+	const struct CMUnitTest sqlite_only[] = {
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test_setup_teardown(test_synchronous_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_newer, setup_dir_only, teardown),
@@ -1294,6 +1335,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill9_durability, setup_dir_only,
 						teardown),
 	};
+	const struct CMUnitTest pg_only[] = {
+		cmocka_unit_test_setup_teardown(test_pg_refuse_newer, setup, teardown),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (fix_backend_pg())
+		return fix_run(both, pg_only);
+	return fix_run(both, sqlite_only);
 }

@@ -1,6 +1,7 @@
 /*
- * Unit tests of the machine lifecycle rows of the SQLite store
- * (store_sqlite_machines.c, migration step 5) and of the table applied to
+ * Unit tests of the machine lifecycle rows of the store, SQLite
+ * (store_sqlite_machines.c, migration step 5) and PostgreSQL
+ * (store_pg_machines.c, under meson's store_machines_pg test), and of the table applied to
  * them (inventory/lifecycle_store.c): create, NICs, reports, the
  * compare-and-set between two connections (a stale writer loses), four
  * processes racing one transition (exactly one wins), the journal of
@@ -32,14 +33,6 @@
 #define MAC3 "52:54:00:00:00:03"
 #define T0 ((int64_t)NOW * 1000000)
 
-static struct ib_store *open_other(const char *path)
-{
-	struct ib_store *s;
-	char err[256];
-
-	assert_int_equal(ib_store_sqlite_open(path, &s, err), 0);
-	return s;
-}
 
 static void discover(struct ib_store *s, const char *mac, struct ib_machine_state *m)
 {
@@ -223,7 +216,7 @@ static void test_fail_reset(void **state)
 static void test_cas_two_connections(void **state)
 {
 	struct fix *f = *state;
-	struct ib_store *b = open_other(f->path);
+	struct ib_store *b = fix_open_other(f);
 	struct ib_machine_state m, ra, rb, wa, wb;
 	struct ib_machine_note note = { .by = "api", .kind = "accept", .now_us = T0 };
 
@@ -268,7 +261,8 @@ static void test_race_processes(void **state)
 			int r;
 
 			close(go[1]);
-			if (ib_store_sqlite_open(f->path, &s, err) < 0)
+			if ((fix_pg ? ib_store_pg_open(fix_pg, NULL, &s, err)
+				    : ib_store_sqlite_open(f->path, &s, err)) < 0)
 				_exit(10);
 			if (read(go[0], &c, 1) != 0)	/* wait for the close: all start */
 				_exit(11);
@@ -399,7 +393,6 @@ static void test_foreach_and_schema(void **state)
 {
 	struct fix *f = *state;
 	struct ib_machine_state a, b;
-	sqlite3 *db = side_open(f->path);
 	int n = 0;
 
 	discover(f->s, MAC1, &a);
@@ -409,14 +402,12 @@ static void test_foreach_and_schema(void **state)
 	assert_int_equal(n, 2);
 	assert_true(ib_store_schema_version() >= 5);
 	/* the CHECK refuses a state outside the table's */
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE machines_state SET state = 11",
-					  NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_true(fix_side_fails(f, "UPDATE machines_state SET state = 11"));
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest both[] = {
 		cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
@@ -425,10 +416,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cas_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_boot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreach_and_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_and_schema, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return fix_run_groups(both, sizeof(both) / sizeof(both[0]), NULL, 0);
 }

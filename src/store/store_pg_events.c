@@ -1,0 +1,237 @@
+/*
+ * The PostgreSQL store's journal events: the event_* operations of struct
+ * ib_store_ops over the events table, as store_sqlite_events.c does them
+ * on SQLite.  Ids come from the table's sequence (RETURNING id), never
+ * reused after a prune.  With several daemons on one database, ids are
+ * handed out in the order rows are inserted, not committed: a reader
+ * paging by id (after_id) can miss a row another daemon committed late
+ * (docs/SCALE-OUT.md).
+ */
+#include "store/store_pg_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENT_COLS "id, ts_us, mac, client_id, uuid, proto, kind, detail"
+
+/* Rows of E_INSERT_MANY: seven parameters each. */
+#define EVENT_CHUNK 16
+
+/*
+ * Listing: $1 since, $2 protocol (NULL: all), $3 limit (NULL: all), $4
+ * after id, and $5 the MAC in the by-MAC forms; the newest $3, returned
+ * oldest first, or the oldest $3 after $4 by id.
+ */
+#define EVENT_WHERE(where) " FROM events WHERE " where \
+	" ts_us >= $1 AND ($2::text IS NULL OR proto = $2) AND id > $4"
+#define EVENT_SELECT(where) \
+	"SELECT * FROM (SELECT " EVENT_COLS EVENT_WHERE(where) \
+	" ORDER BY ts_us DESC, id DESC LIMIT $3) e ORDER BY ts_us, id"
+#define EVENT_SELECT_OLDEST(where) \
+	"SELECT " EVENT_COLS EVENT_WHERE(where) " ORDER BY id LIMIT $3"
+
+enum stmt_id {
+	E_INSERT,
+	E_INSERT_MANY,
+	E_ALL,
+	E_BY_MAC,
+	E_ALL_OLDEST,
+	E_BY_MAC_OLDEST,
+	E_PRUNE_COUNT,
+	E_PRUNE_AGE,
+	E__MAX
+};
+
+static const char *const stmt_sql[E__MAX] = {
+	[E_INSERT] = "INSERT INTO events (ts_us, mac, client_id, uuid, proto, kind, detail)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	/* EVENT_CHUNK rows of seven parameters: each row takes its id from
+	 * the sequence in VALUES order */
+	[E_INSERT_MANY] = "INSERT INTO events"
+		" (ts_us, mac, client_id, uuid, proto, kind, detail) VALUES "
+		"($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14), "
+		"($15, $16, $17, $18, $19, $20, $21), ($22, $23, $24, $25, $26, $27, $28), "
+		"($29, $30, $31, $32, $33, $34, $35), ($36, $37, $38, $39, $40, $41, $42), "
+		"($43, $44, $45, $46, $47, $48, $49), ($50, $51, $52, $53, $54, $55, $56), "
+		"($57, $58, $59, $60, $61, $62, $63), ($64, $65, $66, $67, $68, $69, $70), "
+		"($71, $72, $73, $74, $75, $76, $77), ($78, $79, $80, $81, $82, $83, $84), "
+		"($85, $86, $87, $88, $89, $90, $91), ($92, $93, $94, $95, $96, $97, $98), "
+		"($99, $100, $101, $102, $103, $104, $105), ($106, $107, $108, $109, $110, $111, $112)"
+		" RETURNING id",
+	[E_ALL] = EVENT_SELECT(""),
+	[E_BY_MAC] = EVENT_SELECT("mac = $5 AND"),
+	[E_ALL_OLDEST] = EVENT_SELECT_OLDEST(""),
+	[E_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = $5 AND"),
+	[E_PRUNE_COUNT] = "DELETE FROM events WHERE id IN"
+		" (SELECT id FROM events ORDER BY ts_us DESC, id DESC OFFSET $1)",
+	[E_PRUNE_AGE] = "DELETE FROM events WHERE ts_us < $1",
+};
+
+const struct ib_pg_stmts ib_pg_event_stmts = { "e", stmt_sql, E__MAX };
+
+/* Appends ev as one row's seven parameters. */
+static void p_event(struct ib_pg_params *p, const struct ib_event *ev)
+{
+	ib_pg_p_int(p, ev->ts_us);
+	ib_pg_p_field(p, ev->mac, sizeof(ev->mac));
+	ib_pg_p_field(p, ev->client_id, sizeof(ev->client_id));
+	ib_pg_p_field(p, ev->uuid, sizeof(ev->uuid));
+	ib_pg_p_field(p, ev->proto, sizeof(ev->proto));
+	ib_pg_p_field(p, ev->kind, sizeof(ev->kind));
+	ib_pg_p_field(p, ev->detail, sizeof(ev->detail));
+}
+
+int ib_pg_event_append(struct ib_store *s, struct ib_event *ev)
+{
+	struct ib_pg_params p = { .n = 0 };
+	PGresult *res;
+	int r;
+
+	p_event(&p, ev);
+	res = ib_pg_exec(to_pg(s), IB_PG_T_EVENT, E_INSERT, &p, &r);
+	if (!res)
+		return r;
+	if (PQntuples(res) == 1)
+		ev->id = ib_pg_int(res, 0, 0);
+	else
+		r = -EIO;
+	PQclear(res);
+	return r;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One chunk of EVENT_CHUNK events in one statement. */
+static int append_chunk(struct store_pg *pg, struct ib_event *ev)
+{
+	struct ib_pg_params *p = malloc(sizeof(*p));
+	int64_t ids[EVENT_CHUNK];
+	PGresult *res = NULL;
+	int r = -ENOMEM;
+
+	if (!p)
+		return r;
+	p->n = 0;
+	for (int i = 0; i < EVENT_CHUNK; i++)
+		p_event(p, &ev[i]);
+	res = ib_pg_exec(pg, IB_PG_T_EVENT, E_INSERT_MANY, p, &r);
+	if (res && PQntuples(res) != EVENT_CHUNK)
+		r = -EIO;
+	if (r == 0) {
+		/* RETURNING's order is not promised; the sequence's is:
+		 * sorted, the ids are the rows' in VALUES order */
+		for (int i = 0; i < EVENT_CHUNK; i++)
+			ids[i] = ib_pg_int(res, i, 0);
+		qsort(ids, EVENT_CHUNK, sizeof(ids[0]), cmp_id);
+		for (int i = 0; i < EVENT_CHUNK; i++)
+			ev[i].id = ids[i];
+	}
+	PQclear(res);
+	free(p);
+	return r;
+}
+
+int ib_pg_event_append_many(struct ib_store *s, struct ib_event *ev, size_t n)
+{
+	int r;
+
+	for (; n >= EVENT_CHUNK; ev += EVENT_CHUNK, n -= EVENT_CHUNK)
+		if ((r = append_chunk(to_pg(s), ev)) < 0)
+			return r;
+	for (size_t i = 0; i < n; i++)
+		if ((r = ib_pg_event_append(s, &ev[i])) < 0)
+			return r;
+	return 0;
+}
+
+static void row_to_event(const PGresult *res, int i, struct ib_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = ib_pg_int(res, i, 0);
+	e->ts_us = ib_pg_int(res, i, 1);
+	ib_pg_text(res, i, 2, e->mac, sizeof(e->mac));
+	ib_pg_text(res, i, 3, e->client_id, sizeof(e->client_id));
+	ib_pg_text(res, i, 4, e->uuid, sizeof(e->uuid));
+	ib_pg_text(res, i, 5, e->proto, sizeof(e->proto));
+	ib_pg_text(res, i, 6, e->kind, sizeof(e->kind));
+	ib_pg_text(res, i, 7, e->detail, sizeof(e->detail));
+}
+
+/* Picks the listing statement for filter f (NULL = all), with its
+ * parameters. */
+static int p_filter(struct ib_pg_params *p, const struct ib_event_filter *f)
+{
+	bool by_mac = f && f->mac && f->mac[0];
+	bool oldest = f && f->oldest;
+
+	ib_pg_p_int(p, f ? f->since_us : 0);
+	if (f && f->proto && f->proto[0])
+		ib_pg_p_text(p, f->proto);
+	else
+		ib_pg_p_null(p);
+	if (f && f->limit > 0)
+		ib_pg_p_int(p, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
+	else
+		ib_pg_p_null(p);	/* LIMIT NULL: no limit */
+	ib_pg_p_int(p, f ? f->after_id : 0);
+	if (by_mac)
+		ib_pg_p_text(p, f->mac);
+	return by_mac ? (oldest ? E_BY_MAC_OLDEST : E_BY_MAC)
+		      : (oldest ? E_ALL_OLDEST : E_ALL);
+}
+
+int ib_pg_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
+			int (*cb)(const struct ib_event *e, void *ctx), void *ctx)
+{
+	struct store_pg *pg = to_pg(s);
+	struct ib_pg_params p = { .n = 0 };
+	struct ib_event *e;
+	PGresult *res;
+	int r, idx;
+
+	if (pg->in_event_walk)
+		return -EBUSY;
+	e = malloc(sizeof(*e));		/* ~2 KiB: kept off the stack */
+	if (!e)
+		return -ENOMEM;
+	idx = p_filter(&p, f);
+	pg->in_event_walk = true;
+	res = ib_pg_exec(pg, IB_PG_T_EVENT, idx, &p, &r);
+	for (int i = 0; res && r == 0 && i < PQntuples(res); i++) {
+		row_to_event(res, i, e);
+		r = cb(e, ctx);
+	}
+	pg->in_event_walk = false;
+	PQclear(res);
+	free(e);
+	return r;
+}
+
+int ib_pg_event_prune(struct ib_store *s, uint32_t max_events, int64_t older_than_us)
+{
+	struct store_pg *pg = to_pg(s);
+	struct ib_pg_params p = { .n = 0 };
+	bool outer;
+	int r = ib_pg_scope_open(pg, &outer);
+
+	if (r < 0)
+		return r;
+	if (max_events > 0) {
+		ib_pg_p_int(&p, max_events);
+		r = ib_pg_run(pg, IB_PG_T_EVENT, E_PRUNE_COUNT, &p, NULL);
+	}
+	if (r == 0 && older_than_us > 0) {
+		p.n = 0;
+		ib_pg_p_int(&p, older_than_us);
+		r = ib_pg_run(pg, IB_PG_T_EVENT, E_PRUNE_AGE, &p, NULL);
+	}
+	return ib_pg_scope_close(pg, outer, r);
+}

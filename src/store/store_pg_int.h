@@ -1,0 +1,162 @@
+/*
+ * Internals shared by the PostgreSQL store's files: store_pg.c
+ * (connection, transactions, schema, inventory, meta), store_pg_lease.c
+ * (IPv4 and IPv6 leases), store_pg_events.c (the journal) and
+ * store_pg_machines.c (lifecycle rows, reports, power).  Not for use
+ * outside src/store.
+ *
+ * Phase 1 (docs/SCALE-OUT.md): libpq is called synchronously behind the
+ * synchronous store interface, on the caller's thread.  Every statement
+ * is prepared once at open under its table's name and index ("s4_3"),
+ * and values reach SQL only as parameters: integers and text as text,
+ * byte strings (bytea) in binary.  Results come back as text; bytea in
+ * hex form (bytea_output is set at connect).
+ */
+#ifndef IB_STORE_PG_INT_H
+#define IB_STORE_PG_INT_H
+
+#include "store/store.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#define IB_PG_PARAMS_MAX 120	/* parameters of one statement (16 events x 7) */
+#define IB_PG_RECLAIM_BATCH 64	/* leases loaded per reclaim round */
+
+/* The tables of prepared statements, one per file. */
+enum ib_pg_table {
+	IB_PG_T_MAIN,		/* store_pg.c */
+	IB_PG_T_LEASE,		/* store_pg_lease.c */
+	IB_PG_T_EVENT,		/* store_pg_events.c */
+	IB_PG_T_MACHINE,	/* store_pg_machines.c */
+	IB_PG_T__MAX
+};
+
+/* A table of statements: its name prefix, SQL and count. */
+struct ib_pg_stmts {
+	const char *prefix;		/* "m", "l", "e", "n": the prepared names */
+	const char *const *sql;		/* indexed by the file's enum */
+	size_t n;			/* entries of sql */
+};
+
+/* The PostgreSQL store; embeds the interface base first. */
+struct store_pg {
+	struct ib_store base;		/* must stay first */
+	PGconn *conn;			/* the connection */
+	bool in_walk4;			/* lease4_foreach running */
+	bool in_walk6;			/* lease6_foreach running */
+	bool in_reclaim;		/* a reclaim runs */
+	bool in_event_walk;		/* event_foreach running */
+	bool in_machine_walk;		/* machine_foreach running */
+};
+
+/* The parameters of one statement, built by ib_pg_p_*(). */
+struct ib_pg_params {
+	const char *v[IB_PG_PARAMS_MAX];	/* values (NULL = SQL NULL) */
+	int len[IB_PG_PARAMS_MAX];		/* bytes, for binary ones */
+	int fmt[IB_PG_PARAMS_MAX];		/* 0 text, 1 binary */
+	char num[IB_PG_PARAMS_MAX][24];		/* text of the integers */
+	int n;					/* parameters so far */
+};
+
+extern const struct ib_pg_stmts ib_pg_lease_stmts, ib_pg_event_stmts,
+	ib_pg_machine_stmts;
+
+static inline struct store_pg *to_pg(struct ib_store *s)
+{
+	return (struct store_pg *)s;
+}
+
+/* Appends an integer, a text (NULL: SQL NULL), a byte string, a NULL. */
+void ib_pg_p_int(struct ib_pg_params *p, int64_t v);
+void ib_pg_p_text(struct ib_pg_params *p, const char *s);
+/* A fixed-size char field: up to its terminator or cap bytes. */
+void ib_pg_p_field(struct ib_pg_params *p, const char *s, size_t cap);
+void ib_pg_p_blob(struct ib_pg_params *p, const void *b, size_t len);
+void ib_pg_p_null(struct ib_pg_params *p);
+
+/*
+ * Runs statement idx of table t with p (may be NULL: none).  Returns the
+ * result (caller PQclear()s it) with *ret_r 0, or NULL with *ret_r -EIO
+ * when the statement failed (the message goes nowhere: lower layers never
+ * log; a failed statement aborts the open transaction, as any storage
+ * error does).
+ */
+PGresult *ib_pg_exec(struct store_pg *pg, enum ib_pg_table t, int idx,
+		     const struct ib_pg_params *p, int *ret_r);
+
+/* Runs a statement that returns no rows; 0 with the rows it changed in
+ * *ret_changed (may be NULL), or -EIO. */
+int ib_pg_run(struct store_pg *pg, enum ib_pg_table t, int idx,
+	      const struct ib_pg_params *p, uint64_t *ret_changed);
+
+/* Column readers of a text result: an integer, a text into dst[cap]
+ * (truncated, terminated), a hex bytea into dst[cap] (returns the bytes
+ * kept; 0 for NULL). */
+int64_t ib_pg_int(const PGresult *res, int row, int col);
+void ib_pg_text(const PGresult *res, int row, int col, char *dst, size_t cap);
+size_t ib_pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t cap);
+
+/*
+ * An atomic scope for a multi-statement operation, as the SQLite store's:
+ * its own transaction when the caller has none open, else a savepoint
+ * inside the caller's.  ib_pg_scope_close() keeps it when r >= 0, undoes
+ * it otherwise, and returns r or -EIO.
+ */
+int ib_pg_scope_open(struct store_pg *pg, bool *ret_outer);
+int ib_pg_scope_close(struct store_pg *pg, bool outer, int r);
+
+/* The lease operations (store.h says what each does). */
+int ib_pg_lease4_get(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);
+int ib_pg_lease4_find_client(struct ib_store *s, const uint8_t *hwaddr, uint8_t hw_len,
+			     const uint8_t *client_id, uint8_t client_id_len,
+			     struct ib_lease4 *ret);
+int ib_pg_lease4_commit(struct ib_store *s, const struct ib_lease4 *l, int64_t now);
+int ib_pg_lease4_set_state(struct ib_store *s, uint32_t address,
+			   enum ib_lease_state state, int64_t expires);
+int ib_pg_lease4_foreach(struct ib_store *s, uint32_t first, uint32_t last,
+			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
+int ib_pg_lease4_count(struct ib_store *s, uint32_t first, uint32_t last, int64_t now,
+		       struct ib_lease_count *ret);
+int ib_pg_lease4_reclaim(struct ib_store *s, int64_t now,
+			 int (*cb)(const struct ib_lease4 *l, void *ctx), void *ctx);
+int ib_pg_lease6_get(struct ib_store *s, const uint8_t address[16], struct ib_lease6 *ret);
+int ib_pg_lease6_find_client(struct ib_store *s, const uint8_t *duid, uint8_t duid_len,
+			     uint32_t iaid, struct ib_lease6 *ret);
+int ib_pg_lease6_commit(struct ib_store *s, const struct ib_lease6 *l, int64_t now);
+int ib_pg_lease6_set_state(struct ib_store *s, const uint8_t address[16],
+			   enum ib_lease_state state, int64_t expires);
+int ib_pg_lease6_foreach(struct ib_store *s,
+			 int (*cb)(const struct ib_lease6 *l, void *ctx), void *ctx);
+int ib_pg_lease6_count(struct ib_store *s, const uint8_t first[16], const uint8_t last[16],
+		       int64_t now, struct ib_lease_count *ret);
+int ib_pg_lease6_reclaim(struct ib_store *s, int64_t now,
+			 int (*cb)(const struct ib_lease6 *l, void *ctx), void *ctx);
+
+/* The event operations. */
+int ib_pg_event_append(struct ib_store *s, struct ib_event *ev);
+int ib_pg_event_append_many(struct ib_store *s, struct ib_event *ev, size_t n);
+int ib_pg_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
+			int (*cb)(const struct ib_event *e, void *ctx), void *ctx);
+int ib_pg_event_prune(struct ib_store *s, uint32_t max_events, int64_t older_than_us);
+
+/* The machine lifecycle and power operations. */
+int ib_pg_machine_get(struct ib_store *s, const char *mac, struct ib_machine_state *ret);
+int ib_pg_machine_create(struct ib_store *s, struct ib_machine_state *m,
+			 const struct ib_machine_note *note);
+int ib_pg_machine_update(struct ib_store *s, const struct ib_machine_state *old,
+			 struct ib_machine_state *m, const struct ib_machine_note *note);
+int ib_pg_machine_add_nic(struct ib_store *s, int64_t id, const char *mac, int64_t now_us);
+int ib_pg_machine_report_put(struct ib_store *s, int64_t id, const char *json);
+int ib_pg_machine_report_get(struct ib_store *s, int64_t id, char *buf, size_t cap);
+int ib_pg_machine_foreach(struct ib_store *s,
+			  int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
+int ib_pg_power_put(struct ib_store *s, const struct ib_power_row *row);
+int ib_pg_power_get(struct ib_store *s, const char *mac, struct ib_power_row *ret);
+
+#endif
