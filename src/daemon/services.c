@@ -143,12 +143,14 @@ static void prune_journal(struct ib_services *s)
 {
 	int r;
 
-	if ((r = ib_journal_flush_nowait(s->journal)) < 0)
-		ib_warn("journal: flush before prune failed: %s; events kept queued",
-			strerror(-r));
-	if ((r = ib_journal_prune(s->journal, ib_now_us())) < 0)
-		ib_warn("journal: prune failed: %s; retrying in %d s", strerror(-r),
-			PRUNE_INTERVAL_SEC);
+	if ((r = ib_journal_flush_nowait(s->journal)) >= 0)
+		r = ib_journal_prune(s->journal, ib_now_us());
+	if (r == -EAGAIN)	/* the CLI or another daemon is writing */
+		ib_debug("journal: the store is busy; retention next in %d s",
+			 PRUNE_INTERVAL_SEC);
+	else if (r < 0)
+		ib_warn("journal: retention failed: %s; events kept queued, retrying in %d s",
+			strerror(-r), PRUNE_INTERVAL_SEC);
 }
 
 static void on_prune(evutil_socket_t fd, short what, void *arg)

@@ -463,9 +463,18 @@ int ib_journal_prune(struct ib_journal *j, int64_t now_us)
 {
 	int64_t cutoff = 0;
 
+	int r;
+
 	if (j->cfg->max_age_days)
 		cutoff = now_us - (int64_t)j->cfg->max_age_days * 86400 * 1000000;
-	return ib_store_event_prune(j->store, j->cfg->max_events, cutoff);
+	/* on the loop: never wait for another connection's write lock */
+	if ((r = ib_store_begin_nowait(j->store)) < 0)
+		return r;
+	if ((r = ib_store_event_prune(j->store, j->cfg->max_events, cutoff)) < 0) {
+		ib_store_rollback(j->store);
+		return r;
+	}
+	return ib_store_commit(j->store);
 }
 
 void ib_journal_who_for_peer(struct ib_store *store, const struct sockaddr *sa,

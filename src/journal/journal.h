@@ -178,7 +178,10 @@ uint64_t ib_journal_dropped(const struct ib_journal *j);
 typedef void (*ib_journal_listen_fn)(void *ctx, const struct ib_event *e);
 void ib_journal_set_listener(struct ib_journal *j, ib_journal_listen_fn fn, void *ctx);
 
-/* Applies retention (count and age) to the stored events. */
+/*
+ * Applies retention (count and age) to the stored events, in a transaction
+ * of its own; -EAGAIN at once when another connection holds the write lock.
+ */
 int ib_journal_prune(struct ib_journal *j, int64_t now_us);
 
 #endif

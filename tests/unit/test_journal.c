@@ -465,6 +465,29 @@ static void test_flush_nowait_locked(void **state)
 	ib_journal_set_listener(f->j, NULL, NULL);
 }
 
+/* Retention, too, answers -EAGAIN at once under another writer's lock. */
+static void test_prune_nowait_locked(void **state)
+{
+	struct fixture *f = *state;
+	struct ib_store *other;
+	char err[256];
+	int64_t t0;
+
+	for (int i = 0; i < 150; i++)
+		ib_journal_add(f->j, NULL, "dhcp4", "discover", json_pack("{s:i}", "i", i));
+	assert_int_equal(ib_journal_flush(f->j, false), 0);
+	assert_int_equal(ib_store_sqlite_open(f->db, &other, err), 0);
+	assert_int_equal(ib_store_begin(other), 0);	/* BEGIN IMMEDIATE */
+	t0 = ib_now_us();
+	assert_int_equal(ib_journal_prune(f->j, ib_now_us()), -EAGAIN);
+	assert_true(ib_now_us() - t0 < 1000000);
+	assert_int_equal(ib_store_rollback(other), 0);
+	ib_store_free(other);
+	assert_int_equal(count(f, NULL, NULL), 150);
+	assert_int_equal(ib_journal_prune(f->j, ib_now_us()), 0);
+	assert_int_equal(count(f, NULL, NULL), 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +501,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_in_caller_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener_told_only_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_nowait_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_nowait_locked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
