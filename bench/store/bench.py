@@ -56,7 +56,16 @@ import yaml  # noqa: E402
 SRV, CLI = "198.18.0.1", "198.18.0.2"
 PROBE_POOL = ("198.19.0.1", "198.19.255.254")
 BIG_NET = ipaddress.ip_network("10.0.0.0/12")      # 1,048,574 hosts
-BIG_POOL = (str(BIG_NET.network_address + 1), str(BIG_NET.broadcast_address - 1))
+
+
+def big_pools(k: int) -> list[tuple[str, str]]:
+    """The synthetic subnet's hosts as k pools of (nearly) equal size."""
+    first, last = int(BIG_NET.network_address) + 1, int(BIG_NET.broadcast_address) - 1
+    size = (last - first + 1) // k
+    ends = [(first + i * size, first + (i + 1) * size - 1) for i in range(k)]
+    ends[-1] = (ends[-1][0], last)
+    return [(str(ipaddress.IPv4Address(a)), str(ipaddress.IPv4Address(b))) for a, b in ends]
+
 BIG_SUBNET_ID = 2                                   # Kea's subnet-id for it
 LEASE_TIME = 86400
 TOKEN = "store-bench-token-0123456789abcdef"
@@ -152,8 +161,9 @@ class Ironboot:
     name = "ironboot"
     READY = re.compile(netlab.Daemon.READY.encode())
 
-    def __init__(self, lab, ns, work: Path, build: Path):
+    def __init__(self, lab, ns, work: Path, build: Path, pools: int):
         self.lab, self.ns, self.work, self.build = lab, ns, work, build
+        self.pools = pools
         self.cfg = self.config()
         self.bin = netlab.find_binary(build, "ironbootd")
         self.proc = None
@@ -168,7 +178,7 @@ class Ironboot:
                  "pools": [{"start": PROBE_POOL[0], "end": PROBE_POOL[1]}],
                  "routers": [SRV], "lease_time": LEASE_TIME}
         big = {"subnet": str(BIG_NET),
-               "pools": [{"start": BIG_POOL[0], "end": BIG_POOL[1]}],
+               "pools": [{"start": a, "end": b} for a, b in big_pools(self.pools)],
                "lease_time": LEASE_TIME}
         cfg["dhcp4"]["subnets"] = [probe, big]
         cfg["dhcp6"] = {"enabled": False}
@@ -219,8 +229,9 @@ class Kea:
     name = "kea"
     ready = None
 
-    def __init__(self, lab, ns, work: Path):
+    def __init__(self, lab, ns, work: Path, pools: int):
         self.lab, self.ns, self.work = lab, ns, work
+        self.pools = pools
         self.csv = work / "kea-leases4.csv"
         self.proc = None
 
@@ -245,7 +256,7 @@ class Kea:
                  "pools": [{"pool": f"{PROBE_POOL[0]} - {PROBE_POOL[1]}"}],
                  "option-data": [{"name": "routers", "data": SRV}]},
                 {"id": BIG_SUBNET_ID, "subnet": str(BIG_NET),
-                 "pools": [{"pool": f"{BIG_POOL[0]} - {BIG_POOL[1]}"}]}],
+                 "pools": [{"pool": f"{a} - {b}"} for a, b in big_pools(self.pools)]}],
             "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
                          "output_options": [{"output": str(self.work / "kea.log")}]}],
         }}
@@ -341,12 +352,15 @@ def main() -> int:
     ap.add_argument("--settle", type=float, default=2.0,
                     help="seconds after serving until the second RSS reading")
     ap.add_argument("--scrapes", type=int, default=3)
+    ap.add_argument("--pools", type=int, default=1,
+                    help="pools the synthetic subnet is split into (each counted on a scrape)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     if not 0 < args.leases <= MAX_LEASES or not 0 < args.restarts <= 10 \
-            or not 0 <= args.settle <= 30 or not 0 <= args.scrapes <= 20:
+            or not 0 <= args.settle <= 30 or not 0 <= args.scrapes <= 20 \
+            or not 0 < args.pools <= 256:
         ap.error(f"--leases 1..{MAX_LEASES}, --restarts 1..10, --settle 0..30, "
-                 f"--scrapes 0..20")
+                 f"--scrapes 0..20, --pools 1..256")
     servers = args.servers.split(",")
     build = netlab.build_dir()
     now = int(time.time())
@@ -358,8 +372,8 @@ def main() -> int:
             for kind in servers:
                 work = Path(tmp) / kind
                 work.mkdir()
-                server = Ironboot(lab, srv, work, build) if kind == "ironboot" \
-                    else Kea(lab, srv, work)
+                server = Ironboot(lab, srv, work, build, args.pools) if kind == "ironboot" \
+                    else Kea(lab, srv, work, args.pools)
                 t = time.monotonic()
                 what = server.prepare(args.leases, now)
                 t = time.monotonic() - t
@@ -384,9 +398,10 @@ def main() -> int:
                     print(f"  GET {path}: median {sc['median_s'] * 1000:.1f} ms, "
                           f"max {sc['max_s'] * 1000:.1f} ms over {args.scrapes}")
                     if path == "/metrics":
-                        print("    " + "\n    ".join(
-                            l for l in sc["body"].splitlines()
-                            if l.startswith("ironboot_pool_leases_in_use{")))
+                        used = [int(line.rsplit(None, 1)[1]) for line in sc["body"].splitlines()
+                                if line.startswith("ironboot_pool_leases_in_use{")]
+                        print(f"    ironboot_pool_leases_in_use: {sum(used)} over "
+                              f"{len(used)} pools")
         finally:
             probe.close()
     print(f"\n{args.leases} DHCPv4 leases, medians of {args.restarts} cold starts:")

@@ -35,10 +35,16 @@
  */
 #define IB_SS_SQL_DUE(table, cols) "SELECT " cols " FROM " table \
 	" WHERE state IN (1, 4) AND expires <= ?1 LIMIT ?2"
-/* ?1 first ?2 last ?3 now: the unexpired ACTIVE (1) and DECLINED (4)
- * rows of an address range, counted per state over the primary key */
+/*
+ * ?1 first ?2 last ?3 now: the unexpired ACTIVE (1) and DECLINED (4)
+ * rows of an address range, counted per state over the primary key.  The
+ * unary + keeps SQLite off the (state, expires) index, which it prefers
+ * but which is ordered by expiry: through it, every pool's count read
+ * every unexpired lease of the store (a million leases: 55-136 ms per
+ * pool, an empty one included); through the key, only the pool's rows.
+ */
 #define IB_SS_SQL_COUNT(table) "SELECT state, COUNT(*) FROM " table \
-	" WHERE address BETWEEN ?1 AND ?2 AND expires > ?3 AND state IN (1, 4)" \
+	" WHERE address BETWEEN ?1 AND ?2 AND +expires > ?3 AND +state IN (1, 4)" \
 	" GROUP BY state"
 #define IB_SS_SQL_EXPIRE(table) "UPDATE " table " SET state = 3" \
 	" WHERE address = ?1 AND state IN (1, 4) AND expires <= ?2"

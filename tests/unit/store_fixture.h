@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 
 /* The PostgreSQL URI the tests run on (IB_TEST_PG), or NULL: SQLite. */
 static const char *fix_pg;
@@ -224,6 +225,31 @@ static inline int64_t side_int(sqlite3 *db, const char *sql)
 	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/*
+ * A pool's count (IB_SS_SQL_COUNT) reads the table through its primary
+ * key, not through the (state, expires) index, which would read every
+ * unexpired lease for every pool: asserted on SQLite's query plan.
+ */
+static inline void assert_count_plan(const char *path, const char *count_sql)
+{
+	char sql[512];
+	sqlite3 *db = side_open(path);
+	sqlite3_stmt *st;
+	bool by_key = false;
+
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", count_sql);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 3);
+
+		assert_null(strstr(d, "state_expires"));
+		by_key |= strstr(d, "PRIMARY KEY (") != NULL;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(by_key);
 }
 
 /*

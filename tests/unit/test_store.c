@@ -267,6 +267,15 @@ static void test_lease4_count(void **state)
 	assert_true(c.active == 0 && c.declined == 0);
 }
 
+/* SQLite: a pool's count goes through the address key (both families). */
+static void test_count_plan(void **state)
+{
+	struct fix *f = *state;
+
+	assert_count_plan(f->path, IB_SS_SQL_COUNT("leases4"));
+	assert_count_plan(f->path, IB_SS_SQL_COUNT("leases6"));
+}
+
 static void test_get_set_state(void **state)
 {
 	struct fix *f = *state;
@@ -1327,6 +1336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test_setup_teardown(test_synchronous_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup_dir_only, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_newer, setup_dir_only, teardown),
