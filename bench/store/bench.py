@@ -15,6 +15,10 @@ each start the script measures
   * memory: VmRSS when serving and again SETTLE seconds later, and VmHWM
     (the peak), from /proc/PID/status.
 
+On a loaded host, --rt CPU runs each server pinned to one CPU under
+SCHED_FIFO 1, so the wall clock shows what a server takes when it has a
+CPU (the probe itself still runs at normal priority).
+
 Then, on ironbootd with the lease set loaded, it times GET /metrics and
 GET /api/v1/pools (past the 1 s metrics cache each time).
 
@@ -159,6 +163,7 @@ def proc_mem(pid: int) -> dict:
 
 class Ironboot:
     name = "ironboot"
+    prefix: list[str] = []          # taskset/chrt before the server (--rt)
     READY = re.compile(netlab.Daemon.READY.encode())
 
     def __init__(self, lab, ns, work: Path, build: Path, pools: int):
@@ -212,7 +217,8 @@ class Ironboot:
     def start(self) -> int:
         self.log = self.work / "ironbootd.log"
         self.logf = open(self.log, "wb")
-        self.proc = self.lab.popen(self.ns, [str(self.bin), "--config", str(self.cfg)],
+        argv = [*self.prefix, str(self.bin), "--config", str(self.cfg)]
+        self.proc = self.lab.popen(self.ns, argv,
                                    stdin=subprocess.DEVNULL, stdout=self.logf,
                                    stderr=self.logf)
         return self.proc.pid
@@ -227,6 +233,7 @@ class Ironboot:
 
 class Kea:
     name = "kea"
+    prefix: list[str] = []
     ready = None
 
     def __init__(self, lab, ns, work: Path, pools: int):
@@ -269,7 +276,8 @@ class Kea:
                    KEA_PIDFILE_DIR=str(self.work),
                    KEA_LOGGER_DESTINATION=str(self.work / "kea.log"))
         self.out = open(self.work / "kea.stderr", "wb")
-        self.proc = self.lab.popen(self.ns, ["kea-dhcp4", "-c", str(self.cfg)], env=env,
+        self.proc = self.lab.popen(self.ns, [*self.prefix, "kea-dhcp4", "-c", str(self.cfg)],
+                                   env=env,
                                    stdin=subprocess.DEVNULL, stdout=self.out,
                                    stderr=self.out)
         return self.proc.pid
@@ -354,6 +362,9 @@ def main() -> int:
     ap.add_argument("--scrapes", type=int, default=3)
     ap.add_argument("--pools", type=int, default=1,
                     help="pools the synthetic subnet is split into (each counted on a scrape)")
+    ap.add_argument("--rt", metavar="CPU", type=int,
+                    help="run each server pinned to CPU under SCHED_FIFO 1 (taskset, chrt): "
+                         "on a loaded host, the time a server takes when it has that CPU")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     if not 0 < args.leases <= MAX_LEASES or not 0 < args.restarts <= 10 \
@@ -362,9 +373,14 @@ def main() -> int:
         ap.error(f"--leases 1..{MAX_LEASES}, --restarts 1..10, --settle 0..30, "
                  f"--scrapes 0..20, --pools 1..256")
     servers = args.servers.split(",")
+    if args.rt is not None:
+        if not 0 <= args.rt < os.cpu_count():
+            ap.error(f"--rt: no CPU {args.rt}")
+        Ironboot.prefix = Kea.prefix = ["taskset", "-c", str(args.rt), "chrt", "-f", "1"]
     build = netlab.build_dir()
     now = int(time.time())
     results = {}
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="ib-store-bench-") as tmp, netlab.Lab() as lab:
         srv, cli = lab.pair(addrs_a=[f"{SRV}/15"], addrs_b=[f"{CLI}/15"])
         probe = Probe(lab, cli)
@@ -404,7 +420,10 @@ def main() -> int:
                               f"{len(used)} pools")
         finally:
             probe.close()
-    print(f"\n{args.leases} DHCPv4 leases, medians of {args.restarts} cold starts:")
+    print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"\n{args.leases} DHCPv4 leases, medians of {args.restarts} cold starts"
+          + (f", servers on CPU {args.rt} under SCHED_FIFO 1" if args.rt is not None else "")
+          + ":")
     print(f"{'server':10} {'serving s':>10} {'ready s':>8} {'CPU s':>6} {'main s':>6} "
           f"{'RSS MiB':>8} {'HWM MiB':>8}")
     for kind, res in results.items():
@@ -423,7 +442,8 @@ def main() -> int:
                 for sc in r.get("scrape", {}).values():
                     sc.pop("body", None)
         Path(args.json).write_text(json.dumps(
-            {"leases": args.leases, "load": os.getloadavg(), "results": results}, indent=1))
+            {"leases": args.leases, "rt": args.rt, "load": os.getloadavg(), "results": results},
+            indent=1))
     return 0
 
 
