@@ -451,8 +451,12 @@ static int open_cli(struct cli *c, const char *path, bool optional_store)
 		fprintf(stderr, "ironboot: %s\n", err);
 		return -EINVAL;
 	}
-	snprintf(db, sizeof(db), "%s/ironboot.db", c->cfg->server.state_dir);
-	if ((r = ib_store_sqlite_open(db, &c->store, serr)) < 0) {
+	if (ib_store_is_pg(c->cfg->server.store))
+		snprintf(db, sizeof(db), "%s", c->cfg->server.store);
+	else
+		snprintf(db, sizeof(db), "%s/ironboot.db", c->cfg->server.state_dir);
+	if ((r = ib_store_open(c->cfg->server.store, db, c->cfg->server.store_password_file,
+			       &c->store, serr)) < 0) {
 		snprintf(c->store_error, sizeof(c->store_error), "%s: %s", db,
 			 serr[0] ? serr : strerror(-r));
 		if (optional_store) {

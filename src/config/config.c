@@ -196,6 +196,8 @@ void ib_config_free(struct ib_config *cfg)
 	free_inventory(cfg);
 	free(cfg->path);
 	free(cfg->server.state_dir);
+	free(cfg->server.store);
+	free(cfg->server.store_password_file);
 	free(cfg->server.user);
 	free(cfg->server.group);
 	free_strv(cfg->dhcp4.interfaces, cfg->dhcp4.n_interfaces);

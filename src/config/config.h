@@ -239,6 +239,9 @@ struct ib_journal_config {
 
 struct ib_server_config {
 	char *state_dir;		/* store and runtime files; created */
+	char *store;			/* "sqlite" (state_dir/ironboot.db) or a
+					 * postgresql:// URI without a password */
+	char *store_password_file;	/* the PostgreSQL password's file, or NULL */
 	char *user;			/* drop privileges to this user, or NULL */
 	char *group;			/* and group, or NULL (user's group) */
 	int log_level;			/* enum ib_log_level */

@@ -233,6 +233,7 @@ enum ib_cfg_field_kind {
 	F_SECRET_MAP,		/* F_KV_MAP whose values may not be the redaction
 				 * placeholder of API reads (IB_CONFIG_REDACTED) */
 	F_SECONDS,		/* uint32_t seconds in min..max: "90", "90s", "5m", "1h" */
+	F_STORE,		/* char *: "sqlite" or a postgresql:// URI, no password */
 	F_KIND_COUNT,
 };
 

@@ -320,21 +320,67 @@ static int check_ifname(struct ib_cfg_walk *w, const struct ib_ynode *v, const c
 	return 0;
 }
 
-static int read_ifname(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
-		       const struct ib_ynode *v, void *obj)
+/* A string field that check() must accept. */
+static int read_checked(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+			const struct ib_ynode *v, void *obj,
+			int (*check)(struct ib_cfg_walk *, const struct ib_ynode *, const char *))
 {
 	char *s;
 	int r = ib_cfg_read_string(w, v, &s);
 
 	if (r < 0)
 		return r;
-	r = check_ifname(w, v, s);
+	r = check(w, v, s);
 	if (r < 0) {
 		free(s);
 		return r;
 	}
 	set_string(obj, f->off, s);
 	return 0;
+}
+
+static int read_ifname(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		       const struct ib_ynode *v, void *obj)
+{
+	return read_checked(w, f, v, obj, check_ifname);
+}
+
+/*
+ * server.store: "sqlite" or a libpq URI (postgresql:// or postgres://).
+ * The password never sits in the YAML (a config is read by the CLI, kept
+ * in backups, shown by the REST API): a URI whose user part has
+ * ":password" or whose query has password= is refused.
+ */
+static int check_store(struct ib_cfg_walk *w, const struct ib_ynode *v, const char *s)
+{
+	const char *auth, *end, *at, *q;
+	bool pw;
+
+	if (strcmp(s, "sqlite") == 0)
+		return 0;
+	if (strncmp(s, "postgresql://", 13) == 0)
+		auth = s + 13;
+	else if (strncmp(s, "postgres://", 11) == 0)
+		auth = s + 11;
+	else
+		return ib_cfg_fail_at(w, v, "must be sqlite or a postgresql:// URI");
+	end = auth + strcspn(auth, "/?");
+	at = memrchr(auth, '@', (size_t)(end - auth));
+	pw = at && memchr(auth, ':', (size_t)(at - auth));
+
+	for (q = strchr(s, '?'); q && !pw; q = strchr(q + 1, '&'))
+		pw = strncmp(q + 1, "password=", 9) == 0;
+	if (pw)
+		return ib_cfg_fail_at(w, v, "the URI carries a password: put it in "
+				      "server.store_password_file (or PGPASSFILE), never "
+				      "in the config");
+	return 0;
+}
+
+static int read_store(struct ib_cfg_walk *w, const struct ib_cfg_field *f,
+		      const struct ib_ynode *v, void *obj)
+{
+	return read_checked(w, f, v, obj, check_store);
 }
 
 static int check_listen(struct ib_cfg_walk *w, const struct ib_ynode *v, const char *s)
@@ -425,6 +471,7 @@ static field_fn *const readers[F_KIND_COUNT] = {
 	[F_IP6] = read_ip6, [F_IP6_SET] = read_ip6, [F_CIDR6] = read_cidr6,
 	[F_IP6_LIST] = read_ip6_list, [F_HEX] = read_hex, [F_IFNAME] = read_ifname,
 	[F_SECRET_MAP] = read_secret_map, [F_SECONDS] = read_seconds,
+	[F_STORE] = read_store,
 };
 
 /* ---- the mapping walker ---- */
@@ -876,6 +923,8 @@ static const struct ib_cfg_section machine_section =
 #define V struct ib_server_config
 static const struct ib_cfg_field server_fields[] = {
 	FIELD(V, "state_dir", F_ABS_PATH, state_dir),
+	FIELD(V, "store", F_STORE, store),
+	FIELD(V, "store_password_file", F_ABS_PATH, store_password_file),
 	FIELD(V, "user", F_STRING, user),
 	FIELD(V, "group", F_STRING, group),
 	FIELD(V, "log_level", F_LOG_LEVEL, log_level),

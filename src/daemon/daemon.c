@@ -59,6 +59,12 @@ struct ib_daemon {
 					 * lock (still held), or 0 */
 };
 
+/* Whether two optional strings (NULL = unset) say the same. */
+static bool same_opt(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 void ib_daemon_db_path(const struct ib_config *cfg, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s/ironboot.db", cfg->server.state_dir);
@@ -243,6 +249,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	if (strcmp(next->server.state_dir, d->cfg->server.state_dir) != 0)
 		ib_warn("reload: server.state_dir changes need a restart; ignored");
+	if (!same_opt(next->server.store, d->cfg->server.store) ||
+	    !same_opt(next->server.store_password_file, d->cfg->server.store_password_file))
+		ib_warn("reload: server.store changes need a restart; ignored");
 	if ((r = swap_snapshot(d, next)) < 0) {
 		ib_err("reload refused (%s), still serving the previous configuration",
 		       strerror(-r));
@@ -514,16 +523,27 @@ static void *check_store(void *arg)
 
 static int open_store(struct ib_daemon *d)
 {
+	const struct ib_server_config *sc = &d->cfg->server;
 	char path[4200], err[256] = "";
 	int r;
 
-	if ((r = make_dirs(d->cfg->server.state_dir)) < 0) {
-		ib_err("cannot create state directory %s: %s", d->cfg->server.state_dir,
-		       strerror(-r));
+	if ((r = make_dirs(sc->state_dir)) < 0) {
+		ib_err("cannot create state directory %s: %s", sc->state_dir, strerror(-r));
 		return r;
 	}
 	if ((r = lock_state_dir(d)) < 0)
 		return r;
+	if (ib_store_is_pg(sc->store)) {
+		/* the database's health and backups are its server's: none
+		 * of the SQLite file checks below apply (docs/SCALE-OUT.md) */
+		if ((r = ib_store_open(sc->store, NULL, sc->store_password_file, &d->store,
+				       err)) < 0) {
+			ib_err("cannot open store %s: %s", sc->store, err[0] ? err : strerror(-r));
+			return r;
+		}
+		ib_info("store: PostgreSQL %s (phase 1: synchronous, no reconnect)", sc->store);
+		return ib_journal_new(d->store, &d->cfg->journal, &d->journal);
+	}
 	ib_daemon_db_path(d->cfg, path, sizeof(path));
 	check_wal(path);
 	if ((r = ib_store_sqlite_open(path, &d->store, err)) < 0) {

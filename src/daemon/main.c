@@ -45,6 +45,9 @@ static size_t check_stored(const char *path, const struct ib_config *cfg)
 	struct ib_config *full = NULL;
 	struct ib_store *store;
 
+	/* a PostgreSQL store is not reached from a config check */
+	if (ib_store_is_pg(cfg->server.store))
+		return 0;
 	snprintf(db, sizeof(db), "%s/ironboot.db", cfg->server.state_dir);
 	if (access(db, F_OK) < 0)
 		return 0;

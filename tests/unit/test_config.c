@@ -209,6 +209,17 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:6:15: dhcp4.subnets[1].subnet: subnet 10.0.0.128/25 overlaps 10.0.0.0/24 of dhcp4.subnets[0]" },
 	{ "broadcast_outside", SUBNET0 "      broadcast: 10.0.1.255\n",
 	  "t.yaml:6:18: dhcp4.subnets[0].broadcast: broadcast address is outside the subnet" },
+	/* server.store: never a password in the file */
+	{ "store_uri_password", "server:\n  store: postgresql://ib:pw@db/ib\n",
+	  "t.yaml:2:10: server.store: the URI carries a password: put it in "
+	  "server.store_password_file (or PGPASSFILE), never in the config" },
+	{ "store_query_password", "server:\n  store: postgres://db/ib?sslmode=require&password=x\n",
+	  "t.yaml:2:10: server.store: the URI carries a password: put it in "
+	  "server.store_password_file (or PGPASSFILE), never in the config" },
+	{ "store_unknown", "server:\n  store: mysql://db\n",
+	  "t.yaml:2:10: server.store: must be sqlite or a postgresql:// URI" },
+	{ "store_password_file_relative", "server:\n  store_password_file: pw\n",
+	  "t.yaml:2:24: server.store_password_file: must be an absolute path" },
 	{ "server_without_subnets", "dhcp4:\n  enabled: true\n",
 	  "t.yaml:2:12: dhcp4.enabled: enabled in server mode but no subnets are configured" },
 	{ "tftp_per_client", "tftp:\n  max_transfers: 10\n  max_per_client: 20\n",
