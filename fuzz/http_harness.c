@@ -235,9 +235,15 @@ static void load_text(void)
 	unsigned long pid = (unsigned long)getpid();
 	int n;
 
-	/* 127.0.0.0/8 is all local: an address no other process uses */
-	snprintf(addr, sizeof(addr), "127.%lu.%lu.%lu", (pid >> 16) & 0xff, (pid >> 8) & 0xff,
-		 (pid & 0xff) | 1);
+	/*
+	 * 127.0.0.0/8 is all local: an address no other process uses, one per
+	 * pid (pid_max is at most 2^22; 127.255.255.255 is never made).  The
+	 * "| 1" this had once gave adjacent pids one address: two harnesses
+	 * started together (corpus_api_body and corpus_http_request under
+	 * meson test) could not both listen.
+	 */
+	snprintf(addr, sizeof(addr), "127.%lu.%lu.%lu", 1 + ((pid >> 16) & 0x3f),
+		 (pid >> 8) & 0xff, pid & 0xff);
 	n = snprintf(NULL, 0, config_fmt, h.dir, addr, HTTP_PORT);
 	h.text.name = "fuzz-http.yaml";
 	h.text.buf = malloc((size_t)n + 1);
