@@ -649,12 +649,14 @@ static void r_store(struct ctx *c, const struct ib_doctor_rule_info *r)
 
 	if (!c->h->store_error)
 		return;
-	f = add(c, r, "the store under server.state_dir cannot be opened: ironbootd has not "
-		"run with this config, or cannot write there; leases, pools and the journal "
+	f = add(c, r, "the store (server.store: by default SQLite under server.state_dir) "
+		"cannot be opened: ironbootd has not run with this config, cannot write "
+		"there, or its PostgreSQL cannot be reached; leases, pools and the journal "
 		"were not checked");
 	if (f) {
 		snprintf(f->fix, sizeof(f->fix), "start ironbootd with this config (it creates "
-			 "the state dir), or fix server.state_dir and its permissions");
+			 "the state dir and the schema), or fix server.state_dir and its "
+			 "permissions, or server.store and its password file");
 		snprintf(f->evidence, sizeof(f->evidence), "%s", c->h->store_error);
 	}
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -163,6 +164,60 @@ static inline int teardown(void **state)
 	rmdir(f->dir);
 	free(f);
 	return 0;
+}
+
+/*
+ * Races n processes (at most 16), each with its own connection to f's
+ * store (a daemon each): racer i runs race(s, i, arg) once all have
+ * connected, and returns 0 when it won, 1 when the store turned it away.
+ * Asserts that exactly one won; returns its index.
+ */
+static inline int fix_race(struct fix *f, int n, int (*race)(struct ib_store *, int, void *),
+			   void *arg)
+{
+	int go[2], wins = 0, losses = 0, winner = -1;
+	pid_t pid[16];
+
+	assert_true(n <= 16);
+	assert_int_equal(pipe(go), 0);
+	for (int i = 0; i < n; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct ib_store *s = NULL;
+			char err[256], c;
+			int r;
+
+			close(go[1]);
+			if ((fix_pg ? ib_store_pg_open(fix_pg, NULL, &s, err)
+				    : ib_store_sqlite_open(f->path, &s, err)) < 0)
+				_exit(10);
+			if (read(go[0], &c, 1) != 0)	/* the close: all start at once */
+				_exit(11);
+			r = race(s, i, arg);
+			ib_store_free(s);
+			_exit(r == 0 || r == 1 ? r : 12);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int i = 0; i < n; i++) {
+		int st;
+
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) == 0) {
+			wins++;
+			winner = i;
+		} else if (WEXITSTATUS(st) == 1) {
+			losses++;
+		} else {
+			fail_msg("racer %d: exit %d", i, WEXITSTATUS(st));
+		}
+	}
+	assert_int_equal(wins, 1);
+	assert_int_equal(losses, n - 1);
+	return winner;
 }
 
 /*

@@ -724,6 +724,43 @@ static void test_events_prune(void **state)
 	assert_true(last_id >= 7);
 }
 
+/* ---- two daemons on one store ---- */
+
+#define RACERS 4
+
+/* A racer: one batch offering the address to client 1 + i. */
+static int race_commit(struct ib_store *s, int i, void *arg)
+{
+	struct ib_lease4 l = mk_lease(*(uint32_t *)arg, (uint8_t)(1 + i), NULL, NOW,
+				      NOW + 600);
+	int r = ib_store_begin(s);
+
+	if (r == 0)
+		r = ib_store_lease4_commit(s, &l, NOW);
+	if (r == 0)
+		r = ib_store_commit(s);
+	else
+		ib_store_rollback(s);
+	return r == 0 ? 0 : r == -EEXIST ? 1 : 12;
+}
+
+/*
+ * RACERS processes, each with its own connection (a daemon each), commit
+ * one address to RACERS different clients at once: the store arbitrates,
+ * exactly one wins, the others see -EEXIST, and the row is the winner's.
+ */
+static void test_commit_race(void **state)
+{
+	struct fix *f = *state;
+	uint32_t addr = SUBNET + 77;
+	struct ib_lease4 got;
+	int winner = fix_race(f, RACERS, race_commit, &addr);
+
+	assert_int_equal(ib_store_lease4_get(f->s, addr, &got), 0);
+	assert_int_equal(got.state, IB_LEASE_ACTIVE);
+	assert_int_equal(got.hwaddr[5], 1 + winner);
+}
+
 /* ---- transactions and failures ---- */
 
 static void test_transactions(void **state)
@@ -1328,6 +1365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_append_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test(test_pg_refuse_password),

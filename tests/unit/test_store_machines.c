@@ -242,51 +242,23 @@ static void test_cas_two_connections(void **state)
 
 #define RACERS 4
 
+/* A racer: accepts MAC1's machine. */
+static int race_accept(struct ib_store *s, int i, void *arg)
+{
+	struct ib_machine_state m;
+	int r = apply(s, MAC1, IB_LC_EV_ACCEPT, &m);
+
+	return r == 0 ? 0 : r == -EPERM || r == -EEXIST ? 1 : 12;
+}
+
 /* RACERS processes, each with its own connection, accept at once. */
 static void test_race_processes(void **state)
 {
 	struct fix *f = *state;
 	struct ib_machine_state m;
-	int go[2], wins = 0, losses = 0;
-	pid_t pid[RACERS];
 
 	discover(f->s, MAC1, &m);
-	assert_int_equal(pipe(go), 0);
-	for (int i = 0; i < RACERS; i++) {
-		pid[i] = fork();
-		assert_true(pid[i] >= 0);
-		if (pid[i] == 0) {
-			struct ib_store *s;
-			char err[256], c;
-			int r;
-
-			close(go[1]);
-			if ((fix_pg ? ib_store_pg_open(fix_pg, NULL, &s, err)
-				    : ib_store_sqlite_open(f->path, &s, err)) < 0)
-				_exit(10);
-			if (read(go[0], &c, 1) != 0)	/* wait for the close: all start */
-				_exit(11);
-			r = apply(s, MAC1, IB_LC_EV_ACCEPT, &m);
-			ib_store_free(s);
-			_exit(r == 0 ? 0 : r == -EPERM || r == -EEXIST ? 1 : 12);
-		}
-	}
-	close(go[0]);
-	close(go[1]);
-	for (int i = 0; i < RACERS; i++) {
-		int st;
-
-		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
-		assert_true(WIFEXITED(st));
-		if (WEXITSTATUS(st) == 0)
-			wins++;
-		else if (WEXITSTATUS(st) == 1)
-			losses++;
-		else
-			fail_msg("racer %d: exit %d", i, WEXITSTATUS(st));
-	}
-	assert_int_equal(wins, 1);
-	assert_int_equal(losses, RACERS - 1);
+	fix_race(f, RACERS, race_accept, NULL);
 	assert_int_equal(ib_store_machine_get(f->s, MAC1, &m), 0);
 	assert_int_equal(m.state, IB_LC_ACCEPTED);
 	assert_int_equal(m.version, 2);
