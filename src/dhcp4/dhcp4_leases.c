@@ -210,7 +210,11 @@ const uint8_t *ib_d4_client_id(const struct ib_dhcp4_msg *m, size_t *ret_len)
 	const uint8_t *cid;
 	size_t len;
 
-	if (!ib_dhcp4_opt(m, IB_OPT_CLIENT_ID, &cid, &len) || len == 0)
+	/* A client-id longer than a lease row holds (RFC 3396 joins pieces
+	 * past 255 bytes) names no one: the row and the cache both fall back
+	 * to chaddr, or the client's own renewal would meet "another". */
+	if (!ib_dhcp4_opt(m, IB_OPT_CLIENT_ID, &cid, &len) || len == 0 ||
+	    len > IB_STORE_CLIENT_ID_MAX)
 		return NULL;
 	if (len == 1u + m->hlen && cid[0] == m->htype &&
 	    memcmp(cid + 1, m->chaddr, m->hlen) == 0)

@@ -49,7 +49,8 @@ void ib_d4_leases_clear(struct ib_d4_leases *c);
  * The client-id of a message, or NULL when it has none or when it is just
  * htype + chaddr (RFC 2132 9.14's usual form): iPXE sends 01:<mac> while the
  * firmware before it sends none, and one machine must keep one lease across
- * the chainload.
+ * the chainload.  Also NULL when it is longer than a lease row holds
+ * (IB_STORE_CLIENT_ID_MAX): such a client is known by chaddr.
  */
 const uint8_t *ib_d4_client_id(const struct ib_dhcp4_msg *m, size_t *ret_len);
 

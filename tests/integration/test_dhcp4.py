@@ -1245,6 +1245,25 @@ def test_spoofed_decline_ignored(env):
         f"owner's INIT-REBOOT after a spoofed DECLINE: {r} {r and r.opt_str(56)!r}"
 
 
+def test_client_id_of_256_bytes_renews(env):
+    """RFC 3396 joins a client-id longer than one option (two 61s here,
+    256 bytes).  The store keeps client-ids of at most 255 bytes, so such a
+    lease is stored under chaddr; the lease cache must name the client the
+    same way, or the client's own renewal finds its address held by
+    "another" client (the stored chaddr key) and is NAKed."""
+    cid = b"\xff" + bytes(range(255))
+    extra = ((61, cid[:255]), (61, cid[255:]))
+    mac = rand_mac()
+    _, ack = env.l2.dora(mac, extra)
+    x = ack.yiaddr
+    env.wait_lease(x, lambda l: l["state"] == "active")
+    r = env.l2.request(mac, x, server=None, extra=extra)     # INIT-REBOOT
+    assert r is not None and r.type == ACK and r.yiaddr == x, \
+        f"renewal of a 256-byte client-id: {r} {r and r.opt_str(56)!r}"
+    again = env.l2.discover(mac, extra)
+    assert again is not None and again.yiaddr == x, (again, x)
+
+
 def test_init_reboot_for_others_address_nak(env):
     a = rand_mac()
     _, ack = env.l2.dora(a)
