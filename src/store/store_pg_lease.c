@@ -381,7 +381,7 @@ static int reclaim_round(struct store_pg *pg, const struct fam *f, int64_t now,
 {
 	struct ib_pg_params p = { .n = 0 };
 	union any_lease l;
-	uint64_t changed = 0, c;
+	uint64_t changed = 0, c = 0;
 	PGresult *res;
 	int r = 0, n;
 

@@ -51,7 +51,8 @@ struct ib_tftp_report {
 	bool answered;			/* the client sent an ACK or ERROR to the
 					 * transfer's own port, which it could only
 					 * learn from our reply: it receives at its
-					 * address (a forged source never does) */
+					 * address (a forged source must guess the
+					 * port: one of ~28k, per request) */
 };
 
 /* Called once per finished or refused transfer, on the event loop. */
