@@ -18,9 +18,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -195,6 +197,26 @@ static unsigned poll_once(struct ib_agent *a, struct ib_agent_instruction *in,
 	return 0;			/* ask for the next one at once */
 }
 
+/*
+ * Seeds jansson's hash before the first JSON object.  Left to itself,
+ * jansson reads /dev/urandom, and since Linux 5.18 a read there before the
+ * kernel's CRNG is ready runs the jitter-entropy loop until it is: on a
+ * machine without RDRAND or an RNG device (QEMU's TCG CPU, OVMF) that held
+ * the first report 1.3 to 5 s after the lease, every boot.  The seed only
+ * scatters the hash of objects the agent builds or reads from its own
+ * server (no secret rests on it), so GRND_INSECURE's bytes, ready at once,
+ * do; a kernel older than 5.6 refuses the flag (EINVAL) and its
+ * /dev/urandom never blocks, so jansson's own seeding is kept there.
+ */
+static void seed_json(void)
+{
+	uint32_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_INSECURE) != (ssize_t)sizeof(seed))
+		seed = 0;
+	json_object_seed(seed);		/* 0: jansson's own (/dev/urandom) */
+}
+
 static int run(struct ib_agent *a, const struct options *o)
 {
 	struct ib_agent_instruction *in = malloc(sizeof(*in));
@@ -262,6 +284,7 @@ int main(int argc, char **argv)
 		ib_err("agent: a test run needs ib.mac= on its command line");
 		return 2;
 	}
+	seed_json();
 	r = run(&a, &o);
 	return r < 0 ? 1 : 0;
 }
