@@ -256,15 +256,6 @@ static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
 
 static void on_journal(evutil_socket_t fd, short what, void *arg);
 
-/* The store's read snapshot of a burst, when the family wants one. */
-static bool snapshot(struct ib_dhcp_engine *e, bool open)
-{
-	if (open)
-		return e->f->read_snapshot && ib_store_begin_read(e->a.store) == 0;
-	ib_store_commit(e->a.store);
-	return false;
-}
-
 static bool batch_full(const struct ib_dhcp_engine *e)
 {
 	return e->n_batch == e->f->batch_max || (e->f->room && !e->f->room(e->a.ctx));
@@ -273,21 +264,13 @@ static bool batch_full(const struct ib_dhcp_engine *e)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp_engine *e = arg;
-	bool snap;
 
 	*e->a.now = ib_now_sec();
-	if (e->f->wake)
-		e->f->wake(e->a.ctx);
-	snap = snapshot(e, true);
 	for (size_t i = 0; i < e->f->read_max; i++) {
 		int r;
 
-		if (batch_full(e)) {
-			if (snap)
-				snapshot(e, false);
+		if (batch_full(e))
 			commit_batch(e);
-			snap = snapshot(e, true);
-		}
 		r = e->f->receive(e->a.ctx, fd, slot_at(e, e->n_batch));
 		if (r == -EAGAIN)
 			break;
@@ -297,8 +280,6 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		e->n_batch += (size_t)r;
 	}
-	if (snap)
-		snapshot(e, false);
 	/*
 	 * A full enough batch commits now; a small one waits up to
 	 * commit_delay_us for more bindings to share its fsync.

@@ -52,9 +52,6 @@ struct ib_dhcp_family {
 	size_t out_max;			/* replies per sendmmsg() */
 	long reclaim_sec;		/* between two lease reclaims */
 	long journal_us;		/* between two journal flushes */
-	bool read_snapshot;		/* a burst's store reads share one read transaction */
-	/* NULL or called at each wake-up of a socket, before its reads. */
-	void (*wake)(void *ctx);
 	/*
 	 * Reads one datagram from fd and decides it, using slot (slot_size
 	 * bytes, the batch's next free one).  Returns 1 when slot joins the

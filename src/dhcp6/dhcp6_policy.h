@@ -180,6 +180,9 @@ void ib_boot6_decide(const struct ib_config *cfg, const struct ib_dhcp6_msg *m,
 int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_decision *d,
 			 uint8_t *buf, size_t cap, size_t *ret_len);
 
+/* Whether addr lies in prefix/len (len <= 128). */
+bool ib_dhcp6_in_prefix(const uint8_t addr[16], const uint8_t prefix[16], uint8_t len);
+
 /*
  * Whether a stored binding leaves its address to duid+iaid at now: released,
  * expired or past its lifetime, or ACTIVE for that same IA.  A DECLINEd

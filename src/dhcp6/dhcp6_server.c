@@ -27,6 +27,7 @@
 #include "dhcp/dhcp_ifaces.h"
 #include "dhcp/dhcp_shortage.h"
 #include "dhcp6/dhcp6_holds.h"
+#include "dhcp6/dhcp6_leases.h"
 #include "dhcp6/dhcp6_policy.h"
 #include "dhcp6/dhcp6_server_journal.h"
 #include "dhcp6/dhcp6_view.h"
@@ -55,6 +56,7 @@ struct pending {
 	int ifindex;			/* arrival interface */
 	char ifname[IF_NAMESIZE];	/* its name */
 	struct ib_journal_gate gate;	/* how the journal may thin it out */
+	uint8_t lost;			/* bit i: the store refused IA i's address */
 };
 
 /* Whom a reply is for, should the kernel refuse it (the engine's tag). */
@@ -81,13 +83,14 @@ struct ib_dhcp6_server {
 	uint8_t duid[IB_DUID_MAX];	/* server DUID */
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
+	struct ib_d6_leases *leases;	/* the bindings, as the store made them durable */
 	struct ib_dhcp_shortage *subnets;	/* one per subnet of cfg */
 	struct ib_dhcp_shortage *prev_subnets;	/* of prev_cfg, kept for a rollback */
 	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
 	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
-	struct ib_d6_view *bview;	/* bindings: holds over the store (dhcp6_view.c) */
+	struct ib_d6_view *bview;	/* bindings: holds over leases (dhcp6_view.c) */
 	struct ib_lease6_view view;	/* the policy's view over bview */
 	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
 	/*
@@ -169,6 +172,7 @@ static int store_one(void *ctx, void *slot)
 	struct ib_dhcp6_decision *d = &p->d;
 	int r;
 
+	p->lost = 0;
 	for (size_t i = 0; i < d->n_ia; i++) {
 		struct ib_dhcp6_ia_answer *a = &d->ia[i];
 		struct ib_lease6 l;
@@ -180,6 +184,7 @@ static int store_one(void *ctx, void *slot)
 			r = ib_store_lease6_commit(s->store, &l, s->now);
 			if (r == -EEXIST) {
 				ib_dhcp6_ia_lost(a);	/* another server or client won it */
+				p->lost |= (uint8_t)(1u << i);
 				continue;
 			}
 		} else if (d->action == IB_D6_RELEASE) {
@@ -208,6 +213,43 @@ static void drop_holds(struct ib_dhcp6_server *s, const struct pending *p)
 			ib_d6_holds_drop_addr(s->holds, d->ia[i].addr);
 		ib_d6_holds_drop(s->holds, &p->msg.client_id, d->ia[i].iaid);
 	}
+}
+
+/*
+ * The batch is durable: the cache takes what the store took, as
+ * store_one() wrote it (the same clock), and reads the row of an address
+ * the store refused (its winner, committed by another writer or earlier in
+ * this batch), so that it is not offered again.  A failed cache (no
+ * memory) is reloaded from the store.
+ */
+static void cache_follow(struct ib_dhcp6_server *s, struct pending *p)
+{
+	const struct ib_dhcp6_decision *d = &p->d;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < d->n_ia; i++) {
+		const struct ib_dhcp6_ia_answer *a = &d->ia[i];
+		struct ib_lease6 l;
+
+		if (p->lost & (1u << i)) {
+			if (ib_store_lease6_get(s->store, a->addr, &l) == 0)
+				r = ib_d6_leases_file(s->leases, &l);
+		} else if (!a->has_addr) {
+			continue;
+		} else if (d->action == IB_D6_COMMIT) {
+			fill_lease(s, p, a, &l);
+			r = ib_d6_leases_bound(s->leases, &l);
+		} else if (d->action == IB_D6_RELEASE) {
+			ib_d6_leases_set_state(s->leases, a->addr, IB_LEASE_RELEASED, s->now);
+		} else {
+			ib_d6_leases_set_state(s->leases, a->addr, IB_LEASE_DECLINED,
+					       s->now + s->cfg->dhcp6.decline_hold);
+		}
+	}
+	if (r < 0 && (r = ib_d6_leases_load(s->leases, s->store)) < 0)
+		ib_err("dhcp6: the binding cache cannot be rebuilt from the store: %s; "
+		       "addresses are offered blind, the store still refuses taken ones",
+		       strerror(-r));
 }
 
 static bool needs_store(const struct ib_dhcp6_decision *d)
@@ -294,6 +336,7 @@ static void committed(void *ctx, void *slot, bool ok)
 
 	if (!ok)
 		return;
+	cache_follow(s, p);
 	drop_holds(s, p);
 	e = send_reply(s, p);
 	if (e < 0)
@@ -306,7 +349,6 @@ static void batch_done(void *ctx, int err)
 	struct ib_dhcp6_server *s = ctx;
 
 	s->rx_used = 0;
-	ib_d6_view_forget(s->bview);	/* rows changed */
 }
 
 /* Whether the receive arena still holds a largest datagram. */
@@ -494,6 +536,7 @@ static int on_expired(const struct ib_lease6 *l, void *arg)
 		who.hw_len = 6;
 	}
 	inet_ntop(AF_INET6, l->address, addr, sizeof(addr));
+	ib_d6_leases_set_state(s->leases, l->address, IB_LEASE_EXPIRED, l->expires);
 	ib_journal_add(s->journal, &who, "dhcp6", "lease-expire",
 		       json_pack("{s:s}", "address", addr));
 	return 0;
@@ -526,25 +569,17 @@ static int reclaim(void *ctx, int64_t now)
 	return ib_store_lease6_reclaim(s->store, now, on_expired, s);
 }
 
-/* A wake-up's reads start with no row remembered. */
-static void wake(void *ctx)
-{
-	struct ib_dhcp6_server *s = ctx;
-
-	ib_d6_view_forget(s->bview);
-}
-
 /*
  * DHCPv6 as the engine serves it: up to BATCH_MAX binding changes per
  * group commit, at once from 32, else after 1 ms for more to join; 256
- * datagrams read per wake-up and sent per sendmmsg().  The reads of a
- * burst share one store snapshot (one lock, not one per read).
+ * datagrams read per wake-up and sent per sendmmsg().  Decisions read
+ * the binding cache, not the store.
  */
 static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 32, .commit_delay_us = 1000, .read_max = 256,
-	.out_max = 256, .reclaim_sec = 5, .journal_us = 200000, .read_snapshot = true,
-	.wake = wake, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
+	.out_max = 256, .reclaim_sec = 5, .journal_us = 200000,
+	.receive = receive_one, .room = room, .store = store_one, .seal = seal,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
 };
@@ -640,6 +675,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 {
 	struct ib_dhcp6_server *s = calloc(1, sizeof(*s));
 	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL };
+	struct ib_d6_view_args va;
 	char hex[2 * IB_DUID_MAX + 1];
 	int r;
 
@@ -660,7 +696,14 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
 		goto err;
 	}
-	if ((r = ib_d6_view_new(store, s->holds, &s->now, cfg, &s->bview)) < 0)
+	if ((r = ib_d6_leases_new(&s->leases)) < 0)
+		goto err;
+	if ((r = ib_d6_leases_load(s->leases, store)) < 0) {
+		ib_err("dhcp6: cannot load leases from the store: %s", strerror(-r));
+		goto err;
+	}
+	va = (struct ib_d6_view_args){ store, s->holds, s->leases, &s->now };
+	if ((r = ib_d6_view_new(&va, cfg, &s->bview)) < 0)
 		goto err;
 	ib_d6_view_get(s->bview, &s->view, &s->hold_view);
 	if ((r = open_socket(s, cfg->dhcp6.port)) < 0) {
@@ -670,8 +713,8 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	if ((r = ib_dhcp_engine_listen(s->eng, s->fd)) < 0)
 		goto err;
 	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
-	ib_info("dhcp6: serving %zu subnet(s) on port %u, server DUID %s",
-		cfg->dhcp6.n_subnets, cfg->dhcp6.port, hex);
+	ib_info("dhcp6: serving %zu subnet(s) on port %u, server DUID %s, %zu lease(s) loaded",
+		cfg->dhcp6.n_subnets, cfg->dhcp6.port, hex, ib_d6_leases_count(s->leases));
 	*ret = s;
 	return 0;
 err:
@@ -746,6 +789,7 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	ib_d6_view_free(s->bview);
+	ib_d6_leases_free(s->leases);
 	ib_d6_holds_free(s->holds);
 	free(s->rx);
 	free(s->subnets);

@@ -1,6 +1,6 @@
 /*
  * The DHCPv6 binding view (dhcp6_view.h): ADVERTISE holds over the
- * store's rows, and the pool search's cursors.
+ * binding cache (dhcp6_leases.c), and the pool search's cursors.
  */
 #include "dhcp6/dhcp6_view.h"
 
@@ -24,29 +24,8 @@ struct ib_d6_view {
 	struct ib_d6_cursor *subnets;		/* one per subnet of cfg */
 	const struct ib_config *prev_cfg;	/* the snapshot before, for a rollback, or NULL */
 	struct ib_d6_cursor *prev_subnets;	/* its cursors, kept as they were */
-	/*
-	 * The store row last read.  This daemon changes rows only in the
-	 * engine's group commit, after which the shell forgets it, so a find
-	 * and the check of the address it found read the store once; what
-	 * another writer changes meanwhile, the conditional commit catches.
-	 */
-	struct {
-		bool valid;		/* filled since the last forget */
-		bool found;		/* addr has a row: row */
-		uint8_t addr[16];
-		struct ib_lease6 row;
-	} last;
+	struct ib_d6_leases *leases;	/* the binding cache, not owned */
 };
-
-static void remember(struct ib_d6_view *s, const uint8_t addr[16],
-		     const struct ib_lease6 *row)
-{
-	s->last.valid = true;
-	s->last.found = row != NULL;
-	memcpy(s->last.addr, addr, 16);
-	if (row)
-		s->last.row = *row;
-}
 
 static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		     struct ib_lease6 *ret)
@@ -54,7 +33,6 @@ static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 	struct ib_d6_view *s = ctx;
 	uint8_t addr[16];
 	int64_t until;
-	int r;
 
 	if (ib_d6_holds_find(s->holds, duid, iaid, *s->now, addr, &until) == 0) {
 		memset(ret, 0, sizeof(*ret));
@@ -63,23 +41,14 @@ static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
 		ret->expires = until;
 		return 0;
 	}
-	if (duid->len > IB_DUID_MAX)
-		return -ENOENT;
-	r = ib_store_lease6_find_client(s->store, duid->p, (uint8_t)duid->len, iaid, ret);
-	if (r == 0)
-		remember(s, ret->address, ret);
-	return r;
+	return ib_d6_leases_find(s->leases, duid, iaid, ret);
 }
 
-/* Whether the store leaves addr to duid+iaid (no binding of another). */
+/* Whether the bindings leave addr to duid+iaid (no binding of another). */
 static bool store_usable(struct ib_d6_view *s, const uint8_t addr[16],
 			 const struct ib_dhcp6_blob *duid, uint32_t iaid)
 {
-	struct ib_lease6 l;
-
-	if (!s->last.valid || memcmp(s->last.addr, addr, 16) != 0)
-		remember(s, addr, ib_store_lease6_get(s->store, addr, &l) == 0 ? &l : NULL);
-	return !s->last.found || ib_dhcp6_lease_usable(&s->last.row, duid, iaid, *s->now);
+	return ib_d6_leases_usable(s->leases, addr, duid, iaid, *s->now);
 }
 
 static bool view_is_free(void *ctx, const uint8_t addr[16], const struct ib_dhcp6_blob *duid,
@@ -234,15 +203,16 @@ static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 }
 
 /* Makes a view: see dhcp6_view.h. */
-int ib_d6_view_new(struct ib_store *store, struct ib_d6_holds *holds, const int64_t *now,
-		   const struct ib_config *cfg, struct ib_d6_view **ret)
+int ib_d6_view_new(const struct ib_d6_view_args *a, const struct ib_config *cfg,
+		   struct ib_d6_view **ret)
 {
 	struct ib_d6_view *v = calloc(1, sizeof(*v));
 	int r;
 
 	if (!v)
 		return -ENOMEM;
-	*v = (struct ib_d6_view){ .store = store, .holds = holds, .now = now };
+	*v = (struct ib_d6_view){ .store = a->store, .holds = a->holds, .leases = a->leases,
+				  .now = a->now };
 	r = ib_d6_view_configure(v, cfg);
 	if (r == 0)
 		*ret = v;
@@ -272,7 +242,6 @@ int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg)
 	v->prev_cfg = v->cfg;
 	v->subnets = c;
 	v->cfg = cfg;
-	v->last.valid = false;
 	place_cursors(v, NULL);
 	return 0;
 }
@@ -288,13 +257,6 @@ void ib_d6_view_rollback(struct ib_d6_view *v)
 	v->prev_subnets = c;
 	v->cfg = v->prev_cfg;
 	v->prev_cfg = NULL;
-	v->last.valid = false;
-}
-
-/* Forgets the last row: see dhcp6_view.h. */
-void ib_d6_view_forget(struct ib_d6_view *v)
-{
-	v->last.valid = false;
 }
 
 /* The policy's views: see dhcp6_view.h. */

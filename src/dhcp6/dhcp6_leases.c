@@ -1,0 +1,159 @@
+/*
+ * The DHCPv6 binding cache (dhcp6_leases.h) over the shared binding table:
+ * a client's key is its DUID followed by the IAID (big-endian).
+ */
+#include "dhcp6/dhcp6_leases.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dhcp/bind_table.h"
+#include "dhcp6/dhcp6_policy.h"
+
+struct ib_d6_leases {
+	struct ib_bind_table *t;	/* every row, by address and by DUID + IAID */
+};
+
+_Static_assert(IB_DUID_MAX + 4 <= IB_BIND_KEY_MAX, "a DUID + IAID key fits");
+
+int ib_d6_leases_new(struct ib_d6_leases **ret)
+{
+	struct ib_d6_leases *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	if ((r = ib_bind_table_new(&c->t)) < 0) {
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void ib_d6_leases_free(struct ib_d6_leases *c)
+{
+	if (!c)
+		return;
+	ib_bind_table_free(c->t);
+	free(c);
+}
+
+size_t ib_d6_leases_count(const struct ib_d6_leases *c)
+{
+	return ib_bind_table_count(c->t);
+}
+
+/* The key of duid+iaid; false when the DUID is longer than a stored one. */
+static bool make_key(const uint8_t *duid, size_t duid_len, uint32_t iaid, struct ib_bind_key *k)
+{
+	if (duid_len > IB_DUID_MAX)
+		return false;
+	memcpy(k->b, duid, duid_len);
+	k->b[duid_len] = (uint8_t)(iaid >> 24);
+	k->b[duid_len + 1] = (uint8_t)(iaid >> 16);
+	k->b[duid_len + 2] = (uint8_t)(iaid >> 8);
+	k->b[duid_len + 3] = (uint8_t)iaid;
+	k->len = (uint16_t)(duid_len + 4);
+	return true;
+}
+
+/* The table's entry of row l (a stored row: its DUID fits). */
+static void entry_of(const struct ib_lease6 *l, struct ib_bind *e)
+{
+	memcpy(e->addr, l->address, 16);
+	e->state = (uint8_t)l->state;
+	e->expires = l->expires;
+	e->since = l->cltt;
+	make_key(l->duid, l->duid_len, l->iaid, &e->key);
+}
+
+/* Whether b is newer than a, in the store's find_client order (cltt, then
+ * address, descending). */
+static bool newer(const struct ib_bind *b, const struct ib_bind *a)
+{
+	if (b->since != a->since)
+		return b->since > a->since;
+	return memcmp(b->addr, a->addr, 16) >= 0;
+}
+
+int ib_d6_leases_file(struct ib_d6_leases *c, const struct ib_lease6 *l)
+{
+	struct ib_bind e;
+	const struct ib_bind *own;
+
+	if (l->state < IB_LEASE_ACTIVE || l->state > IB_LEASE_DECLINED)
+		return 0;	/* no state of ours: nobody's */
+	entry_of(l, &e);
+	own = ib_bind_of(c->t, &e.key);
+	return ib_bind_put(c->t, &e, !own || newer(&e, own));
+}
+
+int ib_d6_leases_bound(struct ib_d6_leases *c, const struct ib_lease6 *l)
+{
+	struct ib_bind e;
+	const struct ib_bind *own;
+
+	entry_of(l, &e);
+	own = ib_bind_of(c->t, &e.key);
+	/* the store's ST6_END_OTHERS: one ACTIVE address per IA and subnet */
+	if (own && memcmp(own->addr, e.addr, 16) != 0 && own->state == IB_LEASE_ACTIVE &&
+	    ib_dhcp6_in_prefix(own->addr, l->subnet, l->prefix_len))
+		ib_bind_set_state(c->t, own->addr, IB_LEASE_RELEASED, own->expires);
+	return ib_bind_put(c->t, &e, true);
+}
+
+void ib_d6_leases_set_state(struct ib_d6_leases *c, const uint8_t addr[16],
+			    enum ib_lease_state st, int64_t expires)
+{
+	ib_bind_set_state(c->t, addr, (uint8_t)st, expires);
+}
+
+static int load_one(const struct ib_lease6 *l, void *ctx)
+{
+	return ib_d6_leases_file(ctx, l);
+}
+
+int ib_d6_leases_load(struct ib_d6_leases *c, struct ib_store *s)
+{
+	int r;
+
+	ib_bind_table_clear(c->t);
+	r = ib_store_lease6_foreach(s, load_one, c);
+	if (r < 0)
+		ib_bind_table_clear(c->t);
+	return r;
+}
+
+int ib_d6_leases_find(const struct ib_d6_leases *c, const struct ib_dhcp6_blob *duid,
+		      uint32_t iaid, struct ib_lease6 *ret)
+{
+	struct ib_bind_key k;
+	const struct ib_bind *e;
+
+	if (!make_key(duid->p, duid->len, iaid, &k) || !(e = ib_bind_of(c->t, &k)))
+		return -ENOENT;
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->address, e->addr, 16);
+	ret->state = (enum ib_lease_state)e->state;
+	ret->expires = e->expires;
+	ret->cltt = e->since;
+	memcpy(ret->duid, duid->p, duid->len);
+	ret->duid_len = (uint8_t)duid->len;
+	ret->iaid = iaid;
+	return 0;
+}
+
+bool ib_d6_leases_usable(const struct ib_d6_leases *c, const uint8_t addr[16],
+			 const struct ib_dhcp6_blob *duid, uint32_t iaid, int64_t now)
+{
+	const struct ib_bind *e = ib_bind_get(c->t, addr);
+	struct ib_bind_key k;
+
+	if (!e || e->state == IB_LEASE_RELEASED || e->state == IB_LEASE_EXPIRED ||
+	    e->expires <= now)
+		return true;
+	return e->state == IB_LEASE_ACTIVE && make_key(duid->p, duid->len, iaid, &k) &&
+	       ib_bind_key_eq(&e->key, &k);
+}
