@@ -261,24 +261,66 @@ static bool batch_full(const struct ib_dhcp_engine *e)
 	return e->n_batch == e->f->batch_max || (e->f->room && !e->f->room(e->a.ctx));
 }
 
+/*
+ * Reads one datagram of fd into the family's buffer, with its source and
+ * the arrival interface and address (IP_PKTINFO or IPV6_PKTINFO, which
+ * the family's socket asked for).  A datagram longer than the buffer
+ * counts cap + 1 bytes: the codecs refuse it as oversize, never parse a
+ * truncated one.  0, -EAGAIN when fd is drained, or -errno.
+ */
+static int receive_one(struct ib_dhcp_engine *e, int fd, struct ib_dhcp_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	size_t cap = 0;
+	struct iovec iov = { e->f->rx_buf(e->a.ctx, &cap), 0 };
+	struct msghdr mh = { .msg_name = &rx->from, .msg_namelen = sizeof(rx->from),
+			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
+	ssize_t n;
+
+	iov.iov_len = cap;
+	n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	rx->buf = iov.iov_base;
+	rx->len = mh.msg_flags & MSG_TRUNC ? cap + 1 : (size_t)n;
+	rx->fd = fd;
+	rx->ifindex = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&rx->pi.in, CMSG_DATA(c), sizeof(rx->pi.in));
+			rx->ifindex = rx->pi.in.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&rx->pi.in6, CMSG_DATA(c), sizeof(rx->pi.in6));
+			rx->ifindex = (int)rx->pi.in6.ipi6_ifindex;
+		}
+	}
+	return 0;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp_engine *e = arg;
 
 	*e->a.now = ib_now_sec();
 	for (size_t i = 0; i < e->f->read_max; i++) {
+		struct ib_dhcp_rx rx;
 		int r;
 
 		if (batch_full(e))
 			commit_batch(e);
-		r = e->f->receive(e->a.ctx, fd, slot_at(e, e->n_batch));
+		r = receive_one(e, fd, &rx);
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
 			ib_warn("%s: recvmsg: %s", e->f->name, strerror(-r));
 			break;
 		}
-		e->n_batch += (size_t)r;
+		e->n_batch += (size_t)e->f->receive(e->a.ctx, &rx, slot_at(e, e->n_batch));
 	}
 	/*
 	 * A full enough batch commits now; a small one waits up to

@@ -3,8 +3,8 @@
  * sockets, the batch of binding changes and its group commit with a
  * delay, the sendmmsg() outbox, and the reclaim and journal timers.  A
  * family (dhcp4_server.c, dhcp6_server.c) gives its codec and policy
- * through struct ib_dhcp_family; it never calls sendmsg(), opens the
- * batch's transaction or arms a timer itself.
+ * through struct ib_dhcp_family; it never calls recvmsg() or sendmsg(),
+ * opens the batch's transaction or arms a timer itself.
  *
  * The guarantee: a reply queued from ->committed() with ok set leaves
  * only after the transaction holding its binding is durable (the outbox
@@ -39,6 +39,23 @@ struct ib_dhcp_dest {
 	uint32_t src4;			/* IPv4: our address (host order), 0 = any */
 };
 
+/* One datagram as the engine received it. */
+struct ib_dhcp_rx {
+	uint8_t *buf;			/* its bytes, in the family's ->rx_buf() */
+	size_t len;			/* bytes; the buffer's cap + 1 when it was longer */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} from;				/* source: the client or the relay */
+	int fd;				/* socket it came on */
+	int ifindex;			/* arrival interface; 0: unknown (no pktinfo) */
+	union {
+		struct in_pktinfo in;	/* IPv4: ipi_spec_dst our address on it */
+		struct in6_pktinfo in6;	/* IPv6: ipi6_addr the destination */
+	} pi;				/* the pktinfo, valid when ifindex is set */
+};
+
 /* What a family gives the engine: its sizes, pace and callbacks.  ctx is
  * the family's server, passed back to every callback. */
 struct ib_dhcp_family {
@@ -52,13 +69,15 @@ struct ib_dhcp_family {
 	size_t out_max;			/* replies per sendmmsg() */
 	long reclaim_sec;		/* between two lease reclaims */
 	long journal_us;		/* between two journal flushes */
+	/* Where the next datagram is read: a buffer of *ret_cap bytes, at
+	 * least the family's largest request. */
+	uint8_t *(*rx_buf)(void *ctx, size_t *ret_cap);
 	/*
-	 * Reads one datagram from fd and decides it, using slot (slot_size
-	 * bytes, the batch's next free one).  Returns 1 when slot joins the
-	 * batch (it changes bindings), 0 when it was answered or dropped,
-	 * -EAGAIN when fd is drained, else a negative errno (logged).
+	 * Decides one datagram the engine read, using slot (slot_size bytes,
+	 * the batch's next free one).  Returns 1 when slot joins the batch
+	 * (it changes bindings), 0 when it was answered or dropped.
 	 */
-	int (*receive)(void *ctx, int fd, void *slot);
+	int (*receive)(void *ctx, const struct ib_dhcp_rx *rx, void *slot);
 	/* Whether the batch can take one more request; NULL: always. */
 	bool (*room)(void *ctx);
 	/* Writes slot's binding changes inside the batch's transaction. */

@@ -458,48 +458,34 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 }
 
 /* Reads and decides one datagram: the engine's ->receive(). */
-static int receive_one(void *ctx, int fd, void *slot)
+/* The engine reads every datagram into rbuf: its ->rx_buf(). */
+static uint8_t *rx_buf(void *ctx, size_t *ret_cap)
+{
+	struct ib_dhcp4_server *s = ctx;
+
+	*ret_cap = sizeof(s->rbuf);
+	return s->rbuf;
+}
+
+/* Decides one datagram the engine read: its ->receive(). */
+static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 {
 	struct ib_dhcp4_server *s = ctx;
 	struct pending *p = slot;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	struct sockaddr_in from;
-	struct iovec iov = { s->rbuf, sizeof(s->rbuf) };
-	struct msghdr mh = {
-		.msg_name = &from, .msg_namelen = sizeof(from),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
-	};
-	struct in_pktinfo pi = { 0 };
-	bool have_pi = false;
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	s->stats.received++;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			have_pi = true;
-		}
-	}
-	if (!have_pi || !ib_dhcp_ifaces_serve(&s->served, pi.ipi_ifindex) ||
-	    !pi.ipi_spec_dst.s_addr) {
+	if (!rx->ifindex || !ib_dhcp_ifaces_serve(&s->served, rx->ifindex) ||
+	    !rx->pi.in.ipi_spec_dst.s_addr) {
 		s->stats.ignored++;
 		s->stats.not_served++;
 		return 0;
 	}
-	if (mh.msg_flags & MSG_TRUNC)
-		n = (ssize_t)sizeof(s->rbuf) + 1;
-	if (ib_dhcp4_parse(s->rbuf, (size_t)n, &p->msg) < 0) {
-		log_reject(s, &from, p->msg.reject);
+	if (ib_dhcp4_parse(rx->buf, rx->len, &p->msg) < 0) {
+		log_reject(s, &rx->from.in, p->msg.reject);
 		return 0;
 	}
 	s->stats.requests[p->msg.type < IB_DHCP4_STATS_TYPES ? p->msg.type : 0]++;
-	return handle(s, p, &from, &pi, fd);
+	return handle(s, p, &rx->from.in, &rx->pi.in, rx->fd);
 }
 
 static int on_expired(const struct ib_lease4 *l, void *arg)
@@ -549,7 +535,7 @@ static const struct ib_dhcp_family family4 = {
 	.name = "dhcp4", .slot_size = sizeof(struct pending), .max_len = IB_DHCP4_MAX_LEN,
 	.batch_max = 512, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
 	.out_max = 512, .reclaim_sec = 5, .journal_us = 100000,
-	.receive = receive_one, .store = store_one, .committed = committed,
+	.rx_buf = rx_buf, .receive = receive_one, .store = store_one, .committed = committed,
 	.batch_done = batch_done, .tick = log_held, .reclaim = reclaim, .not_sent = not_sent,
 };
 

@@ -461,55 +461,46 @@ static void note_pool(struct ib_dhcp6_server *s, const struct ib_dhcp6_decision 
 	ib_dhcp_shortage_count(state_of(s, d->subnet), &short6, net, s->now, counts);
 }
 
-/* Reads and decides one datagram: the engine's ->receive(). */
-static int receive_one(void *ctx, int fd, void *slot)
+/* The engine reads the next datagram into the arena, after the batch's
+ * requests (room() says a largest one fits): its ->rx_buf(). */
+static uint8_t *rx_buf(void *ctx, size_t *ret_cap)
+{
+	struct ib_dhcp6_server *s = ctx;
+
+	*ret_cap = IB_DHCP6_MAX_LEN;
+	return s->rx + s->rx_used;
+}
+
+/* Decides one datagram the engine read: its ->receive(). */
+static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 {
 	struct ib_dhcp6_server *s = ctx;
 	struct pending *p = slot;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov = { s->rx + s->rx_used, IB_DHCP6_MAX_LEN };
-	struct msghdr mh = { .msg_name = &p->from, .msg_namelen = sizeof(p->from),
-			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
-	struct in6_addr dst = IN6ADDR_ANY_INIT;
+	const struct in6_addr *dst = &rx->pi.in6.ipi6_addr;
 	struct iface_cache *ifc;
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	p->buf = iov.iov_base;
-	p->ifindex = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			p->ifindex = (int)pi.ipi6_ifindex;
-			dst = pi.ipi6_addr;
-		}
-	}
+	p->buf = rx->buf;
+	p->from = rx->from.in6;
+	p->ifindex = rx->ifindex;
 	if (!p->ifindex || !ib_dhcp_ifaces_serve(&s->served, p->ifindex) ||
 	    !(ifc = iface(s, p->ifindex))) {
 		s->stats.not_served++;
 		return 0;		/* not a link we serve */
 	}
 	memcpy(p->ifname, ifc->name, IF_NAMESIZE);
-	if (ib_dhcp6_parse(p->buf, (size_t)n, &p->msg) < 0) {
+	if (ib_dhcp6_parse(p->buf, rx->len, &p->msg) < 0) {
 		log_reject(s, p);
 		return 0;
 	}
 	s->stats.requests[p->msg.msg_type < IB_DHCP6_STATS_TYPES ? p->msg.msg_type : 0]++;
 	p->in = (struct ib_dhcp6_input){
 		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
-		.multicast = IN6_IS_ADDR_MULTICAST(&dst), .ifindex = p->ifindex,
+		.multicast = IN6_IS_ADDR_MULTICAST(dst), .ifindex = p->ifindex,
 		.server_duid = { s->duid, s->duid_len }, .now = s->now, .view = &s->view,
 		.holds = &s->hold_view,
 	};
 	memcpy(p->in.src, &p->from.sin6_addr, 16);
-	server_addr(s, p, &dst, ifc);
+	server_addr(s, p, dst, ifc);
 	ib_dhcp6_decide(&p->in, &p->d);
 	if (p->d.action == IB_D6_DROP)
 		s->stats.ignored++;
@@ -521,7 +512,7 @@ static int receive_one(void *ctx, int fd, void *slot)
 		answer_now(s, p);	/* the slot and its bytes are free again */
 		return 0;
 	}
-	s->rx_used += (size_t)n;
+	s->rx_used += rx->len;
 	return 1;
 }
 
@@ -579,7 +570,7 @@ static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 32, .commit_delay_us = 1000, .read_max = 256,
 	.out_max = 256, .reclaim_sec = 5, .journal_us = 200000,
-	.receive = receive_one, .room = room, .store = store_one, .seal = seal,
+	.rx_buf = rx_buf, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
 };
