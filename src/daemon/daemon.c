@@ -28,6 +28,7 @@
 #include "daemon/notify.h"
 #include "daemon/power_ctl.h"
 #include "daemon/services.h"
+#include "daemon/store_watch.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
 #include "inventory/inventory.h"
@@ -41,6 +42,7 @@ struct ib_daemon {
 	char *config_path;		/* reread on SIGHUP */
 	struct ib_config_text text;	/* its bytes as last loaded (API writes join these) */
 	struct ib_store *store;		/* owned */
+	struct ib_store_watch *store_watch; /* its link, on PostgreSQL; or NULL */
 	struct ib_journal *journal;	/* owned */
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
 	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
@@ -367,11 +369,19 @@ static bool readiness(void *ctx, json_t *checks)
 	struct ib_daemon *d = ctx;
 	const struct ib_config *cfg = d->cfg;
 	bool ok = true;
+	char down[400];
 	int r;
 
 	ok &= check(checks, "dhcp4", cfg->dhcp4.enabled, d->dhcp4 != NULL);
 	ok &= check(checks, "dhcp6", cfg->dhcp6.enabled, d->dhcp6 != NULL);
 	ok &= ib_services_check_tftp(d->services, cfg, checks);
+	if (!ib_store_watch_why(d->store, down, sizeof(down))) {
+		char why[440];
+
+		snprintf(why, sizeof(why), "down: %s", down);
+		json_object_set_new(checks, "store", json_string(why));
+		return false;
+	}
 	if ((r = probe_store(d)) < 0) {
 		char why[128];
 
@@ -541,7 +551,9 @@ static int open_store(struct ib_daemon *d)
 			ib_err("cannot open store %s: %s", sc->store, err[0] ? err : strerror(-r));
 			return r;
 		}
-		ib_info("store: PostgreSQL %s (phase 1: synchronous, no reconnect)", sc->store);
+		ib_info("store: PostgreSQL %s (synchronous; reconnects by itself)", sc->store);
+		if ((r = ib_store_watch_new(d->base, d->store, &d->store_watch)) < 0)
+			return r;
 		return ib_journal_new(d->store, &d->cfg->journal, &d->journal);
 	}
 	ib_daemon_db_path(d->cfg, path, sizeof(path));
@@ -661,6 +673,7 @@ void ib_daemon_free(struct ib_daemon *d)
 	if (d->check_started)
 		pthread_join(d->check_thread, NULL);
 	ib_metrics_cache_clear(&d->metrics_cache);
+	ib_store_watch_free(d->store_watch);
 	ib_store_free(d->store);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);		/* releases the state dir */

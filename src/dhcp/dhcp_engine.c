@@ -66,6 +66,8 @@ struct ib_dhcp_engine {
 	size_t n_batch;			/* waiting for the commit */
 	struct outbox out;		/* replies to send */
 	struct ib_log_rate send_warn;	/* replies the kernel refused */
+	struct ib_log_rate commit_warn;	/* batches the store refused */
+	struct ib_log_rate journal_warn; /* journal flushes that failed */
 };
 
 /* ---- the outbox ---- */
@@ -228,8 +230,14 @@ static void commit_batch(struct ib_dhcp_engine *e)
 	ok = r == 0;
 	if (!ok) {
 		ib_store_rollback(st);
-		ib_err("%s: store commit failed (%s); %zu replies not sent, clients will retry",
-		       e->f->name, strerror(-r), e->n_batch);
+		/* a store that is down fails every batch: said once a period */
+		if (ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
+			ib_err("%s: store commit failed (%s); %zu replies not sent, clients "
+			       "will retry (%" PRIu64 " more failed batches since the last "
+			       "such error)", e->f->name, strerror(-r), e->n_batch,
+			       e->commit_warn.held);
+			ib_log_rate_logged(&e->commit_warn, *e->a.now);
+		}
 	}
 	/* the events ->seal() wrote are told to followers only once durable */
 	if (e->a.journal)
@@ -374,7 +382,11 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 		r = ib_store_commit(e->a.store);
 	if (r < 0) {
 		ib_store_rollback(e->a.store);
-		ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name, strerror(-r));
+		if (ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
+			ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name,
+				strerror(-r));
+			ib_log_rate_logged(&e->commit_warn, *e->a.now);
+		}
 	}
 }
 
@@ -387,8 +399,10 @@ static void on_journal(evutil_socket_t fd, short what, void *arg)
 	if (!ib_journal_pending(e->a.journal))
 		return;
 	r = ib_journal_flush(e->a.journal, false);
-	if (r < 0)
+	if (r < 0 && ib_log_rate_due(&e->journal_warn, ib_now_sec(), WARN_EVERY)) {
 		ib_warn("journal: flush failed: %s; events kept queued", strerror(-r));
+		ib_log_rate_logged(&e->journal_warn, ib_now_sec());
+	}
 }
 
 static struct event *add_timer(struct ib_dhcp_engine *e, event_callback_fn cb, long us)

@@ -652,10 +652,16 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 	int r;
 
-	/* -EAGAIN: another connection holds the write lock; the next tick */
+	/* -EAGAIN: another connection holds the write lock; the next tick.
+	 * A store that is down fails every tick: said once a minute. */
 	if (ib_journal_pending(srv->journal) &&
-	    (r = ib_journal_flush_nowait(srv->journal)) < 0 && r != -EAGAIN)
-		ib_warn("http: journal flush failed; events kept queued");
+	    (r = ib_journal_flush_nowait(srv->journal)) < 0 && r != -EAGAIN &&
+	    ib_log_rate_due(&srv->flush_warn, ib_now_sec(), 60)) {
+		ib_warn("http: journal flush failed: %s; events kept queued (%llu more "
+			"failures since the last such warning)", strerror(-r),
+			(unsigned long long)srv->flush_warn.held);
+		ib_log_rate_logged(&srv->flush_warn, ib_now_sec());
+	}
 }
 
 /* Says, once per switch to it, what http.machine_auth: off gives away. */

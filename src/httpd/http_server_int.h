@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "boot/boot_plan.h"
+#include "common/log.h"
 #include "http/http_url.h"
 #include "httpd/http_auth.h"
 #include "httpd/http_server.h"
@@ -60,6 +61,7 @@ struct ib_http_server {
 	bool keep_token;		/* an API write is swapping the snapshot: the
 					 * token file is reread on SIGHUP only */
 	struct event *flush_timer;	/* journal flush when DHCP does not run */
+	struct ib_log_rate flush_warn;	/* its failures, said at most once a minute */
 	struct ib_tpl_out out;		/* render buffer, reused by every request */
 	struct ib_http_url url;		/* parsed target of the current request */
 	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */

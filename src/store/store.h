@@ -168,6 +168,22 @@ struct ib_machine_note {
 					 * text without braces ("\"a\":1"), or NULL */
 };
 
+/*
+ * The store's link to its database server (ib_store_link_check): always
+ * up for an embedded store (SQLite); a PostgreSQL store goes down when
+ * its connection is lost and comes back by itself (store_pg_conn.c).
+ */
+struct ib_store_link {
+	bool up;			/* statements can run */
+	int64_t down_since_us;		/* down: since when (unix us), else 0 */
+	int64_t next_try_us;		/* down: the next reconnect attempt, or 0
+					 * while one is under way */
+	uint64_t attempts;		/* reconnect attempts since the last loss */
+	uint64_t losses;		/* connections lost since open */
+	uint64_t reconnects;		/* connections made again since open */
+	char reason[200];		/* down: the server's or libpq's word */
+};
+
 struct ib_store;
 
 /* The operations an implementation provides. */
@@ -237,6 +253,8 @@ struct ib_store_ops {
 	int (*power_get)(struct ib_store *s, const char *mac, struct ib_power_row *ret);
 	int (*machine_foreach)(struct ib_store *s,
 			       int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
+	/* may be NULL: always up */
+	void (*link)(struct ib_store *s, struct ib_store_link *ret);
 	void (*close)(struct ib_store *s);
 };
 
@@ -284,8 +302,9 @@ void ib_store_free(struct ib_store *s);
  * A conninfo that carries a password is refused (-EINVAL): the password
  * comes from password_file (its first line; may be NULL) or libpq's
  * PGPASSFILE.  -EIO when the server cannot be reached, -EPROTO for a
- * schema from a newer ironboot; the reason in err (256 bytes).  Phase 1:
- * synchronous, one connection, no reconnect (docs/SCALE-OUT.md).
+ * schema from a newer ironboot; the reason in err (256 bytes).  One
+ * connection, called synchronously; a lost one is made again by itself
+ * (ib_store_link_check, docs/SCALE-OUT.md).
  */
 int ib_store_pg_open(const char *conninfo, const char *password_file,
 		     struct ib_store **ret, char *err);
@@ -322,6 +341,20 @@ static inline int ib_store_begin_read(struct ib_store *s) { return s->ops->begin
 static inline int ib_store_begin_nowait(struct ib_store *s) { return s->ops->begin_nowait(s); }
 static inline int ib_store_commit(struct ib_store *s) { return s->ops->commit(s); }
 static inline int ib_store_rollback(struct ib_store *s) { return s->ops->rollback(s); }
+
+/*
+ * The store's link to its server into *ret: for a PostgreSQL store that
+ * lost its connection, also the moment a reconnect attempt is made when
+ * one is due (it never waits on the network: call it from a timer).
+ */
+static inline void ib_store_link_check(struct ib_store *s, struct ib_store_link *ret)
+{
+	if (s->ops->link) {
+		s->ops->link(s, ret);
+		return;
+	}
+	*ret = (struct ib_store_link){ .up = true };
+}
 
 /* Fetches the lease row for address (any state). -ENOENT if none. */
 static inline int ib_store_lease4_get(struct ib_store *s, uint32_t a, struct ib_lease4 *ret)

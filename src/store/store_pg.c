@@ -12,8 +12,10 @@
  * server operator's).  The DHCP shell's group commit is one transaction,
  * as with SQLite.
  *
- * Phase 1 calls libpq synchronously behind the synchronous interface: a
- * slow database stalls the caller's loop.  Every statement is prepared at
+ * libpq is called synchronously behind the synchronous interface: a
+ * slow database stalls the caller's loop.  A lost connection is made
+ * again by itself, without waiting (store_pg_conn.c); meanwhile every
+ * statement fails at once.  Every statement is prepared at
  * open; values only reach SQL as parameters (store_pg_int.h).  A failed
  * statement inside a transaction aborts it (PostgreSQL's rule); the
  * caller's rollback ends it, as after any storage error.
@@ -37,7 +39,6 @@
 
 /* pg_advisory_xact_lock key of the schema upgrade: "ibschema" */
 #define SCHEMA_LOCK "7575621845397677409"
-#define PASSWORD_MAX 1024
 
 enum stmt_id {
 	ST_INV_UPSERT,
@@ -131,6 +132,10 @@ PGresult *ib_pg_exec(struct store_pg *pg, enum ib_pg_table t, int idx,
 	PGresult *res;
 	ExecStatusType st;
 
+	bool was_tx = ib_pg_in_tx(pg);
+
+	if ((*ret_r = ib_pg_link_ready(pg)) < 0)
+		return NULL;
 	snprintf(name, sizeof(name), "%s%d", tables[t]->prefix, idx);
 	res = PQexecPrepared(pg->conn, name, p ? p->n : 0, p ? p->v : NULL,
 			     p ? p->len : NULL, p ? p->fmt : NULL, 0);
@@ -140,6 +145,7 @@ PGresult *ib_pg_exec(struct store_pg *pg, enum ib_pg_table t, int idx,
 		return res;
 	}
 	PQclear(res);
+	ib_pg_link_failed(pg, was_tx);
 	*ret_r = -EIO;
 	return NULL;
 }
@@ -188,17 +194,32 @@ size_t ib_pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t ca
 /* Runs fixed SQL (no parameters; rows are dropped); 0 or -EIO. */
 static int simple(struct store_pg *pg, const char *sql)
 {
-	PGresult *res = PQexec(pg->conn, sql);
-	ExecStatusType st = PQresultStatus(res);
-	int r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -EIO;
+	bool was_tx = ib_pg_in_tx(pg);
+	PGresult *res;
+	ExecStatusType st;
+	int r;
 
+	if ((r = ib_pg_link_ready(pg)) < 0)
+		return r;
+	res = PQexec(pg->conn, sql);
+	st = PQresultStatus(res);
+	r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -EIO;
 	PQclear(res);
+	if (r < 0)
+		ib_pg_link_failed(pg, was_tx);
 	return r;
+}
+
+bool ib_pg_in_tx(const struct store_pg *pg)
+{
+	if (pg->link.down)
+		return pg->link.tx_lost;
+	return PQtransactionStatus(pg->conn) != PQTRANS_IDLE;
 }
 
 static bool in_tx(const struct store_pg *pg)
 {
-	return PQtransactionStatus(pg->conn) != PQTRANS_IDLE;
+	return ib_pg_in_tx(pg);
 }
 
 /* ---- transactions ---- */
@@ -247,6 +268,14 @@ static int pg_commit(struct ib_store *s)
 	PGresult *res;
 	int r;
 
+	if (pg->link.down) {
+		if (!pg->link.tx_lost)
+			return -EINVAL;
+		/* the connection went with the transaction: nothing durable */
+		ib_pg_link_end_tx(pg);
+		pg->base.stats.commit_errors++;
+		return -EIO;
+	}
 	if (ts == PQTRANS_IDLE)
 		return -EINVAL;
 	if (ts == PQTRANS_INERROR) {
@@ -256,7 +285,9 @@ static int pg_commit(struct ib_store *s)
 		return -EIO;
 	}
 	r = commit_timed(pg);
-	if (r < 0 && in_tx(pg)) {
+	if (pg->link.down)
+		ib_pg_link_end_tx(pg);	/* lost with the connection */
+	else if (r < 0 && in_tx(pg)) {
 		res = PQexec(pg->conn, "ROLLBACK");
 		PQclear(res);
 	}
@@ -265,6 +296,7 @@ static int pg_commit(struct ib_store *s)
 
 static int pg_rollback(struct ib_store *s)
 {
+	ib_pg_link_end_tx(to_pg(s));
 	if (!in_tx(to_pg(s)))
 		return 0;
 	return simple(to_pg(s), "ROLLBACK");
@@ -462,7 +494,7 @@ static int migrate(struct store_pg *pg, char *err)
 	return upgrade(pg, err);
 }
 
-static int prepare_all(struct store_pg *pg, char *err)
+int ib_pg_prepare_all(struct store_pg *pg, char *err)
 {
 	char name[32];
 
@@ -493,6 +525,7 @@ static void pg_close(struct ib_store *s)
 
 	/* an open transaction ends with the connection: never half-committed */
 	PQfinish(pg->conn);
+	ib_pg_link_done(&pg->link);
 	free(pg);
 }
 
@@ -535,101 +568,26 @@ static const struct ib_store_ops pg_ops = {
 	.machine_foreach = ib_pg_machine_foreach,
 	.power_put = ib_pg_power_put,
 	.power_get = ib_pg_power_get,
+	.link = ib_pg_link_state,
 	.close = pg_close,
 };
-
-/* -EINVAL when conninfo does not parse or carries a password. */
-static int check_conninfo(const char *conninfo, char *err)
-{
-	char *msg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
-	int r = 0;
-
-	if (!opts) {
-		ib_store_set_err(err, "bad connection string: %s", msg ? msg : "out of memory");
-		PQfreemem(msg);
-		return -EINVAL;
-	}
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (!strcmp(o->keyword, "password") && o->val && o->val[0]) {
-			ib_store_set_err(err, "the connection string carries a password: put it in "
-				"server.store_password_file or PGPASSFILE instead");
-			r = -EINVAL;
-		}
-	PQconninfoFree(opts);
-	return r;
-}
-
-/* Reads the password file's first line into pw[PASSWORD_MAX]. */
-static int read_password(const char *path, char *pw, char *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0) {
-		ib_store_set_err(err, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	n = read(fd, pw, PASSWORD_MAX - 1);
-	close(fd);
-	if (n < 0) {
-		ib_store_set_err(err, "cannot read %s: %s", path, strerror(errno));
-		return -EIO;
-	}
-	pw[n] = '\0';
-	pw[strcspn(pw, "\r\n")] = '\0';
-	if (!pw[0]) {
-		ib_store_set_err(err, "%s: empty password file", path);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Connects and sets the session up (see the top of the file). */
-static int connect_db(struct store_pg *pg, const char *conninfo, const char *pw, char *err)
-{
-	/* keywords before dbname are defaults the URI may override; after
-	 * it they win */
-	const char *keys[] = { "connect_timeout", "application_name", "dbname",
-			       pw ? "password" : NULL, NULL };
-	const char *vals[] = { "10", "ironboot", conninfo, pw, NULL };
-
-	pg->conn = PQconnectdbParams(keys, vals, 1);
-	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-		ib_store_set_err(err, "cannot connect: %s", conn_msg(pg->conn));
-		return -EIO;
-	}
-	if (simple(pg, "SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
-		   " SET synchronous_commit = on; SET client_min_messages = warning") < 0) {
-		ib_store_set_err(err, "cannot set the session up: %s", conn_msg(pg->conn));
-		return -EIO;
-	}
-	return 0;
-}
 
 int ib_store_pg_open(const char *conninfo, const char *password_file,
 		     struct ib_store **ret, char *err)
 {
-	struct store_pg *pg;
-	char pw[PASSWORD_MAX];
+	struct store_pg *pg = calloc(1, sizeof(*pg));
 	int r;
 
-	if ((r = check_conninfo(conninfo, err)) < 0)
-		return r;
-	if (password_file && (r = read_password(password_file, pw, err)) < 0)
-		return r;
-	pg = calloc(1, sizeof(*pg));
 	if (!pg) {
 		ib_store_set_err(err, "out of memory");
 		return -ENOMEM;
 	}
 	ib_store_stats_init(&pg->base.stats);
-	r = connect_db(pg, conninfo, password_file ? pw : NULL, err);
-	explicit_bzero(pw, sizeof(pw));
+	r = ib_pg_link_open(pg, conninfo, password_file, err);
 	if (r == 0)
 		r = migrate(pg, err);
 	if (r == 0)
-		r = prepare_all(pg, err);
+		r = ib_pg_prepare_all(pg, err);
 	if (r < 0) {
 		pg_close(&pg->base);
 		return r;

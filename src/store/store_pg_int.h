@@ -44,10 +44,28 @@ struct ib_pg_stmts {
 	size_t n;			/* entries of sql */
 };
 
+/* The connection's life (store_pg_conn.c). */
+struct ib_pg_link {
+	char *conninfo;			/* as configured, owned */
+	char *password;			/* from the password file, or NULL; owned */
+	PGconn *pending;		/* a reconnect under way, or NULL */
+	bool down;			/* the connection was lost */
+	bool tx_lost;			/* and with it a transaction the caller
+					 * still has to end (commit fails) */
+	int64_t down_since_us;		/* when it was lost */
+	int64_t next_try_us;		/* the next reconnect attempt */
+	int64_t backoff_us;		/* the current backoff (0: none yet) */
+	uint64_t attempts;		/* reconnect attempts since the loss */
+	uint64_t losses;		/* connections lost since open */
+	uint64_t reconnects;		/* and made again */
+	char reason[200];		/* libpq's last word on it */
+};
+
 /* The PostgreSQL store; embeds the interface base first. */
 struct store_pg {
 	struct ib_store base;		/* must stay first */
-	PGconn *conn;			/* the connection */
+	PGconn *conn;			/* the connection (a dead one while link.down) */
+	struct ib_pg_link link;		/* its loss and reconnect */
 	bool in_walk4;			/* lease4_foreach running */
 	bool in_walk6;			/* lease6_foreach running */
 	bool in_reclaim;		/* a reclaim runs */
@@ -110,6 +128,31 @@ size_t ib_pg_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t ca
  */
 int ib_pg_scope_open(struct store_pg *pg, bool *ret_outer);
 int ib_pg_scope_close(struct store_pg *pg, bool outer, int r);
+
+/*
+ * The connection (store_pg_conn.c).  ib_pg_link_open() checks conninfo
+ * (no password in it), reads password_file (may be NULL) and connects,
+ * blocking (the daemon's start); 0, -EINVAL or -EIO with the reason in
+ * err.  ib_pg_link_done() frees what it kept.
+ */
+int ib_pg_link_open(struct store_pg *pg, const char *conninfo, const char *password_file,
+		    char *err);
+void ib_pg_link_done(struct ib_pg_link *l);
+/* A statement failed: if the connection is gone, the store goes down
+ * (was_in_tx: a transaction was open on it, now lost). */
+void ib_pg_link_failed(struct store_pg *pg, bool was_in_tx);
+/* Before a statement: 0 when the connection is up (a due reconnect is
+ * advanced without waiting), -EIO when it is not. */
+int ib_pg_link_ready(struct store_pg *pg);
+/* The caller ended its transaction (commit or rollback). */
+void ib_pg_link_end_tx(struct store_pg *pg);
+/* The ib_store_ops link operation (store.h). */
+void ib_pg_link_state(struct ib_store *s, struct ib_store_link *ret);
+/* Prepares every statement on pg->conn; 0 or -EPROTO (reason in err). */
+int ib_pg_prepare_all(struct store_pg *pg, char *err);
+/* Whether a transaction is open on the connection (a lost one counts
+ * until the caller ends it). */
+bool ib_pg_in_tx(const struct store_pg *pg);
 
 /* The lease operations (store.h says what each does). */
 int ib_pg_lease4_get(struct ib_store *s, uint32_t address, struct ib_lease4 *ret);

@@ -302,7 +302,7 @@ static int lease_commit(struct store_pg *pg, const struct fam *f, const void *le
 			int64_t now)
 {
 	struct ib_pg_params p = { .n = 0 };
-	bool outer = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+	bool outer = !ib_pg_in_tx(pg);
 	uint64_t changed = 0;
 	int r = 0, end;
 

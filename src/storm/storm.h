@@ -97,6 +97,7 @@ struct ib_storm_opts {
 	double deadline_s;		/* a machine not done by then fails */
 	uint64_t seed;			/* power-on order */
 	bool verbose;			/* one line per failure on stderr */
+	const char *acks_path;		/* --acks FILE, or NULL */
 };
 
 /* One simulated machine. */
@@ -160,6 +161,7 @@ struct ib_storm {
 	uint8_t *rbuf;			/* receive buffers (recvmmsg) */
 	void *scratch;			/* a parsed DHCP message (too large for the stack) */
 	uint64_t rng;			/* xorshift state */
+	FILE *acks;			/* --acks: one line per ACK/REPLY taken, or NULL */
 };
 
 /* ---- storm_loop.c: timers, sockets, stage transitions ---------------- */
@@ -172,6 +174,12 @@ void ib_storm_timer_cancel(struct ib_storm_machine *m);
 int ib_storm_watch(struct ib_storm *st, struct ib_storm_machine *m, int fd, uint32_t events);
 /* Closes m's TFTP/HTTP socket if open. */
 void ib_storm_close(struct ib_storm *st, struct ib_storm_machine *m);
+/*
+ * m's DHCP exchange ended with its address acknowledged (an ACK, a
+ * DHCPv6 REPLY): "MAC ADDRESS" goes to --acks, for a test that checks
+ * every acknowledged lease against the server's store.
+ */
+void ib_storm_note_ack(struct ib_storm *st, const struct ib_storm_machine *m);
 /* m finished its stage: counts it and starts the next one (or ends m). */
 void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m);
 /* m failed its stage for reason (a static string). */

@@ -168,6 +168,7 @@ static void on_ack(struct ib_storm *st, struct ib_storm_machine *m,
 		ib_storm_stage_fail(st, m, "ack-other-address");
 		return;
 	}
+	ib_storm_note_ack(st, m);
 	if (m->stage != st->o.until && take_bootfile(st, m, a) < 0) {
 		ib_storm_stage_fail(st, m, "no-bootfile");
 		return;

@@ -177,6 +177,8 @@ static void on_reply(struct ib_storm *st, struct ib_storm_machine *m,
 	why = take_address(m, a);
 	if (!why && memcmp(offered, m->addr, 16) != 0)
 		why = "reply-other-address";
+	if (!why)
+		ib_storm_note_ack(st, m);
 	if (!why && m->stage != st->o.until && !a->bootfile_url.p)
 		why = "no-bootfile";
 	if (why) {

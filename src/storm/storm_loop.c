@@ -306,6 +306,17 @@ static void machine_end(struct ib_storm *st, struct ib_storm_machine *m,
 	st->running--;
 }
 
+void ib_storm_note_ack(struct ib_storm *st, const struct ib_storm_machine *m)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!st->acks)
+		return;
+	inet_ntop(st->o.family, m->addr, a, sizeof(a));
+	fprintf(st->acks, "%02x:%02x:%02x:%02x:%02x:%02x %s\n", m->mac[0], m->mac[1],
+		m->mac[2], m->mac[3], m->mac[4], m->mac[5], a);
+}
+
 void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m)
 {
 	struct ib_storm_stage_stats *ss = &st->s.st[m->stage];

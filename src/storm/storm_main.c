@@ -38,6 +38,7 @@ static const char usage[] =
 "  --seed N                power-on order (default fixed)\n"
 "  --json                  JSON report on stdout instead of the table\n"
 "  --hist FILE             latency histograms (TSV) into FILE\n"
+"  --acks FILE             \"MAC ADDRESS\" of every acknowledged lease into FILE\n"
 "  -v, --verbose           one line per failed machine on stderr\n"
 "  -h, --help\n";
 
@@ -93,7 +94,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		{ "machines", 1, 0, 'n' }, { "within", 1, 0, 'w' }, { "rate", 1, 0, 'r' },
 		{ "until", 1, 0, 'u' }, { "arch", 1, 0, 'a' }, { "mac-base", 1, 0, 'm' },
 		{ "blksize", 1, 0, 'b' }, { "windowsize", 1, 0, 'W' }, { "deadline", 1, 0, 'd' },
-		{ "seed", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "hist", 1, 0, 'H' },
+		{ "seed", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "hist", 1, 0, 'H' }, { "acks", 1, 0, 'A' },
 		{ "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	const char *server = NULL, *relay = NULL, *link = NULL;
@@ -119,6 +120,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		case 's': o->seed = (uint64_t)num("--seed", optarg, 0, 1e15); break;
 		case 'j': *json = true; break;
 		case 'H': *hist = optarg; break;
+		case 'A': o->acks_path = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'u':
 			if (parse_stage(optarg, &o->until) < 0)
@@ -171,7 +173,12 @@ int main(int argc, char **argv)
 	c0 = cpu_us();
 	w0 = wall_us();
 	r = ib_storm_init(&st, &o);
+	if (r == 0 && o.acks_path && !(st.acks = fopen(o.acks_path, "we")))
+		r = -errno;
 	r = r ? r : ib_storm_run(&st);
+	if (st.acks && fclose(st.acks) != 0 && r == 0)
+		r = -EIO;
+	st.acks = NULL;
 	c = cpu_us() - c0;
 	w = wall_us() - w0;
 	if (r < 0) {

@@ -14,7 +14,6 @@ Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_heal
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import time
 
@@ -25,16 +24,7 @@ from test_api import MAC, PORT, SRV4
 
 def get(lab, cli, path: str, timeout: float = 20) -> tuple[int, bytes]:
     """(status, body) of one GET on a fresh connection, read until close."""
-    s = lab.socket(cli, socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect((SRV4, PORT))
-    try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        out = netlab.recv_until_close(s)
-    finally:
-        s.close()
-    head, _, body = out.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    return netlab.http_get(lab, cli, SRV4, PORT, path, timeout)
 
 
 def events(api, everything: bool = False) -> list:

@@ -117,6 +117,22 @@ def recv_until_close(sock, limit: int = 16 * 1024 * 1024) -> bytes:
     return bytes(out)
 
 
+def http_get(lab: "Lab", ns: str, host: str, port: int, path: str,
+             timeout: float = 20) -> tuple[int, bytes]:
+    """(status, body) of one HTTP/1.1 GET from namespace ns on a fresh
+    connection, read until the server closes it."""
+    s = lab.socket(ns, socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((host, port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        out = recv_until_close(s)
+    finally:
+        s.close()
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
 def check_addr(addr: str) -> None:
     """Raise ValueError unless addr (address or CIDR) is inside ALLOWED_NETS."""
     net = ipaddress.ip_network(addr, strict=False)

@@ -95,6 +95,12 @@ class PgServer:
         r = self._run(*args, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed: {r.stderr}")
+        self.resume()
+        self.psql("CREATE DATABASE " + DB, db="postgres")
+        return self
+
+    def resume(self) -> None:
+        """Starts the server on its data directory (again, after halt())."""
         opts = f"-k {self.dir} -c listen_addresses='' -c max_connections=30"
         if not self.fsync:
             opts += " -c fsync=off"
@@ -104,8 +110,16 @@ class PgServer:
         self.started = True
         if r.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {r.stderr}\n{self.log()}")
-        self.psql("CREATE DATABASE " + DB, db="postgres")
-        return self
+
+    def halt(self, mode: str = "fast") -> None:
+        """pg_ctl stop -m mode (fast: clients are told; immediate: no
+        shutdown checkpoint, crash recovery at the next start), keeping
+        the data for resume()."""
+        r = self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode,
+                      "-w", "-t", "60", "stop", check=False)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {r.stderr}\n{self.log()}")
+        self.started = False
 
     def log(self) -> str:
         try:
