@@ -2,10 +2,13 @@
  * libFuzzer target for the DHCPv6 decision path: a datagram that parses
  * is decided against a lab config (with a small binding view) as if it had
  * arrived by multicast and by unicast, and the reply is laid out and must
- * parse back with the request's transaction id and relay depth.
+ * parse back with the request's transaction id and relay depth.  Each
+ * way it arrives from a relay the config lists and from a host it does
+ * not: a relayed message from the latter is dropped with no MAC learnt.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@ static const char lab[] =
 	"  subnets:\n"
 	"    - subnet: fd00:b007::/64\n"
 	"      interface: srv0\n"
+	"      relays: [\"fd00:b007::2\"]\n"
 	"      pools: [ { start: \"fd00:b007::1000\", end: \"fd00:b007::1003\" } ]\n"
 	"      dns: [\"fd00:b007::1\"]\n"
 	"      domain_search: [lab.example]\n"
@@ -83,14 +87,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ib_dhcp6_parse(data, size, &m) < 0)
 		return 0;
-	for (int uni = 0; uni < 2; uni++) {
+	for (int way = 0; way < 4; way++) {
+		bool listed = way & 2;	/* from the subnet's listed relay */
+
 		in = (struct ib_dhcp6_input){ .cfg = cfg, .msg = &m, .ifname = "srv0",
-					      .multicast = !uni, .now = 1700000000, .view = &view,
+					      .multicast = !(way & 1), .now = 1700000000,
+					      .view = &view,
 					      .server_duid = { srv_duid, sizeof(srv_duid) } };
-		inet_pton(AF_INET6, "fe80::5054:ff:fe00:10", in.src);
+		inet_pton(AF_INET6, listed ? "fd00:b007::2" : "fe80::5054:ff:fe00:10", in.src);
 		inet_pton(AF_INET6, "fd00:b007::1", in.server_addr);
 		CHECK(ib_dhcp6_decide(&in, &d) == 0);
 		CHECK(d.n_ia <= IB_DHCP6_MAX_IA);
+		if (m.n_relays && !listed)
+			CHECK(d.action == IB_D6_DROP && d.relay_refused && !d.has_mac);
+		CHECK(!d.relay_refused || d.action == IB_D6_DROP);
 		if (d.action == IB_D6_DROP)
 			continue;
 		CHECK(d.reply_type == IB_DHCP6_ADVERTISE || d.reply_type == IB_DHCP6_REPLY);

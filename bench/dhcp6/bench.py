@@ -178,6 +178,7 @@ dhcp4:
 dhcp6:
   enabled: true
   interfaces: [srv0]
+  relays: ["{CLI}"]        # --mode relay: perfdhcp relays from the cli address
   subnets:
     - subnet: {SUBNET}
       interface: srv0

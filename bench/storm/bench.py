@@ -76,6 +76,7 @@ dhcp6:
   rapid_commit: false
   subnets:
     - subnet: fd00:b007:1::/64
+      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
       pools:
         - {{ start: "{pool6[0]}", end: "{pool6[1]}" }}
       preferred_lifetime: 3600

@@ -51,6 +51,7 @@ static void free_subnet6(struct ib_subnet6 *s)
 	free(s->dns);
 	free_strv(s->domain_search, s->n_domain_search);
 	free(s->ntp);
+	free(s->relays);
 	for (size_t i = 0; i < s->n_reservations && s->reservations; i++) {
 		free(s->reservations[i].hostname);
 		free(s->reservations[i].boot.boot_file);
@@ -63,6 +64,7 @@ static void free_subnet6(struct ib_subnet6 *s)
 static void free_dhcp6(struct ib_dhcp6_config *d)
 {
 	free_strv(d->interfaces, d->n_interfaces);
+	free(d->relays);
 	for (size_t i = 0; i < d->n_subnets && d->subnets; i++)
 		free_subnet6(&d->subnets[i]);
 	free(d->subnets);

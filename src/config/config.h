@@ -118,6 +118,7 @@ struct ib_pool6 {
 };
 
 #define IB_DUID_MAX 130			/* RFC 8415 11.1: 2-byte type + up to 128 */
+#define IB_DHCP6_RELAYS_MAX 64		/* dhcp6.relays and a subnet's relays */
 #define IB_BOOTFILE_PARAM_MAX 16	/* option 60 items per list */
 #define IB_BOOTFILE_PARAM_LEN 255	/* bytes per item */
 #define IB_BOOTFILE_PARAM_TOTAL 1024	/* bytes of option 60 (items + their lengths) */
@@ -149,6 +150,9 @@ struct ib_subnet6 {
 	size_t n_domain_search;
 	uint8_t (*ntp)[16];		/* option 56 */
 	size_t n_ntp;
+	uint8_t (*relays)[16];		/* relays that may forward for this link
+					 * (besides dhcp6.relays), by source address */
+	size_t n_relays;
 	uint32_t preferred_lifetime;	/* seconds */
 	uint32_t valid_lifetime;	/* seconds, >= preferred */
 	uint32_t t1;			/* renew, default 0.5 x preferred (RFC 8415 21.4) */
@@ -189,6 +193,10 @@ struct ib_dhcp6_config {
 	uint32_t advertise_hold;	/* seconds an ADVERTISE reserves its address (default 30) */
 	uint32_t decline_hold;		/* seconds a DECLINEd address is quarantined (default 600) */
 	uint16_t default_arch;		/* client arch (RFC 5970 / IANA) assumed without option 61; default 7 */
+	uint8_t (*relays)[16];		/* relays that may forward for any subnet,
+					 * by source address; a RELAY-FORW from
+					 * any other is dropped (docs/SECURITY.md) */
+	size_t n_relays;
 	struct ib_subnet6 *subnets;	/* disjoint prefixes */
 	size_t n_subnets;
 	struct ib_ra_config ra;		/* router advertisements */

@@ -652,6 +652,7 @@ static const struct ib_cfg_field subnet6_fields[] = {
 	LIST(S, "dns", F_IP6_LIST, dns, n_dns, 16),
 	LIST(S, "domain_search", F_DNS_LIST, domain_search, n_domain_search, 32),
 	LIST(S, "ntp", F_IP6_LIST, ntp, n_ntp, 16),
+	LIST(S, "relays", F_IP6_LIST, relays, n_relays, IB_DHCP6_RELAYS_MAX),
 	FIELD(S, "preferred_lifetime", F_U32, preferred_lifetime,
 	      .min = LIFETIME_MIN, .max = LIFETIME_MAX),
 	FIELD(S, "valid_lifetime", F_U32, valid_lifetime, .min = LIFETIME_MIN, .max = LIFETIME_MAX),
@@ -690,6 +691,7 @@ static const struct ib_cfg_field dhcp6_fields[] = {
 	FIELD(D, "advertise_hold", F_U32, advertise_hold, .min = 1, .max = 3600),
 	FIELD(D, "decline_hold", F_U32, decline_hold, .min = 0, .max = 30 * 86400),
 	FIELD(D, "default_arch", F_U16, default_arch, .min = 0, .max = 65535),
+	LIST(D, "relays", F_IP6_LIST, relays, n_relays, IB_DHCP6_RELAYS_MAX),
 	LIST(D, "subnets", F_MAP_LIST, subnets, n_subnets, 4096, .sub = &subnet6_section),
 	FIELD(D, "router_advertisements", F_SECTION, ra, .sub = &ra_section),
 };

@@ -79,11 +79,13 @@ static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
 	ib_mx_u64(m, "ironboot_dhcp6_replies_total", &(struct ib_mx_label){ "type", "reply" },
 		  1, st->replies[IB_DHCP6_REPLY]);
 	ib_mx_family(m, drops, "counter", "DHCPv6 datagrams not answered, by reason "
-		     "(as for DHCPv4).");
+		     "(as for DHCPv4; relay-not-allowed: a RELAY-FORW from a source "
+		     "no relays list names).");
 	for (size_t i = 1; i < IB_DHCP6_REJ__MAX; i++)
 		drop(m, drops, ib_dhcp6_reject_str((enum ib_dhcp6_reject)i), st->rejected[i]);
 	drop(m, drops, "not-served", st->not_served);
-	drop(m, drops, "ignored", st->ignored);
+	drop(m, drops, "relay-not-allowed", st->relay_refused);
+	drop(m, drops, "ignored", st->ignored - st->relay_refused);
 	drop(m, drops, "send-error", st->not_sent);
 }
 

@@ -101,6 +101,33 @@ static const struct ib_subnet6 *select_subnet(const struct ib_dhcp6_input *in)
 	return subnet_by_addr(cfg, in->server_addr);
 }
 
+static bool addr_listed(const uint8_t (*list)[16], size_t n, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(list[i], addr, 16) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the relay that sent a RELAY-FORW (the datagram's source: the
+ * outermost level) may speak for its clients: listed in dhcp6.relays, or
+ * in the relays of the subnet its chain names.  The relay vouches for the
+ * levels inside, as a DHCPv4 giaddr does; an unlisted source is any host
+ * on the link, whose option 79, interface-id and link-address are its own
+ * word (docs/SECURITY.md).
+ */
+static bool relay_allowed(const struct ib_dhcp6_input *in)
+{
+	const struct ib_subnet6 *sn;
+
+	if (addr_listed((const uint8_t (*)[16])in->cfg->dhcp6.relays, in->cfg->dhcp6.n_relays,
+			in->src))
+		return true;
+	sn = select_subnet(in);
+	return sn && addr_listed((const uint8_t (*)[16])sn->relays, sn->n_relays, in->src);
+}
+
 /* The machine's MAC: DUID-LL/LLT, option 79 of the innermost relay, EUI-64. */
 static void learn_mac(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *d)
 {
@@ -564,6 +591,12 @@ int ib_dhcp6_decide(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *r
 	memset(d, 0, sizeof(*d));
 	d->reply_type = IB_DHCP6_REPLY;
 	d->send_config = true;
+	if (m->n_relays && !relay_allowed(in)) {
+		/* no MAC learnt: the claim is not journalled as anyone's */
+		d->relay_refused = true;
+		drop(d, "relay not allowed");
+		return 0;
+	}
 	learn_mac(in, d);
 	if (t >= IB_ARRAY_SIZE(handlers) || !handlers[t]) {
 		drop(d, "not a client message");

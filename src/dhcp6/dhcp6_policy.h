@@ -155,6 +155,9 @@ struct ib_dhcp6_decision {
 					 * an ADVERTISE's holds are filed */
 	bool exhausted;			/* an IA got NoAddrsAvail: no free
 					 * address and no hold to take over */
+	bool relay_refused;		/* a RELAY-FORW from a source neither
+					 * dhcp6.relays nor its subnet's relays
+					 * list: dropped, no MAC learnt */
 };
 
 /*

@@ -44,6 +44,7 @@
 #define DUID_META "server_duid6"
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
 #define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
+#define RELAY_LOG_SEC 60		/* refused relays: at most one log line per */
 
 /* One request: decided, then (if it changes bindings) kept until the group
  * commit. */
@@ -90,6 +91,7 @@ struct ib_dhcp6_server {
 	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
 	size_t rx_used;			/* taken by the batch */
 	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
+	int64_t relay_log_at;		/* the next refused relay is logged from then */
 	struct ib_d6_view *bview;	/* bindings: holds over leases (dhcp6_view.c) */
 	struct ib_lease6_view view;	/* the policy's view over bview */
 	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
@@ -306,11 +308,35 @@ static int send_reply(struct ib_dhcp6_server *s, struct pending *p)
 	return 0;
 }
 
+/*
+ * A RELAY-FORW from a source no relays list names (issue #11): counted,
+ * logged the first time and then at most once a minute with the count
+ * since, never journalled (its MAC, DUID and link are any host's word).
+ */
+static void note_relay_refused(struct ib_dhcp6_server *s, const struct pending *p)
+{
+	char src[INET6_ADDRSTRLEN];
+
+	s->stats.relay_refused++;
+	if (s->now < s->relay_log_at)
+		return;
+	inet_ntop(AF_INET6, &p->from.sin6_addr, src, sizeof(src));
+	ib_warn("dhcp6: dropped a RELAY-FORW from %s on %s: not in dhcp6.relays nor its "
+		"subnet's relays (%" PRIu64 " dropped so far; logged at most once a minute)",
+		src, p->ifname, s->stats.relay_refused);
+	s->relay_log_at = s->now + RELAY_LOG_SEC;
+}
+
 /* Answers a decision that needs no store; journals the exchange. */
 static void answer_now(struct ib_dhcp6_server *s, struct pending *p)
 {
-	int e = p->d.action == IB_D6_DROP ? 0 : send_reply(s, p);
+	int e;
 
+	if (p->d.relay_refused) {
+		note_relay_refused(s, p);
+		return;
+	}
+	e = p->d.action == IB_D6_DROP ? 0 : send_reply(s, p);
 	journal_exchange(s, p, e);
 }
 

@@ -26,6 +26,8 @@ struct ib_dhcp6_stats {
 	uint64_t rejected[IB_DHCP6_REJ__MAX];	/* malformed, by reason */
 	uint64_t not_served;			/* from an interface not served */
 	uint64_t ignored;			/* the policy chose silence */
+	uint64_t relay_refused;			/* of those: RELAY-FORW from a relay not
+						 * listed (counted in ignored too) */
 	uint64_t not_sent;			/* replies the kernel refused */
 };
 

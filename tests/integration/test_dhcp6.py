@@ -38,6 +38,8 @@ from scapy.layers.dhcp6 import (  # noqa: E402
     USER_CLASS_DATA, VENDOR_CLASS_DATA)
 
 SRV6 = "fd00:b007::1"
+RELAY = "fd00:b007::2"          # the link's relay, listed in the subnet's relays
+ROGUE = "fd00:b007::3"          # any other host on the link
 RESERVED_MAC = "52:54:00:00:00:10"
 RESERVED_ADDR = "fd00:b007::10"
 TFTP_URL = f"tftp://[{SRV6}]/ipxe.efi"
@@ -65,6 +67,7 @@ def config(state: Path, ra: dict | None = None, t1: int | None = None,
             "subnet": "fd00:b007::/64", "interface": "srv0",
             "pools": [{"start": "fd00:b007::1000", "end": "fd00:b007::1fff"}],
             "dns": [SRV6], "domain_search": ["lab.example"],
+            "relays": [RELAY],
             "preferred_lifetime": 1800, "valid_lifetime": 3600,
             "reservations": [{"mac": RESERVED_MAC, "address": RESERVED_ADDR,
                               "hostname": "node10",
@@ -129,13 +132,13 @@ class Env:
         raise AssertionError(f"no link-local address on {dev}")
 
     def exchange(self, pkt: bytes, sport: int = 546, timeout: float = 3.0,
-                 want: int = 1) -> list[DHCP6]:
-        """Sends pkt to ff02::1:2%cli0 from port sport; the replies parsed."""
+                 want: int = 1, src: str = "::") -> list[DHCP6]:
+        """Sends pkt to ff02::1:2%cli0 from src, port sport; the replies parsed."""
         s = self.lab.socket(self.cli, socket.AF_INET6, socket.SOCK_DGRAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
-            s.bind(("::", sport))
+            s.bind((src, sport))
             s.sendto(pkt, ("ff02::1:2", 547, 0, self.ifindex()))
             s.settimeout(timeout)
             out = []
@@ -360,16 +363,32 @@ def test_rapid_commit(env):
     assert env.leases6()[0][0] == iaaddr(rep)
 
 
+def relay_forw(mac: str = RESERVED_MAC) -> bytes:
+    """A relay's RELAY-FORW of a DUID-UUID firmware's SOLICIT, option 79 naming mac."""
+    duid = DUID_UUID(uuid="8a5d3e4f-0000-4000-8000-525400000010")
+    inner = solicit(duid, arch=7)
+    return bytes(DHCP6_RelayForward(hopcount=0, linkaddr="fd00:b007::2", peeraddr="fe80::99") /
+                 DHCP6OptIfaceId(ifaceid=b"port7") /
+                 DHCP6OptClientLinkLayerAddr(lltype=1, clladdr=mac) /
+                 DHCP6OptRelayMsg(message=inner))
+
+
+def dhcp6_events(env, mac: str) -> list[dict]:
+    """mac's dhcp6 events, once there is one (the journal is flushed by a
+    timer); bounded at 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        evs = [e for e in env.d.cli_json("events", "--mac", mac) if e["proto"] == "dhcp6"]
+        if evs or time.monotonic() > deadline:
+            return evs
+        time.sleep(0.2)
+
+
 def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     """Firmware with a DUID-UUID behind a relay: the relay's option 79 names
     the MAC, and the MAC's reservation holds."""
-    duid = DUID_UUID(uuid="8a5d3e4f-0000-4000-8000-525400000010")
-    inner = solicit(duid, arch=7)
-    fwd = DHCP6_RelayForward(hopcount=0, linkaddr="fd00:b007::2", peeraddr="fe80::99") / \
-        DHCP6OptIfaceId(ifaceid=b"port7") / \
-        DHCP6OptClientLinkLayerAddr(lltype=1, clladdr=RESERVED_MAC) / \
-        DHCP6OptRelayMsg(message=inner)
-    (repl,) = env.exchange(bytes(fwd), sport=547)
+    env.lab.addr(env.cli, "cli0", f"{RELAY}/64")
+    (repl,) = env.exchange(relay_forw(), sport=547, src=RELAY)
     assert isinstance(repl, DHCP6_RelayReply), repl.summary()
     assert opt(repl, DHCP6OptIfaceId).ifaceid == b"port7"
     adv = repl.getlayer(DHCP6OptRelayMsg).message
@@ -379,13 +398,7 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     # the machine's own bootfile parameters replace the boot section's
     assert bootfile_params(adv) == [b"root=/dev/nfs", b"ip=dhcp"]
     # the journal files it under the machine's MAC
-    deadline = time.monotonic() + 5      # the journal is flushed by a timer
-    while True:
-        evs = [e for e in env.d.cli_json("events", "--mac", RESERVED_MAC)
-               if e["proto"] == "dhcp6"]
-        if evs or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    evs = dhcp6_events(env, RESERVED_MAC)
     ev = evs[-1]
     assert ev["detail"]["mac_from"] == "option-79"
     assert ev["detail"]["address"] == RESERVED_ADDR
@@ -395,6 +408,51 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
     assert (fw["address"], fw["file"], fw["reservation"]) == (RESERVED_ADDR, TFTP_URL, True)
     assert fw["bootfile_param"] == ["root=/dev/nfs", "ip=dhcp"]
     assert (ipxe["boot"], ipxe["file"]) == ("ipxe", SCRIPT_URL)
+
+
+def metric(env, line_start: str) -> float | None:
+    """The value of the /metrics sample whose line starts with line_start."""
+    out = env.lab.run(env.srv, ["curl", "-sg", f"http://[{SRV6}]:8080/metrics"],
+                      timeout=10).stdout
+    for line in out.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_relay_forw_from_unlisted_host_dropped(env):
+    """Issue #11: any host on the link could send a RELAY-FORW whose option 79
+    names a victim's MAC and be answered with the victim's reservation,
+    journalled as the victim.  Only a relay that dhcp6.relays or the
+    subnet's relays list is believed; the rest are dropped, counted and
+    logged at most once a minute, and journalled under no MAC."""
+    env.lab.addr(env.cli, "cli0", f"{ROGUE}/64")
+    env.lab.addr(env.cli, "cli0", f"{RELAY}/64")
+    n = 20                                      # a short, bounded burst
+    s = env.lab.socket(env.cli, socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
+        s.bind((ROGUE, 547))
+        for _ in range(n):
+            s.sendto(relay_forw(), ("ff02::1:2", 547, 0, env.ifindex()))
+    finally:
+        s.close()
+    env.d.wait_log(f"dropped a RELAY-FORW from {ROGUE}", timeout=10)
+    deadline = time.monotonic() + 10
+    while metric(env, 'ironboot_dhcp6_drops_total{reason="relay-not-allowed"}') != n:
+        assert time.monotonic() < deadline, "relay-not-allowed never counted to %d" % n
+        time.sleep(0.2)
+    # one line for the burst, not one per packet
+    assert env.d.log().count("dropped a RELAY-FORW") == 1, env.d.log_tail()
+    # the listed relay is answered: the same packet from it gets the reservation
+    (repl,) = env.exchange(relay_forw(), sport=547, src=RELAY)
+    adv = repl.getlayer(DHCP6OptRelayMsg).message
+    assert iaaddr(adv) == RESERVED_ADDR
+    # and only that one exchange is the victim's: none of the rogue's
+    evs = dhcp6_events(env, RESERVED_MAC)
+    assert [e["detail"].get("src") for e in evs] == [RELAY], evs
+    assert not [r for r in env.leases6() if r[0] == RESERVED_ADDR]
+    assert metric(env, 'ironboot_dhcp6_drops_total{reason="relay-not-allowed"}') == n
 
 
 @pytest.mark.parametrize("bad", [

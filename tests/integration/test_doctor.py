@@ -57,6 +57,7 @@ M_NOGRP = "52:54:00:00:d0:0b"    # no group matches
 M_AGENT = "52:54:00:00:d0:0c"    # the agent never reports
 M_FAIL = "52:54:00:00:d0:0d"     # a lifecycle step fails
 M_RELAY6 = "52:54:00:00:d0:0e"   # DHCPv6 relayed from a link without a subnet
+RELAY6 = "fd00:b007::2"           # the DHCPv6 relay's address (dhcp6.relays)
 
 
 class Lab4:
@@ -71,6 +72,7 @@ class Lab4:
         lab.addr(self.srv, "srv0", f"{SRV}/24")
         lab.addr(self.srv, "srv0", "fd00:b007::1/64")
         lab.addr(self.cli, "cli0", f"{CLI}/24")
+        lab.addr(self.cli, "cli0", f"{RELAY6}/64")       # the lab's DHCPv6 relay
         self.tftp = tmp / "tftp"
         self.assets = tmp / "assets"
         self.tftp.mkdir()
@@ -90,6 +92,9 @@ class Lab4:
         cfg["http"]["assets"] = str(self.assets)
         cfg["tftp"]["root"] = str(self.tftp)
         cfg["tftp"]["max_retries"] = 2
+        # the lab's relay, as its operator lists it (a RELAY-FORW from an
+        # unlisted host is dropped: test_dhcp6.py)
+        cfg.setdefault("dhcp6", {})["relays"] = [RELAY6]
         self.token = "doctor-test-token"
         if cfg["http"].get("api_token_file"):
             (tmp / "api-token").write_text(self.token + "\n")
@@ -235,7 +240,7 @@ class Lab4:
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
-            s.bind(("::", 547 if link else 546))
+            s.bind((RELAY6, 547) if link else ("::", 546))
             s.settimeout(5)
             s.sendto(bytes(p), ("ff02::1:2", 547, 0, ifindex))
             if not link:

@@ -66,6 +66,7 @@ dhcp6:
   rapid_commit: false
   subnets:
     - subnet: fd00:b007:1::/64
+      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
       pools:
         - {{ start: "fd00:b007:1::1000", end: "fd00:b007:1::1fff" }}
       preferred_lifetime: 1800

@@ -28,9 +28,11 @@ static const char lab_yaml[] =
 	"dhcp4: { enabled: false }\n"
 	"dhcp6:\n"
 	"  interfaces: [srv0]\n"
+	"  relays: [\"fd00:b007::3\"]\n"
 	"  subnets:\n"
 	"    - subnet: fd00:b007::/64\n"
 	"      interface: srv0\n"
+	"      relays: [\"fd00:b007::2\"]\n"
 	"      pools: [ { start: \"fd00:b007::1000\", end: \"fd00:b007::1001\" } ]\n"
 	"      dns: [\"fd00:b007::1\"]\n"
 	"      domain_search: [lab.example]\n"
@@ -41,6 +43,7 @@ static const char lab_yaml[] =
 	"        - { duid: \"00:04:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00\",\n"
 	"            address: \"fd00:b007::11\", bootfile_param: [root=/dev/nfs, ip=dhcp] }\n"
 	"    - subnet: fd00:b007:1::/64\n"
+	"      relays: [\"fd00:b007:1::2\"]\n"
 	"      pools: [ { start: \"fd00:b007:1::1000\", end: \"fd00:b007:1::10ff\" } ]\n"
 	"boot:\n"
 	"  efi_x64: ipxe.efi\n"
@@ -194,6 +197,7 @@ struct tcase {
 	const char *hint;		/* IA address the client names, or NULL */
 	int relay_mac;			/* relayed with option 79 52:54:00:00:00:XX; -1 direct */
 	bool relay_repl;		/* wrapped in a Relay-reply, not a Relay-forward */
+	bool relay_refused;		/* expected: dropped, the relay not listed */
 	const char *src;		/* source address (default fe80::1) */
 	int bound;			/* 1: a binding exists for the client at ::1000 */
 	int fill;			/* 1: the pool is exhausted by others */
@@ -244,12 +248,22 @@ static const struct tcase cases[] = {
 	{ "solicit: server id not allowed", IB_DHCP6_SOLICIT, duid_ll20, sizeof(duid_ll20),
 	  .our_server_id = true, .arch = -1, .relay_mac = -1, .action = IB_D6_DROP },
 	{ "relayed solicit: DUID-UUID, MAC from option 79 reservation", IB_DHCP6_SOLICIT,
-	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .action = IB_D6_ADVERTISE,
-	  .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1, .url = TFTP_URL,
-	  .mac_from = "option-79" },
+	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .src = "fd00:b007::2",
+	  .action = IB_D6_ADVERTISE, .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1,
+	  .url = TFTP_URL, .mac_from = "option-79" },
+	{ "relayed solicit: a relay of dhcp6.relays speaks for any subnet", IB_DHCP6_SOLICIT,
+	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .src = "fd00:b007::3",
+	  .action = IB_D6_ADVERTISE, .addr = "fd00:b007::10", .ia_status = -1, .msg_status = -1,
+	  .url = TFTP_URL, .mac_from = "option-79" },
+	{ "relayed solicit from a host no relays list names: dropped, no MAC (issue #11)",
+	  IB_DHCP6_SOLICIT, duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10,
+	  .src = "fe80::1", .relay_refused = true, .action = IB_D6_DROP },
+	{ "relayed solicit from another subnet's relay: dropped, no MAC", IB_DHCP6_SOLICIT,
+	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .src = "fd00:b007:1::2",
+	  .relay_refused = true, .action = IB_D6_DROP },
 	{ "relay-reply sent to the server: dropped (RFC 8415 16)", IB_DHCP6_SOLICIT,
 	  duid_uuid, sizeof(duid_uuid), .arch = 7, .relay_mac = 0x10, .relay_repl = true,
-	  .action = IB_D6_DROP },
+	  .src = "fd00:b007::2", .action = IB_D6_DROP },
 	{ "request: ours", IB_DHCP6_REQUEST, duid_ll20, sizeof(duid_ll20), .our_server_id = true,
 	  .arch = -1, .relay_mac = -1, .action = IB_D6_COMMIT, .addr = "fd00:b007::1000",
 	  .ia_status = -1, .msg_status = -1, .mac_from = "duid" },
@@ -388,6 +402,10 @@ static void check_case(const struct tcase *c)
 	assert_int_equal(ib_dhcp6_decide(&in, &d), 0);
 	if (d.action != c->action)
 		fail_msg("%s: action %d, wanted %d (%s)", c->name, d.action, c->action, d.reason);
+	if (d.relay_refused != c->relay_refused)
+		fail_msg("%s: relay_refused %d (%s)", c->name, d.relay_refused, d.reason);
+	if (c->relay_refused)
+		assert_false(d.has_mac);
 	if (c->action == IB_D6_DROP)
 		return;
 	if (c->addr) {
@@ -554,7 +572,8 @@ static void check_take(const struct take_case *t)
 	}
 	for (size_t i = 0; i < 2 && t->bound[i]; i++)
 		add_row(t->bound[i], duid_en, sizeof(duid_en), 1);
-	inet_pton(AF_INET6, "fe80::1", in.src);
+	/* a relayed one from the subnet's listed relay */
+	inet_pton(AF_INET6, t->src == RELAY ? "fd00:b007::2" : "fe80::1", in.src);
 	inet_pton(AF_INET6, "fd00:b007::1", in.server_addr);
 	assert_int_equal(ib_dhcp6_parse(req, build_request(&c, req), &m), 0);
 	assert_int_equal(ib_dhcp6_decide(&in, &d), 0);
