@@ -33,25 +33,56 @@ static void usage(FILE *f)
 }
 
 /*
+ * A PostgreSQL server.store: connected to as the daemon would, its schema
+ * version read (nothing is changed).  0 when it can serve: *ret_current
+ * says whether its schema is this build's (else the daemon's start
+ * upgrades it); -errno with the reason on stderr.
+ */
+static int check_pg(const struct ib_config *cfg, bool *ret_current)
+{
+	const char *uri = cfg->server.store;
+	char err[256] = "";
+	int have = 0, r;
+
+	r = ib_store_pg_check(uri, cfg->server.store_password_file, &have, err);
+	if (r < 0) {
+		fprintf(stderr, "server.store %s: %s\n", uri, err[0] ? err : strerror(-r));
+		return r;
+	}
+	if (have == ib_store_schema_version())
+		printf("server.store %s: reachable, schema version %d (this build's)\n", uri,
+		       have);
+	else
+		printf("server.store %s: reachable, schema version %d; the daemon's start "
+		       "upgrades it to %d\n", uri, have, ib_store_schema_version());
+	*ret_current = have == ib_store_schema_version();
+	return 0;
+}
+
+/*
  * The stored inventory objects (REST API writes) that the daemon would
  * leave out with this file, named on stderr.  Only reads a store that
- * exists: checking a config never creates a state dir.  Returns how many.
+ * exists (an SQLite file, a PostgreSQL schema of this build's version):
+ * checking a config never creates one.  Returns how many.
  */
-static size_t check_stored(const char *path, const struct ib_config *cfg)
+static size_t check_stored(const char *path, const struct ib_config *cfg, bool pg_current)
 {
 	char db[4096], err[IB_CONFIG_ERRLEN];
 	struct ib_config_text text = { 0 };
 	struct ib_inventory_refused rf = { 0 };
 	struct ib_config *full = NULL;
 	struct ib_store *store;
+	bool pg = ib_store_is_pg(cfg->server.store);
 
-	/* a PostgreSQL store is not reached from a config check */
-	if (ib_store_is_pg(cfg->server.store))
+	if (pg && !pg_current)
 		return 0;
-	snprintf(db, sizeof(db), "%s/ironboot.db", cfg->server.state_dir);
-	if (access(db, F_OK) < 0)
+	snprintf(db, sizeof(db), "%s", pg ? cfg->server.store : "");
+	if (!pg)
+		snprintf(db, sizeof(db), "%s/ironboot.db", cfg->server.state_dir);
+	if (!pg && access(db, F_OK) < 0)
 		return 0;
-	if (ib_store_sqlite_open(db, &store, err) < 0) {
+	if (ib_store_open(cfg->server.store, db, cfg->server.store_password_file, &store,
+			  err) < 0) {
 		fprintf(stderr, "%s: cannot open the store: %s\n", db, err);
 		return 0;
 	}
@@ -137,13 +168,18 @@ static int check_config(const char *path)
 {
 	char err[IB_CONFIG_ERRLEN];
 	struct ib_config *cfg;
+	bool pg_current = false;
 	size_t refused;
 
 	if (ib_config_load(path, &cfg, err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	refused = check_stored(path, cfg);
+	if (ib_store_is_pg(cfg->server.store) && check_pg(cfg, &pg_current) < 0) {
+		ib_config_free(cfg);
+		return 1;
+	}
+	refused = check_stored(path, cfg, pg_current);
 	if (check_token(cfg) < 0 || check_token_as_user(cfg) < 0) {
 		ib_config_free(cfg);
 		return 1;

@@ -309,6 +309,17 @@ void ib_store_free(struct ib_store *s);
 int ib_store_pg_open(const char *conninfo, const char *password_file,
 		     struct ib_store **ret, char *err);
 
+/*
+ * Connects to the PostgreSQL store at conninfo as ib_store_pg_open() does
+ * and reads its schema version into *ret_version (0: an empty database,
+ * which the daemon's start sets up), changing nothing: for
+ * `ironbootd --check-config`.  The errors of ib_store_pg_open(): -EINVAL,
+ * -EIO when it cannot be reached, -EPROTO for a schema from a newer
+ * ironboot; the reason in err (256 bytes).
+ */
+int ib_store_pg_check(const char *conninfo, const char *password_file, int *ret_version,
+		      char *err);
+
 /* Whether a server.store value names PostgreSQL (postgresql:// or
  * postgres://). */
 bool ib_store_is_pg(const char *store);

@@ -39,6 +39,12 @@
 
 /* pg_advisory_xact_lock key of the schema upgrade: "ibschema" */
 #define SCHEMA_LOCK "7575621845397677409"
+/* How long a begin_nowait transaction waits for a lock another connection
+ * holds before its statement fails with 55P03 (-EAGAIN): long enough for
+ * no ordinary write to trip it, short enough not to hold the loop. */
+#define NOWAIT_LOCK_TIMEOUT "10ms"
+/* SQLSTATE lock_not_available: a lock_timeout ran out */
+#define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 
 enum stmt_id {
 	ST_INV_UPSERT,
@@ -85,6 +91,15 @@ static const char *conn_msg(PGconn *c)
 }
 
 /* ---- parameters and results ---- */
+
+/* The errno of a failed result: -EAGAIN when it waited out lock_timeout
+ * (another connection holds the lock), else -EIO. */
+static int result_errno(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st && !strcmp(st, SQLSTATE_LOCK_NOT_AVAILABLE) ? -EAGAIN : -EIO;
+}
 
 void ib_pg_p_int(struct ib_pg_params *p, int64_t v)
 {
@@ -144,9 +159,9 @@ PGresult *ib_pg_exec(struct store_pg *pg, enum ib_pg_table t, int idx,
 		*ret_r = 0;
 		return res;
 	}
+	*ret_r = result_errno(res);
 	PQclear(res);
 	ib_pg_link_failed(pg, was_tx);
-	*ret_r = -EIO;
 	return NULL;
 }
 
@@ -203,7 +218,7 @@ static int simple(struct store_pg *pg, const char *sql)
 		return r;
 	res = PQexec(pg->conn, sql);
 	st = PQresultStatus(res);
-	r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -EIO;
+	r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : result_errno(res);
 	PQclear(res);
 	if (r < 0)
 		ib_pg_link_failed(pg, was_tx);
@@ -231,11 +246,26 @@ static int pg_begin(struct ib_store *s)
 	return simple(to_pg(s), "BEGIN");
 }
 
-/* No database-wide write lock to wait for on PostgreSQL: rows lock as
- * they are written, so a write transaction starts at once either way. */
+static int pg_rollback(struct ib_store *s);
+
+/*
+ * No database-wide write lock on PostgreSQL: rows lock as they are
+ * written.  So the transaction starts at once, and a statement in it that
+ * would wait for a row another connection holds (two daemons' /readyz
+ * probes on one meta row, journal flushes) gives up after lock_timeout
+ * with 55P03, -EAGAIN: the caller rolls back and tries at its next tick,
+ * as after SQLite's refused BEGIN IMMEDIATE.
+ */
 static int pg_begin_nowait(struct ib_store *s)
 {
-	return pg_begin(s);
+	int r;
+
+	if (in_tx(to_pg(s)))
+		return -EBUSY;
+	r = simple(to_pg(s), "BEGIN; SET LOCAL lock_timeout = '" NOWAIT_LOCK_TIMEOUT "'");
+	if (r < 0)
+		pg_rollback(s);
+	return r;
 }
 
 static int pg_begin_read(struct ib_store *s)
@@ -571,6 +601,37 @@ static const struct ib_store_ops pg_ops = {
 	.link = ib_pg_link_state,
 	.close = pg_close,
 };
+
+int ib_store_pg_check(const char *conninfo, const char *password_file, int *ret_version,
+		      char *err)
+{
+	struct store_pg *pg = calloc(1, sizeof(*pg));
+	PGresult *res;
+	int have = 0, r;
+
+	if (!pg) {
+		ib_store_set_err(err, "out of memory");
+		return -ENOMEM;
+	}
+	r = ib_pg_link_open(pg, conninfo, password_file, err);
+	if (r == 0) {
+		/* no ib_schema table: an empty database, version 0 */
+		res = PQexec(pg->conn, "SELECT to_regclass('ib_schema') IS NOT NULL");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		    (PQgetvalue(res, 0, 0)[0] == 't' && read_version(pg, &have) < 0)) {
+			ib_store_set_err(err, "cannot read the schema version: %s",
+					 conn_msg(pg->conn));
+			r = -EIO;
+		}
+		PQclear(res);
+	}
+	if (r == 0)
+		r = ib_store_migrations_check(have, err);
+	if (r == 0)
+		*ret_version = have;
+	pg_close(&pg->base);
+	return r;
+}
 
 int ib_store_pg_open(const char *conninfo, const char *password_file,
 		     struct ib_store **ret, char *err)

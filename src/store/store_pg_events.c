@@ -10,6 +10,7 @@
 #include "store/store_pg_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +20,27 @@
 
 /* Rows of E_INSERT_MANY: seven parameters each. */
 #define EVENT_CHUNK 16
+/* Rows a listing loads at a time: a listing of every event (`ironboot
+ * events` without --limit) walks the table page by page, never all of
+ * it in memory. */
+#define EVENT_PAGE 512
 
 /*
- * Listing: $1 since, $2 protocol (NULL: all), $3 limit (NULL: all), $4
- * after id, and $5 the MAC in the by-MAC forms; the newest $3, returned
- * oldest first, or the oldest $3 after $4 by id.
+ * Listing, one page ($3 rows) at a time: $1 since, $2 protocol (NULL:
+ * all), $3 the page's rows, $4 after id, and $5 the MAC in the by-MAC
+ * forms.  In (ts_us, id) order from after the key ($5, $6; by MAC $6,
+ * $7), or, for the oldest form, in id order after $4 (the last id read
+ * is the next page's $4).  The START forms find the key of the newest
+ * $3-th row, where a listing of the newest $3 begins.
  */
 #define EVENT_WHERE(where) " FROM events WHERE " where \
 	" ts_us >= $1 AND ($2::text IS NULL OR proto = $2) AND id > $4"
-#define EVENT_SELECT(where) \
-	"SELECT * FROM (SELECT " EVENT_COLS EVENT_WHERE(where) \
-	" ORDER BY ts_us DESC, id DESC LIMIT $3) e ORDER BY ts_us, id"
+#define EVENT_PAGE_SELECT(where, k) \
+	"SELECT " EVENT_COLS EVENT_WHERE(where) " AND (ts_us, id) > (" k ")" \
+	" ORDER BY ts_us, id LIMIT $3"
+#define EVENT_START(where) \
+	"SELECT ts_us, id" EVENT_WHERE(where) \
+	" ORDER BY ts_us DESC, id DESC OFFSET $3 - 1 LIMIT 1"
 #define EVENT_SELECT_OLDEST(where) \
 	"SELECT " EVENT_COLS EVENT_WHERE(where) " ORDER BY id LIMIT $3"
 
@@ -38,6 +49,8 @@ enum stmt_id {
 	E_INSERT_MANY,
 	E_ALL,
 	E_BY_MAC,
+	E_ALL_START,
+	E_BY_MAC_START,
 	E_ALL_OLDEST,
 	E_BY_MAC_OLDEST,
 	E_PRUNE_COUNT,
@@ -61,8 +74,10 @@ static const char *const stmt_sql[E__MAX] = {
 		"($85, $86, $87, $88, $89, $90, $91), ($92, $93, $94, $95, $96, $97, $98), "
 		"($99, $100, $101, $102, $103, $104, $105), ($106, $107, $108, $109, $110, $111, $112)"
 		" RETURNING id",
-	[E_ALL] = EVENT_SELECT(""),
-	[E_BY_MAC] = EVENT_SELECT("mac = $5 AND"),
+	[E_ALL] = EVENT_PAGE_SELECT("", "$5::bigint, $6::bigint"),
+	[E_BY_MAC] = EVENT_PAGE_SELECT("mac = $5 AND", "$6::bigint, $7::bigint"),
+	[E_ALL_START] = EVENT_START(""),
+	[E_BY_MAC_START] = EVENT_START("mac = $5 AND"),
 	[E_ALL_OLDEST] = EVENT_SELECT_OLDEST(""),
 	[E_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = $5 AND"),
 	[E_PRUNE_COUNT] = "DELETE FROM events WHERE id IN"
@@ -165,52 +180,123 @@ static void row_to_event(const PGresult *res, int i, struct ib_event *e)
 	ib_pg_text(res, i, 7, e->detail, sizeof(e->detail));
 }
 
-/* Picks the listing statement for filter f (NULL = all), with its
- * parameters. */
-static int p_filter(struct ib_pg_params *p, const struct ib_event_filter *f)
-{
-	bool by_mac = f && f->mac && f->mac[0];
-	bool oldest = f && f->oldest;
+/* A listing under way: its filter and where its next page starts. */
+struct listing {
+	const struct ib_event_filter *f;	/* may be NULL: every event */
+	bool by_mac;			/* f names a MAC */
+	bool oldest;			/* id order (f->oldest), else (ts_us, id) */
+	uint64_t left;			/* rows still to hand out (UINT64_MAX: all) */
+	int64_t key_ts, key_id;		/* (ts_us, id) order: after this key */
+	int64_t after_id;		/* id order: after this id */
+};
 
-	ib_pg_p_int(p, f ? f->since_us : 0);
-	if (f && f->proto && f->proto[0])
-		ib_pg_p_text(p, f->proto);
+/* The parameters every listing statement starts with ($1 to $4, and $5
+ * the MAC), rows the page's size. */
+static void p_listing(struct ib_pg_params *p, const struct listing *l, int64_t rows)
+{
+	ib_pg_p_int(p, l->f ? l->f->since_us : 0);
+	if (l->f && l->f->proto && l->f->proto[0])
+		ib_pg_p_text(p, l->f->proto);
 	else
 		ib_pg_p_null(p);
-	if (f && f->limit > 0)
-		ib_pg_p_int(p, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
-	else
-		ib_pg_p_null(p);	/* LIMIT NULL: no limit */
-	ib_pg_p_int(p, f ? f->after_id : 0);
-	if (by_mac)
-		ib_pg_p_text(p, f->mac);
-	return by_mac ? (oldest ? E_BY_MAC_OLDEST : E_BY_MAC)
-		      : (oldest ? E_ALL_OLDEST : E_ALL);
+	ib_pg_p_int(p, rows);
+	ib_pg_p_int(p, l->after_id);
+	if (l->by_mac)
+		ib_pg_p_text(p, l->f->mac);
+}
+
+/* A listing of the newest l->left starts just before the left-th newest
+ * row (fewer rows than that: at the beginning); 0 or -errno. */
+static int find_start(struct store_pg *pg, struct listing *l)
+{
+	struct ib_pg_params p = { .n = 0 };
+	PGresult *res;
+	int r;
+
+	l->key_ts = l->key_id = INT64_MIN;
+	if (l->oldest || l->left == UINT64_MAX)
+		return 0;
+	p_listing(&p, l, l->left > INT64_MAX ? INT64_MAX : (int64_t)l->left);
+	res = ib_pg_exec(pg, IB_PG_T_EVENT, l->by_mac ? E_BY_MAC_START : E_ALL_START, &p, &r);
+	if (!res)
+		return r;
+	if (PQntuples(res) == 1) {
+		l->key_ts = ib_pg_int(res, 0, 0);
+		l->key_id = ib_pg_int(res, 0, 1) - 1;	/* (ts, id) itself is in */
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The listing's next page of at most rows rows; NULL with *ret_r on error. */
+static PGresult *next_page(struct store_pg *pg, const struct listing *l, int64_t rows,
+			   int *ret_r)
+{
+	struct ib_pg_params p = { .n = 0 };
+	int idx;
+
+	p_listing(&p, l, rows);
+	if (l->oldest) {
+		idx = l->by_mac ? E_BY_MAC_OLDEST : E_ALL_OLDEST;
+	} else {
+		ib_pg_p_int(&p, l->key_ts);
+		ib_pg_p_int(&p, l->key_id);
+		idx = l->by_mac ? E_BY_MAC : E_ALL;
+	}
+	return ib_pg_exec(pg, IB_PG_T_EVENT, idx, &p, ret_r);
+}
+
+/* Hands a page's rows to cb, moving the listing's key along; 0, or what
+ * cb returned to stop. */
+static int walk_page(const PGresult *res, struct listing *l, struct ib_event *e,
+		     int (*cb)(const struct ib_event *e, void *ctx), void *ctx)
+{
+	int r = 0;
+
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		row_to_event(res, i, e);
+		l->key_ts = e->ts_us;
+		l->key_id = e->id;
+		if (l->oldest)
+			l->after_id = e->id;
+		if (l->left != UINT64_MAX)
+			l->left--;
+		r = cb(e, ctx);
+	}
+	return r;
 }
 
 int ib_pg_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
 			int (*cb)(const struct ib_event *e, void *ctx), void *ctx)
 {
 	struct store_pg *pg = to_pg(s);
-	struct ib_pg_params p = { .n = 0 };
+	struct listing l = {
+		.f = f, .by_mac = f && f->mac && f->mac[0], .oldest = f && f->oldest,
+		.left = f && f->limit ? f->limit : UINT64_MAX, .after_id = f ? f->after_id : 0,
+	};
 	struct ib_event *e;
 	PGresult *res;
-	int r, idx;
+	int64_t rows;
+	int r;
 
 	if (pg->in_event_walk)
 		return -EBUSY;
 	e = malloc(sizeof(*e));		/* ~2 KiB: kept off the stack */
 	if (!e)
 		return -ENOMEM;
-	idx = p_filter(&p, f);
 	pg->in_event_walk = true;
-	res = ib_pg_exec(pg, IB_PG_T_EVENT, idx, &p, &r);
-	for (int i = 0; res && r == 0 && i < PQntuples(res); i++) {
-		row_to_event(res, i, e);
-		r = cb(e, ctx);
+	r = find_start(pg, &l);
+	/* page by page, never one snapshot (as the lease walks) */
+	while (r == 0 && l.left > 0) {
+		rows = (int64_t)IB_MIN(l.left, (uint64_t)EVENT_PAGE);
+		if (!(res = next_page(pg, &l, rows, &r)))
+			break;
+		r = walk_page(res, &l, e, cb, ctx);
+		if (PQntuples(res) < rows)
+			l.left = 0;	/* the last page */
+		PQclear(res);
 	}
 	pg->in_event_walk = false;
-	PQclear(res);
 	free(e);
 	return r;
 }

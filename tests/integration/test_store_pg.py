@@ -149,3 +149,38 @@ def test_unreachable_postgresql_refuses_to_start(lab, tmp_path):
     d = netlab.Daemon(lab, srv, cfg)
     assert d.start_fails(timeout=30) != 0
     assert "cannot open store postgresql://" in d.log(), d.log_tail()
+
+
+def test_check_config_connects_to_postgresql(lab, tmp_path, pg, ironbootd_bin):
+    """--check-config reaches the database as the daemon would, says its
+    schema version and changes nothing; one it cannot reach is an error
+    with libpq's reason."""
+    ns = lab.netns("chk")
+    cfg = write_config(tmp_path, store=pg.uri, store_password_file=pg.password_file)
+    r = lab.run(ns, [str(ironbootd_bin), "--check-config", str(cfg)])
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"reachable, schema version 0; the daemon's start upgrades it to (\d+)",
+                  r.stdout)
+    assert m, r.stdout
+    # nothing was created by the check
+    assert pg.psql("SELECT to_regclass('ib_schema') IS NULL") == "t"
+    e = Env(lab, tmp_path, pg)		# the daemon's start sets the schema up
+    e.d.stop()
+    r = lab.run(ns, [str(ironbootd_bin), "--check-config", str(e.cfg)])
+    assert r.returncode == 0, r.stderr
+    assert f"reachable, schema version {m.group(1)} (this build's)" in r.stdout, r.stdout
+    # a wrong password: refused by the server, said
+    bad_pw = tmp_path / "wrong-password"
+    bad_pw.write_text("not-it\n")
+    bad_pw.chmod(0o644)
+    cfg2 = write_config(tmp_path, store=pg.uri, store_password_file=str(bad_pw))
+    r = lab.run(ns, [str(ironbootd_bin), "--check-config", str(cfg2)])
+    assert r.returncode == 1, r.stdout
+    assert "cannot connect" in r.stderr and "password authentication failed" in r.stderr, \
+        r.stderr
+    # no server at all
+    cfg3 = write_config(tmp_path, store="postgresql://ironboot@/ironboot?host=/nonexistent")
+    r = lab.run(ns, [str(ironbootd_bin), "--check-config", str(cfg3)])
+    assert r.returncode == 1, r.stdout
+    assert re.search(r"server.store postgresql://\S+: cannot connect: .*/nonexistent",
+                     r.stderr), r.stderr

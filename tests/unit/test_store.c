@@ -678,6 +678,85 @@ static void test_events_oldest_after_id(void **state)
 	EXPECT(f->s, &flt, 300, 400, 500, 600);
 }
 
+/* More events than a listing's page (512 on PostgreSQL), three to a
+ * timestamp so that ties straddle the pages. */
+#define PAGED 1300
+
+/* What a paged listing handed out: how many, in order, and the first. */
+struct page_log {
+	size_t n;		/* events seen */
+	int64_t ts, id;		/* the last one's key */
+	int64_t first_ts;	/* the first one's ts_us */
+	bool by_id;		/* the listing is in id order, else (ts_us, id) */
+};
+
+static int page_cb(const struct ib_event *e, void *ctx)
+{
+	struct page_log *g = ctx;
+
+	if (g->n == 0)
+		g->first_ts = e->ts_us;
+	else if (g->by_id)
+		assert_true(e->id > g->id);
+	else
+		assert_true(e->ts_us > g->ts || (e->ts_us == g->ts && e->id > g->id));
+	g->ts = e->ts_us;
+	g->id = e->id;
+	g->n++;
+	return 0;
+}
+
+static void test_events_pages(void **state)
+{
+	struct fix *f = *state;
+	static struct ib_event ev[PAGED];
+	struct page_log g;
+	struct ib_event_filter flt;
+
+	for (size_t i = 0; i < PAGED; i++) {
+		memset(&ev[i], 0, sizeof(ev[i]));
+		/* appended newest timestamps first: id order is not ts order */
+		ev[i].ts_us = 1000 + (int64_t)(PAGED - 1 - i) / 3;
+		snprintf(ev[i].mac, sizeof(ev[i].mac), "%s", i % 2 ? MAC_A : MAC_B);
+		snprintf(ev[i].proto, sizeof(ev[i].proto), "dhcp4");
+		snprintf(ev[i].kind, sizeof(ev[i].kind), "k");
+	}
+	assert_int_equal(ib_store_begin(f->s), 0);
+	assert_int_equal(ib_store_event_append_many(f->s, ev, PAGED), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+
+	g = (struct page_log){ 0 };
+	assert_int_equal(ib_store_event_foreach(f->s, NULL, page_cb, &g), 0);
+	assert_int_equal(g.n, PAGED);
+	assert_int_equal(g.first_ts, 1000);
+	/* the newest 1000: from the 1000th newest on */
+	g = (struct page_log){ 0 };
+	flt = (struct ib_event_filter){ .limit = 1000 };
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, page_cb, &g), 0);
+	assert_int_equal(g.n, 1000);
+	assert_int_equal(g.first_ts, 1000 + (PAGED - 1000) / 3);
+	assert_int_equal(g.ts, 1000 + (PAGED - 1) / 3);
+	/* by MAC, every other one */
+	g = (struct page_log){ 0 };
+	flt = (struct ib_event_filter){ .mac = MAC_B, .limit = 600 };
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, page_cb, &g), 0);
+	assert_int_equal(g.n, 600);
+	g = (struct page_log){ 0 };
+	flt = (struct ib_event_filter){ .mac = MAC_B };
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, page_cb, &g), 0);
+	assert_int_equal(g.n, PAGED / 2);
+	/* an incremental reader's oldest, in id order, after an id */
+	g = (struct page_log){ .by_id = true };
+	flt = (struct ib_event_filter){ .after_id = ev[9].id, .limit = 1100, .oldest = true };
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, page_cb, &g), 0);
+	assert_int_equal(g.n, 1100);
+	assert_int_equal(g.id, ev[1109].id);
+	g = (struct page_log){ .by_id = true };
+	flt = (struct ib_event_filter){ .after_id = ev[9].id, .oldest = true };
+	assert_int_equal(ib_store_event_foreach(f->s, &flt, page_cb, &g), 0);
+	assert_int_equal(g.n, PAGED - 10);
+}
+
 static void test_events_same_ts(void **state)
 {
 	struct fix *f = *state;
@@ -749,6 +828,38 @@ static int race_commit(struct ib_store *s, int i, void *arg)
  * one address to RACERS different clients at once: the store arbitrates,
  * exactly one wins, the others see -EEXIST, and the row is the winner's.
  */
+/*
+ * A write transaction begun with begin_nowait never waits on another
+ * connection's lock: -EAGAIN (SQLite: the database's write lock, at
+ * BEGIN; PostgreSQL: the row's lock, after lock_timeout), nothing of it
+ * kept, and the next one goes through once the lock is gone.  A plain
+ * begin on PostgreSQL would wait here for ever (one process holds both
+ * connections).
+ */
+static void test_begin_nowait_locked(void **state)
+{
+	struct fix *f = *state;
+	struct ib_store *w = fix_open_other(f);
+	char v[16];
+	int r;
+
+	assert_int_equal(ib_store_meta_put(f->s, "probe", "0"), 0);
+	assert_int_equal(ib_store_begin(w), 0);
+	assert_int_equal(ib_store_meta_put(w, "probe", "1"), 0);	/* holds its lock */
+	r = ib_store_begin_nowait(f->s);
+	if (r == 0)
+		r = ib_store_meta_put(f->s, "probe", "2");
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(ib_store_rollback(f->s), 0);
+	assert_int_equal(ib_store_commit(w), 0);
+	assert_int_equal(ib_store_begin_nowait(f->s), 0);
+	assert_int_equal(ib_store_meta_put(f->s, "probe", "3"), 0);
+	assert_int_equal(ib_store_commit(f->s), 0);
+	assert_int_equal(ib_store_meta_get(w, "probe", v, sizeof(v)), 0);
+	assert_string_equal(v, "3");
+	ib_store_free(w);
+}
+
 static void test_commit_race(void **state)
 {
 	struct fix *f = *state;
@@ -1362,6 +1473,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_oldest_after_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_same_ts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_begin_nowait_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_append_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
