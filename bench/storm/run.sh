@@ -17,14 +17,16 @@
 # (by PID) are cleaned up on exit and on SIGTERM.  Extra arguments go to
 # bench.py, e.g.  bench/storm/run.sh --parts b --storm-machines 500
 #
-# A first argument `probe` or `cross` runs bench/storm/probe.py (one TFTP
-# storm with a client-side capture, with or without SCHED_FIFO) or
+# A first argument `probe`, `cross` or `drops` runs bench/storm/probe.py (one
+# TFTP storm with a client-side capture, with or without SCHED_FIFO),
 # bench/storm/cross.py (perfdhcp's and the simulator's lease counts against
-# ironbootd's) instead, in the same setup: bench/storm/run.sh probe --help
+# ironbootd's) or bench/storm/drops.py (one DHCP rate with ironbootd's socket
+# queue, drops and threads watched) instead, in the same setup:
+# bench/storm/run.sh drops --help
 set -eu
 tool=bench.py
 case "${1:-}" in
-probe|cross) tool=$1.py; shift ;;
+probe|cross|drops) tool=$1.py; shift ;;
 esac
 cd "$(dirname "$0")/../.."
 repo=$(pwd)

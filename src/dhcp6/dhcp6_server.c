@@ -32,14 +32,21 @@
 #include "dhcp6/dhcp6_server_journal.h"
 #include "dhcp6/dhcp6_view.h"
 
-#define BATCH_MAX 128			/* binding changes per group commit */
+#define BATCH_MAX 512			/* binding changes per group commit */
 /* Requests of the batch stay in the receive arena until their commit; a
  * datagram is read only where a largest one still fits. */
 #define RX_ARENA (BATCH_MAX * 1024 + IB_DHCP6_MAX_LEN)
 #define HOLDS_MAX 16384			/* advertised addresses held at once */
-/* Small on purpose: past its capacity a server should drop, not answer
- * requests a second old that their clients have given up on. */
-#define RCVBUF (1 << 20)
+/*
+ * Requests arriving while the loop stalls (a group commit's fdatasync, the
+ * binding cache doubling its tables) queue here:
+ * 8 MiB, which the kernel doubles, holds about 20,000 datagrams (it counts
+ * 832 bytes for a SOLICIT's buffer), 0.8 s of a 12,000/s storm's SOLICITs
+ * and REQUESTs.  An answer that late is still taken: a retransmission
+ * keeps its transaction id (RFC 8415 15).  At 1 MiB a 100 ms stall
+ * overflowed it (docs/BENCHMARKS.md, the storm's drops).
+ */
+#define RCVBUF (8 << 20)
 #define MAX_IFACES 64
 #define DUID_META "server_duid6"
 #define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
@@ -587,15 +594,15 @@ static int reclaim(void *ctx, int64_t now)
 }
 
 /*
- * DHCPv6 as the engine serves it: up to BATCH_MAX binding changes per
- * group commit, at once from 32, else after 1 ms for more to join; 256
- * datagrams read per wake-up and sent per sendmmsg().  Decisions read
- * the binding cache, not the store.
+ * DHCPv6 as the engine serves it, at DHCPv4's pace: up to BATCH_MAX
+ * binding changes per group commit, at once from 64, else after 1 ms for
+ * more to join; 512 datagrams read per wake-up and sent per sendmmsg().
+ * Decisions read the binding cache, not the store.
  */
 static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
-	.batch_max = BATCH_MAX, .commit_min = 32, .commit_delay_us = 1000, .read_max = 256,
-	.out_max = 256, .reclaim_sec = 5, .journal_us = 200000,
+	.batch_max = BATCH_MAX, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
+	.out_max = 512, .reclaim_sec = 5, .journal_us = 200000,
 	.rx_buf = rx_buf, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
