@@ -4,7 +4,8 @@
  * several pipelined, possibly with bodies), sent to the real evhttp shell
  * (http_harness.h).  That covers evhttp's head parsing, ironboot's routing,
  * its request-target and query parsing, the MAC and the other facts taken
- * from the query (ib_httpd_facts), the boot plan and the rendered scripts
+ * from the query (ib_httpd_facts; its uuid= once ib_httpd_verify_uuid has
+ * checked it against the inventory and the stored reports), the boot plan and the rendered scripts
  * and install configs, the asset headers it reads itself (Range, If-Range,
  * If-None-Match, If-Modified-Since), the API's Authorization check, its
  * listings and lookups, and the journal of every fetch.

@@ -35,6 +35,7 @@ int ib_hw_facts_parse(const char *report, struct ib_hw_facts *ret)
 	sys = json_object_get(r, "system");
 	str_of(json_object_get(sys, "vendor"), ret->vendor, sizeof(ret->vendor));
 	str_of(json_object_get(sys, "product"), ret->product, sizeof(ret->product));
+	str_of(json_object_get(sys, "uuid"), ret->uuid, sizeof(ret->uuid));
 	ret->memory_bytes = bytes_of(json_object_get(json_object_get(r, "memory"),
 						     "total_bytes"));
 	disks = json_object_get(r, "disks");

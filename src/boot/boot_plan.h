@@ -46,6 +46,7 @@ struct ib_hw_facts {
 	char product[128];		/* system.product, or "" */
 	uint64_t memory_bytes;		/* memory.total_bytes, or 0 */
 	uint64_t disk_max_bytes;	/* the largest disks[].size_bytes, or 0 */
+	char uuid[64];			/* system.uuid (SMBIOS), or "" */
 };
 
 /*

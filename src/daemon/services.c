@@ -19,6 +19,7 @@
 #include "dhcp6/ra_server.h"
 #include "httpd/http_server.h"
 #include "inventory/lifecycle.h"
+#include "journal/timeline.h"
 #include "tftp/tftp_server.h"
 
 /*
@@ -109,18 +110,21 @@ static void on_tftp_report(const struct ib_tftp_report *r, void *ctx)
 	s->tftp_stats.retransmits += r->retransmits;
 	inet_ntop(r->peer.ss_family, a, host, sizeof(host));
 	ib_journal_who_for_peer(s->store, (const struct sockaddr *)&r->peer, &peer, &who);
-	/* A UDP source can be forged: until the client answers on the
+	/* A UDP source can be forged: until the client ACKs our reply on the
 	 * transfer's port, a request (refused, or never ACKed) is journalled
 	 * at the rate refused HTTP requests are, per address and in all, so
-	 * one host sending RRQs for a missing file cannot fill the journal.
-	 * (Still under the machine of that address: the doctor's tftp-failed
-	 * needs a real machine's "file not found", which is never answered.) */
+	 * one host sending RRQs for a missing file cannot fill the journal,
+	 * and marked unverified: under the machine of that address, but not
+	 * its activity (no stage, not seen by the doctor: issue #11), since
+	 * any host could have sent it in that machine's name. */
 	if (r->answered)
 		slot = ib_journal_add_slot(s->journal, &who, "tftp", kind, &cap);
 	else if (!(slot = ib_journal_add_slot_gated(s->journal, &who, "tftp", kind, &g,
 						     ib_now_us(), &cap)))
 		return;
 	ib_jw_init(&w, slot, cap);
+	if (!r->answered)
+		ib_jw_int(&w, IB_TIMELINE_UNVERIFIED, 1);
 	ib_jw_str(&w, "file", r->file);
 	ib_jw_str(&w, "client", host);
 	ib_jw_int(&w, "bytes", (int64_t)r->bytes);

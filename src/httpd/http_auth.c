@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -371,6 +373,72 @@ void ib_httpd_verify_claim(struct ib_http_req *rq)
 	/* trusted where the machine's script would be served: under
 	 * machine_auth: off the query is taken at its word for both */
 	rq->unverified = !d.serve;
+}
+
+/* Whether an inventory entry other than mac's names uuid. */
+static bool others_uuid(const struct ib_config *cfg, const uint8_t mac[6], const char *uuid)
+{
+	for (size_t i = 0; i < cfg->n_machines; i++)
+		if (cfg->machines[i].uuid && memcmp(cfg->machines[i].mac, mac, 6) != 0 &&
+		    strcasecmp(cfg->machines[i].uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+/* The SMBIOS UUID the store knows for mac into out: its inventory entry's,
+ * else its lifecycle hardware report's; "" when neither says. */
+static void known_uuid(struct ib_http_req *rq, const char *mac, char *out, size_t len)
+{
+	const struct ib_config *cfg = rq->srv->cfg;
+	struct ib_machine_state m;
+	struct ib_hw_facts hw;
+	uint8_t hwaddr[6];
+	char *text;
+
+	out[0] = '\0';
+	if (ib_mac_parse(mac, hwaddr) < 0)
+		return;
+	for (size_t i = 0; i < cfg->n_machines; i++)
+		if (memcmp(cfg->machines[i].mac, hwaddr, 6) == 0) {
+			if (cfg->machines[i].uuid)
+				snprintf(out, len, "%s", cfg->machines[i].uuid);
+			return;
+		}
+	if (ib_store_machine_get(rq->srv->store, mac, &m) < 0 ||
+	    !(text = ib_httpd_lc_report_text(rq, &m)))
+		return;
+	if (ib_hw_facts_parse(text, &hw) == 0)
+		snprintf(out, len, "%s", hw.uuid);
+	free(text);
+}
+
+void ib_httpd_verify_uuid(struct ib_http_req *rq)
+{
+	const char *u = ib_http_url_param(rq->url, "uuid");
+	char known[64];
+	uint8_t hw[6];
+
+	rq->uuid = NULL;
+	rq->uuid_refused = NULL;
+	if (!u || !*u)
+		return;
+	if (strlen(u) >= IB_UUID_TEXT_MAX) {
+		rq->uuid_refused = "too-long";
+		return;
+	}
+	/* a claim rides on the MAC's: from a request not served as that
+	 * machine it is any host's word (issue #11) */
+	if (!rq->mac[0] || rq->unverified) {
+		rq->uuid_refused = "unverified";
+		return;
+	}
+	known_uuid(rq, rq->mac, known, sizeof(known));
+	if ((known[0] && strcasecmp(known, u) != 0) ||
+	    (ib_mac_parse(rq->mac, hw) == 0 && others_uuid(rq->srv->cfg, hw, u))) {
+		rq->uuid_refused = "not-the-machines";
+		return;
+	}
+	rq->uuid = u;
 }
 
 int ib_httpd_add_private(struct ib_http_req *rq, json_t *v, const struct ib_boot_plan *plan)

@@ -92,6 +92,23 @@ int ib_httpd_authorize(struct ib_http_req *rq);
 void ib_httpd_verify_claim(struct ib_http_req *rq);
 
 /*
+ * Checks the query's uuid= (iPXE's ${uuid}, the SMBIOS UUID) of a request
+ * that ib_httpd_authorize or ib_httpd_verify_claim has judged: it is the
+ * machine's word (rq->uuid, a selection fact and the journal's uuid) only
+ * when the request is served as the machine its MAC names and the store
+ * knows no other UUID for that machine (its inventory entry's, else its
+ * lifecycle hardware report's, compared case-insensitively) and no other
+ * inventory entry has it.  Otherwise
+ * rq->uuid stays NULL and rq->uuid_refused says why ("unverified",
+ * "not-the-machines", "too-long"), journalled with the claim.  Reads the
+ * store at most once; sends nothing.
+ */
+void ib_httpd_verify_uuid(struct ib_http_req *rq);
+
+#define IB_UUID_TEXT_MAX 40		/* a uuid= this long or longer is refused
+					 * (the journal's column holds 39) */
+
+/*
  * Adds the machine's token and secrets to v (ib_boot_values_add_private)
  * when rq was authorized as that machine; else nothing.  0 or -ENOMEM.
  */

@@ -104,7 +104,7 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	uint8_t hw[6];
 	char host[INET6_ADDRSTRLEN], path[JOURNAL_PATH_MAX + 1];
 	const char *p = rq->url ? rq->url->path : rq->target;
-	const char *uuid = rq->url ? ib_http_url_param(rq->url, "uuid") : NULL;
+	const char *claim = rq->url ? ib_http_url_param(rq->url, "uuid") : NULL;
 	struct ib_journal_gate g = { .limited = true };
 	bool refused = status == 401 || status == 403;
 	bool unverified = refused || rq->unverified;
@@ -119,8 +119,8 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	} else {
 		who_for_peer(rq, &peer, &who, host, sizeof(host));
 	}
-	if (uuid && *uuid && strlen(uuid) < 40)
-		who.uuid = uuid;
+	/* the uuid= only once checked as the machine's (ib_httpd_verify_uuid) */
+	who.uuid = rq->uuid;
 	ib_str_sanitize((const uint8_t *)p, strnlen(p, JOURNAL_PATH_MAX), path, sizeof(path));
 	/* two statements: an argument list does not order the write of cap */
 	if (unverified) {
@@ -148,6 +148,14 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 	ib_jw_str_opt(&w, "profile", rq->profile);
 	ib_jw_str_opt(&w, "auth", rq->auth);
 	ib_jw_str_opt(&w, "error", rq->error);
+	if (claim && *claim && !rq->uuid) {
+		char clean[IB_UUID_TEXT_MAX];
+
+		ib_str_sanitize((const uint8_t *)claim, strnlen(claim, sizeof(clean) - 1), clean,
+				sizeof(clean));
+		ib_jw_str(&w, "uuid_claimed", clean);
+		ib_jw_str(&w, "uuid_refused", rq->uuid_refused ? rq->uuid_refused : "unverified");
+	}
 	if (refused)
 		ib_jw_int(&w, IB_TIMELINE_REFUSED, 1);
 	else if (unverified)
@@ -257,7 +265,9 @@ int ib_httpd_facts(struct ib_http_req *rq, const char *mac_override, struct ib_f
 	memset(ret, 0, sizeof(*ret));
 	if (mac[0] && ib_facts_set_mac(ret, mac) < 0)
 		return -EINVAL;
-	ret->uuid = param(rq, "uuid");
+	/* the operator's API takes uuid= at its word; a boot request's is
+	 * the machine's only once checked (ib_httpd_verify_uuid) */
+	ret->uuid = mac_override ? param(rq, "uuid") : rq->uuid;
 	ret->hostname = param(rq, "hostname");
 	ret->serial = param(rq, "serial");
 	ret->arch = param(rq, "arch");
@@ -498,6 +508,8 @@ static void dispatch(struct ib_http_server *srv, struct evhttp_request *req, boo
 		 * claim until the same facts back it (http_auth.h) */
 		if (rt->machine && !rt->per_machine)
 			ib_httpd_verify_claim(&rq);
+		if (rt->machine)
+			ib_httpd_verify_uuid(&rq);
 		rt->fn(&rq, rest);
 	}
 	if (!rq.sent && !rq.deferred)

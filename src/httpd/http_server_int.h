@@ -107,6 +107,10 @@ struct ib_http_req {
 	bool unverified;		/* a shared route's mac= that the request is
 					 * not authorized as (ib_httpd_verify_claim):
 					 * journalled as no activity of that machine */
+	const char *uuid;		/* the query's uuid= when it is the machine's
+					 * word (ib_httpd_verify_uuid), else NULL */
+	const char *uuid_refused;	/* why a uuid= was not taken (journalled
+					 * with it as uuid_claimed), or NULL */
 	bool sent;			/* a reply went out */
 	bool deferred;			/* the reply goes out later (a power
 					 * operation), from a copy of this */

@@ -19,9 +19,13 @@ const char *ib_stage_name(enum ib_stage s)
 
 bool ib_timeline_unverified(const struct ib_event *e)
 {
-	return strcmp(e->proto, "http") == 0 &&
-	       (strstr(e->detail, "\"" IB_TIMELINE_REFUSED "\":1") != NULL ||
-		strstr(e->detail, "\"" IB_TIMELINE_UNVERIFIED "\":1") != NULL);
+	/* HTTP marks refusals and unverified claims; TFTP a transfer its
+	 * client never proved it receives at its address (issue #11) */
+	if (strcmp(e->proto, "http") == 0)
+		return strstr(e->detail, "\"" IB_TIMELINE_REFUSED "\":1") != NULL ||
+		       strstr(e->detail, "\"" IB_TIMELINE_UNVERIFIED "\":1") != NULL;
+	return strcmp(e->proto, "tftp") == 0 &&
+	       strstr(e->detail, "\"" IB_TIMELINE_UNVERIFIED "\":1") != NULL;
 }
 
 void ib_timeline_init(struct ib_timeline *t)

@@ -55,11 +55,12 @@ struct ib_timeline {
 /* The detail key marking a refused HTTP request (value 1). */
 #define IB_TIMELINE_REFUSED "refused"
 /* The detail key marking a served request for a shared file whose mac=
- * the request is not authorized as (value 1). */
+ * the request is not authorized as, or a TFTP transfer whose client never
+ * answered it (value 1). */
 #define IB_TIMELINE_UNVERIFIED "unverified"
 
-/* Whether e is a refused request or an unverified claim (either key):
- * not its machine's activity. */
+/* Whether e is a refused HTTP request or an unverified claim (HTTP or
+ * TFTP): not its machine's activity. */
 bool ib_timeline_unverified(const struct ib_event *e);
 
 /* "firmware", "loader", ...; "other". */

@@ -476,8 +476,13 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 		bool was_oack = c->x.state == IB_TFTP_XFER_OACK_SENT;
 		uint64_t was_acked = c->x.acked;
 
-		c->rep.answered = true;
 		ib_tftp_xfer_ack(&c->x, block, ib_tftp_mono_ms(), &a);
+		/* Answered: an ACK that moved the transfer (ACK 0 to the
+		 * OACK, or a block we sent), read on this socket, which is
+		 * connected to the RRQ's address and port (issue #11); a
+		 * stale or bogus block proves nothing. */
+		if (first_acked(c, was_oack, was_acked))
+			c->rep.answered = true;
 		ib_debug("tftp: %s: ACK %u -> %s %llu+%u (acked %llu, retries %u)",
 			 c->rep.file, block, act_name(a.kind),
 			 (unsigned long long)a.first, a.count,
@@ -490,7 +495,8 @@ static bool conn_packet(struct ib_tftp_conn *c, const uint8_t *buf, size_t len)
 	}
 	if (op == IB_TFTP_ERROR &&
 	    ib_tftp_error_parse(buf, len, &code, msg, sizeof(msg)) == 0) {
-		c->rep.answered = true;
+		/* not an answer: an ERROR names no block, so any host that
+		 * guesses the port could send it (issue #11) */
 		ib_str_sanitize((const uint8_t *)msg, strlen(msg), clean,
 				sizeof(clean));
 		snprintf(c->rep.error, sizeof(c->rep.error),

@@ -48,11 +48,14 @@ struct ib_tftp_report {
 					 * error), -ECONNREFUSED, -EBADMSG,
 					 * -EPROTONOSUPPORT, -ENAMETOOLONG, -EIO */
 	char error[128];		/* human text for result, "" on success */
-	bool answered;			/* the client sent an ACK or ERROR to the
-					 * transfer's own port, which it could only
-					 * learn from our reply: it receives at its
-					 * address (a forged source must guess the
-					 * port: one of ~28k, per request) */
+	bool answered;			/* the client ACKed a block we sent (or
+					 * ACK 0 to the OACK) from the RRQ's exact
+					 * address and port, to the transfer's own
+					 * port, which it could only learn from our
+					 * reply: it receives at its address (a
+					 * forged source must guess the port: one
+					 * of ~28k, per request).  An ERROR is no
+					 * answer: it names no block */
 };
 
 /* Called once per finished or refused transfer, on the event loop. */

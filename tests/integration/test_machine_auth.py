@@ -33,6 +33,15 @@ secrets never leave through API reads.  The real daemon, real clients:
         address is marked unverified, rate-limited per client, and moves
         no stage, last seen or doctor finding of the owner's; the owner's
         own fetch from its lease still does
+  test_forged_tftp_not_the_victims          TFTP read requests the
+        attacker forges from the owner's leased address (a missing file;
+        a transfer it ends with a forged bogus ACK and ERROR on the
+        transfer's port) are journalled under the owner marked unverified
+        and plant no doctor finding; the owner's own transfer still counts
+  test_uuid_claims_checked                  a uuid= is the machine's
+        word only from a request served as that machine and when the
+        store knows no other UUID for it: else no uuid on the event, the
+        claim journalled as uuid_claimed with why
   test_secrets_never_in_reads               API reads, CLI show and
         explain, the journal: secret values never; a redacted read written
         back is refused; an API-written secret renders for its machine
@@ -44,6 +53,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -65,6 +75,8 @@ OWNER_SECRET = "owner-root-pw-7f3a9c"
 PROFILE_SECRET = "profile-api-key-55e1"
 API_SECRET = "api-written-secret-91bd"
 API_TOKEN = "api-token-for-machine-auth"
+OWNER_UUID = "8a5d3e4f-0000-4000-8000-5254000000a1"   # its inventory entry's
+OTHER_UUID = "8a5d3e4f-0000-4000-8000-5254000000ff"   # nobody's
 
 CONFIG = """\
 server: {{ state_dir: {state}, log_level: info }}
@@ -79,7 +91,7 @@ dhcp6:
     - subnet: fd00:b007::/64
       interface: br0
       pools: [ {{ start: "fd00:b007::1000", end: "fd00:b007::1fff" }} ]
-tftp: {{ enabled: false }}
+tftp: {tftp}
 http:
   listen: [{srv4}, "{srv6}"]
   port: {port}
@@ -99,6 +111,7 @@ groups:
 machines:
   - mac: "{owner}"
     hostname: owner1
+    uuid: "{owner_uuid}"
     secrets: {{ root_pw: {owner_secret} }}
   - mac: "{reserved}"
     hostname: pinned1
@@ -134,7 +147,7 @@ class AuthLab:
     """srv with a bridge; owner, attacker and reserved-host namespaces on it."""
 
     def __init__(self, lab, tmp: Path, mode: str = "server", auth: str | None = None,
-                 dhcp6: bool = False):
+                 dhcp6: bool = False, tftp: bool = False):
         if not netlab.find_binary(netlab.build_dir(), "ironbootd").exists():
             pytest.fail(f"ironbootd not built in {netlab.build_dir()}")
         netlab.require_tool("curl", "busybox")
@@ -157,7 +170,7 @@ class AuthLab:
         lab.addr(self.att, "eth0", f"{ATT4}/24")
         lab.addr(self.att, "eth0", "fd00:b007::50/64")
         lab.addr(self.res, "eth0", f"{RES4}/24")
-        for d in ("assets", "templates"):
+        for d in ("assets", "templates", "tftp"):
             (tmp / d).mkdir()
         (tmp / "templates" / "boot.ipxe").write_text(SCRIPT)
         (tmp / "templates" / "user-data.yaml").write_text(USER_DATA)
@@ -169,7 +182,10 @@ class AuthLab:
             srv4=SRV4, srv6=SRV6, port=PORT, assets=tmp / "assets",
             templates=tmp / "templates", token=tmp / "token",
             auth=f"  machine_auth: {auth}" if auth else "",
+            tftp=f"{{ enabled: true, root: {tmp / 'tftp'}, max_retries: 1 }}" if tftp
+            else "{ enabled: false }",
             profile_secret=PROFILE_SECRET, owner=OWNER, owner_secret=OWNER_SECRET,
+            owner_uuid=OWNER_UUID,
             reserved=RESERVED))
         self.d = netlab.Daemon(lab, self.srv, self.cfg).start(timeout=20)
         self.n = 0
@@ -409,6 +425,151 @@ def test_spoofed_asset_claims_not_the_victims(lab, tmp_path):
     own = [e["detail"] for e in al.events(OWNER)
            if e["kind"] == "asset" and e["detail"].get("client") == own4]
     assert len(own) == 1 and own[0]["auth"] == "lease4" and "unverified" not in own[0], own
+
+
+def forge_udp(al: AuthLab, src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> None:
+    """One UDP datagram from the attacker's namespace with a forged source
+    (a raw socket: the kernel does not check it)."""
+    from scapy.layers.inet import IP, UDP
+    s = al.lab.socket(al.att, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        s.sendto(bytes(IP(src=src[0], dst=dst[0]) / UDP(sport=src[1], dport=dst[1]) / payload),
+                 (dst[0], 0))
+    finally:
+        s.close()
+
+
+def tftp_rows(al: AuthLab, mac: str) -> list[dict]:
+    st, v = al.api(f"events?mac={mac}&proto=tftp&limit=1000")
+    assert st == 200, v
+    return v
+
+
+def wait_tftp_rows(al: AuthLab, mac: str, n: int) -> list[dict]:
+    deadline = time.monotonic() + 30       # the journal is flushed by a timer
+    while len(rows := tftp_rows(al, mac)) < n:
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.5)
+    return rows
+
+
+def transfer_port(al: AuthLab, peer: str) -> int:
+    """The server's port of the transfer connected to peer ("addr:port"):
+    what a forger finds by sending to every ephemeral port."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = al.lab.run(al.srv, ["ss", "-u", "-a", "-n", "-H"]).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 5 and f[4] == peer and f[3].startswith(SRV4 + ":"):
+                return int(f[3].rsplit(":", 1)[1])
+        time.sleep(0.1)
+    raise AssertionError(f"no transfer socket connected to {peer}: {out}")
+
+
+def test_forged_tftp_not_the_victims(lab, tmp_path):
+    """Issue #11: a TFTP event is journalled under the machine leased the
+    request's source address, and a UDP source can be forged.  One forged
+    RRQ for a missing file planted a tftp-failed finding on the owner; and
+    any ACK or ERROR to the transfer's port counted as the client
+    answering, so a forger who reached that port (by spraying every
+    ephemeral port) made its transfer the owner's.  Now only an ACK of a
+    block the server sent, from the RRQ's address and port, proves the
+    client; everything else is journalled under the owner marked
+    unverified, no activity of the owner's."""
+    netlab.require_tool("ss")
+    al = AuthLab(lab, tmp_path, tftp=True)
+    own4 = al.lease4()
+    (al.tmp / "tftp" / "ipxe.efi").write_bytes(b"i" * 100_000)
+    st, script = al.curl(al.own, script_url(OWNER))
+    assert st == 200, script
+    before, _ = fleet_row(al, OWNER)
+    doc_before = doctor(al, OWNER)
+    assert "tftp-failed" not in {f["rule"] for f in doc_before.get("findings", [])}, doc_before
+    # the owner's port the forger names: a socket of the owner's that reads
+    # nothing, so the owner's kernel sends no ICMP error back
+    sink = al.lab.socket(al.own, socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sink.bind((own4, 0))
+        peer = (own4, sink.getsockname()[1])
+        # 1. an RRQ for a missing file, refused with an ERROR the forger never sees
+        forge_udp(al, peer, (SRV4, 69), b"\0\1absent.efi\0octet\0")
+        rows = wait_tftp_rows(al, OWNER, 1)
+        # 2. an RRQ with an option (OACK), then on the transfer's own port an
+        #    ACK of a block never sent and an ERROR: neither proves the owner
+        forge_udp(al, peer, (SRV4, 69), b"\0\1ipxe.efi\0octet\0tsize\0" + b"0\0")
+        port = transfer_port(al, f"{own4}:{peer[1]}")
+        forge_udp(al, peer, (SRV4, port), b"\0\4\0\7")          # ACK 7
+        forge_udp(al, peer, (SRV4, port), b"\0\5\0\0forged\0")  # ERROR 0
+        rows = wait_tftp_rows(al, OWNER, 2)
+    finally:
+        sink.close()
+    assert [(e["kind"], e["detail"]["file"]) for e in rows] == \
+        [("transfer-failed", "absent.efi"), ("transfer-failed", "ipxe.efi")], rows
+    assert all(e["detail"]["unverified"] == 1 and e["detail"]["client"] == own4
+               for e in rows), rows
+    assert "client error 0: forged" in rows[1]["detail"]["error"], rows
+    untouched(al, before, doc_before, [], "unverified")
+    # the owner's own transfer from its lease: ACKed, so its loader stage
+    p = al.lab.run(al.own, ["busybox", "tftp", "-g", "-r", "ipxe.efi", "-l",
+                            str(al.tmp / "got.efi"), SRV4], timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rows = wait_tftp_rows(al, OWNER, 3)
+    assert rows[-1]["kind"] == "transfer" and "unverified" not in rows[-1]["detail"], rows
+    moved, _ = fleet_row(al, OWNER)
+    assert moved["stage"] == "loader", moved
+
+
+def test_uuid_claims_checked(lab, tmp_path):
+    """Issue #11: iPXE's ${uuid} came into the journal (and the selectors)
+    from any request's uuid=, so a host could stamp any SMBIOS UUID on any
+    machine's events.  Now the uuid= rides on the MAC's check: taken from
+    the machine itself (its lease) when it matches what the store knows;
+    a different one, or one from a host the MAC's check does not back, is
+    journalled only as a claim."""
+    al = AuthLab(lab, tmp_path)
+    al.lease4()
+    (al.tmp / "assets" / "vmlinuz").write_bytes(b"k" * 4096)
+
+    def last(mac: str, kind: str, client_ns: str) -> dict:
+        st, evs = al.api(f"events?mac={mac}&proto=http&limit=1000")
+        assert st == 200, evs
+        return [e for e in evs if e["kind"] == kind][-1]
+
+    # the owner's own fetch with its own UUID (any case): on the event
+    st, _ = al.curl(al.own, script_url(OWNER, uuid=OWNER_UUID.upper()))
+    assert st == 200
+    ev = last(OWNER, "script", al.own)
+    assert ev["uuid"].lower() == OWNER_UUID and "uuid_claimed" not in ev["detail"], ev
+    # the owner's fetch claiming another UUID: served, the claim not taken
+    st, _ = al.curl(al.own, script_url(OWNER, uuid=OTHER_UUID))
+    assert st == 200
+    ev = last(OWNER, "script", al.own)
+    assert ev["uuid"] == "", ev
+    assert (ev["detail"]["uuid_claimed"], ev["detail"]["uuid_refused"]) == \
+        (OTHER_UUID, "not-the-machines"), ev
+    # the attacker's asset fetch in the owner's name, with the owner's UUID
+    st, _ = al.curl(al.att, f"{BASE}/assets/vmlinuz?mac={OWNER}&uuid={OWNER_UUID}")
+    assert st == 200
+    ev = last(OWNER, "asset", al.att)
+    assert ev["detail"]["unverified"] == 1 and ev["uuid"] == "", ev
+    assert ev["detail"]["uuid_refused"] == "unverified", ev
+    # a refused script request naming the owner: the claim is no one's
+    st, _ = al.curl(al.att, script_url(OWNER, uuid=OWNER_UUID))
+    assert st == 403
+    ev = last(OWNER, "script", al.att)
+    assert ev["detail"]["refused"] == 1 and ev["uuid"] == "", ev
+    assert ev["detail"]["uuid_claimed"] == OWNER_UUID, ev
+    # the reserved host (no UUID on record) may not take the owner's UUID,
+    # and its own word is taken for a UUID nobody has
+    st, _ = al.curl(al.res, script_url(RESERVED, uuid=OWNER_UUID))
+    assert st == 200
+    ev = last(RESERVED, "script", al.res)
+    assert ev["uuid"] == "" and ev["detail"]["uuid_refused"] == "not-the-machines", ev
+    st, _ = al.curl(al.res, script_url(RESERVED, uuid=OTHER_UUID))
+    assert st == 200
+    ev = last(RESERVED, "script", al.res)
+    assert ev["uuid"] == OTHER_UUID and "uuid_claimed" not in ev["detail"], ev
 
 
 def test_token_from_anywhere(lab, tmp_path):

@@ -41,6 +41,10 @@ static void test_netboot_stages(void **state)
 		{ 3570, B, "http", "asset", "{\"status\":200,\"auth\":\"unbound\",\"unverified\":1}",
 		  "other", -1 },
 		{ 3580, B, "http", "asset", "{\"status\":404,\"unverified\":1}", "other", -1 },
+		/* a TFTP request from B's leased address its client never
+		 * answered (any host may forge the source): no stage of B's */
+		{ 3590, B, "tftp", "transfer-failed",
+		  "{\"file\":\"absent.efi\",\"unverified\":1}", "other", -1 },
 		{ 3600, A, "http", "asset", "{\"status\":200}", "kernel", 100 },
 		{ 3700, A, "http", "asset", "{\"status\":200}", "kernel", 200 },
 		{ 4000, B, "tftp", "size-probe", "{}", "loader", 3800 },
