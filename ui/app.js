@@ -116,10 +116,21 @@ function detailText(d) {
 		k + "=" + (typeof v === "object" ? JSON.stringify(v) : String(v))).join(" ");
 }
 
+/* Whether an event is journalled under its MAC by a request that was not
+ * proved to come from that machine ("refused":1 or "unverified":1, issue
+ * #11; docs/SECURITY.md): any host may send one naming any MAC, so it is
+ * never drawn as the machine's own (no timeline point, no failure red). */
+function isUnverified(e) {
+	const d = e.detail || {};
+	return d.unverified === 1 || d.refused === 1;
+}
+
 /* Whether an event is a failure worth red: an HTTP error, a TFTP error,
  * a NAK or decline, an agent's or the lifecycle's failure. */
 function isFailure(e) {
 	const d = e.detail || {};
+	if (isUnverified(e))
+		return false;
 	if (typeof d.status === "number" && d.status >= 400)
 		return true;
 	if (d.error || d.fail_reason)
@@ -317,12 +328,15 @@ function timeline(events) {
 }
 
 function eventRow(e, withMac) {
-	return el("tr", { class: isFailure(e) ? "fail" : "" },
+	const unverified = isUnverified(e);
+	return el("tr", { class: unverified ? "unverified" : isFailure(e) ? "fail" : "" },
 		el("td", { class: "mono nowrap", text: isoTime(e.ts_us) }),
 		withMac ? el("td", {}, e.mac ? machineLink(e.mac) : "") : null,
 		el("td", { text: e.stage || "" }),
 		el("td", { text: e.proto }),
-		el("td", { text: e.kind }),
+		el("td", {}, e.kind, unverified ? el("span", { class: "badge unverified",
+			title: "sent in this machine's name by a request not proved to be it " +
+			       "(any host may): not its activity", text: "unverified" }) : null),
 		el("td", { class: "detail", text: detailText(e.detail) }));
 }
 
@@ -366,17 +380,26 @@ async function pageMachine(mac) {
 		orNull(api("leases6?mac=" + q))]);
 	const v4 = leases || [], v6 = leases6 || [];
 	const host = v4.concat(v6).map(l => l.hostname).find(h => h);
+	/* the timeline is the machine's own: unverified events only in the table */
+	const own = events.filter(e => !isUnverified(e));
+	const others = events.length - own.length;
 	show(el("h1", {}, "Machine ", el("span", { class: "mono", text: mac }),
 		host ? el("span", { class: "hostname", text: " " + host }) : null),
 	     el("p", { class: "meta" },
 		"State: ", el("span", { class: "state " + (lc ? lc.state : "none"), text: lc ? lc.state : "not in the lifecycle" }),
 		lc && lc.fail_reason ? el("span", { class: "error", text: " · " + lc.fail_step + ": " + lc.fail_reason }) : null,
-		" · ", events.length + " events"),
+		" · ", events.length + " events",
+		others ? el("span", { class: "unverified-count", id: "unverified-count",
+			text: ` (${others} unverified: sent in its name by hosts not proved ` +
+			      "to be it, listed below, not on the timeline)" }) : null),
 	     doctorBox(doc),
 	     el("h2", { text: "Boot timeline" }),
-	     events.length ? timeline(events) : el("p", { class: "muted", text: "No event." }),
+	     own.length ? timeline(own) : el("p", { class: "muted", text: "No event." }),
 	     el("p", { class: "legend" }, el("span", { class: "key fail" }), " failure  ",
-		el("span", { class: "key reboot" }), " reboot (a firmware request after later stages)"),
+		el("span", { class: "key reboot" }), " reboot (a firmware request after later stages)  ",
+		el("span", { class: "badge unverified", text: "unverified" }),
+		" in the events: not this machine's own (a refused request, or a claim of its MAC " +
+		"the daemon could not verify)"),
 	     el("div", { class: "columns" },
 		el("section", {}, el("h2", { text: "Leases" }), leasesTable(v4, v6)),
 		el("section", {}, el("h2", { text: "Hardware report" }), reportView(lc && lc.report))),

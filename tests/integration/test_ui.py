@@ -12,7 +12,9 @@ Recorded, with the lifecycle on: a machine (udhcpc on cli0) that gets a
 lease, its loader over TFTP, its script (which discovers it), its agent's
 hardware report, then a kernel that is missing (404), and boots again;
 a PXE client whose OFFERs are never requested (the doctor's
-offer-no-request).  Its hostname, vendor class and the report's vendor
+offer-no-request); and the operator's host asking for an asset and the
+script in the machine's name (journalled unverified and refused: the
+page marks them and keeps them off the machine's timeline).  Its hostname, vendor class and the report's vendor
 are planted markup.
 The test checks the machines list, the timeline with the failure and the
 doctor's text, the pool bars, the live feed updating with a new event,
@@ -118,6 +120,13 @@ class UiLab(ApiLab):
         pxe = ((93, b"\x00\x07"), (60, "PXEClient:Arch:00007:UNDI:003016"))
         for _ in range(2):
             assert l2.discover(PXE_MAC, pxe) is not None
+        # another host (the operator's, no lease) naming the machine: an
+        # asset claim the daemon cannot verify, and a refused script
+        for path, want in ((f"/assets/forged.efi?mac={self.mac}", "404"),
+                           (f"/boot.ipxe?mac={self.mac}", "403")):
+            p = self.lab.run(self.ops, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                        "--max-time", "20", BASE + path], timeout=40)
+            assert p.stdout == want, (path, p.stdout, p.stderr)
 
 
 @pytest.fixture
@@ -227,6 +236,19 @@ def test_pages_in_chromium(ui, chrome, tmp_path):
     assert {"firmware", "loader", "script", "kernel"} <= set(lanes), lanes
     fails = c.eval("[...document.querySelectorAll('#machine-events tr.fail')].map(r => r.innerText)")
     assert any("vmlinuz-missing" in f and "404" in f for f in fails), fails
+    # what another host sent in its name: marked, never a failure of its own,
+    # never on its timeline
+    others = c.eval("[...document.querySelectorAll('#machine-events tr.unverified')]"
+                    ".map(r => r.innerText)")
+    assert len(others) == 2 and all("unverified" in r and OPS4 in r for r in others), others
+    assert any("forged.efi" in r and "404" in r for r in others), others
+    assert any("/boot.ipxe" in r and "403" in r for r in others), others
+    assert not any(OPS4 in f for f in fails), fails
+    assert c.eval("document.querySelectorAll('#machine-events tr.unverified .badge.unverified')"
+                  ".length") == 2
+    dots = c.eval("[...document.querySelectorAll('#timeline circle title')].map(t => t.textContent)")
+    assert dots and not any(OPS4 in d for d in dots), dots
+    assert "2 unverified" in c.eval("document.getElementById('unverified-count').textContent")
     assert c.eval(f"document.body.innerText.includes({json.dumps(XSS_VENDOR)})")
     # its state and the agent's hardware report, the planted vendor as text
     assert c.eval("document.querySelector('.meta .state').textContent") == "discovered"
