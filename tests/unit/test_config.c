@@ -331,6 +331,10 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:4:24: dhcp6.subnets[0].pools[0].start: expected an IPv6 address, got '10.0.0.1' (an IPv4 address)" },
 	{ "next_server6_ipv4", "boot:\n  next_server6: 198.18.0.1\n",
 	  "t.yaml:2:17: boot.next_server6: expected an IPv6 address, got '198.18.0.1' (an IPv4 address)" },
+	{ "relays6_not_an_address", "dhcp6:\n  relays: [\"fd00::2\", relay1]\n",
+	  "t.yaml:2:23: dhcp6.relays[1]: expected an IPv6 address, got 'relay1'" },
+	{ "subnet6_relay_ipv4", "dhcp6:\n  subnets:\n    - subnet: fd00::/64\n      relays: [198.18.0.2]\n",
+	  "t.yaml:4:16: dhcp6.subnets[0].relays[0]: expected an IPv6 address, got '198.18.0.2' (an IPv4 address)" },
 
 	/* dhcp6: pools */
 	{ "pool6_reversed", "dhcp6:\n  subnets:\n    - subnet: fd00::/64\n      pools:\n"
