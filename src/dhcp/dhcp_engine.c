@@ -232,9 +232,9 @@ static void commit_batch(struct ib_dhcp_engine *e)
 		ib_store_rollback(st);
 		/* a store that is down fails every batch: said once a period */
 		if (ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
-			ib_err("%s: store commit failed (%s); %zu replies not sent, clients "
-			       "will retry (%" PRIu64 " more failed batches since the last "
-			       "such error)", e->f->name, strerror(-r), e->n_batch,
+			ib_err("%s: store commit failed (%s); %zu requests not stored, "
+			       "clients will retry (%" PRIu64 " more failed batches since the "
+			       "last such error)", e->f->name, strerror(-r), e->n_batch,
 			       e->commit_warn.held);
 			ib_log_rate_logged(&e->commit_warn, *e->a.now);
 		}

@@ -448,6 +448,16 @@ void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *k
 		ib_d4_leases_remove(c, e->addr);
 }
 
+int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
+				 const struct ib_d4_key *key, int64_t now)
+{
+	const struct entry *e = find_addr(c, addr);
+
+	if (!e || e->state != IB_D4_BOUND || e->expires <= now || !entry_key_eq(e, key))
+		return 0;
+	return e->expires;
+}
+
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now)
 {

@@ -75,6 +75,10 @@ int ib_d4_leases_offer(struct ib_d4_leases *c, uint32_t addr, const struct ib_d4
 void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr);
 /* Forgets the OFFER held for key, if any. */
 void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key);
+/* When key's live binding of addr ends (unix seconds), or 0 when addr is
+ * not bound to key after now. */
+int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
+				 const struct ib_d4_key *key, int64_t now);
 /* Whether key holds a live binding (not an OFFER, not a quarantine). */
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now);

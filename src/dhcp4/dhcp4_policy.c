@@ -444,6 +444,12 @@ static int decide_proxy(const struct ib_dhcp4_input *in, struct ib_dhcp4_decisio
 	return 0;
 }
 
+void ib_dhcp4_keep_until(struct ib_dhcp4_decision *d, int64_t now, int64_t expires)
+{
+	d->lease_time = (uint32_t)IB_MIN(expires - now, (int64_t)d->lease_time);
+	d->reason = "store unreachable: renewed within the stored lease";
+}
+
 /* ---- laying out the decided reply ---- */
 
 /* An OFFER's or ACK's: the address, its times and options, the boot file. */
@@ -455,7 +461,7 @@ static int lay_out_lease(const struct ib_dhcp4_input *in, struct ib_dhcp4_decisi
 
 	o->yiaddr = d->address;
 	o->ciaddr = d->reply_type == IB_DHCP4_ACK ? m->ciaddr : 0;
-	r |= ib_dhcp4_reply_times(o, d->subnet);
+	r |= ib_dhcp4_reply_times(o, d->subnet, d->lease_time);
 	r |= ib_dhcp4_reply_subnet(o, d->subnet, d->resv, m);
 	r |= ib_dhcp4_reply_boot(o, in->cfg, &d->boot, in->server_addr, false);
 	return r;

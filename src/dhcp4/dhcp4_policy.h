@@ -140,6 +140,13 @@ void ib_dhcp4_refuse(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *
 		     const char *reason);
 
 /*
+ * The store cannot take ACK decision d's binding (its database is down),
+ * but the client already holds d->address until expires (> now), stored:
+ * d stays an ACK for what is left of that lease, which needs no new row.
+ */
+void ib_dhcp4_keep_until(struct ib_dhcp4_decision *d, int64_t now, int64_t expires);
+
+/*
  * Lays out the reply of decision d (decided from in) into d->reply: an
  * OFFER, ACK, NAK, INFORM's ACK or proxy answer; nothing for the other
  * actions.  0, or -ENOBUFS when the options do not fit (nothing to send).

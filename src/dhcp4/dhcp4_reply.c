@@ -23,13 +23,22 @@ void ib_dhcp4_reply_start(const struct ib_dhcp4_msg *m, uint8_t type,
 	ib_dhcp4_out_add_u32(o, IB_OPT_SERVER_ID, server_addr);
 }
 
-int ib_dhcp4_reply_times(struct ib_dhcp4_out *o, const struct ib_subnet4 *sn)
+int ib_dhcp4_reply_times(struct ib_dhcp4_out *o, const struct ib_subnet4 *sn,
+			 uint32_t lease_time)
 {
+	uint32_t lease = sn->lease_time, t1 = sn->t1, t2 = sn->t2;
 	int r = 0;
 
-	r |= ib_dhcp4_out_add_u32(o, IB_OPT_LEASE_TIME, sn->lease_time);
-	r |= ib_dhcp4_out_add_u32(o, IB_OPT_T1, sn->t1);
-	r |= ib_dhcp4_out_add_u32(o, IB_OPT_T2, sn->t2);
+	/* RFC 2131 4.4.5: T1 0.5 and T2 0.875 of a lease cut short, never
+	 * more than the subnet's own */
+	if (lease_time && lease_time < lease) {
+		lease = lease_time;
+		t1 = IB_MIN(t1, lease / 2);
+		t2 = IB_MIN(t2, (uint32_t)((uint64_t)lease * 7 / 8));
+	}
+	r |= ib_dhcp4_out_add_u32(o, IB_OPT_LEASE_TIME, lease);
+	r |= ib_dhcp4_out_add_u32(o, IB_OPT_T1, t1);
+	r |= ib_dhcp4_out_add_u32(o, IB_OPT_T2, t2);
 	return r ? -ENOBUFS : 0;
 }
 

@@ -11,8 +11,10 @@
 /* Starts a reply of the given type: header from m, options 53 and 54. */
 void ib_dhcp4_reply_start(const struct ib_dhcp4_msg *m, uint8_t type,
 			  uint32_t server_addr, struct ib_dhcp4_out *o);
-/* Lease times 51, 58, 59. */
-int ib_dhcp4_reply_times(struct ib_dhcp4_out *o, const struct ib_subnet4 *sn);
+/* Lease times 51, 58, 59: sn's, or lease_time when it is shorter (then
+ * T1 and T2 shrink with it); lease_time 0: sn's. */
+int ib_dhcp4_reply_times(struct ib_dhcp4_out *o, const struct ib_subnet4 *sn,
+			 uint32_t lease_time);
 /* Subnet options (1, 3, 6, 12, 15, 26, 28, 42, 119, 121) honouring the PRL. */
 int ib_dhcp4_reply_subnet(struct ib_dhcp4_out *o, const struct ib_subnet4 *sn,
 			  const struct ib_reservation4 *resv,

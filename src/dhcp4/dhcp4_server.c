@@ -286,6 +286,34 @@ static int store_one(void *ctx, void *slot)
 }
 
 /*
+ * The batch was not stored.  While the store's database is down
+ * (store_pg_conn.c), an ACK that renews a binding this daemon holds (its
+ * cache: the address bound to this client until a later time, a row that
+ * is stored) goes out for what is left of that lease: no new row is
+ * needed for it.  Anything else waits for the store: no reply, the
+ * client retries.
+ */
+static void renew_while_down(struct ib_dhcp4_server *s, struct pending *p)
+{
+	struct ib_store_link link;
+	struct ib_d4_key k;
+	int64_t until;
+
+	if (p->d.action != IB_D4_ACK)
+		return;
+	ib_store_link_check(s->store, &link);
+	if (link.up)
+		return;
+	ib_d4_key_from_lease(&p->lease, &k);
+	until = ib_d4_leases_bound_until(s->leases, p->d.address, &k, s->now);
+	if (until <= s->now)
+		return;
+	ib_dhcp4_keep_until(&p->d, s->now, until);
+	s->stats.kept_while_down++;
+	send_reply(s, p, ib_dhcp4_lay_out(&p->in, &p->d));
+}
+
+/*
  * The engine's group commit is durable (ok) or undone: the cache follows
  * the store, and the ACK or NAK leaves only now.  Journal events are
  * flushed separately (timer): they describe the exchange, they are not
@@ -296,8 +324,10 @@ static void committed(void *ctx, void *slot, bool ok)
 	struct ib_dhcp4_server *s = ctx;
 	struct pending *p = slot;
 
-	if (!ok)
+	if (!ok) {
+		renew_while_down(s, p);
 		return;
+	}
 	s->stats.releases += p->d.action == IB_D4_RELEASE;
 	s->stats.declines += p->d.action == IB_D4_DECLINE;
 	if (p->applied)
@@ -434,8 +464,13 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 			ib_d4_leases_forget_offer(s->leases, &k);
 		return 0;
 	case IB_D4_OFFER:
+		/* the client's own live binding stays bound (its row is
+		 * ACTIVE): an OFFER of it holds nothing, and a renewal while
+		 * the store is down still finds it (renew_while_down) */
+		if (ib_d4_leases_bound_until(s->leases, p->d.address, &k, s->now))
+			;
 		/* a reserved address is held, never filed for taking over */
-		if (p->d.resv)
+		else if (p->d.resv)
 			ib_d4_leases_set(s->leases, p->d.address, IB_D4_OFFERED, &k,
 					 s->now + s->cfg->dhcp4.offer_hold);
 		else

@@ -28,6 +28,8 @@ struct ib_dhcp4_stats {
 	uint64_t send_errors;			/* sendmsg failures */
 	uint64_t commit_batches;		/* group commits */
 	uint64_t commit_errors;			/* failed transactions */
+	uint64_t kept_while_down;		/* ACKs of a held binding for the rest of
+						 * its stored lease, the store down */
 };
 
 struct ib_dhcp4_server;

@@ -116,6 +116,11 @@ class Env:
             assert time.monotonic() - t0 < timeout, (st, body, self.d.log_tail())
             time.sleep(0.1)
 
+    def expiries(self) -> dict[str, int]:
+        """address -> expires of every leases4 row."""
+        out = self.pg.psql("SELECT address, expires FROM leases4")
+        return {a: int(x) for a, x in (line.split("|") for line in out.splitlines())}
+
     def rows(self) -> dict[str, tuple[str, int]]:
         """address -> (hwaddr, state) of every leases4 row."""
         out = self.pg.psql("SELECT address, encode(hwaddr, 'hex'), state FROM leases4")
@@ -160,6 +165,7 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     assert len(acks0) == 20
     check_acks_stored(e, acks0)
     assert e.ready()[0] == 200
+    expires0 = e.expiries()
 
     pg.halt("fast")
     # the daemon notices between requests (the server's goodbye), says so
@@ -172,6 +178,11 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     down = e.run_storm(e.tmp / "acks1", 10, "52:54:03:00:00:00", "--deadline", "6")
     assert down["done"] == 0, down
     assert read_acks(e.tmp / "acks1") == []
+    # the machines it holds bindings for are renewed within their stored
+    # lease: the same address each, and no row is written for it
+    renewed = e.run_storm(e.tmp / "acks-renew", 20, "52:54:02:00:00:00")
+    assert renewed["done"] == 20, renewed
+    assert sorted(read_acks(e.tmp / "acks-renew")) == sorted(acks0)
     # what needs no store is still served: an asset over HTTP
     st, data = get(e.lab, e.cli, "/assets/vmlinuz")
     assert (st, data) == (200, b"kernel" * 1000)
@@ -183,6 +194,8 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     assert e.d.log().count("store commit failed") <= 2, e.d.log_tail()
 
     pg.resume()
+    # the renewals while it was down wrote nothing: the rows are as before
+    assert e.expiries() == expires0
     took, body = e.wait_ready(200, timeout=15)
     assert took < 10, took	# the backoff is capped at 5 s (+ a quarter jitter)
     assert body["checks"]["store"] == "ok", body

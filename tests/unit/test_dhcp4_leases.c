@@ -135,6 +135,13 @@ static void test_bind_and_find(void **state)
 	ib_d4_key_from_msg(m1, &k);
 	assert_true(ib_d4_leases_bound(f->c, &k, NOW));
 	assert_false(ib_d4_leases_bound(f->c, &k, NOW + 60));	/* expired */
+	/* until when: its own address only, live only, bound only */
+	assert_int_equal(ib_d4_leases_bound_until(f->c, BASE + 5, &k, NOW), NOW + 60);
+	assert_int_equal(ib_d4_leases_bound_until(f->c, BASE + 5, &k, NOW + 60), 0);
+	assert_int_equal(ib_d4_leases_bound_until(f->c, BASE + 6, &k, NOW), 0);
+	ib_d4_key_from_msg(m2, &k);
+	assert_int_equal(ib_d4_leases_bound_until(f->c, BASE + 5, &k, NOW), 0);
+	ib_d4_key_from_msg(m1, &k);
 	f->now = NOW + 60;
 	assert_true(f->v.is_free(f->v.ctx, BASE + 5, m2));	/* expired: free */
 	/* 0.0.0.0 is never a lease; FREE is no state to set */

@@ -462,6 +462,44 @@ static void test_nak_from_ack(void **state)
 	assert_int_equal(f->d.dest, IB_D4_TO_RELAY);
 }
 
+/* The store is down, the client holds the address for 100 s more: the ACK
+ * is for those 100 s, T1 and T2 cut with it; a longer stored lease never
+ * lengthens the subnet's. */
+static void test_keep_until(void **state)
+{
+	struct fixture *f = *state;
+	struct req r = { .type = IB_DHCP4_REQUEST, .mac_last = 0xb0, .arch = -1,
+			 .requested = 0xc6120164u, .giaddr = RELAY };
+	struct ib_dhcp4_input in = {
+		.cfg = f->cfg, .msg = &f->msg, .server_addr = SERVER, .now = f->now,
+		.view = &f->view,
+	};
+	uint8_t buf[IB_DHCP4_MAX_LEN];
+	uint32_t lt, t1, t2, full;
+	size_t len;
+
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	full = f->d.lease_time;
+	assert_true(full > 100);
+	ib_dhcp4_keep_until(&f->d, f->now, f->now + 100);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	assert_int_equal(ib_dhcp4_lay_out(&in, &f->d), 0);
+	assert_int_equal(ib_dhcp4_build(&f->d.reply, f->d.max_len, buf, sizeof(buf), &len), 0);
+	assert_int_equal(ib_dhcp4_parse(buf, len, &f->reply), 0);
+	assert_int_equal(f->reply.type, IB_DHCP4_ACK);
+	assert_int_equal(f->reply.yiaddr, 0xc6120164u);
+	assert_int_equal(ib_dhcp4_opt_u32(&f->reply, IB_OPT_LEASE_TIME, &lt), 0);
+	assert_int_equal(ib_dhcp4_opt_u32(&f->reply, IB_OPT_T1, &t1), 0);
+	assert_int_equal(ib_dhcp4_opt_u32(&f->reply, IB_OPT_T2, &t2), 0);
+	assert_int_equal(lt, 100);
+	assert_true(t1 <= 50 && t1 < t2 && t2 <= 87);
+
+	decide(f, &r, SERVER, false);
+	ib_dhcp4_keep_until(&f->d, f->now, f->now + 10 * (int64_t)full);
+	assert_int_equal(f->d.lease_time, full);
+}
+
 /* Firmware sends no client-id, iPXE sends 01:<mac>: one machine, one lease. */
 static void test_chainload_keeps_one_lease(void **state)
 {
@@ -684,6 +722,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prl_honoured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nak_from_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_until, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chainload_keeps_one_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_mode, setup, teardown),
 	};
