@@ -60,6 +60,9 @@ static void dhcp4_counters(struct ib_mx *m, const struct ib_dhcp4_stats *st)
 	ib_mx_one(m, "ironboot_dhcp4_group_commits_total", "counter",
 		  "DHCPv4 group commits (one store transaction for a batch of bindings).",
 		  st->commit_batches);
+	ib_mx_one(m, "ironboot_dhcp4_kept_while_down_total", "counter",
+		  "DHCPv4 ACKs of a binding the daemon holds, for the rest of its stored "
+		  "lease, sent while the store's database was down.", st->kept_while_down);
 }
 
 static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
@@ -161,14 +164,31 @@ static int machines(const struct ib_metrics_sources *src, struct ib_mx *m)
 	return 0;
 }
 
+/* The store's link to its database, now (a due reconnect attempt too). */
+static struct ib_store_link link_now(struct ib_store *s)
+{
+	struct ib_store_link l;
+
+	ib_store_link_check(s, &l);
+	return l;
+}
+
 static void store_and_journal(const struct ib_metrics_sources *src, struct ib_mx *m)
 {
 	const struct ib_store_stats *st = ib_store_stats(src->store);
 	const struct ib_journal *j = src->journal;
+	const struct ib_store_link link = link_now(src->store);
 	const struct {
 		const char *name, *type, *help;
 		uint64_t v;
 	} one[] = {
+		{ "ironboot_store_up", "gauge", "1 while the store can run statements; 0 while "
+		  "its database connection is lost and being made again.", link.up },
+		{ "ironboot_store_connection_losses_total", "counter",
+		  "Database connections the store lost (PostgreSQL).", link.losses },
+		{ "ironboot_store_reconnects_total", "counter",
+		  "Database connections the store made again by itself (PostgreSQL).",
+		  link.reconnects },
 		{ "ironboot_store_commit_errors_total", "counter",
 		  "COMMITs of write transactions that failed.", st->commit_errors },
 		{ "ironboot_journal_events_total", "counter",

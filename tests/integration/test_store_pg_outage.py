@@ -116,6 +116,14 @@ class Env:
             assert time.monotonic() - t0 < timeout, (st, body, self.d.log_tail())
             time.sleep(0.1)
 
+    def metrics(self) -> dict[str, float]:
+        """The unlabelled samples of GET /metrics."""
+        st, body = get(self.lab, self.cli, "/metrics")
+        assert st == 200
+        return {k: float(v) for k, v in (line.split(" ", 1) for line in
+                body.decode().splitlines() if line and not line.startswith("#")
+                and "{" not in line)}
+
     def expiries(self) -> dict[str, int]:
         """address -> expires of every leases4 row."""
         out = self.pg.psql("SELECT address, expires FROM leases4")
@@ -186,6 +194,9 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     # what needs no store is still served: an asset over HTTP
     st, data = get(e.lab, e.cli, "/assets/vmlinuz")
     assert (st, data) == (200, b"kernel" * 1000)
+    m = e.metrics()
+    assert m["ironboot_store_up"] == 0 and m["ironboot_store_connection_losses_total"] == 1, m
+    assert m["ironboot_dhcp4_kept_while_down_total"] == 20, m
     # the operator's doctor says where the trouble is
     doc = e.d.cli_run("doctor")
     assert doc.returncode != 0
@@ -200,6 +211,8 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     assert took < 10, took	# the backoff is capped at 5 s (+ a quarter jitter)
     assert body["checks"]["store"] == "ok", body
     e.d.wait_log(r"store: reconnected to the database", timeout=5)
+    m = e.metrics()
+    assert m["ironboot_store_up"] == 1 and m["ironboot_store_reconnects_total"] == 1, m
 
     # service resumed by itself: the refused machines are served now
     after = e.run_storm(e.tmp / "acks2", 10, "52:54:03:00:00:00")
