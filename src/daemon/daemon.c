@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "daemon/daemon_metrics.h"
 #include "daemon/notify.h"
+#include "daemon/peers.h"
 #include "daemon/power_ctl.h"
 #include "daemon/services.h"
 #include "daemon/store_watch.h"
@@ -49,6 +50,7 @@ struct ib_daemon {
 	struct ib_services *services;	/* TFTP and later services */
 	struct ib_metrics_cache metrics_cache; /* /metrics' store reads */
 	struct ib_powerctl *power;	/* BMC power control (docs/POWER.md) */
+	struct ib_peers *peers;		/* other daemons on the store, the leader */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int lock_fd;			/* state_dir/ironbootd.lock, held (flock) */
 	pthread_t check_thread;		/* quick_check and backup of the store */
@@ -270,6 +272,33 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	ib_notify_ready("serving");
 }
 
+/*
+ * Another daemon wrote an inventory object (peers.h): the snapshot is
+ * made again from the config text as last loaded and the store's objects,
+ * as a SIGHUP would without rereading the file.
+ */
+static void reload_inventory(void *ctx)
+{
+	struct ib_daemon *d = ctx;
+	char err[IB_CONFIG_ERRLEN];
+	struct ib_inventory_refused rf;
+	struct ib_config *next;
+	int r;
+
+	if (ib_inventory_load(&d->text, d->store, &next, &rf, err) < 0) {
+		ib_err("inventory: another daemon's write not applied, still serving the "
+		       "previous inventory: %s", err);
+		return;
+	}
+	if ((r = swap_snapshot(d, next)) < 0) {
+		ib_err("inventory: another daemon's write not applied (%s), still serving "
+		       "the previous inventory", strerror(-r));
+		return;
+	}
+	log_refused(&rf);
+	ib_info("inventory: reloaded from the store after another daemon's write");
+}
+
 /* The REST API's inventory writer (http_server.h ib_http_inventory_fn). */
 static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
 			   bool *ret_created, char *err)
@@ -382,6 +411,7 @@ static bool readiness(void *ctx, json_t *checks)
 		json_object_set_new(checks, "store", json_string(why));
 		return false;
 	}
+	ib_peers_ready(d->peers, checks);
 	if ((r = probe_store(d)) < 0) {
 		char why[128];
 
@@ -411,6 +441,7 @@ static void write_metrics(void *ctx, struct ib_mx *m)
 	};
 
 	ib_daemon_metrics_write(&src, m);
+	ib_peers_metrics(d->peers, m);
 }
 
 /* Serves the file joined with the store's inventory objects from the start. */
@@ -611,6 +642,13 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		ib_services_set_power(d->services, &hooks);
 	}
 	ib_services_set_metrics(d->services, write_metrics, d);
+	{
+		struct ib_peers_targets t = { d->dhcp4, d->dhcp6, d->services, d->power,
+					      reload_inventory, d };
+
+		if ((r = ib_peers_new(d->base, d->store, &t, &d->peers)) < 0)
+			goto err;
+	}
 	if (d->dhcp4)
 		ib_services_set_release(d->services, release_lease, d);
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
@@ -661,6 +699,7 @@ void ib_daemon_free(struct ib_daemon *d)
 	if (!d)
 		return;
 	log_stats(d);
+	ib_peers_free(d->peers);	/* before what it follows */
 	/* before the HTTP server: a deferred power answer is dropped, not sent */
 	ib_powerctl_free(d->power);
 	ib_services_free(d->services);

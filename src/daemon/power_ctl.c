@@ -76,6 +76,7 @@ struct ib_powerctl {
 	uint32_t poll_s;		/* its period as armed */
 	struct job *jobs;		/* every job in flight */
 	struct off_check *checks;	/* every off check waiting */
+	bool follower;			/* another daemon polls (leader.c) */
 };
 
 static void start_job(struct job *j);
@@ -494,7 +495,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	struct ib_powerctl *pc = arg;
 	size_t queued = 0;
 
-	for (size_t i = 0; i < pc->cfg->n_bmcs; i++) {
+	for (size_t i = 0; !pc->follower && i < pc->cfg->n_bmcs; i++) {
 		const struct ib_bmc_config *b = &pc->cfg->bmcs[i];
 		char mac[IB_MAC_STRLEN];
 		struct job *j;
@@ -618,6 +619,11 @@ void ib_powerctl_reconfigure(struct ib_powerctl *pc, const struct ib_config *cfg
 	pc->pool = next;
 	if (pc->n_retiring)
 		evtimer_add(pc->gc, &tv);
+}
+
+void ib_powerctl_set_leader(struct ib_powerctl *pc, bool leader)
+{
+	pc->follower = !leader;
 }
 
 void ib_powerctl_free(struct ib_powerctl *pc)

@@ -48,6 +48,10 @@ void ib_powerctl_reconfigure(struct ib_powerctl *pc, const struct ib_config *cfg
 			     bool reread_secrets);
 /* The HTTP API's hooks (http_server.h) bound to pc. */
 void ib_powerctl_http(struct ib_powerctl *pc, struct ib_http_power *ret);
+/* Whether this daemon polls the BMCs (power.poll_interval): the leader
+ * does; a new one does until told otherwise.  Operations asked through the
+ * API run on the daemon asked, leader or not. */
+void ib_powerctl_set_leader(struct ib_powerctl *pc, bool leader);
 /* Stops: waits for running operations, cancels queued ones (their HTTP
  * requests are dropped by the server), frees.  NULL is accepted. */
 void ib_powerctl_free(struct ib_powerctl *pc);

@@ -52,6 +52,7 @@ struct ib_services {
 		uint64_t retransmits;	/* packets resent */
 	} tftp_stats;			/* GET /metrics, counted from the reports */
 	struct ib_journal_config retention;	/* as last applied */
+	bool follower;			/* another daemon prunes and expires (leader.c) */
 };
 
 /* The boot files named in the config are trusted TFTP names. */
@@ -147,7 +148,7 @@ static void prune_journal(struct ib_services *s)
 {
 	int r;
 
-	if ((r = ib_journal_flush_nowait(s->journal)) >= 0)
+	if ((r = ib_journal_flush_nowait(s->journal)) >= 0 && !s->follower)
 		r = ib_journal_prune(s->journal, ib_now_us());
 	if (r == -EAGAIN)	/* the CLI or another daemon is writing */
 		ib_debug("journal: the store is busy; retention next in %d s",
@@ -181,7 +182,7 @@ static void on_lc_expire(evutil_socket_t fd, short what, void *arg)
 	/* the journal's summaries due (the DHCP engines tick it too, but
 	 * HTTP's refused requests are limited when no DHCP runs as well) */
 	ib_journal_tick(s->journal, ib_now_us(), false);
-	if (!s->lc.enabled)
+	if (!s->lc.enabled || s->follower)
 		return;
 	n = ib_lifecycle_expire(s->store, &s->lc, ib_now_us(), out, IB_ARRAY_SIZE(out));
 	if (n < 0)
@@ -384,6 +385,11 @@ bool ib_services_check_tftp(const struct ib_services *s, const struct ib_config 
 		why = "not listening: its sockets were lost (see the log)";
 	json_object_set_new(checks, "tftp", json_string(why ? why : "ok"));
 	return !why;
+}
+
+void ib_services_set_leader(struct ib_services *s, bool leader)
+{
+	s->follower = !leader;
 }
 
 void ib_services_free(struct ib_services *s)

@@ -41,6 +41,9 @@ void ib_services_set_readiness(struct ib_services *s, ib_http_ready_fn fn, void 
  * Returns whether it passed (true when TFTP is off). */
 bool ib_services_check_tftp(const struct ib_services *s, const struct ib_config *cfg,
 			    json_t *checks);
+/* Whether this daemon applies the journal's retention and the lifecycle's
+ * timeouts (the leader does; a new one does until told otherwise). */
+void ib_services_set_leader(struct ib_services *s, bool leader);
 void ib_services_free(struct ib_services *s);
 
 #endif

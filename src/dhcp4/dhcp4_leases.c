@@ -458,6 +458,24 @@ int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
 	return e->expires;
 }
 
+int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_lease4 *l,
+			int64_t now)
+{
+	const struct entry *e = find_addr(c, addr);
+	struct ib_d4_key k;
+
+	if (l && l->expires > now &&
+	    (l->state == IB_LEASE_ACTIVE || l->state == IB_LEASE_DECLINED)) {
+		ib_d4_key_from_lease(l, &k);
+		return ib_d4_leases_set(c, addr, l->state == IB_LEASE_ACTIVE ? IB_D4_BOUND :
+					IB_D4_QUARANTINED, &k, l->expires);
+	}
+	/* an OFFER is this daemon's own and no row's: it stays */
+	if (e && e->state != IB_D4_OFFERED)
+		ib_d4_leases_remove(c, addr);
+	return 0;
+}
+
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now)
 {

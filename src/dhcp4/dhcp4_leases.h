@@ -79,6 +79,15 @@ void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *k
  * not bound to key after now. */
 int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
 				 const struct ib_d4_key *key, int64_t now);
+/*
+ * addr's row as the store holds it now, after another writer changed it
+ * (l: the row, NULL when there is none): an unexpired ACTIVE or DECLINED
+ * row is filed as its client's (ending that client's other entry, as the
+ * store's commit did), any other row forgets the address unless this
+ * daemon holds it by an OFFER.  0 or -ENOMEM.
+ */
+int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_lease4 *l,
+			int64_t now);
 /* Whether key holds a live binding (not an OFFER, not a quarantine). */
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now);

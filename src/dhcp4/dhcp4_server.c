@@ -81,6 +81,7 @@ struct ib_dhcp4_server {
 	bool reject_logged[IB_DHCP4_REJ__MAX];
 	struct pool_note *pools;	/* per subnet with a shortage */
 	size_t n_pools;
+	bool follower;			/* another daemon reclaims (leader.c) */
 };
 
 /*
@@ -547,6 +548,8 @@ static int reclaim(void *ctx, int64_t now)
 {
 	struct ib_dhcp4_server *s = ctx;
 
+	if (s->follower)
+		return 0;	/* the leader's expiries reach the cache as notifications */
 	return ib_store_lease4_reclaim(s->store, now, on_expired, s);
 }
 
@@ -766,4 +769,29 @@ int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s)
 {
 	return &s->stats;
+}
+
+int ib_dhcp4_server_follow(struct ib_dhcp4_server *s, uint32_t addr)
+{
+	struct ib_lease4 l;
+	int r = ib_store_lease4_get(s->store, addr, &l);
+
+	s->now = ib_now_sec();
+	if (r == 0 || r == -ENOENT)
+		return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, s->now);
+	ib_d4_leases_follow(s->leases, addr, NULL, s->now);	/* forgotten: the store arbitrates */
+	return r;
+}
+
+int ib_dhcp4_server_resync(struct ib_dhcp4_server *s)
+{
+	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
+	s->now = ib_now_sec();
+	ib_d4_leases_clear(s->leases);
+	return ib_d4_leases_load(s->leases, s->store, s->cfg, s->now, NULL);
+}
+
+void ib_dhcp4_server_set_leader(struct ib_dhcp4_server *s, bool leader)
+{
+	s->follower = !leader;
 }

@@ -66,4 +66,19 @@ int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 			    struct ib_lease4 *ret);
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s);
 
+/*
+ * Another daemon sharing the store wrote addr's row (store_listen.h): the
+ * cache reads it again (ib_d4_leases_follow()).  0, or the store's -errno
+ * (the address is then forgotten: the caller resyncs later).
+ */
+int ib_dhcp4_server_follow(struct ib_dhcp4_server *s, uint32_t addr);
+/* Notifications may have been missed: the cache is reloaded from the
+ * store (OFFER holds are dropped with it).  0, or -errno: the cache is
+ * then empty (offers are made blind, the store refuses taken addresses)
+ * and the caller tries again. */
+int ib_dhcp4_server_resync(struct ib_dhcp4_server *s);
+/* Whether this daemon reclaims expired leases (the leader does; a new
+ * server does until told otherwise). */
+void ib_dhcp4_server_set_leader(struct ib_dhcp4_server *s, bool leader);
+
 #endif

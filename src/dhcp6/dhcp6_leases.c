@@ -104,6 +104,11 @@ int ib_d6_leases_bound(struct ib_d6_leases *c, const struct ib_lease6 *l)
 	return ib_bind_put(c->t, &e, true);
 }
 
+void ib_d6_leases_forget(struct ib_d6_leases *c, const uint8_t addr[16])
+{
+	ib_bind_remove(c->t, addr);
+}
+
 void ib_d6_leases_set_state(struct ib_d6_leases *c, const uint8_t addr[16],
 			    enum ib_lease_state st, int64_t expires)
 {

@@ -63,6 +63,8 @@ int ib_d6_leases_file(struct ib_d6_leases *c, const struct ib_lease6 *l);
  * binding in l's subnet ends (RELEASED).  0 or -ENOMEM (as above).
  */
 int ib_d6_leases_bound(struct ib_d6_leases *c, const struct ib_lease6 *l);
+/* addr has no row (or it cannot be read): the cache forgets it. */
+void ib_d6_leases_forget(struct ib_d6_leases *c, const uint8_t addr[16]);
 /* addr's row changed state (release, decline, expiry) as the store's
  * ib_store_lease6_set_state did; no row, nothing. */
 void ib_d6_leases_set_state(struct ib_d6_leases *c, const uint8_t addr[16],

@@ -92,6 +92,7 @@ struct ib_dhcp6_server {
 	size_t duid_len;
 	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
 	struct ib_d6_leases *leases;	/* the bindings, as the store made them durable */
+	bool follower;			/* another daemon reclaims (leader.c) */
 	struct ib_dhcp_shortage *subnets;	/* one per subnet of cfg */
 	struct ib_dhcp_shortage *prev_subnets;	/* of prev_cfg, kept for a rollback */
 	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
@@ -590,6 +591,8 @@ static int reclaim(void *ctx, int64_t now)
 {
 	struct ib_dhcp6_server *s = ctx;
 
+	if (s->follower)
+		return 0;	/* the leader's expiries reach the cache as notifications */
 	return ib_store_lease6_reclaim(s->store, now, on_expired, s);
 }
 
@@ -819,4 +822,26 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	free(s->subnets);
 	free(s->prev_subnets);
 	free(s);
+}
+
+int ib_dhcp6_server_follow(struct ib_dhcp6_server *s, const uint8_t addr[16])
+{
+	struct ib_lease6 l;
+	int r = ib_store_lease6_get(s->store, addr, &l);
+
+	if (r == 0 && (r = ib_d6_leases_file(s->leases, &l)) == 0)
+		return 0;
+	ib_d6_leases_forget(s->leases, addr);	/* no row, or unread: the store arbitrates */
+	return r == -ENOENT ? 0 : r;
+}
+
+int ib_dhcp6_server_resync(struct ib_dhcp6_server *s)
+{
+	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
+	return ib_d6_leases_load(s->leases, s->store);
+}
+
+void ib_dhcp6_server_set_leader(struct ib_dhcp6_server *s, bool leader)
+{
+	s->follower = !leader;
 }

@@ -59,6 +59,19 @@ void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s);
 /* The server's counters. */
 const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s);
 
+/*
+ * Another daemon sharing the store wrote addr's row (store_listen.h): the
+ * cache files the row as the store holds it now, or forgets the address.
+ * 0, or the store's -errno (forgotten: the caller resyncs later).
+ */
+int ib_dhcp6_server_follow(struct ib_dhcp6_server *s, const uint8_t addr[16]);
+/* Notifications may have been missed: the cache is reloaded from the
+ * store.  0, or -errno (the cache is then empty; the caller tries again). */
+int ib_dhcp6_server_resync(struct ib_dhcp6_server *s);
+/* Whether this daemon reclaims expired leases (the leader does; a new
+ * server does until told otherwise). */
+void ib_dhcp6_server_set_leader(struct ib_dhcp6_server *s, bool leader);
+
 /* Closes the socket and frees s; accepts NULL. */
 void ib_dhcp6_server_free(struct ib_dhcp6_server *s);
 

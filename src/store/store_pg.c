@@ -37,8 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* pg_advisory_xact_lock key of the schema upgrade: "ibschema" */
-#define SCHEMA_LOCK "7575621845397677409"
 /* How long a begin_nowait transaction waits for a lock another connection
  * holds before its statement fails with 55P03 (-EAGAIN): long enough for
  * no ordinary write to trip it, short enough not to hold the loop. */
@@ -486,7 +484,7 @@ static int upgrade(struct store_pg *pg, char *err)
 
 	r = simple(pg, "BEGIN");
 	if (r == 0)
-		r = simple(pg, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")");
+		r = simple(pg, "SELECT pg_advisory_xact_lock(" IB_PG_SCHEMA_LOCK ")");
 	if (r == 0)
 		r = simple(pg, "CREATE TABLE IF NOT EXISTS ib_schema (version integer NOT NULL)");
 	if (r == 0)
@@ -649,6 +647,8 @@ int ib_store_pg_open(const char *conninfo, const char *password_file,
 		r = migrate(pg, err);
 	if (r == 0)
 		r = ib_pg_prepare_all(pg, err);
+	if (r == 0)
+		r = ib_pg_notify_install(pg, err);
 	if (r < 0) {
 		pg_close(&pg->base);
 		return r;

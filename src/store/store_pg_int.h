@@ -27,6 +27,8 @@
 
 #define IB_PG_PARAMS_MAX 120	/* parameters of one statement (16 events x 7) */
 #define IB_PG_RECLAIM_BATCH 64	/* leases loaded per reclaim round */
+/* pg_advisory_xact_lock key of schema changes: "ibschema" */
+#define IB_PG_SCHEMA_LOCK "7575621845397677409"
 
 /* The tables of prepared statements, one per file. */
 enum ib_pg_table {
@@ -180,6 +182,12 @@ int ib_pg_lease6_count(struct ib_store *s, const uint8_t first[16], const uint8_
 		       int64_t now, struct ib_lease_count *ret);
 int ib_pg_lease6_reclaim(struct ib_store *s, int64_t now,
 			 int (*cb)(const struct ib_lease6 *l, void *ctx), void *ctx);
+
+/*
+ * Installs the change notification triggers (store_pg_notify.c) when
+ * they are missing; 0, or -EIO with the reason in err.
+ */
+int ib_pg_notify_install(struct store_pg *pg, char *err);
 
 /* The event operations. */
 int ib_pg_event_append(struct ib_store *s, struct ib_event *ev);

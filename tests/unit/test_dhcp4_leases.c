@@ -261,6 +261,63 @@ static void model_check(struct fix *f, struct ib_dhcp4_msg **m, const int *holde
 	assert_int_equal(ib_d4_leases_count(f->c), n);
 }
 
+/* A stored row of m's client at a. */
+static void row_of(const struct ib_dhcp4_msg *m, uint32_t a, enum ib_lease_state st,
+		   int64_t expires, struct ib_lease4 *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->address = a;
+	l->htype = m->htype;
+	l->hw_len = m->hlen;
+	memcpy(l->hwaddr, m->chaddr, m->hlen);
+	l->state = st;
+	l->expires = expires;
+}
+
+/*
+ * Another daemon's write, followed (ib_d4_leases_follow): the row as the
+ * store holds it is filed (bound, quarantined, forgotten), the client's
+ * other entry ends as the store ended it, and an OFFER of this daemon's
+ * own outlives a row that frees its address.
+ */
+static void test_follow(void **state)
+{
+	struct two *t = *state;
+	struct fix *f = &t->f;
+	struct ib_lease4 l;
+
+	row_of(t->m1, BASE + 5, IB_LEASE_ACTIVE, NOW + 60, &l);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 5, &l, NOW), 0);
+	assert_int_equal(addr_of(f, t->m1), BASE + 5);
+	assert_false(f->v.is_free(f->v.ctx, BASE + 5, t->m2));
+	/* the other daemon moved the client: its old address is let go */
+	row_of(t->m1, BASE + 9, IB_LEASE_ACTIVE, NOW + 60, &l);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 9, &l, NOW), 0);
+	assert_int_equal(addr_of(f, t->m1), BASE + 9);
+	assert_true(f->v.is_free(f->v.ctx, BASE + 5, t->m2));
+	/* declined: quarantined for everyone */
+	row_of(t->m1, BASE + 9, IB_LEASE_DECLINED, NOW + 60, &l);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 9, &l, NOW), 0);
+	assert_false(f->v.is_free(f->v.ctx, BASE + 9, t->m2));
+	/* released, expired, or no row: forgotten */
+	row_of(t->m1, BASE + 9, IB_LEASE_RELEASED, NOW, &l);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 9, &l, NOW), 0);
+	assert_int_equal(ib_d4_leases_count(f->c), 0);
+	assert_int_equal(set(f, BASE + 3, IB_D4_BOUND, t->m2, NOW + 60), 0);
+	row_of(t->m2, BASE + 3, IB_LEASE_ACTIVE, NOW, &l);	/* expired at now */
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 3, &l, NOW), 0);
+	assert_int_equal(ib_d4_leases_count(f->c), 0);
+	/* this daemon's OFFER is no row's: a row-less address keeps it */
+	assert_int_equal(set(f, BASE + 4, IB_D4_OFFERED, t->m2, NOW + 30), 0);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 4, NULL, NOW), 0);
+	assert_int_equal(ib_d4_leases_count(f->c), 1);
+	/* but another client's binding there replaces it */
+	row_of(t->m1, BASE + 4, IB_LEASE_ACTIVE, NOW + 60, &l);
+	assert_int_equal(ib_d4_leases_follow(f->c, BASE + 4, &l, NOW), 0);
+	assert_int_equal(addr_of(f, t->m1), BASE + 4);
+	assert_false(f->v.is_free(f->v.ctx, BASE + 4, t->m2));
+}
+
 static void test_model(void **state)
 {
 	static int holder[M_ADDRS];
@@ -370,6 +427,7 @@ int main(void)
 						two_teardown),
 		cmocka_unit_test(test_key_lengths),
 		cmocka_unit_test_setup_teardown(test_states, two_setup, two_teardown),
+		cmocka_unit_test_setup_teardown(test_follow, two_setup, two_teardown),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_load),
 	};

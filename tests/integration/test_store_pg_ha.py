@@ -1,0 +1,274 @@
+"""Two ironbootd on one PostgreSQL (issue #16 phase 2, docs/SCALE-OUT.md):
+each daemon's caches follow the other's writes (LISTEN/NOTIFY), and one of
+them at a time is the leader (a session advisory lock).
+
+The lab (tests/lib/halab.py): daemons A and B in namespaces of their own,
+one bridge to the relay's namespace, one real PostgreSQL 15
+(tests/lib/pglab.py).  The relay is this test's socket, speaking DHCPv4
+(giaddr) and DHCPv6 (RELAY-FORW) to the daemon it chooses, as a router
+with both daemons as helpers would.
+
+Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_store_pg_ha.py -v
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import struct
+import time
+
+import pytest
+
+import halab
+from pglab import PgServer
+
+REPLY_TIMEOUT = 5.0
+
+
+@pytest.fixture
+def pg():
+    if not shutil.which("psql"):
+        pytest.fail("psql not found on PATH: install step failed (scripts/deps.sh test)",
+                    pytrace=False)
+    with PgServer(password="ib-ha-secret") as server:
+        yield server
+
+
+# ---- DHCPv4 through a relay ----
+
+def opt4(code: int, data: bytes) -> bytes:
+    return bytes([code, len(data)]) + data
+
+
+def bootp(mac: bytes, xid: int, msg_type: int, *, ciaddr: str = "0.0.0.0",
+          options: bytes = b"") -> bytes:
+    hdr = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 1, xid, 0, 0,
+                      socket.inet_aton(ciaddr), bytes(4), bytes(4),
+                      socket.inet_aton(halab.RELAY4), mac.ljust(16, b"\0"), b"", b"")
+    return hdr + b"\x63\x82\x53\x63" + opt4(53, bytes([msg_type])) + options + b"\xff"
+
+
+def parse4(data: bytes) -> tuple[int, str, dict[int, bytes]]:
+    """(message type, yiaddr, options) of a reply."""
+    yiaddr = socket.inet_ntoa(data[16:20])
+    opts, i = {}, 240
+    while i < len(data) and data[i] != 255:
+        if data[i] == 0:
+            i += 1
+            continue
+        opts[data[i]] = data[i + 2:i + 2 + data[i + 1]]
+        i += 2 + data[i + 1]
+    return opts[53][0], yiaddr, opts
+
+
+class Relay4:
+    def __init__(self, ha: halab.Ha):
+        self.sock = ha.lab.socket(ha.cli, socket.AF_INET)
+        self.sock.bind((halab.RELAY4, 67))
+        self.sock.settimeout(REPLY_TIMEOUT)
+
+    def ask(self, server: str, payload: bytes) -> tuple[int, str, dict[int, bytes]]:
+        xid = payload[4:8]
+        self.sock.sendto(payload, (halab.SRV4[server], 67))
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            data, _ = self.sock.recvfrom(2048)
+            if data[4:8] == xid:
+                return parse4(data)
+        raise TimeoutError(f"no reply from {server}")
+
+    def dora(self, server: str, mac: bytes) -> str:
+        xid = int.from_bytes(os.urandom(4), "big")
+        t, offered, o = self.ask(server, bootp(mac, xid, 1))
+        assert t == 2, t
+        t, acked, _ = self.ask(server, bootp(mac, xid, 3, options=opt4(54, o[54]) +
+                                             opt4(50, socket.inet_aton(offered))))
+        assert (t, acked) == (5, offered), (t, acked, offered)
+        return acked
+
+
+# ---- DHCPv6 through a relay ----
+
+def opt6(code: int, data: bytes) -> bytes:
+    return struct.pack("!HH", code, len(data)) + data
+
+
+def opts6(data: bytes) -> dict[int, bytes]:
+    out, i = {}, 0
+    while i + 4 <= len(data):
+        code, n = struct.unpack("!HH", data[i:i + 4])
+        out.setdefault(code, data[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def ia_na(iaid: int, addr: bytes | None = None) -> bytes:
+    sub = opt6(5, addr + struct.pack("!II", 0, 0)) if addr else b""
+    return opt6(3, struct.pack("!III", iaid, 0, 0) + sub)
+
+
+class Relay6:
+    def __init__(self, ha: halab.Ha):
+        self.sock = ha.lab.socket(ha.cli, socket.AF_INET6)
+        self.sock.bind((halab.RELAY6, 547))
+        self.sock.settimeout(REPLY_TIMEOUT)
+
+    def ask(self, server: str, msg_type: int, mac: bytes, extra: bytes) -> tuple[int, dict]:
+        xid = os.urandom(3)
+        duid = struct.pack("!HH", 3, 1) + mac
+        msg = bytes([msg_type]) + xid + opt6(1, duid) + opt6(8, b"\0\0") + extra
+        peer = ipaddress.IPv6Address("fe80::" + mac[4:].hex()).packed
+        fwd = bytes([12, 0]) + ipaddress.IPv6Address(halab.LINK6).packed + peer + \
+            opt6(9, msg)
+        self.sock.sendto(fwd, (halab.SRV6[server], 547))
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            data, _ = self.sock.recvfrom(4096)
+            inner = opts6(data[34:]).get(9, b"")
+            if data[0] == 13 and inner[1:4] == xid:
+                return inner[0], opts6(inner[4:])
+        raise TimeoutError(f"no DHCPv6 reply from {server}")
+
+    @staticmethod
+    def addr_of(o: dict) -> tuple[str | None, int | None]:
+        """The IA_NA's address and its status code (None: success)."""
+        ia = opts6(o[3][12:])
+        status = struct.unpack("!H", ia[13][:2])[0] if 13 in ia else None
+        return (str(ipaddress.IPv6Address(ia[5][:16])) if 5 in ia else None), status
+
+
+def wait_for(cond, timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timeout: {what}"
+        time.sleep(0.1)
+
+
+def test_binding_through_a_followed_by_b(lab, tmp_path, pg, ironbootd_bin):
+    """A DHCPv4 lease and a DHCPv6 binding made through A are renewed through
+    B (B's caches learnt them from A's notifications, B was running all
+    along), and B does not offer A's address to another client."""
+    ha = halab.Ha(lab, tmp_path, pg)
+    ha.start("a", "b")
+    ha.wait_listening("a")
+    ha.wait_listening("b")
+    r4, r6 = Relay4(ha), Relay6(ha)
+
+    mac_x, mac_y = bytes.fromhex("020000000a01"), bytes.fromhex("020000000a02")
+    bound = [r4.dora("a", bytes.fromhex(f"020000000b0{i}")) for i in range(3)]
+    addr = r4.dora("a", mac_x)
+    wait_for(lambda: ha.metric("b", "ironboot_store_listener_changes_total") >= 4, 10,
+             "B read A's four DHCPv4 leases")
+    # B, which has committed nothing, offers X its lease and Y none of A's
+    # (without the notifications B's next-fit offered the pool's first
+    # address, A's first lease, to both)
+    t, yi, _ = r4.ask("b", bootp(mac_x, 0x1111, 1))
+    assert (t, yi) == (2, addr), (t, yi, addr)
+    t, yi, _ = r4.ask("b", bootp(mac_y, 0x5678, 1, options=opt4(50, socket.inet_aton(addr))))
+    assert t == 2 and yi not in (addr, *bound), (t, yi, addr, bound)
+    # REBINDING through B (ciaddr, no server id): ACKed, the same address
+    t, yi, _ = r4.ask("b", bootp(mac_x, 0x1234, 3, ciaddr=addr))
+    assert (t, yi) == (5, addr), (t, yi)
+
+    # DHCPv6: SOLICIT/REQUEST through A, RENEW through B with the server
+    # DUID both share (it lives in the database)
+    t, adv = r6.ask("a", 1, mac_x, ia_na(7))
+    a6, st = Relay6.addr_of(adv)
+    assert t == 2 and a6 and st is None, (t, a6, st)
+    packed = ipaddress.IPv6Address(a6).packed
+    t, rep = r6.ask("a", 3, mac_x, opt6(2, adv[2]) + ia_na(7, packed))
+    assert t == 7 and Relay6.addr_of(rep) == (a6, None), Relay6.addr_of(rep)
+    # B learns of A's commit asynchronously (a notification after A's
+    # COMMIT, milliseconds): the RENEW goes once B has read it
+    wait_for(lambda: ha.metric("b", "ironboot_store_listener_changes_total") >= 5, 10,
+             "B read A's DHCPv6 binding")
+    t, rep = r6.ask("b", 5, mac_x, opt6(2, adv[2]) + ia_na(7, packed))
+    got, st = Relay6.addr_of(rep)
+    assert t == 7 and (got, st) == (a6, None), (t, got, st)   # not NoBinding (3)
+    # another IA soliciting through B is not advertised A's binding
+    t, adv_y = r6.ask("b", 1, mac_y, ia_na(9))
+    assert Relay6.addr_of(adv_y)[0] not in (None, a6), Relay6.addr_of(adv_y)
+
+    # both daemons' leases are the database's rows
+    rows4 = pg.psql("SELECT count(*) FROM leases4 WHERE state = 1")
+    assert rows4 == "4", rows4
+    for n in "ab":
+        assert ha.d[n].alive(), ha.d[n].log_tail()
+
+
+def test_leader_lock_moves_when_the_leader_dies(lab, tmp_path, pg, ironbootd_bin):
+    """One leader at a time: A starts first and takes the lock, B follows;
+    A killed with kill -9, B takes it within a few seconds (its retry);
+    A restarted is a follower.  Both say so in /metrics and /readyz."""
+    ha = halab.Ha(lab, tmp_path, pg)
+    ha.start("a")
+    ha.d["a"].wait_log("this daemon is the leader now", timeout=15)
+    ha.start("b")
+    ha.wait_listening("b")
+    time.sleep(2.5)		# B's retry found the lock taken at least once
+    assert "this daemon is the leader now" not in ha.d["b"].log()
+    assert ha.metric("a", "ironboot_store_leader") == 1
+    assert ha.metric("b", "ironboot_store_leader") == 0
+    assert ha.metric("b", "ironboot_store_listener_connected") == 1
+
+    ha.d["a"].kill9()
+    ha.d["b"].wait_log("this daemon is the leader now", timeout=15)
+    assert ha.metric("b", "ironboot_store_leader") == 1
+    since = ha.d["a"].log_size()
+    ha.d["a"].start(timeout=30)
+    ha.wait_listening("a", since=since)
+    time.sleep(2.5)
+    assert "this daemon is the leader now" not in ha.d["a"].log(since)
+    assert ha.metric("a", "ironboot_store_leader") == 0
+    ready = ha.http("b", "/readyz")
+    assert '"leader"' in ready and '"store_listener"' in ready, ready
+
+
+def test_inventory_written_through_a_served_by_b(lab, tmp_path, pg, ironbootd_bin):
+    """An inventory object written through A's API is in B's snapshot
+    without a restart or SIGHUP (B reloads its inventory on A's NOTIFY)."""
+    ha = halab.Ha(lab, tmp_path, pg)
+    ha.start("a", "b")
+    ha.wait_listening("b")
+    body = '{"name": "ha-linux", "kernel": "vmlinuz", "args": ["console=ttyS0"]}'
+    code = ha.http("a", "/api/v1/profiles/ha-linux", "-o", "/dev/null", "-w", "%{http_code}",
+                   "-X", "PUT", "-H", "Content-Type: application/json", "--data", body)
+    assert code in ("200", "201"), (code, ha.d["a"].log_tail())
+
+    def on_b() -> bool:
+        return '"ha-linux"' in ha.http("b", "/api/v1/profiles/ha-linux")
+    wait_for(on_b, 10, "B serves A's profile")
+    assert "reloaded from the store after another daemon's write" in ha.d["b"].log()
+
+
+def test_lost_listener_reconnects_and_resyncs(lab, tmp_path, pg, ironbootd_bin):
+    """The leader's listener connection is terminated by the database: it
+    loses leadership with it (one leader remains, A or B, whoever asks
+    first), reconnects by itself, reloads its caches, and follows B again
+    (a lease B binds afterwards is known to A)."""
+    ha = halab.Ha(lab, tmp_path, pg)
+    ha.start("a")
+    ha.d["a"].wait_log("this daemon is the leader now", timeout=15)
+    ha.start("b")
+    ha.wait_listening("b")
+    since = ha.d["a"].log_size()
+    killed = pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                     f" WHERE application_name = 'ironboot-listen-{ha.d['a'].pid}'")
+    assert killed == "1", killed
+    ha.d["a"].wait_log("store listener: connection lost", timeout=10, since=since)
+    assert "no longer the leader" in ha.d["a"].log(since)
+    ha.d["a"].wait_log("caches reloaded", timeout=15, since=since)
+    wait_for(lambda: ha.metric("a", "ironboot_store_leader") +
+             ha.metric("b", "ironboot_store_leader") == 1, 10, "one leader")
+    assert ha.metric("a", "ironboot_store_listener_reconnects_total") == 1
+    assert ha.metric("a", "ironboot_store_listener_connected") == 1
+    # A follows B's writes again
+    r4 = Relay4(ha)
+    mine = r4.dora("b", bytes.fromhex("020000000c01"))
+    t, yi, _ = r4.ask("a", bootp(bytes.fromhex("020000000c01"), 0x4242, 1))
+    assert (t, yi) == (2, mine), (t, yi, mine)
+    for n in "ab":
+        assert ha.d[n].alive(), ha.d[n].log_tail()
