@@ -90,6 +90,10 @@ static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
 	drop(m, drops, "relay-not-allowed", st->relay_refused);
 	drop(m, drops, "ignored", st->ignored - st->relay_refused);
 	drop(m, drops, "send-error", st->not_sent);
+	ib_mx_one(m, "ironboot_dhcp6_kept_while_down_total", "counter",
+		  "DHCPv6 REPLYs renewing bindings the daemon holds, for the rest of their "
+		  "stored leases, sent while the store's database was down.",
+		  st->kept_while_down);
 }
 
 /* ---- leases per pool ---- */

@@ -652,3 +652,13 @@ void ib_dhcp6_ia_lost(struct ib_dhcp6_ia_answer *ia)
 	ia->has_addr = false;
 	ia_status(ia, IB_DHCP6_NO_ADDRS_AVAIL, "address taken meanwhile");
 }
+
+void ib_dhcp6_keep_until(struct ib_dhcp6_ia_answer *a, int64_t now, int64_t expires)
+{
+	uint32_t left = (uint32_t)IB_MIN(expires - now, (int64_t)UINT32_MAX);
+
+	a->valid = IB_MIN(a->valid, left);
+	a->preferred = IB_MIN(a->preferred, a->valid);
+	a->t1 = IB_MIN(a->t1, a->preferred / 2);
+	a->t2 = IB_MIN(a->t2, (uint32_t)((uint64_t)a->preferred * 4 / 5));
+}

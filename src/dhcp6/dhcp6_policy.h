@@ -176,6 +176,15 @@ void ib_boot6_decide(const struct ib_config *cfg, const struct ib_dhcp6_msg *m,
 		     struct ib_boot6_answer *ret);
 
 /*
+ * The store cannot take IA answer a's binding (its database is down), but
+ * the client already holds a->addr until expires (> now), stored: the
+ * answer's lifetimes shrink to what is left of it (preferred never above
+ * valid, RFC 8415 21.6; T1 and T2 at most 0.5 and 0.8 of preferred,
+ * 21.4), which needs no new row.
+ */
+void ib_dhcp6_keep_until(struct ib_dhcp6_ia_answer *a, int64_t now, int64_t expires);
+
+/*
  * Lays out the reply of decision d to in->msg into buf: the client
  * message, wrapped in RELAY-REPL levels when the request was relayed.
  * Returns 0 and *ret_len, or -ENOBUFS / -EINVAL from the codec.

@@ -361,15 +361,57 @@ static int seal(void *ctx, void *slots, size_t n)
 	return ib_journal_flush(s->journal, true);
 }
 
-/* The bindings are durable (ok): holds end, the REPLY leaves now; else nothing. */
+/*
+ * The batch was not stored.  While the store's database is down
+ * (store_pg_conn.c), a REQUEST, RENEW or REBIND whose every IA renews a
+ * binding this daemon holds (its cache: that address ACTIVE for that
+ * DUID and IAID until a later time, a stored row) is answered for what is
+ * left of those leases: no new row is needed.  Anything else waits for
+ * the store: no reply, the client retries.  (The exchange was journalled
+ * when the batch was sealed.)
+ */
+static void renew_while_down(struct ib_dhcp6_server *s, struct pending *p)
+{
+	struct ib_dhcp6_decision *d = &p->d;
+	struct ib_store_link link;
+	struct ib_lease6 l;
+	int64_t until[IB_DHCP6_MAX_IA];
+
+	if (d->action != IB_D6_COMMIT || d->n_ia == 0)
+		return;
+	ib_store_link_check(s->store, &link);
+	if (link.up)
+		return;
+	for (size_t i = 0; i < d->n_ia; i++) {
+		const struct ib_dhcp6_ia_answer *a = &d->ia[i];
+
+		if (!a->has_addr || a->has_status ||
+		    ib_d6_leases_find(s->leases, &p->msg.client_id, a->iaid, &l) < 0 ||
+		    memcmp(l.address, a->addr, 16) != 0 || l.state != IB_LEASE_ACTIVE ||
+		    l.expires <= s->now)
+			return;
+		until[i] = l.expires;
+	}
+	for (size_t i = 0; i < d->n_ia; i++)
+		ib_dhcp6_keep_until(&d->ia[i], s->now, until[i]);
+	s->stats.kept_while_down++;
+	if (send_reply(s, p) < 0)
+		ib_warn("dhcp6: REPLY to %s on %s not built", ib_dhcp6_type_str(p->msg.msg_type),
+			p->ifname);
+}
+
+/* The bindings are durable (ok): holds end, the REPLY leaves now; else
+ * only a renewal while the store is down. */
 static void committed(void *ctx, void *slot, bool ok)
 {
 	struct ib_dhcp6_server *s = ctx;
 	struct pending *p = slot;
 	int e;
 
-	if (!ok)
+	if (!ok) {
+		renew_while_down(s, p);
 		return;
+	}
 	cache_follow(s, p);
 	drop_holds(s, p);
 	e = send_reply(s, p);

@@ -29,6 +29,8 @@ struct ib_dhcp6_stats {
 	uint64_t relay_refused;			/* of those: RELAY-FORW from a relay not
 						 * listed (counted in ignored too) */
 	uint64_t not_sent;			/* replies the kernel refused */
+	uint64_t kept_while_down;		/* REPLYs of held bindings for the rest of
+						 * their stored leases, the store down */
 };
 
 struct ib_dhcp6_server;

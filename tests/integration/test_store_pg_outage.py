@@ -51,9 +51,21 @@ dhcp4:
       routers: [198.18.0.1]
       lease_time: 3600
 dhcp6:
-  enabled: false
+  enabled: true
+  interfaces: [srv0]
+  rapid_commit: false
+  subnets:
+    - subnet: fd00:b007:1::/64
+      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
+      pools:
+        - {{ start: "fd00:b007:1::1000", end: "fd00:b007:1::1fff" }}
+      preferred_lifetime: 1800
+      valid_lifetime: 3600
+  router_advertisements:
+    enabled: false
 boot:
   efi_x64: ipxe.efi
+  next_server6: "fd00:b007::1"
 tftp:
   enabled: false
 http:
@@ -90,14 +102,16 @@ class Env:
         if not self.storm.exists():
             pytest.fail(f"{self.storm} not built", pytrace=False)
 
-    def storm_argv(self, acks: Path, machines: int, mac_base: str, *extra: str) -> list[str]:
-        return [str(self.storm), *stormlab.storm_args(4), "--until", "dhcp",
+    def storm_argv(self, acks: Path, machines: int, mac_base: str, *extra: str,
+                   family: int = 4) -> list[str]:
+        return [str(self.storm), *stormlab.storm_args(family), "--until", "dhcp",
                 "--machines", str(machines), "--mac-base", mac_base,
                 "--acks", str(acks), "--json", *extra]
 
     def run_storm(self, acks: Path, machines: int, mac_base: str, *extra: str,
-                  timeout: float = 120) -> dict:
-        p = self.lab.run(self.cli, self.storm_argv(acks, machines, mac_base, *extra),
+                  timeout: float = 120, family: int = 4) -> dict:
+        p = self.lab.run(self.cli, self.storm_argv(acks, machines, mac_base, *extra,
+                                                   family=family),
                          check=False, timeout=timeout)
         assert p.returncode in (0, 3), p.stderr
         return json.loads(p.stdout)
@@ -123,6 +137,12 @@ class Env:
         return {k: float(v) for k, v in (line.split(" ", 1) for line in
                 body.decode().splitlines() if line and not line.startswith("#")
                 and "{" not in line)}
+
+    def rows6(self) -> dict[str, int]:
+        """address -> expires of every leases6 row."""
+        out = self.pg.psql("SELECT encode(address, 'hex'), expires FROM leases6")
+        return {str(ipaddress.IPv6Address(bytes.fromhex(a))): int(x)
+                for a, x in (line.split("|") for line in out.splitlines())}
 
     def expiries(self) -> dict[str, int]:
         """address -> expires of every leases4 row."""
@@ -221,6 +241,34 @@ def test_postgresql_stopped_no_ack_readyz_doctor_then_recovers(env):
     assert len(acks2) == 10
     check_acks_stored(e, acks0 + acks2)
     assert e.d.alive()
+
+
+def test_dhcp6_renewals_while_postgresql_is_stopped(env):
+    """DHCPv6: the machines the daemon holds bindings for get their own
+    addresses while PostgreSQL is stopped, no row changes; new ones wait
+    for it and are served after it is back."""
+    e, pg = env, env.pg
+    before = e.run_storm(e.tmp / "a0", 10, "52:54:07:00:00:00", family=6)
+    assert before["done"] == 10, before
+    acks0 = read_acks(e.tmp / "a0")
+    rows0 = e.rows6()
+    assert sorted(rows0) == sorted(a for _, a in acks0)
+
+    pg.halt("fast")
+    e.wait_ready(503, timeout=10)
+    down = e.run_storm(e.tmp / "a1", 5, "52:54:08:00:00:00", "--deadline", "6", family=6)
+    assert down["done"] == 0 and read_acks(e.tmp / "a1") == [], down
+    renewed = e.run_storm(e.tmp / "a2", 10, "52:54:07:00:00:00", family=6)
+    assert renewed["done"] == 10, renewed
+    assert sorted(read_acks(e.tmp / "a2")) == sorted(acks0)
+    assert e.metrics()["ironboot_dhcp6_kept_while_down_total"] == 10
+
+    pg.resume()
+    assert e.rows6() == rows0	# nothing was written for the renewals
+    e.wait_ready(200, timeout=15)
+    after = e.run_storm(e.tmp / "a3", 5, "52:54:08:00:00:00", family=6)
+    assert after["done"] == 5, after
+    assert len(e.rows6()) == 15
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])

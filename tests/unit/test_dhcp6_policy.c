@@ -829,12 +829,38 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The store is down, the IA's address is held 100 s more: lifetimes and
+ * T1/T2 shrink to fit (RFC 8415 21.4, 21.6); a longer stored lease never
+ * lengthens them. */
+static void test_keep_until(void **state)
+{
+	struct ib_dhcp6_ia_answer a = { .iaid = 1, .has_addr = true, .preferred = 1800,
+					.valid = 3600, .t1 = 900, .t2 = 1440 };
+
+	(void)state;
+	ib_dhcp6_keep_until(&a, 1000, 1100);
+	assert_int_equal(a.valid, 100);
+	assert_int_equal(a.preferred, 100);
+	assert_int_equal(a.t1, 50);
+	assert_int_equal(a.t2, 80);
+	a = (struct ib_dhcp6_ia_answer){ .preferred = 1800, .valid = 3600, .t1 = 900,
+					 .t2 = 1440 };
+	ib_dhcp6_keep_until(&a, 1000, 1000 + 2000);
+	assert_int_equal(a.valid, 2000);
+	assert_int_equal(a.preferred, 1800);
+	assert_int_equal(a.t1, 900);
+	assert_int_equal(a.t2, 1440);
+	ib_dhcp6_keep_until(&a, 1000, 1000 + 100000);
+	assert_int_equal(a.valid, 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_take_over_holds),
 		cmocka_unit_test(test_pool_next),
+		cmocka_unit_test(test_keep_until),
 		cmocka_unit_test(test_pool_gap),
 		cmocka_unit_test(test_pool_restart),
 		cmocka_unit_test(test_pool_pick),
