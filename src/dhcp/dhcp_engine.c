@@ -56,10 +56,17 @@ struct outbox {
 	uint8_t *arena;			/* the datagrams */
 };
 
+/* A socket served. */
+struct reader {
+	struct event *ev;		/* its read event */
+	int fd;				/* the socket */
+	uint32_t dropped;		/* the kernel's drop count, as last read (SO_RXQ_OVFL) */
+};
+
 struct ib_dhcp_engine {
 	struct ib_dhcp_engine_args a;	/* as given */
 	const struct ib_dhcp_family *f;	/* a.family */
-	struct event *readers[MAX_FDS];	/* one per socket served */
+	struct reader readers[MAX_FDS];	/* one per socket served */
 	size_t n_readers;
 	struct event *timers[T__MAX];	/* by enum timer */
 	uint8_t *slots;			/* batch_max * slot_size */
@@ -68,6 +75,8 @@ struct ib_dhcp_engine {
 	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct ib_log_rate commit_warn;	/* batches the store refused */
 	struct ib_log_rate journal_warn; /* journal flushes that failed */
+	struct ib_log_rate drop_warn;	/* requests the kernel dropped */
+	uint64_t drops_unlogged;	/* dropped since the last such warning */
 };
 
 /* ---- the outbox ---- */
@@ -88,6 +97,22 @@ static void not_sent(struct ib_dhcp_engine *e, const struct outmsg *m, int err)
 	e->f->not_sent(e->a.ctx, m->tag, &m->d, err);
 }
 
+/*
+ * Says (rate-limited, or now when forced) that the kernel dropped requests
+ * before we read them: the daemon fell behind what arrives; those clients
+ * retransmit.
+ */
+static void log_drops(struct ib_dhcp_engine *e, bool force)
+{
+	if (!e->drops_unlogged || !(force || ib_log_rate_due(&e->drop_warn, *e->a.now, WARN_EVERY)))
+		return;
+	ib_warn("%s: %" PRIu64 " requests dropped by the kernel before they were read "
+		"(the receive buffer was full: more arrived than the daemon serves); "
+		"their clients retransmit", e->f->name, e->drops_unlogged);
+	e->drops_unlogged = 0;
+	ib_log_rate_logged(&e->drop_warn, *e->a.now);
+}
+
 /* The warnings held back whose period is over (or all): logged now. */
 static void log_held(struct ib_dhcp_engine *e, bool force)
 {
@@ -96,6 +121,8 @@ static void log_held(struct ib_dhcp_engine *e, bool force)
 			e->f->name, e->send_warn.held);
 		ib_log_rate_logged(&e->send_warn, *e->a.now);
 	}
+	if (force || *e->a.now - e->drop_warn.last >= WARN_EVERY)
+		log_drops(e, true);
 }
 
 /* Sends the queued replies; one that fails goes to ->not_sent(), skipped. */
@@ -269,18 +296,33 @@ static bool batch_full(const struct ib_dhcp_engine *e)
 	return e->n_batch == e->f->batch_max || (e->f->room && !e->f->room(e->a.ctx));
 }
 
+/* The kernel's drop count of r's socket, read with a datagram: counted. */
+static void note_dropped(struct ib_dhcp_engine *e, struct reader *r, uint32_t dropped)
+{
+	uint32_t n = dropped - r->dropped;	/* modulo 2^32, as the kernel counts */
+
+	if (!n)
+		return;
+	r->dropped = dropped;
+	if (e->a.rx_overflow)
+		*e->a.rx_overflow += n;
+	e->drops_unlogged += n;
+	log_drops(e, false);
+}
+
 /*
- * Reads one datagram of fd into the family's buffer, with its source and
- * the arrival interface and address (IP_PKTINFO or IPV6_PKTINFO, which
- * the family's socket asked for).  A datagram longer than the buffer
+ * Reads one datagram of r's socket into the family's buffer, with its
+ * source and the arrival interface and address (IP_PKTINFO or
+ * IPV6_PKTINFO, which the family's socket asked for), and notes the
+ * socket's drop count (SO_RXQ_OVFL).  A datagram longer than the buffer
  * counts cap + 1 bytes: the codecs refuse it as oversize, never parse a
- * truncated one.  0, -EAGAIN when fd is drained, or -errno.
+ * truncated one.  0, -EAGAIN when the socket is drained, or -errno.
  */
-static int receive_one(struct ib_dhcp_engine *e, int fd, struct ib_dhcp_rx *rx)
+static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhcp_rx *rx)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
-			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
+			 CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} cm;
 	size_t cap = 0;
@@ -291,15 +333,20 @@ static int receive_one(struct ib_dhcp_engine *e, int fd, struct ib_dhcp_rx *rx)
 	ssize_t n;
 
 	iov.iov_len = cap;
-	n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	rx->buf = iov.iov_base;
 	rx->len = mh.msg_flags & MSG_TRUNC ? cap + 1 : (size_t)n;
-	rx->fd = fd;
+	rx->fd = r->fd;
 	rx->ifindex = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t dropped;
+
+			memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+			note_dropped(e, r, dropped);
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			memcpy(&rx->pi.in, CMSG_DATA(c), sizeof(rx->pi.in));
 			rx->ifindex = rx->pi.in.ipi_ifindex;
 		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -313,7 +360,10 @@ static int receive_one(struct ib_dhcp_engine *e, int fd, struct ib_dhcp_rx *rx)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp_engine *e = arg;
+	struct reader *rd = e->readers;
 
+	while (rd->fd != fd)		/* one of n_readers <= MAX_FDS */
+		rd++;
 	*e->a.now = ib_now_sec();
 	for (size_t i = 0; i < e->f->read_max; i++) {
 		struct ib_dhcp_rx rx;
@@ -321,7 +371,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 		if (batch_full(e))
 			commit_batch(e);
-		r = receive_one(e, fd, &rx);
+		r = receive_one(e, rd, &rx);
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
@@ -351,16 +401,20 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 {
 	struct event *ev;
+	int one = 1;
 
 	if (e->n_readers == MAX_FDS)
 		return -ENOSPC;
+	/* each datagram then carries the socket's drop count */
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		return -errno;
 	ev = event_new(e->a.base, fd, EV_READ | EV_PERSIST, on_readable, e);
 	if (!ev || event_add(ev, NULL) < 0) {
 		if (ev)
 			event_free(ev);
 		return -ENOMEM;
 	}
-	e->readers[e->n_readers++] = ev;
+	e->readers[e->n_readers++] = (struct reader){ ev, fd, 0 };
 	return 0;
 }
 
@@ -453,7 +507,7 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
 		ib_dhcp_engine_flush(e);
 	log_held(e, true);
 	for (size_t i = 0; i < e->n_readers; i++)
-		event_free(e->readers[i]);
+		event_free(e->readers[i].ev);
 	for (size_t i = 0; i < T__MAX; i++)
 		if (e->timers[i])
 			event_free(e->timers[i]);

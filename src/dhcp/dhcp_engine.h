@@ -105,6 +105,9 @@ struct ib_dhcp_engine_args {
 	const struct ib_dhcp_family *family; /* static, not owned */
 	void *ctx;			/* the family's server */
 	int64_t *now;			/* the family's clock: unix seconds, set per wake-up */
+	uint64_t *rx_overflow;		/* NULL or the family's counter of requests the
+					 * kernel dropped before they were read (its
+					 * receive buffer was full: SO_RXQ_OVFL) */
 };
 
 struct ib_dhcp_engine;
@@ -113,7 +116,14 @@ struct ib_dhcp_engine;
 int ib_dhcp_engine_new(const struct ib_dhcp_engine_args *a, struct ib_dhcp_engine **ret);
 /* Commits what waits, sends what is queued, frees e (NULL is fine). */
 void ib_dhcp_engine_free(struct ib_dhcp_engine *e);
-/* Serves fd (non-blocking, bound): its datagrams go to ->receive(). */
+/*
+ * Serves fd (non-blocking, bound): its datagrams go to ->receive().  The
+ * datagrams the kernel drops on fd because its receive buffer is full are
+ * counted into *rx_overflow and logged (rate-limited) when the next
+ * datagram queued after them is read (each carries the count as it was
+ * when it was queued).  0, -ENOSPC (more
+ * than 4 sockets), -ENOMEM or the setsockopt() error.
+ */
 int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd);
 /* Commits the waiting batch now and sends every queued reply. */
 void ib_dhcp_engine_flush(struct ib_dhcp_engine *e);

@@ -643,7 +643,7 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp4_server **ret)
 {
 	struct ib_dhcp4_server *s = calloc(1, sizeof(*s));
-	struct ib_dhcp_engine_args ea = { base, store, journal, &family4, s, NULL };
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family4, s, NULL, NULL };
 	struct ib_d4_load_refused refused;
 	char ip[IB_IP4_STRLEN];
 	int r;
@@ -657,6 +657,7 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->fd = s->fd_proxy = -1;
 	s->now = ib_now_sec();
 	ea.now = &s->now;
+	ea.rx_overflow = &s->stats.rx_overflow;
 	if (ib_dhcp_engine_new(&ea, &s->eng) < 0 || (r = ib_d4_leases_new(&s->leases)) < 0) {
 		r = -ENOMEM;
 		goto err;

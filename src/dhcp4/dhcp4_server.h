@@ -19,6 +19,8 @@
  * thread, bumped on the packet path without locks. */
 struct ib_dhcp4_stats {
 	uint64_t received;			/* datagrams read */
+	uint64_t rx_overflow;			/* dropped by the kernel before they were
+						 * read: the receive buffer was full */
 	uint64_t requests[IB_DHCP4_STATS_TYPES]; /* parsed, by message type (option 53) */
 	uint64_t not_served;			/* from an interface not served */
 	uint64_t rejected[IB_DHCP4_REJ__MAX];	/* malformed, by reason */

@@ -743,7 +743,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp6_server **ret)
 {
 	struct ib_dhcp6_server *s = calloc(1, sizeof(*s));
-	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL };
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL, NULL };
 	struct ib_d6_view_args va;
 	char hex[2 * IB_DUID_MAX + 1];
 	int r;
@@ -756,6 +756,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	ib_d6_holds_new(HOLDS_MAX, &s->holds);
 	s->rx = malloc(RX_ARENA);
 	ea.now = &s->now;
+	ea.rx_overflow = &s->stats.rx_overflow;
 	r = -ENOMEM;
 	if (!s->holds || !s->rx || !s->subnets || ib_dhcp_engine_new(&ea, &s->eng) < 0 ||
 	    (r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,

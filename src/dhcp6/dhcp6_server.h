@@ -31,6 +31,8 @@ struct ib_dhcp6_stats {
 	uint64_t not_sent;			/* replies the kernel refused */
 	uint64_t kept_while_down;		/* REPLYs of held bindings for the rest of
 						 * their stored leases, the store down */
+	uint64_t rx_overflow;			/* dropped by the kernel before they were
+						 * read: the receive buffer was full */
 };
 
 struct ib_dhcp6_server;

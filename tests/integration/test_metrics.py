@@ -16,8 +16,10 @@ Run:  sudo IB_BUILD=build /usr/bin/python3 -m pytest tests/integration/test_metr
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -209,6 +211,63 @@ def test_counters_move_with_traffic(mlab):
     events = mlab.d.cli_json("events", "--proto", "http", "--limit", "1000")
     paths = [e["detail"].get("path") for e in events]
     assert "/boot.ipxe" in paths and "/metrics" not in paths, paths
+
+
+def udp_socket(pid: int, port: int) -> tuple[int, int]:
+    """(bytes queued, drops) the kernel counts for pid's UDP socket on port
+    (its namespace's /proc/net/udp)."""
+    for line in Path(f"/proc/{pid}/net/udp").read_text().splitlines()[1:]:
+        f = line.split()
+        if f[1].endswith(f":{port:04X}"):
+            return int(f[4].split(":")[1], 16), int(f[-1])
+    raise AssertionError(f"no UDP socket on port {port} in /proc/{pid}/net/udp")
+
+
+def send_short(mlab, n: int) -> None:
+    """n 1-byte datagrams to the DHCPv4 server port from the client."""
+    prog = (f"import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"for _ in range({n}):\n    s.sendto(b'\\x01', ('{SRV4}', 67))\n")
+    p = mlab.lab.run(mlab.cli, ["/usr/bin/python3", "-c", prog], timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+FLOOD = 40000       # 1-byte datagrams: the kernel counts ~800 bytes each, so
+                    # more than the 16 MiB the daemon's socket may queue
+
+
+def test_receive_buffer_drops_counted(mlab):
+    """Requests the kernel dropped because the daemon fell behind (its
+    socket's receive buffer full) are counted as drops{reason=
+    "receive-buffer"}, exactly as the kernel counted them, and logged; the
+    daemon goes on serving.  The daemon is held with SIGSTOP while a bounded
+    flood arrives."""
+    pid = mlab.d.pid
+    before = udp_socket(pid, 67)[1]
+    off = mlab.d.log_size()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        send_short(mlab, FLOOD)
+        dropped = udp_socket(pid, 67)[1] - before
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert dropped > 0, "the flood fitted in the socket: nothing to count"
+    # a datagram carries the drop count as it was when it was queued: the
+    # next one after the daemon has read the queue brings the news
+    deadline = time.monotonic() + 30
+    while udp_socket(pid, 67)[0]:
+        assert time.monotonic() < deadline, "the daemon did not read its queue in 30 s"
+        time.sleep(0.05)
+    send_short(mlab, 1)
+    line = mlab.d.wait_log("requests dropped by the kernel", since=off, timeout=30)
+    assert f" {dropped} requests dropped" in line, line
+    _, m = mlab.scrape()
+    assert value(m, "ironboot_dhcp4_drops_total", 'reason="receive-buffer"') == dropped
+    assert value(m, "ironboot_dhcp4_drops_total", 'reason="short"') == FLOOD + 1 - dropped
+    l2 = L2Client(mlab.lab, mlab.cli, "cli0")
+    try:
+        l2.dora(rand_mac())
+    finally:
+        l2.close()
 
 
 def test_metrics_access_modes(mlab):
