@@ -397,6 +397,28 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		on_journal(-1, 0, e);
 }
 
+/*
+ * Sizes fd's receive buffer for a storm: requests arriving while the loop
+ * stalls (a group commit's fdatasync) wait there.  Beyond
+ * net.core.rmem_max only with CAP_NET_ADMIN (SO_RCVBUFFORCE); without it
+ * (the shipped unit runs as its own user) the kernel caps the size
+ * silently, so a smaller buffer is logged with what to change.
+ */
+static void set_rcvbuf(const struct ib_dhcp_engine *e, int fd)
+{
+	int want = e->f->rcvbuf, got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+	/* the kernel reports (and grants) twice the size asked for */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && got / 2 < want)
+		ib_warn("%s: receive buffer %d KiB, not the %d KiB asked for (no CAP_NET_ADMIN, "
+			"and net.core.rmem_max is lower): a storm's requests may be dropped while "
+			"a commit syncs; set net.core.rmem_max to %d", e->f->name, got / 2048,
+			want / 1024, want);
+}
+
 /* Serves fd: see dhcp_engine.h. */
 int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 {
@@ -405,6 +427,8 @@ int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 
 	if (e->n_readers == MAX_FDS)
 		return -ENOSPC;
+	if (e->f->rcvbuf)
+		set_rcvbuf(e, fd);
 	/* each datagram then carries the socket's drop count */
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		return -errno;

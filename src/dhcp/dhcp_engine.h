@@ -67,6 +67,7 @@ struct ib_dhcp_family {
 	size_t read_max;		/* datagrams read per wake-up */
 	size_t max_len;			/* largest reply the family builds */
 	size_t out_max;			/* replies per sendmmsg() */
+	int rcvbuf;			/* receive buffer bytes each socket asks for */
 	long reclaim_sec;		/* between two lease reclaims */
 	long journal_us;		/* between two journal flushes */
 	/* Where the next datagram is read: a buffer of *ret_cap bytes, at
@@ -117,7 +118,9 @@ int ib_dhcp_engine_new(const struct ib_dhcp_engine_args *a, struct ib_dhcp_engin
 /* Commits what waits, sends what is queued, frees e (NULL is fine). */
 void ib_dhcp_engine_free(struct ib_dhcp_engine *e);
 /*
- * Serves fd (non-blocking, bound): its datagrams go to ->receive().  The
+ * Serves fd (non-blocking, bound): its datagrams go to ->receive().  Its
+ * receive buffer is set to the family's rcvbuf (beyond net.core.rmem_max
+ * with CAP_NET_ADMIN; without it, capped there, and said so).  The
  * datagrams the kernel drops on fd because its receive buffer is full are
  * counted into *rx_overflow and logged (rate-limited) when the next
  * datagram queued after them is read (each carries the count as it was

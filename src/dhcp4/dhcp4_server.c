@@ -84,19 +84,6 @@ struct ib_dhcp4_server {
 	bool follower;			/* another daemon reclaims (leader.c) */
 };
 
-/*
- * Requests arriving while a group commit waits for the disk queue in the
- * socket: size it for a storm (root may exceed net.core.rmem_max).
- */
-static int set_rcvbuf(int fd)
-{
-	int size = RCVBUF;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
-		return 0;
-	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-}
-
 static int open_socket(uint16_t port, int *ret)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -108,7 +95,6 @@ static int open_socket(uint16_t port, int *ret)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    set_rcvbuf(fd) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;
 
@@ -572,7 +558,7 @@ static void not_sent(void *ctx, const void *tag, const struct ib_dhcp_dest *d, i
 static const struct ib_dhcp_family family4 = {
 	.name = "dhcp4", .slot_size = sizeof(struct pending), .max_len = IB_DHCP4_MAX_LEN,
 	.batch_max = 512, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
-	.out_max = 512, .reclaim_sec = 5, .journal_us = 100000,
+	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 100000,
 	.rx_buf = rx_buf, .receive = receive_one, .store = store_one, .committed = committed,
 	.batch_done = batch_done, .tick = log_held, .reclaim = reclaim, .not_sent = not_sent,
 };

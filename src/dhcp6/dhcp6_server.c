@@ -647,7 +647,7 @@ static int reclaim(void *ctx, int64_t now)
 static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
-	.out_max = 512, .reclaim_sec = 5, .journal_us = 200000,
+	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 200000,
 	.rx_buf = rx_buf, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
@@ -722,7 +722,7 @@ static int open_socket(struct ib_dhcp6_server *s, uint16_t port)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port),
 				   .sin6_addr = IN6ADDR_ANY_INIT };
-	int one = 1, size = RCVBUF;
+	int one = 1;
 
 	s->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
@@ -732,8 +732,6 @@ static int open_socket(struct ib_dhcp6_server *s, uint16_t port)
 	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ||
 	    bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	join_groups(s);
 	return 0;
 }
