@@ -8,9 +8,13 @@
  * client's maximum size; an OFFER or ACK carries an address of its subnet,
  * and an ACK turned into a NAK (a refused commit) must do the same.
  * An OFFER is then held as the shell holds it and the same request decided
- * again: it must be offered the same address.  Any broken property aborts.
+ * again: it must be offered the same address.  Each way it arrives from
+ * the relay the relayed subnet lists and from a host no relays list names:
+ * a relayed request (giaddr) from the latter is dropped, relay_refused.
+ * Any broken property aborts.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 #define NOW 1700000000
 #define SERVER 0xc6120001u		/* 198.18.0.1, on the lab's first link */
+#define RELAY 0xc6120101u		/* 198.18.1.1, the relayed subnet's relay */
+#define HOST 0xc6120032u		/* 198.18.0.50, listed nowhere */
 #define UDP_IP_OVERHEAD 28
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,6 +59,7 @@ static const char lab[] =
 	"    - subnet: 198.18.1.0/24\n"
 	"      pools: [ { start: 198.18.1.100, end: 198.18.1.199 } ]\n"
 	"      routers: [198.18.1.1]\n"
+	"      relays: [198.18.1.1]\n"
 	"      lease_time: 3600\n"
 	"    - subnet: 198.18.42.0/24\n"
 	"      pools: [ { start: 198.18.42.100, end: 198.18.42.100 } ]\n"
@@ -213,15 +220,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		init();
 	if (ib_dhcp4_parse(data, size, &m) < 0)
 		return 0;
-	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+	for (size_t i = 0; i < 2 * sizeof(ways) / sizeof(ways[0]); i++) {
+		bool listed = i & 1;	/* from the relayed subnet's relay */
 		struct ib_dhcp4_input in = {
-			.cfg = ways[i].proxy ? cfg_proxy : cfg_lab, .msg = &m,
-			.server_addr = SERVER, .to_us = ways[i].to_us,
-			.proxy_port = ways[i].port4011, .now = NOW, .view = &view,
+			.cfg = ways[i / 2].proxy ? cfg_proxy : cfg_lab, .msg = &m,
+			.server_addr = SERVER, .to_us = ways[i / 2].to_us,
+			.proxy_port = ways[i / 2].port4011, .now = NOW, .view = &view,
+			.src_addr = listed ? RELAY : HOST,
 		};
 
 		seed_cache();
 		CHECK(ib_dhcp4_decide(&in, &d) == 0);
+		if (m.giaddr && !listed)
+			CHECK(d.action == IB_D4_DROP && d.relay_refused);
+		CHECK(!d.relay_refused || d.action == IB_D4_DROP);
 		r = ib_dhcp4_lay_out(&in, &d);
 		CHECK(r == 0 || r == -ENOBUFS);
 		if (r < 0)

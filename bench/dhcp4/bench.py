@@ -159,6 +159,7 @@ dhcp4:
   mode: server
   interfaces: [srv0]
   authoritative: true
+  relays: [{CLI}]                   # perfdhcp relays from the cli address
   subnets:
     - subnet: 198.18.0.0/{PREFIX}
       pools:

@@ -181,7 +181,8 @@ class Ironboot:
         cfg["server"].update(state_dir=str(self.work / "state"), log_level="notice")
         probe = {"subnet": "198.18.0.0/15",
                  "pools": [{"start": PROBE_POOL[0], "end": PROBE_POOL[1]}],
-                 "routers": [SRV], "lease_time": LEASE_TIME}
+                 "routers": [SRV], "lease_time": LEASE_TIME,
+                 "relays": [CLI]}       # the probe relays from the cli address
         big = {"subnet": str(BIG_NET),
                "pools": [{"start": a, "end": b} for a, b in big_pools(self.pools)],
                "lease_time": LEASE_TIME}

@@ -64,6 +64,7 @@ dhcp4:
   mode: server
   interfaces: [srv0]
   authoritative: true
+  relays: [198.18.0.2]              # ironboot-storm relays from the cli address
   subnets:
     - subnet: 198.18.0.0/15
       pools:

@@ -42,6 +42,7 @@ static void free_subnet(struct ib_subnet4 *s)
 		free(s->reservations[i].boot.script_url);
 	}
 	free(s->reservations);
+	free(s->relays);
 }
 
 static void free_subnet6(struct ib_subnet6 *s)
@@ -203,6 +204,7 @@ void ib_config_free(struct ib_config *cfg)
 	free(cfg->server.user);
 	free(cfg->server.group);
 	free_strv(cfg->dhcp4.interfaces, cfg->dhcp4.n_interfaces);
+	free(cfg->dhcp4.relays);
 	for (size_t i = 0; i < cfg->dhcp4.n_subnets && cfg->dhcp4.subnets; i++)
 		free_subnet(&cfg->dhcp4.subnets[i]);
 	free(cfg->dhcp4.subnets);

@@ -89,7 +89,12 @@ struct ib_subnet4 {
 	uint32_t t2;			/* rebinding time (option 59) */
 	struct ib_reservation4 *reservations;
 	size_t n_reservations;
+	uint32_t *relays;		/* relays that may forward for this subnet
+					 * (besides dhcp4.relays), by source address */
+	size_t n_relays;
 };
+
+#define IB_DHCP4_RELAYS_MAX 64		/* dhcp4.relays and a subnet's relays */
 
 enum ib_dhcp4_mode {
 	IB_DHCP4_MODE_SERVER,		/* leases addresses and boots */
@@ -107,6 +112,11 @@ struct ib_dhcp4_config {
 	bool authoritative;		/* NAK requests for unknown addresses */
 	uint32_t offer_hold;		/* seconds an OFFER reserves its address */
 	uint32_t decline_hold;		/* seconds a DECLINEd address is quarantined */
+	uint32_t *relays;		/* relays that may forward for any subnet,
+					 * by source address; a relayed request
+					 * (giaddr) from any other is dropped
+					 * (docs/SECURITY.md) */
+	size_t n_relays;
 	struct ib_subnet4 *subnets;
 	size_t n_subnets;
 };

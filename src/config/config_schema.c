@@ -701,6 +701,7 @@ static const struct ib_cfg_field subnet_fields[] = {
 	FIELD(S, "broadcast", F_IP4, broadcast),
 	LIST(S, "reservations", F_MAP_LIST, reservations, n_reservations, 65536,
 	     .sub = &reservation_section),
+	LIST(S, "relays", F_IP4_LIST, relays, n_relays, IB_DHCP4_RELAYS_MAX),
 };
 #undef S
 _Static_assert(IB_ARRAY_SIZE(subnet_fields) <= IB_CFG_MAX_FIELDS, "raise IB_CFG_MAX_FIELDS");
@@ -719,6 +720,7 @@ static const struct ib_cfg_field dhcp4_fields[] = {
 	FIELD(D, "authoritative", F_BOOL, authoritative),
 	FIELD(D, "offer_hold", F_U32, offer_hold, .min = 1, .max = 3600),
 	FIELD(D, "decline_hold", F_U32, decline_hold, .min = 0, .max = 30 * 86400),
+	LIST(D, "relays", F_IP4_LIST, relays, n_relays, IB_DHCP4_RELAYS_MAX),
 	LIST(D, "subnets", F_MAP_LIST, subnets, n_subnets, 4096, .sub = &subnet_section),
 };
 #undef D

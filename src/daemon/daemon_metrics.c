@@ -51,13 +51,15 @@ static void dhcp4_counters(struct ib_mx *m, const struct ib_dhcp4_stats *st)
 	ib_mx_u64(m, replies, &(struct ib_mx_label){ "type", "proxy" }, 1, st->proxies);
 	ib_mx_family(m, drops, "counter", "DHCPv4 datagrams not answered, by reason: "
 		     "malformed ones by what was wrong, not-served (an interface not served), "
+		     "relay-not-allowed (relayed from a source no relays list names), "
 		     "ignored (the policy chose silence), send-error (a reply not sent), "
 		     "receive-buffer (dropped by the kernel before the daemon read them: "
 		     "more arrived than it served).");
 	for (size_t i = 1; i < IB_DHCP4_REJ__MAX; i++)
 		drop(m, drops, ib_dhcp4_reject_str((enum ib_dhcp4_reject)i), st->rejected[i]);
 	drop(m, drops, "not-served", st->not_served);
-	drop(m, drops, "ignored", st->ignored - st->not_served);
+	drop(m, drops, "relay-not-allowed", st->relay_refused);
+	drop(m, drops, "ignored", st->ignored - st->not_served - st->relay_refused);
 	drop(m, drops, "send-error", st->send_errors);
 	drop(m, drops, "receive-buffer", st->rx_overflow);
 	ib_mx_one(m, "ironboot_dhcp4_group_commits_total", "counter",

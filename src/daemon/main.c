@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/check_reach.h"
 #include "daemon/daemon.h"
 #include "daemon/log_journald.h"
 #include "httpd/http_server.h"
@@ -180,6 +181,7 @@ static int check_config(const char *path)
 		return 1;
 	}
 	refused = check_stored(path, cfg, pg_current);
+	ib_check_unreachable_subnets(cfg, stderr);
 	if (check_token(cfg) < 0 || check_token_as_user(cfg) < 0) {
 		ib_config_free(cfg);
 		return 1;

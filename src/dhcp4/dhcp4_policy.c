@@ -78,8 +78,12 @@ const struct ib_subnet4 *ib_dhcp4_select_subnet(const struct ib_config *cfg,
 		return ib_config_subnet_for(cfg, (uint32_t)p[0] << 24 |
 					    (uint32_t)p[1] << 16 |
 					    (uint32_t)p[2] << 8 | p[3]);
-	/* RFC 3011: the subnet selection option, from client or relay. */
-	if (ib_dhcp4_opt_ip(m, IB_OPT_SUBNET_SELECTION, &a) == 0)
+	/*
+	 * RFC 3011: the subnet selection option, taken from a relayed request
+	 * only: a direct client's link is the one it arrived on, not another
+	 * subnet's pool of its choosing (docs/SECURITY.md).
+	 */
+	if (m->giaddr && ib_dhcp4_opt_ip(m, IB_OPT_SUBNET_SELECTION, &a) == 0)
 		return ib_config_subnet_for(cfg, a);
 	/* RFC 2131 4.3.1: giaddr names the client's link, else the arrival one. */
 	return ib_config_subnet_for(cfg, m->giaddr ? m->giaddr : server_addr);
@@ -107,6 +111,32 @@ static int drop(struct ib_dhcp4_decision *d, const char *reason)
 	d->action = IB_D4_DROP;
 	d->reason = reason;
 	return 0;
+}
+
+static bool addr_listed(const uint32_t *list, size_t n, uint32_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == addr)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the relay that sent a relayed request (giaddr set; the
+ * datagram's source is the relay agent) may speak for its client: listed
+ * in dhcp4.relays, or in the relays of the subnet it names.  giaddr,
+ * option 82 (link selection, circuit and remote id) and option 118 are
+ * the relay's word; from an unlisted source they are any host's
+ * (docs/SECURITY.md), as for a DHCPv6 RELAY-FORW.
+ */
+static bool relay_allowed(const struct ib_dhcp4_input *in)
+{
+	const struct ib_subnet4 *sn;
+
+	if (addr_listed(in->cfg->dhcp4.relays, in->cfg->dhcp4.n_relays, in->src_addr))
+		return true;
+	sn = ib_dhcp4_select_subnet(in->cfg, in->msg, in->server_addr);
+	return sn && addr_listed(sn->relays, sn->n_relays, in->src_addr);
 }
 
 /* An OFFER or ACK of d->address on sn: its lease, boot answer and route. */
@@ -527,6 +557,10 @@ int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *r
 	ret->boot.arch = 0xffff;
 	if (m->op != IB_DHCP4_BOOTREQUEST)
 		return drop(ret, "not a BOOTREQUEST");
+	if (m->giaddr && !relay_allowed(in)) {
+		ret->relay_refused = true;
+		return drop(ret, "relay not allowed");
+	}
 	if (in->cfg->dhcp4.mode == IB_DHCP4_MODE_PROXY)
 		return decide_proxy(in, ret);
 	if (in->proxy_port)

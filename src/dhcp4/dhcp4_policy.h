@@ -81,6 +81,9 @@ struct ib_dhcp4_input {
 	const struct ib_config *cfg;	/* snapshot */
 	const struct ib_dhcp4_msg *msg;	/* parsed request */
 	uint32_t server_addr;		/* our address on the arrival link */
+	uint32_t src_addr;		/* the datagram's source: a relayed
+					 * request's relay, checked against
+					 * dhcp4.relays and the subnet's relays */
 	bool to_us;			/* unicast to server_addr (not broadcast) */
 	bool proxy_port;		/* arrived on the PXE port 4011 */
 	int ifindex;			/* arrival interface (0: unknown) */
@@ -118,6 +121,9 @@ struct ib_dhcp4_decision {
 	bool exhausted;			/* a DISCOVER left unanswered: no free
 					 * address and no OFFER to take over */
 	bool superseded;		/* an ACK of an address offered to another */
+	bool relay_refused;		/* relayed (giaddr) from a source neither
+					 * dhcp4.relays nor its subnet's relays
+					 * list: dropped before anything is learnt */
 	uint64_t source;		/* relay or interface the request came
 					 * through (ib_ledger_source_*), where
 					 * an OFFER's hold is filed */
@@ -168,7 +174,9 @@ size_t ib_dhcp4_hold_cap(const struct ib_subnet4 *sn);
 /* Finds the reservation of the message's client in sn, or NULL. */
 const struct ib_reservation4 *ib_dhcp4_find_reservation(const struct ib_subnet4 *sn,
 							 const struct ib_dhcp4_msg *m);
-/* The subnet a request belongs to (relay, link selection, or arrival link). */
+/* The subnet a request belongs to (relay, link selection, or arrival link).
+ * A relay's word (giaddr, RFC 3527 link selection, RFC 3011 subnet
+ * selection) is taken as given: ib_dhcp4_decide() checks the relay first. */
 const struct ib_subnet4 *ib_dhcp4_select_subnet(const struct ib_config *cfg,
 						const struct ib_dhcp4_msg *m,
 						uint32_t server_addr);

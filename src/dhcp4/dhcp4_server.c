@@ -31,6 +31,7 @@
 #include "dhcp4/dhcp4_server_journal.h"
 
 #define RCVBUF (8 << 20)		/* absorbs a storm while a group commit syncs */
+#define RELAY_LOG_SEC 60		/* refused relays: at most one log line per */
 
 /* Whom a reply is for, should the kernel refuse it (the engine's tag). */
 struct sent_tag {
@@ -79,6 +80,7 @@ struct ib_dhcp4_server {
 	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
 	struct ib_dhcp4_stats stats;
 	bool reject_logged[IB_DHCP4_REJ__MAX];
+	int64_t relay_log_at;		/* the next refused relay is logged from then */
 	struct pool_note *pools;	/* per subnet with a shortage */
 	size_t n_pools;
 	bool follower;			/* another daemon reclaims (leader.c) */
@@ -415,6 +417,30 @@ static void note_pool(struct ib_dhcp4_server *s, const struct ib_dhcp4_decision 
 	ib_dhcp_shortage_count(&n->sh, &short4, net, s->now, counts);
 }
 
+/*
+ * A relayed request from a source no relays list names (issue #11):
+ * counted, logged the first time and then at most once a minute with the
+ * count since, never journalled (its chaddr, option 82 and giaddr are any
+ * host's word).
+ */
+static void note_relay_refused(struct ib_dhcp4_server *s, const struct sockaddr_in *from,
+			       const struct ib_dhcp4_msg *m)
+{
+	char src[IB_IP4_STRLEN], gi[IB_IP4_STRLEN];
+
+	s->stats.ignored++;
+	s->stats.relay_refused++;
+	s->stats.relay_refused_from = ntohl(from->sin_addr.s_addr);
+	if (s->now < s->relay_log_at)
+		return;
+	ib_ip4_format(s->stats.relay_refused_from, src);
+	ib_ip4_format(m->giaddr, gi);
+	ib_warn("dhcp4: dropped a relayed request from %s (giaddr %s): not in dhcp4.relays "
+		"nor its subnet's relays (%" PRIu64 " dropped so far; logged at most once a "
+		"minute)", src, gi, s->stats.relay_refused);
+	s->relay_log_at = s->now + RELAY_LOG_SEC;
+}
+
 /* Decides and applies one parsed request in p; 1 when p joins the batch. */
 static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct sockaddr_in *from,
 		  const struct in_pktinfo *pi, int fd)
@@ -426,11 +452,15 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 		.cfg = s->cfg, .msg = &p->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
 		.to_us = pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr,
 		.proxy_port = fd == s->fd_proxy, .ifindex = pi->ipi_ifindex, .now = s->now,
-		.view = &s->view,
+		.view = &s->view, .src_addr = ntohl(from->sin_addr.s_addr),
 	};
+	ib_dhcp4_decide(&p->in, &p->d);
+	if (p->d.relay_refused) {
+		note_relay_refused(s, from, &p->msg);
+		return 0;
+	}
 	ib_d4_who_from_msg(&p->msg, &p->who);
 	ib_d4_note_from_msg(&p->msg, from, &p->note);
-	ib_dhcp4_decide(&p->in, &p->d);
 	/* What needs no commit is laid out now; an ACK after its commit. */
 	if (p->d.action != IB_D4_ACK && ib_dhcp4_lay_out(&p->in, &p->d) < 0) {
 		p->d.action = IB_D4_DROP;

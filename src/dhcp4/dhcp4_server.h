@@ -25,6 +25,9 @@ struct ib_dhcp4_stats {
 	uint64_t not_served;			/* from an interface not served */
 	uint64_t rejected[IB_DHCP4_REJ__MAX];	/* malformed, by reason */
 	uint64_t ignored;			/* policy chose silence */
+	uint64_t relay_refused;			/* of those: relayed (giaddr) from a
+						 * source no relays list names */
+	uint32_t relay_refused_from;		/* the last such source (host order) */
 	uint64_t offers, acks, naks, informs, proxies; /* replies sent */
 	uint64_t releases, declines;		/* bindings ended */
 	uint64_t send_errors;			/* sendmsg failures */

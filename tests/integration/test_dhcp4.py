@@ -665,8 +665,10 @@ def parse_perfdhcp(out: str) -> dict:
     return res
 
 
-def test_perfdhcp_dora_no_drops(env):
+def test_perfdhcp_dora_no_drops(make_env):
     netlab.require_tool("perfdhcp")
+    # perfdhcp relays from its own address, which its operator lists
+    env = make_env(dhcp4__relays=["198.18.0.2"])
     env.cli_addr("198.18.0.2/24")
     # Relay-style perfdhcp (giaddr 198.18.0.2): exactly 100 DORAs at 20/s
     # from 50 clients (fixed seed), each exchange counted lost only if no
@@ -895,9 +897,15 @@ def test_relay_giaddr_option82(env):
     assert l["subnet"].startswith("198.18.1.0") and l["mac"].lower() == mac
 
 
-def test_relay_link_selection(env):
+# 198.18.2.1: a relay on a link no subnet covers, which the operator lists
+# in dhcp4.relays (the example lists only the relayed subnet's 198.18.1.1)
+ANY_RELAY = "198.18.2.1"
+
+
+def test_relay_link_selection(make_env):
     """RFC 3527: 82.5 overrides giaddr for subnet selection; the reply still
     goes to giaddr."""
+    env = make_env(dhcp4__relays=[ANY_RELAY])
     relay_setup(env)
     s = env.udp(("198.18.2.1", 67))   # giaddr outside every configured subnet
     o82 = OPT82 + opts((5, ip4("198.18.1.0")), end=False)
@@ -907,11 +915,77 @@ def test_relay_link_selection(env):
     assert ack.options.get(82) == o82
 
 
-def test_subnet_selection_option118(env):
+def test_subnet_selection_option118(make_env):
+    env = make_env(dhcp4__relays=[ANY_RELAY])
     relay_setup(env)
     s = env.udp(("198.18.2.1", 67))
     off, ack, src, _ = relayed_dora(env, s, "198.18.2.1", ((118, ip4("198.18.1.0")),))
     assert in_pool(ack.yiaddr, RELAY_POOL), ack
+
+
+def metric(env, line_start: str) -> float | None:
+    """The value of the /metrics sample whose line starts with line_start."""
+    return netlab.metric(env.lab, env.srv, f"http://{SRV_IP}:8080/metrics", line_start)
+
+
+RESERVED_MAC, RESERVED_IP = "52:54:00:00:00:10", "198.18.0.10"   # examples/lab.yaml
+
+
+def test_relay_from_unlisted_host_dropped(env):
+    """Issue #11: any host on a served link could set a giaddr (and option
+    82's link selection) and be answered as a relayed client of any subnet:
+    take holds in its pool, or get a reserved machine's address and boot
+    answer, journalled as that machine.  Only a relay that dhcp4.relays or
+    the subnet's relays list is believed; the rest are dropped before
+    anything is learnt, counted and logged at most once a minute."""
+    relay_setup(env)
+    rogue = "198.18.0.2"                       # a host on the served link
+    s = env.udp((rogue, 67))
+    n = 20                                      # a short, bounded burst
+    o82 = OPT82 + opts((5, ip4("198.18.0.0")), end=False)
+    forged = [
+        # the listed relay's giaddr, from another source
+        lambda x: bootp(rand_mac(), x, opts((53, [DISCOVER])), giaddr="198.18.1.1",
+                        hops=1, flags=0),
+        # link selection naming the served link: the reserved machine's
+        lambda x: bootp(RESERVED_MAC, x, opts((53, [DISCOVER]), (82, o82)),
+                        giaddr=rogue, hops=1, flags=0),
+        lambda x: bootp(RESERVED_MAC, x, opts((53, [REQUEST]), (50, ip4(RESERVED_IP)),
+                                              (82, o82)), giaddr=rogue, hops=1, flags=0),
+    ]
+    try:
+        xids = []
+        for i in range(n):
+            xid = random.getrandbits(32)
+            xids.append(xid)
+            s.sendto(forged[i % len(forged)](xid), (SRV_IP, 67))
+        env.daemon.wait_log(f"dropped a relayed request from {rogue}", timeout=10)
+        deadline = time.monotonic() + 10
+        while metric(env, 'ironboot_dhcp4_drops_total{reason="relay-not-allowed"}') != n:
+            assert time.monotonic() < deadline, "relay-not-allowed never counted to %d" % n
+            time.sleep(0.2)
+        # a later exchange on the same socket shows nothing was answered:
+        # the listed relay is served, the forged ones never were
+        s2 = env.udp(("198.18.1.1", 67))
+        off, ack, _, mac = relayed_dora(env, s2, "198.18.1.1")
+        assert in_pool(ack.yiaddr, RELAY_POOL), ack
+        s.setblocking(False)
+        try:
+            got = s.recvfrom(65535)
+        except BlockingIOError:
+            got = None
+        assert got is None, f"a forged relayed request was answered: {got}"
+    finally:
+        s.close()
+    # one line for the burst, not one per packet
+    assert env.daemon.log().count("dropped a relayed request") == 1, env.daemon.log_tail()
+    # nothing journalled or bound under the victim, nothing held in its name
+    assert not env.events(RESERVED_MAC), env.events(RESERVED_MAC)
+    assert env.lease(RESERVED_IP) is None
+    assert metric(env, 'ironboot_dhcp4_drops_total{reason="relay-not-allowed"}') == n
+    # the reserved machine itself still gets its address on its link
+    off2, ack2 = env.l2.dora(RESERVED_MAC)
+    assert ack2.yiaddr == RESERVED_IP, ack2
 
 
 # ---------------------------------------------------------------------------
@@ -1201,6 +1275,21 @@ def test_sighup_valid_config_applies(env):
 def test_check_config(env, tmp_path):
     r = env.daemon.check_config()
     assert r.returncode == 0, r.stderr
+    assert "can never be served" not in r.stderr, r.stderr
+    # a relayed subnet no relay may forward for: valid, and said
+    lonely = tmp_path / "lonely.yaml"
+    cfg = copy.deepcopy(env.cfg)
+    del cfg["dhcp4"]["subnets"][1]["relays"]
+    lonely.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = env.daemon.check_config(lonely)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert re.search(r"warning: dhcp4 subnet 198\.18\.1\.0/24: .*can never be served",
+                     r.stderr), r.stderr
+    assert "198.18.0.0/24" not in r.stderr, r.stderr        # srv0's own link
+    cfg["dhcp4"]["relays"] = ["198.18.1.1"]
+    lonely.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = env.daemon.check_config(lonely)
+    assert r.returncode == 0 and "can never be served" not in r.stderr, r.stderr
     bad = tmp_path / "bad.yaml"
     cfg = yaml.safe_dump(env.cfg, sort_keys=False)
     bad.write_text(cfg.replace("start: 198.18.0.100", "start: 198.18.9.100"))

@@ -412,12 +412,7 @@ def test_relayed_duid_uuid_with_option_79_gets_reservation(env):
 
 def metric(env, line_start: str) -> float | None:
     """The value of the /metrics sample whose line starts with line_start."""
-    out = env.lab.run(env.srv, ["curl", "-sg", f"http://[{SRV6}]:8080/metrics"],
-                      timeout=10).stdout
-    for line in out.splitlines():
-        if line.startswith(line_start):
-            return float(line.rsplit(" ", 1)[1])
-    return None
+    return netlab.metric(env.lab, env.srv, f"http://[{SRV6}]:8080/metrics", line_start)
 
 
 def test_relay_forw_from_unlisted_host_dropped(env):

@@ -95,6 +95,7 @@ class Lab4:
         # the lab's relay, as its operator lists it (a RELAY-FORW from an
         # unlisted host is dropped: test_dhcp6.py)
         cfg.setdefault("dhcp6", {})["relays"] = [RELAY6]
+        cfg.setdefault("dhcp4", {})["relays"] = [CLI]     # and the DHCPv4 one
         self.token = "doctor-test-token"
         if cfg["http"].get("api_token_file"):
             (tmp / "api-token").write_text(self.token + "\n")

@@ -14,10 +14,12 @@ import yaml
 from netlab import Daemon, lab_config, require_tool
 
 
-def make_config(tmp_path: Path, name: str = "ironboot.yaml", **server) -> Path:
+def make_config(tmp_path: Path, name: str = "ironboot.yaml", relays=None, **server) -> Path:
     cfg = lab_config()
     cfg["server"].update(state_dir=str(tmp_path / "state"), **server)
     cfg["tftp"]["enabled"] = False
+    if relays:
+        cfg["dhcp4"]["relays"] = relays       # relayed requests served from these
     path = tmp_path / name
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
@@ -70,7 +72,7 @@ def test_damaged_wal_is_reported_and_saved(lab, ironbootd_bin, tmp_path):
     srv = srv_host(lab)
     cli = lab.ns("cli")
     lab.addr(cli, "cli0", "198.18.0.2/24")
-    cfg = make_config(tmp_path)
+    cfg = make_config(tmp_path, relays=["198.18.0.2"])     # perfdhcp relays from it
     d = Daemon(lab, srv, cfg).start()
     d.wait_log("consistency check passed")
     p = lab.run(cli, ["perfdhcp", "-4", "-l", "cli0", "-r", "40", "-R", "40", "-s", "7",

@@ -49,6 +49,7 @@ dhcp4:
   interfaces: [srv1]
   subnets:
     - subnet: 198.18.1.0/24
+      relays: [198.18.1.2]          # the relay agent of the cli namespace
       pools: [ {{ start: 198.18.1.100, end: 198.18.1.199 }} ]
 dhcp6: {{ enabled: false }}
 tftp: {{ enabled: false }}

@@ -37,7 +37,7 @@ def config(tmp: Path, name: str, pg, extra_server: dict | None = None) -> Path:
                    "syslog": False, "store": pg.uri,
                    "store_password_file": pg.password_file, **(extra_server or {})},
         "dhcp4": {"enabled": True, "mode": "server", "interfaces": [f"{name}0"],
-                  "authoritative": True,
+                  "authoritative": True, "relays": [RELAY4],
                   "subnets": [{"subnet": "198.18.0.0/15",
                                "pools": [{"start": POOL4[0], "end": POOL4[1]}],
                                "routers": [SRV4[name]], "lease_time": 3600}]},

@@ -152,6 +152,16 @@ def _sh(argv: Sequence[str], check: bool = True, timeout: float = 30,
     return p
 
 
+def metric(lab: "Lab", ns: str, url: str, line_start: str) -> float | None:
+    """The value of the sample whose line starts with line_start in the
+    /metrics page at url, fetched with curl inside ns; None if absent."""
+    out = lab.run(ns, ["curl", "-sg", url], timeout=10).stdout
+    for line in out.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def require_tool(*tools: str) -> None:
     """Fail the calling test (never skip) unless every tool is on PATH: a
     missing client is a failed install step (scripts/deps.sh test)."""

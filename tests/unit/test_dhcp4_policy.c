@@ -20,13 +20,16 @@
 #include "dhcp4/hold_ledger.h"
 
 #define SERVER 0xc6120001u	/* 198.18.0.1 */
-#define RELAY 0xc6120101u	/* 198.18.1.1 */
+#define RELAY 0xc6120101u	/* 198.18.1.1, the relays of 198.18.1.0/24 */
+#define RELAY_ANY 0xc6120901u	/* 198.18.9.1, in dhcp4.relays */
+#define HOST 0xc6120032u	/* 198.18.0.50, a host no relays list names */
 #define NOW 1700000000
 
 static const char lab_yaml[] =
 	"server: { state_dir: /tmp/ib-policy-test }\n"
 	"dhcp4:\n"
 	"  interfaces: [srv0]\n"
+	"  relays: [198.18.9.1]\n"
 	"  subnets:\n"
 	"    - subnet: 198.18.0.0/24\n"
 	"      pools: [ { start: 198.18.0.100, end: 198.18.0.102 } ]\n"
@@ -34,6 +37,7 @@ static const char lab_yaml[] =
 	"      dns: [198.18.0.1]\n"
 	"      domain_search: [lab.example]\n"
 	"      lease_time: 3600\n"
+	"      relays: [198.18.0.254]\n"		/* test_take_over_offers' relay */
 	"      reservations:\n"
 	"        - { mac: \"52:54:00:00:00:10\", address: 198.18.0.10, hostname: node10 }\n"
 	"        - { client_id: \"01:52:54:00:00:00:11\", address: 198.18.0.11 }\n"
@@ -42,6 +46,7 @@ static const char lab_yaml[] =
 	"    - subnet: 198.18.1.0/24\n"
 	"      pools: [ { start: 198.18.1.100, end: 198.18.1.199 } ]\n"
 	"      routers: [198.18.1.1]\n"
+	"      relays: [198.18.1.1]\n"
 	"boot:\n"
 	"  bios: undionly.kpxe\n"
 	"  efi_x64: ipxe.efi\n"
@@ -64,6 +69,8 @@ struct req {
 	const uint8_t *prl;
 	size_t prl_len;
 	int ifindex;			/* arrival interface */
+	uint32_t src;			/* datagram source; 0: giaddr (the relay) */
+	uint32_t subnet_sel;		/* option 118; 0 = absent */
 };
 
 struct fixture {
@@ -134,6 +141,8 @@ static void build_req(const struct req *r, struct ib_dhcp4_msg *ret)
 		ib_dhcp4_out_add(&o, IB_OPT_PRL, r->prl, r->prl_len);
 	if (r->relay_info)
 		ib_dhcp4_out_add(&o, IB_OPT_RELAY_AGENT, r->relay_info, r->relay_info_len);
+	if (r->subnet_sel)
+		ib_dhcp4_out_add_u32(&o, IB_OPT_SUBNET_SELECTION, r->subnet_sel);
 	assert_int_equal(ib_dhcp4_build(&o, 1500, buf, sizeof(buf), &len), 0);
 	assert_int_equal(ib_dhcp4_parse(buf, len, ret), 0);
 }
@@ -145,7 +154,7 @@ static void decide(struct fixture *f, const struct req *r, uint32_t server_addr,
 	struct ib_dhcp4_input in = {
 		.cfg = f->cfg, .msg = &f->msg, .server_addr = server_addr,
 		.to_us = r->ciaddr != 0, .proxy_port = proxy_port, .ifindex = r->ifindex,
-		.now = f->now, .view = &f->view,
+		.now = f->now, .view = &f->view, .src_addr = r->src ? r->src : r->giaddr,
 	};
 	uint8_t buf[IB_DHCP4_MAX_LEN];
 	size_t len;
@@ -292,9 +301,55 @@ static void test_relay(void **state)
 	r.mac_last = 0x61;
 	r.relay_info = rai_link;
 	r.relay_info_len = sizeof(rai_link);
+	r.src = RELAY_ANY;	/* 198.18.0.0/24 lists no relay: dhcp4.relays' */
 	decide(f, &r, SERVER, false);
 	assert_int_equal(f->reply.yiaddr & 0xffffff00u, 0xc6120000u);
 	assert_int_equal(f->d.dest, IB_D4_TO_RELAY);
+}
+
+/* A relayed request is served only from a relay the config lists (issue #11). */
+static void test_relay_allow_list(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t rai_link[] = { 5, 4, 198, 18, 0, 0 };
+	static const struct { uint32_t src; const uint8_t *rai; uint32_t sel; bool served; }
+	cases[] = {
+		{ HOST, NULL, 0, false },		/* listed nowhere */
+		{ SERVER + 1, NULL, 0, false },		/* a host on the served link */
+		{ RELAY, NULL, 0, true },		/* the subnet's own relay */
+		{ RELAY_ANY, NULL, 0, true },		/* dhcp4.relays: any subnet */
+		{ RELAY, rai_link, 0, false },		/* another subnet's relay (82.5) */
+		{ RELAY, NULL, 0xc6120000u, false },	/* ... (option 118) */
+		{ RELAY_ANY, rai_link, 0, true },
+		{ HOST, rai_link, 0, false },
+	};
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(cases); i++) {
+		struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = (uint8_t)(0x70 + i),
+				 .arch = -1, .giaddr = RELAY, .src = cases[i].src,
+				 .relay_info = cases[i].rai,
+				 .relay_info_len = cases[i].rai ? sizeof(rai_link) : 0,
+				 .subnet_sel = cases[i].sel };
+
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, cases[i].served ? IB_D4_OFFER : IB_D4_DROP);
+		assert_int_equal(f->d.relay_refused, !cases[i].served);
+		if (!cases[i].served)
+			assert_null(f->d.subnet);
+	}
+	/* REQUEST and INFORM alike: nothing from an unlisted relay */
+	decide(f, &(struct req){ .type = IB_DHCP4_REQUEST, .mac_last = 0x80, .arch = -1,
+				 .giaddr = RELAY, .src = HOST, .requested = 0xc6120164u },
+	       SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	assert_true(f->d.relay_refused);
+	/* direct clients are not relays: served on the arrival link, and a
+	 * subnet selection option of their own picks no other subnet */
+	decide(f, &(struct req){ .type = IB_DHCP4_DISCOVER, .mac_last = 0x81, .arch = -1,
+				 .src = HOST, .subnet_sel = 0xc6120100u }, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_OFFER);
+	assert_false(f->d.relay_refused);
+	assert_int_equal(f->d.address & 0xffffff00u, 0xc6120000u);
 }
 
 static void test_request_states(void **state)
@@ -717,6 +772,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inform_release_decline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prl_honoured, setup, teardown),
