@@ -246,6 +246,20 @@ static void r_no_bootfile(struct ctx *c, const struct ib_doctor_rule_info *r)
 		    e->kind, t, e->arch, e->reason);
 }
 
+/* What the TFTP server says when it refuses a request (tftp_server.c): the
+ * name or mode asked for, not the load or the path. */
+static bool tftp_refusal(const char *error)
+{
+	static const char *const refusals[] = { "file not found", "access violation",
+						"file name too long", "unsupported mode",
+						"malformed request" };
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (is(error, refusals[i]))
+			return true;
+	return false;
+}
+
 /* A DHCPv4 ACK handing a firmware a TFTP boot file. */
 static bool pxe_ack(const struct ib_dt_ev *e)
 {
@@ -263,6 +277,10 @@ static void r_ack_no_tftp(struct ctx *c, const struct ib_doctor_rule_info *r)
 
 	if (i == c->t.n || next_of(&c->t, i, "tftp") < c->t.n ||
 	    next_of(&c->t, i, "http") < c->t.n)
+		return;
+	/* a TFTP request from its address came and was refused: not lost on
+	 * the way (tftp-refused-unverified says what came of it) */
+	if (c->t.n_unv_tftp && c->t.unv_tftp_at > i && tftp_refusal(c->t.unv_tftp.error))
 		return;
 	/* a next-server that is not us: no TFTP request will ever come */
 	elsewhere = c->in->host && inet_pton(AF_INET, e->next_server, ns) == 1 &&
@@ -314,6 +332,38 @@ static void r_tftp_failed(struct ctx *c, const struct ib_doctor_rule_info *r)
 	if (f)
 		say(f->evidence, "%s at %s: %s, %ld of %ld bytes, blksize %ld, %ld retransmits",
 		    e->file, t, e->error, e->bytes, e->tsize, e->blksize, e->retransmits);
+}
+
+/*
+ * A TFTP request from the address leased to the machine, refused (a file
+ * that is not there, a wrong path).  Its client never answers a refusal,
+ * so the event is unverified (the UDP source could be forged: issue #11)
+ * and no error can rest on it; but the operator should still see it, as
+ * a warning that says what it stands on.  Not once the machine went on
+ * (a verified TFTP transfer or HTTP request after it).
+ */
+static void r_tftp_refused_unverified(struct ctx *c, const struct ib_doctor_rule_info *r)
+{
+	const struct ib_dt_ev *e = &c->t.unv_tftp;
+	struct ib_doctor_finding *f;
+	char t[32], cause[IB_DOCTOR_TEXT];
+
+	if (!c->t.n_unv_tftp || !tftp_refusal(e->error))
+		return;
+	for (size_t k = c->t.unv_tftp_at; k < c->t.n; k++)
+		if ((is(c->t.v[k].proto, "tftp") && is(c->t.v[k].kind, "transfer")) ||
+		    is(c->t.v[k].proto, "http"))
+			return;		/* it went on */
+	ib_dt_time(e->last_us, t, sizeof(t));
+	say(cause, "a TFTP request for %s from the machine's leased address was refused: %s",
+	    e->file[0] ? e->file : "?", e->error);
+	f = add(c, r, cause, "if the machine asked for it: put the file under tftp.root, or "
+		"fix the name it was given (boot section, reservation's boot_file, its iPXE "
+		"script); a host that is not the machine may also have sent it");
+	if (f)
+		say(f->evidence, "unverified (source address only): %ld refused request(s) from "
+		    "%s, the last at %s; a refused client never answers, so nothing proves "
+		    "the machine sent them", c->t.n_unv_tftp, e->client[0] ? e->client : "?", t);
 }
 
 /* Each boot file handed to a firmware, checked against its architecture. */
@@ -629,6 +679,10 @@ static const struct rule rules[] = {
 	    "a boot file that is not valid for the client's architecture" }, r_bootfile_invalid },
 	{ { "tftp-failed", IB_DOCTOR_ERROR,
 	    "a TFTP transfer that fails (file missing, or times out)" }, r_tftp_failed },
+	{ { "tftp-refused-unverified", IB_DOCTOR_WARNING,
+	    "a TFTP request from the machine's leased address refused (file missing, "
+	    "bad name); unverified: the source address could be forged" },
+	  r_tftp_refused_unverified },
 	{ { "chainload-loop", IB_DOCTOR_ERROR,
 	    "repeated DHCP and TFTP of the first stage, no DHCP with user class iPXE" },
 	  r_chainload_loop },

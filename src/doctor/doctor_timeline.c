@@ -79,6 +79,7 @@ static void parse_one(const struct ib_event *in, struct ib_dt_ev *e)
 	get_str(o, "group", e->group, sizeof(e->group));
 	get_str(o, "profile", e->profile, sizeof(e->profile));
 	get_str(o, "error", e->error, sizeof(e->error));
+	get_str(o, "client", e->client, sizeof(e->client));
 	get_str(o, "step", e->step, sizeof(e->step));
 	get_str(o, "by", e->by, sizeof(e->by));
 	e->blksize = get_int(o, "blksize", -1);
@@ -118,9 +119,28 @@ static void inherit(struct ib_dt_ev *v, size_t i)
 	}
 }
 
+/*
+ * An unverified failed TFTP request is kept apart, the latest one only: a
+ * machine told "file not found" never ACKs, so its refusal is never
+ * verified, and the rule tftp-refused-unverified shows it for what it is
+ * (doctor_mac.c).
+ */
+static void keep_unverified(const struct ib_event *in, struct ib_dt *t)
+{
+	if (strcmp(in->proto, "tftp") != 0 || strcmp(in->kind, "transfer-failed") != 0)
+		return;
+	parse_one(in, &t->unv_tftp);
+	t->n_unv_tftp += t->unv_tftp.count;
+	if (t->n_unv_tftp > IB_DT_COUNT_MAX)
+		t->n_unv_tftp = IB_DT_COUNT_MAX;
+	t->unv_tftp_at = t->n;
+}
+
 int ib_dt_parse(const struct ib_event *ev, size_t n, struct ib_dt *ret)
 {
 	ret->n = 0;
+	ret->n_unv_tftp = 0;
+	ret->unv_tftp_at = 0;
 	/* one element at least: rules point one past the last (&v[n]) */
 	ret->v = calloc(n ? n : 1, sizeof(*ret->v));
 	if (!ret->v)
@@ -128,8 +148,10 @@ int ib_dt_parse(const struct ib_event *ev, size_t n, struct ib_dt *ret)
 	/* a refused request or an unverified claim is no activity of the
 	 * machine it names (journal/timeline.h): the rules do not see it */
 	for (size_t i = 0; i < n; i++) {
-		if (ib_timeline_unverified(&ev[i]))
+		if (ib_timeline_unverified(&ev[i])) {
+			keep_unverified(&ev[i], ret);
 			continue;
+		}
 		parse_one(&ev[i], &ret->v[ret->n]);
 		inherit(ret->v, ret->n++);
 	}

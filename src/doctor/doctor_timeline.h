@@ -39,6 +39,7 @@ struct ib_dt_ev {
 	char group[64];			/* HTTP script: group chosen */
 	char profile[64];		/* HTTP script: profile chosen */
 	char error[128];		/* TFTP/HTTP error */
+	char client[48];		/* TFTP: the request's source address */
 	char step[64];			/* machine: failed step */
 	char by[16];			/* machine: who moved it */
 	long blksize, bytes, tsize, retransmits; /* TFTP */
@@ -46,8 +47,13 @@ struct ib_dt_ev {
 
 /* The events parsed, oldest first. */
 struct ib_dt {
-	struct ib_dt_ev *v;		/* owned */
+	struct ib_dt_ev *v;		/* owned; refused and unverified events left out */
 	size_t n;
+	struct ib_dt_ev unv_tftp;	/* the latest failed TFTP request journalled
+					 * unverified (its UDP source's word only:
+					 * docs/SECURITY.md), if n_unv_tftp */
+	long n_unv_tftp;		/* how many such (a summary counts its repeats) */
+	size_t unv_tftp_at;		/* events of v before it */
 };
 
 /* Parses n events (oldest first) into *ret.  0 or -ENOMEM. */

@@ -651,3 +651,49 @@ def test_doctor_kernel_404_script_422(env):
     f = out["findings"][0]
     assert "the script of profile linux could not be served (HTTP 422" in f["cause"], out
     assert "blank" in f["cause"], out
+
+
+M_MISSING = "52:54:00:00:d0:12"  # asks TFTP for a file that is not there
+FORGER = "198.18.0.77"           # a host on the link, leased nothing
+
+
+def test_doctor_tftp_refusal_unverified(env):
+    """Issue #11 follow-up: a TFTP event is a machine's only once its client
+    ACKed a block, and a client told "file not found" never ACKs, so a
+    machine asking for a file that is not there (a hand-written or wrong
+    path, which the setup rule `bootfile` does not cover) lost its
+    diagnosis.  The refusal of an RRQ from the address leased to the MAC
+    shows again, as a warning whose evidence says it stands on the source
+    address only: a forger can plant no error.  A forged RRQ from another
+    address is nobody's."""
+    netlab.require_tool("tftp")
+    addr = env.dora(M_MISSING)
+    # first the forger, from an address leased to nobody: its refusal is
+    # journalled before the machine's, so the doctor's answer below has
+    # seen it
+    env.lab.addr(env.cli, "cli0", f"{FORGER}/32")
+    s = env.lab.socket(env.cli)
+    try:
+        s.bind((FORGER, 0))
+        s.settimeout(5)
+        s.sendto(b"\0\1forged/planted.efi\0octet\0", (SRV, 69))
+        pkt, _ = s.recvfrom(65535)
+        assert struct.unpack("!H", pkt[:2])[0] == 5, pkt      # ERROR: not found
+    finally:
+        s.close()
+    env.use_addr(addr)
+    p = env.lab.run(env.cli, ["tftp", SRV, "-m", "binary", "-c", "get",
+                              "images/grub-typo.efi", str(env.tmp / "got")], timeout=60)
+    assert "not found" in (p.stdout + p.stderr).lower(), p.stdout + p.stderr
+    out = env.doctor_mac(M_MISSING, "tftp-refused-unverified")
+    f = out["findings"][0]
+    assert f["severity"] == "warning", out
+    assert "images/grub-typo.efi" in f["cause"] and "file not found" in f["cause"], f
+    assert f["evidence"].startswith("unverified (source address only): 1 refused "
+                                    f"request(s) from {addr},"), f
+    assert "planted" not in json.dumps(out), out
+    # no error rests on it: neither the verified rule nor "lost on the way"
+    assert not rules(out, "error"), out
+    time.sleep(QUIET)                       # ack-no-tftp's quiet period
+    rc, out = env.doctor("--mac", M_MISSING)
+    assert rc == 1 and rules(out) == ["tftp-refused-unverified"], out

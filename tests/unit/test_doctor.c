@@ -209,6 +209,23 @@ static const struct mac_case mac_cases[] = {
 	{ "tftp file missing", { FIRMWARE, { 2, "tftp", "transfer-failed",
 	  "{\"file\":\"ipxe.efi\",\"error\":\"file not found\"}" } },
 	  60, "tftp-failed", "not under tftp.root" },
+	/* refused unverified (a refused client never ACKs: issue #11): a
+	 * warning that says so, never an error, and no "lost on the way" */
+	{ "tftp refused, unverified", { FIRMWARE, { 2, "tftp", "transfer-failed",
+	  "{\"unverified\":1,\"file\":\"grub/typo.efi\",\"client\":\"198.18.0.100\","
+	  "\"error\":\"file not found\"}" } },
+	  60, "tftp-refused-unverified", "unverified (source address only): 1 refused" },
+	{ "tftp refused unverified, then it went on", { FIRMWARE, { 2, "tftp",
+	  "transfer-failed", "{\"unverified\":1,\"file\":\"x.efi\",\"error\":\"file not found\"}" },
+	  { 3, "tftp", "transfer", TFTP_OK }, { 5, "dhcp4", "discover", IPXE_ACK },
+	  { 6, "dhcp4", "request", IPXE_ACK }, { 7, "http", "script", SCRIPT_OK },
+	  { 8, "http", "asset", "{\"path\":\"/assets/vmlinuz\",\"status\":200}" },
+	  { 9, "http", "asset", "{\"path\":\"/assets/initrd.img\",\"status\":200}" } },
+	  600, "", NULL },
+	{ "tftp never answered, unverified: not a refusal, not seen", { FIRMWARE, { 2, "tftp",
+	  "transfer-failed", "{\"unverified\":1,\"file\":\"ipxe.efi\","
+	  "\"error\":\"no ACK after 5 retransmits\"}" } },
+	  60, "ack-no-tftp", "TFTP" },
 	{ "kernel 404", { FIRMWARE, { 2, "tftp", "transfer", TFTP_OK },
 	  { 5, "dhcp4", "request", IPXE_ACK }, { 7, "http", "script", SCRIPT_OK },
 	  { 8, "http", "asset", "{\"path\":\"/assets/vmlinuz\",\"status\":404}" } },
@@ -606,7 +623,7 @@ static void test_rule_tables(void **state)
 				assert_string_not_equal(a->id, b->id);
 			}
 		}
-		assert_true(n >= (t == 0 ? 13 : 9));
+		assert_true(n >= (t == 0 ? 14 : 9));
 	}
 }
 
