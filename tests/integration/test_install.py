@@ -259,6 +259,7 @@ def test_meson_install_destdir(build_dir, ironbootd_bin, tmp_path):
             f"{mandir}/man8/ironbootd.8", f"{mandir}/man1/ironboot.1",
             f"{mandir}/man5/ironboot.yaml.5", f"{unitdir}/ironbootd.service",
             f"{prefix}/lib/sysusers.d/ironboot.conf",
+            f"{prefix}/lib/sysctl.d/60-ironboot.conf",
             f"{sysconfdir}/ironboot/ironboot.yaml"}
     got = {"/" + str(p.relative_to(dest)) for p in dest.rglob("*") if not p.is_dir()}
     assert got == want, f"unexpected: {sorted(got - want)}; missing: {sorted(want - got)}"
@@ -269,6 +270,8 @@ def test_meson_install_destdir(build_dir, ironbootd_bin, tmp_path):
     check_unit(unit.read_text(), sbindir, sysconfdir)
     sysusers = (dest / prefix.lstrip("/") / "lib/sysusers.d/ironboot.conf").read_text()
     assert re.search(r"^u ironboot - .* /var/lib/ironboot$", sysusers, re.M), sysusers
+    sysctl = (dest / prefix.lstrip("/") / "lib/sysctl.d/60-ironboot.conf").read_text()
+    assert re.search(r"^net\.core\.rmem_max = 8388608$", sysctl, re.M), sysctl
     version = project_version()
     for prog, path in (("ironbootd", sbindir), ("ironboot", bindir)):
         out = run([dest / path.lstrip("/") / prog, "--version"]).stdout
@@ -304,6 +307,7 @@ def deb(tmp_path_factory) -> Path:
 
 DEB_FILES = {"/usr/sbin/ironbootd", "/usr/bin/ironboot",
              "/lib/systemd/system/ironbootd.service", "/usr/lib/sysusers.d/ironboot.conf",
+             "/usr/lib/sysctl.d/60-ironboot.conf",
              "/etc/ironboot/ironboot.yaml", "/usr/share/man/man8/ironbootd.8.gz",
              "/usr/share/man/man1/ironboot.1.gz", "/usr/share/man/man5/ironboot.yaml.5.gz",
              "/usr/share/doc/ironboot/copyright", "/usr/share/doc/ironboot/changelog.gz"}
