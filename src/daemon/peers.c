@@ -130,6 +130,8 @@ int ib_peers_new(struct event_base *base, struct ib_store *s,
 		return r;
 	} else {
 		set_leader(p, false);	/* until the lock is ours */
+		if (p->t.dhcp4)
+			ib_dhcp4_server_shared(p->t.dhcp4);
 		ib_info("store: following other daemons' writes; housekeeping waits for the "
 			"leader lock");
 	}

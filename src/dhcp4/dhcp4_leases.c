@@ -65,6 +65,7 @@ struct ib_d4_leases {
 	size_t n_cursor;
 	struct ib_ledger *ledger;	/* the OFFER holds of pool addresses */
 	const int64_t *now;		/* the shell's clock, for the view */
+	bool scatter;			/* new cursors start at a random position */
 	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: client keys come from the wire */
 };
 
@@ -458,6 +459,14 @@ int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
 	return e->expires;
 }
 
+void ib_d4_leases_scatter(struct ib_d4_leases *c)
+{
+	c->scatter = true;
+	for (size_t i = 0; i < c->n_cursor; i++)
+		c->cursor[i].pos = (uint32_t)ib_siphash(c->key, (const uint8_t *)&c->cursor[i].start,
+							 sizeof(c->cursor[i].start));
+}
+
 int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_lease4 *l,
 			int64_t now)
 {
@@ -599,7 +608,9 @@ static uint32_t *pool_cursor(struct ib_d4_leases *c, uint32_t start)
 	if (!np)
 		return NULL;
 	c->cursor = np;
-	c->cursor[c->n_cursor] = (struct pool_pos){ start, 0 };
+	/* the random key makes a random start: another daemon's differs */
+	c->cursor[c->n_cursor] = (struct pool_pos){ start, c->scatter ?
+		(uint32_t)ib_siphash(c->key, (const uint8_t *)&start, sizeof(start)) : 0 };
 	return &c->cursor[c->n_cursor++].pos;
 }
 

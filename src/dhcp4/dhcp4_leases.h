@@ -88,6 +88,14 @@ int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
  */
 int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_lease4 *l,
 			int64_t now);
+/*
+ * Several servers pick from the same pools (a shared store): each pool's
+ * next-fit search starts at a random position of this cache's own, so
+ * that two daemons answering the same DISCOVERs do not offer the same
+ * addresses in lockstep to different clients (one of whom the store's
+ * arbitration would then NAK, again and again).
+ */
+void ib_d4_leases_scatter(struct ib_d4_leases *c);
 /* Whether key holds a live binding (not an OFFER, not a quarantine). */
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now);

@@ -812,3 +812,8 @@ void ib_dhcp4_server_set_leader(struct ib_dhcp4_server *s, bool leader)
 {
 	s->follower = !leader;
 }
+
+void ib_dhcp4_server_shared(struct ib_dhcp4_server *s)
+{
+	ib_d4_leases_scatter(s->leases);
+}

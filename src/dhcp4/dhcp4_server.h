@@ -85,5 +85,8 @@ int ib_dhcp4_server_resync(struct ib_dhcp4_server *s);
 /* Whether this daemon reclaims expired leases (the leader does; a new
  * server does until told otherwise). */
 void ib_dhcp4_server_set_leader(struct ib_dhcp4_server *s, bool leader);
+/* Other daemons serve the same pools from the same store: offers start
+ * at a random place of each pool (ib_d4_leases_scatter()). */
+void ib_dhcp4_server_shared(struct ib_dhcp4_server *s);
 
 #endif

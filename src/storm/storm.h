@@ -89,6 +89,9 @@ struct ib_storm_opts {
 	struct sockaddr_in relay4;	/* our relay address (giaddr), port 67 */
 	struct sockaddr_in6 server6;	/* DHCPv6 server, port 547 */
 	struct sockaddr_in6 relay6;	/* our relay address, port 547 */
+	struct sockaddr_in helper4;	/* --helper: a second DHCPv4 server */
+	struct sockaddr_in6 helper6;	/* --helper: a second DHCPv6 server */
+	bool has_helper;		/* every DHCP datagram also goes to it */
 	uint8_t link6[16];		/* link-address of RELAY-FORW */
 	uint8_t mac_base[6];		/* first machine's MAC */
 	uint16_t arch;			/* client arch (RFC 4578 / 5970): 7 EFI x64, 0 BIOS */

@@ -163,23 +163,30 @@ void ib_storm_close(struct ib_storm *st, struct ib_storm_machine *m)
 	st->open_fds--;
 }
 
-/* Sends the queued DHCP datagrams: one sendmmsg() per DHCP_BATCH. */
+/*
+ * Sends the queued DHCP datagrams: one sendmmsg() per DHCP_BATCH, each to
+ * the server and, with --helper, to the second server too (a relay with
+ * two helper addresses: the client takes the first answer).
+ */
 static void flush_out(struct ib_storm *st)
 {
-	struct mmsghdr mh[DHCP_BATCH];
+	struct mmsghdr mh[2 * DHCP_BATCH];
 	struct iovec iov[DHCP_BATCH];
-	void *dst = st->o.family == AF_INET ? (void *)&st->o.server4 : (void *)&st->o.server6;
-	socklen_t dlen = st->o.family == AF_INET ? sizeof(st->o.server4) : sizeof(st->o.server6);
-	size_t i, sent = 0;
+	bool v4 = st->o.family == AF_INET;
+	void *dst[2] = { v4 ? (void *)&st->o.server4 : (void *)&st->o.server6,
+			 v4 ? (void *)&st->o.helper4 : (void *)&st->o.helper6 };
+	socklen_t dlen = v4 ? sizeof(st->o.server4) : sizeof(st->o.server6);
+	size_t i, n = 0, sent = 0, copies = st->o.has_helper ? 2 : 1;
 
 	memset(mh, 0, sizeof(mh));
 	for (i = 0; i < st->out_n; i++) {
 		iov[i] = (struct iovec){ st->out[i].buf, st->out[i].len };
-		mh[i].msg_hdr = (struct msghdr){ .msg_name = dst, .msg_namelen = dlen,
-						 .msg_iov = &iov[i], .msg_iovlen = 1 };
+		for (size_t c = 0; c < copies; c++)
+			mh[n++].msg_hdr = (struct msghdr){ .msg_name = dst[c], .msg_namelen = dlen,
+							   .msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
-	while (sent < st->out_n) {
-		int r = sendmmsg(st->dhcp_fd, mh + sent, (unsigned)(st->out_n - sent), 0);
+	while (sent < n) {
+		int r = sendmmsg(st->dhcp_fd, mh + sent, (unsigned)(n - sent), 0);
 		if (r <= 0)
 			break;	/* a lost datagram is retransmitted like a lost reply */
 		sent += (size_t)r;

@@ -25,6 +25,7 @@ static const char usage[] =
 "  -4 / -6                 family (default 4)\n"
 "  --server ADDR           DHCP server (port 67 / 547)\n"
 "  --relay ADDR            our relay address: giaddr / RELAY-FORW source\n"
+"  --helper ADDR           a second DHCP server the relay forwards every datagram to too\n"
 "  --link ADDR             DHCPv6 link-address of RELAY-FORW (default: --relay)\n"
 "  --machines N            fleet size (default 100)\n"
 "  --within S              power the fleet on at random times within S seconds\n"
@@ -65,10 +66,16 @@ static double num(const char *opt, const char *s, double lo, double hi)
 
 /* The addresses of o from the strings given. */
 static int set_addrs(struct ib_storm_opts *o, const char *server, const char *relay,
-		     const char *link)
+		     const char *link, const char *helper)
 {
 	if (!server || !relay)
 		return fprintf(stderr, "ironboot-storm: --server and --relay are required\n"), -EINVAL;
+	o->has_helper = helper != NULL;
+	o->helper4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(67) };
+	o->helper6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(547) };
+	if (helper && (o->family == AF_INET ? inet_pton(AF_INET, helper, &o->helper4.sin_addr) :
+		       inet_pton(AF_INET6, helper, &o->helper6.sin6_addr)) != 1)
+		return fprintf(stderr, "ironboot-storm: --helper: bad address\n"), -EINVAL;
 	if (o->family == AF_INET) {
 		o->server4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(67) };
 		o->relay4 = o->server4;
@@ -94,10 +101,10 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		{ "machines", 1, 0, 'n' }, { "within", 1, 0, 'w' }, { "rate", 1, 0, 'r' },
 		{ "until", 1, 0, 'u' }, { "arch", 1, 0, 'a' }, { "mac-base", 1, 0, 'm' },
 		{ "blksize", 1, 0, 'b' }, { "windowsize", 1, 0, 'W' }, { "deadline", 1, 0, 'd' },
-		{ "seed", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "hist", 1, 0, 'H' }, { "acks", 1, 0, 'A' },
+		{ "seed", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "hist", 1, 0, 'H' }, { "acks", 1, 0, 'A' }, { "helper", 1, 0, 'P' },
 		{ "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { 0 },
 	};
-	const char *server = NULL, *relay = NULL, *link = NULL;
+	const char *server = NULL, *relay = NULL, *link = NULL, *helper = NULL;
 	int c;
 
 	*o = (struct ib_storm_opts){ .family = AF_INET, .machines = 100, .until = IB_STORM_KERNEL,
@@ -109,6 +116,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		case '6': o->family = AF_INET6; break;
 		case 'S': server = optarg; break;
 		case 'R': relay = optarg; break;
+		case 'P': helper = optarg; break;
 		case 'L': link = optarg; break;
 		case 'n': o->machines = (uint32_t)num("--machines", optarg, 1, IB_STORM_MAX_MACHINES - 1); break;
 		case 'w': o->within_s = num("--within", optarg, 0, 86400); break;
@@ -138,7 +146,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		return fputs(usage, stderr), -EINVAL;
 	if (!o->deadline_s)
 		o->deadline_s = (o->rate > 0 ? o->machines / o->rate : o->within_s) + 120;
-	return set_addrs(o, server, relay, link);
+	return set_addrs(o, server, relay, link, helper);
 }
 
 static uint64_t cpu_us(void)

@@ -15,26 +15,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 import socket
 import struct
 import time
 
-import pytest
-
 import halab
-from pglab import PgServer
+from halab import pg  # noqa: F401 (the fixture)
 
 REPLY_TIMEOUT = 5.0
 
 
-@pytest.fixture
-def pg():
-    if not shutil.which("psql"):
-        pytest.fail("psql not found on PATH: install step failed (scripts/deps.sh test)",
-                    pytrace=False)
-    with PgServer(password="ib-ha-secret") as server:
-        yield server
 
 
 # ---- DHCPv4 through a relay ----
@@ -147,7 +137,7 @@ def wait_for(cond, timeout: float = 10.0, what: str = "") -> None:
         time.sleep(0.1)
 
 
-def test_binding_through_a_followed_by_b(lab, tmp_path, pg, ironbootd_bin):
+def test_binding_through_a_followed_by_b(pg, lab, tmp_path, ironbootd_bin):
     """A DHCPv4 lease and a DHCPv6 binding made through A are renewed through
     B (B's caches learnt them from A's notifications, B was running all
     along), and B does not offer A's address to another client."""
@@ -199,7 +189,7 @@ def test_binding_through_a_followed_by_b(lab, tmp_path, pg, ironbootd_bin):
         assert ha.d[n].alive(), ha.d[n].log_tail()
 
 
-def test_leader_lock_moves_when_the_leader_dies(lab, tmp_path, pg, ironbootd_bin):
+def test_leader_lock_moves_when_the_leader_dies(pg, lab, tmp_path, ironbootd_bin):
     """One leader at a time: A starts first and takes the lock, B follows;
     A killed with kill -9, B takes it within a few seconds (its retry);
     A restarted is a follower.  Both say so in /metrics and /readyz."""
@@ -227,7 +217,7 @@ def test_leader_lock_moves_when_the_leader_dies(lab, tmp_path, pg, ironbootd_bin
     assert '"leader"' in ready and '"store_listener"' in ready, ready
 
 
-def test_inventory_written_through_a_served_by_b(lab, tmp_path, pg, ironbootd_bin):
+def test_inventory_written_through_a_served_by_b(pg, lab, tmp_path, ironbootd_bin):
     """An inventory object written through A's API is in B's snapshot
     without a restart or SIGHUP (B reloads its inventory on A's NOTIFY)."""
     ha = halab.Ha(lab, tmp_path, pg)
@@ -244,7 +234,7 @@ def test_inventory_written_through_a_served_by_b(lab, tmp_path, pg, ironbootd_bi
     assert "reloaded from the store after another daemon's write" in ha.d["b"].log()
 
 
-def test_lost_listener_reconnects_and_resyncs(lab, tmp_path, pg, ironbootd_bin):
+def test_lost_listener_reconnects_and_resyncs(pg, lab, tmp_path, ironbootd_bin):
     """The leader's listener connection is terminated by the database: it
     loses leadership with it (one leader remains, A or B, whoever asks
     first), reconnects by itself, reloads its caches, and follows B again
@@ -267,7 +257,10 @@ def test_lost_listener_reconnects_and_resyncs(lab, tmp_path, pg, ironbootd_bin):
     assert ha.metric("a", "ironboot_store_listener_connected") == 1
     # A follows B's writes again
     r4 = Relay4(ha)
+    seen = ha.metric("a", "ironboot_store_listener_changes_total")
     mine = r4.dora("b", bytes.fromhex("020000000c01"))
+    wait_for(lambda: ha.metric("a", "ironboot_store_listener_changes_total") > seen, 10,
+             "A read B's lease")
     t, yi, _ = r4.ask("a", bootp(bytes.fromhex("020000000c01"), 0x4242, 1))
     assert (t, yi) == (2, mine), (t, yi, mine)
     for n in "ab":

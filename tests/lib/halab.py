@@ -16,11 +16,14 @@ namespaces are the test's own (netlab.Lab), deleted afterwards.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 import netlab
+from pglab import PgServer
 
 SRV4 = {"a": "198.18.0.1", "b": "198.18.0.3"}
 SRV6 = {"a": "fd00:b007::1", "b": "fd00:b007::3"}
@@ -30,7 +33,18 @@ POOL6 = ("fd00:b007:1::1000", "fd00:b007:1::1fff")
 TOKEN = "ha-api-token"
 
 
-def config(tmp: Path, name: str, pg, extra_server: dict | None = None) -> Path:
+@pytest.fixture
+def pg():
+    """A real PostgreSQL 15 with password authentication (pglab.py)."""
+    if not shutil.which("psql"):
+        pytest.fail("psql not found on PATH: install step failed (scripts/deps.sh test)",
+                    pytrace=False)
+    with PgServer(password="ib-ha-secret") as server:
+        yield server
+
+
+def config(tmp: Path, name: str, pg, extra_server: dict | None = None,
+           pool4: tuple[str, str] = POOL4) -> Path:
     """Daemon name's config ("a" or "b"): DHCP only, relayed pools."""
     cfg = {
         "server": {"state_dir": str(tmp / f"state-{name}"), "log_level": "info",
@@ -39,7 +53,7 @@ def config(tmp: Path, name: str, pg, extra_server: dict | None = None) -> Path:
         "dhcp4": {"enabled": True, "mode": "server", "interfaces": [f"{name}0"],
                   "authoritative": True, "relays": [RELAY4],
                   "subnets": [{"subnet": "198.18.0.0/15",
-                               "pools": [{"start": POOL4[0], "end": POOL4[1]}],
+                               "pools": [{"start": pool4[0], "end": pool4[1]}],
                                "routers": [SRV4[name]], "lease_time": 3600}]},
         "dhcp6": {"enabled": True, "interfaces": [f"{name}0"], "rapid_commit": False,
                   "subnets": [{"subnet": "fd00:b007:1::/64", "relays": [RELAY6],
@@ -63,7 +77,8 @@ def config(tmp: Path, name: str, pg, extra_server: dict | None = None) -> Path:
 class Ha:
     """The lab above; daemons started by start()."""
 
-    def __init__(self, lab: netlab.Lab, tmp: Path, pg, extra_server: dict | None = None):
+    def __init__(self, lab: netlab.Lab, tmp: Path, pg, extra_server: dict | None = None,
+                 pool4: tuple[str, str] = POOL4, build: Path | None = None):
         self.lab, self.tmp, self.pg = lab, tmp, pg
         self.cli = lab.netns("cli")
         self.ns = {n: lab.netns(f"srv{n}") for n in "ab"}
@@ -82,8 +97,8 @@ class Ha:
         lab.up(self.cli, "br0")
         lab.addr(self.cli, "br0", f"{RELAY4}/15")
         lab.addr(self.cli, "br0", f"{RELAY6}/64")
-        self.cfg = {n: config(tmp, n, pg, extra_server) for n in "ab"}
-        self.d = {n: netlab.Daemon(lab, self.ns[n], self.cfg[n]) for n in "ab"}
+        self.cfg = {n: config(tmp, n, pg, extra_server, pool4) for n in "ab"}
+        self.d = {n: netlab.Daemon(lab, self.ns[n], self.cfg[n], build=build) for n in "ab"}
 
     def start(self, *names: str, timeout: float = 30) -> None:
         for n in names or "ab":
