@@ -318,6 +318,40 @@ static void test_follow(void **state)
 	assert_false(f->v.is_free(f->v.ctx, BASE + 4, t->m2));
 }
 
+/*
+ * Two daemons on one store (ib_d4_leases_scatter): their next-fit searches
+ * start at random places of their own, so their first offers to two
+ * clients differ (a 65,000-address pool: a false failure once in 65,000
+ * runs), while without it both start at the pool's first address.
+ */
+static void test_scatter(void **state)
+{
+	struct ib_pool4 pool = { BASE + 10, BASE + 65010 };
+	struct ib_subnet4 sn = { .network = BASE, .prefix_len = 8, .broadcast = BASE | 0xffffff,
+				 .pools = &pool, .n_pools = 1 };
+	struct fix a, b;
+	struct ib_dhcp4_msg *m1 = msg_new(1, 0), *m2 = msg_new(2, 0);
+	uint32_t x = 0, y = 0;
+
+	(void)state;
+	fix_init(&a);
+	fix_init(&b);
+	assert_int_equal(a.v.pick_free(a.v.ctx, &sn, m1, &x), 0);
+	assert_int_equal(b.v.pick_free(b.v.ctx, &sn, m2, &y), 0);
+	assert_int_equal(x, BASE + 10);		/* lockstep: the same first address */
+	assert_int_equal(y, BASE + 10);
+	ib_d4_leases_scatter(a.c);
+	ib_d4_leases_scatter(b.c);
+	assert_int_equal(a.v.pick_free(a.v.ctx, &sn, m1, &x), 0);
+	assert_int_equal(b.v.pick_free(b.v.ctx, &sn, m2, &y), 0);
+	assert_true(x >= pool.start && x <= pool.end && y >= pool.start && y <= pool.end);
+	assert_int_not_equal(x, y);
+	ib_d4_leases_free(a.c);
+	ib_d4_leases_free(b.c);
+	free(m1);
+	free(m2);
+}
+
 static void test_model(void **state)
 {
 	static int holder[M_ADDRS];
@@ -428,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_key_lengths),
 		cmocka_unit_test_setup_teardown(test_states, two_setup, two_teardown),
 		cmocka_unit_test_setup_teardown(test_follow, two_setup, two_teardown),
+		cmocka_unit_test(test_scatter),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_load),
 	};
