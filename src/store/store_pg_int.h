@@ -30,6 +30,23 @@
 /* pg_advisory_xact_lock key of schema changes: "ibschema" */
 #define IB_PG_SCHEMA_LOCK "7575621845397677409"
 
+/*
+ * Ending a client's other active DHCPv4 leases (store_pg_lease.c), by
+ * client-id or by hardware address.  `state + 0` and
+ * `octet_length(client_id) IS NULL` keep the planner off the state and
+ * client_id indexes: on a leases4 filled faster than autovacuum analyses
+ * it (every storm on a fresh database) it took `state = 1` and
+ * `client_id IS NULL` for selective and ANDed those two indexes, which
+ * match every row, so each call read the whole table (docs/BENCHMARKS.md,
+ * the PostgreSQL bench).  test_pg_end_plan (tests/unit/test_store.c)
+ * holds them to their client's index.
+ */
+#define IB_PG_SQL_END4_CID "UPDATE leases4 SET state = 2" \
+	" WHERE client_id = $1 AND subnet = $2 AND address <> $3 AND state + 0 = 1"
+#define IB_PG_SQL_END4_HW "UPDATE leases4 SET state = 2" \
+	" WHERE hwaddr = $1 AND subnet = $2 AND address <> $3" \
+	" AND htype = $4 AND octet_length(client_id) IS NULL AND state + 0 = 1"
+
 /* The tables of prepared statements, one per file. */
 enum ib_pg_table {
 	IB_PG_T_MAIN,		/* store_pg.c */

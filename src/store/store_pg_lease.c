@@ -70,11 +70,8 @@ static const char *const stmt_sql[L__MAX] = {
 		" expires = excluded.expires, state = 1"
 		" WHERE leases4.state IN (2, 3) OR leases4.expires <= $9"
 		" OR (leases4.state = 1 AND (" SAME_CLIENT4 "))",
-	[L4_END_CID] = "UPDATE leases4 SET state = 2"
-		" WHERE client_id = $1 AND subnet = $2 AND address <> $3 AND state = 1",
-	[L4_END_HW] = "UPDATE leases4 SET state = 2"
-		" WHERE hwaddr = $1 AND subnet = $2 AND address <> $3"
-		" AND htype = $4 AND client_id IS NULL AND state = 1",
+	[L4_END_CID] = IB_PG_SQL_END4_CID,
+	[L4_END_HW] = IB_PG_SQL_END4_HW,
 	[L4_SET_STATE] = "UPDATE leases4 SET state = $2, expires = $3 WHERE address = $1",
 	[L4_RANGE] = "SELECT " COLS4 " FROM leases4"
 		" WHERE address BETWEEN $1 AND $2 ORDER BY address LIMIT $3",

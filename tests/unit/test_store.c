@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_pg_int.h"
 #include "store_fixture.h"
 
 /* A lease of client mac 52:54:00:00:00:<mac> (client-id cid or none). */
@@ -1439,6 +1440,63 @@ static void test_pg_refuse_password(void **state)
 
 /* A schema from a newer ironboot is refused and left alone; an
  * up-to-date one opens again without a change. */
+/* Whether EXPLAIN EXECUTE of sql (prepared as e, plan_cache_mode mode)
+ * reads leases4 through index and no other. */
+static void assert_end_plan(const char *sql, const char *args, const char *mode,
+			    const char *index)
+{
+	PGconn *c = PQconnectdb(fix_pg);
+	char q[512], plan[4096] = "";
+	PGresult *res;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	snprintf(q, sizeof(q), "SET plan_cache_mode = %s", mode);
+	PQclear(PQexec(c, q));
+	snprintf(q, sizeof(q), "PREPARE e AS %s", sql);
+	res = PQexec(c, q);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	snprintf(q, sizeof(q), "EXPLAIN EXECUTE e(%s)", args);
+	res = PQexec(c, q);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	for (int i = 0, n = 0; i < PQntuples(res) && n < (int)sizeof(plan); i++) {
+		int w = snprintf(plan + n, sizeof(plan) - (size_t)n, "%s\n", PQgetvalue(res, i, 0));
+
+		n = w < 0 ? (int)sizeof(plan) : n + w;
+	}
+	PQclear(res);
+	PQfinish(c);
+	if (!strstr(plan, index) || strstr(plan, "BitmapAnd") || strstr(plan, "Seq Scan") ||
+	    strstr(plan, "leases4_state_expires"))
+		print_error("%s (%s):\n%s", sql, mode, plan);
+	assert_non_null(strstr(plan, index));
+	assert_null(strstr(plan, "BitmapAnd"));
+	assert_null(strstr(plan, "Seq Scan"));
+	assert_null(strstr(plan, "leases4_state_expires"));
+}
+
+/*
+ * Ending a client's other leases reads only that client's index, also on
+ * a leases4 that was never analysed (a storm on a fresh database): the
+ * planner once read the whole table on every DHCPv4 commit there.
+ */
+static void test_pg_end_plan(void **state)
+{
+	static const char *const modes[] = { "force_generic_plan", "force_custom_plan" };
+
+	(void)state;
+	fix_pg_exec("INSERT INTO leases4 (address, subnet, htype, hwaddr, client_id,"
+		    " cltt, expires, state) SELECT 3323068416 + g, 3323068416, 1,"
+		    " decode(lpad(to_hex(g), 12, '0'), 'hex'), NULL, g, g + 7200, 1"
+		    " FROM generate_series(1, 20000) g");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_end_plan(IB_PG_SQL_END4_HW, "'\\x000000000010'::bytea, 3323068416, 1, 1",
+				modes[i], "leases4_hwaddr");
+		assert_end_plan(IB_PG_SQL_END4_CID, "'\\x01'::bytea, 3323068416, 1",
+				modes[i], "leases4_client_id");
+	}
+}
+
 static void test_pg_refuse_newer(void **state)
 {
 	struct fix *f = *state;
@@ -1498,6 +1556,7 @@ int main(void)
 	};
 	const struct CMUnitTest pg_only[] = {
 		cmocka_unit_test_setup_teardown(test_pg_refuse_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_end_plan, setup, teardown),
 	};
 
 	if (fix_backend_pg())
