@@ -47,7 +47,7 @@ struct cmd_help {
 };
 
 static const struct cmd_help helps[] = {
-	{ "leases", "IPv4 leases: list, show ADDRESS, release ADDRESS",
+	{ "leases", "IPv4 leases: list, show ADDRESS, release ADDRESS (v4 or v6)",
 	  "usage: ironboot [--json] leases [list]\n"
 	  "       ironboot [--json] leases show ADDRESS\n"
 	  "       ironboot leases release ADDRESS\n"
@@ -57,7 +57,9 @@ static const struct cmd_help helps[] = {
 	  "  list             every lease: address, MAC, state, expiry (UTC), hostname\n"
 	  "  show ADDRESS     the lease of one IPv4 address (exit 1 if none)\n"
 	  "  release ADDRESS  end that lease now (marked released in the store), so\n"
-	  "                   the address can go to another machine\n" },
+	  "                   the address can go to another machine; an IPv6\n"
+	  "                   ADDRESS ends that DHCPv6 binding (its client's RENEW\n"
+	  "                   then gets NoBinding)\n" },
 	{ "leases6", "DHCPv6 bindings: list",
 	  "usage: ironboot [--json] leases6 [list]\n"
 	  "\n"

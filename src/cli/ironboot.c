@@ -78,7 +78,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  leases [list]              list IPv4 leases\n"
 		"  leases show ADDRESS        one lease\n"
-		"  leases release ADDRESS     end a lease now\n"
+		"  leases release ADDRESS     end a lease (IPv4) or binding (IPv6) now\n"
 		"  leases6 [list]             list DHCPv6 leases\n"
 		"  events [--mac MAC] [--proto PROTO] [--limit N]\n"
 		"                             the boot timeline (journal events)\n"
@@ -191,6 +191,56 @@ bool ib_cli_daemon_running(const struct ib_config *cfg)
 	return held;
 }
 
+/*
+ * `leases release ADDR`, an IPv4 lease or a DHCPv6 binding.  A running
+ * daemon caches its bindings: it must end the lease itself, or it would
+ * keep the address bound until a restart.  Through its API: over HTTP
+ * with the token, else through its control socket in the state directory
+ * (root's, no token).  Without a daemon, in the store.
+ */
+static int leases_release(struct cli *c, const char *addr)
+{
+	struct ib_lease4 l;
+	struct ib_lease6 l6;
+	uint8_t a6[16];
+	uint32_t a;
+	bool v4 = ib_ip4_parse(addr, &a) == 0;
+	char path[96];
+	int r;
+
+	if (!v4 && inet_pton(AF_INET6, addr, a6) != 1) {
+		fprintf(stderr, "ironboot: leases release needs one IPv4 or IPv6 address\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "leases/%s/release", addr);
+	if (ib_cli_daemon_running(c->cfg) && c->cfg->http.enabled)
+		return c->cfg->http.api_token_file ? ib_cli_api_post(c->cfg, path) :
+		       ib_cli_api_post_local(c->cfg, path);
+	if (ib_cli_daemon_running(c->cfg))
+		fprintf(stderr, "ironboot: warning: ironbootd is running without its HTTP "
+			"service (http.enabled), so without an API: the lease is ended in "
+			"the store, but the daemon keeps the address bound until it "
+			"restarts\n");
+	r = v4 ? ib_store_lease4_get(c->store, a, &l) : ib_store_lease6_get(c->store, a6, &l6);
+	if (r < 0) {
+		fprintf(stderr, "ironboot: no lease for %s\n", addr);
+		return 1;
+	}
+	r = ib_store_begin(c->store);
+	if (r == 0)
+		r = v4 ? ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec()) :
+		    ib_store_lease6_set_state(c->store, a6, IB_LEASE_RELEASED, ib_now_sec());
+	if (r == 0)
+		r = ib_store_commit(c->store);
+	if (r < 0) {
+		ib_store_rollback(c->store);
+		fprintf(stderr, "ironboot: release failed: %s\n", strerror(-r));
+		return 1;
+	}
+	printf("released %s\n", addr);
+	return 0;
+}
+
 static int cmd_leases(struct cli *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
@@ -205,6 +255,8 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 		r = ib_store_lease4_foreach(c->store, 0, UINT32_MAX, print_lease, c);
 		return r < 0 ? 1 : c->json ? finish_json(c) : 0;
 	}
+	if (strcmp(sub, "release") == 0 && argc == 2)
+		return leases_release(c, argv[1]);
 	if (argc != 2 || ib_ip4_parse(argv[1], &a) < 0) {
 		fprintf(stderr, "ironboot: leases %s needs one IPv4 address\n", sub);
 		return 2;
@@ -222,35 +274,6 @@ static int cmd_leases(struct cli *c, int argc, char **argv)
 			return finish_json(c);
 		}
 		return print_lease(&l, c);
-	}
-	if (strcmp(sub, "release") == 0) {
-		char path[64];
-
-		/* A running daemon caches its bindings: it must end the lease
-		 * itself, or it would keep the address bound until a restart.
-		 * Through its API: over HTTP with the token, else through its
-		 * control socket in the state directory (root's, no token). */
-		snprintf(path, sizeof(path), "leases/%s/release", argv[1]);
-		if (ib_cli_daemon_running(c->cfg) && c->cfg->http.enabled)
-			return c->cfg->http.api_token_file ? ib_cli_api_post(c->cfg, path) :
-			       ib_cli_api_post_local(c->cfg, path);
-		if (ib_cli_daemon_running(c->cfg))
-			fprintf(stderr, "ironboot: warning: ironbootd is running without its HTTP "
-				"service (http.enabled), so without an API: the lease is ended in "
-				"the store, but the daemon keeps the address bound until it "
-				"restarts\n");
-		r = ib_store_begin(c->store);
-		if (r == 0)
-			r = ib_store_lease4_set_state(c->store, a, IB_LEASE_RELEASED, ib_now_sec());
-		if (r == 0)
-			r = ib_store_commit(c->store);
-		if (r < 0) {
-			ib_store_rollback(c->store);
-			fprintf(stderr, "ironboot: release failed: %s\n", strerror(-r));
-			return 1;
-		}
-		printf("released %s\n", argv[1]);
-		return 0;
 	}
 	fprintf(stderr, "ironboot: unknown leases command '%s'\n", sub);
 	return 2;

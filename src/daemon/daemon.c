@@ -322,19 +322,41 @@ static int apply_inventory(void *ctx, const struct ib_inventory_change *c,
 	return 0;
 }
 
-/* The REST API's lease release (http_server.h ib_http_release_fn). */
-static int release_lease(void *ctx, uint32_t addr, struct ib_lease4 *ret)
+/* What a release through the API did, logged once; returns r. */
+static int said_release(const char *ip, int r)
 {
-	struct ib_daemon *d = ctx;
-	char ip[IB_IP4_STRLEN];
-	int r = ib_dhcp4_server_release(d->dhcp4, addr, ret);
-
-	ib_ip4_format(addr, ip);
 	if (r == 0)
 		ib_notice("api: lease %s released by the operator", ip);
 	else if (r != -ENOENT)
 		ib_err("api: cannot release lease %s: %s", ip, strerror(-r));
 	return r;
+}
+
+/* The REST API's lease release, each family (http_server.h struct ib_http_dhcp). */
+static int release_lease(void *ctx, uint32_t addr, struct ib_lease4 *ret)
+{
+	struct ib_daemon *d = ctx;
+	char ip[IB_IP4_STRLEN];
+
+	ib_ip4_format(addr, ip);
+	return said_release(ip, ib_dhcp4_server_release(d->dhcp4, addr, ret));
+}
+
+static int release_lease6(void *ctx, const uint8_t addr[16], struct ib_lease6 *ret)
+{
+	struct ib_daemon *d = ctx;
+	char ip[IB_IP6_STRLEN];
+
+	ib_ip6_format(addr, ip);
+	return said_release(ip, ib_dhcp6_server_release(d->dhcp6, addr, ret));
+}
+
+/* GET /api/v1/pools counts from the caches of the servers running. */
+static void pool_counters(void *ctx, struct ib_pool_usage_src *src)
+{
+	struct ib_daemon *d = ctx;
+
+	ib_daemon_pool_counters(d->dhcp4, d->dhcp6, src);
 }
 
 #define READY_PROBE_US 1000000		/* /readyz writes to the store at most
@@ -649,8 +671,13 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		if ((r = ib_peers_new(d->base, d->store, &t, &d->peers)) < 0)
 			goto err;
 	}
-	if (d->dhcp4)
-		ib_services_set_release(d->services, release_lease, d);
+	{
+		struct ib_http_dhcp h = { .release4 = d->dhcp4 ? release_lease : NULL,
+					  .release6 = d->dhcp6 ? release_lease6 : NULL,
+					  .pool_counters = pool_counters, .ctx = d };
+
+		ib_services_set_dhcp(d->services, &h);
+	}
 	if ((r = add_signal(d, SIGTERM, on_stop, &d->sig_term)) < 0 ||
 	    (r = add_signal(d, SIGINT, on_stop, &d->sig_int)) < 0 ||
 	    (r = add_signal(d, SIGHUP, on_reload, &d->sig_hup)) < 0)

@@ -117,6 +117,27 @@ static int pool_gauges(void *ctx, const struct ib_pool_usage *u)
 	return 0;
 }
 
+static bool count4(const void *ctx, const struct ib_config *cfg, size_t i,
+		   struct ib_lease_count *ret)
+{
+	return ib_dhcp4_server_pool_counts(ctx, cfg, i, ret);
+}
+
+static bool count6(const void *ctx, const struct ib_config *cfg, size_t i,
+		   struct ib_lease_count *ret)
+{
+	return ib_dhcp6_server_pool_counts(ctx, cfg, i, ret);
+}
+
+void ib_daemon_pool_counters(const struct ib_dhcp4_server *d4, const struct ib_dhcp6_server *d6,
+			     struct ib_pool_usage_src *src)
+{
+	if (d4)
+		src->c4 = (struct ib_pool_counter){ count4, d4 };
+	if (d6)
+		src->c6 = (struct ib_pool_counter){ count6, d6 };
+}
+
 /*
  * The pool gauges, each family's samples together as the format wants:
  * written into three buffers, then appended.  Returns the store's error
@@ -132,12 +153,16 @@ static int pools(const struct ib_metrics_sources *src, struct ib_mx *m)
 	};
 	struct ib_mx part[3];
 	struct ib_mx *g[3] = { &part[0], &part[1], &part[2] };
+	struct ib_pool_usage_src us = {
+		.cfg = src->cfg, .store = src->store, .now = src->now,
+		.v4 = src->dhcp4 != NULL, .v6 = src->dhcp6 != NULL,
+	};
 	int r = 0;
 
+	ib_daemon_pool_counters(src->dhcp4, src->dhcp6, &us);
 	for (int i = 0; i < 3; i++)
 		ib_mx_init(&part[i]);
-	r = ib_pool_usage(src->cfg, src->store, src->now, src->dhcp4 != NULL, src->dhcp6 != NULL,
-			  pool_gauges, g);
+	r = ib_pool_usage(&us, pool_gauges, g);
 	for (int i = 0; i < 3; i++) {
 		ib_mx_family(m, fam[i][0], "gauge", fam[i][1]);
 		if (r == 0 && part[i].buf && !part[i].oom)

@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "config/config.h"
 #include "daemon/services.h"
+#include "dhcp/pool_usage.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
 #include "journal/journal.h"
@@ -26,6 +27,11 @@ struct ib_metrics_sources {
 	int64_t now;				/* unix seconds: what is unexpired */
 	struct ib_metrics_cache *cache;		/* the store's part, or NULL */
 };
+
+/* Sets src's counters to the running servers' lease caches (either may
+ * be NULL: that family is counted by the store). */
+void ib_daemon_pool_counters(const struct ib_dhcp4_server *d4, const struct ib_dhcp6_server *d6,
+			     struct ib_pool_usage_src *src);
 
 /*
  * The families read from the store (pools, machines) walk every lease and

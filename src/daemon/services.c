@@ -317,10 +317,10 @@ int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg)
 	return 0;
 }
 
-void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx)
+void ib_services_set_dhcp(struct ib_services *s, const struct ib_http_dhcp *h)
 {
 	if (s->http)
-		ib_http_server_set_release(s->http, fn, ctx);
+		ib_http_server_set_dhcp(s->http, h);
 }
 
 void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p)

@@ -25,7 +25,7 @@ int ib_services_new(struct event_base *base, const struct ib_config *cfg,
 		    struct ib_services **ret);
 int ib_services_reconfigure(struct ib_services *s, const struct ib_config *cfg);
 /* Hands the HTTP API the DHCPv4 shell's operator release (http_server.h). */
-void ib_services_set_release(struct ib_services *s, ib_http_release_fn fn, void *ctx);
+void ib_services_set_dhcp(struct ib_services *s, const struct ib_http_dhcp *h);
 /* Hands the HTTP API and the lifecycle the daemon's power control. */
 void ib_services_set_power(struct ib_services *s, const struct ib_http_power *p);
 /* Hands the HTTP server what writes the daemon's part of GET /metrics. */

@@ -282,6 +282,28 @@ void ib_dhcp_engine_flush(struct ib_dhcp_engine *e)
 	outbox_flush(e);
 }
 
+/* fn(ctx, store) in one transaction: committed on 0, else rolled back. */
+static int in_txn(struct ib_dhcp_engine *e, int (*fn)(void *ctx, struct ib_store *s), void *ctx)
+{
+	int r = ib_store_begin(e->a.store);
+
+	if (r == 0)
+		r = fn(ctx, e->a.store);
+	if (r == 0)
+		r = ib_store_commit(e->a.store);
+	if (r < 0)
+		ib_store_rollback(e->a.store);
+	return r;
+}
+
+int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
+			   int (*fn)(void *ctx, struct ib_store *s), void *ctx)
+{
+	ib_dhcp_engine_flush(e);	/* decisions already made commit first */
+	*e->a.now = ib_now_sec();
+	return in_txn(e, fn, ctx);
+}
+
 static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
 {
 	ib_dhcp_engine_flush(arg);
@@ -444,6 +466,14 @@ int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 
 /* ---- timers ---- */
 
+static int reclaim_now(void *arg, struct ib_store *s)
+{
+	struct ib_dhcp_engine *e = arg;
+
+	(void)s;
+	return e->f->reclaim(e->a.ctx, *e->a.now);
+}
+
 static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp_engine *e = arg;
@@ -453,18 +483,10 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 	log_held(e, false);
 	if (e->f->tick)
 		e->f->tick(e->a.ctx);
-	r = ib_store_begin(e->a.store);
-	if (r == 0)
-		r = e->f->reclaim(e->a.ctx, *e->a.now);
-	if (r == 0)
-		r = ib_store_commit(e->a.store);
-	if (r < 0) {
-		ib_store_rollback(e->a.store);
-		if (ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
-			ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name,
-				strerror(-r));
-			ib_log_rate_logged(&e->commit_warn, *e->a.now);
-		}
+	if ((r = in_txn(e, reclaim_now, e)) < 0 &&
+	    ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
+		ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name, strerror(-r));
+		ib_log_rate_logged(&e->commit_warn, *e->a.now);
 	}
 }
 

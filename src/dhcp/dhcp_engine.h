@@ -130,6 +130,14 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e);
 int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd);
 /* Commits the waiting batch now and sends every queued reply. */
 void ib_dhcp_engine_flush(struct ib_dhcp_engine *e);
+/*
+ * An operator's change between group commits (a lease released through
+ * the API): what waits in the batch commits first, then fn(ctx, store)
+ * runs in a transaction of its own, committed when it returns 0, else
+ * rolled back.  0, or fn's or the store's -errno.
+ */
+int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
+			   int (*fn)(void *ctx, struct ib_store *s), void *ctx);
 
 /*
  * Room in the outbox for the next reply on fd: at least the family's

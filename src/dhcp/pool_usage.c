@@ -1,18 +1,65 @@
 /* How full each pool is: see pool_usage.h. */
 #include "dhcp/pool_usage.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define POOLS6_MAX 64			/* DHCPv6 pools counted */
 
-static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t now,
-		  ib_pool_usage_fn fn, void *ctx)
+static void be32_put(uint32_t a, uint8_t *b)
 {
-	const struct ib_dhcp4_config *d = &cfg->dhcp4;
+	b[0] = (uint8_t)(a >> 24);
+	b[1] = (uint8_t)(a >> 16);
+	b[2] = (uint8_t)(a >> 8);
+	b[3] = (uint8_t)a;
+}
+
+int ib_pool_ranges(const struct ib_config *cfg, int family, struct ib_pool_range **ret,
+		   size_t *ret_n)
+{
+	size_t ns = family == 4 ? cfg->dhcp4.n_subnets : cfg->dhcp6.n_subnets, n = 0, k = 0;
+	struct ib_pool_range *r;
+
+	for (size_t i = 0; i < ns; i++)
+		n += family == 4 ? cfg->dhcp4.subnets[i].n_pools : cfg->dhcp6.subnets[i].n_pools;
+	if (!(r = calloc(n ? n : 1, sizeof(*r))))
+		return -ENOMEM;
+	for (size_t i = 0; i < ns && family == 4; i++)
+		for (size_t j = 0; j < cfg->dhcp4.subnets[i].n_pools; j++, k++) {
+			be32_put(cfg->dhcp4.subnets[i].pools[j].start, r[k].first);
+			be32_put(cfg->dhcp4.subnets[i].pools[j].end, r[k].last);
+		}
+	for (size_t i = 0; i < ns && family == 6; i++)
+		for (size_t j = 0; j < cfg->dhcp6.subnets[i].n_pools; j++, k++) {
+			memcpy(r[k].first, cfg->dhcp6.subnets[i].pools[j].start, 16);
+			memcpy(r[k].last, cfg->dhcp6.subnets[i].pools[j].end, 16);
+		}
+	*ret = r;
+	*ret_n = n;
+	return 0;
+}
+
+/* Pool k's counts: the counter's, else the store's over [first, last]. */
+static int count(const struct ib_pool_usage_src *src, const struct ib_pool_counter *c, size_t k,
+		 const void *first, const void *last, struct ib_lease_count *ret)
+{
+	if (c->fn && c->fn(c->ctx, src->cfg, k, ret))
+		return 0;
+	if (c == &src->c4)
+		return ib_store_lease4_count(src->store, *(const uint32_t *)first,
+					     *(const uint32_t *)last, src->now, ret);
+	return ib_store_lease6_count(src->store, first, last, src->now, ret);
+}
+
+static int pools4(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
+{
+	const struct ib_dhcp4_config *d = &src->cfg->dhcp4;
 	char a[IB_IP4_STRLEN], b[IB_IP4_STRLEN];
 	struct ib_pool_usage u = { .family = 4 };
 	struct ib_lease_count c;
+	size_t k = 0;
 	int r;
 
 	for (size_t i = 0; i < d->n_subnets; i++) {
@@ -20,9 +67,9 @@ static int pools4(const struct ib_config *cfg, struct ib_store *store, int64_t n
 
 		ib_ip4_format(sn->network, a);
 		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
-		for (size_t j = 0; j < sn->n_pools; j++) {
-			if ((r = ib_store_lease4_count(store, sn->pools[j].start,
-						       sn->pools[j].end, now, &c)) < 0)
+		for (size_t j = 0; j < sn->n_pools; j++, k++) {
+			if ((r = count(src, &src->c4, k, &sn->pools[j].start, &sn->pools[j].end,
+				       &c)) < 0)
 				return r;
 			ib_ip4_format(sn->pools[j].start, a);
 			ib_ip4_format(sn->pools[j].end, b);
@@ -56,10 +103,9 @@ static double span6(const uint8_t a[16], const uint8_t b[16])
 	return v + 1;
 }
 
-static int pools6(const struct ib_config *cfg, struct ib_store *store, int64_t now,
-		  ib_pool_usage_fn fn, void *ctx)
+static int pools6(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
 {
-	const struct ib_dhcp6_config *d = &cfg->dhcp6;
+	const struct ib_dhcp6_config *d = &src->cfg->dhcp6;
 	char a[IB_IP6_STRLEN], b[IB_IP6_STRLEN];
 	struct ib_pool_usage u = { .family = 6 };
 	struct ib_lease_count c;
@@ -72,8 +118,8 @@ static int pools6(const struct ib_config *cfg, struct ib_store *store, int64_t n
 		ib_ip6_format(sn->prefix, a);
 		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
 		for (size_t j = 0; j < sn->n_pools && k < POOLS6_MAX; j++, k++) {
-			if ((r = ib_store_lease6_count(store, sn->pools[j].start,
-						       sn->pools[j].end, now, &c)) < 0)
+			if ((r = count(src, &src->c6, k, sn->pools[j].start, sn->pools[j].end,
+				       &c)) < 0)
 				return r;
 			ib_ip6_format(sn->pools[j].start, a);
 			ib_ip6_format(sn->pools[j].end, b);
@@ -88,14 +134,13 @@ static int pools6(const struct ib_config *cfg, struct ib_store *store, int64_t n
 	return 0;
 }
 
-int ib_pool_usage(const struct ib_config *cfg, struct ib_store *store, int64_t now,
-		  bool v4, bool v6, ib_pool_usage_fn fn, void *ctx)
+int ib_pool_usage(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
 {
 	int r = 0;
 
-	if (v4)
-		r = pools4(cfg, store, now, fn, ctx);
-	if (r == 0 && v6)
-		r = pools6(cfg, store, now, fn, ctx);
+	if (src->v4)
+		r = pools4(src, fn, ctx);
+	if (r == 0 && src->v6)
+		r = pools6(src, fn, ctx);
 	return r;
 }

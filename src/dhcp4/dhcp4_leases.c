@@ -1,7 +1,7 @@
 /*
- * The DHCPv4 lease cache: two open-addressing tables (by address, and by
- * client key hash -> address), linear probing, backward-shift deletion.
- * See dhcp4_leases.h.
+ * The DHCPv4 lease cache (dhcp4_leases.h) over the shared binding table
+ * (src/dhcp/bind_table.h, narrow: 40-byte slots): a client's key is
+ * 'C' + client-id or 'H' + htype + chaddr, one address per client.
  */
 #include "dhcp4/dhcp4_leases.h"
 
@@ -11,199 +11,96 @@
 
 #include "common/siphash.h"
 #include "common/util.h"
+#include "dhcp/bind_table.h"
+#include "dhcp/pool_tally.h"
+#include "dhcp/pool_usage.h"
 #include "dhcp4/hold_ledger.h"
 
 #define LEDGER_CAP 65536		/* OFFER holds filed at once */
-/*
- * Key bytes kept inside the entry: 'H' + htype + a 6-byte chaddr (8), and
- * 'C' + an RFC 4361 client-id with a DUID-UUID (24), so that nearly every
- * client costs no allocation of its own.  A longer key is allocated.
- */
-#define KEY_INLINE 24
-#define CAP_MIN 1024
-#define CAP_MAX ((size_t)1 << 31)	/* a slot's hash tag is 32 bits */
 
-/*
- * One address, 40 bytes: with a million leases the table is a hundred
- * megabytes, not the six hundred a full struct ib_d4_key per slot took.
- */
-struct entry {
-	uint32_t addr;			/* the address (key of the table) */
-	uint8_t state;			/* enum ib_d4_state; FREE = empty slot */
-	uint16_t key_len;		/* bytes of the holder's key */
-	int64_t expires;		/* unix seconds */
-	union {
-		uint8_t in[KEY_INLINE];	/* key_len <= KEY_INLINE */
-		uint8_t *out;		/* else: allocated, owned by the entry */
-	} key;				/* the holder's key (struct ib_d4_key b) */
-};
-
-_Static_assert(sizeof(struct entry) <= 40, "an entry grew past 40 bytes");
-
-/*
- * Client index slot: the low 32 bits of the key's hash -> address, the
- * entry verified against the key.  addr 0 (0.0.0.0, never a lease) marks
- * an empty slot.
- */
-struct cslot {
-	uint32_t tag;			/* low bits of the key hash */
-	uint32_t addr;			/* the entry's address; 0 = empty */
-};
-
-/* Where the next search of one pool starts. */
-struct pool_pos {
-	uint32_t start;			/* the pool's first address */
-	uint32_t pos;			/* offset of the next candidate */
+/* A subnet whose stored rows the cache holds: [lo, hi]. */
+struct span {
+	uint32_t lo;			/* network address */
+	uint32_t hi;			/* last address */
 };
 
 struct ib_d4_leases {
-	struct entry *e;		/* by address */
-	struct cslot *cs;		/* by client */
-	size_t cap;			/* slots in each table, power of two */
-	size_t n;			/* entries in use */
-	struct pool_pos *cursor;	/* next-fit position per pool */
-	size_t n_cursor;
+	struct ib_bind_table *t;	/* narrow: by address and by client */
+	struct ib_pool_watch pools;	/* the config's pools: counts, bitmaps */
+	struct span *spans;		/* subnets loaded from the store */
+	size_t n_spans;
+	bool stale;			/* the config changed: reconcile */
 	struct ib_ledger *ledger;	/* the OFFER holds of pool addresses */
 	const int64_t *now;		/* the shell's clock, for the view */
-	bool scatter;			/* new cursors start at a random position */
-	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: client keys come from the wire */
+	bool scatter;			/* pool searches start at a random place */
+	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: that place, this daemon's own */
 };
 
-static uint64_t hash_bytes(const struct ib_d4_leases *c, const uint8_t *p, size_t n)
+/* An address as the table files it: 4 bytes, network order. */
+static const uint8_t *a4(uint32_t a, uint8_t b[4])
 {
-	return ib_siphash(c->key, p, n);
+	b[0] = (uint8_t)(a >> 24);
+	b[1] = (uint8_t)(a >> 16);
+	b[2] = (uint8_t)(a >> 8);
+	b[3] = (uint8_t)a;
+	return b;
 }
 
-/*
- * The home slot of an address: a full 32-bit mix (murmur3's finaliser).
- * The low bits of a bare multiplication put a pool's consecutive
- * addresses in a lattice whose runs made every miss probe far.
- */
-static size_t addr_slot(uint32_t a, size_t cap)
+static uint32_t a4_of(const uint8_t b[4])
 {
-	a ^= a >> 16;
-	a *= 0x85ebca6bu;
-	a ^= a >> 13;
-	a *= 0xc2b2ae35u;
-	a ^= a >> 16;
-	return (size_t)a & (cap - 1);
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static const uint8_t *entry_key(const struct entry *e)
+/* addr's binding, if any, into *ret. */
+static bool get4(const struct ib_d4_leases *c, uint32_t addr, struct ib_bind *ret)
 {
-	return e->key_len <= KEY_INLINE ? e->key.in : e->key.out;
+	uint8_t b[4];
+
+	return ib_bind_get(c->t, a4(addr, b), ret);
 }
 
-/* Gives e a copy of k; 0 or -ENOMEM. */
-static int entry_key_set(struct entry *e, const struct ib_d4_key *k)
+/* key's own binding, if any, into *ret. */
+static bool of_key(const struct ib_d4_leases *c, const struct ib_d4_key *k, struct ib_bind *ret)
 {
-	uint8_t *p = e->key.in;
-
-	if (k->len > KEY_INLINE && !(p = e->key.out = malloc(k->len)))
-		return -ENOMEM;
-	memcpy(p, k->b, k->len);
-	e->key_len = k->len;
-	return 0;
-}
-
-static void entry_key_free(struct entry *e)
-{
-	if (e->key_len > KEY_INLINE)
-		free(e->key.out);
-	e->key_len = 0;
-}
-
-static bool entry_key_eq(const struct entry *e, const struct ib_d4_key *k)
-{
-	return e->key_len == k->len && memcmp(entry_key(e), k->b, k->len) == 0;
-}
-
-/*
- * Writes one byte of each page of a fresh calloc() block.  A large block
- * is mapped lazily: the probes' first read of a page maps the shared zero
- * page, and the write after it faults again to copy it, flushing the TLB
- * of every CPU the other threads run on.  Written first, each page faults
- * once, cheaply.  (A million leases: about half a second less at start.)
- */
-static void touch_pages(void *p, size_t n)
-{
-	volatile uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i += 4096)
-		b[i] = 0;
-}
-
-/* Both tables with cap slots, empty; 0 or -ENOMEM (then c is unchanged). */
-static int tables_alloc(struct ib_d4_leases *c, size_t cap)
-{
-	struct entry *e = calloc(cap, sizeof(*e));
-	struct cslot *cs = calloc(cap, sizeof(*cs));
-
-	if (!e || !cs) {
-		free(e);
-		free(cs);
-		return -ENOMEM;
-	}
-	touch_pages(e, cap * sizeof(*e));
-	touch_pages(cs, cap * sizeof(*cs));
-	free(c->e);
-	free(c->cs);
-	c->e = e;
-	c->cs = cs;
-	c->cap = cap;
-	c->n = 0;
-	return 0;
+	return ib_bind_of(c->t, k->b, k->len, ret);
 }
 
 int ib_d4_leases_new(struct ib_d4_leases **ret)
 {
 	struct ib_d4_leases *c = calloc(1, sizeof(*c));
+	int r;
 
 	if (!c)
 		return -ENOMEM;
-	if (ib_siphash_key_random(c->key) < 0) {
-		free(c);
-		return -EIO;
-	}
-	if (tables_alloc(c, CAP_MIN) < 0 || ib_ledger_new(LEDGER_CAP, &c->ledger) < 0) {
+	if ((r = ib_bind_table_new(4, &c->t)) < 0 || (r = ib_ledger_new(LEDGER_CAP, &c->ledger)) < 0 ||
+	    (r = ib_siphash_key_random(c->key)) < 0) {
 		ib_d4_leases_free(c);
-		return -ENOMEM;
+		return r;
 	}
 	*ret = c;
 	return 0;
-}
-
-static void free_keys(struct ib_d4_leases *c)
-{
-	for (size_t i = 0; i < c->cap && c->e; i++)
-		if (c->e[i].state != IB_D4_FREE)
-			entry_key_free(&c->e[i]);
 }
 
 void ib_d4_leases_free(struct ib_d4_leases *c)
 {
 	if (!c)
 		return;
-	free_keys(c);
-	free(c->e);
-	free(c->cs);
-	free(c->cursor);
+	ib_bind_table_free(c->t);
+	ib_pool_watch_done(&c->pools);
+	free(c->spans);
 	ib_ledger_free(c->ledger);
 	free(c);
 }
 
 void ib_d4_leases_clear(struct ib_d4_leases *c)
 {
-	free_keys(c);
-	memset(c->e, 0, c->cap * sizeof(*c->e));
-	memset(c->cs, 0, c->cap * sizeof(*c->cs));
-	c->n = 0;
+	ib_bind_table_clear(c->t);
 	ib_ledger_clear(c->ledger);
 }
 
 size_t ib_d4_leases_count(const struct ib_d4_leases *c)
 {
-	return c->n;
+	return ib_bind_table_count(c->t);
 }
 
 const uint8_t *ib_d4_client_id(const struct ib_dhcp4_msg *m, size_t *ret_len)
@@ -256,172 +153,34 @@ void ib_d4_key_from_lease(const struct ib_lease4 *l, struct ib_d4_key *ret)
 	ret->len = (uint16_t)(2 + l->hw_len);
 }
 
-static struct entry *find_addr(const struct ib_d4_leases *c, uint32_t a)
-{
-	for (size_t i = addr_slot(a, c->cap);; i = (i + 1) & (c->cap - 1)) {
-		if (c->e[i].state == IB_D4_FREE)
-			return NULL;
-		if (c->e[i].addr == a)
-			return &c->e[i];
-	}
-}
-
-static struct cslot *find_client(const struct ib_d4_leases *c,
-				 const struct ib_d4_key *k, uint64_t h)
-{
-	for (size_t i = h & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
-		struct cslot *s = &c->cs[i];
-		struct entry *e;
-
-		if (!s->addr)
-			return NULL;
-		if (s->tag != (uint32_t)h)
-			continue;
-		e = find_addr(c, s->addr);
-		if (e && entry_key_eq(e, k))
-			return s;
-	}
-}
-
-/* Whether slot j, whose home is home, moves back to the hole at i: unless
- * its home lies cyclically in (i, j]. */
-static bool shifts_back(size_t i, size_t j, size_t home)
-{
-	return (j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j));
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void cslot_delete(struct ib_d4_leases *c, struct cslot *s)
-{
-	size_t i = (size_t)(s - c->cs), j = i;
-
-	c->cs[i].addr = 0;
-	for (;;) {
-		j = (j + 1) & (c->cap - 1);
-		if (!c->cs[j].addr)
-			return;
-		if (shifts_back(i, j, c->cs[j].tag & (c->cap - 1))) {
-			c->cs[i] = c->cs[j];
-			c->cs[j].addr = 0;
-			i = j;
-		}
-	}
-}
-
-/* Empties e's slot (its key already freed or moved). */
-static void entry_delete(struct ib_d4_leases *c, struct entry *e)
-{
-	size_t i = (size_t)(e - c->e), j = i;
-
-	c->e[i].state = IB_D4_FREE;
-	c->n--;
-	for (;;) {
-		j = (j + 1) & (c->cap - 1);
-		if (c->e[j].state == IB_D4_FREE)
-			return;
-		if (shifts_back(i, j, addr_slot(c->e[j].addr, c->cap))) {
-			c->e[i] = c->e[j];
-			c->e[j].state = IB_D4_FREE;
-			i = j;
-		}
-	}
-}
-
 void ib_d4_leases_remove(struct ib_d4_leases *c, uint32_t addr)
 {
-	struct entry *e = find_addr(c, addr);
-	struct ib_d4_key k;
-	struct cslot *s;
+	struct ib_bind e;
 	uint8_t a16[16];
 
-	if (!e)
+	if (!get4(c, addr, &e))
 		return;
-	if (e->state == IB_D4_OFFERED) {
+	if (e.state == IB_D4_OFFERED) {
 		ib_ledger_addr4(addr, a16);
 		ib_ledger_remove(c->ledger, a16);
 	}
-	k.len = e->key_len;
-	memcpy(k.b, entry_key(e), k.len);
-	s = find_client(c, &k, hash_bytes(c, k.b, k.len));
-	if (s && s->addr == addr)
-		cslot_delete(c, s);
-	entry_key_free(e);
-	entry_delete(c, e);
-}
-
-/* Files src (taking its key) under its address, and tag under the client. */
-static void insert_raw(struct ib_d4_leases *c, const struct entry *src, uint32_t tag)
-{
-	size_t i = addr_slot(src->addr, c->cap);
-	size_t k = tag & (c->cap - 1);
-
-	while (c->e[i].state != IB_D4_FREE)
-		i = (i + 1) & (c->cap - 1);
-	c->e[i] = *src;
-	c->n++;
-	while (c->cs[k].addr)
-		k = (k + 1) & (c->cap - 1);
-	c->cs[k] = (struct cslot){ tag, src->addr };
-}
-
-/*
- * Moves everything into tables of cap slots (a power of two, > c->n * 2).
- * The client index keeps its tags, so no key is hashed again; entries keep
- * their keys.  0 or -ENOMEM (then nothing changed).
- */
-static int resize(struct ib_d4_leases *c, size_t cap)
-{
-	struct ib_d4_leases old = *c;
-
-	c->e = NULL;
-	c->cs = NULL;
-	if (cap > CAP_MAX || tables_alloc(c, cap) < 0) {
-		free(c->e);
-		c->e = old.e;
-		c->cs = old.cs;
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < old.cap; i++) {
-		const struct cslot *s = &old.cs[i];
-		const struct entry *e;
-
-		if (s->addr && (e = find_addr(&old, s->addr)))
-			insert_raw(c, e, s->tag);
-	}
-	free(old.e);
-	free(old.cs);
-	return 0;
-}
-
-/* Room for n entries at a load of at most one half. */
-static int reserve(struct ib_d4_leases *c, size_t n)
-{
-	size_t cap = c->cap;
-
-	while (n * 2 > cap && cap <= CAP_MAX)
-		cap *= 2;
-	return cap == c->cap ? 0 : resize(c, cap);
+	ib_bind_remove(c->t, e.addr);
 }
 
 int ib_d4_leases_set(struct ib_d4_leases *c, uint32_t addr, enum ib_d4_state st,
 		     const struct ib_d4_key *key, int64_t expires)
 {
-	struct entry e = { .addr = addr, .state = (uint8_t)st, .expires = expires };
-	struct cslot *s;
-	uint64_t h;
+	struct ib_bind e = { .state = (uint8_t)st, .expires = expires, .key = key->b,
+			     .key_len = key->len }, own;
 
 	if (addr == 0 || st == IB_D4_FREE || key->len > IB_D4_KEY_MAX)
 		return -EINVAL;
-	h = hash_bytes(c, key->b, key->len);
+	a4(addr, e.addr);
 	ib_d4_leases_remove(c, addr);
 	/* One address per client: a new binding ends the client's old entry. */
-	s = find_client(c, key, h);
-	if (s)
-		ib_d4_leases_remove(c, s->addr);
-	if (reserve(c, c->n + 1) < 0 || entry_key_set(&e, key) < 0)
-		return -ENOMEM;
-	insert_raw(c, &e, (uint32_t)h);
-	return 0;
+	if (of_key(c, key, &own))
+		ib_d4_leases_remove(c, a4_of(own.addr));
+	return ib_bind_put(c->t, &e, true);
 }
 
 int ib_d4_leases_offer(struct ib_d4_leases *c, uint32_t addr, const struct ib_d4_key *key,
@@ -442,35 +201,35 @@ int ib_d4_leases_offer(struct ib_d4_leases *c, uint32_t addr, const struct ib_d4
 
 void ib_d4_leases_forget_offer(struct ib_d4_leases *c, const struct ib_d4_key *key)
 {
-	struct cslot *s = find_client(c, key, hash_bytes(c, key->b, key->len));
-	struct entry *e = s ? find_addr(c, s->addr) : NULL;
+	struct ib_bind e;
 
-	if (e && e->state == IB_D4_OFFERED)
-		ib_d4_leases_remove(c, e->addr);
+	if (of_key(c, key, &e) && e.state == IB_D4_OFFERED)
+		ib_d4_leases_remove(c, a4_of(e.addr));
 }
 
 int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
 				 const struct ib_d4_key *key, int64_t now)
 {
-	const struct entry *e = find_addr(c, addr);
+	struct ib_bind e;
 
-	if (!e || e->state != IB_D4_BOUND || e->expires <= now || !entry_key_eq(e, key))
+	if (!get4(c, addr, &e) || e.state != IB_D4_BOUND || e.expires <= now ||
+	    !ib_bind_held_by(&e, key->b, key->len))
 		return 0;
-	return e->expires;
+	return e.expires;
 }
 
 void ib_d4_leases_scatter(struct ib_d4_leases *c)
 {
 	c->scatter = true;
-	for (size_t i = 0; i < c->n_cursor; i++)
-		c->cursor[i].pos = (uint32_t)ib_siphash(c->key, (const uint8_t *)&c->cursor[i].start,
-							 sizeof(c->cursor[i].start));
+	if (c->pools.cur)
+		ib_pool_tally_scatter(c->pools.cur, c->key);
 }
 
 int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_lease4 *l,
 			int64_t now)
 {
-	const struct entry *e = find_addr(c, addr);
+	struct ib_bind e;
+	bool had = get4(c, addr, &e);
 	struct ib_d4_key k;
 
 	if (l && l->expires > now &&
@@ -480,7 +239,7 @@ int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_l
 					IB_D4_QUARANTINED, &k, l->expires);
 	}
 	/* an OFFER is this daemon's own and no row's: it stays */
-	if (e && e->state != IB_D4_OFFERED)
+	if (had && e.state != IB_D4_OFFERED)
 		ib_d4_leases_remove(c, addr);
 	return 0;
 }
@@ -488,10 +247,9 @@ int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_l
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now)
 {
-	struct cslot *s = find_client(c, key, hash_bytes(c, key->b, key->len));
-	const struct entry *e = s ? find_addr(c, s->addr) : NULL;
+	struct ib_bind e;
 
-	return e && e->state == IB_D4_BOUND && e->expires > now;
+	return of_key(c, key, &e) && e.state == IB_D4_BOUND && e.expires > now;
 }
 
 struct load_ctx {
@@ -539,6 +297,8 @@ static int load_one(const struct ib_lease4 *l, void *ctx)
 	return lc->err;
 }
 
+static int set_spans(struct ib_d4_leases *c, const struct ib_config *cfg);
+
 int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct ib_config *cfg,
 		      int64_t now, struct ib_d4_load_refused *ret)
 {
@@ -549,12 +309,106 @@ int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct i
 	ib_d4_leases_clear(c);
 	/* Sized once for what the walk will keep: no growing on the way. */
 	r = ib_store_lease4_count(s, 0, UINT32_MAX, now, &n);
-	if (r == 0 && reserve(c, (size_t)(n.active + n.declined)) < 0)
+	if (r == 0 && ib_bind_table_reserve(c->t, (size_t)(n.active + n.declined)) < 0)
 		return -ENOMEM;
 	r = ib_store_lease4_foreach(s, 0, UINT32_MAX, load_one, &lc);
 	if (ret)
 		*ret = lc.refused;
+	if (r == 0 && lc.err == 0 && cfg && (r = ib_d4_leases_configure(c, cfg)) == 0)
+		r = set_spans(c, cfg);
 	return r < 0 ? r : lc.err;
+}
+
+/* The subnets of cfg, as the cache's loaded spans; 0 or -ENOMEM. */
+static int set_spans(struct ib_d4_leases *c, const struct ib_config *cfg)
+{
+	const struct ib_dhcp4_config *d = &cfg->dhcp4;
+	struct span *sp = calloc(d->n_subnets ? d->n_subnets : 1, sizeof(*sp));
+
+	if (!sp)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_subnets; i++)
+		sp[i] = (struct span){ d->subnets[i].network,
+				       d->subnets[i].network | ~d->subnets[i].mask };
+	free(c->spans);
+	c->spans = sp;
+	c->n_spans = d->n_subnets;
+	return 0;
+}
+
+int ib_d4_leases_configure(struct ib_d4_leases *c, const struct ib_config *cfg)
+{
+	struct ib_pool_range *r;
+	size_t n;
+	int err;
+
+	/* a cache filled by hand, never loaded, holds what its first config's
+	 * subnets have: none of theirs is new to it */
+	if (!c->spans && set_spans(c, cfg) < 0)
+		return -ENOMEM;
+	if ((err = ib_pool_ranges(cfg, 4, &r, &n)) < 0)
+		return err;
+	err = ib_pool_watch_set(&c->pools, c->t, 4, r, n);
+	free(r);
+	if (err == 0 && c->scatter)
+		ib_pool_tally_scatter(c->pools.cur, c->key);
+	if (err == 0)
+		c->stale = c->pools.prev != NULL;
+	return err;
+}
+
+void ib_d4_leases_rollback(struct ib_d4_leases *c)
+{
+	if (!c->pools.prev)
+		return;
+	ib_pool_watch_rollback(&c->pools, c->t);
+	c->stale = false;
+}
+
+static bool in_spans(const struct span *sp, size_t n, uint32_t lo, uint32_t hi)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sp[i].lo <= lo && hi <= sp[i].hi)
+			return true;
+	return false;
+}
+
+static bool outside(void *ctx, const struct ib_bind *b)
+{
+	return !ib_config_subnet_for(ctx, a4_of(b->addr));
+}
+
+int ib_d4_leases_reconcile(struct ib_d4_leases *c, struct ib_store *s,
+			   const struct ib_config *cfg, int64_t now, size_t *ret_dropped)
+{
+	const struct ib_dhcp4_config *d = &cfg->dhcp4;
+	struct load_ctx lc = { .c = c, .cfg = cfg, .now = now };
+	int r = 0;
+
+	if (!c->stale)
+		return 0;
+	*ret_dropped = ib_bind_drop_if(c->t, outside, (void *)cfg);
+	for (size_t i = 0; i < d->n_subnets && r == 0; i++) {
+		uint32_t lo = d->subnets[i].network, hi = lo | ~d->subnets[i].mask;
+
+		if (!in_spans(c->spans, c->n_spans, lo, hi))
+			r = ib_store_lease4_foreach(s, lo, hi, load_one, &lc);
+	}
+	if (r == 0 && lc.err == 0 && (r = set_spans(c, cfg)) == 0)
+		c->stale = false;
+	return r < 0 ? r : lc.err;
+}
+
+bool ib_d4_leases_pool_counts(const struct ib_d4_leases *c, size_t i, struct ib_lease_count *ret)
+{
+	const struct ib_pool_tally *t = c->pools.cur;
+
+	if (!t || i >= ib_pool_tally_pools(t))
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->active = ib_pool_tally_count(t, i, IB_D4_BOUND);
+	ret->declined = ib_pool_tally_count(t, i, IB_D4_QUARANTINED);
+	return true;
 }
 
 /* The lease view. */
@@ -564,28 +418,26 @@ static int view_find_client(void *ctx, const struct ib_dhcp4_msg *m,
 {
 	struct ib_d4_leases *c = ctx;
 	struct ib_d4_key k;
-	struct cslot *s;
-	struct entry *e;
+	struct ib_bind e;
 
 	ib_d4_key_from_msg(m, &k);
-	s = find_client(c, &k, hash_bytes(c, k.b, k.len));
-	if (!s || !(e = find_addr(c, s->addr)))
+	if (!of_key(c, &k, &e))
 		return -ENOENT;
 	memset(ret, 0, sizeof(*ret));
-	ret->address = e->addr;
-	ret->expires = e->expires;
-	ret->state = e->state == IB_D4_QUARANTINED ? IB_LEASE_DECLINED : IB_LEASE_ACTIVE;
+	ret->address = a4_of(e.addr);
+	ret->expires = e.expires;
+	ret->state = e.state == IB_D4_QUARANTINED ? IB_LEASE_DECLINED : IB_LEASE_ACTIVE;
 	return 0;
 }
 
 static bool free_for(const struct ib_d4_leases *c, uint32_t a,
 		     const struct ib_d4_key *k)
 {
-	const struct entry *e = find_addr(c, a);
+	struct ib_bind e;
 
-	if (!e || e->expires <= *c->now)
+	if (!get4(c, a, &e) || e.expires <= *c->now)
 		return true;
-	return e->state != IB_D4_QUARANTINED && entry_key_eq(e, k);
+	return e.state != IB_D4_QUARANTINED && ib_bind_held_by(&e, k->b, k->len);
 }
 
 static bool view_is_free(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
@@ -596,50 +448,91 @@ static bool view_is_free(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
 	return free_for(ctx, a, &k);
 }
 
-/* The next-fit position of the pool starting at start (created on demand). */
-static uint32_t *pool_cursor(struct ib_d4_leases *c, uint32_t start)
-{
-	struct pool_pos *np;
+/* What one search of a subnet's pool needs. */
+struct pick {
+	struct ib_d4_leases *c;		/* the cache */
+	const struct ib_subnet4 *sn;	/* the subnet */
+	const struct ib_pool4 *pool;	/* the pool */
+	const struct ib_d4_key *k;	/* the asking client */
+};
 
-	for (size_t i = 0; i < c->n_cursor; i++)
-		if (c->cursor[i].start == start)
-			return &c->cursor[i].pos;
-	np = realloc(c->cursor, (c->n_cursor + 1) * sizeof(*c->cursor));
-	if (!np)
-		return NULL;
-	c->cursor = np;
-	/* the random key makes a random start: another daemon's differs */
-	c->cursor[c->n_cursor] = (struct pool_pos){ start, c->scatter ?
-		(uint32_t)ib_siphash(c->key, (const uint8_t *)&start, sizeof(start)) : 0 };
-	return &c->cursor[c->n_cursor++].pos;
+static bool not_leasable(void *ctx, uint64_t off)
+{
+	const struct pick *pk = ctx;
+	uint32_t a = (uint32_t)(pk->pool->start + off);
+
+	return a == pk->sn->network || a == pk->sn->broadcast;
 }
 
-/* Next-fit over the subnet's pools, skipping network and broadcast. */
+/*
+ * One pass over the whole pool from *from, for the first address free for
+ * the client (past its expiry, or its own); on the way, OFFER holds past
+ * their time leave the cache, so their bits clear.  0 or -ENOSPC.
+ */
+static int sweep(const struct pick *pk, uint64_t *from, uint32_t *ret)
+{
+	uint64_t size = (uint64_t)pk->pool->end - pk->pool->start + 1, f = *from % size;
+	struct ib_bind e;
+	bool found = false;
+
+	for (uint64_t i = 0; i < size; i++) {
+		uint32_t a = (uint32_t)(pk->pool->start + (f + i) % size);
+
+		if (not_leasable((void *)pk, (f + i) % size))
+			continue;
+		if (get4(pk->c, a, &e) && e.state == IB_D4_OFFERED && e.expires <= *pk->c->now)
+			ib_d4_leases_remove(pk->c, a);
+		if (!found && free_for(pk->c, a, pk->k)) {
+			*from = (f + i + 1) % size;
+			*ret = a;
+			found = true;
+		}
+	}
+	return found ? 0 : -ENOSPC;
+}
+
+/*
+ * A free address of one pool: the tally's bitmap names one no binding
+ * holds (a few word reads); when every bit is set (holds and bindings
+ * past their time wait for the reclaim), a sweep at most once a second
+ * finds one.  A pool without a bitmap is swept every time.
+ */
+static int pick_in_pool(const struct pick *pk, uint32_t *ret)
+{
+	struct ib_pool_tally *t = pk->c->pools.cur;
+	uint8_t b[4];
+	long ti = t ? ib_pool_tally_find(t, a4(pk->pool->start, b)) : -1;
+	struct ib_pool_search none = { 0 }, *ps = ti >= 0 ? ib_pool_tally_search(t, (size_t)ti) : &none;
+	uint64_t off;
+	int r = ti >= 0 ? ib_pool_tally_next_free(t, (size_t)ti, not_leasable, (void *)pk, &off) :
+		-ENOTSUP;
+
+	if (ti < 0 && pk->c->scatter)	/* no tally: a random place, this daemon's own */
+		none.from = ib_siphash(pk->c->key, b, 4);
+
+	if (r == 0) {
+		*ret = (uint32_t)(pk->pool->start + off);
+		return 0;
+	}
+	if (r == -ENOSPC) {
+		if (ps->swept == *pk->c->now)
+			return -ENOSPC;
+		ps->swept = *pk->c->now;
+	}
+	return sweep(pk, &ps->from, ret);
+}
+
 static int view_pick_free(void *ctx, const struct ib_subnet4 *sn,
 			  const struct ib_dhcp4_msg *m, uint32_t *ret)
 {
-	struct ib_d4_leases *c = ctx;
 	struct ib_d4_key k;
+	struct pick pk = { .c = ctx, .sn = sn, .k = &k };
 
 	ib_d4_key_from_msg(m, &k);
 	for (size_t p = 0; p < sn->n_pools; p++) {
-		const struct ib_pool4 *pool = &sn->pools[p];
-		uint64_t size = (uint64_t)pool->end - pool->start + 1;
-		uint32_t *cur = pool_cursor(c, pool->start);
-		uint64_t from = cur ? *cur % size : 0;
-
-		for (uint64_t i = 0; i < size; i++) {
-			uint32_t a = (uint32_t)(pool->start + (from + i) % size);
-
-			if (a == sn->network || a == sn->broadcast)
-				continue;
-			if (free_for(c, a, &k)) {
-				if (cur)
-					*cur = (uint32_t)((from + i + 1) % size);
-				*ret = a;
-				return 0;
-			}
-		}
+		pk.pool = &sn->pools[p];
+		if (pick_in_pool(&pk, ret) == 0)
+			return 0;
 	}
 	return -ENOSPC;
 }
@@ -658,31 +551,31 @@ static int view_oldest_hold(void *ctx, const struct ib_subnet4 *sn, const uint64
 {
 	struct ib_d4_leases *c = ctx;
 	uint8_t net[16], a16[16];
-	const struct entry *e;
+	struct ib_bind e;
 
 	ib_ledger_addr4(sn->network, net);
 	if (ib_ledger_oldest(c->ledger, net, source, *c->now, a16) < 0)
 		return -ENOENT;
 	/* the ledger follows the cache (ib_d4_leases_remove): say so if not */
-	e = find_addr(c, ib_ledger_to4(a16));
-	if (!e || e->state != IB_D4_OFFERED || e->expires <= *c->now) {
+	if (!get4(c, ib_ledger_to4(a16), &e) || e.state != IB_D4_OFFERED ||
+	    e.expires <= *c->now) {
 		ib_ledger_remove(c->ledger, a16);
 		return -ENOENT;
 	}
-	*ret = e->addr;
+	*ret = a4_of(e.addr);
 	return 0;
 }
 
 static bool view_offered_to_other(void *ctx, uint32_t a, const struct ib_dhcp4_msg *m)
 {
 	struct ib_d4_leases *c = ctx;
-	const struct entry *e = find_addr(c, a);
 	struct ib_d4_key k;
+	struct ib_bind e;
 
-	if (!e || e->state != IB_D4_OFFERED || e->expires <= *c->now)
+	if (!get4(c, a, &e) || e.state != IB_D4_OFFERED || e.expires <= *c->now)
 		return false;
 	ib_d4_key_from_msg(m, &k);
-	return !entry_key_eq(e, &k);
+	return !ib_bind_held_by(&e, k.b, k.len);
 }
 
 void ib_d4_leases_view(struct ib_d4_leases *c, const int64_t *now,

@@ -115,6 +115,32 @@ struct ib_d4_load_refused {
  */
 int ib_d4_leases_load(struct ib_d4_leases *c, struct ib_store *s, const struct ib_config *cfg,
 		      int64_t now, struct ib_d4_load_refused *ret);
+/*
+ * Follows cfg's pools from now on (a reload; the load does it for its
+ * cfg): a tally of each pool's bindings by state and a bitmap of its free
+ * addresses (src/dhcp/pool_tally.h), in cfg's order of subnets and pools.
+ * The cache's rows outside cfg's subnets stay until ib_d4_leases_reconcile().
+ * 0 or -ENOMEM (then nothing changed).
+ */
+int ib_d4_leases_configure(struct ib_d4_leases *c, const struct ib_config *cfg);
+/* Back to the pools of the config before the last configure (a refused
+ * reload); allocates nothing. */
+void ib_d4_leases_rollback(struct ib_d4_leases *c);
+/*
+ * After a configure: drops the rows in none of cfg's subnets and loads the
+ * store's unexpired rows of cfg's subnets the cache did not hold before;
+ * *ret_dropped says how many went.  0 (also when nothing was to do) or
+ * the store's -errno (then it is tried again at the next call).
+ */
+int ib_d4_leases_reconcile(struct ib_d4_leases *c, struct ib_store *s,
+			   const struct ib_config *cfg, int64_t now, size_t *ret_dropped);
+/*
+ * The bindings of pool i of the configured pools (cfg's subnets, then
+ * their pools, in order): active (bound) and declined, whatever their
+ * expiry (the reclaim ends the expired ones within seconds).  false when
+ * no config is followed or i is past its pools.
+ */
+bool ib_d4_leases_pool_counts(const struct ib_d4_leases *c, size_t i, struct ib_lease_count *ret);
 /* Number of addresses tracked. */
 size_t ib_d4_leases_count(const struct ib_d4_leases *c);
 

@@ -563,7 +563,17 @@ static void log_held(void *ctx)
 static int reclaim(void *ctx, int64_t now)
 {
 	struct ib_dhcp4_server *s = ctx;
+	size_t dropped = 0;
+	int r;
 
+	/* after a reload (final by now): the rows of subnets gone leave the
+	 * cache, those of subnets new to it come in from the store */
+	if ((r = ib_d4_leases_reconcile(s->leases, s->store, s->cfg, now, &dropped)) < 0)
+		ib_warn("dhcp4: cannot load the new subnets' leases: %s; trying again",
+			strerror(-r));
+	if (dropped)
+		ib_info("dhcp4: %zu cached lease(s) in no configured subnet dropped "
+			"(they stay in the store)", dropped);
 	if (s->follower)
 		return 0;	/* the leader's expiries reach the cache as notifications */
 	return ib_store_lease4_reclaim(s->store, now, on_expired, s);
@@ -717,6 +727,8 @@ int ib_dhcp4_server_reconfigure(struct ib_dhcp4_server *s, const struct ib_confi
 		return r;
 	/* Pending decisions point into the old snapshot: commit them first. */
 	ib_dhcp_engine_flush(s->eng);
+	if ((r = ib_d4_leases_configure(s->leases, cfg)) < 0)
+		return r;
 	s->prev_cfg = s->cfg;
 	s->prev_served = s->served;
 	s->cfg = cfg;
@@ -729,6 +741,7 @@ void ib_dhcp4_server_rollback(struct ib_dhcp4_server *s)
 	if (!s->prev_cfg)
 		return;
 	ib_dhcp_engine_flush(s->eng);	/* decisions point into the refused snapshot */
+	ib_d4_leases_rollback(s->leases);
 	s->cfg = s->prev_cfg;
 	s->served = s->prev_served;	/* kept, not resolved again: cannot fail */
 	s->prev_cfg = NULL;
@@ -752,28 +765,33 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 	free(s);
 }
 
+/* An operator's release, in the store: the active lease of o->l.address. */
+struct op_release {
+	struct ib_lease4 l;		/* address in; the row out */
+	int64_t now;			/* unix seconds */
+};
+
+static int release_txn(void *ctx, struct ib_store *st)
+{
+	struct op_release *o = ctx;
+	int r = ib_store_lease4_get(st, o->l.address, &o->l);
+
+	if (r == 0 && (o->l.state != IB_LEASE_ACTIVE || o->l.expires <= o->now))
+		r = -ENOENT;
+	return r ? r : ib_store_lease4_set_state(st, o->l.address, IB_LEASE_RELEASED, o->now);
+}
+
 int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 			    struct ib_lease4 *ret)
 {
-	struct ib_d4_who who;
+	struct op_release o = { .l.address = addr, .now = ib_now_sec() };
 	struct ib_lease4 l;
+	struct ib_d4_who who;
 	int r;
 
-	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
-	s->now = ib_now_sec();
-	if ((r = ib_store_begin(s->store)) < 0)
+	if ((r = ib_dhcp_engine_operate(s->eng, release_txn, &o)) < 0)
 		return r;
-	r = ib_store_lease4_get(s->store, addr, &l);
-	if (r == 0 && (l.state != IB_LEASE_ACTIVE || l.expires <= s->now))
-		r = -ENOENT;
-	if (r == 0)
-		r = ib_store_lease4_set_state(s->store, addr, IB_LEASE_RELEASED, s->now);
-	if (r == 0)
-		r = ib_store_commit(s->store);
-	if (r < 0) {
-		ib_store_rollback(s->store);
-		return r;
-	}
+	l = o.l;
 	ib_d4_leases_remove(s->leases, addr);	/* the cache follows the store */
 	ib_d4_who_from_lease(&l, &who);
 	ib_d4_journal_lease(s->journal, &who, "lease-release-operator", &l);
@@ -781,6 +799,12 @@ int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 	if (ret)
 		*ret = l;
 	return 0;
+}
+
+bool ib_dhcp4_server_pool_counts(const struct ib_dhcp4_server *s, const struct ib_config *cfg,
+				  size_t i, struct ib_lease_count *ret)
+{
+	return s->cfg == cfg && ib_d4_leases_pool_counts(s->leases, i, ret);
 }
 
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s)

@@ -69,6 +69,14 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s);
  */
 int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
 			    struct ib_lease4 *ret);
+/*
+ * The bindings of pool i of cfg (its subnets' pools in order) from the
+ * lease cache, kept exact on every commit, release and reclaim: no store
+ * read.  false when the server runs another snapshot than cfg (the
+ * caller counts in the store then).
+ */
+bool ib_dhcp4_server_pool_counts(const struct ib_dhcp4_server *s, const struct ib_config *cfg,
+				 size_t i, struct ib_lease_count *ret);
 const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s);
 
 /*

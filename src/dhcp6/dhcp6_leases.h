@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "dhcp6/dhcp6_codec.h"
 #include "store/store.h"
 
@@ -69,5 +70,33 @@ void ib_d6_leases_forget(struct ib_d6_leases *c, const uint8_t addr[16]);
  * ib_store_lease6_set_state did; no row, nothing. */
 void ib_d6_leases_set_state(struct ib_d6_leases *c, const uint8_t addr[16],
 			    enum ib_lease_state st, int64_t expires);
+
+/*
+ * Tallies cfg's pools from now on (src/dhcp/pool_tally.h: each pool's
+ * rows by state, in cfg's order of subnets and pools); 0 or -ENOMEM (then
+ * nothing changed).
+ */
+int ib_d6_leases_configure(struct ib_d6_leases *c, const struct ib_config *cfg);
+/* Back to the pools before the last configure; allocates nothing. */
+void ib_d6_leases_rollback(struct ib_d6_leases *c);
+/* Pool i's ACTIVE and DECLINED rows, whatever their expiry (the reclaim
+ * ends them within seconds); false if no config is tallied or i is past
+ * its pools. */
+bool ib_d6_leases_pool_counts(const struct ib_d6_leases *c, size_t i, struct ib_lease_count *ret);
+
+/* An operator's release of one binding. */
+struct ib_d6_release {
+	struct ib_lease6 l;		/* address in; the stored row out */
+	int64_t now;			/* unix seconds */
+};
+
+/*
+ * Inside the caller's store transaction (ib_dhcp_engine_operate): ends
+ * the ACTIVE, unexpired binding of ctx's address (a struct ib_d6_release)
+ * as RELEASED at now, its row (as released) in ->l.  0, -ENOENT (none such) or the
+ * store's -errno.  The cache follows once committed
+ * (ib_d6_leases_set_state).
+ */
+int ib_d6_release_txn(void *ctx, struct ib_store *st);
 
 #endif

@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
@@ -209,11 +208,9 @@ static int store_one(void *ctx, void *slot)
 	return 0;
 }
 
-/*
- * The batch is durable: the client's holds are over, and so is any other
+/* The batch is durable: the client's holds are over, and so is any other
  * client's hold on an address now bound (an IA the store refused lost its
- * address).  After a failed commit they stay: nothing was bound.
- */
+ * address).  After a failed commit they stay: nothing was bound. */
 static void drop_holds(struct ib_dhcp6_server *s, const struct pending *p)
 {
 	const struct ib_dhcp6_decision *d = &p->d;
@@ -595,17 +592,9 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 static int on_expired(const struct ib_lease6 *l, void *arg)
 {
 	struct ib_dhcp6_server *s = arg;
-	struct ib_journal_who who = { .client_id = l->duid, .client_id_len = l->duid_len };
-	char addr[INET6_ADDRSTRLEN];
 
-	if (l->has_mac) {
-		who.hw = l->mac;
-		who.hw_len = 6;
-	}
-	inet_ntop(AF_INET6, l->address, addr, sizeof(addr));
 	ib_d6_leases_set_state(s->leases, l->address, IB_LEASE_EXPIRED, l->expires);
-	ib_journal_add(s->journal, &who, "dhcp6", "lease-expire",
-		       json_pack("{s:s}", "address", addr));
+	ib_d6_journal_lease(s->journal, l, "lease-expire");
 	return 0;
 }
 
@@ -638,12 +627,10 @@ static int reclaim(void *ctx, int64_t now)
 	return ib_store_lease6_reclaim(s->store, now, on_expired, s);
 }
 
-/*
- * DHCPv6 as the engine serves it, at DHCPv4's pace: up to BATCH_MAX
+/* DHCPv6 as the engine serves it, at DHCPv4's pace: up to BATCH_MAX
  * binding changes per group commit, at once from 64, else after 1 ms for
  * more to join; 512 datagrams read per wake-up and sent per sendmmsg().
- * Decisions read the binding cache, not the store.
- */
+ * Decisions read the binding cache, not the store. */
 static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
@@ -838,6 +825,28 @@ void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s)
 	s->cfg = s->prev_cfg;
 	s->prev_cfg = NULL;
 	join_groups(s);
+}
+
+int ib_dhcp6_server_release(struct ib_dhcp6_server *s, const uint8_t addr[16],
+			    struct ib_lease6 *ret)
+{
+	struct ib_d6_release o = { .now = ib_now_sec() };
+	int r;
+
+	memcpy(o.l.address, addr, 16);
+	if ((r = ib_dhcp_engine_operate(s->eng, ib_d6_release_txn, &o)) < 0)
+		return r;
+	/* the cache follows the store: the client's RENEW now meets NoBinding */
+	ib_d6_leases_set_state(s->leases, addr, IB_LEASE_RELEASED, o.now);
+	ib_d6_journal_lease(s->journal, &o.l, "lease-release-operator");
+	*ret = o.l;
+	return 0;
+}
+
+bool ib_dhcp6_server_pool_counts(const struct ib_dhcp6_server *s, const struct ib_config *cfg,
+				 size_t i, struct ib_lease_count *ret)
+{
+	return s->cfg == cfg && ib_d6_leases_pool_counts(s->leases, i, ret);
 }
 
 const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s)

@@ -60,6 +60,23 @@ int ib_dhcp6_server_reconfigure(struct ib_dhcp6_server *s, const struct ib_confi
  */
 void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s);
 
+/*
+ * An operator ends the active binding of addr now (`ironboot leases
+ * release` through the API): the store first, then the server's cache, so
+ * the address is free for the next client at once and its holder's RENEW
+ * meets NoBinding; journalled under the client as "lease-release-operator".
+ * 0 with the binding as released in *ret; -ENOENT if addr
+ * has no active binding; else -errno from the store.
+ */
+int ib_dhcp6_server_release(struct ib_dhcp6_server *s, const uint8_t addr[16],
+			    struct ib_lease6 *ret);
+/*
+ * The rows of pool i of cfg (its subnets' pools in order) from the
+ * binding cache, kept exact on every commit, release and reclaim: no
+ * store read.  false when the server runs another snapshot than cfg.
+ */
+bool ib_dhcp6_server_pool_counts(const struct ib_dhcp6_server *s, const struct ib_config *cfg,
+				 size_t i, struct ib_lease_count *ret);
 /* The server's counters. */
 const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s);
 

@@ -184,3 +184,16 @@ void ib_d6_journal_not_sent(struct ib_journal *j, const struct ib_journal_who *w
 	ib_jw_str(&w, "error", strerror(-err));
 	ib_jw_end(&w);
 }
+
+void ib_d6_journal_lease(struct ib_journal *j, const struct ib_lease6 *l, const char *event)
+{
+	struct ib_journal_who who = { .client_id = l->duid, .client_id_len = l->duid_len };
+	char addr[INET6_ADDRSTRLEN];
+
+	if (l->has_mac) {
+		who.hw = l->mac;
+		who.hw_len = 6;
+	}
+	inet_ntop(AF_INET6, l->address, addr, sizeof(addr));
+	ib_journal_add(j, &who, "dhcp6", event, json_pack("{s:s}", "address", addr));
+}

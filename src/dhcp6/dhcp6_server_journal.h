@@ -38,6 +38,9 @@ void ib_d6_journal_exchange(struct ib_journal *j, const struct ib_d6_exchange *x
 
 /* A reply to a request of type `type` that the kernel refused; to is the
  * destination's text.  limited: an unknown client's (rate-limited). */
+/* A binding's event without an exchange (event: "lease-expire",
+ * "lease-release-operator"), under its DUID and MAC, with its address. */
+void ib_d6_journal_lease(struct ib_journal *j, const struct ib_lease6 *l, const char *event);
 void ib_d6_journal_not_sent(struct ib_journal *j, const struct ib_journal_who *who,
 			    uint8_t type, const char *to, uint16_t port, int err, bool limited);
 

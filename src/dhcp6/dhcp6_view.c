@@ -235,8 +235,10 @@ int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg)
 {
 	struct ib_d6_cursor *c = calloc(cfg->dhcp6.n_subnets ? cfg->dhcp6.n_subnets : 1, sizeof(*c));
 
-	if (!c)
+	if (!c || ib_d6_leases_configure(v->leases, cfg) < 0) {
+		free(c);
 		return -ENOMEM;
+	}
 	free(v->prev_subnets);
 	v->prev_subnets = v->subnets;
 	v->prev_cfg = v->cfg;
@@ -253,6 +255,7 @@ void ib_d6_view_rollback(struct ib_d6_view *v)
 
 	if (!v->prev_cfg)
 		return;
+	ib_d6_leases_rollback(v->leases);
 	v->subnets = v->prev_subnets;
 	v->prev_subnets = c;
 	v->cfg = v->prev_cfg;

@@ -472,36 +472,39 @@ static void api_plan(struct ib_http_req *rq, const char *arg)
  */
 static void api_lease_release(struct ib_http_req *rq, const char *arg)
 {
+	const struct ib_http_dhcp *h = &rq->srv->dhcp;
 	struct ib_lease4 l;
+	struct ib_lease6 l6;
+	uint8_t a6[16];
 	uint32_t ip;
+	bool v4 = ib_ip4_parse(arg, &ip) == 0;
 	int r;
 
 	if (!rq->srv->token.set && !rq->local) {
 		ib_httpd_error(rq, 403, "API writes need http.api_token_file");
 		return;
 	}
-	if (ib_ip4_parse(arg, &ip) < 0) {
-		ib_httpd_error(rq, 400, "not an IPv4 address");
+	if (!v4 && inet_pton(AF_INET6, arg, a6) != 1) {
+		ib_httpd_error(rq, 400, "not an IPv4 or IPv6 address");
 		return;
 	}
-	if (!rq->srv->release) {
-		ib_httpd_error(rq, 503, "DHCPv4 is not served here");
+	if (v4 ? !h->release4 : !h->release6) {
+		ib_httpd_error(rq, 503, v4 ? "DHCPv4 is not served here" :
+			       "DHCPv6 is not served here");
 		return;
 	}
-	r = rq->srv->release(rq->srv->release_ctx, ip, &l);
+	r = v4 ? h->release4(h->ctx, ip, &l) : h->release6(h->ctx, a6, &l6);
 	if (r == -ENOENT)
 		ib_httpd_error(rq, 404, "no active lease for this address");
 	else if (r < 0)
 		ib_httpd_error(rq, 500, "the store failed");
 	else
-		ib_httpd_json(rq, 200, ib_lease4_json(&l));
+		ib_httpd_json(rq, 200, v4 ? ib_lease4_json(&l) : ib_lease6_json(&l6));
 }
 
-void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,
-				void *ctx)
+void ib_http_server_set_dhcp(struct ib_http_server *srv, const struct ib_http_dhcp *h)
 {
-	srv->release = fn;
-	srv->release_ctx = ctx;
+	srv->dhcp = *h;
 }
 
 #define READ "GET, HEAD"

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "dhcp/pool_usage.h"
 #include "inventory/inventory.h"
 #include "journal/journal.h"
 #include "store/store.h"
@@ -92,9 +93,19 @@ const char *ib_http_token_exposure(const char *path);
 typedef int (*ib_http_inventory_fn)(void *ctx, const struct ib_inventory_change *c,
 				    bool *ret_created, char *err);
 
-/* How the REST API ends a DHCPv4 lease (the daemon's DHCPv4 shell):
- * 0 with the released lease in *ret, -ENOENT, or -errno. */
-typedef int (*ib_http_release_fn)(void *ctx, uint32_t addr, struct ib_lease4 *ret);
+/* What the REST API asks of the daemon's running DHCP servers. */
+struct ib_http_dhcp {
+	/* Ends the active DHCPv4 lease of addr (POST /api/v1/leases/ADDR/
+	 * release): 0 with the released lease in *ret, -ENOENT, or -errno.
+	 * NULL: DHCPv4 is not served. */
+	int (*release4)(void *ctx, uint32_t addr, struct ib_lease4 *ret);
+	/* The same for the active DHCPv6 binding of addr. */
+	int (*release6)(void *ctx, const uint8_t addr[16], struct ib_lease6 *ret);
+	/* Sets src's counters to the running servers' caches (GET
+	 * /api/v1/pools counts no store row); NULL: the store counts. */
+	void (*pool_counters)(void *ctx, struct ib_pool_usage_src *src);
+	void *ctx;			/* their context */
+};
 
 /*
  * A power operation's outcome, on the loop (power/power.h); bmc NULL: it
@@ -123,10 +134,9 @@ struct ib_http_power {
  * through p (copied); without it power routes answer 503. */
 void ib_http_server_set_power(struct ib_http_server *srv, const struct ib_http_power *p);
 
-/* Lets POST /api/v1/leases/ADDR/release end leases through fn; without it
- * the route answers 503. */
-void ib_http_server_set_release(struct ib_http_server *srv, ib_http_release_fn fn,
-				void *ctx);
+/* Lets the API reach the DHCP servers through h (copied): lease release
+ * (without it the route answers 503) and the pools' counts. */
+void ib_http_server_set_dhcp(struct ib_http_server *srv, const struct ib_http_dhcp *h);
 
 /*
  * Readiness of what the daemon runs besides HTTP, for GET /readyz: fn adds

@@ -67,8 +67,7 @@ struct ib_http_server {
 	ib_http_inventory_fn inventory;	/* applies API writes, or NULL */
 	void *inventory_ctx;		/* its context */
 	struct ib_http_power power;	/* power control (run NULL: none) */
-	ib_http_release_fn release;	/* ends a DHCPv4 lease, or NULL */
-	void *release_ctx;		/* its context */
+	struct ib_http_dhcp dhcp;	/* the DHCP servers' release and counts */
 	ib_http_ready_fn ready;		/* the other services' readiness, or NULL */
 	void *ready_ctx;		/* its context */
 	unsigned char machine_secret[IB_HTTPD_SECRET_LEN]; /* the store's: machine tokens */

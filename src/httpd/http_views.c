@@ -256,9 +256,16 @@ static int add_pool(void *ctx, const struct ib_pool_usage *u)
 void ib_httpd_api_pools(struct ib_http_req *rq, const char *arg)
 {
 	const struct ib_config *cfg = rq->srv->cfg;
+	struct ib_pool_usage_src src = {
+		.cfg = cfg, .store = rq->srv->store, .now = ib_now_us() / 1000000,
+		.v4 = cfg->dhcp4.enabled, .v6 = cfg->dhcp6.enabled,
+	};
 	json_t *a = json_array();
-	int r = a ? ib_pool_usage(cfg, rq->srv->store, ib_now_us() / 1000000,
-				  cfg->dhcp4.enabled, cfg->dhcp6.enabled, add_pool, a) : -ENOMEM;
+	int r;
+
+	if (rq->srv->dhcp.pool_counters)
+		rq->srv->dhcp.pool_counters(rq->srv->dhcp.ctx, &src);
+	r = a ? ib_pool_usage(&src, add_pool, a) : -ENOMEM;
 
 	if (r < 0) {
 		json_decref(a);

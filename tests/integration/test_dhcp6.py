@@ -289,6 +289,52 @@ def test_full_exchange_request_renew_release(env):
     assert opt(rep, DHCP6OptStatusCode).statuscode == 3
 
 
+def test_operator_release(env):
+    """`ironboot leases release ADDR` of a DHCPv6 binding, through the
+    running daemon (its control socket: this lab has no API token): the
+    store marks it released, and the daemon's binding cache learns it at
+    once, so the holder's RENEW gets NoBinding and another client that asks
+    for the address by REQUEST is given it (before the release it was
+    given another).  An address without an active binding is refused and
+    changes nothing."""
+    duid = DUID_LL(lladdr="52:54:00:11:22:3c")
+    other, third = DUID_LL(lladdr="52:54:00:11:22:3d"), DUID_LL(lladdr="52:54:00:11:22:3e")
+    (adv,) = env.exchange(bytes(solicit(duid, arch=7)))
+    addr, sid = iaaddr(adv), opt(adv, DHCP6OptServerId).duid
+
+    def ask(trid, kind, who):
+        return kind(trid=trid) / DHCP6OptClientId(duid=who) / DHCP6OptServerId(duid=sid) / \
+            DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptIAAddress(addr=addr)])
+
+    (rep,) = env.exchange(bytes(ask(20, DHCP6_Request, duid)))
+    assert iaaddr(rep) == addr
+    (rep,) = env.exchange(bytes(ask(21, DHCP6_Request, other)))     # taken: another
+    assert iaaddr(rep) not in (None, addr), rep.show(dump=True)
+    out = env.d.cli("leases", "release", addr)
+    assert addr in out, out
+    assert [r[3] for r in env.leases6() if r[0] == addr] == [2]     # released
+    (rep,) = env.exchange(bytes(ask(22, DHCP6_Renew, duid)))
+    assert opt(rep, DHCP6OptStatusCode).statuscode == 3             # NoBinding
+    (rep,) = env.exchange(bytes(ask(23, DHCP6_Request, third)))
+    assert iaaddr(rep) == addr, rep.show(dump=True)
+    rows = [r for r in env.leases6() if r[0] == addr and r[3] == 1]
+    assert [r[1] for r in rows] == [bytes(third)]
+    # nothing active at this address any more, or no such binding: refused
+    p = env.d.cli_run("leases", "release", "fd00:b007::dead")
+    assert p.returncode != 0 and "no active lease" in p.stdout + p.stderr, p
+    p = env.d.cli_run("leases", "release", "fd00:b007::zz")
+    assert p.returncode == 2, p
+    deadline = time.monotonic() + 5          # the journal is flushed by a timer
+    while True:
+        ev = [e for e in env.d.cli_json("events", "--mac", "52:54:00:11:22:3c")
+              if e["kind"] == "lease-release-operator"]
+        if ev or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(ev) == 1 and ev[0]["detail"]["address"] == addr, ev
+    assert env.d.alive()
+
+
 def test_address_taken_after_advertise_is_refused(env):
     """The store arbitrates: an address another writer binds between the
     ADVERTISE and the REQUEST is not given twice (the REQUEST's check of an

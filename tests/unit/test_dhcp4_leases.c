@@ -453,6 +453,98 @@ static void test_load(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Two subnets: 10.0.0.0/24 with one pool over all of it (network and
+ * broadcast inside), 10.0.1.0/24 with 10.0.1.10-19; n: how many. */
+static void cfg_of(struct ib_config *cfg, struct ib_subnet4 *sn, struct ib_pool4 *p, size_t n)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	p[0] = (struct ib_pool4){ BASE, BASE + 255 };
+	p[1] = (struct ib_pool4){ BASE + 256 + 10, BASE + 256 + 19 };
+	for (size_t i = 0; i < 2; i++)
+		sn[i] = (struct ib_subnet4){ .network = BASE + 256 * (uint32_t)i, .prefix_len = 24,
+					     .mask = 0xffffff00u,
+					     .broadcast = BASE + 256 * (uint32_t)i + 255,
+					     .pools = &p[i], .n_pools = 1 };
+	cfg->dhcp4.subnets = sn;
+	cfg->dhcp4.n_subnets = n;
+}
+
+static uint64_t active_in(struct fix *f, size_t pool)
+{
+	struct ib_lease_count n;
+
+	assert_true(ib_d4_leases_pool_counts(f->c, pool, &n));
+	return n.active;
+}
+
+/* The pools' tally: counts follow every change, the bitmap's pick skips
+ * network and broadcast, a full pool is swept (expired OFFERs leave), a
+ * refused reload rolls back, and a reload's stale rows are dropped. */
+static void test_pools(void **state)
+{
+	struct ib_config a, b;
+	struct ib_subnet4 sa[2], sb[2];
+	struct ib_pool4 pa[2], pb[2];
+	struct ib_dhcp4_msg *m[13];
+	struct ib_lease_count n;
+	struct fix f;
+	uint32_t got;
+	size_t dropped = 99;
+
+	(void)state;
+	for (unsigned i = 0; i < 13; i++)
+		m[i] = msg_new(100 + i, 0);
+	cfg_of(&a, sa, pa, 2);
+	cfg_of(&b, sb, pb, 1);
+	fix_init(&f);
+	assert_false(ib_d4_leases_pool_counts(f.c, 0, &n));	/* no config yet */
+	assert_int_equal(ib_d4_leases_configure(f.c, &a), 0);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[0], m[0], &got), 0);
+	assert_int_equal(got, BASE + 1);			/* not the network */
+	assert_int_equal(set(&f, got, IB_D4_BOUND, m[0], NOW + 60), 0);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[0], m[1], &got), 0);
+	assert_int_equal(got, BASE + 2);
+	assert_int_equal(set(&f, got, IB_D4_QUARANTINED, m[1], NOW + 60), 0);
+	assert_int_equal(active_in(&f, 0), 1);
+	assert_true(ib_d4_leases_pool_counts(f.c, 0, &n));
+	assert_int_equal(n.declined, 1);
+	/* the second pool full of OFFERs past their time: a sweep finds one */
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(set(&f, BASE + 266 + i, IB_D4_OFFERED, m[2 + i], NOW - 1), 0);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[1], m[12], &got), 0);
+	assert_int_equal(ib_d4_leases_count(f.c), 2);		/* the sweep ended them */
+	assert_int_equal(set(&f, got, IB_D4_BOUND, m[12], NOW + 60), 0);
+	assert_int_equal(active_in(&f, 1), 1);
+	/* bound to the brim: nothing free, before and after the one sweep */
+	for (unsigned i = 0; i < 10; i++)
+		if (BASE + 266 + i != got)
+			assert_int_equal(set(&f, BASE + 266 + i, IB_D4_BOUND, m[2 + i], NOW + 60), 0);
+	assert_int_equal(active_in(&f, 1), 10);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[1], m[0], &got), -ENOSPC);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[1], m[0], &got), -ENOSPC);
+	/* the release of one frees its bit at once */
+	ib_d4_leases_remove(f.c, BASE + 270);
+	assert_int_equal(active_in(&f, 1), 9);
+	assert_int_equal(f.v.pick_free(f.v.ctx, &sa[1], m[0], &got), 0);
+	assert_int_equal(got, BASE + 270);
+	/* a refused reload to b: back to a's pools, counts as they are */
+	assert_int_equal(ib_d4_leases_configure(f.c, &b), 0);
+	assert_false(ib_d4_leases_pool_counts(f.c, 1, &n));
+	ib_d4_leases_rollback(f.c);
+	assert_int_equal(active_in(&f, 1), 9);
+	assert_int_equal(ib_d4_leases_reconcile(f.c, NULL, &a, NOW, &dropped), 0);
+	assert_int_equal(dropped, 99);				/* nothing was stale */
+	/* an accepted reload to b: the second subnet's rows go */
+	assert_int_equal(ib_d4_leases_configure(f.c, &b), 0);
+	assert_int_equal(ib_d4_leases_reconcile(f.c, NULL, &b, NOW, &dropped), 0);
+	assert_int_equal(dropped, 9);
+	assert_int_equal(ib_d4_leases_count(f.c), 2);
+	assert_int_equal(active_in(&f, 0), 1);
+	ib_d4_leases_free(f.c);
+	for (unsigned i = 0; i < 13; i++)
+		free(m[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_scatter),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_pools),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
