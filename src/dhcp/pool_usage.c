@@ -53,31 +53,47 @@ static int count(const struct ib_pool_usage_src *src, const struct ib_pool_count
 	return ib_store_lease6_count(src->store, first, last, src->now, ret);
 }
 
-static int pools4(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
+/* One family's walk over its pools. */
+struct walk {
+	const struct ib_pool_usage_src *src;	/* what to walk */
+	const struct ib_pool_counter *c;	/* the family's counter */
+	ib_pool_usage_fn fn;			/* told each pool */
+	void *ctx;				/* its context */
+	struct ib_pool_usage u;			/* the pool at hand: subnet and size set */
+	size_t k;				/* its index among the family's */
+};
+
+/* Counts the pool at hand, [first, last] (texts a and b), and tells fn. */
+static int hand(struct walk *w, const void *first, const void *last, const char *a,
+		const char *b)
 {
-	const struct ib_dhcp4_config *d = &src->cfg->dhcp4;
-	char a[IB_IP4_STRLEN], b[IB_IP4_STRLEN];
-	struct ib_pool_usage u = { .family = 4 };
 	struct ib_lease_count c;
-	size_t k = 0;
+	int r = count(w->src, w->c, w->k++, first, last, &c);
+
+	if (r < 0)
+		return r;
+	snprintf(w->u.pool, sizeof(w->u.pool), "%s-%s", a, b);
+	w->u.active = c.active;
+	w->u.declined = c.declined;
+	return w->fn(w->ctx, &w->u);
+}
+
+static int pools4(struct walk *w)
+{
+	const struct ib_dhcp4_config *d = &w->src->cfg->dhcp4;
+	char a[IB_IP4_STRLEN], b[IB_IP4_STRLEN];
 	int r;
 
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet4 *sn = &d->subnets[i];
 
 		ib_ip4_format(sn->network, a);
-		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
-		for (size_t j = 0; j < sn->n_pools; j++, k++) {
-			if ((r = count(src, &src->c4, k, &sn->pools[j].start, &sn->pools[j].end,
-				       &c)) < 0)
-				return r;
+		snprintf(w->u.subnet, sizeof(w->u.subnet), "%s/%u", a, sn->prefix_len);
+		for (size_t j = 0; j < sn->n_pools; j++) {
 			ib_ip4_format(sn->pools[j].start, a);
 			ib_ip4_format(sn->pools[j].end, b);
-			snprintf(u.pool, sizeof(u.pool), "%s-%s", a, b);
-			u.size = (double)(sn->pools[j].end - sn->pools[j].start) + 1;
-			u.active = c.active;
-			u.declined = c.declined;
-			if ((r = fn(ctx, &u)) != 0)
+			w->u.size = (double)(sn->pools[j].end - sn->pools[j].start) + 1;
+			if ((r = hand(w, &sn->pools[j].start, &sn->pools[j].end, a, b)) != 0)
 				return r;
 		}
 	}
@@ -103,31 +119,22 @@ static double span6(const uint8_t a[16], const uint8_t b[16])
 	return v + 1;
 }
 
-static int pools6(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
+static int pools6(struct walk *w)
 {
-	const struct ib_dhcp6_config *d = &src->cfg->dhcp6;
+	const struct ib_dhcp6_config *d = &w->src->cfg->dhcp6;
 	char a[IB_IP6_STRLEN], b[IB_IP6_STRLEN];
-	struct ib_pool_usage u = { .family = 6 };
-	struct ib_lease_count c;
-	size_t k = 0;
 	int r;
 
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet6 *sn = &d->subnets[i];
 
 		ib_ip6_format(sn->prefix, a);
-		snprintf(u.subnet, sizeof(u.subnet), "%s/%u", a, sn->prefix_len);
-		for (size_t j = 0; j < sn->n_pools && k < POOLS6_MAX; j++, k++) {
-			if ((r = count(src, &src->c6, k, sn->pools[j].start, sn->pools[j].end,
-				       &c)) < 0)
-				return r;
+		snprintf(w->u.subnet, sizeof(w->u.subnet), "%s/%u", a, sn->prefix_len);
+		for (size_t j = 0; j < sn->n_pools && w->k < POOLS6_MAX; j++) {
 			ib_ip6_format(sn->pools[j].start, a);
 			ib_ip6_format(sn->pools[j].end, b);
-			snprintf(u.pool, sizeof(u.pool), "%s-%s", a, b);
-			u.size = span6(sn->pools[j].start, sn->pools[j].end);
-			u.active = c.active;
-			u.declined = c.declined;
-			if ((r = fn(ctx, &u)) != 0)
+			w->u.size = span6(sn->pools[j].start, sn->pools[j].end);
+			if ((r = hand(w, sn->pools[j].start, sn->pools[j].end, a, b)) != 0)
 				return r;
 		}
 	}
@@ -136,11 +143,13 @@ static int pools6(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void
 
 int ib_pool_usage(const struct ib_pool_usage_src *src, ib_pool_usage_fn fn, void *ctx)
 {
+	struct walk w4 = { src, &src->c4, fn, ctx, { .family = 4 }, 0 };
+	struct walk w6 = { src, &src->c6, fn, ctx, { .family = 6 }, 0 };
 	int r = 0;
 
 	if (src->v4)
-		r = pools4(src, fn, ctx);
+		r = pools4(&w4);
 	if (r == 0 && src->v6)
-		r = pools6(src, fn, ctx);
+		r = pools6(&w6);
 	return r;
 }

@@ -10,13 +10,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netpacket/packet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "dhcp/dhcp_engine.h"
 #include "dhcp/dhcp_ifaces.h"
 #include "dhcp/dhcp_shortage.h"
+#include "dhcp6/dhcp6_duid.h"
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_leases.h"
 #include "dhcp6/dhcp6_policy.h"
@@ -47,8 +47,6 @@
  */
 #define RCVBUF (8 << 20)
 #define MAX_IFACES 64
-#define DUID_META "server_duid6"
-#define EPOCH_2000 946684800		/* RFC 8415 11.2: DUID-LLT time base */
 #define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
 #define RELAY_LOG_SEC 60		/* refused relays: at most one log line per */
 
@@ -642,48 +640,6 @@ static const struct ib_dhcp_family family6 = {
 
 /* ---- setup ---- */
 
-/* The server DUID: kept in the store, made once as a DUID-LLT of the first
- * served interface with a MAC, else a random DUID-UUID (RFC 6355). */
-static int load_duid(struct ib_dhcp6_server *s)
-{
-	char hex[2 * IB_DUID_MAX + 1];
-	uint8_t mac[6], uuid[16];
-	struct ifaddrs *ifa, *i;
-	bool have_mac = false;
-	size_t n;
-	int r;
-
-	if (ib_store_meta_get(s->store, DUID_META, hex, sizeof(hex)) == 0 &&
-	    ib_hex_parse(hex, s->duid, sizeof(s->duid), &n) == 0 && n >= 3) {
-		s->duid_len = n;
-		return 0;
-	}
-	if (getifaddrs(&ifa) == 0) {
-		for (i = ifa; i && !have_mac; i = i->ifa_next) {
-			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)i->ifa_addr;
-
-			if (ll && ll->sll_family == AF_PACKET && ll->sll_halen == 6 &&
-			    !(i->ifa_flags & IFF_LOOPBACK) &&
-			    ib_dhcp_ifaces_serve(&s->served, (int)if_nametoindex(i->ifa_name))) {
-				memcpy(mac, ll->sll_addr, 6);
-				have_mac = true;
-			}
-		}
-		freeifaddrs(ifa);
-	}
-	if (have_mac)
-		r = ib_dhcp6_duid_llt(mac, (uint32_t)(ib_now_sec() - EPOCH_2000), s->duid,
-				      sizeof(s->duid), &s->duid_len);
-	else if (getrandom(uuid, sizeof(uuid), 0) == (ssize_t)sizeof(uuid))
-		r = ib_dhcp6_duid_uuid(uuid, s->duid, sizeof(s->duid), &s->duid_len);
-	else
-		r = -EIO;
-	if (r < 0)
-		return r;
-	ib_hex_format(s->duid, s->duid_len, hex, sizeof(hex));
-	return ib_store_meta_put(s->store, DUID_META, hex);
-}
-
 /* RFC 8415 7.1: servers listen on All_DHCP_Relay_Agents_and_Servers. */
 static void join_groups(struct ib_dhcp6_server *s)
 {
@@ -747,7 +703,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	    (r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,
 					  cfg->dhcp6.n_interfaces)) < 0)
 		goto err;
-	if ((r = load_duid(s)) < 0) {
+	if ((r = ib_d6_server_duid(s->store, &s->served, s->duid, &s->duid_len)) < 0) {
 		ib_err("dhcp6: cannot make or store the server DUID: %s", strerror(-r));
 		goto err;
 	}
