@@ -28,6 +28,7 @@
 #include "dhcp/dhcp_shortage.h"
 #include "dhcp4/dhcp4_leases.h"
 #include "dhcp4/dhcp4_policy.h"
+#include "dhcp4/dhcp4_server_int.h"
 #include "dhcp4/dhcp4_server_journal.h"
 
 #define RCVBUF (8 << 20)		/* absorbs a storm while a group commit syncs */
@@ -54,36 +55,6 @@ struct pending {
 	struct ib_d4_note note;		/* the request, for the journal */
 	struct ib_journal_gate gate;	/* how the journal may thin it out */
 	bool applied;			/* the store took the change */
-};
-
-/* One subnet's shortage (issue #11), logged at most every 10 s. */
-struct pool_note {
-	uint32_t network;		/* the subnet */
-	uint32_t mask;
-	struct ib_dhcp_shortage sh;	/* its counts */
-};
-
-struct ib_dhcp4_server {
-	struct event_base *base;	/* not owned */
-	const struct ib_config *cfg;	/* current snapshot, not owned */
-	struct ib_store *store;		/* not owned */
-	struct ib_journal *journal;	/* not owned */
-	struct ib_d4_leases *leases;	/* the cache */
-	struct ib_lease_view view;	/* policy's view of the cache */
-	int64_t now;			/* unix seconds, set per wake-up by the engine */
-	int fd;				/* server port socket */
-	int fd_proxy;			/* 4011 socket, or -1 */
-	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
-	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
-	const struct ib_config *prev_cfg;	/* the snapshot before the last reconfigure */
-	struct ib_dhcp_ifaces prev_served;	/* and its interfaces, for a rollback */
-	uint8_t rbuf[IB_DHCP4_MAX_LEN + 1]; /* receive buffer (+1 detects oversize) */
-	struct ib_dhcp4_stats stats;
-	bool reject_logged[IB_DHCP4_REJ__MAX];
-	int64_t relay_log_at;		/* the next refused relay is logged from then */
-	struct pool_note *pools;	/* per subnet with a shortage */
-	size_t n_pools;
-	bool follower;			/* another daemon reclaims (leader.c) */
 };
 
 static int open_socket(uint16_t port, int *ret)
@@ -763,81 +734,4 @@ void ib_dhcp4_server_free(struct ib_dhcp4_server *s)
 		close(s->fd_proxy);
 	ib_d4_leases_free(s->leases);
 	free(s);
-}
-
-/* An operator's release, in the store: the active lease of o->l.address. */
-struct op_release {
-	struct ib_lease4 l;		/* address in; the row out */
-	int64_t now;			/* unix seconds */
-};
-
-static int release_txn(void *ctx, struct ib_store *st)
-{
-	struct op_release *o = ctx;
-	int r = ib_store_lease4_get(st, o->l.address, &o->l);
-
-	if (r == 0 && (o->l.state != IB_LEASE_ACTIVE || o->l.expires <= o->now))
-		r = -ENOENT;
-	return r ? r : ib_store_lease4_set_state(st, o->l.address, IB_LEASE_RELEASED, o->now);
-}
-
-int ib_dhcp4_server_release(struct ib_dhcp4_server *s, uint32_t addr,
-			    struct ib_lease4 *ret)
-{
-	struct op_release o = { .l.address = addr, .now = ib_now_sec() };
-	struct ib_lease4 l;
-	struct ib_d4_who who;
-	int r;
-
-	if ((r = ib_dhcp_engine_operate(s->eng, release_txn, &o)) < 0)
-		return r;
-	l = o.l;
-	ib_d4_leases_remove(s->leases, addr);	/* the cache follows the store */
-	ib_d4_who_from_lease(&l, &who);
-	ib_d4_journal_lease(s->journal, &who, "lease-release-operator", &l);
-	l.state = IB_LEASE_RELEASED;
-	if (ret)
-		*ret = l;
-	return 0;
-}
-
-bool ib_dhcp4_server_pool_counts(const struct ib_dhcp4_server *s, const struct ib_config *cfg,
-				  size_t i, struct ib_lease_count *ret)
-{
-	return s->cfg == cfg && ib_d4_leases_pool_counts(s->leases, i, ret);
-}
-
-const struct ib_dhcp4_stats *ib_dhcp4_server_stats(const struct ib_dhcp4_server *s)
-{
-	return &s->stats;
-}
-
-int ib_dhcp4_server_follow(struct ib_dhcp4_server *s, uint32_t addr)
-{
-	struct ib_lease4 l;
-	int r = ib_store_lease4_get(s->store, addr, &l);
-
-	s->now = ib_now_sec();
-	if (r == 0 || r == -ENOENT)
-		return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, s->now);
-	ib_d4_leases_follow(s->leases, addr, NULL, s->now);	/* forgotten: the store arbitrates */
-	return r;
-}
-
-int ib_dhcp4_server_resync(struct ib_dhcp4_server *s)
-{
-	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
-	s->now = ib_now_sec();
-	ib_d4_leases_clear(s->leases);
-	return ib_d4_leases_load(s->leases, s->store, s->cfg, s->now, NULL);
-}
-
-void ib_dhcp4_server_set_leader(struct ib_dhcp4_server *s, bool leader)
-{
-	s->follower = !leader;
-}
-
-void ib_dhcp4_server_shared(struct ib_dhcp4_server *s)
-{
-	ib_d4_leases_scatter(s->leases);
 }

@@ -70,7 +70,8 @@ static void entry_of(const struct ib_lease6 *l, struct ib_bind_key *k, struct ib
 	e->state = (uint8_t)l->state;
 	e->expires = l->expires;
 	e->since = l->cltt;
-	make_key(l->duid, l->duid_len, l->iaid, k);
+	if (!make_key(l->duid, l->duid_len, l->iaid, k))
+		k->len = 0;	/* never: a stored DUID fits */
 	e->key = k->b;
 	e->key_len = k->len;
 }

@@ -28,6 +28,7 @@
 #include "dhcp6/dhcp6_holds.h"
 #include "dhcp6/dhcp6_leases.h"
 #include "dhcp6/dhcp6_policy.h"
+#include "dhcp6/dhcp6_server_int.h"
 #include "dhcp6/dhcp6_server_journal.h"
 #include "dhcp6/dhcp6_view.h"
 
@@ -46,7 +47,6 @@
  * overflowed it (docs/BENCHMARKS.md, the storm's drops).
  */
 #define RCVBUF (8 << 20)
-#define MAX_IFACES 64
 #define ADDR_CACHE_SEC 5		/* interface addresses looked up again after */
 #define RELAY_LOG_SEC 60		/* refused relays: at most one log line per */
 
@@ -74,44 +74,6 @@ struct sent_tag {
 	bool limited;			/* an unknown client's: journal rate-limited */
 };
 
-
-struct ib_dhcp6_server {
-	struct event_base *base;	/* not owned */
-	const struct ib_config *cfg;	/* current snapshot, not owned */
-	struct ib_store *store;		/* not owned */
-	struct ib_journal *journal;	/* not owned */
-	int fd;				/* [::]:547 */
-	struct ib_dhcp_engine *eng;	/* batches, commits, sends, timers */
-	struct ib_dhcp_ifaces served;	/* interfaces served; none = all */
-	const struct ib_config *prev_cfg;	/* the snapshot before the last reconfigure */
-	struct ib_dhcp_ifaces prev_served;	/* and its interfaces, for a rollback */
-	uint8_t duid[IB_DUID_MAX];	/* server DUID */
-	size_t duid_len;
-	struct ib_d6_holds *holds;	/* addresses advertised, until REQUEST */
-	struct ib_d6_leases *leases;	/* the bindings, as the store made them durable */
-	bool follower;			/* another daemon reclaims (leader.c) */
-	struct ib_dhcp_shortage *subnets;	/* one per subnet of cfg */
-	struct ib_dhcp_shortage *prev_subnets;	/* of prev_cfg, kept for a rollback */
-	int64_t now;			/* unix seconds, per wake-up (the engine sets it) */
-	uint8_t *rx;			/* RX_ARENA: bytes of the batch's requests */
-	size_t rx_used;			/* taken by the batch */
-	struct ib_dhcp6_stats stats;	/* counters (GET /metrics) */
-	int64_t relay_log_at;		/* the next refused relay is logged from then */
-	struct ib_d6_view *bview;	/* bindings: holds over leases (dhcp6_view.c) */
-	struct ib_lease6_view view;	/* the policy's view over bview */
-	struct ib_hold6_view hold_view;	/* and of the holds it may take over */
-	/*
-	 * Per interface, by index modulo MAX_IFACES: its name and our address
-	 * on it for URLs (if_indextoname() and getifaddrs() per datagram would
-	 * cost a storm several syscalls each).
-	 */
-	struct iface_cache {
-		int ifindex;		/* 0 = empty */
-		char name[IF_NAMESIZE];	/* its name */
-		int64_t addr_at;	/* when addr was looked up, unix seconds */
-		uint8_t addr[16];	/* its address for URLs, or :: */
-	} ifaces[MAX_IFACES];
-};
 
 /* The state of subnet sn of the current snapshot. */
 static struct ib_dhcp_shortage *state_of(struct ib_dhcp6_server *s, const struct ib_subnet6 *sn)
@@ -783,33 +745,6 @@ void ib_dhcp6_server_rollback(struct ib_dhcp6_server *s)
 	join_groups(s);
 }
 
-int ib_dhcp6_server_release(struct ib_dhcp6_server *s, const uint8_t addr[16],
-			    struct ib_lease6 *ret)
-{
-	struct ib_d6_release o = { .now = ib_now_sec() };
-	int r;
-
-	memcpy(o.l.address, addr, 16);
-	if ((r = ib_dhcp_engine_operate(s->eng, ib_d6_release_txn, &o)) < 0)
-		return r;
-	/* the cache follows the store: the client's RENEW now meets NoBinding */
-	ib_d6_leases_set_state(s->leases, addr, IB_LEASE_RELEASED, o.now);
-	ib_d6_journal_lease(s->journal, &o.l, "lease-release-operator");
-	*ret = o.l;
-	return 0;
-}
-
-bool ib_dhcp6_server_pool_counts(const struct ib_dhcp6_server *s, const struct ib_config *cfg,
-				 size_t i, struct ib_lease_count *ret)
-{
-	return s->cfg == cfg && ib_d6_leases_pool_counts(s->leases, i, ret);
-}
-
-const struct ib_dhcp6_stats *ib_dhcp6_server_stats(const struct ib_dhcp6_server *s)
-{
-	return &s->stats;
-}
-
 void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 {
 	if (!s)
@@ -828,26 +763,4 @@ void ib_dhcp6_server_free(struct ib_dhcp6_server *s)
 	free(s->subnets);
 	free(s->prev_subnets);
 	free(s);
-}
-
-int ib_dhcp6_server_follow(struct ib_dhcp6_server *s, const uint8_t addr[16])
-{
-	struct ib_lease6 l;
-	int r = ib_store_lease6_get(s->store, addr, &l);
-
-	if (r == 0 && (r = ib_d6_leases_file(s->leases, &l)) == 0)
-		return 0;
-	ib_d6_leases_forget(s->leases, addr);	/* no row, or unread: the store arbitrates */
-	return r == -ENOENT ? 0 : r;
-}
-
-int ib_dhcp6_server_resync(struct ib_dhcp6_server *s)
-{
-	ib_dhcp_engine_flush(s->eng);	/* decisions already made commit first */
-	return ib_d6_leases_load(s->leases, s->store);
-}
-
-void ib_dhcp6_server_set_leader(struct ib_dhcp6_server *s, bool leader)
-{
-	s->follower = !leader;
 }
