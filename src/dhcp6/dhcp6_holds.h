@@ -1,9 +1,10 @@
 /*
  * Addresses an ADVERTISE offered and holds for its client until the
- * REQUEST (or until they expire): a fixed table with two hash chains, by
- * address (is this address promised to someone else?) and by client
- * (DUID + IAID: what did we offer this IA?), so every lookup costs a few
- * compares however many exchanges are in flight.  The holds of pool
+ * REQUEST (or until they expire), at most cap at once, on the binding
+ * table both families' caches use (src/dhcp/bind_table.h), by address
+ * (is this address promised to someone else?) and by client (DUID + IAID:
+ * what did we offer this IA?), so every lookup costs a few compares
+ * however many exchanges are in flight.  The holds of pool
  * addresses are also filed in a hold ledger (src/dhcp4/hold_ledger.h) by
  * subnet and by the relay or interface they came through, for the
  * per-source cap and the takeover of the oldest (issue #11).  Internal to

@@ -49,8 +49,7 @@ size_t ib_d6_leases_count(const struct ib_d6_leases *c)
 	return ib_bind_table_count(c->t);
 }
 
-/* The key of duid+iaid; false when the DUID is longer than a stored one. */
-static bool make_key(const uint8_t *duid, size_t duid_len, uint32_t iaid, struct ib_bind_key *k)
+bool ib_d6_key(const uint8_t *duid, size_t duid_len, uint32_t iaid, struct ib_bind_key *k)
 {
 	if (duid_len > IB_DUID_MAX)
 		return false;
@@ -70,7 +69,7 @@ static void entry_of(const struct ib_lease6 *l, struct ib_bind_key *k, struct ib
 	e->state = (uint8_t)l->state;
 	e->expires = l->expires;
 	e->since = l->cltt;
-	if (!make_key(l->duid, l->duid_len, l->iaid, k))
+	if (!ib_d6_key(l->duid, l->duid_len, l->iaid, k))
 		k->len = 0;	/* never: a stored DUID fits */
 	e->key = k->b;
 	e->key_len = k->len;
@@ -144,7 +143,7 @@ int ib_d6_leases_find(const struct ib_d6_leases *c, const struct ib_dhcp6_blob *
 	struct ib_bind_key k;
 	struct ib_bind e;
 
-	if (!make_key(duid->p, duid->len, iaid, &k) || !ib_bind_of(c->t, k.b, k.len, &e))
+	if (!ib_d6_key(duid->p, duid->len, iaid, &k) || !ib_bind_of(c->t, k.b, k.len, &e))
 		return -ENOENT;
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->address, e.addr, 16);
@@ -166,7 +165,7 @@ bool ib_d6_leases_usable(const struct ib_d6_leases *c, const uint8_t addr[16],
 	if (!ib_bind_get(c->t, addr, &e) || e.state == IB_LEASE_RELEASED ||
 	    e.state == IB_LEASE_EXPIRED || e.expires <= now)
 		return true;
-	return e.state == IB_LEASE_ACTIVE && make_key(duid->p, duid->len, iaid, &k) &&
+	return e.state == IB_LEASE_ACTIVE && ib_d6_key(duid->p, duid->len, iaid, &k) &&
 	       ib_bind_held_by(&e, k.b, k.len);
 }
 

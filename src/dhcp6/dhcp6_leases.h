@@ -21,10 +21,15 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "dhcp/bind_table.h"
 #include "dhcp6/dhcp6_codec.h"
 #include "store/store.h"
 
 struct ib_d6_leases;
+
+/* An IA's key in a binding table (src/dhcp/bind_table.h): the DUID, then
+ * the IAID big-endian.  false when the DUID is longer than a stored one. */
+bool ib_d6_key(const uint8_t *duid, size_t duid_len, uint32_t iaid, struct ib_bind_key *k);
 
 /* An empty cache; 0, -ENOMEM or -EIO. */
 int ib_d6_leases_new(struct ib_d6_leases **ret);
