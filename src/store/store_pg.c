@@ -25,6 +25,7 @@
  * or libpq reads PGPASSFILE / ~/.pgpass itself.
  */
 #include "store/store_pg_int.h"
+#include "store/store_sql.h"
 #include "store/store_int.h"
 #include "store/migrations.h"
 
@@ -60,12 +61,10 @@ static const char *const stmt_sql[ST__MAX] = {
 		" VALUES ($1, $2, $3, $4) ON CONFLICT (kind, name) DO UPDATE SET"
 		" body = excluded.body, updated_us = excluded.updated_us"
 		" RETURNING (xmax = 0)",
-	[ST_INV_DELETE] = "DELETE FROM inventory WHERE kind = $1 AND name = $2",
-	[ST_INV_ALL] = "SELECT kind, name, body, updated_us FROM inventory"
-		" ORDER BY kind, id",
-	[ST_META_GET] = "SELECT value FROM meta WHERE key = $1",
-	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2)"
-		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_INV_DELETE] = IB_SQL_INV_DELETE(IB_SQL_PG),
+	[ST_INV_ALL] = IB_SQL_INV_ALL,
+	[ST_META_GET] = IB_SQL_META_GET(IB_SQL_PG),
+	[ST_META_PUT] = IB_SQL_META_PUT(IB_SQL_PG),
 };
 
 static const struct ib_pg_stmts main_stmts = { "m", stmt_sql, ST__MAX };

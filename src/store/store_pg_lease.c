@@ -2,9 +2,10 @@
  * The PostgreSQL store's leases, IPv4 (leases4) and IPv6 (leases6): the
  * lease*_* operations of struct ib_store_ops.  As in store_sqlite_lease.c,
  * one get, one conditional commit, one walk, one count and one reclaim
- * serve both families through a small table of what differs (struct fam);
- * the SQL is SQLite's, in PostgreSQL's spelling ($n, IS NOT DISTINCT FROM,
- * LEAST).
+ * serve both families through a small table of what differs (struct fam).
+ * The SQL the two backends share is store_sql.h's; here is only what
+ * PostgreSQL is told its own way (the planner's "+ 0", LEAST(), paged
+ * walks).
  *
  * The database arbitrates conflicts, not our memory: the commit is an
  * INSERT ... ON CONFLICT (address) DO UPDATE ... WHERE <the address is
@@ -17,6 +18,7 @@
  * large table never sits whole in memory and callbacks may use the store.
  */
 #include "store/store_pg_int.h"
+#include "store/store_sql.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -26,24 +28,14 @@
 
 #define WALK_PAGE 512
 
-#define COLS4 "address, subnet, htype, hwaddr, client_id, hostname, cltt, expires, state"
-#define COLS6 "address, subnet, prefix_len, duid, iaid, mac, hostname, cltt," \
-	" preferred, expires, state"
+#define COLS4 IB_SQL_COLS4
+#define COLS6 IB_SQL_COLS6
+#define P IB_SQL_PG
 
-/* ?1 now ?2 limit: due rows, no ORDER BY (see store_sqlite_int.h) */
-#define SQL_DUE(t, cols) "SELECT " cols " FROM " t \
-	" WHERE state IN (1, 4) AND expires <= $1 LIMIT $2"
-#define SQL_EXPIRE(t) "UPDATE " t " SET state = 3" \
-	" WHERE address = $1 AND state IN (1, 4) AND expires <= $2"
+/* $1 first $2 last $3 now (store_sqlite_int.h's IB_SS_SQL_COUNT) */
 #define SQL_COUNT(t) "SELECT state, count(*) FROM " t \
 	" WHERE address BETWEEN $1 AND $2 AND expires > $3 AND state IN (1, 4)" \
 	" GROUP BY state"
-
-/* "Same client" as store.h defines it (store_sqlite4.c's SAME_CLIENT). */
-#define SAME_CLIENT4 \
-	"CASE WHEN leases4.client_id IS NULL AND excluded.client_id IS NULL" \
-	" THEN leases4.htype = excluded.htype AND leases4.hwaddr = excluded.hwaddr" \
-	" ELSE leases4.client_id IS NOT DISTINCT FROM excluded.client_id END"
 
 enum stmt_id {
 	L4_GET, L4_FIND_CID, L4_FIND_HW, L4_UPSERT, L4_END_CID, L4_END_HW,
@@ -54,45 +46,21 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[L__MAX] = {
-	[L4_GET] = "SELECT " COLS4 " FROM leases4 WHERE address = $1",
-	[L4_FIND_CID] = "SELECT " COLS4 " FROM leases4 WHERE client_id = $1"
-		" ORDER BY cltt DESC, address DESC LIMIT 1",
-	[L4_FIND_HW] = "SELECT " COLS4 " FROM leases4"
-		" WHERE hwaddr = $1 AND client_id IS NULL"
-		" ORDER BY cltt DESC, address DESC LIMIT 1",
-	/* the conditional write: store_sqlite4.c's ST4_UPSERT */
-	[L4_UPSERT] = "INSERT INTO leases4 (" COLS4 ")"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)"
-		" ON CONFLICT (address) DO UPDATE SET"
-		" subnet = excluded.subnet, htype = excluded.htype,"
-		" hwaddr = excluded.hwaddr, client_id = excluded.client_id,"
-		" hostname = excluded.hostname, cltt = excluded.cltt,"
-		" expires = excluded.expires, state = 1"
-		" WHERE leases4.state IN (2, 3) OR leases4.expires <= $9"
-		" OR (leases4.state = 1 AND (" SAME_CLIENT4 "))",
+	[L4_GET] = IB_SQL_GET(P, "leases4", COLS4),
+	[L4_FIND_CID] = IB_SQL_FIND4_CID(P),
+	[L4_FIND_HW] = IB_SQL_FIND4_HW(P),
+	[L4_UPSERT] = IB_SQL_UPSERT4(P),	/* the conditional write */
 	[L4_END_CID] = IB_PG_SQL_END4_CID,
 	[L4_END_HW] = IB_PG_SQL_END4_HW,
-	[L4_SET_STATE] = "UPDATE leases4 SET state = $2, expires = $3 WHERE address = $1",
+	[L4_SET_STATE] = IB_SQL_SET_STATE4(P),
 	[L4_RANGE] = "SELECT " COLS4 " FROM leases4"
 		" WHERE address BETWEEN $1 AND $2 ORDER BY address LIMIT $3",
-	[L4_DUE] = SQL_DUE("leases4", COLS4),
-	[L4_EXPIRE] = SQL_EXPIRE("leases4"),
+	[L4_DUE] = IB_SQL_DUE(P, "leases4", COLS4),
+	[L4_EXPIRE] = IB_SQL_EXPIRE(P, "leases4"),
 	[L4_COUNT] = SQL_COUNT("leases4"),
-	[L6_GET] = "SELECT " COLS6 " FROM leases6 WHERE address = $1",
-	[L6_FIND] = "SELECT " COLS6 " FROM leases6 WHERE duid = $1 AND iaid = $2"
-		" ORDER BY cltt DESC, address DESC LIMIT 1",
-	/* store_sqlite6.c's ST6_UPSERT */
-	[L6_UPSERT] = "INSERT INTO leases6 (" COLS6 ")"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)"
-		" ON CONFLICT (address) DO UPDATE SET"
-		" subnet = excluded.subnet, prefix_len = excluded.prefix_len,"
-		" duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac,"
-		" hostname = excluded.hostname, cltt = excluded.cltt,"
-		" preferred = excluded.preferred, expires = excluded.expires,"
-		" state = 1"
-		" WHERE leases6.state IN (2, 3) OR leases6.expires <= $11"
-		" OR (leases6.state = 1 AND leases6.duid = excluded.duid"
-		" AND leases6.iaid = excluded.iaid)",
+	[L6_GET] = IB_SQL_GET(P, "leases6", COLS6),
+	[L6_FIND] = IB_SQL_FIND6(P),
+	[L6_UPSERT] = IB_SQL_UPSERT6(P),	/* the conditional write */
 	[L6_END] = "UPDATE leases6 SET state = 2"
 		" WHERE duid = $1 AND iaid = $2 AND subnet = $3"
 		" AND prefix_len = $4 AND address <> $5 AND state = 1",
@@ -102,8 +70,8 @@ static const char *const stmt_sql[L__MAX] = {
 	/* bytea sorts bytewise: numerical address order; '' before all */
 	[L6_ALL] = "SELECT " COLS6 " FROM leases6 WHERE address > $1"
 		" ORDER BY address LIMIT $2",
-	[L6_DUE] = SQL_DUE("leases6", COLS6),
-	[L6_EXPIRE] = SQL_EXPIRE("leases6"),
+	[L6_DUE] = IB_SQL_DUE(P, "leases6", COLS6),
+	[L6_EXPIRE] = IB_SQL_EXPIRE(P, "leases6"),
 	[L6_COUNT] = SQL_COUNT("leases6"),
 };
 

@@ -20,6 +20,7 @@
  * processes may open the same file (busy_timeout arbitrates the lock).
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_sql.h"
 #include "store/store_int.h"
 #include "store/migrations.h"
 #include "common/util.h"
@@ -52,12 +53,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_INV_UPSERT] = "INSERT INTO inventory (kind, name, body, updated_us)"
 		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, name) DO UPDATE SET"
 		" body = excluded.body, updated_us = excluded.updated_us",
-	[ST_INV_DELETE] = "DELETE FROM inventory WHERE kind = ?1 AND name = ?2",
-	[ST_INV_ALL] = "SELECT kind, name, body, updated_us FROM inventory"
-		" ORDER BY kind, id",
-	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[ST_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_INV_DELETE] = IB_SQL_INV_DELETE(IB_SQL_SQLITE),
+	[ST_INV_ALL] = IB_SQL_INV_ALL,
+	[ST_META_GET] = IB_SQL_META_GET(IB_SQL_SQLITE),
+	[ST_META_PUT] = IB_SQL_META_PUT(IB_SQL_SQLITE),
 };
 
 /* ---- transactions ---- */

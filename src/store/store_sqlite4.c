@@ -6,6 +6,7 @@
  * shared with IPv6.
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_sql.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -14,47 +15,15 @@
 
 #include <sqlite3.h>
 
-/* Column order read by row4() and bound by bind_upsert4(). */
-#define LEASE_COLS \
-	"address, subnet, htype, hwaddr, client_id, hostname, cltt, expires, state"
-
-/*
- * "Same client" as store.h defines it, between the stored row and the
- * proposed one: the same client-id if either has one, else the same
- * hardware type and address.
- */
-#define SAME_CLIENT \
-	"CASE WHEN leases4.client_id IS NULL AND excluded.client_id IS NULL" \
-	" THEN leases4.htype = excluded.htype AND leases4.hwaddr = excluded.hwaddr" \
-	" ELSE leases4.client_id IS excluded.client_id END"
+#define LEASE_COLS IB_SQL_COLS4	/* read by row4(), bound by bind_upsert4() */
+#define P IB_SQL_SQLITE
 
 /* See store_sqlite_int.h; indexed by enum stmt4_id. */
 const char *const ib_ss_stmt4_sql[ST4__MAX] = {
-	[ST4_GET] = "SELECT " LEASE_COLS " FROM leases4 WHERE address = ?1",
-	[ST4_FIND_CID] = "SELECT " LEASE_COLS " FROM leases4"
-		" WHERE client_id = ?1 ORDER BY cltt DESC, address DESC LIMIT 1",
-	/* Without a client-id only rows without one are the same client. */
-	[ST4_FIND_HW] = "SELECT " LEASE_COLS " FROM leases4"
-		" WHERE hwaddr = ?1 AND client_id IS NULL"
-		" ORDER BY cltt DESC, address DESC LIMIT 1",
-	/*
-	 * The conditional write: the database arbitrates, not our memory.
-	 * The DO UPDATE runs only when the address is free (released or
-	 * expired state, or past its expiry) or ACTIVE for the same client;
-	 * otherwise nothing changes and changes() is 0.  A DECLINED address
-	 * stays quarantined until it expires, for its decliner too (RFC 2131
-	 * 4.3.3).  The same statement works on PostgreSQL (ON CONFLICT ...
-	 * DO UPDATE ... WHERE, then the row count).
-	 */
-	[ST4_UPSERT] = "INSERT INTO leases4 (" LEASE_COLS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-		" ON CONFLICT (address) DO UPDATE SET"
-		" subnet = excluded.subnet, htype = excluded.htype,"
-		" hwaddr = excluded.hwaddr, client_id = excluded.client_id,"
-		" hostname = excluded.hostname, cltt = excluded.cltt,"
-		" expires = excluded.expires, state = 1"
-		" WHERE leases4.state IN (2, 3) OR leases4.expires <= ?9"
-		" OR (leases4.state = 1 AND (" SAME_CLIENT "))",
+	[ST4_GET] = IB_SQL_GET(P, "leases4", LEASE_COLS),
+	[ST4_FIND_CID] = IB_SQL_FIND4_CID(P),
+	[ST4_FIND_HW] = IB_SQL_FIND4_HW(P),
+	[ST4_UPSERT] = IB_SQL_UPSERT4(P),	/* the conditional write */
 	/*
 	 * One address per client and subnet: end the client's others.  The
 	 * unary + keeps the planner off leases4_state_expires (a walk over
@@ -66,12 +35,11 @@ const char *const ib_ss_stmt4_sql[ST4__MAX] = {
 	[ST4_END_HW] = "UPDATE leases4 SET state = 2"
 		" WHERE hwaddr = ?1 AND subnet = ?2 AND address <> ?3"
 		" AND htype = ?4 AND client_id IS NULL AND +state = 1",
-	[ST4_SET_STATE] = "UPDATE leases4 SET state = ?2, expires = ?3"
-		" WHERE address = ?1",
+	[ST4_SET_STATE] = IB_SQL_SET_STATE4(P),
 	[ST4_RANGE] = "SELECT " LEASE_COLS " FROM leases4"
 		" WHERE address BETWEEN ?1 AND ?2 ORDER BY address",
-	[ST4_DUE] = IB_SS_SQL_DUE("leases4", LEASE_COLS),
-	[ST4_EXPIRE] = IB_SS_SQL_EXPIRE("leases4"),
+	[ST4_DUE] = IB_SQL_DUE(P, "leases4", LEASE_COLS),
+	[ST4_EXPIRE] = IB_SQL_EXPIRE(P, "leases4"),
 	[ST4_COUNT] = IB_SS_SQL_COUNT("leases4"),
 };
 

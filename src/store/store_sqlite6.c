@@ -12,6 +12,7 @@
  * and only compared for equality, as bytes (RFC 8415 11).
  */
 #include "store/store_sqlite_int.h"
+#include "store/store_sql.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -20,38 +21,14 @@
 
 #include <sqlite3.h>
 
-/* Column order read by row_to_lease6() and bound by bind_upsert6(). */
-#define LEASE6_COLS \
-	"address, subnet, prefix_len, duid, iaid, mac, hostname, cltt," \
-	" preferred, expires, state"
+#define LEASE6_COLS IB_SQL_COLS6	/* read by row6(), bound by bind_upsert6() */
+#define P IB_SQL_SQLITE
 
 /* See store_sqlite_int.h; indexed by enum stmt6_id. */
 const char *const ib_ss_stmt6_sql[ST6__MAX] = {
-	[ST6_GET] = "SELECT " LEASE6_COLS " FROM leases6 WHERE address = ?1",
-	/* leases6_client (duid, iaid, cltt) yields the newest first */
-	[ST6_FIND] = "SELECT " LEASE6_COLS " FROM leases6"
-		" WHERE duid = ?1 AND iaid = ?2"
-		" ORDER BY cltt DESC, address DESC LIMIT 1",
-	/*
-	 * The conditional write, as for leases4: the DO UPDATE runs only when
-	 * the address is free (released or expired state, or past its
-	 * valid-until) or ACTIVE for the same IA (same DUID and IAID); else
-	 * nothing changes and changes() is 0.  A DECLINED address (RFC 8415
-	 * 18.3.8) stays quarantined until it expires, for its decliner too.
-	 * Works unchanged on PostgreSQL (ON CONFLICT ... DO UPDATE ... WHERE,
-	 * then the row count).
-	 */
-	[ST6_UPSERT] = "INSERT INTO leases6 (" LEASE6_COLS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)"
-		" ON CONFLICT (address) DO UPDATE SET"
-		" subnet = excluded.subnet, prefix_len = excluded.prefix_len,"
-		" duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac,"
-		" hostname = excluded.hostname, cltt = excluded.cltt,"
-		" preferred = excluded.preferred, expires = excluded.expires,"
-		" state = 1"
-		" WHERE leases6.state IN (2, 3) OR leases6.expires <= ?11"
-		" OR (leases6.state = 1 AND leases6.duid = excluded.duid"
-		" AND leases6.iaid = excluded.iaid)",
+	[ST6_GET] = IB_SQL_GET(P, "leases6", LEASE6_COLS),
+	[ST6_FIND] = IB_SQL_FIND6(P),
+	[ST6_UPSERT] = IB_SQL_UPSERT6(P),	/* the conditional write */
 	/*
 	 * One address per IA and subnet: end the IA's others.  The unary +
 	 * keeps the planner off leases6_state_expires and on leases6_client.
@@ -65,8 +42,8 @@ const char *const ib_ss_stmt6_sql[ST6__MAX] = {
 		" preferred = min(preferred, ?3) WHERE address = ?1",
 	/* a BLOB key sorts with memcmp(): numerical address order */
 	[ST6_ALL] = "SELECT " LEASE6_COLS " FROM leases6 ORDER BY address",
-	[ST6_DUE] = IB_SS_SQL_DUE("leases6", LEASE6_COLS),
-	[ST6_EXPIRE] = IB_SS_SQL_EXPIRE("leases6"),
+	[ST6_DUE] = IB_SQL_DUE(P, "leases6", LEASE6_COLS),
+	[ST6_EXPIRE] = IB_SQL_EXPIRE(P, "leases6"),
 	[ST6_COUNT] = IB_SS_SQL_COUNT("leases6"),
 };
 

@@ -28,14 +28,6 @@
 #define RECLAIM_BATCH 64	/* leases loaded per reclaim round */
 
 /*
- * The reclaim's two statements, one text for both lease tables.  No
- * ORDER BY in the first: sorting every due row on each round is
- * quadratic after a long downtime; the (state, expires) index yields them
- * by expiry anyway.
- */
-#define IB_SS_SQL_DUE(table, cols) "SELECT " cols " FROM " table \
-	" WHERE state IN (1, 4) AND expires <= ?1 LIMIT ?2"
-/*
  * ?1 first ?2 last ?3 now: the unexpired ACTIVE (1) and DECLINED (4)
  * rows of an address range, counted per state over the primary key.  The
  * unary + keeps SQLite off the (state, expires) index, which it prefers
@@ -46,8 +38,6 @@
 #define IB_SS_SQL_COUNT(table) "SELECT state, COUNT(*) FROM " table \
 	" WHERE address BETWEEN ?1 AND ?2 AND +expires > ?3 AND +state IN (1, 4)" \
 	" GROUP BY state"
-#define IB_SS_SQL_EXPIRE(table) "UPDATE " table " SET state = 3" \
-	" WHERE address = ?1 AND state IN (1, 4) AND expires <= ?2"
 
 /* Statements of store_sqlite.c, indexed into stmt_sql[]. */
 enum stmt_id {
