@@ -86,7 +86,9 @@ void ib_bind_remove(struct ib_bind_table *t, const uint8_t *addr);
 /* Changes the state and expiry of addr's binding, if any; 0 or -ENOENT. */
 int ib_bind_set_state(struct ib_bind_table *t, const uint8_t *addr, uint8_t state,
 		      int64_t expires);
-/* Forgets every binding drop() says to; returns how many. */
+/* Forgets every binding drop() says to; returns how many.  drop() sees every
+ * binding at least once (a kept one may be seen again after the shifts of a
+ * deletion): give it no side effect but for a binding it drops. */
 size_t ib_bind_drop_if(struct ib_bind_table *t,
 		       bool (*drop)(void *ctx, const struct ib_bind *b), void *ctx);
 /* Calls fn on every binding, in no order; the table must not change. */

@@ -30,6 +30,7 @@ struct ib_d4_leases {
 	struct span *spans;		/* subnets loaded from the store */
 	size_t n_spans;
 	bool stale;			/* the config changed: reconcile */
+	bool stale_before;		/* stale before the reload in flight */
 	struct ib_ledger *ledger;	/* the OFFER holds of pool addresses */
 	const int64_t *now;		/* the shell's clock, for the view */
 	bool scatter;			/* pool searches start at a random place */
@@ -352,8 +353,10 @@ int ib_d4_leases_configure(struct ib_d4_leases *c, const struct ib_config *cfg)
 	free(r);
 	if (err == 0 && c->scatter)
 		ib_pool_tally_scatter(c->pools.cur, c->key);
-	if (err == 0)
+	if (err == 0) {
+		c->stale_before = c->stale;
 		c->stale = c->pools.prev != NULL;
+	}
 	return err;
 }
 
@@ -362,7 +365,12 @@ void ib_d4_leases_rollback(struct ib_d4_leases *c)
 	if (!c->pools.prev)
 		return;
 	ib_pool_watch_rollback(&c->pools, c->t);
-	c->stale = false;
+	/* A reconcile an accepted reload still owes is owed after a refused
+	 * one too; and the restored tallies start where this daemon's own
+	 * scatter puts them, not where every daemon's would. */
+	c->stale = c->stale_before;
+	if (c->scatter)
+		ib_pool_tally_scatter(c->pools.cur, c->key);
 }
 
 static bool in_spans(const struct span *sp, size_t n, uint32_t lo, uint32_t hi)
@@ -373,9 +381,25 @@ static bool in_spans(const struct span *sp, size_t n, uint32_t lo, uint32_t hi)
 	return false;
 }
 
+struct outside_ctx {
+	const struct ib_config *cfg;
+	struct ib_ledger *ledger;
+};
+
+/* An entry of no configured subnet; an OFFER's hold leaves the ledger
+ * with it, as in ib_d4_leases_remove(). */
 static bool outside(void *ctx, const struct ib_bind *b)
 {
-	return !ib_config_subnet_for(ctx, a4_of(b->addr));
+	struct outside_ctx *o = ctx;
+	uint8_t a16[16];
+
+	if (ib_config_subnet_for(o->cfg, a4_of(b->addr)))
+		return false;
+	if (b->state == IB_D4_OFFERED) {
+		ib_ledger_addr4(a4_of(b->addr), a16);
+		ib_ledger_remove(o->ledger, a16);
+	}
+	return true;
 }
 
 int ib_d4_leases_reconcile(struct ib_d4_leases *c, struct ib_store *s,
@@ -383,11 +407,12 @@ int ib_d4_leases_reconcile(struct ib_d4_leases *c, struct ib_store *s,
 {
 	const struct ib_dhcp4_config *d = &cfg->dhcp4;
 	struct load_ctx lc = { .c = c, .cfg = cfg, .now = now };
+	struct outside_ctx o = { cfg, c->ledger };
 	int r = 0;
 
 	if (!c->stale)
 		return 0;
-	*ret_dropped = ib_bind_drop_if(c->t, outside, (void *)cfg);
+	*ret_dropped = ib_bind_drop_if(c->t, outside, &o);
 	for (size_t i = 0; i < d->n_subnets && r == 0; i++) {
 		uint32_t lo = d->subnets[i].network, hi = lo | ~d->subnets[i].mask;
 

@@ -190,11 +190,16 @@ size_t ib_dhcp4_hold_cap(const struct ib_subnet4 *sn)
 	return n ? (size_t)n : 1;
 }
 
-/* The source a hold is filed under: the relay, else the arrival link. */
+/*
+ * The source a hold is filed under: the relay, by the datagram's source
+ * (the address relay_allowed() checked; giaddr is the relay's word, but a
+ * client behind it may set its own, a new one each DISCOVER), else the
+ * arrival link.
+ */
 static uint64_t hold_source(const struct ib_dhcp4_input *in)
 {
 	if (in->msg->giaddr)
-		return ib_ledger_source_relay4(in->msg->giaddr);
+		return ib_ledger_source_relay4(in->src_addr);
 	return ib_ledger_source_link(in->ifindex);
 }
 

@@ -55,6 +55,7 @@ struct pending {
 	struct ib_d4_note note;		/* the request, for the journal */
 	struct ib_journal_gate gate;	/* how the journal may thin it out */
 	bool applied;			/* the store took the change */
+	bool refused;			/* the store refused the ACK: another won */
 };
 
 static int open_socket(uint16_t port, int *ret)
@@ -208,7 +209,7 @@ static int store_one(void *ctx, void *slot)
 	struct pending *p = slot;
 	int r;
 
-	p->applied = false;
+	p->applied = p->refused = false;
 	switch (p->d.action) {
 	case IB_D4_ACK:
 		r = ib_store_lease4_commit(s->store, &p->lease, s->now);
@@ -221,6 +222,7 @@ static int store_one(void *ctx, void *slot)
 			ib_dhcp4_refuse(&p->in, &p->d,
 				"address is bound to another client (store refused the commit)");
 			route_reply(s, p, &from, p->rt.fd, &p->rt);
+			p->refused = true;
 			return 0;
 		}
 		p->applied = r == 0;
@@ -292,6 +294,10 @@ static void committed(void *ctx, void *slot, bool ok)
 	s->stats.declines += p->d.action == IB_D4_DECLINE;
 	if (p->applied)
 		apply_cache(s, p);
+	/* The cache learns the winner (the stored row), or this client would
+	 * be offered the same address again and NAKed again. */
+	if (p->refused)
+		ib_dhcp4_server_follow(s, p->lease.address);
 	if (p->d.action == IB_D4_ACK || p->d.action == IB_D4_NAK)
 		send_reply(s, p, ib_dhcp4_lay_out(&p->in, &p->d));
 	else

@@ -62,11 +62,12 @@ int ib_dhcp4_server_follow(struct ib_dhcp4_server *s, uint32_t addr)
 	struct ib_lease4 l;
 	int r = ib_store_lease4_get(s->store, addr, &l);
 
+	/* Unread (the store is down): the entry stays as it is, a binding
+	 * renew_while_down() may still renew; the caller resyncs. */
+	if (r != 0 && r != -ENOENT)
+		return r;
 	s->now = ib_now_sec();
-	if (r == 0 || r == -ENOENT)
-		return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, s->now);
-	ib_d4_leases_follow(s->leases, addr, NULL, s->now);	/* forgotten: the store arbitrates */
-	return r;
+	return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, s->now);
 }
 
 int ib_dhcp4_server_resync(struct ib_dhcp4_server *s)

@@ -61,9 +61,9 @@ int ib_ledger_oldest(struct ib_ledger *l, const uint8_t subnet[16], const uint64
 size_t ib_ledger_size(const struct ib_ledger *l);
 
 /* The sources the policies name (kind in the top byte). */
-static inline uint64_t ib_ledger_source_relay4(uint32_t giaddr)
+static inline uint64_t ib_ledger_source_relay4(uint32_t relay)
 {
-	return 1ull << 56 | giaddr;
+	return 1ull << 56 | relay;
 }
 
 static inline uint64_t ib_ledger_source_link(int ifindex)

@@ -43,9 +43,13 @@ int ib_dhcp6_server_follow(struct ib_dhcp6_server *s, const uint8_t addr[16])
 	struct ib_lease6 l;
 	int r = ib_store_lease6_get(s->store, addr, &l);
 
+	/* Unread (the store is down): the entry stays as it is, a binding
+	 * renew_while_down() may still renew; the caller resyncs. */
+	if (r != 0 && r != -ENOENT)
+		return r;
 	if (r == 0 && (r = ib_d6_leases_file(s->leases, &l)) == 0)
 		return 0;
-	ib_d6_leases_forget(s->leases, addr);	/* no row, or unread: the store arbitrates */
+	ib_d6_leases_forget(s->leases, addr);	/* no row, or not filed: the store arbitrates */
 	return r == -ENOENT ? 0 : r;
 }
 

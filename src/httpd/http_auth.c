@@ -399,9 +399,8 @@ static void known_uuid(struct ib_http_req *rq, const char *mac, char *out, size_
 	if (ib_mac_parse(mac, hwaddr) < 0)
 		return;
 	for (size_t i = 0; i < cfg->n_machines; i++)
-		if (memcmp(cfg->machines[i].mac, hwaddr, 6) == 0) {
-			if (cfg->machines[i].uuid)
-				snprintf(out, len, "%s", cfg->machines[i].uuid);
+		if (memcmp(cfg->machines[i].mac, hwaddr, 6) == 0 && cfg->machines[i].uuid) {
+			snprintf(out, len, "%s", cfg->machines[i].uuid);
 			return;
 		}
 	if (ib_store_machine_get(rq->srv->store, mac, &m) < 0 ||

@@ -15,6 +15,7 @@ Run (root):  /usr/bin/python3 -m pytest tests/integration/test_dhcp4.py -v
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import os
@@ -22,6 +23,7 @@ import random
 import re
 import select
 import socket
+import sqlite3
 import struct
 import time
 from pathlib import Path
@@ -1359,6 +1361,34 @@ def test_init_reboot_for_others_address_nak(env):
     r = env.l2.request(rand_mac(), ack.yiaddr, server=None)
     assert r is not None and r.type == NAK, r
     assert env.lease(ack.yiaddr)["mac"].lower() == a
+
+
+def test_refused_ack_learns_the_winner(env):
+    """The store, not the cache, decides who holds an address.  When another
+    writer bound the address this client was offered (another daemon on a
+    shared store; here a second connection to the SQLite file), the REQUEST
+    is NAKed and the cache learns the stored row: the client's next
+    DISCOVER is offered another address, not the same one again (NAKed
+    again, for as long as the cache believed its own hold)."""
+    a, other = rand_mac(), rand_mac()
+    xid = random.getrandbits(32)
+    off = env.l2.discover(a, xid=xid)
+    assert off is not None, env.daemon.log_tail()
+    now = int(time.time())
+    db = Path(env.cfg["server"]["state_dir"]) / "ironboot.db"
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as con, con:
+        con.execute("INSERT INTO leases4 (address, subnet, htype, hwaddr, cltt,"
+                    " expires, state) VALUES (?, ?, 1, ?, ?, ?, 1)",
+                    (int(ipaddress.IPv4Address(off.yiaddr)),
+                     int(ipaddress.IPv4Address("198.18.0.0")), mac_bytes(other),
+                     now, now + 3600))
+    r = env.l2.request(a, off.yiaddr, off.opt_ip(54), xid=xid)
+    assert r is not None and r.type == NAK, (r, env.daemon.log_tail())
+    off2 = env.l2.discover(a)
+    assert off2 is not None and off2.yiaddr != off.yiaddr, (off2, off)
+    ack = env.l2.request(a, off2.yiaddr, off2.opt_ip(54))
+    assert ack is not None and ack.type == ACK, (ack, env.daemon.log_tail())
+    assert env.lease(off.yiaddr)["mac"].lower() == other
 
 
 def test_offers_distinct_and_stable(env):
