@@ -35,6 +35,11 @@
 #define PASSWORD_MAX 1024
 #define BACKOFF_MIN_US 200000		/* first retry after a loss */
 #define BACKOFF_MAX_US 5000000		/* the cap: a restarted server is found within it */
+/* A reconnect still pending after this is abandoned: libpq's
+ * connect_timeout does not apply to PQconnectPoll, and a server whose
+ * packets are dropped would hold it for the kernel's SYN retries
+ * (about two minutes) with no new attempt. */
+#define CONNECT_DEADLINE_US 5000000
 
 /* libpq's message without its trailing newline, into buf[cap]. */
 static void conn_msg(PGconn *c, char *buf, size_t cap)
@@ -271,6 +276,7 @@ int ib_pg_link_ready(struct store_pg *pg)
 			return -EIO;
 		conn_params(l, keys, vals);
 		l->pending = PQconnectStartParams(keys, vals, 1);
+		l->pending_since_us = now;
 		l->attempts++;
 		if (!l->pending || PQstatus(l->pending) == CONNECTION_BAD) {
 			conn_msg(l->pending, l->reason, sizeof(l->reason));
@@ -281,6 +287,13 @@ int ib_pg_link_ready(struct store_pg *pg)
 		}
 	}
 	r = poll_pending(pg);
+	if (r > 0 && now - l->pending_since_us >= CONNECT_DEADLINE_US) {
+		snprintf(l->reason, sizeof(l->reason), "no answer to connecting within %d s",
+			 CONNECT_DEADLINE_US / 1000000);
+		PQfinish(l->pending);
+		l->pending = NULL;
+		r = -EIO;
+	}
 	if (r < 0)
 		schedule(l, now);
 	return r == 0 ? 0 : -EIO;

@@ -40,7 +40,7 @@
 	" ORDER BY ts_us, id LIMIT $3"
 #define EVENT_START(where) \
 	"SELECT ts_us, id" EVENT_WHERE(where) \
-	" ORDER BY ts_us DESC, id DESC OFFSET $3 - 1 LIMIT 1"
+	" ORDER BY ts_us DESC, id DESC OFFSET $3::bigint - 1 LIMIT 1"
 #define EVENT_SELECT_OLDEST(where) \
 	"SELECT " EVENT_COLS EVENT_WHERE(where) " ORDER BY id LIMIT $3"
 

@@ -68,6 +68,7 @@ struct ib_pg_link {
 	char *conninfo;			/* as configured, owned */
 	char *password;			/* from the password file, or NULL; owned */
 	PGconn *pending;		/* a reconnect under way, or NULL */
+	int64_t pending_since_us;	/* when it started */
 	bool down;			/* the connection was lost */
 	bool tx_lost;			/* and with it a transaction the caller
 					 * still has to end (commit fails) */

@@ -31,6 +31,9 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
 #define LEADER_RETRY_MS 2000	/* a follower asks for the lock this often */
+/* A connect still pending after this is abandoned (connect_timeout does
+ * not apply to PQconnectPoll; see store_pg_conn.c). */
+#define CONNECT_DEADLINE_MS 5000
 #define PARAMS_MAX 48		/* connection keywords kept */
 
 enum wstate {
@@ -160,17 +163,23 @@ static void take_result(struct ib_store_listener *w, PGresult *res)
 			if (w->h.leader)
 				w->h.leader(w->h.ctx, true);
 		}
+	} else if (st != PGRES_COMMAND_OK && !w->st.connected) {
+		/* LISTEN failed (a hot standby, say): the rest of the query,
+		 * the lock, was skipped; never lead without listening */
+		lose(w, "cannot LISTEN");
 	} else if (st != PGRES_COMMAND_OK) {
 		ib_warn("store listener: query failed: %.160s", PQresultErrorMessage(res));
 	}
 }
 
 /* Hands the notifications received to the daemon; its own are skipped
- * (its cache followed its own commit already). */
+ * (its cache followed its own commit already), except while its store
+ * connection is down: a COMMIT cut off by the loss may have landed, and
+ * its cache did not follow an answer it never had. */
 static void take_notifies(struct ib_store_listener *w)
 {
-	PGconn *own = to_pg(w->store)->conn;
-	int own_pid = own ? PQbackendPID(own) : 0;
+	const struct store_pg *pg = to_pg(w->store);
+	int own_pid = pg->conn && !pg->link.down ? PQbackendPID(pg->conn) : 0;
 	PGnotify *n;
 
 	while ((n = PQnotifies(w->conn))) {
@@ -242,8 +251,11 @@ static void start_connect(struct ib_store_listener *w)
 		return;
 	}
 	w->state = W_CONNECTING;
-	if (watch_socket(w, EV_WRITE) < 0)
+	if (watch_socket(w, EV_WRITE) < 0) {
 		lose(w, "out of memory");
+		return;
+	}
+	arm_timer(w, CONNECT_DEADLINE_MS);	/* connected() arms it anew */
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -257,14 +269,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		start_connect(w);
 		return;
 	}
-	if (w->state != W_UP)
-		return;		/* connecting: its own events drive it */
+	if (w->state == W_CONNECTING) {
+		lose(w, "no answer to connecting within 5 s");
+		return;
+	}
 	arm_timer(w, LEADER_RETRY_MS);
 	if (w->unflushed) {
 		if ((f = PQflush(w->conn)) < 0)
 			lose(w, "connection lost");
 		w->unflushed = f == 1;
-	} else if (!w->busy && !w->st.leader) {
+	} else if (!w->busy && !w->st.leader && w->st.connected) {
 		ask_lock(w);	/* a follower asks again: the leader may be gone */
 	}
 }
