@@ -160,7 +160,14 @@ static void journal_fetch(struct ib_http_req *rq, int status, uint64_t bytes)
 		ib_jw_int(&w, IB_TIMELINE_REFUSED, 1);
 	else if (unverified)
 		ib_jw_int(&w, IB_TIMELINE_UNVERIFIED, 1);
-	ib_jw_end(&w);
+	if (ib_jw_end(&w) < 0 && unverified) {
+		/* cut short ({"truncated":true}): the mark must survive, or the
+		 * event would pass for the machine's own */
+		ib_jw_init(&w, slot, cap);
+		ib_jw_int(&w, "status", status);
+		ib_jw_int(&w, refused ? IB_TIMELINE_REFUSED : IB_TIMELINE_UNVERIFIED, 1);
+		ib_jw_end(&w);
+	}
 	if (ib_journal_pending(rq->srv->journal) > IB_JOURNAL_QUEUE / 2)
 		ib_journal_flush_nowait(rq->srv->journal);
 }
