@@ -33,7 +33,6 @@ bench/pg/run.sh.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -66,28 +65,21 @@ class PgStack(storm.Stack):
         super().__init__(*a)
         self.pg = pg
 
-    def start(self, family: int) -> None:
-        uri = f"postgresql://{pglab.USER}@/{DB}?host={self.pg.socket_dir}"
-        lease_db = {"type": "postgresql", "name": DB, "user": pglab.USER,
-                    "host": self.pg.socket_dir}
-        saved = storm.IRONBOOT, storm.kea4_config, storm.kea6_config
-        # the storm bench's configs with the store swapped, nothing else
-        storm.IRONBOOT = saved[0].replace("server:\n", f"server:\n  store: \"{uri}\"\n", 1)
-        storm.kea4_config = lambda w: _kea(saved[1](w), "Dhcp4", lease_db)
-        storm.kea6_config = lambda w: _kea(saved[2](w), "Dhcp6", lease_db)
-        try:
-            super().start(family)
-        finally:
-            storm.IRONBOOT, storm.kea4_config, storm.kea6_config = saved
+    # the storm bench's configs with the store swapped, nothing else
+    def ironboot_config(self, family: int) -> dict:
+        cfg = super().ironboot_config(family)
+        cfg["server"]["store"] = f"postgresql://{pglab.USER}@/{DB}?host={self.pg.socket_dir}"
+        return cfg
+
+    def kea_config(self, family: int) -> dict:
+        cfg = super().kea_config(family)
+        cfg["Dhcp4" if family == 4 else "Dhcp6"]["lease-database"] = {
+            "type": "postgresql", "name": DB, "user": pglab.USER, "host": self.pg.socket_dir}
+        return cfg
 
     def describe(self) -> str:
         return {"ironboot": "ironbootd (PostgreSQL store, group commit)",
                 "kea": "Kea 2.2 (PostgreSQL lease backend, single-threaded)"}[self.kind]
-
-
-def _kea(cfg: dict, top: str, lease_db: dict) -> dict:
-    cfg[top]["lease-database"] = dict(lease_db)
-    return cfg
 
 
 def pg_pid(pg: pglab.PgServer) -> int:

@@ -51,66 +51,8 @@ from stormlab import SRV4, SRV6  # noqa: E402  (also probe.py's and cross.py's)
 
 POOL4 = ("198.19.0.1", "198.19.255.254")
 POOL6 = ("fd00:b007:1::1:0", "fd00:b007:1::ffff:ffff")
-HTTP_PORT = 8080
+HTTP_PORT = stormlab.HTTP_PORT
 SERVER_CPU, CLIENT_CPU = "0", "1"
-
-IRONBOOT = """\
-server:
-  state_dir: {work}/ironboot-state
-  log_level: notice
-  syslog: false
-dhcp4:
-  enabled: true
-  mode: server
-  interfaces: [srv0]
-  authoritative: true
-  relays: [198.18.0.2]              # ironboot-storm relays from the cli address
-  subnets:
-    - subnet: 198.18.0.0/15
-      pools:
-        - {{ start: {pool4[0]}, end: {pool4[1]} }}
-      routers: [198.18.0.1]
-      lease_time: 7200
-dhcp6:
-  enabled: true
-  interfaces: [srv0]
-  rapid_commit: false
-  subnets:
-    - subnet: fd00:b007:1::/64
-      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
-      pools:
-        - {{ start: "{pool6[0]}", end: "{pool6[1]}" }}
-      preferred_lifetime: 3600
-      valid_lifetime: 7200
-  router_advertisements:
-    enabled: false
-boot:
-  efi_x64: ipxe.efi
-  next_server6: "fd00:b007::1"
-  ipxe_script: http://198.18.0.1:{port}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&arch=${{buildarch}}&platform=${{platform}}
-  ipxe_script6: "http://[fd00:b007::1]:{port}/boot.ipxe?mac=${{net0/mac}}"
-tftp:
-  enabled: true
-  root: {work}/tftp
-  max_transfers: 4000
-  max_per_client: 8
-http:
-  enabled: true
-  listen: {listen}
-  port: {port}
-  assets: {work}/www/assets
-  templates: {templates}
-journal:
-  max_events: 2000000
-profiles:
-  - name: linux
-    kernel: vmlinuz
-    initrd: [initrd.img]
-    args: ["console=ttyS0"]
-groups:
-  - name: default
-    profile: linux
-"""
 
 SCRIPT = """#!ipxe
 kernel http://{host}:{port}/assets/vmlinuz console=ttyS0 initrd=initrd.img
@@ -256,14 +198,24 @@ class Stack:
                                 self.work / "www", connections=4096)
         self._popen([self.args.nginx, "-c", str(conf), "-p", str(self.work)], "nginx")
 
+    def ironboot_config(self, family: int) -> dict:
+        """ironbootd's config: stormlab's, serving the whole chain from the
+        bench's large pools."""
+        cfg = stormlab.config(self.work / "ironboot-state", pool4=POOL4, pool6=POOL6,
+                              lease_time=7200)
+        cfg["journal"] = {"max_events": 2_000_000}
+        return stormlab.full_chain(cfg, family, tftp_root=self.work / "tftp",
+                                   assets=self.work / "www" / "assets", max_transfers=4000)
+
+    def kea_config(self, family: int) -> dict:
+        """kea-dhcp4's or kea-dhcp6's config (memfile)."""
+        return kea4_config(self.work) if family == 4 else kea6_config(self.work)
+
     def start(self, family: int) -> None:
         self._files(self.kind != "ironboot")
         if self.kind == "ironboot":
-            cfg = self.work / "ironboot.yaml"
-            # the script's kernel URLs are base_url's: the first listen address
-            listen = '[198.18.0.1, "fd00:b007::1"]' if family == 4 else '["fd00:b007::1", 198.18.0.1]'
-            cfg.write_text(IRONBOOT.format(work=self.work, pool4=POOL4, pool6=POOL6, listen=listen,
-                                           port=HTTP_PORT, templates=REPO / "examples" / "templates"))
+            cfg = stormlab.write_config(self.ironboot_config(family),
+                                        self.work / "ironboot.yaml")
             self.daemon = netlab.Daemon(self.lab, self.srv, cfg, build=self.args.build,
                                         log_path=self.work / "ironbootd.stderr")
             self.daemon.start(timeout=30)
@@ -275,7 +227,7 @@ class Stack:
             env = dict(os.environ, KEA_LOCKFILE_DIR=str(self.work), KEA_PIDFILE_DIR=str(self.work))
             fam = "4" if family == 4 else "6"
             path = self.work / f"kea{fam}.json"
-            path.write_text(json.dumps(kea4_config(self.work) if family == 4 else kea6_config(self.work)))
+            path.write_text(json.dumps(self.kea_config(family)))
             self._popen([f"kea-dhcp{fam}", "-c", str(path)], f"kea{fam}", env=env)
             tftp_addr = f"{SRV4}:69" if family == 4 else f"[{SRV6}]:69"
             self._popen(["in.tftpd", "-L", "-s", str(self.work / "tftp"), "-a", tftp_addr], "tftpd")

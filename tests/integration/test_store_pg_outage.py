@@ -30,51 +30,7 @@ import netlab
 import stormlab
 from pglab import PgServer
 
-PORT = 8080
-
-CONFIG = """\
-server:
-  state_dir: {state}
-  log_level: info
-  syslog: false
-  store: {uri}
-  store_password_file: {pwfile}
-dhcp4:
-  enabled: true
-  mode: server
-  interfaces: [srv0]
-  authoritative: true
-  relays: [198.18.0.2]              # ironboot-storm relays from the cli address
-  subnets:
-    - subnet: 198.18.0.0/15
-      pools:
-        - {{ start: 198.19.0.10, end: 198.19.15.250 }}
-      routers: [198.18.0.1]
-      lease_time: 3600
-dhcp6:
-  enabled: true
-  interfaces: [srv0]
-  rapid_commit: false
-  subnets:
-    - subnet: fd00:b007:1::/64
-      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
-      pools:
-        - {{ start: "fd00:b007:1::1000", end: "fd00:b007:1::1fff" }}
-      preferred_lifetime: 1800
-      valid_lifetime: 3600
-  router_advertisements:
-    enabled: false
-boot:
-  efi_x64: ipxe.efi
-  next_server6: "fd00:b007::1"
-tftp:
-  enabled: false
-http:
-  enabled: true
-  listen: [198.18.0.1]
-  port: {port}
-  assets: {assets}
-"""
+PORT = stormlab.HTTP_PORT
 
 
 def need(tool: str) -> None:
@@ -94,9 +50,12 @@ class Env:
         assets = tmp / "assets"
         assets.mkdir()
         (assets / "vmlinuz").write_bytes(b"kernel" * 1000)
-        cfg = tmp / "ironboot.yaml"
-        cfg.write_text(CONFIG.format(state=tmp / "state", uri=pg.uri,
-                                     pwfile=pg.password_file, port=PORT, assets=assets))
+        cfg = stormlab.config(tmp / "state", pool4=("198.19.0.10", "198.19.15.250"),
+                              log_level="info", store=pg.uri,
+                              store_password_file=pg.password_file)
+        cfg["http"] = {"enabled": True, "listen": [stormlab.SRV4], "port": PORT,
+                       "assets": str(assets)}
+        cfg = stormlab.write_config(cfg, tmp / "ironboot.yaml")
         self.srv, self.cli = stormlab.make(lab)
         self.d = netlab.Daemon(lab, self.srv, cfg).start(timeout=30)
         self.storm = netlab.find_binary(build, "ironboot-storm")

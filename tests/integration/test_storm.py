@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,63 +42,6 @@ import stormlab  # noqa: E402
 
 MACHINES = 50
 SIZES = {"ipxe.efi": 300_000, "vmlinuz": 2_000_000, "initrd.img": 1_000_000}
-
-CONFIG = """\
-server:
-  state_dir: {state}
-  log_level: notice
-  syslog: false
-dhcp4:
-  enabled: true
-  mode: server
-  interfaces: [srv0]
-  authoritative: true
-  relays: [198.18.0.2]              # ironboot-storm relays from the cli address
-  subnets:
-    - subnet: 198.18.0.0/15
-      pools:
-        - {{ start: 198.19.0.10, end: 198.19.3.250 }}
-      routers: [198.18.0.1]
-      lease_time: 3600
-dhcp6:
-  enabled: true
-  interfaces: [srv0]
-  rapid_commit: false
-  subnets:
-    - subnet: fd00:b007:1::/64
-      relays: ["fd00:b007::2"]      # ironboot-storm relays from the cli address
-      pools:
-        - {{ start: "fd00:b007:1::1000", end: "fd00:b007:1::1fff" }}
-      preferred_lifetime: 1800
-      valid_lifetime: 3600
-  router_advertisements:
-    enabled: false
-boot:
-  bios: undionly.kpxe
-  efi_x64: ipxe.efi
-  next_server6: "fd00:b007::1"
-  ipxe_script: http://198.18.0.1:8080/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&arch=${{buildarch}}&platform=${{platform}}
-  ipxe_script6: "http://[fd00:b007::1]:8080/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&arch=${{buildarch}}&platform=${{platform}}"
-tftp:
-  enabled: true
-  root: {tftp}
-  max_transfers: 2000
-  max_per_client: 8
-http:
-  enabled: true
-  listen: {listen}                   # the first one is base_url's
-  port: 8080
-  assets: {assets}
-  templates: {templates}
-profiles:
-  - name: linux
-    kernel: vmlinuz
-    initrd: [initrd.img]
-    args: ["console=ttyS0"]
-groups:
-  - name: default
-    profile: linux
-"""
 
 
 def storm_bin(build: Path) -> Path:
@@ -115,13 +57,9 @@ def make_env(lab, tmp_path, build_dir, family):
     assets.mkdir()
     for name, size in SIZES.items():
         (tftp if name == "ipxe.efi" else assets).joinpath(name).write_bytes(os.urandom(size))
-    cfg = tmp_path / "ironboot.yaml"
-    # the kernel URLs the script names are base_url's, of the first listen
-    # address: an IPv6-only machine gets them over IPv6
-    listen = '[198.18.0.1, "fd00:b007::1"]' if family == "4" else '["fd00:b007::1", 198.18.0.1]'
-    cfg.write_text(CONFIG.format(state=tmp_path / "state", tftp=tftp, assets=assets,
-                                 templates=netlab.REPO / "examples" / "templates",
-                                 listen=listen))
+    cfg = stormlab.full_chain(stormlab.config(tmp_path / "state"), family,
+                              tftp_root=tftp, assets=assets, max_transfers=2000)
+    cfg = stormlab.write_config(cfg, tmp_path / "ironboot.yaml")
     srv, cli = stormlab.make(lab)
     d = netlab.Daemon(lab, srv, cfg).start(timeout=20)
     return lab, d, cli, storm_bin(build_dir), tmp_path
