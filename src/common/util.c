@@ -150,6 +150,15 @@ uint32_t ib_prefix_mask(uint8_t len)
 	return len == 0 ? 0 : len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1);
 }
 
+bool ib_addr_in_prefix(const uint8_t *addr, const uint8_t *prefix, unsigned len)
+{
+	size_t whole = len / 8;
+
+	if (memcmp(addr, prefix, whole) != 0)
+		return false;
+	return len % 8 == 0 || ((addr[whole] ^ prefix[whole]) & (0xff00u >> (len % 8)) & 0xff) == 0;
+}
+
 int ib_cidr4_parse(const char *s, uint32_t *ret_net, uint8_t *ret_len)
 {
 	char buf[32];

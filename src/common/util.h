@@ -37,6 +37,11 @@ int ib_ip4_parse(const char *s, uint32_t *ret);
 /* Parses "a.b.c.d/len"; returns network address (host order) and length. */
 int ib_cidr4_parse(const char *s, uint32_t *ret_net, uint8_t *ret_len);
 uint32_t ib_prefix_mask(uint8_t len);
+/*
+ * Whether addr lies in prefix/len (RFC 4291 2.5): their first len bits
+ * agree.  Both in network order, at least (len + 7) / 8 bytes long.
+ */
+bool ib_addr_in_prefix(const uint8_t *addr, const uint8_t *prefix, unsigned len);
 /* Lowercase hex of len bytes; always NUL-terminates (truncates). */
 void ib_hex_format(const uint8_t *p, size_t len, char *out, size_t outlen);
 /* Parses hex with optional ':' separators; -EINVAL on bad digits. */

@@ -529,17 +529,6 @@ const struct ib_subnet4 *ib_config_subnet_for(const struct ib_config *cfg, uint3
 	return NULL;
 }
 
-/* RFC 4291 2.5: addr is in prefix/len when their first len bits agree. */
-static bool prefix6_match(const uint8_t prefix[16], uint8_t len, const uint8_t addr[16])
-{
-	size_t bytes = len / 8;
-	unsigned bits = len % 8;
-
-	if (memcmp(prefix, addr, bytes) != 0)
-		return false;
-	return bits == 0 || ((prefix[bytes] ^ addr[bytes]) & (uint8_t)(0xff00u >> bits)) == 0;
-}
-
 const struct ib_subnet6 *ib_config_subnet6_for(const struct ib_config *cfg,
 					       const uint8_t addr[16])
 {
@@ -547,7 +536,7 @@ const struct ib_subnet6 *ib_config_subnet6_for(const struct ib_config *cfg,
 	for (size_t i = 0; i < cfg->dhcp6.n_subnets; i++) {
 		const struct ib_subnet6 *s = &cfg->dhcp6.subnets[i];
 
-		if (prefix6_match(s->prefix, s->prefix_len, addr))
+		if (ib_addr_in_prefix(addr, s->prefix, s->prefix_len))
 			return s;
 	}
 	return NULL;

@@ -22,17 +22,24 @@ static bool listened4(const struct ib_dhcp4_config *d, const char *ifname)
 	return d->n_interfaces == 0;
 }
 
-/* Whether a served, non-loopback interface has an IPv4 address in sn. */
-static bool local4(const struct ib_dhcp4_config *d, const struct ib_subnet4 *sn,
-		   const struct ifaddrs *ifa)
+/*
+ * Whether a non-loopback interface has an address of family (AF_INET or
+ * AF_INET6) in prefix/len (network order); with d4, only an interface
+ * dhcp4 listens on counts.
+ */
+static bool local(const struct ifaddrs *ifa, int family, const uint8_t *prefix, unsigned len,
+		  const struct ib_dhcp4_config *d4)
 {
 	for (const struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)i->ifa_addr;
+		const struct sockaddr *sa = i->ifa_addr;
+		const uint8_t *a;
 
-		if (!a || a->sin_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
-		    !listened4(d, i->ifa_name))
+		if (!sa || sa->sa_family != family || (i->ifa_flags & IFF_LOOPBACK) ||
+		    (d4 && !listened4(d4, i->ifa_name)))
 			continue;
-		if ((ntohl(a->sin_addr.s_addr) & sn->mask) == sn->network)
+		a = family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
+				      : ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (ib_addr_in_prefix(a, prefix, len))
 			return true;
 	}
 	return false;
@@ -48,8 +55,9 @@ static size_t check4(const struct ib_config *cfg, const struct ifaddrs *ifa, FIL
 		return 0;
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet4 *sn = &d->subnets[i];
+		uint32_t be = htonl(sn->network);
 
-		if (sn->n_relays || local4(d, sn, ifa))
+		if (sn->n_relays || local(ifa, AF_INET, (const uint8_t *)&be, sn->prefix_len, d))
 			continue;
 		ib_ip4_format(sn->network, net);
 		fprintf(out, "warning: dhcp4 subnet %s/%u: no interface dhcp4 serves here has an "
@@ -58,26 +66,6 @@ static size_t check4(const struct ib_config *cfg, const struct ifaddrs *ifa, FIL
 		n++;
 	}
 	return n;
-}
-
-/* Whether a non-loopback interface has an IPv6 address in sn's prefix
- * (a subnet without `interface:` is matched by the arrival address). */
-static bool local6(const struct ib_subnet6 *sn, const struct ifaddrs *ifa)
-{
-	for (const struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)i->ifa_addr;
-		const uint8_t *b;
-		unsigned bits = sn->prefix_len;
-
-		if (!a || a->sin6_family != AF_INET6 || (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		b = a->sin6_addr.s6_addr;
-		if (memcmp(b, sn->prefix, bits / 8) == 0 &&
-		    (bits % 8 == 0 ||
-		     ((b[bits / 8] ^ sn->prefix[bits / 8]) & (0xff00u >> (bits % 8)) & 0xff) == 0))
-			return true;
-	}
-	return false;
 }
 
 static size_t check6(const struct ib_config *cfg, const struct ifaddrs *ifa, FILE *out)
@@ -91,7 +79,9 @@ static size_t check6(const struct ib_config *cfg, const struct ifaddrs *ifa, FIL
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet6 *sn = &d->subnets[i];
 
-		if (sn->interface || sn->n_relays || local6(sn, ifa))
+		/* a subnet without `interface:` is matched by the arrival address */
+		if (sn->interface || sn->n_relays ||
+		    local(ifa, AF_INET6, sn->prefix, sn->prefix_len, NULL))
 			continue;
 		inet_ntop(AF_INET6, sn->prefix, net, sizeof(net));
 		fprintf(out, "warning: dhcp6 subnet %s/%u: it names no interface, no local "

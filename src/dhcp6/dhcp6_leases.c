@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "dhcp/bind_table.h"
 #include "dhcp/pool_tally.h"
 #include "dhcp/pool_usage.h"
@@ -105,7 +106,7 @@ int ib_d6_leases_bound(struct ib_d6_leases *c, const struct ib_lease6 *l)
 	entry_of(l, &k, &e);
 	/* the store's ST6_END_OTHERS: one ACTIVE address per IA and subnet */
 	if (ib_bind_of(c->t, k.b, k.len, &own) && memcmp(own.addr, e.addr, 16) != 0 &&
-	    own.state == IB_LEASE_ACTIVE && ib_dhcp6_in_prefix(own.addr, l->subnet, l->prefix_len))
+	    own.state == IB_LEASE_ACTIVE && ib_addr_in_prefix(own.addr, l->subnet, l->prefix_len))
 		ib_bind_set_state(c->t, own.addr, IB_LEASE_RELEASED, own.expires);
 	return ib_bind_put(c->t, &e, true);
 }

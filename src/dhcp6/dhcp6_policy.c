@@ -59,22 +59,11 @@ const char *ib_dhcp6_status_str(uint16_t code)
 
 /* ---- the client: subnet, MAC, reservation ---- */
 
-/* Whether addr lies in prefix/len: see dhcp6_policy.h. */
-bool ib_dhcp6_in_prefix(const uint8_t addr[16], const uint8_t prefix[16], uint8_t len)
-{
-	size_t whole = len / 8;
-	uint8_t mask = (uint8_t)(0xff << (8 - len % 8));
-
-	if (memcmp(addr, prefix, whole) != 0)
-		return false;
-	return len % 8 == 0 || ((addr[whole] ^ prefix[whole]) & mask) == 0;
-}
-
 static const struct ib_subnet6 *subnet_by_addr(const struct ib_config *cfg,
 					       const uint8_t addr[16])
 {
 	for (size_t i = 0; i < cfg->dhcp6.n_subnets; i++)
-		if (ib_dhcp6_in_prefix(addr, cfg->dhcp6.subnets[i].prefix, cfg->dhcp6.subnets[i].prefix_len))
+		if (ib_addr_in_prefix(addr, cfg->dhcp6.subnets[i].prefix, cfg->dhcp6.subnets[i].prefix_len))
 			return &cfg->dhcp6.subnets[i];
 	return NULL;
 }
@@ -364,7 +353,7 @@ static void assign(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *d,
 		}
 		memcpy(a->addr, d->resv->address, 16);
 	} else if (v->find(v->ctx, duid, ia->iaid, &l) == 0 &&
-		   ib_dhcp6_in_prefix(l.address, sn->prefix, sn->prefix_len) && in_pools(sn, l.address) &&
+		   ib_addr_in_prefix(l.address, sn->prefix, sn->prefix_len) && in_pools(sn, l.address) &&
 		   v->is_free(v->ctx, l.address, duid, ia->iaid)) {
 		memcpy(a->addr, l.address, 16);		/* the same address again */
 	} else if (h && h->holds(h->ctx, sn, d->source) >= ib_dhcp6_hold_cap(sn) &&
@@ -396,7 +385,7 @@ static void extend(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision *d,
 	a->iaid = ia->iaid;
 	if (v->find(v->ctx, &in->msg->client_id, ia->iaid, &l) == 0 &&
 	    l.state == IB_LEASE_ACTIVE && l.expires > in->now &&
-	    ib_dhcp6_in_prefix(l.address, d->subnet->prefix, d->subnet->prefix_len)) {
+	    ib_addr_in_prefix(l.address, d->subnet->prefix, d->subnet->prefix_len)) {
 		memcpy(a->addr, l.address, 16);
 		a->has_addr = true;
 		ia_lifetimes(d->subnet, a);
@@ -516,7 +505,7 @@ static void on_confirm(const struct ib_dhcp6_input *in, struct ib_dhcp6_decision
 		return;
 	for (size_t i = 0; i < m->n_ia_na; i++)
 		for (size_t j = 0; j < m->ia_na[i].n_addrs; j++, n++)
-			on_link &= ib_dhcp6_in_prefix(m->ia_na[i].addrs[j].addr, d->subnet->prefix,
+			on_link &= ib_addr_in_prefix(m->ia_na[i].addrs[j].addr, d->subnet->prefix,
 					     d->subnet->prefix_len);
 	if (n == 0) {
 		drop(d, "confirm without addresses");

@@ -192,8 +192,6 @@ void ib_dhcp6_keep_until(struct ib_dhcp6_ia_answer *a, int64_t now, int64_t expi
 int ib_dhcp6_reply_build(const struct ib_dhcp6_input *in, const struct ib_dhcp6_decision *d,
 			 uint8_t *buf, size_t cap, size_t *ret_len);
 
-/* Whether addr lies in prefix/len (len <= 128). */
-bool ib_dhcp6_in_prefix(const uint8_t addr[16], const uint8_t prefix[16], uint8_t len);
 
 /*
  * Whether a stored binding leaves its address to duid+iaid at now: released,

@@ -1300,6 +1300,29 @@ def test_check_config(env, tmp_path):
     assert re.search(r"bad\.yaml:\d+:\d+: ", r.stderr), r.stderr
 
 
+def test_check_config_dhcp6_subnets(env, tmp_path):
+    """--check-config on DHCPv6: a subnet that names no interface is served
+    when a local address lies in it, and said unreachable when none does
+    and no relay may forward for it (the same interface walk as DHCPv4's)."""
+    env.lab.addr(env.srv, "srv0", "fd00:b007::1/64")
+    cfg = copy.deepcopy(env.cfg)
+    del cfg["dhcp6"]["subnets"][0]["interface"]          # fd00:b007::/64: srv0's
+    far = {"subnet": "fd00:b007:9::/64",
+           "pools": [{"start": "fd00:b007:9::1000", "end": "fd00:b007:9::1fff"}]}
+    cfg["dhcp6"]["subnets"].append(far)
+    path = tmp_path / "v6.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = env.daemon.check_config(path)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert re.search(r"warning: dhcp6 subnet fd00:b007:9::/64: .*can never be served",
+                     r.stderr), r.stderr
+    assert "fd00:b007::/64" not in r.stderr, r.stderr
+    far["relays"] = ["fd00:b007::2"]
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = env.daemon.check_config(path)
+    assert r.returncode == 0 and "can never be served" not in r.stderr, r.stderr
+
+
 # ---------------------------------------------------------------------------
 # ownership and allocation corners
 # ---------------------------------------------------------------------------

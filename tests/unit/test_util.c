@@ -168,6 +168,30 @@ static void test_address_text(void **state)
 	assert_int_equal(ib_mac_parse("", m), -EINVAL);
 }
 
+/* The first len bits decide, across a byte boundary too; /0 holds all. */
+static void test_addr_in_prefix(void **state)
+{
+	static const struct { uint8_t a[4], p[4]; unsigned len; bool in; } rows[] = {
+		{ { 198, 19, 0, 10 }, { 198, 18, 0, 0 }, 15, true },
+		{ { 198, 20, 0, 10 }, { 198, 18, 0, 0 }, 15, false },
+		{ { 198, 19, 0, 10 }, { 198, 18, 0, 0 }, 16, false },
+		{ { 198, 18, 0, 10 }, { 198, 18, 0, 0 }, 16, true },
+		{ { 198, 18, 0, 10 }, { 198, 18, 0, 10 }, 32, true },
+		{ { 198, 18, 0, 11 }, { 198, 18, 0, 10 }, 32, false },
+		{ { 198, 18, 0, 11 }, { 198, 18, 0, 10 }, 31, true },
+		{ { 10, 0, 0, 1 }, { 198, 18, 0, 0 }, 0, true },
+		{ { 0x80, 0, 0, 0 }, { 0, 0, 0, 0 }, 1, false },
+	};
+	uint8_t a6[16] = { 0xfd, 0x00, 0xb0, 0x07, 0, 1 }, p6[16] = { 0xfd, 0x00, 0xb0, 0x07 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(ib_addr_in_prefix(rows[i].a, rows[i].p, rows[i].len), rows[i].in);
+	assert_true(ib_addr_in_prefix(a6, p6, 47));
+	assert_false(ib_addr_in_prefix(a6, p6, 48));
+	assert_true(ib_addr_in_prefix(a6, a6, 128));
+}
+
 /* The reference vectors of the SipHash paper (key 00..0f, message
  * 00..n-1), and a key that changes the hash. */
 static void test_siphash(void **state)
@@ -219,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_address_text),
 		cmocka_unit_test(test_ip6_text),
 		cmocka_unit_test(test_duid_mac),
+		cmocka_unit_test(test_addr_in_prefix),
 		cmocka_unit_test(test_siphash),
 	};
 
