@@ -45,16 +45,8 @@
 /* SQLSTATE lock_not_available: a lock_timeout ran out */
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 
-enum stmt_id {
-	ST_INV_UPSERT,
-	ST_INV_DELETE,
-	ST_INV_ALL,
-	ST_META_GET,
-	ST_META_PUT,
-	ST__MAX
-};
-
-static const char *const stmt_sql[ST__MAX] = {
+/* The main table holds only what both backends have (store_sql.h). */
+static const char *const stmt_sql[ST_SHARED__MAX] = {
 	/* xmax = 0 only on a row this statement inserted: created or not,
 	 * in the one statement */
 	[ST_INV_UPSERT] = "INSERT INTO inventory (kind, name, body, updated_us)"
@@ -67,7 +59,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_META_PUT] = IB_SQL_META_PUT(IB_SQL_PG),
 };
 
-static const struct ib_pg_stmts main_stmts = { "m", stmt_sql, ST__MAX };
+static const struct ib_pg_stmts main_stmts = { "m", stmt_sql, ST_SHARED__MAX };
 
 static const struct ib_pg_stmts *const tables[IB_PG_T__MAX] = {
 	[IB_PG_T_MAIN] = &main_stmts,

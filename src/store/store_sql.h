@@ -98,4 +98,18 @@
 #define IB_SQL_META_PUT(P) "INSERT INTO meta (key, value) VALUES (" P "1, " P "2)" \
 	" ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
+/*
+ * The ids of the inventory and meta statements, the first entries of each
+ * backend's main statement table (store_sqlite.c's and store_pg.c's
+ * stmt_sql[]); a backend's own statements follow from ST_SHARED__MAX.
+ */
+enum ib_sql_main_stmt {
+	ST_INV_UPSERT,
+	ST_INV_DELETE,
+	ST_INV_ALL,
+	ST_META_GET,
+	ST_META_PUT,
+	ST_SHARED__MAX
+};
+
 #endif

@@ -16,6 +16,7 @@
 #define IB_STORE_SQLITE_INT_H
 
 #include "store/store.h"
+#include "store/store_sql.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -39,9 +40,10 @@
 	" WHERE address BETWEEN ?1 AND ?2 AND +expires > ?3 AND +state IN (1, 4)" \
 	" GROUP BY state"
 
-/* Statements of store_sqlite.c, indexed into stmt_sql[]. */
+/* Statements of store_sqlite.c, indexed into stmt_sql[]: after the ones
+ * both backends have (store_sql.h), SQLite's own. */
 enum stmt_id {
-	ST_BEGIN,
+	ST_BEGIN = ST_SHARED__MAX,
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -49,11 +51,6 @@ enum stmt_id {
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
 	ST_INV_EXISTS,
-	ST_INV_UPSERT,
-	ST_INV_DELETE,
-	ST_INV_ALL,
-	ST_META_GET,
-	ST_META_PUT,
 	ST__MAX
 };
 
