@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define NAME_MAX_WIRE 255
@@ -86,33 +87,17 @@ int ib_dhcp4_encode_search(const char *const *names, size_t n, uint8_t *buf,
 	return 0;
 }
 
-/* A bounded text writer for the decoder's output. */
-struct text {
-	char *p;		/* caller's buffer */
-	size_t cap;		/* its size, NUL included */
-	size_t len;		/* characters written */
-};
-
-static int text_put(struct text *t, const void *s, size_t n)
-{
-	if (n >= t->cap - t->len)
-		return -ENOBUFS;
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-	return 0;
-}
-
 /*
  * Decodes the name starting at *pos, appending it to out as dotted text,
  * and moves *pos past it.  Every pointer must point before the previous
  * one (or before the name's start for the first), so a chain of pointers
  * strictly decreases and ends; names are held to 255 octets on the wire.
  */
-static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct text *out)
+static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct ib_text *out)
 {
 	size_t cur = *pos, limit = *pos, wire = 1, next = 0;
 	unsigned hops = 0;
+	int r;
 
 	for (;;) {
 		uint8_t b;
@@ -144,12 +129,9 @@ static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct text *o
 		wire += 1u + b;
 		if (wire > NAME_MAX_WIRE)
 			return -EBADMSG;
-		for (size_t i = 1; i <= b; i++)
-			if (!ib_dns_label_char_ok(p[cur + i]))
-				return -EBADMSG;
-		if ((wire > 2u + b && text_put(out, ".", 1) < 0) ||
-		    text_put(out, p + cur + 1, b) < 0)
-			return -ENOBUFS;
+		r = ib_text_dns_label(out, p + cur + 1, b, wire == 2u + b);
+		if (r < 0)
+			return r;
 		cur += 1u + b;
 	}
 }
@@ -160,15 +142,14 @@ static int decode_name(const uint8_t *p, size_t len, size_t *pos, struct text *o
  */
 int ib_dhcp4_decode_search(const uint8_t *p, size_t len, char *out, size_t outlen)
 {
-	struct text t = { out, outlen, 0 };
+	struct ib_text t;
 	size_t pos = 0;
 	int r;
 
-	if (outlen == 0)
+	if (ib_text_init(&t, out, outlen) < 0)
 		return -ENOBUFS;
-	out[0] = '\0';
 	while (pos < len) {
-		if (pos && text_put(&t, " ", 1) < 0)
+		if (pos && ib_text_put(&t, " ", 1) < 0)
 			return -ENOBUFS;
 		r = decode_name(p, len, &pos, &t);
 		if (r < 0)

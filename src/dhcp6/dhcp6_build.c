@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define HWTYPE_ETHERNET 1	/* IANA ARP hardware type */
@@ -193,52 +194,35 @@ int ib_dhcp6_domains_check(const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* A bounded text writer for the decoder's output. */
-struct text {
-	char *p;		/* caller's buffer */
-	size_t cap;		/* its size, NUL included */
-	size_t len;		/* characters written */
+/* The decoder's output: the text, and whether the name has a label yet. */
+struct names_text {
+	struct ib_text t;	/* the caller's buffer */
 	bool first;		/* no label of the current name written yet */
 };
 
-static int text_put(struct text *t, const void *s, size_t n)
-{
-	if (n >= t->cap - t->len)
-		return -ENOBUFS;
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-	return 0;
-}
-
 static int text_label(void *arg, const uint8_t *l, uint8_t n)
 {
-	struct text *t = arg;
+	struct names_text *nt = arg;
+	int r = ib_text_dns_label(&nt->t, l, n, nt->first);
 
-	for (size_t i = 0; i < n; i++)
-		if (!ib_dns_label_char_ok(l[i]))
-			return -EBADMSG;
-	if (!t->first && text_put(t, ".", 1) < 0)
-		return -ENOBUFS;
-	t->first = false;
-	return text_put(t, l, n);
+	nt->first = false;
+	return r;
 }
 
 int ib_dhcp6_domains_decode(const uint8_t *p, size_t len, char *out, size_t outlen)
 {
-	struct text t = { out, outlen, 0, true };
+	struct names_text nt;
 	struct ib_cursor c;
 	int r;
 
-	if (outlen == 0)
+	if (ib_text_init(&nt.t, out, outlen) < 0)
 		return -ENOBUFS;
-	out[0] = '\0';
 	ib_cursor_init(&c, p, len);
 	while (ib_cursor_remaining(&c) > 0) {
-		if (t.len && text_put(&t, " ", 1) < 0)
+		if (nt.t.len && ib_text_put(&nt.t, " ", 1) < 0)
 			return -ENOBUFS;
-		t.first = true;
-		r = walk_name(&c, text_label, &t);
+		nt.first = true;
+		r = walk_name(&c, text_label, &nt);
 		if (r < 0)
 			return r;
 	}
