@@ -318,27 +318,44 @@ static void send_gap(struct ib_httpd_follower *f, int64_t after_id, int64_t firs
 	queue_str(f, s);
 }
 
-/* Sends the newest FOLLOW_RESUME_MAX events the store holds after
+/* replay()'s reads, inside its read transaction. */
+static int replay_read(struct ib_httpd_follower *f, struct ib_event_filter *flt, int64_t after_id)
+{
+	struct missed m = { 0 };
+	int r = ib_store_event_foreach(f->srv->store, flt, count_missed, &m);
+
+	if (r < 0)
+		return r;
+	if (m.n > FOLLOW_RESUME_MAX)
+		send_gap(f, after_id, m.first_id);
+	flt->limit = FOLLOW_RESUME_MAX;
+	flt->oldest = false;
+	return ib_store_event_foreach(f->srv->store, flt, replay_one, f);
+}
+
+/*
+ * Sends the newest FOLLOW_RESUME_MAX events the store holds after
  * Last-Event-ID, after a "gap" event when more are missing; the journal
- * was flushed by the caller. */
+ * was flushed by the caller.  The count and the rows are read in one
+ * snapshot: an event another connection stores between the two reads (a
+ * second daemon on the PostgreSQL store) would otherwise push one out of
+ * the newest without a gap said for it.
+ */
 static void replay(struct ib_httpd_follower *f, int64_t after_id)
 {
 	struct ib_event_filter flt = { .mac = f->mac[0] ? f->mac : NULL,
 				       .proto = f->proto[0] ? f->proto : NULL,
 				       .after_id = after_id, .limit = FOLLOW_RESUME_MAX + 1,
 				       .oldest = true };
-	struct missed m = { 0 };
+	int r;
 
 	f->last_id = after_id;
-	if (ib_store_event_foreach(f->srv->store, &flt, count_missed, &m) < 0) {
-		queue_str(f, ": cannot read the store: some events are not replayed\n\n");
-		return;
+	r = ib_store_begin_read(f->srv->store);
+	if (r == 0) {
+		r = replay_read(f, &flt, after_id);
+		ib_store_rollback(f->srv->store);	/* read only: nothing to keep */
 	}
-	if (m.n > FOLLOW_RESUME_MAX)
-		send_gap(f, after_id, m.first_id);
-	flt.limit = FOLLOW_RESUME_MAX;
-	flt.oldest = false;
-	if (ib_store_event_foreach(f->srv->store, &flt, replay_one, f) < 0)
+	if (r < 0)
 		queue_str(f, ": cannot read the store: some events are not replayed\n\n");
 }
 

@@ -338,9 +338,12 @@ int ib_store_schema_version(void);
 /* Thin inline dispatchers so call sites read ib_store_<op>(s, ...). */
 static inline int ib_store_begin(struct ib_store *s) { return s->ops->begin(s); }
 /*
- * A transaction for reads only, ended by ib_store_commit(): its reads see
- * one snapshot and pay for one lock instead of one each (a burst of DHCP
- * requests reads many rows).  -EBUSY inside a transaction.
+ * A transaction for reads only: its reads see one snapshot (another
+ * connection's commits meanwhile stay unseen) and, on SQLite, pay for one
+ * lock instead of one each; for a listing whose reads must agree (the
+ * event stream's replay: the gap's count and the rows).  End it with
+ * ib_store_rollback() (nothing to keep; a COMMIT would be timed into the
+ * commit histogram on PostgreSQL).  -EBUSY inside a transaction.
  */
 static inline int ib_store_begin_read(struct ib_store *s) { return s->ops->begin_read(s); }
 /*
