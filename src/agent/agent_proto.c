@@ -133,6 +133,10 @@ static int parse_install(struct parse *p)
 	return 0;
 }
 
+/* What an instruction id may hold: the daemon's own are "wipe-N" and
+ * "install-N". */
+#define ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+
 /* "action", "id" and "poll_ms", common to every action. */
 static int parse_common(struct parse *p)
 {
@@ -150,6 +154,10 @@ static int parse_common(struct parse *p)
 	p->in->action = (enum ib_agent_action)a;
 	if (id && strlen(id) > IB_AGENT_ID_MAX)
 		return fail(p, -EINVAL, "id is too long");
+	/* echoed verbatim in every progress report, which the daemon matches
+	 * to the instruction: a byte the report would sanitise loses them all */
+	if (id && id[strspn(id, ID_CHARS)])
+		return fail(p, -EINVAL, "id has a character other than A-Z a-z 0-9 . _ : -");
 	strcpy(p->in->id, id ? id : "");
 	p->in->poll_ms = IB_AGENT_POLL_MS_DEFAULT;
 	if (poll && !json_is_null(poll)) {

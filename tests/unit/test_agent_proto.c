@@ -120,6 +120,11 @@ static void test_refused(void **state)
 		{ "{\"action\":\"none\",\"id\":5}", -EBADMSG },
 		{ "{\"action\":\"none\",\"id\":\"" "0123456789012345678901234567890123456789"
 		  "01234567890123456789012345\"}", -EINVAL },
+		/* fuzz_agent_proto: the progress report could not echo it back */
+		{ "{\"action\":\"wipe\",\"id\":\"wipe-3\\u007f\",\"disks\":[\"sdb\"]}", -EINVAL },
+		{ "{\"action\":\"none\",\"id\":\"a\\\\b\"}", -EINVAL },
+		{ "{\"action\":\"none\",\"id\":\"a b\"}", -EINVAL },
+		{ "{\"action\":\"none\",\"id\":\"\\u00e9\"}", -EINVAL },
 		/* install: every member checked before anything is written */
 		{ "{\"action\":\"install\"}", -EINVAL },
 		{ "{\"action\":\"install\",\"url\":\"http://198.18.0.1/x\",\"disk\":\"vda\"}", -EINVAL },
