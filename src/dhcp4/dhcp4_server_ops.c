@@ -66,8 +66,11 @@ int ib_dhcp4_server_follow(struct ib_dhcp4_server *s, uint32_t addr)
 	 * renew_while_down() may still renew; the caller resyncs. */
 	if (r != 0 && r != -ENOENT)
 		return r;
-	s->now = ib_now_sec();
-	return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, s->now);
+	/* A clock of its own, never s->now: a follow runs inside a group
+	 * commit (committed(), a refused ACK) and between a batch's decisions
+	 * and its commit (peers.c), and the batch keeps the clock it decided
+	 * with. */
+	return ib_d4_leases_follow(s->leases, addr, r == 0 ? &l : NULL, ib_now_sec());
 }
 
 int ib_dhcp4_server_resync(struct ib_dhcp4_server *s)
