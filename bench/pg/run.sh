@@ -18,21 +18,11 @@ set -eu
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 
-[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
-for t in kea-dhcp4 kea-dhcp6 in.tftpd psql taskset chrt; do
-	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
-done
 [ -f /usr/share/kea/scripts/pgsql/dhcpdb_create.pgsql ] ||
 	{ echo "run.sh: Kea's PostgreSQL schema missing (kea-common)" >&2; exit 2; }
+. "$repo/bench/lib/storm.sh"
+storm_setup ib-benchpg psql
 
-. "$repo/bench/lib/bounded.sh"
-make_work ib-benchpg
-chmod 755 "$work"
-
-. "$repo/bench/lib/nginx.sh"
-fetch_nginx "$work"
 echo "$(kea-dhcp4 -V | head -n 1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# shellcheck disable=SC2086
-run_bounded 900 /usr/bin/python3 "$repo/bench/pg/bench.py" \
-	--work "$work/run" --nginx "$work/nginx/usr/sbin/nginx" "$@"
+storm_run "$repo/bench/pg/bench.py" "$@"

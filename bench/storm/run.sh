@@ -31,19 +31,9 @@ esac
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 
-[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
-for t in kea-dhcp4 kea-dhcp6 perfdhcp in.tftpd dnsmasq taskset chrt tcpdump; do
-	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh bench)" >&2; exit 2; }
-done
+. "$repo/bench/lib/storm.sh"
+storm_setup ib-benchstorm perfdhcp dnsmasq tcpdump
 
-. "$repo/bench/lib/bounded.sh"
-make_work ib-benchstorm
-chmod 755 "$work"
-
-. "$repo/bench/lib/nginx.sh"
-fetch_nginx "$work"
 echo "nginx $nginx_version, $(kea-dhcp4 -V | head -n 1), dnsmasq $(dnsmasq -v | head -n 1 | awk '{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# shellcheck disable=SC2086
-run_bounded 900 /usr/bin/python3 "$repo/bench/storm/$tool" \
-	--work "$work/run" --nginx "$work/nginx/usr/sbin/nginx" "$@"
+storm_run "$repo/bench/storm/$tool" "$@"
