@@ -9,82 +9,20 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/dns_name.h"
 #include "common/text.h"
 #include "common/util.h"
 
 #define NAME_MAX_WIRE 255
-#define PTR_MAX 0x3fff		/* RFC 1035 4.1.4: 14-bit offsets */
-#define SUFFIX_MAX 256		/* suffixes remembered for compression */
 #define PTR_HOPS_MAX 128	/* belt and braces, see decode_name() */
 
 /* ---- Option 119: domain search (RFC 3397) ---------------------------- */
 
-/* A name suffix already on the wire, a target for compression pointers. */
-struct suffix {
-	const char *text;	/* the suffix in the caller's name */
-	size_t len;		/* its length, no trailing dot */
-	uint16_t off;		/* where its first label starts in the option */
-};
-
-
-static const struct suffix *suffix_find(const struct suffix *t, size_t n,
-					const char *s, size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (t[i].len == len && memcmp(t[i].text, s, len) == 0)
-			return &t[i];
-	return NULL;
-}
-
-/*
- * RFC 1035 4.1.4 as RFC 3397 2 applies it: the longest suffix already in
- * the option is replaced by a pointer to it, offsets counted from the
- * first byte of the option value.
- */
-static void encode_name(struct ib_wbuf *w, const char *name, size_t len,
-			struct suffix *t, size_t *n_t)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const struct suffix *hit = suffix_find(t, *n_t, name + i, len - i);
-		const char *dot;
-		size_t label;
-
-		if (hit) {
-			ib_wbuf_u16be(w, (uint16_t)(0xc000 | hit->off));
-			return;
-		}
-		if (*n_t < SUFFIX_MAX && w->len <= PTR_MAX && !w->overflow)
-			t[(*n_t)++] = (struct suffix){ name + i, len - i, (uint16_t)w->len };
-		dot = memchr(name + i, '.', len - i);
-		label = dot ? (size_t)(dot - (name + i)) : len - i;
-		ib_wbuf_u8(w, (uint8_t)label);
-		ib_wbuf_bytes(w, name + i, label);
-		i += label + 1;
-	}
-	ib_wbuf_u8(w, 0);
-}
-
+/* RFC 3397 2: RFC 1035 names with compression pointers. */
 int ib_dhcp4_encode_search(const char *const *names, size_t n, uint8_t *buf,
 			   size_t cap, size_t *ret_len)
 {
-	struct suffix t[SUFFIX_MAX];
-	size_t n_t = 0, len;
-	struct ib_wbuf w;
-
-	for (size_t i = 0; i < n; i++)
-		if (!names[i] || ib_dns_name_check(names[i], &len) < 0)
-			return -EINVAL;
-	ib_wbuf_init(&w, buf, cap);
-	for (size_t i = 0; i < n; i++) {
-		(void)ib_dns_name_check(names[i], &len);
-		encode_name(&w, names[i], len, t, &n_t);
-	}
-	if (ib_wbuf_status(&w) < 0)
-		return -ENOBUFS;
-	*ret_len = w.len;
-	return 0;
+	return ib_dns_names_encode(names, n, true, buf, cap, ret_len);
 }
 
 /*

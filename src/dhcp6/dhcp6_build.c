@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/dns_name.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -117,37 +118,11 @@ int ib_dhcp6_eui64_mac(const uint8_t addr[16], uint8_t ret_mac[6])
 
 /* ---- Domain lists (option 24) ------------------------------------------ */
 
-/* RFC 1035 3.1: each label as length and octets, then the root label. */
-static void encode_name(struct ib_wbuf *w, const char *name, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const char *dot = memchr(name + i, '.', len - i);
-		size_t label = dot ? (size_t)(dot - (name + i)) : len - i;
-
-		ib_wbuf_u8(w, (uint8_t)label);
-		ib_wbuf_bytes(w, name + i, label);
-		i += label + 1;
-	}
-	ib_wbuf_u8(w, 0);
-}
-
+/* RFC 8415 10: RFC 1035 3.1 names, no compression. */
 int ib_dhcp6_domains_encode(const char *const *names, size_t n, uint8_t *buf,
 			    size_t cap, size_t *ret_len)
 {
-	struct ib_wbuf w;
-	size_t len;
-
-	for (size_t i = 0; i < n; i++)
-		if (!names[i] || ib_dns_name_check(names[i], &len) < 0)
-			return -EINVAL;
-	ib_wbuf_init(&w, buf, cap);
-	for (size_t i = 0; i < n; i++) {
-		(void)ib_dns_name_check(names[i], &len);
-		encode_name(&w, names[i], len);
-	}
-	return wbuf_done(&w, ret_len);
+	return ib_dns_names_encode(names, n, false, buf, cap, ret_len);
 }
 
 /*
