@@ -23,14 +23,6 @@
 #define RANGE6_STRLEN (2 * INET6_ADDRSTRLEN)	/* "addr-addr" */
 #define MSG_LEN 320			/* one message before its position */
 
-/* An address range and where it came from. */
-struct span6 {
-	uint8_t start[16];		/* first address */
-	uint8_t end[16];		/* last address */
-	uint32_t subnet;		/* index in dhcp6.subnets */
-	uint32_t item;			/* index in that subnet's pools */
-};
-
 /* A reservation's key (MAC, DUID or address) and where it is. */
 struct rkey6 {
 	const uint8_t *p;		/* key bytes, inside the snapshot */
@@ -263,45 +255,10 @@ static int subnet6_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void
 
 /* ---- the whole section ---- */
 
-static int cmp_span6(const void *pa, const void *pb)
-{
-	const struct span6 *a = pa, *b = pb;
-	int c = memcmp(a->start, b->start, 16);
-
-	if (c)
-		return c;
-	if (a->subnet != b->subnet)
-		return a->subnet < b->subnet ? -1 : 1;
-	return a->item < b->item ? -1 : a->item > b->item;
-}
-
-static bool span6_before(const struct span6 *a, const struct span6 *b)
-{
-	return a->subnet < b->subnet || (a->subnet == b->subnet && a->item < b->item);
-}
-
-/* Sorts spans; on an overlap returns true with *ret_later the one that comes
- * later in the file and *ret_other the one it overlaps. */
-static bool find_overlap6(struct span6 *sp, size_t n, const struct span6 **ret_later,
-			  const struct span6 **ret_other)
-{
-	qsort(sp, n, sizeof(*sp), cmp_span6);
-	for (size_t i = 1; i < n; i++) {
-		if (memcmp(sp[i].start, sp[i - 1].end, 16) <= 0) {
-			bool later = span6_before(&sp[i - 1], &sp[i]);
-
-			*ret_later = later ? &sp[i] : &sp[i - 1];
-			*ret_other = later ? &sp[i - 1] : &sp[i];
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Every pool of every subnet (unsorted); NULL on ENOMEM. */
-static struct span6 *pool_spans6(const struct ib_dhcp6_config *d, size_t *ret_n)
+static struct ib_cfg_span *pool_spans6(const struct ib_dhcp6_config *d, size_t *ret_n)
 {
-	struct span6 *sp;
+	struct ib_cfg_span *sp;
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->n_subnets; i++)
@@ -314,10 +271,7 @@ static struct span6 *pool_spans6(const struct ib_dhcp6_config *d, size_t *ret_n)
 		for (size_t j = 0; j < d->subnets[i].n_pools; j++) {
 			const struct ib_pool6 *p = &d->subnets[i].pools[j];
 
-			memcpy(sp[n].start, p->start, 16);
-			memcpy(sp[n].end, p->end, 16);
-			sp[n].subnet = (uint32_t)i;
-			sp[n++].item = (uint32_t)j;
+			ib_cfg_span6(&sp[n++], p->start, p->end, i, j);
 		}
 	}
 	*ret_n = n;
@@ -325,12 +279,12 @@ static struct span6 *pool_spans6(const struct ib_dhcp6_config *d, size_t *ret_n)
 }
 
 static int check_pool_overlaps6(struct ib_cfg_walk *w, const struct ib_ynode *map,
-				struct span6 *sp, size_t n)
+				struct ib_cfg_span *sp, size_t n)
 {
-	const struct span6 *a, *b;
+	const struct ib_cfg_span *a, *b;
 	char ra[RANGE6_STRLEN], rb[RANGE6_STRLEN], msg[MSG_LEN];
 
-	if (!find_overlap6(sp, n, &a, &b))
+	if (!ib_cfg_span_overlap(sp, n, &a, &b))
 		return 0;
 	fmt_range6(a->start, a->end, ra);
 	fmt_range6(b->start, b->end, rb);
@@ -342,19 +296,20 @@ static int check_pool_overlaps6(struct ib_cfg_walk *w, const struct ib_ynode *ma
 static int check_subnet_overlaps6(struct ib_cfg_walk *w, const struct ib_ynode *map,
 				  const struct ib_dhcp6_config *d)
 {
-	const struct span6 *a, *b;
+	const struct ib_cfg_span *a, *b;
 	char na[CIDR6_STRLEN], nb[CIDR6_STRLEN];
-	struct span6 *sp = calloc(d->n_subnets ? d->n_subnets : 1, sizeof(*sp));
+	struct ib_cfg_span *sp = calloc(d->n_subnets ? d->n_subnets : 1, sizeof(*sp));
 	int r = 0;
 
 	if (!sp)
 		return ib_cfg_fail_nomem(w->err);
 	for (size_t i = 0; i < d->n_subnets; i++) {
-		memcpy(sp[i].start, d->subnets[i].prefix, 16);
-		subnet_last(&d->subnets[i], sp[i].end);
-		sp[i].subnet = (uint32_t)i;
+		uint8_t last[16];
+
+		subnet_last(&d->subnets[i], last);
+		ib_cfg_span6(&sp[i], d->subnets[i].prefix, last, i, 0);
 	}
-	if (find_overlap6(sp, d->n_subnets, &a, &b)) {
+	if (ib_cfg_span_overlap(sp, d->n_subnets, &a, &b)) {
 		fmt_cidr6(&d->subnets[a->subnet], na);
 		fmt_cidr6(&d->subnets[b->subnet], nb);
 		r = ib_cfg_fail_in(w, map, "subnets", a->subnet, "subnet",
@@ -364,26 +319,9 @@ static int check_subnet_overlaps6(struct ib_cfg_walk *w, const struct ib_ynode *
 	return r;
 }
 
-/* The pool holding addr, from pools sorted by start and disjoint. */
-static const struct span6 *pool_holding6(const struct span6 *sp, size_t n,
-					 const uint8_t addr[16])
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {		/* first span starting after addr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memcmp(sp[mid].start, addr, 16) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && memcmp(addr, sp[lo - 1].end, 16) <= 0 ? &sp[lo - 1] : NULL;
-}
-
 static int check_reservations_in_pools6(struct ib_cfg_walk *w, const struct ib_ynode *map,
 					const struct ib_dhcp6_config *d,
-					const struct span6 *sp, size_t n)
+					const struct ib_cfg_span *sp, size_t n)
 {
 	char a[INET6_ADDRSTRLEN], range[RANGE6_STRLEN], msg[MSG_LEN];
 
@@ -391,7 +329,8 @@ static int check_reservations_in_pools6(struct ib_cfg_walk *w, const struct ib_y
 		const struct ib_subnet6 *s = &d->subnets[i];
 
 		for (size_t k = 0; k < s->n_reservations; k++) {
-			const struct span6 *p = pool_holding6(sp, n, s->reservations[k].address);
+			const struct ib_cfg_span *p = ib_cfg_span_holding(sp, n,
+									 s->reservations[k].address);
 
 			if (!p)
 				continue;
@@ -521,7 +460,7 @@ static int check_dhcp6(struct ib_cfg_walk *w, const struct ib_ynode *map,
 		       const struct ib_dhcp6_config *d)
 {
 	size_t n = 0;
-	struct span6 *sp = pool_spans6(d, &n);
+	struct ib_cfg_span *sp = pool_spans6(d, &n);
 	int r;
 
 	if (!sp)

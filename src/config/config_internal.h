@@ -163,6 +163,42 @@ int ib_cfg_fail_in(struct ib_cfg_walk *w, const struct ib_ynode *base,
 		   const char *list, size_t i, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+/* ---- config_span.c ---- */
+
+/*
+ * An address range of a DHCP section and where it came from: a pool
+ * (subnet and item: its index in the subnet's pools) or a subnet (item 0).
+ * Addresses are 16 bytes in network order, an IPv4 one in the last 4
+ * (ib_cfg_addr4()), so one sort and one search serve both families
+ * (config_span.c).
+ */
+struct ib_cfg_span {
+	uint8_t start[16];		/* first address */
+	uint8_t end[16];		/* last address */
+	uint32_t subnet;		/* index in the section's subnets */
+	uint32_t item;			/* index in that subnet's pools, or 0 */
+};
+
+/* The IPv4 range start..end (host order) of subnet, item into s. */
+void ib_cfg_span4(struct ib_cfg_span *s, uint32_t start, uint32_t end, size_t subnet,
+		  size_t item);
+/* The IPv6 range start..end of subnet, item into s. */
+void ib_cfg_span6(struct ib_cfg_span *s, const uint8_t start[16], const uint8_t end[16],
+		  size_t subnet, size_t item);
+/* An IPv4 address (host order) as a span's 16 bytes, and back. */
+void ib_cfg_addr4(uint32_t a, uint8_t out[16]);
+uint32_t ib_cfg_span_ip4(const uint8_t a[16]);
+/*
+ * Sorts sp[n] by start (then by their order in the file); on an overlap
+ * returns true with *ret_later the one that comes later in the file and
+ * *ret_other the one it overlaps.  sp stays sorted.
+ */
+bool ib_cfg_span_overlap(struct ib_cfg_span *sp, size_t n, const struct ib_cfg_span **ret_later,
+			 const struct ib_cfg_span **ret_other);
+/* The span holding addr, of sp[n] sorted and disjoint; NULL if none. */
+const struct ib_cfg_span *ib_cfg_span_holding(const struct ib_cfg_span *sp, size_t n,
+					      const uint8_t addr[16]);
+
 /* ---- config_boot.c ---- */
 
 /* True for 1..IB_CFG_NAME_MAX of A-Z a-z 0-9 . _ - (safe in URLs and scripts). */

@@ -20,14 +20,6 @@
 #define CIDR_STRLEN 20		/* "255.255.255.255/32" */
 #define RANGE_STRLEN 32		/* "255.255.255.255-255.255.255.255" */
 
-/* An address range and where it came from. */
-struct span {
-	uint32_t start;			/* first address */
-	uint32_t end;			/* last address */
-	uint32_t subnet;		/* index in dhcp4.subnets */
-	uint32_t item;			/* index in that subnet's pools */
-};
-
 /* A reservation's key (MAC, client-id or address) and its index. */
 struct rkey {
 	const uint8_t *p;		/* key bytes, inside the snapshot */
@@ -189,44 +181,10 @@ int ib_cfg_check_subnet(struct ib_cfg_walk *w, const struct ib_ynode *map,
 
 /* ---- the whole section ---- */
 
-static int cmp_span(const void *pa, const void *pb)
+/* Every pool of every subnet (unsorted); NULL on ENOMEM. */
+static struct ib_cfg_span *pool_spans(const struct ib_dhcp4_config *d, size_t *ret_n)
 {
-	const struct span *a = pa, *b = pb;
-
-	if (a->start != b->start)
-		return a->start < b->start ? -1 : 1;
-	if (a->subnet != b->subnet)
-		return a->subnet < b->subnet ? -1 : 1;
-	return a->item < b->item ? -1 : a->item > b->item;
-}
-
-static bool span_before(const struct span *a, const struct span *b)
-{
-	return a->subnet < b->subnet || (a->subnet == b->subnet && a->item < b->item);
-}
-
-/* Sorts spans; on an overlap returns true with *ret_later the one that comes
- * later in the file and *ret_other the one it overlaps. */
-static bool find_overlap(struct span *sp, size_t n, const struct span **ret_later,
-			 const struct span **ret_other)
-{
-	qsort(sp, n, sizeof(*sp), cmp_span);
-	for (size_t i = 1; i < n; i++) {
-		if (sp[i].start <= sp[i - 1].end) {
-			bool later = span_before(&sp[i - 1], &sp[i]);
-
-			*ret_later = later ? &sp[i] : &sp[i - 1];
-			*ret_other = later ? &sp[i - 1] : &sp[i];
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Every pool of every subnet, sorted by start; NULL on ENOMEM. */
-static struct span *pool_spans(const struct ib_dhcp4_config *d, size_t *ret_n)
-{
-	struct span *sp;
+	struct ib_cfg_span *sp;
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->n_subnets; i++)
@@ -239,7 +197,7 @@ static struct span *pool_spans(const struct ib_dhcp4_config *d, size_t *ret_n)
 		for (size_t j = 0; j < d->subnets[i].n_pools; j++) {
 			const struct ib_pool4 *p = &d->subnets[i].pools[j];
 
-			sp[n++] = (struct span){ p->start, p->end, (uint32_t)i, (uint32_t)j };
+			ib_cfg_span4(&sp[n++], p->start, p->end, i, j);
 		}
 	}
 	*ret_n = n;
@@ -247,18 +205,18 @@ static struct span *pool_spans(const struct ib_dhcp4_config *d, size_t *ret_n)
 }
 
 static int check_pool_overlaps(struct ib_cfg_walk *w, const struct ib_ynode *map,
-			       struct span *sp, size_t n)
+			       struct ib_cfg_span *sp, size_t n)
 {
-	const struct span *a, *b;
+	const struct ib_cfg_span *a, *b;
 	char ra[RANGE_STRLEN], rb[RANGE_STRLEN];
 	size_t mark = w->path_len;
 	const struct ib_ynode *sn;
 	int r;
 
-	if (!find_overlap(sp, n, &a, &b))
+	if (!ib_cfg_span_overlap(sp, n, &a, &b))
 		return 0;
-	fmt_range(a->start, a->end, ra);
-	fmt_range(b->start, b->end, rb);
+	fmt_range(ib_cfg_span_ip4(a->start), ib_cfg_span_ip4(a->end), ra);
+	fmt_range(ib_cfg_span_ip4(b->start), ib_cfg_span_ip4(b->end), rb);
 	sn = descend(w, map, "subnets", a->subnet, NULL);
 	r = ib_cfg_fail_in(w, sn, "pools", a->item, NULL,
 		    "pool %s overlaps pool %s of dhcp4.subnets[%u].pools[%u]",
@@ -270,9 +228,9 @@ static int check_pool_overlaps(struct ib_cfg_walk *w, const struct ib_ynode *map
 static int check_subnet_overlaps(struct ib_cfg_walk *w, const struct ib_ynode *map,
 				 const struct ib_dhcp4_config *d)
 {
-	const struct span *a, *b;
+	const struct ib_cfg_span *a, *b;
 	char na[CIDR_STRLEN], nb[CIDR_STRLEN];
-	struct span *sp = calloc(d->n_subnets ? d->n_subnets : 1, sizeof(*sp));
+	struct ib_cfg_span *sp = calloc(d->n_subnets ? d->n_subnets : 1, sizeof(*sp));
 	int r = 0;
 
 	if (!sp)
@@ -280,9 +238,9 @@ static int check_subnet_overlaps(struct ib_cfg_walk *w, const struct ib_ynode *m
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet4 *s = &d->subnets[i];
 
-		sp[i] = (struct span){ s->network, s->network | ~s->mask, (uint32_t)i, 0 };
+		ib_cfg_span4(&sp[i], s->network, s->network | ~s->mask, i, 0);
 	}
-	if (find_overlap(sp, d->n_subnets, &a, &b)) {
+	if (ib_cfg_span_overlap(sp, d->n_subnets, &a, &b)) {
 		const struct ib_subnet4 *sa = &d->subnets[a->subnet], *sb = &d->subnets[b->subnet];
 
 		fmt_cidr(sa->network, sa->prefix_len, na);
@@ -294,40 +252,27 @@ static int check_subnet_overlaps(struct ib_cfg_walk *w, const struct ib_ynode *m
 	return r;
 }
 
-/* The pool holding addr, from pools sorted by start and disjoint. */
-static const struct span *pool_holding(const struct span *sp, size_t n, uint32_t addr)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {		/* first span starting after addr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sp[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && addr <= sp[lo - 1].end ? &sp[lo - 1] : NULL;
-}
-
 static int check_reservations_in_pools(struct ib_cfg_walk *w, const struct ib_ynode *map,
 				       const struct ib_dhcp4_config *d,
-				       const struct span *sp, size_t n)
+				       const struct ib_cfg_span *sp, size_t n)
 {
 	for (size_t i = 0; i < d->n_subnets; i++) {
 		const struct ib_subnet4 *s = &d->subnets[i];
 
 		for (size_t k = 0; k < s->n_reservations; k++) {
-			const struct span *p = pool_holding(sp, n, s->reservations[k].address);
+			const struct ib_cfg_span *p;
 			char a[IB_IP4_STRLEN], range[RANGE_STRLEN];
 			size_t mark = w->path_len;
 			const struct ib_ynode *sn;
+			uint8_t addr[16];
 			int r;
 
+			ib_cfg_addr4(s->reservations[k].address, addr);
+			p = ib_cfg_span_holding(sp, n, addr);
 			if (!p)
 				continue;
 			ib_ip4_format(s->reservations[k].address, a);
-			fmt_range(p->start, p->end, range);
+			fmt_range(ib_cfg_span_ip4(p->start), ib_cfg_span_ip4(p->end), range);
 			sn = descend(w, map, "subnets", i, NULL);
 			r = ib_cfg_fail_in(w, sn, "reservations", k, "address",
 				    "%s is inside pool %s (ambiguous: reserve addresses outside the pools)",
@@ -414,12 +359,12 @@ int ib_cfg_check_dhcp4(struct ib_cfg_walk *w, const struct ib_ynode *map,
 		       const struct ib_dhcp4_config *d)
 {
 	size_t n;
-	struct span *sp = pool_spans(d, &n);
+	struct ib_cfg_span *sp = pool_spans(d, &n);
 	int r;
 
 	if (!sp)
 		return ib_cfg_fail_nomem(w->err);
-	r = check_pool_overlaps(w, map, sp, n);
+	r = check_pool_overlaps(w, map, sp, n);	/* leaves sp sorted */
 	if (r == 0)
 		r = check_subnet_overlaps(w, map, d);
 	if (r == 0)
