@@ -152,9 +152,8 @@ static int parse_chunk_size(struct ib_agent_http_resp *r, const char *l)
 	const char *p = l;
 
 	for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++) {
-		int d = (*p >= '0' && *p <= '9') ? *p - '0' :
-			(*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 :
-			(*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
+		int d = ib_hex_digit(*p);
+
 		if (d < 0 || n >> 60)
 			return -EBADMSG;
 		n = n << 4 | (uint64_t)d;

@@ -25,7 +25,7 @@ void ib_mac_format(const uint8_t *mac, size_t len, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-static int hexval(char c)
+int ib_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -46,7 +46,7 @@ int ib_mac_parse(const char *s, uint8_t ret[6])
 	if (sep != ':' && sep != '-')
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+		int hi = ib_hex_digit(s[0]), lo = hi < 0 ? -1 : ib_hex_digit(s[1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -209,8 +209,8 @@ int ib_hex_parse(const char *s, uint8_t *out, size_t cap, size_t *ret_len)
 			s++;
 			continue;
 		}
-		hi = hexval(s[0]);
-		lo = hi < 0 ? -1 : hexval(s[1]);
+		hi = ib_hex_digit(s[0]);
+		lo = hi < 0 ? -1 : ib_hex_digit(s[1]);
 		if (hi < 0 || lo < 0 || n >= cap)
 			return -EINVAL;
 		out[n++] = (uint8_t)(hi << 4 | lo);

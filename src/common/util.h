@@ -42,6 +42,8 @@ uint32_t ib_prefix_mask(uint8_t len);
  * agree.  Both in network order, at least (len + 7) / 8 bytes long.
  */
 bool ib_addr_in_prefix(const uint8_t *addr, const uint8_t *prefix, unsigned len);
+/* The value of hex digit c (either case), or -1. */
+int ib_hex_digit(char c);
 /* Lowercase hex of len bytes; always NUL-terminates (truncates). */
 void ib_hex_format(const uint8_t *p, size_t len, char *out, size_t outlen);
 /* Parses hex with optional ':' separators; -EINVAL on bad digits. */

@@ -7,19 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "http/http_url.h"
-
-/* Value of hex digit c, or -1. */
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* RFC 3986 3.3: pchar minus pct-encoded ('%' is handled by the decoder). */
 static bool path_char(char c)
@@ -41,8 +30,8 @@ static long pct_decode(const char *s, size_t len, bool plus, char *out, size_t c
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hex_val(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_val(s[i + 2]) : -1;
+			int hi = i + 2 < len ? ib_hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 ? ib_hex_digit(s[i + 2]) : -1;
 
 			if (lo < 0)
 				return -EBADMSG;
@@ -209,7 +198,7 @@ int ib_http_mac_normalize(const char *s, char ret[IB_HTTP_MAC_STRLEN])
 		return -EINVAL;
 	for (size_t b = 0; b < 6; b++) {
 		const char *p = s + b * step;
-		int hi = hex_val(p[0]), lo = hex_val(p[1]);
+		int hi = ib_hex_digit(p[0]), lo = ib_hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0 || (sep && b < 5 && p[2] != sep))
 			return -EINVAL;
