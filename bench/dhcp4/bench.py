@@ -36,11 +36,14 @@ SRV, CLI = "198.18.0.1", "198.18.0.2"
 PREFIX = 15
 POOL = ("198.19.0.1", "198.19.255.254")
 LEASE_TIME = 7200
+SECTIONS = (("DISCOVER-OFFER", "do"), ("REQUEST-ACK", "ra"))    # perfdhcp's exchanges
 
 
-def parse_perfdhcp(out: str) -> dict:
+def parse_perfdhcp(out: str, sections=SECTIONS) -> dict:
+    """perfdhcp's statistics per exchange, by the sections' keys:
+    {"do": {...}, "ra": {...}} (bench/dhcp6 gives its own sections)."""
     res: dict = {}
-    for sect, key in (("DISCOVER-OFFER", "do"), ("REQUEST-ACK", "ra")):
+    for sect, key in sections:
         m = re.search(r"Statistics for: " + sect + r"\*+\n(.*?)(?:\n\n\*|\Z)", out, re.S)
         if not m:
             continue
@@ -80,19 +83,24 @@ class Server:
         return None
 
 
-def wait_port67(lab, ns, proc, timeout=15.0):
+def wait_port(lab, ns, proc, port: int, timeout=15.0):
+    """Until the server proc in ns listens on UDP port (67 or 547)."""
+    ss = ["ss", "-Hlun6" if port == 547 else "-Hlun", f"sport = :{port}"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
-        out = lab.run(ns, ["ss", "-Hlun", "sport = :67"]).stdout
-        if out.strip():
+        if lab.run(ns, ss).stdout.strip():
             return
         time.sleep(0.1)
-    raise RuntimeError("server did not bind port 67")
+    raise RuntimeError(f"server did not bind port {port}")
 
 
 class Kea(Server):
+    """kea-dhcp4 with a memfile that persists every lease; bench/dhcp6's
+    Kea6 is this with its binary, port and config."""
+    binary, port = "kea-dhcp4", 67
+
     def __init__(self, lab, ns, work, threads: int = 0):
         super().__init__(lab, ns, work)
         self.threads = threads
@@ -102,31 +110,38 @@ class Kea(Server):
     def describe(self):
         mt = (f"multi-threaded, thread-pool-size {self.threads}, packet-queue-size 64"
               if self.threads else "single-threaded")
-        return f"Kea {kea_version()} kea-dhcp4, memfile persist=true lfc-interval=0, {mt}"
+        return (f"Kea {kea_version(self.binary)} {self.binary}, memfile persist=true "
+                f"lfc-interval=0, {mt}")
 
-    def start(self):
-        cfg = {"Dhcp4": {
+    def common(self, leases: str) -> dict:
+        """What both families' configs hold: the memfile, threads, logger."""
+        return {"lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
+                                   "name": str(self.work / leases)},
+                "multi-threading": {"enable-multi-threading": bool(self.threads),
+                                    "thread-pool-size": self.threads or 1,
+                                    "packet-queue-size": 64},
+                "loggers": [{"name": self.binary, "severity": "WARN",
+                             "output_options": [{"output": str(self.work / "kea.log")}]}]}
+
+    def config(self) -> dict:
+        return {"Dhcp4": {
             "interfaces-config": {"interfaces": ["srv0"], "dhcp-socket-type": "udp"},
-            "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
-                               "name": str(self.work / "kea-leases4.csv")},
             "valid-lifetime": LEASE_TIME,
-            "multi-threading": {"enable-multi-threading": bool(self.threads),
-                                "thread-pool-size": self.threads or 1,
-                                "packet-queue-size": 64},
             "subnet4": [{"id": 1, "subnet": f"198.18.0.0/{PREFIX}",
                          "pools": [{"pool": f"{POOL[0]} - {POOL[1]}"}],
                          "option-data": [{"name": "routers", "data": SRV}]}],
-            "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
-                         "output_options": [{"output": str(self.work / "kea.log")}]}],
+            **self.common("kea-leases4.csv"),
         }}
-        path = self.work / "kea-dhcp4.json"
-        path.write_text(json.dumps(cfg, indent=1))
+
+    def start(self):
+        path = self.work / f"{self.binary}.json"
+        path.write_text(json.dumps(self.config(), indent=1))
         env = dict(os.environ, KEA_LOCKFILE_DIR=str(self.work),
                    KEA_PIDFILE_DIR=str(self.work), KEA_LOGGER_DESTINATION=str(self.work / "kea.log"))
         self.out = open(self.work / "kea.stderr", "wb")
-        self.proc = self.lab.popen(self.ns, ["kea-dhcp4", "-c", str(path)], env=env,
+        self.proc = self.lab.popen(self.ns, [self.binary, "-c", str(path)], env=env,
                                    stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.out)
-        wait_port67(self.lab, self.ns, self.proc)
+        wait_port(self.lab, self.ns, self.proc, self.port)
 
     def stop(self):
         if self.proc:
@@ -148,8 +163,9 @@ class Ironboot(Server):
     def describe(self):
         return f"ironbootd ({netlab.find_binary(self.build, 'ironbootd')}), SQLite store, group commit"
 
-    def start(self):
-        cfg = f"""\
+    def config(self) -> str:
+        """The config's text; bench/dhcp6's Ironboot6 gives its own."""
+        return f"""\
 server:
   state_dir: {self.work / 'ironboot-state'}
   log_level: notice        # the "ready" line is a notice
@@ -169,8 +185,10 @@ dhcp4:
 tftp:
   enabled: false
 """
+
+    def start(self):
         path = self.work / "ironboot.yaml"
-        path.write_text(cfg)
+        path.write_text(self.config())
         self.d = netlab.Daemon(self.lab, self.ns, path, build=self.build,
                                log_path=self.work / "ironbootd.stderr")
         self.d.start(timeout=20)
@@ -183,18 +201,18 @@ tftp:
         return self.d.pid if self.d else None
 
 
-_kea_ver = None
+_kea_ver: dict[str, str] = {}
 
 
-def kea_version() -> str:
-    global _kea_ver
-    if _kea_ver is None:
+def kea_version(binary: str = "kea-dhcp4") -> str:
+    """The version kea-dhcp4 or kea-dhcp6 reports, asked once."""
+    if binary not in _kea_ver:
         try:
-            _kea_ver = subprocess.run(["kea-dhcp4", "-V"], capture_output=True, text=True,
-                                      timeout=10).stdout.split()[0]
+            _kea_ver[binary] = subprocess.run([binary, "-V"], capture_output=True, text=True,
+                                              timeout=10).stdout.split()[0]
         except Exception:
-            _kea_ver = "?"
-    return _kea_ver
+            _kea_ver[binary] = "?"
+    return _kea_ver[binary]
 
 
 # ---------------------------------------------------------------------------
@@ -302,10 +320,13 @@ def log_step(name, r):
           file=sys.stderr, flush=True)
 
 
-def table(results: list[dict]) -> str:
+def table(results: list[dict], sections=None) -> str:
+    """Each server's best step: rate, leases/s, drops, both exchanges'
+    delays (sections: their perfdhcp names and keys, DHCPv4's by default;
+    bench/dhcp6 gives its own), CPU per lease."""
+    (n1, k1), (n2, k2) = sections or SECTIONS
     hdr = ("| server | highest rate with <1% drops (req/s) | leases/s | drops % | "
-           "DISCOVER-OFFER min/avg/max ms | REQUEST-ACK min/avg/max ms | "
-           "server CPU us/lease |")
+           f"{n1} min/avg/max ms | {n2} min/avg/max ms | server CPU us/lease |")
     lines = [hdr, "|" + "---|" * 7]
     for r in results:
         b = r.get("best")
@@ -313,46 +334,57 @@ def table(results: list[dict]) -> str:
             why = r.get("error") or "no step passed"
             lines.append(f"| {r['server']} | — ({why[:60]}) | | | | | |")
             continue
-        do, ra = b["do"], b["ra"]
+        x, y = b[k1], b[k2]
         lines.append(
             f"| {r['server']} | {b['rate']} | {b['leases_per_s']:.0f} | {b['drop_pct']:.2f} | "
-            f"{do.get('min', 0):.3f} / {do.get('avg', 0):.3f} / {do.get('max', 0):.3f} | "
-            f"{ra.get('min', 0):.3f} / {ra.get('avg', 0):.3f} / {ra.get('max', 0):.3f} | "
+            f"{x.get('min', 0):.3f} / {x.get('avg', 0):.3f} / {x.get('max', 0):.3f} | "
+            f"{y.get('min', 0):.3f} / {y.get('avg', 0):.3f} / {y.get('max', 0):.3f} | "
             f"{b.get('cpu_us_per_lease', 0):.1f} |")
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def common_args(ap: argparse.ArgumentParser, exchange: str, budget: float) -> None:
+    """The options both DHCP benches take (bench/dhcp6 adds its own):
+    exchange names a ramp step's unit, budget the default --budget."""
     ap.add_argument("--servers", default="ironboot,kea,kea-mt",
                     help="comma list of ironboot, kea, kea-mt")
     ap.add_argument("--rates", default="1000,2000,4000,8000,16000,32000",
-                    help="ramp of requested DORA/s")
+                    help=f"ramp of requested {exchange}/s")
     ap.add_argument("--period", type=int, default=10, help="perfdhcp -p per step (s)")
     ap.add_argument("--clients", type=int, default=50000, help="perfdhcp -R")
     ap.add_argument("--kea-threads", type=int, default=4)
-    ap.add_argument("--budget", type=float, default=290, help="total seconds, all servers")
+    ap.add_argument("--budget", type=float, default=budget, help="total seconds, all servers")
     ap.add_argument("--build", default=str(netlab.build_dir()))
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
-    args = ap.parse_args()
-    args.rates = [int(x) for x in args.rates.split(",")]
-    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
 
+
+def preflight(args, servers: list[str], kea: str) -> bool:
+    """Whether the run cannot start (said on stderr): no network namespaces,
+    perfdhcp, ss or the Kea binary (unless only ironboot runs) missing.
+    Drops ironboot from servers when ironbootd is not built.  bench/dhcp6
+    uses it too."""
     ok, why = netlab.netns_available()
     if not ok:
         print(f"cannot run: {why}", file=sys.stderr)
-        return 2
-    for tool in ("perfdhcp", "kea-dhcp4", "ss"):
-        if not shutil.which(tool) and not (tool == "kea-dhcp4" and servers == ["ironboot"]):
+        return True
+    for tool in ("perfdhcp", kea, "ss"):
+        if not shutil.which(tool) and not (tool == kea and servers == ["ironboot"]):
             print(f"cannot run: {tool} not found", file=sys.stderr)
-            return 2
+            return True
     netlab.cleanup_stale()
     if "ironboot" in servers and not netlab.find_binary(Path(args.build), "ironbootd").exists():
         print(f"ironbootd not built in {args.build}; skipping ironboot", file=sys.stderr)
         servers.remove("ironboot")
+    return False
 
-    work = Path(tempfile.mkdtemp(prefix="ib-bench-dhcp4-"))
+
+def run_servers(args, servers: list[str], bench_server, prefix: str):
+    """bench_server(kind, args, work, budget) for each server in turn, each
+    given an equal share of what is left of args.budget, in a scratch
+    directory /tmp/PREFIX* (kept with --keep); one failing is recorded and
+    the others still run.  Returns (results, start time, load before)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     load0 = os.getloadavg()
     t0 = time.monotonic()
     results = []
@@ -367,19 +399,16 @@ def main() -> int:
                 results.append({"server": kind, "error": str(e), "steps": [], "best": None})
                 print(f"  {kind}: {e}", file=sys.stderr)
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"work dir kept: {work}", file=sys.stderr)
+        else:
             shutil.rmtree(work, ignore_errors=True)
+    return results, t0, load0
 
-    print()
-    print(f"DHCPv4 DORA, perfdhcp -4 relay mode, -R {args.clients}, -p {args.period} per step, "
-          f"pool {POOL[0]}-{POOL[1]}, kernel {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {time.monotonic() - t0:.0f} s total, "
-          f"loadavg(1m) {load0[0]:.2f} before / {os.getloadavg()[0]:.2f} after")
-    for r in results:
-        if r.get("desc"):
-            print(f"  {r['server']}: {r['desc']}")
-    print()
-    print(table(results))
+
+def print_ratios(results: list[dict]) -> None:
+    """ironboot against the best Kea (leases/s, CPU per lease), and the
+    warnings of servers that died or would not stop."""
     ib = next((r["best"] for r in results if r["server"] == "ironboot" and r.get("best")), None)
     keas = [r["best"] for r in results if r["server"].startswith("kea") and r.get("best")]
     if ib and keas:
@@ -391,6 +420,31 @@ def main() -> int:
     for r in results:
         if r.get("alive_after") is False:
             print(f"WARNING: {r['server']} died during the run")
+        if r.get("stop_note"):
+            print(f"WARNING: {r['server']} {r['stop_note']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    common_args(ap, "DORA", 290)
+    args = ap.parse_args()
+    args.rates = [int(x) for x in args.rates.split(",")]
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+
+    if preflight(args, servers, "kea-dhcp4"):
+        return 2
+    results, t0, load0 = run_servers(args, servers, bench_server, "ib-bench-dhcp4-")
+    print()
+    print(f"DHCPv4 DORA, perfdhcp -4 relay mode, -R {args.clients}, -p {args.period} per step, "
+          f"pool {POOL[0]}-{POOL[1]}, kernel {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {time.monotonic() - t0:.0f} s total, "
+          f"loadavg(1m) {load0[0]:.2f} before / {os.getloadavg()[0]:.2f} after")
+    for r in results:
+        if r.get("desc"):
+            print(f"  {r['server']}: {r['desc']}")
+    print()
+    print(table(results))
+    print_ratios(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

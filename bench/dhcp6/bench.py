@@ -31,10 +31,8 @@ import json
 import os
 import re
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,116 +57,34 @@ DUID_BASE = "00030001000c01020304"
 SECTIONS = (("SOLICIT-ADVERTISE", "sa"), ("REQUEST-REPLY", "rr"))
 
 
-def parse_perfdhcp(out: str) -> dict:
-    """perfdhcp -6 statistics per exchange: {"sa": {...}, "rr": {...}}."""
-    res: dict = {}
-    for sect, key in SECTIONS:
-        m = re.search(r"Statistics for: " + sect + r"\*+\n(.*?)(?:\n\n\*|\Z)", out, re.S)
-        if not m:
-            continue
-        d = {}
-        for k, rx in (("sent", r"sent packets: (\d+)"), ("recv", r"received packets: (\d+)"),
-                      ("drops", r"drops: (\d+)"), ("min", r"min delay: ([\d.]+) ms"),
-                      ("avg", r"avg delay: ([\d.]+) ms"), ("max", r"max delay: ([\d.]+) ms")):
-            mm = re.search(rx, m.group(1))
-            if mm:
-                d[k] = float(mm.group(1))
-        res[key] = d
-    return res
-
-
 # ---------------------------------------------------------------------------
 # servers
 # ---------------------------------------------------------------------------
 
-def wait_port547(lab, ns, proc, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        out = lab.run(ns, ["ss", "-Hlun6", "sport = :547"]).stdout
-        if out.strip():
-            return
-        time.sleep(0.1)
-    raise RuntimeError("server did not bind port 547")
+class Kea6(d4.Kea):
+    binary, port = "kea-dhcp6", 547
 
-
-_kea_ver = None
-
-
-def kea_version() -> str:
-    global _kea_ver
-    if _kea_ver is None:
-        try:
-            _kea_ver = subprocess.run(["kea-dhcp6", "-V"], capture_output=True, text=True,
-                                      timeout=10).stdout.split()[0]
-        except Exception:
-            _kea_ver = "?"
-    return _kea_ver
-
-
-class Kea6(d4.Server):
-    def __init__(self, lab, ns, work, threads: int = 0):
-        super().__init__(lab, ns, work)
-        self.threads = threads
-        self.name = f"kea-mt{threads}" if threads else "kea"
-        self.proc = None
-
-    def describe(self):
-        mt = (f"multi-threaded, thread-pool-size {self.threads}, packet-queue-size 64"
-              if self.threads else "single-threaded")
-        return f"Kea {kea_version()} kea-dhcp6, memfile persist=true lfc-interval=0, {mt}"
-
-    def start(self):
-        cfg = {"Dhcp6": {
+    def config(self) -> dict:
+        return {"Dhcp6": {
             "interfaces-config": {"interfaces": ["srv0"]},
             "data-directory": str(self.work),
             "server-id": {"type": "LLT", "persist": False},
-            "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
-                               "name": str(self.work / "kea-leases6.csv")},
             "preferred-lifetime": PREFERRED,
             "valid-lifetime": VALID,
-            "multi-threading": {"enable-multi-threading": bool(self.threads),
-                                "thread-pool-size": self.threads or 1,
-                                "packet-queue-size": 64},
             "subnet6": [{"id": 1, "subnet": SUBNET, "interface": "srv0",
                          "pools": [{"pool": f"{POOL[0]} - {POOL[1]}"}],
                          "option-data": [{"name": "dns-servers", "data": SRV}]}],
-            "loggers": [{"name": "kea-dhcp6", "severity": "WARN",
-                         "output_options": [{"output": str(self.work / "kea.log")}]}],
+            **self.common("kea-leases6.csv"),
         }}
-        path = self.work / "kea-dhcp6.json"
-        path.write_text(json.dumps(cfg, indent=1))
-        env = dict(os.environ, KEA_LOCKFILE_DIR=str(self.work),
-                   KEA_PIDFILE_DIR=str(self.work), KEA_LOGGER_DESTINATION=str(self.work / "kea.log"))
-        self.out = open(self.work / "kea.stderr", "wb")
-        self.proc = self.lab.popen(self.ns, ["kea-dhcp6", "-c", str(path)], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.out)
-        wait_port547(self.lab, self.ns, self.proc)
-
-    def stop(self):
-        if self.proc:
-            self.lab.kill(self.proc)
-            self.out.close()
-
-    def pid(self):
-        return self.proc.pid if self.proc else None
 
 
-class Ironboot6(d4.Server):
-    name = "ironboot"
-
-    def __init__(self, lab, ns, work, build: Path):
-        super().__init__(lab, ns, work)
-        self.build = build
-        self.d = None
-
+class Ironboot6(d4.Ironboot):
     def describe(self):
         return (f"ironbootd ({netlab.find_binary(self.build, 'ironbootd')}), "
                 f"SQLite store, group commit (from 32 bindings, else after 1 ms)")
 
-    def start(self):
-        cfg = f"""\
+    def config(self) -> str:
+        return f"""\
 server:
   state_dir: {self.work / 'ironboot-state'}
   log_level: notice        # the "ready" line is a notice
@@ -192,11 +108,6 @@ tftp:
 http:
   enabled: false
 """
-        path = self.work / "ironboot.yaml"
-        path.write_text(cfg)
-        self.d = netlab.Daemon(self.lab, self.ns, path, build=self.build,
-                               log_path=self.work / "ironbootd.stderr")
-        self.d.start(timeout=20)
 
     def stop(self):
         """SIGTERM; a daemon that does not exit within 20 s is SIGKILLed and
@@ -280,7 +191,7 @@ def run_step(lab, cli_ns, rate: int, period: int, clients: int, mode: str,
         err, rc = "perfdhcp timed out", -1
     cpu_s = (d4.cpu_ticks(server_pid) - c0) / os.sysconf("SC_CLK_TCK")
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    res = parse_perfdhcp(out)
+    res = d4.parse_perfdhcp(out, SECTIONS)
     # perfdhcp's own CPU over the step's wall time (its drain included):
     # near 100 % of its CPU means the client, not the server, set the pace
     res["client_cpu_pct"] = 100 * (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime
@@ -391,26 +302,6 @@ def bench_server(kind: str, args, work: Path, budget: float) -> dict:
             "alive_after": alive, "stop_note": stop_note, "seconds": round(time.monotonic() - t_start, 1)}
 
 
-def table(results: list[dict]) -> str:
-    hdr = ("| server | highest rate with <1% drops (req/s) | leases/s | drops % | "
-           "SOLICIT-ADVERTISE min/avg/max ms | REQUEST-REPLY min/avg/max ms | "
-           "server CPU us/lease |")
-    lines = [hdr, "|" + "---|" * 7]
-    for r in results:
-        b = r.get("best")
-        if not b:
-            why = r.get("error") or "no step passed"
-            lines.append(f"| {r['server']} | — ({why[:60]}) | | | | | |")
-            continue
-        sa, rr = b["sa"], b["rr"]
-        lines.append(
-            f"| {r['server']} | {b['rate']} | {b['leases_per_s']:.0f} | {b['drop_pct']:.2f} | "
-            f"{sa.get('min', 0):.3f} / {sa.get('avg', 0):.3f} / {sa.get('max', 0):.3f} | "
-            f"{rr.get('min', 0):.3f} / {rr.get('avg', 0):.3f} / {rr.get('max', 0):.3f} | "
-            f"{b.get('cpu_us_per_lease', 0):.1f} |")
-    return "\n".join(lines)
-
-
 def ramp_table(results: list[dict]) -> str:
     """rate -> per server: leases/s, drops, avg SA / RR delay (retries in brackets)."""
     rates = sorted({s["rate"] for r in results for s in r["steps"]})
@@ -434,13 +325,7 @@ def ramp_table(results: list[dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--servers", default="ironboot,kea,kea-mt",
-                    help="comma list of ironboot, kea, kea-mt")
-    ap.add_argument("--rates", default="1000,2000,4000,8000,16000,32000",
-                    help="ramp of requested SARR/s")
-    ap.add_argument("--period", type=int, default=10, help="perfdhcp -p per step (s)")
-    ap.add_argument("--clients", type=int, default=50000, help="perfdhcp -R")
-    ap.add_argument("--kea-threads", type=int, default=4)
+    d4.common_args(ap, "SARR", 400)
     ap.add_argument("--mode", choices=("direct", "relay"), default="direct",
                     help="direct: perfdhcp -l cli0 multicast on the link (default); "
                          "relay: -A 1, unicast to the server")
@@ -449,46 +334,13 @@ def main() -> int:
     ap.add_argument("--placement", choices=("split", "free"), default="split",
                     help="split: the server's threads on CPU 1, perfdhcp on CPU 0 (each "
                          "server gets one CPU); free: the scheduler decides")
-    ap.add_argument("--budget", type=float, default=400, help="total seconds, all servers")
-    ap.add_argument("--build", default=str(netlab.build_dir()))
-    ap.add_argument("--json", help="write raw results here")
-    ap.add_argument("--keep", action="store_true", help="keep the work dir")
     args = ap.parse_args()
     args.rates = [int(x) for x in args.rates.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
 
-    ok, why = netlab.netns_available()
-    if not ok:
-        print(f"cannot run: {why}", file=sys.stderr)
+    if d4.preflight(args, servers, "kea-dhcp6"):
         return 2
-    for tool in ("perfdhcp", "kea-dhcp6", "ss"):
-        if not shutil.which(tool) and not (tool == "kea-dhcp6" and servers == ["ironboot"]):
-            print(f"cannot run: {tool} not found", file=sys.stderr)
-            return 2
-    netlab.cleanup_stale()
-    if "ironboot" in servers and not netlab.find_binary(Path(args.build), "ironbootd").exists():
-        print(f"ironbootd not built in {args.build}; skipping ironboot", file=sys.stderr)
-        servers.remove("ironboot")
-
-    work = Path(tempfile.mkdtemp(prefix="ib-bench-dhcp6-"))
-    load0 = os.getloadavg()
-    t0 = time.monotonic()
-    results = []
-    try:
-        for i, kind in enumerate(servers):
-            left = args.budget - (time.monotonic() - t0)
-            share = left / (len(servers) - i)
-            print(f"== {kind} (budget {share:.0f} s)", file=sys.stderr, flush=True)
-            try:
-                results.append(bench_server(kind, args, work, share))
-            except Exception as e:   # one server failing must not hide the others
-                results.append({"server": kind, "error": str(e), "steps": [], "best": None})
-                print(f"  {kind}: {e}", file=sys.stderr)
-    finally:
-        if args.keep:
-            print(f"work dir kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    results, t0, load0 = d4.run_servers(args, servers, bench_server, "ib-bench-dhcp6-")
 
     loads = [s["load1"] for r in results for s in r["steps"] if "load1" in s]
     print()
@@ -503,22 +355,10 @@ def main() -> int:
     if results and results[0].get("steps"):
         print(f"  command: {results[0]['steps'][0]['cmd']}")
     print()
-    print(table(results))
+    print(d4.table(results, SECTIONS))
     print()
     print(ramp_table(results))
-    ib = next((r["best"] for r in results if r["server"] == "ironboot" and r.get("best")), None)
-    keas = [r["best"] for r in results if r["server"].startswith("kea") and r.get("best")]
-    if ib and keas:
-        bk = max(keas, key=lambda b: b["leases_per_s"])
-        print(f"\nironboot / best Kea (leases/s): {ib['leases_per_s'] / bk['leases_per_s']:.2f}")
-        lean = min(keas, key=lambda b: b["cpu_us_per_lease"])
-        print(f"best Kea / ironboot (server CPU per lease, higher = ironboot cheaper): "
-              f"{lean['cpu_us_per_lease'] / max(ib['cpu_us_per_lease'], 1e-9):.2f}")
-    for r in results:
-        if r.get("alive_after") is False:
-            print(f"WARNING: {r['server']} died during the run")
-        if r.get("stop_note"):
-            print(f"WARNING: {r['server']} {r['stop_note']}")
+    d4.print_ratios(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
