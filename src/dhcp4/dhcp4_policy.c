@@ -340,10 +340,17 @@ static int ack_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 
 
 	d->address = a;
 	why = check_binding(in, sn, a, selecting, d);
+	/*
+	 * RFC 2131 4.3.2: a SELECTING request names us, so it is ours to
+	 * answer, authoritative or not: ACK an address free for the client,
+	 * else NAK.  Silence strands the client in its retransmissions, and
+	 * a restarted daemon (or the other daemon behind an RFC 5107 relay)
+	 * holds no record of the OFFER it answers.
+	 */
 	if (why)
-		return nak(in, d, why);
-	/* Not authoritative: a request we have no record of is not ours. */
-	if (!in->cfg->dhcp4.authoritative && !d->resv && !has_record(in, a))
+		return selecting ? to_nak(in, d, why) : nak(in, d, why);
+	/* Not authoritative: any other request we have no record of is not ours. */
+	if (!selecting && !in->cfg->dhcp4.authoritative && !d->resv && !has_record(in, a))
 		return drop(d, "no record of this client (not authoritative)");
 	d->action = IB_D4_ACK;
 	d->reason = state;

@@ -763,11 +763,64 @@ static void test_request_supersedes_offer(void **state)
 	ib_d4_leases_clear(f->leases);
 }
 
+/*
+ * A daemon restarted since its OFFER (its holds are gone: an empty
+ * cache) gets the client's SELECTING REQUEST naming its server id.  RFC
+ * 2131 4.3.2: the request is ours, so ACK an address free for the client
+ * and NAK one that is not, authoritative or not; silence left the client
+ * to its retransmissions (4 s, then 8, then 16).  A request that names
+ * no server stays unanswered by a server that is not authoritative and
+ * has no record of the client.
+ */
+static void test_selecting_without_offer(void **state)
+{
+	static const struct {
+		const char *name;
+		bool authoritative;
+		uint32_t server_id;	/* 0: INIT-REBOOT */
+		bool taken;		/* the address is bound to another client */
+		enum ib_dhcp4_action want;
+	} rows[] = {
+		{ "selecting, free address: ACK", true, SERVER, false, IB_D4_ACK },
+		{ "selecting, not authoritative: ACK", false, SERVER, false, IB_D4_ACK },
+		{ "selecting, taken: NAK", true, SERVER, true, IB_D4_NAK },
+		{ "selecting, taken, not authoritative: NAK", false, SERVER, true, IB_D4_NAK },
+		{ "init-reboot, no record, not authoritative: silent", false, 0, false,
+		  IB_D4_DROP },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++) {
+		struct req other = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xe1 };
+		struct req r = { .type = IB_DHCP4_REQUEST, .mac_last = 0xe2, .arch = -1,
+				 .requested = A(101), .server_id = rows[i].server_id };
+		struct ib_d4_key k;
+
+		print_message("  %s\n", rows[i].name);
+		ib_d4_leases_clear(f->leases);
+		f->cfg->dhcp4.authoritative = rows[i].authoritative;
+		build_req(&other, &f->msg);
+		ib_d4_key_from_msg(&f->msg, &k);
+		if (rows[i].taken)
+			ib_d4_leases_set(f->leases, A(101), IB_D4_BOUND, &k, NOW + 3600);
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, rows[i].want);
+		if (rows[i].want == IB_D4_ACK)
+			assert_int_equal(f->reply.yiaddr, A(101));
+		if (rows[i].want != IB_D4_DROP)
+			assert_int_equal(f->reply.type, rows[i].want == IB_D4_ACK ? IB_DHCP4_ACK :
+					 IB_DHCP4_NAK);
+	}
+	f->cfg->dhcp4.authoritative = true;
+	ib_d4_leases_clear(f->leases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_take_over_offers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_supersedes_offer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selecting_without_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
