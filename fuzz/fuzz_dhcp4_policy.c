@@ -11,7 +11,8 @@
  * again: it must be offered the same address.  Each way it arrives from
  * the relay the relayed subnet lists and from a host no relays list names:
  * a relayed request (giaddr) from the latter is dropped, relay_refused.
- * Any broken property aborts.
+ * Every reply names this server, or the relay whose Server Identifier
+ * Override (RFC 5107, 82.11) asked for it.  Any broken property aborts.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -135,6 +136,18 @@ static uint8_t reply_type(const struct ib_dhcp4_decision *d)
 	}
 }
 
+/* A relayed request's RFC 5107 Server Identifier Override (82.11), or 0. */
+static uint32_t override_of(const struct ib_dhcp4_msg *m)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (!m->giaddr || ib_dhcp4_subopt(m, IB_OPT_RELAY_AGENT, IB_RAI_SERVER_ID_OVERRIDE,
+					  &p, &len) < 0 || len != 4)
+		return 0;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Lays out d's reply and parses it back; returns the parsed type. */
 static uint8_t check_reply(const struct ib_dhcp4_msg *m, const struct ib_dhcp4_decision *d,
 			   uint32_t server_addr)
@@ -151,8 +164,10 @@ static uint8_t check_reply(const struct ib_dhcp4_msg *m, const struct ib_dhcp4_d
 	CHECK(back.htype == m->htype && back.hlen == m->hlen);
 	CHECK(memcmp(back.chaddr, m->chaddr, sizeof(m->chaddr)) == 0);
 	CHECK(back.giaddr == m->giaddr);
-	/* RFC 2131 4.3.1: every reply names its server */
-	CHECK(ib_dhcp4_opt_ip(&back, IB_OPT_SERVER_ID, &sid) == 0 && sid == server_addr);
+	/* RFC 2131 4.3.1: every reply names its server: us, or the relay
+	 * whose 82.11 asked for it (RFC 5107) */
+	CHECK(ib_dhcp4_opt_ip(&back, IB_OPT_SERVER_ID, &sid) == 0);
+	CHECK(sid == server_addr || (sid != 0 && sid == override_of(m)));
 	if (back.type == IB_DHCP4_NAK)
 		CHECK(back.yiaddr == 0 && back.siaddr == 0);
 	return back.type;

@@ -62,6 +62,7 @@ enum ib_dhcp4_opt {
 #define IB_RAI_CIRCUIT_ID 1
 #define IB_RAI_REMOTE_ID 2
 #define IB_RAI_LINK_SELECTION 5
+#define IB_RAI_SERVER_ID_OVERRIDE 11	/* RFC 5107 */
 
 /* Why a packet was rejected; the shell counts these per reason. */
 enum ib_dhcp4_reject {

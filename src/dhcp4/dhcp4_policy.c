@@ -139,6 +139,39 @@ static bool relay_allowed(const struct ib_dhcp4_input *in)
 	return sn && addr_listed(sn->relays, sn->n_relays, in->src_addr);
 }
 
+/*
+ * RFC 5107: a relay's Server Identifier Override (82.11, 4 bytes) is the
+ * server identifier of our replies to its clients, so that their REQUESTs,
+ * RENEWs and RELEASEs go to the relay, which forwards them to every
+ * server it helps: any live one answers (docs/SCALE-OUT.md).  Taken from a
+ * relayed request only, whose relay ib_dhcp4_decide() has checked against
+ * the allow-list: a client's own option 82 (giaddr 0) names nothing.
+ */
+static void take_override(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
+{
+	const uint8_t *p;
+	size_t len;
+	uint32_t a;
+
+	if (!in->msg->giaddr || ib_dhcp4_subopt(in->msg, IB_OPT_RELAY_AGENT,
+						IB_RAI_SERVER_ID_OVERRIDE, &p, &len) < 0 ||
+	    len != 4)
+		return;
+	a = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	/* an address a client can send to: not 0, 127/8, class D/E */
+	if (a == 0 || (a >> 24) == 127 || a >= 0xe0000000u)
+		return;
+	d->server_id = a;
+}
+
+/* Whether sid (a request's option 54) names us: our address on the
+ * arrival link, or the identifier our replies to this relay carry. */
+static bool ours(const struct ib_dhcp4_input *in, const struct ib_dhcp4_decision *d,
+		 uint32_t sid)
+{
+	return sid == in->server_addr || sid == d->server_id;
+}
+
 /* An OFFER or ACK of d->address on sn: its lease, boot answer and route. */
 static int lease(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
 		 uint8_t type, struct ib_dhcp4_decision *d)
@@ -365,7 +398,7 @@ static int on_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *
 	bool has_sid = ib_dhcp4_opt_ip(m, IB_OPT_SERVER_ID, &sid) == 0;
 	bool has_req = ib_dhcp4_opt_ip(m, IB_OPT_REQUESTED_IP, &req) == 0;
 
-	if (has_sid && sid != in->server_addr) {
+	if (has_sid && !ours(in, d, sid)) {
 		d->forget_offer = true;
 		return drop(d, "client selected another server");
 	}
@@ -386,12 +419,11 @@ static int on_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 *
 }
 
 /* RELEASE and DECLINE name our server id; others are not ours. */
-static bool for_us(const struct ib_dhcp4_input *in)
+static bool for_us(const struct ib_dhcp4_input *in, const struct ib_dhcp4_decision *d)
 {
 	uint32_t sid;
 
-	return ib_dhcp4_opt_ip(in->msg, IB_OPT_SERVER_ID, &sid) != 0 ||
-	       sid == in->server_addr;
+	return ib_dhcp4_opt_ip(in->msg, IB_OPT_SERVER_ID, &sid) != 0 || ours(in, d, sid);
 }
 
 static int on_decline(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
@@ -399,7 +431,7 @@ static int on_decline(const struct ib_dhcp4_input *in, const struct ib_subnet4 *
 {
 	uint32_t a;
 
-	if (!for_us(in))
+	if (!for_us(in, d))
 		return drop(d, "DECLINE for another server");
 	if (ib_dhcp4_opt_ip(in->msg, IB_OPT_REQUESTED_IP, &a) < 0)
 		return drop(d, "DECLINE without requested address");
@@ -418,7 +450,7 @@ static int on_decline(const struct ib_dhcp4_input *in, const struct ib_subnet4 *
 static int on_release(const struct ib_dhcp4_input *in, const struct ib_subnet4 *sn,
 		      struct ib_dhcp4_decision *d)
 {
-	if (!for_us(in))
+	if (!for_us(in, d))
 		return drop(d, "RELEASE for another server");
 	if (!in->msg->ciaddr)
 		return drop(d, "RELEASE without ciaddr");
@@ -552,7 +584,7 @@ int ib_dhcp4_lay_out(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *
 	ib_dhcp4_out_init(&d->reply);
 	if (d->action >= IB_ARRAY_SIZE(layouts) || !layouts[d->action])
 		return 0;
-	ib_dhcp4_reply_start(in->msg, d->reply_type, in->server_addr, &d->reply);
+	ib_dhcp4_reply_start(in->msg, d->reply_type, d->server_id, &d->reply);
 	r = layouts[d->action](in, d);
 	r |= ib_dhcp4_reply_relay(&d->reply, in->msg);
 	return r ? -ENOBUFS : 0;
@@ -567,6 +599,7 @@ int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *r
 	ib_dhcp4_out_init(&ret->reply);
 	ret->max_len = ib_dhcp4_reply_max_len(m);
 	ret->boot.arch = 0xffff;
+	ret->server_id = in->server_addr;
 	if (m->op != IB_DHCP4_BOOTREQUEST)
 		return drop(ret, "not a BOOTREQUEST");
 	if (m->giaddr && !relay_allowed(in)) {
@@ -577,6 +610,7 @@ int ib_dhcp4_decide(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *r
 		return decide_proxy(in, ret);
 	if (in->proxy_port)
 		return drop(ret, "port 4011 is served in proxy mode only");
+	take_override(in, ret);
 	if (m->type >= IB_ARRAY_SIZE(handlers) || !handlers[m->type])
 		return drop(ret, "not a client message");
 	sn = ib_dhcp4_select_subnet(in->cfg, m, in->server_addr);

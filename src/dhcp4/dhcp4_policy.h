@@ -124,6 +124,10 @@ struct ib_dhcp4_decision {
 	bool relay_refused;		/* relayed (giaddr) from a source neither
 					 * dhcp4.relays nor its subnet's relays
 					 * list: dropped before anything is learnt */
+	uint32_t server_id;		/* our server identifier for this request
+					 * (option 54 of the reply): the arrival
+					 * address, or the relay's RFC 5107
+					 * override */
 	uint64_t source;		/* relay or interface the request came
 					 * through (ib_ledger_source_*), where
 					 * an OFFER's hold is filed */

@@ -92,6 +92,8 @@ struct ib_storm_opts {
 	struct sockaddr_in helper4;	/* --helper: a second DHCPv4 server */
 	struct sockaddr_in6 helper6;	/* --helper: a second DHCPv6 server */
 	bool has_helper;		/* every DHCP datagram also goes to it */
+	bool sid_override;		/* DHCPv4: our relay address in 82.11
+					 * (RFC 5107, --server-id-override) */
 	uint8_t link6[16];		/* link-address of RELAY-FORW */
 	uint8_t mac_base[6];		/* first machine's MAC */
 	uint16_t arch;			/* client arch (RFC 4578 / 5970): 7 EFI x64, 0 BIOS */

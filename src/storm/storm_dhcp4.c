@@ -82,6 +82,15 @@ static int build(struct ib_storm *st, struct ib_storm_machine *m,
 		r = r ? r : ib_dhcp4_out_add_str(o, IB_OPT_USER_CLASS, "iPXE");
 		r = r ? r : ib_dhcp4_out_add(o, IB_OPT_IPXE, ipxe_features, sizeof(ipxe_features));
 	}
+	/* RFC 3046 2.1: the relay's option 82, last; RFC 5107: 82.11 names
+	 * the relay as the server, so the REQUEST comes back through it and
+	 * it forwards that to every server it helps */
+	if (st->o.sid_override) {
+		uint8_t rai[6] = { IB_RAI_SERVER_ID_OVERRIDE, 4 };
+
+		memcpy(rai + 2, &st->o.relay4.sin_addr, 4);
+		r = r ? r : ib_dhcp4_out_add(o, IB_OPT_RELAY_AGENT, rai, sizeof(rai));
+	}
 	return r;
 }
 

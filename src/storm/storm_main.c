@@ -26,6 +26,8 @@ static const char usage[] =
 "  --server ADDR           DHCP server (port 67 / 547)\n"
 "  --relay ADDR            our relay address: giaddr / RELAY-FORW source\n"
 "  --helper ADDR           a second DHCP server the relay forwards every datagram to too\n"
+"  --server-id-override    DHCPv4: the relay puts its own address in 82.11 (RFC 5107),\n"
+"                          so the servers name it as their server identifier\n"
 "  --link ADDR             DHCPv6 link-address of RELAY-FORW (default: --relay)\n"
 "  --machines N            fleet size (default 100)\n"
 "  --within S              power the fleet on at random times within S seconds\n"
@@ -102,7 +104,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		{ "until", 1, 0, 'u' }, { "arch", 1, 0, 'a' }, { "mac-base", 1, 0, 'm' },
 		{ "blksize", 1, 0, 'b' }, { "windowsize", 1, 0, 'W' }, { "deadline", 1, 0, 'd' },
 		{ "seed", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "hist", 1, 0, 'H' }, { "acks", 1, 0, 'A' }, { "helper", 1, 0, 'P' },
-		{ "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "server-id-override", 0, 0, 'O' }, { "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	const char *server = NULL, *relay = NULL, *link = NULL, *helper = NULL;
 	int c;
@@ -130,6 +132,7 @@ static int parse_args(int argc, char **argv, struct ib_storm_opts *o, bool *json
 		case 'H': *hist = optarg; break;
 		case 'A': o->acks_path = optarg; break;
 		case 'v': o->verbose = true; break;
+		case 'O': o->sid_override = true; break;
 		case 'u':
 			if (parse_stage(optarg, &o->until) < 0)
 				return fprintf(stderr, "ironboot-storm: --until: unknown stage %s\n", optarg), -EINVAL;

@@ -815,12 +815,108 @@ static void test_selecting_without_offer(void **state)
 	ib_d4_leases_clear(f->leases);
 }
 
+/* The reply's option 54. */
+static uint32_t reply_sid(const struct fixture *f)
+{
+	uint32_t sid = 0;
+
+	assert_int_equal(ib_dhcp4_opt_ip(&f->reply, IB_OPT_SERVER_ID, &sid), 0);
+	return sid;
+}
+
+/*
+ * RFC 5107: a listed relay's Server Identifier Override (82.11) is the
+ * server identifier of the replies, and a REQUEST, RENEW or RELEASE
+ * naming it is ours, whichever daemon behind the relay offered; a
+ * client's own option 82 or a malformed sub-option changes nothing.
+ */
+static void test_server_id_override(void **state)
+{
+	static const uint8_t sio[] = { 11, 4, 198, 18, 1, 1 };		/* RELAY */
+	static const uint8_t bad_len[] = { 11, 3, 198, 18, 1 };
+	static const uint8_t bad_mcast[] = { 11, 4, 224, 0, 0, 1 };
+	static const uint8_t bad_zero[] = { 11, 4, 0, 0, 0, 0 };
+	static const struct { const uint8_t *rai; size_t len; uint32_t giaddr, want; } ids[] = {
+		{ sio, sizeof(sio), RELAY, RELAY },
+		{ sio, sizeof(sio), 0, SERVER },		/* a client's option 82 */
+		{ bad_len, sizeof(bad_len), RELAY, SERVER },
+		{ bad_mcast, sizeof(bad_mcast), RELAY, SERVER },
+		{ bad_zero, sizeof(bad_zero), RELAY, SERVER },
+	};
+	struct fixture *f = *state;
+	struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xf0, .arch = 7,
+			 .vendor_class = "PXEClient:Arch:00007:UNDI:003016" };
+	struct ib_d4_key k;
+	uint32_t own, x = 0xc6120196u;	/* 198.18.1.150, offered by the other daemon */
+	const uint8_t *p;
+	size_t len;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(ids); i++) {
+		r.giaddr = ids[i].giaddr;
+		r.relay_info = ids[i].rai;
+		r.relay_info_len = ids[i].len;
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, IB_D4_OFFER);
+		assert_int_equal(reply_sid(f), ids[i].want);
+		assert_int_equal(f->reply.siaddr, SERVER);	/* next-server stays ours */
+	}
+	assert_true(ib_dhcp4_opt(&f->reply, IB_OPT_RELAY_AGENT, &p, &len));
+
+	/* this daemon holds its own OFFER for the client; the client took
+	 * the other daemon's, x, and its REQUEST names the relay: ACK x */
+	r = (struct req){ .type = IB_DHCP4_DISCOVER, .mac_last = 0xf1, .arch = -1,
+			  .giaddr = RELAY, .relay_info = sio, .relay_info_len = sizeof(sio) };
+	decide(f, &r, SERVER, false);
+	own = f->d.address;
+	assert_int_not_equal(own, x);
+	ib_d4_key_from_msg(&f->msg, &k);
+	ib_d4_leases_offer(f->leases, own, &k, 0xc6120100u, ib_ledger_source_relay4(RELAY),
+			   NOW, NOW + 30);
+	r.type = IB_DHCP4_REQUEST;
+	r.server_id = RELAY;
+	r.requested = x;
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	assert_int_equal(f->reply.yiaddr, x);
+	assert_int_equal(reply_sid(f), RELAY);
+	/* its binding ends the client's own OFFER (the shell's apply_cache) */
+	ib_d4_leases_set(f->leases, x, IB_D4_BOUND, &k, NOW + 3600);
+	assert_true(f->view.is_free(f->view.ctx, own, &f->msg));
+	assert_int_equal(f->view.holds(f->view.ctx, ib_config_subnet_for(f->cfg, x),
+				       ib_ledger_source_relay4(RELAY)), 0);
+
+	/* our own address still names us; without 82.11 the relay does not */
+	r.server_id = SERVER;
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	r.server_id = RELAY;
+	r.relay_info = NULL;
+	r.relay_info_len = 0;
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_DROP);
+	assert_true(f->d.forget_offer);
+
+	/* RENEWING through the relay: ACK with the relay as server id */
+	r = (struct req){ .type = IB_DHCP4_REQUEST, .mac_last = 0xf1, .arch = -1, .ciaddr = x,
+			  .giaddr = RELAY, .relay_info = sio, .relay_info_len = sizeof(sio) };
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_ACK);
+	assert_int_equal(reply_sid(f), RELAY);
+	/* RELEASE naming the relay is ours */
+	r.type = IB_DHCP4_RELEASE;
+	r.server_id = RELAY;
+	decide(f, &r, SERVER, false);
+	assert_int_equal(f->d.action, IB_D4_RELEASE);
+	ib_d4_leases_clear(f->leases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_take_over_offers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_supersedes_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selecting_without_offer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_id_override, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
