@@ -67,12 +67,17 @@ POOL4 = ("198.19.0.10", "198.19.250.250")
 
 def killer(ha: halab.Ha, stop: threading.Event, log: list, errors: list) -> None:
     """KILLS times, at random moments spread over the run: kill -9 one of
-    the daemons (chosen at random), then start it again."""
+    the daemons (chosen at random), then start it again.  Kill i falls at
+    a random moment of the i-th of KILLS slots over the first 85% of the
+    run (or at once when the restart before it overran its slot), so that
+    slow restarts on a busy host do not push kills past the run's end."""
     rnd = random.Random(int(os.environ.get("IB_HA_SEED", str(int(time.time())))))
-    gap = SECONDS / (KILLS + 1)
+    slot = 0.85 * SECONDS / KILLS
+    start = time.monotonic()
     try:
-        for _ in range(KILLS):
-            if stop.wait(rnd.uniform(0.4 * gap, 1.0 * gap)):
+        for i in range(KILLS):
+            at = start + (i + rnd.uniform(0.3, 1.0)) * slot
+            if stop.wait(max(0.0, at - time.monotonic())):
                 return
             n = rnd.choice("ab")
             t0 = time.monotonic()
