@@ -189,6 +189,35 @@ def test_binding_through_a_followed_by_b(pg, lab, tmp_path, ironbootd_bin):
         assert ha.d[n].alive(), ha.d[n].log_tail()
 
 
+def test_server_id_override_lets_the_survivor_answer(pg, lab, tmp_path, ironbootd_bin):
+    """RFC 5107: the relay's 82.11 (its own address) makes A's OFFER name
+    the relay as its server; A is killed before the client's REQUEST, and B,
+    which made no offer, answers that REQUEST (it names the relay) and later
+    the client's RENEW through the relay, with the relay as server id."""
+    ha = halab.Ha(lab, tmp_path, pg)
+    ha.start("a", "b")
+    ha.wait_listening("a")
+    ha.wait_listening("b")
+    r4 = Relay4(ha)
+    relay = socket.inet_aton(halab.RELAY4)
+    sio = opt4(82, opt4(11, relay))
+    mac = bytes.fromhex("020000000c01")
+
+    t, offered, o = r4.ask("a", bootp(mac, 0x5107, 1, options=sio))
+    assert (t, o[54]) == (2, relay), (t, o)
+    ha.d["a"].kill9()
+    t, acked, o = r4.ask("b", bootp(mac, 0x5107, 3, options=opt4(54, relay) + opt4(
+        50, socket.inet_aton(offered)) + sio))
+    assert (t, acked, o[54]) == (5, offered, relay), (t, acked, o)
+    row = pg.psql(f"SELECT encode(hwaddr, 'hex') FROM leases4 WHERE state = 1 AND "
+                  f"address = {int(ipaddress.IPv4Address(offered))}")
+    assert row == mac.hex(), row
+    # RENEWING (ciaddr, unicast to the relay, which relays it with 82.11)
+    t, yi, o = r4.ask("b", bootp(mac, 0x5108, 3, ciaddr=offered, options=sio))
+    assert (t, yi, o[54]) == (5, offered, relay), (t, yi, o)
+    assert ha.d["b"].alive(), ha.d["b"].log_tail()
+
+
 def test_leader_lock_moves_when_the_leader_dies(pg, lab, tmp_path, ironbootd_bin):
     """One leader at a time: A starts first and takes the lock, B follows;
     A killed with kill -9, B takes it within a few seconds (its retry);
