@@ -71,6 +71,7 @@ struct ib_dhcp_engine {
 	struct event *timers[T__MAX];	/* by enum timer */
 	uint8_t *slots;			/* batch_max * slot_size */
 	size_t n_batch;			/* waiting for the commit */
+	struct ib_dhcp_plan plan;	/* the batch's writes: batch_max * writes_max rows */
 	struct outbox out;		/* replies to send */
 	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct ib_log_rate commit_warn;	/* batches the store refused */
@@ -235,6 +236,26 @@ static void *slot_at(const struct ib_dhcp_engine *e, size_t i)
 	return e->slots + i * e->f->slot_size;
 }
 
+/* Each slot's writes, planned by the family on the loop. */
+static void plan_batch(struct ib_dhcp_engine *e)
+{
+	e->plan.n = 0;
+	for (size_t i = 0; i < e->n_batch; i++) {
+		e->plan.slot = (uint32_t)i;
+		e->f->plan(e->a.ctx, slot_at(e, i), &e->plan);
+	}
+}
+
+/* The plan ran: each write's verdict to its slot's family, in order. */
+static void give_verdicts(struct ib_dhcp_engine *e)
+{
+	for (size_t i = 0; i < e->plan.n; i++) {
+		const struct ib_dhcp_write *w = &e->plan.w[i];
+
+		e->f->verdict(e->a.ctx, slot_at(e, w->slot), w);
+	}
+}
+
 /*
  * One transaction for the batch's binding changes; ->committed() lays out
  * the replies only once it is durable, and they leave after it.
@@ -247,9 +268,12 @@ static void commit_batch(struct ib_dhcp_engine *e)
 
 	if (e->n_batch == 0)
 		return;
+	plan_batch(e);
 	r = ib_store_begin(st);
-	for (size_t i = 0; r == 0 && i < e->n_batch; i++)
-		r = e->f->store(e->a.ctx, slot_at(e, i));
+	if (r == 0)
+		r = ib_dhcp_plan_run(st, e->plan.w, e->plan.n);
+	if (r == 0)
+		give_verdicts(e);
 	if (r == 0 && e->f->seal)
 		r = e->f->seal(e->a.ctx, e->slots, e->n_batch);
 	if (r == 0)
@@ -529,10 +553,12 @@ int ib_dhcp_engine_new(const struct ib_dhcp_engine_args *a, struct ib_dhcp_engin
 	e->a = *a;
 	e->f = a->family;
 	e->slots = calloc(e->f->batch_max, e->f->slot_size);
+	e->plan.cap = e->f->batch_max * e->f->writes_max;
+	e->plan.w = calloc(e->plan.cap, sizeof(*e->plan.w));
 	e->timers[T_COMMIT] = evtimer_new(a->base, on_commit_timer, e);
 	e->timers[T_RECLAIM] = add_timer(e, on_reclaim, e->f->reclaim_sec * 1000000);
 	e->timers[T_JOURNAL] = add_timer(e, on_journal, e->f->journal_us);
-	if (!e->slots || outbox_init(&e->out, e->f) < 0)
+	if (!e->slots || !e->plan.w || outbox_init(&e->out, e->f) < 0)
 		goto err;
 	for (size_t i = 0; i < T__MAX; i++)
 		if (!e->timers[i])
@@ -549,7 +575,7 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
 {
 	if (!e)
 		return;
-	if (e->slots && e->out.arena)
+	if (e->slots && e->plan.w && e->out.arena)
 		ib_dhcp_engine_flush(e);
 	log_held(e, true);
 	for (size_t i = 0; i < e->n_readers; i++)
@@ -558,6 +584,7 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
 		if (e->timers[i])
 			event_free(e->timers[i]);
 	outbox_done(&e->out);
+	free(e->plan.w);
 	free(e->slots);
 	free(e);
 }

@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dhcp/dhcp_plan.h"
 #include "journal/journal.h"
 #include "store/store.h"
 
@@ -62,6 +63,7 @@ struct ib_dhcp_family {
 	const char *name;		/* "dhcp4": the log's prefix */
 	size_t slot_size;		/* bytes of one request waiting for the commit */
 	size_t batch_max;		/* requests per group commit at most */
+	size_t writes_max;		/* rows of the plan one request adds at most */
 	size_t commit_min;		/* commit at once from this many */
 	long commit_delay_us;		/* else wait this long for more to join */
 	size_t read_max;		/* datagrams read per wake-up */
@@ -81,8 +83,16 @@ struct ib_dhcp_family {
 	int (*receive)(void *ctx, const struct ib_dhcp_rx *rx, void *slot);
 	/* Whether the batch can take one more request; NULL: always. */
 	bool (*room)(void *ctx);
-	/* Writes slot's binding changes inside the batch's transaction. */
-	int (*store)(void *ctx, void *slot);
+	/*
+	 * Plans slot's binding changes: at most writes_max rows added to pl
+	 * with ib_dhcp_plan_add(), owning all they need (times fixed now).
+	 * Runs on the loop, before the batch's transaction.
+	 */
+	void (*plan)(void *ctx, void *slot, struct ib_dhcp_plan *pl);
+	/* The store's verdict on one row w of slot's plan (w->verdict: 0
+	 * applied, or the op's refusal), on the loop, in plan order, once
+	 * every row ran and before COMMIT; not called when the run failed. */
+	void (*verdict)(void *ctx, void *slot, const struct ib_dhcp_write *w);
 	/* NULL or the batch's last writes before COMMIT (all n slots). */
 	int (*seal)(void *ctx, void *slots, size_t n);
 	/* After COMMIT (ok) or its failure (!ok), for each slot in order. */

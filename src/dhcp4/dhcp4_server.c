@@ -200,50 +200,57 @@ static void apply_cache(struct ib_dhcp4_server *s, const struct pending *p)
 }
 
 /*
- * Writes one pending decision inside the open transaction; p->applied says
- * whether the store took it (the cache follows the store, never leads it).
+ * Plans one pending decision's write (dhcp_plan.h), its times fixed now:
+ * the row an ACK commits, the state a RELEASE sets, the row a DECLINE
+ * commits then quarantines.
  */
-static int store_one(void *ctx, void *slot)
+static void plan_one(void *ctx, void *slot, struct ib_dhcp_plan *pl)
+{
+	static const enum ib_dhcp_write_op ops[] = {
+		[IB_D4_ACK] = IB_DHCP_W4_COMMIT,
+		[IB_D4_RELEASE] = IB_DHCP_W4_STATE,
+		[IB_D4_DECLINE] = IB_DHCP_W4_DECLINE,
+	};
+	struct ib_dhcp4_server *s = ctx;
+	struct pending *p = slot;
+	struct ib_dhcp_write *w;
+
+	p->applied = p->refused = false;
+	if (p->d.action != IB_D4_ACK && p->d.action != IB_D4_RELEASE &&
+	    p->d.action != IB_D4_DECLINE)
+		return;
+	w = ib_dhcp_plan_add(pl, ops[p->d.action]);
+	if (!w)
+		return;
+	w->row.l4 = p->lease;
+	w->now = s->now;
+	w->state = IB_LEASE_RELEASED;
+	w->expires = p->d.action == IB_D4_DECLINE ? s->now + s->cfg->dhcp4.decline_hold : s->now;
+}
+
+/*
+ * The store's verdict on p's write; p->applied says whether the store
+ * took it (the cache follows the store, never leads it).
+ */
+static void verdict_one(void *ctx, void *slot, const struct ib_dhcp_write *w)
 {
 	struct ib_dhcp4_server *s = ctx;
 	struct pending *p = slot;
-	int r;
 
-	p->applied = p->refused = false;
-	switch (p->d.action) {
-	case IB_D4_ACK:
-		r = ib_store_lease4_commit(s->store, &p->lease, s->now);
-		if (r == -EEXIST) {
-			/* Another client or server won the address: the store
-			 * decides, and the reply laid out after the commit is a
-			 * NAK, routed as one. */
-			struct sockaddr_in from = p->rt.to.in;
+	p->applied = w->verdict == 0;
+	if (p->d.action == IB_D4_ACK && w->verdict == -EEXIST) {
+		/* Another client or server won the address: the store decides,
+		 * and the reply laid out after the commit is a NAK, routed as
+		 * one. */
+		struct sockaddr_in from = p->rt.to.in;
 
-			ib_dhcp4_refuse(&p->in, &p->d,
-				"address is bound to another client (store refused the commit)");
-			route_reply(s, p, &from, p->rt.fd, &p->rt);
-			p->refused = true;
-			return 0;
-		}
-		p->applied = r == 0;
-		return r;
-	case IB_D4_RELEASE:
-		r = ib_store_lease4_set_state(s->store, p->d.address, IB_LEASE_RELEASED, s->now);
-		if (r == 0)
-			ib_d4_journal_lease(s->journal, &p->who, "lease-release", &p->lease);
-		p->applied = r == 0;
-		return r == -ENOENT ? 0 : r;
-	case IB_D4_DECLINE:
-		r = ib_store_lease4_commit(s->store, &p->lease, s->now);
-		if (r == 0)
-			r = ib_store_lease4_set_state(s->store, p->d.address, IB_LEASE_DECLINED,
-						      s->now + s->cfg->dhcp4.decline_hold);
-		if (r == 0)
-			ib_d4_journal_lease(s->journal, &p->who, "lease-decline", &p->lease);
-		p->applied = r == 0;
-		return r == -EEXIST ? 0 : r;
-	default:
-		return 0;
+		ib_dhcp4_refuse(&p->in, &p->d,
+			"address is bound to another client (store refused the commit)");
+		route_reply(s, p, &from, p->rt.fd, &p->rt);
+		p->refused = true;
+	} else if (p->applied && p->d.action != IB_D4_ACK) {
+		ib_d4_journal_lease(s->journal, &p->who, p->d.action == IB_D4_RELEASE ?
+				    "lease-release" : "lease-decline", &p->lease);
 	}
 }
 
@@ -574,9 +581,10 @@ static void not_sent(void *ctx, const void *tag, const struct ib_dhcp_dest *d, i
  */
 static const struct ib_dhcp_family family4 = {
 	.name = "dhcp4", .slot_size = sizeof(struct pending), .max_len = IB_DHCP4_MAX_LEN,
-	.batch_max = 512, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
+	.batch_max = 512, .writes_max = 1, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
 	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 100000,
-	.rx_buf = rx_buf, .receive = receive_one, .store = store_one, .committed = committed,
+	.rx_buf = rx_buf, .receive = receive_one, .plan = plan_one, .verdict = verdict_one,
+	.committed = committed,
 	.batch_done = batch_done, .tick = log_held, .reclaim = reclaim, .not_sent = not_sent,
 };
 

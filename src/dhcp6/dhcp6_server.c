@@ -133,39 +133,47 @@ static void fill_lease(const struct ib_dhcp6_server *s, const struct pending *p,
 	l->state = IB_LEASE_ACTIVE;
 }
 
-/* Writes one decision's binding changes; an IA the store refuses is lost. */
-static int store_one(void *ctx, void *slot)
+/* Plans one decision's binding changes: a row per IA with an address. */
+static void plan_one(void *ctx, void *slot, struct ib_dhcp_plan *pl)
 {
 	struct ib_dhcp6_server *s = ctx;
 	struct pending *p = slot;
 	struct ib_dhcp6_decision *d = &p->d;
-	int r;
 
 	p->lost = 0;
 	for (size_t i = 0; i < d->n_ia; i++) {
 		struct ib_dhcp6_ia_answer *a = &d->ia[i];
-		struct ib_lease6 l;
+		struct ib_dhcp_write *w;
 
 		if (!a->has_addr)
 			continue;
+		w = ib_dhcp_plan_add(pl, d->action == IB_D6_COMMIT ? IB_DHCP_W6_COMMIT
+								   : IB_DHCP_W6_STATE);
+		if (!w)
+			return;
+		w->ia = (uint8_t)i;
+		w->now = s->now;
 		if (d->action == IB_D6_COMMIT) {
-			fill_lease(s, p, a, &l);
-			r = ib_store_lease6_commit(s->store, &l, s->now);
-			if (r == -EEXIST) {
-				ib_dhcp6_ia_lost(a);	/* another server or client won it */
-				p->lost |= (uint8_t)(1u << i);
-				continue;
-			}
-		} else if (d->action == IB_D6_RELEASE) {
-			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_RELEASED, s->now);
-		} else {
-			r = ib_store_lease6_set_state(s->store, a->addr, IB_LEASE_DECLINED,
-						      s->now + s->cfg->dhcp6.decline_hold);
+			fill_lease(s, p, a, &w->row.l6);
+			continue;
 		}
-		if (r < 0 && r != -ENOENT)
-			return r;
+		memcpy(w->row.l6.address, a->addr, 16);
+		w->state = d->action == IB_D6_RELEASE ? IB_LEASE_RELEASED : IB_LEASE_DECLINED;
+		w->expires = d->action == IB_D6_RELEASE ? s->now
+							: s->now + s->cfg->dhcp6.decline_hold;
 	}
-	return 0;
+}
+
+/* The store's verdict on one IA's write: an address it refused is lost. */
+static void verdict_one(void *ctx, void *slot, const struct ib_dhcp_write *w)
+{
+	struct pending *p = slot;
+
+	(void)ctx;
+	if (w->op == IB_DHCP_W6_COMMIT && w->verdict == -EEXIST) {
+		ib_dhcp6_ia_lost(&p->d.ia[w->ia]);	/* another server or client won it */
+		p->lost |= (uint8_t)(1u << w->ia);
+	}
 }
 
 /* The batch is durable: the client's holds are over, and so is any other
@@ -595,7 +603,8 @@ static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
 	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 200000,
-	.rx_buf = rx_buf, .receive = receive_one, .room = room, .store = store_one, .seal = seal,
+	.rx_buf = rx_buf, .receive = receive_one, .room = room, .plan = plan_one,
+	.verdict = verdict_one, .writes_max = IB_DHCP6_MAX_IA, .seal = seal,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
 };
