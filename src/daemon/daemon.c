@@ -44,6 +44,8 @@ struct ib_daemon {
 	struct ib_config_text text;	/* its bytes as last loaded (API writes join these) */
 	struct ib_store *store;		/* owned */
 	struct ib_store_watch *store_watch; /* its link, on PostgreSQL; or NULL */
+	struct ib_dhcp_committer *committer; /* the DHCP group commit's thread and
+					 * connection, on PostgreSQL; or NULL */
 	struct ib_journal *journal;	/* owned */
 	struct ib_dhcp4_server *dhcp4;	/* or NULL when disabled */
 	struct ib_dhcp6_server *dhcp6;	/* or NULL when disabled */
@@ -426,7 +428,7 @@ static bool readiness(void *ctx, json_t *checks)
 	ok &= check(checks, "dhcp4", cfg->dhcp4.enabled, d->dhcp4 != NULL);
 	ok &= check(checks, "dhcp6", cfg->dhcp6.enabled, d->dhcp6 != NULL);
 	ok &= ib_services_check_tftp(d->services, cfg, checks);
-	if (!ib_store_watch_why(d->store, down, sizeof(down))) {
+	if (!ib_store_watch_why(d->store, d->committer, down, sizeof(down))) {
 		char why[440];
 
 		snprintf(why, sizeof(why), "down: %s", down);
@@ -459,7 +461,7 @@ static void write_metrics(void *ctx, struct ib_mx *m)
 	struct ib_metrics_sources src = {
 		.cfg = d->cfg, .store = d->store, .journal = d->journal, .dhcp4 = d->dhcp4,
 		.dhcp6 = d->dhcp6, .services = d->services, .now = ib_now_sec(),
-		.cache = &d->metrics_cache,
+		.cache = &d->metrics_cache, .committer = d->committer,
 	};
 
 	ib_daemon_metrics_write(&src, m);
@@ -561,6 +563,28 @@ static void check_wal(const char *db)
 }
 
 /*
+ * The DHCP group commit's thread (src/dhcp/dhcp_committer.h), on a
+ * PostgreSQL connection of its own: the loop never waits on the database
+ * for a DHCP commit.
+ */
+static int open_committer(struct ib_daemon *d)
+{
+	const struct ib_server_config *sc = &d->cfg->server;
+	struct ib_store *own = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = ib_store_pg_open(sc->store, sc->store_password_file, &own, err)) < 0) {
+		ib_err("cannot open the DHCP commit connection to %s: %s", sc->store,
+		       err[0] ? err : strerror(-r));
+		return r;
+	}
+	if ((r = ib_dhcp_committer_new(d->base, own, &d->committer)) < 0)
+		ib_err("cannot start the DHCP commit thread: %s", strerror(-r));
+	return r;
+}
+
+/*
  * The store's own consistency check, then a copy of the good database
  * (db.good, the previous one as db.good.1), in a thread of their own so
  * a large store does not delay serving.  arg is the database path.
@@ -604,8 +628,11 @@ static int open_store(struct ib_daemon *d)
 			ib_err("cannot open store %s: %s", sc->store, err[0] ? err : strerror(-r));
 			return r;
 		}
-		ib_info("store: PostgreSQL %s (synchronous; reconnects by itself)", sc->store);
-		if ((r = ib_store_watch_new(d->base, d->store, &d->store_watch)) < 0)
+		if ((r = open_committer(d)) < 0)
+			return r;
+		ib_info("store: PostgreSQL %s (DHCP commits on a thread and connection of their "
+			"own; reconnects by itself)", sc->store);
+		if ((r = ib_store_watch_new(d->base, d->store, d->committer, &d->store_watch)) < 0)
 			return r;
 		return ib_journal_new(d->store, &d->cfg->journal, &d->journal);
 	}
@@ -651,6 +678,10 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 	if (cfg->dhcp6.enabled &&
 	    (r = ib_dhcp6_server_new(d->base, cfg, d->store, d->journal, &d->dhcp6)) < 0)
 		goto err;
+	if (d->committer && d->dhcp4)
+		ib_dhcp4_server_commit_on(d->dhcp4, d->committer);
+	if (d->committer && d->dhcp6)
+		ib_dhcp6_server_commit_on(d->dhcp6, d->committer);
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
@@ -666,7 +697,7 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 	ib_services_set_metrics(d->services, write_metrics, d);
 	{
 		struct ib_peers_targets t = { d->dhcp4, d->dhcp6, d->services, d->power,
-					      reload_inventory, d };
+					      reload_inventory, d, d->committer };
 
 		if ((r = ib_peers_new(d->base, d->store, &t, &d->peers)) < 0)
 			goto err;
@@ -740,6 +771,7 @@ void ib_daemon_free(struct ib_daemon *d)
 		pthread_join(d->check_thread, NULL);
 	ib_metrics_cache_clear(&d->metrics_cache);
 	ib_store_watch_free(d->store_watch);
+	ib_dhcp_committer_free(d->committer);	/* after the engines: they waited for it */
 	ib_store_free(d->store);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);		/* releases the state dir */

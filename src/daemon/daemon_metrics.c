@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "daemon/store_watch.h"
 #include "dhcp/pool_usage.h"
 #include "dhcp4/dhcp4_policy.h"
 #include "dhcp6/dhcp6_policy.h"
@@ -199,12 +200,13 @@ static int machines(const struct ib_metrics_sources *src, struct ib_mx *m)
 	return 0;
 }
 
-/* The store's link to its database, now (a due reconnect attempt too). */
-static struct ib_store_link link_now(struct ib_store *s)
+/* The store's link to its database, now (a due reconnect attempt too),
+ * and the DHCP committer's as its thread last saw it. */
+static struct ib_store_link link_now(const struct ib_metrics_sources *src)
 {
 	struct ib_store_link l;
 
-	ib_store_link_check(s, &l);
+	ib_store_watch_link(src->store, src->committer, &l);
 	return l;
 }
 
@@ -212,7 +214,7 @@ static void store_and_journal(const struct ib_metrics_sources *src, struct ib_mx
 {
 	const struct ib_store_stats *st = ib_store_stats(src->store);
 	const struct ib_journal *j = src->journal;
-	const struct ib_store_link link = link_now(src->store);
+	const struct ib_store_link link = link_now(src);
 	const struct {
 		const char *name, *type, *help;
 		uint64_t v;

@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "config/config.h"
 #include "daemon/services.h"
+#include "dhcp/dhcp_committer.h"
 #include "dhcp/pool_usage.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
@@ -26,6 +27,7 @@ struct ib_metrics_sources {
 	const struct ib_services *services;	/* TFTP */
 	int64_t now;				/* unix seconds: what is unexpired */
 	struct ib_metrics_cache *cache;		/* the store's part, or NULL */
+	struct ib_dhcp_committer *committer;	/* the DHCP commit thread, or NULL */
 };
 
 /* Sets src's counters to the running servers' lease caches (either may

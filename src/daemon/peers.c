@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "dhcp/dhcp_committer.h"
 #include "store/store_listen.h"
 
 #define RESYNC_RETRY_MS 500	/* a resync the store could not serve, again */
@@ -107,11 +108,23 @@ static void on_resync(void *ctx)
 	resync(ctx);
 }
 
+/* The DHCP committer's connection: its lease writes are this daemon's. */
+static int also_own(void *ctx)
+{
+	struct ib_peers *p = ctx;
+	struct ib_store_link link;
+
+	if (!p->t.committer)
+		return 0;
+	ib_dhcp_committer_link(p->t.committer, &link);
+	return link.up ? link.session : 0;
+}
+
 int ib_peers_new(struct event_base *base, struct ib_store *s,
 		 const struct ib_peers_targets *t, struct ib_peers **ret)
 {
 	struct ib_peers *p = calloc(1, sizeof(*p));
-	struct ib_store_listen_hooks h = { on_change, on_resync, on_leader, p };
+	struct ib_store_listen_hooks h = { on_change, on_resync, on_leader, also_own, p };
 	int r;
 
 	if (!p)

@@ -24,6 +24,7 @@
 #include "common/metrics.h"
 #include "daemon/power_ctl.h"
 #include "daemon/services.h"
+#include "dhcp/dhcp_committer.h"
 #include "dhcp4/dhcp4_server.h"
 #include "dhcp6/dhcp6_server.h"
 #include "store/store.h"
@@ -37,6 +38,7 @@ struct ib_peers_targets {
 	struct ib_powerctl *power;	/* power polling */
 	void (*inventory)(void *ctx);	/* reloads the inventory from the store */
 	void *ctx;			/* inventory's argument */
+	struct ib_dhcp_committer *committer; /* the DHCP commit thread, or NULL */
 };
 
 struct ib_peers;

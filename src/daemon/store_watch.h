@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "dhcp/dhcp_committer.h"
 #include "store/store.h"
 
 #define STORE_WATCH_PERIOD_US 100000	/* how often the link is checked */
@@ -22,9 +23,19 @@
 
 struct ib_store_watch;
 
-/* A watch on store (not owned) on base's loop; 0 or -ENOMEM. */
+/* A watch on store and on the DHCP committer's connection c (NULL:
+ * none), not owned, on base's loop; 0 or -ENOMEM. */
 int ib_store_watch_new(struct event_base *base, struct ib_store *store,
-		       struct ib_store_watch **ret);
+		       struct ib_dhcp_committer *c, struct ib_store_watch **ret);
+/*
+ * The daemon's link to its database into *ret: store's (a due reconnect
+ * attempt made), and while it is up, the committer's c (NULL: none) as
+ * its thread last saw it, its reason prefixed: down when either is.
+ * Losses and reconnects are the store connection's (the committer's
+ * follows it: one server).
+ */
+void ib_store_watch_link(struct ib_store *store, struct ib_dhcp_committer *c,
+			 struct ib_store_link *ret);
 /* Frees w (NULL accepted). */
 void ib_store_watch_free(struct ib_store_watch *w);
 
@@ -33,6 +44,7 @@ void ib_store_watch_free(struct ib_store_watch *w);
  * look).  When down: false, with why[cap] saying since when, why and the
  * next attempt, for /readyz and the log.
  */
-bool ib_store_watch_why(struct ib_store *store, char *why, size_t cap);
+bool ib_store_watch_why(struct ib_store *store, struct ib_dhcp_committer *c, char *why,
+			size_t cap);
 
 #endif

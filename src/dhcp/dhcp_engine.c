@@ -72,6 +72,9 @@ struct ib_dhcp_engine {
 	uint8_t *slots;			/* batch_max * slot_size */
 	size_t n_batch;			/* waiting for the commit */
 	struct ib_dhcp_plan plan;	/* the batch's writes: batch_max * writes_max rows */
+	struct ib_dhcp_committer *committer; /* NULL: batches commit on the loop's store */
+	struct ib_dhcp_job job;		/* the batch handed to the committer */
+	bool in_flight;			/* job runs: the slots and plan are its */
 	struct outbox out;		/* replies to send */
 	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct ib_log_rate commit_warn;	/* batches the store refused */
@@ -256,41 +259,35 @@ static void give_verdicts(struct ib_dhcp_engine *e)
 	}
 }
 
-/*
- * One transaction for the batch's binding changes; ->committed() lays out
- * the replies only once it is durable, and they leave after it.
- */
-static void commit_batch(struct ib_dhcp_engine *e)
+/* Stops (pause) or starts again reading the DHCP sockets: while a batch
+ * is in flight it must not grow; the kernel's buffers hold the requests. */
+static void reading(struct ib_dhcp_engine *e, bool on)
 {
-	struct ib_store *st = e->a.store;
-	bool ok;
-	int r;
+	for (size_t i = 0; i < e->n_readers; i++)
+		if (on)
+			event_add(e->readers[i].ev, NULL);
+		else
+			event_del(e->readers[i].ev);
+}
 
-	if (e->n_batch == 0)
-		return;
-	plan_batch(e);
-	r = ib_store_begin(st);
-	if (r == 0)
-		r = ib_dhcp_plan_run(st, e->plan.w, e->plan.n);
-	if (r == 0)
-		give_verdicts(e);
-	if (r == 0 && e->f->seal)
-		r = e->f->seal(e->a.ctx, e->slots, e->n_batch);
-	if (r == 0)
-		r = ib_store_commit(st);
-	ok = r == 0;
-	if (!ok) {
-		ib_store_rollback(st);
-		/* a store that is down fails every batch: said once a period */
-		if (ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
-			ib_err("%s: store commit failed (%s); %zu requests not stored, "
-			       "clients will retry (%" PRIu64 " more failed batches since the "
-			       "last such error)", e->f->name, strerror(-r), e->n_batch,
-			       e->commit_warn.held);
-			ib_log_rate_logged(&e->commit_warn, *e->a.now);
-		}
+/*
+ * The batch ran (r its outcome): ->committed() lays out the replies only
+ * once it is durable, and they leave after it.
+ */
+static void batch_over(struct ib_dhcp_engine *e, int r)
+{
+	bool ok = r == 0;
+
+	/* a store that is down fails every batch: said once a period */
+	if (!ok && ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
+		ib_err("%s: store commit failed (%s); %zu requests not stored, "
+		       "clients will retry (%" PRIu64 " more failed batches since the "
+		       "last such error)", e->f->name, strerror(-r), e->n_batch,
+		       e->commit_warn.held);
+		ib_log_rate_logged(&e->commit_warn, *e->a.now);
 	}
-	/* the events ->seal() wrote are told to followers only once durable */
+	/* the events flushed in the transaction are told to followers only
+	 * once durable */
 	if (e->a.journal)
 		ib_journal_settle(e->a.journal, ok);
 	for (size_t i = 0; i < e->n_batch; i++)
@@ -299,17 +296,108 @@ static void commit_batch(struct ib_dhcp_engine *e)
 	e->f->batch_done(e->a.ctx, r);
 }
 
-/* Commits the waiting batch and sends every queued reply: see dhcp_engine.h. */
-void ib_dhcp_engine_flush(struct ib_dhcp_engine *e)
+/* The committer ran the batch (on the loop): verdicts, journal, replies. */
+static void on_batch_done(void *ctx, struct ib_dhcp_job *job)
 {
-	commit_batch(e);
+	struct ib_dhcp_engine *e = ctx;
+
+	e->in_flight = false;
+	*e->a.now = ib_now_sec();
+	if (job->commit_us >= 0)	/* a COMMIT ran: the store's histogram */
+		ib_store_count_commit(e->a.store, job->commit_us, job->err == 0);
+	if (job->err == 0) {
+		give_verdicts(e);
+		/* the exchanges are journalled after the verdicts; their
+		 * events leave with the journal's timer (not in the batch's
+		 * transaction, which is over) */
+		if (e->f->seal)
+			e->f->seal(e->a.ctx, e->slots, e->n_batch);
+	}
+	batch_over(e, job->err);
+	reading(e, true);
 	outbox_flush(e);
 }
 
-/* fn(ctx, store) in one transaction: committed on 0, else rolled back. */
-static int in_txn(struct ib_dhcp_engine *e, int (*fn)(void *ctx, struct ib_store *s), void *ctx)
+/*
+ * One transaction for the batch's binding changes: on the committer's
+ * thread when there is one (the loop goes on; ->committed() comes from
+ * on_batch_done()), else on the loop's store, here.
+ */
+static void commit_batch(struct ib_dhcp_engine *e)
 {
-	int r = ib_store_begin(e->a.store);
+	struct ib_store *st = e->a.store;
+	int r;
+
+	if (e->n_batch == 0 || e->in_flight)
+		return;
+	plan_batch(e);
+	if (e->committer) {
+		e->job = (struct ib_dhcp_job){ .w = e->plan.w, .n = e->plan.n,
+					       .done = on_batch_done, .ctx = e };
+		e->in_flight = true;
+		reading(e, false);
+		ib_dhcp_committer_submit(e->committer, &e->job);
+		return;
+	}
+	r = ib_store_begin(st);
+	if (r == 0)
+		r = ib_dhcp_plan_run(st, e->plan.w, e->plan.n);
+	if (r == 0)
+		give_verdicts(e);
+	if (r == 0 && e->f->seal)
+		e->f->seal(e->a.ctx, e->slots, e->n_batch);
+	/* the batch's journal events join its transaction, before COMMIT */
+	if (r == 0 && e->f->journal_in_commit)
+		r = ib_journal_flush(e->a.journal, true);
+	if (r == 0)
+		r = ib_store_commit(st);
+	if (r < 0)
+		ib_store_rollback(st);
+	batch_over(e, r);
+}
+
+/* Waits for the batch in flight, if any (its replies queued). */
+static void wait_batch(struct ib_dhcp_engine *e)
+{
+	if (e->in_flight)
+		ib_dhcp_committer_wait(e->committer, &e->job);
+}
+
+/* Commits the waiting batch and sends every queued reply: see dhcp_engine.h. */
+void ib_dhcp_engine_flush(struct ib_dhcp_engine *e)
+{
+	wait_batch(e);
+	commit_batch(e);
+	wait_batch(e);
+	outbox_flush(e);
+}
+
+/* Runs the batches on c's thread from now on: see dhcp_engine.h. */
+void ib_dhcp_engine_commit_on(struct ib_dhcp_engine *e, struct ib_dhcp_committer *c)
+{
+	ib_dhcp_engine_flush(e);
+	e->committer = c;
+}
+
+/* The link of the store the batches are written to: see dhcp_engine.h. */
+void ib_dhcp_engine_link(struct ib_dhcp_engine *e, struct ib_store_link *ret)
+{
+	if (e->committer)
+		ib_dhcp_committer_link(e->committer, ret);
+	else
+		ib_store_link_check(e->a.store, ret);
+}
+
+/*
+ * fn(ctx, store) in one transaction: committed on 0, else rolled back.
+ * nowait: a transaction that waits on no lock another connection holds
+ * (store.h: ib_store_begin_nowait), -EAGAIN rather than hold the loop
+ * while the committer's batch waits behind one.
+ */
+static int in_txn(struct ib_dhcp_engine *e, bool nowait,
+		  int (*fn)(void *ctx, struct ib_store *s), void *ctx)
+{
+	int r = nowait ? ib_store_begin_nowait(e->a.store) : ib_store_begin(e->a.store);
 
 	if (r == 0)
 		r = fn(ctx, e->a.store);
@@ -325,12 +413,17 @@ int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
 {
 	ib_dhcp_engine_flush(e);	/* decisions already made commit first */
 	*e->a.now = ib_now_sec();
-	return in_txn(e, fn, ctx);
+	return in_txn(e, false, fn, ctx);
 }
 
+/* A small batch waited long enough: it commits (on the committer's
+ * thread without waiting for it: its replies leave from on_batch_done()). */
 static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
 {
-	ib_dhcp_engine_flush(arg);
+	struct ib_dhcp_engine *e = arg;
+
+	commit_batch(e);
+	outbox_flush(e);
 }
 
 /* ---- receiving ---- */
@@ -417,6 +510,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 		if (batch_full(e))
 			commit_batch(e);
+		if (e->in_flight)
+			break;		/* the batch is the committer's: read no more */
 		r = receive_one(e, rd, &rx);
 		if (r == -EAGAIN)
 			break;
@@ -507,8 +602,10 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 	log_held(e, false);
 	if (e->f->tick)
 		e->f->tick(e->a.ctx);
-	if ((r = in_txn(e, reclaim_now, e)) < 0 &&
-	    ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
+	r = in_txn(e, e->committer != NULL, reclaim_now, e);
+	/* -EAGAIN: rows another connection locks (a batch of the committer,
+	 * another daemon's); the next tick tries again */
+	if (r < 0 && r != -EAGAIN && ib_log_rate_due(&e->commit_warn, *e->a.now, WARN_EVERY)) {
 		ib_warn("%s: lease reclaim failed: %s; retrying later", e->f->name, strerror(-r));
 		ib_log_rate_logged(&e->commit_warn, *e->a.now);
 	}
@@ -576,7 +673,7 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
 	if (!e)
 		return;
 	if (e->slots && e->plan.w && e->out.arena)
-		ib_dhcp_engine_flush(e);
+		ib_dhcp_engine_flush(e);	/* waits for a batch in flight */
 	log_held(e, true);
 	for (size_t i = 0; i < e->n_readers; i++)
 		event_free(e->readers[i].ev);

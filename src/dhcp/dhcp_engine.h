@@ -9,7 +9,10 @@
  * The guarantee: a reply queued from ->committed() with ok set leaves
  * only after the transaction holding its binding is durable (the outbox
  * is flushed after COMMIT returned); after a failed commit ->committed()
- * is told so and sends nothing, and the clients retry.
+ * is told so and sends nothing, and the clients retry.  The transaction
+ * runs on the loop's store, or on a committer's thread and its own
+ * connection (dhcp_committer.h, PostgreSQL): the loop then goes on
+ * (TFTP, HTTP, timers) and reads no DHCP socket until the batch is back.
  */
 #ifndef IB_DHCP_ENGINE_H
 #define IB_DHCP_ENGINE_H
@@ -22,6 +25,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dhcp/dhcp_committer.h"
 #include "dhcp/dhcp_plan.h"
 #include "journal/journal.h"
 #include "store/store.h"
@@ -93,8 +97,12 @@ struct ib_dhcp_family {
 	 * applied, or the op's refusal), on the loop, in plan order, once
 	 * every row ran and before COMMIT; not called when the run failed. */
 	void (*verdict)(void *ctx, void *slot, const struct ib_dhcp_write *w);
-	/* NULL or the batch's last writes before COMMIT (all n slots). */
-	int (*seal)(void *ctx, void *slots, size_t n);
+	/* NULL, or journals the batch's exchanges (all n slots) once the
+	 * verdicts are in: before COMMIT on the loop's store, after it on
+	 * the committer's thread.  Not called when the batch failed. */
+	void (*seal)(void *ctx, void *slots, size_t n);
+	bool journal_in_commit;		/* on the loop's store, the journal's queued
+					 * events are flushed in the batch's transaction */
 	/* After COMMIT (ok) or its failure (!ok), for each slot in order. */
 	void (*committed)(void *ctx, void *slot, bool ok);
 	/* After a batch: its slots are free again; err is its outcome. */
@@ -140,6 +148,18 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e);
 int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd);
 /* Commits the waiting batch now and sends every queued reply. */
 void ib_dhcp_engine_flush(struct ib_dhcp_engine *e);
+/*
+ * Runs the batches on c's thread from now on (c not owned; it outlives
+ * e): the batch is planned on the loop, written and committed on c's own
+ * connection, and while it is in flight e reads no DHCP socket.  What
+ * waits commits first, on the loop's store.
+ */
+void ib_dhcp_engine_commit_on(struct ib_dhcp_engine *e, struct ib_dhcp_committer *c);
+/*
+ * The link of the connection e's batches are written on into *ret: the
+ * committer's when e has one, else the store's (ib_store_link_check).
+ */
+void ib_dhcp_engine_link(struct ib_dhcp_engine *e, struct ib_store_link *ret);
 /*
  * An operator's change between group commits (a lease released through
  * the API): what waits in the batch commits first, then fn(ctx, store)

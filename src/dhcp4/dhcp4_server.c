@@ -270,7 +270,7 @@ static void renew_while_down(struct ib_dhcp4_server *s, struct pending *p)
 
 	if (p->d.action != IB_D4_ACK)
 		return;
-	ib_store_link_check(s->store, &link);
+	ib_dhcp_engine_link(s->eng, &link);
 	if (link.up)
 		return;
 	ib_d4_key_from_lease(&p->lease, &k);

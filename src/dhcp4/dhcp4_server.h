@@ -46,6 +46,13 @@ struct ib_dhcp4_server;
 int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp4_server **ret);
+struct ib_dhcp_committer;
+
+/*
+ * Commits the server's batches on c's thread and connection from now on
+ * (src/dhcp/dhcp_committer.h; not owned, it outlives s).
+ */
+void ib_dhcp4_server_commit_on(struct ib_dhcp4_server *s, struct ib_dhcp_committer *c);
 /*
  * Serves a new snapshot from now on (SIGHUP); sockets are kept.  0, or a
  * negative errno with nothing changed (-ENODEV: none of its interfaces

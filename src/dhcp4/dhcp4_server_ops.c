@@ -90,3 +90,9 @@ void ib_dhcp4_server_shared(struct ib_dhcp4_server *s)
 {
 	ib_d4_leases_scatter(s->leases);
 }
+
+/* Commits on c's thread: see dhcp4_server.h. */
+void ib_dhcp4_server_commit_on(struct ib_dhcp4_server *s, struct ib_dhcp_committer *c)
+{
+	ib_dhcp_engine_commit_on(s->eng, c);
+}

@@ -315,15 +315,16 @@ static void answer_now(struct ib_dhcp6_server *s, struct pending *p)
 
 /* ---- the engine's group commit ---- */
 
-/* The batch's journal events join its transaction, before COMMIT. */
-static int seal(void *ctx, void *slots, size_t n)
+/* The batch's exchanges, journalled once the store's verdicts are in
+ * (the engine flushes them in the batch's transaction on the loop's
+ * store). */
+static void seal(void *ctx, void *slots, size_t n)
 {
 	struct ib_dhcp6_server *s = ctx;
 	struct pending *p = slots;
 
 	for (size_t i = 0; i < n; i++)
 		journal_exchange(s, &p[i], 0);
-	return ib_journal_flush(s->journal, true);
 }
 
 /*
@@ -344,7 +345,7 @@ static void renew_while_down(struct ib_dhcp6_server *s, struct pending *p)
 
 	if (d->action != IB_D6_COMMIT || d->n_ia == 0)
 		return;
-	ib_store_link_check(s->store, &link);
+	ib_dhcp_engine_link(s->eng, &link);
 	if (link.up)
 		return;
 	for (size_t i = 0; i < d->n_ia; i++) {
@@ -605,6 +606,7 @@ static const struct ib_dhcp_family family6 = {
 	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 200000,
 	.rx_buf = rx_buf, .receive = receive_one, .room = room, .plan = plan_one,
 	.verdict = verdict_one, .writes_max = IB_DHCP6_MAX_IA, .seal = seal,
+	.journal_in_commit = true,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,
 	.not_sent = not_sent,
 };

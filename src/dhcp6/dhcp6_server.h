@@ -46,6 +46,13 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_store *store, struct ib_journal *journal,
 			struct ib_dhcp6_server **ret);
 
+struct ib_dhcp_committer;
+
+/*
+ * Commits the server's batches on c's thread and connection from now on
+ * (src/dhcp/dhcp_committer.h; not owned, it outlives s).
+ */
+void ib_dhcp6_server_commit_on(struct ib_dhcp6_server *s, struct ib_dhcp_committer *c);
 /*
  * Switches to a new snapshot; the port needs a restart (warned).  0, or a
  * negative errno with nothing changed (-ENODEV: none of its interfaces

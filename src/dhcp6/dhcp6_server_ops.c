@@ -63,3 +63,9 @@ void ib_dhcp6_server_set_leader(struct ib_dhcp6_server *s, bool leader)
 {
 	s->follower = !leader;
 }
+
+/* Commits on c's thread: see dhcp6_server.h. */
+void ib_dhcp6_server_commit_on(struct ib_dhcp6_server *s, struct ib_dhcp_committer *c)
+{
+	ib_dhcp_engine_commit_on(s->eng, c);
+}

@@ -41,6 +41,14 @@ void ib_store_stats_init(struct ib_store_stats *st)
 	memcpy(st->commit.le, le, sizeof(le));
 }
 
+void ib_store_count_commit(struct ib_store *s, int64_t commit_us, bool ok)
+{
+	if (ok)
+		ib_mx_hist_observe(&s->stats.commit, (double)commit_us / 1e6);
+	else
+		s->stats.commit_errors++;
+}
+
 void ib_store_free(struct ib_store *s)
 {
 	if (s)

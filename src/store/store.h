@@ -182,6 +182,8 @@ struct ib_store_link {
 	uint64_t losses;		/* connections lost since open */
 	uint64_t reconnects;		/* connections made again since open */
 	char reason[200];		/* down: the server's or libpq's word */
+	int session;			/* up, PostgreSQL: the server process of the
+					 * connection (its notifications' be_pid); else 0 */
 };
 
 struct ib_store;
@@ -279,6 +281,13 @@ void ib_store_stats_init(struct ib_store_stats *st);
 /* The store's counters. */
 static inline const struct ib_store_stats *ib_store_stats(const struct ib_store *s)
 { return &s->stats; }
+/*
+ * Counts into s's counters a COMMIT of s's database run on another
+ * connection (the DHCP committer's thread, src/dhcp/dhcp_committer.h,
+ * which reports it on the loop), as the store counts its own: commit_us
+ * microseconds into the histogram when ok, else one more commit error.
+ */
+void ib_store_count_commit(struct ib_store *s, int64_t commit_us, bool ok);
 
 /*
  * Opens (creating if needed) the SQLite store at path and brings its schema

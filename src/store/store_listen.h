@@ -63,6 +63,10 @@ struct ib_store_listen_hooks {
 	void (*resync)(void *ctx);
 	/* this daemon became the leader (true) or stopped being it */
 	void (*leader)(void *ctx, bool leader);
+	/* NULL, or the server process of another connection of this daemon
+	 * whose notifications are its own too (the DHCP committer's, which
+	 * its caches follow by the verdicts); 0: none now (down) */
+	int (*also_own)(void *ctx);
 	void *ctx;			/* the hooks' argument */
 };
 

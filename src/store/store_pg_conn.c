@@ -322,4 +322,5 @@ void ib_pg_link_state(struct ib_store *s, struct ib_store_link *ret)
 	ret->losses = l->losses;
 	ret->reconnects = l->reconnects;
 	snprintf(ret->reason, sizeof(ret->reason), "%s", l->down ? l->reason : "");
+	ret->session = l->down ? 0 : PQbackendPID(pg->conn);
 }

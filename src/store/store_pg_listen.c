@@ -180,12 +180,13 @@ static void take_notifies(struct ib_store_listener *w)
 {
 	const struct store_pg *pg = to_pg(w->store);
 	int own_pid = pg->conn && !pg->link.down ? PQbackendPID(pg->conn) : 0;
+	int also = w->h.also_own ? w->h.also_own(w->h.ctx) : 0;
 	PGnotify *n;
 
 	while ((n = PQnotifies(w->conn))) {
 		struct ib_store_change c;
 
-		if (n->be_pid == own_pid)
+		if (n->be_pid == own_pid || (also && n->be_pid == also))
 			w->st.own++;
 		else if (strcmp(n->relname, CHANNEL) == 0 && ib_store_change_parse(n->extra, &c) == 0) {
 			w->st.changes++;

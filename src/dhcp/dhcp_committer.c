@@ -1,0 +1,234 @@
+/*
+ * The DHCP group commit off the event loop (dhcp_committer.h): one
+ * thread, a queue of batches in, a queue of batches done out, and an
+ * eventfd that wakes the loop for the latter.  The mutex guards both
+ * queues, the jobs' finished marks and the link snapshot; a job's rows
+ * and outcome are written by the thread before it is queued out and read
+ * by the loop after it took it from there (under the mutex both times).
+ */
+#include "dhcp/dhcp_committer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define LOOK_EVERY_SEC 1		/* an idle thread checks its link this often */
+
+struct ib_dhcp_committer {
+	struct ib_store *store;		/* the thread's connection; the loop never uses it */
+	pthread_t thread;
+	pthread_mutex_t mu;		/* guards everything below but efd, ev, in_flight */
+	pthread_cond_t wake;		/* the thread's: a job queued, or stop */
+	pthread_cond_t finished;	/* the loop's wait: a job queued out */
+	struct ib_dhcp_job *in, **in_tail;	/* queued for the thread */
+	struct ib_dhcp_job *out, **out_tail;	/* done, for the loop */
+	bool stop;			/* the thread ends once the queue is empty */
+	struct ib_store_link link;	/* the thread's link, as it last saw it */
+	int efd;			/* eventfd: batches done */
+	struct event *ev;		/* its read event on the loop */
+};
+
+/* BEGIN, the plan, COMMIT on the thread's connection; job's outcome set. */
+static void run_job(struct ib_store *s, struct ib_dhcp_job *job)
+{
+	int r = ib_store_begin(s);
+
+	job->commit_us = -1;
+	if (r == 0)
+		r = ib_dhcp_plan_run(s, job->w, job->n);
+	if (r == 0) {
+		int64_t t0 = ib_now_us();
+
+		r = ib_store_commit(s);
+		job->commit_us = ib_now_us() - t0;
+	}
+	if (r < 0)
+		ib_store_rollback(s);
+	job->err = r;
+}
+
+/* The thread's next job, waiting up to LOOK_EVERY_SEC; NULL: none (or stop). */
+static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
+{
+	struct ib_dhcp_job *job;
+
+	if (!c->in && !c->stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += LOOK_EVERY_SEC;
+		pthread_cond_timedwait(&c->wake, &c->mu, &until);
+	}
+	job = c->in;
+	if (job && !(c->in = job->next))
+		c->in_tail = &c->in;
+	return job;
+}
+
+static void *thread_main(void *arg)
+{
+	struct ib_dhcp_committer *c = arg;
+	const uint64_t one = 1;
+
+	pthread_mutex_lock(&c->mu);
+	while (c->in || !c->stop) {
+		struct ib_dhcp_job *job = next_job(c);
+		struct ib_store_link link;
+
+		pthread_mutex_unlock(&c->mu);
+		if (job)
+			run_job(c->store, job);
+		/* the link as this connection sees it; a due reconnect is
+		 * made here, on the thread, never on the loop */
+		ib_store_link_check(c->store, &link);
+		pthread_mutex_lock(&c->mu);
+		c->link = link;
+		if (!job)
+			continue;
+		job->next = NULL;
+		*c->out_tail = job;
+		c->out_tail = &job->next;
+		pthread_cond_broadcast(&c->finished);
+		/* the loop reads it; a full counter (never: 2^64 - 2) only delays */
+		(void)!write(c->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* On the loop: runs done() of every batch the thread finished, in order. */
+static void deliver(struct ib_dhcp_committer *c)
+{
+	struct ib_dhcp_job *job;
+
+	pthread_mutex_lock(&c->mu);
+	job = c->out;
+	c->out = NULL;
+	c->out_tail = &c->out;
+	pthread_mutex_unlock(&c->mu);
+	while (job) {
+		struct ib_dhcp_job *next = job->next;
+
+		job->next = NULL;
+		job->done(job->ctx, job);	/* may submit again: job is the caller's */
+		job = next;
+	}
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+
+	(void)!read(fd, &n, sizeof(n));
+	deliver(arg);
+}
+
+/* Starts the thread: see dhcp_committer.h. */
+int ib_dhcp_committer_new(struct event_base *base, struct ib_store *store,
+			  struct ib_dhcp_committer **ret)
+{
+	struct ib_dhcp_committer *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c) {
+		ib_store_free(store);
+		return -ENOMEM;
+	}
+	c->store = store;
+	c->in_tail = &c->in;
+	c->out_tail = &c->out;
+	c->link.up = true;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->finished, NULL);
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->efd < 0) {
+		r = -errno;
+		goto err;
+	}
+	c->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, on_done, c);
+	if (!c->ev || event_add(c->ev, NULL) < 0) {
+		r = -ENOMEM;
+		goto err;
+	}
+	if ((r = -pthread_create(&c->thread, NULL, thread_main, c)) < 0)
+		goto err;
+	*ret = c;
+	return 0;
+err:
+	if (c->ev)
+		event_free(c->ev);
+	if (c->efd >= 0)
+		close(c->efd);
+	pthread_cond_destroy(&c->finished);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	ib_store_free(store);
+	free(c);
+	return r;
+}
+
+/* Stops and frees c: see dhcp_committer.h. */
+void ib_dhcp_committer_free(struct ib_dhcp_committer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	deliver(c);
+	event_free(c->ev);
+	close(c->efd);
+	pthread_cond_destroy(&c->finished);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	ib_store_free(c->store);
+	free(c);
+}
+
+/* Queues a batch: see dhcp_committer.h. */
+void ib_dhcp_committer_submit(struct ib_dhcp_committer *c, struct ib_dhcp_job *job)
+{
+	job->next = NULL;
+	job->err = 0;
+	pthread_mutex_lock(&c->mu);
+	*c->in_tail = job;
+	c->in_tail = &job->next;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Whether job waits in the out queue. */
+static bool is_out(const struct ib_dhcp_committer *c, const struct ib_dhcp_job *job)
+{
+	for (const struct ib_dhcp_job *j = c->out; j; j = j->next)
+		if (j == job)
+			return true;
+	return false;
+}
+
+/* Waits for a batch on the loop: see dhcp_committer.h. */
+void ib_dhcp_committer_wait(struct ib_dhcp_committer *c, const struct ib_dhcp_job *job)
+{
+	pthread_mutex_lock(&c->mu);
+	while (!is_out(c, job))
+		pthread_cond_wait(&c->finished, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	deliver(c);
+}
+
+/* The thread's link: see dhcp_committer.h. */
+void ib_dhcp_committer_link(struct ib_dhcp_committer *c, struct ib_store_link *ret)
+{
+	pthread_mutex_lock(&c->mu);
+	*ret = c->link;
+	pthread_mutex_unlock(&c->mu);
+}
