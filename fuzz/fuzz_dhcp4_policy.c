@@ -136,22 +136,28 @@ static uint8_t reply_type(const struct ib_dhcp4_decision *d)
 	}
 }
 
-/* A relayed request's RFC 5107 Server Identifier Override (82.11), or 0. */
-static uint32_t override_of(const struct ib_dhcp4_msg *m)
+/* A relayed request's RFC 5107 Server Identifier Override (82.11) that a
+ * server (not proxy) may name its replies by: an address a client can
+ * send to (not 0, 127/8, class D/E); else 0. */
+static uint32_t override_of(const struct ib_dhcp4_input *in)
 {
+	const struct ib_dhcp4_msg *m = in->msg;
 	const uint8_t *p;
 	size_t len;
+	uint32_t a;
 
-	if (!m->giaddr || ib_dhcp4_subopt(m, IB_OPT_RELAY_AGENT, IB_RAI_SERVER_ID_OVERRIDE,
-					  &p, &len) < 0 || len != 4)
+	if (in->cfg->dhcp4.mode == IB_DHCP4_MODE_PROXY || !m->giaddr ||
+	    ib_dhcp4_subopt(m, IB_OPT_RELAY_AGENT, IB_RAI_SERVER_ID_OVERRIDE, &p, &len) < 0 ||
+	    len != 4)
 		return 0;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	a = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return a == 0 || (a >> 24) == 127 || a >= 0xe0000000u ? 0 : a;
 }
 
 /* Lays out d's reply and parses it back; returns the parsed type. */
-static uint8_t check_reply(const struct ib_dhcp4_msg *m, const struct ib_dhcp4_decision *d,
-			   uint32_t server_addr)
+static uint8_t check_reply(const struct ib_dhcp4_input *in, const struct ib_dhcp4_decision *d)
 {
+	const struct ib_dhcp4_msg *m = in->msg;
 	static uint8_t buf[IB_DHCP4_MAX_LEN];
 	static struct ib_dhcp4_msg back;
 	size_t len, limit = (d->max_len > 576 ? d->max_len : 576) - UDP_IP_OVERHEAD;
@@ -167,7 +173,7 @@ static uint8_t check_reply(const struct ib_dhcp4_msg *m, const struct ib_dhcp4_d
 	/* RFC 2131 4.3.1: every reply names its server: us, or the relay
 	 * whose 82.11 asked for it (RFC 5107) */
 	CHECK(ib_dhcp4_opt_ip(&back, IB_OPT_SERVER_ID, &sid) == 0);
-	CHECK(sid == server_addr || (sid != 0 && sid == override_of(m)));
+	CHECK(sid == in->server_addr || (sid != 0 && sid == override_of(in)));
 	if (back.type == IB_DHCP4_NAK)
 		CHECK(back.yiaddr == 0 && back.siaddr == 0);
 	return back.type;
@@ -175,14 +181,13 @@ static uint8_t check_reply(const struct ib_dhcp4_msg *m, const struct ib_dhcp4_d
 
 static void check_decision(const struct ib_dhcp4_input *in, struct ib_dhcp4_decision *d)
 {
-	const struct ib_dhcp4_msg *m = in->msg;
 	uint8_t want = reply_type(d), got;
 
 	CHECK(d->action <= IB_D4_PROXY && d->reason != NULL);
 	CHECK(d->max_len >= IB_DHCP4_DEFAULT_MAX_MSG);
 	if (!want)
 		return;
-	got = check_reply(m, d, in->server_addr);
+	got = check_reply(in, d);
 	if (want == 0xff)
 		CHECK(got == IB_DHCP4_OFFER || got == IB_DHCP4_ACK);
 	else
@@ -204,7 +209,7 @@ static void check_decision(const struct ib_dhcp4_input *in, struct ib_dhcp4_deci
 		ib_dhcp4_refuse(in, &nak, "address taken meanwhile");
 		CHECK(nak.action == IB_D4_NAK);
 		CHECK(ib_dhcp4_lay_out(in, &nak) == 0);
-		CHECK(check_reply(m, &nak, in->server_addr) == IB_DHCP4_NAK);
+		CHECK(check_reply(in, &nak) == IB_DHCP4_NAK);
 	}
 }
 

@@ -164,6 +164,15 @@ static void take_override(const struct ib_dhcp4_input *in, struct ib_dhcp4_decis
 	d->server_id = a;
 }
 
+/* Whether the request's option 54 is our address on the arrival link. */
+static bool names_our_address(const struct ib_dhcp4_input *in)
+{
+	uint32_t sid;
+
+	return ib_dhcp4_opt_ip(in->msg, IB_OPT_SERVER_ID, &sid) == 0 &&
+	       sid == in->server_addr;
+}
+
 /* Whether sid (a request's option 54) names us: our address on the
  * arrival link, or the identifier our replies to this relay carry. */
 static bool ours(const struct ib_dhcp4_input *in, const struct ib_dhcp4_decision *d,
@@ -374,14 +383,21 @@ static int ack_request(const struct ib_dhcp4_input *in, const struct ib_subnet4 
 	d->address = a;
 	why = check_binding(in, sn, a, selecting, d);
 	/*
-	 * RFC 2131 4.3.2: a SELECTING request names us, so it is ours to
-	 * answer, authoritative or not: ACK an address free for the client,
-	 * else NAK.  Silence strands the client in its retransmissions, and
-	 * a restarted daemon (or the other daemon behind an RFC 5107 relay)
-	 * holds no record of the OFFER it answers.
+	 * RFC 2131 4.3.2: a SELECTING request that names our own address is
+	 * ours to answer, authoritative or not: ACK an address free for the
+	 * client, else NAK.  Silence strands the client in its
+	 * retransmissions, and a restarted daemon holds no record of the
+	 * OFFER it answers.  One that names the relay's override (RFC 5107)
+	 * may have chosen another server behind that relay, whose address is
+	 * none of ours: NAK it only when authoritative.  Either way our own
+	 * OFFER to the client, if any, is over.
 	 */
+	if (why && selecting) {
+		d->forget_offer = true;
+		return names_our_address(in) ? to_nak(in, d, why) : nak(in, d, why);
+	}
 	if (why)
-		return selecting ? to_nak(in, d, why) : nak(in, d, why);
+		return nak(in, d, why);
 	/* Not authoritative: any other request we have no record of is not ours. */
 	if (!selecting && !in->cfg->dhcp4.authoritative && !d->resv && !has_record(in, a))
 		return drop(d, "no record of this client (not authoritative)");

@@ -116,7 +116,7 @@ struct ib_dhcp4_decision {
 	uint32_t lease_time;		/* seconds, for ACK */
 	struct ib_boot_answer boot;	/* boot file or URL handed out */
 	enum ib_dhcp4_dest dest;	/* where the reply goes */
-	bool forget_offer;		/* the client chose another server */
+	bool forget_offer;		/* our OFFER to the client is over */
 	enum ib_d4_take take;		/* an OFFER that took over another's hold */
 	bool exhausted;			/* a DISCOVER left unanswered: no free
 					 * address and no OFFER to take over */

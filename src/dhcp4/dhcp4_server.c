@@ -456,13 +456,13 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 	ib_d4_journal_gate(&p->who, &p->note, &p->d, known, &p->gate);
 	note_pool(s, &p->d);
 	route_reply(s, p, from, fd, &p->rt);
+	if (p->d.forget_offer)
+		ib_d4_leases_forget_offer(s->leases, &k);
 	switch (p->d.action) {
 	case IB_D4_DROP:
 		s->stats.ignored++;
 		ib_d4_journal_exchange(s->journal, &p->who, &p->note, &p->d,
 				       &p->rt.to.in, p->rt.src4, 0, &p->gate);
-		if (p->d.forget_offer)
-			ib_d4_leases_forget_offer(s->leases, &k);
 		return 0;
 	case IB_D4_OFFER:
 		/* the client's own live binding stays bound (its row is

@@ -836,12 +836,14 @@ static void test_server_id_override(void **state)
 	static const uint8_t bad_len[] = { 11, 3, 198, 18, 1 };
 	static const uint8_t bad_mcast[] = { 11, 4, 224, 0, 0, 1 };
 	static const uint8_t bad_zero[] = { 11, 4, 0, 0, 0, 0 };
+	static const uint8_t bad_loop[] = { 11, 4, 127, 0, 0, 1 };
 	static const struct { const uint8_t *rai; size_t len; uint32_t giaddr, want; } ids[] = {
 		{ sio, sizeof(sio), RELAY, RELAY },
 		{ sio, sizeof(sio), 0, SERVER },		/* a client's option 82 */
 		{ bad_len, sizeof(bad_len), RELAY, SERVER },
 		{ bad_mcast, sizeof(bad_mcast), RELAY, SERVER },
 		{ bad_zero, sizeof(bad_zero), RELAY, SERVER },
+		{ bad_loop, sizeof(bad_loop), RELAY, SERVER },
 	};
 	struct fixture *f = *state;
 	struct req r = { .type = IB_DHCP4_DISCOVER, .mac_last = 0xf0, .arch = 7,
@@ -910,6 +912,44 @@ static void test_server_id_override(void **state)
 	ib_d4_leases_clear(f->leases);
 }
 
+/*
+ * Another DHCP server behind the same RFC 5107 relay offered the client an
+ * address this daemon cannot give (outside its pools): the client's
+ * REQUEST names the relay, which names this daemon too.  Not
+ * authoritative: silent (the NAK would race the other server's ACK);
+ * authoritative: NAK.  Either way this daemon's own OFFER to the client
+ * is over.  The same REQUEST naming our own address is NAKed either way.
+ */
+static void test_server_id_override_not_authoritative(void **state)
+{
+	static const uint8_t sio[] = { 11, 4, 198, 18, 1, 1 };		/* RELAY */
+	static const struct {
+		bool authoritative;
+		uint32_t server_id;
+		enum ib_dhcp4_action want;
+	} rows[] = {
+		{ false, RELAY, IB_D4_DROP },
+		{ true, RELAY, IB_D4_NAK },
+		{ false, SERVER, IB_D4_NAK },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < IB_ARRAY_SIZE(rows); i++) {
+		struct req r = { .type = IB_DHCP4_REQUEST, .mac_last = 0xf2, .arch = -1,
+				 .giaddr = RELAY, .relay_info = sio,
+				 .relay_info_len = sizeof(sio),
+				 .server_id = rows[i].server_id,
+				 .requested = 0xc6120132u };	/* 198.18.1.50: no pool */
+
+		f->cfg->dhcp4.authoritative = rows[i].authoritative;
+		decide(f, &r, SERVER, false);
+		assert_int_equal(f->d.action, rows[i].want);
+		assert_true(f->d.forget_offer);
+	}
+	f->cfg->dhcp4.authoritative = true;
+	ib_d4_leases_clear(f->leases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -917,6 +957,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_supersedes_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selecting_without_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_id_override, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_id_override_not_authoritative, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_boot_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pxe_and_ipxe_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
