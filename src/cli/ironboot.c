@@ -54,8 +54,9 @@ struct cli {
 	char store_error[4400];		/* why the store could not be opened */
 	struct ib_timeline tl;		/* events: each machine's stage so far */
 	bool follow;			/* events --follow: one JSON object a line */
-	int64_t last_id;		/* events --follow: the newest id printed */
-	int64_t last_us;		/* and its time */
+	int64_t last_id;		/* events --follow: the newest id the listing
+					 * printed, then the last id a follow read */
+	bool paged;			/* the follow reads are under way */
 };
 
 /*
@@ -324,12 +325,8 @@ static int print_event(const struct ib_event *e, void *arg)
 	struct tm tm;
 	json_t *o;
 
-	if (c->follow && e->id <= c->last_id)
-		return 0;		/* printed by an earlier read */
-	if (e->id > c->last_id) {
+	if (c->paged || e->id > c->last_id)
 		c->last_id = e->id;
-		c->last_us = e->ts_us > c->last_us ? e->ts_us : c->last_us;
-	}
 	if (c->json) {
 		o = ib_timeline_event_json(&c->tl, e);
 		if (o && c->follow) {
@@ -362,24 +359,30 @@ static int print_event_cb(const struct ib_event *e, void *arg)
 }
 
 #define FOLLOW_POLL_US 500000		/* events --follow reads the store twice a second */
-#define FOLLOW_BACK_US 30000000LL	/* and looks this far behind the newest event
-					 * printed: summaries carry older times */
 
 /*
  * events --follow: reads the store's new events every FOLLOW_POLL_US
- * (SQLite in WAL mode: the daemon writes on) and prints those newer than
- * the last printed, until killed.  Returns 1 when the store fails.
+ * (SQLite in WAL mode: the daemon writes on) and prints those after the
+ * last read, until killed.  Each read goes on from the last id the one
+ * before read, in the order events became visible (on PostgreSQL, where
+ * ids are not handed out in commit order, the commit order: an event a
+ * daemon commits late is printed late, not lost; store_pg_events.c).
+ * The listing before it is in time order: an event still uncommitted
+ * then, with an id below the listing's newest, can be missed there.
+ * Returns 1 when the store fails.
  */
 static int follow_events(struct cli *c, struct ib_event_filter f)
 {
 	int r;
 
 	c->follow = true;
+	c->paged = true;
 	f.limit = 0;
+	f.oldest = true;
 	for (;;) {
 		fflush(stdout);
 		usleep(FOLLOW_POLL_US);
-		f.since_us = c->last_us > FOLLOW_BACK_US ? c->last_us - FOLLOW_BACK_US : 0;
+		f.after_id = c->last_id;
 		if ((r = ib_store_event_foreach(c->store, &f, print_event, c)) < 0) {
 			fprintf(stderr, "ironboot: cannot read events: %s\n", strerror(-r));
 			return 1;

@@ -49,9 +49,11 @@ struct ib_doctor_watch {
 	struct tracked track[IB_WATCH_TRACK]; /* by hash of the MAC */
 	size_t cursor;			/* where the next run looks for due machines */
 	int64_t scan_from_us;		/* the scan reads events from this time */
-	int64_t last_id;		/* the newest event id a scan read: the
-					 * next reads only newer ones */
-	int64_t scan_max_id;		/* the newest of the scan under way */
+	int64_t last_id;		/* the last event id a scan read: the
+					 * next goes on after it */
+	int64_t scan_last_id;		/* the last of the scan under way (not
+					 * the highest: on PostgreSQL a listing
+					 * after an id is in commit order) */
 	size_t scan_n;			/* events it read */
 	struct ib_event *ev;		/* WATCH_MAC_EVENTS events, owned */
 	size_t n_ev;			/* used in ev */
@@ -114,8 +116,7 @@ static int scanned(const struct ib_event *e, void *arg)
 
 	w->stats.events_read++;
 	w->scan_n++;
-	if (e->id > w->scan_max_id)
-		w->scan_max_id = e->id;
+	w->scan_last_id = e->id;
 	/* a refused request or an unverified claim names a MAC any host
 	 * may send: no machine's activity (journal/timeline.h), so it takes
 	 * no slot from a machine followed and makes none due */
@@ -219,10 +220,10 @@ static void scan(struct ib_doctor_watch *w)
 	struct ib_event_filter f = { .since_us = w->scan_from_us, .limit = IB_WATCH_SCAN,
 				     .after_id = w->last_id, .oldest = true };
 
-	w->scan_max_id = w->last_id;
+	w->scan_last_id = w->last_id;
 	w->scan_n = 0;
 	if (ib_store_event_foreach(w->store, &f, scanned, w) == 0) {
-		w->last_id = w->scan_max_id;
+		w->last_id = w->scan_last_id;
 		if (w->scan_n < IB_WATCH_SCAN)
 			w->scan_from_us = w->now_us - WATCH_OVERLAP_US;
 	}

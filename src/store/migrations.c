@@ -155,6 +155,11 @@ static const struct ib_store_migration migrations[] = {
 	  "  checked_us INTEGER NOT NULL,"
 	  "  changed_us INTEGER NOT NULL"
 	  ") WITHOUT ROWID;" },
+	{ 7,
+	  /* PostgreSQL's events.txid (store_pg_schema.c): nothing here.
+	   * SQLite has one writer at a time, so its event ids are already in
+	   * commit order; the step keeps the versions the same on both */
+	  "SELECT 1;" },
 };
 
 int ib_store_schema_version(void)

@@ -99,9 +99,12 @@ struct ib_event_filter {
 					 * read before is left out, while since_us
 					 * bounds the rows the store walks */
 	bool oldest;			/* the limit keeps the oldest rows after
-					 * after_id, in id order (an incremental
-					 * reader's next page: it goes on from the
-					 * last id it read); else the newest */
+					 * after_id, in the order they became
+					 * visible (an incremental reader's next
+					 * page: it goes on from the last id it
+					 * read, not the highest).  SQLite: id
+					 * order; PostgreSQL: commit order, so
+					 * ids need not increase (store_pg_events.c) */
 };
 
 /* One inventory object kept for the REST API (see ib_store_inv_put). */
@@ -503,7 +506,8 @@ static inline int ib_store_event_append_many(struct ib_store *s, struct ib_event
 { return s->ops->event_append_many(s, ev, n); }
 
 /* Calls cb for matching events, oldest first: the newest f->limit of them,
- * or with f->oldest the oldest f->limit after f->after_id, by id. */
+ * or with f->oldest the oldest f->limit after f->after_id, in the order
+ * they became visible (see struct ib_event_filter). */
 static inline int ib_store_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
 		int (*cb)(const struct ib_event *, void *), void *ctx)
 { return s->ops->event_foreach(s, f, cb, ctx); }

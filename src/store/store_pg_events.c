@@ -2,10 +2,21 @@
  * The PostgreSQL store's journal events: the event_* operations of struct
  * ib_store_ops over the events table, as store_sqlite_events.c does them
  * on SQLite.  Ids come from the table's sequence (RETURNING id), never
- * reused after a prune.  With several daemons on one database, ids are
- * handed out in the order rows are inserted, not committed: a reader
- * paging by id (after_id) can miss a row another daemon committed late
- * (docs/SCALE-OUT.md).
+ * reused after a prune.
+ *
+ * Ids are handed out in the order rows are inserted, not committed: with
+ * several connections (daemons, or a daemon's store thread) a row with id
+ * N can commit after N + 1 was read.  A reader paging by id (after_id:
+ * doctor_watch, the Last-Event-ID replay) would skip N for ever.  So every
+ * row carries the transaction that wrote it (txid, schema version 7), and
+ * a reader going on from a cursor gets only rows whose transaction lies
+ * below the snapshot's xmin (every transaction below it has ended: no row
+ * can still appear there), after the cursor in (txid, id) order, which is
+ * the order the rows became visible in.  The cursor stays an event id; it
+ * is resolved to its (txid, id) by the primary key.  A transaction left
+ * open (idle in transaction, anywhere on the server) holds the xmin back,
+ * and with it what a follower is handed: late, never lost.  SQLite has one
+ * writer at a time, so its ids are already in commit order.
  */
 #include "store/store_pg_int.h"
 
@@ -16,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_COLS "id, ts_us, mac, client_id, uuid, proto, kind, detail"
+#define EVENT_COLS "id, ts_us, mac, client_id, uuid, proto, kind, detail, txid"
 
 /* Rows of E_INSERT_MANY: seven parameters each. */
 #define EVENT_CHUNK 16
@@ -27,22 +38,34 @@
 
 /*
  * Listing, one page ($3 rows) at a time: $1 since, $2 protocol (NULL:
- * all), $3 the page's rows, $4 after id, and $5 the MAC in the by-MAC
- * forms.  In (ts_us, id) order from after the key ($5, $6; by MAC $6,
- * $7), or, for the oldest form, in id order after $4 (the last id read
- * is the next page's $4).  The START forms find the key of the newest
- * $3-th row, where a listing of the newest $3 begins.
+ * all), $3 the page's rows, $4 the cursor's id (0: none), $5 its txid
+ * (NULL: the cursor's row is gone, see resolve_cursor()), and $6 the MAC
+ * in the by-MAC forms.  In (ts_us, id) order from after the key ($6, $7;
+ * by MAC $7, $8), or, for the oldest form, in (txid, id) order after
+ * ($5, $4), the key of the last row read.  The START forms find the key
+ * of the newest $3-th row, where a listing of the newest $3 begins.
  */
-#define EVENT_WHERE(where) " FROM events WHERE " where \
-	" ts_us >= $1 AND ($2::text IS NULL OR proto = $2) AND id > $4"
+#define EVENT_XMIN "(SELECT pg_snapshot_xmin(pg_current_snapshot()))"
+#define EVENT_FILTER(where) " FROM events WHERE " where \
+	" ts_us >= $1 AND ($2::text IS NULL OR proto = $2)"
+/* after a cursor, in commit order; a cursor whose row is gone: by id */
+#define EVENT_AFTER " AND ($4::bigint = 0 OR (txid < " EVENT_XMIN " AND" \
+	" CASE WHEN $5::xid8 IS NULL THEN id > $4 ELSE (txid, id) > ($5::xid8, $4) END))"
+#define EVENT_WHERE(where) EVENT_FILTER(where) EVENT_AFTER
 #define EVENT_PAGE_SELECT(where, k) \
 	"SELECT " EVENT_COLS EVENT_WHERE(where) " AND (ts_us, id) > (" k ")" \
 	" ORDER BY ts_us, id LIMIT $3"
 #define EVENT_START(where) \
 	"SELECT ts_us, id" EVENT_WHERE(where) \
 	" ORDER BY ts_us DESC, id DESC OFFSET $3::bigint - 1 LIMIT 1"
+/* the (txid, id) index's range, read in its order */
 #define EVENT_SELECT_OLDEST(where) \
-	"SELECT " EVENT_COLS EVENT_WHERE(where) " ORDER BY id LIMIT $3"
+	"SELECT " EVENT_COLS EVENT_FILTER(where) " AND txid < " EVENT_XMIN \
+	" AND (txid, id) > ($5::xid8, $4::bigint) ORDER BY txid, id LIMIT $3"
+/* the cursor's row is gone ($5 NULL): by id from there, the first page */
+#define EVENT_SELECT_OLDEST_ID(where) \
+	"SELECT " EVENT_COLS EVENT_FILTER(where) " AND txid < " EVENT_XMIN \
+	" AND id > $4::bigint AND $5::xid8 IS NULL ORDER BY id LIMIT $3"
 
 enum stmt_id {
 	E_INSERT,
@@ -53,6 +76,9 @@ enum stmt_id {
 	E_BY_MAC_START,
 	E_ALL_OLDEST,
 	E_BY_MAC_OLDEST,
+	E_ALL_OLDEST_ID,
+	E_BY_MAC_OLDEST_ID,
+	E_CURSOR,
 	E_PRUNE_COUNT,
 	E_PRUNE_AGE,
 	E__MAX
@@ -74,12 +100,15 @@ static const char *const stmt_sql[E__MAX] = {
 		"($85, $86, $87, $88, $89, $90, $91), ($92, $93, $94, $95, $96, $97, $98), "
 		"($99, $100, $101, $102, $103, $104, $105), ($106, $107, $108, $109, $110, $111, $112)"
 		" RETURNING id",
-	[E_ALL] = EVENT_PAGE_SELECT("", "$5::bigint, $6::bigint"),
-	[E_BY_MAC] = EVENT_PAGE_SELECT("mac = $5 AND", "$6::bigint, $7::bigint"),
+	[E_ALL] = EVENT_PAGE_SELECT("", "$6::bigint, $7::bigint"),
+	[E_BY_MAC] = EVENT_PAGE_SELECT("mac = $6 AND", "$7::bigint, $8::bigint"),
 	[E_ALL_START] = EVENT_START(""),
-	[E_BY_MAC_START] = EVENT_START("mac = $5 AND"),
+	[E_BY_MAC_START] = EVENT_START("mac = $6 AND"),
 	[E_ALL_OLDEST] = EVENT_SELECT_OLDEST(""),
-	[E_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = $5 AND"),
+	[E_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = $6 AND"),
+	[E_ALL_OLDEST_ID] = EVENT_SELECT_OLDEST_ID(""),
+	[E_BY_MAC_OLDEST_ID] = EVENT_SELECT_OLDEST_ID("mac = $6 AND"),
+	[E_CURSOR] = "SELECT txid FROM events WHERE id = $1",
 	[E_PRUNE_COUNT] = "DELETE FROM events WHERE id IN"
 		" (SELECT id FROM events ORDER BY ts_us DESC, id DESC OFFSET $1)",
 	[E_PRUNE_AGE] = "DELETE FROM events WHERE ts_us < $1",
@@ -187,8 +216,12 @@ struct listing {
 	bool oldest;			/* id order (f->oldest), else (ts_us, id) */
 	uint64_t left;			/* rows still to hand out (UINT64_MAX: all) */
 	int64_t key_ts, key_id;		/* (ts_us, id) order: after this key */
-	int64_t after_id;		/* id order: after this id */
+	int64_t after_id;		/* the cursor's id: after this row */
+	char after_tx[24];		/* and its txid, "" when its row is gone */
 };
+
+/* The xid8 text of a row's txid (up to 20 digits). */
+#define TXID_COL 8
 
 /* The parameters every listing statement starts with ($1 to $4, and $5
  * the MAC), rows the page's size. */
@@ -201,8 +234,42 @@ static void p_listing(struct ib_pg_params *p, const struct listing *l, int64_t r
 		ib_pg_p_null(p);
 	ib_pg_p_int(p, rows);
 	ib_pg_p_int(p, l->after_id);
+	if (l->after_tx[0])
+		ib_pg_p_text(p, l->after_tx);
+	else
+		ib_pg_p_null(p);
 	if (l->by_mac)
 		ib_pg_p_text(p, l->f->mac);
+}
+
+/*
+ * The cursor's (txid, id), by its primary key; 0 or -errno.  No cursor
+ * (id 0) is the start of the commit order for the oldest form.  A cursor
+ * whose row is gone (pruned by retention, or not visible yet) has no
+ * place in the commit order: the listing goes on by id from there, as
+ * before events had a txid, and its next cursor is a row it read.
+ */
+static int resolve_cursor(struct store_pg *pg, struct listing *l)
+{
+	struct ib_pg_params p = { .n = 0 };
+	PGresult *res;
+	int r;
+
+	l->after_tx[0] = '\0';
+	if (l->after_id <= 0) {
+		l->after_id = 0;
+		if (l->oldest)
+			strcpy(l->after_tx, "0");
+		return 0;
+	}
+	ib_pg_p_int(&p, l->after_id);
+	res = ib_pg_exec(pg, IB_PG_T_EVENT, E_CURSOR, &p, &r);
+	if (!res)
+		return r;
+	if (PQntuples(res) == 1)
+		ib_pg_text(res, 0, 0, l->after_tx, sizeof(l->after_tx));
+	PQclear(res);
+	return 0;
 }
 
 /* A listing of the newest l->left starts just before the left-th newest
@@ -236,8 +303,10 @@ static PGresult *next_page(struct store_pg *pg, const struct listing *l, int64_t
 	int idx;
 
 	p_listing(&p, l, rows);
-	if (l->oldest) {
+	if (l->oldest && l->after_tx[0]) {
 		idx = l->by_mac ? E_BY_MAC_OLDEST : E_ALL_OLDEST;
+	} else if (l->oldest) {
+		idx = l->by_mac ? E_BY_MAC_OLDEST_ID : E_ALL_OLDEST_ID;
 	} else {
 		ib_pg_p_int(&p, l->key_ts);
 		ib_pg_p_int(&p, l->key_id);
@@ -257,8 +326,10 @@ static int walk_page(const PGresult *res, struct listing *l, struct ib_event *e,
 		row_to_event(res, i, e);
 		l->key_ts = e->ts_us;
 		l->key_id = e->id;
-		if (l->oldest)
+		if (l->oldest) {	/* the next page goes on from this row */
 			l->after_id = e->id;
+			ib_pg_text(res, i, TXID_COL, l->after_tx, sizeof(l->after_tx));
+		}
 		if (l->left != UINT64_MAX)
 			l->left--;
 		r = cb(e, ctx);
@@ -285,7 +356,9 @@ int ib_pg_event_foreach(struct ib_store *s, const struct ib_event_filter *f,
 	if (!e)
 		return -ENOMEM;
 	pg->in_event_walk = true;
-	r = find_start(pg, &l);
+	r = resolve_cursor(pg, &l);
+	if (r == 0)
+		r = find_start(pg, &l);
 	/* page by page, never one snapshot (as the lease walks) */
 	while (r == 0 && l.left > 0) {
 		rows = (int64_t)IB_MIN(l.left, (uint64_t)EVENT_PAGE);

@@ -112,6 +112,13 @@ const struct ib_store_migration ib_store_pg_migrations[] = {
 	  "  checked_us bigint NOT NULL,"
 	  "  changed_us bigint NOT NULL"
 	  ");" },
+	{ 7,
+	  /* the transaction that wrote each event: readers going on from an
+	   * id page in commit order below the snapshot's xmin, not in the
+	   * sequence's insertion order (store_pg_events.c).  Rows already
+	   * stored take this migration's own id: all committed, in id order */
+	  "ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id();"
+	  "CREATE INDEX events_txid_id ON events (txid, id);" },
 };
 
 const size_t ib_store_pg_n_migrations = IB_ARRAY_SIZE(ib_store_pg_migrations);

@@ -8,6 +8,7 @@
  * afterwards.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1497,6 +1498,75 @@ static void test_pg_end_plan(void **state)
 	}
 }
 
+/* What a follower read: the ids in order, and its cursor (the last id). */
+struct follow_log {
+	int64_t id[8];		/* ids seen, in order */
+	size_t n;		/* how many */
+};
+
+static int follow_cb(const struct ib_event *e, void *ctx)
+{
+	struct follow_log *g = ctx;
+
+	assert_true(g->n < 8);
+	g->id[g->n++] = e->id;
+	return 0;
+}
+
+/* Reads what the filter gives after cursor into g; returns the new cursor. */
+static int64_t follow_read(struct ib_store *s, struct ib_event_filter flt, int64_t cursor,
+			   struct follow_log *g)
+{
+	flt.after_id = cursor;
+	assert_int_equal(ib_store_event_foreach(s, &flt, follow_cb, g), 0);
+	return g->n ? g->id[g->n - 1] : cursor;
+}
+
+/*
+ * Two daemons append events; one's transaction holds its event (id N)
+ * open while the other commits N + 1.  A follower paging by id (the
+ * Last-Event-ID replay's newest form and the oldest form doctor_watch and
+ * the replay's count read) that read N + 1 still gets N once it commits,
+ * and nothing twice.  Ids come from one sequence in insertion order: on
+ * PostgreSQL the listing pages in commit order (events.txid).
+ */
+static void test_pg_events_commit_order(void **state)
+{
+	static const struct ib_event_filter forms[] = {
+		{ .oldest = true, .limit = 40 }, { .limit = 40 }, { .oldest = true },
+	};
+	struct fix *f = *state;
+
+	for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
+		struct ib_store *x = fix_open_other(f), *y = fix_open_other(f);
+		struct follow_log g = { .n = 0 };
+		struct ib_event ex = { .ts_us = 1000 + (int64_t)k, .proto = "dhcp4", .kind = "x" };
+		struct ib_event ey = { .ts_us = 1001 + (int64_t)k, .proto = "dhcp4", .kind = "y" };
+		int64_t cursor = 0;
+
+		/* the events of the earlier rounds, read */
+		cursor = follow_read(f->s, forms[k], cursor, &g);
+		g.n = 0;
+		assert_int_equal(ib_store_begin(x), 0);
+		assert_int_equal(ib_store_event_append(x, &ex), 0);
+		assert_int_equal(ib_store_event_append(y, &ey), 0);
+		assert_int_equal(ey.id, ex.id + 1);
+		cursor = follow_read(f->s, forms[k], cursor, &g);
+		assert_int_equal(ib_store_commit(x), 0);
+		cursor = follow_read(f->s, forms[k], cursor, &g);
+		if (g.n != 2)
+			print_error("form %zu: read %zu events, want %" PRId64 " and %" PRId64 "\n",
+				    k, g.n, ex.id, ey.id);
+		assert_int_equal(g.n, 2);
+		assert_true((g.id[0] == ex.id && g.id[1] == ey.id) ||
+			    (g.id[0] == ey.id && g.id[1] == ex.id));
+		assert_int_equal(follow_read(f->s, forms[k], cursor, &g), cursor);
+		assert_int_equal(g.n, 2);
+		ib_store_free(x);
+		ib_store_free(y);
+	}
+}
+
 static void test_pg_refuse_newer(void **state)
 {
 	struct fix *f = *state;
@@ -1557,6 +1627,7 @@ int main(void)
 	const struct CMUnitTest pg_only[] = {
 		cmocka_unit_test_setup_teardown(test_pg_refuse_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_end_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_events_commit_order, setup, teardown),
 	};
 
 	if (fix_backend_pg())
