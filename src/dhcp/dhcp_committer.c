@@ -143,7 +143,6 @@ int ib_dhcp_committer_new(struct event_base *base, struct ib_store *store,
 	c->store = store;
 	c->in_tail = &c->in;
 	c->out_tail = &c->out;
-	c->link.up = true;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	pthread_cond_init(&c->finished, NULL);
@@ -157,6 +156,9 @@ int ib_dhcp_committer_new(struct event_base *base, struct ib_store *store,
 		r = -ENOMEM;
 		goto err;
 	}
+	/* the link (its backend pid: our own notifications) from the start,
+	 * before any job; the connection is fresh, nothing to reconnect */
+	ib_store_link_check(store, &c->link);
 	if ((r = -pthread_create(&c->thread, NULL, thread_main, c)) < 0)
 		goto err;
 	*ret = c;

@@ -75,6 +75,7 @@ struct ib_dhcp_engine {
 	struct ib_dhcp_committer *committer; /* NULL: batches commit on the loop's store */
 	struct ib_dhcp_job job;		/* the batch handed to the committer */
 	bool in_flight;			/* job runs: the slots and plan are its */
+	int64_t batch_now;		/* the clock the in-flight batch was planned at */
 	struct outbox out;		/* replies to send */
 	struct ib_log_rate send_warn;	/* replies the kernel refused */
 	struct ib_log_rate commit_warn;	/* batches the store refused */
@@ -302,7 +303,10 @@ static void on_batch_done(void *ctx, struct ib_dhcp_job *job)
 	struct ib_dhcp_engine *e = ctx;
 
 	e->in_flight = false;
-	*e->a.now = ib_now_sec();
+	/* the rows were written with the clock of their decisions: the
+	 * verdicts, the cache and the journal follow that clock, not the
+	 * time the commit took */
+	*e->a.now = e->batch_now;
 	if (job->commit_us >= 0)	/* a COMMIT ran: the store's histogram */
 		ib_store_count_commit(e->a.store, job->commit_us, job->err == 0);
 	if (job->err == 0) {
@@ -314,6 +318,7 @@ static void on_batch_done(void *ctx, struct ib_dhcp_job *job)
 			e->f->seal(e->a.ctx, e->slots, e->n_batch);
 	}
 	batch_over(e, job->err);
+	*e->a.now = ib_now_sec();
 	reading(e, true);
 	outbox_flush(e);
 }
@@ -335,6 +340,7 @@ static void commit_batch(struct ib_dhcp_engine *e)
 		e->job = (struct ib_dhcp_job){ .w = e->plan.w, .n = e->plan.n,
 					       .done = on_batch_done, .ctx = e };
 		e->in_flight = true;
+		e->batch_now = *e->a.now;
 		reading(e, false);
 		ib_dhcp_committer_submit(e->committer, &e->job);
 		return;

@@ -42,6 +42,8 @@
  * holds before its statement fails with 55P03 (-EAGAIN): long enough for
  * no ordinary write to trip it, short enough not to hold the loop. */
 #define NOWAIT_LOCK_TIMEOUT "10ms"
+/* How long any other write transaction's statement waits for one. */
+#define LOCK_TIMEOUT "5s"
 /* SQLSTATE lock_not_available: a lock_timeout ran out */
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 
@@ -228,14 +230,27 @@ static bool in_tx(const struct store_pg *pg)
 
 /* ---- transactions ---- */
 
+static int pg_rollback(struct ib_store *s);
+
+/*
+ * A write transaction waits for a row another connection holds at most
+ * LOCK_TIMEOUT, as SQLite's writers wait busy_timeout (5 s) for its lock;
+ * then its statement fails with 55P03, -EAGAIN.  Without it a lock held
+ * by a session left idle in a transaction held the DHCP commit thread,
+ * and every loop path that waits for its batch (reload, shutdown), for
+ * ever.
+ */
 static int pg_begin(struct ib_store *s)
 {
+	int r;
+
 	if (in_tx(to_pg(s)))
 		return -EBUSY;
-	return simple(to_pg(s), "BEGIN");
+	r = simple(to_pg(s), "BEGIN; SET LOCAL lock_timeout = '" LOCK_TIMEOUT "'");
+	if (r < 0)
+		pg_rollback(s);
+	return r;
 }
-
-static int pg_rollback(struct ib_store *s);
 
 /*
  * No database-wide write lock on PostgreSQL: rows lock as they are

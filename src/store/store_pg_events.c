@@ -108,7 +108,10 @@ static const char *const stmt_sql[E__MAX] = {
 	[E_BY_MAC_OLDEST] = EVENT_SELECT_OLDEST("mac = $6 AND"),
 	[E_ALL_OLDEST_ID] = EVENT_SELECT_OLDEST_ID(""),
 	[E_BY_MAC_OLDEST_ID] = EVENT_SELECT_OLDEST_ID("mac = $6 AND"),
-	[E_CURSOR] = "SELECT txid FROM events WHERE id = $1",
+	/* a gone cursor: just below the oldest transaction of the rows after
+	 * it, so that every one of them comes after (resolve_cursor()) */
+	[E_CURSOR] = "SELECT coalesce((SELECT txid FROM events WHERE id = $1),"
+		" (SELECT (min(txid)::text::bigint - 1)::text::xid8 FROM events WHERE id > $1))",
 	[E_PRUNE_COUNT] = "DELETE FROM events WHERE id IN"
 		" (SELECT id FROM events ORDER BY ts_us DESC, id DESC OFFSET $1)",
 	[E_PRUNE_AGE] = "DELETE FROM events WHERE ts_us < $1",
@@ -246,8 +249,10 @@ static void p_listing(struct ib_pg_params *p, const struct listing *l, int64_t r
  * The cursor's (txid, id), by its primary key; 0 or -errno.  No cursor
  * (id 0) is the start of the commit order for the oldest form.  A cursor
  * whose row is gone (pruned by retention, or not visible yet) has no
- * place in the commit order: the listing goes on by id from there, as
- * before events had a txid, and its next cursor is a row it read.
+ * place in the commit order: it is placed just below the oldest
+ * transaction of the rows with a higher id, so none of those is skipped
+ * (a row with a lower id written by a later transaction may come again).
+ * With no row after it either, the listing goes on by id from there.
  */
 static int resolve_cursor(struct store_pg *pg, struct listing *l)
 {
@@ -266,7 +271,7 @@ static int resolve_cursor(struct store_pg *pg, struct listing *l)
 	res = ib_pg_exec(pg, IB_PG_T_EVENT, E_CURSOR, &p, &r);
 	if (!res)
 		return r;
-	if (PQntuples(res) == 1)
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		ib_pg_text(res, 0, 0, l->after_tx, sizeof(l->after_tx));
 	PQclear(res);
 	return 0;

@@ -1567,6 +1567,49 @@ static void test_pg_events_commit_order(void **state)
 	}
 }
 
+/*
+ * A follower's cursor whose row retention pruned: the rows after it are
+ * all read, whatever their commit order.  Ids a and a + 2 are one
+ * transaction's, a + 1 another's that committed first; read two at a time
+ * from the gone cursor a - 1, by id the first page (a, a + 1) put the
+ * next cursor past a + 2 in commit order, which was never read.
+ */
+static void test_pg_events_gone_cursor(void **state)
+{
+	struct fix *f = *state;
+	struct ib_store *x = fix_open_other(f), *y = fix_open_other(f);
+	struct ib_event_filter flt = { .oldest = true, .limit = 2 };
+	struct ib_event ez = { .ts_us = 900, .proto = "dhcp4", .kind = "z" };
+	struct ib_event ex0 = { .ts_us = 901, .proto = "dhcp4", .kind = "x0" };
+	struct ib_event ey = { .ts_us = 902, .proto = "dhcp4", .kind = "y" };
+	struct ib_event ex1 = { .ts_us = 903, .proto = "dhcp4", .kind = "x1" };
+	struct follow_log g = { .n = 0 };
+	int64_t cursor;
+	char sql[64];
+	bool seen[3] = { false, false, false };
+
+	assert_int_equal(ib_store_event_append(f->s, &ez), 0);
+	assert_int_equal(ib_store_begin(x), 0);
+	assert_int_equal(ib_store_event_append(x, &ex0), 0);
+	assert_int_equal(ib_store_event_append(y, &ey), 0);
+	assert_int_equal(ib_store_event_append(x, &ex1), 0);
+	assert_int_equal(ib_store_commit(x), 0);
+	assert_true(ex0.id == ez.id + 1 && ey.id == ez.id + 2 && ex1.id == ez.id + 3);
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE id = %" PRId64, ez.id);
+	fix_pg_exec(sql);
+	cursor = ez.id;
+	for (int i = 0; i < 4; i++)
+		cursor = follow_read(f->s, flt, cursor, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		assert_true(g.id[i] >= ex0.id && g.id[i] <= ex1.id);
+		assert_false(seen[g.id[i] - ex0.id]);
+		seen[g.id[i] - ex0.id] = true;
+	}
+	assert_int_equal(g.n, 3);
+	ib_store_free(x);
+	ib_store_free(y);
+}
+
 static void test_pg_refuse_newer(void **state)
 {
 	struct fix *f = *state;
@@ -1628,6 +1671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_refuse_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_end_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_events_commit_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_events_gone_cursor, setup, teardown),
 	};
 
 	if (fix_backend_pg())
