@@ -264,6 +264,8 @@ struct ib_server_config {
 	char *group;			/* and group, or NULL (user's group) */
 	int log_level;			/* enum ib_log_level */
 	bool syslog;			/* log to syslog instead of stderr */
+	bool load_balancing;		/* share the DHCP clients with the other daemons
+					 * on the same PostgreSQL store (SCALE-OUT.md) */
 };
 
 /* A free-form "key: value" pair (labels, metadata); both strings. */

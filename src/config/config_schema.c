@@ -931,9 +931,24 @@ static const struct ib_cfg_field server_fields[] = {
 	FIELD(V, "group", F_STRING, group),
 	FIELD(V, "log_level", F_LOG_LEVEL, log_level),
 	FIELD(V, "syslog", F_BOOL, syslog),
+	FIELD(V, "load_balancing", F_BOOL, load_balancing),
 };
 #undef V
-static const struct ib_cfg_section server_section = SECTION(server_fields);
+
+/* Load balancing splits the clients among daemons that share one
+ * PostgreSQL store: on SQLite there is no one to share with. */
+static int server_check(struct ib_cfg_walk *w, const struct ib_ynode *map, void *obj)
+{
+	const struct ib_server_config *sc = obj;
+
+	if (sc->load_balancing && (!sc->store || strcmp(sc->store, "sqlite") == 0))
+		return ib_cfg_fail_in(w, map, NULL, 0, "load_balancing",
+				      "needs a postgresql:// store: the daemons that share the "
+				      "clients share their leases there");
+	return 0;
+}
+static const struct ib_cfg_section server_section =
+	SECTION(server_fields, .check = server_check);
 
 #define C struct ib_config
 static const struct ib_cfg_field root_fields[] = {

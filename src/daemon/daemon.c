@@ -258,6 +258,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	if (!same_opt(next->server.store, d->cfg->server.store) ||
 	    !same_opt(next->server.store_password_file, d->cfg->server.store_password_file))
 		ib_warn("reload: server.store changes need a restart; ignored");
+	if (next->server.load_balancing != d->cfg->server.load_balancing)
+		ib_warn("reload: server.load_balancing changes need a restart; ignored");
 	if ((r = swap_snapshot(d, next)) < 0) {
 		ib_err("reload refused (%s), still serving the previous configuration",
 		       strerror(-r));
@@ -682,6 +684,11 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		ib_dhcp4_server_commit_on(d->dhcp4, d->committer);
 	if (d->committer && d->dhcp6)
 		ib_dhcp6_server_commit_on(d->dhcp6, d->committer);
+	/* load balancing: the peers leave this daemon its share of the
+	 * clients from the moment its sockets are bound (what arrives waits
+	 * in them until the loop runs) */
+	if (d->committer && cfg->server.load_balancing)
+		ib_dhcp_committer_share_clients(d->committer);
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);

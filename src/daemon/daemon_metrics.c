@@ -33,6 +33,22 @@ static void drop(struct ib_mx *m, const char *name, const char *reason, uint64_t
 	ib_mx_u64(m, name, &(struct ib_mx_label){ "reason", reason }, 1, v);
 }
 
+/* Load balancing's gauge and counters of family fam ("dhcp4"). */
+static void share_counters(struct ib_mx *m, const char *fam, const struct ib_dhcp_share_stats *st)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "ironboot_%s_share_daemons", fam);
+	ib_mx_one(m, name, "gauge", "Daemons sharing the clients (server.load_balancing), this "
+		  "one included, as last listed; 0: not sharing.", st->daemons);
+	snprintf(name, sizeof(name), "ironboot_%s_peer_requests_total", fam);
+	ib_mx_one(m, name, "counter", "Requests of clients that are another daemon's to "
+		  "answer (load balancing), kept back for a second in case it is gone.", st->held);
+	snprintf(name, sizeof(name), "ironboot_%s_peer_requests_taken_over_total", fam);
+	ib_mx_one(m, name, "counter", "Of those, requests this daemon decided after their "
+		  "daemon left (died, stopped or lost its database).", st->taken_over);
+}
+
 static void dhcp4_counters(struct ib_mx *m, const struct ib_dhcp4_stats *st)
 {
 	static const char drops[] = "ironboot_dhcp4_drops_total";
@@ -69,6 +85,7 @@ static void dhcp4_counters(struct ib_mx *m, const struct ib_dhcp4_stats *st)
 	ib_mx_one(m, "ironboot_dhcp4_kept_while_down_total", "counter",
 		  "DHCPv4 ACKs of a binding the daemon holds, for the rest of its stored "
 		  "lease, sent while the store's database was down.", st->kept_while_down);
+	share_counters(m, "dhcp4", &st->share);
 }
 
 static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
@@ -101,6 +118,7 @@ static void dhcp6_counters(struct ib_mx *m, const struct ib_dhcp6_stats *st)
 		  "DHCPv6 REPLYs renewing bindings the daemon holds, for the rest of their "
 		  "stored leases, sent while the store's database was down.",
 		  st->kept_while_down);
+	share_counters(m, "dhcp6", &st->share);
 }
 
 /* ---- leases per pool ---- */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 #define LOOK_EVERY_SEC 1		/* an idle thread checks its link this often */
@@ -30,6 +31,8 @@ struct ib_dhcp_committer {
 	struct ib_dhcp_job *out, **out_tail;	/* done, for the loop */
 	bool stop;			/* the thread ends once the queue is empty */
 	struct ib_store_link link;	/* the thread's link, as it last saw it */
+	bool sharing;			/* load balancing asked for */
+	struct ib_store_members share;	/* the members as last listed; n 0: none */
 	int efd;			/* eventfd: batches done */
 	struct event *ev;		/* its read event on the loop */
 };
@@ -62,7 +65,13 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 		struct timespec until;
 
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += LOOK_EVERY_SEC;
+		if (c->sharing) {
+			until.tv_nsec += IB_DHCP_SHARE_EVERY_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+		} else {
+			until.tv_sec += LOOK_EVERY_SEC;
+		}
 		pthread_cond_timedwait(&c->wake, &c->mu, &until);
 	}
 	job = c->in;
@@ -71,14 +80,48 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 	return job;
 }
 
+/*
+ * The members, listed when due (between two batches, outside a
+ * transaction) into *share; said in the log when this daemon's share
+ * changes.  A connection that is down shares nothing.
+ */
+static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link *link,
+			 int64_t *due_us, struct ib_store_members *share)
+{
+	int64_t now = ib_now_us();
+	struct ib_store_members m = { 0, 0, 0 };
+	int r = -ENOTCONN;
+
+	if (now < *due_us)
+		return;
+	*due_us = now + IB_DHCP_SHARE_EVERY_MS * 1000L;
+	if (link->up && (r = ib_store_members(c->store, &m)) < 0)
+		m = (struct ib_store_members){ 0, 0, 0 };
+	if (m.n == share->n && m.rank == share->rank)
+		return;
+	if (m.n)
+		ib_notice("dhcp: load balancing: %u daemon(s) share the clients; this one "
+			  "answers share %u of %u", m.n, m.rank + 1, m.n);
+	else
+		ib_warn("dhcp: load balancing: cannot list the daemons sharing the clients "
+			"(%s): answering every client", strerror(-r));
+	/* the change came before this listing began: the engine decides
+	 * the requests that arrived after that under it */
+	m.since_us = now;
+	*share = m;
+}
+
 static void *thread_main(void *arg)
 {
 	struct ib_dhcp_committer *c = arg;
 	const uint64_t one = 1;
+	struct ib_store_members share = { 0, 0, 0 };
+	int64_t share_due = 0;
 
 	pthread_mutex_lock(&c->mu);
 	while (c->in || !c->stop) {
 		struct ib_dhcp_job *job = next_job(c);
+		bool sharing = c->sharing;
 		struct ib_store_link link;
 
 		pthread_mutex_unlock(&c->mu);
@@ -87,8 +130,11 @@ static void *thread_main(void *arg)
 		/* the link as this connection sees it; a due reconnect is
 		 * made here, on the thread, never on the loop */
 		ib_store_link_check(c->store, &link);
+		if (sharing)
+			list_members(c, &link, &share_due, &share);
 		pthread_mutex_lock(&c->mu);
 		c->link = link;
+		c->share = share;
 		if (!job)
 			continue;
 		job->next = NULL;
@@ -232,5 +278,22 @@ void ib_dhcp_committer_link(struct ib_dhcp_committer *c, struct ib_store_link *r
 {
 	pthread_mutex_lock(&c->mu);
 	*ret = c->link;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Load balancing from now on: see dhcp_committer.h. */
+void ib_dhcp_committer_share_clients(struct ib_dhcp_committer *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->sharing = true;
+	pthread_cond_signal(&c->wake);	/* join now, not after the wait */
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The members as last listed: see dhcp_committer.h. */
+void ib_dhcp_committer_share(struct ib_dhcp_committer *c, struct ib_store_members *ret)
+{
+	pthread_mutex_lock(&c->mu);
+	*ret = c->share;
 	pthread_mutex_unlock(&c->mu);
 }

@@ -65,5 +65,20 @@ void ib_dhcp_committer_wait(struct ib_dhcp_committer *c, const struct ib_dhcp_jo
  * at least every second, reconnecting when due), into *ret.
  */
 void ib_dhcp_committer_link(struct ib_dhcp_committer *c, struct ib_store_link *ret);
+/*
+ * Load balancing (server.load_balancing): from now on the thread makes
+ * its connection a member of the daemons sharing the clients
+ * (ib_store_members) and lists them every IB_DHCP_SHARE_EVERY_MS.  Call
+ * it once the DHCP sockets are served: the peers leave this daemon its
+ * share from then on.
+ */
+#define IB_DHCP_SHARE_EVERY_MS 200
+void ib_dhcp_committer_share_clients(struct ib_dhcp_committer *c);
+/*
+ * The members as the thread last listed them into *ret; n 0 when this
+ * daemon shares nothing (not asked to, or its connection is down: it
+ * answers every client it can).
+ */
+void ib_dhcp_committer_share(struct ib_dhcp_committer *c, struct ib_store_members *ret);
 
 #endif

@@ -25,6 +25,9 @@
 #define MAX_FDS 4			/* sockets served */
 #define WARN_EVERY 10			/* seconds between two warnings of one kind */
 #define AVG_REPLY 1024			/* arena bytes per reply, on average */
+#define HELD_MAX 4096			/* the peers' requests kept back, at most */
+#define HELD_LEN 1500			/* bytes of one kept; longer ones are not */
+#define HELD_US 1000000			/* taken over when a peer leaves: the last second's */
 
 /* The engine's timers. */
 enum timer {
@@ -56,6 +59,14 @@ struct outbox {
 	uint8_t *arena;			/* the datagrams */
 };
 
+/* A request of a peer's client, kept back (load balancing) in case the
+ * peer is gone before it answers. */
+struct held {
+	struct ib_dhcp_rx rx;		/* as read; rx.buf unused */
+	int64_t at_us;			/* when */
+	uint8_t buf[HELD_LEN];		/* its bytes, rx.len of them */
+};
+
 /* A socket served. */
 struct reader {
 	struct event *ev;		/* its read event */
@@ -82,6 +93,11 @@ struct ib_dhcp_engine {
 	struct ib_log_rate journal_warn; /* journal flushes that failed */
 	struct ib_log_rate drop_warn;	/* requests the kernel dropped */
 	uint64_t drops_unlogged;	/* dropped since the last such warning */
+	struct ib_store_members share;	/* the committer's members as last read; n 0: none */
+	struct ib_store_members share_before; /* the listing before share */
+	struct held *held;		/* HELD_MAX, a ring; NULL until the first */
+	size_t held_first, held_n;	/* its oldest and count */
+	size_t replay_left;		/* the oldest this many are being taken over */
 };
 
 /* ---- the outbox ---- */
@@ -467,7 +483,8 @@ static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhc
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
-			 CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
+			 CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) +
+			 CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} cm;
 	size_t cap = 0;
@@ -485,8 +502,14 @@ static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhc
 	rx->len = mh.msg_flags & MSG_TRUNC ? cap + 1 : (size_t)n;
 	rx->fd = r->fd;
 	rx->ifindex = 0;
+	rx->at_us = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			rx->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t dropped;
 
 			memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
@@ -502,6 +525,150 @@ static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhc
 	return 0;
 }
 
+/* ---- load balancing ---- */
+
+/* FNV-1a: the same on every daemon (not seeded), so that all agree on
+ * whose client a request is. */
+static uint32_t client_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+/* Whether share m leaves the client of hash h to another daemon. */
+static bool peers_in(const struct ib_store_members *m, uint32_t h)
+{
+	return m->n > 1 && h % m->n != m->rank;
+}
+
+/* Whose client: see dhcp_engine.h. */
+bool ib_dhcp_engine_peers(const struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
+			  const void *key, size_t len)
+{
+	uint32_t h = client_hash(key, len);
+
+	if (!peers_in(&e->share, h))
+		return false;
+	return !rx->at_us || rx->at_us >= e->share.since_us || peers_in(&e->share_before, h);
+}
+
+/* The members as last read: see dhcp_engine.h. */
+struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e)
+{
+	return e->share;
+}
+
+/* Keeps a copy of rx, a peer's client's request, in the ring (the
+ * oldest goes when it is full). */
+static void hold(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx)
+{
+	struct held *h;
+
+	if (e->a.share)
+		e->a.share->held++;
+	if (rx->len > HELD_LEN || (!e->held && !(e->held = malloc(HELD_MAX * sizeof(*e->held)))))
+		return;
+	if (e->held_n == HELD_MAX) {
+		e->held_first = (e->held_first + 1) % HELD_MAX;
+		e->held_n--;
+		if (e->replay_left)
+			e->replay_left--;
+	}
+	h = &e->held[(e->held_first + e->held_n++) % HELD_MAX];
+	h->rx = *rx;
+	h->rx.buf = NULL;
+	h->at_us = rx->at_us ? rx->at_us : ib_now_us();
+	memcpy(h->buf, rx->buf, rx->len);
+}
+
+/* What ->receive() said of rx (r): a slot of the batch, or kept back. */
+static void take(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx, int r)
+{
+	if (r == IB_DHCP_RX_PEER)
+		hold(e, rx);
+	else
+		e->n_batch += (size_t)r;
+}
+
+/*
+ * The members as the committer last listed them.  When one is gone (or
+ * this daemon's share moved), the requests kept back in the last
+ * HELD_US may have gone unanswered: they are taken over (decided again,
+ * under the new share).
+ */
+static void refresh_share(struct ib_dhcp_engine *e)
+{
+	struct ib_store_members m = { 0, 0, 0 };
+	bool fewer;
+
+	if (e->committer)
+		ib_dhcp_committer_share(e->committer, &m);
+	if (m.n == e->share.n && m.rank == e->share.rank)
+		return;
+	fewer = e->share.n > 1 && (m.n < e->share.n || m.rank != e->share.rank);
+	e->share_before = e->share;
+	e->share = m;
+	if (e->a.share)
+		e->a.share->daemons = m.n;
+	if (!fewer)
+		return;
+	while (e->held_n && e->held[e->held_first].at_us < ib_now_us() - HELD_US) {
+		e->held_first = (e->held_first + 1) % HELD_MAX;
+		e->held_n--;
+	}
+	e->replay_left = e->held_n;
+	if (e->replay_left)
+		ib_notice("%s: load balancing: a peer left or the shares moved; taking over "
+			  "the %zu request(s) of its clients of the last second", e->f->name,
+			  e->replay_left);
+}
+
+/* Decides the requests being taken over, until the batch is full and in
+ * flight (the next wake-up goes on). */
+static void take_over(struct ib_dhcp_engine *e)
+{
+	while (e->replay_left) {
+		struct held *h = &e->held[e->held_first];
+		struct ib_dhcp_rx rx = h->rx;
+		size_t cap = 0;
+		int r;
+
+		if (batch_full(e))
+			commit_batch(e);
+		if (e->in_flight)
+			return;
+		rx.buf = e->f->rx_buf(e->a.ctx, &cap);
+		e->held_first = (e->held_first + 1) % HELD_MAX;
+		e->held_n--;
+		e->replay_left--;
+		if (rx.len > cap)
+			continue;
+		memcpy(rx.buf, h->buf, rx.len);
+		r = e->f->receive(e->a.ctx, &rx, slot_at(e, e->n_batch));
+		if (r != IB_DHCP_RX_PEER && e->a.share)
+			e->a.share->taken_over++;
+		take(e, &rx, r);
+	}
+}
+
+/*
+ * After a wake-up's requests: a full enough batch commits now; a small
+ * one waits up to commit_delay_us for more bindings to share its fsync.
+ */
+static void batch_tail(struct ib_dhcp_engine *e)
+{
+	if (e->n_batch >= e->f->commit_min) {
+		commit_batch(e);
+	} else if (e->n_batch && !evtimer_pending(e->timers[T_COMMIT], NULL)) {
+		struct timeval tv = { 0, e->f->commit_delay_us };
+
+		evtimer_add(e->timers[T_COMMIT], &tv);
+	}
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ib_dhcp_engine *e = arg;
@@ -510,6 +677,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	while (rd->fd != fd)		/* one of n_readers <= MAX_FDS */
 		rd++;
 	*e->a.now = ib_now_sec();
+	refresh_share(e);
+	take_over(e);
 	for (size_t i = 0; i < e->f->read_max; i++) {
 		struct ib_dhcp_rx rx;
 		int r;
@@ -525,19 +694,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			ib_warn("%s: recvmsg: %s", e->f->name, strerror(-r));
 			break;
 		}
-		e->n_batch += (size_t)e->f->receive(e->a.ctx, &rx, slot_at(e, e->n_batch));
+		take(e, &rx, e->f->receive(e->a.ctx, &rx, slot_at(e, e->n_batch)));
 	}
-	/*
-	 * A full enough batch commits now; a small one waits up to
-	 * commit_delay_us for more bindings to share its fsync.
-	 */
-	if (e->n_batch >= e->f->commit_min) {
-		commit_batch(e);
-	} else if (e->n_batch && !evtimer_pending(e->timers[T_COMMIT], NULL)) {
-		struct timeval tv = { 0, e->f->commit_delay_us };
-
-		evtimer_add(e->timers[T_COMMIT], &tv);
-	}
+	batch_tail(e);
 	outbox_flush(e);
 	/* Under a storm the timer alone would let the journal queue overflow. */
 	if (ib_journal_pending(e->a.journal) > IB_JOURNAL_QUEUE / 2)
@@ -576,8 +735,10 @@ int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 		return -ENOSPC;
 	if (e->f->rcvbuf)
 		set_rcvbuf(e, fd);
-	/* each datagram then carries the socket's drop count */
-	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+	/* each datagram then carries the socket's drop count, and the
+	 * moment it arrived (load balancing decides by that moment) */
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
 		return -errno;
 	ev = event_new(e->a.base, fd, EV_READ | EV_PERSIST, on_readable, e);
 	if (!ev || event_add(ev, NULL) < 0) {
@@ -622,6 +783,14 @@ static void on_journal(evutil_socket_t fd, short what, void *arg)
 	struct ib_dhcp_engine *e = arg;
 	int r;
 
+	/* a peer that left is noticed here too when no request comes */
+	if (e->committer && !e->in_flight) {
+		*e->a.now = ib_now_sec();
+		refresh_share(e);
+		take_over(e);
+		batch_tail(e);
+		outbox_flush(e);
+	}
 	ib_journal_tick(e->a.journal, ib_now_us(), false);
 	if (!ib_journal_pending(e->a.journal))
 		return;
@@ -687,6 +856,7 @@ void ib_dhcp_engine_free(struct ib_dhcp_engine *e)
 		if (e->timers[i])
 			event_free(e->timers[i]);
 	outbox_done(&e->out);
+	free(e->held);
 	free(e->plan.w);
 	free(e->slots);
 	free(e);

@@ -55,6 +55,7 @@ struct ib_dhcp_rx {
 	} from;				/* source: the client or the relay */
 	int fd;				/* socket it came on */
 	int ifindex;			/* arrival interface; 0: unknown (no pktinfo) */
+	int64_t at_us;			/* arrival (the kernel's stamp, unix us); 0: unknown */
 	union {
 		struct in_pktinfo in;	/* IPv4: ipi_spec_dst our address on it */
 		struct in6_pktinfo in6;	/* IPv6: ipi6_addr the destination */
@@ -82,7 +83,9 @@ struct ib_dhcp_family {
 	/*
 	 * Decides one datagram the engine read, using slot (slot_size bytes,
 	 * the batch's next free one).  Returns 1 when slot joins the batch
-	 * (it changes bindings), 0 when it was answered or dropped.
+	 * (it changes bindings), 0 when it was answered or dropped,
+	 * IB_DHCP_RX_PEER when it is a peer's client's (ib_dhcp_engine_peers):
+	 * the engine keeps it back, and decides it again should the peer go.
 	 */
 	int (*receive)(void *ctx, const struct ib_dhcp_rx *rx, void *slot);
 	/* Whether the batch can take one more request; NULL: always. */
@@ -116,6 +119,15 @@ struct ib_dhcp_family {
 	void (*not_sent)(void *ctx, const void *tag, const struct ib_dhcp_dest *d, int err);
 };
 
+#define IB_DHCP_RX_PEER 2		/* ->receive(): a peer's client's request */
+
+/* What load balancing did, for /metrics (the family's). */
+struct ib_dhcp_share_stats {
+	uint32_t daemons;		/* sharing the clients; 0: not sharing */
+	uint64_t held;			/* requests of peers' clients kept back */
+	uint64_t taken_over;		/* of those, decided here after a peer left */
+};
+
 /* What ib_dhcp_engine_new() needs. */
 struct ib_dhcp_engine_args {
 	struct event_base *base;	/* not owned */
@@ -127,6 +139,7 @@ struct ib_dhcp_engine_args {
 	uint64_t *rx_overflow;		/* NULL or the family's counter of requests the
 					 * kernel dropped before they were read (its
 					 * receive buffer was full: SO_RXQ_OVFL) */
+	struct ib_dhcp_share_stats *share; /* NULL or the family's */
 };
 
 struct ib_dhcp_engine;
@@ -168,6 +181,21 @@ void ib_dhcp_engine_link(struct ib_dhcp_engine *e, struct ib_store_link *ret);
  */
 int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
 			   int (*fn)(void *ctx, struct ib_store *s), void *ctx);
+
+/*
+ * Load balancing (server.load_balancing, docs/SCALE-OUT.md): whether the
+ * client named by key (len bytes: a DHCPv4 chaddr, a DHCPv6 DUID), whose
+ * request rx is, is another daemon's: a hash of key modulo the members
+ * the committer last listed (ib_dhcp_committer_share), against this
+ * daemon's rank.  A request that arrived before that listing is ours
+ * under the listing before it too: one that waited in the socket while a
+ * peer was gone is answered here, even when the peer is back by the time
+ * it is read.  Never when e shares nothing.
+ */
+bool ib_dhcp_engine_peers(const struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
+			  const void *key, size_t len);
+/* The members that share the clients as e last read them (n 0: none). */
+struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e);
 
 /*
  * Room in the outbox for the next reply on fd: at least the family's

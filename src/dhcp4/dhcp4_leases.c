@@ -35,6 +35,7 @@ struct ib_d4_leases {
 	const int64_t *now;		/* the shell's clock, for the view */
 	bool scatter;			/* pool searches start at a random place */
 	uint8_t key[IB_SIPHASH_KEY_LEN]; /* random: that place, this daemon's own */
+	uint32_t share_rank, share_n;	/* load balancing: ib_d4_leases_share() */
 };
 
 /* An address as the table files it: 4 bytes, network order. */
@@ -217,6 +218,13 @@ int64_t ib_d4_leases_bound_until(const struct ib_d4_leases *c, uint32_t addr,
 	    !ib_bind_held_by(&e, key->b, key->len))
 		return 0;
 	return e.expires;
+}
+
+/* Load balancing's share of the addresses: see dhcp4_leases.h. */
+void ib_d4_leases_share(struct ib_d4_leases *c, uint32_t rank, uint32_t n)
+{
+	c->share_rank = rank;
+	c->share_n = n;
 }
 
 void ib_d4_leases_scatter(struct ib_d4_leases *c)
@@ -479,6 +487,7 @@ struct pick {
 	const struct ib_subnet4 *sn;	/* the subnet */
 	const struct ib_pool4 *pool;	/* the pool */
 	const struct ib_d4_key *k;	/* the asking client */
+	bool own_share;			/* only this daemon's share of the addresses */
 };
 
 static bool not_leasable(void *ctx, uint64_t off)
@@ -486,6 +495,8 @@ static bool not_leasable(void *ctx, uint64_t off)
 	const struct pick *pk = ctx;
 	uint32_t a = (uint32_t)(pk->pool->start + off);
 
+	if (pk->own_share && a % pk->c->share_n != pk->c->share_rank)
+		return true;
 	return a == pk->sn->network || a == pk->sn->broadcast;
 }
 
@@ -554,12 +565,19 @@ static int view_pick_free(void *ctx, const struct ib_subnet4 *sn,
 	struct pick pk = { .c = ctx, .sn = sn, .k = &k };
 
 	ib_d4_key_from_msg(m, &k);
-	for (size_t p = 0; p < sn->n_pools; p++) {
-		pk.pool = &sn->pools[p];
-		if (pick_in_pool(&pk, ret) == 0)
-			return 0;
+	/* daemons sharing the clients offer from shares of the addresses
+	 * (address modulo their number) while theirs last: two of them never
+	 * offer one address to two clients, one of whom the store's
+	 * arbitration would NAK */
+	for (pk.own_share = pk.c->share_n > 1;; pk.own_share = false) {
+		for (size_t p = 0; p < sn->n_pools; p++) {
+			pk.pool = &sn->pools[p];
+			if (pick_in_pool(&pk, ret) == 0)
+				return 0;
+		}
+		if (!pk.own_share)
+			return -ENOSPC;
 	}
-	return -ENOSPC;
 }
 
 static size_t view_holds(void *ctx, const struct ib_subnet4 *sn, uint64_t source)

@@ -96,6 +96,13 @@ int ib_d4_leases_follow(struct ib_d4_leases *c, uint32_t addr, const struct ib_l
  * arbitration would then NAK, again and again).
  */
 void ib_d4_leases_scatter(struct ib_d4_leases *c);
+/*
+ * Load balancing (ib_dhcp_engine_peers): this daemon is number rank of
+ * n sharing the clients (n < 2: none).  New addresses are picked from
+ * its share of each pool first (address modulo n == rank), from any
+ * address once that share is full.
+ */
+void ib_d4_leases_share(struct ib_d4_leases *c, uint32_t rank, uint32_t n);
 /* Whether key holds a live binding (not an OFFER, not a quarantine). */
 bool ib_d4_leases_bound(const struct ib_d4_leases *c, const struct ib_d4_key *key,
 			int64_t now);

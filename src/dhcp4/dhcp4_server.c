@@ -520,6 +520,14 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 		log_reject(s, &rx->from.in, p->msg.reject);
 		return 0;
 	}
+	/* load balancing: a peer's client is the peer's to answer */
+	if (ib_dhcp_engine_peers(s->eng, rx, p->msg.chaddr, p->msg.hlen))
+		return IB_DHCP_RX_PEER;
+	{
+		struct ib_store_members m = ib_dhcp_engine_share(s->eng);
+
+		ib_d4_leases_share(s->leases, m.rank, m.n);
+	}
 	s->stats.requests[p->msg.type < IB_DHCP4_STATS_TYPES ? p->msg.type : 0]++;
 	return handle(s, p, &rx->from.in, &rx->pi.in, rx->fd);
 }
@@ -654,7 +662,7 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp4_server **ret)
 {
 	struct ib_dhcp4_server *s = calloc(1, sizeof(*s));
-	struct ib_dhcp_engine_args ea = { base, store, journal, &family4, s, NULL, NULL };
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family4, s, NULL, NULL, NULL };
 	struct ib_d4_load_refused refused;
 	char ip[IB_IP4_STRLEN];
 	int r;
@@ -669,6 +677,7 @@ int ib_dhcp4_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->now = ib_now_sec();
 	ea.now = &s->now;
 	ea.rx_overflow = &s->stats.rx_overflow;
+	ea.share = &s->stats.share;
 	if (ib_dhcp_engine_new(&ea, &s->eng) < 0 || (r = ib_d4_leases_new(&s->leases)) < 0) {
 		r = -ENOMEM;
 		goto err;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "dhcp/dhcp_engine.h"
 #include "dhcp4/dhcp4_codec.h"
 #include "journal/journal.h"
 #include "store/store.h"
@@ -21,6 +22,7 @@ struct ib_dhcp4_stats {
 	uint64_t received;			/* datagrams read */
 	uint64_t rx_overflow;			/* dropped by the kernel before they were
 						 * read: the receive buffer was full */
+	struct ib_dhcp_share_stats share;	/* load balancing */
 	uint64_t requests[IB_DHCP4_STATS_TYPES]; /* parsed, by message type (option 53) */
 	uint64_t not_served;			/* from an interface not served */
 	uint64_t rejected[IB_DHCP4_REJ__MAX];	/* malformed, by reason */

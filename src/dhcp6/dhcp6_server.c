@@ -534,6 +534,14 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 		log_reject(s, p);
 		return 0;
 	}
+	/* load balancing: a peer's client is the peer's to answer */
+	if (ib_dhcp_engine_peers(s->eng, rx, p->msg.client_id.p, p->msg.client_id.len))
+		return IB_DHCP_RX_PEER;
+	{
+		struct ib_store_members m = ib_dhcp_engine_share(s->eng);
+
+		ib_d6_view_share(s->bview, m.rank, m.n);
+	}
 	s->stats.requests[p->msg.msg_type < IB_DHCP6_STATS_TYPES ? p->msg.msg_type : 0]++;
 	p->in = (struct ib_dhcp6_input){
 		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
@@ -657,7 +665,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 			struct ib_dhcp6_server **ret)
 {
 	struct ib_dhcp6_server *s = calloc(1, sizeof(*s));
-	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL, NULL };
+	struct ib_dhcp_engine_args ea = { base, store, journal, &family6, s, NULL, NULL, NULL };
 	struct ib_d6_view_args va;
 	char hex[2 * IB_DUID_MAX + 1];
 	int r;
@@ -671,6 +679,7 @@ int ib_dhcp6_server_new(struct event_base *base, const struct ib_config *cfg,
 	s->rx = malloc(RX_ARENA);
 	ea.now = &s->now;
 	ea.rx_overflow = &s->stats.rx_overflow;
+	ea.share = &s->stats.share;
 	r = -ENOMEM;
 	if (!s->holds || !s->rx || !s->subnets || ib_dhcp_engine_new(&ea, &s->eng) < 0 ||
 	    (r = ib_dhcp_ifaces_resolve(&s->served, "dhcp6", cfg->dhcp6.interfaces,

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "dhcp/dhcp_engine.h"
 #include "dhcp6/dhcp6_codec.h"
 #include "journal/journal.h"
 #include "store/store.h"
@@ -33,6 +34,7 @@ struct ib_dhcp6_stats {
 						 * their stored leases, the store down */
 	uint64_t rx_overflow;			/* dropped by the kernel before they were
 						 * read: the receive buffer was full */
+	struct ib_dhcp_share_stats share;	/* load balancing */
 };
 
 struct ib_dhcp6_server;

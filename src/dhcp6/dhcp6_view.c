@@ -25,6 +25,7 @@ struct ib_d6_view {
 	const struct ib_config *prev_cfg;	/* the snapshot before, for a rollback, or NULL */
 	struct ib_d6_cursor *prev_subnets;	/* its cursors, kept as they were */
 	struct ib_d6_leases *leases;	/* the binding cache, not owned */
+	uint32_t share_rank, share_n;	/* load balancing: ib_d6_view_share() */
 };
 
 static int view_find(void *ctx, const struct ib_dhcp6_blob *duid, uint32_t iaid,
@@ -171,12 +172,16 @@ struct pick {
 	struct ib_d6_view *s;
 	const struct ib_dhcp6_blob *duid;
 	uint32_t iaid;
+	bool own_share;			/* only this daemon's share of the addresses */
 };
 
 static bool pick_usable(void *ctx, const uint8_t a[16])
 {
 	const struct pick *pk = ctx;
+	uint32_t low = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
 
+	if (pk->own_share && low % pk->s->share_n != pk->s->share_rank)
+		return false;
 	return view_is_free(pk->s, a, pk->duid, pk->iaid);
 }
 
@@ -193,13 +198,25 @@ static int view_pick_free(void *ctx, const struct ib_subnet6 *sn,
 			  const struct ib_dhcp6_blob *duid, uint32_t iaid, uint8_t ret[16])
 {
 	struct ib_d6_view *s = ctx;
-	struct pick pk = { s, duid, iaid };
+	struct pick pk = { s, duid, iaid, s->share_n > 1 };
 	const struct ib_d6_pick how = {
 		.max_tries = PICK_TRIES, .now = *s->now, .every = REPLACE_EVERY,
 		.usable = pick_usable, .place = place_one, .ctx = &pk,
 	};
 
+	/* daemons sharing the clients pick from shares of the addresses (the
+	 * low 32 bits modulo their number) first, as DHCPv4 does */
+	if (pk.own_share && ib_d6_pool_pick(sn, state_of(s, sn), &how, ret) == 0)
+		return 0;
+	pk.own_share = false;
 	return ib_d6_pool_pick(sn, state_of(s, sn), &how, ret);
+}
+
+/* Load balancing's share of the addresses: see dhcp6_view.h. */
+void ib_d6_view_share(struct ib_d6_view *v, uint32_t rank, uint32_t n)
+{
+	v->share_rank = rank;
+	v->share_n = n;
 }
 
 /* Makes a view: see dhcp6_view.h. */

@@ -42,6 +42,12 @@ int ib_d6_view_configure(struct ib_d6_view *v, const struct ib_config *cfg);
  * as they were; cannot fail.  Only right after a configure, while that
  * snapshot is still alive (a reload that a later part refused). */
 void ib_d6_view_rollback(struct ib_d6_view *v);
+/*
+ * Load balancing: this daemon is number rank of n sharing the clients
+ * (n < 2: none); new addresses come from its share (the low 32 bits
+ * modulo n == rank) while that share has one.
+ */
+void ib_d6_view_share(struct ib_d6_view *v, uint32_t rank, uint32_t n);
 /* The policy's views over v. */
 void ib_d6_view_get(struct ib_d6_view *v, struct ib_lease6_view *ret_leases,
 		    struct ib_hold6_view *ret_holds);

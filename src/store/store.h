@@ -20,6 +20,7 @@
 #ifndef IB_STORE_STORE_H
 #define IB_STORE_STORE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,6 +193,14 @@ struct ib_store_link {
 struct ib_store;
 
 /* The operations an implementation provides. */
+/* The daemons sharing the clients (ib_store_members): this one is number
+ * rank (from 0) of n, in the order of their member slots. */
+struct ib_store_members {
+	uint32_t rank;
+	uint32_t n;			/* >= 1 */
+	int64_t since_us;		/* the caller's: when this listing began (unix us) */
+};
+
 struct ib_store_ops {
 	const char *name;
 	int (*begin)(struct ib_store *s);
@@ -260,6 +269,8 @@ struct ib_store_ops {
 			       int (*cb)(const struct ib_machine_state *m, void *ctx), void *ctx);
 	/* may be NULL: always up */
 	void (*link)(struct ib_store *s, struct ib_store_link *ret);
+	/* may be NULL: no one to share the clients with */
+	int (*members)(struct ib_store *s, struct ib_store_members *ret);
 	void (*close)(struct ib_store *s);
 };
 
@@ -380,6 +391,21 @@ static inline void ib_store_link_check(struct ib_store *s, struct ib_store_link 
 		return;
 	}
 	*ret = (struct ib_store_link){ .up = true };
+}
+
+/*
+ * The daemons that share the DHCP clients through this store
+ * (server.load_balancing, docs/SCALE-OUT.md), as this connection sees
+ * them: the first call on a connection (and the first after it was made
+ * again) makes it a member, a PostgreSQL session advisory lock of its
+ * own that the server lets go when the session ends, however the daemon
+ * died; every call lists the members.  Outside a transaction.  0;
+ * -ENOTSUP on a store nobody shares (SQLite), -EBUSY with 64 members
+ * already, or the store's error (down: -ENOTCONN).
+ */
+static inline int ib_store_members(struct ib_store *s, struct ib_store_members *ret)
+{
+	return s->ops->members ? s->ops->members(s, ret) : -ENOTSUP;
 }
 
 /* Fetches the lease row for address (any state). -ENOENT if none. */

@@ -47,8 +47,20 @@
 /* SQLSTATE lock_not_available: a lock_timeout ran out */
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 
-/* The main table holds only what both backends have (store_sql.h). */
-static const char *const stmt_sql[ST_SHARED__MAX] = {
+/* The members' session advisory locks (ib_store_members): the two-key
+ * form, classid "ibmb", objid the slot (objsubid 2 in pg_locks). */
+#define MEMBER_CLASS "1768058210"
+#define MEMBER_SLOTS "64"
+
+/* This backend's own statements, after the shared ones. */
+enum {
+	ST_MEMBER_JOIN = ST_SHARED__MAX,
+	ST_MEMBERS,
+	ST__MAX
+};
+
+/* The main table holds what both backends have (store_sql.h), then ours. */
+static const char *const stmt_sql[ST__MAX] = {
 	/* xmax = 0 only on a row this statement inserted: created or not,
 	 * in the one statement */
 	[ST_INV_UPSERT] = "INSERT INTO inventory (kind, name, body, updated_us)"
@@ -59,9 +71,16 @@ static const char *const stmt_sql[ST_SHARED__MAX] = {
 	[ST_INV_ALL] = IB_SQL_INV_ALL,
 	[ST_META_GET] = IB_SQL_META_GET(IB_SQL_PG),
 	[ST_META_PUT] = IB_SQL_META_PUT(IB_SQL_PG),
+	/* the first free slot, taken: the scan stops at the first lock won */
+	[ST_MEMBER_JOIN] = "SELECT k FROM generate_series(0, " MEMBER_SLOTS " - 1) AS k"
+		" WHERE pg_try_advisory_lock(" MEMBER_CLASS ", k) LIMIT 1",
+	[ST_MEMBERS] = "SELECT objid FROM pg_locks WHERE locktype = 'advisory'"
+		" AND classid = " MEMBER_CLASS " AND objsubid = 2 AND granted"
+		" AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+		" ORDER BY objid",
 };
 
-static const struct ib_pg_stmts main_stmts = { "m", stmt_sql, ST_SHARED__MAX };
+static const struct ib_pg_stmts main_stmts = { "m", stmt_sql, ST__MAX };
 
 static const struct ib_pg_stmts *const tables[IB_PG_T__MAX] = {
 	[IB_PG_T_MAIN] = &main_stmts,
@@ -456,6 +475,55 @@ static int pg_meta_put(struct ib_store *s, const char *key, const char *value)
 	return ib_pg_run(to_pg(s), IB_PG_T_MAIN, ST_META_PUT, &p, NULL);
 }
 
+/* ---- members (load balancing) ---- */
+
+/* This session's member slot: taken once per session (a reconnect is a
+ * new session, whose lock is gone with the old one). */
+static int member_join(struct store_pg *pg)
+{
+	int session = PQbackendPID(pg->conn), r;
+	PGresult *res;
+
+	if (pg->member_session == session)
+		return 0;
+	res = ib_pg_exec(pg, IB_PG_T_MAIN, ST_MEMBER_JOIN, NULL, &r);
+	if (!res)
+		return r;
+	r = PQntuples(res) == 1 ? 0 : -EBUSY;
+	if (r == 0) {
+		pg->member_slot = (int)ib_pg_int(res, 0, 0);
+		pg->member_session = session;
+	}
+	PQclear(res);
+	return r;
+}
+
+static int pg_members(struct ib_store *s, struct ib_store_members *ret)
+{
+	struct store_pg *pg = to_pg(s);
+	PGresult *res;
+	int r, n;
+
+	if (pg->link.down)
+		return -ENOTCONN;
+	if ((r = member_join(pg)) < 0)
+		return r;
+	res = ib_pg_exec(pg, IB_PG_T_MAIN, ST_MEMBERS, NULL, &r);
+	if (!res)
+		return r;
+	n = PQntuples(res);
+	r = -ENOENT;		/* our own lock not listed: taken again next time */
+	for (int i = 0; i < n; i++)
+		if (ib_pg_int(res, i, 0) == pg->member_slot) {
+			*ret = (struct ib_store_members){ .rank = (uint32_t)i, .n = (uint32_t)n };
+			r = 0;
+		}
+	PQclear(res);
+	if (r < 0)
+		pg->member_session = 0;
+	return r;
+}
+
 /* ---- schema ---- */
 
 /* Runs one step's SQL (ib_store_migration_exec). */
@@ -603,6 +671,7 @@ static const struct ib_store_ops pg_ops = {
 	.power_put = ib_pg_power_put,
 	.power_get = ib_pg_power_get,
 	.link = ib_pg_link_state,
+	.members = pg_members,
 	.close = pg_close,
 };
 

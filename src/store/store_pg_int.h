@@ -91,6 +91,9 @@ struct store_pg {
 	bool in_reclaim;		/* a reclaim runs */
 	bool in_event_walk;		/* event_foreach running */
 	bool in_machine_walk;		/* machine_foreach running */
+	int member_session;		/* the backend pid that holds our member
+					 * lock (ib_store_members), or 0 */
+	int member_slot;		/* that lock's slot */
 };
 
 /* The parameters of one statement, built by ib_pg_p_*(). */

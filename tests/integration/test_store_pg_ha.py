@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 import struct
 import time
@@ -292,5 +293,91 @@ def test_lost_listener_reconnects_and_resyncs(pg, lab, tmp_path, ironbootd_bin):
              "A read B's lease")
     t, yi, _ = r4.ask("a", bootp(bytes.fromhex("020000000c01"), 0x4242, 1))
     assert (t, yi) == (2, mine), (t, yi, mine)
+    for n in "ab":
+        assert ha.d[n].alive(), ha.d[n].log_tail()
+
+
+# ---- load balancing (server.load_balancing) ----
+
+def fnv1a(b: bytes) -> int:
+    """The daemons' client hash (src/dhcp/dhcp_engine.c client_hash)."""
+    h = 2166136261
+    for c in b:
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def reply_within(r4: Relay4, server: str, payload: bytes, secs: float):
+    """The reply to payload sent to server within secs, or None."""
+    xid = payload[4:8]
+    r4.sock.sendto(payload, (halab.SRV4[server], 67))
+    return wait_reply(r4, xid, secs)
+
+
+def wait_reply(r4: Relay4, xid: bytes, secs: float):
+    deadline = time.monotonic() + secs
+    while (left := deadline - time.monotonic()) > 0:
+        r4.sock.settimeout(left)
+        try:
+            data, _ = r4.sock.recvfrom(2048)
+        except TimeoutError:
+            break
+        if data[4:8] == xid:
+            r4.sock.settimeout(REPLY_TIMEOUT)
+            return parse4(data)
+    r4.sock.settimeout(REPLY_TIMEOUT)
+    return None
+
+
+def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironbootd_bin):
+    """server.load_balancing: each daemon answers its share of the clients
+    (a hash of the MAC modulo the daemons alive, in the order of their
+    member locks: A, started first, is share 1), and not the other's.  B
+    stopped (SIGSTOP: its database session, so its share, stays), a
+    DISCOVER of B's client reaches A and goes unanswered; B killed, A
+    answers that very DISCOVER within a few seconds (kept back, taken
+    over), and the client is ACKed by A.  B started again shares again."""
+    ha = halab.Ha(lab, tmp_path, pg, extra_server={"load_balancing": True})
+    ha.start("a")
+    ha.wait_listening("a")
+    ha.start("b")
+    ha.wait_listening("b")
+    for n in "ab":
+        wait_for(lambda: ha.metric(n, "ironboot_dhcp4_share_daemons") == 2, 10,
+                 f"{n} sees two daemons")
+    r4 = Relay4(ha)
+    macs = [bytes.fromhex(f"0200000d00{i:02x}") for i in range(12)]
+    owner = {m: "ab"[fnv1a(m) % 2] for m in macs}
+    assert set(owner.values()) == {"a", "b"}, owner
+    for i, m in enumerate(macs[:6]):
+        other = "b" if owner[m] == "a" else "a"
+        assert reply_within(r4, other, bootp(m, 0x7000 + i, 1), 0.7) is None, (m, other)
+        got = reply_within(r4, owner[m], bootp(m, 0x7100 + i, 1), REPLY_TIMEOUT)
+        assert got and got[0] == 2, (m, owner[m], got)
+    assert ha.metric("a", "ironboot_dhcp4_peer_requests_total") >= 1
+
+    mac = next(m for m in macs[6:] if owner[m] == "b")
+    os.kill(ha.d["b"].pid, signal.SIGSTOP)
+    disc = bootp(mac, 0x7200, 1)
+    assert reply_within(r4, "a", disc, 0.5) is None     # B's, and B is alive
+    ha.d["b"].kill9()
+    got = wait_reply(r4, disc[4:8], 4.0)                # the same DISCOVER, taken over
+    assert got and got[0] == 2, got
+    assert ha.metric("a", "ironboot_dhcp4_peer_requests_taken_over_total") >= 1
+    assert ha.metric("a", "ironboot_dhcp4_share_daemons") == 1
+    t, acked, _ = r4.ask("a", bootp(mac, 0x7200, 3, options=opt4(54, got[2][54]) +
+                                    opt4(50, socket.inet_aton(got[1]))))
+    assert (t, acked) == (5, got[1]), (t, acked, got)
+    row = pg.psql(f"SELECT encode(hwaddr, 'hex') FROM leases4 WHERE state = 1 AND "
+                  f"address = {int(ipaddress.IPv4Address(acked))}")
+    assert row == mac.hex(), row
+    assert "taking over the 1 request(s)" in ha.d["a"].log()
+
+    ha.start("b")
+    ha.wait_listening("b")
+    wait_for(lambda: ha.metric("a", "ironboot_dhcp4_share_daemons") == 2, 10,
+             "A sees B again")
+    m = next(m for m in macs if owner[m] == "b")
+    assert reply_within(r4, "a", bootp(m, 0x7300, 1), 0.7) is None
     for n in "ab":
         assert ha.d[n].alive(), ha.d[n].log_tail()
