@@ -218,6 +218,9 @@ static const struct bad_case bad_cases[] = {
 	  "server.store_password_file (or PGPASSFILE), never in the config" },
 	{ "store_unknown", "server:\n  store: mysql://db\n",
 	  "t.yaml:2:10: server.store: must be sqlite or a postgresql:// URI" },
+	{ "load_balancing_on_sqlite", "server:\n  load_balancing: true\n",
+	  "t.yaml:2:19: server.load_balancing: needs a postgresql:// store: the daemons that "
+	  "share the clients share their leases there" },
 	{ "store_password_file_relative", "server:\n  store_password_file: pw\n",
 	  "t.yaml:2:24: server.store_password_file: must be an absolute path" },
 	{ "server_without_subnets", "dhcp4:\n  enabled: true\n",
