@@ -25,7 +25,7 @@ struct ib_dhcp_committer {
 	struct ib_store *store;		/* the thread's connection; the loop never uses it */
 	pthread_t thread;
 	pthread_mutex_t mu;		/* guards everything below but efd, ev, in_flight */
-	pthread_cond_t wake;		/* the thread's: a job queued, or stop */
+	pthread_cond_t wake;		/* the thread's: a job queued, or stop (CLOCK_MONOTONIC) */
 	pthread_cond_t finished;	/* the loop's wait: a job queued out */
 	struct ib_dhcp_job *in, **in_tail;	/* queued for the thread */
 	struct ib_dhcp_job *out, **out_tail;	/* done, for the loop */
@@ -64,7 +64,7 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 	if (!c->in && !c->stop) {
 		struct timespec until;
 
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		if (c->sharing) {
 			until.tv_nsec += IB_DHCP_SHARE_EVERY_MS * 1000000L;
 			until.tv_sec += until.tv_nsec / 1000000000L;
@@ -80,6 +80,16 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 	return job;
 }
 
+/* Microseconds of CLOCK_MONOTONIC: when the next listing is due, and
+ * the waits, never move with the wall clock. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * The members, listed when due (between two batches, outside a
  * transaction) into *share; said in the log when this daemon's share
@@ -88,15 +98,15 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link *link,
 			 int64_t *due_us, struct ib_store_members *share)
 {
-	int64_t now = ib_now_us();
-	struct ib_store_members m = { 0, 0, 0 };
+	int64_t now = ib_now_us(), mono = mono_us();
+	struct ib_store_members m = { .n = 0 };
 	int r = -ENOTCONN;
 
-	if (now < *due_us)
+	if (mono < *due_us)
 		return;
-	*due_us = now + IB_DHCP_SHARE_EVERY_MS * 1000L;
+	*due_us = mono + IB_DHCP_SHARE_EVERY_MS * 1000L;
 	if (link->up && (r = ib_store_members(c->store, &m)) < 0)
-		m = (struct ib_store_members){ 0, 0, 0 };
+		m = (struct ib_store_members){ .n = 0 };
 	if (m.n == share->n && m.rank == share->rank)
 		return;
 	if (m.n)
@@ -115,7 +125,7 @@ static void *thread_main(void *arg)
 {
 	struct ib_dhcp_committer *c = arg;
 	const uint64_t one = 1;
-	struct ib_store_members share = { 0, 0, 0 };
+	struct ib_store_members share = { .n = 0 };
 	int64_t share_due = 0;
 
 	pthread_mutex_lock(&c->mu);
@@ -190,7 +200,14 @@ int ib_dhcp_committer_new(struct event_base *base, struct ib_store *store,
 	c->in_tail = &c->in;
 	c->out_tail = &c->out;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->wake, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_cond_init(&c->finished, NULL);
 	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->efd < 0) {

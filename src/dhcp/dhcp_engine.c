@@ -64,6 +64,7 @@ struct outbox {
 struct held {
 	struct ib_dhcp_rx rx;		/* as read; rx.buf unused */
 	int64_t at_us;			/* when */
+	uint32_t hash;			/* its client's (client_hash) */
 	uint8_t buf[HELD_LEN];		/* its bytes, rx.len of them */
 };
 
@@ -98,6 +99,9 @@ struct ib_dhcp_engine {
 	struct held *held;		/* HELD_MAX, a ring; NULL until the first */
 	size_t held_first, held_n;	/* its oldest and count */
 	size_t replay_left;		/* the oldest this many are being taken over */
+	struct ib_store_members taking;	/* the listing the members left from */
+	uint64_t gone;			/* and their slots */
+	uint32_t peer_hash;		/* the last peer's client ib_dhcp_engine_peers() saw */
 };
 
 /* ---- the outbox ---- */
@@ -544,15 +548,19 @@ static bool peers_in(const struct ib_store_members *m, uint32_t h)
 	return m->n > 1 && h % m->n != m->rank;
 }
 
-/* Whose client: see dhcp_engine.h. */
-bool ib_dhcp_engine_peers(const struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
+/* Whose client: see dhcp_engine.h.  The hash of a peer's client is kept
+ * for hold(), which the family's IB_DHCP_RX_PEER leads to. */
+bool ib_dhcp_engine_peers(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
 			  const void *key, size_t len)
 {
 	uint32_t h = client_hash(key, len);
 
 	if (!peers_in(&e->share, h))
 		return false;
-	return !rx->at_us || rx->at_us >= e->share.since_us || peers_in(&e->share_before, h);
+	if (rx->at_us && rx->at_us < e->share.since_us && !peers_in(&e->share_before, h))
+		return false;	/* ours when it arrived: a peer was gone then */
+	e->peer_hash = h;
+	return true;
 }
 
 /* The members as last read: see dhcp_engine.h. */
@@ -561,27 +569,36 @@ struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e)
 	return e->share;
 }
 
+/* The ring's oldest entry, taken out. */
+static struct held *held_pop(struct ib_dhcp_engine *e)
+{
+	struct held *h = &e->held[e->held_first];
+
+	e->held_first = (e->held_first + 1) % HELD_MAX;
+	e->held_n--;
+	if (e->replay_left)
+		e->replay_left--;
+	return h;
+}
+
 /* Keeps a copy of rx, a peer's client's request, in the ring (the
  * oldest goes when it is full). */
 static void hold(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx)
 {
 	struct held *h;
 
-	if (e->a.share)
-		e->a.share->held++;
 	if (rx->len > HELD_LEN || (!e->held && !(e->held = malloc(HELD_MAX * sizeof(*e->held)))))
 		return;
-	if (e->held_n == HELD_MAX) {
-		e->held_first = (e->held_first + 1) % HELD_MAX;
-		e->held_n--;
-		if (e->replay_left)
-			e->replay_left--;
-	}
+	if (e->held_n == HELD_MAX)
+		(void)held_pop(e);
 	h = &e->held[(e->held_first + e->held_n++) % HELD_MAX];
 	h->rx = *rx;
 	h->rx.buf = NULL;
 	h->at_us = rx->at_us ? rx->at_us : ib_now_us();
+	h->hash = e->peer_hash;
 	memcpy(h->buf, rx->buf, rx->len);
+	if (e->a.share)
+		e->a.share->held++;
 }
 
 /* What ->receive() said of rx (r): a slot of the batch, or kept back. */
@@ -593,46 +610,68 @@ static void take(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx, int r)
 		e->n_batch += (size_t)r;
 }
 
+/* The slot of the member that m gave the client of hash h, or 64. */
+static unsigned owner_slot(const struct ib_store_members *m, uint32_t h)
+{
+	uint32_t i = h % m->n;
+
+	for (unsigned k = 0; k < 64; k++)
+		if (m->slots >> k & 1 && i-- == 0)
+			return k;
+	return 64;
+}
+
+/* Whether h's request was left to a member that is gone (e->gone). */
+static bool owner_gone(const struct ib_dhcp_engine *e, uint32_t h)
+{
+	unsigned k = owner_slot(&e->taking, h);
+
+	return k < 64 && e->gone >> k & 1;
+}
+
 /*
- * The members as the committer last listed them.  When one is gone (or
- * this daemon's share moved), the requests kept back in the last
- * HELD_US may have gone unanswered: they are taken over (decided again,
- * under the new share).
+ * The members as the committer last listed them.  When one is gone, the
+ * requests of its clients kept back in the last HELD_US may have gone
+ * unanswered: they are taken over (decided again, under the new share);
+ * those of the members still here are theirs.
  */
 static void refresh_share(struct ib_dhcp_engine *e)
 {
-	struct ib_store_members m = { 0, 0, 0 };
-	bool fewer;
+	struct ib_store_members m = { .n = 0 };
+	uint64_t gone;
+	size_t n = 0;
 
 	if (e->committer)
 		ib_dhcp_committer_share(e->committer, &m);
-	if (m.n == e->share.n && m.rank == e->share.rank)
+	if (m.n == e->share.n && m.rank == e->share.rank && m.slots == e->share.slots)
 		return;
-	fewer = e->share.n > 1 && (m.n < e->share.n || m.rank != e->share.rank);
+	gone = e->share.n > 1 ? e->share.slots & ~m.slots : 0;
 	e->share_before = e->share;
 	e->share = m;
 	if (e->a.share)
 		e->a.share->daemons = m.n;
-	if (!fewer)
-		return;
-	while (e->held_n && e->held[e->held_first].at_us < ib_now_us() - HELD_US) {
-		e->held_first = (e->held_first + 1) % HELD_MAX;
-		e->held_n--;
-	}
+	if (!gone)
+		return;		/* a replay under way goes on as it was */
+	e->gone = gone;
+	e->taking = e->share_before;
+	while (e->held_n && e->held[e->held_first].at_us < ib_now_us() - HELD_US)
+		(void)held_pop(e);
 	e->replay_left = e->held_n;
-	if (e->replay_left)
-		ib_notice("%s: load balancing: a peer left or the shares moved; taking over "
-			  "the %zu request(s) of its clients of the last second", e->f->name,
-			  e->replay_left);
+	for (size_t i = 0; i < e->held_n; i++)
+		n += owner_gone(e, e->held[(e->held_first + i) % HELD_MAX].hash);
+	if (n)
+		ib_notice("%s: load balancing: a peer left; taking over the %zu request(s) of "
+			  "its clients of the last second (of %zu kept back)", e->f->name, n,
+			  e->held_n);
 }
 
-/* Decides the requests being taken over, until the batch is full and in
- * flight (the next wake-up goes on). */
+/* Decides the requests of the gone members' clients being taken over,
+ * until the batch is full and in flight (the next wake-up goes on). */
 static void take_over(struct ib_dhcp_engine *e)
 {
 	while (e->replay_left) {
-		struct held *h = &e->held[e->held_first];
-		struct ib_dhcp_rx rx = h->rx;
+		struct ib_dhcp_rx rx;
+		struct held *h;
 		size_t cap = 0;
 		int r;
 
@@ -640,10 +679,11 @@ static void take_over(struct ib_dhcp_engine *e)
 			commit_batch(e);
 		if (e->in_flight)
 			return;
+		h = held_pop(e);
+		rx = h->rx;
+		if (!owner_gone(e, h->hash))
+			continue;	/* a member still here answered it */
 		rx.buf = e->f->rx_buf(e->a.ctx, &cap);
-		e->held_first = (e->held_first + 1) % HELD_MAX;
-		e->held_n--;
-		e->replay_left--;
 		if (rx.len > cap)
 			continue;
 		memcpy(rx.buf, h->buf, rx.len);
@@ -737,9 +777,10 @@ int ib_dhcp_engine_listen(struct ib_dhcp_engine *e, int fd)
 		set_rcvbuf(e, fd);
 	/* each datagram then carries the socket's drop count, and the
 	 * moment it arrived (load balancing decides by that moment) */
-	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		return -errno;
+	/* without it (never seen) requests count as arriving when read */
+	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	ev = event_new(e->a.base, fd, EV_READ | EV_PERSIST, on_readable, e);
 	if (!ev || event_add(ev, NULL) < 0) {
 		if (ev)

@@ -192,7 +192,7 @@ int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
  * peer was gone is answered here, even when the peer is back by the time
  * it is read.  Never when e shares nothing.
  */
-bool ib_dhcp_engine_peers(const struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
+bool ib_dhcp_engine_peers(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
 			  const void *key, size_t len);
 /* The members that share the clients as e last read them (n 0: none). */
 struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e);

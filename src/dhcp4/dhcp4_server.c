@@ -520,8 +520,11 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 		log_reject(s, &rx->from.in, p->msg.reject);
 		return 0;
 	}
-	/* load balancing: a peer's client is the peer's to answer */
-	if (ib_dhcp_engine_peers(s->eng, rx, p->msg.chaddr, p->msg.hlen))
+	/* load balancing: a peer's client is the peer's to answer, unless
+	 * it chose us: a RENEWING client unicasts to the daemon that bound
+	 * it, which no other daemon hears */
+	if (!(!p->msg.giaddr && rx->pi.in.ipi_addr.s_addr == rx->pi.in.ipi_spec_dst.s_addr) &&
+	    ib_dhcp_engine_peers(s->eng, rx, p->msg.chaddr, p->msg.hlen))
 		return IB_DHCP_RX_PEER;
 	{
 		struct ib_store_members m = ib_dhcp_engine_share(s->eng);

@@ -198,6 +198,7 @@ struct ib_store;
 struct ib_store_members {
 	uint32_t rank;
 	uint32_t n;			/* >= 1 */
+	uint64_t slots;			/* the members' slots, bit k for slot k */
 	int64_t since_us;		/* the caller's: when this listing began (unix us) */
 };
 

@@ -74,7 +74,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	/* the first free slot, taken: the scan stops at the first lock won */
 	[ST_MEMBER_JOIN] = "SELECT k FROM generate_series(0, " MEMBER_SLOTS " - 1) AS k"
 		" WHERE pg_try_advisory_lock(" MEMBER_CLASS ", k) LIMIT 1",
-	[ST_MEMBERS] = "SELECT objid FROM pg_locks WHERE locktype = 'advisory'"
+	[ST_MEMBERS] = "SELECT objid, pid = pg_backend_pid() FROM pg_locks WHERE locktype = 'advisory'"
 		" AND classid = " MEMBER_CLASS " AND objsubid = 2 AND granted"
 		" AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 		" ORDER BY objid",
@@ -481,19 +481,17 @@ static int pg_meta_put(struct ib_store *s, const char *key, const char *value)
  * new session, whose lock is gone with the old one). */
 static int member_join(struct store_pg *pg)
 {
-	int session = PQbackendPID(pg->conn), r;
 	PGresult *res;
+	int r;
 
-	if (pg->member_session == session)
+	if (pg->member_gen == pg->link.reconnects + 1)
 		return 0;
 	res = ib_pg_exec(pg, IB_PG_T_MAIN, ST_MEMBER_JOIN, NULL, &r);
 	if (!res)
 		return r;
 	r = PQntuples(res) == 1 ? 0 : -EBUSY;
-	if (r == 0) {
-		pg->member_slot = (int)ib_pg_int(res, 0, 0);
-		pg->member_session = session;
-	}
+	if (r == 0)
+		pg->member_gen = pg->link.reconnects + 1;
 	PQclear(res);
 	return r;
 }
@@ -513,14 +511,17 @@ static int pg_members(struct ib_store *s, struct ib_store_members *ret)
 		return r;
 	n = PQntuples(res);
 	r = -ENOENT;		/* our own lock not listed: taken again next time */
-	for (int i = 0; i < n; i++)
-		if (ib_pg_int(res, i, 0) == pg->member_slot) {
-			*ret = (struct ib_store_members){ .rank = (uint32_t)i, .n = (uint32_t)n };
+	*ret = (struct ib_store_members){ .n = (uint32_t)n };
+	for (int i = 0; i < n; i++) {
+		ret->slots |= UINT64_C(1) << (ib_pg_int(res, i, 0) & 63);
+		if (PQgetvalue(res, i, 1)[0] == 't') {
+			ret->rank = (uint32_t)i;
 			r = 0;
 		}
+	}
 	PQclear(res);
 	if (r < 0)
-		pg->member_session = 0;
+		pg->member_gen = 0;
 	return r;
 }
 

@@ -118,11 +118,18 @@ static void conn_params(const struct ib_pg_link *l, const char **keys, const cha
 	vals[N_KEYS] = NULL;
 }
 
-/* The session settings; 0 or -EIO. */
+/*
+ * The session settings; 0 or -EIO.  The server's own keepalives (as the
+ * client's above) end the session of a daemon whose host vanished within
+ * about 20 s, not the kernel's two hours: its locks (the leader's, a load
+ * balancing member's) go with it (ignored on a Unix socket).
+ */
 static int setup_session(PGconn *c)
 {
 	PGresult *res = PQexec(c, "SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
-			       " SET synchronous_commit = on; SET client_min_messages = warning");
+			       " SET synchronous_commit = on; SET client_min_messages = warning;"
+			       " SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2;"
+			       " SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000");
 	int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
 
 	PQclear(res);

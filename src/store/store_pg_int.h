@@ -91,9 +91,8 @@ struct store_pg {
 	bool in_reclaim;		/* a reclaim runs */
 	bool in_event_walk;		/* event_foreach running */
 	bool in_machine_walk;		/* machine_foreach running */
-	int member_session;		/* the backend pid that holds our member
-					 * lock (ib_store_members), or 0 */
-	int member_slot;		/* that lock's slot */
+	uint64_t member_gen;		/* link.reconnects + 1 of the session that
+					 * holds our member lock (ib_store_members), or 0 */
 };
 
 /* The parameters of one statement, built by ib_pg_p_*(). */
