@@ -337,7 +337,8 @@ def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironboo
     stopped (SIGSTOP: its database session, so its share, stays), a
     DISCOVER of B's client reaches A and goes unanswered; B killed, A
     answers that very DISCOVER within a few seconds (kept back, taken
-    over), and the client is ACKed by A.  B started again shares again."""
+    over), and the client is ACKed by A.  B started again shares again.
+    DHCPv6 SOLICITs are split the same way, by DUID."""
     ha = halab.Ha(lab, tmp_path, pg, extra_server={"load_balancing": True})
     ha.start("a")
     ha.wait_listening("a")
@@ -358,6 +359,19 @@ def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironboo
         got = reply_within(r4, owner[m], bootp(m, 0x7100 + i, 1), REPLY_TIMEOUT)
         assert got and got[0] == 2, (m, owner[m], got)
     assert ha.metric("a", "ironboot_dhcp4_peer_requests_total") >= 1
+    # DHCPv6: the same split, by the client's DUID
+    r6 = Relay6(ha)
+    for m in macs[:4]:
+        o6 = "ab"[fnv1a(struct.pack("!HH", 3, 1) + m) % 2]
+        r6.sock.settimeout(0.7)
+        try:
+            r6.ask("b" if o6 == "a" else "a", 1, m, ia_na(1))
+            raise AssertionError(f"{m.hex()}: answered by the daemon whose client it is not")
+        except TimeoutError:
+            pass
+        r6.sock.settimeout(REPLY_TIMEOUT)
+        t, adv = r6.ask(o6, 1, m, ia_na(1))
+        assert t == 2 and Relay6.addr_of(adv)[0], (m.hex(), o6, t)
 
     mac = next(m for m in macs[6:] if owner[m] == "b")
     os.kill(ha.d["b"].pid, signal.SIGSTOP)
