@@ -189,22 +189,29 @@ static bool is_api(const struct ib_config *cfg, enum ib_config_kind kind, size_t
 	       kind == IB_CONFIG_BMCS ? cfg->bmcs[i].api : cfg->machines[i].api;
 }
 
-/* Drops what the API adds on output ("source", "specificity") and the
- * null members, leaving what a client would put. */
-static void strip(json_t *o)
+/* Drops the null members, at every depth. */
+static void strip_nulls(json_t *o)
 {
 	const char *k;
 	json_t *v;
 	void *tmp;
 
-	json_object_del(o, "source");
-	json_object_del(o, "specificity");
 	json_object_foreach_safe(o, tmp, k, v) {
 		if (json_is_null(v))
 			json_object_del(o, k);
 		else if (json_is_object(v))
-			strip(v);
+			strip_nulls(v);
 	}
+}
+
+/* Drops what the API adds on output ("source", "specificity": at the top
+ * only; a metadata or label key may be called so too) and the null
+ * members, leaving what a client would put. */
+static void strip(json_t *o)
+{
+	json_object_del(o, "source");
+	json_object_del(o, "specificity");
+	strip_nulls(o);
 }
 
 /* Every API item, shown, stripped and put back, shows the same. */
