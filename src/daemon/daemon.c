@@ -684,11 +684,6 @@ int ib_daemon_new(struct ib_config *cfg, const char *config_path,
 		ib_dhcp4_server_commit_on(d->dhcp4, d->committer);
 	if (d->committer && d->dhcp6)
 		ib_dhcp6_server_commit_on(d->dhcp6, d->committer);
-	/* load balancing: the peers leave this daemon its share of the
-	 * clients from the moment its sockets are bound (what arrives waits
-	 * in them until the loop runs) */
-	if (d->committer && cfg->server.load_balancing)
-		ib_dhcp_committer_share_clients(d->committer);
 	if ((r = ib_services_new(d->base, cfg, d->store, d->journal, &d->services)) < 0)
 		goto err;
 	ib_services_set_inventory(d->services, apply_inventory, d);
@@ -736,6 +731,11 @@ int ib_daemon_run(struct ib_daemon *d)
 	ib_notice("ironbootd " IB_VERSION " ready (config %s, state %s)",
 		  d->config_path, d->cfg->server.state_dir);
 	ib_notify_ready("serving");
+	/* load balancing: the peers leave this daemon its share of the
+	 * clients from now, when it serves (until then they answer them,
+	 * and so does its backlog: the store arbitrates) */
+	if (d->committer && d->cfg->server.load_balancing)
+		ib_dhcp_committer_share_clients(d->committer);
 	if (event_base_dispatch(d->base) < 0)
 		return -EIO;
 	return 0;
