@@ -107,7 +107,7 @@ static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link
 	*due_us = mono + IB_DHCP_SHARE_EVERY_MS * 1000L;
 	if (link->up && (r = ib_store_members(c->store, &m)) < 0)
 		m = (struct ib_store_members){ .n = 0 };
-	if (m.n == share->n && m.rank == share->rank)
+	if (m.n == share->n && m.rank == share->rank && m.slots == share->slots)
 		return;
 	if (m.n)
 		ib_notice("dhcp: load balancing: %u daemon(s) share the clients; this one "

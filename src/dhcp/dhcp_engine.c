@@ -652,9 +652,16 @@ static void refresh_share(struct ib_dhcp_engine *e)
 		e->a.share->daemons = m.n;
 	if (!gone)
 		return;		/* a replay under way goes on as it was */
-	e->gone = gone;
-	e->taking = e->share_before;
-	while (e->held_n && e->held[e->held_first].at_us < ib_now_us() - HELD_US)
+	/* a member gone while the replay of another's runs: both are taken
+	 * over, by the listing the first left from (the second was in it) */
+	if (e->replay_left) {
+		e->gone |= gone;
+	} else {
+		e->gone = gone;
+		e->taking = e->share_before;
+	}
+	/* what arrived within HELD_US before the listing that saw it gone */
+	while (e->held_n && e->held[e->held_first].at_us < m.since_us - HELD_US)
 		(void)held_pop(e);
 	e->replay_left = e->held_n;
 	for (size_t i = 0; i < e->held_n; i++)

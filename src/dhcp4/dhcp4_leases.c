@@ -551,7 +551,8 @@ static int pick_in_pool(const struct pick *pk, uint32_t *ret)
 		return 0;
 	}
 	if (r == -ENOSPC) {
-		if (ps->swept == *pk->c->now)
+		/* the sweep (once a second) is the pass over every address's */
+		if (pk->own_share || ps->swept == *pk->c->now)
 			return -ENOSPC;
 		ps->swept = *pk->c->now;
 	}

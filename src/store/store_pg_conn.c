@@ -127,13 +127,18 @@ static void conn_params(const struct ib_pg_link *l, const char **keys, const cha
 static int setup_session(PGconn *c)
 {
 	PGresult *res = PQexec(c, "SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
-			       " SET synchronous_commit = on; SET client_min_messages = warning;"
-			       " SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2;"
-			       " SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000");
+			       " SET synchronous_commit = on; SET client_min_messages = warning");
 	int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
 
 	PQclear(res);
-	return r;
+	if (r < 0)
+		return r;
+	/* best effort: tcp_user_timeout is PostgreSQL 12's */
+	PQclear(PQexec(c, "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2;"
+		       " SET tcp_keepalives_count = 3"));
+	if (PQserverVersion(c) >= 120000)
+		PQclear(PQexec(c, "SET tcp_user_timeout = 10000"));
+	return 0;
 }
 
 int ib_pg_link_open(struct store_pg *pg, const char *conninfo, const char *password_file,
