@@ -72,7 +72,7 @@ void ib_dhcp_committer_link(struct ib_dhcp_committer *c, struct ib_store_link *r
  * it once the DHCP sockets are served: the peers leave this daemon its
  * share from then on.
  */
-#define IB_DHCP_SHARE_EVERY_MS 200
+#define IB_DHCP_SHARE_EVERY_MS 50
 void ib_dhcp_committer_share_clients(struct ib_dhcp_committer *c);
 /*
  * The members as the thread last listed them into *ret; n 0 when this

@@ -9,7 +9,7 @@ The daemons share the clients (server.load_balancing, docs/SCALE-OUT.md):
 each answers its share (a hash of the MAC modulo the daemons whose
 database sessions hold a member lock) and offers from its share of the
 addresses; a daemon killed loses its lock with its session, and the other
-takes its clients over within a poll (200 ms), with the requests of the
+takes its clients over within a listing (every 50 ms), with the requests of the
 last second that it kept back.  The relay sets the Server Identifier
 Override (RFC 5107, 82.11: its own address), as docs/SCALE-OUT.md tells
 an operator to: the replies name the relay as their server, so a
