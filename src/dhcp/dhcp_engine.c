@@ -529,6 +529,15 @@ static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhc
 	return 0;
 }
 
+/* Room in the batch for one more request: a full batch commits first;
+ * false while a batch is in flight (the committer's). */
+static bool room_for_one(struct ib_dhcp_engine *e)
+{
+	if (batch_full(e))
+		commit_batch(e);
+	return !e->in_flight;
+}
+
 /* ---- load balancing ---- */
 
 /* FNV-1a: the same on every daemon (not seeded), so that all agree on
@@ -682,9 +691,7 @@ static void take_over(struct ib_dhcp_engine *e)
 		size_t cap = 0;
 		int r;
 
-		if (batch_full(e))
-			commit_batch(e);
-		if (e->in_flight)
+		if (!room_for_one(e))
 			return;
 		h = held_pop(e);
 		rx = h->rx;
@@ -730,9 +737,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		struct ib_dhcp_rx rx;
 		int r;
 
-		if (batch_full(e))
-			commit_batch(e);
-		if (e->in_flight)
+		if (!room_for_one(e))
 			break;		/* the batch is the committer's: read no more */
 		r = receive_one(e, rd, &rx);
 		if (r == -EAGAIN)
