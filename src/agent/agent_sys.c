@@ -342,9 +342,40 @@ void ib_agent_net_up(struct ib_agent *a)
 
 /* ---- power --------------------------------------------------------------------- */
 
+/*
+ * Every interface but lo down, before a reboot or power off.  Down, a
+ * NIC's NAPI is off: Linux's device_shutdown() breaks virtio queues
+ * (virtio_dev_shutdown, backported to Debian 12's 6.1), and a virtio-net
+ * poll that runs on a broken queue spins in virtnet_poll_cleantx for
+ * ever (fixed upstream by 0d0eff39ceb3, "virtio_ring: fix infinite loop
+ * in virtnet_poll_cleantx when device is broken").  Seen in CI: an agent's
+ * reboot that never came, ksoftirqd in virtnet_poll at 200 s.
+ */
+static void nics_down(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	for (i = ifs; s >= 0 && i && i->if_index; i++) {
+		struct ifreq ifr = { 0 };
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
+		if (strcmp(i->if_name, "lo") == 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			continue;
+		ifr.ifr_flags &= ~IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			ib_warn("agent: %s down: %s", i->if_name, strerror(errno));
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	if (s >= 0)
+		close(s);
+}
+
 void ib_agent_power(int cmd)
 {
 	sync();
+	nics_down();
 	reboot(cmd);
 	ib_err("agent: reboot(%s): %s", cmd == RB_POWER_OFF ? "power off" : "reboot",
 	       strerror(errno));

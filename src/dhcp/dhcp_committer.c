@@ -96,15 +96,16 @@ static int64_t mono_us(void)
  * changes.  A connection that is down shares nothing.
  */
 static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link *link,
-			 int64_t *due_us, struct ib_store_members *share)
+			 int64_t *due_us, int64_t *last_us, struct ib_store_members *share)
 {
-	int64_t now = ib_now_us(), mono = mono_us();
+	int64_t now = ib_now_us(), mono = mono_us(), last = *last_us;
 	struct ib_store_members m = { .n = 0 };
 	int r = -ENOTCONN;
 
 	if (mono < *due_us)
 		return;
 	*due_us = mono + IB_DHCP_SHARE_EVERY_MS * 1000L;
+	*last_us = now;
 	if (link->up && (r = ib_store_members(c->store, &m)) < 0)
 		m = (struct ib_store_members){ .n = 0 };
 	if (m.n == share->n && m.rank == share->rank && m.slots == share->slots)
@@ -115,9 +116,12 @@ static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link
 	else
 		ib_warn("dhcp: load balancing: cannot list the daemons sharing the clients "
 			"(%s): answering every client", strerror(-r));
-	/* the change came before this listing began: the engine decides
-	 * the requests that arrived after that under it */
+	/* the change came between the last listing and this one (which a
+	 * slow commit may have delayed): the engine decides the requests
+	 * that arrived after this one began under it, and takes over from
+	 * a peer gone what arrived shortly before the last one */
 	m.since_us = now;
+	m.after_us = last ? last : now;
 	*share = m;
 }
 
@@ -126,7 +130,7 @@ static void *thread_main(void *arg)
 	struct ib_dhcp_committer *c = arg;
 	const uint64_t one = 1;
 	struct ib_store_members share = { .n = 0 };
-	int64_t share_due = 0;
+	int64_t share_due = 0, share_last = 0;
 
 	pthread_mutex_lock(&c->mu);
 	while (c->in || !c->stop) {
@@ -141,7 +145,7 @@ static void *thread_main(void *arg)
 		 * made here, on the thread, never on the loop */
 		ib_store_link_check(c->store, &link);
 		if (sharing)
-			list_members(c, &link, &share_due, &share);
+			list_members(c, &link, &share_due, &share_last, &share);
 		pthread_mutex_lock(&c->mu);
 		c->link = link;
 		c->share = share;

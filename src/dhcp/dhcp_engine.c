@@ -669,8 +669,10 @@ static void refresh_share(struct ib_dhcp_engine *e)
 		e->gone = gone;
 		e->taking = e->share_before;
 	}
-	/* what arrived within HELD_US before the listing that saw it gone */
-	while (e->held_n && e->held[e->held_first].at_us < m.since_us - HELD_US)
+	/* what arrived within HELD_US before the last listing that saw it:
+	 * it may have died just after that one, and a slow commit may have
+	 * delayed the one that saw it gone */
+	while (e->held_n && e->held[e->held_first].at_us < m.after_us - HELD_US)
 		(void)held_pop(e);
 	e->replay_left = e->held_n;
 	for (size_t i = 0; i < e->held_n; i++)

@@ -200,6 +200,8 @@ struct ib_store_members {
 	uint32_t n;			/* >= 1 */
 	uint64_t slots;			/* the members' slots, bit k for slot k */
 	int64_t since_us;		/* the caller's: when this listing began (unix us) */
+	int64_t after_us;		/* the caller's: when the listing before it
+					 * began; what changed, changed after that */
 };
 
 struct ib_store_ops {

@@ -43,6 +43,7 @@ struct dhcp_family {
 	const char *no_reply[2];	/* failure after the last try, per phase */
 };
 
+#define SLOW_US 1000000		/* a stage this long is named with -v */
 #define DHCP_TRIES 4			/* sends of one request before failing */
 
 static const struct dhcp_family dhcp4 = {
@@ -330,6 +331,11 @@ void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m)
 
 	ss->ok++;
 	(void)ib_storm_sample(&ss->lat, st->now - m->t_stage);
+	if (st->o.verbose && st->now - m->t_stage >= SLOW_US)
+		fprintf(stderr, "ironboot-storm: %02x:%02x:%02x:%02x:%02x:%02x slow %s: %llu ms "
+			"from monotonic %.3f s\n", m->mac[0], m->mac[1], m->mac[2], m->mac[3],
+			m->mac[4], m->mac[5], ib_storm_stage_names[m->stage],
+			(unsigned long long)(st->now - m->t_stage) / 1000, m->t_stage / 1e6);
 	ib_storm_timer_cancel(m);
 	if (m->stage == st->o.until) {
 		uint64_t since = st->now - st->t0;

@@ -42,7 +42,8 @@ static const char usage[] =
 "  --json                  JSON report on stdout instead of the table\n"
 "  --hist FILE             latency histograms (TSV) into FILE\n"
 "  --acks FILE             \"MAC ADDRESS\" of every acknowledged lease into FILE\n"
-"  -v, --verbose           one line per failed machine on stderr\n"
+"  -v, --verbose           one line per failed machine, and per stage that took\n"
+"                          a second or more, on stderr\n"
 "  -h, --help\n";
 
 static int parse_stage(const char *s, enum ib_storm_stage *ret)
