@@ -507,6 +507,7 @@ static int receive_one(struct ib_dhcp_engine *e, struct reader *r, struct ib_dhc
 	rx->fd = r->fd;
 	rx->ifindex = 0;
 	rx->at_us = 0;
+	rx->again = false;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
 			struct timespec ts;
@@ -570,12 +571,6 @@ bool ib_dhcp_engine_peers(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
 		return false;	/* ours when it arrived: a peer was gone then */
 	e->peer_hash = h;
 	return true;
-}
-
-/* The members as last read: see dhcp_engine.h. */
-struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e)
-{
-	return e->share;
 }
 
 /* The ring's oldest entry, taken out. */
@@ -659,6 +654,8 @@ static void refresh_share(struct ib_dhcp_engine *e)
 	e->share = m;
 	if (e->a.share)
 		e->a.share->daemons = m.n;
+	if (e->f->share)
+		e->f->share(e->a.ctx, m.rank, m.n);
 	if (!gone)
 		return;		/* a replay under way goes on as it was */
 	/* a member gone while the replay of another's runs: both are taken
@@ -697,6 +694,7 @@ static void take_over(struct ib_dhcp_engine *e)
 			return;
 		h = held_pop(e);
 		rx = h->rx;
+		rx.again = true;
 		if (!owner_gone(e, h->hash))
 			continue;	/* a member still here answered it */
 		rx.buf = e->f->rx_buf(e->a.ctx, &cap);

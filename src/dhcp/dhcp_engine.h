@@ -56,6 +56,8 @@ struct ib_dhcp_rx {
 	int fd;				/* socket it came on */
 	int ifindex;			/* arrival interface; 0: unknown (no pktinfo) */
 	int64_t at_us;			/* arrival (the kernel's stamp, unix us); 0: unknown */
+	bool again;			/* a kept request decided again (a take-over):
+					 * counted when it was read */
 	union {
 		struct in_pktinfo in;	/* IPv4: ipi_spec_dst our address on it */
 		struct in6_pktinfo in6;	/* IPv6: ipi6_addr the destination */
@@ -88,6 +90,9 @@ struct ib_dhcp_family {
 	 * the engine keeps it back, and decides it again should the peer go.
 	 */
 	int (*receive)(void *ctx, const struct ib_dhcp_rx *rx, void *slot);
+	/* NULL, or told when the daemons sharing the clients change (load
+	 * balancing): this one answers share rank of n (n 0: every client). */
+	void (*share)(void *ctx, uint32_t rank, uint32_t n);
 	/* Whether the batch can take one more request; NULL: always. */
 	bool (*room)(void *ctx);
 	/*
@@ -194,8 +199,6 @@ int ib_dhcp_engine_operate(struct ib_dhcp_engine *e,
  */
 bool ib_dhcp_engine_peers(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
 			  const void *key, size_t len);
-/* The members that share the clients as e last read them (n 0: none). */
-struct ib_store_members ib_dhcp_engine_share(const struct ib_dhcp_engine *e);
 
 /*
  * Room in the outbox for the next reply on fd: at least the family's

@@ -493,7 +493,6 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 	return 0;
 }
 
-/* Reads and decides one datagram: the engine's ->receive(). */
 /* The engine reads every datagram into rbuf: its ->rx_buf(). */
 static uint8_t *rx_buf(void *ctx, size_t *ret_cap)
 {
@@ -509,7 +508,7 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 	struct ib_dhcp4_server *s = ctx;
 	struct pending *p = slot;
 
-	s->stats.received++;
+	s->stats.received += !rx->again;
 	if (!rx->ifindex || !ib_dhcp_ifaces_serve(&s->served, rx->ifindex) ||
 	    !rx->pi.in.ipi_spec_dst.s_addr) {
 		s->stats.ignored++;
@@ -526,13 +525,16 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 	if (!(!p->msg.giaddr && rx->pi.in.ipi_addr.s_addr == rx->pi.in.ipi_spec_dst.s_addr) &&
 	    ib_dhcp_engine_peers(s->eng, rx, p->msg.chaddr, p->msg.hlen))
 		return IB_DHCP_RX_PEER;
-	{
-		struct ib_store_members m = ib_dhcp_engine_share(s->eng);
-
-		ib_d4_leases_share(s->leases, m.rank, m.n);
-	}
 	s->stats.requests[p->msg.type < IB_DHCP4_STATS_TYPES ? p->msg.type : 0]++;
 	return handle(s, p, &rx->from.in, &rx->pi.in, rx->fd);
+}
+
+/* The daemons sharing the clients changed: the engine's ->share(). */
+static void share(void *ctx, uint32_t rank, uint32_t n)
+{
+	struct ib_dhcp4_server *s = ctx;
+
+	ib_d4_leases_share(s->leases, rank, n);
 }
 
 static int on_expired(const struct ib_lease4 *l, void *arg)
@@ -594,8 +596,8 @@ static const struct ib_dhcp_family family4 = {
 	.name = "dhcp4", .slot_size = sizeof(struct pending), .max_len = IB_DHCP4_MAX_LEN,
 	.batch_max = 512, .writes_max = 1, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
 	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 100000,
-	.rx_buf = rx_buf, .receive = receive_one, .plan = plan_one, .verdict = verdict_one,
-	.committed = committed,
+	.rx_buf = rx_buf, .receive = receive_one, .share = share, .plan = plan_one,
+	.verdict = verdict_one, .committed = committed,
 	.batch_done = batch_done, .tick = log_held, .reclaim = reclaim, .not_sent = not_sent,
 };
 

@@ -537,11 +537,6 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 	/* load balancing: a peer's client is the peer's to answer */
 	if (ib_dhcp_engine_peers(s->eng, rx, p->msg.client_id.p, p->msg.client_id.len))
 		return IB_DHCP_RX_PEER;
-	{
-		struct ib_store_members m = ib_dhcp_engine_share(s->eng);
-
-		ib_d6_view_share(s->bview, m.rank, m.n);
-	}
 	s->stats.requests[p->msg.msg_type < IB_DHCP6_STATS_TYPES ? p->msg.msg_type : 0]++;
 	p->in = (struct ib_dhcp6_input){
 		.cfg = s->cfg, .msg = &p->msg, .ifname = p->ifname,
@@ -564,6 +559,14 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 	}
 	s->rx_used += rx->len;
 	return 1;
+}
+
+/* The daemons sharing the clients changed: the engine's ->share(). */
+static void share(void *ctx, uint32_t rank, uint32_t n)
+{
+	struct ib_dhcp6_server *s = ctx;
+
+	ib_d6_view_share(s->bview, rank, n);
 }
 
 static int on_expired(const struct ib_lease6 *l, void *arg)
@@ -612,7 +615,7 @@ static const struct ib_dhcp_family family6 = {
 	.name = "dhcp6", .slot_size = sizeof(struct pending), .max_len = IB_DHCP6_MAX_LEN,
 	.batch_max = BATCH_MAX, .commit_min = 64, .commit_delay_us = 1000, .read_max = 512,
 	.out_max = 512, .rcvbuf = RCVBUF, .reclaim_sec = 5, .journal_us = 200000,
-	.rx_buf = rx_buf, .receive = receive_one, .room = room, .plan = plan_one,
+	.rx_buf = rx_buf, .receive = receive_one, .share = share, .room = room, .plan = plan_one,
 	.verdict = verdict_one, .writes_max = IB_DHCP6_MAX_IA, .seal = seal,
 	.journal_in_commit = true,
 	.committed = committed, .batch_done = batch_done, .tick = tick, .reclaim = reclaim,

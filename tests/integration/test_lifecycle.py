@@ -653,7 +653,9 @@ def test_installer_done_callback(lab, tmp_path):
         assert state() == "installed"
         p = lab.run(env.srv, [str(a) for a in done[0]], timeout=30)   # a retry
         assert p.returncode == 0, p.stderr
-        evs = env.d.cli_json("events", "--mac", ma)
+        evs = env.d.events_when(
+            lambda evs: any(e.get("proto") == "agent" and e["kind"] == "install"
+                            for e in evs), "--mac", ma)
         moves = [e["detail"].get("by") for e in evs
                  if e.get("proto") == "machine" and e["kind"] == "installed"]
         assert moves == ["installer"], evs

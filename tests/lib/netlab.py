@@ -721,6 +721,18 @@ class Daemon:
                            f"{p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
         return p.stdout
 
+    def events_when(self, pred, *args: str, timeout: float = 3.0) -> list:
+        """`ironboot --json events ARGS` once pred(events) holds, or as last
+        read after timeout s: the journal stores what the daemon queued on
+        a timer (a fraction of a second), so an event journalled by the
+        request just answered may not be stored yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            evs = self.cli_json("events", *args)
+            if pred(evs) or time.monotonic() > deadline:
+                return evs
+            time.sleep(0.1)
+
     def cli_json(self, *args: str, **kw):
         # global option, before the command: ironboot [--config F] --json CMD ...
         out = self.cli("--json", *args, **kw)

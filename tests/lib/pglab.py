@@ -127,17 +127,26 @@ class PgServer:
         except OSError:
             return ""
 
-    def psql(self, sql: str, db: str = DB) -> str:
-        """Runs sql as the superuser; returns the unaligned output."""
+    def _psql(self, sql: str, db: str) -> tuple[list[str], dict]:
         env = dict(os.environ, PGHOST=str(self.dir), PGUSER=USER)
         if self.password:
             env["PGPASSWORD"] = self.password
-        r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-                            "-d", db, "-c", sql], env=env, capture_output=True,
-                           text=True, timeout=60)
+        return ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], env
+
+    def psql(self, sql: str, db: str = DB) -> str:
+        """Runs sql as the superuser; returns the unaligned output."""
+        argv, env = self._psql(sql, db)
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise RuntimeError(f"psql {sql!r}: {r.stderr}")
         return r.stdout.strip()
+
+    def psql_bg(self, sql: str, db: str = DB) -> subprocess.Popen:
+        """Starts sql as the superuser in the background (a session that
+        holds a lock a while, say); the caller waits for it."""
+        argv, env = self._psql(sql, db)
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
 
     def stop(self) -> None:
         if self.dir is None:
