@@ -344,12 +344,13 @@ void ib_agent_net_up(struct ib_agent *a)
 
 /*
  * Every interface but lo down, before a reboot or power off.  Down, a
- * NIC's NAPI is off: Linux's device_shutdown() breaks virtio queues
- * (virtio_dev_shutdown, backported to Debian 12's 6.1), and a virtio-net
- * poll that runs on a broken queue spins in virtnet_poll_cleantx for
- * ever (fixed upstream by 0d0eff39ceb3, "virtio_ring: fix infinite loop
- * in virtnet_poll_cleantx when device is broken").  Seen in CI: an agent's
- * reboot that never came, ksoftirqd in virtnet_poll at 200 s.
+ * NIC's NAPI is off.  Kernels whose device_shutdown() breaks virtio
+ * queues (virtio_dev_shutdown) can run a virtio-net poll on a broken
+ * queue, which spins in virtnet_poll_cleantx for ever (reported against
+ * Linux 6.18, fixed upstream by "virtio_ring: fix infinite loop in
+ * virtnet_poll_cleantx when device is broken").  Seen in CI with Debian
+ * 12's kernel: an agent's reboot that never came, its console ending in
+ * ksoftirqd in virtnet_poll.
  */
 static void nics_down(void)
 {

@@ -330,6 +330,22 @@ def wait_reply(r4: Relay4, xid: bytes, secs: float):
     return None
 
 
+def sharing_pair(pg, lab, tmp_path) -> halab.Ha:
+    """A and B with server.load_balancing, both sharing.  A holds the first
+    member slot before B starts: A is share 1 (the clients whose hash is
+    even), B share 2."""
+    ha = halab.Ha(lab, tmp_path, pg, extra_server={"load_balancing": True})
+    ha.start("a")
+    ha.wait_listening("a")
+    wait_for(lambda: ha.metric("a", "ironboot_dhcp4_share_daemons") == 1, 10, "A a member")
+    ha.start("b")
+    ha.wait_listening("b")
+    for n in "ab":
+        wait_for(lambda: ha.metric(n, "ironboot_dhcp4_share_daemons") == 2, 10,
+                 f"{n} sees two daemons")
+    return ha
+
+
 def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironbootd_bin):
     """server.load_balancing: each daemon answers its share of the clients
     (a hash of the MAC modulo the daemons alive, in the order of their
@@ -339,16 +355,7 @@ def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironboo
     answers that very DISCOVER within a few seconds (kept back, taken
     over), and the client is ACKed by A.  B started again shares again.
     DHCPv6 SOLICITs are split the same way, by DUID."""
-    ha = halab.Ha(lab, tmp_path, pg, extra_server={"load_balancing": True})
-    ha.start("a")
-    ha.wait_listening("a")
-    # A holds the first member slot before B starts: A is share 1
-    wait_for(lambda: ha.metric("a", "ironboot_dhcp4_share_daemons") == 1, 10, "A a member")
-    ha.start("b")
-    ha.wait_listening("b")
-    for n in "ab":
-        wait_for(lambda: ha.metric(n, "ironboot_dhcp4_share_daemons") == 2, 10,
-                 f"{n} sees two daemons")
+    ha = sharing_pair(pg, lab, tmp_path)
     r4 = Relay4(ha)
     macs = [bytes.fromhex(f"0200000d00{i:02x}") for i in range(12)]
     owner = {m: "ab"[fnv1a(m) % 2] for m in macs}
@@ -411,15 +418,7 @@ def test_load_balancing_takes_over_after_a_slow_commit(pg, lab, tmp_path, ironbo
     that saw it gone.  (Counted from the late one, the DISCOVER was
     dropped and its client waited for its retransmission: the HA storm
     test's clients at 4.3-5.0 s on a saturated host.)"""
-    ha = halab.Ha(lab, tmp_path, pg, extra_server={"load_balancing": True})
-    ha.start("a")
-    ha.wait_listening("a")
-    wait_for(lambda: ha.metric("a", "ironboot_dhcp4_share_daemons") == 1, 10, "A a member")
-    ha.start("b")
-    ha.wait_listening("b")
-    for n in "ab":
-        wait_for(lambda: ha.metric(n, "ironboot_dhcp4_share_daemons") == 2, 10,
-                 f"{n} sees two daemons")
+    ha = sharing_pair(pg, lab, tmp_path)
     r4 = Relay4(ha)
     macs = [bytes.fromhex(f"0200000e00{i:02x}") for i in range(12)]
     mac_a = next(m for m in macs if fnv1a(m) % 2 == 0)
