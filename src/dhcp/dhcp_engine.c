@@ -27,7 +27,8 @@
 #define AVG_REPLY 1024			/* arena bytes per reply, on average */
 #define HELD_MAX 4096			/* the peers' requests kept back, at most */
 #define HELD_LEN 1500			/* bytes of one kept; longer ones are not */
-#define HELD_US 1000000			/* taken over when a peer leaves: the last second's */
+#define HELD_US 1000000			/* taken over when a peer leaves: those of the second
+					 * before the last listing that held it, and after */
 
 /* The engine's timers. */
 enum timer {
@@ -635,9 +636,10 @@ static bool owner_gone(const struct ib_dhcp_engine *e, uint32_t h)
 
 /*
  * The members as the committer last listed them.  When one is gone, the
- * requests of its clients kept back in the last HELD_US may have gone
- * unanswered: they are taken over (decided again, under the new share);
- * those of the members still here are theirs.
+ * requests of its clients kept back since HELD_US before the last
+ * listing that held it may have gone unanswered: they are taken over
+ * (decided again, under the new share); those of the members still here
+ * are theirs.
  */
 static void refresh_share(struct ib_dhcp_engine *e)
 {

@@ -25,6 +25,7 @@ import halab
 from halab import pg  # noqa: F401 (the fixture)
 
 REPLY_TIMEOUT = 5.0
+LOCK_S = 4.0            # test_load_balancing_takes_over_after_a_slow_commit's lock
 
 
 
@@ -410,12 +411,12 @@ def test_load_balancing_splits_clients_and_takes_over(pg, lab, tmp_path, ironboo
 def test_load_balancing_takes_over_after_a_slow_commit(pg, lab, tmp_path, ironbootd_bin):
     """The listing that sees a peer gone waits for the commit under way
     (the commit thread lists between two batches).  B stopped, a DISCOVER
-    of B's client is kept back by A; A's next commit is held 2.5 s by a
+    of B's client is kept back by A; A's next commit is held (LOCK_S) by a
     lock on leases4 (a REQUEST of A's own client waits on it); B is killed
-    meanwhile.  A sees B gone only once the lock is released, 2.5 s after
-    the DISCOVER, and still answers it: what is taken over is counted from
-    a second before the last listing that saw B, not before the late one
-    that saw it gone.  (Counted from the late one, the DISCOVER was
+    once that commit waits.  A sees B gone only once the lock is
+    released, seconds after the DISCOVER, and still answers it: what is
+    taken over is counted from a second before the last listing that saw
+    B, not before the late one that saw it gone.  (Counted from the late one, the DISCOVER was
     dropped and its client waited for its retransmission: the HA storm
     test's clients at 4.3-5.0 s on a saturated host.)"""
     ha = sharing_pair(pg, lab, tmp_path)
@@ -424,27 +425,31 @@ def test_load_balancing_takes_over_after_a_slow_commit(pg, lab, tmp_path, ironbo
     mac_a = next(m for m in macs if fnv1a(m) % 2 == 0)
     mac_b = next(m for m in macs if fnv1a(m) % 2 == 1)
 
-    locker = pg.psql_bg("BEGIN; LOCK TABLE leases4 IN ACCESS EXCLUSIVE MODE; "
-                        "SELECT pg_sleep(2.5); COMMIT;")
+    def leases4_locks(granted: bool) -> int:
+        return int(pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = "
+                           "l.relation WHERE c.relname = 'leases4' AND "
+                           f"{'' if granted else 'NOT '}l.granted AND l.pid <> "
+                           "pg_backend_pid()"))
+
+    t0 = time.monotonic()       # the lock ends LOCK_S after it is granted, later still
+    locker = pg.psql_bg(f"BEGIN; LOCK TABLE leases4 IN ACCESS EXCLUSIVE MODE; "
+                        f"SELECT pg_sleep({LOCK_S}); COMMIT;")
     try:
-        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
-                                 "c.oid = l.relation WHERE c.relname = 'leases4' AND "
-                                 "l.mode = 'AccessExclusiveLock' AND l.granted") == "1",
-                 2, "leases4 locked")
+        wait_for(lambda: leases4_locks(True) == 1, 3, "leases4 locked")
         os.kill(ha.d["b"].pid, signal.SIGSTOP)
         disc = bootp(mac_b, 0x7400, 1)
-        t0 = time.monotonic()
         assert reply_within(r4, "a", disc, 0.1) is None     # B's, and B is alive
         t, offered, o = r4.ask("a", bootp(mac_a, 0x7500, 1))
         assert t == 2, t
         # its commit waits for the lock, and A's listing with it
         r4.sock.sendto(bootp(mac_a, 0x7500, 3, options=opt4(54, o[54]) +
                              opt4(50, socket.inet_aton(offered))), (halab.SRV4["a"], 67))
+        wait_for(lambda: leases4_locks(False) >= 1, 3, "A's commit waiting for the lock")
         ha.d["b"].kill9()
-        got = wait_reply(r4, disc[4:8], 8.0)                # the DISCOVER, taken over
+        got = wait_reply(r4, disc[4:8], LOCK_S + 6)         # the DISCOVER, taken over
         assert got and got[0] == 2, (got, ha.d["a"].log_tail())
         # answered once the lock went: the listing that saw B gone was late
-        assert time.monotonic() - t0 >= 2.0, time.monotonic() - t0
+        assert time.monotonic() - t0 >= LOCK_S - 0.1, time.monotonic() - t0
         assert locker.wait(timeout=10) == 0, locker.stderr.read()
     finally:
         if locker.poll() is None:
