@@ -29,6 +29,9 @@
 #define HELD_LEN 1500			/* bytes of one kept; longer ones are not */
 #define HELD_US 1000000			/* taken over when a peer leaves: those of the second
 					 * before the last listing that held it, and after */
+#define HELD_AGE_US 4000000		/* but none older: a DHCPv4 client retransmits after
+					 * 4 s (RFC 2131 4.1), DHCPv6 sooner, and the copy
+					 * of that is kept too */
 
 /* The engine's timers. */
 enum timer {
@@ -645,6 +648,7 @@ static void refresh_share(struct ib_dhcp_engine *e)
 {
 	struct ib_store_members m = { .n = 0 };
 	uint64_t gone;
+	int64_t from;
 	size_t n = 0;
 
 	if (e->committer)
@@ -671,15 +675,18 @@ static void refresh_share(struct ib_dhcp_engine *e)
 	/* what arrived within HELD_US before the last listing that saw it:
 	 * it may have died just after that one, and a slow commit may have
 	 * delayed the one that saw it gone */
-	while (e->held_n && e->held[e->held_first].at_us < m.after_us - HELD_US)
+	from = m.after_us - HELD_US;
+	if (from < m.since_us - HELD_AGE_US)
+		from = m.since_us - HELD_AGE_US;	/* a commit stalled for seconds */
+	while (e->held_n && e->held[e->held_first].at_us < from)
 		(void)held_pop(e);
 	e->replay_left = e->held_n;
 	for (size_t i = 0; i < e->held_n; i++)
 		n += owner_gone(e, e->held[(e->held_first + i) % HELD_MAX].hash);
 	if (n)
 		ib_notice("%s: load balancing: a peer left; taking over the %zu request(s) of "
-			  "its clients of the last second (of %zu kept back)", e->f->name, n,
-			  e->held_n);
+			  "its clients kept back in the last %.1f s (of %zu)", e->f->name, n,
+			  (double)(ib_now_us() - from) / 1e6, e->held_n);
 }
 
 /* Decides the requests of the gone members' clients being taken over,
