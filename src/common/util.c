@@ -258,6 +258,14 @@ int64_t ib_now_sec(void)
 	return (int64_t)ts.tv_sec;
 }
 
+int64_t ib_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 bool ib_dns_label_char_ok(unsigned char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||

@@ -55,8 +55,11 @@ int ib_hex_parse(const char *s, uint8_t *out, size_t cap, size_t *ret_len);
 void ib_str_sanitize(const uint8_t *src, size_t len, char *out, size_t outlen);
 /* Wall clock, microseconds since the epoch (journal timestamps). */
 int64_t ib_now_us(void);
-/* Monotonic clock, seconds (lease and hold arithmetic uses wall seconds). */
+/* Wall clock, seconds (lease and hold arithmetic). */
 int64_t ib_now_sec(void);
+/* Monotonic clock, microseconds: intervals and deadlines the wall clock
+ * must not move. */
+int64_t ib_mono_us(void);
 
 #define IB_DNS_NAME_MAX 253		/* RFC 1035 2.3.4: 255 octets on the wire */
 #define IB_DNS_LABEL_MAX 63		/* RFC 1035 2.3.4 */

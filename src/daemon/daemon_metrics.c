@@ -269,20 +269,12 @@ void ib_metrics_cache_clear(struct ib_metrics_cache *c)
 	*c = (struct ib_metrics_cache){ 0 };
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The families read from the store into m, through src->cache when it is
  * fresh (ib_metrics_cache); returns the reads that failed. */
 static uint64_t store_walks(const struct ib_metrics_sources *src, struct ib_mx *m)
 {
 	struct ib_metrics_cache *c = src->cache;
-	int64_t now = mono_us();
+	int64_t now = ib_mono_us();
 	struct ib_mx part;
 	uint64_t errors = 0;
 

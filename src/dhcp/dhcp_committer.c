@@ -80,16 +80,6 @@ static struct ib_dhcp_job *next_job(struct ib_dhcp_committer *c)
 	return job;
 }
 
-/* Microseconds of CLOCK_MONOTONIC: when the next listing is due, and
- * the waits, never move with the wall clock. */
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * The members, listed when due (between two batches, outside a
  * transaction) into *share; said in the log when this daemon's share
@@ -98,7 +88,7 @@ static int64_t mono_us(void)
 static void list_members(struct ib_dhcp_committer *c, const struct ib_store_link *link,
 			 int64_t *due_us, int64_t *last_us, struct ib_store_members *share)
 {
-	int64_t now = ib_now_us(), mono = mono_us(), last = *last_us;
+	int64_t now = ib_now_us(), mono = ib_mono_us(), last = *last_us;
 	struct ib_store_members m = { .n = 0 };
 	int r = -ENOTCONN;
 
