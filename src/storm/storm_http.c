@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define IDLE_US 30000000u		/* no progress for this long fails */
 #define READ_MAX (256 * 1024)		/* bytes read per recv */
 
@@ -132,7 +134,7 @@ static void get(struct ib_storm *st, struct ib_storm_machine *m, const char *url
 
 void ib_storm_http_start(struct ib_storm *st, struct ib_storm_machine *m)
 {
-	char url[IB_STORM_URL_MAX], mac[18], uuid[40];
+	char url[IB_STORM_URL_MAX], mac[IB_MAC_STRLEN], uuid[40];
 	const struct ib_storm_settings set = {
 		.mac = mac, .uuid = uuid, .buildarch = "x86_64",
 		.platform = st->o.arch == 0 ? "pcbios" : "efi", .hostname = "", .serial = "",
@@ -143,8 +145,7 @@ void ib_storm_http_start(struct ib_storm *st, struct ib_storm_machine *m)
 		get(st, m, m->fetch->url[0]);
 		return;
 	}
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m->mac[0], m->mac[1],
-		 m->mac[2], m->mac[3], m->mac[4], m->mac[5]);
+	ib_mac_format(m->mac, 6, mac, sizeof(mac));
 	snprintf(uuid, sizeof(uuid), "73746f72-6d2d-7575-6964-%02x%02x%02x%02x%02x%02x",
 		 m->mac[0], m->mac[1], m->mac[2], m->mac[3], m->mac[4], m->mac[5]);
 	m->script = malloc(IB_STORM_SCRIPT_MAX);

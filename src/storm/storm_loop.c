@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define DHCP_BATCH 64			/* datagrams per recvmmsg/sendmmsg */
 #define DHCP_DGRAM 4096			/* bytes of one DHCP datagram */
 #define RBUF_SIZE (DHCP_BATCH * DHCP_DGRAM)
@@ -316,26 +318,28 @@ static void machine_end(struct ib_storm *st, struct ib_storm_machine *m,
 
 void ib_storm_note_ack(struct ib_storm *st, const struct ib_storm_machine *m)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], mac[IB_MAC_STRLEN];
 
 	if (!st->acks)
 		return;
 	inet_ntop(st->o.family, m->addr, a, sizeof(a));
-	fprintf(st->acks, "%02x:%02x:%02x:%02x:%02x:%02x %s\n", m->mac[0], m->mac[1],
-		m->mac[2], m->mac[3], m->mac[4], m->mac[5], a);
+	ib_mac_format(m->mac, 6, mac, sizeof(mac));
+	fprintf(st->acks, "%s %s\n", mac, a);
 }
 
 void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m)
 {
 	struct ib_storm_stage_stats *ss = &st->s.st[m->stage];
+	char mac[IB_MAC_STRLEN];
 
 	ss->ok++;
 	(void)ib_storm_sample(&ss->lat, st->now - m->t_stage);
-	if (st->o.verbose && st->now - m->t_stage >= SLOW_US)
-		fprintf(stderr, "ironboot-storm: %02x:%02x:%02x:%02x:%02x:%02x slow %s: %llu ms "
-			"from monotonic %.3f s\n", m->mac[0], m->mac[1], m->mac[2], m->mac[3],
-			m->mac[4], m->mac[5], ib_storm_stage_names[m->stage],
+	if (st->o.verbose && st->now - m->t_stage >= SLOW_US) {
+		ib_mac_format(m->mac, 6, mac, sizeof(mac));
+		fprintf(stderr, "ironboot-storm: %s slow %s: %llu ms from monotonic %.3f s\n",
+			mac, ib_storm_stage_names[m->stage],
 			(unsigned long long)(st->now - m->t_stage) / 1000, m->t_stage / 1e6);
+	}
 	ib_storm_timer_cancel(m);
 	if (m->stage == st->o.until) {
 		uint64_t since = st->now - st->t0;
@@ -354,13 +358,12 @@ void ib_storm_stage_ok(struct ib_storm *st, struct ib_storm_machine *m)
 void ib_storm_stage_fail(struct ib_storm *st, struct ib_storm_machine *m, const char *reason)
 {
 	struct ib_storm_stage_stats *ss = &st->s.st[m->stage];
-	char mac[18];
+	char mac[IB_MAC_STRLEN];
 
 	ss->failed++;
 	ib_storm_reason(ss, reason);
 	if (st->o.verbose) {
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m->mac[0],
-			 m->mac[1], m->mac[2], m->mac[3], m->mac[4], m->mac[5]);
+		ib_mac_format(m->mac, 6, mac, sizeof(mac));
 		fprintf(stderr, "ironboot-storm: %s failed %s: %s\n", mac,
 			ib_storm_stage_names[m->stage], reason);
 	}
