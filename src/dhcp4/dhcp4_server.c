@@ -425,6 +425,12 @@ static void note_relay_refused(struct ib_dhcp4_server *s, const struct sockaddr_
 	s->relay_log_at = s->now + RELAY_LOG_SEC;
 }
 
+/* Whether the datagram was sent to our own address (not broadcast). */
+static bool unicast_to_us(const struct in_pktinfo *pi)
+{
+	return pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr;
+}
+
 /* Decides and applies one parsed request in p; 1 when p joins the batch. */
 static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct sockaddr_in *from,
 		  const struct in_pktinfo *pi, int fd)
@@ -434,7 +440,7 @@ static int handle(struct ib_dhcp4_server *s, struct pending *p, const struct soc
 
 	p->in = (struct ib_dhcp4_input){
 		.cfg = s->cfg, .msg = &p->msg, .server_addr = ntohl(pi->ipi_spec_dst.s_addr),
-		.to_us = pi->ipi_addr.s_addr == pi->ipi_spec_dst.s_addr,
+		.to_us = unicast_to_us(pi),
 		.proxy_port = fd == s->fd_proxy, .ifindex = pi->ipi_ifindex, .now = s->now,
 		.view = &s->view, .src_addr = ntohl(from->sin_addr.s_addr),
 	};
@@ -522,7 +528,7 @@ static int receive_one(void *ctx, const struct ib_dhcp_rx *rx, void *slot)
 	/* load balancing: a peer's client is the peer's to answer, unless
 	 * it chose us: a RENEWING client unicasts to the daemon that bound
 	 * it, which no other daemon hears */
-	if (!(!p->msg.giaddr && rx->pi.in.ipi_addr.s_addr == rx->pi.in.ipi_spec_dst.s_addr) &&
+	if (!(!p->msg.giaddr && unicast_to_us(&rx->pi.in)) &&
 	    ib_dhcp_engine_peers(s->eng, rx, p->msg.chaddr, p->msg.hlen))
 		return IB_DHCP_RX_PEER;
 	s->stats.requests[p->msg.type < IB_DHCP4_STATS_TYPES ? p->msg.type : 0]++;
