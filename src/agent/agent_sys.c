@@ -172,15 +172,24 @@ static int ctl_socket(void)
 	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 }
 
-static int if_up(int s, const char *name)
+/* Sets or clears name's IFF_UP. */
+static int if_set_up(int s, const char *name, bool up)
 {
 	struct ifreq ifr = { 0 };
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return -errno;
-	ifr.ifr_flags |= IFF_UP;
+	if (up)
+		ifr.ifr_flags |= IFF_UP;
+	else
+		ifr.ifr_flags &= ~IFF_UP;
 	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+static int if_up(int s, const char *name)
+{
+	return if_set_up(s, name, true);
 }
 
 /* Sets one IPv4 address-type field of name (SIOCSIFADDR, ...). */
@@ -355,17 +364,13 @@ void ib_agent_net_up(struct ib_agent *a)
 static void nics_down(void)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int s = ctl_socket();
 
 	for (i = ifs; s >= 0 && i && i->if_index; i++) {
-		struct ifreq ifr = { 0 };
+		int r;
 
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
-		if (strcmp(i->if_name, "lo") == 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-			continue;
-		ifr.ifr_flags &= ~IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-			ib_warn("agent: %s down: %s", i->if_name, strerror(errno));
+		if (strcmp(i->if_name, "lo") != 0 && (r = if_set_up(s, i->if_name, false)) < 0)
+			ib_warn("agent: %s down: %s", i->if_name, strerror(-r));
 	}
 	if (ifs)
 		if_freenameindex(ifs);
