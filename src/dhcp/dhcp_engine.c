@@ -68,7 +68,8 @@ struct outbox {
 struct held {
 	struct ib_dhcp_rx rx;		/* as read; rx.buf unused */
 	int64_t at_us;			/* when */
-	uint32_t hash;			/* its client's (client_hash) */
+	unsigned owner;			/* its client's daemon when it arrived: a member
+					 * slot (owner_slot), 64 if none */
 	uint8_t buf[HELD_LEN];		/* its bytes, rx.len of them */
 };
 
@@ -103,9 +104,10 @@ struct ib_dhcp_engine {
 	struct held *held;		/* HELD_MAX, a ring; NULL until the first */
 	size_t held_first, held_n;	/* its oldest and count */
 	size_t replay_left;		/* the oldest this many are being taken over */
-	struct ib_store_members taking;	/* the listing the members left from */
-	uint64_t gone;			/* and their slots */
-	uint32_t peer_hash;		/* the last peer's client ib_dhcp_engine_peers() saw */
+	uint64_t gone;			/* the slots of the members whose clients'
+					 * requests are being taken over */
+	unsigned peer_owner;		/* the owner of the last peer's client
+					 * ib_dhcp_engine_peers() saw */
 };
 
 /* ---- the outbox ---- */
@@ -562,18 +564,34 @@ static bool peers_in(const struct ib_store_members *m, uint32_t h)
 	return m->n > 1 && h % m->n != m->rank;
 }
 
-/* Whose client: see dhcp_engine.h.  The hash of a peer's client is kept
- * for hold(), which the family's IB_DHCP_RX_PEER leads to. */
+/* The slot of the member that m gave the client of hash h, or 64. */
+static unsigned owner_slot(const struct ib_store_members *m, uint32_t h)
+{
+	uint32_t i = h % m->n;
+
+	for (unsigned k = 0; k < 64; k++)
+		if (m->slots >> k & 1 && i-- == 0)
+			return k;
+	return 64;
+}
+
+/* Whose client: see dhcp_engine.h.  The owner of a peer's client, by
+ * the share in force when it arrived, is kept for hold(), which the
+ * family's IB_DHCP_RX_PEER leads to. */
 bool ib_dhcp_engine_peers(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx,
 			  const void *key, size_t len)
 {
 	uint32_t h = client_hash(key, len);
+	const struct ib_store_members *then = &e->share;
 
 	if (!peers_in(&e->share, h))
 		return false;
-	if (rx->at_us && rx->at_us < e->share.since_us && !peers_in(&e->share_before, h))
-		return false;	/* ours when it arrived: a peer was gone then */
-	e->peer_hash = h;
+	if (rx->at_us && rx->at_us < e->share.since_us) {
+		if (!peers_in(&e->share_before, h))
+			return false;	/* ours when it arrived: a peer was gone then */
+		then = &e->share_before;
+	}
+	e->peer_owner = owner_slot(then, h);
 	return true;
 }
 
@@ -603,7 +621,7 @@ static void hold(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx)
 	h->rx = *rx;
 	h->rx.buf = NULL;
 	h->at_us = rx->at_us ? rx->at_us : ib_now_us();
-	h->hash = e->peer_hash;
+	h->owner = e->peer_owner;
 	memcpy(h->buf, rx->buf, rx->len);
 	if (e->a.share)
 		e->a.share->held++;
@@ -618,23 +636,10 @@ static void take(struct ib_dhcp_engine *e, const struct ib_dhcp_rx *rx, int r)
 		e->n_batch += (size_t)r;
 }
 
-/* The slot of the member that m gave the client of hash h, or 64. */
-static unsigned owner_slot(const struct ib_store_members *m, uint32_t h)
+/* Whether h was left to a member that is gone (e->gone). */
+static bool owner_gone(const struct ib_dhcp_engine *e, const struct held *h)
 {
-	uint32_t i = h % m->n;
-
-	for (unsigned k = 0; k < 64; k++)
-		if (m->slots >> k & 1 && i-- == 0)
-			return k;
-	return 64;
-}
-
-/* Whether h's request was left to a member that is gone (e->gone). */
-static bool owner_gone(const struct ib_dhcp_engine *e, uint32_t h)
-{
-	unsigned k = owner_slot(&e->taking, h);
-
-	return k < 64 && e->gone >> k & 1;
+	return h->owner < 64 && e->gone >> h->owner & 1;
 }
 
 /*
@@ -665,13 +670,8 @@ static void refresh_share(struct ib_dhcp_engine *e)
 	if (!gone)
 		return;		/* a replay under way goes on as it was */
 	/* a member gone while the replay of another's runs: both are taken
-	 * over, by the listing the first left from (the second was in it) */
-	if (e->replay_left) {
-		e->gone |= gone;
-	} else {
-		e->gone = gone;
-		e->taking = e->share_before;
-	}
+	 * over */
+	e->gone = e->replay_left ? e->gone | gone : gone;
 	/* what arrived within HELD_US before the last listing that saw it:
 	 * it may have died just after that one, and a slow commit may have
 	 * delayed the one that saw it gone */
@@ -682,7 +682,7 @@ static void refresh_share(struct ib_dhcp_engine *e)
 		(void)held_pop(e);
 	e->replay_left = e->held_n;
 	for (size_t i = 0; i < e->held_n; i++)
-		n += owner_gone(e, e->held[(e->held_first + i) % HELD_MAX].hash);
+		n += owner_gone(e, &e->held[(e->held_first + i) % HELD_MAX]);
 	if (n)
 		ib_notice("%s: load balancing: a peer left; taking over the %zu request(s) of "
 			  "its clients kept back in the last %.1f s (of %zu)", e->f->name, n,
@@ -704,7 +704,7 @@ static void take_over(struct ib_dhcp_engine *e)
 		h = held_pop(e);
 		rx = h->rx;
 		rx.again = true;
-		if (!owner_gone(e, h->hash))
+		if (!owner_gone(e, h))
 			continue;	/* a member still here answered it */
 		rx.buf = e->f->rx_buf(e->a.ctx, &cap);
 		if (rx.len > cap)
