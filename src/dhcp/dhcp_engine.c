@@ -669,17 +669,21 @@ static void refresh_share(struct ib_dhcp_engine *e)
 		e->f->share(e->a.ctx, m.rank, m.n);
 	if (!gone)
 		return;		/* a replay under way goes on as it was */
-	/* a member gone while the replay of another's runs: both are taken
-	 * over */
-	e->gone = e->replay_left ? e->gone | gone : gone;
 	/* what arrived within HELD_US before the last listing that saw it:
 	 * it may have died just after that one, and a slow commit may have
 	 * delayed the one that saw it gone */
 	from = m.after_us - HELD_US;
 	if (from < m.since_us - HELD_AGE_US)
 		from = m.since_us - HELD_AGE_US;	/* a commit stalled for seconds */
-	while (e->held_n && e->held[e->held_first].at_us < from)
-		(void)held_pop(e);
+	if (e->replay_left) {
+		/* a member gone while the replay of another's runs: both are
+		 * taken over, and the first's window is kept */
+		e->gone |= gone;
+	} else {
+		e->gone = gone;
+		while (e->held_n && e->held[e->held_first].at_us < from)
+			(void)held_pop(e);
+	}
 	e->replay_left = e->held_n;
 	for (size_t i = 0; i < e->held_n; i++)
 		n += owner_gone(e, &e->held[(e->held_first + i) % HELD_MAX]);
