@@ -208,7 +208,9 @@ def test_counters_move_with_traffic(mlab):
         assert value(m3, "ironboot_doctor_findings", f'rule="{rule}"') == 0
 
     # scrapes are monitoring, not a machine's events: none is journalled
-    events = mlab.d.cli_json("events", "--proto", "http", "--limit", "1000")
+    events = mlab.d.events_when(
+        lambda evs: any(e["detail"].get("path") == "/boot.ipxe" for e in evs),
+        "--proto", "http", "--limit", "1000")
     paths = [e["detail"].get("path") for e in events]
     assert "/boot.ipxe" in paths and "/metrics" not in paths, paths
 
